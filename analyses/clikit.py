@@ -1,0 +1,179 @@
+"""What every `satrnn` subcommand shares: consoles, argument helpers, JSON output, safe file writes.
+
+Conventions (keep them in every command module under `analyses/commands/`):
+- a module defines `register(subparsers)` that adds one parser and `set_defaults(func=run)`;
+- `run(args) -> int` prints with `console` (stdout) or, with `--json`, prints exactly one JSON document
+  via `emit_json`; progress bars go to stderr (`progress()`), so JSON on stdout stays clean;
+- bad input raises `SatrnnInputError` (one line); the CLI prints it on stderr and exits 2;
+- files are written with `write_file` / `save_npy` (temporary sibling + rename: nothing half-written).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
+                           TimeElapsedColumn, TimeRemainingColumn)
+
+from rnn.errors import SatrnnInputError
+from rnn.model import ElmanRNN, atomic_write_bytes, load_model
+from rnn.text import load_text
+
+console = Console()
+err_console = Console(stderr=True)
+
+SEMANTICS = ("exact", "f32-seq")
+MAX_STEPS = 10**12
+
+
+# ---- arguments --------------------------------------------------------------------------------
+
+def add_json_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print one JSON document on stdout instead of tables")
+
+
+def add_model_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", nargs="?", default=None, metavar="MODEL",
+                   help="model file (.bin raw float32 or .npz); omit for the bundled default model")
+
+
+def add_model_text_args(p: argparse.ArgumentParser) -> None:
+    add_model_arg(p)
+    p.add_argument("text", nargs="?", default=None, metavar="TEXT",
+                   help="text file (bytes); omit together with MODEL for the default corpus")
+    p.add_argument("--max-bytes", type=int, default=None, metavar="N",
+                   help="use only the first N bytes of TEXT (the papers' programs use 1024)")
+
+
+def add_semantics_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--semantics", choices=SEMANTICS, default="exact",
+                   help="sign automaton arithmetic: exact real sum of the float32 terms (default) or the "
+                        "papers' sequential float32 sum")
+
+
+def add_seed_arg(p: argparse.ArgumentParser, default: int = 0) -> None:
+    p.add_argument("--seed", type=int, default=default, help=f"random seed (printed; default {default})")
+
+
+def _default_model_and_text():
+    """The bundled default model and corpus (rnn.default, trained on first use)."""
+    try:
+        from rnn import default as default_mod  # provided by the trainer work
+    except ImportError:
+        raise SatrnnInputError("no MODEL given and this satrnn has no default model; pass MODEL and TEXT") from None
+    return default_mod.default_model_and_text(progress_factory=progress)
+
+
+def load_model_arg(args) -> ElmanRNN:
+    """The model named by args.model, or the default model when it is omitted."""
+    if getattr(args, "model", None) is None:
+        return _default_model_and_text()[0]
+    return load_model(args.model)
+
+
+def load_model_text_args(args, min_bytes: int = 2) -> tuple[ElmanRNN, np.ndarray]:
+    """(model, text bytes) from args.model / args.text; both omitted = the default model and corpus."""
+    if args.model is None and args.text is None:
+        model, xs = _default_model_and_text()
+        if args.max_bytes is not None:
+            xs = xs[: check_int("--max-bytes", args.max_bytes, 1, 1 << 40)]
+        return model, xs
+    if args.text is None:
+        raise SatrnnInputError("TEXT is missing: give MODEL and TEXT, or neither for the default model")
+    return load_model(args.model), load_text(args.text, max_bytes=args.max_bytes, min_bytes=min_bytes)
+
+
+def check_int(name: str, value: int, lo: int, hi: int) -> int:
+    """Validate an integer option (step counts, sizes); out of range is a one-line input error."""
+    if value is None or not (lo <= value <= hi):
+        raise SatrnnInputError(f"{name} must be between {lo} and {hi}, got {value}")
+    return int(value)
+
+
+def check_float(name: str, value: float, lo: float = -math.inf, hi: float = math.inf) -> float:
+    if value is None or not math.isfinite(value) or not (lo <= value <= hi):
+        raise SatrnnInputError(f"{name} must be a finite number between {lo} and {hi}, got {value}")
+    return float(value)
+
+
+# ---- output -----------------------------------------------------------------------------------
+
+def _jsonable(o):
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return _finite_or_none(float(o))
+    if isinstance(o, np.bool_):
+        return bool(o)
+    if isinstance(o, np.ndarray):
+        return [_jsonable(v) for v in o.tolist()] if o.dtype.kind == "f" else o.tolist()
+    if isinstance(o, float):
+        return _finite_or_none(o)
+    if isinstance(o, Path):
+        return str(o)
+    if isinstance(o, (set, frozenset)):
+        return sorted(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def _finite_or_none(x: float):
+    return x if math.isfinite(x) else None
+
+
+def _clean(o):
+    """Recursively convert numpy values and non-finite floats (JSON has no NaN/Inf: they become null)."""
+    if isinstance(o, dict):
+        return {str(k): _clean(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_clean(v) for v in o]
+    if isinstance(o, float):
+        return _finite_or_none(o)
+    if isinstance(o, (str, int, bool)) or o is None:
+        return o
+    return _clean(_jsonable(o))
+
+
+def to_json(obj, indent: int | None = 2) -> str:
+    return json.dumps(_clean(obj), indent=indent, allow_nan=False)
+
+
+def emit_json(obj) -> None:
+    """Print one JSON document on stdout (plain print: no rich markup or wrapping)."""
+    print(to_json(obj))
+
+
+def write_file(path: str | os.PathLike, data: bytes | str) -> None:
+    """Write a whole file atomically; an unwritable path is a one-line input error."""
+    payload = data.encode() if isinstance(data, str) else data
+    atomic_write_bytes(path, lambda f: f.write(payload))
+
+
+def save_npy(path: str | os.PathLike, array: np.ndarray) -> None:
+    if not str(path).endswith(".npy"):
+        raise SatrnnInputError(f"output file {path} must end in .npy")
+    atomic_write_bytes(path, lambda f: np.save(f, array, allow_pickle=False))
+
+
+def check_writable(path: str | os.PathLike) -> Path:
+    """Fail early (before long computations) if an output file's directory is missing or unwritable."""
+    p = Path(path)
+    parent = p.parent if str(p.parent) else Path(".")
+    if p.is_dir():
+        raise SatrnnInputError(f"cannot write {p}: it is a directory")
+    if not parent.is_dir():
+        raise SatrnnInputError(f"cannot write {p}: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        raise SatrnnInputError(f"cannot write {p}: permission denied")
+    return p
+
+
+def progress(transient: bool = True) -> Progress:
+    """A rich progress bar on stderr (stdout stays clean for --json); use as a context manager."""
+    return Progress(SpinnerColumn(), TextColumn("[progress.description]{task.description}"), BarColumn(),
+                    MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+                    console=err_console, transient=transient)

@@ -1,0 +1,46 @@
+"""Static facts about a model's weights: shapes, parameter counts, magnitude percentiles, spectral radius."""
+from __future__ import annotations
+
+import numpy as np
+
+from rnn.model import MATRICES, ElmanRNN
+
+PERCENTILES = (10, 25, 50, 75, 90, 95, 99)
+SIGNIFICANT = np.float32(0.01)
+
+
+def floor_percentile(sorted_abs: np.ndarray, p: float) -> float:
+    """a[floor(p * N / 100)] of an ascending array, no interpolation (DEFINITIONS 8.3)."""
+    N = sorted_abs.shape[0]
+    return float(sorted_abs[min(N - 1, int(p * N // 100))])
+
+
+def spectral_radius(W: np.ndarray) -> float:
+    """Largest |eigenvalue| of a square matrix, computed in float64."""
+    return float(np.max(np.abs(np.linalg.eigvals(np.asarray(W, dtype=np.float64)))))
+
+
+def model_summary(model: ElmanRNN) -> dict:
+    """Per-matrix shape, size, |w| min/max/mean and floor percentiles, count with |w| > 0.01 (strict, float32)."""
+    mats = {}
+    for name in MATRICES:
+        a = getattr(model, name)
+        mag = np.sort(np.abs(a).ravel())
+        mats[name] = {
+            "shape": list(a.shape),
+            "params": int(a.size),
+            "abs_min": float(mag[0]),
+            "abs_max": float(mag[-1]),
+            "abs_mean": float(np.mean(mag, dtype=np.float64)),
+            "abs_percentiles": {str(p): floor_percentile(mag, p) for p in PERCENTILES},
+            "count_abs_gt_0.01": int(np.count_nonzero(mag > SIGNIFICANT)),
+            "zeros": int(np.count_nonzero(a == 0)),
+        }
+    return {
+        "H": model.H,
+        "params": model.n_params,
+        "matrices": mats,
+        "significant_patterns_0.01": int(sum(mats[n]["count_abs_gt_0.01"] for n in ("Wx", "Wh", "Wy"))),
+        "spectral_radius_Wh": spectral_radius(model.Wh),
+        "meta": {k: v for k, v in model.meta.items() if isinstance(v, (str, int, float, bool))},
+    }

@@ -1,0 +1,264 @@
+"""The Elman RNN value and its two file formats.
+
+Shapes (H hidden neurons, 256 bytes): Wx (H, 256), Wh (H, H), bh (H,), Wy (256, H), by (256,), all float32.
+`Wh[i, j]` is the weight from neuron j to neuron i; `Wx[i, b]` from byte b to neuron i; `Wy[o, j]` from
+neuron j to output byte o.
+
+Formats:
+- `.bin`: the papers' raw little-endian float32 stream Wx, Wh, bh, Wy, by (H^2 + 513 H + 256 floats);
+  H is inferred from the file size.
+- `.npz`: named arrays plus `format_version` and an optional JSON `meta` string (e.g. a neuron index map).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import SatrnnInputError
+
+N_BYTES = 256
+NPZ_FORMAT_VERSION = 1
+MATRICES = ("Wx", "Wh", "bh", "Wy", "by")
+
+
+def n_floats_for(H: int) -> int:
+    """Number of float32 values in a raw `.bin` model with H hidden neurons."""
+    return H * H + 513 * H + 256
+
+
+def hidden_size_for(n_floats: int) -> int | None:
+    """The H with n_floats_for(H) == n_floats, or None when no H fits."""
+    if n_floats < n_floats_for(1):
+        return None
+    # Positive root of H^2 + 513 H + (256 - n) = 0, then check the integer neighbours exactly.
+    root = (-513 + math.sqrt(513 * 513 - 4 * (256 - n_floats))) / 2
+    for H in (int(root) - 1, int(root), int(root) + 1):
+        if H >= 1 and n_floats_for(H) == n_floats:
+            return H
+    return None
+
+
+def _shapes(H: int) -> dict[str, tuple[int, ...]]:
+    return {"Wx": (H, N_BYTES), "Wh": (H, H), "bh": (H,), "Wy": (N_BYTES, H), "by": (N_BYTES,)}
+
+
+@dataclass(frozen=True)
+class ElmanRNN:
+    """An immutable Elman RNN: h_t = tanh(bh + Wx[:, x_t] + Wh h_{t-1}); logits = by + Wy h_t.
+
+    Arrays are float32, C-contiguous and read-only. `meta` carries optional provenance (JSON-able dict).
+    """
+
+    Wx: np.ndarray
+    Wh: np.ndarray
+    bh: np.ndarray
+    Wy: np.ndarray
+    by: np.ndarray
+    meta: dict = field(default_factory=dict, compare=False)
+
+    def __post_init__(self):
+        arrays = {}
+        for name in MATRICES:
+            a = getattr(self, name)
+            if not isinstance(a, np.ndarray):
+                raise SatrnnInputError(f"model array {name} is not a numpy array")
+            if a.dtype != np.float32:
+                raise SatrnnInputError(f"model array {name} has dtype {a.dtype}, expected float32")
+            arrays[name] = a
+        H = arrays["bh"].shape[0] if arrays["bh"].ndim == 1 else -1
+        if H < 1:
+            raise SatrnnInputError(f"model array bh has shape {arrays['bh'].shape}, expected (H,)")
+        for name, shape in _shapes(H).items():
+            if arrays[name].shape != shape:
+                raise SatrnnInputError(
+                    f"model array {name} has shape {arrays[name].shape}, expected {shape} for H={H}")
+        for name in MATRICES:
+            a = arrays[name]
+            if not np.isfinite(a).all():
+                bad = int((~np.isfinite(a)).sum())
+                raise SatrnnInputError(f"model array {name} contains {bad} NaN/Inf value(s)")
+            a = np.array(a, dtype=np.float32, order="C", copy=True)
+            a.setflags(write=False)
+            object.__setattr__(self, name, a)
+
+    @property
+    def H(self) -> int:
+        """Number of hidden neurons."""
+        return int(self.bh.shape[0])
+
+    @property
+    def n_params(self) -> int:
+        return n_floats_for(self.H)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {name: getattr(self, name) for name in MATRICES}
+
+    def replace(self, **changes) -> "ElmanRNN":
+        """A new model with some arrays (or meta) replaced; arrays are copied and validated."""
+        kw = {**self.arrays(), "meta": dict(self.meta)}
+        kw.update(changes)
+        return ElmanRNN(**kw)
+
+    def equal_bits(self, other: "ElmanRNN") -> bool:
+        """True iff every weight has the identical float32 bit pattern (distinguishes -0.0 from +0.0)."""
+        return self.H == other.H and all(
+            np.array_equal(getattr(self, n).view(np.uint32), getattr(other, n).view(np.uint32))
+            for n in MATRICES)
+
+    # ---- I/O ---------------------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "ElmanRNN":
+        return load_model(path)
+
+    def save(self, path: str | os.PathLike) -> None:
+        save_model(self, path)
+
+
+def from_flat(flat: np.ndarray, H: int, meta: dict | None = None) -> ElmanRNN:
+    """Split a float32 vector in the papers' order Wx, Wh, bh, Wy, by into a model."""
+    arrays, off = {}, 0
+    for name, shape in _shapes(H).items():
+        size = int(np.prod(shape))
+        arrays[name] = flat[off:off + size].reshape(shape)
+        off += size
+    return ElmanRNN(**arrays, meta=meta or {})
+
+
+def to_flat(model: ElmanRNN) -> np.ndarray:
+    """The papers' float32 order Wx, Wh, bh, Wy, by as one little-endian vector."""
+    return np.concatenate([getattr(model, n).ravel() for n in MATRICES]).astype("<f4")
+
+
+def _nearby_sizes(n_bytes: int) -> str:
+    n = n_bytes // 4
+    lo = 1
+    while n_floats_for(lo + 1) <= n:
+        lo += 1
+    cands = [H for H in (lo - 1, lo, lo + 1, lo + 2) if H >= 1]
+    return ", ".join(f"H={H}: {4 * n_floats_for(H)} bytes" for H in cands)
+
+
+def load_model(path: str | os.PathLike) -> ElmanRNN:
+    """Load a `.bin` (raw) or `.npz` model; raises SatrnnInputError with one clear line on bad input."""
+    p = Path(path)
+    if not p.exists():
+        raise SatrnnInputError(f"model file not found: {p}")
+    if p.is_dir():
+        raise SatrnnInputError(f"model path is a directory: {p}")
+    try:
+        with open(p, "rb") as f:
+            head = f.read(4)
+    except OSError as e:
+        raise SatrnnInputError(f"cannot read model file {p}: {e.strerror}") from None
+    if head.startswith(b"PK"):
+        return _load_npz(p)
+    if p.suffix.lower() == ".npz":
+        raise SatrnnInputError(f"model file {p} has the .npz suffix but is not a zip archive")
+    return _load_bin(p)
+
+
+def _load_bin(p: Path) -> ElmanRNN:
+    data = p.read_bytes()
+    if len(data) == 0:
+        raise SatrnnInputError(f"model file {p} is empty")
+    if len(data) % 4:
+        raise SatrnnInputError(
+            f"model file {p} has {len(data)} bytes, not a whole number of float32 values "
+            f"(nearby valid sizes: {_nearby_sizes(len(data))})")
+    n = len(data) // 4
+    H = hidden_size_for(n)
+    if H is None:
+        raise SatrnnInputError(
+            f"model file {p} has {n} float32 values, which fits no hidden size H (H^2+513H+256); "
+            f"nearby valid sizes: {_nearby_sizes(len(data))}")
+    flat = np.frombuffer(data, dtype="<f4").astype(np.float32)
+    return from_flat(flat, H, meta={"source": str(p), "format": "bin"})
+
+
+def _load_npz(p: Path) -> ElmanRNN:
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            files = set(z.files)
+            missing = [n for n in MATRICES if n not in files]
+            if missing:
+                raise SatrnnInputError(f"model file {p} lacks array(s) {', '.join(missing)}")
+            version = int(z["format_version"]) if "format_version" in files else None
+            if version is not None and version > NPZ_FORMAT_VERSION:
+                raise SatrnnInputError(
+                    f"model file {p} has format_version {version}; this satrnn reads up to {NPZ_FORMAT_VERSION}")
+            arrays = {n: np.array(z[n]) for n in MATRICES}
+            meta = json.loads(str(z["meta"])) if "meta" in files else {}
+    except SatrnnInputError:
+        raise
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, json.JSONDecodeError) as e:
+        raise SatrnnInputError(f"model file {p} is not a readable satrnn .npz ({type(e).__name__}: {e})") from None
+    meta = dict(meta)
+    meta.setdefault("source", str(p))
+    meta["format"] = "npz"
+    return ElmanRNN(**arrays, meta=meta)
+
+
+def atomic_write_bytes(path: str | os.PathLike, write) -> None:
+    """Write a file via a temporary sibling and rename, so a failure leaves nothing half-written.
+
+    `write(fileobj)` does the writing. Raises SatrnnInputError when the destination is unwritable.
+    """
+    p = Path(path)
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise SatrnnInputError(f"cannot write {p}: directory {parent} does not exist")
+    if p.is_dir():
+        raise SatrnnInputError(f"cannot write {p}: it is a directory")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=parent)
+    except OSError as e:
+        raise SatrnnInputError(f"cannot write {p}: {e.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, p)
+    except OSError as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise SatrnnInputError(f"cannot write {p}: {e.strerror}") from None
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def save_model(model: ElmanRNN, path: str | os.PathLike) -> None:
+    """Save as `.bin` (raw, papers' format; meta is dropped) or `.npz` (self-describing), by suffix."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix == ".bin":
+        atomic_write_bytes(p, lambda f: f.write(to_flat(model).tobytes()))
+    elif suffix == ".npz":
+        meta = {k: v for k, v in model.meta.items() if k not in ("source", "format")}
+        payload = dict(model.arrays(), format_version=np.int64(NPZ_FORMAT_VERSION),
+                       meta=np.array(json.dumps(meta, sort_keys=True)))
+        atomic_write_bytes(p, lambda f: np.savez(f, **payload))
+    else:
+        raise SatrnnInputError(f"cannot save model to {p}: use a .bin or .npz file name")
+
+
+def random_model(H: int, seed: int, scale: float = 1.0) -> ElmanRNN:
+    """A seeded random model (used by tests and benchmarks); weights ~ N(0, scale^2/H) float32."""
+    if H < 1:
+        raise SatrnnInputError(f"hidden size must be >= 1, got {H}")
+    rng = np.random.default_rng(seed)
+    s = scale / math.sqrt(H)
+    f = lambda *shape: (rng.standard_normal(shape) * s).astype(np.float32)  # noqa: E731
+    return ElmanRNN(Wx=f(H, N_BYTES) * np.float32(4.0), Wh=f(H, H) * np.float32(2.0), bh=f(H),
+                    Wy=f(N_BYTES, H) * np.float32(4.0), by=f(N_BYTES), meta={"random_seed": seed})

@@ -1,0 +1,66 @@
+"""Shared fixtures: the published weights and text, located via SATRNN_DATA or ../shared/data.
+
+If SATRNN_DATA is set (as CI does) the data is required and a missing file is an error, not a skip.
+Otherwise tests that need the data skip with a reason when it is absent.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+MODEL_NAME = "sat_model.bin"
+TEXT_NAME = "enwik_1024.txt"
+
+
+def _data_dir() -> tuple[Path, bool]:
+    env = os.environ.get("SATRNN_DATA")
+    if env:
+        return Path(env).resolve(), True
+    return (REPO.parent / "shared" / "data").resolve(), False
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    d, required = _data_dir()
+    missing = [n for n in (MODEL_NAME, TEXT_NAME) if not (d / n).is_file()]
+    if missing:
+        msg = f"published data missing in {d}: {', '.join(missing)}"
+        if required:
+            pytest.fail(msg + " (SATRNN_DATA is set, so the data is required)")
+        pytest.skip(msg + " (set SATRNN_DATA to run these tests)")
+    return d
+
+
+@pytest.fixture(scope="session")
+def model_path(data_dir) -> Path:
+    return data_dir / MODEL_NAME
+
+
+@pytest.fixture(scope="session")
+def text_path(data_dir) -> Path:
+    return data_dir / TEXT_NAME
+
+
+@pytest.fixture(scope="session")
+def published(model_path, text_path):
+    """(model, text bytes) of the papers."""
+    from rnn.model import load_model
+    from rnn.text import load_text
+    return load_model(model_path), load_text(text_path)
+
+
+@pytest.fixture(scope="session")
+def published_forward(published):
+    """The float32 reference forward on the published model and text (computed once per session)."""
+    from rnn.forward import forward
+    model, xs = published
+    return forward(model, xs)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)

@@ -1,0 +1,82 @@
+"""`satrnn info|eval|trace` end to end, and the one-line exit-2 contract for bad input."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from analyses.cli import main
+from rnn.model import n_floats_for, random_model, save_model
+
+
+def run_cli(*argv):
+    """Run the CLI in a subprocess (real exit code, real stderr)."""
+    p = subprocess.run([sys.executable, "-m", "analyses", *map(str, argv)], capture_output=True, text=True)
+    return p.returncode, p.stdout, p.stderr
+
+
+def assert_one_line_error(rc, out, err):
+    assert rc == 2, (rc, out, err)
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("satrnn: error:"), err
+    assert "Traceback" not in err
+
+
+def test_eval_json(model_path, text_path, capsys):
+    assert main(["eval", str(model_path), str(text_path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["predictions"] == 1023 and round(out["bpc"], 4) == 0.0792
+
+
+def test_info_json(model_path, capsys):
+    assert main(["info", str(model_path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    m = out["matrices"]
+    assert [m[k]["params"] for k in ("Wx", "Wh", "bh", "Wy", "by")] == [32768, 16384, 128, 32768, 256]
+    assert out["params"] == 82304
+    assert out["spectral_radius_Wh"] > 0
+
+
+def test_trace_writes_states(model_path, text_path, tmp_path, published_forward, capsys):
+    out = tmp_path / "h.npy"
+    assert main(["trace", str(model_path), str(text_path), "--out", str(out), "--json"]) == 0
+    hs = np.load(out)
+    assert hs.dtype == np.float32 and hs.shape == (1024, 128)
+    assert np.array_equal(hs.view(np.uint32), published_forward.hs.view(np.uint32))
+
+
+@pytest.fixture
+def bad_files(tmp_path):
+    good_text = tmp_path / "t.txt"
+    good_text.write_bytes(b"hello world")
+    m = random_model(4, 0)
+    good_model = tmp_path / "m.bin"
+    save_model(m, good_model)
+    wrong = tmp_path / "wrong.bin"
+    wrong.write_bytes(b"\0" * (4 * n_floats_for(4) + 4))
+    nan = tmp_path / "nan.bin"
+    flat = np.frombuffer(good_model.read_bytes(), "<f4").copy()
+    flat[3] = np.nan
+    nan.write_bytes(flat.tobytes())
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    return dict(text=good_text, model=good_model, wrong=wrong, nan=nan, empty=empty, dir=tmp_path)
+
+
+@pytest.mark.parametrize("case", ["wrong_size", "nan", "empty_text", "missing_model", "unwritable",
+                                  "bad_suffix", "bad_option", "text_without_model"])
+def test_bad_input_exit_2(bad_files, case):
+    f = bad_files
+    argv = {
+        "wrong_size": ["eval", f["wrong"], f["text"]],
+        "nan": ["info", f["nan"]],
+        "empty_text": ["eval", f["model"], f["empty"]],
+        "missing_model": ["eval", f["dir"] / "absent.bin", f["text"]],
+        "unwritable": ["trace", f["model"], f["text"], "--out", f["dir"] / "no" / "h.npy"],
+        "bad_suffix": ["trace", f["model"], f["text"], "--out", f["dir"] / "h.txt"],
+        "bad_option": ["eval", f["model"], f["text"], "--precision", "f16"],
+        "text_without_model": ["eval", f["model"]],
+    }[case]
+    assert_one_line_error(*run_cli(*argv))
+    assert not (f["dir"] / "h.txt").exists()
