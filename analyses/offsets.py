@@ -213,7 +213,7 @@ def q2_offsets(model: ElmanRNN, xs, positions=Q2_POSITIONS, max_depth: int = Q2_
                 "changes_at_d1": int(N[j, 0]), "profile": [int(v) for v in N[j, :10]],
                 "printed_by_paper": bool(j < 20 or dom[j] > 5)} for j in range(H)]
     counts = np.bincount(dom - 1, minlength=D)
-    hist = [{"d": d, "count": int(counts[d - 1]), "percent": 100.0 * counts[d - 1] / H} for d in range(1, D + 1)]
+    hist = [{"d": d, "count": int(counts[d - 1]), "percent": float(100.0 * counts[d - 1] / H)} for d in range(1, D + 1)]
     total = int(S.sum())
 
     def pct(v):
@@ -221,8 +221,8 @@ def q2_offsets(model: ElmanRNN, xs, positions=Q2_POSITIONS, max_depth: int = Q2_
 
     nT = len(T)
     greedy = [{"d": d, "S": int(S[d - 1]) if d <= D else 0, "mean": float(S[d - 1] / nT) if d <= D else 0.0,
-               "percent": pct(S[d - 1]) if d <= D else 0.0} for d in MI_GREEDY_OFFSETS]
-    fm = {f"d{d}_percent": (pct(S[d - 1]) if d <= D else 0.0) for d in FACTOR_MAP_PAIR}
+               "percent": float(pct(S[d - 1])) if d <= D else 0.0} for d in MI_GREEDY_OFFSETS]
+    fm = {f"d{d}_percent": (float(pct(S[d - 1])) if d <= D else 0.0) for d in FACTOR_MAP_PAIR}
     fm["total_percent"] = sum(fm.values())
     peak = int(np.argmax(counts)) + 1
     return {"definition": "q2_offsets (DEFINITIONS 6)", "variant": variant,
@@ -230,10 +230,24 @@ def q2_offsets(model: ElmanRNN, xs, positions=Q2_POSITIONS, max_depth: int = Q2_
             else "p = t - d + 1 (d = 1 flips x_t; d = distance to the predicted byte)",
             "positions": T, "max_depth": D, "n_bytes": int(n),
             "depth_profile": profile, "neurons": neurons, "offset_histogram": hist,
-            "histogram_peak": {"d": peak, "count": int(counts[peak - 1]), "percent": 100.0 * counts[peak - 1] / H},
-            "deep_offsets_18_25_percent": 100.0 * counts[17:25].sum() / H if D >= 18 else 0.0,
+            "histogram_peak": {"d": peak, "count": int(counts[peak - 1]), "percent": float(100.0 * counts[peak - 1] / H)},
+            "deep_offsets_18_25_percent": float(100.0 * counts[17:25].sum() / H) if D >= 18 else 0.0,
             "total_sign_changes": total,
             "mi_greedy": {"offsets": list(MI_GREEDY_OFFSETS), "rows": greedy,
                           "total_percent": sum(r["percent"] for r in greedy)},
             "factor_map_pair": fm,
             "N": N, "S": S}
+
+
+def parse_int_list(name: str, text: str, lo: int = 0, hi: int = 1 << 40) -> list[int]:
+    """Parse '1,8,20' (CLI lists of offsets or positions); a bad item is a one-line input error."""
+    try:
+        vals = [int(v, 0) for v in str(text).replace(" ", "").split(",") if v != ""]
+    except ValueError:
+        raise SatrnnInputError(f"{name} must be a comma-separated list of integers, got {text!r}") from None
+    if not vals:
+        raise SatrnnInputError(f"{name} is empty")
+    bad = [v for v in vals if not lo <= v <= hi]
+    if bad:
+        raise SatrnnInputError(f"{name} values must lie in {lo}..{hi}, got {bad[0]}")
+    return vals

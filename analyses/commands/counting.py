@@ -1,0 +1,71 @@
+"""`satrnn counting TEXT`: the UM counting models (bigram, skip-k-grams, greedy offsets; DEFINITIONS Part II 4).
+
+Counting needs no model, so this command takes TEXT only (omitted = the default corpus)."""
+from __future__ import annotations
+
+import argparse
+
+from rich.table import Table
+
+from ..clikit import add_json_flag, check_int, console, emit_json, load_model_text_args, progress
+from ..counting import GREEDY_CAP, GREEDY_STEPS, counting_report
+from ..offsets import parse_int_list
+
+
+def register(sub) -> None:
+    p = sub.add_parser("counting", help="skip-k-gram counting models: bigram, skip-4, skip-8, greedy offset order "
+                                        "(TEXT only; no model needed)")
+    p.add_argument("text", nargs="?", default=None, metavar="TEXT", help="text file (omit for the default corpus)")
+    p.add_argument("--max-bytes", type=int, default=None, metavar="N", help="use only the first N bytes of TEXT")
+    p.add_argument("--offsets", default=None, metavar="LIST",
+                   help="score these offsets (and their 4/8 prefixes) instead of the greedy order")
+    p.add_argument("--steps", type=int, default=GREEDY_STEPS, help="greedy: number of offsets (default 8)")
+    p.add_argument("--cap", type=int, default=GREEDY_CAP,
+                   help="greedy: candidates 1..cap (default 30 = skip_kgram.c; um_learn.c uses 50)")
+    add_json_flag(p)
+    p.set_defaults(func=run)
+
+
+def seed_items(r: dict) -> list[dict]:
+    items = []
+    for name, m in r["models"].items():
+        items.append({"key": f"counting.{name}", "value": {"bpc": m["bpc"], "patterns": m["patterns"], "offsets": m["offsets"]},
+                      "definition": "in-sample ML conditional entropy over T_D, final counts (DEFINITIONS Part II 4)"})
+    if r["greedy"] is not None:
+        items.append({"key": "counting.greedy_order", "value": r["greedy"]["order"],
+                      "definition": f"greedy min in-sample bpc, candidates 1..{r['greedy']['cap']}, smallest d on ties"})
+    return items
+
+
+def run(args) -> int:
+    steps = check_int("--steps", args.steps, 1, 64)
+    cap = check_int("--cap", args.cap, 1, 1 << 20)
+    offsets = parse_int_list("--offsets", args.offsets, 1, 1 << 30) if args.offsets else None
+    ns = argparse.Namespace(model=None, text=args.text, max_bytes=args.max_bytes)
+    if args.text is None:
+        _, xs = load_model_text_args(ns)
+    else:
+        from rnn.text import load_text
+        xs = load_text(args.text, max_bytes=args.max_bytes)
+    with progress() as bar:
+        task = bar.add_task("greedy offset search", total=max(steps - 1, 1) if offsets is None else 1)
+        r = counting_report(xs, steps=steps, cap=cap, offsets=offsets, progress=lambda: bar.advance(task))
+    r["seed_items"] = seed_items(r)
+    if args.json:
+        emit_json(r)
+        return 0
+    if r["greedy"] is not None:
+        t = Table(title=f"Greedy offset order (candidates 1..{r['greedy']['cap']})")
+        for c in ("k", "added", "offsets", "bpc", "patterns", "positions"):
+            t.add_column(c, justify="right")
+        for s in r["greedy"]["steps"]:
+            t.add_row(str(s["k"]), str(s["added"]), str(s["offsets"]), f"{s['bpc']:.4f}", str(s["patterns"]), str(s["positions"]))
+        console.print(t)
+    t = Table(title="Counting models (in-sample = the paper's; sequential KT = a real adaptive code)")
+    for c in ("model", "offsets", "bpc (in-sample)", "patterns", "contexts", "singleton ctx %", "bpc (sequential KT)"):
+        t.add_column(c, justify="right")
+    for name, m in r["models"].items():
+        t.add_row(name, str(m["offsets"]), f"{m['bpc']:.4f}", str(m["patterns"]), str(m["contexts"]),
+                  f"{100 * m['singleton_context_share']:.1f}", f"{m['bpc_sequential_kt']:.3f}")
+    console.print(t)
+    return 0

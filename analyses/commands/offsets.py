@@ -1,0 +1,117 @@
+"""`satrnn offsets MODEL TEXT`: Q2 depth sensitivity of the sign pattern (DEFINITIONS 6, q2_offsets)."""
+from __future__ import annotations
+
+from rich.table import Table
+
+from rnn.forward import forward
+
+from ..clikit import add_json_flag, add_model_text_args, check_int, console, emit_json, load_model_text_args, progress
+from ..offsets import Q2_MAX_DEPTH, Q2_POSITIONS, VARIANTS, flip_column_check, parse_int_list, q2_offsets
+
+
+def register(sub) -> None:
+    p = sub.add_parser("offsets", help="Q2: which input depths flip the hidden sign pattern (q2_offsets)")
+    add_model_text_args(p)
+    p.add_argument("--variant", choices=VARIANTS, default="paper",
+                   help="paper: depth d flips x_{t-d} (q2's off-by-one, d+1 before the predicted byte); "
+                        "corrected: d flips x_{t-d+1} (distance d to the predicted byte, the q7 convention)")
+    p.add_argument("--positions", default=",".join(map(str, Q2_POSITIONS)), metavar="LIST",
+                   help="test positions t (comma list; default the paper's 13; t >= len-1 are dropped)")
+    p.add_argument("--max-depth", type=int, default=Q2_MAX_DEPTH, help="depths 1..N (default 30)")
+    add_json_flag(p)
+    p.set_defaults(func=run)
+
+
+def seed_items(r: dict) -> list[dict]:
+    """Measured values for the seed-001 Q2 statements (the paper's numbers live in the claims registry)."""
+    v = r["variant"]
+    return [
+        {"key": "q2.deep_offsets_18_25_percent", "value": r["deep_offsets_18_25_percent"],
+         "definition": f"100 * #{{j : 18 <= dom_offset(j) <= 25}} / H (DEFINITIONS 6.2.3, {v})"},
+        {"key": "q2.histogram_percent_d25", "value": r["offset_histogram"][24]["percent"] if r["max_depth"] >= 25 else None,
+         "definition": f"100 * count(d=25) / H (DEFINITIONS 6.2.3, {v})"},
+        {"key": "q2.histogram_peak", "value": r["histogram_peak"],
+         "definition": f"mode of dom_offset (smallest-d tie rule, DEFINITIONS 6.2.2, {v})"},
+        {"key": "q2.mi_greedy_total_percent", "value": r["mi_greedy"]["total_percent"],
+         "definition": f"100 * (S(1)+S(3)+S(8)+S(20)) / Total (DEFINITIONS 6.2.4, {v})"},
+        {"key": "q2.factor_map_pair_percent", "value": r["factor_map_pair"]["total_percent"],
+         "definition": f"100 * (S(1)+S(7)) / Total (DEFINITIONS 6.2.5, {v})"},
+    ]
+
+
+def run(args) -> int:
+    positions = parse_int_list("--positions", args.positions)
+    depth = check_int("--max-depth", args.max_depth, 1, 10_000)
+    model, xs = load_model_text_args(args)
+    with progress() as bar:
+        task = bar.add_task("forward + perturbed re-runs", total=2)
+        fwd = forward(model, xs)
+        bar.advance(task)
+        r = q2_offsets(model, xs, positions=positions, max_depth=depth, variant=args.variant, fwd=fwd)
+        bar.advance(task)
+    r["flip_check"] = flip_column_check(model, xs)
+    r["seed_items"] = seed_items(r)
+    N, S = r.pop("N"), r.pop("S")
+    if args.json:
+        r["per_depth_S"] = S
+        emit_json(r)
+        return 0
+    console.print(f"[bold]q2_offsets[/bold] ({r['variant']}: {r['flip_convention']}), "
+                  f"{len(r['positions'])} positions, depths 1..{r['max_depth']}, {r['n_bytes']:,} bytes")
+    t = Table(title="Depth profile")
+    for c in ("d", "pairs", "mean sign changes", "mean output KL (bits)"):
+        t.add_column(c, justify="right")
+    for row in r["depth_profile"]:
+        t.add_row(str(row["d"]), str(row["pairs"]), _f(row["mean_sign_changes"], 2), _f(row["mean_output_kl_bits"], 4))
+    console.print(t)
+    t = Table(title="Per-neuron dominant offsets (rows printed by the paper: j < 20 or dom > 5)")
+    for c in ("neuron", "dom", "total", "d=1", "N_j(1..10)"):
+        t.add_column(c, justify="right")
+    for nr in r["neurons"]:
+        if nr["printed_by_paper"]:
+            t.add_row(f"h{nr['neuron']}", str(nr["dom_offset"]), str(nr["total_changes"]), str(nr["changes_at_d1"]),
+                      " ".join(f"{v:2d}" for v in nr["profile"]))
+    console.print(t)
+    t = Table(title="Dominant offset histogram")
+    for c in ("d", "count", "%"):
+        t.add_column(c, justify="right")
+    for h in r["offset_histogram"]:
+        if h["count"]:
+            t.add_row(str(h["d"]), str(h["count"]), f"{h['percent']:.1f}")
+    console.print(t)
+    g = r["mi_greedy"]
+    console.print("MI-greedy offsets " + ", ".join(f"d={x['d']}: {x['mean']:.2f}/pos ({x['percent']:.1f}%)"
+                                                    for x in g["rows"]) + f"; total [bold]{g['total_percent']:.1f}%[/bold]")
+    fm = r["factor_map_pair"]
+    console.print(f"Factor-map pair: d=1 {fm['d1_percent']:.1f}%, d=7 {fm['d7_percent']:.1f}%, "
+                  f"total {fm['total_percent']:.1f}%")
+    fc = r["flip_check"]
+    console.print(f"Flip check (0.7): {fc['flipped_bytes_occurring_in_text']} flipped bytes occur in the text; "
+                  f"mean |Wx column| occurring {fc['mean_wx_norm_occurring']:.3f} vs flipped "
+                  f"{_f(fc['mean_wx_norm_flipped_absent'], 3)}")
+    print_seed_items(r["seed_items"])
+    return 0
+
+
+def _f(v, k):
+    return "-" if v is None else f"{v:.{k}f}"
+
+
+def print_seed_items(items):
+    t = Table(title="Seed statements measured (compare with the claims registry)")
+    t.add_column("key")
+    t.add_column("value", justify="right")
+    t.add_column("definition")
+    for it in items:
+        t.add_row(it["key"], _fmt(it["value"]), it["definition"])
+    console.print(t)
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, dict):
+        return ", ".join(f"{k}={_fmt(x)}" for k, x in v.items())
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_fmt(x) for x in v) + "]"
+    return str(v)
