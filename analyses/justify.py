@@ -1,0 +1,175 @@
+"""Q6 per-position justification chains (DEFINITIONS.md section 9, program q6_justify.c) and a backbone summary.
+
+Alignment: h_t is the stored state after x_t; y = x_{t+1}. Readout costs follow DEFINITIONS 0.4 (clamped).
+For each position: P(true), the single-position cost in bits, the top-5 predictions, per-neuron
+contrib_j = fl32(Wy[y][j] h_t[j]) and delta_j = cost(h_t with component j negated) - cost(h_t) (readout only),
+the 5 neurons with the largest |delta_j|, each with its float32 pre-activation z, bias, Wx[j][x_t], the
+3 largest |c_k| = |fl32(Wh[j][k] h_{t-1}[k])| ("top Wh", t > 0) and a second hop from the first of them (t > 1).
+
+The "routing backbone" (seed 001) is not a quantity of q6_justify.c (DEFINITIONS 9.6); `backbone_summary`
+measures what such a claim could mean: how often each neuron is the rank-1 ("driven by") neuron, is among
+the top 5, is the first top-Wh source of a rank-1 neuron, or is that source's second-hop source.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+
+from rnn.errors import SatrnnInputError
+from rnn.forward import as_bytes, readout_costs, run_states
+from rnn.gradients import output_probabilities
+from rnn.model import ElmanRNN
+from rnn.text import display_byte
+
+POSITIONS = (10, 20, 42, 50, 80, 100, 150, 200, 250, 300, 400, 500)
+TOP_NEURONS = 5
+TOP_WH = 3
+CONTEXT = 30
+
+f32 = np.float32
+
+
+def _preactivation_terms(model: ElmanRNN, hs, xs, t: int, j: int):
+    """(z, c) with c[k] = fl32(Wh[j][k] h_{t-1}[k]) and z accumulated in float32 from fl32(bh + Wx) (0.3 order)."""
+    z = f32(model.bh[j]) + f32(model.Wx[j, xs[t]])
+    hprev = hs[t - 1] if t > 0 else np.zeros(model.H, np.float32)
+    c = (model.Wh[j] * hprev).astype(np.float32)
+    for k in range(model.H):
+        z = f32(z + c[k])
+    return z, c
+
+
+def _top_abs_insertion(c, K: int):
+    """The K largest |c_k| by strict '>' insertion (ties to the smaller k); zeros never enter (default k = 0)."""
+    best_a = [0.0] * K
+    best_k = [0] * K
+    best_c = [0.0] * K
+    for k in range(len(c)):
+        a = abs(float(c[k]))
+        for slot in range(K):
+            if a > best_a[slot]:
+                best_a.insert(slot, a)
+                best_k.insert(slot, k)
+                best_c.insert(slot, float(c[k]))
+                del best_a[K:], best_k[K:], best_c[K:]
+                break
+    return [{"k": best_k[s], "c": best_c[s]} for s in range(K)]
+
+
+def _argmax_abs(c):
+    best, bk = -1.0, 0
+    for k in range(len(c)):
+        a = abs(float(c[k]))
+        if a > best:
+            best, bk = a, k
+    return bk
+
+
+def justify_position(model: ElmanRNN, xs, hs, t: int) -> dict:
+    """DEFINITIONS 9.1-9.5 for one position t (0 <= t <= n-2)."""
+    xs = as_bytes(xs)
+    n = xs.shape[0]
+    if not 0 <= t <= n - 2:
+        raise SatrnnInputError(f"position {t} outside 0..{n - 2}")
+    y = int(xs[t + 1])
+    h = np.asarray(hs[t], dtype=np.float32)
+    P = output_probabilities(model, h[None, :], "f32")[0]
+    base, _ = readout_costs(model, h[None, :], np.array([y], np.uint8))
+    V = np.repeat(h[None, :], model.H, axis=0)
+    V[np.arange(model.H), np.arange(model.H)] = -h
+    neg, _ = readout_costs(model, V, np.full(model.H, y, np.uint8))
+    delta = neg - base[0]
+    contrib = (model.Wy[y] * h).astype(np.float32)
+    order = np.argsort(-np.abs(delta), kind="stable")
+    cut = np.abs(delta[order[TOP_NEURONS - 1]])
+    tie_at_cut = bool(np.sum(np.abs(delta) == cut) > 1)
+    top_pred = np.argsort(-P, kind="stable")[:5]
+    neurons = []
+    for j in order[:TOP_NEURONS]:
+        j = int(j)
+        entry = {"neuron": j, "sign": 1 if h[j] >= 0 else -1, "h": float(h[j]), "contrib": float(contrib[j]),
+                 "delta": float(delta[j])}
+        if t > 0:
+            z, c = _preactivation_terms(model, hs, xs, t, j)
+            tops = _top_abs_insertion(c, TOP_WH)
+            entry.update({"z": float(z), "bias": float(model.bh[j]), "wx": float(model.Wx[j, xs[t]]),
+                          "input": int(xs[t]), "input_char": display_byte(int(xs[t])), "top_wh": tops})
+            if t > 1:
+                k0 = tops[0]["k"]
+                z2, c2 = _preactivation_terms(model, hs, xs, t - 1, k0)
+                ks = _argmax_abs(c2)
+                entry["second_hop"] = {"neuron": k0, "z": float(z2), "top_source": ks, "c": float(c2[ks]),
+                                       "input": int(xs[t - 1]), "input_char": display_byte(int(xs[t - 1]))}
+        neurons.append(entry)
+    am = int(top_pred[0])
+    d1 = neurons[0]["delta"]
+    label = "HURT if flipped" if d1 > 0.1 else ("HELP if flipped" if d1 < -0.1 else "marginal effect")
+    lo = max(0, t - CONTEXT)
+    return {"t": int(t), "context": "".join(display_byte(int(b)) for b in xs[lo:t + 1]), "input": int(xs[t]),
+            "target": y, "target_char": display_byte(y), "p_true": float(P[y]), "bits": float(base[0]),
+            "top_predictions": [{"byte": int(o), "char": display_byte(int(o)), "p": float(P[o])} for o in top_pred],
+            "neurons": neurons, "tie_at_top5_cut": tie_at_cut,
+            "justification": {"predicted": am, "predicted_char": display_byte(am), "p": float(P[am]),
+                              "surprisal_bits": -math.log2(P[am]), "correct": am == y,
+                              "true_p": float(P[y]), "driven_by": neurons[0]["neuron"], "delta": d1,
+                              "label": label},
+            "delta_all": delta}
+
+
+def backbone_summary(chains: list[dict], H: int = 128) -> dict:
+    """Counts over the justified positions (JSON-able): rank-1 neurons, top-5 membership, sources."""
+    rank1 = Counter(c["neurons"][0]["neuron"] for c in chains)
+    top5 = Counter(e["neuron"] for c in chains for e in c["neurons"])
+    src = Counter()
+    hop2 = Counter()
+    edges = []
+    for c in chains:
+        e = c["neurons"][0]
+        if "top_wh" in e:
+            k0 = e["top_wh"][0]["k"]
+            src[k0] += 1
+            s2 = e.get("second_hop", {}).get("top_source")
+            if s2 is not None:
+                hop2[s2] += 1
+            edges.append({"t": c["t"], "neuron": e["neuron"], "source": k0, "second_source": s2})
+    top_all_src = Counter(w["k"] for c in chains for e in c["neurons"] for w in e.get("top_wh", [])[:1])
+
+    def ranked(cnt):
+        return [{"neuron": int(k), "count": int(v)} for k, v in sorted(cnt.items(), key=lambda kv: (-kv[1], kv[0]))]
+    return {"positions": len(chains), "rank1": ranked(rank1), "top5": ranked(top5),
+            "rank1_first_source": ranked(src), "rank1_second_hop_source": ranked(hop2),
+            "top5_first_source": ranked(top_all_src), "rank1_chains": edges,
+            "wh_entries_listed_per_position": TOP_NEURONS * TOP_WH,
+            "rank1_counts": [int(rank1.get(j, 0)) for j in range(H)],
+            "top5_counts": [int(top5.get(j, 0)) for j in range(H)]}
+
+
+def q6_justify(model: ElmanRNN, xs, positions=POSITIONS, hs=None) -> dict:
+    """All positions (keeping t < n-2 as the program does) plus the backbone summary. Keys: positions,
+    dropped, chains[...], backbone{...}, notes."""
+    xs = as_bytes(xs)
+    n = xs.shape[0]
+    pos = [int(p) for p in positions]
+    if any(p < 0 for p in pos):
+        raise SatrnnInputError("positions must be >= 0")
+    if not pos:
+        raise SatrnnInputError("no positions given")
+    kept = [p for p in pos if p < n - 2]
+    dropped = [p for p in pos if p >= n - 2]
+    if not kept:
+        raise SatrnnInputError(f"no position below n-2 = {n - 2}")
+    if hs is None:
+        hs, _ = run_states(model, xs[: n - 1], "f32")
+    chains = [justify_position(model, xs, hs, t) for t in kept]
+    for c in chains:
+        c.pop("delta_all")
+    notes = ["q6_justify keeps positions t < n-2; others are listed in `dropped`.",
+             "delta_j negates h_t[j] (value -h, not +-1) and recomputes only the readout; bits are single-position.",
+             "the 'caused by input x_t ... and the state from context' clause of the program is canned text, "
+             "not computed; 'routing backbone' is not a quantity of q6_justify (DEFINITIONS 9.6): `backbone` "
+             "counts what such a claim could mean.",
+             "ranking uses a stable sort (ties to the smaller neuron index); tie_at_top5_cut flags a tie at the cut."]
+    return {"positions": kept, "dropped": dropped, "chains": chains, "backbone": backbone_summary(chains, model.H),
+            "notes": notes}
