@@ -274,3 +274,448 @@ def attractor_search_paper(step_x, x, H, seed=42, trials=50, steps=100, warmup=1
             period = p
             break
     return inits, finals, conv, [tuple(c) for c in classes], mean_conv, start, period
+
+
+# ---- data statistics: analyses.offsets / pmi / factor_map / counting (DEFINITIONS 0.7-0.8, 6, 10, 11, Part II) ----
+
+def flip_rerun(Wx, Wh, bh, xs, hs, t, p):
+    """R(t, p) literally: from stored h_{p-1} (zeros if p = 0) step with x_p XOR 0x80, then x_{p+1}..x_t."""
+    seq = [int(x) for x in xs[p:t + 1]]
+    seq[0] = (seq[0] + 128) % 256
+    h0 = None if p == 0 else hs[p - 1]
+    out, _ = forward_f32(Wx, Wh, bh, seq, h0=h0)
+    return out[-1]
+
+
+def probs(Wy, by, v):
+    """P_o(v) in double, literally as in DEFINITIONS 0.4 (list of 256 floats)."""
+    H = len(v)
+    L = []
+    for o in range(256):
+        acc = float(f32(by[o]))
+        for j in range(H):
+            acc += float(f32(f32(Wy[o][j]) * f32(v[j])))
+        L.append(acc)
+    mx = max(L)
+    e = [math.exp(L[o] - mx) for o in range(256)]
+    Z = 0.0
+    for o in range(256):
+        Z += e[o]
+    return [e[o] / Z for o in range(256)]
+
+
+def q2_offsets(Wx, Wh, bh, Wy, by, xs, positions, max_depth, shift=0):
+    """q2_offsets literally (DEFINITIONS 6); shift = 1 is the corrected convention p = t - d + 1."""
+    n = len(xs)
+    hs, _ = forward_f32(Wx, Wh, bh, xs)
+    H = len(bh)
+    T = [t for t in positions if t < n - 1]
+    N = [[0] * max_depth for _ in range(H)]
+    kl = [0.0] * max_depth
+    runs = [0] * max_depth
+    for t in T:
+        pb = probs(Wy, by, hs[t])
+        for d in range(1, max_depth + 1):
+            p = t - d + shift
+            if p < 0:
+                continue
+            hp = flip_rerun(Wx, Wh, bh, xs, hs, t, p)
+            runs[d - 1] += 1
+            for j in range(H):
+                if (hp[j] >= 0) != (hs[t][j] >= 0):
+                    N[j][d - 1] += 1
+            pp = probs(Wy, by, hp)
+            s = 0.0
+            for o in range(256):
+                if pb[o] > 1e-30 and pp[o] > 1e-30:
+                    s += pb[o] * math.log2(pb[o] / pp[o])
+            kl[d - 1] += s
+    dom = []
+    for j in range(H):
+        best, bd = 0, 1
+        for d in range(1, max_depth + 1):
+            if N[j][d - 1] > best:
+                best, bd = N[j][d - 1], d
+        dom.append(bd)
+    S = [sum(N[j][d] for j in range(H)) for d in range(max_depth)]
+    total = sum(S)
+    hist = [sum(1 for j in range(H) if dom[j] == d) for d in range(1, max_depth + 1)]
+    g = sum(S[d - 1] for d in (1, 3, 8, 20) if d <= max_depth)
+    fm = sum(S[d - 1] for d in (1, 7) if d <= max_depth)
+    return {"N": N, "S": S, "dom": dom, "hist": hist, "runs": runs,
+            "mean_sign_changes": [S[d] / runs[d] if runs[d] else None for d in range(max_depth)],
+            "mean_kl": [kl[d] / runs[d] if runs[d] else None for d in range(max_depth)],
+            "mi_greedy_total": 100.0 * g / total if total else 0.0,
+            "fm_total": 100.0 * fm / total if total else 0.0}
+
+
+def pmi(xs, d, x, y):
+    """PMI_d(x, y) of DEFINITIONS 10.1, or None when undefined."""
+    n = len(xs)
+    cx = sum(1 for b in xs if b == x)
+    cy = sum(1 for b in xs if b == y)
+    J = sum(1 for s in range(n - d) if xs[s] == x and xs[s + d] == y)
+    if cx == 0 or cy == 0 or J == 0:
+        return None
+    return math.log2((J / (n - d)) / ((cx / n) * (cy / n)))
+
+
+def top_pmi(xs, d):
+    """First strict maximum scanning x then y ascending from -99: (x, y, pmi) or None."""
+    n = len(xs)
+    c = [0] * 256
+    for b in xs:
+        c[b] += 1
+    J = {}
+    for s in range(n - d):
+        J[(xs[s], xs[s + d])] = J.get((xs[s], xs[s + d]), 0) + 1
+    best, arg = -99.0, None
+    for x in range(256):
+        if c[x] == 0:
+            continue
+        for y in range(256):
+            if c[y] == 0 or J.get((x, y), 0) == 0:
+                continue
+            v = math.log2((J[(x, y)] / (n - d)) / ((c[x] / n) * (c[y] / n)))
+            if v > best:
+                best, arg = v, (x, y, v)
+    return arg
+
+
+def q7_cells(Wx, Wh, bh, Wy, by, xs, positions, max_d):
+    """delta(t, d) = cost(R(t, t-d+1), x_{t+1}) - cost(h_t, x_{t+1}) literally: {(t, d): delta}."""
+    hs, _ = forward_f32(Wx, Wh, bh, xs)
+    out = {}
+    for t in positions:
+        y = int(xs[t + 1])
+        base = readout_cost(Wy, by, hs[t], y)
+        for d in range(1, max_d + 1):
+            p = t - d + 1
+            if p < 0:
+                continue
+            out[(t, d)] = readout_cost(Wy, by, flip_rerun(Wx, Wh, bh, xs, hs, t, p), y) - base
+    return out
+
+
+def q7_algebraic_table(xs, cells, max_d):
+    """A_d, B_d (DEFINITIONS 10.3) from literal cells, and the total aligned %."""
+    A = [0.0] * max_d
+    B = [0.0] * max_d
+    for (t, d), delta in sorted(cells.items()):
+        v = pmi(list(xs), d, int(xs[t - d + 1]), int(xs[t + 1]))
+        v = 0.0 if v is None else v
+        A[d - 1] += abs(delta)
+        if v > 0.5:
+            B[d - 1] += abs(delta)
+    return A, B, (100.0 * sum(B) / sum(A) if sum(A) else 0.0)
+
+
+def trigram_pmi(xs, t, d, norm_pairs):
+    """pmi3 of DEFINITIONS 11.1 for position t, offset d >= 2 (0 when not computed); norm_pairs = n-1 (paper)."""
+    n = len(xs)
+    a, b, y = xs[t - d + 1], xs[t - d + 2], xs[t + 1]
+    cp = ct = 0
+    for s in range(n - d):
+        if xs[s] == a and xs[s + 1] == b:
+            cp += 1
+            if xs[s + d] == y:
+                ct += 1
+    cy = sum(1 for v in xs if v == y)
+    if cp > 2 and ct > 0:
+        return math.log2((ct / (n - d)) / ((cp / norm_pairs) * (cy / n)))
+    return 0.0
+
+
+def q7_higher_order_table(xs, cells, max_d, corrected=False):
+    """R_d, Bi_d, Tri_d (DEFINITIONS 11) from literal cells (t order within d)."""
+    xs = [int(v) for v in xs]
+    n = len(xs)
+    R = [0.0] * max_d
+    Bi = [0.0] * max_d
+    Tri = [0.0] * max_d
+    for (t, d), delta in sorted(cells.items()):
+        a = abs(delta)
+        R[d - 1] += a
+        v = pmi(xs, d, xs[t - d + 1], xs[t + 1])
+        if (0.0 if v is None else v) > 0.5:
+            Bi[d - 1] += a
+        if d >= 2 and trigram_pmi(xs, t, d, (n - d) if corrected else (n - 1)) > 0.5:
+            Tri[d - 1] += a
+    return R, Bi, Tri
+
+
+def cell_r2(cells, y):
+    """In-sample cell-mean R^2 of values y (list) on categorical cells (list of hashables)."""
+    groups = {}
+    for c, v in zip(cells, y):
+        groups.setdefault(c, []).append(v)
+    means = {c: sum(v) / len(v) for c, v in groups.items()}
+    mean = sum(y) / len(y)
+    ssr = sum((v - means[c]) ** 2 for c, v in zip(cells, y))
+    sst = sum((v - mean) ** 2 for v in y)
+    return 1.0 - ssr / sst
+
+
+def factor_map_best(xs, hs, offsets):
+    """Per neuron (pair, R^2): strict maximum over all pairs of `offsets` in list-index order."""
+    T = range(max(offsets), len(xs))
+    pairs = [(offsets[i], offsets[k]) for i in range(len(offsets)) for k in range(i + 1, len(offsets))]
+    out = []
+    for j in range(len(hs[0])):
+        y = [float(hs[t][j]) for t in T]
+        best, arg = -1e300, None
+        for a, b in pairs:
+            r = cell_r2([(xs[t - a], xs[t - b]) for t in T], y)
+            if r > best:
+                best, arg = r, (a, b)
+        out.append((arg, best))
+    return out
+
+
+def word_length(xs):
+    """wl[t]: counter reset on space/LF/TAB, else +1; min(counter, 15) after x_t."""
+    c, out = 0, []
+    for b in xs:
+        c = 0 if b in (32, 10, 9) else c + 1
+        out.append(min(c, 15))
+    return out
+
+
+def in_tag(xs):
+    """it[t]: flag set on '<', cleared on '>', after x_t."""
+    f, out = 0, []
+    for b in xs:
+        if b == ord("<"):
+            f = 1
+        elif b == ord(">"):
+            f = 0
+        out.append(f)
+    return out
+
+
+_expf = _libm.expf
+_expf.restype = ctypes.c_float
+_expf.argtypes = [ctypes.c_float]
+
+
+def expf(z) -> np.float32:
+    """glibc's single-precision expf."""
+    return f32(_expf(float(z)))
+
+
+def readout_cost_f32(Wy, by, v, y, floor=1e-10):
+    """float32 logits (j ascending), float32 softmax with glibc expf (o ascending), -log2 max(q, floor)."""
+    L = []
+    for o in range(256):
+        acc = f32(by[o])
+        for j in range(len(v)):
+            acc = f32(acc + f32(f32(Wy[o][j]) * f32(v[j])))
+        L.append(acc)
+    mx = max(L)
+    Z = f32(0.0)
+    for o in range(256):
+        Z = f32(Z + expf(f32(L[o] - mx)))
+    q = f32(expf(f32(L[y] - mx)) / Z)
+    return -math.log2(max(float(q), floor))
+
+
+def skipgram_bpc(xs, offsets):
+    """In-sample skip-k-gram (DEFINITIONS Part II 4): (bpc, patterns) with dict counts over T_D."""
+    xs = [int(v) for v in xs]
+    T = range(max(offsets), len(xs))
+    n_cy, n_c = {}, {}
+    for t in T:
+        c = tuple(xs[t - d] for d in offsets)
+        n_cy[(c, xs[t])] = n_cy.get((c, xs[t]), 0) + 1
+        n_c[c] = n_c.get(c, 0) + 1
+    s = 0.0
+    for t in T:
+        c = tuple(xs[t - d] for d in offsets)
+        s += -math.log2(n_cy[(c, xs[t])] / n_c[c])
+    return s / len(T), len(n_cy)
+
+
+def sequential_kt_bpc(xs, offsets):
+    """Adaptive code: P = (n_<t(c, y) + 1/2) / (n_<t(c) + 128), counts of earlier positions only."""
+    xs = [int(v) for v in xs]
+    T = range(max(offsets), len(xs))
+    n_cy, n_c = {}, {}
+    s = 0.0
+    for t in T:
+        c = tuple(xs[t - d] for d in offsets)
+        s += -math.log2((n_cy.get((c, xs[t]), 0) + 0.5) / (n_c.get(c, 0) + 128))
+        n_cy[(c, xs[t])] = n_cy.get((c, xs[t]), 0) + 1
+        n_c[c] = n_c.get(c, 0) + 1
+    return s / len(T)
+
+
+def greedy_offsets(xs, steps, cap):
+    """Greedy: from (1,), add the d in 1..cap minimising skipgram_bpc (strict <, so smallest d on ties)."""
+    D = [1]
+    while len(D) < steps:
+        best, arg = None, None
+        for d in range(1, cap + 1):
+            if d in D:
+                continue
+            b, _ = skipgram_bpc(xs, D + [d])
+            if best is None or b < best:
+                best, arg = b, d
+        if arg is None:
+            break
+        D.append(arg)
+    return D
+
+
+# ---- rnn.gradients / analyses.sparsity, sparse_diff, carrier, justify (DEFINITIONS 1, 9; seeds 002, 003) --
+
+def probs_naive(Wy, by, v, paper=True):
+    """DEFINITIONS 0.4 probabilities: L[o] = dbl(by[o]) + sum_j dbl(fl32(Wy[o][j] v[j])) (paper) or all double."""
+    H = len(v)
+    L = []
+    for o in range(256):
+        acc = float(f32(by[o])) if paper else float(by[o])
+        for j in range(H):
+            acc += float(f32(f32(Wy[o][j]) * f32(v[j]))) if paper else float(Wy[o][j]) * float(v[j])
+        L.append(acc)
+    mx = max(L)
+    e = [math.exp(x - mx) for x in L]
+    Z = 0.0
+    for x in e:
+        Z += x
+    return [x / Z for x in e]
+
+
+def output_gradient_naive(Wy, by, v, y, paper=True):
+    """g[j] = Wy[y][j] - sum_o Wy[o][j] P[o], subtracted in double with o ascending; fl32 at the end (paper)."""
+    P = probs_naive(Wy, by, v, paper)
+    g = []
+    for j in range(len(v)):
+        acc = float(Wy[y][j])
+        for o in range(256):
+            acc -= float(Wy[o][j]) * P[o]
+        g.append(f32(acc) if paper else acc)
+    return g
+
+
+def backward_chain_naive(Wh, hs, g, t, depth, paper=False):
+    """[b^(0), ..., b^(D)] with b^(d) = Wh^T((1 - h_{t-d+1}^2) b^(d-1)), D = min(depth, t). Literal loops;
+    paper=True rounds every product and sum to float32 (DEFINITIONS 1.3 step 4)."""
+    H = len(g)
+    cast = f32 if paper else float
+    b = [cast(v) for v in g]
+    out = [list(b)]
+    for d in range(1, min(depth, t) + 1):
+        s = t - d + 1
+        u = [cast(cast(cast(1.0) - cast(cast(hs[s][i]) * cast(hs[s][i]))) * b[i]) for i in range(H)]
+        nb = []
+        for j in range(H):
+            acc = cast(0.0)
+            for i in range(H):
+                acc = cast(acc + cast(cast(Wh[i][j]) * u[i]))
+            nb.append(acc)
+        b = nb
+        out.append(list(b))
+    return out
+
+
+def q1_position_naive(Wx, Wh, Wy, by, hs, xs, t, taus, variant="paper", max_depth=50):
+    """DEFINITIONS 1.3 for one position with dicts of attributions. Returns (counts {class: [per tau]},
+    masses [m_0..m_D], mass_input0 or None, A_x {(b, j)}, A_h {(i, j)}, A_y {(j, o)})."""
+    paper = variant == "paper"
+    cast = f32 if paper else float
+    H = len(Wh)
+    y = int(xs[t + 1])
+    g = output_gradient_naive(Wy, by, hs[t], y, paper)
+    A_x, A_h, A_y = {}, {}, {}
+
+    def upd(A, key, a):
+        A[key] = max(A.get(key, cast(0.0)), a)
+    m0 = cast(0.0)
+    for j in range(H):
+        a = abs(cast(g[j]))
+        upd(A_y, (j, y), a)
+        m0 = cast(m0 + a)
+    masses = [float(m0)]
+    mi0 = None
+    if not paper:
+        beta = int(xs[t])
+        mi0 = 0.0
+        for j in range(H):
+            a = abs(float(Wx[j][beta]) * ((1.0 - float(hs[t][j]) ** 2) * g[j]))
+            upd(A_x, (beta, j), a)
+            mi0 += a
+    b = [cast(v) for v in g]
+    skip = f32(1e-8) if paper else 0.0
+    for d in range(1, min(max_depth, t) + 1):
+        s = t - d + 1
+        u = [cast(cast(cast(1.0) - cast(cast(hs[s][i]) * cast(hs[s][i]))) * b[i]) for i in range(H)]
+        for i in range(H):
+            if abs(u[i]) >= skip:
+                for j in range(H):
+                    upd(A_h, (i, j), abs(cast(u[i] * cast(Wh[i][j]))))
+        nb = []
+        for j in range(H):
+            acc = cast(0.0)
+            for i in range(H):
+                acc = cast(acc + cast(cast(Wh[i][j]) * u[i]))
+            nb.append(acc)
+        b = nb
+        beta = int(xs[t - d])
+        md = cast(0.0)
+        for j in range(H):
+            gj = b[j] if paper else (1.0 - float(hs[t - d][j]) ** 2) * b[j]
+            a = abs(cast(cast(Wx[j][beta]) * gj))
+            upd(A_x, (beta, j), a)
+            md = cast(md + a)
+        masses.append(float(md))
+    counts = {}
+    for name, A in (("Wx", A_x), ("Wh", A_h), ("Wy", A_y)):
+        counts[name] = [sum(1 for v in A.values() if v > cast(tau)) for tau in taus]
+    return counts, masses, mi0, A_x, A_h, A_y
+
+
+def offset_attr_naive(Wx, hs, xs, B_t, t, k, offset_from="consumed", gate=False):
+    """attr(t, k) = sum_j Wx[j][x_{t-k}] g_{t->t-k}[j] (consumed) or with x_{t+1-k}, g_{t->t+1-k} (predicted)."""
+    d = k if offset_from == "consumed" else k - 1
+    beta = int(xs[t - d])
+    s = 0.0
+    for j in range(len(B_t[d])):
+        gj = float(B_t[d][j])
+        if gate:
+            gj *= 1.0 - float(hs[t - d][j]) ** 2
+        s += float(Wx[j][beta]) * gj
+    return s
+
+
+def carrier_naive(Wh, bh, hs, t):
+    """c_t[j] = bh[j] + sum_k Wh[j][k] h_{t-1}[k] in double (h_{-1} = 0)."""
+    H = len(bh)
+    out = []
+    for j in range(H):
+        acc = float(bh[j])
+        if t > 0:
+            for k in range(H):
+                acc += float(Wh[j][k]) * float(hs[t - 1][k])
+        out.append(acc)
+    return out
+
+
+def pattern_sensitive_naive(Wx, c, byteset=range(256)):
+    """Neuron j is PS iff some byte gives c + Wx <= 0 and some byte gives c + Wx >= 0."""
+    out = []
+    for j in range(len(c)):
+        vals = [c[j] + float(Wx[j][v]) for v in byteset]
+        out.append(min(vals) <= 0.0 <= max(vals))
+    return out
+
+
+def top_abs_insertion_naive(c, K=3):
+    """Scan k ascending; keep the K largest |c_k| with strict '>' (ties to smaller k); zeros never enter."""
+    slots = [(0.0, 0, 0.0)] * K
+    for k, v in enumerate(c):
+        a = abs(float(v))
+        for s in range(K):
+            if a > slots[s][0]:
+                slots = slots[:s] + [(a, k, float(v))] + slots[s:K - 1]
+                break
+    return [(k, v) for _, k, v in slots]
