@@ -719,3 +719,272 @@ def top_abs_insertion_naive(c, K=3):
                 slots = slots[:s] + [(a, k, float(v))] + slots[s:K - 1]
                 break
     return [(k, v) for _, k, v in slots]
+
+
+# ---- automaton.um / automaton.iso (issue 4: doubled-event-space UM, DEFINITIONS 1.1, seed 003 3.1) ----
+
+_expm1f = _libm.expm1f
+_expm1f.restype = ctypes.c_float
+_expm1f.argtypes = [ctypes.c_float]
+
+
+def expm1f(x) -> np.float32:
+    """glibc's single-precision expm1f."""
+    return f32(_expm1f(float(x)))
+
+
+def um_significant_counts(Wx, Wh, Wy, threshold=0.01):
+    """DEFINITIONS 1.1 literally: S_x, S_h, S_y = #{|w| > 0.01f}, strict float32 comparisons."""
+    thr = f32(threshold)
+    counts = {}
+    for name, W in (("Wx", Wx), ("Wh", Wh), ("Wy", Wy)):
+        c = 0
+        for row in np.asarray(W, dtype=np.float32):
+            for w in row:
+                if abs(f32(w)) > thr:
+                    c += 1
+        counts[name] = c
+    counts["total"] = counts["Wx"] + counts["Wh"] + counts["Wy"]
+    return counts
+
+
+def um_pattern_list(Wx, Wh, bh, Wy, by):
+    """Every weight as a pattern dict: class, source (space, event), target (space, event), strength |w|,
+    sign (-1 iff the float32 sign bit is set). Hidden events: 'h' or 'not-h'; a positive weight points at
+    h_j, a negative one at not-h_j."""
+    pats = []
+
+    def sgn(w):
+        return -1 if math.copysign(1.0, float(w)) < 0 else 1
+
+    H = len(bh)
+    for j in range(H):
+        w = f32(bh[j])
+        pats.append(dict(cls="bh", src=("on", 0), dst=(j, "h" if sgn(w) > 0 else "not-h"),
+                         strength=abs(w), sign=sgn(w)))
+        for b in range(256):
+            w = f32(Wx[j][b])
+            pats.append(dict(cls="Wx", src=("x", b), dst=(j, "h" if sgn(w) > 0 else "not-h"),
+                             strength=abs(w), sign=sgn(w)))
+        for k in range(H):
+            w = f32(Wh[j][k])
+            pats.append(dict(cls="Wh", src=(k, "h"), dst=(j, "h" if sgn(w) > 0 else "not-h"),
+                             strength=abs(w), sign=sgn(w)))
+    for o in range(256):
+        for j in range(H):
+            w = f32(Wy[o][j])
+            pats.append(dict(cls="Wy", src=(j, "h"), dst=("y", o), strength=abs(w), sign=sgn(w)))
+        w = f32(by[o])
+        pats.append(dict(cls="by", src=("on", 0), dst=("y", o), strength=abs(w), sign=sgn(w)))
+    return pats
+
+
+def um_signed_prob_f32(z) -> np.float32:
+    """m = p(h) - p(not-h) = 2 sigma(2z) - 1 in float32, cancellation-free (the UM's 'stable' activation):
+    |z| < 2^-55: z; |z| >= 22: +-1; |z| >= 1: 1 - 2 p(not-h) with p(not-h) = 1/(expm1f(2|z|) + 2);
+    else (1 - e^{-2|z|}) / (1 + e^{-2|z|}) = -t/(t+2), t = expm1f(-2|z|). Sign of z restored."""
+    z = f32(z)
+    a = f32(abs(z))
+    one, two = f32(1), f32(2)
+    if a < 2.0 ** -55:
+        return z
+    if a >= 22:
+        v = one
+    elif a >= 1:
+        t = expm1f(f32(two * a))
+        v = f32(one - f32(two / f32(t + two)))
+    else:
+        t = expm1f(f32(-two * a))
+        v = f32(-t / f32(t + two))
+    return f32(-v) if z < 0 else v
+
+
+def um_forward_f32(pats, H, xs):
+    """The UM over xs, literally from the pattern list, float32. Per target j: bias pattern, then the
+    pattern from the certain input byte, then the Wh pattern pairs by source k ascending, each adding
+    sign * fl32(strength * (p(h_k) - p(not-h_k))). Returns (ms, zs) float32 (n, H)."""
+    by_target = {j: {"bias": None, "x": {}, "h": []} for j in range(H)}
+    for p in pats:
+        if p["cls"] == "bh":
+            by_target[p["dst"][0]]["bias"] = p
+        elif p["cls"] == "Wx":
+            by_target[p["dst"][0]]["x"][p["src"][1]] = p
+        elif p["cls"] == "Wh":
+            by_target[p["dst"][0]]["h"].append(p)
+    for j in range(H):
+        by_target[j]["h"].sort(key=lambda p: p["src"][0])
+    m = [f32(0)] * H
+    ms, zs = [], []
+
+    def add(z, p, value):
+        c = f32(f32(p["strength"]) * f32(value))
+        return f32(z - c) if p["sign"] < 0 else f32(z + c)
+
+    for x in xs:
+        z_t = []
+        for j in range(H):
+            g = by_target[j]
+            b = g["bias"]
+            z = f32(-b["strength"]) if b["sign"] < 0 else f32(b["strength"])
+            z = add(z, g["x"][int(x)], 1)
+            for p in g["h"]:
+                z = add(z, p, m[p["src"][0]])
+            z_t.append(z)
+        m = [um_signed_prob_f32(v) for v in z_t]
+        ms.append(np.array(m, np.float32))
+        zs.append(np.array(z_t, np.float32))
+    return np.array(ms, np.float32).reshape(len(xs), H), np.array(zs, np.float32).reshape(len(xs), H)
+
+
+def um_bpc(pats, ms, xs, clamp=True) -> float:
+    """Readout from the Wy/by patterns (DEFINITIONS 0.4): L[o] = dbl(sign*strength of by_o) +
+    sum_j dbl(sign * fl32(strength * m_j)), j ascending; softmax in double; plain mean over t."""
+    H = ms.shape[1]
+    wy = {}
+    bias = {}
+    for p in pats:
+        if p["cls"] == "Wy":
+            wy[(p["dst"][1], p["src"][0])] = p
+        elif p["cls"] == "by":
+            bias[p["dst"][1]] = p
+    s = 0.0
+    for t in range(len(xs) - 1):
+        L = []
+        for o in range(256):
+            b = bias[o]
+            acc = float(-b["strength"]) if b["sign"] < 0 else float(b["strength"])
+            for j in range(H):
+                p = wy[(o, j)]
+                c = float(f32(f32(p["strength"]) * f32(ms[t][j])))
+                acc = acc - c if p["sign"] < 0 else acc + c
+            L.append(acc)
+        mx = max(L)
+        Z = 0.0
+        for o in range(256):
+            Z += math.exp(L[o] - mx)
+        py = math.exp(L[int(xs[t + 1])] - mx) / Z
+        s += -math.log2(max(py, 1e-30)) if clamp else -math.log(py) / math.log(2.0)
+    return s / (len(xs) - 1)
+
+
+# ---- redux / knockout / saturation / co-flip (DEFINITIONS 5, 7, 8) ----------------------------------
+
+def masked_readout_bpc(Wy, by, hs, xs, keep=None, snap=None, clamp=True) -> float:
+    """bpc with the Wy columns not in `keep` set to 0.0f and the readout inputs in `snap` replaced by
+    +-1.0f (sign, +0/-0 positive); the trajectory hs (n, H) is used as given (readout-only change)."""
+    Wy = np.array(Wy, dtype=np.float32)
+    H = Wy.shape[1]
+    for j in range(H):
+        if keep is not None and j not in set(int(k) for k in keep):
+            Wy[:, j] = f32(0.0)
+    s = 0.0
+    for t in range(len(xs) - 1):
+        v = np.array(hs[t], dtype=np.float32)
+        if snap is not None:
+            for j in snap:
+                v[j] = f32(1.0) if v[j] >= 0 else f32(-1.0)
+        s += readout_cost(Wy, by, v, int(xs[t + 1]), clamp)
+    return s / (len(xs) - 1)
+
+
+def prune_mask(W, theta, strict=True):
+    """Keep-mask of the entries surviving |w| < theta pruning (strict) or |w| <= theta, float32 compare."""
+    W = np.asarray(W, dtype=np.float32)
+    out = np.ones(W.shape, dtype=bool)
+    th = f32(theta)
+    for idx in np.ndindex(W.shape):
+        a = abs(f32(W[idx]))
+        out[idx] = not (a < th if strict else a <= th)
+    return out
+
+
+def live_neurons(Wh, Wy, keep):
+    """Neurons with a directed path (through non-zero Wh[i][j], j -> i) to a kept neuron with a non-zero
+    Wy column; one depth-first search per neuron."""
+    H = len(Wh)
+    targets = {j for j in keep if any(Wy[o][j] != 0 for o in range(len(Wy)))}
+    live = []
+    for s in range(H):
+        seen, stack = {s}, [s]
+        found = False
+        while stack:
+            u = stack.pop()
+            if u in targets:
+                found = True
+                break
+            for i in range(H):
+                if Wh[i][u] != 0 and i not in seen:
+                    seen.add(i)
+                    stack.append(i)
+        if found:
+            live.append(s)
+    return live
+
+
+def saturation(hs, threshold=0.999):
+    """Literal q4_saturation loops (DEFINITIONS 5.1-5.3) over the states hs (m, H).
+
+    Returns per-neuron lists and the global dwell histogram G[0..99]."""
+    m, H = len(hs), len(hs[0])
+    th = f32(threshold)
+    sums = [f32(0.0)] * H
+    mins = [f32(2.0)] * H
+    sat = [0] * H
+    flips = [0] * H
+    last = [-1] * H
+    hist = [[0] * 100 for _ in range(H)]
+    n_sat, n_flip, min_abs = [], [], []
+    for t in range(m):
+        ns, nf, mn = 0, 0, None
+        for j in range(H):
+            a = f32(abs(f32(hs[t][j])))
+            sums[j] = f32(sums[j] + a)
+            if a < mins[j]:
+                mins[j] = a
+            if a >= th:
+                sat[j] += 1
+                ns += 1
+            mn = a if mn is None or a < mn else mn
+            if t >= 1 and (hs[t][j] >= 0) != (hs[t - 1][j] >= 0):
+                flips[j] += 1
+                nf += 1
+                if last[j] >= 0:
+                    d = t - last[j]
+                    if d < 100:
+                        hist[j][d] += 1
+                last[j] = t
+        n_sat.append(ns)
+        n_flip.append(nf)
+        min_abs.append(mn)
+    mean_abs = [f32(sums[j] / f32(m)) for j in range(H)]
+    pct = [f32(f32(100.0 * sat[j]) / f32(m)) for j in range(H)]
+    mode = []
+    for j in range(H):
+        best, arg = 0, 0
+        for d in range(1, 100):
+            if hist[j][d] > best:
+                best, arg = hist[j][d], d
+        mode.append(arg)
+    G = [sum(hist[j][d] for j in range(H)) for d in range(100)]
+    return {"mean_abs_h": mean_abs, "min_abs_h": mins, "sat_steps": sat, "pct_sat": pct, "flips": flips,
+            "dwell_mode": mode, "dwell_hist": G, "n_sat": n_sat, "n_flip": n_flip, "min_abs": min_abs}
+
+
+def coflips(hs):
+    """C[a][b] = #{t in 1..m-1 : a and b both flip at t}, by plain loops; C[a][a] = flips of a."""
+    m, H = len(hs), len(hs[0])
+    fl = [[(hs[t][j] >= 0) != (hs[t - 1][j] >= 0) for j in range(H)] for t in range(1, m)]
+    C = [[0] * H for _ in range(H)]
+    for row in fl:
+        for a in range(H):
+            if row[a]:
+                for b in range(H):
+                    if row[b]:
+                        C[a][b] += 1
+    return C
+
+
+def jaccard(C, a, b):
+    """fl32(C) / (F_a + F_b - C) in float32; 0 if the union is 0."""
+    u = C[a][a] + C[b][b] - C[a][b]
+    return f32(0.0) if u == 0 else f32(f32(C[a][b]) / f32(u))
