@@ -988,3 +988,200 @@ def jaccard(C, a, b):
     """fl32(C) / (F_a + F_b - C) in float32; 0 if the union is 0."""
     u = C[a][a] + C[b][b] - C[a][b]
     return f32(0.0) if u == 0 else f32(f32(C[a][b]) / f32(u))
+
+
+# ---- automaton.sign / automaton.bitset / automaton.margins (DEFINITIONS 0.6, 2, 3) -----------------
+
+def sign_bits_to_int(bits) -> int:
+    """A boolean sign vector (True = +1) as the integer sum_j bit_j 2^j (the hex text form's value)."""
+    v = 0
+    for j, b in enumerate(bits):
+        if b:
+            v |= 1 << j
+    return v
+
+
+def sign_step_f32_seq(Wx, Wh, bh, bits, x):
+    """Boolean step B (DEFINITIONS 0.6) for one or many states at once.
+
+    bits: (H,) or (R, H) booleans (True = +1). For each neuron i, literally: z = fl32(bh[i] + Wx[i][x]);
+    then for j = 0, 1, ..., H-1: z = fl32(z + fl32(Wh[i][j] * s_j)) with s_j = +-1.0f; output [z >= 0].
+    Vectorised across neurons and states only (numpy float32 arrays round every element operation),
+    never across j.
+    """
+    b = np.atleast_2d(np.asarray(bits, dtype=bool))
+    s = np.where(b, f32(1.0), f32(-1.0)).astype(np.float32)           # (R, H)
+    Wh = np.asarray(Wh, dtype=np.float32)
+    z = (np.asarray(bh, dtype=np.float32) + np.asarray(Wx, dtype=np.float32)[:, int(x)]).astype(np.float32)
+    z = np.broadcast_to(z, s.shape).copy()
+    for j in range(Wh.shape[1]):
+        z = (z + (Wh[:, j][None, :] * s[:, j:j + 1]).astype(np.float32)).astype(np.float32)
+    out = z >= f32(0.0)
+    return out[0] if np.ndim(bits) == 1 else out
+
+
+def sign_step_exact_fraction(Wx, Wh, bh, bits, x):
+    """Exact step for one state: [exact rational sum of bh[i], Wx[i][x], s_j Wh[i][j] >= 0] via Fraction."""
+    from fractions import Fraction
+    H = len(bh)
+    out = np.zeros(H, dtype=bool)
+    for i in range(H):
+        z = Fraction(float(bh[i])) + Fraction(float(Wx[i][int(x)]))
+        for j in range(H):
+            w = Fraction(float(Wh[i][j]))
+            z += w if bits[j] else -w
+        out[i] = z >= 0
+    return out
+
+
+def _f32_as_scaled_ints(a):
+    """Each float32 value v as the exact integer v * 2^149 (every float32 is a multiple of 2^-149)."""
+    a = np.asarray(a, dtype=np.float32)
+    m, e = np.frexp(a.astype(np.float64))                 # v = m 2^e, 0.5 <= |m| < 1, exact
+    mant = (m * 2.0 ** 24).astype(np.int64)               # exact: a float32 mantissa has 24 bits
+    shift = e - 24 + 149                                  # v * 2^149 = mant * 2^shift, shift >= 0
+    return mant, shift
+
+
+class ExactSignStepper:
+    """Exact step with an integer superaccumulator, vectorised across neurons and states.
+
+    Every float32 term is an integer multiple of 2^-149, so z * 2^149 is an integer. It is split into limbs
+    of 30 bits (limb k carries weight 2^(30 k)); per limb the integer matrix product with s = +-1 is exact in
+    int64 (|sum| < 2^30 * (H + 2) < 2^62). Carries are then propagated from the lowest limb with floor
+    division, leaving remainders in [0, 2^30): the total is >= 0 iff the final carry is >= 0.
+    """
+
+    LIMB = 30
+
+    def __init__(self, Wx, Wh, bh):
+        Wh = np.asarray(Wh, dtype=np.float32)
+        self.H = Wh.shape[0]
+        K = (277 + 24) // self.LIMB + 2
+        self.Wh_limbs = self._limbs(Wh, K)                                        # (K, H, H)
+        bx = np.asarray(bh, dtype=np.float32)[:, None].repeat(256, 1)
+        self.c_limbs = self._limbs(bx, K) + self._limbs(np.asarray(Wx, dtype=np.float32), K)  # (K, H, 256)
+        used = [k for k in range(K) if self.Wh_limbs[k].any() or self.c_limbs[k].any()]
+        self.limb_range = range(min(used), max(used) + 1) if used else range(0)
+
+    def _limbs(self, a, K):
+        mant, shift = _f32_as_scaled_ints(a)
+        sign = np.sign(mant)
+        mag = np.abs(mant)                                # < 2^24
+        k0 = shift // self.LIMB
+        v = mag << (shift % self.LIMB)                    # < 2^54: exact in int64
+        out = np.zeros((K,) + a.shape, dtype=np.int64)
+        for k in range(K):
+            out[k] += np.where(k0 == k, sign * (v & ((1 << self.LIMB) - 1)), 0)
+            out[k] += np.where(k0 + 1 == k, sign * (v >> self.LIMB), 0)
+        return out
+
+    def step(self, bits, x):
+        b = np.atleast_2d(np.asarray(bits, dtype=bool))
+        s = np.where(b, 1, -1).astype(np.int64)                          # (R, H)
+        carry = np.zeros((b.shape[0], self.H), dtype=np.int64)
+        for k in self.limb_range:
+            v = s @ self.Wh_limbs[k].T + self.c_limbs[k][:, int(x)][None, :] + carry
+            carry = v >> self.LIMB                                       # floor division by 2^LIMB
+        out = carry >= 0
+        return out[0] if np.ndim(bits) == 1 else out
+
+
+def sign_run(step, bits0, xs):
+    """Trajectory of booleans (n, ...) for a step function step(bits, x)."""
+    out = []
+    b = np.asarray(bits0, dtype=bool)
+    for x in xs:
+        b = step(b, int(x))
+        out.append(b)
+    return np.array(out)
+
+
+# ---- rnn.bptt / rnn.train (issue 10: trainer) -------------------------------------------------------
+
+def bptt_loss_grads(Wx, Wh, bh, Wy, by, xs, h0=None):
+    """Mean cross-entropy in nats of predicting xs[1:] from h_t (after xs[t]) and its gradients.
+
+    Textbook BPTT in float64 numpy: forward h_t = tanh(bh + Wx[:, x_t] + Wh h_{t-1}), p_t = softmax(by + Wy h_t);
+    backward dl_t = p_t - e_{x_{t+1}}, dh_t = Wy^T dl_t + Wh^T dz_{t+1}, dz_t = dh_t (1 - h_t^2).
+    Returns (loss, {"Wx", "Wh", "bh", "Wy", "by", "h0"}, h_last).
+    """
+    Wx, Wh, bh, Wy, by = (np.asarray(a, dtype=np.float64) for a in (Wx, Wh, bh, Wy, by))
+    H = bh.shape[0]
+    T = len(xs) - 1
+    h = np.zeros(H) if h0 is None else np.asarray(h0, dtype=np.float64)
+    hs, ps = [h], []
+    loss = 0.0
+    for t in range(T):
+        h = np.tanh(bh + Wx[:, int(xs[t])] + Wh @ h)
+        logits = by + Wy @ h
+        e = np.exp(logits - logits.max())
+        p = e / e.sum()
+        loss -= math.log(p[int(xs[t + 1])])
+        hs.append(h)
+        ps.append(p)
+    g = {"Wx": np.zeros_like(Wx), "Wh": np.zeros_like(Wh), "bh": np.zeros(H), "Wy": np.zeros_like(Wy),
+         "by": np.zeros(256)}
+    dh_next = np.zeros(H)
+    for t in range(T - 1, -1, -1):
+        dl = ps[t].copy()
+        dl[int(xs[t + 1])] -= 1.0
+        g["Wy"] += np.outer(dl, hs[t + 1])
+        g["by"] += dl
+        dh = Wy.T @ dl + dh_next
+        dz = dh * (1.0 - hs[t + 1] ** 2)
+        g["bh"] += dz
+        g["Wx"][:, int(xs[t])] += dz
+        g["Wh"] += np.outer(dz, hs[t])
+        dh_next = Wh.T @ dz
+    g = {k: v / T for k, v in g.items()}
+    g["h0"] = dh_next / T
+    return loss / T, g, hs[-1]
+
+
+def train_numpy(xs, params, H, epochs, bptt, lr, optimizer="adam", schedule="constant", lr_min=0.0, clip=0.0,
+                beta1=0.9, beta2=0.999, eps=1e-8):
+    """The trainer of rnn.train written plainly: flat float64 params (Wx, Wh, bh, Wy, by), one update per
+    chunk of `bptt` predictions with the chunk's mean-loss gradient, state carried between chunks and reset
+    every epoch, global-norm clipping, Adam with bias correction or SGD, cosine or constant rate.
+    Returns (params, per-epoch training bpc)."""
+    p = np.array(params, dtype=np.float64)
+    sizes = [H * 256, H * H, H, 256 * H, 256]
+    shapes = [(H, 256), (H, H), (H,), (256, H), (256,)]
+    names = ["Wx", "Wh", "bh", "Wy", "by"]
+    n_pred = len(xs) - 1
+    K = -(-n_pred // bptt)
+    total = epochs * K
+    m = np.zeros_like(p)
+    v = np.zeros_like(p)
+    step = 0
+    history = []
+    for _ in range(epochs):
+        h = np.zeros(H)
+        loss_sum = 0.0
+        for s in range(0, n_pred, bptt):
+            T = min(bptt, n_pred - s)
+            offs = np.cumsum([0] + sizes)
+            P = {n: p[offs[i]:offs[i + 1]].reshape(shapes[i]) for i, n in enumerate(names)}
+            loss, g, h_last = bptt_loss_grads(*(P[n] for n in names), xs[s:s + T + 1], h)
+            loss_sum += loss * T
+            h = h_last
+            grad = np.concatenate([g[n].ravel() for n in names])
+            nrm = math.sqrt(float(np.sum(grad * grad)))
+            if clip > 0 and nrm > clip:
+                grad = grad * (clip / nrm)
+            if schedule == "cosine":
+                rate = lr_min + 0.5 * (lr - lr_min) * (1 + math.cos(math.pi * step / total))
+            else:
+                rate = lr
+            if optimizer == "adam":
+                m = beta1 * m + (1 - beta1) * grad
+                v = beta2 * v + (1 - beta2) * grad * grad
+                mhat = m / (1 - beta1 ** (step + 1))
+                vhat = v / (1 - beta2 ** (step + 1))
+                p = p - rate * mhat / (np.sqrt(vhat) + eps)
+            else:
+                p = p - rate * grad
+            step += 1
+        history.append(loss_sum / n_pred / math.log(2))
+    return p, history
