@@ -1,0 +1,107 @@
+"""Steps per second of the packed sign automaton vs the straightforward sequential float32 loop.
+
+Both run on one core in the same process over the same driving text (the published 1,024 bytes tiled,
+or a random model when the data is absent). The straightforward loop is the papers' Boolean step B
+compiled with numba: for each neuron, z = bh + Wx, then z += Wh[i, j] * s_j, j ascending, in float32.
+Each kernel is timed `--repeats` times; the best time counts (least disturbed by other load).
+
+    /tmp/venv/bin/python benchmarks/bench_sign.py [--steps N] [--repeats R] [--json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from automaton.bitset import all_minus, pack  # noqa: E402
+from automaton.sign import SignAutomaton, _run_packed  # noqa: E402
+from rnn.numba_config import njit  # noqa: E402
+
+
+@njit
+def _naive_run(Wh, Wx, bh, s0, xs, out):
+    """The papers' Boolean step, literally: s in +-1 float32, sequential float32 sum per neuron."""
+    H = bh.shape[0]
+    s = s0.copy()
+    s2 = np.empty(H, dtype=np.float32)
+    for t in range(xs.shape[0]):
+        x = xs[t]
+        for i in range(H):
+            z = np.float32(bh[i] + Wx[i, x])
+            for j in range(H):
+                z = np.float32(z + Wh[i, j] * s[j])
+            s2[i] = np.float32(1.0) if z >= np.float32(0.0) else np.float32(-1.0)
+        for i in range(H):
+            s[i] = s2[i]
+            out[t, i] = s[i]
+
+
+def _load():
+    data = Path(os.environ.get("SATRNN_DATA", Path(__file__).resolve().parent.parent.parent / "shared" / "data"))
+    from rnn.model import load_model, random_model
+    if (data / "sat_model.bin").is_file() and (data / "enwik_1024.txt").is_file():
+        return load_model(data / "sat_model.bin"), np.fromfile(data / "enwik_1024.txt", dtype=np.uint8), "published"
+    return random_model(128, 0), np.random.default_rng(0).integers(0, 256, 1024, dtype=np.uint8), "random H=128"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=200_000, help="packed-kernel steps per timing")
+    ap.add_argument("--naive-steps", type=int, default=20_000, help="straightforward-loop steps per timing")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args(argv)
+    model, text, source = _load()
+    H = model.H
+    xs = np.resize(text, a.steps).astype(np.uint8)
+    xs_naive = xs[: a.naive_steps]
+    s0 = all_minus(H)
+    res = {"model": source, "H": H, "steps": a.steps, "naive_steps": a.naive_steps, "repeats": a.repeats}
+    # warm-up (compilation) on tiny inputs
+    naive_out = np.empty((xs_naive.shape[0], H), dtype=np.float32)
+    _naive_run(model.Wh, model.Wx, model.bh, -np.ones(H, np.float32), xs_naive[:2], naive_out)
+    best_naive = min(_timed(lambda: _naive_run(model.Wh, model.Wx, model.bh, -np.ones(H, np.float32),
+                                                xs_naive, naive_out)) for _ in range(a.repeats))
+    res["naive_steps_per_s"] = xs_naive.shape[0] / best_naive
+    agree = None
+    for sem in ("f32-seq", "exact"):
+        aut = SignAutomaton.from_model(model, sem)
+        out = np.empty((xs.shape[0], aut.W), dtype=np.uint64)
+        _run_packed(aut.tables, s0, xs[:2], out)
+        best = min(_timed(lambda: _run_packed(aut.tables, s0, xs, out)) for _ in range(a.repeats))
+        fb = _run_packed(aut.tables, s0, xs, out)
+        res[f"{sem}_steps_per_s"] = xs.shape[0] / best
+        res[f"{sem}_ratio"] = res[f"{sem}_steps_per_s"] / res["naive_steps_per_s"]
+        res[f"{sem}_fallbacks"] = int(fb)
+        res[f"{sem}_fallback_fraction"] = fb / (xs.shape[0] * H)
+        if sem == "f32-seq":
+            agree = bool(np.array_equal(out[: xs_naive.shape[0]], pack(naive_out)))
+    res["f32_seq_matches_naive"] = agree
+    if a.json:
+        print(json.dumps(res, indent=2))
+    else:
+        print(f"sign automaton benchmark ({source}, H={H}, one core, best of {a.repeats})")
+        print(f"  straightforward f32 loop : {res['naive_steps_per_s']:>14,.0f} steps/s")
+        for sem in ("f32-seq", "exact"):
+            print(f"  packed kernel {sem:8s}   : {res[f'{sem}_steps_per_s']:>14,.0f} steps/s  "
+                  f"ratio {res[f'{sem}_ratio']:.1f}x  fallbacks {res[f'{sem}_fallbacks']:,} "
+                  f"({100 * res[f'{sem}_fallback_fraction']:.4f}% of neuron-steps)")
+        print(f"  f32-seq packed trajectory == straightforward loop: {agree}")
+    return 0
+
+
+def _timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+if __name__ == "__main__":
+    sys.exit(main())
