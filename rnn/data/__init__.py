@@ -1,0 +1,1 @@
+"""Data bundled with satrnn: the default training corpus (default_corpus.txt)."""

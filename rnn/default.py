@@ -1,0 +1,150 @@
+"""The default model: trained on the bundled corpus on first use, cached, reused afterwards.
+
+The published weights cannot ship with satrnn, so every command given no MODEL/TEXT uses this model and
+the bundled corpus `rnn/data/default_corpus.txt` (1,024 bytes of a mediawiki-like XML preamble written for
+this project). The model is a pure function of DEFAULT_RECIPE and the corpus; it is trained once (a few
+seconds on one core) and cached as `default_model.npz` in the cache directory:
+`$SATRNN_HOME` if set, else `$XDG_CACHE_HOME/satrnn`, else `~/.cache/satrnn`.
+
+A cached file is used only if its meta records the current recipe digest, the corpus digest and a digest
+of its own weights; otherwise it is retrained. Building holds an exclusive lock file in the cache
+directory, and the file is written by atomic rename, so concurrent first uses never see a partial file
+and train at most once each in turn (the second finds the first's result after the lock).
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import time
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from .errors import SatrnnInputError
+from .model import ElmanRNN, load_model, save_model, to_flat
+from .train import Recipe, text_digest, train
+
+DEFAULT_RECIPE = Recipe(H=128, epochs=200, bptt=50, lr=0.003, lr_min=0.0, optimizer="adam", schedule="cosine",
+                        clip=1.0, seed=42, precision="f64")
+MODEL_FILE = "default_model.npz"
+LOCK_FILE = "default_model.lock"
+KIND = "satrnn-default-model"
+
+
+def default_corpus() -> np.ndarray:
+    """The bundled corpus as uint8 bytes (read through importlib.resources: works installed or editable)."""
+    data = resources.files("rnn.data").joinpath("default_corpus.txt").read_bytes()
+    return np.frombuffer(data, dtype=np.uint8).copy()
+
+
+def cache_dir() -> Path:
+    """Where the default model is cached (not created here)."""
+    env = os.environ.get("SATRNN_HOME")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "satrnn"
+
+
+def default_model_path() -> Path:
+    return cache_dir() / MODEL_FILE
+
+
+def weights_digest(model: ElmanRNN) -> str:
+    """sha256 of the float32 weights in the papers' order (detects a damaged or edited cache file)."""
+    return hashlib.sha256(to_flat(model).tobytes()).hexdigest()
+
+
+def _expected(recipe: Recipe, xs: np.ndarray) -> dict:
+    return {"kind": KIND, "recipe_sha256": recipe.digest(), "text_sha256": text_digest(xs)}
+
+
+def check_cached(path: Path, recipe: Recipe, xs: np.ndarray) -> tuple[ElmanRNN | None, str]:
+    """(model, "ok") if `path` holds the model of this recipe and corpus, else (None, reason)."""
+    if not path.is_file():
+        return None, "no cached model"
+    try:
+        model = load_model(path)
+    except SatrnnInputError as e:
+        return None, f"unreadable cache ({e})"
+    for key, want in _expected(recipe, xs).items():
+        if model.meta.get(key) != want:
+            return None, f"cache is stale ({key} differs)"
+    if model.meta.get("weights_sha256") != weights_digest(model):
+        return None, "cache is damaged (weights digest differs)"
+    return model, "ok"
+
+
+@contextlib.contextmanager
+def _exclusive_lock(directory: Path):
+    """Hold an exclusive advisory lock on a file in `directory` (no-op where fcntl is unavailable)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - non-POSIX: atomic rename alone still prevents partial files
+        yield
+        return
+    with open(directory / LOCK_FILE, "a+b") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def _ensure_dir(d: Path) -> Path:
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise SatrnnInputError(f"cannot create the cache directory {d} ({e.strerror}); "
+                               "set SATRNN_HOME to a writable directory") from None
+    if not os.access(d, os.W_OK):
+        raise SatrnnInputError(f"cache directory {d} is not writable; set SATRNN_HOME to a writable directory")
+    return d
+
+
+def build_model(progress_factory=None, recipe: Recipe = DEFAULT_RECIPE, xs: np.ndarray | None = None,
+                directory: Path | None = None, rebuild: bool = False) -> tuple[ElmanRNN, dict]:
+    """Load the cached model of (recipe, corpus) or train and cache it. Returns (model, info).
+
+    info: {"path", "status": "cached" | "trained", "reason" (why it was trained), "seconds"}.
+    `rebuild` retrains even if a valid cache exists. `progress_factory()` must return a rich Progress
+    (a context manager); it is only called when training.
+    """
+    xs = default_corpus() if xs is None else xs
+    d = cache_dir() if directory is None else Path(directory)
+    path = d / MODEL_FILE
+    t0 = time.perf_counter()
+    if not rebuild:
+        model, reason = check_cached(path, recipe, xs)
+        if model is not None:
+            return model, {"path": str(path), "status": "cached", "seconds": time.perf_counter() - t0}
+    _ensure_dir(d)
+    with _exclusive_lock(d):
+        if not rebuild:
+            # another process may have built it while we waited for the lock
+            model, reason = check_cached(path, recipe, xs)
+            if model is not None:
+                return model, {"path": str(path), "status": "cached", "seconds": time.perf_counter() - t0}
+        else:
+            reason = "rebuild requested"
+        extra = {**_expected(recipe, xs), "corpus": "rnn/data/default_corpus.txt", "corpus_bytes": int(len(xs)),
+                 "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        if progress_factory is not None:
+            with progress_factory() as prog:
+                result = train(xs, recipe, progress=prog, extra_meta=extra)
+        else:
+            result = train(xs, recipe, extra_meta=extra)
+        model = result.model
+        model = model.replace(meta={**model.meta, "weights_sha256": weights_digest(model)})
+        save_model(model, path)
+    return load_model(path), {"path": str(path), "status": "trained", "reason": reason,
+                              "seconds": time.perf_counter() - t0}
+
+
+def default_model_and_text(progress_factory=None) -> tuple[ElmanRNN, np.ndarray]:
+    """The default model and the bundled corpus it was trained on (trains and caches on first use)."""
+    model, _ = build_model(progress_factory)
+    return model, default_corpus()
