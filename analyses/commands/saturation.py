@@ -1,0 +1,55 @@
+"""`satrnn saturation MODEL TEXT`: per-neuron sign flips, |h|, saturation, dwell times (DEFINITIONS 5, q4)."""
+from __future__ import annotations
+
+from rich.table import Table
+
+from rnn.forward import forward
+
+from ..clikit import (add_json_flag, add_model_text_args, check_float, check_int, console, emit_json,
+                      load_model_text_args)
+from ..saturation import CLASSES, PRINTED_DWELL_MAX, SAT_CLASSES, SAT_THRESHOLD, saturation_report
+
+
+def register(sub) -> None:
+    p = sub.add_parser("saturation", help="sign flips, saturation and dwell times per neuron (q4)")
+    add_model_text_args(p)
+    p.add_argument("--threshold", type=float, default=SAT_THRESHOLD,
+                   help=f"|h| >= this counts as saturated (default {SAT_THRESHOLD})")
+    p.add_argument("--top", type=int, default=30, help="neurons listed (by flips; default 30)")
+    add_json_flag(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    th = check_float("--threshold", args.threshold, 1e-9, 1.0)
+    model, xs = load_model_text_args(args)
+    top = check_int("--top", args.top, 1, model.H)
+    r = saturation_report(model, xs, forward(model, xs), threshold=th)
+    if args.json:
+        emit_json({k: v for k, v in r.items() if k != "dwell_hist_per_neuron"})
+        return 0
+    t = Table(title=f"Neurons by sign flips over {r['steps'] - 1:,} transitions (saturated: |h| >= {th:g})",
+              title_justify="left")
+    for c in ("neuron", "flips", "mean|h|", "min|h|", "% sat", "dwell mode", "class (paper)", "saturation (corrected)"):
+        t.add_column(c, justify="right")
+    for j in r["order"][:top]:
+        t.add_row(f"h{j}", str(int(r["flips"][j])), f"{r['mean_abs_h'][j]:.4f}", f"{r['min_abs_h'][j]:.4f}",
+                  f"{r['pct_sat'][j]:.1f}", str(int(r["dwell_mode"][j])), r["flip_class"][j], r["saturation_class"][j])
+    console.print(t)
+    console.print("classes by flip count (paper): " + ", ".join(f"{c} {r['class_counts'][c]}" for c in CLASSES))
+    console.print("classes by saturation (corrected): "
+                  + ", ".join(f"{c} {r['saturation_class_counts'][c]}" for c in SAT_CLASSES))
+    console.print(f"mean flips per neuron {r['mean_flips']:.1f}; one flip per {r['steps_per_flip']:.2f} steps; "
+                  f"saturated neuron-steps {r['neuron_steps_saturated_pct']:.2f}%")
+    console.print(f"mean dwell {r['mean_dwell']:.3f} steps (paper-compatible, dwells < 100); "
+                  f"{r['mean_dwell_all']:.3f} including {r['dropped_dwells']} dwell(s) >= 100 (corrected)")
+    G = r["dwell_hist"]
+    gmax = max(int(G[1:PRINTED_DWELL_MAX + 1].max()), 1)
+    t = Table(title="Global dwell-time distribution (d = 1..49, as printed by the paper)", title_justify="left")
+    for c in ("dwell", "count", ""):
+        t.add_column(c, justify="left" if not c else "right")
+    for d in range(1, PRINTED_DWELL_MAX + 1):
+        if G[d] > 0:
+            t.add_row(str(d), str(int(G[d])), "[cyan]" + "\u2588" * max(1, round(30 * int(G[d]) / gmax)) + "[/cyan]")
+    console.print(t)
+    return 0
