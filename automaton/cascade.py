@@ -1,0 +1,329 @@
+"""Flip cascades (damage spreading) of the sign automaton along a data trajectory, and Derrida curves.
+
+Alignment: states[t] is the sign state after reading x_t (row t of a trajectory). A flip of neuron j "at
+step t" negates bit j of states[t]; both copies then read x_{t+1}, ..., x_{t+k} and d_s is the Hamming
+distance after s of those steps (s = 1..k). d_1 is q1_boolean's one-step flip sensitivity c_j (DEFINITIONS
+3.3); the bit j itself is not excluded (it is recomputed like every other bit).
+
+Fates after k steps: died (d_k = 0; equal states stay equal, so the flip has healed for good), persisted
+(d_k = 1), spread (d_k > 1).
+
+Derrida curve: for pairs (a, b) with Hamming(a, b) = d, D(d) = mean Hamming(B(a, x), B(b, x)); the Derrida
+coefficient is the slope at d = 1, i.e. D(1) (D(0) = 0). Confidence intervals are normal 95% intervals
+(mean +- 1.96 standard errors): over independent pairs for sampled curves, and clustered by time step
+(standard error of the per-t means) for the exhaustive along-data value.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnn.errors import SatrnnInputError
+from rnn.forward import run_states
+from rnn.numba_config import njit, njit_parallel, prange
+
+from .bitset import _hamming_words, n_words, pack, to_hex, unpack
+from .cycles import trajectory
+from .sign import _new_scratch, _step_packed_scratch
+
+Z95 = 1.959963984540054
+
+
+# ---- kernels -------------------------------------------------------------------------------------
+
+@njit_parallel
+def _cascade(tables, states, xs, t_idx, k, H, out, fallbacks):
+    """out[r, j, s] = d_{s+1} for the flip of neuron j at step t_idx[r] (inputs xs[t+1..t+k])."""
+    W = states.shape[1]
+    for r in prange(t_idx.shape[0]):
+        t = t_idx[r]
+        base = np.empty((k, W), dtype=np.uint64)
+        cur = states[t].copy()
+        nxt = np.empty(W, dtype=np.uint64)
+        z = _new_scratch(tables)
+        fb = 0
+        for s in range(k):
+            fb += _step_packed_scratch(tables, cur, xs[t + 1 + s], base[s], z)
+            cur[:] = base[s]
+        for j in range(H):
+            cur[:] = states[t]
+            cur[j >> 6] ^= np.uint64(1) << np.uint64(j & 63)
+            for s in range(k):
+                fb += _step_packed_scratch(tables, cur, xs[t + 1 + s], nxt, z)
+                d = _hamming_words(nxt, base[s])
+                out[r, j, s] = d
+                if d == 0:  # identical states stay identical under identical inputs
+                    for q in range(s + 1, k):
+                        out[r, j, q] = 0
+                    break
+                cur[:] = nxt
+        fallbacks[r] = fb
+
+
+@njit_parallel
+def _one_step(tables, a, xs, out, fallbacks):
+    """out[r] = B(a[r], xs[r]) for every row r."""
+    for r in prange(a.shape[0]):
+        z = _new_scratch(tables)
+        fallbacks[r] = _step_packed_scratch(tables, a[r], xs[r], out[r], z)
+
+
+@njit_parallel
+def _influence_counts(tables, states, xs, t_idx, base, H, C):
+    """C[j, i] += [B(states[t] ^ e_j, x_{t+1})_i != base[r]_i] over r (t = t_idx[r]); row j per thread."""
+    W = states.shape[1]
+    for j in prange(H):
+        cur = np.empty(W, dtype=np.uint64)
+        nxt = np.empty(W, dtype=np.uint64)
+        z = _new_scratch(tables)
+        for r in range(t_idx.shape[0]):
+            t = t_idx[r]
+            cur[:] = states[t]
+            cur[j >> 6] ^= np.uint64(1) << np.uint64(j & 63)
+            _step_packed_scratch(tables, cur, xs[t + 1], nxt, z)
+            for i in range(H):
+                if (nxt[i >> 6] ^ base[r, i >> 6]) >> np.uint64(i & 63) & np.uint64(1):
+                    C[j, i] += 1
+
+
+# ---- trajectories ------------------------------------------------------------------------------------
+
+def sign_trajectory(automaton, xs, start=None) -> np.ndarray:
+    """(n, W) sign dynamics driven by the text: row t = B(row t-1, x_t); row -1 = start (default all -1,
+    i.e. all-zero bits, q1_boolean's beta_{-1}; note the float RNN's h = 0 has sign +1)."""
+    xs = _check_text(xs)
+    W = n_words(automaton.H)
+    s0 = np.zeros(W, dtype=np.uint64) if start is None else np.asarray(start, dtype=np.uint64)
+    return trajectory(automaton, s0, xs.reshape(1, -1), xs.shape[0])
+
+
+def float_sign_trajectory(model, xs) -> tuple[np.ndarray, np.ndarray]:
+    """(states (n, W), zs (n, H)): sigma(h_t) of the float32 reference forward (h_{-1} = 0) and the
+    pre-activations that produced them."""
+    hs, zs = run_states(model, _check_text(xs), precision="f32")
+    return pack(hs), zs
+
+
+def _check_text(xs) -> np.ndarray:
+    a = np.asarray(xs)
+    if a.ndim != 1 or a.shape[0] < 2:
+        raise SatrnnInputError("text must be a 1-D byte sequence with at least 2 bytes")
+    if a.dtype.kind not in "iu" or a.min() < 0 or a.max() > 255:
+        raise SatrnnInputError("text bytes must be integers in 0..255")
+    return np.ascontiguousarray(a, dtype=np.uint8)
+
+
+# ---- cascades ----------------------------------------------------------------------------------------
+
+@dataclass
+class Cascades:
+    """d (m, H, k) Hamming distances; t (m,) flip steps; x_next (m,) first input after the flip (x_{t+1})."""
+
+    d: np.ndarray
+    t: np.ndarray
+    x_next: np.ndarray
+    k: int
+    fallbacks: int
+
+
+def flip_cascades(automaton, states, xs, k: int, t_idx=None) -> Cascades:
+    """Flip every neuron at every step t in t_idx (default all t with t + k <= n - 1) and run k steps."""
+    xs = _check_text(xs)
+    n = xs.shape[0]
+    H = automaton.H
+    k = int(k)
+    if not 1 <= k <= n - 1:
+        raise SatrnnInputError(f"--k must be between 1 and {n - 1} (text length - 1), got {k}")
+    if t_idx is None:
+        t_idx = np.arange(0, n - k, dtype=np.int64)
+    t_idx = np.ascontiguousarray(t_idx, dtype=np.int64)
+    if t_idx.size and (t_idx.min() < 0 or t_idx.max() + k > n - 1 or t_idx.max() >= states.shape[0]):
+        raise SatrnnInputError("flip steps must satisfy 0 <= t and t + k <= n - 1")
+    out = np.zeros((t_idx.shape[0], H, k), dtype=np.int32)
+    fb = np.zeros(t_idx.shape[0], dtype=np.int64)
+    _cascade(automaton.tables, np.ascontiguousarray(states, dtype=np.uint64), xs, t_idx, k, H, out, fb)
+    return Cascades(d=out, t=t_idx, x_next=xs[t_idx + 1], k=k, fallbacks=int(fb.sum()))
+
+
+def _mean_ci(samples) -> dict:
+    a = np.asarray(samples, dtype=np.float64)
+    n = a.size
+    m = float(a.mean()) if n else math.nan
+    se = float(a.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+    return {"mean": m, "ci95": [m - Z95 * se, m + Z95 * se], "se": se, "n": int(n)}
+
+
+def cascade_summary(c: Cascades, H: int, self_bits=None, fragile=None) -> dict:
+    """Aggregates of `flip_cascades`.
+
+    Keys: mean_distance_by_step (s = 1..k), one_step {mean, ci95 (clustered by t), histogram (0..H),
+    median, max}, fates {died, persisted, spread} (fractions at step k), died_by_step (fraction with d_s = 0),
+    per_neuron_d1 / per_neuron_dk (H,), per_byte [{byte, flips, mean_d1}] (x_{t+1}), per_t_d1 (m,),
+    one_step_others (mean of d_1 minus [the flipped neuron's own next bit differs], if self_bits given),
+    fragile_one_step (mean d_1 over flips at fragile neuron-steps, if a mask is given).
+    """
+    d = c.d
+    m, _, k = d.shape
+    d1 = d[:, :, 0]
+    dk = d[:, :, k - 1]
+    per_t = d1.mean(axis=1)
+    clustered = _mean_ci(per_t)
+    one = {"mean": float(d1.mean()), "ci95": clustered["ci95"], "ci": "normal 95%, clustered by t",
+           "median": float(np.median(d1)), "max": int(d1.max()),
+           "histogram": np.bincount(d1.ravel(), minlength=H + 1)[: H + 1].tolist()}
+    bytes_ = []
+    for b in np.unique(c.x_next):
+        sel = c.x_next == b
+        bytes_.append({"byte": int(b), "flips": int(sel.sum() * H), "mean_d1": float(d1[sel].mean())})
+    bytes_.sort(key=lambda r: -r["mean_d1"])
+    out = {"flips": int(m * H), "k": k, "mean_distance_by_step": d.mean(axis=(0, 1)).tolist(),
+           "one_step": one,
+           "fates": {"died": float((dk == 0).mean()), "persisted": float((dk == 1).mean()),
+                     "spread": float((dk > 1).mean())},
+           "died_by_step": (d == 0).mean(axis=(0, 1)).tolist(),
+           "per_neuron_d1": d1.mean(axis=0).tolist(), "per_neuron_dk": dk.mean(axis=0).tolist(),
+           "per_byte": bytes_, "per_t_d1": per_t.tolist(), "t": c.t.tolist(), "fallbacks": c.fallbacks}
+    if self_bits is not None:
+        out["one_step_others"] = float((d1 - self_bits).mean())
+    if fragile is not None and fragile.any():
+        out["fragile_one_step"] = {"mean": float(d1[fragile].mean()), "flips": int(fragile.sum())}
+    return out
+
+
+def self_flip_bits(automaton, states, xs, t_idx) -> np.ndarray:
+    """(m, H) 1 where flipping neuron j at step t changes neuron j's own next bit (d_1 counts it)."""
+    H = automaton.H
+    W = n_words(H)
+    m = len(t_idx)
+    a = np.repeat(states[t_idx], H, axis=0)
+    jj = np.tile(np.arange(H), m)
+    a[np.arange(m * H), jj >> 6] ^= np.uint64(1) << (jj & 63).astype(np.uint64)
+    xin = np.repeat(np.asarray(xs, dtype=np.uint8)[np.asarray(t_idx) + 1], H)
+    fl = step_many(automaton, a, xin)
+    base = np.repeat(step_many(automaton, np.ascontiguousarray(states[t_idx]), xin[::H]), H, axis=0)
+    diff = unpack(fl ^ base, H)
+    return diff[np.arange(m * H), jj].reshape(m, H).astype(np.int32)
+
+
+def step_many(automaton, a, xs) -> np.ndarray:
+    """B(a[r], xs[r]) for rows r: (m, W) -> (m, W)."""
+    a = np.ascontiguousarray(a, dtype=np.uint64)
+    out = np.empty_like(a)
+    fb = np.zeros(a.shape[0], dtype=np.int64)
+    _one_step(automaton.tables, a, np.ascontiguousarray(xs, dtype=np.uint8), out, fb)
+    return out
+
+
+# ---- Derrida curve ---------------------------------------------------------------------------------
+
+def _flip_masks(rng, m: int, H: int, d: int) -> np.ndarray:
+    """m packed masks with exactly d random bits set."""
+    idx = np.argsort(rng.random((m, H)), axis=1)[:, :d]
+    bits = np.zeros((m, H), dtype=bool)
+    np.put_along_axis(bits, idx, True, axis=1)
+    return pack(bits)
+
+
+def derrida_curve(automaton, xs, states=None, pairs: int = 200, seed: int = 0, ds=None) -> dict:
+    """D(d) for d in ds (default 1..H) from `pairs` sampled pairs per d.
+
+    states None: random pairs (a uniform over {-1,+1}^H, input x_{t+1} at a uniform random t);
+    else along the data: a = states[t] at a uniform random t in 0..n-2, input x_{t+1}. b = a with d
+    distinct random neurons negated. Keys: d, mean, ci95 (per d, normal, iid pairs), derrida_coefficient
+    {mean, ci95, se, n}, source, pairs, seed.
+    """
+    xs = _check_text(xs)
+    H = automaton.H
+    n = xs.shape[0]
+    rng = np.random.default_rng(seed)
+    ds = list(range(1, H + 1)) if ds is None else [int(v) for v in ds]
+    means, cis, raw1 = [], [], None
+    for d in ds:
+        t = rng.integers(0, n - 1, size=pairs)
+        if states is None:
+            a = pack(rng.random((pairs, H)) < 0.5)
+        else:
+            a = np.ascontiguousarray(states[t])
+        b = a ^ _flip_masks(rng, pairs, H, d)
+        xin = xs[t + 1]
+        dist = np.bitwise_count(step_many(automaton, a, xin) ^ step_many(automaton, b, xin)).sum(axis=1)
+        s = _mean_ci(dist)
+        means.append(s["mean"])
+        cis.append(s["ci95"])
+        if d == 1:
+            raw1 = s
+    return {"source": "random" if states is None else "data", "pairs": pairs, "seed": seed, "d": ds,
+            "mean": means, "ci95": cis, "derrida_coefficient": raw1,
+            "ci": "normal 95% over independent pairs"}
+
+
+# ---- paper-compatible figures -------------------------------------------------------------------------
+
+def flip_sensitivity_paper(automaton, xs, t: int = 42) -> dict:
+    """q1_boolean 3.3: beta from all-zero bits through x_0..x_t, flip each j, one step with x_{t+1}.
+
+    Keys: t, state_first16 (bits beta_t[0..15]), c (per j), most_affected (largest differing index or -1),
+    mean_sensitivity (fl32(sum c) / H), state (hex).
+    """
+    xs = _check_text(xs)
+    H = automaton.H
+    if not 0 <= t <= xs.shape[0] - 2:
+        raise SatrnnInputError(f"t must be between 0 and {xs.shape[0] - 2}, got {t}")
+    beta = sign_trajectory(automaton, xs[: t + 1])[t]
+    a = np.repeat(beta[None, :], H, axis=0)
+    jj = np.arange(H)
+    a[jj, jj >> 6] ^= np.uint64(1) << (jj & 63).astype(np.uint64)
+    x = np.full(H, xs[t + 1], dtype=np.uint8)
+    base = step_many(automaton, beta[None, :], x[:1])[0]
+    diff = unpack(step_many(automaton, a, x) ^ base[None, :], H)
+    c = diff.sum(axis=1).astype(np.int64)
+    most = [int(np.nonzero(row)[0][-1]) if row.any() else -1 for row in diff]
+    bits = unpack(beta, H)
+    return {"t": t, "input_next": int(xs[t + 1]), "state": to_hex(beta, H),
+            "state_first16": "".join("1" if v else "0" for v in bits[:16]),
+            "c": c.tolist(), "most_affected": most,
+            "mean_sensitivity": float(np.float32(np.float32(c.sum()) / np.float32(H)))}
+
+
+def influence_graph(automaton, states, xs, positions=None, top: int = 20) -> dict:
+    """q1_bool_attractor 4.2: C[j][i] counts of B(sigma_t ^ e_j, x_{t+1})_i != B(sigma_t, x_{t+1})_i over t
+    in positions (default 10, 13, ... < n-2); frac = fl32(C)/|T| in float32.
+
+    Keys: positions, frac (H, H) float32 [j][i], mean_influence (fl32 j-major sum / H^2), mean_out_degree
+    (= H * mean_influence, the mean number of neurons one flip changes in one step), top_edges
+    [{source j, target i, frac}] (strict >, j-major, stable), out_deg, in_deg, self (H,), ties_at_cut.
+    """
+    xs = _check_text(xs)
+    H = automaton.H
+    n = xs.shape[0]
+    t_idx = np.arange(10, n - 2, 3, dtype=np.int64) if positions is None else np.asarray(positions, np.int64)
+    states = np.ascontiguousarray(states, dtype=np.uint64)
+    base = step_many(automaton, states[t_idx], xs[t_idx + 1])
+    C = np.zeros((H, H), dtype=np.int64)
+    _influence_counts(automaton.tables, states, xs, t_idx, base, H, C)
+    T = np.float32(t_idx.shape[0])
+    frac = (C.astype(np.float32) / T).astype(np.float32)
+    tot = np.float32(0.0)
+    for v in frac.ravel():  # the program's float32 running sum, j-major
+        tot = np.float32(tot + v)
+    mean_inf = np.float32(tot / np.float32(H * H))
+    flat = frac.ravel()
+    order = np.argsort(-flat, kind="stable")
+    top_edges = [{"source": int(e // H), "target": int(e % H), "frac": float(flat[e])} for e in order[:top]]
+    cut = flat[order[top - 1]] if flat.size >= top else None
+    ties = int((flat == cut).sum() - (flat[order[:top]] == cut).sum()) if cut is not None else 0
+    out_deg = np.array([_f32_sum(frac[j, :]) for j in range(H)], dtype=np.float32)
+    in_deg = np.array([_f32_sum(frac[:, j]) for j in range(H)], dtype=np.float32)
+    return {"positions": int(t_idx.shape[0]), "first_position": int(t_idx[0]), "last_position": int(t_idx[-1]),
+            "frac": frac, "counts": C, "mean_influence": float(mean_inf),
+            "mean_out_degree": float(C.sum() / T / H), "top_edges": top_edges, "ties_at_cut": ties,
+            "out_deg": out_deg, "in_deg": in_deg, "self": np.diag(frac).copy()}
+
+
+def _f32_sum(v) -> np.float32:
+    s = np.float32(0.0)
+    for x in v:
+        s = np.float32(s + x)
+    return s
