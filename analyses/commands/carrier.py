@@ -76,7 +76,7 @@ def run(args) -> int:
         wb = d["with_bias"]
         console.print(f"Output decomposition at t = {d['t']} ({d['input_char']!r} -> {d['target_char']!r}): logit "
                       f"{wb['total']:+.2f} = carrier {wb['carrier']:+.2f} ({100 * wb['carrier_fraction']:.1f}%) + "
-                      f"pattern {wb['pattern']:+.2f} (by[y] = {d['bias']:+.2f} included); carrier-only cost "
+                      f"pattern {wb['pattern']:+.2f} (by\\[y] = {d['bias']:+.2f} included); carrier-only cost "
                       f"{d['carrier_only_bits']:.4f} bits; top " + ", ".join(
                           f"h{n['neuron']} ({n['wy_dh']:+.2f})" for n in d["top_neurons"][:3]))
     for note in out["notes"]:
