@@ -1,0 +1,37 @@
+"""`satrnn verify [MODEL TEXT]`: the claims ledger — every quantitative claim of the seeds with a verdict."""
+from __future__ import annotations
+
+from ..claims import SEEDS, claims_for, seed_key
+from ..clikit import add_json_flag, add_model_text_args, console, emit_json, load_model_text_args
+from ..ledger_measures import run_ledger
+from ..report import ledger_renderables
+from rnn.errors import SatrnnInputError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("verify", help="claims ledger: each paper claim with its measured value and a verdict")
+    add_model_text_args(p)
+    p.add_argument("--only", metavar="SEED", default=None,
+                   help=f"only one seed's claims ({', '.join(SEEDS)}, or the seed's file name)")
+    p.add_argument("--strict", action="store_true", help="exit 1 if any claim in the chosen set differs")
+    add_json_flag(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    if args.only is not None:
+        try:
+            seed_key(args.only)
+        except ValueError as e:
+            raise SatrnnInputError(str(e)) from None
+    claims = claims_for(args.only)
+    model, xs = load_model_text_args(args)
+    records, summary = run_ledger(model, xs, claims, show_progress=not args.json)
+    if args.json:
+        emit_json(records)
+    else:
+        for r in ledger_renderables(records, summary):
+            console.print(r)
+    if args.strict and summary["total"]["differs"] > 0:
+        return 1
+    return 0

@@ -1,0 +1,710 @@
+"""Measurements behind the claims ledger: one function per measurement key, sharing one cached context.
+
+`LedgerContext(model, xs)` holds what several measurements need (the float32 forward pass, analysis
+results) and computes each piece once. `MEASURES[key](ctx, **params)` returns the measured value in the
+unit the claim compares (percent claims get a fraction times the claim's `scale`, or a percent directly,
+as documented per key). A measurement whose analysis module has not landed raises
+`NotAvailable("analysis <module> not available")`; the ledger then reports the claim as not measurable.
+
+No paper value appears here: parameters (k, theta, tau, d, neuron, ...) come from the registry
+(`analyses/claims.py`) and select which quantity to compute, never what it should be.
+"""
+from __future__ import annotations
+
+import importlib
+import math
+from typing import Callable
+
+import numpy as np
+
+from rnn.forward import forward, readout_costs, run_states
+from rnn.model import ElmanRNN
+
+from .claims import Claim, Measured, NotAvailable
+
+MEASURES: dict[str, Callable] = {}
+
+
+def measure(key: str):
+    def deco(fn):
+        MEASURES[key] = fn
+        return fn
+    return deco
+
+
+def need(module: str):
+    """Import an analysis module or raise NotAvailable with the ledger's standard reason."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise NotAvailable(f"analysis {module} not available") from None
+
+
+class LedgerContext:
+    """Cached shared computations for one (model, text)."""
+
+    def __init__(self, model: ElmanRNN, xs: np.ndarray):
+        self.model = model
+        self.xs = np.ascontiguousarray(xs, dtype=np.uint8)
+        self._cache: dict = {}
+
+    def cached(self, key, build: Callable):
+        if key not in self._cache:
+            try:
+                self._cache[key] = ("ok", build())
+            except NotAvailable as e:
+                self._cache[key] = ("na", e)
+            except Exception as e:  # noqa: BLE001 - remembered so a failing analysis is run once
+                self._cache[key] = ("err", e)
+        status, val = self._cache[key]
+        if status == "ok":
+            return val
+        raise val
+
+    @property
+    def fwd(self):
+        return self.cached("forward", lambda: forward(self.model, self.xs, want_logp=True))
+
+    @property
+    def fwd_unclamped(self):
+        return self.cached("forward_unclamped", lambda: forward(self.model, self.xs, clamp=False))
+
+    @property
+    def H(self) -> int:
+        return self.model.H
+
+
+def measure_claim(ctx: LedgerContext, claim: Claim):
+    """Run the claim's measurement in the context (the ledger's measure_fn)."""
+    fn = MEASURES.get(claim.measure)
+    if fn is None:
+        raise NotAvailable(f"measurement {claim.measure!r} not implemented")
+    return fn(ctx, **claim.kwargs)
+
+
+# ---- static facts of the weights ------------------------------------------------------------------
+
+@measure("hidden_size")
+def _hidden_size(ctx):
+    return ctx.H
+
+
+@measure("params")
+def _params(ctx, matrix=None):
+    if matrix is None:
+        return int(ctx.model.n_params)
+    return int(getattr(ctx.model, matrix).size)
+
+
+@measure("shape")
+def _shape(ctx, matrix):
+    return "×".join(str(s) for s in getattr(ctx.model, matrix).shape)
+
+
+@measure("pattern_slots")
+def _pattern_slots(ctx, cls):
+    sizes = {"Wx": ctx.model.Wx.size, "Wh": ctx.model.Wh.size, "Wy": ctx.model.Wy.size}
+    return int(sum(sizes.values()) if cls == "all" else sizes[cls])
+
+
+@measure("sig_patterns")
+def _sig_patterns(ctx, cls):
+    info = need("analyses.model_info")
+    s = ctx.cached("model_summary", lambda: info.model_summary(ctx.model))
+    if cls == "all":
+        return int(s["significant_patterns_0.01"])
+    return int(s["matrices"][cls]["count_abs_gt_0.01"])
+
+
+@measure("spectral_radius")
+def _spectral(ctx):
+    info = need("analyses.model_info")
+    return float(info.spectral_radius(ctx.model.Wh))
+
+
+@measure("wh_abs")
+def _wh_abs(ctx, p):
+    a = np.sort(np.abs(ctx.model.Wh).ravel())
+    if p == 100:
+        return float(a[-1])
+    info = need("analyses.model_info")
+    return info.floor_percentile(a, p)
+
+
+@measure("wh_pct")
+def _wh_pct(ctx, theta, side):
+    """Percent of Wh entries kept (|w| >= theta) or below (|w| < theta), the q5 strict pruning rule."""
+    a = np.abs(ctx.model.Wh)
+    below = int(np.count_nonzero(a < np.float32(theta)))
+    n = a.size
+    cnt = below if side == "below" else n - below
+    return Measured(100.0 * cnt / n, f"{cnt} of {n} entries")
+
+
+@measure("wh_top_source")
+def _wh_top_source(ctx, neuron):
+    row = np.abs(ctx.model.Wh[neuron])
+    return int(np.argmax(row))  # first index wins ties, as the strict '>' scan of DEFINITIONS §4.5
+
+
+def _redux_param_count(model: ElmanRNN, k: int, theta: float) -> int:
+    kept_wh = int(np.count_nonzero(np.abs(model.Wh) >= np.float32(theta)))
+    return int(model.Wx.size + kept_wh + model.bh.size + k * model.Wy.shape[0] + model.by.size)
+
+
+@measure("redux_params")
+def _redux_params(ctx, k, theta):
+    return _redux_param_count(ctx.model, k, theta)
+
+
+@measure("redux_params_pct")
+def _redux_params_pct(ctx, k, theta):
+    return 100.0 * _redux_param_count(ctx.model, k, theta) / ctx.model.n_params
+
+
+@measure("params_minus_redux")
+def _params_minus_redux(ctx, k, theta):
+    return int(ctx.model.n_params - _redux_param_count(ctx.model, k, theta))
+
+
+@measure("wy_cols_removed")
+def _wy_cols_removed(ctx, k):
+    return int(ctx.H - k)
+
+
+@measure("wy_kept_pct")
+def _wy_kept_pct(ctx, k):
+    return 100.0 * k / ctx.H
+
+
+@measure("wy_role")
+def _wy_role(ctx, neuron, field):
+    """|Wy column| (DEFINITIONS §7.1) and the top/bottom 5 output bytes of a neuron (§7.5)."""
+    col = ctx.model.Wy[:, neuron]
+    if field == "norm":
+        return float(np.sqrt(np.sum((col * col).astype(np.float64))))
+    order = np.argsort(-col, kind="stable") if field == "promotes" else np.argsort(col, kind="stable")
+    return [int(b) for b in order[:5]]
+
+
+@measure("text_byte")
+def _text_byte(ctx, pos):
+    if pos >= ctx.xs.shape[0]:
+        raise NotAvailable(f"the text has no byte at position {pos}")
+    return int(ctx.xs[pos])
+
+
+# ---- the float32 forward ----------------------------------------------------------------------------
+
+@measure("bpc")
+def _bpc(ctx, variant="clamped"):
+    return float(ctx.fwd.bpc if variant == "clamped" else ctx.fwd_unclamped.bpc)
+
+
+@measure("p_gt_099_majority")
+def _p_gt_099(ctx):
+    f = ctx.fwd
+    n = f.predictions
+    py = np.exp(f.logp[np.arange(n), ctx.xs[1:n + 1]])
+    frac = float(np.mean(py > 0.99))
+    return Measured(frac > 0.5, f"{100 * frac:.1f}% of predictions have P(y) > 0.99")
+
+
+@measure("gate_open_pct")
+def _gate_open(ctx):
+    h = ctx.fwd.hs[:-1].astype(np.float64)
+    return 100.0 * float(np.mean(1.0 - h * h > 0.1))
+
+
+@measure("wh_top_fraction_unchanged")
+def _wh_top_fraction_unchanged(ctx, frac):
+    """Keep the largest `frac` of |Wh| (ties at the cut kept), re-run the forward, compare sign bits."""
+    a = np.abs(ctx.model.Wh)
+    n_keep = int(round(frac * a.size))
+    cut = np.sort(a.ravel())[::-1][max(n_keep - 1, 0)]
+    Wh = np.where(a >= cut, ctx.model.Wh, np.float32(0)).astype(np.float32)
+    hs2, _ = run_states(ctx.model.replace(Wh=Wh), ctx.xs[:-1])
+    hs = ctx.fwd.hs[:-1]
+    diff = int(np.count_nonzero((hs >= 0) != (hs2 >= 0)))
+    return Measured(diff == 0, f"{diff} of {hs.size} neuron-step signs differ with {n_keep} of {a.size} Wh kept")
+
+
+# ---- running the ledger --------------------------------------------------------------------------------
+
+def run_ledger(model: ElmanRNN, xs, claims=None, show_progress: bool = True, ctx: LedgerContext | None = None):
+    """(records, summary) for the claims (default: all) on a model and text, sharing one context."""
+    from . import claims as registry
+    from .clikit import progress
+
+    claims = registry.CLAIMS if claims is None else list(claims)
+    ctx = ctx or LedgerContext(model, xs)
+    if show_progress:
+        with progress() as bar:
+            task = bar.add_task("measuring claims", total=len(claims))
+
+            def fn(c):
+                bar.update(task, advance=1, description=f"measuring {c.id}")
+                return measure_claim(ctx, c)
+            records = registry.evaluate(claims, fn)
+    else:
+        records = registry.evaluate(claims, lambda c: measure_claim(ctx, c))
+    return records, registry.summarize(records)
+
+
+# ---- analysis-module results, computed once per context -------------------------------------------------
+# Each `_r_*` returns the module's JSON-able result dict (documented keys); NotAvailable if not landed.
+
+def _r_sparsity(ctx):
+    sp = need("analyses.sparsity")
+    return ctx.cached("sparsity", lambda: sp.q1_sparsity(ctx.model, ctx.xs, variant="paper"))
+
+
+def _r_iso(ctx):
+    iso = need("automaton.iso")
+    return ctx.cached("iso", lambda: iso.check_isomorphism(ctx.model, ctx.xs, precision="f32"))
+
+
+def _r_q2(ctx):
+    off = need("analyses.offsets")
+    return ctx.cached("q2", lambda: off.q2_offsets(ctx.model, ctx.xs, variant="paper", fwd=ctx.fwd))
+
+
+def _r_q7(ctx):
+    pmi = need("analyses.pmi")
+    return ctx.cached("q7", lambda: pmi.q7_algebraic(ctx.model, ctx.xs, fwd=ctx.fwd))
+
+
+def _r_factor_map(ctx):
+    fm = need("analyses.factor_map")
+    return ctx.cached("factor_map", lambda: fm.factor_map(ctx.model, ctx.xs, hs=ctx.fwd.hs))
+
+
+def _r_ladder(ctx):
+    fm = need("analyses.factor_map")
+    return ctx.cached("ladder", lambda: fm.explanation_ladder(ctx.model, ctx.xs, hs=ctx.fwd.hs,
+                                                              rnn_bpc=ctx.fwd.bpc))
+
+
+def _r_counting(ctx):
+    cnt = need("analyses.counting")
+    return ctx.cached("counting", lambda: cnt.counting_report(ctx.xs))
+
+
+def _readout_cache(ctx):
+    rd = need("automaton.redux")
+    return ctx.cached("readout_cache", lambda: rd.ReadoutCache(ctx.model, ctx.xs, forward_result=ctx.fwd))
+
+
+def _r_knockout(ctx):
+    ko = need("analyses.knockout")
+    return ctx.cached("knockout", lambda: ko.neuron_knockout(ctx.model, ctx.xs, cache=_readout_cache(ctx)))
+
+
+def _r_keep(ctx):
+    ko = need("analyses.knockout")
+    return ctx.cached("keep_top_k", lambda: ko.keep_top_k(_readout_cache(ctx), _r_knockout(ctx)["order"], ctx.xs))
+
+
+def _r_cumulative(ctx):
+    ko = need("analyses.knockout")
+    return ctx.cached("cumulative", lambda: ko.cumulative_removal(_readout_cache(ctx), _r_knockout(ctx)["order"]))
+
+
+def _r_redux(ctx):
+    ko = need("analyses.knockout")
+    return ctx.cached("redux", lambda: ko.redux_report(ctx.model, ctx.xs, cache=_readout_cache(ctx),
+                                                       order=_r_knockout(ctx)["order"]))
+
+
+def _r_sparse_diff(ctx):
+    sd = need("analyses.sparse_diff")
+    return ctx.cached("sparse_diff", lambda: sd.sparse_differentiation(ctx.model, ctx.xs, hs=ctx.fwd.hs))
+
+
+def _r_carrier(ctx):
+    ca = need("analyses.carrier")
+    return ctx.cached("carrier", lambda: ca.carrier_decomposition(ctx.model, ctx.xs, hs=ctx.fwd.hs))
+
+
+def _automaton(ctx, semantics="f32-seq"):
+    sign = need("automaton.sign")
+    return ctx.cached(("automaton", semantics), lambda: sign.SignAutomaton.from_model(ctx.model, semantics))
+
+
+def _row(rows, key, value, what):
+    for r in rows:
+        v = r.get(key)
+        if v == value:
+            return r
+        # float32-stored grid values (e.g. tau = fl32(1e-4)) match their printed float64 value
+        if (isinstance(value, float) and isinstance(v, (int, float)) and not isinstance(v, bool)
+                and abs(v - value) <= 1e-6 * max(abs(value), 1e-30)):
+            return r
+    raise NotAvailable(f"{what}: no row with {key} = {value}")
+
+
+# ---- seed 000: q1_sparsity ------------------------------------------------------------------------------
+
+_SPARSE_FIELD = {"mean": "mean_n", "median": "median", "min": "min", "max": "max", "frac": "n_over_sig"}
+
+
+@measure("sparsity_dist")
+def _sparsity_dist(ctx, tau, field):
+    return _row(_r_sparsity(ctx)["distribution"], "tau", tau, "q1_sparsity distribution")[_SPARSE_FIELD[field]]
+
+
+@measure("sparsity_class")
+def _sparsity_class(ctx, tau, cls):
+    return _row(_r_sparsity(ctx)["class_breakdown"], "tau", tau, "q1_sparsity classes")["mean_" + cls]
+
+
+@measure("sparsity_wh_share")
+def _sparsity_wh_share(ctx, tau):
+    return _row(_r_sparsity(ctx)["class_breakdown"], "tau", tau, "q1_sparsity classes")["share_Wh"]
+
+
+@measure("sparsity_mean_gt_median")
+def _sparsity_mean_gt_median(ctx):
+    rows = [r for r in _r_sparsity(ctx)["distribution"] if r["mean_n"] > 0 or r["median"] > 0]
+    bad = [r["tau"] for r in rows if not r["mean_n"] > r["median"]]
+    return Measured(not bad, f"mean <= median at tau = {bad}" if bad else "mean > median at every tau with counts")
+
+
+@measure("never_active")
+def _never_active(ctx, cls, field):
+    na = _r_sparsity(ctx)["never_active"]
+    key = "total" if cls == "all" else cls
+    cnt, of = na[key], na["of"][key]
+    if field == "count":
+        return int(cnt)
+    pct = 100.0 * cnt / of
+    return pct if field == "pct" else 100.0 - pct
+
+
+@measure("depth_profile")
+def _depth_profile(ctx, d, field):
+    r = _row(_r_sparsity(ctx)["depth_profile"], "d", d, "q1_sparsity depth profile")
+    return r["mean_mass"] if field == "mass" else r["fraction_of_d0"]
+
+
+@measure("depth_peak")
+def _depth_peak(ctx):
+    return int(_r_sparsity(ctx)["structural"]["depth_profile_peak_d"])
+
+
+@measure("depth_peak_exceeds_d0")
+def _depth_peak_exceeds(ctx):
+    f = _r_sparsity(ctx)["structural"]["depth_profile_peak_fraction"]
+    return Measured(f is not None and f > 1.0, f"peak / d=0 mass = {f:.3f}" if f is not None else "")
+
+
+# ---- UM isomorphism -----------------------------------------------------------------------------------
+
+@measure("iso")
+def _iso(ctx, field):
+    r = _r_iso(ctx)
+    if field == "isomorphic":
+        return Measured(bool(r["isomorphic"]), f"{r['sign_mismatches']} sign mismatches, max |dh| = "
+                                               f"{r['max_abs_diff']:.3g}, bpc RNN {r['bpc_rnn']:.6f}")
+    return float(r[field])
+
+
+# ---- q2 offsets, q7 PMI, factor map, counting ---------------------------------------------------------------
+
+@measure("offset_hist_pct")
+def _offset_hist_pct(ctx, d):
+    return _row(_r_q2(ctx)["offset_histogram"], "d", d, "q2 offset histogram")["percent"]
+
+
+@measure("offset_mode")
+def _offset_mode(ctx):
+    p = _r_q2(ctx)["histogram_peak"]
+    return Measured(int(p["d"]), f"{p['count']} neurons ({p['percent']:.1f}%)")
+
+
+@measure("mi_greedy_pct")
+def _mi_greedy_pct(ctx):
+    return float(_r_q2(ctx)["mi_greedy"]["total_percent"])
+
+
+@measure("pmi_aligned")
+def _pmi_aligned(ctx, d_lo, d_hi):
+    r = _r_q7(ctx)
+    if d_lo == 0:
+        return float(r["total"]["aligned_percent"])
+    return [float(_row(r["rows"], "d", d, "q7 rows")["aligned_percent"]) for d in range(d_lo, d_hi + 1)]
+
+
+@measure("factor_map")
+def _factor_map(ctx, pair, field, exclude=()):
+    r = _r_factor_map(ctx)
+    if pair == "all":
+        if field == "r2":
+            return float(r["overall_mean_r2"])
+        return len(r["neurons"])
+    ns = r["neurons"]
+    if pair == "other":
+        ex = {tuple(sorted(p)) for p in exclude}
+        sel = [n for n in ns if tuple(sorted(n["pair"])) not in ex]
+    else:
+        sel = [n for n in ns if tuple(sorted(n["pair"])) == tuple(sorted(pair))]
+    if field == "neurons":
+        return len(sel)
+    if not sel:
+        raise NotAvailable("no neuron has this pair, so its mean R^2 is undefined")
+    return float(np.mean([n["r2"] for n in sel]))
+
+
+@measure("ladder")
+def _ladder(ctx, level, field):
+    levels = {"l1": "L1", "l2": "L2", "l3": "L3", "uniform": "uniform", "rnn": "rnn"}
+    r = _row(_r_ladder(ctx)["rows"], "level", levels[level], "explanation ladder")
+    return float(r["bpc"] if field == "bpc" else r["x_percent_eq2"])
+
+
+@measure("counting")
+def _counting(ctx, model, field):
+    r = _r_counting(ctx)["models"][model]
+    return Measured(r[field], f"offsets {r['offsets']}")
+
+
+@measure("greedy_order")
+def _greedy_order(ctx, n):
+    return [int(d) for d in _r_counting(ctx)["greedy"]["order"][:n]]
+
+
+@measure("skip8_beats_rnn")
+def _skip8_beats_rnn(ctx):
+    b = _r_counting(ctx)["models"]["skip8"]["bpc"]
+    return Measured(b < ctx.fwd.bpc, f"skip-8 {b:.4f} vs RNN {ctx.fwd.bpc:.4f} bpc (different position sets)")
+
+
+# ---- knockout, keep-top-k, redux ------------------------------------------------------------------------
+
+@measure("ko")
+def _ko(ctx, rank, field):
+    r = _r_knockout(ctx)
+    j = int(r["order"][rank])
+    return j if field == "neuron" else float(r["delta"][j])
+
+
+@measure("cum_ko")
+def _cum_ko(ctx, k):
+    return float(_r_cumulative(ctx)["bpc"][k])
+
+
+@measure("keep_top")
+def _keep_top(ctx, k, field):
+    r = _r_keep(ctx)
+    return float(r["bpc"][k] if field == "bpc" else r["pct_of_gain"][k])
+
+
+@measure("keep_top_better")
+def _keep_top_better(ctx, k):
+    b = float(_r_keep(ctx)["bpc"][k])
+    return Measured(b < ctx.fwd.bpc, f"keep top {k}: {b:.4f} vs full {ctx.fwd.bpc:.4f} bpc")
+
+
+@measure("keep_top_minus_full")
+def _keep_top_minus_full(ctx, k):
+    return float(_r_keep(ctx)["bpc"][k] - _r_keep(ctx)["bpc"][ctx.H])
+
+
+def _combined_row(ctx, k, theta):
+    r = _r_redux(ctx)
+    if k == ctx.H and theta == 0.0:
+        return {"bpc": r["baseline_bpc"], "delta": 0.0}
+    if k == ctx.H:
+        return _row(r["wh_pruning"], "theta", theta, "Wh pruning")
+    if theta == 0.0:
+        b = float(_r_keep(ctx)["bpc"][k])
+        return {"bpc": b, "delta": b - ctx.fwd.bpc}
+    for row in r["combined"]:
+        if row["k"] == k and abs(row["theta"] - theta) < 1e-12:
+            return row
+    rd = need("automaton.redux")
+    keep = [int(j) for j in _r_knockout(ctx)["order"][:k]]
+    b = float(rd.evaluate(ctx.model, ctx.xs, rd.Redux(keep=keep, wh_threshold=theta), cache=_readout_cache(ctx)))
+    return {"bpc": b, "delta": b - ctx.fwd.bpc}
+
+
+@measure("combined")
+def _combined(ctx, k, theta, field):
+    return float(_combined_row(ctx, k, theta)[field])
+
+
+@measure("combined_improvement")
+def _combined_improvement(ctx, k, theta):
+    return -float(_combined_row(ctx, k, theta)["delta"])
+
+
+@measure("combined_better")
+def _combined_better(ctx, k, theta):
+    d = float(_combined_row(ctx, k, theta)["delta"])
+    return Measured(d < 0, f"delta = {d:+.4f} bpc")
+
+
+@measure("minimal_all_better")
+def _minimal_all_better(ctx):
+    cfgs = [(20, 0.0), (20, 3.0), (15, 3.0), (ctx.H, 3.0), (ctx.H, 4.0)]
+    ds = [float(_combined_row(ctx, k, th)["delta"]) for k, th in cfgs]
+    return Measured(all(d < 0 for d in ds), "deltas " + ", ".join(f"{d:+.3f}" for d in ds))
+
+
+@measure("zeroable_pct")
+def _zeroable_pct(ctx, matrix):
+    rows = _r_redux(ctx)["wh_pruning" if matrix == "Wh" else "wx_pruning"]
+    ok = [r for r in rows if r["bpc"] <= ctx.fwd.bpc]
+    best = max(ok, key=lambda r: r["pct_zeroed"])
+    return Measured(float(best["pct_zeroed"]), f"theta = {best['theta']}, bpc {best['bpc']:.4f}")
+
+
+# ---- seed 002: sparse differentiation -------------------------------------------------------------------
+
+@measure("grad_stats")
+def _grad_stats(ctx, field):
+    g = _r_sparse_diff(ctx)["gradient"]
+    if field == "mean_norm":
+        return float(g["mean_norm"])
+    return float(g["top_share"][field[3:].split("_")[0]])
+
+
+@measure("grad_top_neurons")
+def _grad_top_neurons(ctx, n):
+    return [int(e["neuron"]) for e in _r_sparse_diff(ctx)["gradient"]["energy_neurons"][:n]]
+
+
+@measure("back_norm")
+def _back_norm(ctx, k, field):
+    r = _row(_r_sparse_diff(ctx)["norm_growth"], "k", k, "norm growth")
+    return float(r["mean_norm"] if field == "norm" else r["ratio"])
+
+
+@measure("attr_offset")
+def _attr_offset(ctx, k, field):
+    return float(_row(_r_sparse_diff(ctx)["attribution"], "k", k, "attribution")[field])
+
+
+@measure("example")
+def _example(ctx, t, field, k=None):
+    e = _row(_r_sparse_diff(ctx)["examples"], "t", t, "worked examples")
+    if field == "p":
+        return float(e["p_true"])
+    if field == "gnorm":
+        return float(e["norm"])
+    if field == "top3":
+        return [int(n["neuron"]) for n in e["top_neurons"][:3]]
+    if field.startswith("top_g"):
+        return float(e["top_neurons"][int(field[5:])]["g"])
+    if field == "best_k":
+        s = e["strongest_signed"]
+        return Measured(int(s["k"]), f"byte {s['char']!r}, attr {s['attr']:+.4f}")
+    if field == "attr":
+        return float(_row(e["offsets"], "k", k, "example offsets")["attr"])
+    raise KeyError(field)
+
+
+# ---- seed 003 §5: carrier / pattern ---------------------------------------------------------------------------
+
+@measure("carrier")
+def _carrier(ctx, field):
+    t = _r_carrier(ctx)["table2"]
+    H = ctx.H
+    vals = {"ps_mean": t["mean_pattern_sensitive"], "cd_mean": t["mean_carrier_determined"],
+            "pattern_pct": 100.0 * t["fraction_pattern_sensitive"],
+            "carrier_pct": 100.0 * t["mean_carrier_determined"] / H,
+            "actual_bpc": t["actual_bpc"], "carrier_bpc": t["carrier_only_bpc"], "pattern_gain": t["pattern_gain"],
+            "pattern_frac_pct": 100.0 * t["byte_identity_fraction"]}
+    return float(vals[field])
+
+
+@measure("carrier_ps_neuron")
+def _carrier_ps_neuron(ctx, rank, field):
+    e = _r_carrier(ctx)["table2"]["top_sensitive"][rank]
+    return int(e["neuron"] if field == "neuron" else e["positions"])
+
+
+@measure("carrier_xpct")
+def _carrier_xpct(ctx):
+    c = _r_carrier(ctx)["table2"]["carrier_only_bpc"]
+    return 100.0 * (8.0 - c) / (8.0 - ctx.fwd.bpc)
+
+
+@measure("influence")
+def _influence(ctx, d_lo, d_hi, field):
+    rows = [r for r in _r_carrier(ctx)["table3"]["rows"] if d_lo <= r["d"] <= d_hi]
+    if len(rows) != d_hi - d_lo + 1:
+        raise NotAvailable(f"influence rows for d = {d_lo}..{d_hi} not computed")
+    return float(np.mean([r[field] for r in rows]))
+
+
+@measure("decomp")
+def _decomp(ctx, field):
+    d = _r_carrier(ctx)["decomposition"]
+    wb = d["with_bias"]
+    if field == "top_neuron":
+        return int(d["top_neurons"][0]["neuron"])
+    if field == "top_contrib":
+        return float(d["top_neurons"][0]["wy_dh"])
+    if field == "carrier_cost":
+        return float(d["carrier_only_bits"])
+    part, kind = field.rsplit("_", 1)
+    if kind == "logit":
+        return float(wb[part])
+    return float(wb[f"{part}_fraction"]) if part != "total" else 1.0
+
+
+# ---- sign automaton: cascades, cycles ----------------------------------------------------------------------
+
+@measure("bool_sensitivity")
+def _bool_sensitivity(ctx):
+    cas = need("automaton.cascade")
+    r = ctx.cached("flip_sens", lambda: cas.flip_sensitivity_paper(_automaton(ctx), ctx.xs, t=42))
+    return float(r["mean_sensitivity"])
+
+
+@measure("attractor_cycles")
+def _attractor_cycles(ctx, field):
+    cyc = need("automaton.cycles")
+    if ctx.xs.shape[0] <= 42:
+        raise NotAvailable("the text has no byte x_42")
+    r = ctx.cached("attractor", lambda: cyc.paper_attractor_search(_automaton(ctx), int(ctx.xs[42])))
+    n = int(r["fixed_points_reached"]) + (1 if r["cycle_period"] else 0)
+    return Measured(n, f"{r['fixed_points_reached']} of 50 trials reached a fixed point within 100 steps; "
+                       f"cycle period after warm-up: {r['cycle_period'] or 'none <= 100'}")
+
+
+# ---- margins, saturation, co-flip, justification (issue 3 / 6 / 7 modules) -----------------------------
+
+def _api(module: str, name: str):
+    """A public function of an analysis module, or NotAvailable naming the module."""
+    mod = need(module)
+    fn = getattr(mod, name, None)
+    if fn is None:
+        raise NotAvailable(f"analysis {module} not available ({name} missing)")
+    return fn
+
+
+@measure("margins")
+def _margins(ctx, field):
+    raise NotAvailable("analysis automaton.margins not available")
+
+
+@measure("sign_dyn_gain")
+def _sign_dyn_gain(ctx):
+    raise NotAvailable("analysis automaton.margins not available")
+
+
+@measure("saturation")
+def _saturation(ctx, field):
+    raise NotAvailable("analysis analyses.saturation not available")
+
+
+@measure("coflip")
+def _coflip(ctx, field):
+    raise NotAvailable("analysis analyses.coflip not available")
+
+
+@measure("justify_driver")
+def _justify_driver(ctx, field):
+    raise NotAvailable("analysis analyses.justify not available")
