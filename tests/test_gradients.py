@@ -121,12 +121,16 @@ def test_links_to_bptt_parameter_gradients():
     Gz = np.nan_to_num(B * gate(hs, np.arange(T), T))   # d ln P_t / d z_{t-d}
     gbh = -Gz.sum(axis=(0, 1)) / T
     gWx = np.zeros((6, 256))
+    gWh = np.zeros((6, 6))
     for t in range(T):
         for d in range(t + 1):
             gWx[:, xs[t - d]] -= Gz[t, d] / T
+            if t - d >= 1:
+                gWh -= np.outer(Gz[t, d], hs[t - d - 1]) / T
     ref = bptt.loss_and_gradients(m, xs, precision="f64")
     np.testing.assert_allclose(gbh, ref.grads["bh"], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(gWx, ref.grads["Wx"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(gWh, ref.grads["Wh"], rtol=1e-9, atol=1e-12)
 
 
 def test_deterministic_across_thread_counts():
