@@ -209,6 +209,17 @@ def _f32_mean(total: int, m: int) -> float:
     return float(np.float32(np.float32(total) / np.float32(m)))
 
 
+def _spearman(a, b):
+    from scipy.stats import spearmanr
+    if np.all(a == a[0]) or np.all(b == b[0]):
+        return None
+    return float(spearmanr(a, b).statistic)
+
+
+def _mean_or_none(v):
+    return float(np.mean(v)) if v.size else None
+
+
 def q1_sparsity(model: ElmanRNN, xs, variant: str = "paper", max_depth: int = MAX_DEPTH, taus=TAUS,
                 progress=None, arrays: dict | None = None) -> dict:
     """All tables of seed 000 / DEFINITIONS 1.1-1.7 as a JSON-able dict (see module docstring for variants).
@@ -316,12 +327,22 @@ def q1_sparsity(model: ElmanRNN, xs, variant: str = "paper", max_depth: int = MA
     if paper:
         notes.append("Wx scores lack the tanh derivative of step t-d and x_t gets no offset-0 score "
                      "(DEFINITIONS 1.3 quirks i-ii); see --variant corrected.")
+    notes.append("seed 000's method text scores Wy as |g_j| times an indicator that h_j has the correct sign; "
+                 "q1_sparsity.c (both variants here) uses |g_t[j]| with no indicator (DEFINITIONS 1.3 step 2). "
+                 "Predictions are t = 0..n-2, not 0..n-1.")
+    cost = nl / np.log(2.0)
+    k01 = int(np.argmin(np.abs(np.asarray(r["taus"], dtype=np.float64) - EVER_TAU)))
+    rho = _spearman(tot[:, k01], cost)
     peak = max(prof[1:], key=lambda row: row["mean_mass"]) if len(prof) > 1 else None
     structural = {
         "t0_only_Wy_nonzero": bool((counts[0, 0] == 0).all() and (counts[0, 1] == 0).all()) if paper else None,
         "depth_profile_peak_d": peak["d"] if peak else None,
         "depth_profile_peak_fraction": peak["fraction_of_d0"] if peak else None,
         "output_gradient_mass_mean": float(np.mean(mass[:, 0])),
+        "count_cost_spearman": {"tau": float(r["taus"][k01]), "rho": rho},
+        "mean_cost_bits_above_median_count": _mean_or_none(cost[tot[:, k01] > np.median(tot[:, k01])]),
+        "mean_cost_bits_at_or_below_median_count": _mean_or_none(cost[tot[:, k01] <= np.median(tot[:, k01])]),
+        "Wh_ever_active_fraction": float(ever["Wh"].mean()),
     }
     return {"variant": variant, "notes": notes, "significant": sig,
             "forward": {"bpc": float(bpc), "positions_printed": int(n), "predictions": int(m)},

@@ -76,6 +76,11 @@ def test_summary_arithmetic():
     # at t = 0 only Wy IDs can be non-zero
     assert (arr["counts"][0, :2] == 0).all()
     assert out["structural"]["t0_only_Wy_nonzero"] is True
+    from scipy.stats import spearmanr
+    cost = -np.log2(arr["P"][np.arange(mcount), xs[1:]])
+    rho = out["structural"]["count_cost_spearman"]["rho"]
+    assert rho == pytest.approx(spearmanr(tot[:, 3], cost).statistic, rel=1e-9)
+    assert out["structural"]["Wh_ever_active_fraction"] == pytest.approx(1 - out["never_active"]["Wh"] / 36)
     json.dumps(out)
 
 
