@@ -24,9 +24,11 @@ Patterns (one row per weight, so the table has exactly the model's H^2 + 513 H +
     Space codes: hidden neuron k is its index k >= 0; SPACE_ON = -1, SPACE_X = -2, SPACE_Y = -3.
     Events: bytes for x and y; EVENT_H = 0 (h_j) and EVENT_NOT_H = 1 (not-h_j) for hidden spaces; 0 for on.
 
-Forward (`um_forward`): a Numba kernel walks the patterns grouped by target (bias, then the input pattern
-of the certain byte, then hidden sources in ascending order) and accumulates each target's net evidence
-z_j (half the log-odds of h_j) from source-event probabilities, never touching a weight matrix. From z_j
+Forward (`um_forward`): a Numba kernel accumulates each target's net evidence z_j (half the log-odds of
+h_j) from source-event probabilities, never touching a weight matrix: every target starts from its bias
+pattern (always-on event) and the pattern of the certain input byte, then the Wh patterns, grouped by
+source, are scattered source by source in ascending order, so each target receives its contributions in
+the order of DEFINITIONS 0.3. From z_j
 it forms the event probabilities of the binary space and the signed probability m_j = p(h_j) -
 p(not-h_j) = 2 p(h_j) - 1, which the next step's patterns read. Two evaluations of m are offered:
     "stable" (default): m = p(h) - p(not-h) over the common denominator, with 1 - e^{-2|z|} formed by
@@ -306,7 +308,7 @@ def pattern_counts(model_or_table, threshold: float | None = 0.01) -> dict:
     return out
 
 
-# ---- the compiled plan: patterns grouped by target ---------------------------------------------------
+# ---- the compiled plan: patterns indexed for the scatter --------------------------------------------------
 
 @dataclass(frozen=True)
 class _Plan:
@@ -317,21 +319,23 @@ class _Plan:
     in_s: np.ndarray        # (H, 256) strength of the pattern x=b -> j
     in_neg: np.ndarray
     in_has: np.ndarray
-    rec_ptr: np.ndarray     # (H+1,) CSR over hidden targets, sources ascending
-    rec_src: np.ndarray
+    rec_ptr: np.ndarray     # (H+1,) CSR of the Wh patterns over their source neuron k
+    rec_dst: np.ndarray     # target neuron of each
     rec_s: np.ndarray
-    rec_neg: np.ndarray
+    rec_neg: np.ndarray     # bool; the kernels get it as +-1.0 (multiplying by +-1 is exact)
     out_b_s: np.ndarray     # (256,) output bias patterns
     out_b_neg: np.ndarray
     out_b_has: np.ndarray
-    out_ptr: np.ndarray     # (257,) CSR over output bytes, sources ascending
-    out_src: np.ndarray
+    out_ptr: np.ndarray     # (H+1,) CSR of the Wy patterns over their source neuron j
+    out_dst: np.ndarray     # target output byte of each
     out_s: np.ndarray
     out_neg: np.ndarray
 
 
 def _plan(t: PatternTable) -> _Plan:
-    """Group the patterns by target in the accumulation order of DEFINITIONS 0.3/0.4 (any input order)."""
+    """Index the patterns for the kernels (any input order): bias and input patterns by target; Wh and Wy
+    patterns grouped by source, so scattering sources in ascending order gives every target its
+    contributions in DEFINITIONS 0.3/0.4 order."""
     H = t.H
     for code in range(len(CLASS_NAMES)):
         rows = np.flatnonzero(t.cls == code)
@@ -356,16 +360,16 @@ def _plan(t: PatternTable) -> _Plan:
     inp = dense(C_WX, (H, 256), lambda r: (t.dst_space[r].astype(np.int64), t.src_event[r].astype(np.int64)))
     obias = dense(C_BY, (256,), lambda r: (t.dst_event[r].astype(np.int64),))
 
-    def csr(code, tgt, n_tgt):
+    def by_source(code, tgt):
         rows = np.flatnonzero(t.cls == code)
-        order = rows[np.lexsort((t.src_space[rows], tgt[rows]))]
-        ptr = np.zeros(n_tgt + 1, np.int64)
-        np.cumsum(np.bincount(tgt[order].astype(np.int64), minlength=n_tgt), out=ptr[1:])
-        return (ptr, t.src_space[order].astype(np.int64), np.ascontiguousarray(t.strength[order]),
+        order = rows[np.lexsort((tgt[rows], t.src_space[rows]))]
+        ptr = np.zeros(H + 1, np.int64)
+        np.cumsum(np.bincount(t.src_space[order].astype(np.int64), minlength=H), out=ptr[1:])
+        return (ptr, tgt[order].astype(np.int64), np.ascontiguousarray(t.strength[order]),
                 np.ascontiguousarray(neg[order]))
 
-    rec = csr(C_WH, t.dst_space, H)
-    out = csr(C_WY, t.dst_event, 256)
+    rec = by_source(C_WH, t.dst_space)
+    out = by_source(C_WY, t.dst_event)
     return _Plan(H, *bias, *inp, *rec, *obias, *out)
 
 
@@ -402,20 +406,21 @@ def _activation(z, mode, one, two):
 
 
 @njit
-def _um_states(bias_s, bias_neg, bias_has, in_s, in_neg, in_has, rec_ptr, rec_src, rec_s, rec_neg,
+def _um_states(bias_s, bias_neg, bias_has, in_s, in_neg, in_has, rec_ptr, rec_dst, rec_s, rec_sg,
                xs, m0, mode, teacher, zs, ms, ps):
     """The UM recurrence. Writes zs (net evidence), ms (2p - 1) and ps (p(h_j)), all (n, H).
 
-    For target j: z = bias contribution, + the certain input event's pattern, then + sign * (strength *
-    m_k) over its recurrent patterns (sources ascending), each operation in the arrays' dtype. When
-    teacher has n rows, step t reads teacher[t-1] (m0 at t = 0) instead of its own previous state, which
-    isolates the accumulation from the activation.
+    Each target j starts from its bias pattern, then adds the pattern of the certain input event; then
+    the Wh patterns are scattered source by source, k ascending, each adding sign * (strength * m_k) to
+    its target, so every target receives its contributions in ascending source order, each operation in
+    the arrays' dtype. When teacher has n rows, step t reads teacher[t-1] (m0 at t = 0) instead of its
+    own previous state, which isolates the accumulation from the activation.
     """
     n = xs.shape[0]
     H = bias_s.shape[0]
     forced = teacher.shape[0] == n
     m = m0.copy()
-    new = np.empty_like(m0)
+    z = np.empty_like(m0)
     zero = m0.dtype.type(0)
     one = m0.dtype.type(1)
     two = m0.dtype.type(2)
@@ -426,44 +431,45 @@ def _um_states(bias_s, bias_neg, bias_has, in_s, in_neg, in_has, rec_ptr, rec_sr
                 m[k] = teacher[t - 1, k]
         for j in range(H):
             if bias_has[j]:
-                z = -bias_s[j] if bias_neg[j] else bias_s[j]
+                zj = -bias_s[j] if bias_neg[j] else bias_s[j]
                 if in_has[j, x]:
-                    z = z - in_s[j, x] if in_neg[j, x] else z + in_s[j, x]
+                    zj = zj - in_s[j, x] if in_neg[j, x] else zj + in_s[j, x]
             elif in_has[j, x]:
-                z = -in_s[j, x] if in_neg[j, x] else in_s[j, x]
+                zj = -in_s[j, x] if in_neg[j, x] else in_s[j, x]
             else:
-                z = zero
-            for q in range(rec_ptr[j], rec_ptr[j + 1]):
-                c = rec_s[q] * m[rec_src[q]]
-                z = z - c if rec_neg[q] else z + c
-            zs[t, j] = z
-            mj, pj = _activation(z, mode, one, two)
-            new[j] = mj
+                zj = zero
+            z[j] = zj
+        for k in range(H):
+            mk = m[k]
+            for q in range(rec_ptr[k], rec_ptr[k + 1]):
+                d = rec_dst[q]
+                z[d] = z[d] + rec_sg[q] * (rec_s[q] * mk)
+        for j in range(H):
+            mj, pj = _activation(z[j], mode, one, two)
+            zs[t, j] = z[j]
             ms[t, j] = mj
             ps[t, j] = pj
-        for j in range(H):
-            m[j] = new[j]
+            m[j] = mj
 
 
 @njit_parallel
-def _um_readout(out_b_s, out_b_neg, out_b_has, out_ptr, out_src, out_s, out_neg, M, targets, clamp, costs):
-    """Output-space evidence from the Wy/by patterns (double accumulation of each rounded contribution,
-    sources ascending), softmax in double over bytes ascending, cost of the target in bits. Rows are
-    independent (parallel loop writes disjoint outputs)."""
+def _um_readout(out_b_s, out_b_neg, out_b_has, out_ptr, out_dst, out_s, out_sg, M, targets, clamp, costs):
+    """Output-space evidence from the by/Wy patterns: each byte starts from its bias pattern, then the
+    Wy patterns are scattered source by source (j ascending), each rounded contribution added in double;
+    softmax in double over bytes ascending; cost of the target in bits. Rows are independent (the
+    parallel loop writes disjoint outputs)."""
     rows = M.shape[0]
+    H = out_ptr.shape[0] - 1
     for r in prange(rows):
-        L = np.empty(256, dtype=np.float64)
+        L = np.zeros(256, dtype=np.float64)
         for o in range(256):
-            acc = 0.0
             if out_b_has[o]:
-                acc = -np.float64(out_b_s[o]) if out_b_neg[o] else np.float64(out_b_s[o])
-            for q in range(out_ptr[o], out_ptr[o + 1]):
-                c = out_s[q] * M[r, out_src[q]]
-                if out_neg[q]:
-                    acc -= c
-                else:
-                    acc += c
-            L[o] = acc
+                L[o] = -np.float64(out_b_s[o]) if out_b_neg[o] else np.float64(out_b_s[o])
+        for j in range(H):
+            mj = M[r, j]
+            for q in range(out_ptr[j], out_ptr[j + 1]):
+                d = out_dst[q]
+                L[d] = L[d] + out_sg[q] * (out_s[q] * mj)
         mx = L[0]
         for o in range(1, 256):
             if L[o] > mx:
@@ -501,13 +507,27 @@ def _check_precision_activation(precision, activation):
         raise SatrnnInputError(f"unknown activation {activation!r} (use one of {', '.join(ACTIVATIONS)})")
 
 
+def _sg(neg: np.ndarray, dt) -> np.ndarray:
+    """Signs as +-1.0 in the working dtype: sgn * (strength * m) then rounds exactly like w * m."""
+    return np.where(neg, dt(-1.0), dt(1.0)).astype(dt)
+
+
+def plan_of(t: PatternTable) -> _Plan:
+    """The table's compiled plan (see `_plan`), built once per table and kept on it."""
+    plan = t.__dict__.get("_plan_cache")
+    if plan is None:
+        plan = _plan(t)
+        object.__setattr__(t, "_plan_cache", plan)
+    return plan
+
+
 def _run_states(plan: _Plan, xs, dt, mode, teacher=None):
     n, H = xs.shape[0], plan.H
     cast = lambda a: np.ascontiguousarray(a, dtype=dt)  # noqa: E731
     zs, ms, ps = (np.empty((n, H), dt) for _ in range(3))
     teacher = np.zeros((0, H), dt) if teacher is None else np.ascontiguousarray(teacher, dtype=dt)
     _um_states(cast(plan.bias_s), plan.bias_neg, plan.bias_has, cast(plan.in_s), plan.in_neg, plan.in_has,
-               plan.rec_ptr, plan.rec_src, cast(plan.rec_s), plan.rec_neg, xs, np.zeros(H, dt), mode,
+               plan.rec_ptr, plan.rec_dst, cast(plan.rec_s), _sg(plan.rec_neg, dt), xs, np.zeros(H, dt), mode,
                teacher, zs, ms, ps)
     return zs, ms, ps
 
@@ -525,12 +545,12 @@ def um_forward(model_or_table, xs, precision: str = "f32", activation: str = "st
     xs = as_bytes(xs)
     if xs.shape[0] < 2:
         raise SatrnnInputError(f"text has {xs.shape[0]} byte(s); at least 2 are needed for a prediction")
-    plan = _plan(t)
+    plan = plan_of(t)
     dt = np.float32 if precision == "f32" else np.float64
     zs, ms, ps = _run_states(plan, xs, dt, ACTIVATIONS.index(activation))
     costs = np.empty(xs.shape[0] - 1, np.float64)
-    _um_readout(plan.out_b_s.astype(dt), plan.out_b_neg, plan.out_b_has, plan.out_ptr, plan.out_src,
-                plan.out_s.astype(dt), plan.out_neg, ms[:-1], xs[1:], clamp, costs)
+    _um_readout(plan.out_b_s.astype(dt), plan.out_b_neg, plan.out_b_has, plan.out_ptr, plan.out_dst,
+                plan.out_s.astype(dt), _sg(plan.out_neg, dt), ms[:-1], xs[1:], clamp, costs)
     return UMForward(hs=ms, ps=ps, zs=zs, costs=costs, bpc=sequential_mean(costs), precision=precision,
                      activation=activation)
 
@@ -545,7 +565,7 @@ def um_preactivations_forced(model_or_table, xs, states, precision: str = "f32")
     states = np.asarray(states)
     if states.shape != (xs.shape[0], t.H):
         raise SatrnnInputError(f"states have shape {states.shape}, expected ({xs.shape[0]}, {t.H})")
-    return _run_states(_plan(t), xs, dt, 0, teacher=states)[0]
+    return _run_states(plan_of(t), xs, dt, 0, teacher=states)[0]
 
 
 def um_activation(z: np.ndarray, activation: str = "stable") -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,57 @@
+"""UM forward from the pattern table vs the reference RNN forward (states + readout + bpc), in one run.
+
+Usage: python benchmarks/bench_um.py [MODEL TEXT] [--repeats N]
+Prints the time of each and the ratio (machines are noisy; only the ratio within one run means anything).
+Also times the table build (from_rnn) and the round trip (to_rnn), which the isomorphism check adds.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from automaton.um import from_rnn, um_forward
+from rnn.forward import forward
+from rnn.model import load_model, random_model
+from rnn.text import load_text
+
+
+def best_time(fn, repeats):
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("model", nargs="?")
+    ap.add_argument("text", nargs="?")
+    ap.add_argument("--repeats", type=int, default=5)
+    a = ap.parse_args()
+    if a.model:
+        model, xs = load_model(a.model), load_text(a.text)
+    else:
+        model, xs = random_model(128, 0), np.random.default_rng(0).integers(0, 256, 1024, dtype=np.uint8)
+    table = from_rnn(model)
+    for prec in ("f32", "f64"):          # compile / load caches outside the timing
+        forward(model, xs[:3], prec)
+        um_forward(table, xs[:3], prec)
+    print(f"H={model.H}, {len(xs)} bytes, {len(table):,} patterns, best of {a.repeats}")
+    t_build = best_time(lambda: from_rnn(model), a.repeats)
+    t_back = best_time(lambda: table.to_rnn(), a.repeats)
+    print(f"table build (from_rnn)      : {t_build * 1e3:9.2f} ms")
+    print(f"round trip (to_rnn)         : {t_back * 1e3:9.2f} ms")
+    for prec in ("f32", "f64"):
+        t_ref = best_time(lambda: forward(model, xs, prec), a.repeats)
+        t_um = best_time(lambda: um_forward(table, xs, prec), a.repeats)
+        print(f"{prec} reference RNN forward   : {t_ref * 1e3:9.2f} ms")
+        print(f"{prec} UM forward (patterns)   : {t_um * 1e3:9.2f} ms")
+        print(f"{prec} ratio UM / reference    : {t_um / t_ref:9.2f}x")
+
+
+if __name__ == "__main__":
+    main()
