@@ -158,6 +158,9 @@ def carrier_decomposition(model: ElmanRNN, xs, byteset: str = "all", replace: st
             continue
         pos = ends - dd
         ok = pos >= 0
+        if not ok.any():
+            rows.append({"d": d, "signed": None, "unsigned": None, "grad_norm": None, "decay": None, "count": 0})
+            continue
         infl = np.einsum("tj,tj->t", Bc[ok, dd], delta[pos[ok]])
         gn = np.linalg.norm(Bc[ok, dd], axis=1)
         u = float(np.mean(np.abs(infl)))

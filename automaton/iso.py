@@ -156,3 +156,23 @@ def check_isomorphism(model: ElmanRNN, xs, precision: str = "f32", activation: s
                      f"[h>=0] and IEEE sign bit of all {n * H:,} neuron-steps, state bits, bpc of "
                      f"{n - 1:,} predictions (tolerance {BPC_TOLERANCE:g}), weight round trip"),
     }
+
+
+def pruned_check(model: ElmanRNN, xs, threshold: float = 0.01, prune=("Wx", "Wh", "Wy"),
+                 precision: str = "f32") -> dict:
+    """The UM restricted to the patterns of the `prune` classes with strength > fl32(threshold) (all
+    patterns of the other classes kept), run on the text and compared with the full RNN. Answers "is
+    the thresholded pattern set (e.g. seed 000's |w| > 0.01) the model?" Keys: threshold, pruned_classes,
+    patterns_kept, patterns_dropped, bpc_rnn, bpc_um_pruned, sign_mismatches, isomorphic."""
+    from .um import CLASS_CODES
+    t = from_rnn(model)
+    names = [prune] if isinstance(prune, str) else list(prune)
+    bad = [c for c in names if c not in CLASS_CODES]
+    if bad:
+        raise SatrnnInputError(f"unknown pattern class(es) {', '.join(bad)}")
+    in_pruned = np.isin(t.cls, [CLASS_CODES[c] for c in names])
+    keep = ~in_pruned | (t.strength > np.float32(threshold))
+    d = check_isomorphism(model, xs, precision=precision, table=t.take(keep), threshold=threshold)
+    return {"threshold": float(threshold), "pruned_classes": names, "patterns_kept": int(keep.sum()),
+            "patterns_dropped": int((~keep).sum()), "bpc_rnn": d["bpc_rnn"], "bpc_um_pruned": d["bpc_um"],
+            "sign_mismatches": d["sign_mismatches"], "isomorphic": d["isomorphic"], "precision": precision}

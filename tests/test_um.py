@@ -326,3 +326,17 @@ def test_bad_inputs():
         um.um_forward(m, [1, 2], activation="exact")
     with pytest.raises(SatrnnInputError):
         check_isomorphism(m, [1, 2, 3], table=um.from_rnn(random_model(4, 0)))
+
+
+def test_pruned_check_literal_equivalence():
+    """The pruned UM equals the RNN with the dropped weights zeroed (literal numpy construction)."""
+    from automaton.iso import pruned_check
+    m = random_model(6, 13)
+    xs = np.random.default_rng(2).integers(0, 256, 30, dtype=np.uint8)
+    d = pruned_check(m, xs, threshold=0.3, prune=("Wh",))
+    Wh = np.where(np.abs(m.Wh) > np.float32(0.3), m.Wh, np.float32(0))
+    assert d["bpc_um_pruned"] == forward(m.replace(Wh=Wh), xs).bpc
+    assert d["patterns_dropped"] == int((np.abs(m.Wh) <= np.float32(0.3)).sum())
+    assert d["bpc_rnn"] == forward(m, xs).bpc
+    full = pruned_check(m, xs, threshold=-1.0)
+    assert full["isomorphic"] and full["patterns_dropped"] == 0

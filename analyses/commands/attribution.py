@@ -1,6 +1,7 @@
 """`satrnn attribution MODEL TEXT`: sparse differentiation (seed 002)."""
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.table import Table
 
 from ..clikit import add_json_flag, add_model_text_args, check_int, console, emit_json, load_model_text_args
@@ -21,8 +22,8 @@ def register(sub) -> None:
                    help="common: all k averaged over t = K..n-2 (default); valid: offset k over t = k..n-2")
     p.add_argument("--share", choices=SHARES, default="mean_of_ratios", help="how top-k energy shares are pooled")
     p.add_argument("--precision", choices=("f64", "f32"), default="f64", help="gradient arithmetic")
-    p.add_argument("--examples", type=int, nargs="*", default=list(EXAMPLES), metavar="T",
-                   help="worked-example positions (default 10 28)")
+    p.add_argument("--examples", type=int, nargs="*", default=None, metavar="T",
+                   help="worked-example positions (default 10 28, those that exist in TEXT)")
     add_json_flag(p)
     p.set_defaults(func=run)
 
@@ -31,9 +32,12 @@ def run(args) -> int:
     max_k = check_int("--max-k", args.max_k, 1, 1000)
     nd = None if args.norm_depth is None else check_int("--norm-depth", args.norm_depth, 0, 1000)
     model, xs = load_model_text_args(args)
+    examples = args.examples
+    if examples is None:
+        examples = [t for t in EXAMPLES if t < xs.shape[0] - 1]
     out = sparse_differentiation(model, xs, max_k=max_k, norm_depth=nd, offset_from=args.offset_from,
                                  gate=args.gate, positions=args.positions, share=args.share,
-                                 precision=args.precision, examples=tuple(args.examples))
+                                 precision=args.precision, examples=tuple(examples))
     if args.json:
         emit_json(out)
         return 0
@@ -57,10 +61,10 @@ def run(args) -> int:
     console.print(t)
     for e in out["examples"]:
         s = e["strongest_signed"]
-        console.print(f"t = {e['t']}: input {e['input_char']!r} predicting {e['target_char']!r} "
+        console.print(escape(f"t = {e['t']}: input {e['input_char']!r} predicting {e['target_char']!r} "
                       f"(p = {e['p_true']:.4f}, {'correct' if e['correct'] else 'wrong'}), ||g|| = {e['norm']:.4f}; "
                       "top " + ", ".join(f"h{n['neuron']} ({n['g']:+.4f})" for n in e["top_neurons"][:3])
-                      + (f"; strongest k = {s['k']} ({s['char']!r}, {s['attr']:+.4f})" if s else ""))
+                      + (f"; strongest k = {s['k']} ({s['char']!r}, {s['attr']:+.4f})" if s else "")))
     for note in out["notes"]:
-        console.print(f"[dim]note: {note}[/dim]")
+        console.print(f"[dim]note: {escape(note)}[/dim]")
     return 0

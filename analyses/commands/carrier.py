@@ -1,6 +1,7 @@
 """`satrnn carrier MODEL TEXT`: carrier/pattern decomposition (seed 003 section 5)."""
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.table import Table
 
 from ..carrier import ALIGN, BYTESETS, REPLACE, TARGETS, carrier_decomposition
@@ -21,9 +22,11 @@ def register(sub) -> None:
                    help="gradient of the correct byte's logit (default, eq. 7) or of its log-probability")
     p.add_argument("--depth", type=int, default=50, help="offsets d = 0..depth-1 (default 50)")
     p.add_argument("--t2-first", type=int, default=0, help="first position of Table 2 (default 0)")
-    p.add_argument("--t3-first", type=int, default=50, help="first position of Table 3 (default 50)")
+    p.add_argument("--t3-first", type=int, default=None, help="first position of Table 3 (default 50, or 0 "
+                   "for texts too short)")
     p.add_argument("--t-last", type=int, default=None, help="last position of both tables (default n-2)")
-    p.add_argument("--example", type=int, default=29, help="position of the output decomposition (default 29)")
+    p.add_argument("--example", type=int, default=None,
+                   help="position of the output decomposition (default 29, skipped if the text is shorter)")
     add_json_flag(p)
     p.set_defaults(func=run)
 
@@ -34,8 +37,9 @@ def run(args) -> int:
     m = xs.shape[0] - 1
     last = m - 1 if args.t_last is None else check_int("--t-last", args.t_last, 0, m - 1)
     t2 = (check_int("--t2-first", args.t2_first, 0, last), last)
-    t3 = (check_int("--t3-first", args.t3_first, 0, last), last)
-    ex = check_int("--example", args.example, 0, m - 1)
+    t3_first = min(50, last) if args.t3_first is None else check_int("--t3-first", args.t3_first, 0, last)
+    t3 = (t3_first, last)
+    ex = (29 if 29 <= m - 1 else -1) if args.example is None else check_int("--example", args.example, 0, m - 1)
     out = carrier_decomposition(model, xs, byteset=args.byteset, replace=args.replace, alignment=args.alignment,
                                 target=args.target, depth=depth, table2_positions=t2, table3_positions=t3,
                                 example_t=ex)
@@ -74,11 +78,12 @@ def run(args) -> int:
     d = out["decomposition"]
     if d:
         wb = d["with_bias"]
-        console.print(f"Output decomposition at t = {d['t']} ({d['input_char']!r} -> {d['target_char']!r}): logit "
+        console.print(f"Output decomposition at t = {d['t']} ({escape(repr(d['input_char']))} -> "
+                      f"{escape(repr(d['target_char']))}): logit "
                       f"{wb['total']:+.2f} = carrier {wb['carrier']:+.2f} ({100 * wb['carrier_fraction']:.1f}%) + "
                       f"pattern {wb['pattern']:+.2f} (by\\[y] = {d['bias']:+.2f} included); carrier-only cost "
                       f"{d['carrier_only_bits']:.4f} bits; top " + ", ".join(
                           f"h{n['neuron']} ({n['wy_dh']:+.2f})" for n in d["top_neurons"][:3]))
     for note in out["notes"]:
-        console.print(f"[dim]note: {note}[/dim]")
+        console.print(f"[dim]note: {escape(note)}[/dim]")
     return 0

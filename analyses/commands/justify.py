@@ -1,6 +1,7 @@
 """`satrnn justify MODEL TEXT [--positions ...]`: Q6 justification chains (DEFINITIONS 9) + backbone counts."""
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.table import Table
 
 from ..clikit import add_json_flag, add_model_text_args, console, emit_json, load_model_text_args
@@ -26,12 +27,12 @@ def run(args) -> int:
     for c in out["chains"]:
         j = c["justification"]
         verdict = "[green]CORRECT[/green]" if j["correct"] else (
-            f"[red]wrong[/red], true {c['target_char']!r} P = {j['true_p']:.4f}")
-        console.print(f"[bold]t = {c['t']}[/bold] context {c['context']!r} -> {c['target_char']!r}: "
-                      f"P(true) = {c['p_true']:.4f}, {c['bits']:.3f} bits; predicts {j['predicted_char']!r} with "
+            f"[red]wrong[/red], true {escape(repr(c['target_char']))} P = {j['true_p']:.4f}")
+        console.print(f"[bold]t = {c['t']}[/bold] context {escape(repr(c['context']))} -> {escape(repr(c['target_char']))}: "
+                      f"P(true) = {c['p_true']:.4f}, {c['bits']:.3f} bits; predicts {escape(repr(j['predicted_char']))} with "
                       f"P = {j['p']:.3f} ({j['surprisal_bits']:.1f} bits) {verdict}; driven by h{j['driven_by']} "
                       f"(delta {j['delta']:+.3f}, {j['label']})")
-        console.print("  top predictions: " + ", ".join(f"{p['char']!r} {p['p']:.3f}" for p in c["top_predictions"]))
+        console.print("  top predictions: " + escape(", ".join(f"{p['char']!r} {p['p']:.3f}" for p in c["top_predictions"])))
         t = Table(show_header=True, box=None, pad_edge=False)
         for col in ("neuron", "sign", "Wy*h", "delta bits", "z", "bias", "Wx[x_t]", "top Wh", "second hop"):
             t.add_column(col, justify="right")
@@ -51,5 +52,5 @@ def run(args) -> int:
     if out["dropped"]:
         console.print(f"dropped (t >= n-2): {out['dropped']}")
     for note in out["notes"]:
-        console.print(f"[dim]note: {note}[/dim]")
+        console.print(f"[dim]note: {escape(note)}[/dim]")
     return 0

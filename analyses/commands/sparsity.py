@@ -1,6 +1,7 @@
 """`satrnn sparsity MODEL TEXT`: Q1 attribution sparsity (seed 000, DEFINITIONS 1)."""
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.table import Table
 
 from ..clikit import (add_json_flag, add_model_text_args, check_int, console, emit_json, load_model_text_args,
@@ -60,5 +61,5 @@ def run(args) -> int:
         t.add_row(str(r["d"]), f"{r['mean_mass']:.4f}", str(r["count"]), fr)
     console.print(t)
     for note in out["notes"]:
-        console.print(f"[dim]note: {note}[/dim]")
+        console.print(f"[dim]note: {escape(note)}[/dim]")
     return 0

@@ -1,0 +1,59 @@
+"""`satrnn report [MODEL TEXT]`: every analysis in one rich report, with JSON, SVG and HTML exports."""
+from __future__ import annotations
+
+from rich.console import Console
+from rich.rule import Rule
+
+from rnn.errors import SatrnnInputError
+
+from ..clikit import add_model_text_args, check_writable, emit_json, load_model_text_args, to_json, write_file
+from ..report import SECTIONS, build_report
+
+
+def register(sub) -> None:
+    p = sub.add_parser("report", help="the full report: model, isomorphism, margins, sign dynamics, saturation, "
+                                      "co-flips, cascades, cycles, knockout, attribution, claims ledger")
+    add_model_text_args(p)
+    p.add_argument("--sections", metavar="A,B,...", default=None,
+                   help=f"comma-separated sections to compute (default all): {', '.join(SECTIONS)}")
+    p.add_argument("--json", nargs="?", const="-", default=None, metavar="FILE",
+                   help="write all numbers as JSON to FILE (no FILE: one JSON document on stdout, no tables)")
+    p.add_argument("--svg", metavar="FILE", default=None, help="also export the rendered report as SVG")
+    p.add_argument("--html", metavar="FILE", default=None, help="also export the rendered report as HTML")
+    p.set_defaults(func=run)
+
+
+def parse_sections(spec: str | None) -> list[str]:
+    if spec is None:
+        return list(SECTIONS)
+    names = [s.strip() for s in spec.split(",") if s.strip()]
+    bad = [s for s in names if s not in SECTIONS]
+    if bad or not names:
+        raise SatrnnInputError(f"unknown section(s) {', '.join(bad) or '(none given)'}; "
+                               f"choose from {', '.join(SECTIONS)}")
+    return list(dict.fromkeys(names))
+
+
+def run(args) -> int:
+    sections = parse_sections(args.sections)
+    outputs = [f for f in (args.json if args.json not in (None, "-") else None, args.svg, args.html) if f]
+    for f in outputs:  # fail before any computation
+        check_writable(f)
+    model, xs = load_model_text_args(args)
+    json_stdout = args.json == "-"
+    rends, data = build_report(model, xs, sections=sections, show_progress=True)
+    doc = {"bytes": int(xs.shape[0]), "H": model.H, "sections": data}
+    if json_stdout:
+        emit_json(doc)
+    else:
+        con = Console(record=bool(args.svg or args.html))
+        con.print(Rule(f"satrnn report — H = {model.H}, {xs.shape[0]:,} bytes"))
+        for r in rends:
+            con.print(r)
+        if args.svg:
+            write_file(args.svg, con.export_svg(title="satrnn report", clear=False))
+        if args.html:
+            write_file(args.html, con.export_html(clear=False))
+    if args.json not in (None, "-"):
+        write_file(args.json, to_json(doc))
+    return 0
