@@ -174,6 +174,8 @@ def attribution_arrays(model: ElmanRNN, xs, variant: str = "paper", max_depth: i
     dt = np.float32 if paper else np.float64
     if hs is None:
         hs, _ = run_states(model, xs, "f32")
+    elif np.shape(hs) != (n, model.H) or not np.isfinite(hs).all():
+        raise SatrnnInputError(f"states must be finite with shape ({n}, {model.H}), got {np.shape(hs)}")
     H = model.H
     G, P = output_gradients(model, hs[:-1], xs[1:], "f32" if paper else "f64")
     m = n - 1
