@@ -24,22 +24,28 @@ from .numba_config import njit
 DTYPES = {"f64": np.float64, "f32": np.float32}
 
 
+_TBLOCK = 8  # time steps whose logits are accumulated together (each row of WyT is then read once per block)
+
+
 @njit
 def _chunk_grads(Wx, Wh, bh, Wy, by, WhT, WyT, xs, h0, hs, ps, gWx, gWh, gbh, gWy, gby, dh0):
     """Forward and backward over inputs xs[0..T-1] with targets xs[1..T]; T = hs.shape[0] - 1.
 
     WhT (H, H) and WyT (H, 256) are transposed copies of Wh and Wy (so the forward inner loops run over
     contiguous memory without reassociating any sum). Writes hs (T + 1, H) with hs[0] = h0 and hs[t + 1] =
-    h_t, ps (T, 256) softmax probabilities. ADDS the gradient of the SUMMED cross-entropy (nats) into gWx,
-    gWh, gbh, gWy, gby and writes its gradient w.r.t. h0 into dh0. Returns the summed cross-entropy (nats).
+    h_t, and ps (T, 256) (softmax probabilities, then overwritten by the logit gradients p - onehot).
+    ADDS the gradient of the SUMMED cross-entropy (nats) into gWx, gWh, gbh, gWy, gby and writes its
+    gradient w.r.t. h0 into dh0. Returns the summed cross-entropy (nats).
+
+    The readout and the outer-product gradients do not feed the recurrence, so they are done for the whole
+    chunk at once, one weight row at a time (each weight row is touched once per chunk, not once per step).
     """
     T = hs.shape[0] - 1
     H = bh.shape[0]
     z = np.empty_like(bh)
-    L = np.empty_like(by)
     for i in range(H):
         hs[0, i] = h0[i]
-    loss = 0.0
+    # forward recurrence
     for t in range(T):
         x = xs[t]
         for i in range(H):
@@ -50,55 +56,68 @@ def _chunk_grads(Wx, Wh, bh, Wy, by, WhT, WyT, xs, h0, hs, ps, gWx, gWh, gbh, gW
                 z[i] += WhT[j, i] * hj
         for i in range(H):
             hs[t + 1, i] = math.tanh(z[i])
-        for o in range(N_BYTES):
-            L[o] = by[o]
-        for j in range(H):
-            hj = hs[t + 1, j]
+    # logits of the whole chunk (into ps), in blocks of time steps
+    for t0 in range(0, T, _TBLOCK):
+        t1 = min(T, t0 + _TBLOCK)
+        for t in range(t0, t1):
             for o in range(N_BYTES):
-                L[o] += WyT[j, o] * hj
-        mx = L[0]
+                ps[t, o] = by[o]
+        for j in range(H):
+            for t in range(t0, t1):
+                hj = hs[t + 1, j]
+                for o in range(N_BYTES):
+                    ps[t, o] += WyT[j, o] * hj
+    # softmax, loss, and the logit gradient p - onehot(target)
+    loss = 0.0
+    for t in range(T):
+        mx = ps[t, 0]
         for o in range(1, N_BYTES):
-            if L[o] > mx:
-                mx = L[o]
+            if ps[t, o] > mx:
+                mx = ps[t, o]
+        y = xs[t + 1]
+        ly = np.float64(ps[t, y]) - np.float64(mx)
         Z = 0.0
         for o in range(N_BYTES):
-            e = math.exp(L[o] - mx)
+            e = math.exp(ps[t, o] - mx)
             ps[t, o] = e
             Z += e
         for o in range(N_BYTES):
             ps[t, o] = ps[t, o] / Z
-        y = xs[t + 1]
-        loss += math.log(Z) - (np.float64(L[y]) - np.float64(mx))
-
-    dh = np.zeros_like(bh)
-    dz = np.empty_like(bh)
-    dL = np.empty_like(by)
-    for t in range(T - 1, -1, -1):
-        y = xs[t + 1]
-        for o in range(N_BYTES):
-            dL[o] = ps[t, o]
-        dL[y] -= 1.0
-        for o in range(N_BYTES):
-            gby[o] += dL[o]
-            d = dL[o]
+        ps[t, y] -= 1.0
+        loss += math.log(Z) - ly
+    # readout gradients and G[t] = Wy^T dl_t for the whole chunk, one output row o at a time
+    G = np.zeros((T, H), dtype=bh.dtype)
+    for o in range(N_BYTES):
+        for t in range(T):
+            d = ps[t, o]
+            gby[o] += d
             for j in range(H):
                 gWy[o, j] += d * hs[t + 1, j]
-                dh[j] += Wy[o, j] * d
+                G[t, j] += Wy[o, j] * d
+    # backward recurrence: dz_t = (G[t] + Wh^T dz_{t+1}) (1 - h_t^2); dz_t overwrites G[t]
+    dh = np.zeros_like(bh)
+    for t in range(T - 1, -1, -1):
         x = xs[t]
         for i in range(H):
             hi = hs[t + 1, i]
-            dz[i] = dh[i] * (1.0 - hi * hi)
-            gbh[i] += dz[i]
-            gWx[i, x] += dz[i]
+            dzi = (G[t, i] + dh[i]) * (1.0 - hi * hi)
+            G[t, i] = dzi
+            gbh[i] += dzi
+            gWx[i, x] += dzi
         for j in range(H):
             dh[j] = 0.0
         for i in range(H):
-            d = dz[i]
+            d = G[t, i]
             for j in range(H):
-                gWh[i, j] += d * hs[t, j]
                 dh[j] += Wh[i, j] * d
     for j in range(H):
         dh0[j] = dh[j]
+    # recurrent weight gradient, one row i at a time
+    for i in range(H):
+        for t in range(T):
+            d = G[t, i]
+            for j in range(H):
+                gWh[i, j] += d * hs[t, j]
     return loss
 
 
