@@ -163,3 +163,21 @@ def test_seed000_reproduced(published, published_forward):
                           (30, 0.421, 0.556), (40, 0.571, 0.754), (50, 0.421, 0.557)):
         assert round(prof[d]["mean_mass"], 3) == pytest.approx(mass, abs=1.01e-3)
         assert round(prof[d]["fraction_of_d0"], 3) == pytest.approx(frac, abs=1.01e-3)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=8, deadline=None)
+@given(H=st.integers(1, 5), n=st.integers(2, 9), seed=st.integers(0, 999), logscale=st.floats(-2, 1.5),
+       variant=st.sampled_from(["paper", "corrected"]))
+def test_kernel_property(H, n, seed, logscale, variant):
+    """Any small size and weight scale: per-class counts equal the literal reference."""
+    m = random_model(H, seed, scale=10.0 ** logscale)
+    xs = _text(n, seed, alphabet=4)
+    hs, _ = run_states(m, xs)
+    r = attribution_arrays(m, xs, variant)
+    for t in range(n - 1):
+        counts = naive.q1_position_naive(m.Wx, m.Wh, m.Wy, m.by, hs, xs, t, TAUS, variant)[0]
+        assert [list(r["counts"][t, c]) for c in range(3)] == [counts["Wx"], counts["Wh"], counts["Wy"]]
