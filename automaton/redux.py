@@ -145,40 +145,46 @@ def _weight_mask(W: np.ndarray, theta, strict: bool, mask, name: str) -> np.ndar
 
 # ---- readout-only evaluation from a cached trajectory ------------------------------------------
 
+@njit
+def _exp_field(x):
+    """Biased exponent field of a non-zero float32, at least 1 (subnormals share the ulp of 2^-126)."""
+    e = (np.int64(np.float32(x).view(np.uint32)) >> 23) & 0xFF
+    return max(e, 1)
+
+
 @njit_parallel
 def _full_logits(Wy, by, hs, L, exact):
-    """L[t, o] in the reference order and the exact-cell flags (see module docstring)."""
+    """L[t, o] in the reference order and the exact-cell flags (see module docstring).
+
+    The float32 ulp of a non-zero value with biased exponent field e is 2^(max(e, 1) - 150), so the
+    smallest ulp among a cell's terms comes from the smallest exponent field. The magnitude bound
+    |by| + sum_j max(|term_j|, |Wy[o, j]|) is computed per cell.
+    """
     m, H = hs.shape
+    emin_w = np.empty(256, dtype=np.int64)
+    for o in range(256):
+        e = 255
+        if by[o] != 0:
+            e = _exp_field(by[o])
+        for j in range(H):
+            if Wy[o, j] != 0:
+                e = min(e, _exp_field(Wy[o, j]))
+        emin_w[o] = e
     for t in prange(m):
         for o in range(256):
             acc = np.float64(by[o])
-            q = math.inf
             bound = abs(acc)
-            if by[o] != 0:
-                q = _ulp32(by[o])
+            e = emin_w[o]
             for j in range(H):
                 p = Wy[o, j] * hs[t, j]  # float32 product, rounded
                 acc += p
-                w = Wy[o, j]
                 if p != 0:
-                    u = _ulp32(p)
-                    if u < q:
-                        q = u
-                if w != 0:
-                    u = _ulp32(w)
-                    if u < q:
-                        q = u
-                bound += max(abs(np.float64(p)), abs(np.float64(w)))
+                    e = min(e, _exp_field(p))
+                bound += max(abs(np.float64(p)), abs(np.float64(Wy[o, j])))
             L[t, o] = acc
-            # A 2x margin over 2^53 q absorbs the rounding of `bound` itself.
-            exact[t, o] = q == math.inf or bound <= q * 4503599627370496.0
-
-
-@njit
-def _ulp32(x):
-    """The float32 ulp of a non-zero float32 value (subnormals: 2^-149), as a double."""
-    m, e = math.frexp(np.float64(x))
-    return math.ldexp(1.0, max(e - 24, -149))
+            # all terms zero (e = 255): the sum is exact; otherwise bound <= 2^52 q (2x margin over
+            # 2^53 q absorbs the rounding of `bound` itself)
+            exact[t, o] = e == 255 or bound <= math.ldexp(1.0, e - 150 + 52)
 
 
 @njit
@@ -197,46 +203,63 @@ def _softmax_cost(L, y, clamp):
 
 
 @njit_parallel
-def _readout_configs(Wy, by, hs, targets, Lfull, exact, keep, snap, chg_idx, chg_ptr, use_delta,
-                     clamp, force_ordered, costs):
+def _readout_configs(Wy, WyT, by, hs, targets, Lfull, inexact_idx, inexact_ptr, keep, snap, any_snap,
+                     chg_idx, chg_ptr, use_delta, clamp, force_ordered, costs):
     """costs[c, t] for readout-only configurations c (keep/snap (C, H)), one trajectory hs (m, H).
 
-    Exact cells: full logit plus the exact differences of the changed columns chg_idx[chg_ptr[c]:
-    chg_ptr[c+1]] (use_delta[c]) or the exact sum of the new terms. Other cells (or force_ordered):
-    the reference ordered sum with zeroed columns. prange over t; outputs are disjoint.
+    Exact cells: the full logit plus the exact differences of the changed columns chg_idx[chg_ptr[c]:
+    chg_ptr[c+1]] (use_delta[c]) or the exact sum of the new terms. The inexact cells of row t
+    (inexact_idx[inexact_ptr[t]:inexact_ptr[t+1]]; all cells with force_ordered) are recomputed as the
+    reference does: the ordered sum with zeroed columns. prange over t; outputs are disjoint.
     """
     m, H = hs.shape
     C = keep.shape[0]
     for t in prange(m):
         L = np.empty(256, dtype=np.float64)
         v = np.empty(H, dtype=np.float32)
+        zero = np.float32(0.0)
         for c in range(C):
             for j in range(H):
-                if snap[c, j]:
-                    v[j] = np.float32(1.0) if hs[t, j] >= 0 else np.float32(-1.0)
-                else:
-                    v[j] = hs[t, j]
-            for o in range(256):
-                if exact[t, o] and not force_ordered:
-                    if use_delta[c]:
-                        acc = Lfull[t, o]
-                        for k in range(chg_ptr[c], chg_ptr[c + 1]):
-                            j = chg_idx[k]
-                            acc -= Wy[o, j] * hs[t, j]
-                            if keep[c, j]:
-                                acc += Wy[o, j] * v[j]
-                    else:
-                        acc = np.float64(by[o])
-                        for j in range(H):
-                            if keep[c, j]:
-                                acc += Wy[o, j] * v[j]
-                else:
+                v[j] = hs[t, j]
+            if any_snap[c]:
+                for j in range(H):
+                    if snap[c, j]:
+                        v[j] = np.float32(1.0) if hs[t, j] >= 0 else np.float32(-1.0)
+            if force_ordered:
+                for o in range(256):
                     acc = np.float64(by[o])
-                    zero = np.float32(0.0)
                     for j in range(H):
                         w = Wy[o, j] if keep[c, j] else zero
                         acc += w * v[j]
-                L[o] = acc
+                    L[o] = acc
+            else:
+                if use_delta[c]:
+                    for o in range(256):
+                        L[o] = Lfull[t, o]
+                    for k in range(chg_ptr[c], chg_ptr[c + 1]):
+                        j = chg_idx[k]
+                        hj = hs[t, j]
+                        for o in range(256):
+                            L[o] -= WyT[j, o] * hj
+                        if keep[c, j]:
+                            vj = v[j]
+                            for o in range(256):
+                                L[o] += WyT[j, o] * vj
+                else:
+                    for o in range(256):
+                        L[o] = np.float64(by[o])
+                    for j in range(H):
+                        if keep[c, j]:
+                            vj = v[j]
+                            for o in range(256):
+                                L[o] += WyT[j, o] * vj
+                for k in range(inexact_ptr[t], inexact_ptr[t + 1]):
+                    o = inexact_idx[k]
+                    acc = np.float64(by[o])
+                    for j in range(H):
+                        w = Wy[o, j] if keep[c, j] else zero
+                        acc += w * v[j]
+                    L[o] = acc
             costs[c, t] = _softmax_cost(L, targets[t], clamp)
 
 
@@ -271,6 +294,11 @@ class ReadoutCache:
         self.L = np.empty((m, 256), dtype=np.float64)
         self.exact = np.empty((m, 256), dtype=np.bool_)
         _full_logits(model.Wy, model.by, self.hs, self.L, self.exact)
+        self._WyT = np.ascontiguousarray(model.Wy.T)
+        t_idx, o_idx = np.nonzero(~self.exact)
+        self._inexact_idx = np.ascontiguousarray(o_idx, dtype=np.int64)
+        self._inexact_ptr = np.zeros(m + 1, dtype=np.int64)
+        np.cumsum(np.bincount(t_idx, minlength=m), out=self._inexact_ptr[1:])
 
     @property
     def H(self) -> int:
@@ -290,6 +318,8 @@ class ReadoutCache:
         """
         keep = np.ascontiguousarray(np.atleast_2d(keep), dtype=np.bool_)
         H = self.H
+        if keep.ndim > 2:
+            raise SatrnnInputError(f"keep masks must have shape (C, {H}), got {keep.shape}")
         if keep.ndim != 2 or keep.shape[1] != H:
             raise SatrnnInputError(f"keep masks must have shape (C, {H}), got {keep.shape}")
         snap = (np.zeros_like(keep) if snap is None
@@ -308,8 +338,9 @@ class ReadoutCache:
             idx = np.ascontiguousarray(np.nonzero(changed)[1], dtype=np.int64)
             # Subtracting a few changed columns beats resumming the kept ones; both are exact.
             use_delta = counts <= (H + 1) // 2
-            _readout_configs(self.model.Wy, self.model.by, self.hs, self.targets, self.L, self.exact,
-                             k, s, idx, ptr, use_delta, self.clamp, force_ordered, costs[lo:hi])
+            _readout_configs(self.model.Wy, self._WyT, self.model.by, self.hs, self.targets, self.L,
+                             self._inexact_idx, self._inexact_ptr, k, s, s.any(axis=1), idx, ptr, use_delta,
+                             self.clamp, force_ordered, costs[lo:hi])
             if on_chunk is not None:
                 on_chunk(hi)
         out = np.empty(C, dtype=np.float64)

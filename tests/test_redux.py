@@ -30,7 +30,8 @@ def test_published_all_single_knockouts_identical_to_forward(published):
     assert np.array_equal(fast, slow)
     # The exact-cell shortcut is what makes this fast; almost every cell qualifies on these weights.
     assert cache.exact_fraction > 0.999
-    assert np.array_equal(cache.bpcs(~np.eye(model.H, dtype=bool), force_ordered=True), slow)
+    some = [0, 8, 54, 127]
+    assert np.array_equal(cache.bpcs(~np.eye(model.H, dtype=bool)[some], force_ordered=True), slow[some])
 
 
 def test_published_subsets_identical_to_forward(published):
