@@ -28,9 +28,9 @@ Forward (`um_forward`): a Numba kernel accumulates each target's net evidence z_
 h_j) from source-event probabilities, never touching a weight matrix: every target starts from its bias
 pattern (always-on event) and the pattern of the certain input byte, then the Wh patterns, grouped by
 source, are scattered source by source in ascending order, so each target receives its contributions in
-the order of DEFINITIONS 0.3. From z_j
-it forms the event probabilities of the binary space and the signed probability m_j = p(h_j) -
-p(not-h_j) = 2 p(h_j) - 1, which the next step's patterns read. Two evaluations of m are offered:
+the order of DEFINITIONS 0.3. From z_j it forms the event probabilities of the binary space and the
+signed probability m_j = p(h_j) - p(not-h_j) = 2 p(h_j) - 1, which the next step's patterns read. Two
+evaluations of m are offered:
     "stable" (default): m = p(h) - p(not-h) over the common denominator, with 1 - e^{-2|z|} formed by
         expm1 so nothing cancels: m = -t / (t + 2), t = expm1(-2|z|) for |z| < 1, and
         m = 1 - 2 p(not-h) = 1 - 2 / (t + 2), t = expm1(2|z|) for 1 <= |z| < 22; m = z for |z| < 2^-55
@@ -121,6 +121,12 @@ class PatternTable:
                 raise SatrnnInputError("pattern signs must be +1 or -1")
             if ((self.cls < 0) | (self.cls >= len(CLASS_NAMES))).any():
                 raise SatrnnInputError("pattern class codes must be 0-4")
+            hid = self.dst_space >= 0
+            if (self.dst_event[hid] != (self.sign[hid] < 0)).any():
+                raise SatrnnInputError("a hidden-target pattern must point at h_j (event 0) when its sign is +1 "
+                                       "and at not-h_j (event 1) when it is -1")
+            if (self.src_event[self.src_space >= 0] != EVENT_H).any():
+                raise SatrnnInputError("hidden-source patterns are written from the event h_k (event 0)")
 
     def __len__(self) -> int:
         return int(self.strength.shape[0])
@@ -185,6 +191,8 @@ class PatternTable:
             cols["strength"][index] = np.float32(strength)
         if sign is not None:
             cols["sign"][index] = sign
+            if cols["dst_space"][index] >= 0:
+                cols["dst_event"][index] = EVENT_NOT_H if sign < 0 else EVENT_H
         return PatternTable(self.H, **cols)
 
     # ---- back to the RNN --------------------------------------------------------------------------

@@ -340,3 +340,14 @@ def test_pruned_check_literal_equivalence():
     assert d["bpc_rnn"] == forward(m, xs).bpc
     full = pruned_check(m, xs, threshold=-1.0)
     assert full["isomorphic"] and full["patterns_dropped"] == 0
+
+
+def test_inconsistent_event_encoding_is_rejected():
+    t = um.from_rnn(random_model(3, 5))
+    cols = {c: np.array(getattr(t, c)) for c in um.COLUMNS}
+    i = int(np.flatnonzero(t.cls == um.C_WH)[0])
+    cols["sign"][i] = -cols["sign"][i]                     # sign flipped, target event left alone
+    with pytest.raises(SatrnnInputError, match="point at"):
+        um.PatternTable(t.H, **cols)
+    flipped = t.with_pattern(i, sign=-int(t.sign[i]))      # with_pattern keeps the encoding consistent
+    assert flipped.dst_event[i] == (um.EVENT_NOT_H if flipped.sign[i] < 0 else um.EVENT_H)
