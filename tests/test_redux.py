@@ -186,3 +186,21 @@ def test_applied_zeros_are_positive_float32(published):
     z = m.Wy[:, 1:]
     assert not np.signbit(z).any() and (z == 0).all()
     assert not np.signbit(m.Wh[m.Wh == 0]).any()
+
+
+def test_results_do_not_depend_on_thread_count():
+    import numba
+    model = random_model(9, 11)
+    xs = np.random.default_rng(11).integers(0, 256, 70, dtype=np.uint8)
+    reduxes = [Redux(keep=[1, 2]), Redux(wh_threshold=0.1), Redux(keep=[0], wx_threshold=0.2), Redux()]
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = evaluate_many(model, xs, reduxes)
+        ko1 = ReadoutCache(model, xs).knockout_bpcs()
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        many = evaluate_many(model, xs, reduxes)
+        ko2 = ReadoutCache(model, xs).knockout_bpcs()
+    finally:
+        numba.set_num_threads(before)
+    assert np.array_equal(one, many) and np.array_equal(ko1, ko2)
