@@ -208,7 +208,7 @@ D_COUNT = "paper-compatible: skip_kgram in-sample counting model (DEFINITIONS Pa
 D_GRAD = ("seed 002 §2 literal: g_t = Wy^T(e_y - P) at every t = 0..n-2; shares of ||g_t||^2 averaged over "
           "positions (no program published)")
 D_BACK = ("seed 002 §3 literal: g_{t->t-k} = (prod J_s)^T g_t, J_s = diag(1 - h_s^2) Wh, mean norm over "
-          "positions t >= k (no program published)")
+          "the positions common to k = 0..8, t >= 8 (analyses.sparse_diff default; no program published)")
 D_ATTR = "seed 002 §4 literal: attr(t, k) = Wx[:, x_{t-k}] . g_{t->t-k}, mean over positions (no program published)"
 D_EX = "seed 002 §5 worked example, definitions of seed 002 §2-4 at one position"
 D_CARRIER = ("seed 003 §5.2-5.3 literal (no program published; choices documented by analyses.carrier): "
@@ -799,8 +799,8 @@ _TKO = [(8, "+0.0348", "6.10", "'/' 'i' ' ' 'c' 'd'", "'a' 'e' 'o' 'p' ':'"),
         (50, "+0.0127", "3.29", "'e' '\"' 'k' '<' '0'", "'a' 's' ' ' 'c' '>'")]
 
 
-def _chars(s: str) -> list[int]:
-    return [ord(c) for c in re.findall(r"'(.)'", s)]
+def _chars(s: str) -> list[str]:
+    return re.findall(r"'(.)'", s)
 
 
 for r, (nrn, dl, wn, pro, dem) in enumerate(_TKO):

@@ -184,7 +184,9 @@ def _wy_role(ctx, neuron, field):
     if field == "norm":
         return float(np.sqrt(np.sum((col * col).astype(np.float64))))
     order = np.argsort(-col, kind="stable") if field == "promotes" else np.argsort(col, kind="stable")
-    return [int(b) for b in order[:5]]
+    top = [int(b) for b in order[:5]]
+    # compared as the programs print them (DEFINITIONS 0.11: bytes outside 32..126 show as '.')
+    return Measured([chr(b) if 32 <= b < 127 else "." for b in top], "bytes " + " ".join(f"{b:02x}" for b in top))
 
 
 @measure("text_byte")
@@ -300,20 +302,39 @@ def _r_knockout(ctx):
     return ctx.cached("knockout", lambda: ko.neuron_knockout(ctx.model, ctx.xs, cache=_readout_cache(ctx)))
 
 
-def _r_keep(ctx):
+def _top_mask(ctx, k: int, keep: bool) -> np.ndarray:
+    order = _r_knockout(ctx)["order"]
+    mask = np.full((1, ctx.H), not keep, dtype=bool)
+    mask[0, order[:k]] = keep
+    return mask
+
+
+def _keep_bpc(ctx, k: int) -> float:
+    """bpc keeping only the Wy columns of the top-k knockout neurons (DEFINITIONS 7.3), one row per k."""
+    return ctx.cached(("keep", k), lambda: float(_readout_cache(ctx).bpcs(_top_mask(ctx, k, True))[0]))
+
+
+def _cum_bpc(ctx, k: int) -> float:
+    """bpc with the Wy columns of the top-k knockout neurons zeroed (DEFINITIONS 7.2)."""
+    return ctx.cached(("cum", k), lambda: float(_readout_cache(ctx).bpcs(_top_mask(ctx, k, False))[0]))
+
+
+def _pruning_grid(ctx, matrix: str) -> list[dict]:
+    """q5's Wh or Wx pruning rows (theta, pct_zeroed, bpc), each a full re-run (DEFINITIONS 8.2)."""
     ko = need("analyses.knockout")
-    return ctx.cached("keep_top_k", lambda: ko.keep_top_k(_readout_cache(ctx), _r_knockout(ctx)["order"], ctx.xs))
+    rd = need("automaton.redux")
 
-
-def _r_cumulative(ctx):
-    ko = need("analyses.knockout")
-    return ctx.cached("cumulative", lambda: ko.cumulative_removal(_readout_cache(ctx), _r_knockout(ctx)["order"]))
-
-
-def _r_redux(ctx):
-    ko = need("analyses.knockout")
-    return ctx.cached("redux", lambda: ko.redux_report(ctx.model, ctx.xs, cache=_readout_cache(ctx),
-                                                       order=_r_knockout(ctx)["order"]))
+    def build():
+        grid = ko.pruning_reduxes(_r_knockout(ctx)["order"], ctx.H)[matrix.lower()]
+        bpcs = rd.evaluate_many(ctx.model, ctx.xs, grid, cache=_readout_cache(ctx))
+        W = getattr(ctx.model, matrix)
+        rows = []
+        for r, b in zip(grid, bpcs):
+            kept = int((r.wh_keep(ctx.model) if matrix == "Wh" else r.wx_keep(ctx.model)).sum())
+            rows.append({"theta": r.wh_threshold if matrix == "Wh" else r.wx_threshold,
+                         "pct_zeroed": 100.0 * (W.size - kept) / W.size, "bpc": float(b)})
+        return rows
+    return ctx.cached(("prune", matrix), build)
 
 
 def _r_sparse_diff(ctx):
@@ -490,41 +511,40 @@ def _ko(ctx, rank, field):
 
 @measure("cum_ko")
 def _cum_ko(ctx, k):
-    return float(_r_cumulative(ctx)["bpc"][k])
+    return _cum_bpc(ctx, k)
 
 
 @measure("keep_top")
 def _keep_top(ctx, k, field):
-    r = _r_keep(ctx)
-    return float(r["bpc"][k] if field == "bpc" else r["pct_of_gain"][k])
+    b = _keep_bpc(ctx, k)
+    if field == "bpc":
+        return b
+    return 100.0 * (8.0 - b) / (8.0 - ctx.fwd.bpc)  # DEFINITIONS 7.3: % of gain vs 8 bits (uniform)
 
 
 @measure("keep_top_better")
 def _keep_top_better(ctx, k):
-    b = float(_r_keep(ctx)["bpc"][k])
+    b = _keep_bpc(ctx, k)
     return Measured(b < ctx.fwd.bpc, f"keep top {k}: {b:.4f} vs full {ctx.fwd.bpc:.4f} bpc")
 
 
 @measure("keep_top_minus_full")
 def _keep_top_minus_full(ctx, k):
-    return float(_r_keep(ctx)["bpc"][k] - _r_keep(ctx)["bpc"][ctx.H])
+    return float(_keep_bpc(ctx, k) - _keep_bpc(ctx, ctx.H))
 
 
 def _combined_row(ctx, k, theta):
-    r = _r_redux(ctx)
-    if k == ctx.H and theta == 0.0:
-        return {"bpc": r["baseline_bpc"], "delta": 0.0}
-    if k == ctx.H:
-        return _row(r["wh_pruning"], "theta", theta, "Wh pruning")
+    """bpc and delta of 'top-k readout + Wh pruned at theta' (DEFINITIONS 8.2), evaluated on demand."""
     if theta == 0.0:
-        b = float(_r_keep(ctx)["bpc"][k])
+        b = _keep_bpc(ctx, k)
         return {"bpc": b, "delta": b - ctx.fwd.bpc}
-    for row in r["combined"]:
-        if row["k"] == k and abs(row["theta"] - theta) < 1e-12:
-            return row
     rd = need("automaton.redux")
-    keep = [int(j) for j in _r_knockout(ctx)["order"][:k]]
-    b = float(rd.evaluate(ctx.model, ctx.xs, rd.Redux(keep=keep, wh_threshold=theta), cache=_readout_cache(ctx)))
+
+    def build():
+        keep = [int(j) for j in _r_knockout(ctx)["order"][:k]]
+        return float(rd.evaluate(ctx.model, ctx.xs, rd.Redux(keep=keep, wh_threshold=theta),
+                                 cache=_readout_cache(ctx)))
+    b = ctx.cached(("combined", k, theta), build)
     return {"bpc": b, "delta": b - ctx.fwd.bpc}
 
 
@@ -553,7 +573,7 @@ def _minimal_all_better(ctx):
 
 @measure("zeroable_pct")
 def _zeroable_pct(ctx, matrix):
-    rows = _r_redux(ctx)["wh_pruning" if matrix == "Wh" else "wx_pruning"]
+    rows = _pruning_grid(ctx, matrix)
     ok = [r for r in rows if r["bpc"] <= ctx.fwd.bpc]
     best = max(ok, key=lambda r: r["pct_zeroed"])
     return Measured(float(best["pct_zeroed"]), f"theta = {best['theta']}, bpc {best['bpc']:.4f}")
@@ -577,7 +597,10 @@ def _grad_top_neurons(ctx, n):
 @measure("back_norm")
 def _back_norm(ctx, k, field):
     r = _row(_r_sparse_diff(ctx)["norm_growth"], "k", k, "norm growth")
-    return float(r["mean_norm"] if field == "norm" else r["ratio"])
+    if field == "norm":
+        return Measured(float(r["mean_norm"]), f"over the {r['positions']} positions common to k = 0..8; over all "
+                                               f"{r['positions_valid']} valid positions: {r['mean_norm_valid']:.4f}")
+    return Measured(float(r["ratio"]), f"valid-position variant: {r['ratio_valid']:.3f}")
 
 
 @measure("attr_offset")
@@ -695,16 +718,49 @@ def _sign_dyn_gain(ctx):
     raise NotAvailable("analysis automaton.margins not available")
 
 
+def _r_saturation(ctx):
+    sat = need("analyses.saturation")
+    return ctx.cached("saturation", lambda: sat.saturation_report(ctx.model, ctx.xs, forward_result=ctx.fwd))
+
+
+def _r_coflip(ctx):
+    cf = need("analyses.coflip")
+    return ctx.cached("coflip", lambda: cf.coflip_report(ctx.model, ctx.xs, forward_result=ctx.fwd))
+
+
+def _r_justify(ctx):
+    js = need("analyses.justify")
+    return ctx.cached("justify", lambda: js.q6_justify(ctx.model, ctx.xs, hs=ctx.fwd.hs))
+
+
 @measure("saturation")
 def _saturation(ctx, field):
-    raise NotAvailable("analysis analyses.saturation not available")
+    r = _r_saturation(ctx)
+    if field == "n_volatile":
+        return int(r["class_counts"]["volatile"])
+    if field == "mean_dwell":
+        return Measured(float(r["mean_dwell"]), f"corrected (all closed dwells): {r['mean_dwell_all']:.3f}")
+    j = int(r["order"][0])
+    if field == "max_flips_neuron":
+        return Measured(j, f"{int(r['flips'][j])} flips")
+    if field == "max_flips":
+        return int(r["flips"][j])
+    raise KeyError(field)
 
 
 @measure("coflip")
 def _coflip(ctx, field):
-    raise NotAvailable("analysis analyses.coflip not available")
+    r = _r_coflip(ctx)
+    best = max(r["top_pairs"], key=lambda p: p["jaccard"])
+    return Measured(float(best["jaccard"]), f"pair h{best['a']}-h{best['b']}, {best['coflips']} co-flips; "
+                                            f"over all pairs max {r['max_jaccard']['jaccard']:.3f}")
 
 
 @measure("justify_driver")
 def _justify_driver(ctx, field):
-    raise NotAvailable("analysis analyses.justify not available")
+    r = _r_justify(ctx)
+    ranked = r["backbone"]["rank1"]
+    top = ranked[0]
+    tied = [e["neuron"] for e in ranked if e["count"] == top["count"]]
+    note = f"over {len(r['positions'])} positions" + (f"; tied: {['h%d' % j for j in tied]}" if len(tied) > 1 else "")
+    return Measured(int(top["neuron"] if field == "neuron" else top["count"]), note)
