@@ -180,3 +180,11 @@ def test_cli_redux_sweep_tables(model_path, text_path, capsys):
     assert main(["redux", str(model_path), str(text_path), "--sweep"]) == 0
     text = capsys.readouterr().out
     assert "Combined" in text and "Wh pruning" in text and "1.8862" in text
+
+
+def test_keep_120_is_not_exactly_the_full_model(q3):
+    """Seed 004: 'k=120 matches the full model exactly; the last 8 neurons contribute exactly zero'.
+    Both print as 0.079, but keeping 120 is strictly better: the last 8 knockouts have negative delta."""
+    keep, ko = q3["keep_top_k"], q3["knockout"]
+    assert keep["bpc"][120] < keep["bpc"][128] == q3["baseline_bpc"]
+    assert (ko["delta"][ko["order"][120:]] < 0).all()
