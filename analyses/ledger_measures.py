@@ -12,7 +12,7 @@ No paper value appears here: parameters (k, theta, tau, d, neuron, ...) come fro
 from __future__ import annotations
 
 import importlib
-import math
+import inspect
 from typing import Callable
 
 import numpy as np
@@ -38,6 +38,19 @@ def need(module: str):
         return importlib.import_module(module)
     except ImportError:
         raise NotAvailable(f"analysis {module} not available") from None
+
+
+def call(fn, *args, **optional):
+    """Call an analysis function, passing only the optional keyword arguments its signature accepts.
+
+    The shared forward pass (`hs=`, `fwd=`, `forward_result=`) is an optimisation; modules whose
+    signature does not take it simply recompute it.
+    """
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        params = {}
+    return fn(*args, **{k: v for k, v in optional.items() if k in params})
 
 
 class LedgerContext:
@@ -258,43 +271,43 @@ def run_ledger(model: ElmanRNN, xs, claims=None, show_progress: bool = True, ctx
 
 def _r_sparsity(ctx):
     sp = need("analyses.sparsity")
-    return ctx.cached("sparsity", lambda: sp.q1_sparsity(ctx.model, ctx.xs, variant="paper"))
+    return ctx.cached("sparsity", lambda: call(sp.q1_sparsity, ctx.model, ctx.xs, variant="paper"))
 
 
 def _r_iso(ctx):
     iso = need("automaton.iso")
-    return ctx.cached("iso", lambda: iso.check_isomorphism(ctx.model, ctx.xs, precision="f32"))
+    return ctx.cached("iso", lambda: call(iso.check_isomorphism, ctx.model, ctx.xs, precision="f32"))
 
 
 def _r_q2(ctx):
     off = need("analyses.offsets")
-    return ctx.cached("q2", lambda: off.q2_offsets(ctx.model, ctx.xs, variant="paper", fwd=ctx.fwd))
+    return ctx.cached("q2", lambda: call(off.q2_offsets, ctx.model, ctx.xs, variant="paper", fwd=ctx.fwd, hs=ctx.fwd.hs))
 
 
 def _r_q7(ctx):
     pmi = need("analyses.pmi")
-    return ctx.cached("q7", lambda: pmi.q7_algebraic(ctx.model, ctx.xs, fwd=ctx.fwd))
+    return ctx.cached("q7", lambda: call(pmi.q7_algebraic, ctx.model, ctx.xs, fwd=ctx.fwd, hs=ctx.fwd.hs))
 
 
 def _r_factor_map(ctx):
     fm = need("analyses.factor_map")
-    return ctx.cached("factor_map", lambda: fm.factor_map(ctx.model, ctx.xs, hs=ctx.fwd.hs))
+    return ctx.cached("factor_map", lambda: call(fm.factor_map, ctx.model, ctx.xs, hs=ctx.fwd.hs))
 
 
 def _r_ladder(ctx):
     fm = need("analyses.factor_map")
-    return ctx.cached("ladder", lambda: fm.explanation_ladder(ctx.model, ctx.xs, hs=ctx.fwd.hs,
-                                                              rnn_bpc=ctx.fwd.bpc))
+    return ctx.cached("ladder", lambda: call(fm.explanation_ladder, ctx.model, ctx.xs, hs=ctx.fwd.hs,
+                                                                   rnn_bpc=ctx.fwd.bpc))
 
 
 def _r_counting(ctx):
     cnt = need("analyses.counting")
-    return ctx.cached("counting", lambda: cnt.counting_report(ctx.xs))
+    return ctx.cached("counting", lambda: call(cnt.counting_report, ctx.xs))
 
 
 def _readout_cache(ctx):
     rd = need("automaton.redux")
-    return ctx.cached("readout_cache", lambda: rd.ReadoutCache(ctx.model, ctx.xs, forward_result=ctx.fwd))
+    return ctx.cached("readout_cache", lambda: call(rd.ReadoutCache, ctx.model, ctx.xs, forward_result=ctx.fwd))
 
 
 def _r_knockout(ctx):
@@ -339,12 +352,12 @@ def _pruning_grid(ctx, matrix: str) -> list[dict]:
 
 def _r_sparse_diff(ctx):
     sd = need("analyses.sparse_diff")
-    return ctx.cached("sparse_diff", lambda: sd.sparse_differentiation(ctx.model, ctx.xs, hs=ctx.fwd.hs))
+    return ctx.cached("sparse_diff", lambda: call(sd.sparse_differentiation, ctx.model, ctx.xs, hs=ctx.fwd.hs))
 
 
 def _r_carrier(ctx):
     ca = need("analyses.carrier")
-    return ctx.cached("carrier", lambda: ca.carrier_decomposition(ctx.model, ctx.xs, hs=ctx.fwd.hs))
+    return ctx.cached("carrier", lambda: call(ca.carrier_decomposition, ctx.model, ctx.xs, hs=ctx.fwd.hs))
 
 
 def _automaton(ctx, semantics="f32-seq"):
@@ -720,17 +733,17 @@ def _sign_dyn_gain(ctx):
 
 def _r_saturation(ctx):
     sat = need("analyses.saturation")
-    return ctx.cached("saturation", lambda: sat.saturation_report(ctx.model, ctx.xs, forward_result=ctx.fwd))
+    return ctx.cached("saturation", lambda: call(sat.saturation_report, ctx.model, ctx.xs, forward_result=ctx.fwd))
 
 
 def _r_coflip(ctx):
     cf = need("analyses.coflip")
-    return ctx.cached("coflip", lambda: cf.coflip_report(ctx.model, ctx.xs, forward_result=ctx.fwd))
+    return ctx.cached("coflip", lambda: call(cf.coflip_report, ctx.model, ctx.xs, forward_result=ctx.fwd))
 
 
 def _r_justify(ctx):
     js = need("analyses.justify")
-    return ctx.cached("justify", lambda: js.q6_justify(ctx.model, ctx.xs, hs=ctx.fwd.hs))
+    return ctx.cached("justify", lambda: call(js.q6_justify, ctx.model, ctx.xs, hs=ctx.fwd.hs))
 
 
 @measure("saturation")

@@ -21,7 +21,7 @@ from rich.text import Text
 from rnn.text import display_byte
 
 from .claims import SEEDS, VERDICTS, Claim, NotAvailable
-from .ledger_measures import LedgerContext, need, run_ledger
+from .ledger_measures import LedgerContext, call, need, run_ledger
 
 VERDICT_STYLE = {"reproduced": "green", "differs": "red", "not measurable": "yellow"}
 
@@ -170,7 +170,7 @@ def sec_reference(ctx: LedgerContext):
     f64 = ctx.cached("forward_f64", lambda: forward(ctx.model, ctx.xs, precision="f64"))
     f = ctx.fwd
     iso_mod = need("automaton.iso")
-    r = ctx.cached("iso", lambda: iso_mod.check_isomorphism(ctx.model, ctx.xs, precision="f32"))
+    r = ctx.cached("iso", lambda: call(iso_mod.check_isomorphism, ctx.model, ctx.xs, precision="f32"))
     sign_diff = int(np.count_nonzero((f.hs >= 0) != (f64.hs >= 0)))
     verdict = Text("isomorphic to the bit" if r["isomorphic"] else "NOT isomorphic",
                    style="green" if r["isomorphic"] else "red")
@@ -232,7 +232,7 @@ def sec_sign(ctx: LedgerContext):
 @section("saturation", "Saturation, flips and dwell times")
 def sec_saturation(ctx: LedgerContext):
     sat = need("analyses.saturation")
-    r = ctx.cached("saturation", lambda: sat.saturation_report(ctx.model, ctx.xs, forward_result=ctx.fwd))
+    r = ctx.cached("saturation", lambda: call(sat.saturation_report, ctx.model, ctx.xs, forward_result=ctx.fwd))
     cc = r["class_counts"]
     rows = [("flip classes (paper: by flip count)", ", ".join(f"{k} {v}" for k, v in cc.items())),
             ("saturation classes (corrected)", ", ".join(f"{k} {v}" for k, v in r["saturation_class_counts"].items())),
@@ -254,7 +254,7 @@ def sec_saturation(ctx: LedgerContext):
 @section("coflip", "Co-flip graph")
 def sec_coflip(ctx: LedgerContext):
     cf = need("analyses.coflip")
-    r = ctx.cached("coflip", lambda: cf.coflip_report(ctx.model, ctx.xs, forward_result=ctx.fwd))
+    r = ctx.cached("coflip", lambda: call(cf.coflip_report, ctx.model, ctx.xs, forward_result=ctx.fwd))
     G = cf.coflip_graph(ctx.model, r, seed=0)
     s = cf.graph_summary(G)
     t = Table(title="top co-flip pairs (by count)", title_justify="left")
