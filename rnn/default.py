@@ -134,7 +134,8 @@ def build_model(progress_factory=None, recipe: Recipe = DEFAULT_RECIPE, xs: np.n
                  "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         if progress_factory is not None:
             with progress_factory() as prog:
-                result = train(xs, recipe, progress=prog, extra_meta=extra)
+                result = train(xs, recipe, progress=prog, extra_meta=extra,
+                               label="first use: training the default model")
         else:
             result = train(xs, recipe, extra_meta=extra)
         model = result.model

@@ -37,7 +37,7 @@ from .numba_config import njit
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("cosine", "constant")
 CHECKPOINT_KIND = "satrnn-train-checkpoint"
-TRAINER_VERSION = 1  # bump when a change alters the weights a recipe produces (invalidates cached defaults)
+TRAINER_VERSION = 2  # bump when a change alters the weights a recipe produces (invalidates cached defaults)
 
 
 @dataclass(frozen=True)
@@ -298,14 +298,15 @@ class TrainResult:
 
 def train(xs, recipe: Recipe | None = None, *, resume: TrainState | None = None, progress=None,
           checkpoint: str | os.PathLike | None = None, checkpoint_every: int = 0,
-          stop_after_epoch: int | None = None, extra_meta: dict | None = None) -> TrainResult:
+          stop_after_epoch: int | None = None, extra_meta: dict | None = None, label: str | None = None
+          ) -> TrainResult:
     """Train on the bytes xs (>= 2 bytes) and return the float32 model with its final reference bpc.
 
     resume: a TrainState (from `load_checkpoint`) to continue; its recipe is used and xs must match it.
     progress: a rich Progress (already entered) to show epochs and the running training bpc.
     checkpoint / checkpoint_every: write a checkpoint every N epochs (and at the end) when given.
     stop_after_epoch: stop early after this epoch (the schedule still assumes recipe.epochs; used to make
-    an interrupted run for resume tests).
+    an interrupted run for resume tests). label: the progress bar's text (default "training H=...").
     """
     xs = as_bytes(xs)
     if xs.shape[0] < 2:
@@ -328,8 +329,9 @@ def train(xs, recipe: Recipe | None = None, *, resume: TrainState | None = None,
     losses = np.zeros(K, dtype=np.float64)
     last = r.epochs if stop_after_epoch is None else min(r.epochs, stop_after_epoch)
     task = None
+    label = label or f"training H={r.H}"
     if progress is not None:
-        task = progress.add_task(f"training H={r.H}", total=r.epochs, completed=state.epoch)
+        task = progress.add_task(label, total=r.epochs, completed=state.epoch)
     t0 = time.perf_counter()
     while state.epoch < last:
         state.step = _train_epoch(state.params, grads, state.m, state.v, xs, r.H, r.bptt, state.step, total,
@@ -342,7 +344,7 @@ def train(xs, recipe: Recipe | None = None, *, resume: TrainState | None = None,
         state.history.append(bpc)
         if task is not None:
             progress.update(task, completed=state.epoch,
-                            description=f"training H={r.H} [cyan]{bpc:.4f} bpc[/cyan]")
+                            description=f"{label} [cyan]{bpc:.4f} bpc[/cyan]")
         if checkpoint is not None and checkpoint_every and state.epoch % checkpoint_every == 0:
             state.seconds += time.perf_counter() - t0
             t0 = time.perf_counter()
