@@ -94,9 +94,12 @@ def test_cli_saturation(model_path, text_path, capsys):
     assert main(["saturation", str(model_path), str(text_path), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["class_counts"]["volatile"] == 128 and len(out["flips"]) == 128
+    rows = {r["t"]: r for r in out["printed_positions"]}
+    assert rows[0]["n_flip"] == 0 and rows[1022]["n_flip"] == len(rows[1022]["flipped"])
     assert main(["saturation", str(model_path), str(text_path), "--threshold", "2"]) == 2
-    assert main(["saturation", str(model_path), str(text_path), "--top", "5"]) == 0
-    assert "dwell" in capsys.readouterr().out
+    assert main(["saturation", str(model_path), str(text_path), "--top", "5", "--positions"]) == 0
+    text = capsys.readouterr().out
+    assert "dwell" in text and "Per position" in text
 
 
 def test_bad_threshold(published_forward):

@@ -7,7 +7,8 @@ from rnn.forward import forward
 
 from ..clikit import (add_json_flag, add_model_text_args, check_float, check_int, console, emit_json,
                       load_model_text_args)
-from ..saturation import CLASSES, PRINTED_DWELL_MAX, SAT_CLASSES, SAT_THRESHOLD, saturation_report
+from ..saturation import (CLASSES, PRINTED_DWELL_MAX, SAT_CLASSES, SAT_THRESHOLD, flipped_at, printed_positions,
+                          saturation_report)
 
 
 def register(sub) -> None:
@@ -16,6 +17,8 @@ def register(sub) -> None:
     p.add_argument("--threshold", type=float, default=SAT_THRESHOLD,
                    help=f"|h| >= this counts as saturated (default {SAT_THRESHOLD})")
     p.add_argument("--top", type=int, default=30, help="neurons listed (by flips; default 30)")
+    p.add_argument("--positions", action="store_true",
+                   help="also print the paper's per-position rows (t < 10, every 5th below 50, every 50th, last)")
     add_json_flag(p)
     p.set_defaults(func=run)
 
@@ -24,10 +27,25 @@ def run(args) -> int:
     th = check_float("--threshold", args.threshold, 1e-9, 1.0)
     model, xs = load_model_text_args(args)
     top = check_int("--top", args.top, 1, model.H)
-    r = saturation_report(model, xs, forward(model, xs), threshold=th)
+    fr = forward(model, xs)
+    r = saturation_report(model, xs, fr, threshold=th)
+    hs = fr.hs[:-1]
+    rows = [{"t": t, "n_sat": int(r["n_sat"][t]), "n_flip": int(r["n_flip"][t]), "min_abs": float(r["min_abs"][t]),
+             "flipped": flipped_at(hs, t)} for t in printed_positions(r["steps"])]
     if args.json:
-        emit_json({k: v for k, v in r.items() if k != "dwell_hist_per_neuron"})
+        out = {k: v for k, v in r.items() if k != "dwell_hist_per_neuron"}
+        out["printed_positions"] = rows
+        emit_json(out)
         return 0
+    if args.positions:
+        t = Table(title="Per position (h_t after byte t)", title_justify="left")
+        for c in ("t", "saturated", "flips", "min|h|", "flipped neurons"):
+            t.add_column(c, justify="right")
+        for row in rows:
+            f = row["flipped"]
+            t.add_row(str(row["t"]), str(row["n_sat"]), str(row["n_flip"]), f"{row['min_abs']:.4f}",
+                      " ".join(map(str, f[:8])) + (" ..." if len(f) > 8 else ""))
+        console.print(t)
     t = Table(title=f"Neurons by sign flips over {r['steps'] - 1:,} transitions (saturated: |h| >= {th:g})",
               title_justify="left")
     for c in ("neuron", "flips", "mean|h|", "min|h|", "% sat", "dwell mode", "class (paper)", "saturation (corrected)"):
