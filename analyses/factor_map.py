@@ -261,7 +261,7 @@ def unigram_entropy(xs) -> float:
 
 
 def explanation_ladder(model: ElmanRNN, xs, offsets=OMEGA, gain_baseline: float | None = None,
-                       hs=None, rnn_bpc: float | None = None) -> dict:
+                       hs=None, rnn_bpc: float | None = None, table1_pairs=None) -> dict:
     """The explanation table of factor_map4.c (DEFINITIONS Part II 3) plus labelled variants.
 
     L1: per neuron the cell (x_{t-1}, x_{t-d2_j}) with d2_j in Omega minus {1} maximising in-sample R^2;
@@ -271,7 +271,8 @@ def explanation_ladder(model: ElmanRNN, xs, offsets=OMEGA, gain_baseline: float 
     (DEFINITIONS 0.5); gain% (the program's) = 100 (M - bpc) / (M - bpc_RNN on T') with M = gain_baseline or
     the text's unigram entropy (the program hard-codes a rounded constant).
     Variants: leave-one-out at each level (singleton cells fall back to the next coarser level, then to the
-    leave-one-out mean), and L1 with the Table-1 pair of each neuron.
+    leave-one-out mean), and L1 with the Table-1 pair of each neuron (`table1_pairs`: per-neuron pairs from
+    a `factor_map` result on the same offsets; computed if None).
     """
     if 1 not in offsets or len(offsets) < 2:
         raise SatrnnInputError("the ladder needs offset 1 and at least one other offset")
@@ -289,8 +290,9 @@ def explanation_ladder(model: ElmanRNN, xs, offsets=OMEGA, gain_baseline: float 
         R[k], _ = cell_r2(x[T - 1] * 256 + x[T - d], Y)
     d2 = np.array([cands[k] for k in _first_strict_argmax(R)], dtype=np.int64)
     wl, it = word_length(xs)[T], in_tag(xs)[T]
-    fm = factor_map(model, xs, offsets, hs=hs)
-    t1_pairs = [tuple(r["pair"]) for r in fm["neurons"]]
+    if table1_pairs is None:
+        table1_pairs = [r["pair"] for r in factor_map(model, xs, offsets, hs=hs)["neurons"]]
+    t1_pairs = [tuple(p) for p in table1_pairs]
     m = T.shape[0]
     preds = {k: np.empty((m, H)) for k in ("L1", "L2", "L3", "L1_table1")}
     loos = {k: np.empty((m, H)) for k in ("L1", "L2", "L3")}

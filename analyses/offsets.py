@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from rnn.errors import SatrnnInputError
-from rnn.forward import as_bytes, forward, readout_costs
+from rnn.forward import as_bytes, readout_costs, run_states
 from rnn.model import ElmanRNN
 from rnn.numba_config import njit_parallel, prange
 
@@ -166,7 +166,7 @@ def dominant_offsets(N: np.ndarray) -> np.ndarray:
 
 
 def q2_offsets(model: ElmanRNN, xs, positions=Q2_POSITIONS, max_depth: int = Q2_MAX_DEPTH,
-               variant: str = "paper", fwd=None) -> dict:
+               variant: str = "paper", hs=None) -> dict:
     """Depth sensitivity of the hidden sign pattern (DEFINITIONS 6).
 
     variant "paper": depth d flips x_{t-d} (q2's convention; d = 1 never touches x_t).
@@ -184,8 +184,7 @@ def q2_offsets(model: ElmanRNN, xs, positions=Q2_POSITIONS, max_depth: int = Q2_
     T = [int(t) for t in positions if 0 <= int(t) < n - 1]
     if not T:
         raise SatrnnInputError(f"no test position lies in 0..{n - 2} (text has {n} bytes)")
-    fwd = forward(model, xs) if fwd is None else fwd
-    hs = fwd.hs
+    hs = run_states(model, xs)[0] if hs is None else np.ascontiguousarray(hs, dtype=np.float32)
     pairs = [(t, d) for t in T for d in range(1, max_depth + 1) if t - d + shift >= 0]
     pt = np.array([t for t, _ in pairs], dtype=np.int64)
     pd = np.array([d for _, d in pairs], dtype=np.int64)

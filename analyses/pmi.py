@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnn.errors import SatrnnInputError
-from rnn.forward import as_bytes, forward, readout_costs
+from rnn.forward import as_bytes, readout_costs, run_states
 from rnn.model import ElmanRNN
 
 from .offsets import VARIANTS, perturbed_states
@@ -87,15 +87,17 @@ def _show(b: int) -> str:
 
 # ---- flip attribution ------------------------------------------------------------------------------
 
-def flip_deltas(model: ElmanRNN, xs, positions, max_offset: int, fwd=None, chunk: int = 65536):
+def flip_deltas(model: ElmanRNN, xs, positions, max_offset: int, hs=None, chunk: int = 65536):
     """delta[k, d-1] = cost(R(t_k, t_k-d+1), x_{t_k+1}) - cost(h_{t_k}, x_{t_k+1}) for d = 1..max_offset
-    (NaN where t-d+1 < 0). Returns (delta (m, D) float64, base (m,) float64, fwd)."""
+    (NaN where t-d+1 < 0). `hs`: the stored float32 states (computed if None); only the test positions are
+    read out, so long texts cost no full readout. Returns (delta (m, D) float64, base (m,) float64, hs)."""
     xs = as_bytes(xs)
-    fwd = forward(model, xs) if fwd is None else fwd
+    hs = run_states(model, xs)[0] if hs is None else hs
     T = np.asarray(positions, dtype=np.int64)
     D = max_offset
     delta = np.full((T.shape[0], D), np.nan)
-    base = fwd.costs[T] if T.size else np.zeros(0)
+    base = readout_costs(model, hs[T], xs[T + 1])[0] if T.size else np.zeros(0)
+    base_rep = np.repeat(base, D)
     tt = np.repeat(T, D)
     dd = np.tile(np.arange(1, D + 1, dtype=np.int64), T.shape[0])
     pp = tt - dd + 1
@@ -103,10 +105,10 @@ def flip_deltas(model: ElmanRNN, xs, positions, max_offset: int, fwd=None, chunk
     flat = delta.reshape(-1)
     for a in range(0, ok.shape[0], chunk):      # bounded memory on long texts
         idx = ok[a:a + chunk]
-        hp = perturbed_states(model, xs, fwd.hs, tt[idx], pp[idx])
+        hp = perturbed_states(model, xs, hs, tt[idx], pp[idx])
         cost, _ = readout_costs(model, hp, xs[tt[idx] + 1])
-        flat[idx] = cost - fwd.costs[tt[idx]]
-    return delta, base, fwd
+        flat[idx] = cost - base_rep[idx]
+    return delta, base, hs
 
 
 def _pmi_lookup(pmi, xs, T, D):
@@ -121,7 +123,7 @@ def _pmi_lookup(pmi, xs, T, D):
 
 
 def q7_algebraic(model: ElmanRNN, xs, positions=Q7_ALGEBRAIC_POSITIONS, max_offset: int = Q7_MAX_OFFSET,
-                 fwd=None) -> dict:
+                 hs=None) -> dict:
     """RNN flip attribution vs data PMI by offset (DEFINITIONS 10.3).
 
     A_d = sum_t |delta(t,d)|, B_d = sum_t |delta| [pmi(t,d) > 0.5], aligned% = 100 B_d / A_d; totals.
@@ -134,7 +136,7 @@ def q7_algebraic(model: ElmanRNN, xs, positions=Q7_ALGEBRAIC_POSITIONS, max_offs
     if T.size == 0:
         raise SatrnnInputError(f"no q7 test position lies in 0..{n - 3} (text has {n} bytes)")
     pmi, _, _ = pmi_tables(xs, max_offset)
-    delta, base, fwd = flip_deltas(model, xs, T, max_offset, fwd)
+    delta, base, _ = flip_deltas(model, xs, T, max_offset, hs)
     P = _pmi_lookup(pmi, xs, T, max_offset)
     ab = np.where(np.isnan(delta), 0.0, np.abs(delta))
     aligned = P > ALIGN_THRESHOLD
@@ -191,7 +193,7 @@ def higher_order_positions(n: int, start: int = HIGHER_ORDER_START, stride: int 
 
 
 def q7_higher_order(model: ElmanRNN, xs, max_offset: int = Q7_MAX_OFFSET, variant: str = "paper",
-                    positions=None, fwd=None) -> dict:
+                    positions=None, hs=None) -> dict:
     """Bigram vs "trigram" PMI alignment (DEFINITIONS 11).
 
     delta = |cost(h') - base|; R_d = sum_t delta; Bi_d = sum delta [PMI_d(x_p, y) > 0.5];
@@ -212,7 +214,7 @@ def q7_higher_order(model: ElmanRNN, xs, max_offset: int = Q7_MAX_OFFSET, varian
         raise SatrnnInputError(f"no higher-order test position lies in 0..{n - 3} (text has {n} bytes)")
     D = max_offset
     pmi, c, _ = pmi_tables(xs, D)
-    delta, _, fwd = flip_deltas(model, xs, T, D, fwd)
+    delta, _, _ = flip_deltas(model, xs, T, D, hs)
     ab = np.where(np.isnan(delta), 0.0, np.abs(delta))
     P2 = _pmi_lookup(pmi, xs, T, D)
     P3 = trigram_pmi(xs, T, D, variant)

@@ -109,7 +109,7 @@ def test_q2_matches_literal(variant, shift):
 def test_q2_published_measured(published, published_forward):
     """Values measured on the published weights (paper convention), pinned so regressions show."""
     model, xs = published
-    r = q2_offsets(model, xs, fwd=published_forward)
+    r = q2_offsets(model, xs, hs=published_forward.hs)
     assert len(r["positions"]) == 13 and all(p["pairs"] == 13 for p in r["depth_profile"])
     counts = [h["count"] for h in r["offset_histogram"]]
     assert sum(counts) == 128
@@ -120,7 +120,7 @@ def test_q2_published_measured(published, published_forward):
     fc = flip_column_check(model, xs)
     assert fc["flipped_bytes_occurring_in_text"] == 0 and fc["all_bytes_below_0x80"]
     assert fc["mean_wx_norm_flipped_absent"] < 0.1 * fc["mean_wx_norm_occurring"]
-    rc = q2_offsets(model, xs, fwd=published_forward, variant="corrected")
+    rc = q2_offsets(model, xs, hs=published_forward.hs, variant="corrected")
     # corrected depth d equals paper depth d - 1: the profiles are shifted by one
     assert rc["S"][1:].tolist() == r["S"][:-1].tolist()
 

@@ -122,9 +122,9 @@ def test_published_q7_measured(published, published_forward):
     model, xs = published
     rows = top_pmi_per_offset(xs)
     assert [(r["x_char"], r["y_char"]) for r in rows[:3]] == [("_", "P"), ("X", "L"), ("7", "I")]
-    alg = q7_algebraic(model, xs, fwd=published_forward)
+    alg = q7_algebraic(model, xs, hs=published_forward.hs)
     assert round(alg["total"]["aligned_percent"], 2) == 92.35
-    ho = q7_higher_order(model, xs, fwd=published_forward)
+    ho = q7_higher_order(model, xs, hs=published_forward.hs)
     assert ho["n_positions"] == 248
     assert round(ho["total"]["bigram_aligned_percent"], 1) == 72.6
     assert round(ho["total"]["trigram_aligned_percent"], 1) == 74.2

@@ -68,7 +68,8 @@ def run(args) -> int:
         bar.advance(task)
         fm = factor_map(model, xs, offsets=offsets, target=args.target, null_perms=perms, seed=args.seed, hs=fwd.hs)
         bar.advance(task)
-        lad = explanation_ladder(model, xs, offsets=offsets, gain_baseline=M, hs=fwd.hs, rnn_bpc=fwd.bpc) \
+        lad = explanation_ladder(model, xs, offsets=offsets, gain_baseline=M, hs=fwd.hs, rnn_bpc=fwd.bpc,
+                                 table1_pairs=[r["pair"] for r in fm["neurons"]] if args.target == "continuous" else None) \
             if ladder_ok else None
         bar.advance(task)
     out = {"variant": args.variant, "seed": args.seed, "factor_map": fm, "ladder": lad,

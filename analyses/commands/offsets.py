@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from rnn.forward import forward
+from rnn.forward import run_states
 
 from ..clikit import add_json_flag, add_model_text_args, check_int, console, emit_json, load_model_text_args, progress
 from ..offsets import Q2_MAX_DEPTH, Q2_POSITIONS, VARIANTS, flip_column_check, parse_int_list, q2_offsets
@@ -44,10 +44,10 @@ def run(args) -> int:
     depth = check_int("--max-depth", args.max_depth, 1, 10_000)
     model, xs = load_model_text_args(args)
     with progress() as bar:
-        task = bar.add_task("forward + perturbed re-runs", total=2)
-        fwd = forward(model, xs)
+        task = bar.add_task("states + perturbed re-runs", total=2)
+        hs, _ = run_states(model, xs)
         bar.advance(task)
-        r = q2_offsets(model, xs, positions=positions, max_depth=depth, variant=args.variant, fwd=fwd)
+        r = q2_offsets(model, xs, positions=positions, max_depth=depth, variant=args.variant, hs=hs)
         bar.advance(task)
     r["flip_check"] = flip_column_check(model, xs)
     r["seed_items"] = seed_items(r)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from rnn.forward import forward
+from rnn.forward import run_states
 
 from ..clikit import add_json_flag, add_model_text_args, check_int, console, emit_json, load_model_text_args, progress
 from ..offsets import VARIANTS, parse_int_list
@@ -60,11 +60,11 @@ def run(args) -> int:
     if not args.data_only:
         with progress() as bar:
             task = bar.add_task("flip re-runs (q7_algebraic, q7_higher_order)", total=3)
-            fwd = forward(model, xs)
+            hs, _ = run_states(model, xs)
             bar.advance(task)
-            alg = q7_algebraic(model, xs, positions=positions, max_offset=D, fwd=fwd)
+            alg = q7_algebraic(model, xs, positions=positions, max_offset=D, hs=hs)
             bar.advance(task)
-            ho = q7_higher_order(model, xs, max_offset=D, variant=args.variant, fwd=fwd,
+            ho = q7_higher_order(model, xs, max_offset=D, variant=args.variant, hs=hs,
                                  positions=range(30, max(30, xs.shape[0] - 2), stride))
             bar.advance(task)
         out["q7_algebraic"] = alg
