@@ -336,25 +336,30 @@ def find_cycles(automaton, starts, seqs, budget: int, jobs=None, batch: int | No
 
 
 def summarize(search: CycleSearch) -> dict:
-    """Summary of a search: distinct cycles (rep hex -> period, count, basin fraction among jobs, min/max
-    transient), fraction unresolved, total steps and steps/s."""
+    """Summary of a search. A cycle is identified by (input sequence, rep); its basin fraction is the share
+    of that sequence's jobs that end on it. Keys: jobs, distinct_cycles, cycles [{input_index, rep, period,
+    starts, basin_fraction, transient_min, transient_max}], periods, unresolved, fraction_unresolved,
+    budget_steps, total_steps, seconds, steps_per_second, fallbacks."""
     J = search.status.shape[0]
-    cycles: dict[str, dict] = {}
+    per_seq = np.bincount(search.job_seq, minlength=int(search.job_seq.max()) + 1 if J else 0)
+    cycles: dict[tuple, dict] = {}
     for jb in range(J):
         if search.status[jb] != STATUS_CYCLE:
             continue
+        q = int(search.job_seq[jb])
         h = search.rep_hex(jb)
-        c = cycles.setdefault(h, {"rep": h, "period": int(search.lam[jb]), "starts": 0,
-                                  "transient_min": int(search.mu[jb]), "transient_max": int(search.mu[jb])})
+        m = int(search.mu[jb])
+        c = cycles.setdefault((q, h), {"input_index": q, "rep": h, "period": int(search.lam[jb]), "starts": 0,
+                                       "transient_min": m, "transient_max": m})
         c["starts"] += 1
-        c["transient_min"] = min(c["transient_min"], int(search.mu[jb]))
-        c["transient_max"] = max(c["transient_max"], int(search.mu[jb]))
+        c["transient_min"] = min(c["transient_min"], m)
+        c["transient_max"] = max(c["transient_max"], m)
     for c in cycles.values():
-        c["basin_fraction"] = c["starts"] / J
+        c["basin_fraction"] = c["starts"] / int(per_seq[c["input_index"]])
     unresolved = int((search.status == STATUS_UNRESOLVED).sum())
     total = int(search.steps.sum())
     return {"jobs": J, "distinct_cycles": len(cycles),
-            "cycles": sorted(cycles.values(), key=lambda c: (-c["starts"], c["period"], c["rep"])),
+            "cycles": sorted(cycles.values(), key=lambda c: (c["input_index"], -c["starts"], c["period"], c["rep"])),
             "periods": sorted({c["period"] for c in cycles.values()}),
             "unresolved": unresolved, "fraction_unresolved": unresolved / J if J else 0.0,
             "budget_steps": search.budget, "total_steps": total, "seconds": search.seconds,

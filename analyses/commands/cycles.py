@@ -141,6 +141,12 @@ def _per_input(search, input_labels) -> list[dict]:
     return out
 
 
+def _label_cycles(summary, input_labels) -> dict:
+    for c in summary["cycles"]:
+        c["input"] = input_labels[c["input_index"]]
+    return summary
+
+
 def _input_label(lab) -> str:
     return lab if isinstance(lab, str) else f"0x{lab:02x} '{display_byte(lab)}'"
 
@@ -162,10 +168,10 @@ def _print_summary(summary, per_input, rows, show_rows, H):
         console.print(t)
     if s["cycles"]:
         t = Table(title="Cycles (rep = smallest state on the cycle at sequence boundaries)")
-        for c in ("rep", "period", "starts", "basin fraction", "transient min..max"):
+        for c in ("input", "rep", "period", "starts", "basin fraction", "transient min..max"):
             t.add_column(c)
         for c in s["cycles"][:30]:
-            t.add_row(c["rep"], f"{c['period']:,}", str(c["starts"]), f"{c['basin_fraction']:.3f}",
+            t.add_row(_input_label(c["input"]), c["rep"], f"{c['period']:,}", str(c["starts"]), f"{c['basin_fraction']:.3f}",
                       f"{c['transient_min']:,}..{c['transient_max']:,}")
         console.print(t)
         if len(s["cycles"]) > 30:
@@ -191,7 +197,7 @@ def _paper(model, xs, args, budget) -> dict:
     starts = cyc.glibc_starts(model.H, 42, paper["trials"] + 1)
     search = _run_search(A, starts, np.array([[x]], dtype=np.uint8), budget, label="Brent from the paper's starts")
     labels = [f"trial {k}" for k in range(paper["trials"])] + ["cycle-detection start"]
-    honest = {"semantics": args.semantics, "summary": cyc.summarize(search),
+    honest = {"semantics": args.semantics, "summary": _label_cycles(cyc.summarize(search), [x]),
               "results": _job_rows(search, labels, [x], starts, model.H)}
     return {"paper_compatible": paper, "brent_same_starts": honest}
 
@@ -261,7 +267,7 @@ def run(args) -> int:
     out["starts"] = {"total": int(starts.shape[0]), "random": sum(1 for s in labels if s.startswith("random")),
                      "hex": sum(1 for s in labels if s == "hex"),
                      "trajectory": sum(1 for s in labels if s.startswith("sigma"))}
-    out["summary"] = cyc.summarize(search)
+    out["summary"] = _label_cycles(cyc.summarize(search), out["inputs"])
     out["per_input"] = _per_input(search, out["inputs"])
     out["results"] = _job_rows(search, labels, out["inputs"], starts, H)
     if args.json:
