@@ -20,12 +20,16 @@ Kernels (njit, callable from other njit functions; states must not alias):
 - `_run_constant_packed(tables, state0, x, steps, final (W,)) -> int`.
 `tables` is a `SignTables` namedtuple (one numba argument) holding everything the step needs.
 
-Fast path. z~_i = base[x, i] + sum_c T[c, b_c, i], where base[x, i] = bh[i] + Wx[i, x] and T[c, b, i] is the
-sum of the chunk's terms sum_k (bit k of b ? +1 : -1) * Wh[i, cs*c + k] over chunk c of cs = chunk_size
-neurons (b_c = the chunk's bits of the state; neurons past H have weight 0). That is C = ceil(H/cs) vector
-additions of length H per step instead of H*H multiply-adds. A neuron whose z~ is within a proven
-rounding bound of 0 is recomputed ("fallback") in its semantics: exact with an error-free Shewchuk expansion
-(two-sum partials), f32-seq with the literal sequential float32 loop. Fallbacks are counted.
+How a step decides each sign (three tiers, each rigorous; see "the rigorous bounds" below):
+1. int16 fixed point: zq_i = baseq[x, i] + sum_c Tq[c, b_c, i], where b_c is the state's byte of chunk c
+   (cs = chunk_size neurons), Tq[c, b, i] ~ sigma_i * sum_k (bit k of b ? +1 : -1) Wh[i, cs c + k] and
+   baseq[x, i] ~ sigma_i (bh[i] + Wx[i, x]), rounded to integers with a power-of-two scale sigma_i per
+   neuron. C = ceil(H/cs) short vector additions per step instead of H*H multiply-adds. Decided if
+   |zq_i| > boundq[x, i].
+2. float64 sum, for the rare neurons tier 1 leaves open: z~_i = the float32 terms summed in float64 for
+   that neuron only (eight interleaved accumulators); decided if |z~_i| > bound[x, i].
+3. Fallback: the neuron is recomputed in its semantics: exact with an error-free Shewchuk expansion
+   (two-sum partials), f32-seq with the literal sequential float32 loop. These are the counted fallbacks.
 """
 from __future__ import annotations
 
@@ -37,104 +41,143 @@ from rnn.errors import SatrnnInputError
 from rnn.model import ElmanRNN
 from rnn.numba_config import njit
 
-from .bitset import all_minus, all_plus, from_hex, n_words
+from .bitset import _popcount64, all_minus, all_plus, from_hex, n_words
 
 SEMANTICS = ("exact", "f32-seq")
 SEM_EXACT = 0
 SEM_F32_SEQ = 1
 MAX_STEPS = 10**12
 
-SignTables = namedtuple("SignTables", ["params", "base", "bound", "T", "Wh", "Wx", "bh"])
+SignTables = namedtuple("SignTables", ["params", "baseq", "boundq", "Tq", "bound", "Wh", "Wx", "bh"])
 SignTables.__doc__ = """Everything one step needs (arrays only, so numba takes it as one argument).
 
 params: int64 [H, W, semantics (0 exact, 1 f32-seq), chunk_size (neurons per chunk), n_chunks].
-base: (256, H) table dtype, fl(bh[i] + Wx[i, x]).   bound: (256, H) decision threshold per (x, i).
-T: (n_chunks, 2^chunk_size, H) chunk partial sums.  Wh (H, H), Wx (H, 256), bh (H,): the float32 weights.
+Neuron axes of the tables are padded to Hp = 64 W (pads: weight 0, never undecided, bit always 0).
+baseq, boundq: (256, Hp) int16; Tq: (n_chunks, 2^chunk_size, Hp) int16  (tier 1, scaled by sigma_i).
+bound: (256, Hp) float64 (tier 2).  Wh (H, H), Wx (H, 256), bh (H,): the float32 weights (tiers 2, 3).
 """
 
-# ---- the rigorous bound ----------------------------------------------------------------------------
+# ---- the rigorous bounds ---------------------------------------------------------------------------
 #
-# Let S[x, i] = |bh[i]| + |Wx[i, x]| + sum_j |Wh[i, j]| (state-independent: the terms are +-Wh[i, j]).
-# Let N = cs * C + 2 be the number of summands including the zero-weight padding of the last chunk.
+# Notation. S[x, i] = |bh[i]| + |Wx[i, x]| + sum_j |Wh[i, j]| (state-independent: the terms are +-Wh[i, j]);
+# z = the exact sum of the terms; u64 = 2^-53, u32 = 2^-24; gamma_m(u) = m u / (1 - m u). Every
+# floating-point operation below is an addition, or the rounding of a value to a narrower format (the
+# +-1 "products" are sign flips, exact; power-of-two scalings are exact). Each obeys
+# fl(a) = a (1 + d), |d| <= u of the format (a float64 rounding also has |d| <= u32), also for subnormal
+# results, since addition never underflows inexactly. So a summation tree in which every summand meets
+# at most m roundings has error <= gamma_m S (Higham, Accuracy and Stability, Lemma 3.1).
 #
-# (1) Fast path error. Every floating-point operation on the way to z~ is an addition (the +-1 "products"
-#     are sign flips, exact) of values in the table dtype, with unit roundoff u (2^-53 float64, 2^-24
-#     float32). Whatever the association (numpy's summation order inside a chunk, then base + chunk
-#     partials left to right), z~ is a summation tree over the N summands; each summand passes through at most
-#     N - 1 additions, and each addition obeys fl(a + b) = (a + b)(1 + d), |d| <= u, also for subnormal
-#     results (addition never underflows inexactly). Hence (Higham, Accuracy and Stability, Lemma 3.1 and
-#     eq. 4.3) |z~ - z| <= gamma_{N-1} S with gamma_m = m u / (1 - m u). The tables are built from the very
-#     same float32 summands, so their rounding is inside this tree (base: one addition; T: cs - 1).
-# (2) f32-seq error. The sequential float32 sum performs H + 1 additions of the same summands, so
-#     |z_seq - z| <= gamma32_{H+1} S with u32 = 2^-24 (no overflow: |partial sums| <= 1.01 S < FLT_MAX,
-#     checked below).
-# (3) Computing the thresholds. S^ = fl64 sum of non-negative values >= S (1 - gamma64_{N}), so
-#     S <= 1.01 S^. For m u <= 0.0099, gamma_m <= 1.01 m u. We store
-#         E_fast = fl64(2 N u  * S^)     >= 2 N u S^ (1 - 2^-53) > 1.03 (N-1) u S^ >= gamma_{N-1} S,
-#         E_seq  = fl64(2 (H+2) u32 * S^) >= likewise gamma32_{H+1} S,
-#     (2 N u and 2 (H+2) u32 are exact powers-of-two multiples) and bound = E_fast (exact) or
-#     fl64(E_fast + E_seq) (f32-seq), which is >= (E_fast + E_seq)(1 - 2^-53) and still covers both
-#     errors because each stored E has a slack factor >= 1.9.
-# Decision: z~ > bound  =>  z > 0 (exact) and z_seq >= z - gamma32 S > 0 (f32-seq)  => +1;
-#           z~ < -bound =>  z < 0 and z_seq < 0 (strictly, so not a -0.0 tie)     => -1;
-#           otherwise   =>  fallback: recompute this neuron in its semantics.
-# If the conditions (m u <= 0.0099, no float32 overflow) fail, bound = +inf: every neuron falls back
-# (correct, slow).
+# Tier 2 (float64). z~ = the H + 2 terms summed in float64 in some tree (eight interleaved accumulators,
+# then combined): each summand meets at most H + 1 roundings, |z~ - z| <= gamma_{H+1}(u64) S.
+#
+# f32-seq. The sequential float32 sum performs H + 1 additions of the same summands:
+# |z_seq - z| <= gamma_{H+1}(u32) S (no overflow: every partial sum is <= 1.01 S < FLT_MAX, checked).
+#
+# Thresholds (float64). S^ = fl64 sum of the non-negative |terms| >= S (1 - gamma_{H+2}(u64)), so
+# S <= 1.01 S^. For m u <= 0.0099, gamma_m(u) <= 1.01 m u, hence
+#     E2    = fl64(2 (H+2) u64 S^)    >= 2 (H+2) u64 S^ (1 - u64) > 1.03 (H+1) u64 S^ >= gamma_{H+1}(u64) S,
+#     E_seq = fl64(2 (H+2) u32 S^)    >= gamma_{H+1}(u32) S,
+# (2 (H+2) u are exact) and bound = E2 (exact) or fl64(E2 + E_seq) (f32-seq), which is >= (E2 + E_seq)
+# (1 - u64) and still covers both errors since each stored E has slack >= 1.9.
+# Tier-2 decision: z~ > bound  => z > 0 (exact) and z_seq >= z - gamma S > 0 (f32-seq)  => +1;
+#                  z~ < -bound => z < 0 and z_seq < 0 (strictly, so not a -0.0 tie)      => -1.
+#
+# Table construction (float64, tier 1). B64[x, i] = fl64(bh[i] + Wx[i, x]) (1 rounding); T64[c, b, i] = the
+# chunk's cs signed weights summed k = 0, 1, ... in float64 (cs - 1 roundings); together at most
+# cs roundings per summand: sum of |errors| <= gamma_cs(u64) S.
+#
+# Tier 1 (int16). sigma_i = 30000 (1 - 2^-40) / max_x S^[x, i] (so every partial sum of the integers,
+# bounded by S sigma + (C + 1)/2 < 32767 for C < 2000, fits in int16 and the integer additions are exact).
+# baseq = round(fl64(sigma B64)), Tq = round(fl64(sigma T64)): the products add one rounding (so the
+# float64 values carry at most cs + 1 roundings per summand: sum of |errors| <= gamma_{cs+1}(u64) S sigma),
+# and each integer is off by <= 1/2 from its float64 value. Hence
+#     |zq / sigma - z| <= (C + 1) / (2 sigma) + gamma_{cs+1}(u64) S.
+# boundq = ceil(((C + 1)/2 + sigma (E64 + E_seq or 0)) (1 + 2^-20)) + 1 with
+# E64 = fl64(2 (cs + 1) u64 S^) >= gamma_{cs+1}(u64) S; the factor and the +1 absorb the roundings of this
+# float64 computation. zq > boundq then gives z > 1/sigma > 0 (exact) and z > E_seq (f32-seq): +1;
+# zq < -boundq likewise gives -1.
+#
+# If a condition fails (m u > 0.0099, overflow possible, boundq would not fit int16), that tier's bound is
+# made undecidable (bound = +inf, boundq = int16 max): the next tier decides (correct, slower).
 
 FLT_MAX_SAFE = 1e37
+INT16_MAX = 32767
+TIER1_SPAN = 30000.0
 
 
-def _thresholds(model: ElmanRNN, semantics: int, table_dtype, chunk_size: int) -> np.ndarray:
-    H = model.H
-    cs = chunk_size
-    C = (H + cs - 1) // cs
-    N = cs * C + 2
-    u = 2.0 ** -53 if table_dtype == np.float64 else 2.0 ** -24
-    u32 = 2.0 ** -24
-    row_abs = np.abs(model.Wh.astype(np.float64)).sum(axis=1)                         # (H,)
-    S = (np.abs(model.bh.astype(np.float64))[None, :] + np.abs(model.Wx.T.astype(np.float64))
-         + row_abs[None, :])                                                            # (256, H)
-    bound = np.float64(2.0 * N * u) * S
-    if N * u > 0.0099 or not np.isfinite(S).all() or S.max() * 1.03 > FLT_MAX_SAFE:
-        return np.full((256, H), np.inf)
+def _abs_sums(model: ElmanRNN) -> np.ndarray:
+    """S^[x, i] in float64 (see above), shape (256, H)."""
+    row_abs = np.abs(model.Wh.astype(np.float64)).sum(axis=1)
+    return (np.abs(model.bh.astype(np.float64))[None, :] + np.abs(model.Wx.T.astype(np.float64))
+            + row_abs[None, :])
+
+
+def _tier2_bound(S: np.ndarray, H: int, semantics: int) -> np.ndarray:
+    u64, u32 = 2.0 ** -53, 2.0 ** -24
+    if (H + 2) * u32 > 0.0099 or not np.isfinite(S).all() or S.max() * 1.03 > FLT_MAX_SAFE:
+        return np.full(S.shape, np.inf)
+    bound = np.float64(2.0 * (H + 2) * u64) * S
     if semantics == SEM_F32_SEQ:
-        if (H + 2) * u32 > 0.0099:
-            return np.full((256, H), np.inf)
         bound = bound + np.float64(2.0 * (H + 2) * u32) * S
-    return np.ascontiguousarray(bound, dtype=np.float64)
+    return bound
 
 
-def build_tables(model: ElmanRNN, semantics: str = "exact", chunk_size: int = 8, table_dtype=np.float32,
-                 fast: bool = True) -> SignTables:
-    """The transition tables of `model` (see the module docstring). `fast=False` forces every neuron
-    through the fallback (slow; for tests and cross-checks)."""
+def _tier1_scale_and_bound(S: np.ndarray, H: int, cs: int, C: int, semantics: int):
+    """(sigma (H,) float64 scales, boundq (256, H) int64) for the int16 tier."""
+    u64, u32 = 2.0 ** -53, 2.0 ** -24
+    Smax = S.max(axis=0)
+    ok = (Smax > 0) & np.isfinite(Smax) & (Smax < FLT_MAX_SAFE) & (C + 1 < 2000)
+    # max_x S sigma <= TIER1_SPAN leaves room for the (C + 1)/2 rounding excess below 32767
+    sigma = np.where(ok, TIER1_SPAN / np.where(ok, Smax, 1.0), 0.0) * (1.0 - 2.0 ** -40)
+    E = np.float64(2.0 * (cs + 1) * u64) * S
+    if semantics == SEM_F32_SEQ:
+        E = E + np.float64(2.0 * (H + 2) * u32) * S
+    bq = np.ceil(((C + 1) / 2.0 + sigma[None, :] * E) * (1.0 + 2.0 ** -20)) + 1.0
+    bad = ~ok[None, :] | ~np.isfinite(bq) | (bq >= INT16_MAX)
+    bq = np.where(bad, INT16_MAX, bq)
+    return sigma, bq.astype(np.int64)
+
+
+def build_tables(model: ElmanRNN, semantics: str = "exact", chunk_size: int = 8, fast: bool = True) -> SignTables:
+    """The transition tables of `model` (see the module docstring). `fast=False` makes tiers 1 and 2
+    undecidable, so every neuron goes through the tier-3 fallback (slow; for tests and cross-checks)."""
     if semantics not in SEMANTICS:
         raise SatrnnInputError(f"unknown semantics {semantics!r} (use one of {', '.join(SEMANTICS)})")
     if chunk_size not in (1, 2, 4, 8):
         raise SatrnnInputError(f"chunk_size (neurons per table chunk) must be 1, 2, 4 or 8, got {chunk_size}")
-    table_dtype = np.dtype(table_dtype)
-    if table_dtype not in (np.float32, np.float64):
-        raise SatrnnInputError(f"table dtype must be float32 or float64, got {table_dtype}")
     sem = SEM_EXACT if semantics == "exact" else SEM_F32_SEQ
     H = model.H
     W = n_words(H)
+    Hp = 64 * W          # neurons padded to whole words: fixed-length loops; pads have weight 0, bit 0
     cs = chunk_size
     C = (H + cs - 1) // cs
-    Whp = np.zeros((H, C * cs), dtype=np.float64)
-    Whp[:, :H] = model.Wh
-    # signs[b, k] = +1 if bit k of b is set else -1; T[c, b, i] = sum_k signs[b, k] * Wh[i, cs c + k]
+    Whp = np.zeros((Hp, C * cs), dtype=np.float64)
+    Whp[:H, :H] = model.Wh
+    # T64[c, b, i] = sum_k (bit k of b ? +1 : -1) Wh[i, cs c + k], summed k = 0, 1, ... in float64
     b = np.arange(1 << cs)
     signs = np.where((b[:, None] >> np.arange(cs)[None, :]) & 1, 1.0, -1.0)           # (2^cs, cs)
-    T = np.empty((C, 1 << cs, H), dtype=np.float64)
+    T64 = np.empty((C, 1 << cs, Hp), dtype=np.float64)
     for c in range(C):
-        T[c] = signs @ Whp[:, c * cs:(c + 1) * cs].T
-    base = model.bh.astype(np.float64)[None, :] + model.Wx.T.astype(np.float64)
-    bound = _thresholds(model, sem, table_dtype, chunk_size) if fast else np.full((256, H), np.inf)
-    params = np.array([H, W, sem, chunk_size, C], dtype=np.int64)
+        acc = signs[:, 0, None] * Whp[None, :, c * cs]
+        for k in range(1, cs):
+            acc = acc + signs[:, k, None] * Whp[None, :, c * cs + k]
+        T64[c] = acc
+    B64 = np.zeros((256, Hp), dtype=np.float64)
+    B64[:, :H] = model.bh.astype(np.float64)[None, :] + model.Wx.T.astype(np.float64)
+    S = _abs_sums(model)
+    sigma, bq = _tier1_scale_and_bound(S, H, cs, C, sem)
+    sig = np.ones(Hp)
+    sig[:H] = sigma
+    boundq = np.full((256, Hp), -1, dtype=np.int16)         # pads: never undecided (zq = 0, bit 0)
+    boundq[:, :H] = bq if fast else INT16_MAX
+    bound = np.full((256, Hp), -1.0)
+    bound[:, :H] = _tier2_bound(S, H, sem) if fast else np.inf
+    params = np.array([H, W, sem, cs, C], dtype=np.int64)
     return SignTables(params=params,
-                      base=np.ascontiguousarray(base, dtype=table_dtype),
+                      baseq=np.ascontiguousarray(np.round(B64 * sig[None, :]), dtype=np.int16),
+                      boundq=boundq,
+                      Tq=np.ascontiguousarray(np.round(T64 * sig[None, None, :]), dtype=np.int16),
                       bound=bound,
-                      T=np.ascontiguousarray(T, dtype=table_dtype),
                       Wh=np.ascontiguousarray(model.Wh, dtype=np.float32),
                       Wx=np.ascontiguousarray(model.Wx, dtype=np.float32),
                       bh=np.ascontiguousarray(model.bh, dtype=np.float32))
@@ -167,14 +210,13 @@ def _grow_expansion(parts, n, v):
 
 
 @njit
-def _exact_bit(tables, state_in, x, i):
+def _exact_bit(Wh, bh, Wx, state_in, x, i):
     """[exact sum of bh[i], Wx[i, x], s_j Wh[i, j] >= 0]: the expansion's largest nonzero part has the sign
     of the total (nonoverlapping parts: each exceeds the sum of all smaller ones)."""
-    H = tables.params[0]
-    Wh = tables.Wh
+    H = Wh.shape[1]
     parts = np.empty(H + 2, dtype=np.float64)
-    n = _grow_expansion(parts, 0, np.float64(tables.bh[i]))
-    n = _grow_expansion(parts, n, np.float64(tables.Wx[i, x]))
+    n = _grow_expansion(parts, 0, np.float64(bh[i]))
+    n = _grow_expansion(parts, n, np.float64(Wx[i, x]))
     for j in range(H):
         w = np.float64(Wh[i, j])
         if ((state_in[j >> 6] >> np.uint64(j & 63)) & np.uint64(1)) == 0:
@@ -187,11 +229,10 @@ def _exact_bit(tables, state_in, x, i):
 
 
 @njit
-def _seq_bit(tables, state_in, x, i):
+def _seq_bit(Wh, bh, Wx, state_in, x, i):
     """[z >= 0] for the papers' sequential float32 sum (DEFINITIONS 0.6, step B)."""
-    H = tables.params[0]
-    Wh = tables.Wh
-    z = np.float32(tables.bh[i] + tables.Wx[i, x])
+    H = Wh.shape[1]
+    z = np.float32(bh[i] + Wx[i, x])
     for j in range(H):
         w = Wh[i, j]
         if ((state_in[j >> 6] >> np.uint64(j & 63)) & np.uint64(1)) == 0:
@@ -205,71 +246,129 @@ def _seq_bit(tables, state_in, x, i):
 @njit
 def _new_scratch(tables):
     """Scratch for `_step_packed_scratch`: one per thread/loop, reused across steps."""
-    return np.empty(tables.params[0] + 2, dtype=tables.base.dtype)
+    return np.empty(tables.baseq.shape[1], dtype=np.int16)
+
+
+@njit
+def _chunk_byte(state, c, cb):
+    """Bits of chunk c (neurons cb*c .. cb*c + cb - 1; cb in 1, 2, 4, 8) of a packed state, as a table index.
+    Shifts and masks only: an integer division by the run-time cb would dominate the step."""
+    bit = c * cb
+    return np.int64((state[bit >> 6] >> np.uint64(bit & 63)) & np.uint64((1 << cb) - 1))
+
+
+@njit
+def _tier2_z(Wh, bh, Wx, state_in, x, i):
+    """Tier 2: z~_i, the float32 terms summed in float64 with eight interleaved accumulators (more
+    instruction-level parallelism than one serial chain; the bound holds for any summation tree)."""
+    H = Wh.shape[1]
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+    j = 0
+    while j + 8 <= H:
+        byte = (state_in[j >> 6] >> np.uint64(j & 63)) & np.uint64(255)
+        a0 += np.float64(Wh[i, j]) * (np.float64((byte >> np.uint64(0)) & np.uint64(1)) * 2.0 - 1.0)
+        a1 += np.float64(Wh[i, j + 1]) * (np.float64((byte >> np.uint64(1)) & np.uint64(1)) * 2.0 - 1.0)
+        a2 += np.float64(Wh[i, j + 2]) * (np.float64((byte >> np.uint64(2)) & np.uint64(1)) * 2.0 - 1.0)
+        a3 += np.float64(Wh[i, j + 3]) * (np.float64((byte >> np.uint64(3)) & np.uint64(1)) * 2.0 - 1.0)
+        a4 += np.float64(Wh[i, j + 4]) * (np.float64((byte >> np.uint64(4)) & np.uint64(1)) * 2.0 - 1.0)
+        a5 += np.float64(Wh[i, j + 5]) * (np.float64((byte >> np.uint64(5)) & np.uint64(1)) * 2.0 - 1.0)
+        a6 += np.float64(Wh[i, j + 6]) * (np.float64((byte >> np.uint64(6)) & np.uint64(1)) * 2.0 - 1.0)
+        a7 += np.float64(Wh[i, j + 7]) * (np.float64((byte >> np.uint64(7)) & np.uint64(1)) * 2.0 - 1.0)
+        j += 8
+    while j < H:
+        a0 += np.float64(Wh[i, j]) if (state_in[j >> 6] >> np.uint64(j & 63)) & np.uint64(1) \
+            else -np.float64(Wh[i, j])
+        j += 1
+    return (np.float64(bh[i]) + np.float64(Wx[i, x])) + (((a0 + a1) + (a2 + a3))
+                                                                     + ((a4 + a5) + (a6 + a7)))
+
+
+@njit
+def _resolve(tables, state_in, x, z, state_out):
+    """Tiers 2 and 3 for the neurons tier 1 left open (|zq| <= boundq); fixes their bits in state_out.
+    Returns the number of tier-3 fallbacks."""
+    return _resolve_arrays(tables.boundq, tables.bound, tables.Wh, tables.bh, tables.Wx, tables.params[2],
+                           state_in, x, z, state_out)
+
+
+@njit
+def _resolve_arrays(boundq, bound, Wh, bh, Wx, sem, state_in, x, z, state_out):
+    """`_resolve` on plain arrays (hot loops pass them without unpacking the tuple at every step)."""
+    nfb = 0
+    bq = boundq[x]
+    for k in range(state_out.shape[0]):
+        m = np.uint64(0)
+        for i in range(64):
+            m |= np.uint64(abs(z[64 * k + i]) <= bq[64 * k + i]) << np.uint64(i)
+        while m != np.uint64(0):
+            i = _popcount64((m & (~m + np.uint64(1))) - np.uint64(1))     # index of the lowest set bit
+            m &= m - np.uint64(1)
+            n = 64 * k + i
+            z2 = _tier2_z(Wh, bh, Wx, state_in, x, n)
+            if abs(z2) > bound[x, n]:
+                bit = 1 if z2 > 0 else 0
+            else:
+                nfb += 1
+                if sem == 0:
+                    bit = _exact_bit(Wh, bh, Wx, state_in, x, n)
+                else:
+                    bit = _seq_bit(Wh, bh, Wx, state_in, x, n)
+            one = np.uint64(1) << np.uint64(i)
+            if bit:
+                state_out[k] |= one
+            else:
+                state_out[k] &= ~one
+    return nfb
+
+
+@njit
+def _tier1(Tq, baseq, boundq, cb, state_in, x, state_out, z):
+    """Tier 1 on plain arrays (not the tuple: LLVM then sees that stores to z cannot move the tables and
+    vectorises). Writes every bit of state_out; returns True if some neuron is undecided."""
+    W = state_in.shape[0]
+    C = Tq.shape[0]
+    bx = baseq[x]
+    Hp = bx.shape[0]
+    # Chunk rows are added four at a time, ((r0 + r1) + (r2 + r3)) (exact integers, any order): fewer
+    # passes over z.
+    nquad = C // 4
+    if nquad == 0:
+        for i in range(Hp):
+            z[i] = bx[i]
+    for q in range(nquad):
+        c = 4 * q
+        r0 = Tq[c, _chunk_byte(state_in, c, cb)]
+        r1 = Tq[c + 1, _chunk_byte(state_in, c + 1, cb)]
+        r2 = Tq[c + 2, _chunk_byte(state_in, c + 2, cb)]
+        r3 = Tq[c + 3, _chunk_byte(state_in, c + 3, cb)]
+        if q == 0:
+            for i in range(Hp):
+                z[i] = bx[i] + ((r0[i] + r1[i]) + (r2[i] + r3[i]))
+        else:
+            for i in range(Hp):
+                z[i] = z[i] + ((r0[i] + r1[i]) + (r2[i] + r3[i]))
+    for c in range(4 * nquad, C):
+        r0 = Tq[c, _chunk_byte(state_in, c, cb)]
+        for i in range(Hp):
+            z[i] = z[i] + r0[i]
+    bq = boundq[x]
+    undecided = False
+    for k in range(W):
+        acc = np.uint64(0)
+        for i in range(64):
+            zi = z[64 * k + i]
+            acc |= np.uint64(zi > 0) << np.uint64(i)
+            undecided |= abs(zi) <= bq[64 * k + i]
+        state_out[k] = acc
+    return undecided
 
 
 @njit
 def _step_packed_scratch(tables, state_in, x, state_out, z):
     """One transition state_in -> state_out under byte x (see module docstring); returns #fallbacks."""
-    # Sizes come from array shapes, not from loads of `params`: LLVM then knows they cannot change when z
-    # is stored to, and vectorises the loops below.
-    params = tables.params
-    T = tables.T
-    H = tables.bh.shape[0]
-    W = state_in.shape[0]
-    C = T.shape[0]
-    cb = params[3]
-    mask = np.uint64((1 << cb) - 1)
-    per_word = 64 // cb
-    bx = tables.base[x]
-    # Chunk rows are added four at a time as ((r0 + r1) + (r2 + r3)): any summation tree is covered by the
-    # bound, and fewer passes over z shorten the step's dependency chain (the step is latency-bound).
-    nquad = C // 4
-    if nquad == 0:
-        for i in range(H):
-            z[i] = bx[i]
-    for q in range(nquad):
-        c = 4 * q
-        r0 = T[c, np.int64((state_in[c // per_word] >> np.uint64((c % per_word) * cb)) & mask)]
-        r1 = T[c + 1, np.int64((state_in[(c + 1) // per_word] >> np.uint64(((c + 1) % per_word) * cb)) & mask)]
-        r2 = T[c + 2, np.int64((state_in[(c + 2) // per_word] >> np.uint64(((c + 2) % per_word) * cb)) & mask)]
-        r3 = T[c + 3, np.int64((state_in[(c + 3) // per_word] >> np.uint64(((c + 3) % per_word) * cb)) & mask)]
-        if q == 0:
-            for i in range(H):
-                z[i] = bx[i] + ((r0[i] + r1[i]) + (r2[i] + r3[i]))
-        else:
-            for i in range(H):
-                z[i] = z[i] + ((r0[i] + r1[i]) + (r2[i] + r3[i]))
-    for c in range(4 * nquad, C):
-        r0 = T[c, np.int64((state_in[c // per_word] >> np.uint64((c % per_word) * cb)) & mask)]
-        for i in range(H):
-            z[i] = z[i] + r0[i]
-    bd = tables.bound[x]
-    nfb = 0
-    for k in range(W):
-        lo = 64 * k
-        hi = min(H, lo + 64)
-        acc = np.uint64(0)
-        undecided = False
-        for i in range(lo, hi):
-            zi = z[i]
-            acc |= np.uint64(zi > 0) << np.uint64(i - lo)
-            undecided |= abs(zi) <= bd[i]
-        if undecided:
-            for i in range(lo, hi):
-                if abs(z[i]) <= bd[i]:
-                    nfb += 1
-                    if params[2] == 0:
-                        bit = _exact_bit(tables, state_in, x, i)
-                    else:
-                        bit = _seq_bit(tables, state_in, x, i)
-                    one = np.uint64(1) << np.uint64(i - lo)
-                    if bit:
-                        acc |= one
-                    else:
-                        acc &= ~one
-        state_out[k] = acc
-    return nfb
+    if _tier1(tables.Tq, tables.baseq, tables.boundq, tables.params[3], state_in, x, state_out, z):
+        return _resolve(tables, state_in, x, z, state_out)
+    return 0
 
 
 @njit
@@ -279,25 +378,35 @@ def _step_packed(tables, state_in, x, state_out):
     return _step_packed_scratch(tables, state_in, x, state_out, z)
 
 
+# The run loops take the table arrays out of the tuple once: per-step tuple unpacking (reference counting
+# of the arrays) would cost as much as tier 1 itself.
+
 @njit
 def _run_packed(tables, state0, xs, out):
     """out[t] = state after reading xs[t], starting from state0; returns total fallbacks."""
+    Tq, baseq, boundq, cb = tables.Tq, tables.baseq, tables.boundq, tables.params[3]
+    bound, Wh, bh, Wx, sem = tables.bound, tables.Wh, tables.bh, tables.Wx, tables.params[2]
     z = _new_scratch(tables)
-    nfb = _step_packed_scratch(tables, state0, xs[0], out[0], z) if xs.shape[0] > 0 else 0
-    for t in range(1, xs.shape[0]):
-        nfb += _step_packed_scratch(tables, out[t - 1], xs[t], out[t], z)
+    nfb = 0
+    for t in range(xs.shape[0]):
+        prev = state0 if t == 0 else out[t - 1]
+        if _tier1(Tq, baseq, boundq, cb, prev, xs[t], out[t], z):
+            nfb += _resolve_arrays(boundq, bound, Wh, bh, Wx, sem, prev, xs[t], z, out[t])
     return nfb
 
 
 @njit
 def _run_constant_packed(tables, state0, x, steps, final):
     """final = the state after `steps` steps under constant byte x; returns total fallbacks."""
+    Tq, baseq, boundq, cb = tables.Tq, tables.baseq, tables.boundq, tables.params[3]
+    bound, Wh, bh, Wx, sem = tables.bound, tables.Wh, tables.bh, tables.Wx, tables.params[2]
     z = _new_scratch(tables)
     a = state0.copy()
     b = np.empty_like(state0)
     nfb = 0
     for _ in range(steps):
-        nfb += _step_packed_scratch(tables, a, x, b, z)
+        if _tier1(Tq, baseq, boundq, cb, a, x, b, z):
+            nfb += _resolve_arrays(boundq, bound, Wh, bh, Wx, sem, a, x, z, b)
         a, b = b, a
     final[:] = a
     return nfb
@@ -305,12 +414,15 @@ def _run_constant_packed(tables, state0, x, steps, final):
 
 @njit
 def _run_constant_trajectory(tables, state0, x, out):
+    """out[t] = the state after t + 1 steps under constant byte x; returns total fallbacks."""
+    Tq, baseq, boundq, cb = tables.Tq, tables.baseq, tables.boundq, tables.params[3]
+    bound, Wh, bh, Wx, sem = tables.bound, tables.Wh, tables.bh, tables.Wx, tables.params[2]
     z = _new_scratch(tables)
     nfb = 0
-    prev = state0
     for t in range(out.shape[0]):
-        nfb += _step_packed_scratch(tables, prev, x, out[t], z)
-        prev = out[t]
+        prev = state0 if t == 0 else out[t - 1]
+        if _tier1(Tq, baseq, boundq, cb, prev, x, out[t], z):
+            nfb += _resolve_arrays(boundq, bound, Wh, bh, Wx, sem, prev, x, z, out[t])
     return nfb
 
 
@@ -335,10 +447,10 @@ class SignAutomaton:
 
     @classmethod
     def from_model(cls, model: ElmanRNN, semantics: str = "exact", *, chunk_size: int = 8,
-                   table_dtype=np.float32, fast: bool = True) -> "SignAutomaton":
+                   fast: bool = True) -> "SignAutomaton":
         if not isinstance(model, ElmanRNN):
             raise SatrnnInputError(f"expected an ElmanRNN, got {type(model).__name__}")
-        return cls(build_tables(model, semantics, chunk_size, table_dtype, fast), semantics)
+        return cls(build_tables(model, semantics, chunk_size, fast), semantics)
 
     # ---- validation ----
     def check_state(self, state) -> np.ndarray:

@@ -3,7 +3,7 @@
 Both run on one core in the same process over the same driving text (the published 1,024 bytes tiled,
 or a random model when the data is absent). The straightforward loop is the papers' Boolean step B
 compiled with numba: for each neuron, z = bh + Wx, then z += Wh[i, j] * s_j, j ascending, in float32.
-Each kernel is timed `--repeats` times; the best time counts (least disturbed by other load).
+Each kernel is timed `--repeats` times (thread CPU time); the best time counts (least disturbed by other load).
 
     /tmp/venv/bin/python benchmarks/bench_sign.py [--steps N] [--repeats R] [--json]
 """
@@ -98,9 +98,10 @@ def main(argv=None) -> int:
 
 
 def _timed(fn) -> float:
-    t = time.perf_counter()
+    # CPU time of this thread: robust to the process being descheduled on a shared machine
+    t = time.thread_time()
     fn()
-    return time.perf_counter() - t
+    return time.thread_time() - t
 
 
 if __name__ == "__main__":
