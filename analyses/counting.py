@@ -42,16 +42,60 @@ def _check_offsets(offsets, n: int) -> tuple[int, ...]:
     return D
 
 
-def context_ids(xs, offsets, t0: int | None = None) -> np.ndarray:
-    """Dense ids (0..k-1) of the joint context (x_{t-d}, d in offsets) for t = t0..N-1 (t0 = max offsets)."""
+def context_groups(xs, offsets, t0: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Positions t = t0..N-1 (t0 = max offsets) grouped by their joint context (x_{t-d}, d in offsets).
+
+    Returns (order, grp_ptr): `order` lists the positions t, group by group, t ascending within a group;
+    group g is order[grp_ptr[g]:grp_ptr[g+1]]. Up to 7 context bytes are packed into one int64 word, so
+    a context of up to 7 offsets costs one stable sort.
+    """
     x = as_bytes(xs).astype(np.int64)
     t0 = max(offsets) if t0 is None else t0
     T = np.arange(t0, x.shape[0])
-    ids = np.zeros(T.shape[0], dtype=np.int64)
-    for d in offsets:                       # one vectorised pass per offset; ids stay dense and small
-        _, ids = np.unique(ids * 256 + x[T - d], return_inverse=True)
-        ids = ids.astype(np.int64).ravel()
+    words = []
+    for a in range(0, len(offsets), 7):
+        w = np.zeros(T.shape[0], dtype=np.int64)
+        for d in offsets[a:a + 7]:
+            w = (w << 8) | x[T - d]
+        words.append(w)
+    order = np.lexsort(words[::-1]) if len(words) > 1 else np.argsort(words[0], kind="stable")
+    diff = np.zeros(T.shape[0], dtype=bool)
+    for w in words:
+        sw = w[order]
+        diff[1:] |= sw[1:] != sw[:-1]
+    brk = np.flatnonzero(diff[1:]) + 1
+    grp_ptr = np.concatenate(([0], brk, [T.shape[0]])).astype(np.int64)
+    return (order + t0).astype(np.int64), grp_ptr
+
+
+def context_ids(xs, offsets, t0: int | None = None) -> np.ndarray:
+    """Dense ids (0..k-1, in sorted-context order) of the joint context for t = t0..N-1."""
+    t0 = max(offsets) if t0 is None else t0
+    order, ptr = context_groups(xs, offsets, t0)
+    ids = np.empty(order.shape[0], dtype=np.int64)
+    ids[order - t0] = np.repeat(np.arange(ptr.shape[0] - 1), np.diff(ptr))
     return ids
+
+
+@njit
+def _count_groups(order, grp_ptr, x, n_cy, n_c, r_cy, r_c):
+    """Per position t (indexing the outputs by t): final counts n(c, y), n(c) and the numbers of earlier
+    positions with the same (c, y) and c. One scratch table of 256 counts, reset after each group."""
+    cnt = np.zeros(256, dtype=np.int64)
+    for g in range(grp_ptr.shape[0] - 1):
+        lo = grp_ptr[g]
+        hi = grp_ptr[g + 1]
+        for r in range(lo, hi):
+            t = order[r]
+            r_c[t] = r - lo
+            r_cy[t] = cnt[x[t]]
+            cnt[x[t]] += 1
+        for r in range(lo, hi):
+            t = order[r]
+            n_cy[t] = cnt[x[t]]
+            n_c[t] = hi - lo
+        for r in range(lo, hi):
+            cnt[x[order[r]]] = 0
 
 
 @njit
@@ -61,52 +105,33 @@ def _neg_log2_ratio(num, den, out):
         out[i] = -math.log2(num[i] / den[i])
 
 
-def _group_rank(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(count of each position's key over all positions, number of earlier positions with the same key)."""
-    order = np.argsort(key, kind="stable")
-    sk = key[order]
-    start = np.ones(sk.shape[0], dtype=bool)
-    start[1:] = sk[1:] != sk[:-1]
-    gid = np.cumsum(start) - 1
-    first = np.flatnonzero(start)
-    size = np.diff(np.append(first, sk.shape[0]))
-    rank_sorted = np.arange(sk.shape[0]) - first[gid]
-    count = np.empty_like(key)
-    rank = np.empty_like(key)
-    count[order] = size[gid]
-    rank[order] = rank_sorted
-    return count, rank
-
-
-def skipgram_costs(xs, offsets, code: str = "in-sample") -> tuple[np.ndarray, int, int]:
-    """Per-position bits over T_D (t ascending), the number of patterns and of distinct contexts."""
+def skipgram_costs(xs, offsets, code: str = "in-sample") -> tuple[np.ndarray, int, int, float]:
+    """Per-position bits over T_D (t ascending), the numbers of patterns and distinct contexts, and the
+    share of positions whose context occurs once."""
     if code not in CODES:
         raise SatrnnInputError(f"unknown code {code!r} (use in-sample or sequential)")
     xs = as_bytes(xs)
     D = _check_offsets(offsets, xs.shape[0])
-    ctx = context_ids(xs, D)
-    y = xs[max(D):].astype(np.int64)
-    joint = ctx * 256 + y
-    nc, rc = _group_rank(ctx)
-    ncy, rcy = _group_rank(joint)
-    bits = np.empty(y.shape[0])
+    t0 = max(D)
+    order, ptr = context_groups(xs, D, t0)
+    n = xs.shape[0]
+    n_cy, n_c, r_cy, r_c = (np.zeros(n, dtype=np.int64) for _ in range(4))
+    _count_groups(order, ptr, xs.astype(np.int64), n_cy, n_c, r_cy, r_c)
+    n_cy, n_c, r_cy, r_c = n_cy[t0:], n_c[t0:], r_cy[t0:], r_c[t0:]
+    bits = np.empty(n - t0)
     if code == "in-sample":
-        _neg_log2_ratio(ncy.astype(np.float64), nc.astype(np.float64), bits)
+        _neg_log2_ratio(n_cy.astype(np.float64), n_c.astype(np.float64), bits)
     else:
-        _neg_log2_ratio(rcy + KT_ALPHA, rc + 256 * KT_ALPHA, bits)
-    patterns = int(np.count_nonzero(rcy == 0))
-    contexts = int(np.count_nonzero(rc == 0))
-    return bits, patterns, contexts
+        _neg_log2_ratio(r_cy + KT_ALPHA, r_c + 256 * KT_ALPHA, bits)
+    patterns = int(np.count_nonzero(r_cy == 0))
+    contexts = int(ptr.shape[0] - 1)
+    return bits, patterns, contexts, float(np.mean(n_c == 1))
 
 
 def skipgram_model(xs, offsets, code: str = "in-sample") -> dict:
     """bpc, pattern and context counts of the skip-k-gram with the given offsets (DEFINITIONS Part II 4)."""
-    bits, patterns, contexts = skipgram_costs(xs, offsets, code)
+    bits, patterns, contexts, singles = skipgram_costs(xs, offsets, code)
     D = tuple(int(d) for d in offsets)
-    singles = None
-    if code == "in-sample":
-        ctx = context_ids(xs, D)
-        singles = float(np.mean(np.bincount(ctx)[ctx] == 1))
     return {"offsets": list(D), "code": code, "positions": int(bits.shape[0]), "bpc": sequential_mean(bits),
             "patterns": patterns, "contexts": contexts, "singleton_context_share": singles}
 
@@ -178,12 +203,7 @@ def greedy_offsets(xs, steps: int = GREEDY_STEPS, cap: int = GREEDY_CAP, start=(
         if cands.size == 0:
             break
         tbase = max(D)
-        ctx = context_ids(xs, D, t0=tbase)
-        order_local = np.argsort(ctx, kind="stable")
-        sk = ctx[order_local]
-        brk = np.flatnonzero(np.diff(sk)) + 1
-        grp_ptr = np.concatenate(([0], brk, [sk.shape[0]])).astype(np.int64)
-        order = (order_local + tbase).astype(np.int64)
+        order, grp_ptr = context_groups(xs, D, t0=tbase)
         sums = np.empty(cands.size)
         counts = np.empty(cands.size, dtype=np.int64)
         pats = np.empty(cands.size, dtype=np.int64)

@@ -63,7 +63,7 @@ def test_property_literal(data, offsets):
     xs = np.frombuffer(data, np.uint8)
     if max(offsets) > len(data) - 1:
         return
-    bits, pats, _ = skipgram_costs(xs, offsets)
+    bits, pats, _, _ = skipgram_costs(xs, offsets)
     bpc, p = naive.skipgram_bpc(xs, offsets)
     assert bits.mean() == pytest.approx(bpc, abs=1e-12) and pats == p
     assert (bits >= 0).all()

@@ -106,7 +106,7 @@ def run(args) -> int:
         console.print(t)
         b = lad["L1_table1_pairs"]
         console.print(f"L1 with the Table-1 pairs instead of (1, d2): {b['bpc']:.3f} bpc ({b['x_percent_eq2']:.1f}%); "
-                      f"gain%% baseline M = {lad['gain_baseline_M']:.3f} ({lad['gain_baseline_source']})")
+                      f"gain% baseline M = {lad['gain_baseline_M']:.3f} ({lad['gain_baseline_source']})")
     from .offsets import print_seed_items
     print_seed_items(out["seed_items"])
     return 0
