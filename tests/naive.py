@@ -1004,15 +1004,16 @@ def sign_bits_to_int(bits) -> int:
 def sign_step_f32_seq(Wx, Wh, bh, bits, x):
     """Boolean step B (DEFINITIONS 0.6) for one or many states at once.
 
-    bits: (H,) or (R, H) booleans (True = +1). For each neuron i, literally: z = fl32(bh[i] + Wx[i][x]);
-    then for j = 0, 1, ..., H-1: z = fl32(z + fl32(Wh[i][j] * s_j)) with s_j = +-1.0f; output [z >= 0].
-    Vectorised across neurons and states only (numpy float32 arrays round every element operation),
-    never across j.
+    bits: (H,) or (R, H) booleans (True = +1); x: a byte, or (R,) bytes (one per state). For each neuron i,
+    literally: z = fl32(bh[i] + Wx[i][x]); then for j = 0, 1, ..., H-1: z = fl32(z + fl32(Wh[i][j] * s_j))
+    with s_j = +-1.0f; output [z >= 0]. Vectorised across neurons and states only (numpy float32 arrays
+    round every element operation), never across j.
     """
     b = np.atleast_2d(np.asarray(bits, dtype=bool))
     s = np.where(b, f32(1.0), f32(-1.0)).astype(np.float32)           # (R, H)
     Wh = np.asarray(Wh, dtype=np.float32)
-    z = (np.asarray(bh, dtype=np.float32) + np.asarray(Wx, dtype=np.float32)[:, int(x)]).astype(np.float32)
+    xcol = np.asarray(Wx, dtype=np.float32)[:, np.asarray(x, dtype=np.int64)].T   # (H,) or (R, H)
+    z = (np.asarray(bh, dtype=np.float32) + xcol).astype(np.float32)
     z = np.broadcast_to(z, s.shape).copy()
     for j in range(Wh.shape[1]):
         z = (z + (Wh[:, j][None, :] * s[:, j:j + 1]).astype(np.float32)).astype(np.float32)
@@ -1077,11 +1078,12 @@ class ExactSignStepper:
         return out
 
     def step(self, bits, x):
+        """bits (H,) or (R, H); x a byte or (R,) bytes."""
         b = np.atleast_2d(np.asarray(bits, dtype=bool))
         s = np.where(b, 1, -1).astype(np.int64)                          # (R, H)
         carry = np.zeros((b.shape[0], self.H), dtype=np.int64)
         for k in self.limb_range:
-            v = s @ self.Wh_limbs[k].T + self.c_limbs[k][:, int(x)][None, :] + carry
+            v = s @ self.Wh_limbs[k].T + self.c_limbs[k][:, np.asarray(x, dtype=np.int64)].T + carry
             carry = v >> self.LIMB                                       # floor division by 2^LIMB
         out = carry >= 0
         return out[0] if np.ndim(bits) == 1 else out

@@ -1,20 +1,30 @@
-"""The packed sign automaton against the literal references in tests/naive.py (both semantics)."""
+"""The packed sign automaton against the literal references in tests/naive.py (both semantics).
+
+References: `naive.sign_step_f32_seq` (the papers' sequential float32 Boolean step, literally),
+`naive.ExactSignStepper` (an integer superaccumulator) and `naive.sign_step_exact_fraction` (Fractions).
+"""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import naive
 from automaton import bitset
-from automaton.sign import SignAutomaton, _run_packed, _step_packed
+from automaton.sign import SignAutomaton, _run_packed, _step_packed, _step_packed_scratch, _new_scratch
 from rnn.errors import SatrnnInputError
-from rnn.model import random_model
+from rnn.model import ElmanRNN, random_model
+from rnn.numba_config import njit
+
+f32 = np.float32
 
 
 def ref_step(model, semantics):
     if semantics == "f32-seq":
         return lambda b, x: naive.sign_step_f32_seq(model.Wx, model.Wh, model.bh, b, x)
-    stepper = naive.ExactSignStepper(model.Wx, model.Wh, model.bh)
-    return stepper.step
+    return naive.ExactSignStepper(model.Wx, model.Wh, model.bh).step
 
+
+# ---- published weights ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("semantics", ["exact", "f32-seq"])
 def test_published_text_trajectory(published, semantics):
@@ -26,6 +36,44 @@ def test_published_text_trajectory(published, semantics):
     assert np.array_equal(traj, bitset.pack(ref))
     assert aut.neuron_steps == model.H * len(xs)
 
+
+@pytest.mark.parametrize("semantics", ["exact", "f32-seq"])
+def test_published_100k_steps(published, semantics):
+    """100,000 steps in 10 seeded runs of 10,000 (random starts; random bytes, the text from a random offset,
+    or a constant byte), every state compared with the reference (vectorised across the 10 runs)."""
+    model, text = published
+    rng = np.random.default_rng(20261129)
+    R, n, H = 10, 10_000, model.H
+    starts = rng.random((R, H)) < 0.5
+    inputs = np.empty((R, n), dtype=np.uint8)
+    for r in range(R):
+        if r < 4:
+            inputs[r] = rng.integers(0, 256, n)
+        elif r < 8:
+            inputs[r] = np.resize(np.roll(text, -int(rng.integers(len(text)))), n)
+        else:
+            inputs[r] = int(rng.integers(0, 256))
+    aut = SignAutomaton.from_model(model, semantics)
+    got = np.stack([aut.run(bitset.pack(starts[r]), inputs[r]) for r in range(R)], axis=1)   # (n, R, W)
+    step = ref_step(model, semantics)
+    b = starts
+    for t in range(n):
+        b = step(b, inputs[:, t])
+        assert np.array_equal(got[t], bitset.pack(b)), f"step {t}"
+    assert aut.neuron_steps == R * n * H
+
+
+def test_published_constant_run_equals_run(published):
+    model, _ = published
+    aut = SignAutomaton.from_model(model, "f32-seq")
+    s = bitset.all_plus(model.H)
+    traj = aut.run_constant(s, 65, 300, trajectory=True)
+    assert np.array_equal(traj, aut.run(s, np.full(300, 65, np.uint8)))
+    assert np.array_equal(aut.run_constant(s, 65, 300), traj[-1])
+    assert np.array_equal(aut.run_constant(s, 65, 0), s)
+
+
+# ---- random and adversarial models ------------------------------------------------------------------
 
 @pytest.mark.parametrize("H", [5, 64, 128, 130])
 @pytest.mark.parametrize("semantics", ["exact", "f32-seq"])
@@ -43,21 +91,176 @@ def test_random_models(H, semantics):
     assert slow.fallbacks == H * len(xs)
 
 
-def test_step_kernel_and_run_constant(published):
-    model, xs = published
-    aut = SignAutomaton.from_model(model, "f32-seq")
-    s = bitset.all_plus(model.H)
-    out = np.empty_like(s)
-    _step_packed(aut.tables, s, np.int64(65), out)
-    assert np.array_equal(out, aut.step(s, 65))
-    traj = aut.run_constant(s, 65, 50, trajectory=True)
-    assert np.array_equal(traj, aut.run(s, np.full(50, 65, np.uint8)))
-    assert np.array_equal(aut.run_constant(s, 65, 50), traj[-1])
-    assert np.array_equal(aut.run_constant(s, 65, 0), s)
+def _draw_weights(rng, style, shape):
+    if style == "dyadic":       # small integers times 2^-10: every partial sum is exact, ties are easy
+        return (rng.integers(-1024, 1025, shape) * 2.0 ** -10).astype(np.float32)
+    if style == "wide":         # exponents spread widely: float32 sums round, exact and f32-seq differ
+        e = rng.integers(-40, 8, shape)
+        return (rng.standard_normal(shape) * 2.0 ** e).astype(np.float32)
+    return (rng.standard_normal(shape) / np.sqrt(shape[-1])).astype(np.float32)
 
 
-def test_input_validation():
+def _seq_partial(Wx, Wh, bh, bits, x, i, upto):
+    """The papers' float32 partial sum for neuron i over j < upto."""
+    z = f32(f32(bh[i]) + f32(Wx[i, x]))
+    for j in range(upto):
+        z = f32(z + (Wh[i, j] if bits[j] else -Wh[i, j]))
+    return z
+
+
+def _exact_partial(Wx, Wh, bh, bits, x, i, upto):
+    from fractions import Fraction
+    z = Fraction(float(bh[i])) + Fraction(float(Wx[i, x]))
+    for j in range(upto):
+        z += Fraction(float(Wh[i, j])) * (1 if bits[j] else -1)
+    return z
+
+
+def near_tie_model(H, seed, style, tie_kinds):
+    """A model, start state and input where chosen neurons have pre-activations exactly 0 or 1 ulp from 0.
+
+    The last weight Wh[i, H-1] is solved for: against the f32-seq partial sum p (z_seq = 0, or +-ulp(p)),
+    or, when the exact partial sum is a float32, against it (exact z = 0, or +-ulp).
+    """
+    rng = np.random.default_rng(seed)
+    Wx = _draw_weights(rng, style, (H, 256))
+    Wh = _draw_weights(rng, style, (H, H))
+    bh = _draw_weights(rng, style, (H,))
+    bits = rng.random(H) < 0.5
+    x = int(rng.integers(256))
+    sl = 1.0 if bits[H - 1] else -1.0
+    neurons = rng.choice(H, size=min(len(tie_kinds), H), replace=False)
+    applied = []
+    for i, kind in zip(neurons, tie_kinds):
+        if kind.startswith("seq"):
+            p = _seq_partial(Wx, Wh, bh, bits, x, i, H - 1)
+            target = {"seq0": p, "seq+": np.nextafter(p, f32(np.inf)), "seq-": np.nextafter(p, f32(-np.inf))}[kind]
+            Wh[i, H - 1] = f32(-target * sl)
+        else:
+            e = _exact_partial(Wx, Wh, bh, bits, x, i, H - 1)
+            v = f32(float(e))
+            if e != v:                      # not representable: fall back to an f32-seq tie
+                p = _seq_partial(Wx, Wh, bh, bits, x, i, H - 1)
+                Wh[i, H - 1] = f32(-p * sl)
+                applied.append("seq0")
+                continue
+            target = {"ex0": v, "ex+": np.nextafter(v, f32(np.inf)), "ex-": np.nextafter(v, f32(-np.inf))}[kind]
+            Wh[i, H - 1] = f32(-target * sl)
+        applied.append(kind)
+    Wy = np.zeros((256, H), np.float32)
+    model = ElmanRNN(Wx=Wx, Wh=Wh, bh=bh, Wy=Wy, by=np.zeros(256, np.float32))
+    return model, bits, x, applied
+
+
+TIE_KINDS = ["seq0", "seq+", "seq-", "ex0", "ex+", "ex-"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(H=st.sampled_from([5, 64, 128, 130]), seed=st.integers(0, 2**32 - 1),
+       style=st.sampled_from(["dyadic", "wide", "normal"]),
+       kinds=st.lists(st.sampled_from(TIE_KINDS), min_size=1, max_size=8),
+       tail=st.lists(st.integers(0, 255), min_size=0, max_size=6))
+def test_near_ties_both_semantics(H, seed, style, kinds, tail):
+    model, bits, x, applied = near_tie_model(H, seed, style, kinds)
+    xs = np.array([x] + tail, dtype=np.uint8)
+    exact_stepper = naive.ExactSignStepper(model.Wx, model.Wh, model.bh)
+    for semantics in ("exact", "f32-seq"):
+        aut = SignAutomaton.from_model(model, semantics)
+        traj = aut.run(bitset.pack(bits), xs)
+        b = bits
+        for t, xt in enumerate(xs):
+            if semantics == "f32-seq":
+                b = naive.sign_step_f32_seq(model.Wx, model.Wh, model.bh, b, int(xt))
+            else:
+                b2 = naive.sign_step_exact_fraction(model.Wx, model.Wh, model.bh, b, int(xt))
+                assert np.array_equal(exact_stepper.step(b, int(xt)), b2)      # the two exact references agree
+                b = b2
+            assert np.array_equal(traj[t], bitset.pack(b)), (semantics, t)
+    # the tied step really reaches the fallbacks: z_seq in {0, +-ulp} is within the f32-seq bound; an exact
+    # zero is within every bound
+    sq = SignAutomaton.from_model(model, "f32-seq")
+    sq.step(bitset.pack(bits), x)
+    if any(k.startswith("seq") for k in applied):
+        assert sq.last_fallbacks >= 1
+    ex = SignAutomaton.from_model(model, "exact")
+    ex.step(bitset.pack(bits), x)
+    if "ex0" in applied:
+        assert ex.last_fallbacks >= 1
+
+
+def test_exact_and_f32_seq_differ_on_constructed_case():
+    """Neuron 0: f32 drops 1 in 2^24 + 1, ending at -0.5 (f32-seq -1), exactly +0.5 (+1).
+    Neuron 1: f32 drops -2^-26 from 1, ending at 0 (tie: +1), exactly -2^-26 (-1)."""
+    H = 5
+    Wx = np.zeros((H, 256), np.float32)
+    Wh = np.zeros((H, H), np.float32)
+    bh = np.zeros(H, np.float32)
+    x = 7
+    bh[0], Wx[0, x], Wh[0, 0], Wh[0, 1] = 2.0 ** 24, 1.0, -(2.0 ** 24), -0.5
+    bh[1], Wx[1, x], Wh[1, 0] = 1.0, -(2.0 ** -26), -1.0
+    model = ElmanRNN(Wx=Wx, Wh=Wh, bh=bh, Wy=np.zeros((256, H), np.float32), by=np.zeros(256, np.float32))
+    s = np.array([True, True, False, False, False])
+    ex = SignAutomaton.from_model(model, "exact")
+    sq = SignAutomaton.from_model(model, "f32-seq")
+    a, b = bitset.unpack(ex.step(bitset.pack(s), x), H), bitset.unpack(sq.step(bitset.pack(s), x), H)
+    assert list(a[:2]) == [True, False] and list(b[:2]) == [False, True]
+    assert np.array_equal(a, naive.sign_step_exact_fraction(Wx, Wh, bh, s, x))
+    assert np.array_equal(a, naive.ExactSignStepper(Wx, Wh, bh).step(s, x))
+    assert np.array_equal(b, naive.sign_step_f32_seq(Wx, Wh, bh, s, x))
+    assert ex.last_fallbacks >= 1 and sq.last_fallbacks >= 1
+    # neurons 2..4 have z = 0 exactly in both semantics: the tie goes to +1
+    assert a[2:].all() and b[2:].all()
+
+
+# ---- kernels callable from other njit code -----------------------------------------------------------
+
+@njit
+def _outer_kernel(tables, state, xs, out):
+    """A foreign njit kernel driving the step (as cycles/cascade do)."""
+    a = state.copy()
+    b = np.empty_like(a)
+    z = _new_scratch(tables)
+    nfb = 0
+    for t in range(xs.shape[0]):
+        if t % 2 == 0:
+            nfb += _step_packed(tables, a, xs[t], b)
+        else:
+            nfb += _step_packed_scratch(tables, a, xs[t], b, z)
+        out[t] = b
+        a, b = b, a
+    return nfb
+
+
+@pytest.mark.parametrize("H", [5, 130])
+def test_step_kernel_from_other_njit(H):
+    model = random_model(H, 7)
+    aut = SignAutomaton.from_model(model, "exact")
+    xs = np.random.default_rng(1).integers(0, 256, 50, dtype=np.uint8)
+    s = bitset.all_minus(H)
+    out = np.empty((50, aut.W), np.uint64)
+    _outer_kernel(aut.tables, s, xs, out)
+    assert np.array_equal(out, aut.run(s, xs))
+    out2 = np.empty((50, aut.W), np.uint64)
+    _run_packed(aut.tables, s, xs, out2)
+    assert np.array_equal(out2, out)
+
+
+def test_fallback_counters():
+    model = random_model(5, 0)
+    aut = SignAutomaton.from_model(model, "exact", fast=False)
+    aut.run(bitset.all_minus(5), np.arange(10, dtype=np.uint8))
+    st_ = aut.fallback_stats()
+    assert st_ == {"semantics": "exact", "fallbacks": 50, "neuron_steps": 50, "fallback_fraction": 1.0}
+
+
+def test_parse_state_and_validation():
     aut = SignAutomaton.from_model(random_model(5, 0))
+    assert np.array_equal(aut.parse_state("zeros"), bitset.all_minus(5))
+    assert np.array_equal(aut.parse_state("ones"), bitset.all_plus(5))
+    assert bitset.to_int(aut.parse_state("1f")) == 31
+    for bad in ("3f", "zz", "123"):
+        with pytest.raises(SatrnnInputError):
+            aut.parse_state(bad)
     with pytest.raises(SatrnnInputError):
         aut.step(np.zeros(2, np.uint64), 0)
     with pytest.raises(SatrnnInputError):
