@@ -268,7 +268,8 @@ def explanation_ladder(model: ElmanRNN, xs, offsets=OMEGA, gain_baseline: float 
     L2 adds word length wl[t]; L3 adds wl[t] and in-tag it[t]. h_hat = in-sample cell mean over T, read out
     with the trained readout in float32; bpc = mean over T' of -log2 max(q, 1e-10).
     X% (seed 003 eq. 2) = 100 (8 - bpc) / (8 - bpc_trained) with bpc_trained the RNN's bpc on the whole text
-    (DEFINITIONS 0.5); gain% (the program's) = 100 (M - bpc) / (M - bpc_RNN on T') with M = gain_baseline or
+    (DEFINITIONS 0.5); `x_percent_eq2_from_printed_bpc` applies eq. 2 by hand to the bpc values as a table
+    prints them (%.2f, the RNN %.3f), which is how a hand-computed X% column comes out; gain% (the program's) = 100 (M - bpc) / (M - bpc_RNN on T') with M = gain_baseline or
     the text's unigram entropy (the program hard-codes a rounded constant).
     Variants: leave-one-out at each level (singleton cells fall back to the next coarser level, then to the
     leave-one-out mean), and L1 with the Table-1 pair of each neuron (`table1_pairs`: per-neuron pairs from
@@ -327,6 +328,7 @@ def explanation_ladder(model: ElmanRNN, xs, offsets=OMEGA, gain_baseline: float 
 
     def pcts(b):
         return {"x_percent_eq2": 100.0 * (8.0 - b) / (8.0 - rnn_bpc),
+                "x_percent_eq2_from_printed_bpc": 100.0 * (8.0 - round(b, 2)) / (8.0 - round(rnn_bpc, 3)),
                 "x_percent_eq2_rnn_on_window": 100.0 * (8.0 - b) / (8.0 - rnn_bpc_T),
                 "program_gain_percent": 100.0 * (M - b) / (M - rnn_bpc_T)}
 

@@ -59,13 +59,13 @@ def run(args) -> int:
         for c in ("k", "added", "offsets", "bpc", "patterns", "positions"):
             t.add_column(c, justify="right")
         for s in r["greedy"]["steps"]:
-            t.add_row(str(s["k"]), str(s["added"]), str(s["offsets"]), f"{s['bpc']:.4f}", str(s["patterns"]), str(s["positions"]))
+            t.add_row(str(s["k"]), str(s["added"]), ",".join(map(str, s["offsets"])), f"{s['bpc']:.4f}", str(s["patterns"]), str(s["positions"]))
         console.print(t)
     t = Table(title="Counting models (in-sample = the paper's; sequential KT = a real adaptive code)")
-    for c in ("model", "offsets", "bpc (in-sample)", "patterns", "contexts", "singleton ctx %", "bpc (sequential KT)"):
+    for c in ("model", "offsets", "bpc", "patterns", "contexts", "singleton ctx %", "seq. KT bpc"):
         t.add_column(c, justify="right")
     for name, m in r["models"].items():
-        t.add_row(name, str(m["offsets"]), f"{m['bpc']:.4f}", str(m["patterns"]), str(m["contexts"]),
+        t.add_row(name, ",".join(map(str, m["offsets"])), f"{m['bpc']:.4f}", str(m["patterns"]), str(m["contexts"]),
                   f"{100 * m['singleton_context_share']:.1f}", f"{m['bpc_sequential_kt']:.3f}")
     console.print(t)
     return 0

@@ -55,6 +55,10 @@ def run(args) -> int:
     D = check_int("--max-offset", args.max_offset, 1, 1000)
     stride = check_int("--stride", args.stride, 1, 1 << 30)
     model, xs = load_model_text_args(args)
+    if not args.data_only and not any(0 <= t < xs.shape[0] - 2 for t in positions):
+        from rnn.errors import SatrnnInputError
+        raise SatrnnInputError(f"no --positions value lies in 0..{xs.shape[0] - 3} (text has {xs.shape[0]} bytes); "
+                               "give --positions or --data-only")
     out = {"top_pmi": top_pmi_per_offset(xs, min(TOP_PMI_MAX_OFFSET, D, xs.shape[0] - 1))}
     alg = ho = None
     if not args.data_only:
