@@ -327,3 +327,91 @@ def _f32_sum(v) -> np.float32:
     for x in v:
         s = np.float32(s + x)
     return s
+
+
+# ---- everything at once (for the CLI and the claims ledger) -----------------------------------------------
+
+FRAGILE_MARGIN = 1.0
+PAPER_T = 42
+
+
+def trajectory_cascades(automaton, model, xs, k: int, which: str = "both", on_done=None) -> dict:
+    """cascade_summary for the sign trajectory (from all -1) and/or the float trajectory's signs, with the
+    self-bit correction and, on the float trajectory, flips at fragile neuron-steps (|z_t[j]| < 1)."""
+    xs = _check_text(xs)
+    srcs = []
+    if which in ("both", "sign"):
+        srcs.append(("sign", sign_trajectory(automaton, xs), None))
+    if which in ("both", "float"):
+        fst, zs = float_sign_trajectory(model, xs)
+        srcs.append(("float", fst, zs))
+    out = {}
+    for name, states, zs in srcs:
+        c = flip_cascades(automaton, states, xs, k)
+        selfb = self_flip_bits(automaton, states, xs, c.t)
+        fragile = np.abs(zs[c.t]) < FRAGILE_MARGIN if zs is not None else None
+        s = cascade_summary(c, automaton.H, selfb, fragile)
+        s["start"] = "all -1 (beta_-1 = 0 bits, q1_boolean)" if name == "sign" else "sigma(h_t), h_-1 = 0"
+        if fragile is not None:
+            s["fragile_definition"] = f"|z_t[j]| < {FRAGILE_MARGIN} on the float32 trajectory"
+        out[name] = s
+        if on_done is not None:
+            on_done(name)
+    return out
+
+
+def paper_flip_figures(model, xs) -> dict:
+    """q1_boolean 3.3 at t = 42 and q1_bool_attractor 4.2 stats, in the papers' f32-seq arithmetic."""
+    from .sign import SignAutomaton
+    xs = _check_text(xs)
+    A = SignAutomaton.from_model(model, "f32-seq")
+    out = {"semantics": "f32-seq"}
+    if xs.shape[0] > PAPER_T + 1:
+        out["flip_sensitivity_t42"] = flip_sensitivity_paper(A, xs, PAPER_T)
+    if xs.shape[0] > 13:
+        fst, _ = float_sign_trajectory(model, xs)
+        ig = influence_graph(A, fst, xs)
+        out["influence_graph"] = {key: v for key, v in ig.items() if key not in ("frac", "counts")}
+    return out
+
+
+def spread_candidates(cascades: dict, paper: dict, derrida: dict | None = None) -> dict:
+    """Every reading of "one sign flip changes N other neurons" measured here, side by side (name -> value):
+    the paper-compatible 3.3 mean at t = 42 and 4.2 mean out-degree, the one-step cascade d_1 along each
+    trajectory (with and without the flipped neuron's own bit, and at fragile neuron-steps), the mean
+    distance after 2 steps, and the Derrida slopes."""
+    c = {}
+    if "flip_sensitivity_t42" in paper:
+        c["q1_boolean_3.3_mean_sensitivity_t42"] = paper["flip_sensitivity_t42"]["mean_sensitivity"]
+    if "influence_graph" in paper:
+        c["q1_bool_attractor_4.2_mean_out_degree"] = paper["influence_graph"]["mean_out_degree"]
+    for name, s in cascades.items():
+        c[f"{name}_trajectory_mean_d1"] = s["one_step"]["mean"]
+        if "one_step_others" in s:
+            c[f"{name}_trajectory_mean_d1_excluding_own_bit"] = s["one_step_others"]
+        if "fragile_one_step" in s:
+            c[f"{name}_trajectory_mean_d1_fragile_flips"] = s["fragile_one_step"]["mean"]
+        if len(s["mean_distance_by_step"]) > 1:
+            c[f"{name}_trajectory_mean_d2"] = s["mean_distance_by_step"][1]
+    for name, d in (derrida or {}).items():
+        c[f"derrida_slope_{name}_pairs"] = d["derrida_coefficient"]["mean"]
+    return c
+
+
+def measure_flip_spread(model, xs, semantics: str = "exact", k: int = 16, which: str = "both",
+                        derrida_pairs: int | None = 400, seed: int = 0, on_done=None) -> dict:
+    """The whole `satrnn cascade` measurement. Keys: semantics, k, seed, cascades {sign, float} (see
+    cascade_summary), paper_compatible {flip_sensitivity_t42, influence_graph}, derrida {random, data}
+    (if derrida_pairs), candidates (spread_candidates)."""
+    from .sign import SignAutomaton
+    xs = _check_text(xs)
+    A = SignAutomaton.from_model(model, semantics)
+    out = {"semantics": semantics, "k": int(k), "seed": int(seed)}
+    out["cascades"] = trajectory_cascades(A, model, xs, k, which, on_done)
+    out["paper_compatible"] = paper_flip_figures(model, xs)
+    if derrida_pairs:
+        fst, _ = float_sign_trajectory(model, xs)
+        out["derrida"] = {"random": derrida_curve(A, xs, None, derrida_pairs, seed),
+                          "data": derrida_curve(A, xs, fst, derrida_pairs, seed)}
+    out["candidates"] = spread_candidates(out["cascades"], out["paper_compatible"], out.get("derrida"))
+    return out

@@ -180,3 +180,16 @@ def test_cascade_cli_bad_input(tmp_path, capsys, extra):
     assert main(["cascade", str(path), str(tpath), *extra]) == 2
     err = capsys.readouterr().err
     assert err.startswith("satrnn: error:") and len(err.strip().splitlines()) == 1
+
+
+def test_measure_flip_spread_keys_and_candidates():
+    H = 12
+    model = random_model(H, 6, scale=2.0)
+    xs = np.random.default_rng(6).integers(0, 256, 60).astype(np.uint8)
+    r = cas.measure_flip_spread(model, xs, "exact", k=3, derrida_pairs=20, seed=1)
+    assert set(r) >= {"cascades", "paper_compatible", "derrida", "candidates"}
+    c = r["candidates"]
+    assert c["sign_trajectory_mean_d1"] == r["cascades"]["sign"]["one_step"]["mean"]
+    assert c["q1_boolean_3.3_mean_sensitivity_t42"] == r["paper_compatible"]["flip_sensitivity_t42"]["mean_sensitivity"]
+    assert c["derrida_slope_random_pairs"] == r["derrida"]["random"]["mean"][0]
+    assert r["paper_compatible"]["semantics"] == "f32-seq"

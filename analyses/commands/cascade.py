@@ -6,15 +6,12 @@ import numpy as np
 from rich.table import Table
 
 from automaton import cascade as cas
-from automaton.sign import SignAutomaton
 from rnn.errors import SatrnnInputError
 from rnn.text import display_byte
 
 from ..clikit import (add_json_flag, add_model_text_args, add_seed_arg, add_semantics_arg, check_int, console,
                       emit_json, err_console, load_model_text_args, progress)
 
-PAPER_T = 42
-FRAGILE_MARGIN = 1.0
 
 
 def register(sub) -> None:
@@ -33,29 +30,6 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _trajectory_summaries(A, model, xs, k, which) -> dict:
-    out = {}
-    srcs = []
-    if which in ("both", "sign"):
-        srcs.append(("sign", cas.sign_trajectory(A, xs), None))
-    if which in ("both", "float"):
-        fst, zs = cas.float_sign_trajectory(model, xs)
-        srcs.append(("float", fst, zs))
-    with progress() as bar:
-        task = bar.add_task("flip cascades", total=len(srcs))
-        for name, states, zs in srcs:
-            c = cas.flip_cascades(A, states, xs, k)
-            selfb = cas.self_flip_bits(A, states, xs, c.t)
-            fragile = np.abs(zs[c.t]) < FRAGILE_MARGIN if zs is not None else None
-            s = cas.cascade_summary(c, A.H, selfb, fragile)
-            s["start"] = "all -1 (beta_-1 = 0 bits, q1_boolean)" if name == "sign" else "sigma(h_t), h_-1 = 0"
-            if fragile is not None:
-                s["fragile_definition"] = f"|z_t[j]| < {FRAGILE_MARGIN} on the float32 trajectory"
-            out[name] = s
-            bar.advance(task)
-    return out
-
-
 def run(args) -> int:
     k = check_int("--k", args.k, 1, 10**5)
     pairs = check_int("--pairs", args.pairs, 2, 10**6)
@@ -64,23 +38,13 @@ def run(args) -> int:
         raise SatrnnInputError(f"TEXT has {xs.shape[0]} bytes; --k {k} needs at least {k + 2}")
     if not args.json:
         err_console.print(f"semantics {args.semantics}, k = {k}, seed {args.seed}")
-    A = SignAutomaton.from_model(model, args.semantics)
-    out = {"command": "cascade", "H": model.H, "semantics": args.semantics, "k": k, "seed": args.seed,
-           "bytes": int(xs.shape[0])}
-    out["cascades"] = _trajectory_summaries(A, model, xs, k, args.trajectory)
-    paper = {}
-    A_paper = SignAutomaton.from_model(model, "f32-seq")
-    if xs.shape[0] > PAPER_T + 1:
-        paper["flip_sensitivity_t42"] = cas.flip_sensitivity_paper(A_paper, xs, PAPER_T)
-    if xs.shape[0] > 13:
-        fst, _ = cas.float_sign_trajectory(model, xs)
-        ig = cas.influence_graph(A_paper, fst, xs)
-        paper["influence_graph"] = {key: v for key, v in ig.items() if key not in ("frac", "counts")}
-    out["paper_compatible"] = dict(paper, semantics="f32-seq")
-    if args.derrida:
-        fst, _ = cas.float_sign_trajectory(model, xs)
-        out["derrida"] = {"random": cas.derrida_curve(A, xs, None, pairs, args.seed),
-                          "data": cas.derrida_curve(A, xs, fst, pairs, args.seed)}
+    n_traj = 2 if args.trajectory == "both" else 1
+    with progress() as bar:
+        task = bar.add_task("flip cascades", total=n_traj)
+        res = cas.measure_flip_spread(model, xs, args.semantics, k, args.trajectory,
+                                      pairs if args.derrida else None, args.seed,
+                                      on_done=lambda name: bar.advance(task))
+    out = {"command": "cascade", "H": model.H, "bytes": int(xs.shape[0]), **res}
     if args.json:
         emit_json(out)
         return 0
@@ -125,6 +89,12 @@ def _print(out) -> None:
         console.print(f"[bold]q1_bool_attractor 4.2[/bold] ({g['positions']} positions): mean influence per edge "
                       f"{g['mean_influence']:.4f} (= {g['mean_out_degree']:.3f} neurons changed per flip); top edges "
                       + ", ".join(f"h{e['source']}->h{e['target']} {e['frac']:.3f}" for e in g["top_edges"][:5]))
+    t = Table(title="Readings of 'one flip changes N neurons' (all measured here)")
+    t.add_column("quantity")
+    t.add_column("value", justify="right")
+    for name, v in out["candidates"].items():
+        t.add_row(name, f"{v:.3f}")
+    console.print(t)
     if "derrida" in out:
         for name, d in out["derrida"].items():
             c = d["derrida_coefficient"]
