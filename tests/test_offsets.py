@@ -1,5 +1,4 @@
 """Batched flip re-runs (DEFINITIONS 0.7-0.8) and q2_offsets (DEFINITIONS 6) against literal references."""
-import argparse
 import json
 
 import numpy as np
