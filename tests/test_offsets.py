@@ -3,6 +3,7 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import naive
 from analyses.offsets import (dominant_offsets, flip, flip_column_check, parse_int_list, perturbed_states,
@@ -149,3 +150,37 @@ def test_cli_offsets_table_and_errors(model_path, text_path, capsys):
         run_cmd(["offsets", str(model_path), str(text_path), "--max-depth", "0"])
     with pytest.raises(SatrnnInputError):
         run_cmd(["offsets", str(model_path), str(text_path), "--positions", "5000"])
+
+
+def test_perturbed_states_shared_starts_and_thread_count():
+    """Pairs sharing a start p share one trajectory; results are identical for 1 and 2 threads."""
+    import numba
+    model = random_model(9, 6)
+    xs = np.random.default_rng(6).integers(0, 256, 80, dtype=np.uint8)
+    hs = forward(model, xs).hs
+    ts = np.array([70, 40, 79, 40, 55, 12, 12])
+    ps = np.array([40, 40, 40, 12, 40, 12, 0])
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = perturbed_states(model, xs, hs, ts, ps)
+        numba.set_num_threads(before)
+        many = perturbed_states(model, xs, hs, ts, ps)
+    finally:
+        numba.set_num_threads(before)
+    assert np.array_equal(bits(one), bits(many))
+    for k in range(len(ts)):
+        assert np.array_equal(bits(many[k]), bits(reference_rerun(model, xs, hs, ts[k], ps[k])))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 3), min_size=5, max_size=5), min_size=1, max_size=6))
+def test_dominant_offsets_property(rows):
+    """Against the literal strict '>' scan upward from a best of 0 (default d = 1)."""
+    N = np.array(rows)
+    for j, row in enumerate(rows):
+        best, bd = 0, 1
+        for d in range(1, 6):
+            if row[d - 1] > best:
+                best, bd = row[d - 1], d
+        assert dominant_offsets(N)[j] == bd
