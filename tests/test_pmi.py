@@ -148,5 +148,8 @@ def test_cli_pmi(model_path, text_path, capsys):
     assert "total_d2_plus" in out["q7_higher_order"]
     assert run_cmd(["pmi", str(model_path), str(text_path), "--data-only"]) == 0
     assert "Top skip-bigram PMI" in capsys.readouterr().out
+    assert run_cmd(["pmi", str(text_path), "--data-only", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["top_pmi"][0]["x_char"] == "_" and "q7_algebraic" not in out
     with pytest.raises(SatrnnInputError):
         run_cmd(["pmi", str(model_path), str(text_path), "--max-offset", "0"])

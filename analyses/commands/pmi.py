@@ -1,5 +1,5 @@
 """`satrnn pmi MODEL TEXT`: Q7 data PMI by offset and its alignment with the RNN's flip sensitivity
-(DEFINITIONS 10 q7_algebraic, 11 q7_higher_order). `--data-only` skips the RNN (the model is still loaded)."""
+(DEFINITIONS 10 q7_algebraic, 11 q7_higher_order). `satrnn pmi --data-only TEXT` needs no model."""
 from __future__ import annotations
 
 from rich.table import Table
@@ -22,7 +22,7 @@ def register(sub) -> None:
                    help="q7_algebraic test positions (default the paper's 8)")
     p.add_argument("--max-offset", type=int, default=Q7_MAX_OFFSET, help="offsets 1..N (default 20)")
     p.add_argument("--stride", type=int, default=4, help="higher-order positions t = 30, 30+stride, ... (default 4)")
-    p.add_argument("--data-only", action="store_true", help="only the data PMI table (no RNN re-runs)")
+    p.add_argument("--data-only", action="store_true", help="only the data PMI table (no RNN re-runs); then TEXT alone is enough")
     add_json_flag(p)
     p.set_defaults(func=run)
 
@@ -54,7 +54,11 @@ def run(args) -> int:
     positions = parse_int_list("--positions", args.positions)
     D = check_int("--max-offset", args.max_offset, 1, 1000)
     stride = check_int("--stride", args.stride, 1, 1 << 30)
-    model, xs = load_model_text_args(args)
+    if args.data_only and args.model is not None and args.text is None:
+        from rnn.text import load_text              # `satrnn pmi --data-only TEXT`: no model needed
+        model, xs = None, load_text(args.model, max_bytes=args.max_bytes)
+    else:
+        model, xs = load_model_text_args(args)
     if not args.data_only and not any(0 <= t < xs.shape[0] - 2 for t in positions):
         from rnn.errors import SatrnnInputError
         raise SatrnnInputError(f"no --positions value lies in 0..{xs.shape[0] - 3} (text has {xs.shape[0]} bytes); "
