@@ -1187,3 +1187,29 @@ def train_numpy(xs, params, H, epochs, bptt, lr, optimizer="adam", schedule="con
             step += 1
         history.append(loss_sum / n_pred / math.log(2))
     return p, history
+
+
+# ---- automaton.margins (DEFINITIONS 2, 3) ----------------------------------------------------------
+
+def margin_hist_bin(mu) -> int:
+    """2.4: min(49, trunc(fl32(mu / 5.0f)))."""
+    return min(49, int(math.trunc(float(f32(f32(mu) / f32(5.0))))))
+
+
+def sign_vector_hash(bits) -> int:
+    """3.6: sum_j beta[j] 31^(H-1-j) mod 2^64."""
+    H = len(bits)
+    return sum(int(b) * pow(31, H - 1 - j, 2**64) for j, b in enumerate(bits)) % 2**64
+
+
+def boolean_dynamics(Wx, Wh, bh, Wy, by, xs, start_bits):
+    """3.5: beta_t = B(beta_{t-1}, x_t) (f32-seq) for t = 0..n-2; returns (betas, flips, bpc)."""
+    b = np.asarray(start_bits, dtype=bool)
+    betas, flips, s = [], [], 0.0
+    for t in range(len(xs) - 1):
+        nb = sign_step_f32_seq(Wx, Wh, bh, b, int(xs[t]))
+        flips.append(int((nb != b).sum()))
+        betas.append(nb)
+        s += readout_cost(Wy, by, np.where(nb, 1.0, -1.0).astype(np.float32), int(xs[t + 1]))
+        b = nb
+    return np.array(betas), flips, s / (len(xs) - 1)

@@ -1,0 +1,305 @@
+"""Pre-activation margins on the float trajectory, and the Boolean (sign-only) view of the recurrence.
+
+Follows DEFINITIONS.md section 2 (q1_margins) and section 3 (q1_boolean). Alignment: z_t and h_t come from
+reading x_t; h_t (or its signs s_t) predicts x_{t+1}. The programs run t = 0..n-2 (n-1 predictions); pass
+the first 1,024 bytes for the papers' n. Both public functions return plain dicts (JSON-able after
+`analyses.clikit` cleaning); keys are documented on each function. Paper-compatible values keep the
+papers' arithmetic and quirks; corrected variants are labelled `*_corrected` / explained in `quirks`.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from rnn.errors import SatrnnInputError
+from rnn.forward import as_bytes, forward, readout_costs, sequential_mean
+from rnn.model import ElmanRNN
+
+from .bitset import all_minus, all_plus, hamming, pack, to_signs, unpack
+from .sign import SignAutomaton
+
+f32 = np.float32
+N_SMALLEST = 20
+PAPER_BIN_WIDTH = 5.0
+PAPER_BINS = 50
+
+
+def _check(model: ElmanRNN, xs, min_bytes: int = 2) -> np.ndarray:
+    if not isinstance(model, ElmanRNN):
+        raise SatrnnInputError(f"expected an ElmanRNN, got {type(model).__name__}")
+    xs = as_bytes(xs)
+    if xs.shape[0] < min_bytes:
+        raise SatrnnInputError(f"text has {xs.shape[0]} byte(s); this analysis needs at least {min_bytes}")
+    return xs
+
+
+def _f32_seq_sum(a) -> np.float32:
+    """fl32 sum with index ascending (the programs' float accumulators)."""
+    s = f32(0.0)
+    for v in np.asarray(a, dtype=np.float32).ravel():
+        s = f32(s + v)
+    return s
+
+
+def _seq_sum64(a) -> float:
+    """Double sum in index order (cumsum is sequential)."""
+    a = np.asarray(a, dtype=np.float64).ravel()
+    return float(np.cumsum(a)[-1]) if a.size else 0.0
+
+
+def _log_histogram(mu: np.ndarray) -> list[dict]:
+    """Counts per decade [10^k, 10^(k+1)) plus exact zeros; all non-empty bins."""
+    out = []
+    zeros = int((mu == 0).sum())
+    if zeros:
+        out.append({"lo": 0.0, "hi": 0.0, "count": zeros, "pct": 100.0 * zeros / mu.size})
+    pos = mu[mu > 0].astype(np.float64)
+    if pos.size:
+        k = np.floor(np.log10(pos)).astype(np.int64)
+        # guard log10 rounding at exact powers of ten
+        k = np.where(10.0 ** (k + 1) <= pos, k + 1, np.where(10.0 ** k > pos, k - 1, k))
+        for e in range(int(k.min()), int(k.max()) + 1):
+            c = int((k == e).sum())
+            if c:
+                out.append({"lo": 10.0 ** e, "hi": 10.0 ** (e + 1), "count": c, "pct": 100.0 * c / mu.size})
+    return out
+
+
+def margin_report(model: ElmanRNN, xs) -> dict:
+    """q1_margins (DEFINITIONS 2) on the float32 data trajectory (h_{-1} = 0), t = 0..n-2.
+
+    Keys:
+      n_bytes, steps (n-1), H, neuron_steps (H (n-1));
+      mean_margin (double, t then i ascending), small / small_pct (mu < 1.0f), tiny / tiny_pct (mu < 0.1f),
+      frac_below_1, frac_below_0_1, min_margin, median_margin;
+      bpc_full, bpc_sign_readout (2.3: only the readout binarised, float recurrence; quirk in `quirks`);
+      histogram (2.4 paper bins: list of {bin, lo, hi, count, pct}, non-empty only),
+      histogram_log (decades: {lo, hi, count, pct}, exact zeros as lo = hi = 0);
+      per_neuron: {mean (S_i/(n-1)), min, n_small} lists over i; per_neuron_lowest: the 20 neurons with the
+        smallest S_i, ascending (2.5: {neuron, mean, min, n_small});
+      smallest: the 20 smallest margins ({t, neuron, margin, z, byte (x_t), next_byte (x_{t+1})});
+      per_position: list over t of {t, min, mean (fl32 sum / H), n_small, n_tiny, bpc_full, bpc_sign,
+        printed (the 2.2 row rule)};
+      mantissa (2.6, paper-compatible): rows j = 0..4 {neuron, W, delta, mean_margin, ratio},
+        delta_max, mu_min, safety_factor, closing_line_unconditional = True;
+      mantissa_corrected: per-neuron ratio of MIN margin to delta ({min_ratio, argmin_neuron}), the number of
+        neuron-steps with mu <= delta_i (a 2^-23 state perturbation could flip them), and the rigorous
+        float32 accumulation error bound gamma_{H+1}(2^-24) (|bh| + |Wx[., x]| + sum_j |Wh[i, j]|) vs the
+        margins ({max_bound, steps_within_bound, min_margin_over_bound});
+      quirks: list of strings.
+    """
+    xs = _check(model, xs)
+    H = model.H
+    r = forward(model, xs)
+    n1 = xs.shape[0] - 1
+    zs = r.zs[:n1]
+    mu = np.abs(zs).astype(np.float32)                                      # (n-1, H)
+    total = mu.size
+    one, tenth = f32(1.0), f32(0.1)
+    small = int((mu < one).sum())
+    tiny = int((mu < tenth).sum())
+    # sign readout on float dynamics (2.1/2.3): s_t = 2 sigma(h_t) - 1
+    signs = np.where(r.hs[:n1] >= 0, f32(1.0), f32(-1.0)).astype(np.float32)
+    sign_costs, _ = readout_costs(model, signs, xs[1:])
+    # 2.4 paper histogram
+    k = np.minimum(PAPER_BINS - 1, np.trunc((mu / f32(PAPER_BIN_WIDTH)).astype(np.float32)).astype(np.int64))
+    counts = np.bincount(k.ravel(), minlength=PAPER_BINS)
+    hist = [{"bin": int(b), "lo": PAPER_BIN_WIDTH * b, "hi": (PAPER_BIN_WIDTH * (b + 1) if b < PAPER_BINS - 1
+                                                            else math.inf),
+             "count": int(c), "pct": 100.0 * int(c) / total} for b, c in enumerate(counts) if c]
+    # 2.5 per neuron
+    S = np.array([_seq_sum64(mu[:, i]) for i in range(H)])
+    mins = mu.min(axis=0)
+    ns = (mu < one).sum(axis=0)
+    order = np.argsort(S, kind="stable")
+    lowest = [{"neuron": int(i), "mean": float(S[i] / n1), "min": float(mins[i]), "n_small": int(ns[i])}
+              for i in order[:20]]
+    # smallest margins
+    flat = np.argsort(mu.ravel(), kind="stable")[:N_SMALLEST]
+    smallest = [{"t": int(f // H), "neuron": int(f % H), "margin": float(mu.ravel()[f]),
+                 "z": float(zs.ravel()[f]), "byte": int(xs[f // H]), "next_byte": int(xs[f // H + 1])}
+                for f in flat]
+    # 2.2 per-position rows
+    per_pos = []
+    for t in range(n1):
+        ns_t = int((mu[t] < one).sum())
+        row = {"t": t, "min": float(mu[t].min()), "mean": float(f32(_f32_seq_sum(mu[t]) / f32(H))),
+               "n_small": ns_t, "n_tiny": int((mu[t] < tenth).sum()), "bpc_full": float(r.costs[t]),
+               "bpc_sign": float(sign_costs[t])}
+        row["printed"] = bool(t < 10 or (t < 100 and t % 10 == 0) or t % 50 == 0 or ns_t > 3 or t == n1 - 1)
+        per_pos.append(row)
+    # 2.6 "The Mantissa Cannot Reach" (paper-compatible)
+    Wabs = [_f32_seq_sum(np.abs(model.Wh[j])) for j in range(H)]
+    two23 = f32(2.0 ** 23)
+    delta = [f32(Wj * f32(2.0 ** -23)) for Wj in Wabs]
+    rows = []
+    for j in range(min(5, H)):
+        mbar = f32(S[j] / n1)
+        ratio = float(mbar) / (float(delta[j]) if delta[j] != 0 else 1e-10)
+        rows.append({"neuron": j, "W": float(Wabs[j]), "delta": float(delta[j]), "mean_margin": float(mbar),
+                     "ratio": ratio})
+    delta_max = max(f32(Wj / two23) for Wj in Wabs)
+    mu_min = f32(mu.min())
+    safety = float(f32(mu_min / delta_max)) if delta_max != 0 else math.inf
+    mantissa = {"rows": rows, "delta_max": float(delta_max), "mu_min": float(mu_min), "safety_factor": safety,
+                "closing_line_unconditional": True}
+    # corrected: per-neuron min margin vs its own delta, and the rigorous accumulation bound
+    d = np.array([float(v) for v in delta])
+    with np.errstate(divide="ignore"):
+        min_ratio = np.where(d > 0, mins / np.where(d > 0, d, 1.0), np.inf)
+    within_delta = int((mu <= d[None, :].astype(np.float32)).sum())
+    u32 = 2.0 ** -24
+    gam = (H + 1) * u32 / (1 - (H + 1) * u32)
+    Sabs = (np.abs(model.bh.astype(np.float64))[None, :] + np.abs(model.Wx.T.astype(np.float64))[xs[:n1]]
+            + np.abs(model.Wh.astype(np.float64)).sum(axis=1)[None, :])
+    acc_bound = gam * Sabs                                                    # (n-1, H)
+    within = int((mu.astype(np.float64) <= acc_bound).sum())
+    corrected = {"min_ratio": float(min_ratio.min()), "argmin_neuron": int(np.argmin(min_ratio)),
+                 "steps_with_margin_at_most_delta": within_delta,
+                 "max_accumulation_bound": float(acc_bound.max()),
+                 "steps_within_accumulation_bound": within,
+                 "min_margin_over_bound": float((mu / acc_bound).min())}
+    quirks = [
+        "2.3: bpc_sign_readout binarises only the readout; the recurrence keeps float h (not sign dynamics; "
+        "see boolean_report dynamics)",
+        "2.6: the closing line 'Mantissa CANNOT flip any sign' is printed unconditionally by the program",
+        "2.6: per-neuron ratios use MEAN margins; whether a sign can flip depends on the MINIMUM margin "
+        "(mantissa_corrected)",
+        "2.6: the model assumption |dh| <= 2^-23 is not the float32 accumulation error of z; "
+        "mantissa_corrected also gives the rigorous bound gamma_{H+1} * sum|terms|",
+    ]
+    return {
+        "n_bytes": int(xs.shape[0]), "steps": n1, "H": H, "neuron_steps": total,
+        "mean_margin": _seq_sum64(mu) / total, "small": small, "small_pct": 100.0 * small / total,
+        "tiny": tiny, "tiny_pct": 100.0 * tiny / total, "frac_below_1": small / total,
+        "frac_below_0_1": tiny / total, "min_margin": float(mu.min()), "median_margin": float(np.median(mu)),
+        "bpc_full": r.bpc, "bpc_sign_readout": sequential_mean(sign_costs),
+        "histogram": hist, "histogram_log": _log_histogram(mu),
+        "per_neuron": {"mean": (S / n1).tolist(), "min": mins.astype(np.float64).tolist(),
+                       "n_small": ns.astype(int).tolist()},
+        "per_neuron_lowest": lowest, "smallest": smallest, "per_position": per_pos,
+        "mantissa": mantissa, "mantissa_corrected": corrected, "quirks": quirks,
+    }
+
+
+def _paper_hash(bits_row: np.ndarray) -> int:
+    """3.6: hash = sum_j beta[j] 31^(H-1-j) mod 2^64 by Horner's rule, j ascending."""
+    h = 0
+    for b in bits_row:
+        h = (h * 31 + int(b)) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def _dynamics(aut: SignAutomaton, model: ElmanRNN, start: np.ndarray, xs: np.ndarray, n1: int) -> dict:
+    traj = aut.run(start, xs[:n1])                                           # beta_0 .. beta_{n-2}
+    prev = np.vstack([start[None, :], traj[:-1]])
+    flips = hamming(traj, prev)
+    costs, _ = readout_costs(model, to_signs(traj, model.H), xs[1:n1 + 1])
+    return {"traj": traj, "flips": flips, "costs": costs}
+
+
+def boolean_report(model: ElmanRNN, xs, semantics: str = "f32-seq") -> dict:
+    """q1_boolean (DEFINITIONS 3) with the sign automaton in `semantics` ("f32-seq" = the papers' step B).
+
+    Keys:
+      semantics, H, n_bytes, steps (n-1);
+      wh_sign_structure (3.1): {positive, negative, near_zero, mean_positive, mean_negative} (|w| > 0.001f);
+      per_neuron (3.2): {fan_in, bias, threshold, dominant, dominant_weight} lists, mean_fan_in
+        (fl32(sum)/H), printed_neurons (i < 20, fan_in < 5 or > 50);
+      flip_sensitivity (3.3, needs n >= 44): {t: 42, state_bits_0_15, counts (c_j), most_affected, mean
+        (fl32(sum)/H), rows_printed}; start all -1;
+      input_byte_sensitivity (3.4): {counts (256), min, max, mean, min_excluding_actual_byte (corrected)};
+      dynamics (3.5): start all -1 (the paper's): {bpc, mean_flips (fl32(sum)/(n-1)), total_flips};
+      dynamics_plus_start: the same from all +1 = sign of h = 0 (labelled alternative start);
+      unique (3.6): {unique_hash, unique_exact, hash_collisions, entropy_bits (log2 unique_hash)};
+      float_vs_sign: neuron-steps where sigma(h_t) of the float run differs from beta_t, for both starts
+        ({minus_start, plus_start, neuron_steps, first_t_minus, first_t_plus});
+      fallbacks: the automaton's counters over everything above; quirks.
+    """
+    xs = _check(model, xs)
+    H = model.H
+    n1 = xs.shape[0] - 1
+    aut = SignAutomaton.from_model(model, semantics)
+    Wh = model.Wh
+    thr = f32(0.001)
+    pos, neg = Wh > thr, Wh < -thr
+    wh = {"positive": int(pos.sum()), "negative": int(neg.sum()), "near_zero": int(Wh.size - pos.sum() - neg.sum()),
+          "mean_positive": _seq_sum64(Wh[pos]) / max(1, int(pos.sum())),
+          "mean_negative": _seq_sum64(-Wh[neg]) / max(1, int(neg.sum()))}
+    # 3.2
+    fan_in = (np.abs(Wh) > f32(0.1)).sum(axis=1).astype(int)
+    maxwx = np.abs(model.Wx).max(axis=1)
+    thresholds, dom, domw = [], [], []
+    for i in range(H):
+        Ti = _f32_seq_sum(np.abs(Wh[i]))
+        thresholds.append(float(f32(f32(model.bh[i] + maxwx[i]) / Ti)) if Ti != 0 else 0.0)
+        best, arg = f32(0.0), -1
+        for j in range(H):
+            if abs(Wh[i, j]) > best:
+                best, arg = abs(Wh[i, j]), j
+        dom.append(arg)
+        domw.append(float(best))
+    per_neuron = {"fan_in": fan_in.tolist(), "bias": model.bh.astype(np.float64).tolist(),
+                  "threshold": thresholds, "dominant": dom, "dominant_weight": domw}
+    mean_fan_in = float(f32(f32(int(fan_in.sum())) / f32(H)))
+    printed = [i for i in range(H) if i < 20 or fan_in[i] < 5 or fan_in[i] > 50]
+    # 3.3 / 3.4 at t = 42 (start all -1)
+    minus = all_minus(H)
+    flip = byte_sens = None
+    if xs.shape[0] >= 44:
+        beta = aut.run(minus, xs[:43])
+        b42 = beta[42]
+        bits42 = unpack(b42, H)
+        base = aut.step(b42, int(xs[43]))
+        counts, most = [], []
+        for j in range(H):
+            e = bits42.copy()
+            e[j] = ~e[j]
+            other = aut.step(pack(e), int(xs[43]))
+            diff = unpack(base ^ other, H)
+            counts.append(int(diff.sum()))
+            most.append(int(np.nonzero(diff)[0].max()) if diff.any() else -1)
+        flip = {"t": 42, "state_bits_0_15": "".join("1" if b else "0" for b in bits42[:16]),
+                "counts": counts, "most_affected": most,
+                "mean": float(f32(f32(sum(counts)) / f32(H))),
+                "rows_printed": [j for j in range(H) if j < 10 or counts[j] > 10]}
+        bc = [hamming(aut.step(b42, x), base) for x in range(256)]
+        others = [c for x, c in enumerate(bc) if x != int(xs[43])]
+        byte_sens = {"counts": bc, "min": int(min(bc)), "max": int(max(bc)), "mean": _seq_sum64(bc) / 256,
+                     "actual_byte": int(xs[43]), "min_excluding_actual_byte": int(min(others))}
+    # 3.5 / 3.6
+    dm = _dynamics(aut, model, minus, xs, n1)
+    dp = _dynamics(aut, model, all_plus(H), xs, n1)
+
+    def dyn_summary(d):
+        return {"bpc": sequential_mean(d["costs"]), "total_flips": int(d["flips"].sum()),
+                "mean_flips": float(f32(f32(int(d["flips"].sum())) / f32(n1)))}
+
+    bits = unpack(dm["traj"], H).astype(np.uint8)
+    hashes = sorted(_paper_hash(row) for row in bits)
+    uh = 1 + sum(1 for i in range(1, len(hashes)) if hashes[i] != hashes[i - 1])
+    ue = int(np.unique(dm["traj"], axis=0).shape[0])
+    unique = {"unique_hash": uh, "unique_exact": ue, "hash_collisions": ue - uh, "steps": n1,
+              "entropy_bits": math.log2(uh)}
+    # float vs sign trajectories
+    r = forward(model, xs)
+    fl = pack(r.hs[:n1] >= 0)
+    dmin = hamming(fl, dm["traj"])
+    dplus = hamming(fl, dp["traj"])
+    first = lambda d: int(np.nonzero(d)[0][0]) if d.any() else -1  # noqa: E731
+    fvs = {"minus_start": int(dmin.sum()), "plus_start": int(dplus.sum()), "neuron_steps": H * n1,
+           "first_t_minus": first(dmin), "first_t_plus": first(dplus)}
+    quirks = [
+        "3.2: 'threshold' adds the largest |Wx| over all 256 bytes to the signed bias; it is not a flip threshold",
+        "3.3/3.5: the Boolean start is all -1 (all-zero bits), not the float run's h = 0 (whose sign is all +1); "
+        "dynamics_plus_start gives the latter",
+        "3.4: min = 0 is trivial because the actual byte x_43 is among the 256 alternatives "
+        "(min_excluding_actual_byte is the corrected minimum)",
+        "3.6: the hash can collide; unique_exact counts distinct bit vectors",
+    ]
+    return {"semantics": semantics, "H": H, "n_bytes": int(xs.shape[0]), "steps": n1,
+            "wh_sign_structure": wh, "per_neuron": per_neuron, "mean_fan_in": mean_fan_in,
+            "printed_neurons": printed, "flip_sensitivity": flip, "input_byte_sensitivity": byte_sens,
+            "dynamics": dyn_summary(dm), "dynamics_plus_start": dyn_summary(dp), "unique": unique,
+            "float_vs_sign": fvs, "fallbacks": aut.fallback_stats(), "quirks": quirks}

@@ -1,0 +1,217 @@
+"""Margins (q1_margins) and the Boolean view (q1_boolean) against literal definitions; the CLI commands."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+import naive
+from analyses.cli import main
+from automaton import bitset
+from automaton.margins import boolean_report, margin_report
+from automaton.sign import SignAutomaton
+from rnn.errors import SatrnnInputError
+from rnn.forward import forward
+from rnn.model import random_model
+
+f32 = np.float32
+
+
+@pytest.fixture(scope="module")
+def published_reports(published):
+    model, xs = published
+    return margin_report(model, xs), boolean_report(model, xs, "f32-seq")
+
+
+def test_margin_summary_literal(published, published_reports):
+    model, xs = published
+    m, _ = published_reports
+    zs = forward(model, xs).zs[:len(xs) - 1]
+    mu = [abs(float(v)) for v in zs.ravel()]
+    assert m["neuron_steps"] == 128 * 1023 == len(mu)
+    s = 0.0
+    for v in mu:
+        s += v
+    assert m["mean_margin"] == s / len(mu)
+    assert m["small"] == sum(1 for v in mu if f32(v) < f32(1.0))
+    assert m["tiny"] == sum(1 for v in mu if f32(v) < f32(0.1))
+    bins = {}
+    for v in mu:
+        k = naive.margin_hist_bin(v)
+        bins[k] = bins.get(k, 0) + 1
+    assert {r["bin"]: r["count"] for r in m["histogram"]} == bins
+    assert sum(r["count"] for r in m["histogram_log"]) == len(mu)
+    assert m["min_margin"] == min(mu) == m["smallest"][0]["margin"]
+    t, i = m["smallest"][0]["t"], m["smallest"][0]["neuron"]
+    assert abs(float(zs[t, i])) == min(mu) and m["smallest"][0]["byte"] == xs[t]
+    # per-neuron statistics (2.5)
+    for r in m["per_neuron_lowest"][:3]:
+        col = np.abs(zs[:, r["neuron"]].astype(np.float64))
+        assert math.isclose(r["mean"], col.sum() / 1023, rel_tol=1e-12)
+        assert r["min"] == col.min() and r["n_small"] == int((col < 1).sum())
+    means = m["per_neuron"]["mean"]
+    assert [r["neuron"] for r in m["per_neuron_lowest"]] == list(np.argsort(means, kind="stable")[:20])
+
+
+def test_margin_bpc_and_sign_readout(published, published_reports):
+    model, xs = published
+    m, _ = published_reports
+    r = forward(model, xs)
+    assert m["bpc_full"] == r.bpc
+    s = np.where(r.hs >= 0, 1.0, -1.0).astype(np.float32)
+    ref = naive.bpc(model.Wy, model.by, s, xs)
+    assert math.isclose(m["bpc_sign_readout"], ref, rel_tol=1e-12)
+    assert m["bpc_sign_readout"] > m["bpc_full"]
+
+
+def test_mantissa_section(published, published_reports):
+    model, _ = published
+    m, _ = published_reports
+    mm = m["mantissa"]
+    W0 = f32(0.0)
+    for v in np.abs(model.Wh[0]):
+        W0 = f32(W0 + v)
+    assert mm["rows"][0]["W"] == float(W0)
+    assert mm["rows"][0]["delta"] == float(f32(W0 * f32(2.0 ** -23)))
+    assert mm["mu_min"] == m["min_margin"]
+    assert mm["safety_factor"] == float(f32(f32(mm["mu_min"]) / f32(mm["delta_max"])))
+    mc = m["mantissa_corrected"]
+    assert mc["min_ratio"] <= min(r["ratio"] for r in mm["rows"])
+    assert mc["steps_within_accumulation_bound"] >= 0
+
+
+def test_boolean_dynamics_literal(published, published_reports):
+    model, xs = published
+    _, b = published_reports
+    betas, flips, bpc = naive.boolean_dynamics(model.Wx, model.Wh, model.bh, model.Wy, model.by, xs,
+                                               np.zeros(128, bool))
+    assert math.isclose(b["dynamics"]["bpc"], bpc, rel_tol=1e-12)
+    assert b["dynamics"]["total_flips"] == sum(flips)
+    assert b["dynamics"]["mean_flips"] == float(f32(f32(sum(flips)) / f32(1023)))
+    hashes = sorted(naive.sign_vector_hash(row) for row in betas)
+    assert b["unique"]["unique_hash"] == 1 + sum(hashes[i] != hashes[i - 1] for i in range(1, len(hashes)))
+    assert b["unique"]["unique_exact"] == len({row.tobytes() for row in betas})
+    floats = forward(model, xs).hs[:1023] >= 0
+    assert b["float_vs_sign"]["minus_start"] == int((floats != betas).sum())
+
+
+def test_boolean_sensitivities_literal(published, published_reports):
+    model, xs = published
+    _, b = published_reports
+    step = lambda bits, x: naive.sign_step_f32_seq(model.Wx, model.Wh, model.bh, bits, x)  # noqa: E731
+    beta = np.zeros(128, bool)
+    for t in range(43):
+        beta = step(beta, int(xs[t]))
+    f = b["flip_sensitivity"]
+    assert f["state_bits_0_15"] == "".join("1" if v else "0" for v in beta[:16])
+    base = step(beta, int(xs[43]))
+    for j in (0, 5, 77, 127):
+        e = beta.copy()
+        e[j] = ~e[j]
+        d = base != step(e, int(xs[43]))
+        assert f["counts"][j] == int(d.sum())
+        assert f["most_affected"][j] == (int(np.nonzero(d)[0].max()) if d.any() else -1)
+    assert f["mean"] == float(f32(f32(sum(f["counts"])) / f32(128)))
+    ib = b["input_byte_sensitivity"]
+    for x in (0, 32, 101, 255):
+        assert ib["counts"][x] == int((step(beta, x) != base).sum())
+    assert ib["min"] == 0 and ib["counts"][int(xs[43])] == 0
+    w = b["wh_sign_structure"]
+    assert w["positive"] + w["negative"] + w["near_zero"] == 128 * 128
+    assert w["positive"] == int((model.Wh > f32(0.001)).sum())
+    fan = [int((np.abs(model.Wh[i]) > f32(0.1)).sum()) for i in range(128)]
+    assert b["per_neuron"]["fan_in"] == fan
+
+
+def test_small_model_and_short_text():
+    model = random_model(5, 3)
+    xs = np.random.default_rng(0).integers(0, 256, 30, dtype=np.uint8)
+    m = margin_report(model, xs)
+    assert m["neuron_steps"] == 5 * 29
+    b = boolean_report(model, xs, "exact")
+    assert b["flip_sensitivity"] is None and b["input_byte_sensitivity"] is None
+    aut = SignAutomaton.from_model(model, "exact")
+    traj = aut.run(bitset.all_plus(5), xs[:29])
+    assert b["float_vs_sign"]["plus_start"] == int(bitset.hamming(bitset.pack(forward(model, xs).hs[:29] >= 0),
+                                                                  traj).sum())
+    with pytest.raises(SatrnnInputError):
+        margin_report(model, xs[:1])
+
+
+# ---- CLI ------------------------------------------------------------------------------------------
+
+def run_cli(capsys, *argv):
+    rc = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_cli_sign_constant_and_text(capsys, published, model_path, text_path, tmp_path):
+    model, xs = published
+    rc, out, _ = run_cli(capsys, "sign", model_path, "--input", "A", "--steps", 200, "--start", "ones", "--json")
+    assert rc == 0
+    d = json.loads(out)
+    aut = SignAutomaton.from_model(model, "exact")
+    assert d["final"] == bitset.to_hex(aut.run_constant(bitset.all_plus(128), 65, 200), 128)
+    assert d["steps"] == 200 and d["semantics"] == "exact" and d["fallbacks"] >= 0
+    traj_file = tmp_path / "t.npy"
+    rc, out, _ = run_cli(capsys, "sign", model_path, "--text", text_path, "--semantics", "f32-seq",
+                         "--trajectory", traj_file, "--json")
+    assert rc == 0
+    d = json.loads(out)
+    t = np.load(traj_file)
+    aut = SignAutomaton.from_model(model, "f32-seq")
+    assert np.array_equal(t, aut.run(bitset.all_minus(128), xs))
+    assert d["final"] == bitset.to_hex(t[-1], 128)
+    hex_file = tmp_path / "t.txt"
+    rc, out, _ = run_cli(capsys, "sign", model_path, "--input", "0x20", "--steps", 5, "--trajectory", hex_file)
+    assert rc == 0
+    lines = hex_file.read_text().split()
+    assert len(lines) == 5 and lines[-1] == out.split()[0] and all(len(s) == 32 for s in lines)
+
+
+@pytest.mark.parametrize("extra,msg", [
+    (["--input", "256", "--steps", "3"], "outside 0-255"),
+    (["--input", "-1", "--steps", "3"], "outside 0-255"),
+    (["--input", "xyz", "--steps", "3"], "not a byte"),
+    (["--input", "A", "--steps", "-5"], "--steps must be"),
+    (["--input", "A", "--steps", str(10**13)], "--steps must be"),
+    (["--input", "A"], "--steps N is required"),
+    ([], "give --input"),
+    (["--input", "A", "--steps", "3", "--start", "abc"], "hex digits"),
+    (["--input", "A", "--steps", "3", "--start", "g" * 32], "not hexadecimal"),
+    (["--input", "A", "--steps", "3", "--start", "0x" + "f" * 33], "hex digits"),
+    (["--input", "A", "--steps", "3", "--semantics", "float"], "invalid choice"),
+    (["--input", "A", "--steps", "3", "--trajectory", "/nonexistent/dir/t.npy"], "does not exist"),
+    (["--input", "A", "--steps", str(10**9), "--trajectory", "t.npy"], "at most"),
+])
+def test_cli_sign_errors(capsys, model_path, extra, msg):
+    rc, out, err = run_cli(capsys, "sign", model_path, *extra)
+    assert rc == 2 and out == ""
+    assert msg in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_sign_input_and_text_exclusive(capsys, model_path, text_path):
+    rc, _, err = run_cli(capsys, "sign", model_path, "--input", "A", "--text", text_path, "--steps", 3)
+    assert rc == 2 and "not allowed with" in err
+
+
+def test_cli_margins(capsys, model_path, text_path, published_reports):
+    rc, out, _ = run_cli(capsys, "margins", model_path, text_path, "--semantics", "f32-seq", "--json")
+    assert rc == 0
+    d = json.loads(out)
+    m, b = published_reports
+    assert d["margins"]["mean_margin"] == m["mean_margin"]
+    assert d["boolean"]["dynamics"]["bpc"] == b["dynamics"]["bpc"]
+    assert d["boolean"]["semantics"] == "f32-seq"
+    rc, out, _ = run_cli(capsys, "margins", model_path, text_path)
+    assert rc == 0 and "Margin histogram" in out and "Sign-only dynamics" in out
+
+
+def test_cli_margins_errors(capsys, model_path, tmp_path):
+    one = tmp_path / "one.txt"
+    one.write_bytes(b"a")
+    rc, _, err = run_cli(capsys, "margins", model_path, one)
+    assert rc == 2 and "at least 2" in err
+    rc, _, err = run_cli(capsys, "margins", model_path)
+    assert rc == 2 and "TEXT is missing" in err
