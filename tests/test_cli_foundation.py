@@ -80,3 +80,17 @@ def test_bad_input_exit_2(bad_files, case):
     }[case]
     assert_one_line_error(*run_cli(*argv))
     assert not (f["dir"] / "h.txt").exists()
+
+
+def test_help_of_every_command_renders(capsys):
+    """`satrnn --help` and each subcommand's --help must format (a stray % in help text breaks argparse)."""
+    from analyses.cli import build_parser
+    parser = build_parser()
+    assert "COMMAND" in parser.format_help()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    assert {"info", "eval", "trace"} <= set(sub.choices)
+    for name, p in sub.choices.items():
+        assert name in p.format_help()
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    assert e.value.code == 0

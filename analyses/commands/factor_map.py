@@ -14,7 +14,7 @@ from ..offsets import VARIANTS, parse_int_list
 
 def register(sub) -> None:
     p = sub.add_parser("factor-map", help="factor map (best offset pair per neuron, R^2, Table 1) and the "
-                                          "explanation ladder in bpc and X%")
+                                          "explanation ladder in bpc and X%%")
     add_model_text_args(p)
     p.add_argument("--variant", choices=VARIANTS, default="paper",
                    help="paper: Omega = 1,8,20,3,27,2,12,7 counted back from h_t's input; corrected: Omega - 1 "
