@@ -80,20 +80,21 @@ def notice(title: str, reason: str) -> Panel:
 
 # ---- the ledger (also used by `satrnn verify`) -------------------------------------------------------
 
-def ledger_renderables(records, summary) -> list:
-    """A table per seed (every claim, its paper value, measurement and verdict) and the summary table."""
-    out = []
-    by_seed: dict[str, list] = {}
-    for r in records:
-        by_seed.setdefault(r["seed"], []).append(r)
-    for seed, recs in by_seed.items():
-        t = Table(title=f"{seed}", title_justify="left", show_lines=False, expand=False)
-        t.add_column("claim", overflow="fold", ratio=3)
+class LedgerTable:
+    """One seed's claims as a table that adapts to the width it is rendered at (statements when wide)."""
+
+    def __init__(self, seed: str, records: list[dict]):
+        self.seed, self.records = seed, records
+
+    def __rich_console__(self, console, options):
+        wide = options.max_width >= 120
+        t = Table(title=self.seed, title_justify="left", expand=True)
+        t.add_column("claim", overflow="fold", ratio=4 if wide else 3)
         t.add_column("paper", justify="right", overflow="fold", ratio=1)
-        t.add_column("measured", justify="right", overflow="fold", ratio=1)
-        t.add_column("verdict", overflow="fold", ratio=1)
+        t.add_column("measured", justify="right", overflow="fold", ratio=1, min_width=8)
+        t.add_column("verdict", no_wrap=True, min_width=10)
         t.add_column("difference / reason", overflow="fold", ratio=3)
-        for r in recs:
+        for r in self.records:
             v = r["verdict"]
             extra = ""
             if v == "differs":
@@ -103,9 +104,20 @@ def ledger_renderables(records, summary) -> list:
                 extra = r["reason"] or ""
             if r.get("note"):
                 extra = (extra + "; " if extra else "") + r["note"]
-            t.add_row(Text(f"{r['id']}\n", style="bold") + Text(r["statement"], style="dim"), r["paper_value"],
-                      fmt(r["measured"]), Text(v, style=VERDICT_STYLE[v]), extra)
-        out.append(t)
+            claim = Text(r["id"], style="bold")
+            if wide:
+                claim += Text("\n" + r["statement"], style="dim")
+            t.add_row(claim, r["paper_value"], fmt(r["measured"]),
+                      Text(v if wide or v != "not measurable" else "not meas.", style=VERDICT_STYLE[v]), extra)
+        yield t
+
+
+def ledger_renderables(records, summary) -> list:
+    """A table per seed (every claim, its paper value, measurement and verdict) and the summary table."""
+    by_seed: dict[str, list] = {}
+    for r in records:
+        by_seed.setdefault(r["seed"], []).append(r)
+    out = [LedgerTable(seed, recs) for seed, recs in by_seed.items()]
     out.append(summary_table(summary))
     out.append(Text(summary_line(summary)))
     return out
