@@ -727,14 +727,44 @@ def _api(module: str, name: str):
     return fn
 
 
+def _r_margins(ctx):
+    mg = need("automaton.margins")
+    return ctx.cached("margins", lambda: call(mg.margin_report, ctx.model, ctx.xs))
+
+
+def _r_boolean(ctx):
+    mg = need("automaton.margins")
+    return ctx.cached("boolean", lambda: call(mg.boolean_report, ctx.model, ctx.xs, semantics="f32-seq"))
+
+
 @measure("margins")
 def _margins(ctx, field):
-    raise NotAvailable("analysis automaton.margins not available")
+    r = _r_margins(ctx)
+    if field == "pct_ge_1":
+        return 100.0 - float(r["small_pct"])
+    if field == "pct_small":
+        return float(r["small_pct"])
+    if field == "pct_tiny":
+        return float(r["tiny_pct"])
+    if field == "mean":
+        return Measured(float(r["mean_margin"]), f"median {r['median_margin']:.3g}, min {r['min_margin']:.3g}")
+    if field == "delta_max":
+        return float(r["mantissa"]["delta_max"])
+    if field == "mean_over_delta":
+        return float(r["mean_margin"]) / float(r["mantissa"]["delta_max"])
+    low = r["per_neuron_lowest"][0]
+    if field == "min_mean_neuron":
+        return Measured(int(low["neuron"]), f"mean margin {low['mean']:.3g}")
+    if field == "min_mean":
+        return Measured(float(low["mean"]), f"h{low['neuron']}")
+    raise KeyError(field)
 
 
 @measure("sign_dyn_gain")
 def _sign_dyn_gain(ctx):
-    raise NotAvailable("analysis automaton.margins not available")
+    """bpc(float32 forward) - bpc(sign-only dynamics from all -1, f32-seq step): positive = sign is better."""
+    b = _r_boolean(ctx)["dynamics"]["bpc"]
+    return Measured(float(ctx.fwd.bpc - b), f"sign dynamics {b:.4f} vs float {ctx.fwd.bpc:.4f} bpc")
 
 
 def _r_saturation(ctx):

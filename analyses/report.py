@@ -202,43 +202,48 @@ def sec_reference(ctx: LedgerContext):
 
 @section("margins", "Pre-activation margins")
 def sec_margins(ctx: LedgerContext):
-    mg = need("automaton.margins")
-    raise NotAvailable("analysis automaton.margins not wired")
+    from . import ledger_measures as lm
+    r = lm._r_margins(ctx)
+    man, cor = r["mantissa"], r["mantissa_corrected"]
+    rows = [("neuron-steps", f"{r['neuron_steps']:,} (t = 0..n-2)"),
+            ("mean |z| (margin)", f"{r['mean_margin']:.4f}  (median {r['median_margin']:.4f})"),
+            ("margins < 1.0", f"{r['small']:,} ({r['small_pct']:.2f}%)"),
+            ("margins < 0.1", f"{r['tiny']:,} ({r['tiny_pct']:.2f}%)"),
+            ("smallest margin", fmt(r["min_margin"])),
+            ("bpc float / sign readout (float dynamics)", f"{r['bpc_full']:.4f} / {r['bpc_sign_readout']:.4f}"),
+            ("mantissa bound delta_max (paper 2.6)", f"{fmt(man['delta_max'])}; safety factor {fmt(man['safety_factor'])}"),
+            ("float32 accumulation bound (corrected)", f"max {fmt(cor['max_accumulation_bound'])}; "
+                                                      f"{cor['steps_within_accumulation_bound']} neuron-steps within it")]
+    hist = bars([(f"{h['lo']:g}-{h['hi']:g}", h["pct"]) for h in r["histogram_log"]],
+                title="margin histogram by decade (% of neuron-steps)", value_fmt=lambda v: f"{v:.2f}%")
+    low = bars([(f"h{e['neuron']}", e["mean"]) for e in r["per_neuron_lowest"][:8]],
+               title="neurons with the smallest mean margin")
+    data = {k: r[k] for k in ("mean_margin", "median_margin", "small", "small_pct", "tiny", "tiny_pct", "min_margin",
+                              "bpc_full", "bpc_sign_readout", "histogram", "histogram_log", "per_neuron_lowest",
+                              "smallest")}
+    data["mantissa"], data["mantissa_corrected"] = man, cor
+    return Group(kv_table(rows), hist, low), data
 
 
 @section("sign", "Sign dynamics")
 def sec_sign(ctx: LedgerContext):
-    from rnn.forward import readout_costs
-    cas = need("automaton.cascade")
-    bs = need("automaton.bitset")
-    sign = need("automaton.sign")
-    a = ctx.cached(("automaton", "exact"), lambda: sign.SignAutomaton.from_model(ctx.model, "exact"))
-    xs = ctx.xs
-    m = xs.shape[0] - 1
-    traj = cas.sign_trajectory(a, xs[:m])
-    bits = bs.unpack(traj, ctx.H).astype(bool)
-    fbits = ctx.fwd.hs[:m] >= 0
-    pm = np.where(bits, np.float32(1), np.float32(-1)).astype(np.float32)
-    costs, _ = readout_costs(ctx.model, pm, xs[1:m + 1])
-    flips = np.count_nonzero(bits[1:] != bits[:-1], axis=1)
-    disagree = np.count_nonzero(bits != fbits, axis=1)
-    fpm = np.where(fbits, np.float32(1), np.float32(-1)).astype(np.float32)
-    fcost, _ = readout_costs(ctx.model, fpm, xs[1:m + 1])
-    rows = [("start state", "all -1 (q1_boolean's beta_-1; the float RNN starts at h = 0)"),
-            ("bpc, sign dynamics (exact semantics)", f"{float(np.mean(costs)):.4f}"),
-            ("bpc, sign readout on float dynamics", f"{float(np.mean(fcost)):.4f}"),
+    from . import ledger_measures as lm
+    b = lm._r_boolean(ctx)
+    d, dp, u, fv = b["dynamics"], b["dynamics_plus_start"], b["unique"], b["float_vs_sign"]
+    fb = b["fallbacks"]
+    rows = [("semantics", b["semantics"] + " (the papers' Boolean step)"),
+            ("bpc, sign dynamics from all -1 (paper start)", f"{d['bpc']:.4f}"),
+            ("bpc, sign dynamics from all +1 (sign of h = 0)", f"{dp['bpc']:.4f}"),
             ("bpc, float32 reference", f"{ctx.fwd.bpc:.4f}"),
-            ("mean sign flips per step (sign dynamics)", f"{float(np.mean(flips)):.2f}"),
+            ("mean sign flips per step (sign dynamics)", f"{d['mean_flips']:.2f}"),
+            ("distinct sign states visited", f"{u['unique_exact']:,} of {u['steps']:,}"),
             ("neuron-steps where sign and float trajectories disagree",
-             f"{int(disagree.sum()):,} of {bits.size:,} ({100 * disagree.sum() / bits.size:.1f}%)"),
-            ("fallbacks (rounding bound undecided)", fmt(getattr(a, "fallbacks", None)))]
-    q = [(f"t {lo}-{hi - 1}", float(np.mean(disagree[lo:hi]))) for lo, hi in
-         ((0, 8), (8, 32), (32, 128), (128, 512), (512, m)) if hi <= m]
-    data = {"bpc_sign_dynamics": float(np.mean(costs)), "bpc_sign_readout": float(np.mean(fcost)),
-            "mean_flips_per_step": float(np.mean(flips)), "disagreeing_neuron_steps": int(disagree.sum()),
-            "neuron_steps": int(bits.size), "mean_disagreement_by_window": dict(q), "start": "all -1",
-            "semantics": "exact"}
-    return Group(kv_table(rows), bars(q, title="mean neurons disagreeing with the float trajectory")), data
+             f"{fv['minus_start']:,} of {fv['neuron_steps']:,} ({100 * fv['minus_start'] / fv['neuron_steps']:.1f}%)"),
+            ("paper flip sensitivity at t = 42 (mean cascade)", fmt(b["flip_sensitivity"]["mean"])),
+            ("rounding-bound fallbacks", f"{fb['fallbacks']:,} of {fb['neuron_steps']:,} neuron-steps")]
+    data = {"dynamics": d, "dynamics_plus_start": dp, "unique": u, "float_vs_sign": fv, "fallbacks": fb,
+            "flip_sensitivity_mean": b["flip_sensitivity"]["mean"], "wh_sign_structure": b["wh_sign_structure"]}
+    return kv_table(rows), data
 
 
 @section("saturation", "Saturation, flips and dwell times")
