@@ -59,7 +59,7 @@ def bars(rows, width: int = 30, title: str | None = None, value_fmt=lambda v: fm
     top = max([abs(v) for v in vals] + [1e-300])
     for (label, v), fv in zip(rows, vals):
         n = int(round(width * abs(fv) / top))
-        t.add_row(str(label), Text("█" * n + ("▏" if n == 0 and fv != 0 else ""),
+        t.add_row(Text(str(label)), Text("█" * n + ("▏" if n == 0 and fv != 0 else ""),
                                    style="cyan" if fv >= 0 else "magenta"), value_fmt(v))
     return t
 
@@ -70,7 +70,7 @@ def kv_table(pairs, title: str | None = None) -> Table:
     t.add_column("quantity", style="bold")
     t.add_column("value", overflow="fold")
     for k, v in pairs:
-        t.add_row(k, v if isinstance(v, (str, Text)) else fmt(v))
+        t.add_row(Text(k, style="bold"), v if isinstance(v, Text) else Text(v if isinstance(v, str) else fmt(v)))
     return t
 
 
@@ -107,8 +107,8 @@ class LedgerTable:
             claim = Text(r["id"], style="bold")
             if wide:
                 claim += Text("\n" + r["statement"], style="dim")
-            t.add_row(claim, r["paper_value"], fmt(r["measured"]),
-                      Text(v if wide or v != "not measurable" else "not meas.", style=VERDICT_STYLE[v]), extra)
+            t.add_row(claim, Text(r["paper_value"]), Text(fmt(r["measured"])),
+                      Text(v if wide or v != "not measurable" else "not meas.", style=VERDICT_STYLE[v]), Text(extra))
         yield t
 
 
@@ -449,7 +449,7 @@ def sec_ledger(ctx: LedgerContext):
     t.add_column("paper", justify="right", overflow="fold", ratio=1)
     t.add_column("measured", justify="right", overflow="fold", ratio=1)
     for r in differs:
-        t.add_row(r["id"], r["paper_value"], fmt(r["measured"]))
+        t.add_row(Text(r["id"]), Text(r["paper_value"]), Text(fmt(r["measured"])))
     nm: dict[str, int] = {}
     for r in records:
         if r["verdict"] == "not measurable":
@@ -459,7 +459,7 @@ def sec_ledger(ctx: LedgerContext):
     t2.add_column("reason", overflow="fold")
     t2.add_column("claims", justify="right")
     for k, v in sorted(nm.items(), key=lambda kv: -kv[1]):
-        t2.add_row(k, str(v))
+        t2.add_row(Text(k), str(v))
     return Group(summary_table(summary), Text(summary_line(summary)), t, t2), {"summary": summary,
                                                                               "claims": records}
 
