@@ -10,7 +10,8 @@ Per start (a packed state) Brent's algorithm returns, or states honestly that it
 - `rep`: the canonical representative, the numerically smallest phase-0 state on the cycle (bitset integer
   order: neuron H-1 most significant).
 Budget: the detection phase may use at most `budget` steps; a start that has not closed a cycle by then is
-"unresolved" (status 0). Any start with 3 (mu + lambda) <= budget is always resolved. After detection the
+"unresolved" (status 0). Any start with 3 (mu + lambda) <= budget is always resolved (for L > 1 count mu and
+lambda in whole sequences and the budget as floor(budget / L) sequences). After detection the
 exact mu, lambda and rep cost about 2 mu + 2 lambda more steps, counted in `steps` but not in the budget.
 
 Exhaustive mode (H <= 20): the successor of every one of the 2^H phase-0 states, then every cycle of that
