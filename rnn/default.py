@@ -62,19 +62,32 @@ def _expected(recipe: Recipe, xs: np.ndarray) -> dict:
     return {"kind": KIND, "recipe_sha256": recipe.digest(), "text_sha256": text_digest(xs)}
 
 
+_verified: dict = {}   # (path, mtime_ns, size, inode, expected digests) -> model already verified in this process
+
+
 def check_cached(path: Path, recipe: Recipe, xs: np.ndarray) -> tuple[ElmanRNN | None, str]:
     """(model, "ok") if `path` holds the model of this recipe and corpus, else (None, reason)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None, "no cached model"
     if not path.is_file():
         return None, "no cached model"
+    expected = _expected(recipe, xs)
+    key = (str(path), st.st_mtime_ns, st.st_size, st.st_ino, tuple(sorted(expected.items())))
+    if key in _verified:
+        return _verified[key], "ok"
     try:
         model = load_model(path)
     except SatrnnInputError as e:
         return None, f"unreadable cache ({e})"
-    for key, want in _expected(recipe, xs).items():
-        if model.meta.get(key) != want:
-            return None, f"cache is stale ({key} differs)"
+    for k, want in expected.items():
+        if model.meta.get(k) != want:
+            return None, f"cache is stale ({k} differs)"
     if model.meta.get("weights_sha256") != weights_digest(model):
         return None, "cache is damaged (weights digest differs)"
+    _verified.clear()
+    _verified[key] = model
     return model, "ok"
 
 
