@@ -26,8 +26,8 @@ How a step decides each sign (three tiers, each rigorous; see "the rigorous boun
    baseq[x, i] ~ sigma_i (bh[i] + Wx[i, x]), rounded to integers with a power-of-two scale sigma_i per
    neuron. C = ceil(H/cs) short vector additions per step instead of H*H multiply-adds. Decided if
    |zq_i| > boundq[x, i].
-2. float64 sum, for the rare neurons tier 1 leaves open: z~_i = the float32 terms summed in float64 for
-   that neuron only (eight interleaved accumulators); decided if |z~_i| > bound[x, i].
+2. float64 tables, for the rare neurons tier 1 leaves open: z~_i = base2[i, x] + sum_c T2[i, c, b_c] for
+   that neuron only (its column is contiguous, so it stays cached); decided if |z~_i| > bound[x, i].
 3. Fallback: the neuron is recomputed in its semantics: exact with an error-free Shewchuk expansion
    (two-sum partials), f32-seq with the literal sequential float32 loop. These are the counted fallbacks.
 """
@@ -48,13 +48,14 @@ SEM_EXACT = 0
 SEM_F32_SEQ = 1
 MAX_STEPS = 10**12
 
-SignTables = namedtuple("SignTables", ["params", "baseq", "boundq", "Tq", "bound", "Wh", "Wx", "bh"])
+SignTables = namedtuple("SignTables", ["params", "baseq", "boundq", "Tq", "base2", "T2", "bound", "Wh", "Wx", "bh"])
 SignTables.__doc__ = """Everything one step needs (arrays only, so numba takes it as one argument).
 
 params: int64 [H, W, semantics (0 exact, 1 f32-seq), chunk_size (neurons per chunk), n_chunks].
 Neuron axes of the tables are padded to Hp = 64 W (pads: weight 0, never undecided, bit always 0).
 baseq, boundq: (256, Hp) int16; Tq: (n_chunks, 2^chunk_size, Hp) int16  (tier 1, scaled by sigma_i).
-bound: (256, Hp) float64 (tier 2).  Wh (H, H), Wx (H, 256), bh (H,): the float32 weights (tiers 2, 3).
+base2: (Hp, 256), T2: (Hp, n_chunks, 2^chunk_size) float64, neuron-major (tier 2 reads one neuron's
+column); bound: (256, Hp) float64 (tier 2).  Wh (H, H), Wx (H, 256), bh (H,): float32 weights (tier 3).
 """
 
 # ---- the rigorous bounds ---------------------------------------------------------------------------
@@ -67,27 +68,28 @@ bound: (256, Hp) float64 (tier 2).  Wh (H, H), Wx (H, 256), bh (H,): the float32
 # results, since addition never underflows inexactly. So a summation tree in which every summand meets
 # at most m roundings has error <= gamma_m S (Higham, Accuracy and Stability, Lemma 3.1).
 #
-# Tier 2 (float64). z~ = the H + 2 terms summed in float64 in some tree (eight interleaved accumulators,
-# then combined): each summand meets at most H + 1 roundings, |z~ - z| <= gamma_{H+1}(u64) S.
+# Tier 2 (float64). B64[x, i] = fl64(bh[i] + Wx[i, x]) (1 rounding); T64[c, b, i] = the chunk's cs signed
+# weights summed k = 0, 1, ... in float64 (cs - 1 roundings); z~ = B64 + T64[0] + ... + T64[C-1] left to
+# right (C roundings). Each summand meets at most R2 = cs + C roundings: |z~ - z| <= gamma_R2(u64) S.
 #
 # f32-seq. The sequential float32 sum performs H + 1 additions of the same summands:
 # |z_seq - z| <= gamma_{H+1}(u32) S (no overflow: every partial sum is <= 1.01 S < FLT_MAX, checked).
 #
 # Thresholds (float64). S^ = fl64 sum of the non-negative |terms| >= S (1 - gamma_{H+2}(u64)), so
 # S <= 1.01 S^. For m u <= 0.0099, gamma_m(u) <= 1.01 m u, hence
-#     E2    = fl64(2 (H+2) u64 S^)    >= 2 (H+2) u64 S^ (1 - u64) > 1.03 (H+1) u64 S^ >= gamma_{H+1}(u64) S,
+#     E2    = fl64(2 R2 u64 S^)       >= 2 R2 u64 S^ (1 - u64) > 1.03 R2 u64 S^ >= gamma_R2(u64) S,
 #     E_seq = fl64(2 (H+2) u32 S^)    >= gamma_{H+1}(u32) S,
-# (2 (H+2) u are exact) and bound = E2 (exact) or fl64(E2 + E_seq) (f32-seq), which is >= (E2 + E_seq)
+# (2 R2 u64 and 2 (H+2) u32 are exact) and bound = E2 (exact) or fl64(E2 + E_seq) (f32-seq), which is >= (E2 + E_seq)
 # (1 - u64) and still covers both errors since each stored E has slack >= 1.9.
 # Tier-2 decision: z~ > bound  => z > 0 (exact) and z_seq >= z - gamma S > 0 (f32-seq)  => +1;
 #                  z~ < -bound => z < 0 and z_seq < 0 (strictly, so not a -0.0 tie)      => -1.
 #
-# Table construction (float64, tier 1). B64[x, i] = fl64(bh[i] + Wx[i, x]) (1 rounding); T64[c, b, i] = the
-# chunk's cs signed weights summed k = 0, 1, ... in float64 (cs - 1 roundings); together at most
-# cs roundings per summand: sum of |errors| <= gamma_cs(u64) S.
+# Table construction for tier 1: B64 and T64 as above, at most cs roundings per summand in total:
+# sum of |errors| <= gamma_cs(u64) S.
 #
-# Tier 1 (int16). sigma_i = 30000 (1 - 2^-40) / max_x S^[x, i] (so every partial sum of the integers,
-# bounded by S sigma + (C + 1)/2 < 32767 for C < 2000, fits in int16 and the integer additions are exact).
+# Tier 1 (int16). sigma_i = (32767 - (C + 1)/2 - 2)(1 - 2^-40) / max_x S^[x, i], so every partial sum of
+# the integers, bounded by S sigma + (C + 1)/2 (+ the float64 slack, << 1), is below 32767: the int16
+# additions are exact. (If that leaves span <= 16384, i.e. C > 32000, tier 1 is disabled.)
 # baseq = round(fl64(sigma B64)), Tq = round(fl64(sigma T64)): the products add one rounding (so the
 # float64 values carry at most cs + 1 roundings per summand: sum of |errors| <= gamma_{cs+1}(u64) S sigma),
 # and each integer is off by <= 1/2 from its float64 value. Hence
@@ -102,7 +104,6 @@ bound: (256, Hp) float64 (tier 2).  Wh (H, H), Wx (H, 256), bh (H,): the float32
 
 FLT_MAX_SAFE = 1e37
 INT16_MAX = 32767
-TIER1_SPAN = 30000.0
 
 
 def _abs_sums(model: ElmanRNN) -> np.ndarray:
@@ -112,11 +113,12 @@ def _abs_sums(model: ElmanRNN) -> np.ndarray:
             + row_abs[None, :])
 
 
-def _tier2_bound(S: np.ndarray, H: int, semantics: int) -> np.ndarray:
+def _tier2_bound(S: np.ndarray, H: int, cs: int, C: int, semantics: int) -> np.ndarray:
     u64, u32 = 2.0 ** -53, 2.0 ** -24
-    if (H + 2) * u32 > 0.0099 or not np.isfinite(S).all() or S.max() * 1.03 > FLT_MAX_SAFE:
+    R2 = cs + C
+    if (H + 2) * u32 > 0.0099 or R2 * u64 > 0.0099 or not np.isfinite(S).all() or S.max() * 1.03 > FLT_MAX_SAFE:
         return np.full(S.shape, np.inf)
-    bound = np.float64(2.0 * (H + 2) * u64) * S
+    bound = np.float64(2.0 * R2 * u64) * S
     if semantics == SEM_F32_SEQ:
         bound = bound + np.float64(2.0 * (H + 2) * u32) * S
     return bound
@@ -126,9 +128,10 @@ def _tier1_scale_and_bound(S: np.ndarray, H: int, cs: int, C: int, semantics: in
     """(sigma (H,) float64 scales, boundq (256, H) int64) for the int16 tier."""
     u64, u32 = 2.0 ** -53, 2.0 ** -24
     Smax = S.max(axis=0)
-    ok = (Smax > 0) & np.isfinite(Smax) & (Smax < FLT_MAX_SAFE) & (C + 1 < 2000)
-    # max_x S sigma <= TIER1_SPAN leaves room for the (C + 1)/2 rounding excess below 32767
-    sigma = np.where(ok, TIER1_SPAN / np.where(ok, Smax, 1.0), 0.0) * (1.0 - 2.0 ** -40)
+    # max_x S sigma <= span leaves room below 32767 for the (C + 1)/2 rounding excess (and 2 to spare)
+    span = INT16_MAX - (C + 1) / 2.0 - 2.0
+    ok = (Smax > 0) & np.isfinite(Smax) & (Smax < FLT_MAX_SAFE) & (span > 16384)
+    sigma = np.where(ok, span / np.where(ok, Smax, 1.0), 0.0) * (1.0 - 2.0 ** -40)
     E = np.float64(2.0 * (cs + 1) * u64) * S
     if semantics == SEM_F32_SEQ:
         E = E + np.float64(2.0 * (H + 2) * u32) * S
@@ -171,12 +174,14 @@ def build_tables(model: ElmanRNN, semantics: str = "exact", chunk_size: int = 8,
     boundq = np.full((256, Hp), -1, dtype=np.int16)         # pads: never undecided (zq = 0, bit 0)
     boundq[:, :H] = bq if fast else INT16_MAX
     bound = np.full((256, Hp), -1.0)
-    bound[:, :H] = _tier2_bound(S, H, sem) if fast else np.inf
+    bound[:, :H] = _tier2_bound(S, H, cs, C, sem) if fast else np.inf
     params = np.array([H, W, sem, cs, C], dtype=np.int64)
     return SignTables(params=params,
                       baseq=np.ascontiguousarray(np.round(B64 * sig[None, :]), dtype=np.int16),
                       boundq=boundq,
                       Tq=np.ascontiguousarray(np.round(T64 * sig[None, None, :]), dtype=np.int16),
+                      base2=np.ascontiguousarray(B64.T),
+                      T2=np.ascontiguousarray(T64.transpose(2, 0, 1)),
                       bound=bound,
                       Wh=np.ascontiguousarray(model.Wh, dtype=np.float32),
                       Wx=np.ascontiguousarray(model.Wx, dtype=np.float32),
@@ -245,8 +250,11 @@ def _seq_bit(Wh, bh, Wx, state_in, x, i):
 
 @njit
 def _new_scratch(tables):
-    """Scratch for `_step_packed_scratch`: one per thread/loop, reused across steps."""
-    return np.empty(tables.baseq.shape[1], dtype=np.int16)
+    """Scratch for `_step_packed_scratch`: one per thread/loop, reused across steps.
+
+    int16: Hp tier-1 sums, then W uint64 masks of the neurons tier 1 left undecided (4 int16 slots each)."""
+    Hp = tables.baseq.shape[1]
+    return np.zeros(Hp + 4 * (Hp // 64), dtype=np.int16)
 
 
 @njit
@@ -258,61 +266,66 @@ def _chunk_byte(state, c, cb):
 
 
 @njit
-def _tier2_z(Wh, bh, Wx, state_in, x, i):
-    """Tier 2: z~_i, the float32 terms summed in float64 with eight interleaved accumulators (more
-    instruction-level parallelism than one serial chain; the bound holds for any summation tree)."""
-    H = Wh.shape[1]
-    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
-    j = 0
-    while j + 8 <= H:
-        byte = (state_in[j >> 6] >> np.uint64(j & 63)) & np.uint64(255)
-        a0 += np.float64(Wh[i, j]) * (np.float64((byte >> np.uint64(0)) & np.uint64(1)) * 2.0 - 1.0)
-        a1 += np.float64(Wh[i, j + 1]) * (np.float64((byte >> np.uint64(1)) & np.uint64(1)) * 2.0 - 1.0)
-        a2 += np.float64(Wh[i, j + 2]) * (np.float64((byte >> np.uint64(2)) & np.uint64(1)) * 2.0 - 1.0)
-        a3 += np.float64(Wh[i, j + 3]) * (np.float64((byte >> np.uint64(3)) & np.uint64(1)) * 2.0 - 1.0)
-        a4 += np.float64(Wh[i, j + 4]) * (np.float64((byte >> np.uint64(4)) & np.uint64(1)) * 2.0 - 1.0)
-        a5 += np.float64(Wh[i, j + 5]) * (np.float64((byte >> np.uint64(5)) & np.uint64(1)) * 2.0 - 1.0)
-        a6 += np.float64(Wh[i, j + 6]) * (np.float64((byte >> np.uint64(6)) & np.uint64(1)) * 2.0 - 1.0)
-        a7 += np.float64(Wh[i, j + 7]) * (np.float64((byte >> np.uint64(7)) & np.uint64(1)) * 2.0 - 1.0)
-        j += 8
-    while j < H:
-        a0 += np.float64(Wh[i, j]) if (state_in[j >> 6] >> np.uint64(j & 63)) & np.uint64(1) \
-            else -np.float64(Wh[i, j])
-        j += 1
-    return (np.float64(bh[i]) + np.float64(Wx[i, x])) + (((a0 + a1) + (a2 + a3))
-                                                                     + ((a4 + a5) + (a6 + a7)))
+def _put_mask(z, at, m):
+    """Store a uint64 mask in four int16 scratch slots (no array views: numba's .view is slow per step)."""
+    for q in range(4):
+        z[at + q] = np.int16(np.int64((m >> np.uint64(16 * q)) & np.uint64(0xFFFF)))   # wraps to int16
+
+
+@njit
+def _get_mask(z, at):
+    m = np.uint64(0)
+    for q in range(4):
+        m |= np.uint64(np.int64(z[at + q]) & 0xFFFF) << np.uint64(16 * q)
+    return m
+
+
+@njit
+def _tier2_z(base2, T2, cb, state_in, x, i):
+    """Tier 2: z~_i = B64[x, i] + sum_c T64[c, b_c, i], left to right in float64, for one neuron."""
+    z = base2[i, x]
+    for c in range(T2.shape[1]):
+        z += T2[i, c, _chunk_byte(state_in, c, cb)]
+    return z
 
 
 @njit
 def _resolve(tables, state_in, x, z, state_out):
     """Tiers 2 and 3 for the neurons tier 1 left open (|zq| <= boundq); fixes their bits in state_out.
     Returns the number of tier-3 fallbacks."""
-    return _resolve_arrays(tables.boundq, tables.bound, tables.Wh, tables.bh, tables.Wx, tables.params[2],
-                           state_in, x, z, state_out)
+    return _resolve_arrays(tables.base2, tables.T2, tables.params[3], tables.bound, tables.Wh, tables.bh,
+                           tables.Wx, tables.params[2], state_in, x, z, state_out)
 
 
 @njit
-def _resolve_arrays(boundq, bound, Wh, bh, Wx, sem, state_in, x, z, state_out):
-    """`_resolve` on plain arrays (hot loops pass them without unpacking the tuple at every step)."""
+def _tier3_bit(Wh, bh, Wx, sem, state_in, x, n):
+    """The fallback: neuron n's bit in its semantics, recomputed from the float32 weights."""
+    if sem == 0:
+        return _exact_bit(Wh, bh, Wx, state_in, x, n)
+    return _seq_bit(Wh, bh, Wx, state_in, x, n)
+
+
+@njit
+def _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, state_in, x, z, state_out):
+    """`_resolve` on plain arrays (hot loops pass them without unpacking the tuple at every step).
+    Tier 2 is written out here rather than called: a call passing these arrays costs more than the sum."""
+    W = state_out.shape[0]
+    C = T2.shape[1]
     nfb = 0
-    bq = boundq[x]
-    for k in range(state_out.shape[0]):
-        m = np.uint64(0)
-        for i in range(64):
-            m |= np.uint64(abs(z[64 * k + i]) <= bq[64 * k + i]) << np.uint64(i)
+    for k in range(W):
+        m = _get_mask(z, 64 * W + 4 * k)
         while m != np.uint64(0):
             i = _popcount64((m & (~m + np.uint64(1))) - np.uint64(1))     # index of the lowest set bit
             m &= m - np.uint64(1)
             n = 64 * k + i
-            z2 = _tier2_z(Wh, bh, Wx, state_in, x, n)
+            z2 = base2[n, x]
+            for c in range(C):
+                z2 += T2[n, c, _chunk_byte(state_in, c, cb)]
             if abs(z2) > bound[x, n]:
                 bit = 1 if z2 > 0 else 0
             else:
                 nfb += 1
-                if sem == 0:
-                    bit = _exact_bit(Wh, bh, Wx, state_in, x, n)
-                else:
-                    bit = _seq_bit(Wh, bh, Wx, state_in, x, n)
+                bit = _tier3_bit(Wh, bh, Wx, sem, state_in, x, n)
             one = np.uint64(1) << np.uint64(i)
             if bit:
                 state_out[k] |= one
@@ -324,7 +337,8 @@ def _resolve_arrays(boundq, bound, Wh, bh, Wx, sem, state_in, x, z, state_out):
 @njit
 def _tier1(Tq, baseq, boundq, cb, state_in, x, state_out, z):
     """Tier 1 on plain arrays (not the tuple: LLVM then sees that stores to z cannot move the tables and
-    vectorises). Writes every bit of state_out; returns True if some neuron is undecided."""
+    vectorises). Writes every bit of state_out and the undecided masks (z's tail); returns True if some
+    neuron is undecided."""
     W = state_in.shape[0]
     C = Tq.shape[0]
     bx = baseq[x]
@@ -355,11 +369,14 @@ def _tier1(Tq, baseq, boundq, cb, state_in, x, state_out, z):
     undecided = False
     for k in range(W):
         acc = np.uint64(0)
+        und = np.uint64(0)
         for i in range(64):
             zi = z[64 * k + i]
             acc |= np.uint64(zi > 0) << np.uint64(i)
-            undecided |= abs(zi) <= bq[64 * k + i]
+            und |= np.uint64(abs(zi) <= bq[64 * k + i]) << np.uint64(i)
         state_out[k] = acc
+        _put_mask(z, Hp + 4 * k, und)
+        undecided |= und != np.uint64(0)
     return undecided
 
 
@@ -385,13 +402,14 @@ def _step_packed(tables, state_in, x, state_out):
 def _run_packed(tables, state0, xs, out):
     """out[t] = state after reading xs[t], starting from state0; returns total fallbacks."""
     Tq, baseq, boundq, cb = tables.Tq, tables.baseq, tables.boundq, tables.params[3]
-    bound, Wh, bh, Wx, sem = tables.bound, tables.Wh, tables.bh, tables.Wx, tables.params[2]
+    base2, T2, bound, Wh, bh, Wx, sem = tables.base2, tables.T2, tables.bound, tables.Wh, tables.bh, tables.Wx, \
+        tables.params[2]
     z = _new_scratch(tables)
     nfb = 0
     for t in range(xs.shape[0]):
         prev = state0 if t == 0 else out[t - 1]
         if _tier1(Tq, baseq, boundq, cb, prev, xs[t], out[t], z):
-            nfb += _resolve_arrays(boundq, bound, Wh, bh, Wx, sem, prev, xs[t], z, out[t])
+            nfb += _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, prev, xs[t], z, out[t])
     return nfb
 
 
@@ -399,14 +417,15 @@ def _run_packed(tables, state0, xs, out):
 def _run_constant_packed(tables, state0, x, steps, final):
     """final = the state after `steps` steps under constant byte x; returns total fallbacks."""
     Tq, baseq, boundq, cb = tables.Tq, tables.baseq, tables.boundq, tables.params[3]
-    bound, Wh, bh, Wx, sem = tables.bound, tables.Wh, tables.bh, tables.Wx, tables.params[2]
+    base2, T2, bound, Wh, bh, Wx, sem = tables.base2, tables.T2, tables.bound, tables.Wh, tables.bh, tables.Wx, \
+        tables.params[2]
     z = _new_scratch(tables)
     a = state0.copy()
     b = np.empty_like(state0)
     nfb = 0
     for _ in range(steps):
         if _tier1(Tq, baseq, boundq, cb, a, x, b, z):
-            nfb += _resolve_arrays(boundq, bound, Wh, bh, Wx, sem, a, x, z, b)
+            nfb += _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, a, x, z, b)
         a, b = b, a
     final[:] = a
     return nfb
@@ -416,13 +435,14 @@ def _run_constant_packed(tables, state0, x, steps, final):
 def _run_constant_trajectory(tables, state0, x, out):
     """out[t] = the state after t + 1 steps under constant byte x; returns total fallbacks."""
     Tq, baseq, boundq, cb = tables.Tq, tables.baseq, tables.boundq, tables.params[3]
-    bound, Wh, bh, Wx, sem = tables.bound, tables.Wh, tables.bh, tables.Wx, tables.params[2]
+    base2, T2, bound, Wh, bh, Wx, sem = tables.base2, tables.T2, tables.bound, tables.Wh, tables.bh, tables.Wx, \
+        tables.params[2]
     z = _new_scratch(tables)
     nfb = 0
     for t in range(out.shape[0]):
         prev = state0 if t == 0 else out[t - 1]
         if _tier1(Tq, baseq, boundq, cb, prev, x, out[t], z):
-            nfb += _resolve_arrays(boundq, bound, Wh, bh, Wx, sem, prev, x, z, out[t])
+            nfb += _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, prev, x, z, out[t])
     return nfb
 
 
