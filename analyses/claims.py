@@ -389,6 +389,8 @@ _add("s001.overview.q3.one_neuron", S, "§1 Overview (table)", "Q3: 1 neuron alo
      "99.7%", "keep_top", definition=D_KEEP, table="001.t1", row="Q3", k=1, field="pct")
 _add("s001.overview.q3.top15", S, "§1 Overview (table)", "Q3: the top 15 neurons capture 102% of compression",
      "102%", "keep_top", definition=D_KEEP, table="001.t1", row="Q3", k=15, field="pct")
+_add("s001.overview.q3.other113", S, "§1 Overview (table)", "Q3: the other 113 neurons (beyond the top 15) are noise",
+     "113", "wy_cols_removed", definition=D_TRIVIAL, table="001.t1", row="Q3", k=15)
 _add("s001.overview.q4.volatile", S, "§1 Overview (table); §6 item 5",
      "Q4: 128/128 neurons are volatile", "128", "saturation", definition=D_SAT, table="001.t1", row="Q4",
      field="n_volatile")
@@ -480,6 +482,9 @@ _add("s001.minimal.wh_below3", S, "§3 What the redux removes",
 _add("s001.flow.wh_top36", S, "§5 step 2; §6 item 4",
      "the top ~36% of Wh entries (|Wh| > 3.0) carry all the dynamically relevant signal", "~36%", "wh_pct",
      definition="computed from the weights: 100 * #{|Wh| >= 3.0} / 16384", theta=3.0, side="kept")
+_add("s001.flow.readout20", S, "§5 step 3", "only ~20 neurons contribute meaningfully to the readout; the other 108 add "
+     "noise", "~20", "keep_top", reason="qualitative: no criterion for 'contribute meaningfully' is stated (the top-20 "
+     "readout's % of gain is shown for reference)", definition=D_KEEP, k=20, field="pct")
 _add("s001.synthesis.wh36_unchanged", S, "§6 item 4",
      "36% of Wh entries (the largest by |w|) suffice for unchanged dynamics", "yes", "wh_top_fraction_unchanged",
      kind="bool", expected=True, definition="corrected operationalisation: keep the 36% largest |Wh| (zero the "
@@ -555,6 +560,8 @@ for k, nrm, rat in _T_BACK:
          rat, "back_norm", definition=D_BACK, table="002.t3.1", row=str(k), k=k, field="ratio")
 _add("s002.backward.spectral", S, "§3.1", "the spectral radius of Wh exceeds 1", "> 1", "spectral_radius",
      kind="bound", definition=D_STATIC)
+_add("s002.backward.greedy_8_before_2", S, "§3.1", "offset 8 is chosen before offset 2 by the greedy MI algorithm",
+     "yes", "greedy_before", kind="bool", expected=True, definition=D_COUNT + "; candidates 1..30", first=8, second=2)
 _T_ATTR = [(1, "+0.005", "0.041"), (2, "+0.000", "0.057"), (3, "+0.006", "0.053"), (4, "+0.029", "0.070"),
            (5, "+0.002", "0.081"), (6, "-0.016", "0.081"), (7, "+0.002", "0.072"), (8, "+0.006", "0.079")]
 for k, sg, us in _T_ATTR:
@@ -715,6 +722,8 @@ _add("s003.carrier.carrier_bpc_text", S, "§5.2", "the carrier alone achieves 0.
      definition=D_CARRIER, field="carrier_bpc")
 _add("s003.carrier.actual_bpc_text", S, "§5.2", "the actual model: 0.08 bpc", "0.08", "carrier",
      definition=D_CARRIER, field="actual_bpc")
+_add("s003.carrier.five_times", S, "§5.2", "the carrier alone is five times worse than the actual 0.08 bpc", "~5",
+     "carrier_ratio", kind="approx", definition=D_CARRIER + "; carrier-only bpc / actual bpc")
 for r, (nrn, cnt) in enumerate(((8, "825"), (68, "728"), (16, "666"), (52, "624"), (112, "526"))):
     _add(f"s003.carrier.ps_rank{r}.neuron", S, "§5.2", f"the rank-{r + 1} pattern-sensitive neuron is h{nrn}",
          f"h{nrn}", "carrier_ps_neuron", kind="label", expected=nrn, definition=D_CARRIER, rank=r, field="neuron")
@@ -834,6 +843,9 @@ for k, lab, bpc, pct in _TKEEP:
          pct, "keep_top", definition=D_KEEP, table="004.keep_top_k", row=lab, k=k, field="pct")
 _add("s004.keep_top_k.k1_neuron", S, "Keep-top-k table", "k = 1 keeps h8 only", "h8", "ko", kind="label",
      expected=8, definition=D_KO, table="004.keep_top_k", row="1 (h8 only)", rank=0, field="neuron")
+_add("s004.keep_top_k.saturates", S, "Keep-top-k", "the keep-top-k curve saturates near k = 80-100", "80–100", "keep_top",
+     kind="range", reason="qualitative: no saturation criterion is stated (the % of gain at k = 80 is shown for "
+     "reference)", definition=D_KEEP, k=80, field="pct")
 _add("s004.keep_top_k.k120_exact", S, "Keep-top-k", "k = 120 matches the full model exactly (the last 8 neurons "
      "contribute exactly zero)", "exactly zero", "keep_top_equals_full", kind="bool", expected=True,
      definition=D_KEEP + "; bpc(120) == bpc(128) exactly", k=120)

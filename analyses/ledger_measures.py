@@ -512,6 +512,15 @@ def _greedy_order(ctx, n):
     return [int(d) for d in _r_counting(ctx)["greedy"]["order"][:n]]
 
 
+@measure("greedy_before")
+def _greedy_before(ctx, first, second):
+    order = [int(d) for d in _r_counting(ctx)["greedy"]["order"]]
+    if first not in order:
+        return Measured(False, f"greedy order {order}")
+    ok = second not in order or order.index(first) < order.index(second)
+    return Measured(ok, f"greedy order {order}")
+
+
 @measure("skip8_beats_rnn")
 def _skip8_beats_rnn(ctx):
     b = _r_counting(ctx)["models"]["skip8"]["bpc"]
@@ -658,6 +667,12 @@ def _carrier(ctx, field):
             "actual_bpc": t["actual_bpc"], "carrier_bpc": t["carrier_only_bpc"], "pattern_gain": t["pattern_gain"],
             "pattern_frac_pct": 100.0 * t["byte_identity_fraction"]}
     return float(vals[field])
+
+
+@measure("carrier_ratio")
+def _carrier_ratio(ctx):
+    t = _r_carrier(ctx)["table2"]
+    return float(t["carrier_only_bpc"] / t["actual_bpc"])
 
 
 @measure("carrier_ps_neuron")
