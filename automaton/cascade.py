@@ -22,7 +22,7 @@ import numpy as np
 
 from rnn.errors import SatrnnInputError
 from rnn.forward import run_states
-from rnn.numba_config import njit, njit_parallel, prange
+from rnn.numba_config import njit_parallel, prange
 
 from .bitset import _hamming_words, n_words, pack, to_hex, unpack
 from .cycles import trajectory
@@ -195,7 +195,6 @@ def cascade_summary(c: Cascades, H: int, self_bits=None, fragile=None) -> dict:
 def self_flip_bits(automaton, states, xs, t_idx) -> np.ndarray:
     """(m, H) 1 where flipping neuron j at step t changes neuron j's own next bit (d_1 counts it)."""
     H = automaton.H
-    W = n_words(H)
     m = len(t_idx)
     a = np.repeat(states[t_idx], H, axis=0)
     jj = np.tile(np.arange(H), m)

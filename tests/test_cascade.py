@@ -10,7 +10,7 @@ import pytest
 import naive
 from analyses.cli import main
 from automaton import cascade as cas
-from automaton.bitset import pack, to_int, unpack
+from automaton.bitset import pack, unpack
 from automaton.sign import SignAutomaton
 from rnn.model import ElmanRNN, random_model, save_model
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 import naive
 from analyses.cli import main
 from automaton import cycles as cyc
-from automaton.bitset import from_int, pack, to_int
+from automaton.bitset import from_int, to_int
 from automaton.glibc_rand import GlibcRand, glibc_rand_values
 from automaton.sign import SignAutomaton
 from rnn.model import ElmanRNN, random_model, save_model
