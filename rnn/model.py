@@ -205,6 +205,12 @@ def _load_npz(p: Path) -> ElmanRNN:
     return ElmanRNN(**arrays, meta=meta)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: str | os.PathLike, write) -> None:
     """Write a file via a temporary sibling and rename, so a failure leaves nothing half-written.
 
@@ -223,6 +229,7 @@ def atomic_write_bytes(path: str | os.PathLike, write) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
         os.replace(tmp, p)
     except OSError as e:
         try:

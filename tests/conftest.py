@@ -61,6 +61,19 @@ def published_forward(published):
     return forward(model, xs)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def isolated_satrnn_home(tmp_path_factory):
+    """Keep the default-model cache of the whole test session out of the user's home: one shared
+    directory, so the default model is trained at most once per run (subprocesses inherit it)."""
+    old = os.environ.get("SATRNN_HOME")
+    os.environ["SATRNN_HOME"] = str(tmp_path_factory.mktemp("satrnn_home"))
+    yield
+    if old is None:
+        os.environ.pop("SATRNN_HOME", None)
+    else:
+        os.environ["SATRNN_HOME"] = old
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)

@@ -91,3 +91,13 @@ def test_unwritable_output_leaves_nothing(tmp_path):
     with pytest.raises(SatrnnInputError, match=r"\.bin or \.npz"):
         save_model(m, tmp_path / "m.txt")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_saved_files_get_normal_permissions(tmp_path):
+    import os
+    mask = os.umask(0o022)
+    try:
+        save_model(random_model(3, 0), tmp_path / "m.npz")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "m.npz").stat().st_mode & 0o777 == 0o644
