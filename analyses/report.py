@@ -341,22 +341,22 @@ def sec_cycles(ctx: LedgerContext):
     x42 = int(ctx.xs[min(42, ctx.xs.shape[0] - 1)])
     fa = ctx.cached(("automaton", "f32-seq"), lambda: sign.SignAutomaton.from_model(ctx.model, "f32-seq"))
     paper = cyc.paper_attractor_search(fa, x42)
-    cycles = sm.get("cycles", {})
     t = Table(title=f"{n_starts} random starts (seed 0) x {len(inputs)} constant inputs, budget {budget:,} steps",
               title_justify="left")
-    for c in ("cycle representative", "period", "basin (jobs)"):
+    for c in ("input", "period", "starts", "transient", "cycle representative (hex)"):
         t.add_column(c, overflow="fold")
-    items = list(cycles.items()) if isinstance(cycles, dict) else [(c.get("rep"), c) for c in cycles]
-    for rep, c in items[:8]:
-        t.add_row(str(rep)[:34], fmt(c.get("period")), fmt(c.get("count")))
-    rows = [("distinct cycles found", fmt(len(items))),
-            ("jobs unresolved within budget", fmt(sm.get("unresolved", sm.get("fraction_unresolved")))),
-            ("steps/s", fmt(sm.get("steps_per_second"))),
+    for c in sm["cycles"][:8]:
+        t.add_row(Text(display_byte(inputs[c["input_index"]])), str(c["period"]), str(c["starts"]),
+                  f"{c['transient_min']}-{c['transient_max']}", Text(c["rep"]))
+    rows = [("jobs (start x input)", fmt(sm["jobs"])),
+            ("distinct cycles found", fmt(sm["distinct_cycles"]) + (f", periods {fmt(sm['periods'])}" if sm["periods"] else "")),
+            ("jobs with no cycle within the budget", f"{sm['unresolved']} ({100 * sm['fraction_unresolved']:.0f}%)"),
+            ("steps simulated", f"{sm['total_steps']:,} ({fmt(sm['steps_per_second'])} steps/s)"),
             ("paper 4.3: fixed points reached (50 glibc starts, 100 steps, x_42)", fmt(paper["fixed_points_reached"])),
             ("paper 4.4: period <= 100 after warm-up", fmt(paper["cycle_period"] or "none"))]
     data = {"seed": 0, "starts": n_starts, "inputs": inputs, "budget": budget, "summary": sm,
             "paper": {k: paper[k] for k in ("fixed_points_reached", "cycle_period", "unique_final_states")}}
-    return Group(kv_table(rows), t), data
+    return (Group(kv_table(rows), t) if sm["cycles"] else kv_table(rows)), data
 
 
 @section("knockout", "Knockout and redux")

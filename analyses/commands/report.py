@@ -1,6 +1,8 @@
 """`satrnn report [MODEL TEXT]`: every analysis in one rich report, with JSON, SVG and HTML exports."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.console import Console
 from rich.rule import Rule
 
@@ -42,12 +44,14 @@ def run(args) -> int:
     model, xs = load_model_text_args(args)
     json_stdout = args.json == "-"
     rends, data = build_report(model, xs, sections=sections, show_progress=True)
-    doc = {"bytes": int(xs.shape[0]), "H": model.H, "sections": data}
+    source = (f"{Path(args.model).name}, {Path(args.text).name}" if args.model is not None
+              else "the bundled default model and corpus")
+    doc = {"model": source, "bytes": int(xs.shape[0]), "H": model.H, "sections": data}
     if json_stdout:
         emit_json(doc)
     else:
         con = Console(record=bool(args.svg or args.html))
-        con.print(Rule(f"satrnn report — H = {model.H}, {xs.shape[0]:,} bytes"))
+        con.print(Rule(f"satrnn report — {source}: H = {model.H}, {xs.shape[0]:,} bytes", style="bold"))
         for r in rends:
             con.print(r)
         if args.svg:
