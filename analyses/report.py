@@ -444,8 +444,9 @@ def sec_attribution(ctx: LedgerContext):
 def sec_ledger(ctx: LedgerContext):
     records, summary = run_ledger(ctx.model, ctx.xs, ctx=ctx, show_progress=False)
     differs = [r for r in records if r["verdict"] == "differs"]
-    t = Table(title="Claims that differ (all of them; `satrnn verify` lists every claim)", title_justify="left")
-    t.add_column("claim", overflow="fold", ratio=2)
+    t = Table(title="Claims that differ (all of them; `satrnn verify` lists every claim)", title_justify="left",
+              expand=True)
+    t.add_column("claim", overflow="fold", ratio=3)
     t.add_column("paper", justify="right", overflow="fold", ratio=1)
     t.add_column("measured", justify="right", overflow="fold", ratio=1)
     for r in differs:
