@@ -19,6 +19,9 @@ Kernels (njit, callable from other njit functions; states must not alias):
 - `_run_packed(tables, state0, xs, out (n, W)) -> int`, row t = the state after reading xs[t];
 - `_run_constant_packed(tables, state0, x, steps, final (W,)) -> int`.
 `tables` is a `SignTables` namedtuple (one numba argument) holding everything the step needs.
+Speed note: the run kernels take the arrays out of the tuple once and call `_tier1(...)` and, only when it
+returns True, `_resolve_arrays(...)` per step; that is about 1.5-2x faster than `_step_packed_scratch` in
+a loop, so long-running foreign loops may copy `_run_packed`'s pattern.
 
 How a step decides each sign (three tiers, each rigorous; see "the rigorous bounds" below):
 1. int16 fixed point: zq_i = baseq[x, i] + sum_c Tq[c, b_c, i], where b_c is the state's byte of chunk c
@@ -290,14 +293,6 @@ def _tier2_z(base2, T2, cb, state_in, x, i):
 
 
 @njit
-def _resolve(tables, state_in, x, z, state_out):
-    """Tiers 2 and 3 for the neurons tier 1 left open (|zq| <= boundq); fixes their bits in state_out.
-    Returns the number of tier-3 fallbacks."""
-    return _resolve_arrays(tables.base2, tables.T2, tables.params[3], tables.bound, tables.Wh, tables.bh,
-                           tables.Wx, tables.params[2], state_in, x, z, state_out)
-
-
-@njit
 def _tier3_bit(Wh, bh, Wx, sem, state_in, x, n):
     """The fallback: neuron n's bit in its semantics, recomputed from the float32 weights."""
     if sem == 0:
@@ -307,8 +302,9 @@ def _tier3_bit(Wh, bh, Wx, sem, state_in, x, n):
 
 @njit
 def _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, state_in, x, z, state_out):
-    """`_resolve` on plain arrays (hot loops pass them without unpacking the tuple at every step).
-    Tier 2 is written out here rather than called: a call passing these arrays costs more than the sum."""
+    """Tiers 2 and 3 for the neurons tier 1 left open (their masks are in z's tail); fixes their bits in
+    state_out and returns the number of tier-3 fallbacks. Tier 2 is written out here rather than called:
+    a call passing these arrays costs more than the sum."""
     W = state_out.shape[0]
     C = T2.shape[1]
     nfb = 0
@@ -384,7 +380,8 @@ def _tier1(Tq, baseq, boundq, cb, state_in, x, state_out, z):
 def _step_packed_scratch(tables, state_in, x, state_out, z):
     """One transition state_in -> state_out under byte x (see module docstring); returns #fallbacks."""
     if _tier1(tables.Tq, tables.baseq, tables.boundq, tables.params[3], state_in, x, state_out, z):
-        return _resolve(tables, state_in, x, z, state_out)
+        return _resolve_arrays(tables.base2, tables.T2, tables.params[3], tables.bound, tables.Wh, tables.bh,
+                               tables.Wx, tables.params[2], state_in, x, z, state_out)
     return 0
 
 
