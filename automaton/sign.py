@@ -26,8 +26,8 @@ a loop, so long-running foreign loops may copy `_run_packed`'s pattern.
 How a step decides each sign (three tiers, each rigorous; see "the rigorous bounds" below):
 1. int16 fixed point: zq_i = baseq[x, i] + sum_c Tq[c, b_c, i], where b_c is the state's byte of chunk c
    (cs = chunk_size neurons), Tq[c, b, i] ~ sigma_i * sum_k (bit k of b ? +1 : -1) Wh[i, cs c + k] and
-   baseq[x, i] ~ sigma_i (bh[i] + Wx[i, x]), rounded to integers with a power-of-two scale sigma_i per
-   neuron. C = ceil(H/cs) short vector additions per step instead of H*H multiply-adds. Decided if
+   baseq[x, i] ~ sigma_i (bh[i] + Wx[i, x]), rounded to integers with a scale sigma_i per neuron that
+   uses the whole int16 range. C = ceil(H/cs) short vector additions per step instead of H*H multiply-adds. Decided if
    |zq_i| > boundq[x, i].
 2. float64 tables, for the rare neurons tier 1 leaves open: z~_i = base2[i, x] + sum_c T2[i, c, b_c] for
    that neuron only (its column is contiguous, so it stays cached); decided if |z~_i| > bound[x, i].
@@ -66,7 +66,7 @@ column); bound: (256, Hp) float64 (tier 2).  Wh (H, H), Wx (H, 256), bh (H,): fl
 # Notation. S[x, i] = |bh[i]| + |Wx[i, x]| + sum_j |Wh[i, j]| (state-independent: the terms are +-Wh[i, j]);
 # z = the exact sum of the terms; u64 = 2^-53, u32 = 2^-24; gamma_m(u) = m u / (1 - m u). Every
 # floating-point operation below is an addition, or the rounding of a value to a narrower format (the
-# +-1 "products" are sign flips, exact; power-of-two scalings are exact). Each obeys
+# +-1 "products" are sign flips, exact). Each obeys
 # fl(a) = a (1 + d), |d| <= u of the format (a float64 rounding also has |d| <= u32), also for subnormal
 # results, since addition never underflows inexactly. So a summation tree in which every summand meets
 # at most m roundings has error <= gamma_m S (Higham, Accuracy and Stability, Lemma 3.1).
@@ -82,24 +82,26 @@ column); bound: (256, Hp) float64 (tier 2).  Wh (H, H), Wx (H, 256), bh (H,): fl
 # S <= 1.01 S^. For m u <= 0.0099, gamma_m(u) <= 1.01 m u, hence
 #     E2    = fl64(2 R2 u64 S^)       >= 2 R2 u64 S^ (1 - u64) > 1.03 R2 u64 S^ >= gamma_R2(u64) S,
 #     E_seq = fl64(2 (H+2) u32 S^)    >= gamma_{H+1}(u32) S,
-# (2 R2 u64 and 2 (H+2) u32 are exact) and bound = E2 (exact) or fl64(E2 + E_seq) (f32-seq), which is >= (E2 + E_seq)
-# (1 - u64) and still covers both errors since each stored E has slack >= 1.9.
+# (2 R2 u64 and 2 (H+2) u32 are exact) and bound = E2 (exact) or fl64(E2 + E_seq) (f32-seq), which is
+# >= (E2 + E_seq)(1 - u64) and still covers both errors since each stored E has slack >= 1.9.
 # Tier-2 decision: z~ > bound  => z > 0 (exact) and z_seq >= z - gamma S > 0 (f32-seq)  => +1;
 #                  z~ < -bound => z < 0 and z_seq < 0 (strictly, so not a -0.0 tie)      => -1.
 #
 # Table construction for tier 1: B64 and T64 as above, at most cs roundings per summand in total:
 # sum of |errors| <= gamma_cs(u64) S.
 #
-# Tier 1 (int16). sigma_i = (32767 - (C + 1)/2 - 2)(1 - 2^-40) / max_x S^[x, i], so every partial sum of
-# the integers, bounded by S sigma + (C + 1)/2 (+ the float64 slack, << 1), is below 32767: the int16
-# additions are exact. (If that leaves span <= 16384, i.e. C > 32000, tier 1 is disabled.)
+# Tier 1 (int16). sigma_i = (32767 - (C + 1)/2 - 2)(1 - 2^-40) / max_x S^[x, i]; the factor 1 - 2^-40
+# covers S <= S^ (1 + gamma_{H+2}(u64)). Every partial sum of the integers is bounded by S sigma + (C + 1)/2
+# (+ float64 slack << 1) < 32767, so the int16 additions are exact. (If 32767 - (C + 1)/2 - 2 <= 16384,
+# i.e. C > 32000, tier 1 is disabled.)
 # baseq = round(fl64(sigma B64)), Tq = round(fl64(sigma T64)): the products add one rounding (so the
 # float64 values carry at most cs + 1 roundings per summand: sum of |errors| <= gamma_{cs+1}(u64) S sigma),
 # and each integer is off by <= 1/2 from its float64 value. Hence
 #     |zq / sigma - z| <= (C + 1) / (2 sigma) + gamma_{cs+1}(u64) S.
 # boundq = ceil(((C + 1)/2 + sigma (E64 + E_seq or 0)) (1 + 2^-20)) + 1 with
 # E64 = fl64(2 (cs + 1) u64 S^) >= gamma_{cs+1}(u64) S; the factor and the +1 absorb the roundings of this
-# float64 computation. zq > boundq then gives z > 1/sigma > 0 (exact) and z > E_seq (f32-seq): +1;
+# float64 computation. zq > boundq (so zq >= boundq + 1) then gives
+# z >= (zq - (C + 1)/2)/sigma - E64 >= 2/sigma + E_seq > 0, hence z > 0 (exact) and z_seq > 0 (f32-seq): +1;
 # zq < -boundq likewise gives -1.
 #
 # If a condition fails (m u > 0.0099, overflow possible, boundq would not fit int16), that tier's bound is
