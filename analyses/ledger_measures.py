@@ -414,10 +414,15 @@ def _never_active(ctx, cls, field):
     na = _r_sparsity(ctx)["never_active"]
     key = "total" if cls == "all" else cls
     cnt, of = na[key], na["of"][key]
+    occ = na.get("occurring") or {}
+    note = ""
+    if cls in ("Wx", "Wy") and f"{cls}_of" in occ:  # DEFINITIONS 1.6 corrected variant
+        note = (f"corrected (only the {occ['input_bytes' if cls == 'Wx' else 'target_bytes']} bytes that can occur): "
+                f"{occ[cls]:,} of {occ[cls + '_of']:,} never active")
     if field == "count":
-        return int(cnt)
+        return Measured(int(cnt), note)
     pct = 100.0 * cnt / of
-    return pct if field == "pct" else 100.0 - pct
+    return Measured(pct if field == "pct" else 100.0 - pct, note)
 
 
 @measure("depth_profile")
