@@ -455,20 +455,38 @@ def _iso(ctx, field):
 
 # ---- q2 offsets, q7 PMI, factor map, counting ---------------------------------------------------------------
 
+def _r_q2_corrected(ctx):
+    off = need("analyses.offsets")
+    return ctx.cached("q2c", lambda: call(off.q2_offsets, ctx.model, ctx.xs, variant="corrected", fwd=ctx.fwd,
+                                          hs=ctx.fwd.hs))
+
+
+def _q2_note(ctx, get) -> str:
+    """The same quantity under the corrected offset convention (DEFINITIONS 6.3), as a note."""
+    try:
+        return f"corrected convention (d = 1 flips x_t): {get(_r_q2_corrected(ctx))}"
+    except Exception:  # noqa: BLE001 - the note is optional; the paper-compatible value stands alone
+        return ""
+
+
 @measure("offset_hist_pct")
 def _offset_hist_pct(ctx, d):
-    return _row(_r_q2(ctx)["offset_histogram"], "d", d, "q2 offset histogram")["percent"]
+    get = lambda r: f"{_row(r['offset_histogram'], 'd', d, 'q2 offset histogram')['percent']:.2f}%"  # noqa: E731
+    return Measured(_row(_r_q2(ctx)["offset_histogram"], "d", d, "q2 offset histogram")["percent"],
+                    _q2_note(ctx, get))
 
 
 @measure("offset_mode")
 def _offset_mode(ctx):
     p = _r_q2(ctx)["histogram_peak"]
-    return Measured(int(p["d"]), f"{p['count']} neurons ({p['percent']:.1f}%)")
+    note = _q2_note(ctx, lambda r: f"mode d = {r['histogram_peak']['d']}")
+    return Measured(int(p["d"]), f"{p['count']} neurons ({p['percent']:.1f}%); {note}")
 
 
 @measure("mi_greedy_pct")
 def _mi_greedy_pct(ctx):
-    return float(_r_q2(ctx)["mi_greedy"]["total_percent"])
+    return Measured(float(_r_q2(ctx)["mi_greedy"]["total_percent"]),
+                    _q2_note(ctx, lambda r: f"{r['mi_greedy']['total_percent']:.2f}%"))
 
 
 @measure("pmi_aligned")
