@@ -271,3 +271,51 @@ def test_parse_state_and_validation():
         aut.run_constant(np.zeros(1, np.uint64), 1, -1)
     with pytest.raises(SatrnnInputError):
         SignAutomaton.from_model(random_model(5, 0), "float")
+
+
+# ---- the tier bounds themselves ---------------------------------------------------------------------
+
+def _exact_z(model, bits, x):
+    """Exact pre-activations as correctly rounded doubles (math.fsum), one per neuron."""
+    import math
+    s = np.where(bits, 1.0, -1.0)
+    terms = model.Wh.astype(np.float64) * s[None, :]
+    return np.array([math.fsum([float(model.bh[i]), float(model.Wx[i, x])] + terms[i].tolist())
+                     for i in range(model.H)])
+
+
+@pytest.mark.parametrize("style", ["normal", "wide", "dyadic"])
+@pytest.mark.parametrize("H", [5, 128, 130])
+def test_tier_bounds_hold(H, style):
+    """Tier 1's integer sum and tier 2's float64 sum stay within their proven error bounds of the exact z,
+    so every sign they decide is the exact sign (checked on random states, including near-tie models)."""
+    from automaton.sign import _chunk_byte, build_tables
+    model, _, _, _ = near_tie_model(H, 11 + H, style, ["seq0", "ex0", "ex+"])
+    tb = build_tables(model, "exact")
+    rng = np.random.default_rng(H)
+    H_, C = model.H, tb.Tq.shape[0]
+    S = (np.abs(model.bh.astype(np.float64)) + np.abs(model.Wh.astype(np.float64)).sum(1))
+    for _ in range(20):
+        bits = rng.random(H_) < 0.5
+        x = int(rng.integers(256))
+        state = bitset.pack(bits)
+        z = _exact_z(model, bits, x)
+        zq = tb.baseq[x, :H_].astype(np.int64).copy()
+        z2 = tb.base2[:H_, x].copy()
+        for c in range(C):
+            b = _chunk_byte(state, c, tb.params[3])
+            zq += tb.Tq[c, b, :H_]
+            z2 = z2 + tb.T2[:H_, c, b]
+        assert np.abs(zq).max() <= 32767
+        Smax = S + np.abs(model.Wx.astype(np.float64)).max(1)
+        sigma = (32767 - (C + 1) / 2 - 2) / Smax
+        err1 = np.abs(zq / sigma - z) * sigma
+        assert (err1 <= (C + 1) / 2 + 1e-6).all(), err1.max()
+        bq = tb.boundq[x, :H_].astype(np.int64)
+        decided = np.abs(zq) > bq
+        assert ((zq > 0) == (z > 0))[decided].all()
+        assert (z[decided] != 0).all()
+        err2 = np.abs(z2 - z)
+        assert (err2 <= tb.bound[x, :H_] / 1.9 + 1e-300).all()
+        dec2 = np.abs(z2) > tb.bound[x, :H_]
+        assert ((z2 > 0) == (z > 0))[dec2].all()
