@@ -145,6 +145,13 @@ class Claim:
     def kwargs(self) -> dict:
         return dict(self.params)
 
+    @property
+    def measurement(self) -> str | None:
+        """The measurement call as text, e.g. "keep_top(field='bpc', k=15)" (ledger_measures.MEASURES key)."""
+        if self.measure is None:
+            return None
+        return f"{self.measure}(" + ", ".join(f"{k}={v!r}" for k, v in self.params) + ")"
+
 
 CLAIMS: list[Claim] = []
 _BY_ID: dict[str, Claim] = {}
@@ -971,7 +978,8 @@ def evaluate(claims, measure_fn) -> list[dict]:
         rec = {"id": c.id, "seed": c.seed, "section": c.section, "statement": c.statement,
                "paper_value": c.paper_value, "measured": None, "definition": c.definition or None,
                "verdict": "not measurable", "difference": None, "tolerance": tolerance_text(c),
-               "precision": c.parsed.precision, "reason": None, "note": None, "table": c.table, "row": c.row}
+               "precision": c.parsed.precision, "reason": None, "note": None, "table": c.table, "row": c.row,
+               "measurement": c.measurement}
         results[c.id] = rec
         measured, err = None, None
         if c.measure is not None:
