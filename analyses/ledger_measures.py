@@ -729,9 +729,14 @@ def _decomp(ctx, field):
     if field == "carrier_cost":
         return float(d["carrier_only_bits"])
     part, kind = field.rsplit("_", 1)
+    nb = d.get("without_bias") or {}
     if kind == "logit":
-        return float(wb[part])
-    return float(wb[f"{part}_fraction"]) if part != "total" else 1.0
+        note = f"without the output bias: {nb[part]:+.3f}" if part in nb else ""
+        return Measured(float(wb[part]), note)
+    if part == "total":
+        return 1.0
+    key = f"{part}_fraction"
+    return Measured(float(wb[key]), f"without the output bias: {100 * nb[key]:.1f}%" if key in nb else "")
 
 
 # ---- sign automaton: cascades, cycles ----------------------------------------------------------------------
