@@ -11,12 +11,11 @@ predicted byte; d = 1 flips x_t).
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
 from rnn.errors import SatrnnInputError
-from rnn.forward import as_bytes, readout_costs, run_states
+from rnn.forward import _step, as_bytes, readout_costs, run_states
 from rnn.model import ElmanRNN
 from rnn.numba_config import njit_parallel, prange
 
@@ -42,8 +41,7 @@ def _perturbed_kernel(Wx, WhT, bh, xs, hs, starts, first_byte, rec_ptr, rec_t, r
     with xs[p+1..]; the state after step t is written to out[rec_row[r]] for every record r in
     rec_ptr[k]..rec_ptr[k+1] with rec_t[r] == t (rec_t ascending within a trajectory).
 
-    The step is the reference `_forward_kernel` step operation for operation (z = bh + Wx[:, x], then
-    z += WhT[j, :] * h[j] for j ascending, float32, no FMA; h = tanhf(z)). Trajectories write disjoint rows
+    The step is the reference `rnn.forward._step` itself. Trajectories write disjoint rows
     of `out`, so the result does not depend on the thread count.
     """
     H = WhT.shape[0]
@@ -59,14 +57,7 @@ def _perturbed_kernel(Wx, WhT, bh, xs, hs, starts, first_byte, rec_ptr, rec_t, r
         t = p
         while r < r_end:
             x = first_byte[k] if t == p else xs[t]
-            for i in range(H):
-                z[i] = bh[i] + Wx[i, x]
-            for j in range(H):
-                hj = h[j]
-                for i in range(H):
-                    z[i] = z[i] + WhT[j, i] * hj
-            for i in range(H):
-                h[i] = math.tanh(z[i])
+            _step(Wx, WhT, bh, x, h, z)
             while r < r_end and rec_t[r] == t:
                 row = rec_row[r]
                 for i in range(H):

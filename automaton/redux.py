@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnn.errors import SatrnnInputError
-from rnn.forward import _forward_kernel, as_bytes, forward
+from rnn.forward import _forward_kernel, _softmax_cost, as_bytes, forward
 from rnn.model import ElmanRNN
 from rnn.numba_config import njit, njit_parallel, prange
 
@@ -185,21 +185,6 @@ def _full_logits(Wy, by, hs, L, exact):
             # all terms zero (e = 255): the sum is exact; otherwise bound <= 2^52 q (2x margin over
             # 2^53 q absorbs the rounding of `bound` itself)
             exact[t, o] = e == 255 or bound <= math.ldexp(1.0, e - 150 + 52)
-
-
-@njit
-def _softmax_cost(L, y, clamp):
-    mx = L[0]
-    for o in range(1, 256):
-        if L[o] > mx:
-            mx = L[o]
-    Z = 0.0
-    for o in range(256):
-        Z += math.exp(L[o] - mx)
-    py = math.exp(L[y] - mx) / Z
-    if clamp:
-        return -math.log2(max(py, 1e-30))
-    return -math.log(py) / math.log(2.0)
 
 
 @njit_parallel

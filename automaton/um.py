@@ -52,7 +52,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnn.errors import SatrnnInputError
-from rnn.forward import as_bytes, sequential_mean
+from rnn.forward import _softmax_cost, as_bytes, sequential_mean
 from rnn.model import N_BYTES, ElmanRNN
 from rnn.numba_config import njit, njit_parallel, prange
 
@@ -478,18 +478,7 @@ def _um_readout(out_b_s, out_b_neg, out_b_has, out_ptr, out_dst, out_s, out_sg, 
             for q in range(out_ptr[j], out_ptr[j + 1]):
                 d = out_dst[q]
                 L[d] = L[d] + out_sg[q] * (out_s[q] * mj)
-        mx = L[0]
-        for o in range(1, 256):
-            if L[o] > mx:
-                mx = L[o]
-        Z = 0.0
-        for o in range(256):
-            Z += math.exp(L[o] - mx)
-        py = math.exp(L[targets[r]] - mx) / Z
-        if clamp:
-            costs[r] = -math.log2(max(py, 1e-30))
-        else:
-            costs[r] = -math.log(py) / math.log(2.0)
+        costs[r] = _softmax_cost(L, targets[r], clamp)  # the readout's shared softmax definition
 
 
 # ---- public forward ---------------------------------------------------------------------------------

@@ -24,30 +24,66 @@ COST_FLOOR = 1e-30
 
 
 @njit
-def _forward_kernel(Wx, WhT, bh, xs, h0, hs, zs):
-    """The recurrence in the dtype of the arrays (float32: the papers' arithmetic). Writes hs, zs (n, H).
+def _step(Wx, WhT, bh, x, h, z):
+    """One step of the reference recurrence, in place: z <- pre-activation under byte x, h <- tanh(z).
 
-    WhT is Wh transposed (WhT[j, i] = Wh[i, j]), C-contiguous. Each z[i] is still accumulated with j
-    ascending and every product and sum rounded to the array dtype; looping j outside and i inside only
-    changes which neuron is worked on when, so the inner loop vectorises across neurons without any
-    reassociation (no fastmath, hence no FMA contraction either).
+    WhT is Wh transposed (WhT[j, i] = Wh[i, j]), C-contiguous. Each z[i] is accumulated with j ascending,
+    every product and sum rounded to the array dtype (float32: the papers' arithmetic). Looping j outside
+    and i inside only changes which neuron is worked on when, so the inner loop vectorises across neurons
+    without any reassociation (no fastmath, hence no FMA contraction either). Shared by every kernel
+    that re-runs the recurrence, so there is one definition of the float32 step.
     """
-    n = xs.shape[0]
     H = WhT.shape[0]
+    for i in range(H):
+        z[i] = bh[i] + Wx[i, x]
+    for j in range(H):
+        hj = h[j]
+        for i in range(H):
+            z[i] = z[i] + WhT[j, i] * hj
+    for i in range(H):
+        h[i] = math.tanh(z[i])
+
+
+@njit
+def _forward_kernel(Wx, WhT, bh, xs, h0, hs, zs):
+    """The recurrence over xs from h0 in the dtype of the arrays. Writes hs, zs (n, H)."""
+    n = xs.shape[0]
     h = h0.copy()
     z = np.empty_like(h0)
     for t in range(n):
-        x = xs[t]
-        for i in range(H):
-            z[i] = bh[i] + Wx[i, x]
+        _step(Wx, WhT, bh, xs[t], h, z)
+        zs[t, :] = z
+        hs[t, :] = h
+
+
+@njit
+def _logits(Wy, by, v, L):
+    """L[o] = dbl(by[o]) + sum_j dbl(Wy[o, j] * v[j]), j ascending (a float32 product for float32 v)."""
+    H = v.shape[0]
+    for o in range(256):
+        acc = np.float64(by[o])
         for j in range(H):
-            hj = h[j]
-            for i in range(H):
-                z[i] = z[i] + WhT[j, i] * hj
-        for i in range(H):
-            zs[t, i] = z[i]
-            h[i] = math.tanh(z[i])
-            hs[t, i] = h[i]
+            acc += Wy[o, j] * v[j]
+        L[o] = acc
+
+
+@njit
+def _softmax_cost(L, y, clamp):
+    """Cost in bits of byte y under softmax(L) in double, o ascending (DEFINITIONS 0.4).
+
+    clamp: -log2(max(P_y, 1e-30)); otherwise -ln(P_y)/ln 2 (q1_sparsity's convention).
+    """
+    mx = L[0]
+    for o in range(1, 256):
+        if L[o] > mx:
+            mx = L[o]
+    Z = 0.0
+    for o in range(256):
+        Z += math.exp(L[o] - mx)
+    py = math.exp(L[y] - mx) / Z
+    if clamp:
+        return -math.log2(max(py, 1e-30))
+    return -math.log(py) / math.log(2.0)
 
 
 @njit_parallel
@@ -60,28 +96,16 @@ def _readout(Wy, by, V, targets, clamp, costs, logp):
     Rows are independent, so the parallel loop is deterministic.
     """
     m = V.shape[0]
-    H = V.shape[1]
     want = logp.shape[0] == m
     for r in prange(m):
         L = np.empty(256, dtype=np.float64)
-        for o in range(256):
-            acc = np.float64(by[o])
-            for j in range(H):
-                acc += Wy[o, j] * V[r, j]
-            L[o] = acc
-        mx = L[0]
-        for o in range(1, 256):
-            if L[o] > mx:
-                mx = L[o]
-        Z = 0.0
-        for o in range(256):
-            Z += math.exp(L[o] - mx)
-        py = math.exp(L[targets[r]] - mx) / Z
-        if clamp:
-            costs[r] = -math.log2(max(py, 1e-30))
-        else:
-            costs[r] = -math.log(py) / math.log(2.0)
+        _logits(Wy, by, V[r], L)
+        costs[r] = _softmax_cost(L, targets[r], clamp)
         if want:
+            mx = L.max()
+            Z = 0.0
+            for o in range(256):
+                Z += math.exp(L[o] - mx)
             lz = math.log(Z)
             for o in range(256):
                 logp[r, o] = (L[o] - mx) - lz

@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from .errors import SatrnnInputError
-from .forward import as_bytes
+from .forward import _logits, as_bytes
 from .model import ElmanRNN
 from .numba_config import njit_parallel, prange
 
@@ -34,14 +34,9 @@ MAX_DEPTH = 100_000
 def _probabilities(Wy, by, V, P):
     """P[r, o] = exp(L[o] - max L) / Z with L[o] = dbl(by[o]) + sum_j dbl(Wy[o, j] * V[r, j]) (j ascending)."""
     m = V.shape[0]
-    H = V.shape[1]
     for r in prange(m):
         L = np.empty(256, dtype=np.float64)
-        for o in range(256):
-            acc = np.float64(by[o])
-            for j in range(H):
-                acc += Wy[o, j] * V[r, j]
-            L[o] = acc
+        _logits(Wy, by, V[r], L)
         mx = L[0]
         for o in range(1, 256):
             if L[o] > mx:

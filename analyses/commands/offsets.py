@@ -51,7 +51,8 @@ def run(args) -> int:
         bar.advance(task)
     r["flip_check"] = flip_column_check(model, xs)
     r["seed_items"] = seed_items(r)
-    N, S = r.pop("N"), r.pop("S")
+    r.pop("N")  # the per-(t, d, j) change tensor is too large for JSON
+    S = r.pop("S")
     if args.json:
         r["per_depth_S"] = S
         emit_json(r)
