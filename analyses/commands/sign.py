@@ -1,8 +1,6 @@
 """`satrnn sign MODEL --input X --start HEX --steps N`: run the packed sign automaton, print the final state."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from automaton.bitset import to_hex
