@@ -234,3 +234,7 @@ def test_verify_cli_json_and_strict(model_path, text_path, capsys):
     capsys.readouterr()
     assert rc == (1 if any(r["verdict"] == "differs" for r in recs) else 0)
     assert main(["verify", str(model_path), str(text_path), "--only", "9"]) == 2
+    rc = main(["verify", str(model_path), str(text_path), "--only", "4", "--json", "--verdict", "differs"])
+    diff = json.loads(capsys.readouterr().out)
+    assert rc == 0 and diff and all(r["verdict"] == "differs" for r in diff)
+    assert len(diff) == sum(r["verdict"] == "differs" for r in recs)

@@ -1,11 +1,12 @@
 """`satrnn verify [MODEL TEXT]`: the claims ledger — every quantitative claim of the seeds with a verdict."""
 from __future__ import annotations
 
+from rnn.errors import SatrnnInputError
+
 from ..claims import SEEDS, claims_for, seed_key
 from ..clikit import add_json_flag, add_model_text_args, console, emit_json, load_model_text_args
 from ..ledger_measures import run_ledger
 from ..report import ledger_renderables
-from rnn.errors import SatrnnInputError
 
 
 def register(sub) -> None:
@@ -14,6 +15,8 @@ def register(sub) -> None:
     p.add_argument("--only", metavar="SEED", default=None,
                    help=f"only one seed's claims ({', '.join(SEEDS)}, or the seed's file name)")
     p.add_argument("--strict", action="store_true", help="exit 1 if any claim in the chosen set differs")
+    p.add_argument("--verdict", choices=("reproduced", "differs", "not-measurable"), default=None,
+                   help="list only claims with this verdict (the summary still counts the whole chosen set)")
     add_json_flag(p)
     p.set_defaults(func=run)
 
@@ -27,10 +30,13 @@ def run(args) -> int:
     claims = claims_for(args.only)
     model, xs = load_model_text_args(args)
     records, summary = run_ledger(model, xs, claims, show_progress=not args.json)
+    shown = records
+    if args.verdict is not None:
+        shown = [r for r in records if r["verdict"] == args.verdict.replace("-", " ")]
     if args.json:
-        emit_json(records)
+        emit_json(shown)
     else:
-        for r in ledger_renderables(records, summary):
+        for r in ledger_renderables(shown, summary):
             console.print(r)
     if args.strict and summary["total"]["differs"] > 0:
         return 1
