@@ -319,3 +319,28 @@ def test_tier_bounds_hold(H, style):
         assert (err2 <= tb.bound[x, :H_] / 1.9 + 1e-300).all()
         dec2 = np.abs(z2) > tb.bound[x, :H_]
         assert ((z2 > 0) == (z > 0))[dec2].all()
+
+
+@pytest.mark.parametrize("semantics", ["exact", "f32-seq"])
+def test_extreme_weights(semantics):
+    """Subnormal, huge (float32 sums that overflow to inf, even inf - inf = nan in f32-seq), +-0 weights:
+    the tiers give up (their bounds become infinite) and the fallbacks match the literal references."""
+    H = 6
+    rng = np.random.default_rng(3)
+    vals = np.array([0.0, -0.0, 1e-45, -1e-45, 1e-40, 3e38, -3e38, 1.0, -2.5, 1e-30], dtype=np.float32)
+    Wx = rng.choice(vals, (H, 256)).astype(np.float32)
+    Wh = rng.choice(vals, (H, H)).astype(np.float32)
+    bh = rng.choice(vals, H).astype(np.float32)
+    model = ElmanRNN(Wx=Wx, Wh=Wh, bh=bh, Wy=np.zeros((256, H), np.float32), by=np.zeros(256, np.float32))
+    aut = SignAutomaton.from_model(model, semantics)
+    xs = rng.integers(0, 256, 40, dtype=np.uint8)
+    b0 = rng.random(H) < 0.5
+    traj = aut.run(bitset.pack(b0), xs)
+    b = b0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t, x in enumerate(xs):
+            if semantics == "exact":
+                b = naive.sign_step_exact_fraction(Wx, Wh, bh, b, int(x))
+            else:
+                b = naive.sign_step_f32_seq(Wx, Wh, bh, b, int(x))
+            assert np.array_equal(traj[t], bitset.pack(b)), t
