@@ -84,9 +84,11 @@ def test_cli_sections_outputs_and_errors(model_path, text_path, tmp_path, capsys
     ET.fromstring(s.read_text())
     assert "Float32 reference" in h.read_text()
     capsys.readouterr()
-    rc = main(["report", str(model_path), str(text_path), "--sections", "model", "--json"])
+    s.unlink()
+    rc = main(["report", str(model_path), str(text_path), "--sections", "model", "--json", "--svg", str(s)])
     assert rc == 0
-    assert set(json.loads(capsys.readouterr().out)["sections"]) == {"model"}
+    assert set(json.loads(capsys.readouterr().out)["sections"]) == {"model"}  # stdout holds only the JSON
+    assert "Model" in s.read_text() and ET.fromstring(s.read_text()) is not None
     assert main(["report", str(model_path), str(text_path), "--sections", "model,nonsense"]) == 2
     assert "unknown section" in capsys.readouterr().err
     assert main(["report", str(model_path), str(text_path), "--svg", str(tmp_path / "missing" / "r.svg")]) == 2

@@ -1,6 +1,7 @@
 """`satrnn report [MODEL TEXT]`: every analysis in one rich report, with JSON, SVG and HTML exports."""
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from rich.console import Console
@@ -49,8 +50,9 @@ def run(args) -> int:
     doc = {"model": source, "bytes": int(xs.shape[0]), "H": model.H, "sections": data}
     if json_stdout:
         emit_json(doc)
-    else:
-        con = Console(record=bool(args.svg or args.html))
+    if not json_stdout or args.svg or args.html:
+        # with JSON on stdout the tables are rendered only into the SVG/HTML exports
+        con = Console(record=bool(args.svg or args.html), file=io.StringIO() if json_stdout else None)
         con.print(Rule(f"satrnn report — {source}: H = {model.H}, {xs.shape[0]:,} bytes", style="bold"))
         for r in rends:
             con.print(r)
