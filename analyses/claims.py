@@ -298,7 +298,7 @@ for lab, tau, vals in _T31:
 _add("s000.sparsity.mean_gt_median", S, "§3.1 Sparsity distribution",
      "the distribution is highly skewed: mean >> median at every threshold", "mean > median at every tau",
      "sparsity_mean_gt_median", kind="bool", expected=True, definition=D_SPARSE)
-_add("s000.sparsity.median_tau0.01_text", S, "§3.1; §4 Discussion",
+_add("s000.sparsity.text_mean_tau1e-2", S, "§3.1; §4 Discussion",
      "at tau = 0.01 the median position uses only 15 patterns (out of 44,794); the mean is 1,166",
      "1,166", "sparsity_dist", definition=D_SPARSE, tau=1e-2, field="mean")
 
