@@ -8,6 +8,7 @@ kept small so that a warm run on the published weights takes a few seconds.
 from __future__ import annotations
 
 import math
+import re
 import time
 from typing import Callable
 
@@ -454,7 +455,8 @@ def sec_ledger(ctx: LedgerContext):
     nm: dict[str, int] = {}
     for r in records:
         if r["verdict"] == "not measurable":
-            key = (r["reason"] or "").split(":")[0][:70]
+            key = re.split(r":|;| \(", r["reason"] or "")[0]
+            key = key if len(key) <= 60 else key[:59] + "…"
             nm[key] = nm.get(key, 0) + 1
     t2 = Table(title="Why claims are not measurable", title_justify="left")
     t2.add_column("reason", overflow="fold")
