@@ -31,7 +31,7 @@ from rnn.numba_config import njit, njit_parallel, prange
 
 from .bitset import n_words, pack, to_hex
 from .glibc_rand import GlibcRand
-from .sign import _new_scratch, _step_packed_scratch
+from .sign import _new_scratch, _resolve_arrays, _step_packed_scratch, _tier1
 
 MAX_BUDGET = 10**13
 MAX_EXHAUSTIVE_H = 20
@@ -67,7 +67,8 @@ def _copy(src, dst):
 
 @njit
 def _apply(tables, state, seq, tmp, z):
-    """state <- F(state): the L steps of seq, in place (tmp, z are scratch). Returns fallbacks."""
+    """state <- F(state): the L steps of seq, in place (tmp, z are scratch). Returns fallbacks.
+    For cold paths only: passing the table tuple per call costs as much as a step (see _brent_one)."""
     fb = 0
     for q in range(seq.shape[0]):
         fb += _step_packed_scratch(tables, state, seq[q], tmp, z)
@@ -75,48 +76,81 @@ def _apply(tables, state, seq, tmp, z):
     return fb
 
 
+# The hot loops below take the table arrays out of the tuple once and call sign's tier kernels directly,
+# the pattern of sign._run_packed: a call per step that passes the tuple (or the arrays) pays reference
+# counting on shared arrays, which halves single-thread speed and stops two threads from scaling. Each
+# "F(r)" block is the same code: apply the L inputs of seq to register r in place.
+
 @njit
 def _brent_one(tables, start, seq, max_evals, rep, tort, hare, tmp, z):
     """Brent's cycle detection for one start under F (seq). Writes rep (W,).
 
     Returns (status, mu_steps, lam_steps, steps, fallbacks); max_evals is the budget in applications of F.
     """
+    Tq, baseq, boundq, cb = tables.Tq, tables.baseq, tables.boundq, tables.params[3]
+    base2, T2, bound, Wh, bh, Wx, sem = (tables.base2, tables.T2, tables.bound, tables.Wh, tables.bh, tables.Wx,
+                                         tables.params[2])
     L = seq.shape[0]
+    W = start.shape[0]
     fb = 0
     evals = 0
+    # Phase 1 (Brent): the tortoise jumps to the hare at powers of two; lam counts applications since.
     _copy(start, tort)
     _copy(start, hare)
-    fb += _apply(tables, hare, seq, tmp, z)
-    evals += 1
     power = 1
-    lam = 1
-    while not _equal(tort, hare):
+    lam = 0
+    while True:
+        for q in range(L):  # F(hare)
+            x = np.int64(seq[q])
+            if _tier1(Tq, baseq, boundq, cb, hare, x, tmp, z):
+                fb += _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, hare, x, z, tmp)
+            for k in range(W):
+                hare[k] = tmp[k]
+        evals += 1
+        lam += 1
+        if _equal(tort, hare):
+            break
         if evals >= max_evals:
             return STATUS_UNRESOLVED, -1, -1, evals * L, fb
         if power == lam:
             _copy(hare, tort)
             power *= 2
             lam = 0
-        fb += _apply(tables, hare, seq, tmp, z)
-        evals += 1
-        lam += 1
-    # mu in applications of F: hare lam ahead of the tortoise, advance both until they meet.
+    # Phase 2: mu in applications of F, with the hare lam applications ahead of the tortoise.
     _copy(start, tort)
     _copy(start, hare)
     for _ in range(lam):
-        fb += _apply(tables, hare, seq, tmp, z)
+        for q in range(L):  # F(hare)
+            x = np.int64(seq[q])
+            if _tier1(Tq, baseq, boundq, cb, hare, x, tmp, z):
+                fb += _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, hare, x, z, tmp)
+            for k in range(W):
+                hare[k] = tmp[k]
     evals += lam
     mu = 0
     while not _equal(tort, hare):
-        fb += _apply(tables, tort, seq, tmp, z)
-        fb += _apply(tables, hare, seq, tmp, z)
+        for q in range(L):  # F(tort), F(hare)
+            x = np.int64(seq[q])
+            if _tier1(Tq, baseq, boundq, cb, tort, x, tmp, z):
+                fb += _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, tort, x, z, tmp)
+            for k in range(W):
+                tort[k] = tmp[k]
+            if _tier1(Tq, baseq, boundq, cb, hare, x, tmp, z):
+                fb += _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, hare, x, z, tmp)
+            for k in range(W):
+                hare[k] = tmp[k]
         evals += 2
         mu += 1
-    # tort is the first cycle state at a boundary: walk the cycle for the smallest boundary state.
+    # Phase 3: tort is the first cycle state at a boundary; walk the cycle for the smallest boundary state.
     _copy(tort, rep)
     _copy(tort, hare)
     for _ in range(lam - 1):
-        fb += _apply(tables, hare, seq, tmp, z)
+        for q in range(L):  # F(hare)
+            x = np.int64(seq[q])
+            if _tier1(Tq, baseq, boundq, cb, hare, x, tmp, z):
+                fb += _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, hare, x, z, tmp)
+            for k in range(W):
+                hare[k] = tmp[k]
         if _less(hare, rep):
             _copy(hare, rep)
     evals += lam - 1
@@ -127,10 +161,20 @@ def _brent_one(tables, start, seq, max_evals, rep, tort, hare, tmp, z):
         # side by side, step by step, until they agree.
         _copy(start, tort)
         for _ in range(mu - 1):
-            fb += _apply(tables, tort, seq, tmp, z)
+            for q in range(L):  # F(tort)
+                x = np.int64(seq[q])
+                if _tier1(Tq, baseq, boundq, cb, tort, x, tmp, z):
+                    fb += _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, tort, x, z, tmp)
+                for k in range(W):
+                    tort[k] = tmp[k]
         _copy(tort, hare)
         for _ in range(lam):
-            fb += _apply(tables, hare, seq, tmp, z)
+            for q in range(L):  # F(hare)
+                x = np.int64(seq[q])
+                if _tier1(Tq, baseq, boundq, cb, hare, x, tmp, z):
+                    fb += _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, hare, x, z, tmp)
+                for k in range(W):
+                    hare[k] = tmp[k]
         steps += (mu - 1 + lam) * L
         r = 0
         while not _equal(tort, hare):

@@ -17,7 +17,30 @@ from automaton import cycles as cyc
 from automaton.bitset import to_hex
 from automaton.sign import SignAutomaton
 from rnn.model import load_model, random_model
+from rnn.numba_config import njit_parallel, prange
 from rnn.text import load_text
+
+
+@njit_parallel
+def _spin(n, out):
+    """Pure arithmetic, 8 independent rows: its 2-thread speed-up shows how many cores were free."""
+    for i in prange(out.shape[0]):
+        s = 0.0
+        for k in range(n):
+            s += np.sqrt(k + i)
+        out[i] = s
+
+
+def spin_speedup() -> float:
+    out = np.zeros(8)
+    _spin(10, out)
+    t = {}
+    for threads in (1, 2):
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+        t0 = time.perf_counter()
+        _spin(20_000_000, out)
+        t[threads] = time.perf_counter() - t0
+    return t[1] / t[2]
 
 
 def naive_dict_search(A, start, x, max_steps):
@@ -57,6 +80,7 @@ def main():
         key = (r.status.tolist(), r.mu.tolist(), r.lam.tolist(), [r.rep_hex(i) for i in range(len(r.status))])
         assert results is None or key == results, "results differ between thread counts"
         results = key
+    calib = spin_speedup()
     t0 = time.perf_counter()
     n = naive_dict_search(A, starts[0], x, a.naive_steps)
     naive_rate = n / (time.perf_counter() - t0)
@@ -65,6 +89,8 @@ def main():
     print(f"resolved {sum(results[0])}/{a.starts}, periods {sorted(set(v for v in results[2] if v > 0))}")
     print(f"Brent, 1 thread : {rates[1]:>12,.0f} steps/s")
     print(f"Brent, 2 threads: {rates[2]:>12,.0f} steps/s   (x{rates[2] / rates[1]:.2f} vs 1 thread)")
+    print(f"calibration: a pure-arithmetic prange loop ran x{calib:.2f} faster on 2 threads in this run "
+          f"(about 2 = two free cores; about 1 = the machine was busy)")
     print(f"naive dict search (Python loop over SignAutomaton.step): {naive_rate:>12,.0f} steps/s "
           f"-> Brent 1 thread x{rates[1] / naive_rate:.1f}, 2 threads x{rates[2] / naive_rate:.1f}")
 
