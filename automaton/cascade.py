@@ -26,7 +26,7 @@ from rnn.numba_config import njit_parallel, prange
 
 from .bitset import _hamming_words, n_words, pack, to_hex, unpack
 from .cycles import trajectory
-from .sign import _new_scratch, _step_packed_scratch
+from .sign import _new_scratch, _resolve_arrays, _step_packed_scratch, _tier1
 
 Z95 = 1.959963984540054
 
@@ -35,9 +35,15 @@ Z95 = 1.959963984540054
 
 @njit_parallel
 def _cascade(tables, states, xs, t_idx, k, H, out, fallbacks):
-    """out[r, j, s] = d_{s+1} for the flip of neuron j at step t_idx[r] (inputs xs[t+1..t+k])."""
+    """out[r, j, s] = d_{s+1} for the flip of neuron j at step t_idx[r] (inputs xs[t+1..t+k]).
+
+    The table arrays are taken out of the tuple once per row and sign's tier kernels are called directly
+    (the pattern of sign._run_packed): passing the tuple every step costs reference counting on shared arrays."""
     W = states.shape[1]
     for r in prange(t_idx.shape[0]):
+        Tq, baseq, boundq, cb = tables.Tq, tables.baseq, tables.boundq, tables.params[3]
+        base2, T2, bound, Wh, bh, Wx, sem = (tables.base2, tables.T2, tables.bound, tables.Wh, tables.bh,
+                                             tables.Wx, tables.params[2])
         t = t_idx[r]
         base = np.empty((k, W), dtype=np.uint64)
         cur = states[t].copy()
@@ -45,13 +51,18 @@ def _cascade(tables, states, xs, t_idx, k, H, out, fallbacks):
         z = _new_scratch(tables)
         fb = 0
         for s in range(k):
-            fb += _step_packed_scratch(tables, cur, xs[t + 1 + s], base[s], z)
-            cur[:] = base[s]
+            x = np.int64(xs[t + 1 + s])
+            if _tier1(Tq, baseq, boundq, cb, cur, x, nxt, z):
+                fb += _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, cur, x, z, nxt)
+            base[s] = nxt
+            cur[:] = nxt
         for j in range(H):
             cur[:] = states[t]
             cur[j >> 6] ^= np.uint64(1) << np.uint64(j & 63)
             for s in range(k):
-                fb += _step_packed_scratch(tables, cur, xs[t + 1 + s], nxt, z)
+                x = np.int64(xs[t + 1 + s])
+                if _tier1(Tq, baseq, boundq, cb, cur, x, nxt, z):
+                    fb += _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, cur, x, z, nxt)
                 d = _hamming_words(nxt, base[s])
                 out[r, j, s] = d
                 if d == 0:  # identical states stay identical under identical inputs
