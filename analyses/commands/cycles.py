@@ -243,7 +243,9 @@ def run(args) -> int:
         else:
             for e in out["exhaustive"]:
                 t = Table(title=f"All {e['states']:,} states, input {_input_label(e['input'])}: "
-                                f"{e['n_cycles']} cycle(s), max depth {e['max_depth']}")
+                                f"{e['n_cycles']} cycle(s), max depth {e['max_depth']}"
+                                + (f" passes of the {e['sequence_length']}-byte sequence" if e["sequence_length"] > 1
+                                   else " steps"))
                 for c in ("rep", "period", "basin", "basin fraction"):
                     t.add_column(c)
                 for c in e["cycles"][:40]:
