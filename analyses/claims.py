@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 SEEDS = {
     "000": "000_3b3f07e07a60875e.txt",

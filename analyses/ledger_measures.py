@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from rnn.forward import forward, readout_costs, run_states
+from rnn.forward import forward, run_states
 from rnn.model import ElmanRNN
 
 from .claims import Claim, Measured, NotAvailable

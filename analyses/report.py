@@ -21,7 +21,7 @@ from rich.text import Text
 
 from rnn.text import display_byte
 
-from .claims import SEEDS, VERDICTS, Claim, NotAvailable
+from .claims import VERDICTS, NotAvailable
 from .ledger_measures import LedgerContext, call, need, run_ledger
 
 VERDICT_STYLE = {"reproduced": "green", "differs": "red", "not measurable": "yellow"}

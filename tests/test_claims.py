@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from analyses import claims as C
-from analyses.ledger_measures import MEASURES, LedgerContext, measure_claim, run_ledger
+from analyses.ledger_measures import MEASURES, LedgerContext, run_ledger
 
 REPO = Path(__file__).resolve().parent.parent
 

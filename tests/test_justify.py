@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from analyses.cli import main
-from analyses.justify import _top_abs_insertion, backbone_summary, justify_position, q6_justify
+from analyses.justify import _top_abs_insertion, justify_position, q6_justify
 from rnn.errors import SatrnnInputError
 from rnn.forward import run_states
 from rnn.model import random_model, save_model
