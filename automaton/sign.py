@@ -21,7 +21,9 @@ Kernels (njit, callable from other njit functions; states must not alias):
 `tables` is a `SignTables` namedtuple (one numba argument) holding everything the step needs.
 Speed note: the run kernels take the arrays out of the tuple once and call `_tier1(...)` and, only when it
 returns True, `_resolve_arrays(...)` per step; that is about 1.5-2x faster than `_step_packed_scratch` in
-a loop, so long-running foreign loops may copy `_run_packed`'s pattern.
+a loop, so long-running foreign loops may copy `_run_packed`'s pattern. They also keep the states in two
+fixed buffers used alternately: a view such as out[t] costs two atomic reference-count updates per step
+(numba does not prune them in a loop), as much as a third of the step.
 
 How a step decides each sign (three tiers, each rigorous; see "the rigorous bounds" below):
 1. int16 fixed point: zq_i = baseq[x, i] + sum_c Tq[c, b_c, i], where b_c is the state's byte of chunk c
@@ -334,64 +336,55 @@ def _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, state_in, x, z, state
 
 @njit
 def _tier1(Tq, baseq, boundq, cb, state_in, x, state_out, z):
-    """Tier 1 on plain arrays (not the tuple: LLVM then sees that stores to z cannot move the tables and
-    vectorises). Writes every bit of state_out and the undecided masks (z's tail); returns True if some
-    neuron is undecided."""
+    """Tier 1 on plain arrays. Writes every bit of state_out and the undecided masks (z's tail); returns
+    True if some neuron is undecided."""
     W = state_in.shape[0]
     C = Tq.shape[0]
-    bx = baseq[x]
-    Hp = bx.shape[0]
-    # Chunk rows are added eight, then four at a time, as balanced trees (exact integers, any order is
-    # fine): fewer passes over z shorten the step's dependency chain, which dominates its time.
+    Hp = baseq.shape[1]
+    mask = np.uint64((1 << cb) - 1)
+    # Eight chunks (8 cb <= 64 state bits, inside one word) per pass over z: the inner loop has a constant
+    # trip count, so LLVM unrolls it and vectorises over neurons with the running sums in registers.
+    # The integers are exact in any order (see the bounds), so grouping is free.
     noct = C // 8
-    nquad = (C - 8 * noct) // 4
     for o in range(noct):
-        c = 8 * o
-        r0 = Tq[c, _chunk_byte(state_in, c, cb)]
-        r1 = Tq[c + 1, _chunk_byte(state_in, c + 1, cb)]
-        r2 = Tq[c + 2, _chunk_byte(state_in, c + 2, cb)]
-        r3 = Tq[c + 3, _chunk_byte(state_in, c + 3, cb)]
-        r4 = Tq[c + 4, _chunk_byte(state_in, c + 4, cb)]
-        r5 = Tq[c + 5, _chunk_byte(state_in, c + 5, cb)]
-        r6 = Tq[c + 6, _chunk_byte(state_in, c + 6, cb)]
-        r7 = Tq[c + 7, _chunk_byte(state_in, c + 7, cb)]
+        bit = o * 8 * cb
+        w = state_in[bit >> 6] >> np.uint64(bit & 63)
+        c0 = 8 * o
         if o == 0:
             for i in range(Hp):
-                z[i] = bx[i] + (((r0[i] + r1[i]) + (r2[i] + r3[i])) + ((r4[i] + r5[i]) + (r6[i] + r7[i])))
+                s = baseq[x, i]
+                for j in range(8):
+                    s += Tq[c0 + j, np.int64((w >> np.uint64(j * cb)) & mask), i]
+                z[i] = s
         else:
             for i in range(Hp):
-                z[i] = z[i] + (((r0[i] + r1[i]) + (r2[i] + r3[i])) + ((r4[i] + r5[i]) + (r6[i] + r7[i])))
-    for q in range(nquad):
-        c = 8 * noct + 4 * q
-        r0 = Tq[c, _chunk_byte(state_in, c, cb)]
-        r1 = Tq[c + 1, _chunk_byte(state_in, c + 1, cb)]
-        r2 = Tq[c + 2, _chunk_byte(state_in, c + 2, cb)]
-        r3 = Tq[c + 3, _chunk_byte(state_in, c + 3, cb)]
-        if noct == 0 and q == 0:
-            for i in range(Hp):
-                z[i] = bx[i] + ((r0[i] + r1[i]) + (r2[i] + r3[i]))
-        else:
-            for i in range(Hp):
-                z[i] = z[i] + ((r0[i] + r1[i]) + (r2[i] + r3[i]))
-    if noct == 0 and nquad == 0:
+                s = z[i]
+                for j in range(8):
+                    s += Tq[c0 + j, np.int64((w >> np.uint64(j * cb)) & mask), i]
+                z[i] = s
+    if noct == 0:
         for i in range(Hp):
-            z[i] = bx[i]
-    for c in range(8 * noct + 4 * nquad, C):
-        r0 = Tq[c, _chunk_byte(state_in, c, cb)]
+            z[i] = baseq[x, i]
+    for c in range(8 * noct, C):
+        bit = c * cb
+        b = np.int64((state_in[bit >> 6] >> np.uint64(bit & 63)) & mask)
         for i in range(Hp):
-            z[i] = z[i] + r0[i]
-    bq = boundq[x]
+            z[i] += Tq[c, b, i]
     undecided = False
+    for i in range(Hp):
+        undecided |= abs(z[i]) <= boundq[x, i]
     for k in range(W):
         acc = np.uint64(0)
-        und = np.uint64(0)
         for i in range(64):
-            zi = z[64 * k + i]
-            acc |= np.uint64(zi > 0) << np.uint64(i)
-            und |= np.uint64(abs(zi) <= bq[64 * k + i]) << np.uint64(i)
+            acc |= np.uint64(z[64 * k + i] > 0) << np.uint64(i)
         state_out[k] = acc
-        _put_mask(z, Hp + 4 * k, und)
-        undecided |= und != np.uint64(0)
+    if undecided:
+        for k in range(W):
+            und = np.uint64(0)
+            for i in range(64):
+                und |= np.uint64(abs(z[64 * k + i]) <= boundq[x, 64 * k + i]) << np.uint64(i)
+            for q in range(4):
+                z[Hp + 4 * k + q] = np.int16(np.int64((und >> np.uint64(16 * q)) & np.uint64(0xFFFF)))
     return undecided
 
 
@@ -421,11 +414,24 @@ def _run_packed(tables, state0, xs, out):
     base2, T2, bound, Wh, bh, Wx, sem = tables.base2, tables.T2, tables.bound, tables.Wh, tables.bh, tables.Wx, \
         tables.params[2]
     z = _new_scratch(tables)
+    W = state0.shape[0]
+    # Two fixed buffers, used alternately, and word copies into out: views of out (out[t]) or swapped array
+    # variables would cost an atomic reference-count update each per step.
+    a = state0.copy()
+    b = np.empty_like(state0)
     nfb = 0
     for t in range(xs.shape[0]):
-        prev = state0 if t == 0 else out[t - 1]
-        if _tier1(Tq, baseq, boundq, cb, prev, xs[t], out[t], z):
-            nfb += _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, prev, xs[t], z, out[t])
+        x = xs[t]
+        if t & 1 == 0:
+            if _tier1(Tq, baseq, boundq, cb, a, x, b, z):
+                nfb += _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, a, x, z, b)
+            for k in range(W):
+                out[t, k] = b[k]
+        else:
+            if _tier1(Tq, baseq, boundq, cb, b, x, a, z):
+                nfb += _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, b, x, z, a)
+            for k in range(W):
+                out[t, k] = a[k]
     return nfb
 
 
@@ -439,27 +445,26 @@ def _run_constant_packed(tables, state0, x, steps, final):
     a = state0.copy()
     b = np.empty_like(state0)
     nfb = 0
-    for _ in range(steps):
-        if _tier1(Tq, baseq, boundq, cb, a, x, b, z):
-            nfb += _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, a, x, z, b)
-        a, b = b, a
-    final[:] = a
+    for t in range(steps):
+        if t & 1 == 0:
+            if _tier1(Tq, baseq, boundq, cb, a, x, b, z):
+                nfb += _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, a, x, z, b)
+        else:
+            if _tier1(Tq, baseq, boundq, cb, b, x, a, z):
+                nfb += _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, b, x, z, a)
+    if steps & 1:
+        final[:] = b
+    else:
+        final[:] = a
     return nfb
 
 
 @njit
 def _run_constant_trajectory(tables, state0, x, out):
     """out[t] = the state after t + 1 steps under constant byte x; returns total fallbacks."""
-    Tq, baseq, boundq, cb = tables.Tq, tables.baseq, tables.boundq, tables.params[3]
-    base2, T2, bound, Wh, bh, Wx, sem = tables.base2, tables.T2, tables.bound, tables.Wh, tables.bh, tables.Wx, \
-        tables.params[2]
-    z = _new_scratch(tables)
-    nfb = 0
-    for t in range(out.shape[0]):
-        prev = state0 if t == 0 else out[t - 1]
-        if _tier1(Tq, baseq, boundq, cb, prev, x, out[t], z):
-            nfb += _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, prev, x, z, out[t])
-    return nfb
+    xs = np.empty(out.shape[0], dtype=np.uint8)
+    xs[:] = x
+    return _run_packed(tables, state0, xs, out)
 
 
 # ---- public wrapper ----------------------------------------------------------------------------------
