@@ -6,13 +6,12 @@ Prints a ratio (machines are noisy; only the ratio within one run means anything
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
 from rnn.forward import run_states
-from rnn.model import load_model, random_model
-from rnn.text import load_text
+
+from common import best_time, model_and_text
 
 
 def numpy_forward(model, xs):
@@ -25,25 +24,13 @@ def numpy_forward(model, xs):
     return out
 
 
-def best_time(fn, repeats):
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("model", nargs="?")
     ap.add_argument("text", nargs="?")
     ap.add_argument("--repeats", type=int, default=5)
     a = ap.parse_args()
-    if a.model:
-        model, xs = load_model(a.model), load_text(a.text)
-    else:
-        model, xs = random_model(128, 0), np.random.default_rng(0).integers(0, 256, 1024, dtype=np.uint8)
+    model, xs = model_and_text(a.model, a.text)
     run_states(model, xs[:2])  # compile / load cache outside the timing
     t_numba = best_time(lambda: run_states(model, xs), a.repeats)
     t_numpy = best_time(lambda: numpy_forward(model, xs), a.repeats)

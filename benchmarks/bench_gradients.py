@@ -8,15 +8,14 @@ sparsity kernel (paper variant: chains + 81,920-ID running maxima + counts). Pri
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
 from analyses.sparsity import attribution_arrays
 from rnn.forward import run_states
 from rnn.gradients import output_gradients, state_gradients
-from rnn.model import load_model, random_model
-from rnn.text import load_text
+
+from common import best_time, model_and_text
 
 
 def numpy_chain(model, hs, xs, depth):
@@ -35,15 +34,6 @@ def numpy_chain(model, hs, xs, depth):
     return out
 
 
-def best_time(fn, repeats):
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("model", nargs="?")
@@ -51,10 +41,7 @@ def main():
     ap.add_argument("--depth", type=int, default=50)
     ap.add_argument("--repeats", type=int, default=3)
     a = ap.parse_args()
-    if a.model:
-        model, xs = load_model(a.model), load_text(a.text)
-    else:
-        model, xs = random_model(128, 0), np.random.default_rng(0).integers(0, 256, 1024, dtype=np.uint8)
+    model, xs = model_and_text(a.model, a.text)
     hs, _ = run_states(model, xs)
     state_gradients(model, hs[:3], xs[:3], 2, "f64")  # compile / load caches outside the timing
     state_gradients(model, hs[:3], xs[:3], 2, "f32")

@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import argparse
 import math
-import time
 
 import numpy as np
 
 from automaton.redux import ReadoutCache
 from rnn.forward import forward
-from rnn.model import load_model, random_model
 from rnn.numba_config import njit
-from rnn.text import load_text
+
+from common import best_time_and_result as best_time, model_and_text
 
 
 def slow_knockout(model, xs):
@@ -48,25 +47,13 @@ def _exp_floor(L, reps):
     return s
 
 
-def best_time(fn, repeats):
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("model", nargs="?")
     ap.add_argument("text", nargs="?")
     ap.add_argument("--repeats", type=int, default=3)
     a = ap.parse_args()
-    if a.model:
-        model, xs = load_model(a.model), load_text(a.text)
-    else:
-        model, xs = random_model(128, 0), np.random.default_rng(0).integers(0, 256, 1024, dtype=np.uint8)
+    model, xs = model_and_text(a.model, a.text)
     small = xs[:8]
     fast_knockout(model, small)  # compile / load caches outside the timing
     forward(model, small)

@@ -7,23 +7,11 @@ Also times the table build (from_rnn) and the round trip (to_rnn), which the iso
 from __future__ import annotations
 
 import argparse
-import time
-
-import numpy as np
 
 from automaton.um import from_rnn, um_forward
 from rnn.forward import forward
-from rnn.model import load_model, random_model
-from rnn.text import load_text
 
-
-def best_time(fn, repeats):
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+from common import best_time, model_and_text
 
 
 def main():
@@ -32,10 +20,7 @@ def main():
     ap.add_argument("text", nargs="?")
     ap.add_argument("--repeats", type=int, default=5)
     a = ap.parse_args()
-    if a.model:
-        model, xs = load_model(a.model), load_text(a.text)
-    else:
-        model, xs = random_model(128, 0), np.random.default_rng(0).integers(0, 256, 1024, dtype=np.uint8)
+    model, xs = model_and_text(a.model, a.text)
     table = from_rnn(model)
     for prec in ("f32", "f64"):          # compile / load caches outside the timing
         forward(model, xs[:3], prec)

@@ -1,0 +1,31 @@
+"""What the benchmark scripts share: best-of-N timing and the model/text they run on."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from rnn.model import load_model, random_model
+from rnn.text import load_text
+
+
+def best_time_and_result(fn, repeats: int):
+    """(best wall time in seconds over `repeats` calls, the last call's result)."""
+    best, out = float("inf"), None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def best_time(fn, repeats: int) -> float:
+    """Best wall time in seconds over `repeats` calls."""
+    return best_time_and_result(fn, repeats)[0]
+
+
+def model_and_text(model_path: str | None, text_path: str | None):
+    """The given model and text, or a seeded random H = 128 model on 1,024 random bytes."""
+    if model_path:
+        return load_model(model_path), load_text(text_path)
+    return random_model(128, 0), np.random.default_rng(0).integers(0, 256, 1024, dtype=np.uint8)
