@@ -273,27 +273,11 @@ def _chunk_byte(state, c, cb):
 
 
 @njit
-def _put_mask(z, at, m):
-    """Store a uint64 mask in four int16 scratch slots (no array views: numba's .view is slow per step)."""
-    for q in range(4):
-        z[at + q] = np.int16(np.int64((m >> np.uint64(16 * q)) & np.uint64(0xFFFF)))   # wraps to int16
-
-
-@njit
 def _get_mask(z, at):
     m = np.uint64(0)
     for q in range(4):
         m |= np.uint64(np.int64(z[at + q]) & 0xFFFF) << np.uint64(16 * q)
     return m
-
-
-@njit
-def _tier2_z(base2, T2, cb, state_in, x, i):
-    """Tier 2: z~_i = B64[x, i] + sum_c T64[c, b_c, i], left to right in float64, for one neuron."""
-    z = base2[i, x]
-    for c in range(T2.shape[1]):
-        z += T2[i, c, _chunk_byte(state_in, c, cb)]
-    return z
 
 
 @njit
@@ -305,32 +289,66 @@ def _tier3_bit(Wh, bh, Wx, sem, state_in, x, n):
 
 
 @njit
-def _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, state_in, x, z, state_out):
-    """Tiers 2 and 3 for the neurons tier 1 left open (their masks are in z's tail); fixes their bits in
-    state_out and returns the number of tier-3 fallbacks. Tier 2 is written out here rather than called:
-    a call passing these arrays costs more than the sum."""
+def _tier2(base2, T2, cb, bound, state_in, x, z, state_out):
+    """Tier 2 for the neurons tier 1 left open (their masks are in z's tail): fixes the bits it decides in
+    state_out, leaves in z's tail the masks of the neurons it cannot decide and returns their number.
+
+    No call here takes an array and nothing is allocated: otherwise numba increments and decrements the
+    reference count of every array argument on each call (atomic operations costing more than the sums)."""
     W = state_out.shape[0]
     C = T2.shape[1]
-    nfb = 0
+    Hp = 64 * W
+    mask = np.uint64((1 << cb) - 1)
+    left = 0
+    for k in range(W):
+        m = np.uint64(0)
+        for q in range(4):
+            m |= np.uint64(np.int64(z[Hp + 4 * k + q]) & 0xFFFF) << np.uint64(16 * q)
+        open_ = np.uint64(0)
+        while m != np.uint64(0):
+            low = m & (~m + np.uint64(1))
+            m ^= low
+            n = 64 * k + _popcount64(low - np.uint64(1))
+            z2 = base2[n, x]
+            for c in range(C):
+                bit = c * cb
+                z2 += T2[n, c, np.int64((state_in[bit >> 6] >> np.uint64(bit & 63)) & mask)]
+            if abs(z2) > bound[x, n]:
+                if z2 > 0:
+                    state_out[k] |= low
+                else:
+                    state_out[k] &= ~low
+            else:
+                open_ |= low
+                left += 1
+        for q in range(4):
+            z[Hp + 4 * k + q] = np.int16(np.int64((open_ >> np.uint64(16 * q)) & np.uint64(0xFFFF)))   # wraps
+    return left
+
+
+@njit
+def _tier3(Wh, bh, Wx, sem, state_in, x, z, state_out):
+    """Tier 3 (the fallback) for the neurons whose masks `_tier2` left in z's tail."""
+    W = state_out.shape[0]
     for k in range(W):
         m = _get_mask(z, 64 * W + 4 * k)
         while m != np.uint64(0):
-            i = _popcount64((m & (~m + np.uint64(1))) - np.uint64(1))     # index of the lowest set bit
-            m &= m - np.uint64(1)
-            n = 64 * k + i
-            z2 = base2[n, x]
-            for c in range(C):
-                z2 += T2[n, c, _chunk_byte(state_in, c, cb)]
-            if abs(z2) > bound[x, n]:
-                bit = 1 if z2 > 0 else 0
+            low = m & (~m + np.uint64(1))
+            m ^= low
+            if _tier3_bit(Wh, bh, Wx, sem, state_in, x, 64 * k + _popcount64(low - np.uint64(1))):
+                state_out[k] |= low
             else:
-                nfb += 1
-                bit = _tier3_bit(Wh, bh, Wx, sem, state_in, x, n)
-            one = np.uint64(1) << np.uint64(i)
-            if bit:
-                state_out[k] |= one
-            else:
-                state_out[k] &= ~one
+                state_out[k] &= ~low
+
+
+@njit
+def _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, state_in, x, z, state_out):
+    """Tiers 2 and 3 for the neurons tier 1 left open (their masks are in z's tail); fixes their bits in
+    state_out and returns the number of tier-3 fallbacks. Hot loops should call `_tier2` and, only when it
+    returns nonzero, `_tier3` themselves (see `_run_packed`): this wrapper costs reference counting."""
+    nfb = _tier2(base2, T2, cb, bound, state_in, x, z, state_out)
+    if nfb:
+        _tier3(Wh, bh, Wx, sem, state_in, x, z, state_out)
     return nfb
 
 
@@ -424,12 +442,18 @@ def _run_packed(tables, state0, xs, out):
         x = xs[t]
         if t & 1 == 0:
             if _tier1(Tq, baseq, boundq, cb, a, x, b, z):
-                nfb += _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, a, x, z, b)
+                left = _tier2(base2, T2, cb, bound, a, x, z, b)
+                if left:
+                    nfb += left
+                    _tier3(Wh, bh, Wx, sem, a, x, z, b)
             for k in range(W):
                 out[t, k] = b[k]
         else:
             if _tier1(Tq, baseq, boundq, cb, b, x, a, z):
-                nfb += _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, b, x, z, a)
+                left = _tier2(base2, T2, cb, bound, b, x, z, a)
+                if left:
+                    nfb += left
+                    _tier3(Wh, bh, Wx, sem, b, x, z, a)
             for k in range(W):
                 out[t, k] = a[k]
     return nfb
@@ -448,10 +472,16 @@ def _run_constant_packed(tables, state0, x, steps, final):
     for t in range(steps):
         if t & 1 == 0:
             if _tier1(Tq, baseq, boundq, cb, a, x, b, z):
-                nfb += _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, a, x, z, b)
+                left = _tier2(base2, T2, cb, bound, a, x, z, b)
+                if left:
+                    nfb += left
+                    _tier3(Wh, bh, Wx, sem, a, x, z, b)
         else:
             if _tier1(Tq, baseq, boundq, cb, b, x, a, z):
-                nfb += _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, b, x, z, a)
+                left = _tier2(base2, T2, cb, bound, b, x, z, a)
+                if left:
+                    nfb += left
+                    _tier3(Wh, bh, Wx, sem, b, x, z, a)
     if steps & 1:
         final[:] = b
     else:
