@@ -48,6 +48,49 @@ from rnn.numba_config import njit
 
 from .bitset import _popcount64, all_minus, all_plus, from_hex, n_words
 
+from llvmlite import ir
+from numba.core import types
+from numba.extending import intrinsic
+
+
+@intrinsic
+def _positive_mask64(typingctx, a, at):
+    """uint64 with bit i = (a[at + i] > 0), i < 64, for a contiguous int16 array (at + 64 <= a.size).
+
+    The 64 comparisons as one LLVM vector compare whose <64 x i1> result is the mask itself: the scalar
+    loop `m |= uint64(a[i] > 0) << i` compiles to far more instructions."""
+    if not (isinstance(a, types.Array) and a.dtype == types.int16 and a.ndim == 1 and a.layout == "C"):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ary = context.make_array(sig.args[0])(context, builder, args[0])
+        vty = ir.VectorType(ir.IntType(16), 64)
+        ptr = builder.bitcast(builder.gep(ary.data, [args[1]]), vty.as_pointer())
+        v = builder.load(ptr, align=2)
+        return builder.bitcast(builder.icmp_signed(">", v, ir.Constant(vty, None)), ir.IntType(64))
+    return types.uint64(a, types.intp), codegen
+
+
+@intrinsic
+def _within_mask64(typingctx, a, at, b, bt):
+    """uint64 with bit i = (|a[at + i]| <= b.flat[bt + i]), i < 64, for C-contiguous int16 arrays with no
+    entry of a equal to -32768 (so |a| is exact in int16)."""
+    for arr in (a, b):
+        if not (isinstance(arr, types.Array) and arr.dtype == types.int16 and arr.layout == "C"):
+            return None
+
+    def codegen(context, builder, sig, args):
+        vty = ir.VectorType(ir.IntType(16), 64)
+        vals = []
+        for arg, off, ty in ((args[0], args[1], sig.args[0]), (args[2], args[3], sig.args[2])):
+            ary = context.make_array(ty)(context, builder, arg)
+            ptr = builder.bitcast(builder.gep(ary.data, [off]), vty.as_pointer())
+            vals.append(builder.load(ptr, align=2))
+        neg = builder.sub(ir.Constant(vty, None), vals[0])
+        absv = builder.select(builder.icmp_signed("<", vals[0], ir.Constant(vty, None)), neg, vals[0])
+        return builder.bitcast(builder.icmp_signed("<=", absv, vals[1]), ir.IntType(64))
+    return types.uint64(a, types.intp, b, types.intp), codegen
+
 SEMANTICS = ("exact", "f32-seq")
 SEM_EXACT = 0
 SEM_F32_SEQ = 1
@@ -389,20 +432,13 @@ def _tier1(Tq, baseq, boundq, cb, state_in, x, state_out, z):
         for i in range(Hp):
             z[i] += Tq[c, b, i]
     undecided = False
-    for i in range(Hp):
-        undecided |= abs(z[i]) <= boundq[x, i]
     for k in range(W):
-        acc = np.uint64(0)
-        for i in range(64):
-            acc |= np.uint64(z[64 * k + i] > 0) << np.uint64(i)
-        state_out[k] = acc
-    if undecided:
-        for k in range(W):
-            und = np.uint64(0)
-            for i in range(64):
-                und |= np.uint64(abs(z[64 * k + i]) <= boundq[x, 64 * k + i]) << np.uint64(i)
-            for q in range(4):
-                z[Hp + 4 * k + q] = np.int16(np.int64((und >> np.uint64(16 * q)) & np.uint64(0xFFFF)))
+        state_out[k] = _positive_mask64(z, 64 * k)
+        und = _within_mask64(z, 64 * k, boundq, x * Hp + 64 * k)
+        if und != np.uint64(0):
+            undecided = True
+        for q in range(4):
+            z[Hp + 4 * k + q] = np.int16(np.int64((und >> np.uint64(16 * q)) & np.uint64(0xFFFF)))   # wraps
     return undecided
 
 
