@@ -19,11 +19,14 @@ Kernels (njit, callable from other njit functions; states must not alias):
 - `_run_packed(tables, state0, xs, out (n, W)) -> int`, row t = the state after reading xs[t];
 - `_run_constant_packed(tables, state0, x, steps, final (W,)) -> int`.
 `tables` is a `SignTables` namedtuple (one numba argument) holding everything the step needs.
-Speed note: the run kernels take the arrays out of the tuple once and call `_tier1(...)` and, only when it
-returns True, `_resolve_arrays(...)` per step; that is about 1.5-2x faster than `_step_packed_scratch` in
-a loop, so long-running foreign loops may copy `_run_packed`'s pattern. They also keep the states in two
-fixed buffers used alternately: a view such as out[t] costs two atomic reference-count updates per step
-(numba does not prune them in a loop), as much as a third of the step.
+Speed note: the run kernels take the arrays out of the tuple once and call `_tier1(...)` per step, only
+when it returns True `_tier2(...)`, and only when that returns nonzero `_tier3_seq`/`_tier3` (the complete
+`_resolve_arrays(...)` does the same but pays reference counting per call); that is several times faster
+than `_step_packed_scratch` in a loop, so long-running foreign loops may copy `_run_packed`'s pattern.
+Reference counting is the main hidden cost: numba increments and decrements every array argument of a
+function (atomic operations, ~20 cycles each) on each call when that function passes arrays to another
+call or allocates, and a view such as out[t] costs two per step. Hence the per-step kernels make no such
+calls, and the run loops keep the states in two fixed buffers used alternately.
 
 How a step decides each sign (three tiers, each rigorous; see "the rigorous bounds" below):
 1. int16 fixed point: zq_i = baseq[x, i] + sum_c Tq[c, b_c, i], where b_c is the state's byte of chunk c
@@ -31,8 +34,10 @@ How a step decides each sign (three tiers, each rigorous; see "the rigorous boun
    baseq[x, i] ~ sigma_i (bh[i] + Wx[i, x]), rounded to integers with a scale sigma_i per neuron that
    uses the whole int16 range. C = ceil(H/cs) short vector additions per step instead of H*H multiply-adds. Decided if
    |zq_i| > boundq[x, i].
-2. float64 tables, for the rare neurons tier 1 leaves open: z~_i = base2[i, x] + sum_c T2[i, c, b_c] for
-   that neuron only (its column is contiguous, so it stays cached); decided if |z~_i| > bound[x, i].
+2. float64, for the rare neurons tier 1 leaves open: z~_i = base2[i, x] + the float64 sum of s_j Wh[i, j]
+   (eight interleaved partial sums) for that neuron only; decided if |z~_i| > bound[x, i]. (The chunk
+   tables T2 hold the same sums per chunk; reading Wh's row, which stays cached, is faster than T2's
+   lookups, which miss the cache; T2 stays for cross-checks and `bound` covers both forms.)
 3. Fallback: the neuron is recomputed in its semantics: exact with an error-free Shewchuk expansion
    (two-sum partials), f32-seq with the literal sequential float32 loop. These are the counted fallbacks.
 """
@@ -49,8 +54,50 @@ from rnn.numba_config import njit
 from .bitset import _popcount64, all_minus, all_plus, from_hex, n_words
 
 from llvmlite import ir
-from numba.core import types
+from numba.core import cgutils, types
 from numba.extending import intrinsic
+
+
+@intrinsic
+def _add_octet(typingctx, z, Tq, c0, w, cb, src, srow):
+    """z[:Hp] = src.flat[srow Hp:(srow + 1) Hp] + sum_{j < 8} Tq[c0 + j, (w >> j cb) & (2^cb - 1), :].
+
+    Tq: C-contiguous (C, 2^cb, Hp) int16 with Hp a multiple of 64; z: int16 of size >= Hp; src: z itself
+    (srow = 0) or baseq (srow = x). Written as LLVM vector code over blocks of 64 neurons, with the running
+    sum in registers: numba's loop would check at run time whether z overlaps each table row."""
+    if not (isinstance(Tq, types.Array) and Tq.ndim == 3 and Tq.dtype == types.int16 and Tq.layout == "C"):
+        return None
+
+    def codegen(context, builder, sig, args):
+        zv, tv, c0v, wv, cbv, sv, srowv = args
+        i64 = ir.IntType(64)
+        vty = ir.VectorType(ir.IntType(16), 64)
+        za = context.make_array(sig.args[0])(context, builder, zv)
+        ta = context.make_array(sig.args[1])(context, builder, tv)
+        sa = context.make_array(sig.args[5])(context, builder, sv)
+        shape = cgutils.unpack_tuple(builder, ta.shape, 3)
+        nb, hp = shape[1], shape[2]
+        w64 = builder.zext(wv, i64) if wv.type.width < 64 else wv
+        cb64 = builder.sext(cbv, i64) if cbv.type.width < 64 else cbv
+        bmask = builder.sub(builder.shl(ir.Constant(i64, 1), cb64), ir.Constant(i64, 1))
+        rows = []
+        for j in range(8):
+            b = builder.and_(builder.lshr(w64, builder.mul(cb64, ir.Constant(i64, j))), bmask)
+            r = builder.add(builder.mul(builder.add(c0v, ir.Constant(i64, j)), nb), b)
+            rows.append(builder.gep(ta.data, [builder.mul(r, hp)]))
+        sbase = builder.gep(sa.data, [builder.mul(srowv, hp)])
+        nblk = builder.udiv(hp, ir.Constant(i64, 64))
+        with cgutils.for_range(builder, nblk) as loop:
+            off = builder.mul(loop.index, ir.Constant(i64, 64))
+
+            def vload(base):
+                return builder.load(builder.bitcast(builder.gep(base, [off]), vty.as_pointer()), align=2)
+            acc = vload(sbase)
+            for r in rows:
+                acc = builder.add(acc, vload(r))
+            builder.store(acc, builder.bitcast(builder.gep(za.data, [off]), vty.as_pointer()), align=2)
+        return context.get_dummy_value()
+    return types.void(z, Tq, types.intp, types.uint64, types.intp, src, types.intp), codegen
 
 
 @intrinsic
@@ -102,8 +149,9 @@ SignTables.__doc__ = """Everything one step needs (arrays only, so numba takes i
 params: int64 [H, W, semantics (0 exact, 1 f32-seq), chunk_size (neurons per chunk), n_chunks].
 Neuron axes of the tables are padded to Hp = 64 W (pads: weight 0, never undecided, bit always 0).
 baseq, boundq: (256, Hp) int16; Tq: (n_chunks, 2^chunk_size, Hp) int16  (tier 1, scaled by sigma_i).
-base2: (Hp, 256), T2: (Hp, n_chunks, 2^chunk_size) float64, neuron-major (tier 2 reads one neuron's
-column); bound: (256, Hp) float64 (tier 2).  Wh (H, H), Wx (H, 256), bh (H,): float32 weights (tier 3).
+base2: (Hp, 256) float64 fl64(bh + Wx) (tier 2); T2: (Hp, n_chunks, 2^chunk_size) float64 chunk sums
+(the table form of tier 2's sums, for cross-checks; the kernels sum Wh directly); bound: (256, Hp)
+float64 (tier 2, valid for both forms).  Wh (H, H), Wx (H, 256), bh (H,): float32 weights (tiers 2, 3).
 """
 
 # ---- the rigorous bounds ---------------------------------------------------------------------------
@@ -116,9 +164,12 @@ column); bound: (256, Hp) float64 (tier 2).  Wh (H, H), Wx (H, 256), bh (H,): fl
 # results, since addition never underflows inexactly. So a summation tree in which every summand meets
 # at most m roundings has error <= gamma_m S (Higham, Accuracy and Stability, Lemma 3.1).
 #
-# Tier 2 (float64). B64[x, i] = fl64(bh[i] + Wx[i, x]) (1 rounding); T64[c, b, i] = the chunk's cs signed
-# weights summed k = 0, 1, ... in float64 (cs - 1 roundings); z~ = B64 + T64[0] + ... + T64[C-1] left to
-# right (C roundings). Each summand meets at most R2 = cs + C roundings: |z~ - z| <= gamma_R2(u64) S.
+# Tier 2 (float64). B64[x, i] = fl64(bh[i] + Wx[i, x]) (1 rounding). The kernels: z~ = B64 + (a tree of
+# eight running sums of the signed weights, all in float64): a summation of the H + 2 summands in some
+# order, so each meets at most H + 1 roundings. The table form (T2, for cross-checks): T64[c, b, i] = the
+# chunk's cs signed weights summed k = 0, 1, ... in float64 (cs - 1 roundings); z~ = B64 + T64[0] + ... +
+# T64[C-1] left to right (C roundings), at most cs + C roundings per summand. With R2 = max(H + 1, cs + C)
+# both obey |z~ - z| <= gamma_R2(u64) S.
 #
 # f32-seq. The sequential float32 sum performs H + 1 additions of the same summands:
 # |z_seq - z| <= gamma_{H+1}(u32) S (no overflow: every partial sum is <= 1.01 S < FLT_MAX, checked).
@@ -165,7 +216,7 @@ def _abs_sums(model: ElmanRNN) -> np.ndarray:
 
 def _tier2_bound(S: np.ndarray, H: int, cs: int, C: int, semantics: int) -> np.ndarray:
     u64, u32 = 2.0 ** -53, 2.0 ** -24
-    R2 = cs + C
+    R2 = max(H + 1, cs + C)      # the direct sum (the kernels) and the chunk tables T2 (cross-checks)
     if (H + 2) * u32 > 0.0099 or R2 * u64 > 0.0099 or not np.isfinite(S).all() or S.max() * 1.03 > FLT_MAX_SAFE:
         return np.full(S.shape, np.inf)
     bound = np.float64(2.0 * R2 * u64) * S
@@ -283,19 +334,6 @@ def _exact_bit(Wh, bh, Wx, state_in, x, i):
     return 1
 
 
-@njit
-def _seq_bit(Wh, bh, Wx, state_in, x, i):
-    """[z >= 0] for the papers' sequential float32 sum (DEFINITIONS 0.6, step B)."""
-    H = Wh.shape[1]
-    z = np.float32(bh[i] + Wx[i, x])
-    for j in range(H):
-        w = Wh[i, j]
-        if ((state_in[j >> 6] >> np.uint64(j & 63)) & np.uint64(1)) == 0:
-            w = -w
-        z = np.float32(z + w)
-    return 1 if z >= np.float32(0.0) else 0
-
-
 # ---- the step ----------------------------------------------------------------------------------------
 
 @njit
@@ -324,24 +362,19 @@ def _get_mask(z, at):
 
 
 @njit
-def _tier3_bit(Wh, bh, Wx, sem, state_in, x, n):
-    """The fallback: neuron n's bit in its semantics, recomputed from the float32 weights."""
-    if sem == 0:
-        return _exact_bit(Wh, bh, Wx, state_in, x, n)
-    return _seq_bit(Wh, bh, Wx, state_in, x, n)
-
-
-@njit
-def _tier2(base2, T2, cb, bound, state_in, x, z, state_out):
+def _tier2(base2, Wh, bound, state_in, x, z, state_out):
     """Tier 2 for the neurons tier 1 left open (their masks are in z's tail): fixes the bits it decides in
     state_out, leaves in z's tail the masks of the neurons it cannot decide and returns their number.
 
+    z~_n = base2[n, x] + the float64 sum of s_j Wh[n, j] in eight interleaved partial sums (j = r mod 8),
+    added as a balanced tree. It reads Wh's row (H float32, cached: 64 KB in all for H = 128) rather than
+    the float64 chunk tables T2 (4 MB, which miss the cache on every lookup and cost more than the sum).
     No call here takes an array and nothing is allocated: otherwise numba increments and decrements the
     reference count of every array argument on each call (atomic operations costing more than the sums)."""
     W = state_out.shape[0]
-    C = T2.shape[1]
+    H = Wh.shape[1]
     Hp = 64 * W
-    mask = np.uint64((1 << cb) - 1)
+    H8 = H - H % 8
     left = 0
     for k in range(W):
         m = np.uint64(0)
@@ -352,10 +385,22 @@ def _tier2(base2, T2, cb, bound, state_in, x, z, state_out):
             low = m & (~m + np.uint64(1))
             m ^= low
             n = 64 * k + _popcount64(low - np.uint64(1))
-            z2 = base2[n, x]
-            for c in range(C):
-                bit = c * cb
-                z2 += T2[n, c, np.int64((state_in[bit >> 6] >> np.uint64(bit & 63)) & mask)]
+            # s_j = 2 bit_j - 1 is exactly +-1.0, so each product is an exact sign flip
+            a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+            for j in range(0, H8, 8):
+                wd = state_in[j >> 6] >> np.uint64(j & 63)
+                a0 += np.float64(Wh[n, j]) * (np.float64(wd & np.uint64(1)) * 2.0 - 1.0)
+                a1 += np.float64(Wh[n, j + 1]) * (np.float64((wd >> np.uint64(1)) & np.uint64(1)) * 2.0 - 1.0)
+                a2 += np.float64(Wh[n, j + 2]) * (np.float64((wd >> np.uint64(2)) & np.uint64(1)) * 2.0 - 1.0)
+                a3 += np.float64(Wh[n, j + 3]) * (np.float64((wd >> np.uint64(3)) & np.uint64(1)) * 2.0 - 1.0)
+                a4 += np.float64(Wh[n, j + 4]) * (np.float64((wd >> np.uint64(4)) & np.uint64(1)) * 2.0 - 1.0)
+                a5 += np.float64(Wh[n, j + 5]) * (np.float64((wd >> np.uint64(5)) & np.uint64(1)) * 2.0 - 1.0)
+                a6 += np.float64(Wh[n, j + 6]) * (np.float64((wd >> np.uint64(6)) & np.uint64(1)) * 2.0 - 1.0)
+                a7 += np.float64(Wh[n, j + 7]) * (np.float64((wd >> np.uint64(7)) & np.uint64(1)) * 2.0 - 1.0)
+            for j in range(H8, H):
+                a0 += np.float64(Wh[n, j]) * (np.float64((state_in[j >> 6] >> np.uint64(j & 63)) & np.uint64(1))
+                                              * 2.0 - 1.0)
+            z2 = base2[n, x] + (((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)))
             if abs(z2) > bound[x, n]:
                 if z2 > 0:
                     state_out[k] |= low
@@ -370,15 +415,46 @@ def _tier2(base2, T2, cb, bound, state_in, x, z, state_out):
 
 
 @njit
+def _tier3_seq(Wh, bh, Wx, state_in, x, z, state_out):
+    """Tier 3 in f32-seq semantics (DEFINITIONS 0.6 step B: z = fl32(bh + Wx), then z = fl32(z + s_j Wh[n, j]),
+    j ascending; bit = [z >= 0]) for the neurons whose masks `_tier2` left in z's tail.
+
+    Written out with no array-taking call (no per-call reference counting) and with the sign flips as
+    multiplications by exactly +-1.0f (branch-free, same results, also for -0.0: 0 * -1 = -0)."""
+    W = state_out.shape[0]
+    H = Wh.shape[1]
+    Hp = 64 * W
+    for k in range(W):
+        m = np.uint64(0)
+        for q in range(4):
+            m |= np.uint64(np.int64(z[Hp + 4 * k + q]) & 0xFFFF) << np.uint64(16 * q)
+        while m != np.uint64(0):
+            low = m & (~m + np.uint64(1))
+            m ^= low
+            n = 64 * k + _popcount64(low - np.uint64(1))
+            zs = np.float32(bh[n] + Wx[n, x])
+            for j in range(H):
+                bitj = (state_in[j >> 6] >> np.uint64(j & 63)) & np.uint64(1)
+                zs = np.float32(zs + Wh[n, j] * (np.float32(bitj) * np.float32(2.0) - np.float32(1.0)))
+            if zs >= np.float32(0.0):
+                state_out[k] |= low
+            else:
+                state_out[k] &= ~low
+
+
+@njit
 def _tier3(Wh, bh, Wx, sem, state_in, x, z, state_out):
     """Tier 3 (the fallback) for the neurons whose masks `_tier2` left in z's tail."""
+    if sem == SEM_F32_SEQ:
+        _tier3_seq(Wh, bh, Wx, state_in, x, z, state_out)
+        return
     W = state_out.shape[0]
     for k in range(W):
         m = _get_mask(z, 64 * W + 4 * k)
         while m != np.uint64(0):
             low = m & (~m + np.uint64(1))
             m ^= low
-            if _tier3_bit(Wh, bh, Wx, sem, state_in, x, 64 * k + _popcount64(low - np.uint64(1))):
+            if _exact_bit(Wh, bh, Wx, state_in, x, 64 * k + _popcount64(low - np.uint64(1))):
                 state_out[k] |= low
             else:
                 state_out[k] &= ~low
@@ -387,9 +463,10 @@ def _tier3(Wh, bh, Wx, sem, state_in, x, z, state_out):
 @njit
 def _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, state_in, x, z, state_out):
     """Tiers 2 and 3 for the neurons tier 1 left open (their masks are in z's tail); fixes their bits in
-    state_out and returns the number of tier-3 fallbacks. Hot loops should call `_tier2` and, only when it
-    returns nonzero, `_tier3` themselves (see `_run_packed`): this wrapper costs reference counting."""
-    nfb = _tier2(base2, T2, cb, bound, state_in, x, z, state_out)
+    state_out and returns the number of tier-3 fallbacks. T2 and cb are no longer read (the frozen call
+    signature keeps them). Hot loops should call `_tier2` and, only when it returns nonzero, `_tier3_seq`
+    or `_tier3` themselves (see `_run_packed`): this wrapper costs reference counting on every call."""
+    nfb = _tier2(base2, Wh, bound, state_in, x, z, state_out)
     if nfb:
         _tier3(Wh, bh, Wx, sem, state_in, x, z, state_out)
     return nfb
@@ -403,26 +480,15 @@ def _tier1(Tq, baseq, boundq, cb, state_in, x, state_out, z):
     C = Tq.shape[0]
     Hp = baseq.shape[1]
     mask = np.uint64((1 << cb) - 1)
-    # Eight chunks (8 cb <= 64 state bits, inside one word) per pass over z: the inner loop has a constant
-    # trip count, so LLVM unrolls it and vectorises over neurons with the running sums in registers.
-    # The integers are exact in any order (see the bounds), so grouping is free.
+    # Eight chunks (8 cb <= 64 state bits, inside one word) per pass over z (exact integers: any order).
     noct = C // 8
     for o in range(noct):
         bit = o * 8 * cb
         w = state_in[bit >> 6] >> np.uint64(bit & 63)
-        c0 = 8 * o
         if o == 0:
-            for i in range(Hp):
-                s = baseq[x, i]
-                for j in range(8):
-                    s += Tq[c0 + j, np.int64((w >> np.uint64(j * cb)) & mask), i]
-                z[i] = s
+            _add_octet(z, Tq, 0, w, cb, baseq, x)
         else:
-            for i in range(Hp):
-                s = z[i]
-                for j in range(8):
-                    s += Tq[c0 + j, np.int64((w >> np.uint64(j * cb)) & mask), i]
-                z[i] = s
+            _add_octet(z, Tq, 8 * o, w, cb, z, 0)
     if noct == 0:
         for i in range(Hp):
             z[i] = baseq[x, i]
@@ -465,8 +531,7 @@ def _step_packed(tables, state_in, x, state_out):
 def _run_packed(tables, state0, xs, out):
     """out[t] = state after reading xs[t], starting from state0; returns total fallbacks."""
     Tq, baseq, boundq, cb = tables.Tq, tables.baseq, tables.boundq, tables.params[3]
-    base2, T2, bound, Wh, bh, Wx, sem = tables.base2, tables.T2, tables.bound, tables.Wh, tables.bh, tables.Wx, \
-        tables.params[2]
+    base2, bound, Wh, bh, Wx, sem = tables.base2, tables.bound, tables.Wh, tables.bh, tables.Wx, tables.params[2]
     z = _new_scratch(tables)
     W = state0.shape[0]
     # Two fixed buffers, used alternately, and word copies into out: views of out (out[t]) or swapped array
@@ -478,18 +543,24 @@ def _run_packed(tables, state0, xs, out):
         x = xs[t]
         if t & 1 == 0:
             if _tier1(Tq, baseq, boundq, cb, a, x, b, z):
-                left = _tier2(base2, T2, cb, bound, a, x, z, b)
+                left = _tier2(base2, Wh, bound, a, x, z, b)
                 if left:
                     nfb += left
-                    _tier3(Wh, bh, Wx, sem, a, x, z, b)
+                    if sem == SEM_F32_SEQ:
+                        _tier3_seq(Wh, bh, Wx, a, x, z, b)
+                    else:
+                        _tier3(Wh, bh, Wx, sem, a, x, z, b)
             for k in range(W):
                 out[t, k] = b[k]
         else:
             if _tier1(Tq, baseq, boundq, cb, b, x, a, z):
-                left = _tier2(base2, T2, cb, bound, b, x, z, a)
+                left = _tier2(base2, Wh, bound, b, x, z, a)
                 if left:
                     nfb += left
-                    _tier3(Wh, bh, Wx, sem, b, x, z, a)
+                    if sem == SEM_F32_SEQ:
+                        _tier3_seq(Wh, bh, Wx, b, x, z, a)
+                    else:
+                        _tier3(Wh, bh, Wx, sem, b, x, z, a)
             for k in range(W):
                 out[t, k] = a[k]
     return nfb
@@ -499,8 +570,7 @@ def _run_packed(tables, state0, xs, out):
 def _run_constant_packed(tables, state0, x, steps, final):
     """final = the state after `steps` steps under constant byte x; returns total fallbacks."""
     Tq, baseq, boundq, cb = tables.Tq, tables.baseq, tables.boundq, tables.params[3]
-    base2, T2, bound, Wh, bh, Wx, sem = tables.base2, tables.T2, tables.bound, tables.Wh, tables.bh, tables.Wx, \
-        tables.params[2]
+    base2, bound, Wh, bh, Wx, sem = tables.base2, tables.bound, tables.Wh, tables.bh, tables.Wx, tables.params[2]
     z = _new_scratch(tables)
     a = state0.copy()
     b = np.empty_like(state0)
@@ -508,16 +578,22 @@ def _run_constant_packed(tables, state0, x, steps, final):
     for t in range(steps):
         if t & 1 == 0:
             if _tier1(Tq, baseq, boundq, cb, a, x, b, z):
-                left = _tier2(base2, T2, cb, bound, a, x, z, b)
+                left = _tier2(base2, Wh, bound, a, x, z, b)
                 if left:
                     nfb += left
-                    _tier3(Wh, bh, Wx, sem, a, x, z, b)
+                    if sem == SEM_F32_SEQ:
+                        _tier3_seq(Wh, bh, Wx, a, x, z, b)
+                    else:
+                        _tier3(Wh, bh, Wx, sem, a, x, z, b)
         else:
             if _tier1(Tq, baseq, boundq, cb, b, x, a, z):
-                left = _tier2(base2, T2, cb, bound, b, x, z, a)
+                left = _tier2(base2, Wh, bound, b, x, z, a)
                 if left:
                     nfb += left
-                    _tier3(Wh, bh, Wx, sem, b, x, z, a)
+                    if sem == SEM_F32_SEQ:
+                        _tier3_seq(Wh, bh, Wx, b, x, z, a)
+                    else:
+                        _tier3(Wh, bh, Wx, sem, b, x, z, a)
     if steps & 1:
         final[:] = b
     else:
