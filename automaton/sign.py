@@ -57,6 +57,8 @@ from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
+# ---- vector helpers (numba intrinsics: LLVM vector code for what numba's loops compile poorly) ---------
+
 
 @intrinsic
 def _add_octet(typingctx, z, Tq, c0, w, cb, src, srow):
@@ -138,6 +140,7 @@ def _within_mask64(typingctx, a, at, b, bt):
         return builder.bitcast(builder.icmp_signed("<=", absv, vals[1]), ir.IntType(64))
     return types.uint64(a, types.intp, b, types.intp), codegen
 
+
 SEMANTICS = ("exact", "f32-seq")
 SEM_EXACT = 0
 SEM_F32_SEQ = 1
@@ -187,8 +190,9 @@ float64 (tier 2, valid for both forms).  Wh (H, H), Wx (H, 256), bh (H,): float3
 # sum of |errors| <= gamma_cs(u64) S.
 #
 # Tier 1 (int16). sigma_i = (32767 - (C + 1)/2 - 2)(1 - 2^-40) / max_x S^[x, i]; the factor 1 - 2^-40
-# covers S <= S^ (1 + gamma_{H+2}(u64)). Every partial sum of the integers is bounded by S sigma + (C + 1)/2
-# (+ float64 slack << 1) < 32767, so the int16 additions are exact. (If 32767 - (C + 1)/2 - 2 <= 16384,
+# covers S <= S^ (1 + gamma_{H+2}(u64)). Every partial sum of the integers, over any subset of them (so in
+# any order of addition: the kernel adds eight rows per vector pass), is bounded in magnitude by
+# S sigma + (C + 1)/2 (+ float64 slack << 1) <= 32765, so the int16 additions are exact. (If 32767 - (C + 1)/2 - 2 <= 16384,
 # i.e. C > 32000, tier 1 is disabled.)
 # baseq = round(fl64(sigma B64)), Tq = round(fl64(sigma T64)): the products add one rounding (so the
 # float64 values carry at most cs + 1 roundings per summand: sum of |errors| <= gamma_{cs+1}(u64) S sigma),
@@ -491,7 +495,9 @@ def _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, state_in, x, z, state
 @njit
 def _tier1(Tq, baseq, boundq, cb, state_in, x, state_out, z):
     """Tier 1 on plain arrays. Writes every bit of state_out and the undecided masks (z's tail); returns
-    True if some neuron is undecided."""
+    True if some neuron is undecided. Like `_tier2`, it passes arrays to no real call (the intrinsics are
+    inlined code), so numba does no reference counting per step. |z| <= 32765 (see the bounds), so the
+    int16 sums are exact and `_within_mask64`'s |z| is too."""
     W = state_in.shape[0]
     C = Tq.shape[0]
     Hp = baseq.shape[1]
