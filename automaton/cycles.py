@@ -31,7 +31,7 @@ from rnn.numba_config import njit, njit_parallel, prange
 
 from .bitset import n_words, pack, to_hex
 from .glibc_rand import GlibcRand
-from .sign import _new_scratch, _resolve_arrays, _step_packed_scratch, _tier1
+from .sign import SEM_F32_SEQ, _new_scratch, _tier1, _tier2, _tier3, _tier3_seq
 
 MAX_BUDGET = 10**13
 MAX_EXHAUSTIVE_H = 20
@@ -65,21 +65,13 @@ def _copy(src, dst):
         dst[k] = src[k]
 
 
-@njit
-def _apply(tables, state, seq, tmp, z):
-    """state <- F(state): the L steps of seq, in place (tmp, z are scratch). Returns fallbacks.
-    For cold paths only: passing the table tuple per call costs as much as a step (see _brent_one)."""
-    fb = 0
-    for q in range(seq.shape[0]):
-        fb += _step_packed_scratch(tables, state, seq[q], tmp, z)
-        _copy(tmp, state)
-    return fb
-
-
 # The hot loops below take the table arrays out of the tuple once and call sign's tier kernels directly,
-# the pattern of sign._run_packed: a call per step that passes the tuple (or the arrays) pays reference
-# counting on shared arrays, which halves single-thread speed and stops two threads from scaling. Each
-# "F(r)" block is the same code: apply the L inputs of seq to register r in place.
+# the pattern of sign._run_packed: `_tier1`, then `_tier2` only if tier 1 left a neuron open, then
+# `_tier3_seq`/`_tier3` only if tier 2 did. None of those passes arrays on or allocates, so a step does no
+# reference counting; any call per step that does (the table tuple, `_resolve_arrays`, a view such as
+# out[t]) costs atomic increments on arrays shared by all threads, which halves single-thread speed and stops
+# two threads from scaling. Each "F(r)" block is the same code: one step of register r into tmp, copied
+# back word by word (fixed buffers, no swapped array variables).
 
 @njit
 def _brent_one(tables, start, seq, max_evals, rep, tort, hare, tmp, z):
@@ -88,8 +80,7 @@ def _brent_one(tables, start, seq, max_evals, rep, tort, hare, tmp, z):
     Returns (status, mu_steps, lam_steps, steps, fallbacks); max_evals is the budget in applications of F.
     """
     Tq, baseq, boundq, cb = tables.Tq, tables.baseq, tables.boundq, tables.params[3]
-    base2, T2, bound, Wh, bh, Wx, sem = (tables.base2, tables.T2, tables.bound, tables.Wh, tables.bh, tables.Wx,
-                                         tables.params[2])
+    base2, bound, Wh, bh, Wx, sem = tables.base2, tables.bound, tables.Wh, tables.bh, tables.Wx, tables.params[2]
     L = seq.shape[0]
     W = start.shape[0]
     fb = 0
@@ -103,7 +94,13 @@ def _brent_one(tables, start, seq, max_evals, rep, tort, hare, tmp, z):
         for q in range(L):  # F(hare)
             x = np.int64(seq[q])
             if _tier1(Tq, baseq, boundq, cb, hare, x, tmp, z):
-                fb += _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, hare, x, z, tmp)
+                left = _tier2(base2, Wh, bound, hare, x, z, tmp)
+                if left:
+                    fb += left
+                    if sem == SEM_F32_SEQ:
+                        _tier3_seq(Wh, bh, Wx, hare, x, z, tmp)
+                    else:
+                        _tier3(Wh, bh, Wx, sem, hare, x, z, tmp)
             for k in range(W):
                 hare[k] = tmp[k]
         evals += 1
@@ -123,7 +120,13 @@ def _brent_one(tables, start, seq, max_evals, rep, tort, hare, tmp, z):
         for q in range(L):  # F(hare)
             x = np.int64(seq[q])
             if _tier1(Tq, baseq, boundq, cb, hare, x, tmp, z):
-                fb += _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, hare, x, z, tmp)
+                left = _tier2(base2, Wh, bound, hare, x, z, tmp)
+                if left:
+                    fb += left
+                    if sem == SEM_F32_SEQ:
+                        _tier3_seq(Wh, bh, Wx, hare, x, z, tmp)
+                    else:
+                        _tier3(Wh, bh, Wx, sem, hare, x, z, tmp)
             for k in range(W):
                 hare[k] = tmp[k]
     evals += lam
@@ -132,11 +135,23 @@ def _brent_one(tables, start, seq, max_evals, rep, tort, hare, tmp, z):
         for q in range(L):  # F(tort), F(hare)
             x = np.int64(seq[q])
             if _tier1(Tq, baseq, boundq, cb, tort, x, tmp, z):
-                fb += _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, tort, x, z, tmp)
+                left = _tier2(base2, Wh, bound, tort, x, z, tmp)
+                if left:
+                    fb += left
+                    if sem == SEM_F32_SEQ:
+                        _tier3_seq(Wh, bh, Wx, tort, x, z, tmp)
+                    else:
+                        _tier3(Wh, bh, Wx, sem, tort, x, z, tmp)
             for k in range(W):
                 tort[k] = tmp[k]
             if _tier1(Tq, baseq, boundq, cb, hare, x, tmp, z):
-                fb += _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, hare, x, z, tmp)
+                left = _tier2(base2, Wh, bound, hare, x, z, tmp)
+                if left:
+                    fb += left
+                    if sem == SEM_F32_SEQ:
+                        _tier3_seq(Wh, bh, Wx, hare, x, z, tmp)
+                    else:
+                        _tier3(Wh, bh, Wx, sem, hare, x, z, tmp)
             for k in range(W):
                 hare[k] = tmp[k]
         evals += 2
@@ -148,7 +163,13 @@ def _brent_one(tables, start, seq, max_evals, rep, tort, hare, tmp, z):
         for q in range(L):  # F(hare)
             x = np.int64(seq[q])
             if _tier1(Tq, baseq, boundq, cb, hare, x, tmp, z):
-                fb += _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, hare, x, z, tmp)
+                left = _tier2(base2, Wh, bound, hare, x, z, tmp)
+                if left:
+                    fb += left
+                    if sem == SEM_F32_SEQ:
+                        _tier3_seq(Wh, bh, Wx, hare, x, z, tmp)
+                    else:
+                        _tier3(Wh, bh, Wx, sem, hare, x, z, tmp)
             for k in range(W):
                 hare[k] = tmp[k]
         if _less(hare, rep):
@@ -164,7 +185,13 @@ def _brent_one(tables, start, seq, max_evals, rep, tort, hare, tmp, z):
             for q in range(L):  # F(tort)
                 x = np.int64(seq[q])
                 if _tier1(Tq, baseq, boundq, cb, tort, x, tmp, z):
-                    fb += _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, tort, x, z, tmp)
+                    left = _tier2(base2, Wh, bound, tort, x, z, tmp)
+                    if left:
+                        fb += left
+                        if sem == SEM_F32_SEQ:
+                            _tier3_seq(Wh, bh, Wx, tort, x, z, tmp)
+                        else:
+                            _tier3(Wh, bh, Wx, sem, tort, x, z, tmp)
                 for k in range(W):
                     tort[k] = tmp[k]
         _copy(tort, hare)
@@ -172,16 +199,39 @@ def _brent_one(tables, start, seq, max_evals, rep, tort, hare, tmp, z):
             for q in range(L):  # F(hare)
                 x = np.int64(seq[q])
                 if _tier1(Tq, baseq, boundq, cb, hare, x, tmp, z):
-                    fb += _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, hare, x, z, tmp)
+                    left = _tier2(base2, Wh, bound, hare, x, z, tmp)
+                    if left:
+                        fb += left
+                        if sem == SEM_F32_SEQ:
+                            _tier3_seq(Wh, bh, Wx, hare, x, z, tmp)
+                        else:
+                            _tier3(Wh, bh, Wx, sem, hare, x, z, tmp)
                 for k in range(W):
                     hare[k] = tmp[k]
         steps += (mu - 1 + lam) * L
         r = 0
         while not _equal(tort, hare):
-            fb += _step_packed_scratch(tables, tort, seq[r], tmp, z)
-            _copy(tmp, tort)
-            fb += _step_packed_scratch(tables, hare, seq[r], tmp, z)
-            _copy(tmp, hare)
+            x = np.int64(seq[r])  # F(tort), F(hare) one step at a time
+            if _tier1(Tq, baseq, boundq, cb, tort, x, tmp, z):
+                left = _tier2(base2, Wh, bound, tort, x, z, tmp)
+                if left:
+                    fb += left
+                    if sem == SEM_F32_SEQ:
+                        _tier3_seq(Wh, bh, Wx, tort, x, z, tmp)
+                    else:
+                        _tier3(Wh, bh, Wx, sem, tort, x, z, tmp)
+            for k in range(W):
+                tort[k] = tmp[k]
+            if _tier1(Tq, baseq, boundq, cb, hare, x, tmp, z):
+                left = _tier2(base2, Wh, bound, hare, x, z, tmp)
+                if left:
+                    fb += left
+                    if sem == SEM_F32_SEQ:
+                        _tier3_seq(Wh, bh, Wx, hare, x, z, tmp)
+                    else:
+                        _tier3(Wh, bh, Wx, sem, hare, x, z, tmp)
+            for k in range(W):
+                hare[k] = tmp[k]
             r += 1
             steps += 2
         mu_steps = (mu - 1) * L + r
@@ -214,29 +264,65 @@ def _brent_batch(tables, starts, seqs, job_start, job_seq, max_evals, status, mu
 @njit
 def _trajectory(tables, start, seq, n_steps, out):
     """out[t] = state after t+1 steps from start, inputs seq[t % L]. Returns fallbacks."""
+    Tq, baseq, boundq, cb = tables.Tq, tables.baseq, tables.boundq, tables.params[3]
+    base2, bound, Wh, bh, Wx, sem = tables.base2, tables.bound, tables.Wh, tables.bh, tables.Wx, tables.params[2]
     W = start.shape[0]
     cur = start.copy()
-    nxt = np.empty(W, dtype=np.uint64)
+    tmp = np.empty(W, dtype=np.uint64)
     z = _new_scratch(tables)
     fb = 0
     L = seq.shape[0]
+    q = 0
     for t in range(n_steps):
-        fb += _step_packed_scratch(tables, cur, seq[t % L], nxt, z)
-        _copy(nxt, cur)
-        _copy(cur, out[t])
+        x = np.int64(seq[q])  # F(cur), then word copies into out (a view out[t] would be refcounted)
+        if _tier1(Tq, baseq, boundq, cb, cur, x, tmp, z):
+            left = _tier2(base2, Wh, bound, cur, x, z, tmp)
+            if left:
+                fb += left
+                if sem == SEM_F32_SEQ:
+                    _tier3_seq(Wh, bh, Wx, cur, x, z, tmp)
+                else:
+                    _tier3(Wh, bh, Wx, sem, cur, x, z, tmp)
+        for k in range(W):
+            cur[k] = tmp[k]
+            out[t, k] = tmp[k]
+        q += 1
+        if q == L:
+            q = 0
     return fb
+
+
+SUCC_BLOCK = 1024
 
 
 @njit_parallel
 def _successors(tables, seq, H, succ):
-    """succ[v] = F(v) as an integer, for every v < 2^H (H <= 20, one word)."""
-    for v in prange(succ.shape[0]):
-        s = np.zeros(1, dtype=np.uint64)
+    """succ[v] = F(v) as an integer, for every v < 2^H (H <= 20, one word).
+
+    Fixed blocks of SUCC_BLOCK states per parallel iteration (buffers and table arrays set up once per
+    block, the tier kernels called directly); every succ[v] is computed alone, so blocks and threads cannot
+    change results."""
+    N = succ.shape[0]
+    L = seq.shape[0]
+    for blk in prange((N + SUCC_BLOCK - 1) // SUCC_BLOCK):
+        Tq, baseq, boundq, cb = tables.Tq, tables.baseq, tables.boundq, tables.params[3]
+        base2, bound, Wh, bh, Wx, sem = (tables.base2, tables.bound, tables.Wh, tables.bh, tables.Wx,
+                                         tables.params[2])
+        cur = np.zeros(1, dtype=np.uint64)
         tmp = np.empty(1, dtype=np.uint64)
         z = _new_scratch(tables)
-        s[0] = np.uint64(v)
-        _apply(tables, s, seq, tmp, z)
-        succ[v] = np.int64(s[0])
+        for v in range(blk * SUCC_BLOCK, min(N, (blk + 1) * SUCC_BLOCK)):
+            cur[0] = np.uint64(v)
+            for q in range(L):  # F(cur)
+                x = np.int64(seq[q])
+                if _tier1(Tq, baseq, boundq, cb, cur, x, tmp, z):
+                    if _tier2(base2, Wh, bound, cur, x, z, tmp):
+                        if sem == SEM_F32_SEQ:
+                            _tier3_seq(Wh, bh, Wx, cur, x, z, tmp)
+                        else:
+                            _tier3(Wh, bh, Wx, sem, cur, x, z, tmp)
+                cur[0] = tmp[0]
+            succ[v] = np.int64(cur[0])
 
 
 @njit
