@@ -24,61 +24,109 @@ from rnn.errors import SatrnnInputError
 from rnn.forward import run_states
 from rnn.numba_config import njit_parallel, prange
 
-from .bitset import _hamming_words, n_words, pack, to_hex, unpack
+from .bitset import _popcount64, n_words, pack, to_hex, unpack
 from .cycles import trajectory
-from .sign import _new_scratch, _resolve_arrays, _step_packed_scratch, _tier1
+from .sign import SEM_F32_SEQ, _new_scratch, _tier1, _tier2, _tier3, _tier3_seq
 
 Z95 = 1.959963984540054
 
 
 # ---- kernels -------------------------------------------------------------------------------------
 
+# The kernels take the table arrays out of the tuple once per parallel iteration and call sign's tier
+# kernels directly (the pattern of sign._run_packed): `_tier1`, then `_tier2` only if tier 1 left a neuron
+# open, then `_tier3_seq`/`_tier3` only if tier 2 did. None of those passes arrays on or allocates, so a
+# step does no reference counting; the tuple, `_resolve_arrays` or a view such as states[t] per step would
+# cost atomic increments on arrays shared by all threads. States move by word copies between fixed buffers.
+
 @njit_parallel
 def _cascade(tables, states, xs, t_idx, k, H, out, fallbacks):
-    """out[r, j, s] = d_{s+1} for the flip of neuron j at step t_idx[r] (inputs xs[t+1..t+k]).
-
-    The table arrays are taken out of the tuple once per row and sign's tier kernels are called directly
-    (the pattern of sign._run_packed): passing the tuple every step costs reference counting on shared arrays."""
+    """out[r, j, s] = d_{s+1} for the flip of neuron j at step t_idx[r] (inputs xs[t+1..t+k])."""
     W = states.shape[1]
     for r in prange(t_idx.shape[0]):
         Tq, baseq, boundq, cb = tables.Tq, tables.baseq, tables.boundq, tables.params[3]
-        base2, T2, bound, Wh, bh, Wx, sem = (tables.base2, tables.T2, tables.bound, tables.Wh, tables.bh,
-                                             tables.Wx, tables.params[2])
+        base2, bound, Wh, bh, Wx, sem = (tables.base2, tables.bound, tables.Wh, tables.bh, tables.Wx,
+                                         tables.params[2])
         t = t_idx[r]
         base = np.empty((k, W), dtype=np.uint64)
-        cur = states[t].copy()
+        cur = np.empty(W, dtype=np.uint64)
         nxt = np.empty(W, dtype=np.uint64)
         z = _new_scratch(tables)
         fb = 0
+        for q in range(W):
+            cur[q] = states[t, q]
         for s in range(k):
             x = np.int64(xs[t + 1 + s])
             if _tier1(Tq, baseq, boundq, cb, cur, x, nxt, z):
-                fb += _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, cur, x, z, nxt)
-            base[s] = nxt
-            cur[:] = nxt
+                left = _tier2(base2, Wh, bound, cur, x, z, nxt)
+                if left:
+                    fb += left
+                    if sem == SEM_F32_SEQ:
+                        _tier3_seq(Wh, bh, Wx, cur, x, z, nxt)
+                    else:
+                        _tier3(Wh, bh, Wx, sem, cur, x, z, nxt)
+            for q in range(W):
+                base[s, q] = nxt[q]
+                cur[q] = nxt[q]
         for j in range(H):
-            cur[:] = states[t]
+            for q in range(W):
+                cur[q] = states[t, q]
             cur[j >> 6] ^= np.uint64(1) << np.uint64(j & 63)
             for s in range(k):
                 x = np.int64(xs[t + 1 + s])
                 if _tier1(Tq, baseq, boundq, cb, cur, x, nxt, z):
-                    fb += _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, cur, x, z, nxt)
-                d = _hamming_words(nxt, base[s])
+                    left = _tier2(base2, Wh, bound, cur, x, z, nxt)
+                    if left:
+                        fb += left
+                        if sem == SEM_F32_SEQ:
+                            _tier3_seq(Wh, bh, Wx, cur, x, z, nxt)
+                        else:
+                            _tier3(Wh, bh, Wx, sem, cur, x, z, nxt)
+                d = 0
+                for q in range(W):
+                    d += _popcount64(nxt[q] ^ base[s, q])
                 out[r, j, s] = d
                 if d == 0:  # identical states stay identical under identical inputs
-                    for q in range(s + 1, k):
-                        out[r, j, q] = 0
+                    for s2 in range(s + 1, k):
+                        out[r, j, s2] = 0
                     break
-                cur[:] = nxt
+                for q in range(W):
+                    cur[q] = nxt[q]
         fallbacks[r] = fb
+
+
+ROW_BLOCK = 256
 
 
 @njit_parallel
 def _one_step(tables, a, xs, out, fallbacks):
-    """out[r] = B(a[r], xs[r]) for every row r."""
-    for r in prange(a.shape[0]):
+    """out[r] = B(a[r], xs[r]) for every row r (fixed blocks of ROW_BLOCK rows per parallel iteration;
+    rows are independent, so blocks and threads cannot change results)."""
+    m = a.shape[0]
+    W = a.shape[1]
+    for blk in prange((m + ROW_BLOCK - 1) // ROW_BLOCK):
+        Tq, baseq, boundq, cb = tables.Tq, tables.baseq, tables.boundq, tables.params[3]
+        base2, bound, Wh, bh, Wx, sem = (tables.base2, tables.bound, tables.Wh, tables.bh, tables.Wx,
+                                         tables.params[2])
+        cur = np.empty(W, dtype=np.uint64)
+        nxt = np.empty(W, dtype=np.uint64)
         z = _new_scratch(tables)
-        fallbacks[r] = _step_packed_scratch(tables, a[r], xs[r], out[r], z)
+        for r in range(blk * ROW_BLOCK, min(m, (blk + 1) * ROW_BLOCK)):
+            for q in range(W):
+                cur[q] = a[r, q]
+            x = np.int64(xs[r])
+            fb = 0
+            if _tier1(Tq, baseq, boundq, cb, cur, x, nxt, z):
+                left = _tier2(base2, Wh, bound, cur, x, z, nxt)
+                if left:
+                    fb += left
+                    if sem == SEM_F32_SEQ:
+                        _tier3_seq(Wh, bh, Wx, cur, x, z, nxt)
+                    else:
+                        _tier3(Wh, bh, Wx, sem, cur, x, z, nxt)
+            fallbacks[r] = fb
+            for q in range(W):
+                out[r, q] = nxt[q]
 
 
 @njit_parallel
@@ -86,14 +134,24 @@ def _influence_counts(tables, states, xs, t_idx, base, H, C):
     """C[j, i] += [B(states[t] ^ e_j, x_{t+1})_i != base[r]_i] over r (t = t_idx[r]); row j per thread."""
     W = states.shape[1]
     for j in prange(H):
+        Tq, baseq, boundq, cb = tables.Tq, tables.baseq, tables.boundq, tables.params[3]
+        base2, bound, Wh, bh, Wx, sem = (tables.base2, tables.bound, tables.Wh, tables.bh, tables.Wx,
+                                         tables.params[2])
         cur = np.empty(W, dtype=np.uint64)
         nxt = np.empty(W, dtype=np.uint64)
         z = _new_scratch(tables)
         for r in range(t_idx.shape[0]):
             t = t_idx[r]
-            cur[:] = states[t]
+            for q in range(W):
+                cur[q] = states[t, q]
             cur[j >> 6] ^= np.uint64(1) << np.uint64(j & 63)
-            _step_packed_scratch(tables, cur, xs[t + 1], nxt, z)
+            x = np.int64(xs[t + 1])
+            if _tier1(Tq, baseq, boundq, cb, cur, x, nxt, z):
+                if _tier2(base2, Wh, bound, cur, x, z, nxt):
+                    if sem == SEM_F32_SEQ:
+                        _tier3_seq(Wh, bh, Wx, cur, x, z, nxt)
+                    else:
+                        _tier3(Wh, bh, Wx, sem, cur, x, z, nxt)
             for i in range(H):
                 if (nxt[i >> 6] ^ base[r, i >> 6]) >> np.uint64(i & 63) & np.uint64(1):
                     C[j, i] += 1
