@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnn.errors import SatrnnInputError
-from rnn.forward import as_bytes, readout_costs, run_states, sequential_mean
-from rnn.gradients import backward_chain, output_gradients
-from rnn.model import ElmanRNN
-from rnn.numba_config import njit_parallel, prange
-from rnn.text import display_byte
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import as_bytes, readout_costs, run_states, sequential_mean
+from satrnn.rnn.gradients import backward_chain, output_gradients
+from satrnn.rnn.model import ElmanRNN
+from satrnn.rnn.numba_config import njit_parallel, prange
+from satrnn.rnn.text import display_byte
 
 BYTESETS = ("all", "occurring")
 REPLACE = ("sensitive", "all")

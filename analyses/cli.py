@@ -10,7 +10,7 @@ import importlib
 import pkgutil
 import sys
 
-from rnn.errors import SatrnnInputError
+from satrnn.rnn.errors import SatrnnInputError
 
 from . import commands
 from .clikit import err_console

@@ -20,9 +20,9 @@ from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
 
-from rnn.errors import SatrnnInputError
-from rnn.model import ElmanRNN, atomic_write_bytes, load_model
-from rnn.text import load_text
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.model import ElmanRNN, atomic_write_bytes, load_model
+from satrnn.rnn.text import load_text
 
 console = Console()
 err_console = Console(stderr=True)
@@ -63,7 +63,7 @@ def add_seed_arg(p: argparse.ArgumentParser, default: int = 0) -> None:
 def _default_model_and_text():
     """The bundled default model and corpus (rnn.default, trained on first use)."""
     try:
-        from rnn import default as default_mod  # provided by the trainer work
+        from satrnn.rnn import default as default_mod  # provided by the trainer work
     except ImportError:
         raise SatrnnInputError("no MODEL given and this satrnn has no default model; pass MODEL and TEXT") from None
     return default_mod.default_model_and_text(progress_factory=progress)

@@ -16,11 +16,11 @@ import json
 import networkx as nx
 import numpy as np
 
-from rnn.errors import SatrnnInputError
-from rnn.forward import forward
-from rnn.model import ElmanRNN
-from rnn.numba_config import njit, njit_parallel, prange
-from rnn.text import display_byte
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import forward
+from satrnn.rnn.model import ElmanRNN
+from satrnn.rnn.numba_config import njit, njit_parallel, prange
+from satrnn.rnn.text import display_byte
 
 from .knockout import promotes_demotes
 from .saturation import flip_matrix
@@ -214,7 +214,7 @@ def graph_to_json(G: nx.Graph) -> dict:
 
 def write_graphml(G: nx.Graph, path) -> None:
     """Write GraphML atomically (the networkx writer into a temporary sibling, then rename)."""
-    from rnn.model import atomic_write_bytes
+    from satrnn.rnn.model import atomic_write_bytes
     import io
 
     buf = io.BytesIO()

@@ -19,9 +19,9 @@ import math
 
 import numpy as np
 
-from rnn.errors import SatrnnInputError
-from rnn.forward import as_bytes, sequential_mean
-from rnn.numba_config import njit, njit_parallel, prange
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import as_bytes, sequential_mean
+from satrnn.rnn.numba_config import njit, njit_parallel, prange
 
 GREEDY_CAP = 30
 GREEDY_STEPS = 8

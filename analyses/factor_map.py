@@ -15,10 +15,10 @@ import math
 
 import numpy as np
 
-from rnn.errors import SatrnnInputError
-from rnn.forward import as_bytes, forward, sequential_mean
-from rnn.model import ElmanRNN
-from rnn.numba_config import njit, njit_parallel, prange
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import as_bytes, forward, sequential_mean
+from satrnn.rnn.model import ElmanRNN
+from satrnn.rnn.numba_config import njit, njit_parallel, prange
 
 OMEGA = (1, 8, 20, 3, 27, 2, 12, 7)
 TARGETS = ("continuous", "sign")

@@ -17,11 +17,11 @@ from collections import Counter
 
 import numpy as np
 
-from rnn.errors import SatrnnInputError
-from rnn.forward import as_bytes, readout_costs, run_states
-from rnn.gradients import output_probabilities
-from rnn.model import ElmanRNN
-from rnn.text import display_byte
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import as_bytes, readout_costs, run_states
+from satrnn.rnn.gradients import output_probabilities
+from satrnn.rnn.model import ElmanRNN
+from satrnn.rnn.text import display_byte
 
 POSITIONS = (10, 20, 42, 50, 80, 100, 150, 200, 250, 300, 400, 500)
 TOP_NEURONS = 5

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from automaton.redux import ReadoutCache, Redux, evaluate_many, shrink
-from rnn.errors import SatrnnInputError
-from rnn.model import ElmanRNN
-from rnn.text import display_byte
+from satrnn.automaton.redux import ReadoutCache, Redux, evaluate_many, shrink
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.model import ElmanRNN
+from satrnn.rnn.text import display_byte
 
 # The grids of the reference programs (DEFINITIONS 7.2, 7.3, 8.2).
 PRINTED_CUMULATIVE_K = tuple(range(0, 21)) + tuple(range(30, 121, 10)) + (128,)

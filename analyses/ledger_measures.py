@@ -17,8 +17,8 @@ from typing import Callable
 
 import numpy as np
 
-from rnn.forward import forward, run_states
-from rnn.model import ElmanRNN
+from satrnn.rnn.forward import forward, run_states
+from satrnn.rnn.model import ElmanRNN
 
 from .claims import Claim, Measured, NotAvailable
 
@@ -122,7 +122,7 @@ def _pattern_slots(ctx, cls):
 
 @measure("sig_patterns")
 def _sig_patterns(ctx, cls):
-    info = need("analyses.model_info")
+    info = need("satrnn.analyses.model_info")
     s = ctx.cached("model_summary", lambda: info.model_summary(ctx.model))
     if cls == "all":
         return int(s["significant_patterns_0.01"])
@@ -131,7 +131,7 @@ def _sig_patterns(ctx, cls):
 
 @measure("spectral_radius")
 def _spectral(ctx):
-    info = need("analyses.model_info")
+    info = need("satrnn.analyses.model_info")
     return float(info.spectral_radius(ctx.model.Wh))
 
 
@@ -140,7 +140,7 @@ def _wh_abs(ctx, p):
     a = np.sort(np.abs(ctx.model.Wh).ravel())
     if p == 100:
         return float(a[-1])
-    info = need("analyses.model_info")
+    info = need("satrnn.analyses.model_info")
     return info.floor_percentile(a, p)
 
 
@@ -270,48 +270,48 @@ def run_ledger(model: ElmanRNN, xs, claims=None, show_progress: bool = True, ctx
 # Each `_r_*` returns the module's JSON-able result dict (documented keys); NotAvailable if not landed.
 
 def _r_sparsity(ctx):
-    sp = need("analyses.sparsity")
+    sp = need("satrnn.analyses.sparsity")
     return ctx.cached("sparsity", lambda: call(sp.q1_sparsity, ctx.model, ctx.xs, variant="paper"))
 
 
 def _r_iso(ctx):
-    iso = need("automaton.iso")
+    iso = need("satrnn.automaton.iso")
     return ctx.cached("iso", lambda: call(iso.check_isomorphism, ctx.model, ctx.xs, precision="f32"))
 
 
 def _r_q2(ctx):
-    off = need("analyses.offsets")
+    off = need("satrnn.analyses.offsets")
     return ctx.cached("q2", lambda: call(off.q2_offsets, ctx.model, ctx.xs, variant="paper", fwd=ctx.fwd, hs=ctx.fwd.hs))
 
 
 def _r_q7(ctx):
-    pmi = need("analyses.pmi")
+    pmi = need("satrnn.analyses.pmi")
     return ctx.cached("q7", lambda: call(pmi.q7_algebraic, ctx.model, ctx.xs, fwd=ctx.fwd, hs=ctx.fwd.hs))
 
 
 def _r_factor_map(ctx):
-    fm = need("analyses.factor_map")
+    fm = need("satrnn.analyses.factor_map")
     return ctx.cached("factor_map", lambda: call(fm.factor_map, ctx.model, ctx.xs, hs=ctx.fwd.hs))
 
 
 def _r_ladder(ctx):
-    fm = need("analyses.factor_map")
+    fm = need("satrnn.analyses.factor_map")
     return ctx.cached("ladder", lambda: call(fm.explanation_ladder, ctx.model, ctx.xs, hs=ctx.fwd.hs,
                                                                    rnn_bpc=ctx.fwd.bpc))
 
 
 def _r_counting(ctx):
-    cnt = need("analyses.counting")
+    cnt = need("satrnn.analyses.counting")
     return ctx.cached("counting", lambda: call(cnt.counting_report, ctx.xs))
 
 
 def _readout_cache(ctx):
-    rd = need("automaton.redux")
+    rd = need("satrnn.automaton.redux")
     return ctx.cached("readout_cache", lambda: call(rd.ReadoutCache, ctx.model, ctx.xs, forward_result=ctx.fwd))
 
 
 def _r_knockout(ctx):
-    ko = need("analyses.knockout")
+    ko = need("satrnn.analyses.knockout")
     return ctx.cached("knockout", lambda: ko.neuron_knockout(ctx.model, ctx.xs, cache=_readout_cache(ctx)))
 
 
@@ -336,8 +336,8 @@ def _zeroable(ctx, matrix: str) -> dict:
     """Walk q5's theta grid upwards (DEFINITIONS 8.2: zero |w| < theta, re-run the dynamics) and stop at the
     first theta whose bpc exceeds the full model's; returns the last row that did not (theta 0 prunes nothing).
     """
-    ko = need("analyses.knockout")
-    rd = need("automaton.redux")
+    ko = need("satrnn.analyses.knockout")
+    rd = need("satrnn.automaton.redux")
 
     def build():
         W = getattr(ctx.model, matrix)
@@ -356,17 +356,17 @@ def _zeroable(ctx, matrix: str) -> dict:
 
 
 def _r_sparse_diff(ctx):
-    sd = need("analyses.sparse_diff")
+    sd = need("satrnn.analyses.sparse_diff")
     return ctx.cached("sparse_diff", lambda: call(sd.sparse_differentiation, ctx.model, ctx.xs, hs=ctx.fwd.hs))
 
 
 def _r_carrier(ctx):
-    ca = need("analyses.carrier")
+    ca = need("satrnn.analyses.carrier")
     return ctx.cached("carrier", lambda: call(ca.carrier_decomposition, ctx.model, ctx.xs, hs=ctx.fwd.hs))
 
 
 def _automaton(ctx, semantics="f32-seq"):
-    sign = need("automaton.sign")
+    sign = need("satrnn.automaton.sign")
     return ctx.cached(("automaton", semantics), lambda: sign.SignAutomaton.from_model(ctx.model, semantics))
 
 
@@ -456,7 +456,7 @@ def _iso(ctx, field):
 # ---- q2 offsets, q7 PMI, factor map, counting ---------------------------------------------------------------
 
 def _r_q2_corrected(ctx):
-    off = need("analyses.offsets")
+    off = need("satrnn.analyses.offsets")
     return ctx.cached("q2c", lambda: call(off.q2_offsets, ctx.model, ctx.xs, variant="corrected", fwd=ctx.fwd,
                                           hs=ctx.fwd.hs))
 
@@ -589,7 +589,7 @@ def _combined_row(ctx, k, theta):
     if theta == 0.0:
         b = _keep_bpc(ctx, k)
         return {"bpc": b, "delta": b - ctx.fwd.bpc}
-    rd = need("automaton.redux")
+    rd = need("satrnn.automaton.redux")
 
     def build():
         keep = [int(j) for j in _r_knockout(ctx)["order"][:k]]
@@ -743,14 +743,14 @@ def _decomp(ctx, field):
 
 @measure("bool_sensitivity")
 def _bool_sensitivity(ctx):
-    cas = need("automaton.cascade")
+    cas = need("satrnn.automaton.cascade")
     r = ctx.cached("flip_sens", lambda: cas.flip_sensitivity_paper(_automaton(ctx), ctx.xs, t=42))
     return float(r["mean_sensitivity"])
 
 
 @measure("attractor_cycles")
 def _attractor_cycles(ctx, field):
-    cyc = need("automaton.cycles")
+    cyc = need("satrnn.automaton.cycles")
     if ctx.xs.shape[0] <= 42:
         raise NotAvailable("the text has no byte x_42")
     r = ctx.cached("attractor", lambda: cyc.paper_attractor_search(_automaton(ctx), int(ctx.xs[42])))
@@ -771,12 +771,12 @@ def _api(module: str, name: str):
 
 
 def _r_margins(ctx):
-    mg = need("automaton.margins")
+    mg = need("satrnn.automaton.margins")
     return ctx.cached("margins", lambda: call(mg.margin_report, ctx.model, ctx.xs))
 
 
 def _r_boolean(ctx):
-    mg = need("automaton.margins")
+    mg = need("satrnn.automaton.margins")
     return ctx.cached("boolean", lambda: call(mg.boolean_report, ctx.model, ctx.xs, semantics="f32-seq"))
 
 
@@ -811,17 +811,17 @@ def _sign_dyn_gain(ctx):
 
 
 def _r_saturation(ctx):
-    sat = need("analyses.saturation")
+    sat = need("satrnn.analyses.saturation")
     return ctx.cached("saturation", lambda: call(sat.saturation_report, ctx.model, ctx.xs, forward_result=ctx.fwd))
 
 
 def _r_coflip(ctx):
-    cf = need("analyses.coflip")
+    cf = need("satrnn.analyses.coflip")
     return ctx.cached("coflip", lambda: call(cf.coflip_report, ctx.model, ctx.xs, forward_result=ctx.fwd))
 
 
 def _r_justify(ctx):
-    js = need("analyses.justify")
+    js = need("satrnn.analyses.justify")
     return ctx.cached("justify", lambda: call(js.q6_justify, ctx.model, ctx.xs, hs=ctx.fwd.hs))
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnn.model import MATRICES, ElmanRNN
+from satrnn.rnn.model import MATRICES, ElmanRNN
 
 PERCENTILES = (10, 25, 50, 75, 90, 95, 99)
 SIGNIFICANT = np.float32(0.01)

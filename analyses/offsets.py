@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnn.errors import SatrnnInputError
-from rnn.forward import _step, as_bytes, readout_costs, run_states
-from rnn.model import ElmanRNN
-from rnn.numba_config import njit_parallel, prange
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import _step, as_bytes, readout_costs, run_states
+from satrnn.rnn.model import ElmanRNN
+from satrnn.rnn.numba_config import njit_parallel, prange
 
 FLIP_MASK = 0x80
 Q2_POSITIONS = (42, 60, 80, 100, 120, 150, 200, 250, 300, 350, 400, 450, 500)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnn.errors import SatrnnInputError
-from rnn.forward import as_bytes, readout_costs, run_states
-from rnn.model import ElmanRNN
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import as_bytes, readout_costs, run_states
+from satrnn.rnn.model import ElmanRNN
 
 from .offsets import VARIANTS, perturbed_states
 

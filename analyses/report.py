@@ -19,7 +19,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from rnn.text import display_byte
+from satrnn.rnn.text import display_byte
 
 from .claims import VERDICTS, NotAvailable
 from .ledger_measures import LedgerContext, call, need, run_ledger
@@ -157,7 +157,7 @@ def section(name: str, title: str):
 
 @section("model", "Model summary")
 def sec_model(ctx: LedgerContext):
-    info = need("analyses.model_info")
+    info = need("satrnn.analyses.model_info")
     s = ctx.cached("model_summary", lambda: info.model_summary(ctx.model))
     f = ctx.fwd
     t = Table(title=f"Elman RNN, H = {s['H']}, {s['params']:,} parameters, text {ctx.xs.shape[0]:,} bytes",
@@ -179,10 +179,10 @@ def sec_model(ctx: LedgerContext):
 
 @section("reference", "Float32 reference and RNN-UM isomorphism")
 def sec_reference(ctx: LedgerContext):
-    from rnn.forward import forward
+    from satrnn.rnn.forward import forward
     f64 = ctx.cached("forward_f64", lambda: forward(ctx.model, ctx.xs, precision="f64"))
     f = ctx.fwd
-    iso_mod = need("automaton.iso")
+    iso_mod = need("satrnn.automaton.iso")
     r = ctx.cached("iso", lambda: call(iso_mod.check_isomorphism, ctx.model, ctx.xs, precision="f32"))
     sign_diff = int(np.count_nonzero((f.hs >= 0) != (f64.hs >= 0)))
     verdict = Text("isomorphic to the bit" if r["isomorphic"] else "NOT isomorphic",
@@ -249,7 +249,7 @@ def sec_sign(ctx: LedgerContext):
 
 @section("saturation", "Saturation, flips and dwell times")
 def sec_saturation(ctx: LedgerContext):
-    sat = need("analyses.saturation")
+    sat = need("satrnn.analyses.saturation")
     r = ctx.cached("saturation", lambda: call(sat.saturation_report, ctx.model, ctx.xs, forward_result=ctx.fwd))
     cc = r["class_counts"]
     rows = [("flip classes (paper: by flip count)", ", ".join(f"{k} {v}" for k, v in cc.items())),
@@ -271,7 +271,7 @@ def sec_saturation(ctx: LedgerContext):
 
 @section("coflip", "Co-flip graph")
 def sec_coflip(ctx: LedgerContext):
-    cf = need("analyses.coflip")
+    cf = need("satrnn.analyses.coflip")
     r = ctx.cached("coflip", lambda: call(cf.coflip_report, ctx.model, ctx.xs, forward_result=ctx.fwd))
     G = cf.coflip_graph(ctx.model, r, seed=0)
     s = cf.graph_summary(G)
@@ -296,8 +296,8 @@ def sec_coflip(ctx: LedgerContext):
 
 @section("cascades", "Flip cascades and Derrida curve")
 def sec_cascades(ctx: LedgerContext):
-    cas = need("automaton.cascade")
-    sign = need("automaton.sign")
+    cas = need("satrnn.automaton.cascade")
+    sign = need("satrnn.automaton.sign")
     a = ctx.cached(("automaton", "exact"), lambda: sign.SignAutomaton.from_model(ctx.model, "exact"))
     states, _ = cas.float_sign_trajectory(ctx.model, ctx.xs)
     n = ctx.xs.shape[0]
@@ -330,8 +330,8 @@ def sec_cascades(ctx: LedgerContext):
 
 @section("cycles", "Cycle search (small, quick)")
 def sec_cycles(ctx: LedgerContext):
-    cyc = need("automaton.cycles")
-    sign = need("automaton.sign")
+    cyc = need("satrnn.automaton.cycles")
+    sign = need("satrnn.automaton.sign")
     a = ctx.cached(("automaton", "exact"), lambda: sign.SignAutomaton.from_model(ctx.model, "exact"))
     n_starts, budget = 8, 10_000
     inputs = sorted(set(int(b) for b in ctx.xs[:64]))[:4]

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnn.errors import SatrnnInputError
-from rnn.forward import forward
-from rnn.model import ElmanRNN
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import forward
+from satrnn.rnn.model import ElmanRNN
 
 SAT_THRESHOLD = 0.999
 MAX_RECORDED_DWELL = 100  # the paper's histogram keeps dwells 1..99 only

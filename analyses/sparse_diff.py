@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnn.errors import SatrnnInputError
-from rnn.forward import as_bytes, run_states
-from rnn.gradients import state_gradients
-from rnn.model import ElmanRNN
-from rnn.text import display_byte
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import as_bytes, run_states
+from satrnn.rnn.gradients import state_gradients
+from satrnn.rnn.model import ElmanRNN
+from satrnn.rnn.text import display_byte
 
 OFFSET_FROM = ("consumed", "predicted")
 POSITIONS = ("common", "valid")

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnn.errors import SatrnnInputError
-from rnn.forward import as_bytes, run_states
-from rnn.gradients import output_gradients
-from rnn.model import ElmanRNN
-from rnn.numba_config import njit_parallel, prange
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import as_bytes, run_states
+from satrnn.rnn.gradients import output_gradients
+from satrnn.rnn.model import ElmanRNN
+from satrnn.rnn.numba_config import njit_parallel, prange
 
 VARIANTS = ("paper", "corrected")
 TAUS = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnn.errors import SatrnnInputError
-from rnn.numba_config import njit
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.numba_config import njit
 
 _HEXDIGITS = frozenset("0123456789abcdefABCDEF")
 

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnn.errors import SatrnnInputError
-from rnn.forward import run_states
-from rnn.numba_config import njit_parallel, prange
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import run_states
+from satrnn.rnn.numba_config import njit_parallel, prange
 
 from .bitset import _popcount64, n_words, pack, to_hex, unpack
 from .cycles import trajectory

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from rnn.errors import SatrnnInputError
-from rnn.numba_config import njit, njit_parallel, prange
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.numba_config import njit, njit_parallel, prange
 
 from .bitset import n_words, pack, to_hex
 from .glibc_rand import GlibcRand

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnn.errors import SatrnnInputError
-from rnn.forward import as_bytes, forward
-from rnn.model import MATRICES, ElmanRNN
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import as_bytes, forward
+from satrnn.rnn.model import MATRICES, ElmanRNN
 
 from .um import PatternTable, from_rnn, pattern_counts, um_activation, um_forward, um_preactivations_forced
 

@@ -12,9 +12,9 @@ import math
 
 import numpy as np
 
-from rnn.errors import SatrnnInputError
-from rnn.forward import as_bytes, forward, readout_costs, sequential_mean
-from rnn.model import ElmanRNN
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import as_bytes, forward, readout_costs, sequential_mean
+from satrnn.rnn.model import ElmanRNN
 
 from .bitset import all_minus, all_plus, hamming, pack, to_signs, unpack
 from .sign import SignAutomaton

@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rnn.errors import SatrnnInputError
-from rnn.forward import _forward_kernel, _softmax_cost, as_bytes, forward
-from rnn.model import ElmanRNN
-from rnn.numba_config import njit, njit_parallel, prange
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import _forward_kernel, _softmax_cost, as_bytes, forward
+from satrnn.rnn.model import ElmanRNN
+from satrnn.rnn.numba_config import njit, njit_parallel, prange
 
 COST_FLOOR = 1e-30
 

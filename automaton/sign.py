@@ -47,9 +47,9 @@ from collections import namedtuple
 
 import numpy as np
 
-from rnn.errors import SatrnnInputError
-from rnn.model import ElmanRNN
-from rnn.numba_config import njit
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.model import ElmanRNN
+from satrnn.rnn.numba_config import njit
 
 from .bitset import _popcount64, all_minus, all_plus, from_hex, n_words
 
@@ -707,7 +707,7 @@ class SignAutomaton:
 
     def run(self, state, xs) -> np.ndarray:
         """Trajectory (n, W) uint64 under the byte sequence xs; row t = the state after reading xs[t]."""
-        from rnn.forward import as_bytes
+        from satrnn.rnn.forward import as_bytes
         s = self.check_state(state)
         xs = as_bytes(xs)
         out = np.empty((xs.shape[0], self.W), dtype=np.uint64)

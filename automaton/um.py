@@ -51,10 +51,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnn.errors import SatrnnInputError
-from rnn.forward import _softmax_cost, as_bytes, sequential_mean
-from rnn.model import N_BYTES, ElmanRNN
-from rnn.numba_config import njit, njit_parallel, prange
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import _softmax_cost, as_bytes, sequential_mean
+from satrnn.rnn.model import N_BYTES, ElmanRNN
+from satrnn.rnn.numba_config import njit, njit_parallel, prange
 
 CLASS_NAMES = ("Wx", "Wh", "Wy", "bh", "by")
 CLASS_CODES = {name: code for code, name in enumerate(CLASS_NAMES)}

@@ -14,8 +14,8 @@ import time
 
 import numpy as np
 
-from analyses.counting import greedy_offsets, skipgram_model
-from rnn.text import load_text
+from satrnn.analyses.counting import greedy_offsets, skipgram_model
+from satrnn.rnn.text import load_text
 
 SKIP8 = [1, 8, 20, 3, 27, 2, 12, 7]
 
@@ -81,9 +81,9 @@ def main():
     print(f"greedy   numba      {tv * 1e3:9.1f} ms   naive loop {tn * 1e3:9.1f} ms   ratio {tn / tv:7.1f}x "
           f"(order {g['order']})")
     if a.large_bytes:
-        from analyses.factor_map import explanation_ladder, factor_map
-        from rnn.forward import forward
-        from rnn.model import random_model
+        from satrnn.analyses.factor_map import explanation_ladder, factor_map
+        from satrnn.rnn.forward import forward
+        from satrnn.rnn.model import random_model
         big = generated_text(a.large_bytes)
         model = random_model(8, 5)
         t_f, f = timed(lambda: forward(model, big))

@@ -13,12 +13,12 @@ import time
 import numba
 import numpy as np
 
-from automaton import cycles as cyc
-from automaton.bitset import to_hex
-from automaton.sign import SignAutomaton
-from rnn.model import load_model, random_model
-from rnn.numba_config import njit_parallel, prange
-from rnn.text import load_text
+from satrnn.automaton import cycles as cyc
+from satrnn.automaton.bitset import to_hex
+from satrnn.automaton.sign import SignAutomaton
+from satrnn.rnn.model import load_model, random_model
+from satrnn.rnn.numba_config import njit_parallel, prange
+from satrnn.rnn.text import load_text
 
 
 @njit_parallel

@@ -9,7 +9,7 @@ import argparse
 
 import numpy as np
 
-from rnn.forward import run_states
+from satrnn.rnn.forward import run_states
 
 from common import best_time, model_and_text
 

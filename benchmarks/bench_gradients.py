@@ -11,9 +11,9 @@ import argparse
 
 import numpy as np
 
-from analyses.sparsity import attribution_arrays
-from rnn.forward import run_states
-from rnn.gradients import output_gradients, state_gradients
+from satrnn.analyses.sparsity import attribution_arrays
+from satrnn.rnn.forward import run_states
+from satrnn.rnn.gradients import output_gradients, state_gradients
 
 from common import best_time, model_and_text
 

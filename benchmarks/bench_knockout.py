@@ -17,9 +17,9 @@ import math
 
 import numpy as np
 
-from automaton.redux import ReadoutCache
-from rnn.forward import forward
-from rnn.numba_config import njit
+from satrnn.automaton.redux import ReadoutCache
+from satrnn.rnn.forward import forward
+from satrnn.rnn.numba_config import njit
 
 from common import best_time_and_result as best_time, model_and_text
 

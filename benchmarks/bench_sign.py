@@ -21,9 +21,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from automaton.bitset import all_minus, pack  # noqa: E402
-from automaton.sign import SignAutomaton, _run_packed  # noqa: E402
-from rnn.numba_config import njit  # noqa: E402
+from satrnn.automaton.bitset import all_minus, pack  # noqa: E402
+from satrnn.automaton.sign import SignAutomaton, _run_packed  # noqa: E402
+from satrnn.rnn.numba_config import njit  # noqa: E402
 
 
 @njit
@@ -46,7 +46,7 @@ def _naive_run(Wh, Wx, bh, s0, xs, out):
 
 def _load():
     data = Path(os.environ.get("SATRNN_DATA", Path(__file__).resolve().parent.parent.parent / "shared" / "data"))
-    from rnn.model import load_model, random_model
+    from satrnn.rnn.model import load_model, random_model
     if (data / "sat_model.bin").is_file() and (data / "enwik_1024.txt").is_file():
         return load_model(data / "sat_model.bin"), np.fromfile(data / "enwik_1024.txt", dtype=np.uint8), "published"
     return random_model(128, 0), np.random.default_rng(0).integers(0, 256, 1024, dtype=np.uint8), "random H=128"

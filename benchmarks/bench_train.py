@@ -24,9 +24,9 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import naive  # noqa: E402
 
-from rnn.default import DEFAULT_RECIPE, default_corpus  # noqa: E402
-from rnn.text import load_text  # noqa: E402
-from rnn.train import init_params, train  # noqa: E402
+from satrnn.rnn.default import DEFAULT_RECIPE, default_corpus  # noqa: E402
+from satrnn.rnn.text import load_text  # noqa: E402
+from satrnn.rnn.train import init_params, train  # noqa: E402
 
 
 def main():

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from automaton.um import from_rnn, um_forward
-from rnn.forward import forward
+from satrnn.automaton.um import from_rnn, um_forward
+from satrnn.rnn.forward import forward
 
 from common import best_time, model_and_text
 

@@ -5,8 +5,8 @@ import time
 
 import numpy as np
 
-from rnn.model import load_model, random_model
-from rnn.text import load_text
+from satrnn.rnn.model import load_model, random_model
+from satrnn.rnn.text import load_text
 
 
 def best_time_and_result(fn, repeats: int):

@@ -35,7 +35,7 @@ KIND = "satrnn-default-model"
 
 def default_corpus() -> np.ndarray:
     """The bundled corpus as uint8 bytes (read through importlib.resources: works installed or editable)."""
-    data = resources.files("rnn.data").joinpath("default_corpus.txt").read_bytes()
+    data = resources.files("satrnn.rnn.data").joinpath("default_corpus.txt").read_bytes()
     return np.frombuffer(data, dtype=np.uint8).copy()
 
 

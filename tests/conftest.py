@@ -48,15 +48,15 @@ def text_path(data_dir) -> Path:
 @pytest.fixture(scope="session")
 def published(model_path, text_path):
     """(model, text bytes) of the papers."""
-    from rnn.model import load_model
-    from rnn.text import load_text
+    from satrnn.rnn.model import load_model
+    from satrnn.rnn.text import load_text
     return load_model(model_path), load_text(text_path)
 
 
 @pytest.fixture(scope="session")
 def published_forward(published):
     """The float32 reference forward on the published model and text (computed once per session)."""
-    from rnn.forward import forward
+    from satrnn.rnn.forward import forward
     model, xs = published
     return forward(model, xs)
 

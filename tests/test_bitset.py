@@ -5,8 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import naive
-from automaton import bitset
-from rnn.errors import SatrnnInputError
+from satrnn.automaton import bitset
+from satrnn.rnn.errors import SatrnnInputError
 
 HS = [1, 4, 5, 63, 64, 65, 127, 128, 130, 200]
 

@@ -8,10 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import naive
-from rnn.bptt import loss_and_gradients
-from rnn.errors import SatrnnInputError
-from rnn.forward import run_states
-from rnn.model import MATRICES, random_model
+from satrnn.rnn.bptt import loss_and_gradients
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import run_states
+from satrnn.rnn.model import MATRICES, random_model
 
 NAMES = ("Wx", "Wh", "bh", "Wy", "by")
 

@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from analyses.carrier import (carrier_decomposition, carrier_states, carriers, pattern_sensitive)
-from analyses.cli import main
-from rnn.errors import SatrnnInputError
-from rnn.forward import readout_costs, run_states
-from rnn.model import random_model, save_model
+from satrnn.analyses.carrier import (carrier_decomposition, carrier_states, carriers, pattern_sensitive)
+from satrnn.analyses.cli import main
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import readout_costs, run_states
+from satrnn.rnn.model import random_model, save_model
 from tests import naive
 
 

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 import naive
-from analyses.cli import main
-from automaton import cascade as cas
-from automaton.bitset import pack, unpack
-from automaton.sign import SignAutomaton
-from rnn.model import ElmanRNN, random_model, save_model
+from satrnn.analyses.cli import main
+from satrnn.automaton import cascade as cas
+from satrnn.automaton.bitset import pack, unpack
+from satrnn.automaton.sign import SignAutomaton
+from satrnn.rnn.model import ElmanRNN, random_model, save_model
 
 SEMANTICS = ("exact", "f32-seq")
 

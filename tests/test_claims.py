@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from analyses import claims as C
-from analyses.ledger_measures import MEASURES, LedgerContext, run_ledger
+from satrnn.analyses import claims as C
+from satrnn.analyses.ledger_measures import MEASURES, LedgerContext, run_ledger
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -245,7 +245,7 @@ def test_gated_rows_keep_their_measurement_and_say_why(ledger):
 
 
 def test_verify_cli_json_and_strict(model_path, text_path, capsys):
-    from analyses.cli import main
+    from satrnn.analyses.cli import main
     rc = main(["verify", str(model_path), str(text_path), "--only", "004", "--json"])
     assert rc == 0
     recs = json.loads(capsys.readouterr().out)

@@ -6,8 +6,8 @@ import sys
 import numpy as np
 import pytest
 
-from analyses.cli import main
-from rnn.model import n_floats_for, random_model, save_model
+from satrnn.analyses.cli import main
+from satrnn.rnn.model import n_floats_for, random_model, save_model
 
 
 def run_cli(*argv):
@@ -84,7 +84,7 @@ def test_bad_input_exit_2(bad_files, case):
 
 def test_help_of_every_command_renders(capsys):
     """`satrnn --help` and each subcommand's --help must format (a stray % in help text breaks argparse)."""
-    from analyses.cli import build_parser
+    from satrnn.analyses.cli import build_parser
     parser = build_parser()
     assert "COMMAND" in parser.format_help()
     sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")

@@ -7,12 +7,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import naive
-from analyses.cli import main
-from analyses.coflip import (coflip_counts, coflip_graph, coflip_report, graph_summary, graph_to_json, jaccard_f32,
+from satrnn.analyses.cli import main
+from satrnn.analyses.coflip import (coflip_counts, coflip_graph, coflip_report, graph_summary, graph_to_json, jaccard_f32,
                              pack_time, read_graphml, top_pairs, write_graphml)
-from analyses.saturation import flip_matrix
-from rnn.forward import forward
-from rnn.model import random_model
+from satrnn.analyses.saturation import flip_matrix
+from satrnn.rnn.forward import forward
+from satrnn.rnn.model import random_model
 
 
 @settings(max_examples=30, deadline=None)

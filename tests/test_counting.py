@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import naive
-from analyses.counting import counting_report, greedy_offsets, skipgram_costs, skipgram_model
-from rnn.errors import SatrnnInputError
+from satrnn.analyses.counting import counting_report, greedy_offsets, skipgram_costs, skipgram_model
+from satrnn.rnn.errors import SatrnnInputError
 
 TEXT = (b"<mediawiki><page><title>AccessibleComputing</title><id>10</id><revision><id>233192</id>"
         b"<text xml:space=\"preserve\">#REDIRECT [[Computer accessibility]]</text></revision></page>"
@@ -15,8 +15,8 @@ TEXT = (b"<mediawiki><page><title>AccessibleComputing</title><id>10</id><revisio
 
 
 def run_cmd(argv):
-    from analyses.cli import _Parser
-    from analyses.commands import counting as cmd
+    from satrnn.analyses.cli import _Parser
+    from satrnn.analyses.commands import counting as cmd
     parser = _Parser(prog="satrnn")
     cmd.register(parser.add_subparsers(parser_class=_Parser))
     args = parser.parse_args(argv)
@@ -85,7 +85,7 @@ def test_greedy_tie_goes_to_smallest_offset():
 
 
 def test_published_counting(text_path):
-    from rnn.text import load_text
+    from satrnn.rnn.text import load_text
     xs = load_text(text_path)
     r = counting_report(xs)
     assert r["greedy"]["order"] == [1, 8, 20, 3, 27, 2, 12, 7]
@@ -128,11 +128,11 @@ def test_cli_counting(text_path, tmp_path, capsys):
 def test_one_megabyte_generated_text():
     """~1 MB: counting (greedy, skip-4, sequential code), data PMI, and a small-H factor map / q2 / q7 subset.
     (The explanation ladder's float32 readouts of every position are benchmarked, not run here.)"""
-    from analyses.factor_map import factor_map
-    from analyses.offsets import q2_offsets
-    from analyses.pmi import q7_higher_order, top_pmi_per_offset
-    from rnn.forward import run_states
-    from rnn.model import random_model
+    from satrnn.analyses.factor_map import factor_map
+    from satrnn.analyses.offsets import q2_offsets
+    from satrnn.analyses.pmi import q7_higher_order, top_pmi_per_offset
+    from satrnn.rnn.forward import run_states
+    from satrnn.rnn.model import random_model
     xs = generated_text(1 << 20)
     r = counting_report(xs, steps=4, cap=12)
     assert len(r["greedy"]["order"]) == 4 and r["models"]["skip4"]["positions"] > 1_000_000

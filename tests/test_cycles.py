@@ -9,12 +9,12 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import naive
-from analyses.cli import main
-from automaton import cycles as cyc
-from automaton.bitset import from_int, to_int
-from automaton.glibc_rand import GlibcRand, glibc_rand_values
-from automaton.sign import SignAutomaton
-from rnn.model import ElmanRNN, random_model, save_model
+from satrnn.analyses.cli import main
+from satrnn.automaton import cycles as cyc
+from satrnn.automaton.bitset import from_int, to_int
+from satrnn.automaton.glibc_rand import GlibcRand, glibc_rand_values
+from satrnn.automaton.sign import SignAutomaton
+from satrnn.rnn.model import ElmanRNN, random_model, save_model
 
 SEMANTICS = ("exact", "f32-seq")
 

@@ -10,14 +10,14 @@ from importlib import resources
 import numpy as np
 import pytest
 
-import rnn.default as default_mod
-from analyses.cli import main
-from rnn.default import (DEFAULT_RECIPE, MODEL_FILE, build_model, cache_dir, check_cached, default_corpus,
+import satrnn.rnn.default as default_mod
+from satrnn.analyses.cli import main
+from satrnn.rnn.default import (DEFAULT_RECIPE, MODEL_FILE, build_model, cache_dir, check_cached, default_corpus,
                          weights_digest)
-from rnn.errors import SatrnnInputError
-from rnn.forward import forward
-from rnn.model import load_model, save_model
-from rnn.train import Recipe
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import forward
+from satrnn.rnn.model import load_model, save_model
+from satrnn.rnn.train import Recipe
 
 TINY = Recipe(H=8, epochs=3, bptt=25, lr=0.01, schedule="cosine", clip=1.0, seed=1)
 
@@ -39,7 +39,7 @@ def test_bundled_corpus():
     xs = default_corpus()
     assert xs.dtype == np.uint8 and 900 <= len(xs) <= 1100
     assert bytes(xs[:10]) == b"<mediawiki"
-    raw = resources.files("rnn.data").joinpath("default_corpus.txt").read_bytes()
+    raw = resources.files("satrnn.rnn.data").joinpath("default_corpus.txt").read_bytes()
     assert raw == bytes(xs)
     assert max(raw) < 0x80                     # plain ASCII, like the papers' data
 
@@ -113,8 +113,8 @@ def test_stale_damaged_and_rebuilt_caches_are_retrained(tmp_path):
 
 _CONCURRENT = """
 import sys
-from rnn.default import build_model
-from rnn.train import Recipe
+from satrnn.rnn.default import build_model
+from satrnn.rnn.train import Recipe
 m, info = build_model(recipe=Recipe(H=48, epochs=30, bptt=25, lr=0.01, seed=2), directory=sys.argv[1])
 print(info["status"], m.meta["weights_sha256"])
 """
@@ -183,7 +183,7 @@ def test_default_command(default_home, capsys, monkeypatch):
 def test_default_command_rebuild(tmp_path, monkeypatch, capsys):
     # --rebuild on an empty directory with a tiny recipe patched in: trains, then reports it
     monkeypatch.setattr(default_mod, "DEFAULT_RECIPE", TINY)
-    import analyses.commands.default as cmd
+    import satrnn.analyses.commands.default as cmd
     monkeypatch.setattr(cmd, "DEFAULT_RECIPE", TINY)
     monkeypatch.setattr(cmd, "build_model", lambda progress_factory, rebuild: build_model(
         progress_factory, recipe=TINY, directory=tmp_path, rebuild=rebuild))

@@ -5,19 +5,19 @@ import numpy as np
 import pytest
 
 import naive
-from analyses.factor_map import (OMEGA, cell_r2, dense_cells, explanation_ladder, factor_map, in_tag,
+from satrnn.analyses.factor_map import (OMEGA, cell_r2, dense_cells, explanation_ladder, factor_map, in_tag,
                                  omega_pairs, readout_f32_costs, word_length)
-from rnn.errors import SatrnnInputError
-from rnn.forward import forward
-from rnn.model import random_model
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import forward
+from satrnn.rnn.model import random_model
 
 TEXT = (b"<page>\n  <title>The cat</title>\n\t<id>12</id>\r\n<text xml:space=\"preserve\">the cat sat on "
         b"the mat, the rat sat on the hat; a bat sat at the gate</text>\n</page>\n<page><title>Dog</title>")
 
 
 def run_cmd(argv):
-    from analyses.cli import _Parser
-    from analyses.commands import factor_map as cmd
+    from satrnn.analyses.cli import _Parser
+    from satrnn.analyses.commands import factor_map as cmd
     parser = _Parser(prog="satrnn")
     cmd.register(parser.add_subparsers(parser_class=_Parser))
     args = parser.parse_args(argv)

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 import naive
-from rnn.forward import forward, readout_costs, run_states
-from rnn.model import random_model
+from satrnn.rnn.forward import forward, readout_costs, run_states
+from satrnn.rnn.model import random_model
 
 
 def bits(a):

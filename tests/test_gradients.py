@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnn.errors import SatrnnInputError
-from rnn.forward import run_states
-from rnn.gradients import (backward_chain, gate, output_gradients, output_probabilities, state_gradients)
-from rnn.model import random_model
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import run_states
+from satrnn.rnn.gradients import (backward_chain, gate, output_gradients, output_probabilities, state_gradients)
+from satrnn.rnn.model import random_model
 from tests import naive
 
 
@@ -112,7 +112,7 @@ def test_backward_chain_property(H, n, depth, seed):
 
 def test_links_to_bptt_parameter_gradients():
     """Summing the state gradients over all (t, d) with the gates gives rnn.bptt's dL/dbh and dL/dWx."""
-    bptt = pytest.importorskip("rnn.bptt")
+    bptt = pytest.importorskip("satrnn.rnn.bptt")
     m = random_model(6, 5)
     xs = _text(18, 5, alphabet=9)
     hs, _ = run_states(m, xs, "f64")

@@ -7,9 +7,9 @@ import sys
 import numpy as np
 import pytest
 
-from analyses.cli import main
-from automaton import um
-from rnn.model import random_model, save_model
+from satrnn.analyses.cli import main
+from satrnn.automaton import um
+from satrnn.rnn.model import random_model, save_model
 
 
 def run_cli(*argv):

@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from analyses.cli import main
-from analyses.justify import _top_abs_insertion, justify_position, q6_justify
-from rnn.errors import SatrnnInputError
-from rnn.forward import run_states
-from rnn.model import random_model, save_model
+from satrnn.analyses.cli import main
+from satrnn.analyses.justify import _top_abs_insertion, justify_position, q6_justify
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import run_states
+from satrnn.rnn.model import random_model, save_model
 from tests import naive
 
 

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 import naive
-from analyses.cli import main
-from analyses.knockout import (neuron_knockout, neurons_report, promotes_demotes, redux_report, tie_groups,
+from satrnn.analyses.cli import main
+from satrnn.analyses.knockout import (neuron_knockout, neurons_report, promotes_demotes, redux_report, tie_groups,
                                weight_distribution)
-from automaton.redux import ReadoutCache, Redux
-from rnn.forward import forward
-from rnn.model import random_model
+from satrnn.automaton.redux import ReadoutCache, Redux
+from satrnn.rnn.forward import forward
+from satrnn.rnn.model import random_model
 
 
 @pytest.fixture(scope="module")

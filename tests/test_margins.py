@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 import naive
-from analyses.cli import main
-from automaton import bitset
-from automaton.margins import boolean_report, margin_report
-from automaton.sign import SignAutomaton
-from rnn.errors import SatrnnInputError
-from rnn.forward import forward
-from rnn.model import random_model
+from satrnn.analyses.cli import main
+from satrnn.automaton import bitset
+from satrnn.automaton.margins import boolean_report, margin_report
+from satrnn.automaton.sign import SignAutomaton
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import forward
+from satrnn.rnn.model import random_model
 
 f32 = np.float32
 

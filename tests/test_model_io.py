@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from rnn.errors import SatrnnInputError
-from rnn.model import (ElmanRNN, hidden_size_for, load_model, n_floats_for, random_model, save_model,
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.model import (ElmanRNN, hidden_size_for, load_model, n_floats_for, random_model, save_model,
                        to_flat)
 
 

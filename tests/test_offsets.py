@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import naive
-from analyses.offsets import (dominant_offsets, flip, flip_column_check, parse_int_list, perturbed_states,
+from satrnn.analyses.offsets import (dominant_offsets, flip, flip_column_check, parse_int_list, perturbed_states,
                               q2_offsets)
-from rnn.errors import SatrnnInputError
-from rnn.forward import forward, run_states
-from rnn.model import random_model
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import forward, run_states
+from satrnn.rnn.model import random_model
 
 
 def bits(a):
@@ -26,8 +26,8 @@ def reference_rerun(model, xs, hs, t, p, byte=None):
 
 
 def run_cmd(argv):
-    from analyses.cli import _Parser
-    from analyses.commands import offsets as cmd
+    from satrnn.analyses.cli import _Parser
+    from satrnn.analyses.commands import offsets as cmd
     parser = _Parser(prog="satrnn")
     cmd.register(parser.add_subparsers(parser_class=_Parser))
     args = parser.parse_args(argv)

@@ -7,18 +7,18 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import naive
-from analyses.pmi import (flip_deltas, pmi_tables, q7_algebraic, q7_higher_order, skip_bigram_counts,
+from satrnn.analyses.pmi import (flip_deltas, pmi_tables, q7_algebraic, q7_higher_order, skip_bigram_counts,
                           top_pmi_per_offset, trigram_pmi)
-from rnn.errors import SatrnnInputError
-from rnn.model import random_model
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.model import random_model
 
 TINY = (b"<page><title>AaA</title><id>1</id><text>the cat sat on the mat; the rat ate the hat.</text>"
         b"<page><title>BbB</title><id>2</id><text>a cat and a rat sat at the gate, late.</text></page>")
 
 
 def run_cmd(argv):
-    from analyses.cli import _Parser
-    from analyses.commands import pmi as cmd
+    from satrnn.analyses.cli import _Parser
+    from satrnn.analyses.commands import pmi as cmd
     parser = _Parser(prog="satrnn")
     cmd.register(parser.add_subparsers(parser_class=_Parser))
     args = parser.parse_args(argv)

@@ -6,10 +6,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import naive
-from automaton.redux import ReadoutCache, Redux, evaluate, evaluate_many, live_neurons, shrink
-from rnn.errors import SatrnnInputError
-from rnn.forward import forward
-from rnn.model import ElmanRNN, load_model, random_model, save_model
+from satrnn.automaton.redux import ReadoutCache, Redux, evaluate, evaluate_many, live_neurons, shrink
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import forward
+from satrnn.rnn.model import ElmanRNN, load_model, random_model, save_model
 
 
 def slow_bpc(model, xs, keep=None):

@@ -8,9 +8,9 @@ import xml.etree.ElementTree as ET
 import pytest
 from rich.console import Console
 
-from analyses.cli import main
-from analyses.clikit import to_json
-from analyses.report import SECTIONS, bars, build_report, fmt
+from satrnn.analyses.cli import main
+from satrnn.analyses.clikit import to_json
+from satrnn.analyses.report import SECTIONS, bars, build_report, fmt
 
 
 @pytest.fixture(scope="module")
@@ -97,8 +97,8 @@ def test_cli_sections_outputs_and_errors(model_path, text_path, tmp_path, capsys
 
 def test_ledger_tables_print_values_literally():
     """Measured lists such as ['/', 't'] or '[bold]' text must never be read as rich markup."""
-    from analyses.claims import SEEDS, summarize
-    from analyses.report import ledger_renderables
+    from satrnn.analyses.claims import SEEDS, summarize
+    from satrnn.analyses.report import ledger_renderables
     rec = {"id": "s004.x", "seed": SEEDS["004"], "section": "s", "statement": "[/b] statement",
            "paper_value": "'/' 'i'", "measured": ["/", "t", "i"], "definition": "d", "verdict": "differs",
            "difference": None, "tolerance": "exact", "reason": None, "note": "[/, t] [bold]x"}

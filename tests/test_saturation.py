@@ -7,10 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import naive
-from analyses.cli import main
-from analyses.saturation import flip_class, printed_positions, saturation_report
-from rnn.forward import forward
-from rnn.model import random_model
+from satrnn.analyses.cli import main
+from satrnn.analyses.saturation import flip_class, printed_positions, saturation_report
+from satrnn.rnn.forward import forward
+from satrnn.rnn.model import random_model
 
 
 class _FR:

@@ -9,11 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import naive
-from automaton import bitset
-from automaton.sign import SignAutomaton, _run_packed, _step_packed, _step_packed_scratch, _new_scratch
-from rnn.errors import SatrnnInputError
-from rnn.model import ElmanRNN, random_model
-from rnn.numba_config import njit
+from satrnn.automaton import bitset
+from satrnn.automaton.sign import SignAutomaton, _run_packed, _step_packed, _step_packed_scratch, _new_scratch
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.model import ElmanRNN, random_model
+from satrnn.rnn.numba_config import njit
 
 f32 = np.float32
 
@@ -289,7 +289,7 @@ def _exact_z(model, bits, x):
 def test_tier_bounds_hold(H, style):
     """Tier 1's integer sum and tier 2's float64 sum stay within their proven error bounds of the exact z,
     so every sign they decide is the exact sign (checked on random states, including near-tie models)."""
-    from automaton.sign import _chunk_byte, build_tables
+    from satrnn.automaton.sign import _chunk_byte, build_tables
     model, _, _, _ = near_tie_model(H, 11 + H, style, ["seq0", "ex0", "ex+"])
     tb = build_tables(model, "exact")
     rng = np.random.default_rng(H)

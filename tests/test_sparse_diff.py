@@ -5,12 +5,12 @@ import json
 import numpy as np
 import pytest
 
-from analyses.cli import main
-from analyses.sparse_diff import offset_attributions, sparse_differentiation
-from rnn.errors import SatrnnInputError
-from rnn.forward import run_states
-from rnn.gradients import state_gradients
-from rnn.model import random_model, save_model
+from satrnn.analyses.cli import main
+from satrnn.analyses.sparse_diff import offset_attributions, sparse_differentiation
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import run_states
+from satrnn.rnn.gradients import state_gradients
+from satrnn.rnn.model import random_model, save_model
 from tests import naive
 
 

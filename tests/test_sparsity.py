@@ -6,11 +6,11 @@ import numba
 import numpy as np
 import pytest
 
-from analyses.cli import main
-from analyses.sparsity import TAUS, attribution_arrays, q1_sparsity, significant_counts
-from rnn.errors import SatrnnInputError
-from rnn.forward import run_states
-from rnn.model import random_model, save_model
+from satrnn.analyses.cli import main
+from satrnn.analyses.sparsity import TAUS, attribution_arrays, q1_sparsity, significant_counts
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import run_states
+from satrnn.rnn.model import random_model, save_model
 from tests import naive
 
 

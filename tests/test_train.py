@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 import naive
-from analyses.cli import main
-from rnn.errors import SatrnnInputError
-from rnn.model import load_model, to_flat
-from rnn.train import Recipe, init_params, load_checkpoint, save_checkpoint, train
+from satrnn.analyses.cli import main
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.model import load_model, to_flat
+from satrnn.rnn.train import Recipe, init_params, load_checkpoint, save_checkpoint, train
 
 TEXT = b"<page><title>tiny</title><text>abc abd abe</text></page>\n"
 XS = np.frombuffer(TEXT, np.uint8)
@@ -62,8 +62,8 @@ def test_deterministic_for_a_seed():
 
 _SNIPPET = """
 import hashlib, numpy as np
-from rnn.train import Recipe, train
-from rnn.model import to_flat
+from satrnn.rnn.train import Recipe, train
+from satrnn.rnn.model import to_flat
 xs = np.frombuffer({text!r}, np.uint8)
 r = train(xs, Recipe(H=12, epochs=3, bptt=9, lr=0.01, schedule="cosine", clip=1.0, seed=5))
 print(hashlib.sha256(to_flat(r.model).tobytes()).hexdigest(), r.bpc.hex())
@@ -182,7 +182,7 @@ def test_cli_train_default_corpus_table(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "bundled default corpus" in text and "bpc" in text
     assert load_model(out).meta["text_sha256"] == hashlib.sha256(
-        __import__("rnn.default", fromlist=["x"]).default_corpus()[:100].tobytes()).hexdigest()
+        __import__("satrnn.rnn.default", fromlist=["x"]).default_corpus()[:100].tobytes()).hexdigest()
 
 
 @pytest.mark.parametrize("extra", [

@@ -8,11 +8,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import naive
-from automaton import um
-from automaton.iso import check_isomorphism
-from rnn.errors import SatrnnInputError
-from rnn.forward import forward
-from rnn.model import ElmanRNN, random_model
+from satrnn.automaton import um
+from satrnn.automaton.iso import check_isomorphism
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import forward
+from satrnn.rnn.model import ElmanRNN, random_model
 
 
 def bits(a):
@@ -330,7 +330,7 @@ def test_bad_inputs():
 
 def test_pruned_check_literal_equivalence():
     """The pruned UM equals the RNN with the dropped weights zeroed (literal numpy construction)."""
-    from automaton.iso import pruned_check
+    from satrnn.automaton.iso import pruned_check
     m = random_model(6, 13)
     xs = np.random.default_rng(2).integers(0, 256, 30, dtype=np.uint8)
     d = pruned_check(m, xs, threshold=0.3, prune=("Wh",))

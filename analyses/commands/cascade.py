@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from rich.table import Table
 
-from automaton import cascade as cas
-from rnn.errors import SatrnnInputError
-from rnn.text import display_byte
+from satrnn.automaton import cascade as cas
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.text import display_byte
 
 from ..clikit import (add_json_flag, add_model_text_args, add_seed_arg, add_semantics_arg, check_int, console,
                       emit_json, err_console, load_model_text_args, progress)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from rnn.errors import SatrnnInputError
+from satrnn.rnn.errors import SatrnnInputError
 
 from ..clikit import (add_json_flag, add_model_text_args, add_seed_arg, check_float, check_int, check_writable,
                       console, emit_json, load_model_text_args, write_file)

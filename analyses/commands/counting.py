@@ -45,7 +45,7 @@ def run(args) -> int:
     if args.text is None:
         _, xs = load_model_text_args(ns)
     else:
-        from rnn.text import load_text
+        from satrnn.rnn.text import load_text
         xs = load_text(args.text, max_bytes=args.max_bytes)
     with progress() as bar:
         task = bar.add_task("greedy offset search", total=max(steps - 1, 1) if offsets is None else 1)

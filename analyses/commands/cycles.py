@@ -6,12 +6,12 @@ import numba
 import numpy as np
 from rich.table import Table
 
-from automaton import cycles as cyc
-from automaton.bitset import from_hex, pack, to_hex
-from automaton.sign import SignAutomaton
-from rnn.errors import SatrnnInputError
-from rnn.forward import run_states
-from rnn.text import display_byte, parse_byte
+from satrnn.automaton import cycles as cyc
+from satrnn.automaton.bitset import from_hex, pack, to_hex
+from satrnn.automaton.sign import SignAutomaton
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import run_states
+from satrnn.rnn.text import display_byte, parse_byte
 
 from ..clikit import (add_json_flag, add_model_text_args, add_seed_arg, add_semantics_arg, check_int, console,
                       emit_json, err_console, load_model_arg, load_model_text_args, progress)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from rnn.default import DEFAULT_RECIPE, build_model, cache_dir, check_cached, default_corpus, default_model_path
-from rnn.train import text_digest
+from satrnn.rnn.default import DEFAULT_RECIPE, build_model, cache_dir, check_cached, default_corpus, default_model_path
+from satrnn.rnn.train import text_digest
 
 from ..clikit import add_json_flag, console, emit_json, progress
 

@@ -1,7 +1,7 @@
 """`satrnn eval MODEL TEXT`: bits per character of the reference forward."""
 from __future__ import annotations
 
-from rnn.forward import PRECISIONS, forward
+from satrnn.rnn.forward import PRECISIONS, forward
 
 from ..clikit import add_json_flag, add_model_text_args, console, emit_json, load_model_text_args
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from rnn.forward import forward
+from satrnn.rnn.forward import forward
 
 from ..clikit import (add_json_flag, add_model_text_args, add_seed_arg, check_float, check_int, console, emit_json,
                       load_model_text_args, progress)
@@ -52,11 +52,11 @@ def run(args) -> int:
     offsets = tuple(parse_int_list("--offsets", args.offsets, 0, 1 << 20)) if args.offsets else OMEGA
     if args.variant == "corrected":
         if min(offsets) < 1:
-            from rnn.errors import SatrnnInputError
+            from satrnn.rnn.errors import SatrnnInputError
             raise SatrnnInputError("--variant corrected shifts the offsets by -1; they must all be >= 1")
         offsets = tuple(d - 1 for d in offsets)
     if len(offsets) < 2 or len(set(offsets)) != len(offsets):
-        from rnn.errors import SatrnnInputError
+        from satrnn.rnn.errors import SatrnnInputError
         raise SatrnnInputError("--offsets needs at least two distinct offsets")
     perms = check_int("--null-perms", args.null_perms, 0, 1000)
     M = None if args.gain_baseline is None else check_float("--gain-baseline", args.gain_baseline, 0.0, 8.0)

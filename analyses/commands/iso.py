@@ -9,9 +9,9 @@ from __future__ import annotations
 from rich.markup import escape
 from rich.table import Table
 
-from automaton.iso import check_isomorphism
-from automaton.um import ACTIVATIONS, PRECISIONS, PatternTable
-from rnn.errors import SatrnnInputError
+from satrnn.automaton.iso import check_isomorphism
+from satrnn.automaton.um import ACTIVATIONS, PRECISIONS, PatternTable
+from satrnn.rnn.errors import SatrnnInputError
 
 from ..clikit import add_json_flag, add_model_text_args, check_float, console, emit_json, load_model_text_args
 

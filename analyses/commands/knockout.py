@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from automaton.redux import ReadoutCache
+from satrnn.automaton.redux import ReadoutCache
 
 from ..clikit import (add_json_flag, add_model_text_args, check_int, console, emit_json, load_model_text_args,
                       progress)

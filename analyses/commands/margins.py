@@ -5,7 +5,7 @@ import math
 
 from rich.table import Table
 
-from automaton.margins import boolean_report, margin_report
+from satrnn.automaton.margins import boolean_report, margin_report
 
 from ..clikit import (add_json_flag, add_model_text_args, add_semantics_arg, console, emit_json,
                       load_model_text_args)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from rnn.forward import run_states
+from satrnn.rnn.forward import run_states
 
 from ..clikit import add_json_flag, add_model_text_args, check_int, console, emit_json, load_model_text_args, progress
 from ..offsets import Q2_MAX_DEPTH, Q2_POSITIONS, VARIANTS, flip_column_check, parse_int_list, q2_offsets

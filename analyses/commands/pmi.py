@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from rnn.forward import run_states
+from satrnn.rnn.forward import run_states
 
 from ..clikit import add_json_flag, add_model_text_args, check_int, console, emit_json, load_model_text_args, progress
 from ..offsets import VARIANTS, parse_int_list
@@ -55,12 +55,12 @@ def run(args) -> int:
     D = check_int("--max-offset", args.max_offset, 1, 1000)
     stride = check_int("--stride", args.stride, 1, 1 << 30)
     if args.data_only and args.model is not None and args.text is None:
-        from rnn.text import load_text              # `satrnn pmi --data-only TEXT`: no model needed
+        from satrnn.rnn.text import load_text              # `satrnn pmi --data-only TEXT`: no model needed
         model, xs = None, load_text(args.model, max_bytes=args.max_bytes)
     else:
         model, xs = load_model_text_args(args)
     if not args.data_only and not any(0 <= t < xs.shape[0] - 2 for t in positions):
-        from rnn.errors import SatrnnInputError
+        from satrnn.rnn.errors import SatrnnInputError
         raise SatrnnInputError(f"no --positions value lies in 0..{xs.shape[0] - 3} (text has {xs.shape[0]} bytes); "
                                "give --positions or --data-only")
     out = {"top_pmi": top_pmi_per_offset(xs, min(TOP_PMI_MAX_OFFSET, D, xs.shape[0] - 1))}

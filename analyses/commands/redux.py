@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 from rich.table import Table
 
-from automaton.redux import ReadoutCache, Redux, evaluate, live_neurons, shrink
-from rnn.errors import SatrnnInputError
-from rnn.forward import forward
-from rnn.model import save_model
+from satrnn.automaton.redux import ReadoutCache, Redux, evaluate, live_neurons, shrink
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import forward
+from satrnn.rnn.model import save_model
 
 from ..clikit import (add_json_flag, add_model_text_args, check_float, check_int, check_writable, console, emit_json,
                       load_model_text_args, progress)

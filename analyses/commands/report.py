@@ -7,7 +7,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.rule import Rule
 
-from rnn.errors import SatrnnInputError
+from satrnn.rnn.errors import SatrnnInputError
 
 from ..clikit import add_model_text_args, check_writable, emit_json, load_model_text_args, to_json, write_file
 from ..report import SECTIONS, build_report

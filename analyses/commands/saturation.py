@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from rnn.forward import forward
+from satrnn.rnn.forward import forward
 
 from ..clikit import (add_json_flag, add_model_text_args, check_float, check_int, console, emit_json,
                       load_model_text_args)

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from automaton.bitset import to_hex
-from automaton.sign import MAX_STEPS, SignAutomaton
-from rnn.errors import SatrnnInputError
-from rnn.text import load_text, parse_byte
+from satrnn.automaton.bitset import to_hex
+from satrnn.automaton.sign import MAX_STEPS, SignAutomaton
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.text import load_text, parse_byte
 
 from ..clikit import (add_json_flag, add_model_arg, add_semantics_arg, check_int, check_writable, console,
                       emit_json, load_model_arg, progress, save_npy, write_file)

@@ -1,8 +1,8 @@
 """`satrnn trace MODEL TEXT --out FILE.npy`: the hidden states, row t = state after byte t."""
 from __future__ import annotations
 
-from rnn.forward import PRECISIONS, run_states
-from rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import PRECISIONS, run_states
+from satrnn.rnn.errors import SatrnnInputError
 
 from ..clikit import (add_json_flag, add_model_text_args, check_writable, console, emit_json,
                       load_model_text_args, save_npy)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from rich.table import Table
 
-from rnn.default import DEFAULT_RECIPE, default_corpus
-from rnn.errors import SatrnnInputError
-from rnn.model import save_model
-from rnn.text import load_text
-from rnn.train import OPTIMIZERS, SCHEDULES, Recipe, load_checkpoint, train
+from satrnn.rnn.default import DEFAULT_RECIPE, default_corpus
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.model import save_model
+from satrnn.rnn.text import load_text
+from satrnn.rnn.train import OPTIMIZERS, SCHEDULES, Recipe, load_checkpoint, train
 
 from ..clikit import add_json_flag, check_int, check_writable, console, emit_json, progress
 

@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 from rich.table import Table
 
-from automaton.um import CLASS_FILTERS, CLASS_NAMES, PatternTable, event_label, from_rnn, pattern_counts
-from rnn.errors import SatrnnInputError
-from rnn.text import parse_byte
+from satrnn.automaton.um import CLASS_FILTERS, CLASS_NAMES, PatternTable, event_label, from_rnn, pattern_counts
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.text import parse_byte
 
 from ..clikit import (add_json_flag, add_model_arg, check_float, check_int, check_writable, console,
                       emit_json, load_model_arg, to_json, write_file)
-from rnn.model import atomic_write_bytes
+from satrnn.rnn.model import atomic_write_bytes
 
 SUFFIXES = (".csv", ".json", ".npz")
 COUNT_THRESHOLD = 0.01

@@ -1,7 +1,7 @@
 """`satrnn verify [MODEL TEXT]`: the claims ledger — every quantitative claim of the seeds with a verdict."""
 from __future__ import annotations
 
-from rnn.errors import SatrnnInputError
+from satrnn.rnn.errors import SatrnnInputError
 
 from ..claims import SEEDS, claims_for, seed_key
 from ..clikit import add_json_flag, add_model_text_args, console, emit_json, load_model_text_args

@@ -1,0 +1,5 @@
+import sys
+
+from satrnn.analyses.cli import main
+
+sys.exit(main())
