@@ -1,15 +1,21 @@
-"""The default model: trained on the bundled corpus on first use, cached, reused afterwards.
+"""The default model: shipped with satrnn, reproducible by retraining, cached when rebuilt.
 
 The published weights cannot ship with satrnn, so every command given no MODEL/TEXT uses this model and
 the bundled corpus `rnn/data/default_corpus.txt` (1,024 bytes of a mediawiki-like XML preamble written for
-this project). The model is a pure function of DEFAULT_RECIPE and the corpus; it is trained once (a few
-seconds on one core) and cached as `default_model.npz` in the cache directory:
-`$SATRNN_HOME` if set, else `$XDG_CACHE_HOME/satrnn`, else `~/.cache/satrnn`.
+this project). The model is a pure function of DEFAULT_RECIPE and the corpus. Its weights ship as
+`rnn/data/default_model.npz` (what training produced; tests/test_default.py retrains with the recipe and
+requires the same bits), so a fresh install needs no training. Where it comes from, in order:
+1. a valid `default_model.npz` in the cache directory (`satrnn default --rebuild` writes one):
+   `$SATRNN_HOME` if set, else `$XDG_CACHE_HOME/satrnn`, else `~/.cache/satrnn`;
+2. the shipped file;
+3. training (a few seconds on one core), cached in the cache directory.
 
-A cached file is used only if its meta records the current recipe digest, the corpus digest and a digest
-of its own weights; otherwise it is retrained. Building holds an exclusive lock file in the cache
-directory, and the file is written by atomic rename, so concurrent first uses never see a partial file
-and train at most once each in turn (the second finds the first's result after the lock).
+A file is used only if its meta records the current recipe digest, the corpus digest and a digest of its
+own weights; otherwise the next source is tried (a changed recipe or trainer retrains). Building holds an
+exclusive lock file in the cache directory, and the file is written by atomic rename, so concurrent builds
+never see a partial file and train at most once each in turn (the second finds the first's result after
+the lock). Regenerate the shipped file with `SATRNN_HOME=$(mktemp -d) satrnn default --rebuild` and copy
+the cache file over rnn/data/default_model.npz (the test then checks it again).
 """
 from __future__ import annotations
 
@@ -56,6 +62,17 @@ def default_model_path() -> Path:
 def weights_digest(model: ElmanRNN) -> str:
     """sha256 of the float32 weights in the papers' order (detects a damaged or edited cache file)."""
     return hashlib.sha256(to_flat(model).tobytes()).hexdigest()
+
+
+def bundled_model_resource():
+    """The shipped default model file (an importlib.resources Traversable)."""
+    return resources.files("satrnn.rnn.data").joinpath(MODEL_FILE)
+
+
+def check_bundled(recipe: Recipe, xs: np.ndarray) -> tuple[ElmanRNN | None, str]:
+    """(model, "ok") if the shipped file holds the model of this recipe and corpus, else (None, reason)."""
+    with resources.as_file(bundled_model_resource()) as p:
+        return check_cached(Path(p), recipe, xs)
 
 
 def _expected(recipe: Recipe, xs: np.ndarray) -> dict:
@@ -122,9 +139,10 @@ def build_model(progress_factory=None, recipe: Recipe = DEFAULT_RECIPE, xs: np.n
                 directory: Path | None = None, rebuild: bool = False) -> tuple[ElmanRNN, dict]:
     """Load the cached model of (recipe, corpus) or train and cache it. Returns (model, info).
 
-    info: {"path", "status": "cached" | "trained", "reason" (why it was trained), "seconds"}.
-    `rebuild` retrains even if a valid cache exists. `progress_factory()` must return a rich Progress
-    (a context manager); it is only called when training.
+    info: {"path", "status": "cached" | "bundled" | "trained", "reason" (why it was trained), "seconds"};
+    "path" is the file the model was read from (the cache or the shipped file). `rebuild` retrains even if
+    a valid cache or shipped file exists. `progress_factory()` must return a rich Progress (a context
+    manager); it is only called when training.
     """
     xs = default_corpus() if xs is None else xs
     d = cache_dir() if directory is None else Path(directory)
@@ -134,6 +152,10 @@ def build_model(progress_factory=None, recipe: Recipe = DEFAULT_RECIPE, xs: np.n
         model, reason = check_cached(path, recipe, xs)
         if model is not None:
             return model, {"path": str(path), "status": "cached", "seconds": time.perf_counter() - t0}
+        model, _ = check_bundled(recipe, xs)
+        if model is not None:
+            return model, {"path": str(bundled_model_resource()), "status": "bundled",
+                           "seconds": time.perf_counter() - t0}
     _ensure_dir(d)
     with _exclusive_lock(d):
         if not rebuild:
@@ -148,7 +170,7 @@ def build_model(progress_factory=None, recipe: Recipe = DEFAULT_RECIPE, xs: np.n
         if progress_factory is not None:
             with progress_factory() as prog:
                 result = train(xs, recipe, progress=prog, extra_meta=extra,
-                               label="first use: training the default model")
+                               label="training the default model")
         else:
             result = train(xs, recipe, extra_meta=extra)
         model = result.model
@@ -159,6 +181,6 @@ def build_model(progress_factory=None, recipe: Recipe = DEFAULT_RECIPE, xs: np.n
 
 
 def default_model_and_text(progress_factory=None) -> tuple[ElmanRNN, np.ndarray]:
-    """The default model and the bundled corpus it was trained on (trains and caches on first use)."""
+    """The default model and the bundled corpus it was trained on (the shipped weights unless rebuilt)."""
     model, _ = build_model(progress_factory)
     return model, default_corpus()

@@ -1,5 +1,6 @@
-"""The default model: bundled corpus, the recipe reaches < 0.2 bpc, cache reuse / staleness / damage,
-concurrent first use, cache-directory resolution, and commands run with no MODEL/TEXT end to end."""
+"""The default model: bundled corpus, shipped weights that retraining reproduces bit for bit, the recipe
+reaches < 0.2 bpc, cache reuse / staleness / damage, concurrent first use, cache-directory resolution, and
+commands run with no MODEL/TEXT end to end."""
 import json
 import os
 import subprocess
@@ -12,8 +13,8 @@ import pytest
 
 import satrnn.rnn.default as default_mod
 from satrnn.analyses.cli import main
-from satrnn.rnn.default import (DEFAULT_RECIPE, MODEL_FILE, build_model, cache_dir, check_cached, default_corpus,
-                         weights_digest)
+from satrnn.rnn.default import (DEFAULT_RECIPE, MODEL_FILE, build_model, bundled_model_resource, cache_dir,
+                                check_bundled, check_cached, default_corpus, weights_digest)
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import forward
 from satrnn.rnn.model import load_model, save_model
@@ -24,11 +25,27 @@ TINY = Recipe(H=8, epochs=3, bptt=25, lr=0.01, schedule="cosine", clip=1.0, seed
 
 @pytest.fixture(scope="module")
 def default_home(tmp_path_factory):
-    """A cache directory holding the default model, trained once for this module (a few seconds)."""
+    """An empty cache directory and the default model as a fresh install gets it (the shipped weights)."""
     d = tmp_path_factory.mktemp("satrnn_home")
     t0 = time.perf_counter()
     model, info = build_model(directory=d)
     return d, model, info, time.perf_counter() - t0
+
+
+@pytest.mark.slow
+def test_shipped_weights_are_what_the_recipe_trains(tmp_path):
+    """Retraining with DEFAULT_RECIPE on the bundled corpus reproduces the shipped file bit for bit
+    (about 12 s of training on one core); afterwards the rebuilt cache is what build_model returns."""
+    shipped, reason = check_bundled(DEFAULT_RECIPE, default_corpus())
+    assert shipped is not None, f"the shipped default model is not valid for the current recipe: {reason}"
+    assert shipped.meta["weights_sha256"] == weights_digest(shipped)
+    retrained, info = build_model(directory=tmp_path, rebuild=True)
+    assert info["status"] == "trained"
+    assert retrained.equal_bits(shipped), "retraining no longer reproduces rnn/data/default_model.npz"
+    assert retrained.meta["weights_sha256"] == shipped.meta["weights_sha256"]
+    assert retrained.meta["bpc_f32"] == shipped.meta["bpc_f32"]
+    again, info = build_model(directory=tmp_path)
+    assert info["status"] == "cached" and again.equal_bits(shipped)
 
 
 def _env(home):
@@ -46,14 +63,25 @@ def test_bundled_corpus():
 
 def test_default_recipe_memorises_its_corpus(default_home):
     d, model, info, seconds = default_home
-    assert info["status"] == "trained"
+    assert info["status"] == "bundled" and info["path"] == str(bundled_model_resource())
     assert model.H == 128
     bpc = forward(model, default_corpus()).bpc
     assert bpc < 0.2
     assert model.meta["bpc_f32"] == pytest.approx(bpc, abs=0)
     assert model.meta["recipe"] == DEFAULT_RECIPE.to_dict()
-    assert (d / MODEL_FILE).is_file()
-    print(f"default model: {bpc:.4f} bpc, built in {seconds:.1f} s")
+    assert not (d / MODEL_FILE).exists()          # nothing trained, nothing written
+    print(f"default model: {bpc:.4f} bpc, loaded in {seconds:.2f} s")
+
+
+def test_stale_cache_falls_back_to_the_shipped_model(default_home, tmp_path, monkeypatch):
+    _, model, _, _ = default_home
+
+    def boom(*a, **k):
+        raise AssertionError("must not train: the shipped model is valid")
+    monkeypatch.setattr(default_mod, "train", boom)
+    (tmp_path / MODEL_FILE).write_bytes(b"PK garbage")
+    m, info = build_model(directory=tmp_path)
+    assert info["status"] == "bundled" and m.equal_bits(model)
 
 
 def test_default_recipe_is_the_papers_shape():
@@ -68,7 +96,7 @@ def test_cache_is_reused(default_home, monkeypatch):
         raise AssertionError("must not train: the cache is valid")
     monkeypatch.setattr(default_mod, "train", boom)
     again, info = build_model(directory=d)
-    assert info["status"] == "cached" and again.equal_bits(model)
+    assert info["status"] == "bundled" and again.equal_bits(model)
     monkeypatch.setenv("SATRNN_HOME", str(d))
     m, xs = default_mod.default_model_and_text()
     assert m.equal_bits(model) and np.array_equal(xs, default_corpus())
@@ -149,20 +177,24 @@ def test_unusable_cache_dir_is_one_line_error(tmp_path, monkeypatch):
     f.write_text("x")
     with pytest.raises(SatrnnInputError, match="SATRNN_HOME"):
         build_model(recipe=TINY, directory=f / "sub")
+    # the shipped default model needs no cache directory at all; rebuilding it does
     monkeypatch.setenv("SATRNN_HOME", str(f / "sub"))
-    rc = subprocess.run([sys.executable, "-m", "analyses", "eval"], capture_output=True, text=True,
-                        env=dict(os.environ)).returncode
-    assert rc == 2
+    p = subprocess.run([sys.executable, "-m", "satrnn", "eval", "--json"], capture_output=True, text=True,
+                       env=dict(os.environ))
+    assert p.returncode == 0, p.stderr
+    p = subprocess.run([sys.executable, "-m", "satrnn", "default", "--rebuild"], capture_output=True, text=True,
+                       env=dict(os.environ))
+    assert p.returncode == 2 and "SATRNN_HOME" in p.stderr and "Traceback" not in p.stderr
 
 
-def test_eval_and_info_without_model_use_the_cached_default(default_home):
+def test_eval_and_info_without_model_use_the_default(default_home):
     d, model, _, _ = default_home
-    p = subprocess.run([sys.executable, "-m", "analyses", "eval", "--json"], capture_output=True, text=True,
+    p = subprocess.run([sys.executable, "-m", "satrnn", "eval", "--json"], capture_output=True, text=True,
                        env=_env(d))
     assert p.returncode == 0, p.stderr
     doc = json.loads(p.stdout)
     assert doc["bpc"] == pytest.approx(model.meta["bpc_f32"], abs=0) and doc["bytes"] == len(default_corpus())
-    p = subprocess.run([sys.executable, "-m", "analyses", "info", "--json"], capture_output=True, text=True,
+    p = subprocess.run([sys.executable, "-m", "satrnn", "info", "--json"], capture_output=True, text=True,
                        env=_env(d))
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["H"] == 128
@@ -173,8 +205,9 @@ def test_default_command(default_home, capsys, monkeypatch):
     monkeypatch.setenv("SATRNN_HOME", str(d))
     assert main(["default", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["status"] == "cached" and doc["cache_before"] == "ok"
-    assert doc["path"] == str(d / MODEL_FILE) and doc["bpc"] < 0.2 and doc["seed"] == 42
+    assert doc["status"] == "bundled" and doc["cache_before"] == "no cached model"
+    assert doc["path"] == str(bundled_model_resource()) and doc["cache_path"] == str(d / MODEL_FILE)
+    assert doc["bpc"] < 0.2 and doc["seed"] == 42
     assert doc["recipe"]["epochs"] == DEFAULT_RECIPE.epochs
     assert main(["default"]) == 0
     assert "bpc" in capsys.readouterr().out

@@ -10,8 +10,8 @@ from ..clikit import add_json_flag, console, emit_json, progress
 
 
 def register(sub) -> None:
-    p = sub.add_parser("default", help="the default model: cache location, bpc, recipe (trains it if missing)")
-    p.add_argument("--rebuild", action="store_true", help="retrain the default model even if a valid cache exists")
+    p = sub.add_parser("default", help="the default model: where it is read from (shipped or rebuilt cache), bpc, recipe")
+    p.add_argument("--rebuild", action="store_true", help="retrain the default model (into the cache directory) even if a valid one exists")
     add_json_flag(p)
     p.set_defaults(func=run)
 
@@ -22,7 +22,7 @@ def run(args) -> int:
     model, info = build_model(progress, rebuild=args.rebuild)
     xs = default_corpus()
     m = model.meta
-    doc = {"path": str(path), "cache_dir": str(cache_dir()), "status": info["status"],
+    doc = {"path": info["path"], "cache_path": str(path), "cache_dir": str(cache_dir()), "status": info["status"],
            "cache_before": before, "H": model.H, "bpc": m.get("bpc_f32"),
            "bpc_definition": "float32 reference forward on the corpus, h_-1 = 0, clamped cost",
            "corpus": "rnn/data/default_corpus.txt (bundled)", "corpus_bytes": int(len(xs)),
@@ -37,12 +37,13 @@ def run(args) -> int:
     t = Table(title="default model", title_justify="left", show_header=False)
     t.add_column("", style="bold")
     t.add_column("")
-    t.add_row("file", str(path))
+    t.add_row("file", info["path"] + (" (shipped with satrnn)" if info["status"] == "bundled" else ""))
     t.add_row("status", f"{info['status']}" + (f" ({info.get('reason')})" if info["status"] == "trained" else ""))
     t.add_row("bpc", f"{doc['bpc']:.4f} on the bundled corpus ({len(xs):,} bytes; float32 reference forward)")
     t.add_row("recipe", f"H={r.H}, {r.epochs} epochs, BPTT-{r.bptt}, {r.optimizer} lr={r.lr:g} {r.schedule}, "
                         f"clip={r.clip:g}, seed={r.seed}, {r.precision}")
     t.add_row("training time", f"{doc['train_seconds']:.1f} s (when it was built, {doc['created_utc']})")
-    t.add_row("override", "set SATRNN_HOME to cache elsewhere; `satrnn default --rebuild` retrains")
+    t.add_row("override", f"`satrnn default --rebuild` retrains into {path} (used instead of the shipped file); "
+                          "set SATRNN_HOME to cache elsewhere")
     console.print(t)
     return 0
