@@ -15,9 +15,16 @@ tolerance derived from the printed precision:
 - labels (neuron ids, byte lists, offset lists, yes/no facts): exact equality (sets: as sets).
 
 Verdicts: `reproduced`, `differs` (with the measured value and the difference), `not measurable` (with a
-specific reason: the claim is about another model or architecture, it has no definition any program
-computes, or the analysis module that measures it is not available). No claim is dropped: `summarize`
-counts every claim per seed and per verdict.
+specific reason: the claim is about another architecture, it has no definition any program computes, or
+the quantity does not exist on this model or text), `not applicable` (the claims describe the published
+weights and text; on another model or text a claim that depends on them is not judged — its measured value
+is still recorded — and its reason starts with "another model" or "another text"), `failed` (the
+measurement crashed: a bug, reported with the error; `satrnn verify` and `satrnn report` exit 1). No claim is
+dropped: `summarize` counts every claim per seed and per verdict.
+
+Applicability: the published weights and text are recognised by the sha256 of their content (the float32
+weights in file order, the text bytes), wherever they are stored (`Subject.of(model, xs)`). A claim depends
+on the weights, the text or both, by its measurement (`depends_on(claim)`).
 
 Some claims are *gated*: seed 001's redux table is evaluated against a full-model baseline of 4.965 bpc,
 which is not this model's bpc. Such a claim names its gate claim; if the gate does not reproduce on the
@@ -25,9 +32,12 @@ model at hand, the claim is `not measurable` (the measured value is still shown 
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from dataclasses import dataclass
+
+import numpy as np
 
 SEEDS = {
     "000": "000_3b3f07e07a60875e.txt",
@@ -36,7 +46,7 @@ SEEDS = {
     "003": "003_664bfa62a7244ec9.txt",
     "004": "004_7b08942fa06d73e7.txt",
 }
-VERDICTS = ("reproduced", "differs", "not measurable")
+VERDICTS = ("reproduced", "differs", "not measurable", "not applicable", "failed")
 KINDS = ("number", "approx", "range", "bound", "order", "label", "set", "bool")
 APPROX_REL = 0.10  # relative tolerance of "~"/"about" claims (see module docstring)
 
@@ -151,6 +161,71 @@ class Claim:
         if self.measure is None:
             return None
         return f"{self.measure}(" + ", ".join(f"{k}={v!r}" for k, v in self.params) + ")"
+
+
+# Measurements that read only the weights, or only the text; every other measurement reads both.
+WEIGHTS_ONLY = frozenset({"hidden_size", "params", "shape", "pattern_slots", "sig_patterns", "spectral_radius",
+                          "wh_abs", "wh_pct", "wh_top_source", "redux_params", "redux_params_pct",
+                          "params_minus_redux", "wy_cols_removed", "wy_kept_pct", "wy_role"})
+TEXT_ONLY = frozenset({"text_byte", "counting", "greedy_order", "greedy_before"})
+
+# The published weights (sat_model.bin: raw little-endian float32 Wx, Wh, bh, Wy, by) and text
+# (enwik_1024.txt), identified by the sha256 of that content.
+PUBLISHED_WEIGHTS_SHA256 = "239036a0c2319f6835f56ee54bbc3ae8d19a10ab1224c26c77a3f66e59d2b68b"
+PUBLISHED_TEXT_SHA256 = "ef3e698d40b8b36d6d1776feccc25bab3d01de872a4fd8e56f5b929631568496"
+VERIFY_PUBLISHED = "satrnn verify sat_model.bin enwik_1024.txt"
+
+
+def depends_on(claim: "Claim") -> frozenset:
+    """{"weights"}, {"text"} or {"weights", "text"}: what the claim's value depends on."""
+    if claim.measure in WEIGHTS_ONLY:
+        return frozenset({"weights"})
+    if claim.measure in TEXT_ONLY:
+        return frozenset({"text"})
+    return frozenset({"weights", "text"})
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What the ledger is run on: the sha256 of the weights and of the text, and whether they are the
+    published ones (the ones the seeds' claims describe)."""
+    weights_sha256: str
+    text_sha256: str
+
+    @property
+    def published_weights(self) -> bool:
+        return self.weights_sha256 == PUBLISHED_WEIGHTS_SHA256
+
+    @property
+    def published_text(self) -> bool:
+        return self.text_sha256 == PUBLISHED_TEXT_SHA256
+
+    @property
+    def published(self) -> bool:
+        return self.published_weights and self.published_text
+
+    @classmethod
+    def of(cls, model, xs) -> "Subject":
+        """The subject of a model (anything with Wx, Wh, bh, Wy, by) and a text (uint8 bytes)."""
+        h = hashlib.sha256()
+        for name in ("Wx", "Wh", "bh", "Wy", "by"):
+            h.update(np.ascontiguousarray(getattr(model, name), dtype="<f4").tobytes())
+        text = hashlib.sha256(np.ascontiguousarray(xs, dtype=np.uint8).tobytes()).hexdigest()
+        return cls(h.hexdigest(), text)
+
+    def not_applicable(self, claim: "Claim") -> str | None:
+        """Why the claim does not apply to this subject (None: it applies)."""
+        dep = depends_on(claim)
+        if "weights" in dep and not self.published_weights:
+            return (f"another model: the claim describes the published weights (sha256 {PUBLISHED_WEIGHTS_SHA256[:12]}…),"
+                    f" these are {self.weights_sha256[:12]}…; check it with `{VERIFY_PUBLISHED}`")
+        if "text" in dep and not self.published_text:
+            return (f"another text: the claim describes the published text (sha256 {PUBLISHED_TEXT_SHA256[:12]}…),"
+                    f" this is {self.text_sha256[:12]}…; check it with `{VERIFY_PUBLISHED}`")
+        return None
+
+
+PUBLISHED = Subject(PUBLISHED_WEIGHTS_SHA256, PUBLISHED_TEXT_SHA256)
 
 
 CLAIMS: list[Claim] = []
@@ -963,11 +1038,13 @@ def tolerance_text(claim: Claim) -> str:
     return "exact"
 
 
-def evaluate(claims, measure_fn) -> list[dict]:
+def evaluate(claims, measure_fn, subject: Subject = PUBLISHED) -> list[dict]:
     """Verdict records for the claims. measure_fn(claim) -> value (or Measured); NotAvailable -> reason.
 
+    On a subject other than the published weights and text, a claim that depends on what differs is
+    `not applicable`: it is still measured (the record keeps the model's own value) but not compared.
     A gated claim is `not measurable` unless its gate claim reproduced (the gate is evaluated first).
-    Any other exception in a measurement is recorded as `not measurable` with the error, never hidden.
+    Any other exception in a measurement is the verdict `failed`, with the error: never hidden.
     """
     claims = list(claims)
     results: dict[str, dict] = {}
@@ -992,10 +1069,15 @@ def evaluate(claims, measure_fn) -> list[dict]:
                 rec["measured"] = measured
             except NotAvailable as ex:
                 err = str(ex)
-            except Exception as ex:  # noqa: BLE001 - a failing measurement is reported, not hidden
-                err = f"measurement failed: {type(ex).__name__}: {ex}"
+            except Exception as ex:  # noqa: BLE001 - a crashing measurement is a failure, reported
+                rec["verdict"], rec["reason"] = "failed", f"measurement failed: {type(ex).__name__}: {ex}"
+                return rec
         if c.reason is not None:
             rec["reason"] = c.reason
+            return rec
+        na = subject.not_applicable(c)
+        if na is not None:
+            rec["verdict"], rec["reason"] = "not applicable", na
             return rec
         if err is not None:
             rec["reason"] = err

@@ -87,12 +87,24 @@ class LedgerContext:
         return self.model.H
 
 
+# Measurements whose parameter `k` counts neurons (the others' `k` is an offset or a depth).
+_K_COUNTS_NEURONS = frozenset({"keep_top", "keep_top_better", "keep_top_equals_full", "cum_ko", "combined",
+                               "combined_better", "combined_improvement", "wy_cols_removed", "wy_kept_pct",
+                               "redux_params", "redux_params_pct", "params_minus_redux"})
+
+
 def measure_claim(ctx: LedgerContext, claim: Claim):
-    """Run the claim's measurement in the context (the ledger's measure_fn)."""
+    """Run the claim's measurement in the context (the ledger's measure_fn). A claim about a neuron
+    (index, rank or count) that this model does not have is not measurable on it."""
     fn = MEASURES.get(claim.measure)
     if fn is None:
         raise NotAvailable(f"measurement {claim.measure!r} not implemented")
-    return fn(ctx, **claim.kwargs)
+    kw = claim.kwargs
+    for name in ("neuron", "rank") + (("k",) if claim.measure in _K_COUNTS_NEURONS else ()):
+        v = kw.get(name)
+        if isinstance(v, int) and v >= ctx.H + (name == "k"):
+            raise NotAvailable(f"the model has {ctx.H} neurons; the claim's {name} is {v}")
+    return fn(ctx, **kw)
 
 
 # ---- static facts of the weights ------------------------------------------------------------------
@@ -247,12 +259,17 @@ def _wh_top_fraction_unchanged(ctx, frac):
 # ---- running the ledger --------------------------------------------------------------------------------
 
 def run_ledger(model: ElmanRNN, xs, claims=None, show_progress: bool = True, ctx: LedgerContext | None = None):
-    """(records, summary) for the claims (default: all) on a model and text, sharing one context."""
+    """(records, summary) for the claims (default: all) on a model and text, sharing one context.
+
+    The verdicts depend on whether model and text are the published ones (`claims.Subject`): on others,
+    claims that depend on them are `not applicable` and keep only the measured value.
+    """
     from . import claims as registry
     from .clikit import progress
 
     claims = registry.CLAIMS if claims is None else list(claims)
     ctx = ctx or LedgerContext(model, xs)
+    subject = registry.Subject.of(model, ctx.xs)
     if show_progress:
         with progress() as bar:
             task = bar.add_task("measuring claims", total=len(claims))
@@ -260,9 +277,9 @@ def run_ledger(model: ElmanRNN, xs, claims=None, show_progress: bool = True, ctx
             def fn(c):
                 bar.update(task, advance=1, description=f"measuring {c.id}")
                 return measure_claim(ctx, c)
-            records = registry.evaluate(claims, fn)
+            records = registry.evaluate(claims, fn, subject)
     else:
-        records = registry.evaluate(claims, lambda c: measure_claim(ctx, c))
+        records = registry.evaluate(claims, lambda c: measure_claim(ctx, c), subject)
     return records, registry.summarize(records)
 
 

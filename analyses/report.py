@@ -21,10 +21,12 @@ from rich.text import Text
 
 from satrnn.rnn.text import display_byte
 
-from .claims import VERDICTS, NotAvailable
+from .claims import VERDICTS, VERIFY_PUBLISHED, NotAvailable, Subject
 from .ledger_measures import LedgerContext, call, need, run_ledger
 
-VERDICT_STYLE = {"reproduced": "green", "differs": "red", "not measurable": "yellow"}
+VERDICT_STYLE = {"reproduced": "green", "differs": "red", "not measurable": "yellow", "not applicable": "dim",
+                 "failed": "bold red"}
+SHORT_VERDICT = {"not measurable": "not meas.", "not applicable": "n/a"}
 
 
 # ---- small rendering helpers ------------------------------------------------------------------------
@@ -101,15 +103,17 @@ class LedgerTable:
             if v == "differs":
                 extra = (f"Δ = {fmt(r['difference'])} (tol {r['tolerance']})" if r["difference"] is not None
                          else f"expected {r['tolerance']}")
-            elif v == "not measurable":
+            elif v in ("not measurable", "failed"):
                 extra = r["reason"] or ""
+            elif v == "not applicable":
+                extra = (r["reason"] or "").split(":")[0]
             if r.get("note"):
                 extra = (extra + "; " if extra else "") + r["note"]
             claim = Text(r["id"], style="bold")
             if wide:
                 claim += Text("\n" + r["statement"], style="dim")
             t.add_row(claim, Text(r["paper_value"]), Text(fmt(r["measured"])),
-                      Text(v if wide or v != "not measurable" else "not meas.", style=VERDICT_STYLE[v]), Text(extra))
+                      Text(v if wide else SHORT_VERDICT.get(v, v), style=VERDICT_STYLE[v]), Text(extra))
         yield t
 
 
@@ -328,36 +332,39 @@ def sec_cascades(ctx: LedgerContext):
     return Group(kv_table(rows), grow, der), data
 
 
-@section("cycles", "Cycle search (small, quick)")
+@section("cycles", "Cycle search")
 def sec_cycles(ctx: LedgerContext):
-    cyc = need("satrnn.automaton.cycles")
-    sign = need("satrnn.automaton.sign")
-    a = ctx.cached(("automaton", "exact"), lambda: sign.SignAutomaton.from_model(ctx.model, "exact"))
-    n_starts, budget = 8, 10_000
-    inputs = sorted(set(int(b) for b in ctx.xs[:64]))[:4]
-    starts = cyc.random_starts(ctx.H, n_starts, 0)
-    seqs = np.array(inputs, dtype=np.uint8).reshape(-1, 1)
-    search = cyc.find_cycles(a, starts, seqs, budget)
-    sm = cyc.summarize(search)
-    x42 = int(ctx.xs[min(42, ctx.xs.shape[0] - 1)])
-    fa = ctx.cached(("automaton", "f32-seq"), lambda: sign.SignAutomaton.from_model(ctx.model, "f32-seq"))
-    paper = cyc.paper_attractor_search(fa, x42)
-    t = Table(title=f"{n_starts} random starts (seed 0) x {len(inputs)} constant inputs, budget {budget:,} steps",
+    """Brent's search from seeded random starts under the bytes the text uses most (analyses.cycle_survey).
+    JSON: `cycles` = [{input, period, transient, transient_max, starts, smallest_state}], plus
+    resolved_fraction, steps_per_second (kernel time only), total_steps, budget, and `command`."""
+    from .cycle_survey import DEFAULT_INPUTS, most_used_bytes, survey
+    inputs = most_used_bytes(ctx.xs, DEFAULT_INPUTS)
+    sv = ctx.cached("cycle_survey", lambda: survey(ctx.model, inputs))
+    cmd = sv.command(*getattr(ctx, "source_args", ("MODEL", "TEXT")))
+    t = Table(title=f"{len(sv.cycles)} distinct cycle(s): {sv.starts} random starts (seed {sv.seed}) x "
+                    f"{len(sv.inputs)} most used bytes, {sv.budget:,} steps each, {sv.semantics} semantics",
               title_justify="left")
-    for c in ("input", "period", "starts", "transient", "cycle representative (hex)"):
-        t.add_column(c, overflow="fold")
-    for c in sm["cycles"][:8]:
-        t.add_row(Text(display_byte(inputs[c["input_index"]])), str(c["period"]), str(c["starts"]),
-                  f"{c['transient_min']}-{c['transient_max']}", Text(c["rep"]))
-    rows = [("jobs (start x input)", fmt(sm["jobs"])),
-            ("distinct cycles found", fmt(sm["distinct_cycles"]) + (f", periods {fmt(sm['periods'])}" if sm["periods"] else "")),
-            ("jobs with no cycle within the budget", f"{sm['unresolved']} ({100 * sm['fraction_unresolved']:.0f}%)"),
-            ("steps simulated", f"{sm['total_steps']:,} ({fmt(sm['steps_per_second'])} steps/s)"),
-            ("paper 4.3: fixed points reached (50 glibc starts, 100 steps, x_42)", fmt(paper["fixed_points_reached"])),
-            ("paper 4.4: period <= 100 after warm-up", fmt(paper["cycle_period"] or "none"))]
-    data = {"seed": 0, "starts": n_starts, "inputs": inputs, "budget": budget, "summary": sm,
-            "paper": {k: paper[k] for k in ("fixed_points_reached", "cycle_period", "unique_final_states")}}
-    return (Group(kv_table(rows), t) if sm["cycles"] else kv_table(rows)), data
+    for c in ("input", "period", "transient", "starts", "smallest state on the cycle (hex)"):
+        t.add_column(c, overflow="fold", justify="right" if c in ("period", "transient", "starts") else "left")
+    for c in sv.cycles[:12]:
+        t.add_row(Text(f"0x{c.input:02x} {display_byte(c.input)}"), f"{c.period:,}",
+                  f"{c.transient:,}" + (f"-{c.transient_max:,}" if c.transient_max != c.transient else ""),
+                  str(c.starts), Text(c.smallest_state))
+    rate = sv.steps_per_second
+    rows = [("searches (start x input)", f"{sv.jobs:,}: {sv.resolved:,} closed a cycle "
+                                         f"({100 * sv.resolved_fraction:.0f}% resolved)"),
+            ("distinct cycles", fmt(len(sv.cycles)) + (f", periods {fmt(sv.periods[:10])}" +
+                                                       (" …" if len(sv.periods) > 10 else "") if sv.cycles else "")),
+            ("steps simulated", f"{sv.total_steps:,} in {sv.kernel_seconds:.2f} s of kernel time"
+                                + (f" ({rate:,.0f} steps/s)" if rate else ""))]
+    if not sv.cycles:
+        rows.append(("nothing found", f"no start closed a cycle within {sv.budget:,} steps under any of the "
+                                      f"{len(sv.inputs)} inputs ({sv.total_steps:,} steps in all)"))
+    rows.append(("same search", Text(cmd, style="cyan")))
+    data = sv.as_dict() | {"command": cmd}
+    if len(sv.cycles) > 12:
+        rows.append(("more", f"{len(sv.cycles) - 12} more cycles in --json (key cycles.cycles)"))
+    return (Group(kv_table(rows), t) if sv.cycles else kv_table(rows)), data
 
 
 @section("knockout", "Knockout and redux")
@@ -443,7 +450,48 @@ def sec_attribution(ctx: LedgerContext):
 
 @section("ledger", "Claims ledger")
 def sec_ledger(ctx: LedgerContext):
+    """On the published weights and text: the verdict summary, every claim that differs, and why claims are not
+    measurable. On another model or text: a notice (claims skipped, the command that checks them on the
+    published weights) and the model's own value of each distinct measurement, without paper verdicts."""
     records, summary = run_ledger(ctx.model, ctx.xs, ctx=ctx, show_progress=False)
+    subject = Subject.of(ctx.model, ctx.xs)
+    failed = [r for r in records if r["verdict"] == "failed"]
+    parts = []
+    if failed:
+        parts.append(Text("\n".join(f"{r['id']}: {r['reason']}" for r in failed), style="bold red"))
+    data = {"summary": summary, "claims": records, "published": subject.published,
+            "weights_sha256": subject.weights_sha256, "text_sha256": subject.text_sha256}
+    if failed:
+        data["failures"] = [f"claim {r['id']}: {r['reason']}" for r in failed]
+    if not subject.published:
+        na = [r for r in records if r["verdict"] == "not applicable"]
+        what = ("weights" if not subject.published_weights else "") + \
+               (" and text" if not subject.published_weights and not subject.published_text else
+                "text" if not subject.published_text else "")
+        parts.append(Panel(Text(f"These are not the published {what} the seeds' claims describe (weights sha256 "
+                                f"{subject.weights_sha256[:16]}…, text sha256 {subject.text_sha256[:16]}…). "
+                                f"{len(na)} of {len(records)} claims are not applicable here and were not judged; "
+                                f"check them on the published weights with:\n  {VERIFY_PUBLISHED}",
+                                style="yellow"), title="claims not applicable", title_align="left",
+                           border_style="yellow"))
+        judged = [r for r in records if r["verdict"] in ("reproduced", "differs")]
+        if judged:
+            parts.append(Text(f"{len(judged)} claims that depend only on what is published here were judged: "
+                              + ", ".join(f"{sum(r['verdict'] == v for r in judged)} {v}"
+                                          for v in ("reproduced", "differs"))))
+        t = Table(title="This model's own values of the ledger's measurements (no paper values)",
+                  title_justify="left", expand=True)
+        t.add_column("measurement", overflow="fold", ratio=3)
+        t.add_column("value", justify="right", overflow="fold", ratio=2)
+        seen: set = set()
+        for r in records:
+            m = r["measurement"]
+            if m is None or m in seen or r["measured"] is None:
+                continue
+            seen.add(m)
+            t.add_row(Text(m), Text(fmt(r["measured"])))
+        parts.append(t)
+        return Group(*parts), data
     differs = [r for r in records if r["verdict"] == "differs"]
     t = Table(title="Claims that differ (all of them; `satrnn verify` lists every claim)", title_justify="left",
               expand=True)
@@ -463,34 +511,46 @@ def sec_ledger(ctx: LedgerContext):
     t2.add_column("claims", justify="right")
     for k, v in sorted(nm.items(), key=lambda kv: -kv[1]):
         t2.add_row(Text(k), str(v))
-    return Group(summary_table(summary), Text(summary_line(summary)), t, t2), {"summary": summary,
-                                                                              "claims": records}
+    return Group(*parts, summary_table(summary), Text(summary_line(summary)), t, t2), data
 
 
 # ---- running the report -------------------------------------------------------------------------------
 
 def run_section(name: str, ctx: LedgerContext):
-    """(renderable, dict) of one section; missing modules and failures become a notice, never a crash."""
+    """(renderable, dict) of one section. A section that cannot run on this model or text (NotAvailable)
+    becomes a notice with `available: false`; a crash, or a section that reports `failures`, is a failure:
+    `failed: true` with the reason (the report then exits 1), never hidden."""
     title, fn = SECTIONS[name]
     t0 = time.perf_counter()
     try:
         r, d = fn(ctx)
-        d = {"available": True, **d}
+        d = {"available": True, "failed": bool(d.get("failures")), **d}
+        if d["failed"]:
+            d["reason"] = "; ".join(d["failures"])
     except NotAvailable as e:
-        r, d = Text(str(e), style="yellow"), {"available": False, "reason": str(e)}
-    except Exception as e:  # noqa: BLE001 - a failing section is reported in the report, not hidden
+        r, d = Text(str(e), style="yellow"), {"available": False, "failed": False, "reason": str(e)}
+    except Exception as e:  # noqa: BLE001 - a crashing section is a failure, shown and counted
         msg = f"section failed: {type(e).__name__}: {e}"
-        r, d = Text(msg, style="red"), {"available": False, "reason": msg}
+        r, d = Text(msg, style="bold red"), {"available": False, "failed": True, "reason": msg}
     d["seconds"] = time.perf_counter() - t0
-    return Panel(r, title=f"[bold]{escape(title)}", title_align="left"), d
+    return Panel(r, title=f"[bold]{escape(title)}", title_align="left",
+                 border_style="red" if d["failed"] else "none"), d
 
 
-def build_report(model, xs, sections=None, show_progress: bool = True):
-    """Compute the chosen sections (default: all, in order). Returns (renderables, json dict)."""
+def failures(data: dict) -> list[str]:
+    """'section: reason' for every failed section of a report's JSON dict."""
+    return [f"{name}: {d.get('reason')}" for name, d in data.items() if d.get("failed")]
+
+
+def build_report(model, xs, sections=None, show_progress: bool = True, source_args=("MODEL", "TEXT")):
+    """Compute the chosen sections (default: all, in order). Returns (renderables, json dict); a section's
+    dict has `failed: true` when it crashed (see `failures`). source_args = how commands printed by the
+    report name the model and text (() for the default model)."""
     from .clikit import progress
 
     names = list(SECTIONS) if sections is None else list(sections)
     ctx = LedgerContext(model, xs)
+    ctx.source_args = tuple(source_args)
     rends, data = [], {}
     if show_progress:
         with progress() as bar:

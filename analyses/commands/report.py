@@ -9,8 +9,9 @@ from rich.rule import Rule
 
 from satrnn.rnn.errors import SatrnnInputError
 
-from ..clikit import add_model_text_args, check_writable, emit_json, load_model_text_args, to_json, write_file
-from ..report import SECTIONS, build_report
+from ..clikit import (add_model_text_args, check_writable, emit_json, err_console, load_model_text_args, to_json,
+                      write_file)
+from ..report import SECTIONS, build_report, failures
 
 
 def register(sub) -> None:
@@ -44,10 +45,11 @@ def run(args) -> int:
         check_writable(f)
     model, xs = load_model_text_args(args)
     json_stdout = args.json == "-"
-    rends, data = build_report(model, xs, sections=sections, show_progress=True)
+    source_args = () if args.model is None else tuple(a for a in (args.model, args.text) if a is not None)
+    rends, data = build_report(model, xs, sections=sections, show_progress=True, source_args=source_args)
     source = (f"{Path(args.model).name}, {Path(args.text).name}" if args.model is not None
               else "the bundled default model and corpus")
-    doc = {"model": source, "bytes": int(xs.shape[0]), "H": model.H, "sections": data}
+    doc = {"model": source, "failed_sections": [n for n, d in data.items() if d.get("failed")], "bytes": int(xs.shape[0]), "H": model.H, "sections": data}
     if json_stdout:
         emit_json(doc)
     if not json_stdout or args.svg or args.html:
@@ -62,4 +64,7 @@ def run(args) -> int:
             write_file(args.html, con.export_html(clear=False))
     if args.json not in (None, "-"):
         write_file(args.json, to_json(doc))
-    return 0
+    failed = failures(data)
+    for f in failed:  # a crash is a failure of the report, named on stderr (exit 1), not a quiet red line
+        err_console.print(f"report: section {f}", markup=False, highlight=False)
+    return 1 if failed else 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 from satrnn.rnn.errors import SatrnnInputError
 
 from ..claims import SEEDS, claims_for, seed_key
-from ..clikit import add_json_flag, add_model_text_args, console, emit_json, load_model_text_args
+from ..clikit import add_json_flag, add_model_text_args, console, emit_json, err_console, load_model_text_args
 from ..ledger_measures import run_ledger
 from ..report import ledger_renderables
 
@@ -14,8 +14,10 @@ def register(sub) -> None:
     add_model_text_args(p)
     p.add_argument("--only", metavar="SEED", default=None,
                    help=f"only one seed's claims ({', '.join(SEEDS)}, or the seed's file name)")
-    p.add_argument("--strict", action="store_true", help="exit 1 if any claim in the chosen set differs")
-    p.add_argument("--verdict", choices=("reproduced", "differs", "not-measurable"), default=None,
+    p.add_argument("--strict", action="store_true", help="exit 1 if any claim in the chosen set differs "
+                   "(claims not applicable to another model never count)")
+    p.add_argument("--verdict", choices=("reproduced", "differs", "not-measurable", "not-applicable", "failed"),
+                   default=None,
                    help="list only claims with this verdict (the summary still counts the whole chosen set)")
     add_json_flag(p)
     p.set_defaults(func=run)
@@ -38,6 +40,9 @@ def run(args) -> int:
     else:
         for r in ledger_renderables(shown, summary):
             console.print(r)
-    if args.strict and summary["total"]["differs"] > 0:
+    failed = [r for r in records if r["verdict"] == "failed"]
+    for r in failed:  # a crashing measurement is a bug: named on stderr, exit 1
+        err_console.print(f"verify: claim {r['id']}: {r['reason']}", markup=False, highlight=False)
+    if failed or (args.strict and summary["total"]["differs"] > 0):
         return 1
     return 0
