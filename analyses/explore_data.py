@@ -1,0 +1,515 @@
+"""What `satrnn explore` shows, computed once per (model, text) without any UI: the data model of the explorer.
+
+Alignment (DEFINITIONS 0): h_t is the state after reading x_t and predicts x_{t+1}; h before the first byte
+is 0. The per-neuron figures use the n-1 predicting states h_0..h_{n-2}, as the analysis modules do:
+- knockout delta bpc: `analyses.knockout.neuron_knockout` (readout column zeroed; exact);
+- mean margin: `automaton.margins.margin_report` per-neuron mean of |z_t[j]| (double sum / (n-1));
+- flips and mean dwell: `analyses.saturation.saturation_report` (flips between h_{t-1} and h_t, t = 1..n-2;
+  mean dwell over all closed dwells, the corrected variant);
+- pattern sensitivity: the share of positions t = 0..n-2 at which the neuron is pattern-sensitive
+  (`analyses.carrier.pattern_sensitive`, seed 003 section 5: some byte could give either sign);
+- co-flip counts and Jaccard: `analyses.coflip.coflip_report`; the graph, its communities (seeded Louvain)
+  and hub strengths: `analyses.coflip.coflip_graph` at a Jaccard threshold (recomputed on demand, cached).
+
+Sign dynamics and pinning. The sign automaton (`automaton.sign.SignAutomaton`, semantics "exact" or "f32-seq")
+is driven by the text from the all -1 start (the papers'; DEFINITIONS 3.5): beta_t = B(beta_{t-1}, x_t),
+t = 0..n-2, and its bpc is the readout of the +-1 vectors (`rnn.forward.readout_costs`). Pinning neuron j
+to c in {-1, +1} holds s_j = c in the start state and after every step whatever its input. It is computed
+with the automaton of a pinned model (`pinned_model`): row j of Wh and Wx zero, bh[j] = c. That is exact
+in both semantics: every other neuron sees exactly the terms it sees in the pinned dynamics (s_j = c),
+and neuron j's pre-activation is exactly c (exact: c + 0 + ... ; f32-seq: fl32(c + 0) = c, then + (+-0)
+keeps c), so its sign is c; the tier bounds of the automaton are rigorous for any weights.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+
+from satrnn.automaton import cycles as cyc
+from satrnn.automaton.bitset import all_minus, pack, to_hex, to_signs, unpack
+from satrnn.automaton.margins import margin_report
+from satrnn.automaton.redux import ReadoutCache
+from satrnn.automaton.sign import SignAutomaton
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import as_bytes, forward, readout_costs, sequential_mean
+from satrnn.rnn.model import ElmanRNN
+
+from .carrier import carriers, pattern_sensitive
+from .coflip import coflip_graph, coflip_report, graph_summary
+from .knockout import neuron_knockout, promotes_demotes
+from .saturation import flip_matrix, saturation_report
+
+VIEWS = {"graph": "Co-flip graph", "neurons": "Neurons", "raster": "Sign raster", "cycles": "Cycles",
+         "ledger": "Ledger"}
+DEFAULT_JACCARD = 0.3      # the report's co-flip graph threshold
+JACCARD_STEP = 0.05
+NEAR_ZERO = 0.1            # |z| < 0.1f: margin_report's "tiny" margins, highlighted in rasters
+MAX_TEXT_BYTES = 1 << 18   # the explorer keeps (n, H) arrays and an (n, 256) readout cache in memory
+N_PARTNERS = 12
+CYCLE_INPUTS = 4           # constant inputs of the cycle search: the most frequent bytes of the text
+CYCLE_STARTS = 4           # random starts per round
+FIRST_BUDGET = 200_000     # detection budget per job of the search done at startup (steps)
+MORE_BUDGET = 1_000_000    # ... and of each "search more" job
+MAX_CYCLE_RASTER = 65_536  # states of a cycle unpacked for its raster (longer cycles: the first ones)
+PIN_CYCLE_BUDGET = 2_000_000
+
+
+def jaccard_key(j: float) -> float:
+    """Thresholds on the 0.05 grid rounded to 2 decimals, so that cached graphs are found again."""
+    return round(float(j), 2)
+
+
+def parse_neuron(spec: str, H: int) -> int:
+    """A neuron from 'h8' or '8' (one-line input error otherwise)."""
+    s = str(spec).strip().lower()
+    try:
+        j = int(s[1:] if s.startswith("h") else s)
+    except ValueError:
+        raise SatrnnInputError(f"not a neuron: {spec!r} (use h0..h{H - 1})") from None
+    if not 0 <= j < H:
+        raise SatrnnInputError(f"neuron {j} outside h0..h{H - 1}")
+    return j
+
+
+# ---- pinning --------------------------------------------------------------------------------------
+
+def check_pins(pins: dict, H: int) -> dict[int, int]:
+    out = {}
+    for j, c in dict(pins).items():
+        if not isinstance(j, (int, np.integer)) or not 0 <= int(j) < H:
+            raise SatrnnInputError(f"pinned neuron {j!r} outside 0..{H - 1}")
+        if c not in (1, -1):
+            raise SatrnnInputError(f"pin of h{j} must be +1 or -1, got {c!r}")
+        out[int(j)] = int(c)
+    return out
+
+
+def pinned_model(model: ElmanRNN, pins: dict) -> ElmanRNN:
+    """The model whose sign automaton is the pinned automaton (module docstring): for each pinned j,
+    Wh[j, :] = 0, Wx[j, :] = 0, bh[j] = c. Only the dynamics use it; readouts use the original model."""
+    pins = check_pins(pins, model.H)
+    Wh, Wx, bh = model.Wh.copy(), model.Wx.copy(), model.bh.copy()
+    for j, c in pins.items():
+        Wh[j, :] = 0.0
+        Wx[j, :] = 0.0
+        bh[j] = np.float32(c)
+    return model.replace(Wh=Wh, Wx=Wx, bh=bh)
+
+
+def pin_states(states: np.ndarray, pins: dict, H: int) -> np.ndarray:
+    """Packed states (N, W) or (W,) with the pinned bits set to their values."""
+    st = np.asarray(states, dtype=np.uint64)
+    bits = unpack(st, H)
+    for j, c in pins.items():
+        bits[..., j] = c > 0
+    return pack(bits)
+
+
+def pinned_automaton(model: ElmanRNN, semantics: str, pins: dict) -> SignAutomaton:
+    return SignAutomaton.from_model(pinned_model(model, pins) if pins else model, semantics)
+
+
+@dataclass(frozen=True)
+class SignDynamics:
+    """The sign automaton driven by the text from all -1 (pinned bits set). traj (n-1, W): beta_t after
+    reading x_t, t = 0..n-2; costs (n-1,) bits of x_{t+1} under the +-1 readout; bpc their sequential mean."""
+
+    pins: tuple
+    traj: np.ndarray
+    costs: np.ndarray
+    bpc: float
+    flips: int
+
+
+def sign_dynamics(model: ElmanRNN, xs, semantics: str = "exact", pins: dict | None = None,
+                  automaton: SignAutomaton | None = None) -> SignDynamics:
+    """Sign-only dynamics on the text (DEFINITIONS 3.5, start all -1), optionally with pinned neurons."""
+    pins = check_pins(pins or {}, model.H)
+    xs = as_bytes(xs)
+    if xs.shape[0] < 2:
+        raise SatrnnInputError("sign dynamics need at least 2 bytes of text")
+    H, n1 = model.H, xs.shape[0] - 1
+    aut = automaton or pinned_automaton(model, semantics, pins)
+    start = pin_states(all_minus(H), pins, H)
+    traj = aut.run(start, xs[:n1])
+    costs, _ = readout_costs(model, to_signs(traj, H), xs[1:])
+    prev = np.vstack([start[None, :], traj[:-1]])
+    flips = int(np.bitwise_count(traj ^ prev).sum())
+    return SignDynamics(pins=tuple(sorted(pins.items())), traj=traj, costs=costs, bpc=sequential_mean(costs),
+                        flips=flips)
+
+
+# ---- cycles ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FoundCycle:
+    """A cycle of the sign automaton under the constant input `byte`: rep = smallest state on it (hex),
+    period in steps; found by `starts` searches with transients transient_min..max; first_start = the hex
+    start of the first search that reached it (for re-running it, e.g. pinned)."""
+
+    byte: int
+    rep: str
+    period: int
+    starts: int
+    transient_min: int
+    transient_max: int
+    first_start: str
+
+
+@dataclass
+class CycleBook:
+    """Cycles found so far (merged over search rounds), and the bookkeeping of the rounds."""
+
+    inputs: tuple
+    seed: int
+    rounds: int = 0
+    jobs: int = 0
+    unresolved: int = 0
+    steps: int = 0
+    seconds: float = 0.0
+    cycles: dict = field(default_factory=dict)  # (byte, rep) -> FoundCycle
+
+    def add(self, search: cyc.CycleSearch, starts: np.ndarray, seqs: np.ndarray, H: int) -> int:
+        """Merge a search; returns the number of cycles not seen before."""
+        new = 0
+        for jb in range(search.status.shape[0]):
+            self.jobs += 1
+            self.steps += int(search.steps[jb])
+            if search.status[jb] != cyc.STATUS_CYCLE:
+                self.unresolved += 1
+                continue
+            b = int(seqs[search.job_seq[jb], 0])
+            rep = search.rep_hex(jb)
+            mu = int(search.mu[jb])
+            old = self.cycles.get((b, rep))
+            if old is None:
+                new += 1
+                self.cycles[(b, rep)] = FoundCycle(b, rep, int(search.lam[jb]), 1, mu, mu,
+                                                   to_hex(starts[search.job_start[jb]], H))
+            else:
+                self.cycles[(b, rep)] = FoundCycle(b, rep, old.period, old.starts + 1, min(old.transient_min, mu),
+                                                   max(old.transient_max, mu), old.first_start)
+        self.seconds += search.seconds
+        return new
+
+    def sorted(self) -> list[FoundCycle]:
+        """By input byte, then most starts, then period, then rep."""
+        return sorted(self.cycles.values(), key=lambda c: (c.byte, -c.starts, c.period, c.rep))
+
+
+def frequent_bytes(xs: np.ndarray, k: int) -> tuple[int, ...]:
+    """The k most frequent bytes of the text (ties: smaller byte first)."""
+    c = np.bincount(as_bytes(xs), minlength=256)
+    order = np.argsort(-c, kind="stable")
+    return tuple(int(b) for b in order[:k] if c[b] > 0)
+
+
+def round_starts(H: int, seed: int, rnd: int, n: int = CYCLE_STARTS) -> tuple[np.ndarray, int]:
+    """The random starts of search round `rnd` (seed + rnd; round 0 is the search at startup)."""
+    s = int(seed) + int(rnd)
+    return cyc.random_starts(H, n, s), s
+
+
+def search_round(automaton: SignAutomaton, book: CycleBook, budget: int, should_stop=lambda: False,
+                 n_starts: int = CYCLE_STARTS, jobs_per_call: int = 2) -> int:
+    """One round of Brent searches (n_starts new seeded starts x the book's inputs), merged into the book.
+
+    The work is cut into calls of `jobs_per_call` jobs; `should_stop()` is checked between calls, so a
+    cancelled round stops within one call (the jobs done so far are kept). Returns the new cycles found."""
+    H = automaton.H
+    starts, _ = round_starts(H, book.seed, book.rounds, n_starts)
+    seqs = np.array(book.inputs, dtype=np.uint8).reshape(-1, 1)
+    js, jq = np.meshgrid(np.arange(starts.shape[0]), np.arange(seqs.shape[0]), indexing="ij")
+    js, jq = js.ravel().astype(np.int64), jq.ravel().astype(np.int64)
+    new = 0
+    for lo in range(0, js.shape[0], jobs_per_call):
+        if should_stop():
+            break
+        sl = slice(lo, lo + jobs_per_call)
+        search = cyc.find_cycles(automaton, starts, seqs, budget, jobs=(js[sl], jq[sl]))
+        new += book.add(search, starts, seqs, H)
+    book.rounds += 1
+    return new
+
+
+def cycle_states(automaton: SignAutomaton, c: FoundCycle, cap: int = MAX_CYCLE_RASTER) -> np.ndarray:
+    """Bool (min(period, cap), H): the states of the cycle from its rep, one per step (row 0 = rep)."""
+    from satrnn.automaton.bitset import from_hex
+    H = automaton.H
+    rep = from_hex(c.rep, H)
+    n = min(int(c.period), int(cap))
+    seq = np.array([[c.byte]], dtype=np.uint8)
+    if n <= 1:
+        return unpack(rep[None, :], H)
+    tr = cyc.trajectory(automaton, rep, seq, n - 1)
+    return unpack(np.vstack([rep[None, :], tr]), H)
+
+
+@dataclass(frozen=True)
+class PinEffect:
+    """Pinning neuron j to c: sign-dynamics bpc (and flips) unpinned vs pinned; the reference cycle re-run
+    from its first start (pinned bit set) under its input, with period/transient/rep unpinned vs pinned
+    (status 'cycle' or 'unresolved' within the budget)."""
+
+    neuron: int
+    value: int
+    bpc: float
+    bpc_pinned: float
+    flips: int
+    flips_pinned: int
+    cycle_byte: int | None = None
+    cycle_start: str | None = None
+    period: int | None = None
+    transient: int | None = None
+    rep: str | None = None
+    period_pinned: int | None = None
+    transient_pinned: int | None = None
+    rep_pinned: str | None = None
+    budget: int = 0
+    seconds: float = 0.0
+
+
+def pin_effect(model: ElmanRNN, xs, semantics: str, j: int, c: int, base: SignDynamics,
+               cycle: FoundCycle | None, budget: int = PIN_CYCLE_BUDGET) -> PinEffect:
+    """The effect of pinning neuron j to c (+-1) on the sign-dynamics bpc and on a cycle (module docstring)."""
+    from satrnn.automaton.bitset import from_hex
+    t0 = time.perf_counter()
+    pins = check_pins({j: c}, model.H)
+    aut = pinned_automaton(model, semantics, pins)
+    dyn = sign_dynamics(model, xs, semantics, pins, automaton=aut)
+    kw = {}
+    if cycle is not None:
+        H = model.H
+        start = from_hex(cycle.first_start, H)
+        seq = np.array([[cycle.byte]], dtype=np.uint8)
+        ref_aut = SignAutomaton.from_model(model, semantics)
+        a = cyc.find_cycles(ref_aut, start[None, :], seq, budget)
+        b = cyc.find_cycles(aut, pin_states(start, pins, H)[None, :], seq, budget)
+        ok_a, ok_b = a.status[0] == cyc.STATUS_CYCLE, b.status[0] == cyc.STATUS_CYCLE
+        kw = dict(cycle_byte=cycle.byte, cycle_start=cycle.first_start,
+                  period=int(a.lam[0]) if ok_a else None, transient=int(a.mu[0]) if ok_a else None,
+                  rep=a.rep_hex(0), period_pinned=int(b.lam[0]) if ok_b else None,
+                  transient_pinned=int(b.mu[0]) if ok_b else None, rep_pinned=b.rep_hex(0), budget=int(budget))
+    return PinEffect(neuron=j, value=c, bpc=base.bpc, bpc_pinned=dyn.bpc, flips=base.flips,
+                     flips_pinned=dyn.flips, seconds=time.perf_counter() - t0, **kw)
+
+
+# ---- the co-flip graph at a threshold ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class GraphView:
+    """The co-flip graph at one Jaccard threshold: the networkx graph, its summary (communities, hubs),
+    and per-neuron community and strength arrays (H,)."""
+
+    threshold: float
+    seed: int
+    graph: nx.Graph
+    summary: dict
+    community: np.ndarray
+    strength: np.ndarray
+
+
+# ---- everything, once --------------------------------------------------------------------------------
+
+STAGES = ("forward", "knockout", "margins", "saturation", "co-flip", "pattern sensitivity", "sign dynamics",
+          "co-flip graph")
+
+
+@dataclass
+class ExploreData:
+    """Everything the explorer shows for one (model, text). Arrays over neurons have shape (H,); over
+    time, (n-1, H) with row t = h_t (t = 0..n-2). `graphs` caches the co-flip graph per threshold."""
+
+    model: ElmanRNN
+    xs: np.ndarray
+    source: str
+    semantics: str
+    seed: int
+    baseline_bpc: float
+    hs: np.ndarray              # (n-1, H) float32 h_0..h_{n-2}
+    margins: np.ndarray         # (n-1, H) float32 |z_t|
+    signs: np.ndarray           # (n-1, H) bool sigma(h_t) = [h_t >= 0]
+    flips_tj: np.ndarray        # (n-1, H) bool: flip of neuron j between h_{t-1} and h_t (row 0 all False)
+    ko_delta: np.ndarray
+    mean_margin: np.ndarray
+    flips: np.ndarray
+    mean_dwell: np.ndarray      # NaN for a neuron with fewer than two flips
+    pattern_sensitivity: np.ndarray  # fraction of t = 0..n-2
+    coflips: np.ndarray         # (H, H) int64, diagonal = flips
+    jaccard: np.ndarray         # (H, H) float32
+    dynamics: SignDynamics
+    automaton: SignAutomaton
+    book: CycleBook
+    graphs: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def H(self) -> int:
+        return self.model.H
+
+    @property
+    def steps(self) -> int:
+        return int(self.hs.shape[0])
+
+    def graph(self, threshold: float) -> GraphView:
+        """The co-flip graph with edges Jaccard >= threshold, communities by Louvain with the data's seed."""
+        key = jaccard_key(threshold)
+        if not 0.0 <= key <= 1.0:
+            raise SatrnnInputError(f"Jaccard threshold must be between 0 and 1, got {threshold}")
+        if key not in self.graphs:
+            rep = {"counts": self.coflips, "jaccard": self.jaccard, "transitions": self.steps - 1}
+            G = coflip_graph(self.model, rep, min_jaccard=key, seed=self.seed)
+            summ = graph_summary(G, n_hubs=self.H)
+            comm = np.array([G.nodes[j]["community"] for j in range(self.H)], dtype=np.int64)
+            strength = np.array([G.nodes[j]["strength"] for j in range(self.H)], dtype=np.float64)
+            self.graphs[key] = GraphView(key, self.seed, G, summ, comm, strength)
+        return self.graphs[key]
+
+    def partners(self, j: int, k: int = N_PARTNERS) -> list[dict]:
+        """The k neurons with the highest Jaccard with j (ties: more co-flips, then lower id), with counts."""
+        J, C = self.jaccard[j].astype(np.float64), self.coflips[j]
+        cand = [i for i in range(self.H) if i != j and C[i] > 0]
+        cand.sort(key=lambda i: (-J[i], -int(C[i]), i))
+        return [{"neuron": i, "coflips": int(C[i]), "jaccard": float(self.jaccard[j, i])} for i in cand[:k]]
+
+    def roles(self, j: int, n: int = 8) -> dict:
+        return promotes_demotes(self.model, j, n)
+
+    def margin_histogram(self, j: int) -> list[tuple[str, int]]:
+        """Counts of neuron j's margins |z_t| (t = 0..n-2) per decade [10^k, 10^(k+1)), plus exact zeros."""
+        mu = self.margins[:, j].astype(np.float64)
+        out = []
+        zeros = int((mu == 0).sum())
+        if zeros:
+            out.append(("0", zeros))
+        pos = mu[mu > 0]
+        if pos.size:
+            k = np.floor(np.log10(pos)).astype(np.int64)
+            k = np.where(10.0 ** (k + 1) <= pos, k + 1, np.where(10.0 ** k > pos, k - 1, k))
+            for e in range(int(k.min()), int(k.max()) + 1):
+                out.append((f"[1e{e}, 1e{e + 1})", int((k == e).sum())))
+        return out
+
+
+def compute(model: ElmanRNN, xs, source: str = "", semantics: str = "exact", seed: int = 0,
+            on_stage=None) -> ExploreData:
+    """Compute everything once. on_stage(index, name) is called before each stage (progress screens)."""
+    if semantics not in ("exact", "f32-seq"):
+        raise SatrnnInputError(f"semantics must be exact or f32-seq, got {semantics!r}")
+    xs = as_bytes(xs)
+    if xs.shape[0] < 3:
+        raise SatrnnInputError(f"text has {xs.shape[0]} byte(s); the explorer needs at least 3")
+    if xs.shape[0] > MAX_TEXT_BYTES:
+        raise SatrnnInputError(f"text has {xs.shape[0]:,} bytes; the explorer keeps per-step arrays in memory, "
+                               f"use --max-bytes N with N <= {MAX_TEXT_BYTES:,}")
+    stage = on_stage or (lambda i, name: None)
+    timings = {}
+    clock = [time.perf_counter()]
+
+    def tick(i):
+        now = time.perf_counter()
+        if i > 0:
+            timings[STAGES[i - 1]] = now - clock[0]
+        clock[0] = now
+        if i < len(STAGES):
+            stage(i, STAGES[i])
+
+    H = model.H
+    tick(0)
+    fr = forward(model, xs)
+    hs = np.ascontiguousarray(fr.hs[:-1])
+    n1 = hs.shape[0]
+    tick(1)
+    ko = neuron_knockout(model, xs, ReadoutCache(model, xs, forward_result=fr))
+    tick(2)
+    mr = margin_report(model, xs)
+    tick(3)
+    sat = saturation_report(model, xs, fr)
+    tick(4)
+    co = coflip_report(model, xs, forward_result=fr)
+    tick(5)
+    ps = pattern_sensitive(model, carriers(model, fr.hs), xs)[:-1]
+    tick(6)
+    aut = SignAutomaton.from_model(model, semantics)
+    dyn = sign_dynamics(model, xs, semantics, automaton=aut)
+    F = flip_matrix(hs)  # (H, n1-1)
+    flips_tj = np.zeros((n1, H), dtype=bool)
+    flips_tj[1:] = F.T
+    data = ExploreData(
+        model=model, xs=xs, source=source, semantics=semantics, seed=int(seed), baseline_bpc=float(fr.bpc),
+        hs=hs, margins=np.abs(fr.zs[:n1]).astype(np.float32), signs=hs >= 0, flips_tj=flips_tj,
+        ko_delta=np.asarray(ko["delta"], dtype=np.float64),
+        mean_margin=np.asarray(mr["per_neuron"]["mean"], dtype=np.float64),
+        flips=np.asarray(sat["flips"], dtype=np.int64),
+        mean_dwell=np.asarray(sat["mean_dwell_per_neuron_all"], dtype=np.float64),
+        pattern_sensitivity=ps.sum(axis=0) / n1, coflips=co["counts"], jaccard=co["jaccard"], dynamics=dyn,
+        automaton=aut, book=CycleBook(inputs=frequent_bytes(xs, CYCLE_INPUTS), seed=int(seed)), timings=timings)
+    tick(7)
+    data.graph(DEFAULT_JACCARD)
+    tick(8)
+    return data
+
+
+def first_cycles(data: ExploreData) -> int:
+    """The first round of cycle searches (budget FIRST_BUDGET per job); the explorer runs it in the background
+    once its first screen is up. Returns the number of cycles found."""
+    t0 = time.perf_counter()
+    n = search_round(data.automaton, data.book, FIRST_BUDGET, jobs_per_call=CYCLE_STARTS * CYCLE_INPUTS)
+    data.timings["cycles"] = time.perf_counter() - t0
+    return n
+
+
+def fmt_float(v: float, digits: int = 4) -> str:
+    return "—" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:.{digits}f}"
+
+
+# ---- the claims ledger (published weights only) ---------------------------------------------------------
+
+PUBLISHED_GATE = "s000.abstract.bpc"  # the papers' full-model bpc on their 1,024 bytes (value in the registry)
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """The claims ledger for the explorer. available: the model and text are the papers' (the gate claim
+    reproduces); records: the verdict records of `analyses.claims.evaluate` (all claims) when available;
+    reason: why it is not shown otherwise."""
+
+    available: bool
+    records: tuple = ()
+    summary: dict | None = None
+    reason: str = ""
+
+
+def ledger(model: ElmanRNN, xs, on_claim=None, should_stop=lambda: False, claims=None) -> Ledger:
+    """Evaluate the claims (default: every claim of the registry), if the gate claim reproduces on (model, xs).
+
+    on_claim(done, total) reports progress; should_stop() makes the remaining measurements fail fast (the
+    ledger is then incomplete and marked unavailable)."""
+    from . import claims as registry
+    from .ledger_measures import LedgerContext, measure_claim
+
+    ctx = LedgerContext(model, as_bytes(xs))
+    gate = registry.evaluate([registry.get_claim(PUBLISHED_GATE)], lambda c: measure_claim(ctx, c))[0]
+    if gate["verdict"] != "reproduced":
+        return Ledger(False, reason=f"the claims describe the published weights on their text; this model's "
+                                    f"bpc {gate['measured']!r} does not reproduce claim {PUBLISHED_GATE} "
+                                    f"({gate['paper_value']})")
+    claims = list(registry.CLAIMS if claims is None else claims)
+    done = [0]
+
+    def fn(c):
+        if should_stop():
+            raise registry.NotAvailable("explorer closed")
+        done[0] += 1
+        if on_claim is not None:
+            on_claim(done[0], len(claims))
+        return measure_claim(ctx, c)
+
+    records = registry.evaluate(claims, fn)
+    if should_stop():
+        return Ledger(False, reason="cancelled")
+    return Ledger(True, tuple(records), registry.summarize(records))
