@@ -538,6 +538,8 @@ class MainScreen(Screen):
         app: ExploreApp = self.app  # type: ignore[assignment]
         st = self.query_one("#ledger-status", Static)
         tbl = self.query_one("#ledger-table", DataTable)
+        if not tbl.columns:  # the ledger thread may report before this screen is mounted
+            return
         tbl.clear()
         lg = app.ledger_state
         if lg is None or not lg.available:
@@ -650,6 +652,8 @@ class ExploreApp(App):
             self.call_from_thread(fn, *args)
         except RuntimeError:  # the app has exited
             pass
+        except Exception as e:  # noqa: BLE001 - a failed UI update must not kill a background thread
+            self.log.error(f"update from a background thread failed: {e!r}")
 
     def _loaded(self, data: ed.ExploreData) -> None:
         self.data = data
