@@ -35,12 +35,15 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from satrnn.rnn.text import display_byte
 
 from . import explore_data as ed
+from .claims import SEEDS as SEED_FILES
+from .claims import VERDICTS as CLAIM_VERDICTS
 
 VIEWS = ed.VIEWS
 SEARCH_SECONDS = 10.0
-VERDICT_STYLE = {"reproduced": "green", "differs": "red", "not measurable": "yellow"}
-SEEDS = ("all", "000", "001", "002", "003", "004")
-VERDICTS = ("all", "reproduced", "differs", "not measurable")
+VERDICT_STYLE = {"reproduced": "green", "differs": "red", "not measurable": "yellow", "not applicable": "blue",
+                 "failed": "bold red"}
+SEEDS = ("all",) + tuple(SEED_FILES)
+VERDICTS = ("all",) + tuple(CLAIM_VERDICTS)
 
 
 def kernel_lock():
@@ -549,9 +552,12 @@ class MainScreen(Screen):
         rows = [r for r in lg.records if (seed == "all" or r["seed"].startswith(seed))
                 and (verdict == "all" or r["verdict"] == verdict)]
         tot = lg.summary["total"]
+        counts = []
+        for v in CLAIM_VERDICTS:
+            if tot.get(v):
+                counts += [", " if counts else "", (f"{tot[v]} {v}", VERDICT_STYLE.get(v, ""))]
         st.update(Text.assemble(
-            ("claims ledger", "bold"), f" ({tot['total']} claims: ", (f"{tot['reproduced']} reproduced", "green"),
-            ", ", (f"{tot['differs']} differ", "red"), ", ", (f"{tot['not measurable']} not measurable", "yellow"),
+            ("claims ledger", "bold"), f" on the published weights ({tot['total']} claims: ", *counts,
             ")\nfilter: seed ", (seed, "bold magenta"), " (d: next), verdict ", (verdict, "bold magenta"),
             f" (v: next): {len(rows)} shown"))
         for r in rows:
@@ -561,8 +567,8 @@ class MainScreen(Screen):
                 extra = f"Δ = {r['difference']:.4g} (tol {r['tolerance']})"
             meas = r["measured"]
             meas = "—" if meas is None else (f"{meas:.6g}" if isinstance(meas, float) else str(meas))
-            tbl.add_row(r["id"], r["seed"][:3], r["paper_value"][:24], meas[:24], Text(v, style=VERDICT_STYLE[v]),
-                        extra[:120])
+            tbl.add_row(r["id"], r["seed"][:3], r["paper_value"][:24], meas[:24],
+                        Text(v, style=VERDICT_STYLE.get(v, "")), extra[:120])
 
     def action_cycle_verdict(self) -> None:
         s, v = self.app.ledger_filter  # type: ignore[attr-defined]

@@ -388,10 +388,13 @@ class ExploreData:
             out.append(("0", zeros))
         pos = mu[mu > 0]
         if pos.size:
-            k = np.floor(np.log10(pos)).astype(np.int64)
-            k = np.where(10.0 ** (k + 1) <= pos, k + 1, np.where(10.0 ** k > pos, k - 1, k))
-            for e in range(int(k.min()), int(k.max()) + 1):
-                out.append((f"[1e{e}, 1e{e + 1})", int((k == e).sum())))
+            # decade edges as doubles; searchsorted compares exactly (no log10 rounding at the edges)
+            lo, hi = int(math.floor(math.log10(pos.min()))) - 1, int(math.ceil(math.log10(pos.max()))) + 1
+            edges = 10.0 ** np.arange(lo, hi + 1)
+            counts = np.bincount(np.searchsorted(edges, pos, side="right") - 1, minlength=edges.size)
+            nz = np.flatnonzero(counts)
+            for i in range(nz[0], nz[-1] + 1):
+                out.append((f"[1e{lo + i}, 1e{lo + i + 1})", int(counts[i])))
         return out
 
 
@@ -469,13 +472,10 @@ def fmt_float(v: float, digits: int = 4) -> str:
 
 # ---- the claims ledger (published weights only) ---------------------------------------------------------
 
-PUBLISHED_GATE = "s000.abstract.bpc"  # the papers' full-model bpc on their 1,024 bytes (value in the registry)
-
-
 @dataclass(frozen=True)
 class Ledger:
-    """The claims ledger for the explorer. available: the model and text are the papers' (the gate claim
-    reproduces); records: the verdict records of `analyses.claims.evaluate` (all claims) when available;
+    """The claims ledger for the explorer. available: the model and text are the published ones
+    (`analyses.claims.Subject`); records: the verdict records of `analyses.claims.evaluate` when available;
     reason: why it is not shown otherwise."""
 
     available: bool
@@ -484,20 +484,31 @@ class Ledger:
     reason: str = ""
 
 
+def ledger_subject_reason(model: ElmanRNN, xs) -> str:
+    """Why the ledger is not shown for (model, xs): '' for the published weights and text (sha256 of content)."""
+    from .claims import PUBLISHED_TEXT_SHA256, PUBLISHED_WEIGHTS_SHA256, Subject
+    sub = Subject.of(model, as_bytes(xs))
+    if not sub.published_weights:
+        return (f"the ledger is shown for the published weights only (sha256 {PUBLISHED_WEIGHTS_SHA256[:12]}…); "
+                f"these weights are {sub.weights_sha256[:12]}… (run satrnn verify for the measured values)")
+    if not sub.published_text:
+        return (f"the ledger is shown for the published text only (sha256 {PUBLISHED_TEXT_SHA256[:12]}…); "
+                f"this text is {sub.text_sha256[:12]}…")
+    return ""
+
+
 def ledger(model: ElmanRNN, xs, on_claim=None, should_stop=lambda: False, claims=None) -> Ledger:
-    """Evaluate the claims (default: every claim of the registry), if the gate claim reproduces on (model, xs).
+    """Evaluate the claims (default: every claim of the registry) on the published weights and text.
 
     on_claim(done, total) reports progress; should_stop() makes the remaining measurements fail fast (the
     ledger is then incomplete and marked unavailable)."""
     from . import claims as registry
     from .ledger_measures import LedgerContext, measure_claim
 
+    reason = ledger_subject_reason(model, xs)
+    if reason:
+        return Ledger(False, reason=reason)
     ctx = LedgerContext(model, as_bytes(xs))
-    gate = registry.evaluate([registry.get_claim(PUBLISHED_GATE)], lambda c: measure_claim(ctx, c))[0]
-    if gate["verdict"] != "reproduced":
-        return Ledger(False, reason=f"the claims describe the published weights on their text; this model's "
-                                    f"bpc {gate['measured']!r} does not reproduce claim {PUBLISHED_GATE} "
-                                    f"({gate['paper_value']})")
     claims = list(registry.CLAIMS if claims is None else claims)
     done = [0]
 
@@ -509,7 +520,7 @@ def ledger(model: ElmanRNN, xs, on_claim=None, should_stop=lambda: False, claims
             on_claim(done[0], len(claims))
         return measure_claim(ctx, c)
 
-    records = registry.evaluate(claims, fn)
+    records = registry.evaluate(claims, fn, registry.Subject.of(model, ctx.xs))
     if should_stop():
         return Ledger(False, reason="cancelled")
     return Ledger(True, tuple(records), registry.summarize(records))

@@ -107,11 +107,13 @@ def run(args) -> int:
         return 0
     from ..explore import ExploreApp, screenshot_pilot
 
-    want_ledger = args.screenshot is None or args.view == "ledger"
+    not_published = ed.ledger_subject_reason(model, xs)
+    want_ledger = not not_published and (args.screenshot is None or args.view == "ledger")
     app = ExploreApp(
         loader=lambda on_stage: ed.compute(model, xs, source, args.semantics, args.seed, on_stage=on_stage),
         ledger_loader=(lambda on_claim, stop: ed.ledger(model, xs, on_claim, stop)) if want_ledger else None,
-        ledger_reason="" if want_ledger else "the ledger is measured only when the Ledger view is shown",
+        ledger_reason=not_published or ("" if want_ledger else "the ledger is measured only when the Ledger view "
+                                                                "is shown"),
         view=args.view, select=select, threshold=j_first)
     if args.screenshot is not None:
         out = args.screenshot
