@@ -1,0 +1,690 @@
+"""Attractor landscapes of the sign automaton: every basin exactly for small H, estimated for any H.
+
+The map is F of `automaton.cycles`: one application reads the whole input sequence u_0..u_{L-1} (L = 1 for
+a constant byte), so states are compared at sequence boundaries ("phase 0"), heights count applications of
+F, and periods are given in Boolean steps (L times the cycle length of F).
+
+Pinning. A pin set {j: +1 or -1} clamps neuron j at that sign whatever its input. The pinned automaton's
+state space is the 2^(H - p) states that carry the pinned values (p = number of pins): every state below
+(starts, cycle states, graph nodes) is one of those, and the exhaustive landscape enumerates exactly them.
+Clamping is exact: the pinned automaton is the automaton of the model whose pinned rows have Wh[j, :] = 0,
+Wx[j, :] = 0 and bh[j] = +-1 (then z_j = +-1 in both semantics, and its sign is the clamp).
+
+Exact landscape (`landscape`, H - p <= 24): the successor of every state once, from the packed kernels, then
+an iterative labelling of the functional graph (no recursion): in-degrees, a peel of the in-degree-0 states
+(Kahn's order), what remains is the union of the cycles, each labelled by a walk from its smallest state,
+then heights and attractors in reverse peel order. Results: per attractor its cycle states (hex, in cycle
+order from the smallest), period, basin size, Garden-of-Eden states and heights; overall basin entropy
+(nats and bits), the height and in-degree histograms and, for H - p <= 16, the state transition graph as a
+networkx.DiGraph (GraphML export).
+
+Estimated landscape (`estimate_landscape`, any H): N seeded uniformly random starts (pinned values set),
+each run with Brent (`cycles.find_cycles`) to its cycle or to the budget; an attractor is identified by its
+smallest phase-0 state. Basin fraction = starts that reached it / all N starts, with a Clopper-Pearson
+(exact binomial) 95% interval (scipy.stats.binomtest); unresolved starts are counted and reported, never
+dropped silently. Basin entropy is the plug-in entropy of the resolved starts' attractor frequencies, with a
+seeded nonparametric bootstrap percentile interval (scipy.stats.bootstrap). `landscape_job` is the
+deterministic per-job unit (for sweeps); `merge_jobs` combines jobs into one estimate.
+
+Sensitivity: for a state s, an input byte x and a neuron j, d_j(s, x) = Hamming(B(s, x), B(s ^ e_j, x)), the
+number of neurons that differ one step after neuron j is flipped (d_1 of `cascade.flip_cascades`). The
+average sensitivity of neuron j is the mean of d_j over the states; overall is the mean over the (unpinned)
+neurons. Exact over given (state, input) pairs or all states; estimated over sampled states with a normal
+95% interval over the samples.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
+
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.model import ElmanRNN
+from satrnn.rnn.numba_config import njit
+
+from . import cycles as cyc
+from .bitset import n_words, to_hex
+from .cascade import flip_cascades
+from .sign import SignAutomaton, build_tables
+
+MAX_EXACT_FREE = 24          # exhaustive landscapes: at most 2^24 states
+MAX_GRAPH_FREE = 16          # state transition graphs: at most 2^16 nodes
+MAX_STARTS = 10_000_000
+CONFIDENCE = 0.95
+BOOTSTRAP_RESAMPLES = 9999
+PINNED_BLOCK = 1 << 16       # pinned successors are computed in blocks of this many states (bounded memory)
+Z95 = 1.959963984540054
+
+
+# ---- pins --------------------------------------------------------------------------------------------
+
+def check_pins(pins, H: int) -> tuple[tuple[int, int], ...]:
+    """A validated pin set as sorted ((neuron, +1 or -1), ...); accepts a dict or (neuron, sign) pairs."""
+    if pins is None:
+        return ()
+    items = list(pins.items()) if isinstance(pins, dict) else list(pins)
+    out: dict[int, int] = {}
+    for item in items:
+        try:
+            j, v = item
+        except (TypeError, ValueError):
+            raise SatrnnInputError(f"a pin must be (neuron, +1 or -1), got {item!r}") from None
+        if isinstance(j, (bool, np.bool_)) or not isinstance(j, (int, np.integer)) or not 0 <= int(j) < H:
+            raise SatrnnInputError(f"pinned neuron {j!r} is not in 0..{H - 1}")
+        if isinstance(v, (bool, np.bool_)) or v not in (1, -1):
+            raise SatrnnInputError(f"pin of neuron {int(j)} must be +1 or -1, got {v!r}")
+        if int(j) in out:
+            raise SatrnnInputError(f"neuron {int(j)} is pinned twice")
+        out[int(j)] = int(v)
+    return tuple(sorted(out.items()))
+
+
+def parse_pins(text: str | None, H: int) -> tuple[tuple[int, int], ...]:
+    """Parse '8=+1,56=-1' (neuron=sign, comma separated; signs +1, 1, -1, +, -)."""
+    if text is None or not text.strip():
+        return ()
+    pairs = []
+    for part in text.split(","):
+        j, sep, v = part.partition("=")
+        sign = {"+1": 1, "1": 1, "+": 1, "-1": -1, "-": -1}.get(v.strip())
+        if not sep or sign is None or not j.strip().isdigit():
+            raise SatrnnInputError(f"bad pin {part.strip()!r}: use NEURON=+1 or NEURON=-1, e.g. 8=+1,56=-1")
+        pairs.append((int(j), sign))
+    return check_pins(pairs, H)
+
+
+def pin_masks(pins, H: int) -> tuple[np.ndarray, np.ndarray]:
+    """(mask, plus) packed (W,) uint64: bits of the pinned neurons, and of those pinned at +1."""
+    W = n_words(H)
+    mask = np.zeros(W, dtype=np.uint64)
+    plus = np.zeros(W, dtype=np.uint64)
+    for j, v in pins:
+        b = np.uint64(1) << np.uint64(j & 63)
+        mask[j >> 6] |= b
+        if v > 0:
+            plus[j >> 6] |= b
+    return mask, plus
+
+
+def apply_pins(states: np.ndarray, pins, H: int) -> np.ndarray:
+    """Packed states (N, W) with the pinned neurons set to their clamped values (a new array)."""
+    mask, plus = pin_masks(pins, H)
+    return np.ascontiguousarray((np.asarray(states, dtype=np.uint64) & ~mask) | plus)
+
+
+def pinned_automaton(automaton: SignAutomaton, pins) -> SignAutomaton:
+    """The automaton with the pinned neurons clamped (see the module docstring); unpinned: itself."""
+    pins = check_pins(pins, automaton.H)
+    if not pins:
+        return automaton
+    t = automaton.tables
+    H = automaton.H
+    Wh, Wx, bh = np.array(t.Wh), np.array(t.Wx), np.array(t.bh)
+    for j, v in pins:
+        Wh[j, :] = 0.0
+        Wx[j, :] = 0.0
+        bh[j] = np.float32(v)
+    model = ElmanRNN(Wx=Wx, Wh=Wh, bh=bh, Wy=np.zeros((256, H), np.float32), by=np.zeros(256, np.float32))
+    # An automaton built with fast=False (every neuron through tier 3) stays so.
+    fast = not (np.isinf(t.bound[:, :H]).all() and (t.boundq[:, :H] == np.iinfo(np.int16).max).all())
+    return SignAutomaton(build_tables(model, automaton.semantics, int(t.params[3]), fast), automaton.semantics)
+
+
+def _free_neurons(H: int, pins) -> np.ndarray:
+    pinned = {j for j, _ in pins}
+    return np.array([j for j in range(H) if j not in pinned], dtype=np.int64)
+
+
+def _deposit(idx: np.ndarray, free: np.ndarray, plus_word: int) -> np.ndarray:
+    """Full one-word states (uint64) of compressed indices: bit k of idx goes to neuron free[k]."""
+    out = np.full(idx.shape, np.uint64(plus_word), dtype=np.uint64)
+    u = idx.astype(np.uint64)
+    for k, j in enumerate(free):
+        out |= ((u >> np.uint64(k)) & np.uint64(1)) << np.uint64(j)
+    return out
+
+
+def _extract(states: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """Compressed indices (int64) of full one-word states: bit k = neuron free[k]."""
+    s = states.astype(np.uint64)
+    out = np.zeros(s.shape, dtype=np.int64)
+    for k, j in enumerate(free):
+        out |= ((s >> np.uint64(j)) & np.uint64(1)).astype(np.int64) << k
+    return out
+
+
+# ---- kernels -----------------------------------------------------------------------------------------
+
+@njit
+def _in_degrees(succ, indeg):
+    """indeg[v] = number of states u with succ[u] = v (indeg zeroed by the caller)."""
+    for u in range(succ.shape[0]):
+        indeg[succ[u]] += 1
+
+
+@njit
+def _label(succ, indeg, order, attractor, height, reps, lengths):
+    """Label the functional graph v -> succ[v] without recursion. Consumes indeg (in-degrees on entry).
+
+    order: the peel (Kahn) order of the non-cycle states, in-degree-0 states first (so order[:g] are the g
+    Garden-of-Eden states); attractor[v] the attractor index (indices ascend with the smallest cycle state,
+    which is the first cycle state met in a scan by v); height[v] applications of F until the cycle (0 on
+    it); reps[a], lengths[a] per attractor. Returns (number of peeled states, number of attractors)."""
+    N = succ.shape[0]
+    tail = 0
+    for v in range(N):
+        if indeg[v] == 0:
+            order[tail] = v
+            tail += 1
+    head = 0
+    while head < tail:
+        u = succ[order[head]]
+        head += 1
+        indeg[u] -= 1
+        if indeg[u] == 0:
+            order[tail] = u
+            tail += 1
+    # What the peel leaves (indeg > 0) is exactly the union of the cycles.
+    for v in range(N):
+        attractor[v] = -1
+    nc = 0
+    for v in range(N):
+        if indeg[v] > 0 and attractor[v] < 0:
+            u = v
+            n = 0
+            while attractor[u] < 0:
+                attractor[u] = nc
+                height[u] = 0
+                u = succ[u]
+                n += 1
+            reps[nc] = v
+            lengths[nc] = n
+            nc += 1
+    # Reverse peel order: a state's successor is labelled before it (peeled later, or on a cycle).
+    for q in range(tail - 1, -1, -1):
+        v = order[q]
+        u = succ[v]
+        attractor[v] = attractor[u]
+        height[v] = height[u] + 1
+    return tail, nc
+
+
+# ---- exact landscapes --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Attractor:
+    """One attractor of an exact landscape. states: its phase-0 cycle states (hex), in cycle order from the
+    smallest (= rep); period in Boolean steps; basin_size in states (cycle included); garden_of_eden: basin
+    states with no predecessor; max_height / mean_height in applications of F."""
+
+    rep: str
+    states: tuple[str, ...]
+    period: int
+    basin_size: int
+    basin_fraction: float
+    garden_of_eden: int
+    max_height: int
+    mean_height: float
+
+    def as_dict(self) -> dict:
+        return {"rep": self.rep, "states": list(self.states), "period": self.period,
+                "basin_size": self.basin_size, "basin_fraction": self.basin_fraction,
+                "garden_of_eden": self.garden_of_eden, "max_height": self.max_height,
+                "mean_height": self.mean_height}
+
+
+@dataclass(frozen=True)
+class ExactLandscape:
+    """All 2^(H - p) states of the (pinned) automaton under the periodic input `seq`.
+
+    States are indexed by compressed index c (bit k of c = free neuron k; unpinned: c is the state itself).
+    Arrays (not compared): successor (N,) int64 compressed index of F(c); attractor (N,) int32 index into
+    `attractors`; height (N,) int32; in_degree (N,) int32. Histograms are lists indexed by value.
+    """
+
+    H: int
+    semantics: str
+    seq: tuple[int, ...]
+    pins: tuple[tuple[int, int], ...]
+    n_states: int
+    attractors: tuple[Attractor, ...]
+    basin_entropy: float
+    basin_entropy_bits: float
+    garden_of_eden: int
+    in_degree_histogram: tuple[int, ...]
+    height_histogram: tuple[int, ...]
+    seconds: float
+    successor: np.ndarray = field(repr=False, compare=False)
+    attractor: np.ndarray = field(repr=False, compare=False)
+    height: np.ndarray = field(repr=False, compare=False)
+    in_degree: np.ndarray = field(repr=False, compare=False)
+
+    @property
+    def free_neurons(self) -> np.ndarray:
+        return _free_neurons(self.H, self.pins)
+
+    def full_states(self, idx) -> np.ndarray:
+        """Full one-word packed states (uint64) of compressed indices."""
+        return _deposit(np.asarray(idx, dtype=np.int64), self.free_neurons, int(pin_masks(self.pins, self.H)[1][0]))
+
+    def state_hex(self, idx) -> list[str]:
+        nd = (self.H + 3) // 4
+        return [format(int(v), f"0{nd}x") for v in self.full_states(np.atleast_1d(idx))]
+
+    def as_dict(self) -> dict:
+        return {"kind": "exact", "H": self.H, "semantics": self.semantics, "sequence": list(self.seq),
+                "pins": [{"neuron": j, "sign": v} for j, v in self.pins], "states": self.n_states,
+                "n_attractors": len(self.attractors), "attractors": [a.as_dict() for a in self.attractors],
+                "basin_entropy": self.basin_entropy, "basin_entropy_bits": self.basin_entropy_bits,
+                "garden_of_eden": self.garden_of_eden, "in_degree_histogram": list(self.in_degree_histogram),
+                "height_histogram": list(self.height_histogram),
+                "max_height": len(self.height_histogram) - 1,
+                "mean_height": float(np.dot(np.arange(len(self.height_histogram)), self.height_histogram)
+                                     / self.n_states),
+                "seconds": self.seconds}
+
+    def to_networkx(self):
+        """The state transition graph (H - p <= 16): nodes = hex states with attributes attractor (index),
+        height, on_cycle, in_degree; one edge per state to its successor (self-loops at fixed points)."""
+        import networkx as nx
+        if self.H - len(self.pins) > MAX_GRAPH_FREE:
+            raise SatrnnInputError(f"the state graph needs at most {MAX_GRAPH_FREE} free neurons, "
+                                   f"this landscape has {self.H - len(self.pins)}")
+        names = self.state_hex(np.arange(self.n_states))
+        g = nx.DiGraph(H=self.H, semantics=self.semantics, sequence=",".join(str(b) for b in self.seq),
+                       pins=",".join(f"{j}={v:+d}" for j, v in self.pins))
+        att, hgt, deg = self.attractor.tolist(), self.height.tolist(), self.in_degree.tolist()
+        g.add_nodes_from((names[c], {"attractor": att[c], "height": hgt[c], "on_cycle": hgt[c] == 0,
+                                     "in_degree": deg[c]}) for c in range(self.n_states))
+        g.add_edges_from((names[c], names[s]) for c, s in enumerate(self.successor.tolist()))
+        return g
+
+
+def _check_seq(seq) -> np.ndarray:
+    if isinstance(seq, (int, np.integer)) and not isinstance(seq, (bool, np.bool_)):
+        seq = [int(seq)]
+    a = cyc._check_seqs(seq)
+    if a.shape[0] != 1:
+        raise SatrnnInputError(f"give one input sequence, got {a.shape[0]}")
+    return a[0]
+
+
+def _successors_pinned(A: SignAutomaton, seq: np.ndarray, free: np.ndarray, plus_word: int, succ) -> None:
+    """succ[c] = compressed F(c) for every compressed index c, in blocks (bounded memory)."""
+    from .cascade import step_many
+    N = succ.shape[0]
+    for lo in range(0, N, PINNED_BLOCK):
+        hi = min(N, lo + PINNED_BLOCK)
+        cur = _deposit(np.arange(lo, hi, dtype=np.int64), free, plus_word).reshape(-1, 1)
+        for x in seq:
+            cur = step_many(A, cur, np.full(hi - lo, x, dtype=np.uint8))
+        succ[lo:hi] = _extract(cur[:, 0], free)
+
+
+def landscape(automaton: SignAutomaton, seq, pins=None) -> ExactLandscape:
+    """The exact landscape of all 2^(H - p) states under the input byte or periodic sequence `seq`."""
+    t0 = time.perf_counter()
+    H = automaton.H
+    pins = check_pins(pins, H)
+    m = H - len(pins)
+    if m > MAX_EXACT_FREE:
+        raise SatrnnInputError(f"an exhaustive landscape needs at most {MAX_EXACT_FREE} free neurons "
+                               f"(2^{MAX_EXACT_FREE} states), this model has {m}")
+    seq = _check_seq(seq)
+    N = 1 << m
+    succ = np.empty(N, dtype=np.int64)
+    if pins:
+        A = pinned_automaton(automaton, pins)
+        free = _free_neurons(H, pins)
+        _successors_pinned(A, seq, free, int(pin_masks(pins, H)[1][0]), succ)
+    else:
+        cyc._successors(automaton.tables, seq, H, succ)
+    indeg = np.zeros(N, dtype=np.int32)
+    _in_degrees(succ, indeg)
+    in_degree = indeg.copy()
+    in_hist = np.bincount(in_degree)
+    order = np.empty(N, dtype=np.int32)
+    attractor = np.empty(N, dtype=np.int32)
+    height = np.empty(N, dtype=np.int32)
+    reps = np.empty(N, dtype=np.int64)
+    lengths = np.empty(N, dtype=np.int64)
+    _, nc = _label(succ, indeg, order, attractor, height, reps, lengths)
+    del indeg
+    goe = int(in_hist[0]) if in_hist.size else 0
+    basins = np.bincount(attractor, minlength=nc)
+    goe_per = np.bincount(attractor[order[:goe]], minlength=nc)
+    hsum = np.bincount(attractor, weights=height, minlength=nc)
+    hmax = np.zeros(nc, dtype=np.int64)
+    np.maximum.at(hmax, attractor, height)
+    L = int(seq.shape[0])
+    free = _free_neurons(H, pins)
+    plus_word = int(pin_masks(pins, H)[1][0])
+    nd = (H + 3) // 4
+    atts = []
+    for a in range(nc):
+        cyc_idx = np.empty(int(lengths[a]), dtype=np.int64)
+        u = int(reps[a])
+        for q in range(cyc_idx.shape[0]):  # the cycle in F order from its smallest state
+            cyc_idx[q] = u
+            u = int(succ[u])
+        names = tuple(format(int(v), f"0{nd}x") for v in _deposit(cyc_idx, free, plus_word))
+        atts.append(Attractor(rep=names[0], states=names, period=int(lengths[a]) * L, basin_size=int(basins[a]),
+                              basin_fraction=int(basins[a]) / N, garden_of_eden=int(goe_per[a]),
+                              max_height=int(hmax[a]), mean_height=float(hsum[a] / basins[a])))
+    p = basins / N
+    ent = float(-(p * np.log(p)).sum())
+    return ExactLandscape(H=H, semantics=automaton.semantics, seq=tuple(int(b) for b in seq), pins=pins,
+                          n_states=N, attractors=tuple(atts), basin_entropy=ent, basin_entropy_bits=ent / math.log(2),
+                          garden_of_eden=goe, in_degree_histogram=tuple(int(v) for v in in_hist),
+                          height_histogram=tuple(int(v) for v in np.bincount(height)),
+                          seconds=time.perf_counter() - t0, successor=succ, attractor=attractor, height=height,
+                          in_degree=in_degree)
+
+
+# ---- estimated landscapes ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LandscapeJob:
+    """One job's outcome (a sweep unit): `starts` seeded random starts (numpy default_rng(seed), pinned
+    values set) under `seq`, Brent with `budget` detection steps each. Per attractor found (sorted by rep):
+    rep (hex), period (steps), count (starts that reached it), transient_min/max/sum (steps)."""
+
+    model_digest: str | None
+    semantics: str
+    H: int
+    seq: tuple[int, ...]
+    pins: tuple[tuple[int, int], ...]
+    seed: int
+    starts: int
+    budget: int
+    reps: tuple[str, ...]
+    periods: tuple[int, ...]
+    counts: tuple[int, ...]
+    transient_min: tuple[int, ...]
+    transient_max: tuple[int, ...]
+    transient_sum: tuple[int, ...]
+    unresolved: int
+    steps: int
+    fallbacks: int
+    seconds: float
+
+    def as_dict(self) -> dict:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+
+
+@dataclass(frozen=True)
+class EstimatedAttractor:
+    """An attractor met by the starts: basin_fraction = starts / all starts with its Clopper-Pearson interval."""
+
+    rep: str
+    period: int
+    starts: int
+    basin_fraction: float
+    basin_fraction_ci: tuple[float, float]
+    transient_min: int
+    transient_max: int
+    transient_mean: float
+
+    def as_dict(self) -> dict:
+        return {"rep": self.rep, "period": self.period, "starts": self.starts,
+                "basin_fraction": self.basin_fraction, "basin_fraction_ci": list(self.basin_fraction_ci),
+                "transient_min": self.transient_min, "transient_max": self.transient_max,
+                "transient_mean": self.transient_mean}
+
+
+@dataclass(frozen=True)
+class EstimatedLandscape:
+    """The landscape estimated from random starts (see the module docstring for the estimators).
+
+    basin_entropy (nats; bits in basin_entropy_bits) over the resolved starts, its bootstrap percentile
+    interval basin_entropy_ci (nats) from `bootstrap_resamples` resamples seeded with `bootstrap_seed`;
+    unresolved = starts that closed no cycle within the budget (fraction in unresolved_fraction)."""
+
+    H: int
+    semantics: str
+    seq: tuple[int, ...]
+    pins: tuple[tuple[int, int], ...]
+    seeds: tuple[int, ...]
+    starts: int
+    budget: int
+    attractors: tuple[EstimatedAttractor, ...]
+    confidence: float
+    basin_entropy: float
+    basin_entropy_bits: float
+    basin_entropy_ci: tuple[float, float]
+    bootstrap_resamples: int
+    bootstrap_seed: int
+    unresolved: int
+    unresolved_fraction: float
+    steps: int
+    seconds: float
+    fallbacks: int
+
+    @property
+    def steps_per_second(self) -> float | None:
+        return self.steps / self.seconds if self.seconds > 0 else None
+
+    def as_dict(self) -> dict:
+        ln2 = math.log(2)
+        return {"kind": "estimated", "H": self.H, "semantics": self.semantics, "sequence": list(self.seq),
+                "pins": [{"neuron": j, "sign": v} for j, v in self.pins], "seeds": list(self.seeds),
+                "starts": self.starts, "budget": self.budget, "n_attractors": len(self.attractors),
+                "attractors": [a.as_dict() for a in self.attractors],
+                "confidence": self.confidence, "basin_fraction_ci_method": "Clopper-Pearson (exact binomial)",
+                "basin_entropy": self.basin_entropy, "basin_entropy_bits": self.basin_entropy_bits,
+                "basin_entropy_ci": list(self.basin_entropy_ci),
+                "basin_entropy_ci_bits": [v / ln2 for v in self.basin_entropy_ci],
+                "basin_entropy_ci_method": f"bootstrap percentile, {self.bootstrap_resamples} resamples, "
+                                           f"seed {self.bootstrap_seed}",
+                "unresolved": self.unresolved, "unresolved_fraction": self.unresolved_fraction,
+                "steps": self.steps, "seconds": self.seconds, "steps_per_second": self.steps_per_second,
+                "fallbacks": self.fallbacks}
+
+
+def random_pinned_starts(H: int, n: int, seed: int, pins=()) -> np.ndarray:
+    """`cycles.random_starts(H, n, seed)` with the pinned neurons set to their values."""
+    return apply_pins(cyc.random_starts(H, n, seed), check_pins(pins, H), H)
+
+
+def landscape_job(automaton: SignAutomaton, seq, *, starts: int, budget: int, seed: int, pins=None,
+                  model_digest: str | None = None, on_batch=None, batch: int | None = None) -> LandscapeJob:
+    """One deterministic job: the same arguments give the same record for any thread count or batch size."""
+    H = automaton.H
+    pins = check_pins(pins, H)
+    seq = _check_seq(seq)
+    if isinstance(starts, (bool, np.bool_)) or not isinstance(starts, (int, np.integer)) \
+            or not 1 <= int(starts) <= MAX_STARTS:
+        raise SatrnnInputError(f"starts must be an integer between 1 and {MAX_STARTS}, got {starts!r}")
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or int(seed) < 0:
+        raise SatrnnInputError(f"seed must be a non-negative integer, got {seed!r}")
+    A = pinned_automaton(automaton, pins)
+    st = random_pinned_starts(H, int(starts), int(seed), pins)
+    r = cyc.find_cycles(A, st, seq.reshape(1, -1), int(budget), batch=batch, on_batch=on_batch)
+    ok = r.status == cyc.STATUS_CYCLE
+    groups: dict[str, list] = {}
+    for jb in np.nonzero(ok)[0]:
+        h = r.rep_hex(int(jb))
+        g = groups.setdefault(h, [int(r.lam[jb]), 0, int(r.mu[jb]), int(r.mu[jb]), 0])
+        g[1] += 1
+        g[2] = min(g[2], int(r.mu[jb]))
+        g[3] = max(g[3], int(r.mu[jb]))
+        g[4] += int(r.mu[jb])
+    keys = sorted(groups)
+    col = lambda i: tuple(groups[k][i] for k in keys)  # noqa: E731
+    return LandscapeJob(model_digest=model_digest, semantics=automaton.semantics, H=H,
+                        seq=tuple(int(b) for b in seq), pins=pins, seed=int(seed), starts=int(starts),
+                        budget=int(budget), reps=tuple(keys), periods=col(0), counts=col(1), transient_min=col(2),
+                        transient_max=col(3), transient_sum=col(4), unresolved=int((~ok).sum()),
+                        steps=int(r.steps.sum()), fallbacks=int(r.fallbacks.sum()), seconds=r.seconds)
+
+
+def _entropy_of_labels(x, axis=-1):
+    """Plug-in entropy (nats) of integer labels along `axis` (vectorised for scipy.stats.bootstrap)."""
+    x = np.moveaxis(np.asarray(x), axis, -1)
+    lead = x.shape[:-1]
+    x2 = x.reshape(-1, x.shape[-1])
+    K = int(x2.max()) + 1 if x2.size else 1
+    counts = np.bincount((x2 + K * np.arange(x2.shape[0])[:, None]).ravel(),
+                         minlength=K * x2.shape[0]).reshape(x2.shape[0], K)
+    p = counts / x2.shape[1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = -np.where(p > 0, p * np.log(p), 0.0).sum(axis=1)
+    return h.reshape(lead)
+
+
+def merge_jobs(jobs, *, confidence: float = CONFIDENCE, bootstrap_resamples: int = BOOTSTRAP_RESAMPLES,
+               bootstrap_seed: int | None = None) -> EstimatedLandscape:
+    """Combine jobs of one (model, semantics, sequence, pins, budget) into one estimate."""
+    jobs = list(jobs)
+    if not jobs:
+        raise SatrnnInputError("no landscape jobs to merge")
+    j0 = jobs[0]
+    for j in jobs[1:]:
+        if (j.model_digest, j.semantics, j.H, j.seq, j.pins, j.budget) != \
+                (j0.model_digest, j0.semantics, j0.H, j0.seq, j0.pins, j0.budget):
+            raise SatrnnInputError("landscape jobs differ in model, semantics, input, pins or budget")
+    if not 0 < confidence < 1:
+        raise SatrnnInputError(f"confidence must be in (0, 1), got {confidence}")
+    agg: dict[str, list] = {}
+    for j in jobs:
+        for k, rep in enumerate(j.reps):
+            g = agg.setdefault(rep, [j.periods[k], 0, j.transient_min[k], j.transient_max[k], 0])
+            g[1] += j.counts[k]
+            g[2] = min(g[2], j.transient_min[k])
+            g[3] = max(g[3], j.transient_max[k])
+            g[4] += j.transient_sum[k]
+    n = sum(j.starts for j in jobs)
+    unresolved = sum(j.unresolved for j in jobs)
+    atts = []
+    for rep, (period, cnt, tmin, tmax, tsum) in agg.items():
+        ci = stats.binomtest(cnt, n).proportion_ci(confidence_level=confidence, method="exact")
+        atts.append(EstimatedAttractor(rep=rep, period=int(period), starts=int(cnt), basin_fraction=cnt / n,
+                                       basin_fraction_ci=(float(ci.low), float(ci.high)), transient_min=int(tmin),
+                                       transient_max=int(tmax), transient_mean=tsum / cnt))
+    atts.sort(key=lambda a: (-a.starts, a.rep))
+    bseed = j0.seed if bootstrap_seed is None else int(bootstrap_seed)
+    resolved = n - unresolved
+    if resolved:
+        labels = np.repeat(np.arange(len(atts)), [a.starts for a in atts])
+        ent = float(_entropy_of_labels(labels))
+        if len(atts) > 1:
+            bs = stats.bootstrap((labels,), _entropy_of_labels, n_resamples=int(bootstrap_resamples),
+                                 confidence_level=confidence, method="percentile", vectorized=True,
+                                 batch=max(1, (1 << 24) // max(1, labels.size)),
+                                 random_state=np.random.default_rng(bseed))
+            eci = (float(bs.confidence_interval.low), float(bs.confidence_interval.high))
+        else:
+            eci = (0.0, 0.0)  # every resample sees the single attractor
+    else:
+        ent, eci = math.nan, (math.nan, math.nan)
+    return EstimatedLandscape(H=j0.H, semantics=j0.semantics, seq=j0.seq, pins=j0.pins,
+                              seeds=tuple(j.seed for j in jobs), starts=n, budget=j0.budget, attractors=tuple(atts),
+                              confidence=confidence, basin_entropy=ent, basin_entropy_bits=ent / math.log(2),
+                              basin_entropy_ci=eci, bootstrap_resamples=int(bootstrap_resamples),
+                              bootstrap_seed=bseed, unresolved=unresolved, unresolved_fraction=unresolved / n,
+                              steps=sum(j.steps for j in jobs), seconds=sum(j.seconds for j in jobs),
+                              fallbacks=sum(j.fallbacks for j in jobs))
+
+
+def estimate_landscape(automaton: SignAutomaton, seq, *, starts: int, budget: int, seed: int, pins=None,
+                       confidence: float = CONFIDENCE, bootstrap_resamples: int = BOOTSTRAP_RESAMPLES,
+                       on_batch=None, batch: int | None = None) -> EstimatedLandscape:
+    """The landscape estimated from `starts` seeded random starts (one `landscape_job`, summarised)."""
+    job = landscape_job(automaton, seq, starts=starts, budget=budget, seed=seed, pins=pins, on_batch=on_batch,
+                        batch=batch)
+    return merge_jobs([job], confidence=confidence, bootstrap_resamples=bootstrap_resamples)
+
+
+# ---- sensitivity -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Sensitivity:
+    """Average sensitivity: per_neuron[j] = mean over the states of d_j (None for pinned neurons); overall =
+    mean over the unpinned neurons. exact: over all given / all states (overall_ci None); else over `samples`
+    sampled states with a normal `confidence` interval of the per-state mean (iid samples)."""
+
+    H: int
+    pins: tuple[tuple[int, int], ...]
+    states: int
+    exact: bool
+    per_neuron: tuple[float | None, ...]
+    overall: float
+    overall_ci: tuple[float, float] | None
+    seed: int | None
+
+    def as_dict(self) -> dict:
+        return {"states": self.states, "exact": self.exact, "overall": self.overall,
+                "overall_ci": list(self.overall_ci) if self.overall_ci else None, "seed": self.seed,
+                "per_neuron": list(self.per_neuron),
+                "definition": "mean number of neurons that differ one step after one neuron is flipped"}
+
+
+def _sensitivity_from_d(d: np.ndarray, H: int, pins, exact: bool, seed) -> Sensitivity:
+    """d (m, H): d_j per state; pinned columns are ignored."""
+    free = _free_neurons(H, pins)
+    free_set = set(free.tolist())
+    per = d.mean(axis=0)
+    per_neuron = tuple(float(per[j]) if j in free_set else None for j in range(H))
+    row = d[:, free].mean(axis=1)
+    overall = float(row.mean())
+    ci = None
+    if not exact and row.size > 1:
+        se = float(row.std(ddof=1) / math.sqrt(row.size))
+        ci = (overall - Z95 * se, overall + Z95 * se)
+    return Sensitivity(H=H, pins=pins, states=int(d.shape[0]), exact=exact, per_neuron=per_neuron,
+                       overall=overall, overall_ci=ci, seed=seed)
+
+
+def sensitivity(automaton: SignAutomaton, states, inputs, pins=None, *, exact: bool = True,
+                seed: int | None = None) -> Sensitivity:
+    """Sensitivity over the given (state, input) pairs: states (m, W) packed, inputs (m,) bytes (or one byte).
+
+    Computed with the one-step flip cascade (`cascade.flip_cascades`, k = 1) of the pinned automaton."""
+    H = automaton.H
+    pins = check_pins(pins, H)
+    st = cyc._check_starts(automaton, states)
+    m = st.shape[0]
+    xin = np.asarray(inputs)
+    if xin.ndim == 0:
+        xin = np.full(m, int(xin))
+    if xin.shape != (m,) or xin.dtype.kind not in "iu" or xin.min() < 0 or xin.max() > 255:
+        raise SatrnnInputError(f"inputs must be {m} bytes in 0..255")
+    A = pinned_automaton(automaton, pins)
+    st = apply_pins(st, pins, H)
+    xs = np.concatenate([[0], xin]).astype(np.uint8)  # flip_cascades reads x_{t+1} for the state at t
+    c = flip_cascades(A, st, xs, 1, np.arange(m, dtype=np.int64))
+    return _sensitivity_from_d(c.d[:, :, 0].astype(np.int64), H, pins, exact, seed)
+
+
+def estimate_sensitivity(automaton: SignAutomaton, seq, samples: int, seed: int, pins=None) -> Sensitivity:
+    """Sensitivity over `samples` seeded random states (pinned values set); sample r reads seq[r % L]."""
+    seq = _check_seq(seq)
+    samples = int(samples)
+    if not 2 <= samples <= MAX_STARTS:
+        raise SatrnnInputError(f"sensitivity samples must be between 2 and {MAX_STARTS}, got {samples}")
+    pins = check_pins(pins, automaton.H)
+    st = random_pinned_starts(automaton.H, samples, seed, pins)
+    xin = seq[np.arange(samples) % seq.shape[0]]
+    return sensitivity(automaton, st, xin, pins, exact=False, seed=int(seed))
+
+
+def landscape_sensitivity(land: ExactLandscape) -> Sensitivity:
+    """Exact sensitivity over all states of an exact landscape with a single input byte (L = 1), from its
+    successor map alone: d_j(c) = popcount(succ[c] ^ succ[c with free neuron j flipped])."""
+    if len(land.seq) != 1:
+        raise SatrnnInputError("successor-map sensitivity needs a single input byte (L = 1)")
+    H = land.H
+    free = land.free_neurons
+    N = land.n_states
+    idx = np.arange(N, dtype=np.int64)
+    s = land.successor
+    per = np.zeros(H)
+    for k, j in enumerate(free):  # one neuron at a time: memory O(N), not O(N H)
+        per[j] = np.bitwise_count(s ^ s[idx ^ (1 << k)]).sum(dtype=np.int64) / N
+    free_set = set(free.tolist())
+    return Sensitivity(H=H, pins=land.pins, states=N, exact=True,
+                       per_neuron=tuple(float(per[j]) if j in free_set else None for j in range(H)),
+                       overall=float(per[free].mean()), overall_ci=None, seed=None)
