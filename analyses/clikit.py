@@ -177,3 +177,13 @@ def progress(transient: bool = True) -> Progress:
     return Progress(SpinnerColumn(), TextColumn("[progress.description]{task.description}"), BarColumn(),
                     MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
                     console=err_console, transient=transient)
+
+
+def steps_callback(bar: Progress, task, label: str):
+    """An on_batch(done, total, steps) callback for `progress()` bars of step-counting searches: shows the
+    jobs done and the aggregate steps/s."""
+    def on_batch(done, total, steps):
+        el = bar.tasks[task].elapsed or 0.0
+        rate = steps / el if el > 0 else 0.0
+        bar.update(task, completed=done, description=f"{label}: {steps:,} steps, {rate:,.0f} steps/s")
+    return on_batch

@@ -46,7 +46,7 @@ from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit
 
 from . import cycles as cyc
-from .bitset import n_words, to_hex
+from .bitset import n_words
 from .cascade import flip_cascades
 from .sign import SignAutomaton, build_tables
 
@@ -166,13 +166,10 @@ def _in_degrees(succ, indeg):
 
 
 @njit
-def _label(succ, indeg, order, attractor, height, reps, lengths):
-    """Label the functional graph v -> succ[v] without recursion. Consumes indeg (in-degrees on entry).
-
-    order: the peel (Kahn) order of the non-cycle states, in-degree-0 states first (so order[:g] are the g
-    Garden-of-Eden states); attractor[v] the attractor index (indices ascend with the smallest cycle state,
-    which is the first cycle state met in a scan by v); height[v] applications of F until the cycle (0 on
-    it); reps[a], lengths[a] per attractor. Returns (number of peeled states, number of attractors)."""
+def _peel(succ, indeg, order):
+    """Kahn's peel of v -> succ[v]; consumes indeg (in-degrees on entry). order[:tail] receives the non-cycle
+    states, the in-degree-0 (Garden-of-Eden) states first; what is left with indeg > 0 is exactly the union of
+    the cycles. Returns tail (the number of peeled states)."""
     N = succ.shape[0]
     tail = 0
     for v in range(N):
@@ -187,7 +184,16 @@ def _label(succ, indeg, order, attractor, height, reps, lengths):
         if indeg[u] == 0:
             order[tail] = u
             tail += 1
-    # What the peel leaves (indeg > 0) is exactly the union of the cycles.
+    return tail
+
+
+@njit
+def _label(succ, indeg, order, tail, attractor, height, reps, lengths):
+    """After `_peel`: attractor[v] (indices ascend with the smallest cycle state, the first cycle state a scan
+    by v meets) and height[v] (applications of F until the cycle, 0 on it); reps[a], lengths[a] per attractor
+    (arrays of size >= the number of cycle states). Iterative: cycles by walks, trees in reverse peel order,
+    where a state's successor is labelled before it. Returns the number of attractors."""
+    N = succ.shape[0]
     for v in range(N):
         attractor[v] = -1
     nc = 0
@@ -203,13 +209,33 @@ def _label(succ, indeg, order, attractor, height, reps, lengths):
             reps[nc] = v
             lengths[nc] = n
             nc += 1
-    # Reverse peel order: a state's successor is labelled before it (peeled later, or on a cycle).
     for q in range(tail - 1, -1, -1):
         v = order[q]
         u = succ[v]
         attractor[v] = attractor[u]
         height[v] = height[u] + 1
-    return tail, nc
+    return nc
+
+
+@njit
+def _walk(succ, v, out):
+    """out[q] = F^q(v), q < out.size (a cycle in F order from v)."""
+    for q in range(out.shape[0]):
+        out[q] = v
+        v = succ[v]
+
+
+@njit
+def _per_attractor(attractor, height, order, goe, basin, goe_per, hsum, hmax):
+    """Per attractor: basin size, Garden-of-Eden states (order[:goe]), height sum and maximum."""
+    for v in range(attractor.shape[0]):
+        a = attractor[v]
+        basin[a] += 1
+        hsum[a] += height[v]
+        if height[v] > hmax[a]:
+            hmax[a] = height[v]
+    for q in range(goe):
+        goe_per[attractor[order[q]]] += 1
 
 
 # ---- exact landscapes --------------------------------------------------------------------------------
@@ -242,7 +268,9 @@ class ExactLandscape:
 
     States are indexed by compressed index c (bit k of c = free neuron k; unpinned: c is the state itself).
     Arrays (not compared): successor (N,) int64 compressed index of F(c); attractor (N,) int32 index into
-    `attractors`; height (N,) int32; in_degree (N,) int32. Histograms are lists indexed by value.
+    `attractors`; height (N,) int32; in_degree (N,) int32 (None above 16 free neurons, to save memory).
+    Histograms are tuples indexed by value. Memory: about 24 bytes per state while labelling (successors
+    8, in-degrees, peel order, attractor and height 4 each), 16 bytes per state kept.
     """
 
     H: int
@@ -260,7 +288,7 @@ class ExactLandscape:
     successor: np.ndarray = field(repr=False, compare=False)
     attractor: np.ndarray = field(repr=False, compare=False)
     height: np.ndarray = field(repr=False, compare=False)
-    in_degree: np.ndarray = field(repr=False, compare=False)
+    in_degree: np.ndarray | None = field(repr=False, compare=False)
 
     @property
     def free_neurons(self) -> np.ndarray:
@@ -344,21 +372,24 @@ def landscape(automaton: SignAutomaton, seq, pins=None) -> ExactLandscape:
         cyc._successors(automaton.tables, seq, H, succ)
     indeg = np.zeros(N, dtype=np.int32)
     _in_degrees(succ, indeg)
-    in_degree = indeg.copy()
-    in_hist = np.bincount(in_degree)
+    in_hist = np.bincount(indeg)
+    # the per-state in-degrees are kept only for the state graph (memory: 4 bytes per state)
+    in_degree = indeg.copy() if m <= MAX_GRAPH_FREE else None
     order = np.empty(N, dtype=np.int32)
+    tail = _peel(succ, indeg, order)
     attractor = np.empty(N, dtype=np.int32)
     height = np.empty(N, dtype=np.int32)
-    reps = np.empty(N, dtype=np.int64)
-    lengths = np.empty(N, dtype=np.int64)
-    _, nc = _label(succ, indeg, order, attractor, height, reps, lengths)
+    reps = np.empty(N - tail, dtype=np.int64)
+    lengths = np.empty(N - tail, dtype=np.int64)
+    nc = _label(succ, indeg, order, tail, attractor, height, reps, lengths)
     del indeg
     goe = int(in_hist[0]) if in_hist.size else 0
-    basins = np.bincount(attractor, minlength=nc)
-    goe_per = np.bincount(attractor[order[:goe]], minlength=nc)
-    hsum = np.bincount(attractor, weights=height, minlength=nc)
+    basins = np.zeros(nc, dtype=np.int64)
+    goe_per = np.zeros(nc, dtype=np.int64)
+    hsum = np.zeros(nc, dtype=np.int64)
     hmax = np.zeros(nc, dtype=np.int64)
-    np.maximum.at(hmax, attractor, height)
+    _per_attractor(attractor, height, order, goe, basins, goe_per, hsum, hmax)
+    del order
     L = int(seq.shape[0])
     free = _free_neurons(H, pins)
     plus_word = int(pin_masks(pins, H)[1][0])
@@ -366,14 +397,11 @@ def landscape(automaton: SignAutomaton, seq, pins=None) -> ExactLandscape:
     atts = []
     for a in range(nc):
         cyc_idx = np.empty(int(lengths[a]), dtype=np.int64)
-        u = int(reps[a])
-        for q in range(cyc_idx.shape[0]):  # the cycle in F order from its smallest state
-            cyc_idx[q] = u
-            u = int(succ[u])
+        _walk(succ, int(reps[a]), cyc_idx)
         names = tuple(format(int(v), f"0{nd}x") for v in _deposit(cyc_idx, free, plus_word))
         atts.append(Attractor(rep=names[0], states=names, period=int(lengths[a]) * L, basin_size=int(basins[a]),
                               basin_fraction=int(basins[a]) / N, garden_of_eden=int(goe_per[a]),
-                              max_height=int(hmax[a]), mean_height=float(hsum[a] / basins[a])))
+                              max_height=int(hmax[a]), mean_height=float(hsum[a]) / int(basins[a])))
     p = basins / N
     ent = float(-(p * np.log(p)).sum())
     return ExactLandscape(H=H, semantics=automaton.semantics, seq=tuple(int(b) for b in seq), pins=pins,

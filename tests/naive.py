@@ -1213,3 +1213,86 @@ def boolean_dynamics(Wx, Wh, bh, Wy, by, xs, start_bits):
         s += readout_cost(Wy, by, np.where(nb, 1.0, -1.0).astype(np.float32), int(xs[t + 1]))
         b = nb
     return np.array(betas), flips, s / (len(xs) - 1)
+
+
+# ---- automaton.landscape (issue 16: attractor landscapes, pinning, sensitivity) ---------------------
+# Everything the obvious way: a dict successor map over every state, cycles by walking until a repeat.
+
+def pinned_step(step_x, pins):
+    """step_x(state, x) with neurons clamped at every step: pins {j: +1/-1} replace whatever it computed."""
+    def f(s, x):
+        return tuple(pins.get(j, v) for j, v in enumerate(step_x(s, x)))
+    return f
+
+
+def sequence_step(step_x, seq):
+    """One application of F: step_x(state, x) for x in seq, in order."""
+    def f(s):
+        for x in seq:
+            s = step_x(s, x)
+        return s
+    return f
+
+
+def landscape_reference(F, H, pins=None):
+    """The landscape of F over every state whose pinned neurons hold their values, computed literally.
+
+    Returns a dict: succ {v: F(v)} (states as ints), cycles {rep: [cycle states in F order from rep]},
+    attractor_of {v: rep}, basin {rep: size}, entropy (nats), height {v: steps of F to reach a cycle state},
+    garden_of_eden (states nobody maps to), in_degree_histogram [count of states with in-degree k, k = 0..]."""
+    pins = pins or {}
+    states = [v for v in range(1 << H)
+              if all(((v >> j) & 1) == (1 if s > 0 else 0) for j, s in pins.items())]
+    succ = {v: state_to_int(F(int_to_state(v, H))) for v in states}
+    on_cycle = set()
+    cycles = {}
+    attractor_of = {}
+    for v in states:
+        seen = []
+        u = v
+        while u not in seen:
+            seen.append(u)
+            u = succ[u]
+        cyc = seen[seen.index(u):]  # u is the first repeated state: the cycle starts there
+        rep = min(cyc)
+        if rep not in cycles:
+            k = cyc.index(rep)
+            cycles[rep] = cyc[k:] + cyc[:k]
+            on_cycle.update(cyc)
+        attractor_of[v] = rep
+    height = {}
+    for v in states:
+        h, u = 0, v
+        while u not in on_cycle:
+            u = succ[u]
+            h += 1
+        height[v] = h
+    basin = {rep: sum(1 for v in states if attractor_of[v] == rep) for rep in cycles}
+    n = len(states)
+    entropy = -sum(b / n * math.log(b / n) for b in basin.values())
+    indeg = {v: 0 for v in states}
+    for v in states:
+        indeg[succ[v]] += 1
+    hist = [0] * (max(indeg.values()) + 1)
+    for d in indeg.values():
+        hist[d] += 1
+    return {"states": states, "succ": succ, "cycles": cycles, "attractor_of": attractor_of, "basin": basin,
+            "entropy": entropy, "height": height, "garden_of_eden": sum(1 for d in indeg.values() if d == 0),
+            "in_degree_histogram": hist}
+
+
+def average_sensitivity(step, H, states, pins=None):
+    """Per neuron j (None if pinned): mean over states of Hamming(step(s), step(s with s_j negated))."""
+    pins = pins or {}
+    per = []
+    for j in range(H):
+        if j in pins:
+            per.append(None)
+            continue
+        tot = 0
+        for v in states:
+            s = int_to_state(v, H)
+            t = tuple(-c if k == j else c for k, c in enumerate(s))
+            tot += hamming_states(step(s), step(t))
+        per.append(tot / len(states))
+    return per

@@ -14,7 +14,7 @@ from satrnn.rnn.forward import run_states
 from satrnn.rnn.text import display_byte, parse_byte
 
 from ..clikit import (add_json_flag, add_model_text_args, add_seed_arg, add_semantics_arg, check_int, console,
-                      emit_json, err_console, load_model_arg, load_model_text_args, progress)
+                      emit_json, err_console, load_model_arg, load_model_text_args, progress, steps_callback)
 
 MAX_STARTS = 1_000_000
 MAX_JOBS = 10_000_000
@@ -105,13 +105,7 @@ def _run_search(A, starts, seqs, budget, label="Brent"):
     batch = max(1, 4 * numba.get_num_threads())
     with progress() as bar:
         task = bar.add_task(label, total=J)
-
-        def on_batch(done, total, steps):
-            el = bar.tasks[task].elapsed or 0.0
-            rate = steps / el if el > 0 else 0.0
-            bar.update(task, completed=done, description=f"{label}: {steps:,} steps, {rate:,.0f} steps/s")
-
-        return cyc.find_cycles(A, starts, seqs, budget, batch=batch, on_batch=on_batch)
+        return cyc.find_cycles(A, starts, seqs, budget, batch=batch, on_batch=steps_callback(bar, task, label))
 
 
 def _job_rows(search, labels, input_labels, starts, H) -> list[dict]:

@@ -16,7 +16,7 @@ from satrnn.rnn.model import atomic_write_bytes
 from satrnn.rnn.text import parse_byte
 
 from ..clikit import (add_json_flag, add_model_arg, add_seed_arg, add_semantics_arg, check_int, check_writable,
-                      console, emit_json, err_console, load_model_arg, progress)
+                      console, emit_json, err_console, load_model_arg, progress, steps_callback)
 from ..landscape import input_label, render_landscape
 
 MAX_SEQUENCE = 1 << 16
@@ -80,17 +80,11 @@ def _exact(A, seq, pins, args):
 
 
 def _estimate(A, seq, pins, starts, budget, args):
-    label = "Brent"
+    label = "Brent from random starts"
     with progress() as bar:
         task = bar.add_task(label, total=starts)
-
-        def on_batch(done, total, steps):
-            el = bar.tasks[task].elapsed or 0.0
-            rate = steps / el if el > 0 else 0.0
-            bar.update(task, completed=done, description=f"{label}: {steps:,} steps, {rate:,.0f} steps/s")
-
         return ls.estimate_landscape(A, seq, starts=starts, budget=budget, seed=args.seed, pins=pins,
-                                     bootstrap_resamples=args.bootstrap, on_batch=on_batch,
+                                     bootstrap_resamples=args.bootstrap, on_batch=steps_callback(bar, task, label),
                                      batch=max(1, 4 * numba.get_num_threads()))
 
 

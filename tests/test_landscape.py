@@ -1,0 +1,400 @@
+"""Attractor landscapes (automaton.landscape, `satrnn landscape`) against the literal references in naive.py."""
+import json
+import math
+
+import networkx as nx
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import naive
+from satrnn.analyses.cli import main
+from satrnn.analyses.landscape import render_landscape
+from satrnn.automaton import cycles as cyc
+from satrnn.automaton import landscape as ls
+from satrnn.automaton.cascade import cascade_summary, flip_cascades, sign_trajectory
+from satrnn.automaton.sign import SignAutomaton
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.model import random_model, save_model
+from test_cycles import tie_model
+
+SEMANTICS = ("exact", "f32-seq")
+
+
+def ref_F(model, sem, seq, pins=None):
+    step_x = lambda s, x: naive.bool_step(model.Wx, model.Wh, model.bh, x, s, sem)  # noqa: E731
+    if pins:
+        step_x = naive.pinned_step(step_x, dict(pins))
+    return naive.sequence_step(step_x, seq)
+
+
+def assert_matches_reference(land, ref, H):
+    """Every field of an exact landscape against naive.landscape_reference."""
+    nd = (H + 3) // 4
+    hx = lambda v: format(v, f"0{nd}x")  # noqa: E731
+    states = ref["states"]
+    assert land.n_states == len(states)
+    full = [int(v) for v in land.full_states(np.arange(land.n_states))]
+    assert full == states  # compressed index order = integer order of the full states
+    pos = {v: c for c, v in enumerate(full)}
+    assert [full[int(s)] for s in land.successor] == [ref["succ"][v] for v in states]
+    got = {a.rep: (list(a.states), a.basin_size) for a in land.attractors}
+    want = {hx(r): ([hx(v) for v in cyc_], ref["basin"][r]) for r, cyc_ in ref["cycles"].items()}
+    assert got == want
+    L = len(land.seq)
+    for a in land.attractors:
+        assert a.period == L * len(a.states)
+        assert a.basin_fraction == a.basin_size / len(states)
+    reps = [a.rep for a in land.attractors]
+    assert reps == sorted(reps)
+    assert [reps[land.attractor[pos[v]]] for v in states] == [hx(ref["attractor_of"][v]) for v in states]
+    assert [int(land.height[pos[v]]) for v in states] == [ref["height"][v] for v in states]
+    assert math.isclose(land.basin_entropy, ref["entropy"], rel_tol=1e-12, abs_tol=1e-15)
+    assert math.isclose(land.basin_entropy_bits, ref["entropy"] / math.log(2), rel_tol=1e-12, abs_tol=1e-15)
+    assert land.garden_of_eden == ref["garden_of_eden"]
+    assert list(land.in_degree_histogram) == ref["in_degree_histogram"]
+    hh = [0] * (max(ref["height"].values()) + 1)
+    for h in ref["height"].values():
+        hh[h] += 1
+    assert list(land.height_histogram) == hh
+    for a, r in zip(land.attractors, sorted(ref["cycles"])):
+        members = [v for v in states if ref["attractor_of"][v] == r]
+        indeg = {v: 0 for v in states}
+        for v in states:
+            indeg[ref["succ"][v]] += 1
+        assert a.garden_of_eden == sum(1 for v in members if indeg[v] == 0)
+        assert a.max_height == max(ref["height"][v] for v in members)
+        assert math.isclose(a.mean_height, sum(ref["height"][v] for v in members) / len(members), rel_tol=1e-12)
+
+
+# ---- exact landscapes vs the literal reference ------------------------------------------------------
+
+@pytest.mark.parametrize("sem", SEMANTICS)
+@pytest.mark.parametrize("pins", [None, {1: 1}, {0: -1, 2: 1}])
+@pytest.mark.parametrize("kind", ["random", "ties"])
+def test_every_input_small_H(sem, pins, kind):
+    """H = 4, all 256 input bytes, pinned and unpinned, ties included."""
+    H = 4
+    model = random_model(H, 7) if kind == "random" else tie_model(H, 7)
+    A = SignAutomaton.from_model(model, sem)
+    for x in range(256):
+        land = ls.landscape(A, x, pins)
+        assert_matches_reference(land, naive.landscape_reference(ref_F(model, sem, [x], pins), H, pins), H)
+
+
+@settings(max_examples=16, deadline=None)
+@given(H=st.integers(1, 12), seed=st.integers(0, 10**6), x=st.integers(0, 255), sem=st.sampled_from(SEMANTICS),
+       ties=st.booleans(), scale=st.sampled_from([0.5, 1.0, 3.0]), n_pins=st.integers(0, 3))
+def test_random_models_match_reference(H, seed, x, sem, ties, scale, n_pins):
+    model = tie_model(H, seed) if ties else random_model(H, seed, scale=scale)
+    rng = np.random.default_rng(seed)
+    js = rng.choice(H, size=min(n_pins, H - 1), replace=False) if H > 1 else []
+    pins = {int(j): int(rng.choice([-1, 1])) for j in js}
+    A = SignAutomaton.from_model(model, sem)
+    land = ls.landscape(A, x, pins)
+    assert_matches_reference(land, naive.landscape_reference(ref_F(model, sem, [x], pins), H, pins), H)
+
+
+def test_tie_models_have_exact_zero_preactivations():
+    """The tie models used above do exercise z = 0 exactly (so the tie rule is tested)."""
+    model = tie_model(6, 3)
+    zs = [float(model.bh[i] + model.Wx[i, 65] + sum(model.Wh[i, j] * s for j, s in enumerate(naive.int_to_state(v, 6))))
+          for v in range(64) for i in range(6)]
+    assert sum(1 for z in zs if z == 0.0) > 20
+
+
+@pytest.mark.parametrize("sem", SEMANTICS)
+@pytest.mark.parametrize("pins", [None, {3: -1}])
+def test_periodic_sequence_matches_reference(sem, pins):
+    H = 7
+    model = tie_model(H, 11)
+    seq = [65, 10, 200]
+    A = SignAutomaton.from_model(model, sem)
+    land = ls.landscape(A, seq, pins)
+    assert_matches_reference(land, naive.landscape_reference(ref_F(model, sem, seq, pins), H, pins), H)
+
+
+def test_agrees_with_exhaustive_cycles():
+    model = random_model(11, 5)
+    A = SignAutomaton.from_model(model, "exact")
+    ex = cyc.exhaustive_cycles(A, np.array([97]))
+    land = ls.landscape(A, 97)
+    assert [int(a.rep, 16) for a in land.attractors] == ex.reps.tolist()
+    assert [a.basin_size for a in land.attractors] == ex.basins.tolist()
+    assert [a.period for a in land.attractors] == ex.periods.tolist()
+    assert land.height.tolist() == ex.depth.tolist()
+
+
+def test_pins_equal_kernel_clamp_reference():
+    """A pinned landscape only contains states with the pinned values, and its cycles satisfy them."""
+    model = random_model(9, 2)
+    A = SignAutomaton.from_model(model, "f32-seq")
+    pins = {0: 1, 8: -1}
+    land = ls.landscape(A, 66, pins)
+    assert land.n_states == 1 << 7
+    full = land.full_states(np.arange(land.n_states))
+    assert ((full & np.uint64(1)) == 1).all() and ((full >> np.uint64(8)) & np.uint64(1) == 0).all()
+
+
+def test_check_pins_errors():
+    for bad in ({9: 1}, {-1: 1}, {0: 0}, [(1, 1), (1, -1)], [(1,)], {True: 1}):
+        with pytest.raises(SatrnnInputError):
+            ls.check_pins(bad, 9)
+    for bad in ("8", "8=2", "x=+1", "1=+1,1=-1", "3=+1,,"):
+        with pytest.raises(SatrnnInputError):
+            ls.parse_pins(bad, 9)
+    assert ls.parse_pins("8=+1,2=-1", 9) == ((2, -1), (8, 1))
+
+
+def test_graph_and_graphml(tmp_path):
+    model = tie_model(6, 4)
+    A = SignAutomaton.from_model(model, "exact")
+    land = ls.landscape(A, 3, {2: 1})
+    g = land.to_networkx()
+    names = land.state_hex(np.arange(land.n_states))
+    assert g.number_of_nodes() == land.n_states == 32
+    assert sorted(g.edges()) == sorted((names[c], names[int(s)]) for c, s in enumerate(land.successor))
+    for c, n in enumerate(names):
+        assert g.in_degree(n) == int(land.in_degree[c])
+        assert g.nodes[n]["height"] == int(land.height[c])
+    p = tmp_path / "g.graphml"
+    nx.write_graphml(g, p)
+    back = nx.read_graphml(p)
+    assert sorted(back.edges()) == sorted(g.edges())
+
+
+def test_exact_limits():
+    A = SignAutomaton.from_model(random_model(25, 0), "exact")
+    with pytest.raises(SatrnnInputError):
+        ls.landscape(A, 0)
+    with pytest.raises(SatrnnInputError):
+        ls.landscape(SignAutomaton.from_model(random_model(17, 0), "exact"), 0).to_networkx()
+    with pytest.raises(SatrnnInputError):
+        ls.landscape(A, 256, {j: 1 for j in range(5)})
+
+
+# ---- estimated landscapes -------------------------------------------------------------------------
+
+LARGE = 0.05
+
+
+@pytest.mark.parametrize("H,seed,sem,kind,pins", [
+    (8, 1, "exact", "random", None), (10, 2, "f32-seq", "ties", None), (12, 3, "exact", "random", {5: 1}),
+    (12, 4, "f32-seq", "random", None)])
+def test_estimate_converges_to_exact(H, seed, sem, kind, pins):
+    """N = 4096 starts: every exact basin fraction >= 5% lies in its 95% Clopper-Pearson interval."""
+    model = random_model(H, seed) if kind == "random" else tie_model(H, seed)
+    A = SignAutomaton.from_model(model, sem)
+    x = 32
+    exact = ls.landscape(A, x, pins)
+    est = ls.estimate_landscape(A, x, starts=4096, budget=10 * exact.n_states, seed=seed, pins=pins)
+    assert est.unresolved == 0 and est.starts == 4096
+    by_rep = {a.rep: a for a in est.attractors}
+    assert set(by_rep) <= {a.rep for a in exact.attractors}
+    for a in exact.attractors:
+        if a.basin_fraction >= LARGE:
+            e = by_rep[a.rep]
+            assert e.basin_fraction_ci[0] <= a.basin_fraction <= e.basin_fraction_ci[1], (a, e)
+            assert e.period == a.period and e.transient_max <= a.max_height
+    lo, hi = est.basin_entropy_ci
+    assert lo <= est.basin_entropy <= hi
+    assert abs(est.basin_entropy - exact.basin_entropy) < 0.1
+
+
+def test_interval_coverage():
+    """Over 200 independent seeds the 95% intervals cover each large exact basin fraction >= 90% of the time."""
+    model = random_model(9, 6)
+    A = SignAutomaton.from_model(model, "exact")
+    exact = ls.landscape(A, 65)
+    large = [a for a in exact.attractors if a.basin_fraction >= LARGE]
+    assert large
+    hits = np.zeros(len(large))
+    n_rep = 200
+    for s in range(n_rep):
+        job = ls.landscape_job(A, 65, starts=256, budget=10_000, seed=1000 + s)
+        est = ls.merge_jobs([job], bootstrap_resamples=100)
+        by_rep = {a.rep: a for a in est.attractors}
+        for k, a in enumerate(large):
+            e = by_rep.get(a.rep)
+            ci = e.basin_fraction_ci if e else (0.0, ls.stats.binomtest(0, 256).proportion_ci(method="exact").high)
+            hits[k] += ci[0] <= a.basin_fraction <= ci[1]
+    assert (hits / n_rep >= 0.90).all(), hits / n_rep
+
+
+def test_unresolved_reported():
+    """A rotation ring of H = 12 has period-12 cycles; a budget of 12 steps cannot close them."""
+    H = 12
+    Wh = np.zeros((H, H), np.float32)
+    for i in range(H):
+        Wh[i, (i - 1) % H] = 1.0
+    from test_cycles import make_model
+    A = SignAutomaton.from_model(make_model(Wh), "exact")
+    est = ls.estimate_landscape(A, 0, starts=300, budget=12, seed=0)
+    assert est.unresolved > 0 and est.unresolved_fraction == est.unresolved / 300
+    assert sum(a.starts for a in est.attractors) + est.unresolved == 300
+    assert all(a.period < 12 for a in est.attractors)
+    d = est.as_dict()
+    assert d["unresolved"] == est.unresolved
+
+
+def test_job_deterministic_and_mergeable():
+    model = random_model(128, 0)
+    A = SignAutomaton.from_model(model, "exact")
+    a = ls.landscape_job(A, 32, starts=16, budget=50_000, seed=5, model_digest="abc")
+    b = ls.landscape_job(A, 32, starts=16, budget=50_000, seed=5, model_digest="abc", batch=3)
+    strip = lambda j: {k: v for k, v in j.as_dict().items() if k != "seconds"}  # noqa: E731
+    assert strip(a) == strip(b)
+    c = ls.landscape_job(A, 32, starts=16, budget=50_000, seed=6, model_digest="abc")
+    m = ls.merge_jobs([a, c], bootstrap_resamples=200)
+    assert m.starts == 32 and m.seeds == (5, 6)
+    tot = {}
+    for j in (a, c):
+        for r, n in zip(j.reps, j.counts):
+            tot[r] = tot.get(r, 0) + n
+    assert {x.rep: x.starts for x in m.attractors} == tot
+    assert m.unresolved == a.unresolved + c.unresolved
+    d = ls.landscape_job(A, 32, starts=16, budget=50_000, seed=5, model_digest="other")
+    with pytest.raises(SatrnnInputError):
+        ls.merge_jobs([a, d])
+    for bad in (dict(starts=0), dict(seed=-1), dict(budget=0)):
+        kw = dict(starts=4, budget=1000, seed=0) | bad
+        with pytest.raises(SatrnnInputError):
+            ls.landscape_job(A, 32, **kw)
+
+
+def test_bootstrap_seeded():
+    A = SignAutomaton.from_model(random_model(8, 3), "exact")
+    e1 = ls.estimate_landscape(A, 1, starts=500, budget=5000, seed=2, bootstrap_resamples=500)
+    e2 = ls.estimate_landscape(A, 1, starts=500, budget=5000, seed=2, bootstrap_resamples=500)
+    assert e1.basin_entropy_ci == e2.basin_entropy_ci
+    assert ls.merge_jobs([ls.landscape_job(A, 1, starts=500, budget=5000, seed=2)],
+                         bootstrap_resamples=500).basin_entropy_ci == e1.basin_entropy_ci
+
+
+# ---- sensitivity -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("sem", SEMANTICS)
+@pytest.mark.parametrize("pins", [None, {2: -1}])
+def test_sensitivity_exact_matches_reference(sem, pins):
+    H = 8
+    model = tie_model(H, 9)
+    A = SignAutomaton.from_model(model, sem)
+    x = 77
+    land = ls.landscape(A, x, pins)
+    step = ref_F(model, sem, [x], pins)
+    ref = naive.average_sensitivity(step, H, naive.landscape_reference(step, H, pins)["states"], pins)
+    s1 = ls.landscape_sensitivity(land)
+    states = land.full_states(np.arange(land.n_states)).reshape(-1, 1)
+    s2 = ls.sensitivity(A, states, x, pins)
+    for s in (s1, s2):
+        assert s.exact and s.states == land.n_states
+        assert [None if v is None else round(v, 12) for v in s.per_neuron] == \
+            [None if v is None else round(v, 12) for v in ref]
+        free = [v for v in ref if v is not None]
+        assert math.isclose(s.overall, sum(free) / len(free), rel_tol=1e-12)
+
+
+def test_sensitivity_equals_one_step_cascade():
+    """Over the states of a data trajectory, sensitivity = cascade_summary's per-neuron d_1."""
+    model = random_model(128, 1)
+    A = SignAutomaton.from_model(model, "exact")
+    xs = np.random.default_rng(0).integers(0, 256, 300, dtype=np.uint8)
+    states = sign_trajectory(A, xs)
+    c = flip_cascades(A, states, xs, 1)
+    summ = cascade_summary(c, 128)
+    s = ls.sensitivity(A, states[c.t], xs[c.t + 1])
+    assert list(s.per_neuron) == summ["per_neuron_d1"]
+    assert math.isclose(s.overall, summ["one_step"]["mean"], rel_tol=1e-12)
+
+
+def test_estimated_sensitivity_interval():
+    model = random_model(10, 4)
+    A = SignAutomaton.from_model(model, "f32-seq")
+    exact = ls.landscape_sensitivity(ls.landscape(A, 9))
+    est = ls.estimate_sensitivity(A, 9, 4096, 0)
+    assert not est.exact and est.overall_ci[0] <= exact.overall <= est.overall_ci[1]
+    assert est.as_dict()["seed"] == 0
+
+
+# ---- CLI ---------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def small_model(tmp_path):
+    p = tmp_path / "m.npz"
+    save_model(random_model(9, 8), p)
+    return p
+
+
+def test_cli_exhaustive_json_and_graphml(small_model, tmp_path, capsys):
+    g = tmp_path / "out.graphml"
+    assert main(["landscape", str(small_model), "--input", "0x20", "--exhaustive", "--json", "--graphml", str(g),
+                 "--pin", "4=-1"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    land = ls.landscape(SignAutomaton.from_model(random_model(9, 8), "exact"), 32, {4: -1})
+    assert out["basin_entropy"] == land.basin_entropy
+    assert out["garden_of_eden"] == land.garden_of_eden
+    assert out["in_degree_histogram"] == list(land.in_degree_histogram)
+    assert out["height_histogram"] == list(land.height_histogram)
+    assert [(a["states"], a["period"], a["basin_size"]) for a in out["attractors"]] == \
+        [(list(a.states), a.period, a.basin_size) for a in land.attractors]
+    assert out["sensitivity"]["exact"] and out["pins"] == [{"neuron": 4, "sign": -1}]
+    assert nx.read_graphml(g).number_of_nodes() == 256
+
+
+def test_cli_estimate_json(small_model, capsys):
+    assert main(["landscape", str(small_model), "--input", "A", "--starts", "300", "--budget", "5000", "--seed", "4",
+                 "--json", "--bootstrap", "200"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    est = ls.estimate_landscape(SignAutomaton.from_model(random_model(9, 8), "exact"), 65, starts=300, budget=5000,
+                                seed=4, bootstrap_resamples=200)
+    assert [(a["rep"], a["basin_fraction"], a["basin_fraction_ci"]) for a in out["attractors"]] == \
+        [(a.rep, a.basin_fraction, list(a.basin_fraction_ci)) for a in est.attractors]
+    assert out["basin_entropy_ci"] == list(est.basin_entropy_ci)
+    assert out["unresolved"] == est.unresolved and out["seed"] == 4
+
+
+def test_cli_tables_and_sequence(small_model, capsys):
+    assert main(["landscape", str(small_model), "--sequence", "65,0x20,B", "--exhaustive"]) == 0
+    assert "Exact landscape" in capsys.readouterr().out
+    assert main(["landscape", str(small_model), "--input", "A", "--starts", "50", "--budget", "1000",
+                 "--semantics", "f32-seq"]) == 0
+    assert "Estimated landscape" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [
+    ["--input", "A", "--exhaustive", "BIG"], ["--input", "256", "--exhaustive"], ["--input", "A", "--budget", "0"],
+    ["--input", "A", "--budget", str(10**14)], ["--input", "A", "--starts", "0"],
+    ["--input", "A", "--starts", str(10**7), "--budget", str(10**9)], ["--input", "A", "--pin", "99=+1"],
+    ["--input", "A", "--pin", "1=+1,1=-1"], [], ["--input", "A", "--sequence", "1,2"],
+    ["--input", "A", "--graphml", "x.graphml"], ["--input", "A", "--exhaustive", "--graphml", "x.txt"],
+    ["--input", "A", "--exhaustive", "--graphml", "/nonexistent/x.graphml"],
+    ["--sequence", "1,,2", "--exhaustive"], ["--input", "A", "--sensitivity-samples", "1"],
+    ["--input", "A", "--seed", "-3"]])
+def test_cli_bad_input(small_model, tmp_path, capsys, argv):
+    if "BIG" in argv:
+        big = tmp_path / "big.npz"
+        save_model(random_model(25, 0), big)
+        argv = [a for a in argv if a != "BIG"]
+        path = big
+    else:
+        path = small_model
+    assert main(["landscape", str(path), *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("satrnn: error:") and len(err.splitlines()) == 1
+
+
+def test_cli_graphml_not_written_over_directory_or_model(small_model, tmp_path, capsys):
+    d = tmp_path / "d.graphml"
+    d.mkdir()
+    assert main(["landscape", str(small_model), "--input", "A", "--exhaustive", "--graphml", str(d)]) == 2
+    capsys.readouterr()
+
+
+def test_render_landscape_both_kinds():
+    from rich.console import Console
+    A = SignAutomaton.from_model(random_model(6, 1), "exact")
+    c = Console(record=True, width=120)
+    c.print(render_landscape(ls.landscape(A, 5), ls.landscape_sensitivity(ls.landscape(A, 5))))
+    c.print(render_landscape(ls.estimate_landscape(A, 5, starts=20, budget=500, seed=0, bootstrap_resamples=100)))
+    text = c.export_text()
+    assert "Exact landscape" in text and "Estimated landscape" in text and "sensitivity" in text
