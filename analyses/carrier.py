@@ -49,6 +49,12 @@ def _carriers(Wh, bh, hs, C):
             C[t, j] = acc
 
 
+def _mean_defined(values) -> float | None:
+    """Mean over the defined values (None where a ratio had a zero denominator); None if there are none."""
+    vals = [v for v in values if v is not None]
+    return float(np.mean(vals)) if vals else None
+
+
 def _choice(name, value, allowed):
     if value not in allowed:
         raise SatrnnInputError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
@@ -171,7 +177,7 @@ def carrier_decomposition(model: ElmanRNN, xs, byteset: str = "all", replace: st
     for g_lo, g_hi in GROUPS:
         sel = [r for r in rows if g_lo <= r["d"] <= g_hi and r["count"]]
         if sel:
-            groups.append({"d": [g_lo, g_hi], **{k: float(np.mean([r[k] for r in sel]))
+            groups.append({"d": [g_lo, g_hi], **{k: _mean_defined([r[k] for r in sel])
                                                  for k in ("signed", "unsigned", "grad_norm", "decay")}})
     table3 = {"positions": [a3, b3], "count": b3 - a3 + 1, "rows": rows, "groups": groups}
     # output decomposition at one position

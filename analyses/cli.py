@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
+import warnings
 
 from satrnn.rnn.errors import SatrnnInputError
 
 from . import commands
-from .clikit import err_console
+from .clikit import err_console, guard_paths
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,21 +42,57 @@ def _fail(message: str) -> int:
     return 2
 
 
+def _silence_stdout() -> None:
+    """After stdout failed (closed pipe, full disk), point it at /dev/null so the interpreter's final
+    flush cannot print a second error."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _flush_stdout() -> str | None:
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+    except OSError as e:
+        _silence_stdout()
+        return f"cannot write to stdout: {e.strerror}"
+    return None
+
+
 def main(argv=None) -> int:
+    # Overflow/NaN in an analysis of an extreme model is reported in its results (NaN -> null); numpy's
+    # RuntimeWarnings would only add source-code lines to stderr.
+    warnings.filterwarnings("ignore", category=RuntimeWarning)
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
         if getattr(args, "func", None) is None:
             parser.print_help()
             return 2
-        return int(args.func(args) or 0)
+        guard_paths(args)
+        code = int(args.func(args) or 0)
+        failed = _flush_stdout()
+        return _fail(failed) if failed else code
     except SatrnnInputError as e:
+        _flush_stdout()
         return _fail(str(e).splitlines()[0] if str(e) else "bad input")
     except KeyboardInterrupt:
         err_console.print("satrnn: interrupted", markup=False)
         return 130
     except BrokenPipeError:
+        _silence_stdout()
         return 0
+    except OSError as e:  # a file-system failure no command anticipated: still one line, no traceback
+        _flush_stdout()
+        where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+        return _fail(f"{e.strerror or type(e).__name__}{where}")
+    except MemoryError:
+        return _fail("out of memory; use a smaller input (e.g. --max-bytes)")
 
 
 if __name__ == "__main__":

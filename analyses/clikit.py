@@ -5,7 +5,12 @@ Conventions (keep them in every command module under `analyses/commands/`):
 - `run(args) -> int` prints with `console` (stdout) or, with `--json`, prints exactly one JSON document
   via `emit_json`; progress bars go to stderr (`progress()`), so JSON on stdout stays clean;
 - bad input raises `SatrnnInputError` (one line); the CLI prints it on stderr and exits 2;
-- files are written with `write_file` / `save_npy` (temporary sibling + rename: nothing half-written).
+- files are written with `write_file` / `save_npy` (temporary sibling + rename: nothing half-written);
+  a command writing several files wraps the writes in `with StagedOutputs():` (all of them or none);
+- every option naming a file is declared: `declare_outputs(p, "out", ...)` / `declare_inputs(p, "resume")`
+  (MODEL and TEXT from `add_model_arg` / `add_model_text_args` are declared already). Before `run` the
+  CLI calls `guard_paths(args)`: an output that is one of the inputs, a special file, too long a name or
+  in a missing/unwritable directory is refused on one line (exit 2) before anything is computed.
 """
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ import argparse
 import json
 import math
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,14 +27,58 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColum
                            TimeElapsedColumn, TimeRemainingColumn)
 
 from satrnn.rnn.errors import SatrnnInputError
-from satrnn.rnn.model import ElmanRNN, atomic_write_bytes, load_model
-from satrnn.rnn.text import load_text
+from satrnn.rnn.files import StagedOutputs, atomic_write_bytes, check_distinct, check_output
+from satrnn.rnn.model import ElmanRNN, load_model
+from satrnn.rnn.text import check_max_bytes, load_text
+
+__all__ = ["StagedOutputs"]  # re-exported for commands
 
 console = Console()
 err_console = Console(stderr=True)
 
 SEMANTICS = ("exact", "f32-seq")
 MAX_STEPS = 10**12
+MAX_SEED = 2**63 - 1
+
+
+# ---- files named by options: inputs and outputs ---------------------------------------------
+
+_INPUTS, _OUTPUTS, _MAY_REPLACE = "_satrnn_inputs", "_satrnn_outputs", "_satrnn_may_replace"
+
+
+def _declare(p: argparse.ArgumentParser, key: str, dests) -> None:
+    p.set_defaults(**{key: tuple(p.get_default(key) or ()) + tuple(dests)})
+
+
+def declare_inputs(p: argparse.ArgumentParser, *dests: str) -> None:
+    """Mark options (by dest) whose value is a file this command reads."""
+    _declare(p, _INPUTS, dests)
+
+
+def declare_outputs(p: argparse.ArgumentParser, *dests: str, may_replace: tuple[str, ...] = ()) -> None:
+    """Mark options (by dest) whose value is a file this command writes ('-' = stdout, never checked).
+
+    `may_replace` names input dests these outputs may deliberately rewrite (train's --checkpoint may be the
+    --resume file: the checkpoint it writes is again resumable)."""
+    _declare(p, _OUTPUTS, dests)
+    _declare(p, _MAY_REPLACE, tuple((d, m) for d in dests for m in may_replace))
+
+
+def _option(dest: str) -> str:
+    return dest.upper() if dest in ("model", "text") else "--" + dest.replace("_", "-")
+
+
+def guard_paths(args) -> None:
+    """Refuse, before any work, outputs that would clobber an input or a special file (one line, exit 2)."""
+    allowed = set(getattr(args, _MAY_REPLACE, ()))
+    outputs = {}
+    for d in getattr(args, _OUTPUTS, ()):
+        v = getattr(args, d, None)
+        if isinstance(v, (str, os.PathLike)) and v != "-":
+            inputs = [getattr(args, i, None) for i in getattr(args, _INPUTS, ()) if (d, i) not in allowed]
+            check_output(v, [i for i in inputs if isinstance(i, (str, os.PathLike))], what=_option(d))
+            outputs[_option(d)] = v
+    check_distinct(outputs)
 
 
 # ---- arguments --------------------------------------------------------------------------------
@@ -40,6 +90,7 @@ def add_json_flag(p: argparse.ArgumentParser) -> None:
 def add_model_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", nargs="?", default=None, metavar="MODEL",
                    help="model file (.bin raw float32 or .npz); omit for the bundled default model")
+    declare_inputs(p, "model")
 
 
 def add_model_text_args(p: argparse.ArgumentParser) -> None:
@@ -48,6 +99,7 @@ def add_model_text_args(p: argparse.ArgumentParser) -> None:
                    help="text file (bytes); omit together with MODEL for the default corpus")
     p.add_argument("--max-bytes", type=int, default=None, metavar="N",
                    help="use only the first N bytes of TEXT (the papers' programs use 1024)")
+    declare_inputs(p, "text")
 
 
 def add_semantics_arg(p: argparse.ArgumentParser) -> None:
@@ -56,8 +108,19 @@ def add_semantics_arg(p: argparse.ArgumentParser) -> None:
                         "papers' sequential float32 sum")
 
 
+def seed_type(value: str) -> int:
+    """argparse type for seeds: an integer 0..2^63-1, checked while parsing (before any computing)."""
+    try:
+        v = int(value, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
+    if not 0 <= v <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {MAX_SEED}, got {v}")
+    return v
+
+
 def add_seed_arg(p: argparse.ArgumentParser, default: int = 0) -> None:
-    p.add_argument("--seed", type=int, default=default, help=f"random seed (printed; default {default})")
+    p.add_argument("--seed", type=seed_type, default=default, help=f"random seed (printed; default {default})")
 
 
 def _default_model_and_text():
@@ -81,7 +144,7 @@ def load_model_text_args(args, min_bytes: int = 2) -> tuple[ElmanRNN, np.ndarray
     if args.model is None and args.text is None:
         model, xs = _default_model_and_text()
         if args.max_bytes is not None:
-            xs = xs[: check_int("--max-bytes", args.max_bytes, 1, 1 << 40)]
+            xs = xs[: check_max_bytes(args.max_bytes)]
         return model, xs
     if args.text is None:
         raise SatrnnInputError("TEXT is missing: give MODEL and TEXT, or neither for the default model")
@@ -143,8 +206,16 @@ def to_json(obj, indent: int | None = 2) -> str:
 
 
 def emit_json(obj) -> None:
-    """Print one JSON document on stdout (plain print: no rich markup or wrapping)."""
-    print(to_json(obj))
+    """Print one JSON document on stdout (plain print: no rich markup or wrapping); a full disk or closed
+    stdout is a one-line error."""
+    text = to_json(obj)
+    try:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        raise SatrnnInputError(f"cannot write the JSON document to stdout: {e.strerror}") from None
 
 
 def write_file(path: str | os.PathLike, data: bytes | str) -> None:
@@ -159,17 +230,11 @@ def save_npy(path: str | os.PathLike, array: np.ndarray) -> None:
     atomic_write_bytes(path, lambda f: np.save(f, array, allow_pickle=False))
 
 
-def check_writable(path: str | os.PathLike) -> Path:
-    """Fail early (before long computations) if an output file's directory is missing or unwritable."""
-    p = Path(path)
-    parent = p.parent if str(p.parent) else Path(".")
-    if p.is_dir():
-        raise SatrnnInputError(f"cannot write {p}: it is a directory")
-    if not parent.is_dir():
-        raise SatrnnInputError(f"cannot write {p}: directory {parent} does not exist")
-    if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
-        raise SatrnnInputError(f"cannot write {p}: permission denied")
-    return p
+def check_writable(path: str | os.PathLike, inputs=()) -> Path:
+    """Fail early (before long computations) if an output file cannot be written safely: missing or
+    unwritable directory, a directory, device, FIFO or symlink to one, too long a name, or one of `inputs`."""
+    check_output(path, inputs)
+    return Path(path)
 
 
 def progress(transient: bool = True) -> Progress:

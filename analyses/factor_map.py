@@ -326,11 +326,14 @@ def explanation_ladder(model: ElmanRNN, xs, offsets=OMEGA, gain_baseline: float 
     rnn_bpc_T = _mean(readout_f32_costs(model, hs[Tp], tgt))
     M = unigram_entropy(xs) if gain_baseline is None else float(gain_baseline)
 
+    def pct(num: float, den: float) -> float:  # NaN (JSON null) when the RNN is no better than the baseline
+        return 100.0 * num / den if den != 0 else math.nan
+
     def pcts(b):
-        return {"x_percent_eq2": 100.0 * (8.0 - b) / (8.0 - rnn_bpc),
-                "x_percent_eq2_from_printed_bpc": 100.0 * (8.0 - round(b, 2)) / (8.0 - round(rnn_bpc, 3)),
-                "x_percent_eq2_rnn_on_window": 100.0 * (8.0 - b) / (8.0 - rnn_bpc_T),
-                "program_gain_percent": 100.0 * (M - b) / (M - rnn_bpc_T)}
+        return {"x_percent_eq2": pct(8.0 - b, 8.0 - rnn_bpc),
+                "x_percent_eq2_from_printed_bpc": pct(8.0 - round(b, 2), 8.0 - round(rnn_bpc, 3)),
+                "x_percent_eq2_rnn_on_window": pct(8.0 - b, 8.0 - rnn_bpc_T),
+                "program_gain_percent": pct(M - b, M - rnn_bpc_T)}
 
     labels = {"L1": "2-offset conditional mean", "L2": "+ word length", "L3": "+ word length + in-tag"}
     rows = [{"level": "uniform", "explanation": "No context (uniform)", "bpc": 8.0, **pcts(8.0)}]

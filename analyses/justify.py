@@ -83,7 +83,7 @@ def justify_position(model: ElmanRNN, xs, hs, t: int) -> dict:
     delta = neg - base[0]
     contrib = (model.Wy[y] * h).astype(np.float32)
     order = np.argsort(-np.abs(delta), kind="stable")
-    cut = np.abs(delta[order[TOP_NEURONS - 1]])
+    cut = np.abs(delta[order[min(TOP_NEURONS, model.H) - 1]])
     tie_at_cut = bool(np.sum(np.abs(delta) == cut) > 1)
     top_pred = np.argsort(-P, kind="stable")[:5]
     neurons = []

@@ -17,6 +17,8 @@ Choices (each is an option and is recorded in the output's `choices`):
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from satrnn.rnn.errors import SatrnnInputError
@@ -120,9 +122,12 @@ def sparse_differentiation(model: ElmanRNN, xs, max_k: int = 8, norm_depth: int 
         vv = norms[k:, k]
         rows.append({"k": k, "mean_norm_common": float(np.mean(vc)), "positions_common": int(vc.size),
                      "mean_norm_valid": float(np.mean(vv)), "positions_valid": int(vv.size)})
+    def ratio(a: float, b: float) -> float:  # NaN (JSON null) when the k = 0 norm is 0 (saturated models)
+        return a / b if b != 0 else math.nan
+
     for r in rows:
-        r["ratio_common"] = r["mean_norm_common"] / rows[0]["mean_norm_common"]
-        r["ratio_valid"] = r["mean_norm_valid"] / rows[0]["mean_norm_valid"]
+        r["ratio_common"] = ratio(r["mean_norm_common"], rows[0]["mean_norm_common"])
+        r["ratio_valid"] = ratio(r["mean_norm_valid"], rows[0]["mean_norm_valid"])
         r["mean_norm"] = r["mean_norm_" + positions]
         r["ratio"] = r["ratio_" + positions]
         r["positions"] = r["positions_" + positions]

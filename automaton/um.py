@@ -230,11 +230,16 @@ class PatternTable:
 
     @classmethod
     def load_npz(cls, path) -> "PatternTable":
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                return cls(int(z["H"]), **{name: np.array(z[name]) for name in COLUMNS})
-        except (OSError, KeyError, ValueError) as e:
-            raise SatrnnInputError(f"cannot read pattern table {path}: {e}") from None
+        """Read a table written by `npz_payload`; bounded (H <= MAX_H, header-checked), one-line errors."""
+        from satrnn.rnn.files import NpzReader
+        from satrnn.rnn.model import MAX_H, MAX_NPZ_BYTES, n_floats_for
+
+        with NpzReader(path, "pattern table", MAX_NPZ_BYTES) as z:
+            H = z.scalar_int("H")
+            if not 1 <= H <= MAX_H:
+                raise SatrnnInputError(f"pattern table {path}: H must be between 1 and {MAX_H}, got {H}")
+            rows = n_floats_for(H)
+            return cls(H, **{name: z.array(name, rows, kinds="biuf") for name in COLUMNS})
 
 
 def _weight_index(t: PatternTable, code: int, rows: np.ndarray):

@@ -116,7 +116,13 @@ def _exclusive_lock(directory: Path):
     except ImportError:  # pragma: no cover - non-POSIX: atomic rename alone still prevents partial files
         yield
         return
-    with open(directory / LOCK_FILE, "a+b") as f:
+    lock = directory / LOCK_FILE
+    try:
+        f = open(lock, "a+b")
+    except OSError as e:
+        raise SatrnnInputError(f"cannot open the cache lock {lock} ({e.strerror}); remove it or set SATRNN_HOME "
+                               "to another directory") from None
+    with f:
         fcntl.flock(f.fileno(), fcntl.LOCK_EX)
         try:
             yield

@@ -14,18 +14,18 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .errors import SatrnnInputError
+from .files import NpzReader, atomic_write_bytes, open_regular, read_regular  # noqa: F401 (re-exported)
 
 N_BYTES = 256
 NPZ_FORMAT_VERSION = 1
 MATRICES = ("Wx", "Wh", "bh", "Wy", "by")
+MAX_H = 4096   # the largest hidden size satrnn reads (and trains): bounds every model read
 
 
 def n_floats_for(H: int) -> int:
@@ -43,6 +43,11 @@ def hidden_size_for(n_floats: int) -> int | None:
         if H >= 1 and n_floats_for(H) == n_floats:
             return H
     return None
+
+
+MAX_MODEL_BYTES = 4 * n_floats_for(MAX_H)
+# A training checkpoint is also a model .npz: the model plus float64 params, m and v (3 * 8 bytes per weight).
+MAX_NPZ_BYTES = 28 * n_floats_for(MAX_H) + (1 << 24)
 
 
 def _shapes(H: int) -> dict[str, tuple[int, ...]]:
@@ -146,17 +151,19 @@ def _nearby_sizes(n_bytes: int) -> str:
 
 
 def load_model(path: str | os.PathLike) -> ElmanRNN:
-    """Load a `.bin` (raw) or `.npz` model; raises SatrnnInputError with one clear line on bad input."""
+    """Load a `.bin` (raw) or `.npz` model; raises SatrnnInputError with one clear line on bad input.
+
+    Reads are bounded: a `.bin` larger than the largest valid model (H = MAX_H) is refused before reading,
+    an `.npz` member is read only after its header's shape fits; devices, FIFOs and sockets are refused
+    without blocking.
+    """
     p = Path(path)
-    if not p.exists():
-        raise SatrnnInputError(f"model file not found: {p}")
-    if p.is_dir():
-        raise SatrnnInputError(f"model path is a directory: {p}")
-    try:
-        with open(p, "rb") as f:
+    f, size = open_regular(p, "model file")
+    with f:
+        try:
             head = f.read(4)
-    except OSError as e:
-        raise SatrnnInputError(f"cannot read model file {p}: {e.strerror}") from None
+        except OSError as e:
+            raise SatrnnInputError(f"cannot read model file {p}: {e.strerror}") from None
     if head.startswith(b"PK"):
         return _load_npz(p)
     if p.suffix.lower() == ".npz":
@@ -165,7 +172,8 @@ def load_model(path: str | os.PathLike) -> ElmanRNN:
 
 
 def _load_bin(p: Path) -> ElmanRNN:
-    data = p.read_bytes()
+    data = read_regular(p, "model file", MAX_MODEL_BYTES,
+                        too_big=f" (the largest valid model, H={MAX_H}); not a satrnn model")
     if len(data) == 0:
         raise SatrnnInputError(f"model file {p} is empty")
     if len(data) % 4:
@@ -183,66 +191,24 @@ def _load_bin(p: Path) -> ElmanRNN:
 
 
 def _load_npz(p: Path) -> ElmanRNN:
-    try:
-        with np.load(p, allow_pickle=False) as z:
-            files = set(z.files)
-            missing = [n for n in MATRICES if n not in files]
-            if missing:
-                raise SatrnnInputError(f"model file {p} lacks array(s) {', '.join(missing)}")
-            version = int(z["format_version"]) if "format_version" in files else None
-            if version is not None and version > NPZ_FORMAT_VERSION:
-                raise SatrnnInputError(
-                    f"model file {p} has format_version {version}; this satrnn reads up to {NPZ_FORMAT_VERSION}")
-            arrays = {n: np.array(z[n]) for n in MATRICES}
-            meta = json.loads(str(z["meta"])) if "meta" in files else {}
-    except SatrnnInputError:
-        raise
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, json.JSONDecodeError) as e:
-        raise SatrnnInputError(f"model file {p} is not a readable satrnn .npz ({type(e).__name__}: {e})") from None
-    meta = dict(meta)
+    with NpzReader(p, "model file", MAX_NPZ_BYTES) as z:
+        missing = [n for n in MATRICES if n not in z]
+        if missing:
+            raise SatrnnInputError(f"model file {p} lacks array(s) {', '.join(missing)}")
+        version = z.scalar_int("format_version") if "format_version" in z else None
+        if version is not None and not 0 <= version <= NPZ_FORMAT_VERSION:
+            raise SatrnnInputError(
+                f"model file {p} has format_version {version}; this satrnn reads 0 to {NPZ_FORMAT_VERSION}")
+        bh = z.array("bh", MAX_H, kinds="f")
+        if bh.ndim != 1 or bh.shape[0] < 1:
+            raise SatrnnInputError(f"model file {p}: bh has shape {bh.shape}, expected (H,) with 1 <= H <= {MAX_H}")
+        shapes = _shapes(int(bh.shape[0]))
+        arrays = {n: (bh if n == "bh" else z.array(n, int(np.prod(shapes[n])), shape=shapes[n], kinds="f"))
+                  for n in MATRICES}
+        meta = z.json_object("meta") if "meta" in z else {}
     meta.setdefault("source", str(p))
     meta["format"] = "npz"
     return ElmanRNN(**arrays, meta=meta)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write_bytes(path: str | os.PathLike, write) -> None:
-    """Write a file via a temporary sibling and rename, so a failure leaves nothing half-written.
-
-    `write(fileobj)` does the writing. Raises SatrnnInputError when the destination is unwritable.
-    """
-    p = Path(path)
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.is_dir():
-        raise SatrnnInputError(f"cannot write {p}: directory {parent} does not exist")
-    if p.is_dir():
-        raise SatrnnInputError(f"cannot write {p}: it is a directory")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=parent)
-    except OSError as e:
-        raise SatrnnInputError(f"cannot write {p}: {e.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
-        os.replace(tmp, p)
-    except OSError as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise SatrnnInputError(f"cannot write {p}: {e.strerror}") from None
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def save_model(model: ElmanRNN, path: str | os.PathLike) -> None:

@@ -72,8 +72,8 @@ def run(args) -> int:
             t.add_row(str(r["d"]), fmt(r["signed"], "+.3f"), fmt(r["unsigned"], ".3f"), fmt(r["grad_norm"], ".2f"),
                       fmt(r["decay"], ".3f"))
     for g in t3r["groups"]:
-        t.add_row(f"{g['d'][0]}-{g['d'][1]}", f"{g['signed']:+.3f}", f"{g['unsigned']:.3f}", f"{g['grad_norm']:.2f}",
-                  f"{g['decay']:.3f}")
+        t.add_row(f"{g['d'][0]}-{g['d'][1]}", fmt(g["signed"], "+.3f"), fmt(g["unsigned"], ".3f"),
+                  fmt(g["grad_norm"], ".2f"), fmt(g["decay"], ".3f"))
     console.print(t)
     d = out["decomposition"]
     if d:

@@ -6,8 +6,8 @@ from rich.table import Table
 
 from satrnn.rnn.errors import SatrnnInputError
 
-from ..clikit import (add_json_flag, add_model_text_args, add_seed_arg, check_float, check_int, check_writable,
-                      console, emit_json, load_model_text_args, write_file)
+from ..clikit import (StagedOutputs, add_json_flag, add_model_text_args, add_seed_arg, check_float, check_int,
+                      check_writable, console, declare_outputs, emit_json, load_model_text_args, write_file)
 from ..coflip import coflip_graph, coflip_report, graph_json_text, graph_summary, graph_to_json, write_graphml
 
 
@@ -20,6 +20,7 @@ def register(sub) -> None:
     p.add_argument("--top", type=int, default=15, help="pairs listed (default 15, the paper's)")
     p.add_argument("--graphml", default=None, metavar="FILE", help="write the graph as GraphML")
     p.add_argument("--graph-json", default=None, metavar="FILE", help="write the graph as node-link JSON")
+    declare_outputs(p, "graphml", "graph_json")
     add_seed_arg(p)
     add_json_flag(p)
     p.set_defaults(func=run)
@@ -41,10 +42,11 @@ def run(args) -> int:
     rep = coflip_report(model, xs, top=top)
     G = coflip_graph(model, rep, min_jaccard=mj, top_k=args.top_k, seed=args.seed)
     summ = graph_summary(G)
-    if args.graphml:
-        write_graphml(G, args.graphml)
-    if args.graph_json:
-        write_file(args.graph_json, graph_json_text(G))
+    with StagedOutputs():  # both graph files or neither
+        if args.graphml:
+            write_graphml(G, args.graphml)
+        if args.graph_json:
+            write_file(args.graph_json, graph_json_text(G))
     if args.json:
         emit_json({"seed": args.seed, "min_jaccard": mj, "top_k": args.top_k, "transitions": rep["transitions"],
                    "flips": rep["flips"], "top_pairs": rep["top_pairs"], "top_pairs_ties": rep["top_pairs_ties"],

@@ -7,7 +7,7 @@ import argparse
 
 from rich.table import Table
 
-from ..clikit import add_json_flag, check_int, console, emit_json, load_model_text_args, progress
+from ..clikit import add_json_flag, check_int, console, declare_inputs, emit_json, load_model_text_args, progress
 from ..counting import GREEDY_CAP, GREEDY_STEPS, counting_report
 from ..offsets import parse_int_list
 
@@ -16,6 +16,7 @@ def register(sub) -> None:
     p = sub.add_parser("counting", help="skip-k-gram counting models: bigram, skip-4, skip-8, greedy offset order "
                                         "(TEXT only; no model needed)")
     p.add_argument("text", nargs="?", default=None, metavar="TEXT", help="text file (omit for the default corpus)")
+    declare_inputs(p, "text")
     p.add_argument("--max-bytes", type=int, default=None, metavar="N", help="use only the first N bytes of TEXT")
     p.add_argument("--offsets", default=None, metavar="LIST",
                    help="score these offsets (and their 4/8 prefixes) instead of the greedy order")

@@ -13,7 +13,8 @@ from satrnn.automaton.iso import check_isomorphism
 from satrnn.automaton.um import ACTIVATIONS, PRECISIONS, PatternTable
 from satrnn.rnn.errors import SatrnnInputError
 
-from ..clikit import add_json_flag, add_model_text_args, check_float, console, emit_json, load_model_text_args
+from ..clikit import (add_json_flag, add_model_text_args, check_float, console, declare_inputs, emit_json,
+                      load_model_text_args)
 
 
 def register(sub) -> None:
@@ -27,6 +28,7 @@ def register(sub) -> None:
     p.add_argument("--patterns", metavar="FILE.npz", default=None,
                    help="check this pattern table (from `satrnn um --out FILE.npz`, possibly edited) "
                         "instead of the model's own")
+    declare_inputs(p, "patterns")
     p.add_argument("--threshold", type=float, default=0.01, metavar="W",
                    help="pattern-count threshold, strength > W (default 0.01)")
     p.add_argument("--unclamped", action="store_true",

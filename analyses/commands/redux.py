@@ -12,8 +12,8 @@ from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import forward
 from satrnn.rnn.model import save_model
 
-from ..clikit import (add_json_flag, add_model_text_args, check_float, check_int, check_writable, console, emit_json,
-                      load_model_text_args, progress)
+from ..clikit import (add_json_flag, add_model_text_args, check_float, check_int, check_writable, console,
+                      declare_outputs, emit_json, load_model_text_args, progress)
 from ..knockout import neuron_knockout, parse_keep, redux_report
 
 
@@ -32,6 +32,7 @@ def register(sub) -> None:
     p.add_argument("--out", default=None, metavar="SMALL.npz",
                    help="save the smaller model (neurons that can no longer affect the output dropped)")
     p.add_argument("--sweep", action="store_true", help="run the q5 grids (Wh, Wx, combined top-k x theta)")
+    declare_outputs(p, "out")
     add_json_flag(p)
     p.set_defaults(func=run)
 

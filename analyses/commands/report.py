@@ -9,8 +9,8 @@ from rich.rule import Rule
 
 from satrnn.rnn.errors import SatrnnInputError
 
-from ..clikit import (add_model_text_args, check_writable, emit_json, err_console, load_model_text_args, to_json,
-                      write_file)
+from ..clikit import (StagedOutputs, add_model_text_args, check_writable, declare_outputs, emit_json, err_console,
+                      load_model_text_args, to_json, write_file)
 from ..report import SECTIONS, build_report, failures
 
 
@@ -24,6 +24,7 @@ def register(sub) -> None:
                    help="write all numbers as JSON to FILE (no FILE: one JSON document on stdout, no tables)")
     p.add_argument("--svg", metavar="FILE", default=None, help="also export the rendered report as SVG")
     p.add_argument("--html", metavar="FILE", default=None, help="also export the rendered report as HTML")
+    declare_outputs(p, "json", "svg", "html")
     p.set_defaults(func=run)
 
 
@@ -58,12 +59,13 @@ def run(args) -> int:
         con.print(Rule(f"satrnn report — {source}: H = {model.H}, {xs.shape[0]:,} bytes", style="bold"))
         for r in rends:
             con.print(r)
+    with StagedOutputs():  # every export or none
         if args.svg:
             write_file(args.svg, con.export_svg(title="satrnn report", clear=False))
         if args.html:
             write_file(args.html, con.export_html(clear=False))
-    if args.json not in (None, "-"):
-        write_file(args.json, to_json(doc))
+        if args.json not in (None, "-"):
+            write_file(args.json, to_json(doc))
     failed = failures(data)
     for f in failed:  # a crash is a failure of the report, named on stderr (exit 1), not a quiet red line
         err_console.print(f"report: section {f}", markup=False, highlight=False)

@@ -9,7 +9,7 @@ from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.text import load_text, parse_byte
 
 from ..clikit import (add_json_flag, add_model_arg, add_semantics_arg, check_int, check_writable, console,
-                      emit_json, load_model_arg, progress, save_npy, write_file)
+                      declare_inputs, declare_outputs, emit_json, load_model_arg, progress, save_npy, write_file)
 
 MAX_TRAJECTORY_STEPS = 50_000_000          # (steps, W) uint64 kept in memory
 CHUNK = 5_000_000                          # steps between progress updates
@@ -30,6 +30,8 @@ def register(sub) -> None:
     add_semantics_arg(p)
     p.add_argument("--trajectory", metavar="FILE",
                    help="write every state: .npy (steps, W) uint64, else one hex state per line")
+    declare_inputs(p, "text")
+    declare_outputs(p, "trajectory")
     add_json_flag(p)
     p.set_defaults(func=run)
 

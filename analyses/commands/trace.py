@@ -4,8 +4,8 @@ from __future__ import annotations
 from satrnn.rnn.forward import PRECISIONS, run_states
 from satrnn.rnn.errors import SatrnnInputError
 
-from ..clikit import (add_json_flag, add_model_text_args, check_writable, console, emit_json,
-                      load_model_text_args, save_npy)
+from ..clikit import (StagedOutputs, add_json_flag, add_model_text_args, check_writable, console,
+                      declare_outputs, emit_json, load_model_text_args, save_npy)
 
 
 def register(sub) -> None:
@@ -14,6 +14,7 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, metavar="FILE.npy", help="output .npy file for the (n, H) states")
     p.add_argument("--preact", metavar="FILE.npy", help="also write the pre-activations z (n, H)")
     p.add_argument("--precision", choices=PRECISIONS, default="f32")
+    declare_outputs(p, "out", "preact")
     add_json_flag(p)
     p.set_defaults(func=run)
 
@@ -26,9 +27,10 @@ def run(args) -> int:
             check_writable(path)
     model, xs = load_model_text_args(args, min_bytes=1)
     hs, zs = run_states(model, xs, precision=args.precision)
-    save_npy(args.out, hs)
-    if args.preact:
-        save_npy(args.preact, zs)
+    with StagedOutputs():  # both files or neither
+        save_npy(args.out, hs)
+        if args.preact:
+            save_npy(args.preact, zs)
     out = {"out": args.out, "preact": args.preact, "shape": list(hs.shape), "dtype": str(hs.dtype),
            "alignment": "row t = h_t, the state after reading byte t (h_-1 = 0)"}
     if args.json:

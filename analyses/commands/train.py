@@ -13,7 +13,8 @@ from satrnn.rnn.model import save_model
 from satrnn.rnn.text import load_text
 from satrnn.rnn.train import OPTIMIZERS, SCHEDULES, Recipe, load_checkpoint, train
 
-from ..clikit import add_json_flag, check_int, check_writable, console, emit_json, progress
+from ..clikit import (StagedOutputs, add_json_flag, check_int, check_writable, console, declare_inputs,
+                      declare_outputs, emit_json, progress)
 
 # The papers' stated recipe (seed 003 section 2: BPTT-50, Adam 0.001, 4000 epochs, seed 42). Their
 # initialisation, clipping and schedule are not stated; we use ours with no clipping and a constant rate.
@@ -52,6 +53,9 @@ def register(sub) -> None:
     p.add_argument("--resume", metavar="FILE", default=None,
                    help="continue from a checkpoint (its recipe is used; recipe options are then refused)")
     p.add_argument("--bin", metavar="FILE", default=None, help="also write the papers' raw float32 .bin")
+    declare_inputs(p, "text", "resume")
+    declare_outputs(p, "out", "bin")
+    declare_outputs(p, "checkpoint", may_replace=("resume",))  # a checkpoint rewritten is still resumable
     add_json_flag(p)
     p.set_defaults(func=run)
 
@@ -96,9 +100,10 @@ def run(args) -> int:
     start_epoch = resume.epoch if resume is not None else 0
     with progress() as prog:
         result = train(xs, resume=resume, recipe=recipe, progress=prog, checkpoint=ckpt, checkpoint_every=every)
-    save_model(result.model, out)
-    if binp is not None:
-        save_model(result.model, binp)
+    with StagedOutputs():  # --out and --bin together or neither
+        save_model(result.model, out)
+        if binp is not None:
+            save_model(result.model, binp)
     st = result.state
     doc = {"out": str(out), "bin": str(binp) if binp else None, "checkpoint": str(ckpt) if ckpt else None,
            "text": source, "bytes": int(len(xs)), "text_sha256": st.text_sha256, "recipe": recipe.to_dict(),

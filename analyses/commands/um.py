@@ -17,9 +17,10 @@ from satrnn.automaton.um import CLASS_FILTERS, CLASS_NAMES, PatternTable, event_
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.text import parse_byte
 
+from satrnn.rnn.files import atomic_write_bytes
+
 from ..clikit import (add_json_flag, add_model_arg, check_float, check_int, check_writable, console,
-                      emit_json, load_model_arg, to_json, write_file)
-from satrnn.rnn.model import atomic_write_bytes
+                      declare_outputs, emit_json, load_model_arg, to_json, write_file)
 
 SUFFIXES = (".csv", ".json", ".npz")
 COUNT_THRESHOLD = 0.01
@@ -38,6 +39,7 @@ def register(sub) -> None:
     p.add_argument("--byte", default=None, metavar="B",
                    help="keep patterns from input byte B or to output byte B (65, 0x41 or A)")
     p.add_argument("--top", type=int, default=20, metavar="N", help="strongest patterns listed (default 20)")
+    declare_outputs(p, "out")
     add_json_flag(p)
     p.set_defaults(func=run)
 
