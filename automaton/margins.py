@@ -34,6 +34,15 @@ def _check(model: ElmanRNN, xs, min_bytes: int = 2) -> np.ndarray:
     return xs
 
 
+def _check_finite(zs: np.ndarray, t0: int) -> None:
+    """Margins of an overflowing run are undefined: say where, on one line."""
+    bad = ~np.isfinite(zs)
+    if bad.any():
+        t, i = np.argwhere(bad)[0]
+        raise SatrnnInputError(f"the model's pre-activation z overflows float32 at t={t0 + int(t)}, neuron {int(i)} "
+                               f"(|z| = inf); margins are undefined for this model")
+
+
 def _f32_seq_sum(a) -> np.float32:
     """fl32 sum with index ascending (the programs' float accumulators)."""
     s = f32(0.0)
@@ -94,6 +103,7 @@ def margin_report(model: ElmanRNN, xs) -> dict:
     r = forward(model, xs)
     n1 = xs.shape[0] - 1
     zs = r.zs[:n1]
+    _check_finite(zs, 0)
     mu = np.abs(zs).astype(np.float32)                                      # (n-1, H)
     total = mu.size
     one, tenth = f32(1.0), f32(0.1)
