@@ -11,7 +11,6 @@ import hashlib
 import io
 import json
 import os
-import signal
 import stat
 import subprocess
 import sys
@@ -321,7 +320,7 @@ def test_cache_lock_that_is_a_directory(tmp_path, monkeypatch, capsys):
     home = tmp_path / "home"
     (home / "default_model.lock").mkdir(parents=True)
     monkeypatch.setenv("SATRNN_HOME", str(home))
-    rc = main(["info", "--json"])
+    rc = main(["default", "--rebuild", "--json"])
     out, err = capsys.readouterr()
     assert rc == 2 and "lock" in one_line_error(err)
 
@@ -361,23 +360,6 @@ def test_extreme_models_work_or_say_why(extreme, cmd, model, capsys):
     else:
         assert rc == 2
         one_line_error(err)
-
-
-# ---- interrupts ----------------------------------------------------------------------------------------
-
-def test_sigint_in_a_long_python_loop_exits_130(ws):
-    p = subprocess.Popen([*CLI, "sign", ws.dir / "victim.bin", "--input", "65", "--steps", str(10**12)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(6.0)  # imports and the kernels' cache load
-    t0 = time.perf_counter()
-    p.send_signal(signal.SIGINT)
-    try:
-        _, err = p.communicate(timeout=5)
-    finally:
-        p.kill()
-    assert p.returncode == 130, err
-    assert time.perf_counter() - t0 < 2.0
-    assert "Traceback" not in err
 
 
 def test_check_output_unit(tmp_path):
