@@ -322,6 +322,7 @@ class NeuronScreen(Screen):
 
     def show_pin(self, pe: ed.PinEffect) -> None:
         self.query_one("#neuron-pin", Static).update(pin_text(pe))
+        self.app.pin_shown.set()  # type: ignore[attr-defined]
 
 
 class MainScreen(Screen):
@@ -362,6 +363,7 @@ class MainScreen(Screen):
             with TabPane(VIEWS["ledger"], id="ledger"):
                 yield Static(id="ledger-status")
                 yield DataTable(id="ledger-table", cursor_type="row")
+                yield Static(id="ledger-detail")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -551,6 +553,7 @@ class MainScreen(Screen):
         seed, verdict = app.ledger_filter
         rows = [r for r in lg.records if (seed == "all" or r["seed"].startswith(seed))
                 and (verdict == "all" or r["verdict"] == verdict)]
+        self.ledger_rows = rows
         tot = lg.summary["total"]
         counts = []
         for v in CLAIM_VERDICTS:
@@ -569,6 +572,29 @@ class MainScreen(Screen):
             meas = "—" if meas is None else (f"{meas:.6g}" if isinstance(meas, float) else str(meas))
             tbl.add_row(r["id"], r["seed"][:3], r["paper_value"][:24], meas[:24],
                         Text(v, style=VERDICT_STYLE.get(v, "")), extra[:120])
+        self.show_claim(0)
+
+    def show_claim(self, i: int) -> None:
+        """The highlighted claim in full below the table."""
+        rows = getattr(self, "ledger_rows", [])
+        det = self.query_one("#ledger-detail", Static)
+        if not 0 <= i < len(rows):
+            det.update("")
+            return
+        r = rows[i]
+        t = Text()
+        t.append(f"{r['id']}", style="bold")
+        t.append(f" ({r['seed']} {r['section']}): {r['statement']}\n")
+        t.append(f"paper {r['paper_value']}, measured {r['measured']!r}, tolerance {r['tolerance']}; ")
+        t.append(r["verdict"], style=VERDICT_STYLE.get(r["verdict"], ""))
+        for k in ("reason", "note", "definition", "measurement"):
+            if r.get(k):
+                t.append(f"\n{k}: {r[k]}", style="dim")
+        det.update(t)
+
+    @on(DataTable.RowHighlighted, "#ledger-table")
+    def _claim(self, ev: DataTable.RowHighlighted) -> None:
+        self.show_claim(ev.cursor_row)
 
     def action_cycle_verdict(self) -> None:
         s, v = self.app.ledger_filter  # type: ignore[attr-defined]
@@ -584,7 +610,8 @@ class MainScreen(Screen):
 class ExploreApp(App):
     """`satrnn explore`. Give `loader` (a function on_stage -> ExploreData, run on a background thread behind
     the progress screen) or precomputed `data`. `ledger_loader` (optional) measures the claims ledger in the
-    background; `view` / `select` choose the first view and neuron; `autopilot` is passed to run()."""
+    background; `view` / `select` choose the first view and neuron (view "neurons" with a neuron opens its
+    detail), `pin` (+1 / -1) then pins that neuron once the first cycle search is done."""
 
     TITLE = "satrnn explore"
     CSS = """
@@ -597,6 +624,7 @@ class ExploreApp(App):
     ListView { height: 1fr; }
     ListItem Label { width: 100%; }
     #cycle-table { height: 10; }
+    #ledger-detail { height: auto; max-height: 8; border-top: solid $accent; }
     #neuron-summary, #neuron-raster, #neuron-partners, #neuron-pin { margin: 1 0 0 0; height: auto; }
     DataTable { height: 1fr; }
     """
@@ -607,7 +635,7 @@ class ExploreApp(App):
 
     def __init__(self, loader: Callable | None = None, data: ed.ExploreData | None = None,
                  ledger_loader: Callable | None = None, ledger_reason: str = "", view: str = "graph",
-                 select: int | None = None, threshold: float = ed.DEFAULT_JACCARD):
+                 select: int | None = None, threshold: float = ed.DEFAULT_JACCARD, pin: int | None = None):
         super().__init__()
         if (loader is None) == (data is None):
             raise ValueError("give exactly one of loader and data")
@@ -617,6 +645,8 @@ class ExploreApp(App):
         self.ledger_message = ledger_reason or "the ledger is being measured …"
         self.ledger_filter = ("all", "all")
         self.first_view, self.selected = view, select
+        self.pin_first, self._pending_pin = pin, None
+        self.pin_shown = threading.Event()
         self.threshold = threshold
         self.graph_view: ed.GraphView | None = None
         self.graph_pending = False
@@ -689,7 +719,13 @@ class ExploreApp(App):
             self.select_neuron(self.selected)
         self.action_view(view if view in VIEWS else "neurons")
         if view == "neurons" and self.selected is not None:
-            self.push_screen(NeuronScreen(self.selected))
+            screen = NeuronScreen(self.selected)
+            self.push_screen(screen)
+            if self.pin_first is not None:
+                if self.first_round.is_set():
+                    self.call_after_refresh(screen.action_pin, self.pin_first)
+                else:
+                    self._pending_pin = screen
         self.ready.set()
 
     @property
@@ -790,6 +826,9 @@ class ExploreApp(App):
     def _first_done(self, cycles, status: str) -> None:
         self._search_progress(cycles, status)
         self.first_round.set()
+        if self._pending_pin is not None:  # pin against the first cycle found
+            self._pending_pin.action_pin(self.pin_first)
+            self._pending_pin = None
 
     def search_more(self) -> None:
         if self.search_worker is not None and self.search_worker.state == WorkerState.RUNNING:
@@ -895,6 +934,8 @@ def screenshot_pilot(path_writer: Callable[[str], None], view: str, wait_ledger:
             return
         if wait_ledger:
             await wait_until(pilot, app.ledger_done.is_set, timeout=3600)
+        if app.pin_first is not None and app.selected is not None and view == "neurons":
+            await wait_until(pilot, app.pin_shown.is_set, timeout=600)
         if view == "cycles" and wait_cycles:
             await wait_until(pilot, app.first_round.is_set, timeout=600)
             if app.cycles:

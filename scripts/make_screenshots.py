@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parent.parent
 SHOTS = [  # (file, arguments)
     ("graph.svg", ["--view", "graph", "--select", "h8"]),
     ("neurons.svg", ["--view", "neurons"]),
-    ("neuron-h8.svg", ["--view", "neurons", "--select", "h8"]),
+    ("neuron-h8.svg", ["--view", "neurons", "--select", "h8", "--pin", "-1"]),
     ("raster.svg", ["--view", "raster", "--select", "h8"]),
     ("cycles.svg", ["--view", "cycles"]),
     ("ledger.svg", ["--view", "ledger"]),

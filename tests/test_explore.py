@@ -321,7 +321,8 @@ def test_cli_missing_extra(model_path, text_path, capsys, monkeypatch):
 
 @pytest.mark.parametrize("extra", [["--screenshot", "x.txt"], ["--select", "h128", "--screenshot", "x.svg"],
                                    ["--view", "nope"], ["--jaccard", "1.5"],
-                                   ["--size", "10x10", "--screenshot", "a.svg"]])
+                                   ["--size", "10x10", "--screenshot", "a.svg"], ["--pin", "+1"],
+                                   ["--pin", "+1", "--select", "h3", "--view", "graph"]])
 def test_cli_bad_input(model_path, text_path, capsys, tmp_path, monkeypatch, extra):
     from satrnn.analyses.cli import main
     monkeypatch.chdir(tmp_path)
@@ -335,9 +336,9 @@ def test_cli_screenshot_and_json(model_path, text_path, tmp_path, capsys):
     from satrnn.analyses.cli import main
     out = tmp_path / "n.svg"
     assert main(["explore", str(model_path), str(text_path), "--max-bytes", "300", "--screenshot", str(out),
-                 "--view", "neurons", "--select", "h8", "--size", "100x30"]) == 0
+                 "--view", "neurons", "--select", "h8", "--pin", "+1", "--size", "100x40"]) == 0
     svg = out.read_text()
-    assert svg.startswith("<svg") and "h8" in svg and "knockout" in svg
+    assert svg.startswith("<svg") and "h8" in svg and "knockout" in svg and "pinned" in svg
     capsys.readouterr()
     assert main(["explore", str(model_path), str(text_path), "--max-bytes", "300", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
@@ -363,3 +364,23 @@ def test_other_commands_do_not_import_textual():
             "print('textual' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and r.stdout.strip() == "False"
+
+
+def test_graphml_export_and_ctrl_c(data, tmp_path, monkeypatch):
+    from satrnn.analyses.coflip import read_graphml
+    monkeypatch.chdir(tmp_path)
+
+    async def go():
+        app = ExploreApp(data=data)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(pilot, app.ready.is_set)
+            await pilot.press("e")
+            await pilot.pause()
+            assert len(app.exported) == 1
+            G = read_graphml(tmp_path / app.exported[0])
+            assert sorted(G.edges) == sorted(app.graph_view.graph.edges)
+            assert G.graph["min_jaccard"] == app.graph_view.threshold
+            await pilot.press("ctrl+c")
+            await pilot.pause()
+        assert app.return_code == 130
+    _run(go())

@@ -29,6 +29,8 @@ def register(sub) -> None:
     p.add_argument("--view", choices=tuple(ed.VIEWS), default="graph", help="the view shown first")
     p.add_argument("--select", default=None, metavar="hN",
                    help="a neuron to select (with --view neurons: open its detail)")
+    p.add_argument("--pin", choices=("+1", "-1"), default=None,
+                   help="with --view neurons --select hN: pin that neuron to +1 or -1 and show the effect")
     p.add_argument("--screenshot", default=None, metavar="FILE.svg", help="write the view as SVG and exit")
     p.add_argument("--size", default="120x40", metavar="WxH", help="terminal size of --screenshot (default 120x40)")
     add_json_flag(p)
@@ -79,6 +81,8 @@ def summary_json(d: ed.ExploreData, threshold: float) -> dict:
 
 def run(args) -> int:
     j_first = check_float("--jaccard", args.jaccard, 0.0, 1.0)
+    if args.pin is not None and (args.select is None or args.view != "neurons"):
+        raise SatrnnInputError("--pin needs --view neurons and --select hN")
     size = _size(args.size)
     if args.screenshot is not None:
         _check_output(args.screenshot, (args.model, args.text))
@@ -114,7 +118,7 @@ def run(args) -> int:
         ledger_loader=(lambda on_claim, stop: ed.ledger(model, xs, on_claim, stop)) if want_ledger else None,
         ledger_reason=not_published or ("" if want_ledger else "the ledger is measured only when the Ledger view "
                                                                 "is shown"),
-        view=args.view, select=select, threshold=j_first)
+        view=args.view, select=select, threshold=j_first, pin=None if args.pin is None else int(args.pin))
     if args.screenshot is not None:
         out = args.screenshot
         app.run(headless=True, size=size,
