@@ -880,7 +880,7 @@ class ExploreApp(App):
     def _pin_worker(self, j, c, cyc_ref, key, screen) -> None:
         d = self.data
         with kernel_lock():
-            pe = ed.pin_effect(d.model, d.xs, d.semantics, j, c, d.dynamics, cyc_ref)
+            pe = ed.pin_effect(d.model, d.xs, d.automaton, j, c, d.dynamics, cyc_ref)
         self.pins[key] = pe
         if not get_current_worker().is_cancelled:
             self._from_thread(screen.show_pin, pe)

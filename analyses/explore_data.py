@@ -14,11 +14,10 @@ is 0. The per-neuron figures use the n-1 predicting states h_0..h_{n-2}, as the 
 Sign dynamics and pinning. The sign automaton (`automaton.sign.SignAutomaton`, semantics "exact" or "f32-seq")
 is driven by the text from the all -1 start (the papers'; DEFINITIONS 3.5): beta_t = B(beta_{t-1}, x_t),
 t = 0..n-2, and its bpc is the readout of the +-1 vectors (`rnn.forward.readout_costs`). Pinning neuron j
-to c in {-1, +1} holds s_j = c in the start state and after every step whatever its input. It is computed
-with the automaton of a pinned model (`pinned_model`): row j of Wh and Wx zero, bh[j] = c. That is exact
-in both semantics: every other neuron sees exactly the terms it sees in the pinned dynamics (s_j = c),
-and neuron j's pre-activation is exactly c (exact: c + 0 + ... ; f32-seq: fl32(c + 0) = c, then + (+-0)
-keeps c), so its sign is c; the tier bounds of the automaton are rigorous for any weights.
+to c in {-1, +1} holds s_j = c in the start state and after every step whatever its input
+(`automaton.landscape.pinned_automaton`: the automaton of the model with row j of Wh and Wx zero and
+bh[j] = c, exact in both semantics: every other neuron sees exactly the terms of the pinned dynamics and
+z_j = c). The readout always uses the original model.
 """
 from __future__ import annotations
 
@@ -30,7 +29,8 @@ import networkx as nx
 import numpy as np
 
 from satrnn.automaton import cycles as cyc
-from satrnn.automaton.bitset import all_minus, pack, to_hex, to_signs, unpack
+from satrnn.automaton.bitset import all_minus, to_hex, to_signs, unpack
+from satrnn.automaton.landscape import apply_pins, check_pins, pinned_automaton
 from satrnn.automaton.margins import margin_report
 from satrnn.automaton.redux import ReadoutCache
 from satrnn.automaton.sign import SignAutomaton
@@ -75,42 +75,12 @@ def parse_neuron(spec: str, H: int) -> int:
     return j
 
 
-# ---- pinning --------------------------------------------------------------------------------------
+# ---- pinning (automaton.landscape's exact clamping) -------------------------------------------------------
 
-def check_pins(pins: dict, H: int) -> dict[int, int]:
-    out = {}
-    for j, c in dict(pins).items():
-        if not isinstance(j, (int, np.integer)) or not 0 <= int(j) < H:
-            raise SatrnnInputError(f"pinned neuron {j!r} outside 0..{H - 1}")
-        if c not in (1, -1):
-            raise SatrnnInputError(f"pin of h{j} must be +1 or -1, got {c!r}")
-        out[int(j)] = int(c)
-    return out
-
-
-def pinned_model(model: ElmanRNN, pins: dict) -> ElmanRNN:
-    """The model whose sign automaton is the pinned automaton (module docstring): for each pinned j,
-    Wh[j, :] = 0, Wx[j, :] = 0, bh[j] = c. Only the dynamics use it; readouts use the original model."""
-    pins = check_pins(pins, model.H)
-    Wh, Wx, bh = model.Wh.copy(), model.Wx.copy(), model.bh.copy()
-    for j, c in pins.items():
-        Wh[j, :] = 0.0
-        Wx[j, :] = 0.0
-        bh[j] = np.float32(c)
-    return model.replace(Wh=Wh, Wx=Wx, bh=bh)
-
-
-def pin_states(states: np.ndarray, pins: dict, H: int) -> np.ndarray:
-    """Packed states (N, W) or (W,) with the pinned bits set to their values."""
-    st = np.asarray(states, dtype=np.uint64)
-    bits = unpack(st, H)
-    for j, c in pins.items():
-        bits[..., j] = c > 0
-    return pack(bits)
-
-
-def pinned_automaton(model: ElmanRNN, semantics: str, pins: dict) -> SignAutomaton:
-    return SignAutomaton.from_model(pinned_model(model, pins) if pins else model, semantics)
+def pinned(automaton: SignAutomaton, pins) -> tuple[SignAutomaton, tuple]:
+    """(the pinned automaton, the validated pins as sorted (neuron, +-1) pairs); unpinned: the automaton."""
+    pins = check_pins(pins, automaton.H)
+    return pinned_automaton(automaton, pins), pins
 
 
 @dataclass(frozen=True)
@@ -125,21 +95,21 @@ class SignDynamics:
     flips: int
 
 
-def sign_dynamics(model: ElmanRNN, xs, semantics: str = "exact", pins: dict | None = None,
+def sign_dynamics(model: ElmanRNN, xs, semantics: str = "exact", pins=None,
                   automaton: SignAutomaton | None = None) -> SignDynamics:
-    """Sign-only dynamics on the text (DEFINITIONS 3.5, start all -1), optionally with pinned neurons."""
-    pins = check_pins(pins or {}, model.H)
+    """Sign-only dynamics on the text (DEFINITIONS 3.5, start all -1), optionally with pinned neurons.
+    `automaton`: the model's unpinned automaton in `semantics` if already built."""
     xs = as_bytes(xs)
     if xs.shape[0] < 2:
         raise SatrnnInputError("sign dynamics need at least 2 bytes of text")
     H, n1 = model.H, xs.shape[0] - 1
-    aut = automaton or pinned_automaton(model, semantics, pins)
-    start = pin_states(all_minus(H), pins, H)
+    aut, pins = pinned(automaton or SignAutomaton.from_model(model, semantics), pins)
+    start = apply_pins(all_minus(H)[None, :], pins, H)[0]
     traj = aut.run(start, xs[:n1])
     costs, _ = readout_costs(model, to_signs(traj, H), xs[1:])
     prev = np.vstack([start[None, :], traj[:-1]])
     flips = int(np.bitwise_count(traj ^ prev).sum())
-    return SignDynamics(pins=tuple(sorted(pins.items())), traj=traj, costs=costs, bpc=sequential_mean(costs),
+    return SignDynamics(pins=pins, traj=traj, costs=costs, bpc=sequential_mean(costs),
                         flips=flips)
 
 
@@ -273,22 +243,21 @@ class PinEffect:
     seconds: float = 0.0
 
 
-def pin_effect(model: ElmanRNN, xs, semantics: str, j: int, c: int, base: SignDynamics,
+def pin_effect(model: ElmanRNN, xs, automaton: SignAutomaton, j: int, c: int, base: SignDynamics,
                cycle: FoundCycle | None, budget: int = PIN_CYCLE_BUDGET) -> PinEffect:
-    """The effect of pinning neuron j to c (+-1) on the sign-dynamics bpc and on a cycle (module docstring)."""
+    """The effect of pinning neuron j to c (+-1) on the sign-dynamics bpc and on a cycle (module docstring);
+    `automaton` is the model's unpinned automaton (its semantics is used)."""
     from satrnn.automaton.bitset import from_hex
     t0 = time.perf_counter()
-    pins = check_pins({j: c}, model.H)
-    aut = pinned_automaton(model, semantics, pins)
-    dyn = sign_dynamics(model, xs, semantics, pins, automaton=aut)
+    aut, pins = pinned(automaton, {j: c})
+    dyn = sign_dynamics(model, xs, automaton.semantics, pins, automaton=automaton)
     kw = {}
     if cycle is not None:
         H = model.H
         start = from_hex(cycle.first_start, H)
         seq = np.array([[cycle.byte]], dtype=np.uint8)
-        ref_aut = SignAutomaton.from_model(model, semantics)
-        a = cyc.find_cycles(ref_aut, start[None, :], seq, budget)
-        b = cyc.find_cycles(aut, pin_states(start, pins, H)[None, :], seq, budget)
+        a = cyc.find_cycles(automaton, start[None, :], seq, budget)
+        b = cyc.find_cycles(aut, apply_pins(start[None, :], pins, H), seq, budget)
         ok_a, ok_b = a.status[0] == cyc.STATUS_CYCLE, b.status[0] == cyc.STATUS_CYCLE
         kw = dict(cycle_byte=cycle.byte, cycle_start=cycle.first_start,
                   period=int(a.lam[0]) if ok_a else None, transient=int(a.mu[0]) if ok_a else None,

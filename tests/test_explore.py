@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import naive
 from satrnn.analyses import explore_data as ed
 from satrnn.automaton.bitset import all_minus, pack, to_signs, unpack
+from satrnn.automaton.landscape import apply_pins
 from satrnn.automaton.sign import SignAutomaton
 from satrnn.rnn.forward import readout_costs, sequential_mean
 from satrnn.rnn.model import ElmanRNN, random_model
@@ -64,8 +65,8 @@ def _literal_pinned_run(model, xs, pins, semantics):
 def test_pinned_automaton_equals_literal_reference(H, seed, semantics, pins, xs):
     model = _int_model(H, seed) if seed % 2 else random_model(H, seed)
     xs = np.array(xs, dtype=np.uint8)
-    aut = ed.pinned_automaton(model, semantics, pins)
-    got = aut.run(ed.pin_states(all_minus(H), pins, H), xs)
+    aut, pp = ed.pinned(SignAutomaton.from_model(model, semantics), pins)
+    got = aut.run(apply_pins(all_minus(H)[None, :], pp, H)[0], xs)
     ref = _literal_pinned_run(model, xs, pins, semantics)
     assert [tuple(int(v) for v in np.where(r, 1, -1)) for r in unpack(got, H)] == ref
 
@@ -105,7 +106,7 @@ def test_bad_pins():
     m = random_model(4, 0)
     for pins in ({4: 1}, {0: 0}, {-1: 1}):
         with pytest.raises(SatrnnInputError):
-            ed.pinned_model(m, pins)
+            ed.sign_dynamics(m, np.array([1, 2, 3], dtype=np.uint8), "exact", pins)
 
 
 # ---- the data equal the analysis functions --------------------------------------------------------------
@@ -384,3 +385,13 @@ def test_graphml_export_and_ctrl_c(data, tmp_path, monkeypatch):
             await pilot.pause()
         assert app.return_code == 130
     _run(go())
+
+
+def test_cli_screenshot_refuses_an_input(model_path, text_path, tmp_path, capsys):
+    import shutil
+    from satrnn.analyses.cli import main
+    t = tmp_path / "t.svg"
+    shutil.copy(text_path, t)
+    before = t.read_bytes()
+    assert main(["explore", str(model_path), str(t), "--screenshot", str(t)]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1 and t.read_bytes() == before

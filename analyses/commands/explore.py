@@ -3,7 +3,6 @@ raster, cycles and the claims ledger (Textual; the [explore] extra). `--screensh
 and exits; `--json` prints the computed tables. Textual is imported only when the app runs."""
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from satrnn.rnn.errors import SatrnnInputError
 
 from .. import explore_data as ed
 from ..clikit import (add_json_flag, add_model_text_args, add_seed_arg, add_semantics_arg, check_float,
-                      check_writable, emit_json, err_console, load_model_text_args, progress, write_file)
+                      declare_outputs, emit_json, err_console, load_model_text_args, progress, write_file)
 
 EXTRA_MESSAGE = "satrnn explore needs the [explore] extra: pip install 'satrnn[explore]'"
 NOT_A_TTY = ("satrnn explore needs an interactive terminal (stdin and stdout are not both a TTY); "
@@ -32,6 +31,7 @@ def register(sub) -> None:
     p.add_argument("--pin", choices=("+1", "-1"), default=None,
                    help="with --view neurons --select hN: pin that neuron to +1 or -1 and show the effect")
     p.add_argument("--screenshot", default=None, metavar="FILE.svg", help="write the view as SVG and exit")
+    declare_outputs(p, "screenshot")  # the CLI refuses an input, a special file or an unwritable place
     p.add_argument("--size", default="120x40", metavar="WxH", help="terminal size of --screenshot (default 120x40)")
     add_json_flag(p)
     p.set_defaults(func=run)
@@ -45,18 +45,6 @@ def _size(spec: str) -> tuple[int, int]:
     if not (40 <= w <= 1000 and 12 <= h <= 1000):
         raise SatrnnInputError(f"--size must be between 40x12 and 1000x1000, got {spec}")
     return w, h
-
-
-def _check_output(path: str, inputs) -> Path:
-    p = Path(path)
-    if p.suffix.lower() != ".svg":
-        raise SatrnnInputError(f"--screenshot file {path} must end in .svg")
-    if p.exists() and not p.is_file():
-        raise SatrnnInputError(f"cannot write {path}: not a regular file")
-    for i in inputs:
-        if i is not None and p.exists() and os.path.samefile(p, i):
-            raise SatrnnInputError(f"--screenshot {path} is an input file")
-    return check_writable(p)
 
 
 def summary_json(d: ed.ExploreData, threshold: float) -> dict:
@@ -84,8 +72,8 @@ def run(args) -> int:
     if args.pin is not None and (args.select is None or args.view != "neurons"):
         raise SatrnnInputError("--pin needs --view neurons and --select hN")
     size = _size(args.size)
-    if args.screenshot is not None:
-        _check_output(args.screenshot, (args.model, args.text))
+    if args.screenshot is not None and Path(args.screenshot).suffix.lower() != ".svg":
+        raise SatrnnInputError(f"--screenshot file {args.screenshot} must end in .svg")
     if not args.json:
         try:
             import textual  # noqa: F401
