@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from satrnn.rnn.errors import SatrnnInputError
-from satrnn.rnn.forward import _step, as_bytes, readout_costs, run_states
+from satrnn.rnn.forward import as_bytes, readout_costs, run_states
+from satrnn.rnn.forward import step_kernel as _step
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit_parallel, prange
 

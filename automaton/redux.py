@@ -28,7 +28,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from satrnn.rnn.errors import SatrnnInputError
-from satrnn.rnn.forward import _forward_kernel, _softmax_cost, as_bytes, forward
+from satrnn.rnn.forward import as_bytes, forward
+from satrnn.rnn.forward import forward_kernel as _forward_kernel
+from satrnn.rnn.forward import softmax_cost_kernel as _softmax_cost
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit, njit_parallel, prange
 

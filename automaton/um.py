@@ -52,7 +52,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from satrnn.rnn.errors import SatrnnInputError
-from satrnn.rnn.forward import _softmax_cost, as_bytes, sequential_mean
+from satrnn.rnn.forward import as_bytes, sequential_mean
+from satrnn.rnn.forward import softmax_cost_kernel as _softmax_cost
 from satrnn.rnn.model import N_BYTES, ElmanRNN
 from satrnn.rnn.numba_config import njit, njit_parallel, prange
 

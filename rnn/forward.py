@@ -197,6 +197,14 @@ def readout_costs(model: ElmanRNN, V: np.ndarray, targets, clamp: bool = True, w
     return costs, (logp if want_logp else None)
 
 
+# The float32 step, the whole forward and the softmax cost as numba building blocks for kernels of the
+# other layers (UM, redux, offsets), which must share these definitions: njit functions, call them only
+# from numba code. Public names, so no layer imports another's private kernels.
+step_kernel = _step
+forward_kernel = _forward_kernel
+softmax_cost_kernel = _softmax_cost
+
+
 @dataclass
 class ForwardResult:
     """Everything a forward pass over a text produces.
