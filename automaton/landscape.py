@@ -10,7 +10,8 @@ state space is the 2^(H - p) states that carry the pinned values (p = number of 
 Clamping is exact: the pinned automaton is the automaton of the model whose pinned rows have Wh[j, :] = 0,
 Wx[j, :] = 0 and bh[j] = +-1 (then z_j = +-1 in both semantics, and its sign is the clamp).
 
-Exact landscape (`landscape`, H - p <= 24): the successor of every state once, from the packed kernels, then
+Exact landscape (`landscape`, H - p <= 24): the successor of every state once, from the packed one-step kernel
+(`cascade.step_many`, in blocks of 2^16 states), then
 an iterative labelling of the functional graph (no recursion): in-degrees, a peel of the in-degree-0 states
 (Kahn's order), what remains is the union of the cycles, each labelled by a walk from its smallest state,
 then heights and attractors in reverse peel order. Results: per attractor its cycle states (hex, in cycle
@@ -55,7 +56,7 @@ MAX_GRAPH_FREE = 16          # state transition graphs: at most 2^16 nodes
 MAX_STARTS = 10_000_000
 CONFIDENCE = 0.95
 BOOTSTRAP_RESAMPLES = 9999
-PINNED_BLOCK = 1 << 16       # pinned successors are computed in blocks of this many states (bounded memory)
+PINNED_BLOCK = 1 << 16       # successors are computed in blocks of this many states (memory, Ctrl-C, progress)
 Z95 = 1.959963984540054
 
 
@@ -340,20 +341,29 @@ def _check_seq(seq) -> np.ndarray:
     return a[0]
 
 
-def _successors_pinned(A: SignAutomaton, seq: np.ndarray, free: np.ndarray, plus_word: int, succ) -> None:
-    """succ[c] = compressed F(c) for every compressed index c, in blocks (bounded memory)."""
+def _successor_map(A: SignAutomaton, seq: np.ndarray, free: np.ndarray, plus_word: int, succ,
+                   on_progress=None) -> None:
+    """succ[c] = compressed F(c) for every compressed index c, with the packed one-step kernel
+    (`cascade.step_many`) on blocks of PINNED_BLOCK states: bounded memory, a progress callback
+    on_progress(done, total) and Ctrl-C between blocks. Unpinned, compressed index = state."""
     from .cascade import step_many
     N = succ.shape[0]
+    pinned = free.shape[0] < A.H
     for lo in range(0, N, PINNED_BLOCK):
         hi = min(N, lo + PINNED_BLOCK)
-        cur = _deposit(np.arange(lo, hi, dtype=np.int64), free, plus_word).reshape(-1, 1)
+        idx = np.arange(lo, hi, dtype=np.int64)
+        cur = (_deposit(idx, free, plus_word) if pinned else idx.astype(np.uint64)).reshape(-1, 1)
         for x in seq:
             cur = step_many(A, cur, np.full(hi - lo, x, dtype=np.uint8))
-        succ[lo:hi] = _extract(cur[:, 0], free)
+        succ[lo:hi] = _extract(cur[:, 0], free) if pinned else cur[:, 0].astype(np.int64)
+        if on_progress is not None:
+            on_progress(hi, N)
 
 
-def landscape(automaton: SignAutomaton, seq, pins=None) -> ExactLandscape:
-    """The exact landscape of all 2^(H - p) states under the input byte or periodic sequence `seq`."""
+def landscape(automaton: SignAutomaton, seq, pins=None, on_progress=None) -> ExactLandscape:
+    """The exact landscape of all 2^(H - p) states under the input byte or periodic sequence `seq`.
+
+    on_progress(done, total) is called as the successor map fills (states done of all)."""
     t0 = time.perf_counter()
     H = automaton.H
     pins = check_pins(pins, H)
@@ -363,13 +373,10 @@ def landscape(automaton: SignAutomaton, seq, pins=None) -> ExactLandscape:
                                f"(2^{MAX_EXACT_FREE} states), this model has {m}")
     seq = _check_seq(seq)
     N = 1 << m
+    free = _free_neurons(H, pins)
+    plus_word = int(pin_masks(pins, H)[1][0])
     succ = np.empty(N, dtype=np.int64)
-    if pins:
-        A = pinned_automaton(automaton, pins)
-        free = _free_neurons(H, pins)
-        _successors_pinned(A, seq, free, int(pin_masks(pins, H)[1][0]), succ)
-    else:
-        cyc._successors(automaton.tables, seq, H, succ)
+    _successor_map(pinned_automaton(automaton, pins), seq, free, plus_word, succ, on_progress)
     indeg = np.zeros(N, dtype=np.int32)
     _in_degrees(succ, indeg)
     in_hist = np.bincount(indeg)
@@ -391,8 +398,6 @@ def landscape(automaton: SignAutomaton, seq, pins=None) -> ExactLandscape:
     _per_attractor(attractor, height, order, goe, basins, goe_per, hsum, hmax)
     del order
     L = int(seq.shape[0])
-    free = _free_neurons(H, pins)
-    plus_word = int(pin_masks(pins, H)[1][0])
     nd = (H + 3) // 4
     atts = []
     for a in range(nc):

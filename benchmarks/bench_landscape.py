@@ -23,7 +23,6 @@ import time
 import numba
 import numpy as np
 
-from satrnn.automaton import cycles as cyc
 from satrnn.automaton import landscape as ls
 from satrnn.automaton.bitset import from_int, to_int
 from satrnn.automaton.sign import SignAutomaton
@@ -73,7 +72,7 @@ def main():
     ls.landscape(SignAutomaton.from_model(random_model(6, 0), a.semantics), x)  # compile / load the cache
     t, land = best_time_and_result(lambda: ls.landscape(A, x), 3)
     succ = np.empty(1 << a.H, dtype=np.int64)
-    t_succ, _ = best_time_and_result(lambda: cyc._successors(A.tables, np.array([x], np.uint8), a.H, succ), 3)
+    t_succ, _ = best_time_and_result(lambda: ls._successor_map(A, np.array([x], np.uint8), np.arange(a.H), 0, succ), 3)
     print(f"exhaustive H={a.H} (random_model({a.H}, 0)), 1 thread: {t:.3f} s for {land.n_states:,} states "
           f"({land.n_states / t:,.0f} states/s; successors {t_succ:.3f} s, labelling and summaries "
           f"{t - t_succ:.3f} s); {len(land.attractors)} attractors, entropy {land.basin_entropy:.4f} nats, "

@@ -75,8 +75,8 @@ def _check_graphml(path: str, model_path: str | None) -> Path:
 
 def _exact(A, seq, pins, args):
     with progress() as bar:
-        bar.add_task(f"all 2^{A.H - len(pins)} states", total=None)
-        return ls.landscape(A, seq, pins)
+        task = bar.add_task(f"successors of all 2^{A.H - len(pins)} states", total=1 << (A.H - len(pins)))
+        return ls.landscape(A, seq, pins, on_progress=lambda done, total: bar.update(task, completed=done))
 
 
 def _estimate(A, seq, pins, starts, budget, args):
