@@ -39,6 +39,7 @@ import math
 import time
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 from scipy import stats
 
@@ -58,6 +59,7 @@ CONFIDENCE = 0.95
 BOOTSTRAP_RESAMPLES = 9999
 PINNED_BLOCK = 1 << 16       # successors are computed in blocks of this many states (memory, Ctrl-C, progress)
 Z95 = 1.959963984540054
+SERIAL_BELOW = 1 << 14     # exhaustive landscapes of fewer states run their successor kernel on one thread
 
 
 # ---- pins --------------------------------------------------------------------------------------------
@@ -349,6 +351,19 @@ def _successor_map(A: SignAutomaton, seq: np.ndarray, free: np.ndarray, plus_wor
     from .cascade import step_many
     N = succ.shape[0]
     pinned = free.shape[0] < A.H
+    threads = numba.get_num_threads()
+    if N < SERIAL_BELOW:
+        # A parallel region over a handful of states waits for a second thread, which on a busy machine
+        # cost ~20 ms per call (100x the work); results do not depend on the thread count.
+        numba.set_num_threads(1)
+    try:
+        _successor_blocks(A, seq, free, plus_word, succ, on_progress, pinned, step_many)
+    finally:
+        numba.set_num_threads(threads)
+
+
+def _successor_blocks(A, seq, free, plus_word, succ, on_progress, pinned, step_many) -> None:
+    N = succ.shape[0]
     for lo in range(0, N, PINNED_BLOCK):
         hi = min(N, lo + PINNED_BLOCK)
         idx = np.arange(lo, hi, dtype=np.int64)
