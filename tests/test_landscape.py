@@ -387,7 +387,13 @@ def test_cli_graphml_not_written_over_directory_or_model(small_model, tmp_path, 
     d = tmp_path / "d.graphml"
     d.mkdir()
     assert main(["landscape", str(small_model), "--input", "A", "--exhaustive", "--graphml", str(d)]) == 2
-    capsys.readouterr()
+    g = tmp_path / "m.graphml"
+    save_model(random_model(5, 0), g.with_suffix(".npz"))
+    g.with_suffix(".npz").rename(g)  # a model file that happens to end in .graphml
+    before = g.read_bytes()
+    assert main(["landscape", str(g), "--input", "A", "--exhaustive", "--graphml", str(g)]) == 2
+    assert g.read_bytes() == before
+    assert len(capsys.readouterr().err.strip().splitlines()) == 2
 
 
 def test_render_landscape_both_kinds():
