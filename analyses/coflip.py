@@ -17,13 +17,12 @@ import networkx as nx
 import numpy as np
 
 from satrnn.rnn.errors import SatrnnInputError
-from satrnn.rnn.forward import forward
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit, njit_parallel, prange
 from satrnn.rnn.text import display_byte
 
 from .knockout import promotes_demotes
-from .saturation import flip_matrix
+from .saturation import chunk_flips, state_rows
 
 TOP_PAIRS = 15
 
@@ -102,14 +101,20 @@ def top_pairs(C: np.ndarray, J: np.ndarray, k: int = TOP_PAIRS) -> tuple[list[di
 def coflip_report(model: ElmanRNN, xs, forward_result=None, top: int = TOP_PAIRS) -> dict:
     """Co-flip counts and Jaccard for every neuron pair (DEFINITIONS 5.4).
 
+    Without `forward_result` the forward is streamed in chunks (rnn.stream) and the counts are summed chunk
+    by chunk: memory O(chunk x H + H^2), whatever the text length.
+
     Keys: counts (H, H) int64 (diagonal = flips), jaccard (H, H) float32, flips (H,), top_pairs,
     top_pairs_ties, jaccard_top_pairs (by Jaccard, a corrected view), pairs_jaccard_gt_half,
     max_jaccard (pair and value), transitions.
     """
-    r = forward_result if forward_result is not None else forward(model, xs)
-    hs = r.hs[:-1]
-    F = flip_matrix(hs)
-    C = coflip_counts(F)
+    C, transitions, prev = None, 0, None
+    for t0, hs in state_rows(model, xs, forward_result):
+        F, prev_new = chunk_flips(prev, hs, t0)
+        prev = prev_new
+        transitions += F.shape[1]
+        Cc = coflip_counts(F) if F.shape[1] else np.zeros((F.shape[0],) * 2, dtype=np.int64)
+        C = Cc if C is None else C + Cc
     J = jaccard_f32(C)
     rows, tie = top_pairs(C, J, top)
     H = C.shape[0]
@@ -119,7 +124,7 @@ def coflip_report(model: ElmanRNN, xs, forward_result=None, top: int = TOP_PAIRS
     f = np.diag(C)
     jrows = [{"a": int(a[i]), "b": int(b[i]), "coflips": int(C[a[i], b[i]]), "jaccard": float(jv[i]),
               "flips_a": int(f[a[i]]), "flips_b": int(f[b[i]])} for i in jo]
-    return {"H": H, "transitions": int(F.shape[1]), "counts": C, "jaccard": J, "flips": f.copy(),
+    return {"H": H, "transitions": int(transitions), "counts": C, "jaccard": J, "flips": f.copy(),
             "top_pairs": rows, "top_pairs_ties": tie, "jaccard_top_pairs": jrows,
             "pairs_with_coflips": int((C[a, b] > 0).sum()),
             "pairs_jaccard_gt_half": int((jv > np.float32(0.5)).sum()),

@@ -13,14 +13,16 @@ from __future__ import annotations
 import numpy as np
 
 from satrnn.rnn.errors import SatrnnInputError
-from satrnn.rnn.forward import forward
+from satrnn.rnn.forward import as_bytes
 from satrnn.rnn.model import ElmanRNN
+from satrnn.rnn.stream import state_chunks
 
 SAT_THRESHOLD = 0.999
 MAX_RECORDED_DWELL = 100  # the paper's histogram keeps dwells 1..99 only
 PRINTED_DWELL_MAX = 49
 CLASSES = ("frozen", "settled", "active", "volatile")
 SAT_CLASSES = ("saturated", "mostly saturated", "graded")
+PRINTED_ROWS = 1024  # per-position rows listed: the papers' n (plus the last position)
 
 
 def flip_class(n_flips: int) -> str:
@@ -61,46 +63,125 @@ def _runs(flips_row: np.ndarray) -> tuple[np.ndarray, int, int]:
     return np.diff(t), int(t[0]), int(m - t[-1])
 
 
-def saturation_report(model: ElmanRNN, xs, forward_result=None, threshold: float = SAT_THRESHOLD) -> dict:
+def state_rows(model: ElmanRNN, xs, forward_result):
+    """Chunks (t0, hs) of the states h_0..h_{n-2}: from a given forward result, else streamed (rnn.stream)."""
+    if forward_result is not None:
+        hs = np.asarray(forward_result.hs[:-1])
+        if hs.shape[0] < 1:
+            raise SatrnnInputError("need at least 2 bytes of text")
+        yield 0, hs
+        return
+    xs = as_bytes(xs)
+    if xs.shape[0] < 2:
+        raise SatrnnInputError("need at least 2 bytes of text")
+    for t0, hs, _ in state_chunks(model, xs, stop=xs.shape[0] - 1):
+        yield t0, hs
+
+
+def chunk_flips(prev_signs, hs: np.ndarray, t0: int) -> tuple[np.ndarray, np.ndarray]:
+    """Flips inside one chunk of states: (F bool (H, k), signs of the chunk's last row).
+
+    Column c of F is the flip at step t0 + c (+1 when prev_signs, the signs of h_{t0-1}, are known):
+    with prev_signs None (t0 = 0) the first row starts the trajectory and has no flip.
+    """
+    s = np.asarray(hs) >= 0
+    full = s if prev_signs is None else np.vstack([prev_signs[None, :], s])
+    return np.ascontiguousarray((full[1:] != full[:-1]).T), s[-1].copy()
+
+
+def saturation_report(model: ElmanRNN, xs, forward_result=None, threshold: float = SAT_THRESHOLD,
+                      keep_positions: bool = True, printed_rows: int = PRINTED_ROWS) -> dict:
     """Per-neuron and per-position saturation, flips and dwells (DEFINITIONS 5.1-5.3).
+
+    Without `forward_result` the forward is streamed in chunks: memory is O(chunk x H) plus the outputs;
+    the per-position arrays (8 + 8 + 4 bytes per byte of text) are kept only with keep_positions.
 
     Keys (per neuron j, arrays of length H): flips, mean_abs_h (float32 running sum / m in float32),
     min_abs_h, sat_steps, pct_sat (float32), dwell_mode, flip_class (paper), saturation_class
-    (corrected), mean_dwell_all. Per position (length m = n-1): n_sat, n_flip, min_abs. Global:
-    order (flips descending, stable), class_counts, dwell_hist (G[d], d = 0..99, paper-compatible),
-    mean_dwell (paper-compatible, recorded dwells < 100), mean_dwell_all (corrected, all closed dwells),
-    dropped_dwells (count of dwells >= 100), mean_flips, steps.
+    (corrected), mean_dwell_all. Per position (length m = n-1, only with keep_positions): n_sat, n_flip,
+    min_abs. printed_rows: the paper's per-position rows (`printed_positions`) with t < printed_rows, plus
+    the last, each {t, n_sat, n_flip, min_abs, flipped (neurons)}. Global: order (flips descending,
+    stable), class_counts, dwell_hist (G[d], d = 0..99, paper-compatible), mean_dwell (paper-compatible,
+    recorded dwells < 100), mean_dwell_all (corrected, all closed dwells), dropped_dwells (count of dwells
+    >= 100), mean_flips, steps.
     """
     if not (0.0 < float(threshold) <= 1.0):
         raise SatrnnInputError(f"saturation threshold must be in (0, 1], got {threshold}")
-    r = forward_result if forward_result is not None else forward(model, xs)
-    hs = np.ascontiguousarray(r.hs[:-1], dtype=np.float32)  # h_0..h_{n-2}
-    m, H = hs.shape
-    if m < 1:
-        raise SatrnnInputError("need at least 2 bytes of text")
-    a = np.abs(hs)
     th = np.float32(threshold)
-    # float32 running sum in t order (np.add.accumulate is sequential), then a float32 division.
-    mean_abs = (np.add.accumulate(a, axis=0, dtype=np.float32)[-1] / np.float32(m)).astype(np.float32)
-    min_abs = np.minimum(np.float32(2.0), a.min(axis=0))
-    sat = a >= th
-    sat_steps = sat.sum(axis=0)
-    pct_sat = (np.float32(100.0) * sat_steps.astype(np.float32) / np.float32(m)).astype(np.float32)
-    F = flip_matrix(hs)  # (H, m-1)
-    flips = F.sum(axis=1).astype(np.int64)
+    H = np.asarray(forward_result.hs).shape[1] if forward_result is not None else model.H
+    abs_sum = np.zeros(H, dtype=np.float32)
+    min_abs = np.full(H, np.float32(2.0), dtype=np.float32)
+    sat_steps = np.zeros(H, dtype=np.int64)
+    flips = np.zeros(H, dtype=np.int64)
     hist = np.zeros((H, MAX_RECORDED_DWELL), dtype=np.int64)
     dwell_sum_all = np.zeros(H, dtype=np.int64)
     dwell_n_all = np.zeros(H, dtype=np.int64)
-    dropped = 0
-    first_open, last_open, longest = np.zeros(H, np.int64), np.zeros(H, np.int64), np.zeros(H, np.int64)
-    for j in range(H):
-        d, f0, f1 = _runs(F[j])
-        first_open[j], last_open[j] = f0, f1
-        rec = d[d < MAX_RECORDED_DWELL]
-        np.add.at(hist[j], rec, 1)
-        dropped += int((d >= MAX_RECORDED_DWELL).sum())
-        dwell_sum_all[j], dwell_n_all[j] = int(d.sum()), int(d.size)
-        longest[j] = int(d.max()) if d.size else 0
+    longest = np.zeros(H, dtype=np.int64)
+    first_flip = np.full(H, -1, dtype=np.int64)
+    last_flip = np.full(H, -1, dtype=np.int64)
+    sat_total = 0
+    pos_sat, pos_flip, pos_min, rows = [], [], [], []
+    prev = None
+    m = 0
+    for t0, hs in state_rows(model, xs, forward_result):
+        hs = np.asarray(hs, dtype=np.float32)
+        k = hs.shape[0]
+        m = t0 + k
+        a = np.abs(hs)
+        # float32 running sum in t order (np.add.accumulate is sequential), carried across chunks
+        abs_sum = np.add.accumulate(np.vstack([abs_sum[None, :], a]), axis=0, dtype=np.float32)[-1]
+        min_abs = np.minimum(min_abs, a.min(axis=0))
+        sat = a >= th
+        sat_steps += sat.sum(axis=0)
+        sat_total += int(sat.sum())
+        F, last_signs = chunk_flips(prev, hs, t0)        # F[:, c] = flip at step t0 + off + c
+        off = 1 if prev is None else 0                   # h_0 starts the trajectory: no flip at t = 0
+        prev = last_signs
+        flips += F.sum(axis=1)
+        jj, cc = np.nonzero(F)                           # j ascending, then time ascending
+        tt = cc.astype(np.int64) + (t0 + off)
+        if jj.size:
+            # dwell = time since the previous flip of the same neuron (possibly in an earlier chunk)
+            prev_t = np.empty_like(tt)
+            prev_t[1:] = tt[:-1]
+            starts = np.ones(jj.size, dtype=bool)
+            starts[1:] = jj[1:] != jj[:-1]
+            prev_t[starts] = last_flip[jj[starts]]
+            closed = prev_t >= 0
+            d, dj = tt[closed] - prev_t[closed], jj[closed]
+            rec = d < MAX_RECORDED_DWELL
+            np.add.at(hist, (dj[rec], d[rec]), 1)
+            np.add.at(dwell_sum_all, dj, d)
+            np.add.at(dwell_n_all, dj, 1)
+            np.maximum.at(longest, dj, d)
+            ends = np.ones(jj.size, dtype=bool)
+            ends[:-1] = jj[1:] != jj[:-1]
+            last_flip[jj[ends]] = tt[ends]
+            new_first = starts & (first_flip[jj] < 0)
+            first_flip[jj[new_first]] = tt[new_first]
+        n_flip_chunk = np.zeros(k, dtype=np.int64)
+        n_flip_chunk[off:] = F.sum(axis=0)
+        n_sat_chunk, min_chunk = sat.sum(axis=1), a.min(axis=1)
+        if keep_positions:
+            pos_sat.append(n_sat_chunk)
+            pos_flip.append(n_flip_chunk)
+            pos_min.append(min_chunk)
+
+        def row(c: int) -> dict:
+            flipped = [int(j) for j in np.flatnonzero(F[:, c - off])] if c >= off else []
+            return {"t": t0 + c, "n_sat": int(n_sat_chunk[c]), "n_flip": int(n_flip_chunk[c]),
+                    "min_abs": float(min_chunk[c]), "flipped": flipped}
+
+        # the paper's printed rows, bounded to t < printed_rows (the last row is added after the loop)
+        rows.extend(row(t - t0) for t in range(t0, min(m, printed_rows)) if _printed(t))
+        last = row(k - 1)
+    if not rows or rows[-1]["t"] != m - 1:
+        rows.append(last)
+    mean_abs = (abs_sum / np.float32(m)).astype(np.float32)
+    pct_sat = (np.float32(100.0) * sat_steps.astype(np.float32) / np.float32(m)).astype(np.float32)
+    first_open = np.where(first_flip >= 0, first_flip, m)
+    last_open = np.where(last_flip >= 0, m - last_flip, m)
+    dropped = int(dwell_n_all.sum() - hist.sum())
     dwell_mode = np.array([int(np.argmax(hist[j, 1:]) + 1) if hist[j, 1:].any() else 0 for j in range(H)])
     order = np.argsort(-flips, kind="stable")
     G = hist.sum(axis=0)
@@ -110,9 +191,7 @@ def saturation_report(model: ElmanRNN, xs, forward_result=None, threshold: float
     mean_dwell_all = float(dwell_sum_all.sum() / tot_n) if tot_n else float("nan")
     fcls = [flip_class(int(f)) for f in flips]
     scls = [saturation_class(float(p)) for p in pct_sat]
-    n_flip = np.zeros(m, dtype=np.int64)
-    n_flip[1:] = F.sum(axis=0)
-    return {
+    out = {
         "steps": m, "H": H, "threshold": float(th),
         "flips": flips, "mean_abs_h": mean_abs, "min_abs_h": min_abs, "sat_steps": sat_steps,
         "pct_sat": pct_sat, "dwell_mode": dwell_mode, "dwell_hist_per_neuron": hist,
@@ -121,13 +200,16 @@ def saturation_report(model: ElmanRNN, xs, forward_result=None, threshold: float
         "longest_dwell": longest, "first_open_run": first_open, "last_open_run": last_open,
         "order": order, "class_counts": {c: fcls.count(c) for c in CLASSES},
         "saturation_class_counts": {c: scls.count(c) for c in SAT_CLASSES},
-        "n_sat": sat.sum(axis=1), "n_flip": n_flip, "min_abs": a.min(axis=1),
+        "printed_rows": rows, "printed_rows_limit": printed_rows,
         "dwell_hist": G, "mean_dwell": mean_dwell, "mean_dwell_all": mean_dwell_all,
         "dropped_dwells": dropped, "recorded_dwells": int(G.sum()),
         "mean_flips": float(flips.mean()), "total_flips": int(flips.sum()),
-        "neuron_steps_saturated_pct": float(100.0 * sat.sum() / sat.size),
+        "neuron_steps_saturated_pct": float(100.0 * sat_total / (m * H)),
         "steps_per_flip": float((m - 1) / flips.mean()) if flips.sum() else float("inf"),
     }
+    if keep_positions:
+        out.update(n_sat=np.concatenate(pos_sat), n_flip=np.concatenate(pos_flip), min_abs=np.concatenate(pos_min))
+    return out
 
 
 def flipped_at(hs: np.ndarray, t: int) -> list[int]:
@@ -138,7 +220,11 @@ def flipped_at(hs: np.ndarray, t: int) -> list[int]:
     return [int(j) for j in np.flatnonzero(s[t] != s[t - 1])]
 
 
+def _printed(t: int) -> bool:
+    return t < 10 or (t < 50 and t % 5 == 0) or t % 50 == 0
+
+
 def printed_positions(m: int) -> list[int]:
     """Rows the paper's per-position table prints (DEFINITIONS 5.1): t < 10; t < 50 and t % 5 == 0;
     t % 50 == 0; t = m-1 (the last state)."""
-    return [t for t in range(m) if t < 10 or (t < 50 and t % 5 == 0) or t % 50 == 0 or t == m - 1]
+    return [t for t in range(m) if _printed(t) or t == m - 1]

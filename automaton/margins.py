@@ -15,6 +15,7 @@ import numpy as np
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, forward, readout_costs, sequential_mean
 from satrnn.rnn.model import ElmanRNN
+from satrnn.rnn.stream import SequentialSum, state_chunks
 
 from .bitset import all_minus, all_plus, hamming, pack, to_signs, unpack
 from .sign import SignAutomaton
@@ -23,6 +24,7 @@ f32 = np.float32
 N_SMALLEST = 20
 PAPER_BIN_WIDTH = 5.0
 PAPER_BINS = 50
+PER_POSITION_ROWS = 1024   # per-position rows listed: the papers' n (plus the last position)
 
 
 def _check(model: ElmanRNN, xs, min_bytes: int = 2) -> np.ndarray:
@@ -57,26 +59,68 @@ def _seq_sum64(a) -> float:
     return float(np.cumsum(a)[-1]) if a.size else 0.0
 
 
-def _log_histogram(mu: np.ndarray) -> list[dict]:
-    """Counts per decade [10^k, 10^(k+1)) plus exact zeros; all non-empty bins."""
+def _decade_exponents(pos: np.ndarray) -> np.ndarray:
+    """k with 10^k <= v < 10^(k+1) for positive float64 values (log10 rounding guarded at powers of ten)."""
+    k = np.floor(np.log10(pos)).astype(np.int64)
+    return np.where(10.0 ** (k + 1) <= pos, k + 1, np.where(10.0 ** k > pos, k - 1, k))
+
+
+_DECADE_OFFSET = 64        # float32 magnitudes span decades -46..38
+
+
+def _log_histogram_from_counts(zeros: int, decades: np.ndarray, total: int) -> list[dict]:
     out = []
-    zeros = int((mu == 0).sum())
     if zeros:
-        out.append({"lo": 0.0, "hi": 0.0, "count": zeros, "pct": 100.0 * zeros / mu.size})
-    pos = mu[mu > 0].astype(np.float64)
-    if pos.size:
-        k = np.floor(np.log10(pos)).astype(np.int64)
-        # guard log10 rounding at exact powers of ten
-        k = np.where(10.0 ** (k + 1) <= pos, k + 1, np.where(10.0 ** k > pos, k - 1, k))
-        for e in range(int(k.min()), int(k.max()) + 1):
-            c = int((k == e).sum())
-            if c:
-                out.append({"lo": 10.0 ** e, "hi": 10.0 ** (e + 1), "count": c, "pct": 100.0 * c / mu.size})
+        out.append({"lo": 0.0, "hi": 0.0, "count": int(zeros), "pct": 100.0 * int(zeros) / total})
+    for i in np.flatnonzero(decades):
+        e, c = int(i) - _DECADE_OFFSET, int(decades[i])
+        out.append({"lo": 10.0 ** e, "hi": 10.0 ** (e + 1), "count": c, "pct": 100.0 * c / total})
     return out
 
 
-def margin_report(model: ElmanRNN, xs) -> dict:
+def _order_statistics(model: ElmanRNN, xs: np.ndarray, n1: int, top16: np.ndarray, ks: tuple[int, ...]) -> list:
+    """Exact k-th smallest margins (0-based ks) over all n1 x H margins, in bounded memory.
+
+    Non-negative float32 values sort like their bit patterns as uint32. The first pass (done by the
+    caller) counted the top 16 bits; this second pass re-runs the forward and counts the low 16 bits
+    inside the buckets that hold the wanted ranks.
+    """
+    cum = np.cumsum(top16)
+    buckets = {}
+    for k in ks:
+        b = int(np.searchsorted(cum, k, side="right"))
+        buckets.setdefault(b, []).append(k)
+    low = {b: np.zeros(1 << 16, dtype=np.int64) for b in buckets}
+    for _, _, zs in state_chunks(model, xs, stop=n1):
+        bits = np.abs(zs).astype(np.float32).view(np.uint32).ravel()
+        hi = bits >> np.uint32(16)
+        for b, counts in low.items():
+            sel = bits[hi == b]
+            if sel.size:
+                counts += np.bincount((sel & np.uint32(0xFFFF)).astype(np.int64), minlength=1 << 16)
+    out = {}
+    for b, kk in buckets.items():
+        before = int(cum[b - 1]) if b > 0 else 0
+        c2 = np.cumsum(low[b])
+        for k in kk:
+            lo16 = int(np.searchsorted(c2, k - before, side="right"))
+            out[k] = np.uint32((b << 16) | lo16).view(np.float32)
+    return [out[k] for k in ks]
+
+
+def _exact_median(model: ElmanRNN, xs: np.ndarray, n1: int, top16: np.ndarray, total: int) -> float:
+    """np.median of all float32 margins: the middle value, or the float32 mean of the two middle ones."""
+    k1, k2 = (total - 1) // 2, total // 2
+    a, b = _order_statistics(model, xs, n1, top16, (k1, k2))
+    return float(np.median(np.array([a, b], dtype=np.float32))) if k1 != k2 else float(a)
+
+
+def margin_report(model: ElmanRNN, xs, per_position_rows: int = PER_POSITION_ROWS) -> dict:
     """q1_margins (DEFINITIONS 2) on the float32 data trajectory (h_{-1} = 0), t = 0..n-2.
+
+    Computed in chunks of the text (rnn.stream): memory is O(chunk x H) plus the outputs, whatever the text
+    length; every value equals the whole-text computation (sums carried in index order). The median needs
+    a second forward pass (exact order statistic by a 2 x 16-bit radix count).
 
     Keys:
       n_bytes, steps (n-1), H, neuron_steps (H (n-1));
@@ -88,8 +132,9 @@ def margin_report(model: ElmanRNN, xs) -> dict:
       per_neuron: {mean (S_i/(n-1)), min, n_small} lists over i; per_neuron_lowest: the 20 neurons with the
         smallest S_i, ascending (2.5: {neuron, mean, min, n_small});
       smallest: the 20 smallest margins ({t, neuron, margin, z, byte (x_t), next_byte (x_{t+1})});
-      per_position: list over t of {t, min, mean (fl32 sum / H), n_small, n_tiny, bpc_full, bpc_sign,
-        printed (the 2.2 row rule)};
+      per_position: list over t < per_position_rows (default 1024, the papers' n) and the last t of
+        {t, min, mean (fl32 sum / H), n_small, n_tiny, bpc_full, bpc_sign, printed (the 2.2 row rule)};
+        per_position_omitted: how many positions are not listed (bounded output for long texts);
       mantissa (2.6, paper-compatible): rows j = 0..4 {neuron, W, delta, mean_margin, ratio},
         delta_max, mu_min, safety_factor, closing_line_unconditional = True;
       mantissa_corrected: per-neuron ratio of MIN margin to delta ({min_ratio, argmin_neuron}), the number of
@@ -100,49 +145,99 @@ def margin_report(model: ElmanRNN, xs) -> dict:
     """
     xs = _check(model, xs)
     H = model.H
-    r = forward(model, xs)
     n1 = xs.shape[0] - 1
-    zs = r.zs[:n1]
-    _check_finite(zs, 0)
-    mu = np.abs(zs).astype(np.float32)                                      # (n-1, H)
-    total = mu.size
+    total = n1 * H
     one, tenth = f32(1.0), f32(0.1)
-    small = int((mu < one).sum())
-    tiny = int((mu < tenth).sum())
-    # sign readout on float dynamics (2.1/2.3): s_t = 2 sigma(h_t) - 1
-    signs = np.where(r.hs[:n1] >= 0, f32(1.0), f32(-1.0)).astype(np.float32)
-    sign_costs, _ = readout_costs(model, signs, xs[1:])
-    # 2.4 paper histogram
-    k = np.minimum(PAPER_BINS - 1, np.trunc((mu / f32(PAPER_BIN_WIDTH)).astype(np.float32)).astype(np.int64))
-    counts = np.bincount(k.ravel(), minlength=PAPER_BINS)
-    hist = [{"bin": int(b), "lo": PAPER_BIN_WIDTH * b, "hi": (PAPER_BIN_WIDTH * (b + 1) if b < PAPER_BINS - 1
-                                                            else math.inf),
-             "count": int(c), "pct": 100.0 * int(c) / total} for b, c in enumerate(counts) if c]
-    # 2.5 per neuron
-    S = np.array([_seq_sum64(mu[:, i]) for i in range(H)])
-    mins = mu.min(axis=0)
-    ns = (mu < one).sum(axis=0)
-    order = np.argsort(S, kind="stable")
-    lowest = [{"neuron": int(i), "mean": float(S[i] / n1), "min": float(mins[i]), "n_small": int(ns[i])}
-              for i in order[:20]]
-    # smallest margins
-    flat = np.argsort(mu.ravel(), kind="stable")[:N_SMALLEST]
-    smallest = [{"t": int(f // H), "neuron": int(f % H), "margin": float(mu.ravel()[f]),
-                 "z": float(zs.ravel()[f]), "byte": int(xs[f // H]), "next_byte": int(xs[f // H + 1])}
-                for f in flat]
-    # 2.2 per-position rows
-    per_pos = []
-    for t in range(n1):
-        ns_t = int((mu[t] < one).sum())
-        row = {"t": t, "min": float(mu[t].min()), "mean": float(f32(_f32_seq_sum(mu[t]) / f32(H))),
-               "n_small": ns_t, "n_tiny": int((mu[t] < tenth).sum()), "bpc_full": float(r.costs[t]),
-               "bpc_sign": float(sign_costs[t])}
-        row["printed"] = bool(t < 10 or (t < 100 and t % 10 == 0) or t % 50 == 0 or ns_t > 3 or t == n1 - 1)
-        per_pos.append(row)
-    # 2.6 "The Mantissa Cannot Reach" (paper-compatible)
+    # 2.6 constants (per neuron), needed inside the loop for the corrected counts
     Wabs = [_f32_seq_sum(np.abs(model.Wh[j])) for j in range(H)]
     two23 = f32(2.0 ** 23)
     delta = [f32(Wj * f32(2.0 ** -23)) for Wj in Wabs]
+    d = np.array([float(v) for v in delta])
+    d32 = d.astype(np.float32)
+    u32 = 2.0 ** -24
+    gam = (H + 1) * u32 / (1 - (H + 1) * u32)
+    abs_bh = np.abs(model.bh.astype(np.float64))
+    abs_wxT = np.abs(model.Wx.T.astype(np.float64))
+    abs_wh_rows = np.abs(model.Wh.astype(np.float64)).sum(axis=1)
+    # running accumulators
+    mean_sum, S, cost_sum, sign_sum = SequentialSum(), SequentialSum((H,)), SequentialSum(), SequentialSum()
+    small = tiny = zeros = within_delta = within = 0
+    counts = np.zeros(PAPER_BINS, dtype=np.int64)
+    decades = np.zeros(2 * _DECADE_OFFSET, dtype=np.int64)
+    top16 = np.zeros(1 << 16, dtype=np.int64)
+    mins = np.full(H, np.inf, dtype=np.float32)
+    ns = np.zeros(H, dtype=np.int64)
+    max_bound, min_over_bound = 0.0, math.inf
+    cand = np.zeros((0, 3))                     # smallest candidates: (margin, flat index, z)
+    per_pos, last_row = [], None
+    for t0, hs, zs in state_chunks(model, xs, stop=n1):
+        m = zs.shape[0]
+        _check_finite(zs, t0)
+        mu = np.abs(zs).astype(np.float32)                                  # (m, H)
+        x_in, x_next = xs[t0:t0 + m], xs[t0 + 1:t0 + m + 1]
+        small += int((mu < one).sum())
+        tiny += int((mu < tenth).sum())
+        mean_sum.add(mu.ravel())
+        S.add(mu)
+        mins = np.minimum(mins, mu.min(axis=0))
+        ns += (mu < one).sum(axis=0)
+        # 2.4 paper histogram (the bin index is computed in float32, then capped)
+        k = np.minimum(f32(PAPER_BINS - 1), np.trunc((mu / f32(PAPER_BIN_WIDTH)).astype(np.float32)))
+        counts += np.bincount(k.astype(np.int64).ravel(), minlength=PAPER_BINS)
+        zeros += int((mu == 0).sum())
+        pos = mu[mu > 0].astype(np.float64)
+        if pos.size:
+            decades += np.bincount(_decade_exponents(pos) + _DECADE_OFFSET, minlength=2 * _DECADE_OFFSET)
+        top16 += np.bincount((mu.view(np.uint32) >> np.uint32(16)).ravel().astype(np.int64), minlength=1 << 16)
+        # the 20 smallest so far (stable: ties by flat index t * H + i)
+        flat = np.argsort(mu.ravel(), kind="stable")[:N_SMALLEST]
+        new = np.column_stack([mu.ravel()[flat].astype(np.float64), (flat + t0 * H).astype(np.float64),
+                               zs.ravel()[flat].astype(np.float64)])
+        cand = np.vstack([cand, new])
+        cand = cand[np.lexsort((cand[:, 1], cand[:, 0]))][:N_SMALLEST]
+        # readouts: full float state and its signs (2.3)
+        costs, _ = readout_costs(model, hs, x_next)
+        signs = np.where(hs >= 0, f32(1.0), f32(-1.0)).astype(np.float32)
+        sign_costs, _ = readout_costs(model, signs, x_next)
+        cost_sum.add(costs)
+        sign_sum.add(sign_costs)
+        # 2.6 corrected: margins within delta_i, and within the rigorous accumulation bound
+        within_delta += int((mu <= d32[None, :]).sum())
+        acc_bound = gam * (abs_bh[None, :] + abs_wxT[x_in] + abs_wh_rows[None, :])   # (m, H)
+        within += int((mu.astype(np.float64) <= acc_bound).sum())
+        max_bound = max(max_bound, float(acc_bound.max()))
+        min_over_bound = min(min_over_bound, float((mu / acc_bound).min()))
+        # 2.2 per-position rows (bounded: the first per_position_rows and the last)
+        row_min = mu.min(axis=1)
+        row_mean = (np.cumsum(mu, axis=1, dtype=np.float32)[:, -1] / f32(H)).astype(np.float32)
+        row_small = (mu < one).sum(axis=1)
+        row_tiny = (mu < tenth).sum(axis=1)
+        keep = [j for j in range(m) if t0 + j < per_position_rows or t0 + j == n1 - 1]
+        for j in keep:
+            t = t0 + j
+            ns_t = int(row_small[j])
+            row = {"t": t, "min": float(row_min[j]), "mean": float(row_mean[j]), "n_small": ns_t,
+                   "n_tiny": int(row_tiny[j]), "bpc_full": float(costs[j]), "bpc_sign": float(sign_costs[j]),
+                   "printed": bool(t < 10 or (t < 100 and t % 10 == 0) or t % 50 == 0 or ns_t > 3 or t == n1 - 1)}
+            if t < per_position_rows:
+                per_pos.append(row)
+            else:
+                last_row = row
+    if last_row is not None:
+        per_pos.append(last_row)
+    S = S.value
+    hist = [{"bin": int(b), "lo": PAPER_BIN_WIDTH * b, "hi": (PAPER_BIN_WIDTH * (b + 1) if b < PAPER_BINS - 1
+                                                            else math.inf),
+             "count": int(c), "pct": 100.0 * int(c) / total} for b, c in enumerate(counts) if c]
+    order = np.argsort(S, kind="stable")
+    lowest = [{"neuron": int(i), "mean": float(S[i] / n1), "min": float(mins[i]), "n_small": int(ns[i])}
+              for i in order[:20]]
+    smallest = []
+    for v, fi, z in cand:
+        f = int(fi)
+        smallest.append({"t": f // H, "neuron": f % H, "margin": float(f32(v)), "z": float(f32(z)),
+                         "byte": int(xs[f // H]), "next_byte": int(xs[f // H + 1])})
+    # 2.6 "The Mantissa Cannot Reach" (paper-compatible)
     rows = []
     for j in range(min(5, H)):
         mbar = f32(S[j] / n1)
@@ -150,26 +245,17 @@ def margin_report(model: ElmanRNN, xs) -> dict:
         rows.append({"neuron": j, "W": float(Wabs[j]), "delta": float(delta[j]), "mean_margin": float(mbar),
                      "ratio": ratio})
     delta_max = max(f32(Wj / two23) for Wj in Wabs)
-    mu_min = f32(mu.min())
+    mu_min = f32(mins.min())
     safety = float(f32(mu_min / delta_max)) if delta_max != 0 else math.inf
     mantissa = {"rows": rows, "delta_max": float(delta_max), "mu_min": float(mu_min), "safety_factor": safety,
                 "closing_line_unconditional": True}
-    # corrected: per-neuron min margin vs its own delta, and the rigorous accumulation bound
-    d = np.array([float(v) for v in delta])
     with np.errstate(divide="ignore"):
         min_ratio = np.where(d > 0, mins / np.where(d > 0, d, 1.0), np.inf)
-    within_delta = int((mu <= d[None, :].astype(np.float32)).sum())
-    u32 = 2.0 ** -24
-    gam = (H + 1) * u32 / (1 - (H + 1) * u32)
-    Sabs = (np.abs(model.bh.astype(np.float64))[None, :] + np.abs(model.Wx.T.astype(np.float64))[xs[:n1]]
-            + np.abs(model.Wh.astype(np.float64)).sum(axis=1)[None, :])
-    acc_bound = gam * Sabs                                                    # (n-1, H)
-    within = int((mu.astype(np.float64) <= acc_bound).sum())
     corrected = {"min_ratio": float(min_ratio.min()), "argmin_neuron": int(np.argmin(min_ratio)),
                  "steps_with_margin_at_most_delta": within_delta,
-                 "max_accumulation_bound": float(acc_bound.max()),
+                 "max_accumulation_bound": max_bound,
                  "steps_within_accumulation_bound": within,
-                 "min_margin_over_bound": float((mu / acc_bound).min())}
+                 "min_margin_over_bound": min_over_bound}
     quirks = [
         "2.3: bpc_sign_readout binarises only the readout; the recurrence keeps float h (not sign dynamics; "
         "see boolean_report dynamics)",
@@ -181,14 +267,16 @@ def margin_report(model: ElmanRNN, xs) -> dict:
     ]
     return {
         "n_bytes": int(xs.shape[0]), "steps": n1, "H": H, "neuron_steps": total,
-        "mean_margin": _seq_sum64(mu) / total, "small": small, "small_pct": 100.0 * small / total,
+        "mean_margin": float(mean_sum.value) / total, "small": small, "small_pct": 100.0 * small / total,
         "tiny": tiny, "tiny_pct": 100.0 * tiny / total, "frac_below_1": small / total,
-        "frac_below_0_1": tiny / total, "min_margin": float(mu.min()), "median_margin": float(np.median(mu)),
-        "bpc_full": r.bpc, "bpc_sign_readout": sequential_mean(sign_costs),
-        "histogram": hist, "histogram_log": _log_histogram(mu),
+        "frac_below_0_1": tiny / total, "min_margin": float(mu_min),
+        "median_margin": _exact_median(model, xs, n1, top16, total),
+        "bpc_full": float(cost_sum.value) / n1, "bpc_sign_readout": float(sign_sum.value) / n1,
+        "histogram": hist, "histogram_log": _log_histogram_from_counts(zeros, decades, total),
         "per_neuron": {"mean": (S / n1).tolist(), "min": mins.astype(np.float64).tolist(),
                        "n_small": ns.astype(int).tolist()},
         "per_neuron_lowest": lowest, "smallest": smallest, "per_position": per_pos,
+        "per_position_omitted": n1 - len(per_pos),
         "mantissa": mantissa, "mantissa_corrected": corrected, "quirks": quirks,
     }
 

@@ -3,12 +3,9 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from satrnn.rnn.forward import forward
-
 from ..clikit import (add_json_flag, add_model_text_args, check_float, check_int, console, emit_json,
                       load_model_text_args)
-from ..saturation import (CLASSES, PRINTED_DWELL_MAX, SAT_CLASSES, SAT_THRESHOLD, flipped_at, printed_positions,
-                          saturation_report)
+from ..saturation import CLASSES, PRINTED_DWELL_MAX, SAT_CLASSES, SAT_THRESHOLD, saturation_report
 
 
 def register(sub) -> None:
@@ -18,7 +15,8 @@ def register(sub) -> None:
                    help=f"|h| >= this counts as saturated (default {SAT_THRESHOLD})")
     p.add_argument("--top", type=int, default=30, help="neurons listed (by flips; default 30)")
     p.add_argument("--positions", action="store_true",
-                   help="also print the paper's per-position rows (t < 10, every 5th below 50, every 50th, last)")
+                   help="also print the paper's per-position rows (t < 10, every 5th below 50, every 50th, last; "
+                        "t < 1024 and the last) and put the full per-position arrays in --json")
     add_json_flag(p)
     p.set_defaults(func=run)
 
@@ -27,11 +25,9 @@ def run(args) -> int:
     th = check_float("--threshold", args.threshold, 1e-9, 1.0)
     model, xs = load_model_text_args(args)
     top = check_int("--top", args.top, 1, model.H)
-    fr = forward(model, xs)
-    r = saturation_report(model, xs, fr, threshold=th)
-    hs = fr.hs[:-1]
-    rows = [{"t": t, "n_sat": int(r["n_sat"][t]), "n_flip": int(r["n_flip"][t]), "min_abs": float(r["min_abs"][t]),
-             "flipped": flipped_at(hs, t)} for t in printed_positions(r["steps"])]
+    # streamed forward: memory does not grow with the text; per-position arrays only with --positions
+    r = saturation_report(model, xs, threshold=th, keep_positions=args.positions)
+    rows = r.pop("printed_rows")
     if args.json:
         out = {k: v for k, v in r.items() if k != "dwell_hist_per_neuron"}
         out["printed_positions"] = rows

@@ -1,0 +1,42 @@
+"""The float32 forward over a long text in fixed-size chunks: O(chunk x H) memory, identical bits.
+
+`state_chunks(model, xs)` yields (t0, hs, zs) with hs[k] = h_{t0+k}, the state after reading x_{t0+k}
+(h_{-1} = 0), carrying the state across chunks; the step is the same kernel as `forward.run_states`, so the
+concatenated chunks equal the whole-text run exactly. Between chunks Python regains control, so Ctrl-C
+is honoured within one chunk's time (CHUNK bytes, well under a second for H = 128).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .forward import as_bytes, run_states
+from .model import ElmanRNN
+
+CHUNK = 8192
+
+
+def state_chunks(model: ElmanRNN, xs, chunk: int | None = None, stop: int | None = None, precision: str = "f32"):
+    """Yield (t0, hs, zs) for t0 = 0, chunk, 2 chunk, ... over xs[:stop] (default all of xs; chunk
+    default CHUNK, read at call time so tests can shrink it)."""
+    chunk = CHUNK if chunk is None else int(chunk)
+    xs = as_bytes(xs)
+    n = xs.shape[0] if stop is None else min(int(stop), xs.shape[0])
+    h = None
+    for t0 in range(0, n, chunk):
+        hs, zs = run_states(model, xs[t0:min(n, t0 + chunk)], precision, h)
+        h = hs[-1]
+        yield t0, hs, zs
+
+
+class SequentialSum:
+    """A float64 sum accumulated strictly in index order across chunks (np.cumsum is sequential), so
+    chunked results equal one left-to-right loop bit for bit; `add` takes (m,) or (m, k) (per column)."""
+
+    def __init__(self, shape=()):
+        self.value = np.zeros(shape, dtype=np.float64)
+
+    def add(self, a) -> None:
+        a = np.asarray(a, dtype=np.float64)
+        if a.shape[0] == 0:
+            return
+        self.value = np.cumsum(np.concatenate([self.value[None], a]), axis=0)[-1]
