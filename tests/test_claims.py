@@ -148,6 +148,24 @@ def test_labels_sets_and_bools():
     assert C.compare(mk("bool", True), False)[0] == "differs"
 
 
+def test_claims_are_data_validated_at_load():
+    """Each seed's claims live in analyses/seed_claims/NNN.json; a bad file is refused naming file and claim."""
+    files = sorted(p.name for p in (REPO / "analyses" / "seed_claims").glob("*.json"))
+    assert files == [f"{k}.json" for k in C.SEEDS]
+    good = json.loads((REPO / "analyses" / "seed_claims" / "004.json").read_text(encoding="utf-8"))
+    key, fname, tables, claims = C.load_seed_file(json.dumps(good), "004.json")
+    assert key == "004" and claims == C.claims_for("004") and len(tables) == 3
+
+    def broken(**change):
+        doc = json.loads(json.dumps(good))
+        doc["claims"][1].update(change)
+        return json.dumps(doc)
+    for change, msg in (({"paper_value": "about twelve"}, "cannot parse"), ({"kind": "vibe"}, "unknown kind"),
+                        ({"id": "s003.x"}, "does not start with s004."), ({"colour": "red"}, "unknown fields")):
+        with pytest.raises(ValueError, match=msg):
+            C.load_seed_file(broken(**change), "004.json")
+
+
 def test_evaluate_counts_every_claim_and_reports_missing_modules():
     def fn(c):
         if c.measure == "bpc":
@@ -167,7 +185,7 @@ def test_evaluate_counts_every_claim_and_reports_missing_modules():
 def test_paper_values_appear_only_in_the_registry():
     """Distinctive printed values (>= 3 significant digits with a decimal point) are not in the ledger code."""
     mine = ["analyses/ledger_measures.py", "analyses/report.py", "analyses/commands/verify.py",
-            "analyses/commands/report.py"]
+            "analyses/commands/report.py", "analyses/claims.py", "satrnn/api.py"]
     values = set()
     for c in C.CLAIMS:
         for m in re.findall(r"\d+\.\d+", c.paper_value):
