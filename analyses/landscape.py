@@ -2,6 +2,8 @@
 
 `render_landscape(result, sensitivity=None, max_rows=20)` takes an `automaton.landscape.ExactLandscape` or
 `EstimatedLandscape` (and optionally a `Sensitivity`) and returns one rich renderable.
+`landscape_section(model, xs)` is a report section in one call: (renderable, JSON dict) of the landscape
+under the text's most used byte (exact when H <= 16, else estimated from a few seeded starts).
 """
 from __future__ import annotations
 
@@ -9,8 +11,16 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+import numpy as np
+
+from satrnn.automaton import landscape as ls
 from satrnn.automaton.landscape import EstimatedLandscape, ExactLandscape, Sensitivity
+from satrnn.automaton.sign import SignAutomaton
 from satrnn.rnn.text import display_byte
+
+SECTION_STARTS = 32
+SECTION_BUDGET = 250_000
+SECTION_EXACT_H = 16
 
 
 def input_label(seq) -> str:
@@ -102,3 +112,24 @@ def render_landscape(result, sensitivity: Sensitivity | None = None, max_rows: i
     if sensitivity is not None:
         parts.append(_render_sensitivity(sensitivity))
     return Group(*parts)
+
+
+def landscape_section(model, xs, *, semantics: str = "exact", starts: int = SECTION_STARTS,
+                      budget: int = SECTION_BUDGET, seed: int = 0, sensitivity_samples: int = 256):
+    """(renderable, dict) for a report: the landscape under the most used byte of xs; exact for
+    H <= SECTION_EXACT_H, else estimated from `starts` seeded starts with `budget` steps each (a few seconds
+    on the published weights; unresolved starts are reported). dict: the result's as_dict() plus
+    sensitivity and the equivalent `command`."""
+    x = int(np.bincount(np.asarray(xs, dtype=np.uint8), minlength=256).argmax())
+    A = SignAutomaton.from_model(model, semantics)
+    if model.H <= SECTION_EXACT_H:
+        result = ls.landscape(A, x)
+        sens = ls.landscape_sensitivity(result)
+        cmd = f"satrnn landscape MODEL --input 0x{x:02x} --exhaustive --semantics {semantics}"
+    else:
+        result = ls.estimate_landscape(A, x, starts=starts, budget=budget, seed=seed, bootstrap_resamples=2000)
+        sens = ls.estimate_sensitivity(A, x, sensitivity_samples, seed)
+        cmd = (f"satrnn landscape MODEL --input 0x{x:02x} --starts {starts} --budget {budget} --seed {seed} "
+               f"--semantics {semantics}")
+    data = result.as_dict() | {"input": x, "sensitivity": sens.as_dict(), "command": cmd}
+    return Group(render_landscape(result, sens, max_rows=8), Text(f"same analysis: {cmd}", style="cyan")), data

@@ -404,3 +404,17 @@ def test_render_landscape_both_kinds():
     c.print(render_landscape(ls.estimate_landscape(A, 5, starts=20, budget=500, seed=0, bootstrap_resamples=100)))
     text = c.export_text()
     assert "Exact landscape" in text and "Estimated landscape" in text and "sensitivity" in text
+
+
+def test_landscape_section_small_and_large():
+    from rich.console import Console
+    from satrnn.analyses.landscape import landscape_section
+    xs = np.frombuffer(b"abca  b", dtype=np.uint8)
+    r, d = landscape_section(random_model(8, 2), xs)
+    assert d["kind"] == "exact" and d["input"] == 32 and "--exhaustive" in d["command"]
+    r2, d2 = landscape_section(random_model(40, 2), xs, starts=8, budget=2000, sensitivity_samples=16)
+    assert d2["kind"] == "estimated" and d2["starts"] == 8 and "--starts 8" in d2["command"]
+    c = Console(record=True, width=100)
+    c.print(r)
+    c.print(r2)
+    assert "same analysis" in c.export_text()
