@@ -818,8 +818,11 @@ class ExploreApp(App):
 
     @work(thread=True, exclusive=True, group="search")
     def _first_search_worker(self) -> None:
+        worker = get_current_worker()
         with kernel_lock():
-            n = ed.first_cycles(self.data)
+            n = ed.first_cycles(self.data, should_stop=lambda: worker.is_cancelled)
+        if worker.is_cancelled:
+            return
         self._from_thread(self._first_done, self.data.book.sorted(),
                           f"first round: {n} cycle(s) in {self.data.timings['cycles']:.1f} s")
 
@@ -894,8 +897,7 @@ class ExploreApp(App):
 
         def run():
             try:
-                with kernel_lock():
-                    lg = self.ledger_loader(progress, lambda: not self.is_running)
+                lg = self.ledger_loader(progress, lambda: not self.is_running)
             except Exception as e:  # noqa: BLE001 - shown in the Ledger view
                 lg = ed.Ledger(False, reason=f"the ledger failed: {type(e).__name__}: {e}")
             self.ledger_state = lg

@@ -426,11 +426,11 @@ def compute(model: ElmanRNN, xs, source: str = "", semantics: str = "exact", see
     return data
 
 
-def first_cycles(data: ExploreData) -> int:
+def first_cycles(data: ExploreData, should_stop=lambda: False) -> int:
     """The first round of cycle searches (budget FIRST_BUDGET per job); the explorer runs it in the background
-    once its first screen is up. Returns the number of cycles found."""
+    once its first screen is up (in short calls, so that quitting does not wait). Returns the cycles found."""
     t0 = time.perf_counter()
-    n = search_round(data.automaton, data.book, FIRST_BUDGET, jobs_per_call=CYCLE_STARTS * CYCLE_INPUTS)
+    n = search_round(data.automaton, data.book, FIRST_BUDGET, should_stop=should_stop)
     data.timings["cycles"] = time.perf_counter() - t0
     return n
 
@@ -493,3 +493,55 @@ def ledger(model: ElmanRNN, xs, on_claim=None, should_stop=lambda: False, claims
     if should_stop():
         return Ledger(False, reason="cancelled")
     return Ledger(True, tuple(records), registry.summarize(records))
+
+
+def _ledger_child(conn, model: ElmanRNN, xs, claim_ids) -> None:
+    """Child process: the ledger, with progress messages ("progress", done, total) and ("done", Ledger)."""
+    import os
+    import sys
+    devnull = os.open(os.devnull, os.O_WRONLY)  # the parent's terminal belongs to its interface
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    sys.stdout = sys.stderr = open(os.devnull, "w")
+    from . import claims as registry
+    claims = None if claim_ids is None else [registry.get_claim(c) for c in claim_ids]
+    try:
+        lg = ledger(model, xs, lambda d, t: conn.send(("progress", d, t)), claims=claims)
+    except Exception as e:  # noqa: BLE001 - reported by the parent
+        lg = Ledger(False, reason=f"the ledger failed: {type(e).__name__}: {e}")
+    conn.send(("done", lg))
+    conn.close()
+
+
+def ledger_in_subprocess(model: ElmanRNN, xs, on_claim=None, should_stop=lambda: False,
+                         claim_ids=None, poll: float = 0.2) -> Ledger:
+    """`ledger` in a separate (daemon, spawned) process: it neither competes with the caller for the GIL nor
+    delays its exit; should_stop() (polled every `poll` s) terminates it."""
+    import multiprocessing as mp
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_ledger_child, args=(child, model, as_bytes(xs), claim_ids), daemon=True,
+                       name="satrnn-explore-ledger")
+    proc.start()
+    child.close()
+    try:
+        while True:
+            if should_stop():
+                return Ledger(False, reason="cancelled")
+            if parent.poll(poll):
+                try:
+                    msg = parent.recv()
+                except EOFError:
+                    return Ledger(False, reason=f"the ledger process ended without a result (exit {proc.exitcode})")
+                if msg[0] == "progress":
+                    if on_claim is not None:
+                        on_claim(msg[1], msg[2])
+                else:
+                    return msg[1]
+            elif not proc.is_alive() and not parent.poll():
+                return Ledger(False, reason=f"the ledger process ended without a result (exit {proc.exitcode})")
+    finally:
+        if proc.is_alive():
+            proc.terminate()
+        proc.join(1.0)
+        parent.close()

@@ -156,6 +156,15 @@ def test_cycle_book_and_states(data):
         assert len({bytes(r) for r in np.packbits(bits, axis=1)}) == c.period
 
 
+def test_ledger_in_a_subprocess(published):
+    model, xs = published
+    ids = ["s000.abstract.hidden", "s000.abstract.bpc"]
+    seen = []
+    lg = ed.ledger_in_subprocess(model, xs, on_claim=lambda d, t: seen.append((d, t)), claim_ids=ids)
+    assert lg.available and [r["id"] for r in lg.records] == ids and seen[-1] == (2, 2)
+    assert ed.ledger_in_subprocess(model, xs, should_stop=lambda: True).reason == "cancelled"
+
+
 def test_ledger_gate_on_another_model():
     m = random_model(6, 1)
     xs = np.frombuffer(b"hello world, hello", dtype=np.uint8)

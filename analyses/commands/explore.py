@@ -103,7 +103,8 @@ def run(args) -> int:
     want_ledger = not not_published and (args.screenshot is None or args.view == "ledger")
     app = ExploreApp(
         loader=lambda on_stage: ed.compute(model, xs, source, args.semantics, args.seed, on_stage=on_stage),
-        ledger_loader=(lambda on_claim, stop: ed.ledger(model, xs, on_claim, stop)) if want_ledger else None,
+        ledger_loader=(lambda on_claim, stop: ed.ledger_in_subprocess(model, xs, on_claim, stop))
+        if want_ledger else None,
         ledger_reason=not_published or ("" if want_ledger else "the ledger is measured only when the Ledger view "
                                                                 "is shown"),
         view=args.view, select=select, threshold=j_first, pin=None if args.pin is None else int(args.pin))
