@@ -1,0 +1,217 @@
+"""`satrnn sweep cycles|pin MODEL [TEXT] --db FILE`, `satrnn sweep status|export --db FILE`: cycle searches
+and pinning sweeps on Dask (a LocalCluster, or `--scheduler tcp://HOST:PORT`), results in SQLite.
+
+Jobs take the options of `satrnn cycles` (--input, --periodic-text, --starts, --seed, --budget, --semantics) and
+give, job for job, the rows `satrnn cycles --json` prints for the same options. See docs/sweeps.md."""
+from __future__ import annotations
+
+import os
+
+from rich.table import Table
+
+from satrnn.automaton import cycles as cyc
+from satrnn.rnn.errors import SatrnnInputError
+
+from .. import sweep as sw
+from ..clikit import (add_json_flag, add_model_text_args, add_seed_arg, add_semantics_arg, check_int,
+                      check_writable, console, emit_json, err_console, load_model_arg, load_model_text_args,
+                      progress, write_file)
+from ..sweep_store import JOB_TABLES, SweepStore, export_text
+from .cycles import MAX_JOBS, MAX_STARTS, _inputs, _label_cycles, _per_input, _print_summary
+
+MAX_WORKERS = 4096
+
+
+def register(sub) -> None:
+    p = sub.add_parser("sweep", help="cycle and pinning sweeps on Dask workers, results in an SQLite store")
+    kinds = p.add_subparsers(dest="sweep_command", metavar="KIND")
+    for kind, help_ in (("cycles", "Brent cycle search per (input, start) job, like `satrnn cycles`"),
+                        ("pin", "the cycle search under each pin set (default: every neuron at +1 and at -1)")):
+        q = kinds.add_parser(kind, help=help_)
+        add_model_text_args(q)
+        q.add_argument("--input", action="append", default=None, metavar="X",
+                       help="constant input byte (65, 0x41, 'A'); repeat for several, or 'all' for 0..255")
+        q.add_argument("--periodic-text", action="store_true", help="input = TEXT repeated (one input sequence)")
+        q.add_argument("--starts", type=int, default=16, metavar="N",
+                       help="N seeded random start states per input (start i = `satrnn cycles`' start i)")
+        add_seed_arg(q)
+        q.add_argument("--budget", type=int, default=10**6, metavar="STEPS",
+                       help="detection budget per job in Boolean steps (default 1e6)")
+        add_semantics_arg(q)
+        q.add_argument("--pin", action="append", default=None, metavar="SPEC",
+                       help="neurons held at a sign, e.g. 8=+1,56=-1" + (
+                           " (repeat for several pin sets; default every single neuron at +1 and -1)"
+                           if kind == "pin" else ""))
+        _add_engine_args(q)
+        add_json_flag(q)
+        q.set_defaults(func=run, sweep_kind=kind)
+    s = kinds.add_parser("status", help="the sweeps in a store and how far each has got")
+    s.add_argument("--db", required=True, metavar="FILE", help="the SQLite result store")
+    add_json_flag(s)
+    s.set_defaults(func=run_status)
+    e = kinds.add_parser("export", help="every stored job of one kind as CSV or JSON")
+    e.add_argument("--db", required=True, metavar="FILE", help="the SQLite result store")
+    e.add_argument("--format", choices=("csv", "json"), default="csv")
+    e.add_argument("--kind", choices=JOB_TABLES, default="cycles", help="which kind's table (default cycles)")
+    e.add_argument("--out", default=None, metavar="FILE", help="write to FILE (default stdout)")
+    e.set_defaults(func=run_export)
+    p.set_defaults(func=_usage(p))
+
+
+def _usage(p):
+    def f(args):
+        p.print_help()
+        return 2
+    return f
+
+
+def _add_engine_args(q) -> None:
+    q.add_argument("--db", required=True, metavar="FILE", help="SQLite result store (created if missing)")
+    q.add_argument("--scheduler", default=None, metavar="ADDR",
+                   help="an existing Dask scheduler, tcp://HOST:PORT (default: a LocalCluster on this machine)")
+    q.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="LocalCluster worker processes, one thread each (default: the number of cores)")
+    q.add_argument("--chunk", type=int, default=None, metavar="JOBS",
+                   help="jobs per Dask task (default: about 2e8 budget steps per task, >= 4 tasks per worker)")
+
+
+def _spec(args, model, xs) -> sw.SweepSpec:
+    H = model.H
+    budget = check_int("--budget", args.budget, 1, cyc.MAX_BUDGET)
+    starts = check_int("--starts", args.starts, 1, MAX_STARTS)
+    args.paper = False  # _inputs (shared with `satrnn cycles`) reads it
+    seqs, _ = _inputs(args, xs)
+    if seqs.shape[1] > budget:
+        raise SatrnnInputError(f"--budget {budget} is shorter than one input period ({seqs.shape[1]} steps)")
+    if args.sweep_kind == "pin":
+        if args.pin:
+            pin_sets = [sw.parse_pins(p, H) for p in args.pin]
+        else:
+            pin_sets = [f"{i}={s}" for i in range(H) for s in ("+1", "-1")]
+        if len(set(pin_sets)) != len(pin_sets):
+            raise SatrnnInputError("the same pin set is given twice")
+    else:
+        if args.pin and len(args.pin) > 1:
+            raise SatrnnInputError("`sweep cycles` takes one --pin set for all jobs; use `sweep pin` for several")
+        pin_sets = [sw.parse_pins(args.pin[0], H) if args.pin else ""]
+    if any(pin_sets) and not sw.pins_supported():
+        raise SatrnnInputError("pinning needs a sign automaton with pins (issue 13); this satrnn has none yet")
+    spec = sw.SweepSpec(kind=args.sweep_kind, model_digest=sw.model_digest(model), H=H, semantics=args.semantics,
+                        inputs=tuple(bytes(s).hex() for s in seqs), starts=starts, seed=args.seed, budget=budget,
+                        pin_sets=tuple(pin_sets))
+    if spec.n_jobs > MAX_JOBS:
+        raise SatrnnInputError(f"{spec.n_jobs} jobs is more than {MAX_JOBS}")
+    return spec
+
+
+def run(args) -> int:
+    sw.require_dask()
+    if args.workers is not None:
+        check_int("--workers", args.workers, 1, MAX_WORKERS)
+    if args.chunk is not None:
+        check_int("--chunk", args.chunk, 1, MAX_JOBS)
+    if args.text is None and args.model is not None:
+        model, xs = load_model_arg(args), None
+    else:
+        model, xs = load_model_text_args(args)
+    spec = _spec(args, model, xs)
+    with SweepStore(args.db) as store:
+        if not args.json:
+            err_console.print(f"seed {spec.seed}, {spec.starts} start(s) x {len(spec.inputs)} input(s) x "
+                              f"{len(spec.pin_sets)} pin set(s) = {spec.n_jobs:,} jobs, semantics {spec.semantics}, "
+                              f"budget {spec.budget:,} steps; store {args.db}")
+        client, cluster = (sw.open_client(args.scheduler, args.workers) if sw.pending_jobs(spec, store)
+                           else (None, None))
+        interrupted = True
+        try:
+            with progress(transient=False) as bar:
+                task = bar.add_task(f"sweep {spec.kind}", total=spec.n_jobs)
+
+                def on_progress(p: sw.Progress):
+                    bar.update(task, completed=p.done, description=f"sweep {spec.kind}: {p.running} running, "
+                                                                    f"{p.failed} failed")
+
+                outcome = sw.run_sweep(spec, model, store, client, chunk_size=args.chunk, on_progress=on_progress)
+            interrupted = False
+        finally:
+            if client is not None:
+                sw.close_client(client, cluster, interrupted)
+        rows = store.rows(spec.kind, *spec.where())
+    return _report(args, spec, outcome, rows)
+
+
+def _report(args, spec: sw.SweepSpec, outcome: sw.SweepOutcome, rows) -> int:
+    n_failed = sum(r.status == "failed" for r in rows)
+    out = {"command": "sweep", "kind": spec.kind, "db": str(args.db), "sweep_id": outcome.sweep_id,
+           "params": spec.params(), "jobs": outcome.jobs, "skipped_already_done": outcome.skipped,
+           "computed": outcome.computed, "failed": n_failed, "finished": outcome.finished,
+           "chunks": outcome.chunks, "chunk_size": outcome.chunk_size, "workers": outcome.workers,
+           "seconds": outcome.seconds}
+    labels = [int(s, 16) if len(s) == 2 else "text" for s in spec.inputs]
+    summaries = []
+    for pins in spec.pin_sets:
+        sel = [r for r in rows if r.pins == pins and r.status != "failed"]
+        search = sw.search_from_rows(spec, sel)
+        search.seconds = sum(r.seconds or 0.0 for r in sel)
+        summaries.append({"pins": pins, "summary": _label_cycles(cyc.summarize(search), labels),
+                          "per_input": _per_input(search, labels)})
+    out["results"] = summaries
+    if args.json:
+        emit_json(out)
+        return 0
+    console.print(f"sweep {outcome.sweep_id} ({spec.kind}): {outcome.jobs:,} jobs, {outcome.skipped:,} already in "
+                  f"the store, {outcome.computed:,} computed now on {outcome.workers} worker(s) in "
+                  f"{outcome.seconds:.1f} s ({outcome.chunks} task(s) of <= {outcome.chunk_size} jobs); "
+                  f"{n_failed} failed" + ("" if outcome.finished else " -- not finished, re-run to retry"))
+    for s in summaries[:8]:
+        if len(spec.pin_sets) > 1 or s["pins"]:
+            console.print(f"[bold]pins {s['pins'] or 'none'}[/bold]")
+        _print_summary(s["summary"], s["per_input"], [], False, spec.H)
+    if len(summaries) > 8:
+        console.print(f"... {len(summaries) - 8} more pin sets (use --json or `satrnn sweep export`)")
+    return 0
+
+
+def run_status(args) -> int:
+    with SweepStore(args.db, writable=False) as store:
+        sweeps = []
+        for s in store.sweeps():
+            p = s.params
+            spec = sw.SweepSpec(kind=p["kind"], model_digest=p["model_digest"], H=p["H"], semantics=p["semantics"],
+                                inputs=tuple(p["inputs"]), starts=p["starts"], seed=p["seed"], budget=p["budget"],
+                                pin_sets=tuple(p["pin_sets"]))
+            counts = store.counts(s.kind, *spec.where())
+            done = counts["cycle"] + counts["unresolved"]
+            sweeps.append({"id": s.id, "kind": s.kind, "jobs": s.jobs, "done": done, "failed": counts["failed"],
+                           "cycle": counts["cycle"], "unresolved": counts["unresolved"],
+                           "missing": s.jobs - done - counts["failed"], "created": s.created, "started": s.started,
+                           "finished": s.finished, "runs": s.runs, "model_digest": s.model_digest,
+                           "package_version": s.package_version, "params": p})
+    if args.json:
+        emit_json({"command": "sweep status", "db": str(args.db), "sweeps": sweeps})
+        return 0
+    t = Table(title=f"Sweeps in {args.db}")
+    for c in ("id", "kind", "semantics", "inputs x starts x pins", "budget", "done", "failed", "cycle/unresolved",
+              "created", "finished"):
+        t.add_column(c)
+    for s in sweeps:
+        p = s["params"]
+        t.add_row(str(s["id"]), s["kind"], p["semantics"], f"{len(p['inputs'])} x {p['starts']} x {len(p['pin_sets'])}",
+                  f"{p['budget']:,}", f"{s['done']:,}/{s['jobs']:,}", str(s["failed"]),
+                  f"{s['cycle']:,}/{s['unresolved']:,}", s["created"][:19], (s["finished"] or "-")[:19])
+    console.print(t)
+    return 0
+
+
+def run_export(args) -> int:
+    if args.out is not None:
+        out = check_writable(args.out)
+        if os.path.exists(args.db) and out.exists() and os.path.samefile(out, args.db):
+            raise SatrnnInputError("--out is the database itself")
+    with SweepStore(args.db, writable=False) as store:
+        text = export_text(store.rows(args.kind), store.sweeps(), args.format)
+    if args.out is None:
+        print(text, end="")
+    else:
+        write_file(args.out, text)
+    return 0

@@ -1,0 +1,497 @@
+"""Sweeps on Dask: many independent sign-automaton searches, in chunks, with results committed to SQLite.
+
+A sweep (`SweepSpec`) is a list of jobs. A job is (model digest, semantics, input byte sequence, seed,
+start index, budget, pin set); its start state is row `start_index` of `cycles.random_starts(H, N, seed)`
+for any N > start_index -- the state `satrnn cycles --starts N --seed S` uses for start i -- computed
+directly by skipping the generator ahead (`start_states`), so a job is self-contained and any subset of jobs
+runs anywhere. A job's result depends only on its parameters (the kernels are per-job deterministic), so a
+sweep's stored rows equal the same jobs run serially in one process, bit for bit.
+
+Engine: Dask distributed only. `open_client(None, n)` starts a LocalCluster of n worker processes with one
+thread each; `open_client("tcp://HOST:PORT")` connects to an existing scheduler. Jobs go to the workers in
+chunks (`Chunk`, run by `run_chunk`) with the model as bytes scattered to every worker (no shared files);
+each chunk's rows are committed in one transaction as soon as it completes. At most a few chunks per worker
+are in flight, so memory and the scheduler's queue stay bounded however long the sweep.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import traceback
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from satrnn.automaton import cycles as cyc
+from satrnn.automaton.bitset import from_hex, pack, to_hex
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.model import ElmanRNN, from_flat, to_flat
+
+from .sweep_store import (STATUS_CYCLE, STATUS_FAILED, STATUS_UNRESOLVED, JobRow, SweepStore, utc_now)
+
+CLUSTER_EXTRA_MESSAGE = "satrnn sweep needs the [cluster] extra: pip install 'satrnn[cluster]'"
+KINDS = ("cycles", "pin")
+
+
+def require_dask():
+    """The `distributed` module, or a one-line input error naming the extra to install."""
+    try:
+        import distributed
+    except ImportError:
+        raise SatrnnInputError(CLUSTER_EXTRA_MESSAGE) from None
+    return distributed
+
+
+def model_digest(model: ElmanRNN) -> str:
+    """sha256 (hex) of the float32 weights in the `.bin` order Wx, Wh, bh, Wy, by (little-endian)."""
+    return hashlib.sha256(to_flat(model).tobytes()).hexdigest()
+
+
+def start_states(H: int, seed: int, indices) -> np.ndarray:
+    """Packed start states (len(indices), W): row i equals cycles.random_starts(H, N, seed)[i] for any N > i.
+
+    random_starts draws rng.random((N, H)) from default_rng(seed) (PCG64), one 64-bit output per double,
+    row-major; so row i starts at output i * H and a run of consecutive rows is one draw after advance()."""
+    idx = np.asarray(indices, dtype=np.int64)
+    out = np.empty((idx.shape[0], (H + 63) // 64), dtype=np.uint64)
+    if idx.shape[0] == 0:
+        return out
+    order = np.argsort(idx, kind="stable")
+    s = idx[order]
+    breaks = np.nonzero(np.diff(s) != 1)[0] + 1
+    for run in np.split(np.arange(s.shape[0]), breaks):
+        lo = int(s[run[0]])
+        bg = np.random.PCG64(seed)
+        bg.advance(lo * H)
+        out[order[run]] = pack(np.random.Generator(bg).random((run.shape[0], H)) < 0.5)
+    return out
+
+
+def parse_pins(spec: str, H: int) -> str:
+    """Canonical pin set text ("" = none; "i=+1,j=-1" sorted by neuron) from a spec like "8=+1,56=-1"."""
+    spec = (spec or "").strip()
+    if not spec or spec.lower() == "none":
+        return ""
+    pins: dict[int, int] = {}
+    for part in spec.split(","):
+        name, eq, sign = part.strip().partition("=")
+        try:
+            i = int(name)
+        except ValueError:
+            raise SatrnnInputError(f"bad pin {part.strip()!r}: expected NEURON=+1 or NEURON=-1") from None
+        if not eq or sign.strip() not in ("+1", "-1", "1"):
+            raise SatrnnInputError(f"bad pin {part.strip()!r}: the sign must be +1 or -1")
+        if not 0 <= i < H:
+            raise SatrnnInputError(f"bad pin {part.strip()!r}: neuron must be in 0..{H - 1}")
+        if i in pins:
+            raise SatrnnInputError(f"neuron {i} is pinned twice in {spec!r}")
+        pins[i] = -1 if sign.strip() == "-1" else 1
+    return ",".join(f"{i}={'+1' if v > 0 else '-1'}" for i, v in sorted(pins.items()))
+
+
+def pins_supported() -> bool:
+    """Whether this satrnn's sign automaton can pin neurons (issue 13)."""
+    import inspect
+
+    from satrnn.automaton.sign import SignAutomaton
+    return "pins" in inspect.signature(SignAutomaton.from_model).parameters
+
+
+def _pins_arg(pins: str) -> dict[int, int]:
+    return {int(a): int(b) for a, b in (p.split("=") for p in pins.split(","))} if pins else {}
+
+
+# ---- jobs and chunks ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """Everything that defines a sweep's job list. inputs: hex byte sequences (one byte = 2 digits);
+    pin_sets: canonical pin texts ("" = no pin); jobs = pin sets x starts x inputs (start-major within a
+    pin set, the order of `satrnn cycles`)."""
+
+    kind: str
+    model_digest: str
+    H: int
+    semantics: str
+    inputs: tuple[str, ...]
+    starts: int
+    seed: int
+    budget: int
+    pin_sets: tuple[str, ...] = ("",)
+
+    @property
+    def n_jobs(self) -> int:
+        return len(self.pin_sets) * self.starts * len(self.inputs)
+
+    def params(self) -> dict:
+        return {"kind": self.kind, "model_digest": self.model_digest, "H": self.H, "semantics": self.semantics,
+                "inputs": list(self.inputs), "starts": self.starts, "seed": self.seed, "budget": self.budget,
+                "pin_sets": list(self.pin_sets)}
+
+    def params_sha256(self) -> str:
+        return hashlib.sha256(json.dumps(self.params(), sort_keys=True).encode()).hexdigest()
+
+    def jobs(self):
+        """(input hex, start index, pins) for every job, in order."""
+        for pins in self.pin_sets:
+            for i in range(self.starts):
+                for inp in self.inputs:
+                    yield inp, i, pins
+
+    def key(self, job) -> tuple:
+        inp, i, pins = job
+        return (self.model_digest, self.semantics, inp, self.seed, i, self.budget, pins)
+
+    def where(self) -> tuple[str, tuple]:
+        """SQL condition (and its arguments) selecting exactly this sweep's jobs in its kind table."""
+        q_in = ", ".join("?" * len(self.inputs))
+        q_pin = ", ".join("?" * len(self.pin_sets))
+        return (f"model_digest = ? AND semantics = ? AND seed = ? AND budget = ? AND start_index < ? "
+                f"AND input IN ({q_in}) AND pins IN ({q_pin})",
+                (self.model_digest, self.semantics, self.seed, self.budget, self.starts, *self.inputs,
+                 *self.pin_sets))
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A batch of jobs of one sweep, run by one task: jobs = ((input hex, start index, pins), ...)."""
+
+    kind: str
+    model_digest: str
+    H: int
+    semantics: str
+    seed: int
+    budget: int
+    jobs: tuple
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """One job's outcome as computed on a worker (status 'cycle' | 'unresolved' | 'failed')."""
+
+    input: str
+    start_index: int
+    pins: str
+    start: str | None
+    status: str
+    transient: int | None
+    period: int | None
+    rep: str | None
+    steps: int | None
+    fallbacks: int | None
+    error: str | None
+    worker: str
+    seconds: float
+
+
+# ---- the worker side ------------------------------------------------------------------------------
+
+_AUTOMATA: OrderedDict = OrderedDict()  # per worker process: (digest, semantics, pins) -> SignAutomaton
+_AUTOMATA_KEEP = 4
+
+
+def _automaton(model_bytes: bytes, chunk: Chunk, pins: str):
+    key = (chunk.model_digest, chunk.semantics, pins)
+    A = _AUTOMATA.get(key)
+    if A is None:
+        from satrnn.automaton.sign import SignAutomaton
+        flat = np.frombuffer(model_bytes, dtype="<f4").astype(np.float32)
+        model = from_flat(flat, chunk.H)
+        if model_digest(model) != chunk.model_digest:
+            raise SatrnnInputError("the model bytes on this worker do not match the sweep's model digest")
+        if pins:
+            if not pins_supported():
+                raise SatrnnInputError("this satrnn's sign automaton cannot pin neurons")
+            A = SignAutomaton.from_model(model, chunk.semantics, pins=_pins_arg(pins))
+        else:
+            A = SignAutomaton.from_model(model, chunk.semantics)
+        _AUTOMATA[key] = A
+        while len(_AUTOMATA) > _AUTOMATA_KEEP:
+            _AUTOMATA.popitem(last=False)
+    return A
+
+
+def _worker_name() -> str:
+    try:
+        from distributed import get_worker
+        return str(get_worker().name)
+    except (ImportError, ValueError):
+        return f"pid {os.getpid()}"
+
+
+def _search(chunk: Chunk, model_bytes: bytes, pins: str, inp: str, idx: list[int], worker: str) -> list[JobResult]:
+    """One find_cycles call for jobs sharing (pins, input)."""
+    t0 = time.perf_counter()
+    A = _automaton(model_bytes, chunk, pins)
+    starts = start_states(chunk.H, chunk.seed, idx)
+    seq = np.frombuffer(bytes.fromhex(inp), dtype=np.uint8).reshape(1, -1)
+    s = cyc.find_cycles(A, starts, seq, chunk.budget)
+    dt = (time.perf_counter() - t0) / len(idx)
+    out = []
+    for jb, i in enumerate(idx):
+        ok = s.status[jb] == cyc.STATUS_CYCLE
+        out.append(JobResult(inp, i, pins, to_hex(starts[jb], chunk.H), STATUS_CYCLE if ok else STATUS_UNRESOLVED,
+                             int(s.mu[jb]) if ok else None, int(s.lam[jb]) if ok else None, s.rep_hex(jb),
+                             int(s.steps[jb]), int(s.fallbacks[jb]), None, worker, dt))
+    return out
+
+
+def run_chunk(chunk: Chunk, model_bytes: bytes) -> list[JobResult]:
+    """Run every job of a chunk (on a Dask worker, or in-process). A job that raises is returned as failed
+    with its error; the others are unaffected. One numba thread: the worker process is the unit of
+    parallelism (and results do not depend on the thread count anyway)."""
+    import numba
+    numba.set_num_threads(1)
+    worker = _worker_name()
+    groups: dict[tuple[str, str], list[int]] = {}
+    for inp, i, pins in chunk.jobs:
+        groups.setdefault((pins, inp), []).append(int(i))
+    out: list[JobResult] = []
+    for (pins, inp), idx in groups.items():
+        try:
+            out.extend(_search(chunk, model_bytes, pins, inp, idx, worker))
+        except Exception:
+            for i in idx:  # isolate the failing job(s)
+                try:
+                    out.extend(_search(chunk, model_bytes, pins, inp, [i], worker))
+                except Exception as e:
+                    out.append(_failed(inp, i, pins, e, worker))
+    return out
+
+
+def _failed(inp, i, pins, e: BaseException, worker: str) -> JobResult:
+    msg = f"{type(e).__name__}: {e}".strip()
+    tb = traceback.extract_tb(e.__traceback__)
+    if tb:
+        msg += f" (at {os.path.basename(tb[-1].filename)}:{tb[-1].lineno})"
+    return JobResult(inp, int(i), pins, None, STATUS_FAILED, None, None, None, None, None, msg, worker, 0.0)
+
+
+# ---- the client side ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Progress:
+    """Passed to the progress callback: jobs done (this run and before), running, failed, total."""
+
+    done: int
+    running: int
+    failed: int
+    total: int
+    steps: int
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    sweep_id: int
+    jobs: int
+    skipped: int
+    computed: int
+    failed: int
+    chunks: int
+    chunk_size: int
+    workers: int
+    seconds: float
+    finished: bool
+    task_seconds: float = 0.0
+    job_seconds: float = 0.0
+    per_chunk: list = field(default_factory=list, compare=False)
+
+
+def open_client(scheduler: str | None, workers: int | None, timeout: float = 60.0):
+    """(client, cluster or None): connect to `scheduler`, or start a LocalCluster of `workers` processes with
+    one thread each (loopback only, no dashboard)."""
+    distributed = require_dask()
+    import logging
+    if scheduler:
+        try:
+            client = distributed.Client(scheduler, timeout=timeout)
+        except (OSError, TimeoutError) as e:
+            raise SatrnnInputError(f"cannot connect to the Dask scheduler at {scheduler}: {e}") from None
+        return client, None
+    n = workers or os.cpu_count() or 1
+    cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                       dashboard_address=None, silence_logs=logging.ERROR,
+                                       env={"NUMBA_NUM_THREADS": "1"}, preload=[__name__])
+    return distributed.Client(cluster), cluster
+
+
+def dask_setup(worker) -> None:
+    """Dask preload for LocalCluster workers: ignore SIGINT. A terminal's Ctrl-C reaches the whole process
+    group; the client stops the sweep and shuts its workers down (they would only print tracebacks)."""
+    import signal
+    import threading
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def close_client(client, cluster, interrupted: bool = False) -> None:
+    """Close the client and our LocalCluster. Interrupted: stop at once -- the LocalCluster's worker processes
+    (our children; a busy worker would take seconds to stop) are killed by pid first. Nothing is lost: every
+    finished chunk is committed, unfinished ones are recomputed by the next run."""
+    try:
+        client.close(timeout=1 if interrupted else 5)
+    except Exception:  # shutting down anyway
+        pass
+    if cluster is None:
+        return
+    if interrupted:
+        import signal
+        for nanny in list(cluster.workers.values()):
+            pid = getattr(getattr(getattr(nanny, "process", None), "process", None), "pid", None)
+            if pid:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+    try:
+        cluster.close(timeout=1 if interrupted else 5)
+    except Exception:
+        pass
+
+
+def auto_chunk_size(n_jobs: int, budget: int, n_workers: int, target_steps: float = 2e8) -> int:
+    """Jobs per chunk: about target_steps Boolean steps of budget per chunk (tens of seconds at 10^7 steps/s,
+    which keeps Dask's per-task overhead far below 1%), but at least 4 chunks per worker for balance."""
+    by_cost = max(1, int(target_steps // max(1, budget)))
+    by_balance = max(1, -(-n_jobs // (4 * max(1, n_workers))))
+    return max(1, min(by_cost, by_balance))
+
+
+def _rows(spec: SweepSpec, sweep_id: int, results: list[JobResult]) -> list[JobRow]:
+    now = utc_now()
+    return [JobRow(spec.model_digest, spec.semantics, r.input, spec.seed, r.start_index, spec.budget, r.pins, r.start,
+                   r.status, r.transient, r.period, r.rep, r.steps, r.fallbacks, r.error, r.worker, r.seconds,
+                   sweep_id, now) for r in results]
+
+
+def pending_jobs(spec: SweepSpec, store: SweepStore) -> list[tuple]:
+    """The jobs of `spec` without a result in `store` (failed ones included: they are retried)."""
+    done = store.done_keys(spec.kind, *spec.where())
+    return [j for j in spec.jobs() if spec.key(j) not in done]
+
+
+def run_sweep(spec: SweepSpec, model: ElmanRNN, store: SweepStore, client, chunk_size: int | None = None,
+              on_progress=None, in_flight_per_worker: int = 2) -> SweepOutcome:
+    """Run the jobs of `spec` that have no result in `store` yet on the Dask `client` (may be None when none
+    is pending); commit each chunk as it completes. on_progress(Progress) is called after each chunk and
+    about every 0.25 s."""
+    distributed = require_dask()
+    from satrnn import __version__
+    if model_digest(model) != spec.model_digest or model.H != spec.H:
+        raise SatrnnInputError("the model does not match the sweep's model digest")
+    t0 = time.perf_counter()
+    sweep_id = store.sweep_for(spec.kind, spec.params(), spec.params_sha256(), spec.model_digest, __version__,
+                               spec.n_jobs)
+    where, args = spec.where()
+    pending = pending_jobs(spec, store)
+    skipped = spec.n_jobs - len(pending)
+    if pending and client is None:
+        raise ValueError("run_sweep needs a Dask client when jobs are pending")
+    n_workers = 0
+    if client is not None:
+        try:
+            client.wait_for_workers(1, timeout=60)
+        except TimeoutError:
+            raise SatrnnInputError("the Dask cluster has no workers (waited 60 s)") from None
+        n_workers = max(1, len(client.scheduler_info()["workers"]))
+    size = chunk_size or auto_chunk_size(len(pending), spec.budget, max(1, n_workers))
+    chunks = [Chunk(spec.kind, spec.model_digest, spec.H, spec.semantics, spec.seed, spec.budget,
+                    tuple(pending[k:k + size])) for k in range(0, len(pending), size)]
+    model_bytes = to_flat(model).tobytes()
+    model_ref = client.scatter(model_bytes, broadcast=True, hash=True) if chunks else None
+    ac = distributed.as_completed(loop=client.loop) if chunks else None
+    jobs_of: dict = {}
+    failed = computed = steps = 0
+    per_chunk = []
+    next_chunk = 0
+    max_in_flight = max(1, in_flight_per_worker * n_workers)
+
+    def submit_more():
+        nonlocal next_chunk, model_ref
+        while next_chunk < len(chunks) and len(jobs_of) < max_in_flight:
+            fut = client.submit(run_chunk, chunks[next_chunk], model_ref, pure=False)
+            jobs_of[fut.key] = (fut, chunks[next_chunk], time.perf_counter())
+            ac.add(fut)
+            next_chunk += 1
+
+    def running() -> int:
+        try:
+            proc = client.processing()
+        except Exception:
+            return 0
+        keys = {k for ks in proc.values() for k in ks}
+        return sum(len(jobs_of[k][1].jobs) for k in keys if k in jobs_of)
+
+    def report():
+        if on_progress is not None:
+            on_progress(Progress(skipped + computed, running(), failed, spec.n_jobs, steps))
+
+    last = 0.0
+    try:
+        submit_more()
+        report()
+        while jobs_of:
+            batch = ac.next_batch(block=False)
+            if not batch:
+                time.sleep(0.05)
+                if time.perf_counter() - last > 0.25:
+                    last = time.perf_counter()
+                    report()
+                continue
+            for fut in batch:
+                _, chunk, t_sub = jobs_of.pop(fut.key)
+                try:
+                    results = fut.result()
+                except Exception as e:  # the task itself failed (e.g. a worker died too often): jobs failed
+                    results = [_failed(inp, i, pins, e, "?") for inp, i, pins in chunk.jobs]
+                store.write_rows(spec.kind, _rows(spec, sweep_id, results))
+                computed += len(results)
+                failed += sum(r.status == STATUS_FAILED for r in results)
+                steps += sum(r.steps or 0 for r in results)
+                per_chunk.append((time.perf_counter() - t_sub, sum(r.seconds for r in results)))
+                fut.release()
+            submit_more()
+            report()
+    finally:
+        if jobs_of:
+            client.cancel([f for f, _, _ in jobs_of.values()])
+    counts = store.counts(spec.kind, where, args)
+    complete = counts[STATUS_CYCLE] + counts[STATUS_UNRESOLVED] == spec.n_jobs
+    if complete:
+        store.mark_finished(sweep_id)
+    return SweepOutcome(sweep_id=sweep_id, jobs=spec.n_jobs, skipped=skipped, computed=computed, failed=failed,
+                        chunks=len(chunks), chunk_size=size, workers=n_workers,
+                        seconds=time.perf_counter() - t0, finished=complete,
+                        task_seconds=sum(a for a, _ in per_chunk), job_seconds=sum(b for _, b in per_chunk),
+                        per_chunk=per_chunk)
+
+
+def run_serial(spec: SweepSpec, model: ElmanRNN) -> list[JobResult]:
+    """Every job of the sweep in this process, one chunk (the reference a distributed run must equal)."""
+    chunk = Chunk(spec.kind, spec.model_digest, spec.H, spec.semantics, spec.seed, spec.budget, tuple(spec.jobs()))
+    return run_chunk(chunk, to_flat(model).tobytes())
+
+
+def search_from_rows(spec: SweepSpec, rows: list[JobRow]) -> cyc.CycleSearch:
+    """A CycleSearch (for cycles.summarize) of a sweep's stored rows, job_seq indexing spec.inputs.
+    Failed jobs count as unresolved here (the caller reports them separately)."""
+    q_of = {inp: q for q, inp in enumerate(spec.inputs)}
+    W = (spec.H + 63) // 64
+    J = len(rows)
+    status = np.zeros(J, dtype=np.int8)
+    mu = np.full(J, -1, dtype=np.int64)
+    lam = np.full(J, -1, dtype=np.int64)
+    rep = np.zeros((J, W), dtype=np.uint64)
+    steps = np.zeros(J, dtype=np.int64)
+    fb = np.zeros(J, dtype=np.int64)
+    for jb, r in enumerate(rows):
+        if r.status == STATUS_CYCLE:
+            status[jb], mu[jb], lam[jb], rep[jb] = cyc.STATUS_CYCLE, r.transient, r.period, from_hex(r.rep, spec.H)
+        steps[jb], fb[jb] = r.steps or 0, r.fallbacks or 0
+    return cyc.CycleSearch(H=spec.H, status=status, mu=mu, lam=lam, rep=rep, steps=steps, fallbacks=fb,
+                           job_start=np.array([r.start_index for r in rows], dtype=np.int64),
+                           job_seq=np.array([q_of[r.input] for r in rows], dtype=np.int64),
+                           budget=spec.budget, seconds=0.0)
