@@ -166,25 +166,7 @@ class Chunk:
     seed: int
     budget: int
     jobs: tuple
-
-
-@dataclass(frozen=True)
-class JobResult:
-    """One job's outcome as computed on a worker (status 'cycle' | 'unresolved' | 'failed')."""
-
-    input: str
-    start_index: int
-    pins: str
-    start: str | None
-    status: str
-    transient: int | None
-    period: int | None
-    rep: str | None
-    steps: int | None
-    fallbacks: int | None
-    error: str | None
-    worker: str
-    seconds: float
+    sweep_id: int | None = None
 
 
 # ---- the worker side ------------------------------------------------------------------------------
@@ -222,7 +204,13 @@ def _worker_name() -> str:
         return f"pid {os.getpid()}"
 
 
-def _search(chunk: Chunk, model_bytes: bytes, pins: str, inp: str, idx: list[int], worker: str) -> list[JobResult]:
+def _row(chunk: Chunk, inp: str, i: int, pins: str, worker: str, seconds: float, start=None, status=STATUS_FAILED,
+         transient=None, period=None, rep=None, steps=None, fallbacks=None, error=None) -> JobRow:
+    return JobRow(chunk.model_digest, chunk.semantics, inp, chunk.seed, int(i), chunk.budget, pins, start, status,
+                  transient, period, rep, steps, fallbacks, error, worker, seconds, chunk.sweep_id, utc_now())
+
+
+def _search(chunk: Chunk, model_bytes: bytes, pins: str, inp: str, idx: list[int], worker: str) -> list[JobRow]:
     """One find_cycles call for jobs sharing (pins, input)."""
     t0 = time.perf_counter()
     A = _automaton(model_bytes, chunk, pins)
@@ -233,13 +221,13 @@ def _search(chunk: Chunk, model_bytes: bytes, pins: str, inp: str, idx: list[int
     out = []
     for jb, i in enumerate(idx):
         ok = s.status[jb] == cyc.STATUS_CYCLE
-        out.append(JobResult(inp, i, pins, to_hex(starts[jb], chunk.H), STATUS_CYCLE if ok else STATUS_UNRESOLVED,
-                             int(s.mu[jb]) if ok else None, int(s.lam[jb]) if ok else None, s.rep_hex(jb),
-                             int(s.steps[jb]), int(s.fallbacks[jb]), None, worker, dt))
+        out.append(_row(chunk, inp, i, pins, worker, dt, to_hex(starts[jb], chunk.H),
+                        STATUS_CYCLE if ok else STATUS_UNRESOLVED, int(s.mu[jb]) if ok else None,
+                        int(s.lam[jb]) if ok else None, s.rep_hex(jb), int(s.steps[jb]), int(s.fallbacks[jb])))
     return out
 
 
-def run_chunk(chunk: Chunk, model_bytes: bytes) -> list[JobResult]:
+def run_chunk(chunk: Chunk, model_bytes: bytes) -> list[JobRow]:
     """Run every job of a chunk (on a Dask worker, or in-process). A job that raises is returned as failed
     with its error; the others are unaffected. One numba thread: the worker process is the unit of
     parallelism (and results do not depend on the thread count anyway)."""
@@ -249,7 +237,7 @@ def run_chunk(chunk: Chunk, model_bytes: bytes) -> list[JobResult]:
     groups: dict[tuple[str, str], list[int]] = {}
     for inp, i, pins in chunk.jobs:
         groups.setdefault((pins, inp), []).append(int(i))
-    out: list[JobResult] = []
+    out: list[JobRow] = []
     for (pins, inp), idx in groups.items():
         try:
             out.extend(_search(chunk, model_bytes, pins, inp, idx, worker))
@@ -258,16 +246,16 @@ def run_chunk(chunk: Chunk, model_bytes: bytes) -> list[JobResult]:
                 try:
                     out.extend(_search(chunk, model_bytes, pins, inp, [i], worker))
                 except Exception as e:
-                    out.append(_failed(inp, i, pins, e, worker))
+                    out.append(_failed(chunk, inp, i, pins, e, worker))
     return out
 
 
-def _failed(inp, i, pins, e: BaseException, worker: str) -> JobResult:
+def _failed(chunk: Chunk, inp, i, pins, e: BaseException, worker: str) -> JobRow:
     msg = f"{type(e).__name__}: {e}".strip()
     tb = traceback.extract_tb(e.__traceback__)
     if tb:
         msg += f" (at {os.path.basename(tb[-1].filename)}:{tb[-1].lineno})"
-    return JobResult(inp, int(i), pins, None, STATUS_FAILED, None, None, None, None, None, msg, worker, 0.0)
+    return _row(chunk, inp, i, pins, worker, 0.0, error=msg)
 
 
 # ---- the client side ------------------------------------------------------------------------------
@@ -360,13 +348,6 @@ def auto_chunk_size(n_jobs: int, budget: int, n_workers: int, target_steps: floa
     return max(1, min(by_cost, by_balance))
 
 
-def _rows(spec: SweepSpec, sweep_id: int, results: list[JobResult]) -> list[JobRow]:
-    now = utc_now()
-    return [JobRow(spec.model_digest, spec.semantics, r.input, spec.seed, r.start_index, spec.budget, r.pins, r.start,
-                   r.status, r.transient, r.period, r.rep, r.steps, r.fallbacks, r.error, r.worker, r.seconds,
-                   sweep_id, now) for r in results]
-
-
 def pending_jobs(spec: SweepSpec, store: SweepStore) -> list[tuple]:
     """The jobs of `spec` without a result in `store` (failed ones included: they are retried)."""
     done = store.done_keys(spec.kind, *spec.where())
@@ -374,7 +355,7 @@ def pending_jobs(spec: SweepSpec, store: SweepStore) -> list[tuple]:
 
 
 def run_sweep(spec: SweepSpec, model: ElmanRNN, store: SweepStore, client, chunk_size: int | None = None,
-              on_progress=None, in_flight_per_worker: int = 2) -> SweepOutcome:
+              on_progress=None, in_flight_per_worker: int = 3) -> SweepOutcome:
     """Run the jobs of `spec` that have no result in `store` yet on the Dask `client` (may be None when none
     is pending); commit each chunk as it completes. on_progress(Progress) is called after each chunk and
     about every 0.25 s."""
@@ -399,10 +380,9 @@ def run_sweep(spec: SweepSpec, model: ElmanRNN, store: SweepStore, client, chunk
         n_workers = max(1, len(client.scheduler_info()["workers"]))
     size = chunk_size or auto_chunk_size(len(pending), spec.budget, max(1, n_workers))
     chunks = [Chunk(spec.kind, spec.model_digest, spec.H, spec.semantics, spec.seed, spec.budget,
-                    tuple(pending[k:k + size])) for k in range(0, len(pending), size)]
+                    tuple(pending[k:k + size]), sweep_id) for k in range(0, len(pending), size)]
     model_bytes = to_flat(model).tobytes()
     model_ref = client.scatter(model_bytes, broadcast=True, hash=True) if chunks else None
-    ac = distributed.as_completed(loop=client.loop) if chunks else None
     jobs_of: dict = {}
     failed = computed = steps = 0
     per_chunk = []
@@ -414,7 +394,6 @@ def run_sweep(spec: SweepSpec, model: ElmanRNN, store: SweepStore, client, chunk
         while next_chunk < len(chunks) and len(jobs_of) < max_in_flight:
             fut = client.submit(run_chunk, chunks[next_chunk], model_ref, pure=False)
             jobs_of[fut.key] = (fut, chunks[next_chunk], time.perf_counter())
-            ac.add(fut)
             next_chunk += 1
 
     def running() -> int:
@@ -434,27 +413,30 @@ def run_sweep(spec: SweepSpec, model: ElmanRNN, store: SweepStore, client, chunk
         submit_more()
         report()
         while jobs_of:
-            batch = ac.next_batch(block=False)
-            if not batch:
-                time.sleep(0.05)
-                if time.perf_counter() - last > 0.25:
-                    last = time.perf_counter()
-                    report()
-                continue
-            for fut in batch:
+            # Chunks are committed in the order they complete (like as_completed), waking at least every
+            # 0.25 s for the progress bar and for Ctrl-C.
+            try:
+                done, _ = distributed.wait([f for f, _, _ in jobs_of.values()], timeout=0.25,
+                                           return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                done = ()
+            for fut in done:
                 _, chunk, t_sub = jobs_of.pop(fut.key)
                 try:
                     results = fut.result()
                 except Exception as e:  # the task itself failed (e.g. a worker died too often): jobs failed
-                    results = [_failed(inp, i, pins, e, "?") for inp, i, pins in chunk.jobs]
-                store.write_rows(spec.kind, _rows(spec, sweep_id, results))
+                    results = [_failed(chunk, inp, i, pins, e, "?") for inp, i, pins in chunk.jobs]
+                store.write_rows(spec.kind, results)
                 computed += len(results)
                 failed += sum(r.status == STATUS_FAILED for r in results)
                 steps += sum(r.steps or 0 for r in results)
                 per_chunk.append((time.perf_counter() - t_sub, sum(r.seconds for r in results)))
                 fut.release()
             submit_more()
-            report()
+            if time.perf_counter() - last > 0.25:
+                last = time.perf_counter()
+                report()
+        report()
     finally:
         if jobs_of:
             client.cancel([f for f, _, _ in jobs_of.values()])
@@ -469,7 +451,7 @@ def run_sweep(spec: SweepSpec, model: ElmanRNN, store: SweepStore, client, chunk
                         per_chunk=per_chunk)
 
 
-def run_serial(spec: SweepSpec, model: ElmanRNN) -> list[JobResult]:
+def run_serial(spec: SweepSpec, model: ElmanRNN) -> list[JobRow]:
     """Every job of the sweep in this process, one chunk (the reference a distributed run must equal)."""
     chunk = Chunk(spec.kind, spec.model_digest, spec.H, spec.semantics, spec.seed, spec.budget, tuple(spec.jobs()))
     return run_chunk(chunk, to_flat(model).tobytes())
@@ -479,19 +461,14 @@ def search_from_rows(spec: SweepSpec, rows: list[JobRow]) -> cyc.CycleSearch:
     """A CycleSearch (for cycles.summarize) of a sweep's stored rows, job_seq indexing spec.inputs.
     Failed jobs count as unresolved here (the caller reports them separately)."""
     q_of = {inp: q for q, inp in enumerate(spec.inputs)}
-    W = (spec.H + 63) // 64
-    J = len(rows)
-    status = np.zeros(J, dtype=np.int8)
-    mu = np.full(J, -1, dtype=np.int64)
-    lam = np.full(J, -1, dtype=np.int64)
-    rep = np.zeros((J, W), dtype=np.uint64)
-    steps = np.zeros(J, dtype=np.int64)
-    fb = np.zeros(J, dtype=np.int64)
-    for jb, r in enumerate(rows):
-        if r.status == STATUS_CYCLE:
-            status[jb], mu[jb], lam[jb], rep[jb] = cyc.STATUS_CYCLE, r.transient, r.period, from_hex(r.rep, spec.H)
-        steps[jb], fb[jb] = r.steps or 0, r.fallbacks or 0
-    return cyc.CycleSearch(H=spec.H, status=status, mu=mu, lam=lam, rep=rep, steps=steps, fallbacks=fb,
-                           job_start=np.array([r.start_index for r in rows], dtype=np.int64),
-                           job_seq=np.array([q_of[r.input] for r in rows], dtype=np.int64),
-                           budget=spec.budget, seconds=0.0)
+    cyc_rows = [r.status == STATUS_CYCLE for r in rows]
+    rep = np.array([from_hex(r.rep, spec.H) if c else np.zeros((spec.H + 63) // 64, dtype=np.uint64)
+                    for r, c in zip(rows, cyc_rows)], dtype=np.uint64).reshape(len(rows), (spec.H + 63) // 64)
+    return cyc.CycleSearch(
+        H=spec.H, status=np.array([cyc.STATUS_CYCLE if c else cyc.STATUS_UNRESOLVED for c in cyc_rows], dtype=np.int8),
+        mu=np.array([r.transient if c else -1 for r, c in zip(rows, cyc_rows)], dtype=np.int64),
+        lam=np.array([r.period if c else -1 for r, c in zip(rows, cyc_rows)], dtype=np.int64), rep=rep,
+        steps=np.array([r.steps or 0 for r in rows], dtype=np.int64),
+        fallbacks=np.array([r.fallbacks or 0 for r in rows], dtype=np.int64),
+        job_start=np.array([r.start_index for r in rows], dtype=np.int64),
+        job_seq=np.array([q_of[r.input] for r in rows], dtype=np.int64), budget=spec.budget, seconds=0.0)

@@ -243,10 +243,10 @@ def test_failing_job_recorded_sweep_goes_on_then_retried(tmp_path, model, cluste
 
 def test_store_rows_are_idempotent_and_failed_rows_replaced(tmp_path, model):
     spec = _spec(model, 2, budget=1000)
-    res = sw.run_serial(spec, model)
+    rows = sw.run_serial(spec, model)
+    chunk = sw.Chunk("cycles", spec.model_digest, spec.H, spec.semantics, spec.seed, spec.budget, ())
+    failed = [sw._failed(chunk, r.input, r.start_index, r.pins, RuntimeError("x"), "w") for r in rows]
     with SweepStore(tmp_path / "r.sqlite") as store:
-        rows = sw._rows(spec, 1, res)
-        failed = sw._rows(spec, 1, [sw._failed(r.input, r.start_index, r.pins, RuntimeError("x"), "w") for r in res])
         store.write_rows("cycles", failed)
         store.write_rows("cycles", rows)  # results replace failures
         store.write_rows("cycles", failed)  # ... but failures never replace results
@@ -274,10 +274,16 @@ def _worker_pids(pid):
     return [k.pid for k in kids if any("spawn_main" in a for a in k.cmdline())]
 
 
-SLOW = ["--input", "32", "--input", "65", "--starts", "20", "--budget", 1_000_000, "--chunk", 1]
+SLOW = ["--input", "32", "--input", "65", "--starts", "12", "--budget", 1_000_000, "--chunk", 1]
+SLOW_JOBS = 24
 
 
-def test_worker_killed_by_pid_mid_sweep_every_job_once(tmp_path, model, model_path, warm):
+@pytest.fixture(scope="module")
+def slow_serial(model, warm):
+    return _serial(model, _spec(model, 12, budget=1_000_000))
+
+
+def test_worker_killed_by_pid_mid_sweep_every_job_once(tmp_path, model_path, slow_serial):
     db = tmp_path / "r.sqlite"
     p = _popen("sweep", "cycles", model_path, *SLOW, "--db", db, "--workers", 2, "--json")
     _wait_rows(db, 4, p)
@@ -287,11 +293,11 @@ def test_worker_killed_by_pid_mid_sweep_every_job_once(tmp_path, model, model_pa
     out, err = p.communicate(timeout=240)
     assert p.returncode == 0, err
     assert json.loads(out)["finished"]
-    assert _rows_of_jobs(db) == (40, 40)
-    assert _stored(db) == _serial(model, _spec(model, 20, budget=1_000_000))
+    assert _rows_of_jobs(db) == (SLOW_JOBS, SLOW_JOBS)
+    assert _stored(db) == slow_serial
 
 
-def test_sigint_mid_sweep_then_rerun_without_duplicates(tmp_path, model, model_path, warm):
+def test_sigint_mid_sweep_then_rerun_without_duplicates(tmp_path, model_path, slow_serial):
     db = tmp_path / "r.sqlite"
     p = _popen("sweep", "cycles", model_path, *SLOW, "--db", db, "--workers", 2)
     _wait_rows(db, 4, p)
@@ -306,13 +312,13 @@ def test_sigint_mid_sweep_then_rerun_without_duplicates(tmp_path, model, model_p
     assert con.execute("SELECT finished FROM sweep").fetchall() == [(None,)]
     n_before = con.execute("SELECT COUNT(*) FROM cycles").fetchone()[0]
     con.close()
-    assert 4 <= n_before < 40
+    assert 4 <= n_before < SLOW_JOBS
     r = _satrnn("sweep", "cycles", model_path, *SLOW, "--db", db, "--workers", 2, "--json")
     assert r.returncode == 0, r.stderr
     o = json.loads(r.stdout)
-    assert o["skipped_already_done"] == n_before and o["computed"] == 40 - n_before and o["finished"]
-    assert _rows_of_jobs(db) == (40, 40)
-    assert _stored(db) == _serial(model, _spec(model, 20, budget=1_000_000))
+    assert o["skipped_already_done"] == n_before and o["computed"] == SLOW_JOBS - n_before and o["finished"]
+    assert _rows_of_jobs(db) == (SLOW_JOBS, SLOW_JOBS)
+    assert _stored(db) == slow_serial
 
 
 def test_external_dask_scheduler_and_worker(tmp_path, model, model_path, warm):
