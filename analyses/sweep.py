@@ -26,14 +26,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from satrnn.automaton import cycles as cyc
+from satrnn.automaton import landscape as ls
 from satrnn.automaton.bitset import from_hex, pack, to_hex
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.model import ElmanRNN, from_flat, to_flat
 
-from .sweep_store import (STATUS_CYCLE, STATUS_FAILED, STATUS_UNRESOLVED, JobRow, SweepStore, utc_now)
+from .sweep_store import (STATUS_CYCLE, STATUS_DONE, STATUS_FAILED, STATUS_UNRESOLVED, JobRow, LandscapeRow,
+                          SweepStore, utc_now)
 
 CLUSTER_EXTRA_MESSAGE = "satrnn sweep needs the [cluster] extra: pip install 'satrnn[cluster]'"
-KINDS = ("cycles", "pin")
+KINDS = ("cycles", "pin", "landscape")
 
 
 def require_dask():
@@ -70,38 +72,18 @@ def start_states(H: int, seed: int, indices) -> np.ndarray:
     return out
 
 
-def parse_pins(spec: str, H: int) -> str:
-    """Canonical pin set text ("" = none; "i=+1,j=-1" sorted by neuron) from a spec like "8=+1,56=-1"."""
-    spec = (spec or "").strip()
-    if not spec or spec.lower() == "none":
-        return ""
-    pins: dict[int, int] = {}
-    for part in spec.split(","):
-        name, eq, sign = part.strip().partition("=")
-        try:
-            i = int(name)
-        except ValueError:
-            raise SatrnnInputError(f"bad pin {part.strip()!r}: expected NEURON=+1 or NEURON=-1") from None
-        if not eq or sign.strip() not in ("+1", "-1", "1"):
-            raise SatrnnInputError(f"bad pin {part.strip()!r}: the sign must be +1 or -1")
-        if not 0 <= i < H:
-            raise SatrnnInputError(f"bad pin {part.strip()!r}: neuron must be in 0..{H - 1}")
-        if i in pins:
-            raise SatrnnInputError(f"neuron {i} is pinned twice in {spec!r}")
-        pins[i] = -1 if sign.strip() == "-1" else 1
-    return ",".join(f"{i}={'+1' if v > 0 else '-1'}" for i, v in sorted(pins.items()))
+def pins_text(pins) -> str:
+    """Canonical text of a validated pin set (sorted ((neuron, sign), ...)): "" or "8=+1,56=-1"."""
+    return ",".join(f"{j}={v:+d}" for j, v in pins)
 
 
-def pins_supported() -> bool:
-    """Whether this satrnn's sign automaton can pin neurons (issue 13)."""
-    import inspect
-
-    from satrnn.automaton.sign import SignAutomaton
-    return "pins" in inspect.signature(SignAutomaton.from_model).parameters
+def parse_pins(text: str, H: int) -> str:
+    """Canonical pin text from a spec like "56=-1,8=+1" (landscape.parse_pins validates: one line, exit 2)."""
+    return pins_text(ls.parse_pins(text, H))
 
 
-def _pins_arg(pins: str) -> dict[int, int]:
-    return {int(a): int(b) for a, b in (p.split("=") for p in pins.split(","))} if pins else {}
+def pins_of(text: str, H: int) -> tuple[tuple[int, int], ...]:
+    return ls.parse_pins(text, H)
 
 
 # ---- jobs and chunks ------------------------------------------------------------------------------
@@ -109,8 +91,12 @@ def _pins_arg(pins: str) -> dict[int, int]:
 @dataclass(frozen=True)
 class SweepSpec:
     """Everything that defines a sweep's job list. inputs: hex byte sequences (one byte = 2 digits);
-    pin_sets: canonical pin texts ("" = no pin); jobs = pin sets x starts x inputs (start-major within a
-    pin set, the order of `satrnn cycles`)."""
+    pin_sets: canonical pin texts ("" = no pin).
+
+    cycles / pin: one job per (pin set, start index < starts, input), start-major within a pin set (the order
+    of `satrnn cycles`); all jobs share `seed`. landscape: one job per (pin set, seed in seed .. seed +
+    seeds - 1, input), each `starts` random starts from its own seed (= `satrnn landscape --starts N --seed
+    s`)."""
 
     kind: str
     model_digest: str
@@ -121,36 +107,54 @@ class SweepSpec:
     seed: int
     budget: int
     pin_sets: tuple[str, ...] = ("",)
+    seeds: int = 1
 
     @property
     def n_jobs(self) -> int:
-        return len(self.pin_sets) * self.starts * len(self.inputs)
+        per = self.seeds if self.kind == "landscape" else self.starts
+        return len(self.pin_sets) * per * len(self.inputs)
 
     def params(self) -> dict:
-        return {"kind": self.kind, "model_digest": self.model_digest, "H": self.H, "semantics": self.semantics,
-                "inputs": list(self.inputs), "starts": self.starts, "seed": self.seed, "budget": self.budget,
-                "pin_sets": list(self.pin_sets)}
+        p = {"kind": self.kind, "model_digest": self.model_digest, "H": self.H, "semantics": self.semantics,
+             "inputs": list(self.inputs), "starts": self.starts, "seed": self.seed, "budget": self.budget,
+             "pin_sets": list(self.pin_sets)}
+        if self.kind == "landscape":
+            p["seeds"] = self.seeds
+        return p
+
+    @classmethod
+    def from_params(cls, p: dict) -> "SweepSpec":
+        return cls(kind=p["kind"], model_digest=p["model_digest"], H=p["H"], semantics=p["semantics"],
+                   inputs=tuple(p["inputs"]), starts=p["starts"], seed=p["seed"], budget=p["budget"],
+                   pin_sets=tuple(p["pin_sets"]), seeds=p.get("seeds", 1))
 
     def params_sha256(self) -> str:
         return hashlib.sha256(json.dumps(self.params(), sort_keys=True).encode()).hexdigest()
 
     def jobs(self):
-        """(input hex, start index, pins) for every job, in order."""
+        """(input hex, start index or seed, pins) for every job, in order."""
+        index = range(self.seed, self.seed + self.seeds) if self.kind == "landscape" else range(self.starts)
         for pins in self.pin_sets:
-            for i in range(self.starts):
+            for i in index:
                 for inp in self.inputs:
                     yield inp, i, pins
 
     def key(self, job) -> tuple:
         inp, i, pins = job
+        if self.kind == "landscape":
+            return (self.model_digest, self.semantics, inp, i, self.starts, self.budget, pins)
         return (self.model_digest, self.semantics, inp, self.seed, i, self.budget, pins)
 
     def where(self) -> tuple[str, tuple]:
         """SQL condition (and its arguments) selecting exactly this sweep's jobs in its kind table."""
         q_in = ", ".join("?" * len(self.inputs))
         q_pin = ", ".join("?" * len(self.pin_sets))
-        return (f"model_digest = ? AND semantics = ? AND seed = ? AND budget = ? AND start_index < ? "
-                f"AND input IN ({q_in}) AND pins IN ({q_pin})",
+        tail = f"AND input IN ({q_in}) AND pins IN ({q_pin})"
+        if self.kind == "landscape":
+            return (f"model_digest = ? AND semantics = ? AND seed >= ? AND seed < ? AND starts = ? AND budget = ? "
+                    + tail, (self.model_digest, self.semantics, self.seed, self.seed + self.seeds, self.starts,
+                             self.budget, *self.inputs, *self.pin_sets))
+        return (f"model_digest = ? AND semantics = ? AND seed = ? AND budget = ? AND start_index < ? " + tail,
                 (self.model_digest, self.semantics, self.seed, self.budget, self.starts, *self.inputs,
                  *self.pin_sets))
 
@@ -167,6 +171,7 @@ class Chunk:
     budget: int
     jobs: tuple
     sweep_id: int | None = None
+    starts: int = 0  # landscape: random starts per job
 
 
 # ---- the worker side ------------------------------------------------------------------------------
@@ -176,19 +181,17 @@ _AUTOMATA_KEEP = 4
 
 
 def _automaton(model_bytes: bytes, chunk: Chunk, pins: str):
+    """The (pinned) sign automaton of the chunk's model, cached per worker process."""
     key = (chunk.model_digest, chunk.semantics, pins)
     A = _AUTOMATA.get(key)
     if A is None:
-        from satrnn.automaton.sign import SignAutomaton
-        flat = np.frombuffer(model_bytes, dtype="<f4").astype(np.float32)
-        model = from_flat(flat, chunk.H)
-        if model_digest(model) != chunk.model_digest:
-            raise SatrnnInputError("the model bytes on this worker do not match the sweep's model digest")
         if pins:
-            if not pins_supported():
-                raise SatrnnInputError("this satrnn's sign automaton cannot pin neurons")
-            A = SignAutomaton.from_model(model, chunk.semantics, pins=_pins_arg(pins))
+            A = ls.pinned_automaton(_automaton(model_bytes, chunk, ""), pins_of(pins, chunk.H))
         else:
+            from satrnn.automaton.sign import SignAutomaton
+            model = from_flat(np.frombuffer(model_bytes, dtype="<f4").astype(np.float32), chunk.H)
+            if model_digest(model) != chunk.model_digest:
+                raise SatrnnInputError("the model bytes on this worker do not match the sweep's model digest")
             A = SignAutomaton.from_model(model, chunk.semantics)
         _AUTOMATA[key] = A
         while len(_AUTOMATA) > _AUTOMATA_KEEP:
@@ -215,6 +218,8 @@ def _search(chunk: Chunk, model_bytes: bytes, pins: str, inp: str, idx: list[int
     t0 = time.perf_counter()
     A = _automaton(model_bytes, chunk, pins)
     starts = start_states(chunk.H, chunk.seed, idx)
+    if pins:  # the pinned neurons set, as landscape.random_pinned_starts does
+        starts = ls.apply_pins(starts, pins_of(pins, chunk.H), chunk.H)
     seq = np.frombuffer(bytes.fromhex(inp), dtype=np.uint8).reshape(1, -1)
     s = cyc.find_cycles(A, starts, seq, chunk.budget)
     dt = (time.perf_counter() - t0) / len(idx)
@@ -227,17 +232,53 @@ def _search(chunk: Chunk, model_bytes: bytes, pins: str, inp: str, idx: list[int
     return out
 
 
-def run_chunk(chunk: Chunk, model_bytes: bytes) -> list[JobRow]:
+def _landscape(chunk: Chunk, model_bytes: bytes, pins: str, inp: str, seed: int, worker: str) -> LandscapeRow:
+    """One landscape job: landscape.landscape_job (`starts` random starts from `seed`)."""
+    t0 = time.perf_counter()
+    A = _automaton(model_bytes, chunk, "")
+    j = ls.landscape_job(A, np.frombuffer(bytes.fromhex(inp), dtype=np.uint8), starts=chunk.starts,
+                         budget=chunk.budget, seed=int(seed), pins=pins_of(pins, chunk.H),
+                         model_digest=chunk.model_digest)
+    att = [{"rep": r, "period": p, "count": c, "transient_min": a, "transient_max": b, "transient_sum": t}
+           for r, p, c, a, b, t in zip(j.reps, j.periods, j.counts, j.transient_min, j.transient_max,
+                                       j.transient_sum)]
+    return LandscapeRow(chunk.model_digest, chunk.semantics, inp, int(seed), chunk.starts, chunk.budget, pins,
+                        STATUS_DONE, json.dumps(att), j.unresolved, j.steps, j.fallbacks, None, worker,
+                        time.perf_counter() - t0, chunk.sweep_id, utc_now())
+
+
+def landscape_job_of(row: LandscapeRow, H: int) -> ls.LandscapeJob:
+    """The landscape.LandscapeJob a stored row holds (for landscape.merge_jobs)."""
+    att = json.loads(row.attractors)
+    col = lambda k: tuple(int(a[k]) for a in att)  # noqa: E731
+    return ls.LandscapeJob(model_digest=row.model_digest, semantics=row.semantics, H=H,
+                           seq=tuple(bytes.fromhex(row.input)), pins=pins_of(row.pins, H), seed=row.seed,
+                           starts=row.starts, budget=row.budget, reps=tuple(a["rep"] for a in att),
+                           periods=col("period"), counts=col("count"), transient_min=col("transient_min"),
+                           transient_max=col("transient_max"), transient_sum=col("transient_sum"),
+                           unresolved=row.unresolved, steps=row.steps, fallbacks=row.fallbacks,
+                           seconds=row.seconds or 0.0)
+
+
+def run_chunk(chunk: Chunk, model_bytes: bytes) -> list:
     """Run every job of a chunk (on a Dask worker, or in-process). A job that raises is returned as failed
     with its error; the others are unaffected. One numba thread: the worker process is the unit of
     parallelism (and results do not depend on the thread count anyway)."""
     import numba
     numba.set_num_threads(1)
     worker = _worker_name()
+    if chunk.kind == "landscape":
+        rows = []
+        for inp, seed, pins in chunk.jobs:
+            try:
+                rows.append(_landscape(chunk, model_bytes, pins, inp, seed, worker))
+            except Exception as e:
+                rows.append(_failed(chunk, inp, seed, pins, e, worker))
+        return rows
     groups: dict[tuple[str, str], list[int]] = {}
     for inp, i, pins in chunk.jobs:
         groups.setdefault((pins, inp), []).append(int(i))
-    out: list[JobRow] = []
+    out: list = []
     for (pins, inp), idx in groups.items():
         try:
             out.extend(_search(chunk, model_bytes, pins, inp, idx, worker))
@@ -250,11 +291,15 @@ def run_chunk(chunk: Chunk, model_bytes: bytes) -> list[JobRow]:
     return out
 
 
-def _failed(chunk: Chunk, inp, i, pins, e: BaseException, worker: str) -> JobRow:
+def _failed(chunk: Chunk, inp, i, pins, e: BaseException, worker: str):
+    """The failed row of job (inp, i, pins) with the error and where it was raised."""
     msg = f"{type(e).__name__}: {e}".strip()
     tb = traceback.extract_tb(e.__traceback__)
     if tb:
         msg += f" (at {os.path.basename(tb[-1].filename)}:{tb[-1].lineno})"
+    if chunk.kind == "landscape":
+        return LandscapeRow(chunk.model_digest, chunk.semantics, inp, int(i), chunk.starts, chunk.budget, pins,
+                            STATUS_FAILED, None, None, None, None, msg, worker, 0.0, chunk.sweep_id, utc_now())
     return _row(chunk, inp, i, pins, worker, 0.0, error=msg)
 
 
@@ -378,9 +423,10 @@ def run_sweep(spec: SweepSpec, model: ElmanRNN, store: SweepStore, client, chunk
         except TimeoutError:
             raise SatrnnInputError("the Dask cluster has no workers (waited 60 s)") from None
         n_workers = max(1, len(client.scheduler_info()["workers"]))
-    size = chunk_size or auto_chunk_size(len(pending), spec.budget, max(1, n_workers))
+    job_cost = spec.budget * (spec.starts if spec.kind == "landscape" else 1)
+    size = chunk_size or auto_chunk_size(len(pending), job_cost, max(1, n_workers))
     chunks = [Chunk(spec.kind, spec.model_digest, spec.H, spec.semantics, spec.seed, spec.budget,
-                    tuple(pending[k:k + size]), sweep_id) for k in range(0, len(pending), size)]
+                    tuple(pending[k:k + size]), sweep_id, spec.starts) for k in range(0, len(pending), size)]
     model_bytes = to_flat(model).tobytes()
     model_ref = client.scatter(model_bytes, broadcast=True, hash=True) if chunks else None
     jobs_of: dict = {}
@@ -441,7 +487,7 @@ def run_sweep(spec: SweepSpec, model: ElmanRNN, store: SweepStore, client, chunk
         if jobs_of:
             client.cancel([f for f, _, _ in jobs_of.values()])
     counts = store.counts(spec.kind, where, args)
-    complete = counts[STATUS_CYCLE] + counts[STATUS_UNRESOLVED] == spec.n_jobs
+    complete = counts[STATUS_CYCLE] + counts[STATUS_UNRESOLVED] + counts[STATUS_DONE] == spec.n_jobs
     if complete:
         store.mark_finished(sweep_id)
     return SweepOutcome(sweep_id=sweep_id, jobs=spec.n_jobs, skipped=skipped, computed=computed, failed=failed,
@@ -453,7 +499,8 @@ def run_sweep(spec: SweepSpec, model: ElmanRNN, store: SweepStore, client, chunk
 
 def run_serial(spec: SweepSpec, model: ElmanRNN) -> list[JobRow]:
     """Every job of the sweep in this process, one chunk (the reference a distributed run must equal)."""
-    chunk = Chunk(spec.kind, spec.model_digest, spec.H, spec.semantics, spec.seed, spec.budget, tuple(spec.jobs()))
+    chunk = Chunk(spec.kind, spec.model_digest, spec.H, spec.semantics, spec.seed, spec.budget, tuple(spec.jobs()),
+                  None, spec.starts)
     return run_chunk(chunk, to_flat(model).tobytes())
 
 

@@ -41,35 +41,48 @@ STATUS_CYCLE = "cycle"
 STATUS_UNRESOLVED = "unresolved"
 STATUS_FAILED = "failed"
 
-KEY_COLUMNS = ("model_digest", "semantics", "input", "seed", "start_index", "budget", "pins")
-RESULT_COLUMNS = ("start", "status", "transient", "period", "rep", "steps", "fallbacks", "error", "worker",
-                  "seconds", "sweep_id", "finished")
-JOB_COLUMNS = KEY_COLUMNS + RESULT_COLUMNS
-# Kinds with a result table. 'pin' holds the same columns as 'cycles' (each job has its own pin set).
-JOB_TABLES = ("cycles", "pin")
+# Column name -> SQL type, per kind. Every job table: its key (the job's parameters) first, then `status`
+# and the results, then error / worker / seconds / sweep_id / finished.
+_CYCLE_KEY = (("model_digest", "TEXT"), ("semantics", "TEXT"), ("input", "TEXT"), ("seed", "INTEGER"),
+              ("start_index", "INTEGER"), ("budget", "INTEGER"), ("pins", "TEXT"))
+_CYCLE_RESULT = (("start", "TEXT"), ("status", "TEXT"), ("transient", "INTEGER"), ("period", "INTEGER"),
+                 ("rep", "TEXT"), ("steps", "INTEGER"), ("fallbacks", "INTEGER"))
+_LANDSCAPE_KEY = (("model_digest", "TEXT"), ("semantics", "TEXT"), ("input", "TEXT"), ("seed", "INTEGER"),
+                  ("starts", "INTEGER"), ("budget", "INTEGER"), ("pins", "TEXT"))
+_LANDSCAPE_RESULT = (("status", "TEXT"), ("attractors", "TEXT"), ("unresolved", "INTEGER"), ("steps", "INTEGER"),
+                     ("fallbacks", "INTEGER"))
+_TAIL = (("error", "TEXT"), ("worker", "TEXT"), ("seconds", "REAL"), ("sweep_id", "INTEGER"), ("finished", "TEXT"))
+SCHEMAS = {
+    "cycles": (_CYCLE_KEY, _CYCLE_RESULT + _TAIL),
+    "pin": (_CYCLE_KEY, _CYCLE_RESULT + _TAIL),
+    "landscape": (_LANDSCAPE_KEY, _LANDSCAPE_RESULT + _TAIL),
+}
+JOB_TABLES = tuple(SCHEMAS)
+STATUS_DONE = "done"  # a landscape job (its attractors and unresolved count are the result)
+STATUSES = (STATUS_CYCLE, STATUS_UNRESOLVED, STATUS_DONE, STATUS_FAILED)
 
-_JOB_TABLE_DDL = """CREATE TABLE {name} (
-    model_digest TEXT NOT NULL,
-    semantics TEXT NOT NULL,
-    input TEXT NOT NULL,
-    seed INTEGER NOT NULL,
-    start_index INTEGER NOT NULL,
-    budget INTEGER NOT NULL,
-    pins TEXT NOT NULL,
-    start TEXT,
-    status TEXT NOT NULL CHECK (status IN ('cycle', 'unresolved', 'failed')),
-    transient INTEGER,
-    period INTEGER,
-    rep TEXT,
-    steps INTEGER,
-    fallbacks INTEGER,
-    error TEXT,
-    worker TEXT,
-    seconds REAL,
-    sweep_id INTEGER REFERENCES sweep(id),
-    finished TEXT NOT NULL,
-    PRIMARY KEY (model_digest, semantics, input, seed, start_index, budget, pins)
-) WITHOUT ROWID"""
+
+def key_columns(table: str) -> tuple[str, ...]:
+    return tuple(c for c, _ in SCHEMAS[_table(table)][0])
+
+
+def result_columns(table: str) -> tuple[str, ...]:
+    return tuple(c for c, _ in SCHEMAS[_table(table)][1])
+
+
+def columns(table: str) -> tuple[str, ...]:
+    return key_columns(table) + result_columns(table)
+
+
+def _job_table_ddl(name: str) -> str:
+    key, result = SCHEMAS[name]
+    cols = [f"    {c} {t} NOT NULL" for c, t in key]
+    cols += [f"    {c} {t}" + (" NOT NULL CHECK (status IN ({}))".format(", ".join(f"'{v}'" for v in STATUSES))
+                                 if c == "status" else " NOT NULL" if c == "finished" else "")
+             for c, t in result]
+    cols.append(f"    PRIMARY KEY ({', '.join(c for c, _ in key)})")
+    return f"CREATE TABLE {name} (\n" + ",\n".join(cols) + "\n) WITHOUT ROWID"
+
 
 _SWEEP_DDL = """CREATE TABLE sweep (
     id INTEGER PRIMARY KEY,
@@ -92,7 +105,7 @@ def utc_now() -> str:
 
 @dataclass(frozen=True)
 class JobRow:
-    """One job's stored result (a row of a kind table)."""
+    """One cycle-search job's stored result (a row of `cycles` or `pin`)."""
 
     model_digest: str
     semantics: str
@@ -116,7 +129,38 @@ class JobRow:
 
     @property
     def key(self) -> tuple:
-        return tuple(getattr(self, c) for c in KEY_COLUMNS)
+        return tuple(getattr(self, c) for c, _ in _CYCLE_KEY)
+
+
+@dataclass(frozen=True)
+class LandscapeRow:
+    """One landscape job's stored result (a row of `landscape`): `starts` random starts from `seed`;
+    attractors = JSON list of {rep, period, count, transient_min, transient_max, transient_sum}."""
+
+    model_digest: str
+    semantics: str
+    input: str
+    seed: int
+    starts: int
+    budget: int
+    pins: str
+    status: str
+    attractors: str | None
+    unresolved: int | None
+    steps: int | None
+    fallbacks: int | None
+    error: str | None
+    worker: str | None
+    seconds: float | None
+    sweep_id: int | None
+    finished: str
+
+    @property
+    def key(self) -> tuple:
+        return tuple(getattr(self, c) for c, _ in _LANDSCAPE_KEY)
+
+
+ROW_TYPES = {"cycles": JobRow, "pin": JobRow, "landscape": LandscapeRow}
 
 
 @dataclass(frozen=True)
@@ -168,7 +212,7 @@ def check_existing(path: Path) -> None:
                 _refuse(path, f"missing table(s) {', '.join(sorted(missing))}")
             for t in JOB_TABLES:
                 cols = tuple(r[1] for r in con.execute(f"PRAGMA table_info({t})"))
-                if cols != JOB_COLUMNS:
+                if cols != columns(t):
                     _refuse(path, f"table {t} has unexpected columns")
             (ok,) = con.execute("PRAGMA quick_check").fetchone()
             if ok != "ok":
@@ -223,7 +267,7 @@ class SweepStore:
                 c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 c.execute(_SWEEP_DDL)
                 for t in JOB_TABLES:
-                    c.execute(_JOB_TABLE_DDL.format(name=t))
+                    c.execute(_job_table_ddl(t))
         c.execute("PRAGMA journal_mode = WAL")  # readers (`sweep status`) never block the writer
         c.execute("PRAGMA synchronous = NORMAL")
 
@@ -256,28 +300,27 @@ class SweepStore:
 
     def done_keys(self, table: str, where: str, args: tuple) -> set[tuple]:
         """Keys of jobs with a result (not failed) among those selected by `where`."""
-        sql = (f"SELECT {', '.join(KEY_COLUMNS)} FROM {_table(table)} WHERE status != 'failed' AND ({where})")
+        sql = (f"SELECT {', '.join(key_columns(table))} FROM {table} WHERE status != 'failed' AND ({where})")
         return {tuple(r) for r in self.con.execute(sql, args)}
 
-    def write_rows(self, table: str, rows: list[JobRow]) -> None:
+    def write_rows(self, table: str, rows: list) -> None:
         """One transaction: insert every row; a row replaces an existing one only if that one had failed."""
         if not rows:
             return
-        cols = ", ".join(JOB_COLUMNS)
-        upd = ", ".join(f"{c} = excluded.{c}" for c in RESULT_COLUMNS)
-        sql = (f"INSERT INTO {_table(table)} ({cols}) VALUES ({', '.join('?' * len(JOB_COLUMNS))}) "
-               f"ON CONFLICT ({', '.join(KEY_COLUMNS)}) DO UPDATE SET {upd} WHERE {_table(table)}.status = 'failed'")
+        cols, key = columns(table), key_columns(table)
+        upd = ", ".join(f"{c} = excluded.{c}" for c in result_columns(table))
+        sql = (f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+               f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {upd} WHERE {table}.status = 'failed'")
         with self._tx():
-            self.con.executemany(sql, [tuple(getattr(r, c) for c in JOB_COLUMNS) for r in rows])
+            self.con.executemany(sql, [tuple(getattr(r, c) for c in cols) for r in rows])
 
-    def rows(self, table: str, where: str = "1", args: tuple = ()) -> list[JobRow]:
-        sql = (f"SELECT {', '.join(JOB_COLUMNS)} FROM {_table(table)} WHERE {where} "
-               f"ORDER BY {', '.join(KEY_COLUMNS)}")
-        return [JobRow(*r) for r in self.con.execute(sql, args)]
+    def rows(self, table: str, where: str = "1", args: tuple = ()) -> list:
+        sql = f"SELECT {', '.join(columns(table))} FROM {table} WHERE {where} ORDER BY {', '.join(key_columns(table))}"
+        return [ROW_TYPES[table](*r) for r in self.con.execute(sql, args)]
 
     def counts(self, table: str, where: str, args: tuple) -> dict[str, int]:
         sql = f"SELECT status, COUNT(*) FROM {_table(table)} WHERE {where} GROUP BY status"
-        out = {STATUS_CYCLE: 0, STATUS_UNRESOLVED: 0, STATUS_FAILED: 0}
+        out = dict.fromkeys(STATUSES, 0)
         out.update({s: int(n) for s, n in self.con.execute(sql, args)})
         return out
 
@@ -308,16 +351,17 @@ def _table(name: str) -> str:
     return name
 
 
-def export_text(rows: list[JobRow], sweeps: list[SweepRow], fmt: str) -> str:
+def export_text(table: str, rows: list, sweeps: list[SweepRow], fmt: str) -> str:
     """CSV (one header line, one line per job) or JSON ({"sweeps": [...], "jobs": [...]})."""
+    cols = columns(table)
     if fmt == "csv":
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        w.writerow(JOB_COLUMNS)
+        w.writerow(cols)
         for r in rows:
-            w.writerow(["" if getattr(r, c) is None else getattr(r, c) for c in JOB_COLUMNS])
+            w.writerow(["" if getattr(r, c) is None else getattr(r, c) for c in cols])
         return buf.getvalue()
     if fmt == "json":
-        return json.dumps({"sweeps": [s.__dict__ for s in sweeps],
-                           "jobs": [{c: getattr(r, c) for c in JOB_COLUMNS} for r in rows]}, indent=2) + "\n"
+        return json.dumps({"sweeps": [s.__dict__ for s in sweeps if s.kind == table],
+                           "jobs": [{c: getattr(r, c) for c in cols} for r in rows]}, indent=2) + "\n"
     raise SatrnnInputError(f"--format must be csv or json, got {fmt!r}")

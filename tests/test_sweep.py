@@ -102,6 +102,7 @@ def test_parse_pins_canonical_and_errors():
     from satrnn.rnn.errors import SatrnnInputError
     assert sw.parse_pins("56=-1, 8=+1", 128) == "8=+1,56=-1"
     assert sw.parse_pins("", 128) == ""
+    assert sw.pins_of("8=+1,56=-1", 128) == ((8, 1), (56, -1))
     for bad in ("8=+2", "128=+1", "x=+1", "8=+1,8=-1", "8"):
         with pytest.raises(SatrnnInputError):
             sw.parse_pins(bad, 128)
@@ -362,3 +363,60 @@ def test_small_random_model_rows_equal_serial(tmp_path, cluster):
         out = sw.run_sweep(spec, m, store, cluster, chunk_size=3)
         assert out.finished
     assert _stored(tmp_path / "r.sqlite") == _serial(m, spec)
+
+
+def test_pin_sweep_equals_pinned_search(tmp_path, model, cluster):
+    """Each pin set's rows equal find_cycles on landscape.pinned_automaton from landscape.random_pinned_starts."""
+    from satrnn.automaton import landscape as ls
+    from satrnn.automaton.bitset import to_hex
+    from satrnn.automaton.sign import SignAutomaton
+    pin_sets = ("3=+1", "5=-1,7=+1")
+    spec = sw.SweepSpec(kind="pin", model_digest=sw.model_digest(model), H=model.H, semantics="exact",
+                        inputs=("20",), starts=3, seed=4, budget=BUDGET, pin_sets=pin_sets)
+    db = tmp_path / "r.sqlite"
+    with SweepStore(db) as store:
+        assert sw.run_sweep(spec, model, store, cluster, chunk_size=2).finished
+    A = SignAutomaton.from_model(model, "exact")
+    ref = []
+    for pins in pin_sets:
+        pp = sw.pins_of(pins, model.H)
+        st = ls.random_pinned_starts(model.H, 3, 4, pp)
+        r = cyc.find_cycles(ls.pinned_automaton(A, pp), st, np.array([[0x20]], dtype=np.uint8), BUDGET)
+        for i in range(3):
+            ok = r.status[i] == cyc.STATUS_CYCLE
+            ref.append(("20", i, to_hex(st[i], model.H), "cycle" if ok else "unresolved",
+                        int(r.mu[i]) if ok else None, int(r.lam[i]) if ok else None, r.rep_hex(i),
+                        int(r.steps[i]), int(r.fallbacks[i]), pins))
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    got = con.execute("SELECT input, start_index, start, status, transient, period, rep, steps, fallbacks, pins "
+                      "FROM pin ORDER BY pins, start_index").fetchall()
+    assert got == sorted(ref, key=lambda r: (r[-1], r[1]))
+
+
+def test_landscape_sweep_equals_landscape_jobs_and_cli(tmp_path, model, model_path, cluster):
+    from satrnn.automaton import landscape as ls
+    from satrnn.automaton.sign import SignAutomaton
+    spec = sw.SweepSpec(kind="landscape", model_digest=sw.model_digest(model), H=model.H, semantics="exact",
+                        inputs=("20",), starts=6, seed=2, budget=BUDGET, seeds=2)
+    db = tmp_path / "r.sqlite"
+    with SweepStore(db) as store:
+        assert sw.run_sweep(spec, model, store, cluster, chunk_size=1).finished
+        rows = store.rows("landscape")
+    A = SignAutomaton.from_model(model, "exact")
+    seq = np.array([0x20], dtype=np.uint8)
+    for r, seed in zip(rows, (2, 3)):
+        ref = ls.landscape_job(A, seq, starts=6, budget=BUDGET, seed=seed, model_digest=spec.model_digest)
+        got = sw.landscape_job_of(r, model.H)
+        assert (got.reps, got.periods, got.counts, got.transient_min, got.transient_max, got.transient_sum,
+                got.unresolved, got.steps, got.fallbacks) == \
+            (ref.reps, ref.periods, ref.counts, ref.transient_min, ref.transient_max, ref.transient_sum,
+             ref.unresolved, ref.steps, ref.fallbacks)
+    # one seed's job = `satrnn landscape --starts 6 --seed 2`
+    c = _satrnn("landscape", model_path, "--input", "32", "--starts", 6, "--seed", 2, "--budget", BUDGET,
+                "--sensitivity-samples", 0, "--json")
+    assert c.returncode == 0, c.stderr
+    cli = json.loads(c.stdout)
+    one = ls.merge_jobs([sw.landscape_job_of(rows[0], model.H)]).as_dict()
+    key = lambda d: [(a["rep"], a["period"], a["starts"], a["basin_fraction_ci"]) for a in d["attractors"]]  # noqa
+    est = cli.get("estimate", cli)
+    assert key(one) == key(est) and one["unresolved"] == est["unresolved"]

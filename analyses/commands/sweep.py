@@ -5,17 +5,18 @@ Jobs take the options of `satrnn cycles` (--input, --periodic-text, --starts, --
 give, job for job, the rows `satrnn cycles --json` prints for the same options. See docs/sweeps.md."""
 from __future__ import annotations
 
-import os
-
 from rich.table import Table
 
 from satrnn.automaton import cycles as cyc
 from satrnn.rnn.errors import SatrnnInputError
 
 from .. import sweep as sw
-from ..clikit import (add_json_flag, add_model_text_args, add_seed_arg, add_semantics_arg, check_int,
-                      check_writable, console, emit_json, err_console, load_model_arg, load_model_text_args,
+from satrnn.automaton import landscape as ls
+
+from ..clikit import (add_json_flag, add_model_text_args, add_seed_arg, add_semantics_arg, check_int, console,
+                      declare_inputs, declare_outputs, emit_json, err_console, load_model_arg, load_model_text_args,
                       progress, write_file)
+from ..landscape import input_label, render_landscape
 from ..sweep_store import JOB_TABLES, SweepStore, export_text
 from .cycles import MAX_JOBS, MAX_STARTS, _inputs, _label_cycles, _per_input, _print_summary
 
@@ -23,20 +24,26 @@ MAX_WORKERS = 4096
 
 
 def register(sub) -> None:
-    p = sub.add_parser("sweep", help="cycle and pinning sweeps on Dask workers, results in an SQLite store")
+    p = sub.add_parser("sweep", help="cycle, landscape and pinning sweeps on Dask workers, results in SQLite")
     kinds = p.add_subparsers(dest="sweep_command", metavar="KIND")
     for kind, help_ in (("cycles", "Brent cycle search per (input, start) job, like `satrnn cycles`"),
-                        ("pin", "the cycle search under each pin set (default: every neuron at +1 and at -1)")):
+                        ("pin", "the cycle search under each pin set (default: every neuron at +1 and at -1)"),
+                        ("landscape", "estimated attractor landscapes: jobs of N starts per (input, seed), merged "
+                                      "like `satrnn landscape`")):
         q = kinds.add_parser(kind, help=help_)
         add_model_text_args(q)
         q.add_argument("--input", action="append", default=None, metavar="X",
                        help="constant input byte (65, 0x41, 'A'); repeat for several, or 'all' for 0..255")
         q.add_argument("--periodic-text", action="store_true", help="input = TEXT repeated (one input sequence)")
-        q.add_argument("--starts", type=int, default=16, metavar="N",
-                       help="N seeded random start states per input (start i = `satrnn cycles`' start i)")
+        q.add_argument("--starts", type=int, default=256 if kind == "landscape" else 16, metavar="N",
+                       help="random starts per job (landscape; default 256)" if kind == "landscape" else
+                       "N seeded random start states per input (start i = `satrnn cycles`' start i)")
         add_seed_arg(q)
+        if kind == "landscape":
+            q.add_argument("--seeds", type=int, default=1, metavar="K",
+                           help="jobs per input and pin set: seeds SEED .. SEED+K-1, N starts each (default 1)")
         q.add_argument("--budget", type=int, default=10**6, metavar="STEPS",
-                       help="detection budget per job in Boolean steps (default 1e6)")
+                       help="detection budget per start in Boolean steps (default 1e6)")
         add_semantics_arg(q)
         q.add_argument("--pin", action="append", default=None, metavar="SPEC",
                        help="neurons held at a sign, e.g. 8=+1,56=-1" + (
@@ -54,6 +61,8 @@ def register(sub) -> None:
     e.add_argument("--format", choices=("csv", "json"), default="csv")
     e.add_argument("--kind", choices=JOB_TABLES, default="cycles", help="which kind's table (default cycles)")
     e.add_argument("--out", default=None, metavar="FILE", help="write to FILE (default stdout)")
+    declare_inputs(e, "db")
+    declare_outputs(e, "out")
     e.set_defaults(func=run_export)
     p.set_defaults(func=_usage(p))
 
@@ -73,6 +82,7 @@ def _add_engine_args(q) -> None:
                    help="LocalCluster worker processes, one thread each (default: the number of cores)")
     q.add_argument("--chunk", type=int, default=None, metavar="JOBS",
                    help="jobs per Dask task (default: about 2e8 budget steps per task, >= 4 tasks per worker)")
+    declare_outputs(q, "db")
 
 
 def _spec(args, model, xs) -> sw.SweepSpec:
@@ -92,13 +102,13 @@ def _spec(args, model, xs) -> sw.SweepSpec:
             raise SatrnnInputError("the same pin set is given twice")
     else:
         if args.pin and len(args.pin) > 1:
-            raise SatrnnInputError("`sweep cycles` takes one --pin set for all jobs; use `sweep pin` for several")
+            raise SatrnnInputError(f"`sweep {args.sweep_kind}` takes one --pin set for all jobs; use `sweep pin` "
+                                   "for several")
         pin_sets = [sw.parse_pins(args.pin[0], H) if args.pin else ""]
-    if any(pin_sets) and not sw.pins_supported():
-        raise SatrnnInputError("pinning needs a sign automaton with pins (issue 13); this satrnn has none yet")
+    seeds = check_int("--seeds", args.seeds, 1, MAX_STARTS) if args.sweep_kind == "landscape" else 1
     spec = sw.SweepSpec(kind=args.sweep_kind, model_digest=sw.model_digest(model), H=H, semantics=args.semantics,
                         inputs=tuple(bytes(s).hex() for s in seqs), starts=starts, seed=args.seed, budget=budget,
-                        pin_sets=tuple(pin_sets))
+                        pin_sets=tuple(pin_sets), seeds=seeds)
     if spec.n_jobs > MAX_JOBS:
         raise SatrnnInputError(f"{spec.n_jobs} jobs is more than {MAX_JOBS}")
     return spec
@@ -117,9 +127,11 @@ def run(args) -> int:
     spec = _spec(args, model, xs)
     with SweepStore(args.db) as store:
         if not args.json:
-            err_console.print(f"seed {spec.seed}, {spec.starts} start(s) x {len(spec.inputs)} input(s) x "
-                              f"{len(spec.pin_sets)} pin set(s) = {spec.n_jobs:,} jobs, semantics {spec.semantics}, "
-                              f"budget {spec.budget:,} steps; store {args.db}")
+            per = (f"seeds {spec.seed}..{spec.seed + spec.seeds - 1} of {spec.starts} start(s) each"
+                   if spec.kind == "landscape" else f"seed {spec.seed}, {spec.starts} start(s)")
+            err_console.print(f"{per} x {len(spec.inputs)} input(s) x {len(spec.pin_sets)} pin set(s) = "
+                              f"{spec.n_jobs:,} jobs, semantics {spec.semantics}, budget {spec.budget:,} steps; "
+                              f"store {args.db}")
         client, cluster = (sw.open_client(args.scheduler, args.workers) if sw.pending_jobs(spec, store)
                            else (None, None))
         interrupted = True
@@ -147,15 +159,11 @@ def _report(args, spec: sw.SweepSpec, outcome: sw.SweepOutcome, rows) -> int:
            "computed": outcome.computed, "failed": n_failed, "finished": outcome.finished,
            "chunks": outcome.chunks, "chunk_size": outcome.chunk_size, "workers": outcome.workers,
            "seconds": outcome.seconds}
-    labels = [int(s, 16) if len(s) == 2 else "text" for s in spec.inputs]
-    summaries = []
-    for pins in spec.pin_sets:
-        sel = [r for r in rows if r.pins == pins and r.status != "failed"]
-        search = sw.search_from_rows(spec, sel)
-        search.seconds = sum(r.seconds or 0.0 for r in sel)
-        summaries.append({"pins": pins, "summary": _label_cycles(cyc.summarize(search), labels),
-                          "per_input": _per_input(search, labels)})
-    out["results"] = summaries
+    if spec.kind == "landscape":
+        summaries = _landscape_summaries(spec, rows)
+    else:
+        summaries = _cycle_summaries(spec, rows)
+    out["results"] = [{k: v for k, v in s.items() if k != "estimate"} for s in summaries]
     if args.json:
         emit_json(out)
         return 0
@@ -164,12 +172,42 @@ def _report(args, spec: sw.SweepSpec, outcome: sw.SweepOutcome, rows) -> int:
                   f"{outcome.seconds:.1f} s ({outcome.chunks} task(s) of <= {outcome.chunk_size} jobs); "
                   f"{n_failed} failed" + ("" if outcome.finished else " -- not finished, re-run to retry"))
     for s in summaries[:8]:
+        if spec.kind == "landscape":
+            if s["estimate"] is not None:
+                console.print(render_landscape(s["estimate"], max_rows=10))
+            continue
         if len(spec.pin_sets) > 1 or s["pins"]:
             console.print(f"[bold]pins {s['pins'] or 'none'}[/bold]")
         _print_summary(s["summary"], s["per_input"], [], False, spec.H)
     if len(summaries) > 8:
-        console.print(f"... {len(summaries) - 8} more pin sets (use --json or `satrnn sweep export`)")
+        console.print(f"... {len(summaries) - 8} more (use --json or `satrnn sweep export`)")
     return 0
+
+
+def _cycle_summaries(spec, rows) -> list[dict]:
+    """Per pin set: cycles.summarize of its stored rows (the summary `satrnn cycles` prints)."""
+    labels = [int(s, 16) if len(s) == 2 else "text" for s in spec.inputs]
+    summaries = []
+    for pins in spec.pin_sets:
+        sel = [r for r in rows if r.pins == pins and r.status != "failed"]
+        search = sw.search_from_rows(spec, sel)
+        search.seconds = sum(r.seconds or 0.0 for r in sel)
+        summaries.append({"pins": pins, "summary": _label_cycles(cyc.summarize(search), labels),
+                          "per_input": _per_input(search, labels)})
+    return summaries
+
+
+def _landscape_summaries(spec, rows) -> list[dict]:
+    """Per (pin set, input): landscape.merge_jobs of its stored jobs (None if none finished)."""
+    out = []
+    for pins in spec.pin_sets:
+        for inp in spec.inputs:
+            jobs = [sw.landscape_job_of(r, spec.H) for r in rows
+                    if r.pins == pins and r.input == inp and r.status != "failed"]
+            est = ls.merge_jobs(jobs) if jobs else None
+            out.append({"pins": pins, "input": inp, "label": input_label(bytes.fromhex(inp)), "jobs": len(jobs),
+                        "landscape": est.as_dict() if est is not None else None, "estimate": est})
+    return out
 
 
 def run_status(args) -> int:
@@ -177,11 +215,9 @@ def run_status(args) -> int:
         sweeps = []
         for s in store.sweeps():
             p = s.params
-            spec = sw.SweepSpec(kind=p["kind"], model_digest=p["model_digest"], H=p["H"], semantics=p["semantics"],
-                                inputs=tuple(p["inputs"]), starts=p["starts"], seed=p["seed"], budget=p["budget"],
-                                pin_sets=tuple(p["pin_sets"]))
+            spec = sw.SweepSpec.from_params(p)
             counts = store.counts(s.kind, *spec.where())
-            done = counts["cycle"] + counts["unresolved"]
+            done = counts["cycle"] + counts["unresolved"] + counts["done"]
             sweeps.append({"id": s.id, "kind": s.kind, "jobs": s.jobs, "done": done, "failed": counts["failed"],
                            "cycle": counts["cycle"], "unresolved": counts["unresolved"],
                            "missing": s.jobs - done - counts["failed"], "created": s.created, "started": s.started,
@@ -191,25 +227,20 @@ def run_status(args) -> int:
         emit_json({"command": "sweep status", "db": str(args.db), "sweeps": sweeps})
         return 0
     t = Table(title=f"Sweeps in {args.db}")
-    for c in ("id", "kind", "semantics", "inputs x starts x pins", "budget", "done", "failed", "cycle/unresolved",
-              "created", "finished"):
+    for c in ("id", "kind", "jobs", "done", "failed", "budget", "created (UTC)", "finished"):
         t.add_column(c)
     for s in sweeps:
         p = s["params"]
-        t.add_row(str(s["id"]), s["kind"], p["semantics"], f"{len(p['inputs'])} x {p['starts']} x {len(p['pin_sets'])}",
-                  f"{p['budget']:,}", f"{s['done']:,}/{s['jobs']:,}", str(s["failed"]),
-                  f"{s['cycle']:,}/{s['unresolved']:,}", s["created"][:19], (s["finished"] or "-")[:19])
+        shape = f"{len(p['inputs'])} in x {p.get('seeds', p['starts'])} x {len(p['pin_sets'])} pin"
+        t.add_row(str(s["id"]), s["kind"], f"{s['jobs']:,} ({shape})", f"{s['done']:,}", str(s["failed"]),
+                  f"{p['budget']:,}", s["created"][:19].replace("T", " "), "yes" if s["finished"] else "no")
     console.print(t)
     return 0
 
 
 def run_export(args) -> int:
-    if args.out is not None:
-        out = check_writable(args.out)
-        if os.path.exists(args.db) and out.exists() and os.path.samefile(out, args.db):
-            raise SatrnnInputError("--out is the database itself")
     with SweepStore(args.db, writable=False) as store:
-        text = export_text(store.rows(args.kind), store.sweeps(), args.format)
+        text = export_text(args.kind, store.rows(args.kind), store.sweeps(), args.format)
     if args.out is None:
         print(text, end="")
     else:
