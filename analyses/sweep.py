@@ -209,8 +209,18 @@ def _worker_name() -> str:
 
 def _row(chunk: Chunk, inp: str, i: int, pins: str, worker: str, seconds: float, start=None, status=STATUS_FAILED,
          transient=None, period=None, rep=None, steps=None, fallbacks=None, error=None) -> JobRow:
-    return JobRow(chunk.model_digest, chunk.semantics, inp, chunk.seed, int(i), chunk.budget, pins, start, status,
-                  transient, period, rep, steps, fallbacks, error, worker, seconds, chunk.sweep_id, utc_now())
+    return JobRow(model_digest=chunk.model_digest, semantics=chunk.semantics, input=inp, seed=chunk.seed,
+                  start_index=int(i), budget=chunk.budget, pins=pins, start=start, status=status, transient=transient,
+                  period=period, rep=rep, steps=steps, fallbacks=fallbacks, error=error, worker=worker,
+                  seconds=seconds, sweep_id=chunk.sweep_id, finished=utc_now())
+
+
+def _landscape_row(chunk: Chunk, inp: str, seed: int, pins: str, worker: str, seconds: float, status=STATUS_FAILED,
+                   attractors=None, unresolved=None, steps=None, fallbacks=None, error=None) -> LandscapeRow:
+    return LandscapeRow(model_digest=chunk.model_digest, semantics=chunk.semantics, input=inp, seed=int(seed),
+                        starts=chunk.starts, budget=chunk.budget, pins=pins, status=status, attractors=attractors,
+                        unresolved=unresolved, steps=steps, fallbacks=fallbacks, error=error, worker=worker,
+                        seconds=seconds, sweep_id=chunk.sweep_id, finished=utc_now())
 
 
 def _search(chunk: Chunk, model_bytes: bytes, pins: str, inp: str, idx: list[int], worker: str) -> list[JobRow]:
@@ -242,9 +252,8 @@ def _landscape(chunk: Chunk, model_bytes: bytes, pins: str, inp: str, seed: int,
     att = [{"rep": r, "period": p, "count": c, "transient_min": a, "transient_max": b, "transient_sum": t}
            for r, p, c, a, b, t in zip(j.reps, j.periods, j.counts, j.transient_min, j.transient_max,
                                        j.transient_sum)]
-    return LandscapeRow(chunk.model_digest, chunk.semantics, inp, int(seed), chunk.starts, chunk.budget, pins,
-                        STATUS_DONE, json.dumps(att), j.unresolved, j.steps, j.fallbacks, None, worker,
-                        time.perf_counter() - t0, chunk.sweep_id, utc_now())
+    return _landscape_row(chunk, inp, seed, pins, worker, time.perf_counter() - t0, STATUS_DONE, json.dumps(att),
+                          j.unresolved, j.steps, j.fallbacks)
 
 
 def landscape_job_of(row: LandscapeRow, H: int) -> ls.LandscapeJob:
@@ -298,8 +307,7 @@ def _failed(chunk: Chunk, inp, i, pins, e: BaseException, worker: str):
     if tb:
         msg += f" (at {os.path.basename(tb[-1].filename)}:{tb[-1].lineno})"
     if chunk.kind == "landscape":
-        return LandscapeRow(chunk.model_digest, chunk.semantics, inp, int(i), chunk.starts, chunk.budget, pins,
-                            STATUS_FAILED, None, None, None, None, msg, worker, 0.0, chunk.sweep_id, utc_now())
+        return _landscape_row(chunk, inp, i, pins, worker, 0.0, error=msg)
     return _row(chunk, inp, i, pins, worker, 0.0, error=msg)
 
 

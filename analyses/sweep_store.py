@@ -104,21 +104,16 @@ def utc_now() -> str:
 
 
 @dataclass(frozen=True)
-class JobRow:
-    """One cycle-search job's stored result (a row of `cycles` or `pin`)."""
+class _Job:
+    """What every stored job has (see the kind tables for the column meanings)."""
 
     model_digest: str
     semantics: str
     input: str
     seed: int
-    start_index: int
     budget: int
     pins: str
-    start: str | None
     status: str
-    transient: int | None
-    period: int | None
-    rep: str | None
     steps: int | None
     fallbacks: int | None
     error: str | None
@@ -126,6 +121,17 @@ class JobRow:
     seconds: float | None
     sweep_id: int | None
     finished: str
+
+
+@dataclass(frozen=True)
+class JobRow(_Job):
+    """One cycle-search job's stored result (a row of `cycles` or `pin`)."""
+
+    start_index: int = 0
+    start: str | None = None
+    transient: int | None = None
+    period: int | None = None
+    rep: str | None = None
 
     @property
     def key(self) -> tuple:
@@ -133,27 +139,13 @@ class JobRow:
 
 
 @dataclass(frozen=True)
-class LandscapeRow:
+class LandscapeRow(_Job):
     """One landscape job's stored result (a row of `landscape`): `starts` random starts from `seed`;
     attractors = JSON list of {rep, period, count, transient_min, transient_max, transient_sum}."""
 
-    model_digest: str
-    semantics: str
-    input: str
-    seed: int
-    starts: int
-    budget: int
-    pins: str
-    status: str
-    attractors: str | None
-    unresolved: int | None
-    steps: int | None
-    fallbacks: int | None
-    error: str | None
-    worker: str | None
-    seconds: float | None
-    sweep_id: int | None
-    finished: str
+    starts: int = 0
+    attractors: str | None = None
+    unresolved: int | None = None
 
     @property
     def key(self) -> tuple:
@@ -316,7 +308,8 @@ class SweepStore:
 
     def rows(self, table: str, where: str = "1", args: tuple = ()) -> list:
         sql = f"SELECT {', '.join(columns(table))} FROM {table} WHERE {where} ORDER BY {', '.join(key_columns(table))}"
-        return [ROW_TYPES[table](*r) for r in self.con.execute(sql, args)]
+        cols = columns(table)
+        return [ROW_TYPES[table](**dict(zip(cols, r))) for r in self.con.execute(sql, args)]
 
     def counts(self, table: str, where: str, args: tuple) -> dict[str, int]:
         sql = f"SELECT status, COUNT(*) FROM {_table(table)} WHERE {where} GROUP BY status"
