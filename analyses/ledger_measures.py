@@ -1,25 +1,29 @@
 """Measurements behind the claims ledger: one function per measurement key, sharing one cached context.
 
-`LedgerContext(model, xs)` holds what several measurements need (the float32 forward pass, analysis
-results) and computes each piece once. `MEASURES[key](ctx, **params)` returns the measured value in the
-unit the claim compares (percent claims get a fraction times the claim's `scale`, or a percent directly,
-as documented per key). A measurement whose analysis module has not landed raises
-`NotAvailable("analysis <module> not available")`; the ledger then reports the claim as not measurable.
+`LedgerContext(model, xs)` holds what several measurements (and the report's sections) need: the float32
+forward pass and every analysis result, as cached properties computed once. `MEASURES[key](ctx, **params)`
+returns the measured value in the unit the claim compares (percent claims get a fraction times the claim's
+`scale`, or a percent directly, as documented per key). A quantity that does not exist on this model or
+text raises `NotAvailable(reason)` (the claim is then not measurable, with the reason); any other exception
+is a crash, which the ledger reports as the verdict `failed`.
 
 No paper value appears here: parameters (k, theta, tau, d, neuron, ...) come from the registry
 (`analyses/claims.py`) and select which quantity to compute, never what it should be.
 """
 from __future__ import annotations
 
-import importlib
-import inspect
+from functools import cached_property
 from typing import Callable
 
 import numpy as np
 
+from satrnn.automaton import cascade, cycles, iso, margins, redux
+from satrnn.automaton.sign import SignAutomaton
 from satrnn.rnn.forward import forward, run_states
 from satrnn.rnn.model import ElmanRNN
 
+from . import (carrier, coflip, counting, factor_map, justify, knockout, model_info, offsets, pmi, saturation,
+               sparse_diff, sparsity)
 from .claims import Claim, Measured, NotAvailable
 
 MEASURES: dict[str, Callable] = {}
@@ -32,59 +36,162 @@ def measure(key: str):
     return deco
 
 
-def need(module: str):
-    """Import an analysis module or raise NotAvailable with the ledger's standard reason."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise NotAvailable(f"analysis {module} not available") from None
-
-
-def call(fn, *args, **optional):
-    """Call an analysis function, passing only the optional keyword arguments its signature accepts.
-
-    The shared forward pass (`hs=`, `fwd=`, `forward_result=`) is an optimisation; modules whose
-    signature does not take it simply recompute it.
-    """
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        params = {}
-    return fn(*args, **{k: v for k, v in optional.items() if k in params})
-
-
 class LedgerContext:
-    """Cached shared computations for one (model, text)."""
+    """What the measurements and the report's sections share for one (model, text): the float32 forward
+    pass and every analysis result, each computed on first use and kept (cached properties). The results
+    are the analysis modules' own (documented keys). An analysis that raises is not cached: the exception
+    reaches the caller (a failure, never "not measurable")."""
 
     def __init__(self, model: ElmanRNN, xs: np.ndarray):
         self.model = model
         self.xs = np.ascontiguousarray(xs, dtype=np.uint8)
-        self._cache: dict = {}
-
-    def cached(self, key, build: Callable):
-        if key not in self._cache:
-            try:
-                self._cache[key] = ("ok", build())
-            except NotAvailable as e:
-                self._cache[key] = ("na", e)
-            except Exception as e:  # noqa: BLE001 - remembered so a failing analysis is run once
-                self._cache[key] = ("err", e)
-        status, val = self._cache[key]
-        if status == "ok":
-            return val
-        raise val
-
-    @property
-    def fwd(self):
-        return self.cached("forward", lambda: forward(self.model, self.xs, want_logp=True))
-
-    @property
-    def fwd_unclamped(self):
-        return self.cached("forward_unclamped", lambda: forward(self.model, self.xs, clamp=False))
+        self._memo: dict = {}
 
     @property
     def H(self) -> int:
         return self.model.H
+
+    def memo(self, key, build: Callable):
+        """build(), computed once per key (for results that take an argument)."""
+        if key not in self._memo:
+            self._memo[key] = build()
+        return self._memo[key]
+
+    # ---- the forward passes ----
+    @cached_property
+    def fwd(self):
+        """float32 forward with log-probabilities (clamped cost)."""
+        return forward(self.model, self.xs, want_logp=True)
+
+    @cached_property
+    def fwd_unclamped(self):
+        return forward(self.model, self.xs, clamp=False)
+
+    @cached_property
+    def fwd_f64(self):
+        return forward(self.model, self.xs, precision="f64")
+
+    # ---- analysis results ----
+    @cached_property
+    def model_summary(self) -> dict:
+        return model_info.model_summary(self.model)
+
+    @cached_property
+    def iso(self) -> dict:
+        return iso.check_isomorphism(self.model, self.xs, precision="f32")
+
+    @cached_property
+    def sparsity(self) -> dict:
+        return sparsity.q1_sparsity(self.model, self.xs, variant="paper")
+
+    @cached_property
+    def q2(self) -> dict:
+        return offsets.q2_offsets(self.model, self.xs, variant="paper", hs=self.fwd.hs)
+
+    @cached_property
+    def q2_corrected(self) -> dict:
+        return offsets.q2_offsets(self.model, self.xs, variant="corrected", hs=self.fwd.hs)
+
+    @cached_property
+    def q7(self) -> dict:
+        return pmi.q7_algebraic(self.model, self.xs, hs=self.fwd.hs)
+
+    @cached_property
+    def factor_map(self) -> dict:
+        return factor_map.factor_map(self.model, self.xs, hs=self.fwd.hs)
+
+    @cached_property
+    def ladder(self) -> dict:
+        return factor_map.explanation_ladder(self.model, self.xs, hs=self.fwd.hs, rnn_bpc=self.fwd.bpc)
+
+    @cached_property
+    def counting(self) -> dict:
+        return counting.counting_report(self.xs)
+
+    @cached_property
+    def readout_cache(self):
+        return redux.ReadoutCache(self.model, self.xs, forward_result=self.fwd)
+
+    @cached_property
+    def knockout(self) -> dict:
+        return knockout.neuron_knockout(self.model, self.xs, cache=self.readout_cache)
+
+    @cached_property
+    def sparse_diff(self) -> dict:
+        return sparse_diff.sparse_differentiation(self.model, self.xs, hs=self.fwd.hs)
+
+    @cached_property
+    def carrier(self) -> dict:
+        return carrier.carrier_decomposition(self.model, self.xs, hs=self.fwd.hs)
+
+    @cached_property
+    def margins(self) -> dict:
+        return margins.margin_report(self.model, self.xs)
+
+    @cached_property
+    def boolean(self) -> dict:
+        return margins.boolean_report(self.model, self.xs, semantics="f32-seq")
+
+    @cached_property
+    def saturation(self) -> dict:
+        return saturation.saturation_report(self.model, self.xs, forward_result=self.fwd)
+
+    @cached_property
+    def coflip(self) -> dict:
+        return coflip.coflip_report(self.model, self.xs, forward_result=self.fwd)
+
+    @cached_property
+    def justify(self) -> dict:
+        return justify.q6_justify(self.model, self.xs, hs=self.fwd.hs)
+
+    def automaton(self, semantics: str = "f32-seq") -> SignAutomaton:
+        return self.memo(("automaton", semantics), lambda: SignAutomaton.from_model(self.model, semantics))
+
+    # ---- readout evaluations by k (one cached value per argument) ----
+    def _top_mask(self, k: int, keep: bool) -> np.ndarray:
+        order = self.knockout["order"]
+        mask = np.full((1, self.H), not keep, dtype=bool)
+        mask[0, order[:k]] = keep
+        return mask
+
+    def keep_bpc(self, k: int) -> float:
+        """bpc keeping only the Wy columns of the top-k knockout neurons (DEFINITIONS 7.3)."""
+        return self.memo(("keep", k), lambda: float(self.readout_cache.bpcs(self._top_mask(k, True))[0]))
+
+    def cum_bpc(self, k: int) -> float:
+        """bpc with the Wy columns of the top-k knockout neurons zeroed (DEFINITIONS 7.2)."""
+        return self.memo(("cum", k), lambda: float(self.readout_cache.bpcs(self._top_mask(k, False))[0]))
+
+    def combined_row(self, k: int, theta: float) -> dict:
+        """{bpc, delta} of 'top-k readout + Wh pruned at theta' (DEFINITIONS 8.2), evaluated on demand."""
+        if theta == 0.0:
+            b = self.keep_bpc(k)
+            return {"bpc": b, "delta": b - self.fwd.bpc}
+
+        def build():
+            keep = [int(j) for j in self.knockout["order"][:k]]
+            return float(redux.evaluate(self.model, self.xs, redux.Redux(keep=keep, wh_threshold=theta),
+                                        cache=self.readout_cache))
+        b = self.memo(("combined", k, theta), build)
+        return {"bpc": b, "delta": b - self.fwd.bpc}
+
+    def zeroable(self, matrix: str) -> dict:
+        """Walk q5's theta grid upwards (DEFINITIONS 8.2: zero |w| < theta, re-run the dynamics) and stop at
+        the first theta whose bpc exceeds the full model's; the last row that did not (theta 0 prunes nothing)."""
+        def build():
+            W = getattr(self.model, matrix)
+            best = {"theta": 0.0, "pct_zeroed": 0.0, "bpc": self.fwd.bpc, "first_worse": None}
+            for theta in knockout.PRUNE_THETAS:
+                r = redux.Redux(wh_threshold=theta) if matrix == "Wh" else redux.Redux(wx_threshold=theta)
+                kept = int((r.wh_keep(self.model) if matrix == "Wh" else r.wx_keep(self.model)).sum())
+                b = float(redux.evaluate(self.model, self.xs, r, cache=self.readout_cache))
+                row = {"theta": float(theta), "pct_zeroed": 100.0 * (W.size - kept) / W.size, "bpc": b}
+                if b > self.fwd.bpc:
+                    best["first_worse"] = row
+                    break
+                best.update(row)
+            return best
+        return self.memo(("zeroable", matrix), build)
 
 
 # Measurements whose parameter `k` counts neurons (the others' `k` is an offset or a depth).
@@ -134,8 +241,7 @@ def _pattern_slots(ctx, cls):
 
 @measure("sig_patterns")
 def _sig_patterns(ctx, cls):
-    info = need("satrnn.analyses.model_info")
-    s = ctx.cached("model_summary", lambda: info.model_summary(ctx.model))
+    s = ctx.model_summary
     if cls == "all":
         return int(s["significant_patterns_0.01"])
     return int(s["matrices"][cls]["count_abs_gt_0.01"])
@@ -143,8 +249,7 @@ def _sig_patterns(ctx, cls):
 
 @measure("spectral_radius")
 def _spectral(ctx):
-    info = need("satrnn.analyses.model_info")
-    return float(info.spectral_radius(ctx.model.Wh))
+    return float(model_info.spectral_radius(ctx.model.Wh))
 
 
 @measure("wh_abs")
@@ -152,8 +257,7 @@ def _wh_abs(ctx, p):
     a = np.sort(np.abs(ctx.model.Wh).ravel())
     if p == 100:
         return float(a[-1])
-    info = need("satrnn.analyses.model_info")
-    return info.floor_percentile(a, p)
+    return model_info.floor_percentile(a, p)
 
 
 @measure("wh_pct")
@@ -172,24 +276,24 @@ def _wh_top_source(ctx, neuron):
     return int(np.argmax(row))  # first index wins ties, as the strict '>' scan of DEFINITIONS §4.5
 
 
-def _redux_param_count(model: ElmanRNN, k: int, theta: float) -> int:
+def redux_param_count(model: ElmanRNN, k: int, theta: float) -> int:
     kept_wh = int(np.count_nonzero(np.abs(model.Wh) >= np.float32(theta)))
     return int(model.Wx.size + kept_wh + model.bh.size + k * model.Wy.shape[0] + model.by.size)
 
 
 @measure("redux_params")
 def _redux_params(ctx, k, theta):
-    return _redux_param_count(ctx.model, k, theta)
+    return redux_param_count(ctx.model, k, theta)
 
 
 @measure("redux_params_pct")
 def _redux_params_pct(ctx, k, theta):
-    return 100.0 * _redux_param_count(ctx.model, k, theta) / ctx.model.n_params
+    return 100.0 * redux_param_count(ctx.model, k, theta) / ctx.model.n_params
 
 
 @measure("params_minus_redux")
 def _params_minus_redux(ctx, k, theta):
-    return int(ctx.model.n_params - _redux_param_count(ctx.model, k, theta))
+    return int(ctx.model.n_params - redux_param_count(ctx.model, k, theta))
 
 
 @measure("wy_cols_removed")
@@ -283,110 +387,6 @@ def run_ledger(model: ElmanRNN, xs, claims=None, show_progress: bool = True, ctx
     return records, registry.summarize(records)
 
 
-# ---- analysis-module results, computed once per context -------------------------------------------------
-# Each `_r_*` returns the module's JSON-able result dict (documented keys); NotAvailable if not landed.
-
-def _r_sparsity(ctx):
-    sp = need("satrnn.analyses.sparsity")
-    return ctx.cached("sparsity", lambda: call(sp.q1_sparsity, ctx.model, ctx.xs, variant="paper"))
-
-
-def _r_iso(ctx):
-    iso = need("satrnn.automaton.iso")
-    return ctx.cached("iso", lambda: call(iso.check_isomorphism, ctx.model, ctx.xs, precision="f32"))
-
-
-def _r_q2(ctx):
-    off = need("satrnn.analyses.offsets")
-    return ctx.cached("q2", lambda: call(off.q2_offsets, ctx.model, ctx.xs, variant="paper", fwd=ctx.fwd, hs=ctx.fwd.hs))
-
-
-def _r_q7(ctx):
-    pmi = need("satrnn.analyses.pmi")
-    return ctx.cached("q7", lambda: call(pmi.q7_algebraic, ctx.model, ctx.xs, fwd=ctx.fwd, hs=ctx.fwd.hs))
-
-
-def _r_factor_map(ctx):
-    fm = need("satrnn.analyses.factor_map")
-    return ctx.cached("factor_map", lambda: call(fm.factor_map, ctx.model, ctx.xs, hs=ctx.fwd.hs))
-
-
-def _r_ladder(ctx):
-    fm = need("satrnn.analyses.factor_map")
-    return ctx.cached("ladder", lambda: call(fm.explanation_ladder, ctx.model, ctx.xs, hs=ctx.fwd.hs,
-                                                                   rnn_bpc=ctx.fwd.bpc))
-
-
-def _r_counting(ctx):
-    cnt = need("satrnn.analyses.counting")
-    return ctx.cached("counting", lambda: call(cnt.counting_report, ctx.xs))
-
-
-def _readout_cache(ctx):
-    rd = need("satrnn.automaton.redux")
-    return ctx.cached("readout_cache", lambda: call(rd.ReadoutCache, ctx.model, ctx.xs, forward_result=ctx.fwd))
-
-
-def _r_knockout(ctx):
-    ko = need("satrnn.analyses.knockout")
-    return ctx.cached("knockout", lambda: ko.neuron_knockout(ctx.model, ctx.xs, cache=_readout_cache(ctx)))
-
-
-def _top_mask(ctx, k: int, keep: bool) -> np.ndarray:
-    order = _r_knockout(ctx)["order"]
-    mask = np.full((1, ctx.H), not keep, dtype=bool)
-    mask[0, order[:k]] = keep
-    return mask
-
-
-def _keep_bpc(ctx, k: int) -> float:
-    """bpc keeping only the Wy columns of the top-k knockout neurons (DEFINITIONS 7.3), one row per k."""
-    return ctx.cached(("keep", k), lambda: float(_readout_cache(ctx).bpcs(_top_mask(ctx, k, True))[0]))
-
-
-def _cum_bpc(ctx, k: int) -> float:
-    """bpc with the Wy columns of the top-k knockout neurons zeroed (DEFINITIONS 7.2)."""
-    return ctx.cached(("cum", k), lambda: float(_readout_cache(ctx).bpcs(_top_mask(ctx, k, False))[0]))
-
-
-def _zeroable(ctx, matrix: str) -> dict:
-    """Walk q5's theta grid upwards (DEFINITIONS 8.2: zero |w| < theta, re-run the dynamics) and stop at the
-    first theta whose bpc exceeds the full model's; returns the last row that did not (theta 0 prunes nothing).
-    """
-    ko = need("satrnn.analyses.knockout")
-    rd = need("satrnn.automaton.redux")
-
-    def build():
-        W = getattr(ctx.model, matrix)
-        best = {"theta": 0.0, "pct_zeroed": 0.0, "bpc": ctx.fwd.bpc, "first_worse": None}
-        for theta in ko.PRUNE_THETAS:
-            r = rd.Redux(wh_threshold=theta) if matrix == "Wh" else rd.Redux(wx_threshold=theta)
-            kept = int((r.wh_keep(ctx.model) if matrix == "Wh" else r.wx_keep(ctx.model)).sum())
-            b = float(rd.evaluate(ctx.model, ctx.xs, r, cache=_readout_cache(ctx)))
-            row = {"theta": float(theta), "pct_zeroed": 100.0 * (W.size - kept) / W.size, "bpc": b}
-            if b > ctx.fwd.bpc:
-                best["first_worse"] = row
-                break
-            best.update(row)
-        return best
-    return ctx.cached(("zeroable", matrix), build)
-
-
-def _r_sparse_diff(ctx):
-    sd = need("satrnn.analyses.sparse_diff")
-    return ctx.cached("sparse_diff", lambda: call(sd.sparse_differentiation, ctx.model, ctx.xs, hs=ctx.fwd.hs))
-
-
-def _r_carrier(ctx):
-    ca = need("satrnn.analyses.carrier")
-    return ctx.cached("carrier", lambda: call(ca.carrier_decomposition, ctx.model, ctx.xs, hs=ctx.fwd.hs))
-
-
-def _automaton(ctx, semantics="f32-seq"):
-    sign = need("satrnn.automaton.sign")
-    return ctx.cached(("automaton", semantics), lambda: sign.SignAutomaton.from_model(ctx.model, semantics))
-
-
 def _row(rows, key, value, what):
     for r in rows:
         v = r.get(key)
@@ -406,29 +406,29 @@ _SPARSE_FIELD = {"mean": "mean_n", "median": "median", "min": "min", "max": "max
 
 @measure("sparsity_dist")
 def _sparsity_dist(ctx, tau, field):
-    return _row(_r_sparsity(ctx)["distribution"], "tau", tau, "q1_sparsity distribution")[_SPARSE_FIELD[field]]
+    return _row(ctx.sparsity["distribution"], "tau", tau, "q1_sparsity distribution")[_SPARSE_FIELD[field]]
 
 
 @measure("sparsity_class")
 def _sparsity_class(ctx, tau, cls):
-    return _row(_r_sparsity(ctx)["class_breakdown"], "tau", tau, "q1_sparsity classes")["mean_" + cls]
+    return _row(ctx.sparsity["class_breakdown"], "tau", tau, "q1_sparsity classes")["mean_" + cls]
 
 
 @measure("sparsity_wh_share")
 def _sparsity_wh_share(ctx, tau):
-    return _row(_r_sparsity(ctx)["class_breakdown"], "tau", tau, "q1_sparsity classes")["share_Wh"]
+    return _row(ctx.sparsity["class_breakdown"], "tau", tau, "q1_sparsity classes")["share_Wh"]
 
 
 @measure("sparsity_mean_gt_median")
 def _sparsity_mean_gt_median(ctx):
-    rows = [r for r in _r_sparsity(ctx)["distribution"] if r["mean_n"] > 0 or r["median"] > 0]
+    rows = [r for r in ctx.sparsity["distribution"] if r["mean_n"] > 0 or r["median"] > 0]
     bad = [r["tau"] for r in rows if not r["mean_n"] > r["median"]]
     return Measured(not bad, f"mean <= median at tau = {bad}" if bad else "mean > median at every tau with counts")
 
 
 @measure("never_active")
 def _never_active(ctx, cls, field):
-    na = _r_sparsity(ctx)["never_active"]
+    na = ctx.sparsity["never_active"]
     key = "total" if cls == "all" else cls
     cnt, of = na[key], na["of"][key]
     occ = na.get("occurring") or {}
@@ -444,18 +444,18 @@ def _never_active(ctx, cls, field):
 
 @measure("depth_profile")
 def _depth_profile(ctx, d, field):
-    r = _row(_r_sparsity(ctx)["depth_profile"], "d", d, "q1_sparsity depth profile")
+    r = _row(ctx.sparsity["depth_profile"], "d", d, "q1_sparsity depth profile")
     return r["mean_mass"] if field == "mass" else r["fraction_of_d0"]
 
 
 @measure("depth_peak")
 def _depth_peak(ctx):
-    return int(_r_sparsity(ctx)["structural"]["depth_profile_peak_d"])
+    return int(ctx.sparsity["structural"]["depth_profile_peak_d"])
 
 
 @measure("depth_peak_exceeds_d0")
 def _depth_peak_exceeds(ctx):
-    f = _r_sparsity(ctx)["structural"]["depth_profile_peak_fraction"]
+    f = ctx.sparsity["structural"]["depth_profile_peak_fraction"]
     return Measured(f is not None and f > 1.0, f"peak / d=0 mass = {f:.3f}" if f is not None else "")
 
 
@@ -463,7 +463,7 @@ def _depth_peak_exceeds(ctx):
 
 @measure("iso")
 def _iso(ctx, field):
-    r = _r_iso(ctx)
+    r = ctx.iso
     if field == "isomorphic":
         return Measured(bool(r["isomorphic"]), f"{r['sign_mismatches']} sign mismatches, max |dh| = "
                                                f"{r['max_abs_diff']:.3g}, bpc RNN {r['bpc_rnn']:.6f}")
@@ -472,16 +472,10 @@ def _iso(ctx, field):
 
 # ---- q2 offsets, q7 PMI, factor map, counting ---------------------------------------------------------------
 
-def _r_q2_corrected(ctx):
-    off = need("satrnn.analyses.offsets")
-    return ctx.cached("q2c", lambda: call(off.q2_offsets, ctx.model, ctx.xs, variant="corrected", fwd=ctx.fwd,
-                                          hs=ctx.fwd.hs))
-
-
 def _q2_note(ctx, get) -> str:
     """The same quantity under the corrected offset convention (DEFINITIONS 6.3), as a note."""
     try:
-        return f"corrected convention (d = 1 flips x_t): {get(_r_q2_corrected(ctx))}"
+        return f"corrected convention (d = 1 flips x_t): {get(ctx.q2_corrected)}"
     except Exception:  # noqa: BLE001 - the note is optional; the paper-compatible value stands alone
         return ""
 
@@ -489,26 +483,26 @@ def _q2_note(ctx, get) -> str:
 @measure("offset_hist_pct")
 def _offset_hist_pct(ctx, d):
     get = lambda r: f"{_row(r['offset_histogram'], 'd', d, 'q2 offset histogram')['percent']:.2f}%"  # noqa: E731
-    return Measured(_row(_r_q2(ctx)["offset_histogram"], "d", d, "q2 offset histogram")["percent"],
+    return Measured(_row(ctx.q2["offset_histogram"], "d", d, "q2 offset histogram")["percent"],
                     _q2_note(ctx, get))
 
 
 @measure("offset_mode")
 def _offset_mode(ctx):
-    p = _r_q2(ctx)["histogram_peak"]
+    p = ctx.q2["histogram_peak"]
     note = _q2_note(ctx, lambda r: f"mode d = {r['histogram_peak']['d']}")
     return Measured(int(p["d"]), f"{p['count']} neurons ({p['percent']:.1f}%); {note}")
 
 
 @measure("mi_greedy_pct")
 def _mi_greedy_pct(ctx):
-    return Measured(float(_r_q2(ctx)["mi_greedy"]["total_percent"]),
+    return Measured(float(ctx.q2["mi_greedy"]["total_percent"]),
                     _q2_note(ctx, lambda r: f"{r['mi_greedy']['total_percent']:.2f}%"))
 
 
 @measure("pmi_aligned")
 def _pmi_aligned(ctx, d_lo, d_hi):
-    r = _r_q7(ctx)
+    r = ctx.q7
     if d_lo == 0:
         return float(r["total"]["aligned_percent"])
     return [float(_row(r["rows"], "d", d, "q7 rows")["aligned_percent"]) for d in range(d_lo, d_hi + 1)]
@@ -516,7 +510,7 @@ def _pmi_aligned(ctx, d_lo, d_hi):
 
 @measure("factor_map")
 def _factor_map(ctx, pair, field, exclude=()):
-    r = _r_factor_map(ctx)
+    r = ctx.factor_map
     if pair == "all":
         if field == "r2":
             return float(r["overall_mean_r2"])
@@ -537,24 +531,24 @@ def _factor_map(ctx, pair, field, exclude=()):
 @measure("ladder")
 def _ladder(ctx, level, field):
     levels = {"l1": "L1", "l2": "L2", "l3": "L3", "uniform": "uniform", "rnn": "rnn"}
-    r = _row(_r_ladder(ctx)["rows"], "level", levels[level], "explanation ladder")
+    r = _row(ctx.ladder["rows"], "level", levels[level], "explanation ladder")
     return float(r["bpc"] if field == "bpc" else r["x_percent_eq2"])
 
 
 @measure("counting")
 def _counting(ctx, model, field):
-    r = _r_counting(ctx)["models"][model]
+    r = ctx.counting["models"][model]
     return Measured(r[field], f"offsets {r['offsets']}")
 
 
 @measure("greedy_order")
 def _greedy_order(ctx, n):
-    return [int(d) for d in _r_counting(ctx)["greedy"]["order"][:n]]
+    return [int(d) for d in ctx.counting["greedy"]["order"][:n]]
 
 
 @measure("greedy_before")
 def _greedy_before(ctx, first, second):
-    order = [int(d) for d in _r_counting(ctx)["greedy"]["order"]]
+    order = [int(d) for d in ctx.counting["greedy"]["order"]]
     if first not in order:
         return Measured(False, f"greedy order {order}")
     ok = second not in order or order.index(first) < order.index(second)
@@ -563,7 +557,7 @@ def _greedy_before(ctx, first, second):
 
 @measure("skip8_beats_rnn")
 def _skip8_beats_rnn(ctx):
-    b = _r_counting(ctx)["models"]["skip8"]["bpc"]
+    b = ctx.counting["models"]["skip8"]["bpc"]
     return Measured(b < ctx.fwd.bpc, f"skip-8 {b:.4f} vs RNN {ctx.fwd.bpc:.4f} bpc (different position sets)")
 
 
@@ -571,19 +565,19 @@ def _skip8_beats_rnn(ctx):
 
 @measure("ko")
 def _ko(ctx, rank, field):
-    r = _r_knockout(ctx)
+    r = ctx.knockout
     j = int(r["order"][rank])
     return j if field == "neuron" else float(r["delta"][j])
 
 
 @measure("cum_ko")
 def _cum_ko(ctx, k):
-    return _cum_bpc(ctx, k)
+    return ctx.cum_bpc(k)
 
 
 @measure("keep_top")
 def _keep_top(ctx, k, field):
-    b = _keep_bpc(ctx, k)
+    b = ctx.keep_bpc(k)
     if field == "bpc":
         return b
     return 100.0 * (8.0 - b) / (8.0 - ctx.fwd.bpc)  # DEFINITIONS 7.3: % of gain vs 8 bits (uniform)
@@ -591,57 +585,42 @@ def _keep_top(ctx, k, field):
 
 @measure("keep_top_better")
 def _keep_top_better(ctx, k):
-    b = _keep_bpc(ctx, k)
+    b = ctx.keep_bpc(k)
     return Measured(b < ctx.fwd.bpc, f"keep top {k}: {b:.4f} vs full {ctx.fwd.bpc:.4f} bpc")
 
 
 @measure("keep_top_equals_full")
 def _keep_top_equals_full(ctx, k):
-    d = float(_keep_bpc(ctx, k) - _keep_bpc(ctx, ctx.H))
+    d = float(ctx.keep_bpc(k) - ctx.keep_bpc(ctx.H))
     return Measured(d == 0.0, f"bpc(keep {k}) - bpc(keep {ctx.H}) = {d:+.3g}")
-
-
-def _combined_row(ctx, k, theta):
-    """bpc and delta of 'top-k readout + Wh pruned at theta' (DEFINITIONS 8.2), evaluated on demand."""
-    if theta == 0.0:
-        b = _keep_bpc(ctx, k)
-        return {"bpc": b, "delta": b - ctx.fwd.bpc}
-    rd = need("satrnn.automaton.redux")
-
-    def build():
-        keep = [int(j) for j in _r_knockout(ctx)["order"][:k]]
-        return float(rd.evaluate(ctx.model, ctx.xs, rd.Redux(keep=keep, wh_threshold=theta),
-                                 cache=_readout_cache(ctx)))
-    b = ctx.cached(("combined", k, theta), build)
-    return {"bpc": b, "delta": b - ctx.fwd.bpc}
 
 
 @measure("combined")
 def _combined(ctx, k, theta, field):
-    return float(_combined_row(ctx, k, theta)[field])
+    return float(ctx.combined_row(k, theta)[field])
 
 
 @measure("combined_improvement")
 def _combined_improvement(ctx, k, theta):
-    return -float(_combined_row(ctx, k, theta)["delta"])
+    return -float(ctx.combined_row(k, theta)["delta"])
 
 
 @measure("combined_better")
 def _combined_better(ctx, k, theta):
-    d = float(_combined_row(ctx, k, theta)["delta"])
+    d = float(ctx.combined_row(k, theta)["delta"])
     return Measured(d < 0, f"delta = {d:+.4f} bpc")
 
 
 @measure("minimal_all_better")
 def _minimal_all_better(ctx):
     cfgs = [(20, 0.0), (20, 3.0), (15, 3.0), (ctx.H, 3.0), (ctx.H, 4.0)]
-    ds = [float(_combined_row(ctx, k, th)["delta"]) for k, th in cfgs]
+    ds = [float(ctx.combined_row(k, th)["delta"]) for k, th in cfgs]
     return Measured(all(d < 0 for d in ds), "deltas " + ", ".join(f"{d:+.3f}" for d in ds))
 
 
 @measure("zeroable_pct")
 def _zeroable_pct(ctx, matrix):
-    z = _zeroable(ctx, matrix)
+    z = ctx.zeroable(matrix)
     fw = z["first_worse"]
     nxt = (f"; next theta {fw['theta']} zeroes {fw['pct_zeroed']:.1f}% and gives {fw['bpc']:.4f} bpc" if fw else "")
     return Measured(float(z["pct_zeroed"]), f"theta = {z['theta']}, bpc {z['bpc']:.4f}{nxt}")
@@ -651,7 +630,7 @@ def _zeroable_pct(ctx, matrix):
 
 @measure("grad_stats")
 def _grad_stats(ctx, field):
-    g = _r_sparse_diff(ctx)["gradient"]
+    g = ctx.sparse_diff["gradient"]
     if field == "mean_norm":
         return float(g["mean_norm"])
     return float(g["top_share"][field[3:].split("_")[0]])
@@ -659,12 +638,12 @@ def _grad_stats(ctx, field):
 
 @measure("grad_top_neurons")
 def _grad_top_neurons(ctx, n):
-    return [int(e["neuron"]) for e in _r_sparse_diff(ctx)["gradient"]["energy_neurons"][:n]]
+    return [int(e["neuron"]) for e in ctx.sparse_diff["gradient"]["energy_neurons"][:n]]
 
 
 @measure("back_norm")
 def _back_norm(ctx, k, field):
-    r = _row(_r_sparse_diff(ctx)["norm_growth"], "k", k, "norm growth")
+    r = _row(ctx.sparse_diff["norm_growth"], "k", k, "norm growth")
     if field == "norm":
         return Measured(float(r["mean_norm"]), f"over the {r['positions']} positions common to k = 0..8; over all "
                                                f"{r['positions_valid']} valid positions: {r['mean_norm_valid']:.4f}")
@@ -673,12 +652,12 @@ def _back_norm(ctx, k, field):
 
 @measure("attr_offset")
 def _attr_offset(ctx, k, field):
-    return float(_row(_r_sparse_diff(ctx)["attribution"], "k", k, "attribution")[field])
+    return float(_row(ctx.sparse_diff["attribution"], "k", k, "attribution")[field])
 
 
 @measure("example")
 def _example(ctx, t, field, k=None):
-    e = _row(_r_sparse_diff(ctx)["examples"], "t", t, "worked examples")
+    e = _row(ctx.sparse_diff["examples"], "t", t, "worked examples")
     if field == "p":
         return float(e["p_true"])
     if field == "gnorm":
@@ -699,7 +678,7 @@ def _example(ctx, t, field, k=None):
 
 @measure("carrier")
 def _carrier(ctx, field):
-    t = _r_carrier(ctx)["table2"]
+    t = ctx.carrier["table2"]
     H = ctx.H
     vals = {"ps_mean": t["mean_pattern_sensitive"], "cd_mean": t["mean_carrier_determined"],
             "pattern_pct": 100.0 * t["fraction_pattern_sensitive"],
@@ -711,25 +690,25 @@ def _carrier(ctx, field):
 
 @measure("carrier_ratio")
 def _carrier_ratio(ctx):
-    t = _r_carrier(ctx)["table2"]
+    t = ctx.carrier["table2"]
     return float(t["carrier_only_bpc"] / t["actual_bpc"])
 
 
 @measure("carrier_ps_neuron")
 def _carrier_ps_neuron(ctx, rank, field):
-    e = _r_carrier(ctx)["table2"]["top_sensitive"][rank]
+    e = ctx.carrier["table2"]["top_sensitive"][rank]
     return int(e["neuron"] if field == "neuron" else e["positions"])
 
 
 @measure("carrier_xpct")
 def _carrier_xpct(ctx):
-    c = _r_carrier(ctx)["table2"]["carrier_only_bpc"]
+    c = ctx.carrier["table2"]["carrier_only_bpc"]
     return 100.0 * (8.0 - c) / (8.0 - ctx.fwd.bpc)
 
 
 @measure("influence")
 def _influence(ctx, d_lo, d_hi, field):
-    rows = [r for r in _r_carrier(ctx)["table3"]["rows"] if d_lo <= r["d"] <= d_hi]
+    rows = [r for r in ctx.carrier["table3"]["rows"] if d_lo <= r["d"] <= d_hi]
     if len(rows) != d_hi - d_lo + 1:
         raise NotAvailable(f"influence rows for d = {d_lo}..{d_hi} not computed")
     return float(np.mean([r[field] for r in rows]))
@@ -737,7 +716,7 @@ def _influence(ctx, d_lo, d_hi, field):
 
 @measure("decomp")
 def _decomp(ctx, field):
-    d = _r_carrier(ctx)["decomposition"]
+    d = ctx.carrier["decomposition"]
     wb = d["with_bias"]
     if field == "top_neuron":
         return int(d["top_neurons"][0]["neuron"])
@@ -760,17 +739,15 @@ def _decomp(ctx, field):
 
 @measure("bool_sensitivity")
 def _bool_sensitivity(ctx):
-    cas = need("satrnn.automaton.cascade")
-    r = ctx.cached("flip_sens", lambda: cas.flip_sensitivity_paper(_automaton(ctx), ctx.xs, t=42))
+    r = ctx.memo("flip_sens", lambda: cascade.flip_sensitivity_paper(ctx.automaton("f32-seq"), ctx.xs, t=42))
     return float(r["mean_sensitivity"])
 
 
 @measure("attractor_cycles")
 def _attractor_cycles(ctx, field):
-    cyc = need("satrnn.automaton.cycles")
     if ctx.xs.shape[0] <= 42:
         raise NotAvailable("the text has no byte x_42")
-    r = ctx.cached("attractor", lambda: cyc.paper_attractor_search(_automaton(ctx), int(ctx.xs[42])))
+    r = ctx.memo("attractor", lambda: cycles.paper_attractor_search(ctx.automaton("f32-seq"), int(ctx.xs[42])))
     n = int(r["fixed_points_reached"]) + (1 if r["cycle_period"] else 0)
     return Measured(n, f"{r['fixed_points_reached']} of 50 trials reached a fixed point within 100 steps; "
                        f"cycle period after warm-up: {r['cycle_period'] or 'none <= 100'}")
@@ -778,28 +755,9 @@ def _attractor_cycles(ctx, field):
 
 # ---- margins, saturation, co-flip, justification (issue 3 / 6 / 7 modules) -----------------------------
 
-def _api(module: str, name: str):
-    """A public function of an analysis module, or NotAvailable naming the module."""
-    mod = need(module)
-    fn = getattr(mod, name, None)
-    if fn is None:
-        raise NotAvailable(f"analysis {module} not available ({name} missing)")
-    return fn
-
-
-def _r_margins(ctx):
-    mg = need("satrnn.automaton.margins")
-    return ctx.cached("margins", lambda: call(mg.margin_report, ctx.model, ctx.xs))
-
-
-def _r_boolean(ctx):
-    mg = need("satrnn.automaton.margins")
-    return ctx.cached("boolean", lambda: call(mg.boolean_report, ctx.model, ctx.xs, semantics="f32-seq"))
-
-
 @measure("margins")
 def _margins(ctx, field):
-    r = _r_margins(ctx)
+    r = ctx.margins
     if field == "pct_ge_1":
         return 100.0 - float(r["small_pct"])
     if field == "pct_small":
@@ -823,28 +781,13 @@ def _margins(ctx, field):
 @measure("sign_dyn_gain")
 def _sign_dyn_gain(ctx):
     """bpc(float32 forward) - bpc(sign-only dynamics from all -1, f32-seq step): positive = sign is better."""
-    b = _r_boolean(ctx)["dynamics"]["bpc"]
+    b = ctx.boolean["dynamics"]["bpc"]
     return Measured(float(ctx.fwd.bpc - b), f"sign dynamics {b:.4f} vs float {ctx.fwd.bpc:.4f} bpc")
-
-
-def _r_saturation(ctx):
-    sat = need("satrnn.analyses.saturation")
-    return ctx.cached("saturation", lambda: call(sat.saturation_report, ctx.model, ctx.xs, forward_result=ctx.fwd))
-
-
-def _r_coflip(ctx):
-    cf = need("satrnn.analyses.coflip")
-    return ctx.cached("coflip", lambda: call(cf.coflip_report, ctx.model, ctx.xs, forward_result=ctx.fwd))
-
-
-def _r_justify(ctx):
-    js = need("satrnn.analyses.justify")
-    return ctx.cached("justify", lambda: call(js.q6_justify, ctx.model, ctx.xs, hs=ctx.fwd.hs))
 
 
 @measure("saturation")
 def _saturation(ctx, field):
-    r = _r_saturation(ctx)
+    r = ctx.saturation
     if field == "n_volatile":
         return int(r["class_counts"]["volatile"])
     if field == "mean_dwell":
@@ -859,7 +802,7 @@ def _saturation(ctx, field):
 
 @measure("coflip")
 def _coflip(ctx, field):
-    r = _r_coflip(ctx)
+    r = ctx.coflip
     best = max(r["top_pairs"], key=lambda p: p["jaccard"])
     return Measured(float(best["jaccard"]), f"pair h{best['a']}-h{best['b']}, {best['coflips']} co-flips; "
                                             f"over all pairs max {r['max_jaccard']['jaccard']:.3f}")
@@ -867,7 +810,7 @@ def _coflip(ctx, field):
 
 @measure("justify_driver")
 def _justify_driver(ctx, field):
-    r = _r_justify(ctx)
+    r = ctx.justify
     ranked = r["backbone"]["rank1"]
     top = ranked[0]
     tied = [e["neuron"] for e in ranked if e["count"] == top["count"]]

@@ -1,9 +1,11 @@
 """The full rich report (`satrnn report`): one function per section, each returning (renderable, dict).
 
-Sections call the analysis modules through a shared `LedgerContext` (forward pass and analysis results
-computed once). A section whose analysis module has not landed, or cannot run on this model, renders a
-short notice and reports `{"available": false, "reason": ...}` in JSON instead of crashing. Workloads are
-kept small so that a warm run on the published weights takes a few seconds.
+Sections read the analyses through a shared `LedgerContext` (forward pass and analysis results computed
+once, as its cached properties). A section that cannot run on this model or text (NotAvailable) renders a
+short notice and reports `{"available": false, "reason": ...}`; a section that crashes is a failure
+(`{"failed": true, "reason": ...}`, and `satrnn report` exits 1 naming it). Adding a section is one
+decorated function: `@section(name, title)`. Workloads are kept small so that a warm run on the published
+weights takes a few seconds.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from rich.text import Text
 from satrnn.rnn.text import display_byte
 
 from .claims import VERDICTS, VERIFY_PUBLISHED, NotAvailable, Subject
-from .ledger_measures import LedgerContext, call, need, run_ledger
+from .ledger_measures import LedgerContext, redux_param_count, run_ledger
 
 VERDICT_STYLE = {"reproduced": "green", "differs": "red", "not measurable": "yellow", "not applicable": "dim",
                  "failed": "bold red"}
@@ -161,8 +163,7 @@ def section(name: str, title: str):
 
 @section("model", "Model summary")
 def sec_model(ctx: LedgerContext):
-    info = need("satrnn.analyses.model_info")
-    s = ctx.cached("model_summary", lambda: info.model_summary(ctx.model))
+    s = ctx.model_summary
     f = ctx.fwd
     t = Table(title=f"Elman RNN, H = {s['H']}, {s['params']:,} parameters, text {ctx.xs.shape[0]:,} bytes",
               title_justify="left")
@@ -183,11 +184,9 @@ def sec_model(ctx: LedgerContext):
 
 @section("reference", "Float32 reference and RNN-UM isomorphism")
 def sec_reference(ctx: LedgerContext):
-    from satrnn.rnn.forward import forward
-    f64 = ctx.cached("forward_f64", lambda: forward(ctx.model, ctx.xs, precision="f64"))
+    f64 = ctx.fwd_f64
     f = ctx.fwd
-    iso_mod = need("satrnn.automaton.iso")
-    r = ctx.cached("iso", lambda: call(iso_mod.check_isomorphism, ctx.model, ctx.xs, precision="f32"))
+    r = ctx.iso
     sign_diff = int(np.count_nonzero((f.hs >= 0) != (f64.hs >= 0)))
     verdict = Text("isomorphic to the bit" if r["isomorphic"] else "NOT isomorphic",
                    style="green" if r["isomorphic"] else "red")
@@ -207,8 +206,7 @@ def sec_reference(ctx: LedgerContext):
 
 @section("margins", "Pre-activation margins")
 def sec_margins(ctx: LedgerContext):
-    from . import ledger_measures as lm
-    r = lm._r_margins(ctx)
+    r = ctx.margins
     man, cor = r["mantissa"], r["mantissa_corrected"]
     rows = [("neuron-steps", f"{r['neuron_steps']:,} (t = 0..n-2)"),
             ("mean |z| (margin)", f"{r['mean_margin']:.4f}  (median {r['median_margin']:.4f})"),
@@ -232,8 +230,7 @@ def sec_margins(ctx: LedgerContext):
 
 @section("sign", "Sign dynamics")
 def sec_sign(ctx: LedgerContext):
-    from . import ledger_measures as lm
-    b = lm._r_boolean(ctx)
+    b = ctx.boolean
     d, dp, u, fv = b["dynamics"], b["dynamics_plus_start"], b["unique"], b["float_vs_sign"]
     fb = b["fallbacks"]
     rows = [("semantics", b["semantics"] + " (the papers' Boolean step)"),
@@ -253,8 +250,7 @@ def sec_sign(ctx: LedgerContext):
 
 @section("saturation", "Saturation, flips and dwell times")
 def sec_saturation(ctx: LedgerContext):
-    sat = need("satrnn.analyses.saturation")
-    r = ctx.cached("saturation", lambda: call(sat.saturation_report, ctx.model, ctx.xs, forward_result=ctx.fwd))
+    r = ctx.saturation
     cc = r["class_counts"]
     rows = [("flip classes (paper: by flip count)", ", ".join(f"{k} {v}" for k, v in cc.items())),
             ("saturation classes (corrected)", ", ".join(f"{k} {v}" for k, v in r["saturation_class_counts"].items())),
@@ -275,8 +271,8 @@ def sec_saturation(ctx: LedgerContext):
 
 @section("coflip", "Co-flip graph")
 def sec_coflip(ctx: LedgerContext):
-    cf = need("satrnn.analyses.coflip")
-    r = ctx.cached("coflip", lambda: call(cf.coflip_report, ctx.model, ctx.xs, forward_result=ctx.fwd))
+    from . import coflip as cf
+    r = ctx.coflip
     G = cf.coflip_graph(ctx.model, r, seed=0)
     s = cf.graph_summary(G)
     t = Table(title="top co-flip pairs (by count)", title_justify="left")
@@ -300,9 +296,8 @@ def sec_coflip(ctx: LedgerContext):
 
 @section("cascades", "Flip cascades and Derrida curve")
 def sec_cascades(ctx: LedgerContext):
-    cas = need("satrnn.automaton.cascade")
-    sign = need("satrnn.automaton.sign")
-    a = ctx.cached(("automaton", "exact"), lambda: sign.SignAutomaton.from_model(ctx.model, "exact"))
+    from satrnn.automaton import cascade as cas
+    a = ctx.automaton("exact")
     states, _ = cas.float_sign_trajectory(ctx.model, ctx.xs)
     n = ctx.xs.shape[0]
     k = 8
@@ -310,9 +305,7 @@ def sec_cascades(ctx: LedgerContext):
     c = cas.flip_cascades(a, states, ctx.xs, k, t_idx=t_idx)
     sm = cas.cascade_summary(c, ctx.H)
     dc = cas.derrida_curve(a, ctx.xs, states=states, pairs=64, seed=0, ds=[1, 2, 4, 8, 16, 32, 64])
-    sens = cas.flip_sensitivity_paper(ctx.cached(("automaton", "f32-seq"),
-                                                 lambda: sign.SignAutomaton.from_model(ctx.model, "f32-seq")),
-                                      ctx.xs, t=min(42, n - 2))
+    sens = cas.flip_sensitivity_paper(ctx.automaton("f32-seq"), ctx.xs, t=min(42, n - 2))
     fates = sm["fates"]
     rows = [("flips simulated", f"{c.d.shape[0] * c.d.shape[1]:,} (every neuron at {len(t_idx)} steps, k = {k})"),
             ("one-step cascade size (mean)", f"{sm['one_step']['mean']:.3f}"),
@@ -339,7 +332,7 @@ def sec_cycles(ctx: LedgerContext):
     resolved_fraction, steps_per_second (kernel time only), total_steps, budget, and `command`."""
     from .cycle_survey import DEFAULT_INPUTS, most_used_bytes, survey
     inputs = most_used_bytes(ctx.xs, DEFAULT_INPUTS)
-    sv = ctx.cached("cycle_survey", lambda: survey(ctx.model, inputs))
+    sv = ctx.memo("cycle_survey", lambda: survey(ctx.model, inputs, automaton=ctx.automaton("exact")))
     cmd = sv.command(*getattr(ctx, "source_args", ("MODEL", "TEXT")))
     t = Table(title=f"{len(sv.cycles)} distinct cycle(s): {sv.starts} random starts (seed {sv.seed}) x "
                     f"{len(sv.inputs)} most used bytes, {sv.budget:,} steps each, {sv.semantics} semantics",
@@ -369,8 +362,7 @@ def sec_cycles(ctx: LedgerContext):
 
 @section("knockout", "Knockout and redux")
 def sec_knockout(ctx: LedgerContext):
-    from . import ledger_measures as lm
-    ko = lm._r_knockout(ctx)
+    ko = ctx.knockout
     order = [int(j) for j in ko["order"][:10]]
     b1 = bars([(f"h{j}", float(ko["delta"][j])) for j in order], title="single-neuron readout knockout: Δbpc",
               value_fmt=lambda v: f"{v:+.4f}")
@@ -381,7 +373,7 @@ def sec_knockout(ctx: LedgerContext):
     for k in (1, 5, 10, 15, 20, 30, 50, 80, 120, ctx.H):
         if k > ctx.H:
             continue
-        b = lm._keep_bpc(ctx, k)
+        b = ctx.keep_bpc(k)
         pct = 100.0 * (8.0 - b) / (8.0 - ctx.fwd.bpc)
         keep.append({"k": k, "bpc": b, "pct_of_gain": pct})
         t.add_row(str(k), f"{b:.4f}", f"{pct:.1f}%")
@@ -390,8 +382,8 @@ def sec_knockout(ctx: LedgerContext):
         t2.add_column(c, justify="right")
     red = []
     for k, th in ((15, 2.0), (20, 1.0), (ctx.H, 0.5)):
-        r = lm._combined_row(ctx, min(k, ctx.H), th)
-        prm = lm._redux_param_count(ctx.model, min(k, ctx.H), th)
+        r = ctx.combined_row(min(k, ctx.H), th)
+        prm = redux_param_count(ctx.model, min(k, ctx.H), th)
         red.append({"k": k, "theta": th, **r, "params": prm})
         t2.add_row(str(k), str(th), f"{r['bpc']:.4f}", f"{r['delta']:+.4f}", f"{prm:,}")
     data = {"knockout_top10": [{"neuron": j, "delta": float(ko["delta"][j])} for j in order],
@@ -401,10 +393,9 @@ def sec_knockout(ctx: LedgerContext):
 
 @section("attribution", "Attribution summaries")
 def sec_attribution(ctx: LedgerContext):
-    from . import ledger_measures as lm
     parts, data = [], {}
     try:
-        sd = lm._r_sparse_diff(ctx)
+        sd = ctx.sparse_diff
         g = sd["gradient"]
         parts.append(kv_table([("mean ||g_t|| (output gradient)", f"{g['mean_norm']:.4f}"),
                                ("energy share, top 1 / 5 / 10 neurons",
@@ -418,7 +409,7 @@ def sec_attribution(ctx: LedgerContext):
     except NotAvailable as e:
         parts.append(notice("sparse differentiation", str(e)))
     try:
-        sp = lm._r_sparsity(ctx)
+        sp = ctx.sparsity
         t = Table(title="Q1 sparsity (paper-compatible): active patterns per prediction", title_justify="left")
         for c in ("tau", "mean", "median", "max"):
             t.add_column(c, justify="right")
@@ -429,7 +420,7 @@ def sec_attribution(ctx: LedgerContext):
     except NotAvailable as e:
         parts.append(notice("sparsity", str(e)))
     try:
-        ca = lm._r_carrier(ctx)["table2"]
+        ca = ctx.carrier["table2"]
         parts.append(kv_table([("pattern-sensitive neurons per position", f"{ca['mean_pattern_sensitive']:.1f}"),
                                ("bpc actual / carrier-only", f"{ca['actual_bpc']:.4f} / {ca['carrier_only_bpc']:.4f}"),
                                ("fraction of prediction from byte identity", f"{100 * ca['byte_identity_fraction']:.1f}%")],
@@ -438,7 +429,7 @@ def sec_attribution(ctx: LedgerContext):
     except NotAvailable as e:
         parts.append(notice("carrier", str(e)))
     try:
-        js = lm._r_justify(ctx)
+        js = ctx.justify
         bb = js["backbone"]
         parts.append(bars([(f"h{e['neuron']}", e["count"]) for e in bb["rank1"][:8]],
                           title=f"q6 'driven by' neuron over {bb['positions']} positions"))
