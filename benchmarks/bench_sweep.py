@@ -9,7 +9,9 @@ Usage: python benchmarks/bench_sweep.py MODEL [--input X ...] [--starts N] [--bu
 2. Overhead per task: N tasks of one 1-step job each on the 2-worker cluster (the job itself costs
    microseconds), so wall time / N is what Dask and the store cost per task: submit, schedule, run, return,
    commit. Also the commit alone (one transaction of a chunk's rows) timed on its own.
-Machines are noisy (and shared): only ratios within one run mean anything; `uptime` is printed.
+Machines are noisy (and shared): only ratios within one run mean anything; `uptime` is printed, and so is
+the 2-thread speed-up of pure arithmetic measured around the timed sweeps (bench_cycles.spin_speedup: how many
+cores were actually free), so the sweep's speed-up can be read against what the machine allowed.
 """
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+from bench_cycles import spin_speedup  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 from satrnn.analyses import sweep as sw
 from satrnn.analyses.sweep_store import SweepStore
@@ -52,12 +56,20 @@ def timed_sweep(model, spec, n_workers, chunk, tmp):
         sw.close_client(client, cluster)
 
 
+def _noop(i):
+    return i
+
+
 def overhead(model, spec0, n_tasks, tmp):
     spec = sw.SweepSpec(kind="cycles", model_digest=spec0.model_digest, H=spec0.H, semantics=spec0.semantics,
                         inputs=spec0.inputs[:1], starts=n_tasks, seed=spec0.seed + 1, budget=1)
     client, cluster = sw.open_client(None, 2)
     try:
         _warm(client, model, spec0)
+        client.gather(client.map(_noop, range(50), pure=False))
+        t0 = time.perf_counter()
+        client.gather(client.map(_noop, range(n_tasks), pure=False))
+        dask_alone = (time.perf_counter() - t0) / n_tasks
         with SweepStore(Path(tmp) / "overhead.sqlite") as store:
             t0 = time.perf_counter()
             out = sw.run_sweep(spec, model, store, client, chunk_size=1)
@@ -74,7 +86,7 @@ def overhead(model, spec0, n_tasks, tmp):
             for k in range(0, len(rows), 100):
                 s3.write_rows("cycles", rows[k:k + 100])
             commit100 = (time.perf_counter() - t0) / len(rows)
-        return wall, out, commit1, commit100
+        return wall, out, commit1, commit100, dask_alone
     finally:
         sw.close_client(client, cluster)
 
@@ -99,15 +111,21 @@ def main():
     print(f"sweep: {spec.n_jobs} jobs ({len(inputs)} inputs x {args.starts} starts), budget {args.budget:,}, "
           f"chunk {args.chunk} jobs/task, {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as tmp:
+        free0 = spin_speedup()
         w1, o1, r1 = timed_sweep(model, spec, 1, args.chunk, tmp)
         steps = sum(r[-1] or 0 for r in r1)
         print(f"1 worker : {w1:7.2f} s  {steps / w1:,.0f} steps/s  ({o1.chunks} tasks)")
         w2, o2, r2 = timed_sweep(model, spec, 2, args.chunk, tmp)
         print(f"2 workers: {w2:7.2f} s  {steps / w2:,.0f} steps/s")
         assert r1 == r2, "results differ between 1 and 2 workers"
+        free1 = spin_speedup()
         print(f"speed-up 2 vs 1 workers: {w1 / w2:.2f}x (results identical: {len(r1)} rows)")
+        print(f"cores free (2-thread arithmetic speed-up) before / after: {free0:.2f} / {free1:.2f}; sweep speed-up "
+              f"/ mean of those: {(w1 / w2) / ((free0 + free1) / 2):.2f}")
         print("uptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
-        wall, out, c1, c100 = overhead(model, spec, args.overhead_tasks, tmp)
+        wall, out, c1, c100, dask_alone = overhead(model, spec, args.overhead_tasks, tmp)
+        print(f"dask alone: {args.overhead_tasks} no-op tasks (all submitted at once) on 2 workers: "
+              f"{1e3 * dask_alone:.2f} ms per task")
         print(f"overhead: {out.chunks} one-job tasks on 2 workers in {wall:.2f} s: {1e3 * wall / out.chunks:.2f} ms "
               f"per task wall ({2e3 * wall / out.chunks:.2f} ms of worker time per task, job compute "
               f"{1e3 * out.job_seconds / out.chunks:.3f} ms)")
