@@ -9,10 +9,9 @@ weights takes a few seconds.
 """
 from __future__ import annotations
 
-import math
 import re
 import time
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 from rich.console import Group
@@ -23,64 +22,14 @@ from rich.text import Text
 
 from satrnn.rnn.text import display_byte
 
+from . import render
 from .claims import VERDICTS, VERIFY_PUBLISHED, NotAvailable, Subject
 from .ledger_measures import LedgerContext, redux_param_count, run_ledger
+from .render import bars, fmt, kv_table, notice  # noqa: F401 - shared helpers, also used by the sections
 
 VERDICT_STYLE = {"reproduced": "green", "differs": "red", "not measurable": "yellow", "not applicable": "dim",
                  "failed": "bold red"}
 SHORT_VERDICT = {"not measurable": "not meas.", "not applicable": "n/a"}
-
-
-# ---- small rendering helpers ------------------------------------------------------------------------
-
-def fmt(v, digits: int = 4) -> str:
-    """Compact human formatting for measured values of any kind."""
-    if v is None:
-        return "—"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, (int, np.integer)):
-        return f"{int(v):,}"
-    if isinstance(v, (float, np.floating)):
-        v = float(v)
-        if not math.isfinite(v):
-            return str(v)
-        if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e6):
-            return f"{v:.3e}"
-        return f"{v:.{digits}g}" if abs(v) < 1 else f"{v:,.{max(digits - len(str(int(abs(v)))), 1)}f}"
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(fmt(x, digits) for x in v) + "]"
-    return str(v)
-
-
-def bars(rows, width: int = 30, title: str | None = None, value_fmt=lambda v: fmt(v)) -> Table:
-    """A horizontal bar chart as a rich table: rows of (label, value)."""
-    t = Table(title=escape(title) if title else None, title_justify="left", box=None, pad_edge=False,
-              show_header=False)
-    t.add_column("label", justify="right", no_wrap=True)
-    t.add_column("bar", no_wrap=True, overflow="crop", ratio=1)
-    t.add_column("value", justify="right", no_wrap=True)
-    vals = [float(v) for _, v in rows]
-    top = max([abs(v) for v in vals] + [1e-300])
-    for (label, v), fv in zip(rows, vals):
-        n = int(round(width * abs(fv) / top))
-        t.add_row(Text(str(label)), Text("█" * n + ("▏" if n == 0 and fv != 0 else ""),
-                                   style="cyan" if fv >= 0 else "magenta"), value_fmt(v))
-    return t
-
-
-def kv_table(pairs, title: str | None = None) -> Table:
-    t = Table(title=escape(title) if title else None, title_justify="left", show_header=False, box=None,
-              pad_edge=False)
-    t.add_column("quantity", style="bold")
-    t.add_column("value", overflow="fold")
-    for k, v in pairs:
-        t.add_row(Text(k, style="bold"), v if isinstance(v, Text) else Text(v if isinstance(v, str) else fmt(v)))
-    return t
-
-
-def notice(title: str, reason: str) -> Panel:
-    return Panel(Text(reason, style="yellow"), title=escape(title), title_align="left", border_style="yellow")
 
 
 # ---- the ledger (also used by `satrnn verify`) -------------------------------------------------------
@@ -151,17 +100,32 @@ def summary_line(summary) -> str:
 
 # ---- sections -----------------------------------------------------------------------------------------
 
-SECTIONS: dict[str, tuple[str, Callable]] = {}
+class Section(NamedTuple):
+    """A report section: its title, the function ctx -> (renderable, JSON dict), the analysis whose result
+    it shows, and the renderer that draws it (shared with the analysis's command where one exists)."""
+    title: str
+    build: Callable
+    analysis: str
+    renderer: str
 
 
-def section(name: str, title: str):
+SECTIONS: dict[str, Section] = {}
+
+
+def register_section(name: str, title: str, build: Callable, analysis: str, renderer: str = "") -> None:
+    """Add a section to the report (in registration order): one line per section."""
+    SECTIONS[name] = Section(title, build, analysis, renderer or f"{build.__module__}.{build.__name__}")
+
+
+def section(name: str, title: str, analysis: str, renderer: str = ""):
+    """Decorator form of `register_section`."""
     def deco(fn):
-        SECTIONS[name] = (title, fn)
+        register_section(name, title, fn, analysis, renderer)
         return fn
     return deco
 
 
-@section("model", "Model summary")
+@section("model", "Model summary", analysis="analyses.model_info.model_summary")
 def sec_model(ctx: LedgerContext):
     s = ctx.model_summary
     f = ctx.fwd
@@ -182,7 +146,7 @@ def sec_model(ctx: LedgerContext):
     return Group(t, kv), data
 
 
-@section("reference", "Float32 reference and RNN-UM isomorphism")
+@section("reference", "Float32 reference and RNN-UM isomorphism", analysis="automaton.iso.check_isomorphism")
 def sec_reference(ctx: LedgerContext):
     f64 = ctx.fwd_f64
     f = ctx.fwd
@@ -204,51 +168,26 @@ def sec_reference(ctx: LedgerContext):
     return kv_table(rows), data
 
 
-@section("margins", "Pre-activation margins")
+@section("margins", "Pre-activation margins", analysis="automaton.margins.margin_report", renderer="analyses.render.margins")
 def sec_margins(ctx: LedgerContext):
     r = ctx.margins
-    man, cor = r["mantissa"], r["mantissa_corrected"]
-    rows = [("neuron-steps", f"{r['neuron_steps']:,} (t = 0..n-2)"),
-            ("mean |z| (margin)", f"{r['mean_margin']:.4f}  (median {r['median_margin']:.4f})"),
-            ("margins < 1.0", f"{r['small']:,} ({r['small_pct']:.2f}%)"),
-            ("margins < 0.1", f"{r['tiny']:,} ({r['tiny_pct']:.2f}%)"),
-            ("smallest margin", fmt(r["min_margin"])),
-            ("bpc float / sign readout (float dynamics)", f"{r['bpc_full']:.4f} / {r['bpc_sign_readout']:.4f}"),
-            ("mantissa bound delta_max (paper 2.6)", f"{fmt(man['delta_max'])}; safety factor {fmt(man['safety_factor'])}"),
-            ("float32 accumulation bound (corrected)", f"max {fmt(cor['max_accumulation_bound'])}; "
-                                                      f"{cor['steps_within_accumulation_bound']} neuron-steps within it")]
-    hist = bars([(f"{h['lo']:g}-{h['hi']:g}", h["pct"]) for h in r["histogram_log"]],
-                title="margin histogram by decade (% of neuron-steps)", value_fmt=lambda v: f"{v:.2f}%")
-    low = bars([(f"h{e['neuron']}", e["mean"]) for e in r["per_neuron_lowest"][:8]],
-               title="neurons with the smallest mean margin")
     data = {k: r[k] for k in ("mean_margin", "median_margin", "small", "small_pct", "tiny", "tiny_pct", "min_margin",
                               "bpc_full", "bpc_sign_readout", "histogram", "histogram_log", "per_neuron_lowest",
-                              "smallest")}
-    data["mantissa"], data["mantissa_corrected"] = man, cor
-    return Group(kv_table(rows), hist, low), data
+                              "smallest", "mantissa", "mantissa_corrected")}
+    return render.margins(r), data
 
 
-@section("sign", "Sign dynamics")
+@section("sign", "Sign dynamics", analysis="automaton.margins.boolean_report", renderer="analyses.render.boolean")
 def sec_sign(ctx: LedgerContext):
     b = ctx.boolean
-    d, dp, u, fv = b["dynamics"], b["dynamics_plus_start"], b["unique"], b["float_vs_sign"]
-    fb = b["fallbacks"]
-    rows = [("semantics", b["semantics"] + " (the papers' Boolean step)"),
-            ("bpc, sign dynamics from all -1 (paper start)", f"{d['bpc']:.4f}"),
-            ("bpc, sign dynamics from all +1 (sign of h = 0)", f"{dp['bpc']:.4f}"),
-            ("bpc, float32 reference", f"{ctx.fwd.bpc:.4f}"),
-            ("mean sign flips per step (sign dynamics)", f"{d['mean_flips']:.2f}"),
-            ("distinct sign states visited", f"{u['unique_exact']:,} of {u['steps']:,}"),
-            ("neuron-steps where sign and float trajectories disagree",
-             f"{fv['minus_start']:,} of {fv['neuron_steps']:,} ({100 * fv['minus_start'] / fv['neuron_steps']:.1f}%)"),
-            ("paper flip sensitivity at t = 42 (mean cascade)", fmt(b["flip_sensitivity"]["mean"])),
-            ("rounding-bound fallbacks", f"{fb['fallbacks']:,} of {fb['neuron_steps']:,} neuron-steps")]
-    data = {"dynamics": d, "dynamics_plus_start": dp, "unique": u, "float_vs_sign": fv, "fallbacks": fb,
-            "flip_sensitivity_mean": b["flip_sensitivity"]["mean"], "wh_sign_structure": b["wh_sign_structure"]}
-    return kv_table(rows), data
+    data = {"semantics": b["semantics"], "dynamics": b["dynamics"], "dynamics_plus_start": b["dynamics_plus_start"],
+            "unique": b["unique"], "float_vs_sign": b["float_vs_sign"], "fallbacks": b["fallbacks"],
+            "flip_sensitivity_mean": b["flip_sensitivity"]["mean"] if b["flip_sensitivity"] else None,
+            "wh_sign_structure": b["wh_sign_structure"], "float_bpc": ctx.fwd.bpc}
+    return render.boolean(b, ctx.fwd.bpc), data
 
 
-@section("saturation", "Saturation, flips and dwell times")
+@section("saturation", "Saturation, flips and dwell times", analysis="analyses.saturation.saturation_report")
 def sec_saturation(ctx: LedgerContext):
     r = ctx.saturation
     cc = r["class_counts"]
@@ -269,7 +208,7 @@ def sec_saturation(ctx: LedgerContext):
     return Group(kv_table(rows), flips, dw), data
 
 
-@section("coflip", "Co-flip graph")
+@section("coflip", "Co-flip graph", analysis="analyses.coflip.coflip_report")
 def sec_coflip(ctx: LedgerContext):
     from . import coflip as cf
     r = ctx.coflip
@@ -294,7 +233,7 @@ def sec_coflip(ctx: LedgerContext):
     return Group(t, tc, hb), data
 
 
-@section("cascades", "Flip cascades and Derrida curve")
+@section("cascades", "Flip cascades and Derrida curve", analysis="automaton.cascade.flip_cascades")
 def sec_cascades(ctx: LedgerContext):
     from satrnn.automaton import cascade as cas
     a = ctx.automaton("exact")
@@ -325,7 +264,7 @@ def sec_cascades(ctx: LedgerContext):
     return Group(kv_table(rows), grow, der), data
 
 
-@section("cycles", "Cycle search")
+@section("cycles", "Cycle search", analysis="analyses.cycle_survey.survey")
 def sec_cycles(ctx: LedgerContext):
     """Brent's search from seeded random starts under the bytes the text uses most (analyses.cycle_survey).
     JSON: `cycles` = [{input, period, transient, transient_max, starts, smallest_state}], plus
@@ -360,7 +299,7 @@ def sec_cycles(ctx: LedgerContext):
     return (Group(kv_table(rows), t) if sv.cycles else kv_table(rows)), data
 
 
-@section("knockout", "Knockout and redux")
+@section("knockout", "Knockout and redux", analysis="analyses.knockout.neuron_knockout")
 def sec_knockout(ctx: LedgerContext):
     ko = ctx.knockout
     order = [int(j) for j in ko["order"][:10]]
@@ -391,7 +330,7 @@ def sec_knockout(ctx: LedgerContext):
     return Group(b1, t, t2), data
 
 
-@section("attribution", "Attribution summaries")
+@section("attribution", "Attribution summaries", analysis="analyses.sparse_diff, sparsity, carrier, justify")
 def sec_attribution(ctx: LedgerContext):
     parts, data = [], {}
     try:
@@ -439,7 +378,7 @@ def sec_attribution(ctx: LedgerContext):
     return Group(*parts), data
 
 
-@section("ledger", "Claims ledger")
+@section("ledger", "Claims ledger", analysis="analyses.ledger_measures.run_ledger")
 def sec_ledger(ctx: LedgerContext):
     """On the published weights and text: the verdict summary, every claim that differs, and why claims are not
     measurable. On another model or text: a notice (claims skipped, the command that checks them on the
@@ -511,7 +450,7 @@ def run_section(name: str, ctx: LedgerContext):
     """(renderable, dict) of one section. A section that cannot run on this model or text (NotAvailable)
     becomes a notice with `available: false`; a crash, or a section that reports `failures`, is a failure:
     `failed: true` with the reason (the report then exits 1), never hidden."""
-    title, fn = SECTIONS[name]
+    title, fn = SECTIONS[name].title, SECTIONS[name].build
     t0 = time.perf_counter()
     try:
         r, d = fn(ctx)
@@ -547,7 +486,7 @@ def build_report(model, xs, sections=None, show_progress: bool = True, source_ar
         with progress() as bar:
             task = bar.add_task("report", total=len(names))
             for n in names:
-                bar.update(task, description=f"report: {SECTIONS[n][0]}")
+                bar.update(task, description=f"report: {SECTIONS[n].title}")
                 r, d = run_section(n, ctx)
                 rends.append(r)
                 data[n] = d

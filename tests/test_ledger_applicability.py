@@ -111,7 +111,7 @@ def test_published_ledger_counts_are_unchanged(published):
 def test_a_crashing_section_makes_report_exit_1(model_path, text_path, monkeypatch, capsys):
     def boom(ctx):
         raise RuntimeError("injected failure")
-    monkeypatch.setitem(R.SECTIONS, "model", ("Model summary", boom))
+    monkeypatch.setitem(R.SECTIONS, "model", R.SECTIONS["model"]._replace(build=boom))
     rc = main(["report", str(model_path), str(text_path), "--sections", "model,reference", "--json"])
     out, err = capsys.readouterr()
     assert rc == 1

@@ -42,7 +42,7 @@ def test_report_renders_at_width(report, width):
     text, _ = _render(rends, width)
     lines = text.splitlines()
     assert max(len(l) for l in lines) <= width
-    for title, _ in SECTIONS.values():
+    for title in (sec.title for sec in SECTIONS.values()):
         assert title[:20] in text.replace("\n", " ") or title.split()[0] in text
     assert "section failed" not in text
     assert "reproduced" in text and "differs" in text  # the ledger summary
@@ -63,6 +63,23 @@ def test_model_section_numbers(report, published_forward):
     assert data["model"]["bpc"] == published_forward.bpc
     assert data["model"]["summary"]["params"] == 82_304
     assert data["reference"]["iso"]["isomorphic"] is True
+
+
+def test_sections_name_their_analysis_and_renderer():
+    for name, sec in SECTIONS.items():
+        assert sec.title and callable(sec.build) and sec.analysis and sec.renderer, name
+    assert SECTIONS["margins"].renderer == "analyses.render.margins"
+
+
+def test_margins_command_and_report_share_one_renderer(report, model_path, text_path, capsys):
+    """`satrnn margins` prints what the report's margins section shows (one renderer)."""
+    rends, _ = report
+    text, _ = _render(rends, 100)
+    assert main(["margins", str(model_path), str(text_path)]) == 0
+    out = capsys.readouterr().out
+    for line in ("Margin histogram (decades)", "Neurons with the smallest mean margin", "Smallest margins",
+                 "Sign-only dynamics driven by the text"):
+        assert line in out and line in text
 
 
 def test_bars_and_fmt_helpers():

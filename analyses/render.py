@@ -1,0 +1,155 @@
+"""Renderers: one per analysis, used by its command and by the report (a renderable from the analysis's
+result), plus the small helpers they share. Values are printed literally (never read as rich markup)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from rich.console import Group
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+BAR = 40
+
+
+# ---- small rendering helpers ------------------------------------------------------------------------
+
+def fmt(v, digits: int = 4) -> str:
+    """Compact human formatting for measured values of any kind."""
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, (int, np.integer)):
+        return f"{int(v):,}"
+    if isinstance(v, (float, np.floating)):
+        v = float(v)
+        if not math.isfinite(v):
+            return str(v)
+        if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e6):
+            return f"{v:.3e}"
+        return f"{v:.{digits}g}" if abs(v) < 1 else f"{v:,.{max(digits - len(str(int(abs(v)))), 1)}f}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(fmt(x, digits) for x in v) + "]"
+    return str(v)
+
+
+def bars(rows, width: int = 30, title: str | None = None, value_fmt=lambda v: fmt(v)) -> Table:
+    """A horizontal bar chart as a rich table: rows of (label, value)."""
+    t = Table(title=escape(title) if title else None, title_justify="left", box=None, pad_edge=False,
+              show_header=False)
+    t.add_column("label", justify="right", no_wrap=True)
+    t.add_column("bar", no_wrap=True, overflow="crop", ratio=1)
+    t.add_column("value", justify="right", no_wrap=True)
+    vals = [float(v) for _, v in rows]
+    top = max([abs(v) for v in vals] + [1e-300])
+    for (label, v), fv in zip(rows, vals):
+        n = int(round(width * abs(fv) / top))
+        t.add_row(Text(str(label)), Text("█" * n + ("▏" if n == 0 and fv != 0 else ""),
+                                   style="cyan" if fv >= 0 else "magenta"), value_fmt(v))
+    return t
+
+
+def kv_table(pairs, title: str | None = None) -> Table:
+    t = Table(title=escape(title) if title else None, title_justify="left", show_header=False, box=None,
+              pad_edge=False)
+    t.add_column("quantity", style="bold")
+    t.add_column("value", overflow="fold")
+    for k, v in pairs:
+        t.add_row(Text(k, style="bold"), v if isinstance(v, Text) else Text(v if isinstance(v, str) else fmt(v)))
+    return t
+
+
+def notice(title: str, reason: str) -> Panel:
+    return Panel(Text(reason, style="yellow"), title=escape(title), title_align="left", border_style="yellow")
+
+
+# ---- margins and the Boolean view (automaton.margins; `satrnn margins`, report sections margins and sign) ---
+
+def _hist(title, rows, label) -> Table:
+    t = Table(title=title, show_edge=False, title_justify="left")
+    t.add_column("bin")
+    t.add_column("count", justify="right")
+    t.add_column("%", justify="right")
+    t.add_column("", overflow="crop", no_wrap=True)
+    top = max(r["pct"] for r in rows) if rows else 1.0
+    for r in rows:
+        t.add_row(label(r), f"{r['count']:,}", f"{r['pct']:.3f}", "#" * max(1, round(BAR * r["pct"] / top)))
+    return t
+
+
+def margins(m: dict) -> Group:
+    """q1_margins (automaton.margins.margin_report): summary, histograms, lowest neurons, smallest margins,
+    the mantissa argument (paper-compatible and corrected)."""
+    s = Table(title=f"Margin summary (float32 run, {m['steps']:,} steps x {m['H']} neurons)", show_edge=False,
+              title_justify="left")
+    s.add_column("quantity")
+    s.add_column("value", justify="right")
+    for k, v in [("neuron-steps", f"{m['neuron_steps']:,}"), ("mean margin", f"{m['mean_margin']:.4f}"),
+                 ("median margin", f"{m['median_margin']:.4f}"), ("min margin", f"{m['min_margin']:.3e}"),
+                 ("margins < 1", f"{m['small']:,} ({m['small_pct']:.2f}%)"),
+                 ("margins < 0.1", f"{m['tiny']:,} ({m['tiny_pct']:.2f}%)"),
+                 ("bpc (full readout)", f"{m['bpc_full']:.4f}"),
+                 ("bpc (sign readout, float recurrence)", f"{m['bpc_sign_readout']:.4f}")]:
+        s.add_row(k, v)
+    parts = [s,
+             _hist("Margin histogram (paper bins of width 5; last bin open)", m["histogram"],
+                   lambda r: f"[{r['lo']:g}, {r['hi']:g})" if math.isfinite(r["hi"]) else f">= {r['lo']:g}"),
+             _hist("Margin histogram (decades)", m["histogram_log"],
+                   lambda r: "exactly 0" if r["hi"] == 0 else f"[{r['lo']:.0e}, {r['hi']:.0e})")]
+    t = Table(title="Neurons with the smallest mean margin", show_edge=False, title_justify="left")
+    for c in ("neuron", "mean", "min", "steps < 1"):
+        t.add_column(c, justify="right")
+    for r in m["per_neuron_lowest"][:10]:
+        t.add_row(str(r["neuron"]), f"{r['mean']:.3f}", f"{r['min']:.2e}", str(r["n_small"]))
+    parts.append(t)
+    t = Table(title="Smallest margins", show_edge=False, title_justify="left")
+    for c in ("t", "neuron", "z", "byte x_t", "next byte"):
+        t.add_column(c, justify="right")
+    for r in m["smallest"][:10]:
+        t.add_row(str(r["t"]), str(r["neuron"]), f"{r['z']:+.3e}", str(r["byte"]), str(r["next_byte"]))
+    parts.append(t)
+    mm, mc = m["mantissa"], m["mantissa_corrected"]
+    parts.append(Text.assemble(("The mantissa cannot reach (paper-compatible): ", "bold"),
+                               f"delta_max = {mm['delta_max']:.3e}, mu_min = {mm['mu_min']:.3e}, safety factor = "
+                               f"{mm['safety_factor']:.0f} (its closing line is printed unconditionally)"))
+    parts.append(Text.assemble(("Corrected: ", "bold"),
+                               f"min over neurons of min-margin/delta = {mc['min_ratio']:.1f} (neuron "
+                               f"{mc['argmin_neuron']}); rigorous float32 accumulation bound up to "
+                               f"{mc['max_accumulation_bound']:.2e}; {mc['steps_within_accumulation_bound']} "
+                               f"neuron-step(s) have a margin within it (min margin/bound = "
+                               f"{mc['min_margin_over_bound']:.2f})"))
+    return Group(*parts)
+
+
+def boolean(b: dict, float_bpc: float | None = None) -> Group:
+    """q1_boolean (the sign-only view): W_h sign structure, flip sensitivity, sign dynamics driven by the
+    text from both starts, distinct sign states, automaton fallbacks; float_bpc: the float32 reference's
+    bpc for comparison, if given."""
+    w = b["wh_sign_structure"]
+    parts = [Text.assemble((f"Boolean view ({b['semantics']}): ", "bold"),
+                           f"W_h > 0.001: {w['positive']:,}, < -0.001: {w['negative']:,}, near zero: "
+                           f"{w['near_zero']:,}; mean fan-in (|w| > 0.1) {b['mean_fan_in']:.2f}")]
+    if b["flip_sensitivity"]:
+        f, ib = b["flip_sensitivity"], b["input_byte_sensitivity"]
+        parts.append(Text(f"flip sensitivity at t=42: mean {f['mean']:.2f} neurons per flipped input neuron; "
+                          f"input byte sensitivity min {ib['min']} (excluding the actual byte: "
+                          f"{ib['min_excluding_actual_byte']}), max {ib['max']}, mean {ib['mean']:.2f}"))
+    t = Table(title="Sign-only dynamics driven by the text", show_edge=False, title_justify="left")
+    for c in ("start", "bpc", "mean flips/step", "disagreements with float signs"):
+        t.add_column(c, justify="right")
+    fv = b["float_vs_sign"]
+    t.add_row("all -1 (papers')", f"{b['dynamics']['bpc']:.4f}", f"{b['dynamics']['mean_flips']:.2f}",
+              f"{fv['minus_start']:,} / {fv['neuron_steps']:,}")
+    t.add_row("all +1 (sign of h=0)", f"{b['dynamics_plus_start']['bpc']:.4f}",
+              f"{b['dynamics_plus_start']['mean_flips']:.2f}", f"{fv['plus_start']:,} / {fv['neuron_steps']:,}")
+    if float_bpc is not None:
+        t.add_row("float32 reference", f"{float_bpc:.4f}", "", "")
+    parts.append(t)
+    u = b["unique"]
+    parts.append(Text(f"unique sign vectors: {u['unique_hash']} / {u['steps']} by the papers' hash, "
+                      f"{u['unique_exact']} exactly (log2 = {u['entropy_bits']:.1f}); automaton fallbacks "
+                      f"{b['fallbacks']['fallbacks']:,} of {b['fallbacks']['neuron_steps']:,} neuron-steps"))
+    return Group(*parts)
