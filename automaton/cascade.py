@@ -22,139 +22,56 @@ import numpy as np
 
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import run_states
-from satrnn.rnn.numba_config import njit_parallel, prange
+from satrnn.rnn.numba_config import njit
 
 from .bitset import _popcount64, n_words, pack, to_hex, unpack
 from .cycles import trajectory
-from .sign import SEM_F32_SEQ, _new_scratch, _tier1, _tier2, _tier3, _tier3_seq
+from .sign import _new_parts, _new_scratch, _step
+from .slices import run_jobs
 
 Z95 = 1.959963984540054
 
 
-# ---- kernels -------------------------------------------------------------------------------------
+# ---- kernel -------------------------------------------------------------------------------------
 
-# The kernels take the table arrays out of the tuple once per parallel iteration and call sign's tier
-# kernels directly (the pattern of sign._run_packed): `_tier1`, then `_tier2` only if tier 1 left a neuron
-# open, then `_tier3_seq`/`_tier3` only if tier 2 did. None of those passes arrays on or allocates, so a
-# step does no reference counting; the tuple, `_resolve_arrays` or a view such as states[t] per step would
-# cost atomic increments on arrays shared by all threads. States move by word copies between fixed buffers.
+@njit
+def _cascade(T, states, xs, t_idx, k, out, fallbacks):
+    """out[r, j, s] = d_{s+1} for the flip of neuron j at step t = t_idx[r] (inputs xs[t+1..t+k]).
 
-@njit_parallel
-def _cascade(tables, states, xs, t_idx, k, H, out, fallbacks):
-    """out[r, j, s] = d_{s+1} for the flip of neuron j at step t_idx[r] (inputs xs[t+1..t+k])."""
-    W = states.shape[1]
-    for r in prange(t_idx.shape[0]):
-        Tq, baseq, boundq, cb = tables.Tq, tables.baseq, tables.boundq, tables.params[3]
-        base2, bound, Wh, bh, Wx, sem = (tables.base2, tables.bound, tables.Wh, tables.bh, tables.Wx,
-                                         tables.params[2])
+    Per r, run u = -1 is the unflipped base (its k states kept in `base`), runs u = 0..H-1 the flips of
+    neuron u; one step site, the states in a register array (rows 0, 1 used alternately)."""
+    W = T.W
+    H = T.H
+    z = _new_scratch(T)
+    parts = _new_parts(T)
+    R = np.empty((2, W), dtype=np.uint64)
+    base = np.empty((k, W), dtype=np.uint64)
+    for r in range(t_idx.shape[0]):
         t = t_idx[r]
-        base = np.empty((k, W), dtype=np.uint64)
-        cur = np.empty(W, dtype=np.uint64)
-        nxt = np.empty(W, dtype=np.uint64)
-        z = _new_scratch(tables)
         fb = 0
-        for q in range(W):
-            cur[q] = states[t, q]
-        for s in range(k):
-            x = np.int64(xs[t + 1 + s])
-            if _tier1(Tq, baseq, boundq, cb, cur, x, nxt, z):
-                left = _tier2(base2, Wh, bound, cur, x, z, nxt)
-                if left:
-                    fb += left
-                    if sem == SEM_F32_SEQ:
-                        _tier3_seq(Wh, bh, Wx, cur, x, z, nxt)
-                    else:
-                        _tier3(Wh, bh, Wx, sem, cur, x, z, nxt)
+        for u in range(-1, H):
             for q in range(W):
-                base[s, q] = nxt[q]
-                cur[q] = nxt[q]
-        for j in range(H):
-            for q in range(W):
-                cur[q] = states[t, q]
-            cur[j >> 6] ^= np.uint64(1) << np.uint64(j & 63)
+                R[0, q] = states[t, q]
+            if u >= 0:
+                R[0, u >> 6] ^= np.uint64(1) << np.uint64(u & 63)
+            cur = 0
             for s in range(k):
                 x = np.int64(xs[t + 1 + s])
-                if _tier1(Tq, baseq, boundq, cb, cur, x, nxt, z):
-                    left = _tier2(base2, Wh, bound, cur, x, z, nxt)
-                    if left:
-                        fb += left
-                        if sem == SEM_F32_SEQ:
-                            _tier3_seq(Wh, bh, Wx, cur, x, z, nxt)
-                        else:
-                            _tier3(Wh, bh, Wx, sem, cur, x, z, nxt)
+                fb += _step(T, R, cur, 1 - cur, x, z, parts)
+                cur = 1 - cur
+                if u < 0:
+                    for q in range(W):
+                        base[s, q] = R[cur, q]
+                    continue
                 d = 0
                 for q in range(W):
-                    d += _popcount64(nxt[q] ^ base[s, q])
-                out[r, j, s] = d
+                    d += _popcount64(R[cur, q] ^ base[s, q])
+                out[r, u, s] = d
                 if d == 0:  # identical states stay identical under identical inputs
                     for s2 in range(s + 1, k):
-                        out[r, j, s2] = 0
+                        out[r, u, s2] = 0
                     break
-                for q in range(W):
-                    cur[q] = nxt[q]
         fallbacks[r] = fb
-
-
-ROW_BLOCK = 256
-
-
-@njit_parallel
-def _one_step(tables, a, xs, out, fallbacks):
-    """out[r] = B(a[r], xs[r]) for every row r (fixed blocks of ROW_BLOCK rows per parallel iteration;
-    rows are independent, so blocks and threads cannot change results)."""
-    m = a.shape[0]
-    W = a.shape[1]
-    for blk in prange((m + ROW_BLOCK - 1) // ROW_BLOCK):
-        Tq, baseq, boundq, cb = tables.Tq, tables.baseq, tables.boundq, tables.params[3]
-        base2, bound, Wh, bh, Wx, sem = (tables.base2, tables.bound, tables.Wh, tables.bh, tables.Wx,
-                                         tables.params[2])
-        cur = np.empty(W, dtype=np.uint64)
-        nxt = np.empty(W, dtype=np.uint64)
-        z = _new_scratch(tables)
-        for r in range(blk * ROW_BLOCK, min(m, (blk + 1) * ROW_BLOCK)):
-            for q in range(W):
-                cur[q] = a[r, q]
-            x = np.int64(xs[r])
-            fb = 0
-            if _tier1(Tq, baseq, boundq, cb, cur, x, nxt, z):
-                left = _tier2(base2, Wh, bound, cur, x, z, nxt)
-                if left:
-                    fb += left
-                    if sem == SEM_F32_SEQ:
-                        _tier3_seq(Wh, bh, Wx, cur, x, z, nxt)
-                    else:
-                        _tier3(Wh, bh, Wx, sem, cur, x, z, nxt)
-            fallbacks[r] = fb
-            for q in range(W):
-                out[r, q] = nxt[q]
-
-
-@njit_parallel
-def _influence_counts(tables, states, xs, t_idx, base, H, C):
-    """C[j, i] += [B(states[t] ^ e_j, x_{t+1})_i != base[r]_i] over r (t = t_idx[r]); row j per thread."""
-    W = states.shape[1]
-    for j in prange(H):
-        Tq, baseq, boundq, cb = tables.Tq, tables.baseq, tables.boundq, tables.params[3]
-        base2, bound, Wh, bh, Wx, sem = (tables.base2, tables.bound, tables.Wh, tables.bh, tables.Wx,
-                                         tables.params[2])
-        cur = np.empty(W, dtype=np.uint64)
-        nxt = np.empty(W, dtype=np.uint64)
-        z = _new_scratch(tables)
-        for r in range(t_idx.shape[0]):
-            t = t_idx[r]
-            for q in range(W):
-                cur[q] = states[t, q]
-            cur[j >> 6] ^= np.uint64(1) << np.uint64(j & 63)
-            x = np.int64(xs[t + 1])
-            if _tier1(Tq, baseq, boundq, cb, cur, x, nxt, z):
-                if _tier2(base2, Wh, bound, cur, x, z, nxt):
-                    if sem == SEM_F32_SEQ:
-                        _tier3_seq(Wh, bh, Wx, cur, x, z, nxt)
-                    else:
-                        _tier3(Wh, bh, Wx, sem, cur, x, z, nxt)
-            for i in range(H):
-                if (nxt[i >> 6] ^ base[r, i >> 6]) >> np.uint64(i & 63) & np.uint64(1):
-                    C[j, i] += 1
 
 
 # ---- trajectories ------------------------------------------------------------------------------------
@@ -197,6 +114,9 @@ class Cascades:
     fallbacks: int
 
 
+CASCADE_STEPS = 1 << 17     # Boolean steps per job of `flip_cascades` (well under a slice)
+
+
 def flip_cascades(automaton, states, xs, k: int, t_idx=None) -> Cascades:
     """Flip every neuron at every step t in t_idx (default all t with t + k <= n - 1) and run k steps."""
     xs = _check_text(xs)
@@ -210,9 +130,19 @@ def flip_cascades(automaton, states, xs, k: int, t_idx=None) -> Cascades:
     t_idx = np.ascontiguousarray(t_idx, dtype=np.int64)
     if t_idx.size and (t_idx.min() < 0 or t_idx.max() + k > n - 1 or t_idx.max() >= states.shape[0]):
         raise SatrnnInputError("flip steps must satisfy 0 <= t and t + k <= n - 1")
-    out = np.zeros((t_idx.shape[0], H, k), dtype=np.int32)
-    fb = np.zeros(t_idx.shape[0], dtype=np.int64)
-    _cascade(automaton.tables, np.ascontiguousarray(states, dtype=np.uint64), xs, t_idx, k, H, out, fb)
+    m = t_idx.shape[0]
+    out = np.zeros((m, H, k), dtype=np.int32)
+    fb = np.zeros(m, dtype=np.int64)
+    states = np.ascontiguousarray(states, dtype=np.uint64)
+    per = (H + 1) * k                  # steps per flip step t
+    block = max(1, CASCADE_STEPS // per)
+
+    def work(j, _):
+        lo, hi = j * block, min(m, (j + 1) * block)
+        _cascade(automaton.tables, states, xs, t_idx[lo:hi], k, out[lo:hi], fb[lo:hi])
+        return True, (hi - lo) * per
+
+    run_jobs((m + block - 1) // block, work, total_steps=m * per)
     return Cascades(d=out, t=t_idx, x_next=xs[t_idx + 1], k=k, fallbacks=int(fb.sum()))
 
 
@@ -277,11 +207,7 @@ def self_flip_bits(automaton, states, xs, t_idx) -> np.ndarray:
 
 def step_many(automaton, a, xs) -> np.ndarray:
     """B(a[r], xs[r]) for rows r: (m, W) -> (m, W)."""
-    a = np.ascontiguousarray(a, dtype=np.uint64)
-    out = np.empty_like(a)
-    fb = np.zeros(a.shape[0], dtype=np.int64)
-    _one_step(automaton.tables, a, np.ascontiguousarray(xs, dtype=np.uint8), out, fb)
-    return out
+    return automaton.step_rows(a, xs)
 
 
 # ---- Derrida curve ---------------------------------------------------------------------------------
@@ -355,6 +281,9 @@ def flip_sensitivity_paper(automaton, xs, t: int = 42) -> dict:
             "mean_sensitivity": float(np.float32(np.float32(c.sum()) / np.float32(H)))}
 
 
+INFLUENCE_ROWS = 1024     # flip positions per batch of `influence_graph`
+
+
 def influence_graph(automaton, states, xs, positions=None, top: int = 20) -> dict:
     """q1_bool_attractor 4.2: C[j][i] counts of B(sigma_t ^ e_j, x_{t+1})_i != B(sigma_t, x_{t+1})_i over t
     in positions (default 10, 13, ... < n-2); frac = fl32(C)/|T| in float32.
@@ -370,7 +299,15 @@ def influence_graph(automaton, states, xs, positions=None, top: int = 20) -> dic
     states = np.ascontiguousarray(states, dtype=np.uint64)
     base = step_many(automaton, states[t_idx], xs[t_idx + 1])
     C = np.zeros((H, H), dtype=np.int64)
-    _influence_counts(automaton.tables, states, xs, t_idx, base, H, C)
+    jj = np.arange(H)
+    flip = np.zeros((H, states.shape[1]), dtype=np.uint64)
+    flip[jj, jj >> 6] = np.uint64(1) << (jj & 63).astype(np.uint64)
+    for lo in range(0, t_idx.shape[0], INFLUENCE_ROWS):       # bounded memory: H rows per position
+        sel = t_idx[lo:lo + INFLUENCE_ROWS]
+        a = (states[sel][:, None, :] ^ flip[None, :, :]).reshape(-1, states.shape[1])
+        nxt = step_many(automaton, a, np.repeat(xs[sel + 1], H)).reshape(sel.shape[0], H, -1)
+        C += unpack((nxt ^ base[lo:lo + sel.shape[0], None, :]).reshape(-1, states.shape[1]), H) \
+            .reshape(sel.shape[0], H, H).sum(axis=0)
     T = np.float32(t_idx.shape[0])
     frac = (C.astype(np.float32) / T).astype(np.float32)
     tot = np.float32(0.0)

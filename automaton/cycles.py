@@ -23,15 +23,15 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
 from satrnn.rnn.errors import SatrnnInputError
-from satrnn.rnn.numba_config import njit, njit_parallel, prange
+from satrnn.rnn.numba_config import njit, njit_leaf
 
 from .bitset import n_words, pack, to_hex
 from .glibc_rand import GlibcRand
-from .sign import SEM_F32_SEQ, _new_scratch, _tier1, _tier2, _tier3, _tier3_seq
+from .sign import _advance_rows, _new_parts, _new_scratch, _step
+from .slices import run_jobs
 
 MAX_BUDGET = 10**13
 MAX_EXHAUSTIVE_H = 20
@@ -40,289 +40,175 @@ STATUS_UNRESOLVED = 0
 STATUS_CYCLE = 1
 
 
-# ---- small njit helpers on packed states ---------------------------------------------------------
+# ---- Brent's algorithm as a resumable machine ----------------------------------------------------------
+#
+# One job's state is a register array R (6, W): the start, the smallest cycle state found so far (rep),
+# and two rows each for the tortoise and the hare (a step writes the other row of the pair), plus the
+# scalars in S (int64, S_FIELDS). `_brent` advances the machine by at most `limit` steps through its
+# phases, with one step site; the wrapper calls it again until the phase is DONE, so a search of any
+# budget runs in short slices (progress, Ctrl-C) with results identical to an uninterrupted run.
+#
+# Phases (counting applications of F, one F = L steps):
+#   P1  Brent: the hare advances; the tortoise jumps to it at powers of two; lam = applications since;
+#   P2A tortoise = hare = start, the hare advances lam;  P2B both advance until equal: mu;
+#   P3  walk the cycle from the tortoise for the smallest boundary state (rep);
+#   P4A, P4B, P4C (L > 1, mu > 0): the exact transient in steps: s_{(mu-1)L} and s_{(mu-1)L + lam L}
+#       side by side, one step at a time, until they agree.
 
-@njit
-def _equal(a, b):
-    for k in range(a.shape[0]):
-        if a[k] != b[k]:
+START, REP = 0, 1
+P1, P2A, P2B, P3, P3END, P4A, P4B, P4C, DONE = range(9)
+(F_PHASE, F_ENTER, F_Q, F_TORT, F_HARE, F_WHO, F_POWER, F_LAM, F_MU, F_EVALS, F_CNT, F_R, F_STEPS, F_FB,
+ F_STATUS, F_MUSTEPS) = range(16)
+S_FIELDS = 16
+
+
+@njit_leaf
+def _rows_equal(R, a, b):
+    for k in range(R.shape[1]):
+        if R[a, k] != R[b, k]:
             return False
     return True
 
 
-@njit
-def _less(a, b):
-    """a < b as integers (highest word most significant)."""
-    for k in range(a.shape[0] - 1, -1, -1):
-        if a[k] != b[k]:
-            return a[k] < b[k]
+@njit_leaf
+def _row_less(R, a, b):
+    """row a < row b as integers (highest word most significant)."""
+    for k in range(R.shape[1] - 1, -1, -1):
+        if R[a, k] != R[b, k]:
+            return R[a, k] < R[b, k]
     return False
 
 
-@njit
-def _copy(src, dst):
-    for k in range(src.shape[0]):
-        dst[k] = src[k]
+@njit_leaf
+def _row_copy(R, src, dst):
+    for k in range(R.shape[1]):
+        R[dst, k] = R[src, k]
 
 
-# The hot loops below take the table arrays out of the tuple once and call sign's tier kernels directly,
-# the pattern of sign._run_packed: `_tier1`, then `_tier2` only if tier 1 left a neuron open, then
-# `_tier3_seq`/`_tier3` only if tier 2 did. None of those passes arrays on or allocates, so a step does no
-# reference counting; any call per step that does (the table tuple, `_resolve_arrays`, a view such as
-# out[t]) costs atomic increments on arrays shared by all threads, which halves single-thread speed and stops
-# two threads from scaling. Each "F(r)" block is the same code: one step of register r into tmp, copied
-# back word by word (fixed buffers, no swapped array variables).
-
-@njit
-def _brent_one(tables, start, seq, max_evals, rep, tort, hare, tmp, z):
-    """Brent's cycle detection for one start under F (seq). Writes rep (W,).
-
-    Returns (status, mu_steps, lam_steps, steps, fallbacks); max_evals is the budget in applications of F.
-    """
-    Tq, baseq, boundq, cb = tables.Tq, tables.baseq, tables.boundq, tables.params[3]
-    base2, bound, Wh, bh, Wx, sem = tables.base2, tables.bound, tables.Wh, tables.bh, tables.Wx, tables.params[2]
-    L = seq.shape[0]
+def brent_init(start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(R, S) of a fresh Brent machine at `start` (W,)."""
     W = start.shape[0]
-    fb = 0
-    evals = 0
-    # Phase 1 (Brent): the tortoise jumps to the hare at powers of two; lam counts applications since.
-    _copy(start, tort)
-    _copy(start, hare)
-    power = 1
-    lam = 0
+    R = np.zeros((6, W), dtype=np.uint64)
+    R[START] = start
+    S = np.zeros(S_FIELDS, dtype=np.int64)
+    S[F_PHASE], S[F_ENTER], S[F_TORT], S[F_HARE] = P1, 1, 2, 4
+    return R, S
+
+
+@njit
+def _brent(T, seq, R, S, max_evals, limit):
+    """Advance one Brent machine (R, S) by at most `limit` steps under F (seq); max_evals is the detection
+    budget in applications of F. Returns the steps done; S[F_PHASE] == DONE when finished."""
+    z = _new_scratch(T)
+    parts = _new_parts(T)
+    L = seq.shape[0]
+    phase, enter, q, tort, hare, who = S[F_PHASE], S[F_ENTER], S[F_Q], S[F_TORT], S[F_HARE], S[F_WHO]
+    power, lam, mu, evals, cnt, r = S[F_POWER], S[F_LAM], S[F_MU], S[F_EVALS], S[F_CNT], S[F_R]
+    steps, fb, status, mu_steps = S[F_STEPS], S[F_FB], S[F_STATUS], S[F_MUSTEPS]
+    done = 0
     while True:
-        for q in range(L):  # F(hare)
-            x = np.int64(seq[q])
-            if _tier1(Tq, baseq, boundq, cb, hare, x, tmp, z):
-                left = _tier2(base2, Wh, bound, hare, x, z, tmp)
-                if left:
-                    fb += left
-                    if sem == SEM_F32_SEQ:
-                        _tier3_seq(Wh, bh, Wx, hare, x, z, tmp)
-                    else:
-                        _tier3(Wh, bh, Wx, sem, hare, x, z, tmp)
-            for k in range(W):
-                hare[k] = tmp[k]
-        evals += 1
-        lam += 1
-        if _equal(tort, hare):
-            break
-        if evals >= max_evals:
-            return STATUS_UNRESOLVED, -1, -1, evals * L, fb
-        if power == lam:
-            _copy(hare, tort)
-            power *= 2
-            lam = 0
-    # Phase 2: mu in applications of F, with the hare lam applications ahead of the tortoise.
-    _copy(start, tort)
-    _copy(start, hare)
-    for _ in range(lam):
-        for q in range(L):  # F(hare)
-            x = np.int64(seq[q])
-            if _tier1(Tq, baseq, boundq, cb, hare, x, tmp, z):
-                left = _tier2(base2, Wh, bound, hare, x, z, tmp)
-                if left:
-                    fb += left
-                    if sem == SEM_F32_SEQ:
-                        _tier3_seq(Wh, bh, Wx, hare, x, z, tmp)
-                    else:
-                        _tier3(Wh, bh, Wx, sem, hare, x, z, tmp)
-            for k in range(W):
-                hare[k] = tmp[k]
-    evals += lam
-    mu = 0
-    while not _equal(tort, hare):
-        for q in range(L):  # F(tort), F(hare)
-            x = np.int64(seq[q])
-            if _tier1(Tq, baseq, boundq, cb, tort, x, tmp, z):
-                left = _tier2(base2, Wh, bound, tort, x, z, tmp)
-                if left:
-                    fb += left
-                    if sem == SEM_F32_SEQ:
-                        _tier3_seq(Wh, bh, Wx, tort, x, z, tmp)
-                    else:
-                        _tier3(Wh, bh, Wx, sem, tort, x, z, tmp)
-            for k in range(W):
-                tort[k] = tmp[k]
-            if _tier1(Tq, baseq, boundq, cb, hare, x, tmp, z):
-                left = _tier2(base2, Wh, bound, hare, x, z, tmp)
-                if left:
-                    fb += left
-                    if sem == SEM_F32_SEQ:
-                        _tier3_seq(Wh, bh, Wx, hare, x, z, tmp)
-                    else:
-                        _tier3(Wh, bh, Wx, sem, hare, x, z, tmp)
-            for k in range(W):
-                hare[k] = tmp[k]
-        evals += 2
-        mu += 1
-    # Phase 3: tort is the first cycle state at a boundary; walk the cycle for the smallest boundary state.
-    _copy(tort, rep)
-    _copy(tort, hare)
-    for _ in range(lam - 1):
-        for q in range(L):  # F(hare)
-            x = np.int64(seq[q])
-            if _tier1(Tq, baseq, boundq, cb, hare, x, tmp, z):
-                left = _tier2(base2, Wh, bound, hare, x, z, tmp)
-                if left:
-                    fb += left
-                    if sem == SEM_F32_SEQ:
-                        _tier3_seq(Wh, bh, Wx, hare, x, z, tmp)
-                    else:
-                        _tier3(Wh, bh, Wx, sem, hare, x, z, tmp)
-            for k in range(W):
-                hare[k] = tmp[k]
-        if _less(hare, rep):
-            _copy(hare, rep)
-    evals += lam - 1
-    steps = evals * L
-    mu_steps = 0
-    if mu > 0 and L > 1:
-        # Exact transient in steps: it lies in ((mu-1) L, mu L]. Run s_{(mu-1)L} and s_{(mu-1)L + lam L}
-        # side by side, step by step, until they agree.
-        _copy(start, tort)
-        for _ in range(mu - 1):
-            for q in range(L):  # F(tort)
-                x = np.int64(seq[q])
-                if _tier1(Tq, baseq, boundq, cb, tort, x, tmp, z):
-                    left = _tier2(base2, Wh, bound, tort, x, z, tmp)
-                    if left:
-                        fb += left
-                        if sem == SEM_F32_SEQ:
-                            _tier3_seq(Wh, bh, Wx, tort, x, z, tmp)
-                        else:
-                            _tier3(Wh, bh, Wx, sem, tort, x, z, tmp)
-                for k in range(W):
-                    tort[k] = tmp[k]
-        _copy(tort, hare)
-        for _ in range(lam):
-            for q in range(L):  # F(hare)
-                x = np.int64(seq[q])
-                if _tier1(Tq, baseq, boundq, cb, hare, x, tmp, z):
-                    left = _tier2(base2, Wh, bound, hare, x, z, tmp)
-                    if left:
-                        fb += left
-                        if sem == SEM_F32_SEQ:
-                            _tier3_seq(Wh, bh, Wx, hare, x, z, tmp)
-                        else:
-                            _tier3(Wh, bh, Wx, sem, hare, x, z, tmp)
-                for k in range(W):
-                    hare[k] = tmp[k]
-        steps += (mu - 1 + lam) * L
-        r = 0
-        while not _equal(tort, hare):
-            x = np.int64(seq[r])  # F(tort), F(hare) one step at a time
-            if _tier1(Tq, baseq, boundq, cb, tort, x, tmp, z):
-                left = _tier2(base2, Wh, bound, tort, x, z, tmp)
-                if left:
-                    fb += left
-                    if sem == SEM_F32_SEQ:
-                        _tier3_seq(Wh, bh, Wx, tort, x, z, tmp)
-                    else:
-                        _tier3(Wh, bh, Wx, sem, tort, x, z, tmp)
-            for k in range(W):
-                tort[k] = tmp[k]
-            if _tier1(Tq, baseq, boundq, cb, hare, x, tmp, z):
-                left = _tier2(base2, Wh, bound, hare, x, z, tmp)
-                if left:
-                    fb += left
-                    if sem == SEM_F32_SEQ:
-                        _tier3_seq(Wh, bh, Wx, hare, x, z, tmp)
-                    else:
-                        _tier3(Wh, bh, Wx, sem, hare, x, z, tmp)
-            for k in range(W):
-                hare[k] = tmp[k]
-            r += 1
-            steps += 2
-        mu_steps = (mu - 1) * L + r
-    else:
-        mu_steps = mu * L
-    return STATUS_CYCLE, mu_steps, lam * L, steps, fb
-
-
-@njit_parallel
-def _brent_batch(tables, starts, seqs, job_start, job_seq, max_evals, status, mu, lam, rep, steps, fallbacks):
-    """One Brent search per job (start index, sequence index); writes row j of every output only."""
-    W = starts.shape[1]
-    for jb in prange(job_start.shape[0]):
-        tort = np.empty(W, dtype=np.uint64)
-        hare = np.empty(W, dtype=np.uint64)
-        tmp = np.empty(W, dtype=np.uint64)
-        r = np.zeros(W, dtype=np.uint64)
-        z = _new_scratch(tables)
-        st, m, lm, sp, fb = _brent_one(tables, starts[job_start[jb]], seqs[job_seq[jb]], max_evals,
-                                       r, tort, hare, tmp, z)
-        status[jb] = st
-        mu[jb] = m
-        lam[jb] = lm
-        steps[jb] = sp
-        fallbacks[jb] = fb
-        for k in range(W):
-            rep[jb, k] = r[k]
-
-
-@njit
-def _trajectory(tables, start, seq, n_steps, out):
-    """out[t] = state after t+1 steps from start, inputs seq[t % L]. Returns fallbacks."""
-    Tq, baseq, boundq, cb = tables.Tq, tables.baseq, tables.boundq, tables.params[3]
-    base2, bound, Wh, bh, Wx, sem = tables.base2, tables.bound, tables.Wh, tables.bh, tables.Wx, tables.params[2]
-    W = start.shape[0]
-    cur = start.copy()
-    tmp = np.empty(W, dtype=np.uint64)
-    z = _new_scratch(tables)
-    fb = 0
-    L = seq.shape[0]
-    q = 0
-    for t in range(n_steps):
-        x = np.int64(seq[q])  # F(cur), then word copies into out (a view out[t] would be refcounted)
-        if _tier1(Tq, baseq, boundq, cb, cur, x, tmp, z):
-            left = _tier2(base2, Wh, bound, cur, x, z, tmp)
-            if left:
-                fb += left
-                if sem == SEM_F32_SEQ:
-                    _tier3_seq(Wh, bh, Wx, cur, x, z, tmp)
+        while enter:    # a phase's entry actions (a phase may end at once and enter the next)
+            enter = 0
+            if phase == P1:
+                _row_copy(R, START, tort)
+                _row_copy(R, START, hare)
+                power, lam, who = 1, 0, 1
+            elif phase == P2A:
+                _row_copy(R, START, tort)
+                _row_copy(R, START, hare)
+                cnt, who = lam, 1
+            elif phase == P2B:
+                who = 0
+                if _rows_equal(R, tort, hare):
+                    phase, enter = P3, 1
+            elif phase == P3:
+                _row_copy(R, tort, REP)
+                _row_copy(R, tort, hare)
+                cnt, who = lam - 1, 1
+                if cnt == 0:
+                    phase, enter = P3END, 1
+            elif phase == P3END:
+                status = STATUS_CYCLE
+                if mu > 0 and L > 1:
+                    phase, enter = P4A, 1
                 else:
-                    _tier3(Wh, bh, Wx, sem, cur, x, z, tmp)
-        for k in range(W):
-            cur[k] = tmp[k]
-            out[t, k] = tmp[k]
+                    mu_steps = mu * L
+                    phase = DONE
+            elif phase == P4A:
+                _row_copy(R, START, tort)
+                cnt, who = mu - 1, 0
+                if cnt == 0:
+                    phase, enter = P4B, 1
+            elif phase == P4B:
+                _row_copy(R, tort, hare)
+                cnt, who = lam, 1
+            elif phase == P4C:
+                r, who = 0, 0
+                if _rows_equal(R, tort, hare):
+                    mu_steps = (mu - 1) * L
+                    phase = DONE
+        if phase == DONE or done >= limit:
+            break
+        src = tort if who == 0 else hare
+        dst = src ^ 1
+        x = np.int64(seq[r]) if phase == P4C else np.int64(seq[q])
+        fb += _step(T, R, src, dst, x, z, parts)
+        if who == 0:
+            tort = dst
+        else:
+            hare = dst
+        steps += 1
+        done += 1
+        if phase == P4C:    # tortoise and hare one step each, then compare
+            if who == 0:
+                who = 1
+            else:
+                who = 0
+                r += 1
+                if _rows_equal(R, tort, hare):
+                    mu_steps = (mu - 1) * L + r
+                    phase = DONE
+            continue
         q += 1
-        if q == L:
-            q = 0
-    return fb
-
-
-SUCC_BLOCK = 1024
-
-
-@njit_parallel
-def _successors(tables, seq, H, succ):
-    """succ[v] = F(v) as an integer, for every v < 2^H (H <= 20, one word).
-
-    Fixed blocks of SUCC_BLOCK states per parallel iteration (buffers and table arrays set up once per
-    block, the tier kernels called directly); every succ[v] is computed alone, so blocks and threads cannot
-    change results."""
-    N = succ.shape[0]
-    L = seq.shape[0]
-    for blk in prange((N + SUCC_BLOCK - 1) // SUCC_BLOCK):
-        Tq, baseq, boundq, cb = tables.Tq, tables.baseq, tables.boundq, tables.params[3]
-        base2, bound, Wh, bh, Wx, sem = (tables.base2, tables.bound, tables.Wh, tables.bh, tables.Wx,
-                                         tables.params[2])
-        cur = np.zeros(1, dtype=np.uint64)
-        tmp = np.empty(1, dtype=np.uint64)
-        z = _new_scratch(tables)
-        for v in range(blk * SUCC_BLOCK, min(N, (blk + 1) * SUCC_BLOCK)):
-            cur[0] = np.uint64(v)
-            for q in range(L):  # F(cur)
-                x = np.int64(seq[q])
-                if _tier1(Tq, baseq, boundq, cb, cur, x, tmp, z):
-                    if _tier2(base2, Wh, bound, cur, x, z, tmp):
-                        if sem == SEM_F32_SEQ:
-                            _tier3_seq(Wh, bh, Wx, cur, x, z, tmp)
-                        else:
-                            _tier3(Wh, bh, Wx, sem, cur, x, z, tmp)
-                cur[0] = tmp[0]
-            succ[v] = np.int64(cur[0])
+        if q < L:
+            continue
+        q = 0               # one application of F completed
+        if phase == P1:
+            evals += 1
+            lam += 1
+            if _rows_equal(R, tort, hare):
+                phase, enter = P2A, 1
+            elif evals >= max_evals:
+                status = STATUS_UNRESOLVED
+                phase = DONE
+            elif power == lam:
+                _row_copy(R, hare, tort)
+                power *= 2
+                lam = 0
+        elif phase == P2A:
+            cnt -= 1
+            if cnt == 0:
+                phase, enter = P2B, 1
+        elif phase == P2B:
+            if who == 0:
+                who = 1
+            else:
+                mu += 1
+                phase, enter = P2B, 1
+        elif phase == P3:
+            if _row_less(R, hare, REP):
+                _row_copy(R, hare, REP)
+            cnt -= 1
+            if cnt == 0:
+                phase, enter = P3END, 1
+        else:               # P4A, P4B
+            cnt -= 1
+            if cnt == 0:
+                phase, enter = phase + 1, 1
+    S[F_PHASE], S[F_ENTER], S[F_Q], S[F_TORT], S[F_HARE], S[F_WHO] = phase, enter, q, tort, hare, who
+    S[F_POWER], S[F_LAM], S[F_MU], S[F_EVALS], S[F_CNT], S[F_R] = power, lam, mu, evals, cnt, r
+    S[F_STEPS], S[F_FB], S[F_STATUS], S[F_MUSTEPS] = steps, fb, status, mu_steps
+    return done
 
 
 @njit
@@ -423,13 +309,14 @@ def _check_starts(automaton, starts) -> np.ndarray:
 
 
 def find_cycles(automaton, starts, seqs, budget: int, jobs=None, batch: int | None = None,
-                on_batch=None) -> CycleSearch:
+                on_batch=None, threads: int | None = None) -> CycleSearch:
     """Brent's cycle search for each job (start i, input sequence m) in parallel over jobs.
 
     starts (N, W) uint64; seqs (m, L) bytes (a constant byte is L = 1); jobs = (job_start, job_seq) index
     arrays, default every start under every sequence (start-major). budget: detection steps per job
-    (rounded down to whole sequences). on_batch(done_jobs, total_jobs, steps_so_far) is called after each
-    batch (for progress bars); results never depend on batch size or thread count.
+    (rounded down to whole sequences). on_batch(done_jobs, total_jobs, steps_so_far) is called about every
+    0.1 s (progress bars; Ctrl-C stops the search within a slice); results never depend on the slicing or
+    the thread count (threads: default numba's). `batch` is accepted for compatibility and ignored.
     """
     starts = _check_starts(automaton, starts)
     seqs = _check_seqs(seqs)
@@ -450,17 +337,35 @@ def find_cycles(automaton, starts, seqs, budget: int, jobs=None, batch: int | No
     steps = np.zeros(J, dtype=np.int64)
     fb = np.zeros(J, dtype=np.int64)
     max_evals = int(budget) // L
-    batch = J if batch is None else max(1, int(batch))
+    T = automaton.tables
     t0 = time.perf_counter()
-    for lo in range(0, J, batch):
-        hi = min(J, lo + batch)
-        # Jobs differ wildly in length: hand them to threads one at a time (outputs are per job, so the
-        # schedule cannot change results).
-        with numba.parallel_chunksize(1):
-            _brent_batch(automaton.tables, starts, seqs, job_start[lo:hi], job_seq[lo:hi], max_evals,
-                         status[lo:hi], mu[lo:hi], lam[lo:hi], rep[lo:hi], steps[lo:hi], fb[lo:hi])
-        if on_batch is not None:
-            on_batch(hi, J, int(steps[:hi].sum()))
+    live: dict[int, tuple] = {}         # job -> its Brent machine (R, S) while it runs
+
+    def work(jb, limit):
+        if jb not in live:
+            live[jb] = brent_init(starts[job_start[jb]])
+        R, S = live[jb]
+        done = _brent(T, seqs[job_seq[jb]], R, S, max_evals, limit)
+        if S[F_PHASE] != DONE:
+            return False, done
+        del live[jb]
+        status[jb] = S[F_STATUS]
+        steps[jb] = S[F_STEPS]
+        fb[jb] = S[F_FB]
+        if S[F_STATUS] == STATUS_CYCLE:
+            mu[jb] = S[F_MUSTEPS]
+            lam[jb] = S[F_LAM] * L
+            rep[jb] = R[REP]
+        return True, done
+
+    progress = None
+    if on_batch is not None:
+        def progress(done_jobs, steps_so_far):
+            on_batch(done_jobs, J, steps_so_far)
+    # Each job runs on one thread from start to end, in slices (outputs are per job, so neither the
+    # schedule nor the slicing can change results).
+    run_jobs(J, work, total_steps=J * float(budget), on_progress=progress,
+             threads=None if threads is None else int(threads))
     return CycleSearch(H=automaton.H, status=status, mu=mu, lam=lam, rep=rep, steps=steps, fallbacks=fb,
                        job_start=job_start, job_seq=job_seq, budget=int(budget),
                        seconds=time.perf_counter() - t0)
@@ -504,11 +409,12 @@ def random_starts(H: int, n: int, seed: int) -> np.ndarray:
     return pack(rng.random((int(n), H)) < 0.5)
 
 
-def trajectory(automaton, start, seq, n_steps: int) -> np.ndarray:
+def trajectory(automaton, start, seq, n_steps: int, on_progress=None) -> np.ndarray:
     """(n_steps, W) states after 1..n_steps steps from start, input seq[t % L]."""
     seq = _check_seqs(seq)[0]
     out = np.empty((int(n_steps), n_words(automaton.H)), dtype=np.uint64)
-    _trajectory(automaton.tables, np.ascontiguousarray(start, dtype=np.uint64), seq, int(n_steps), out)
+    if n_steps:
+        automaton._walk(np.ascontiguousarray(start, dtype=np.uint64), seq, int(n_steps), out, on_progress)
     return out
 
 
@@ -534,7 +440,10 @@ class Exhaustive:
                 "max_depth": int(self.depth.max()), "mean_depth": float(self.depth.mean())}
 
 
-def exhaustive_cycles(automaton, seq) -> Exhaustive:
+SUCC_STEPS = 1 << 16     # Boolean steps per job of the exhaustive successor table (a few ms)
+
+
+def exhaustive_cycles(automaton, seq, on_progress=None) -> Exhaustive:
     """Enumerate all 2^H states (H <= 20): every cycle of F with its exact basin."""
     H = automaton.H
     if H > MAX_EXHAUSTIVE_H:
@@ -542,7 +451,20 @@ def exhaustive_cycles(automaton, seq) -> Exhaustive:
     seq = _check_seqs(seq)[0]
     N = 1 << H
     succ = np.empty(N, dtype=np.int64)
-    _successors(automaton.tables, seq, H, succ)
+    T = automaton.tables
+    seqs = seq.reshape(1, -1)
+    L = seq.shape[0]
+    block = max(1, SUCC_STEPS // L)
+
+    def work(j, _):
+        lo, hi = j * block, min(N, (j + 1) * block)
+        a = np.arange(lo, hi, dtype=np.uint64).reshape(-1, 1)
+        out = np.empty_like(a)
+        _advance_rows(T, a, seqs, out, np.zeros(hi - lo, dtype=np.int64))
+        succ[lo:hi] = out[:, 0].astype(np.int64)
+        return True, (hi - lo) * L
+
+    run_jobs((N + block - 1) // block, work, total_steps=N * L, on_progress=on_progress)
     cycle_id = np.empty(N, dtype=np.int64)
     depth = np.empty(N, dtype=np.int64)
     rep = np.empty(N, dtype=np.int64)

@@ -1,7 +1,5 @@
 """The sign automaton of an Elman RNN on packed states: fast, with rigorous per-neuron sign proofs.
 
-Contract (frozen API; `automaton/cycles.py`, `automaton/cascade.py` call the kernels from their own njit code):
-
 State: s in {-1,+1}^H packed as uint64 words (W = ceil(H/64)); bit j % 64 of word j // 64 is 1 iff s_j = +1;
 bits >= H are 0 (see `automaton.bitset`, which also defines the hex text form).
 
@@ -11,22 +9,14 @@ Semantics of z_i (both exact by definition):
 - "exact": the exact real-number sum of those float32 terms (order-independent);
 - "f32-seq": the papers' arithmetic (DEFINITIONS 0.6 Boolean step B): z = fl32(bh[i] + Wx[i, x]), then
   z = fl32(z + s_j * Wh[i, j]) for j ascending; s'_i = +1 iff z >= 0.
+Pinning: neurons in a pin set are held at +1 or -1 in every successor, whatever their input (the dynamical
+analogue of a knockout); start states are used as given. `SignAutomaton(..., pins={8: +1, 56: -1})`.
 
-Kernels (njit, callable from other njit functions; states must not alias):
-- `_step_packed(tables, state_in (W,) uint64, x, state_out (W,) uint64) -> int` fallbacks in this step;
-- `_step_packed_scratch(tables, state_in, x, state_out, z)` the same with a caller-owned scratch
-  `z = _new_scratch(tables)` (no allocation per step: use in hot loops; one scratch per thread);
-- `_run_packed(tables, state0, xs, out (n, W)) -> int`, row t = the state after reading xs[t];
-- `_run_constant_packed(tables, state0, x, steps, final (W,)) -> int`.
-`tables` is a `SignTables` namedtuple (one numba argument) holding everything the step needs.
-Speed note: the run kernels take the arrays out of the tuple once and call `_tier1(...)` per step, only
-when it returns True `_tier2(...)`, and only when that returns nonzero `_tier3_seq`/`_tier3` (the complete
-`_resolve_arrays(...)` does the same but pays reference counting per call); that is several times faster
-than `_step_packed_scratch` in a loop, so long-running foreign loops may copy `_run_packed`'s pattern.
-Reference counting is the main hidden cost: numba increments and decrements every array argument of a
-function (atomic operations, ~20 cycles each) on each call when that function passes arrays to another
-call or allocates, and a view such as out[t] costs two per step. Hence the per-step kernels make no such
-calls, and the run loops keep the states in two fixed buffers used alternately.
+Kernel core (njit, callable from other njit code): states live in rows of one 2-D register array R
+(uint64, (rows, W)); `_step(tables, R, src, dst, x, z, parts)` writes row dst = B(row src, x) and returns
+its tier-3 fallbacks. It is the only place that applies the tiers; every kernel calls it at exactly one
+site, choosing rows by integer (`_walk` in this module, `_advance_rows`, `cycles._brent`,
+`cascade._cascade`). `tables` is a `SignTables` named tuple (one numba argument).
 
 How a step decides each sign (three tiers, each rigorous; see "the rigorous bounds" below):
 1. int16 fixed point: zq_i = baseq[x, i] + sum_c Tq[c, b_c, i], where b_c is the state's byte of chunk c
@@ -35,9 +25,8 @@ How a step decides each sign (three tiers, each rigorous; see "the rigorous boun
    uses the whole int16 range. C = ceil(H/cs) short vector additions per step instead of H*H multiply-adds. Decided if
    |zq_i| > boundq[x, i].
 2. float64, for the rare neurons tier 1 leaves open: z~_i = base2[i, x] + the float64 sum of s_j Wh[i, j]
-   (eight interleaved partial sums) for that neuron only; decided if |z~_i| > bound[x, i]. (The chunk
-   tables T2 hold the same sums per chunk; reading Wh's row, which stays cached, is faster than T2's
-   lookups, which miss the cache; T2 stays for cross-checks and `bound` covers both forms.)
+   (eight interleaved partial sums) for that neuron only; decided if |z~_i| > bound[x, i]. (`bound` also
+   covers the same sums taken from float64 chunk tables T2; tests build T2 to cross-check the bound.)
 3. Fallback: the neuron is recomputed in its semantics: exact with an error-free Shewchuk expansion
    (two-sum partials), f32-seq with the literal sequential float32 loop. These are the counted fallbacks.
 """
@@ -49,7 +38,7 @@ import numpy as np
 
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.model import ElmanRNN
-from satrnn.rnn.numba_config import njit
+from satrnn.rnn.numba_config import njit, njit_leaf
 
 from .bitset import _popcount64, all_minus, all_plus, from_hex, n_words
 
@@ -61,45 +50,60 @@ from numba.extending import intrinsic
 
 
 @intrinsic
-def _add_octet(typingctx, z, Tq, c0, w, cb, src, srow):
-    """z[:Hp] = src.flat[srow Hp:(srow + 1) Hp] + sum_{j < 8} Tq[c0 + j, (w >> j cb) & (2^cb - 1), :].
+def _chunk_sum(typingctx, z, Tq, baseq, x, R, src, cb):
+    """z[:Hp] = baseq[x, :] + sum_{c < C} Tq[c, bits c cb .. c cb + cb - 1 of row src of R, :] (tier 1's sum).
 
-    Tq: C-contiguous (C, 2^cb, Hp) int16 with Hp a multiple of 64; z: int16 of size >= Hp; src: z itself
-    (srow = 0) or baseq (srow = x). Written as LLVM vector code over blocks of 64 neurons, with the running
-    sum in registers: numba's loop would check at run time whether z overlaps each table row."""
-    if not (isinstance(Tq, types.Array) and Tq.ndim == 3 and Tq.dtype == types.int16 and Tq.layout == "C"):
+    Tq: C-contiguous (C, 2^cb, Hp) int16 with Hp a multiple of 64; baseq (256, Hp) int16; R (rows, W) uint64;
+    z int16 of size >= Hp. LLVM vector code: per block of 128 (or 64) neurons the running sum stays in
+    registers over all C chunk rows and is stored once; numba's loop would reload and check z per chunk."""
+    ok = (isinstance(Tq, types.Array) and Tq.ndim == 3 and Tq.dtype == types.int16 and Tq.layout == "C"
+          and isinstance(baseq, types.Array) and baseq.ndim == 2 and baseq.dtype == types.int16
+          and baseq.layout == "C" and isinstance(R, types.Array) and R.ndim == 2 and R.dtype == types.uint64
+          and R.layout == "C" and isinstance(z, types.Array) and z.dtype == types.int16 and z.layout == "C")
+    if not ok:
         return None
 
     def codegen(context, builder, sig, args):
-        zv, tv, c0v, wv, cbv, sv, srowv = args
+        zv, tv, bv, xv, rv, srcv, cbv = args
         i64 = ir.IntType(64)
-        vty = ir.VectorType(ir.IntType(16), 64)
         za = context.make_array(sig.args[0])(context, builder, zv)
         ta = context.make_array(sig.args[1])(context, builder, tv)
-        sa = context.make_array(sig.args[5])(context, builder, sv)
-        shape = cgutils.unpack_tuple(builder, ta.shape, 3)
-        nb, hp = shape[1], shape[2]
-        w64 = builder.zext(wv, i64) if wv.type.width < 64 else wv
+        ba = context.make_array(sig.args[2])(context, builder, bv)
+        ra = context.make_array(sig.args[4])(context, builder, rv)
+        C, nb, hp = cgutils.unpack_tuple(builder, ta.shape, 3)
+        W = cgutils.unpack_tuple(builder, ra.shape, 2)[1]
+        x64 = builder.sext(xv, i64) if xv.type.width < 64 else xv
         cb64 = builder.sext(cbv, i64) if cbv.type.width < 64 else cbv
+        rrow = builder.gep(ra.data, [builder.mul(srcv, W)])
+        brow = builder.gep(ba.data, [builder.mul(x64, hp)])
         bmask = builder.sub(builder.shl(ir.Constant(i64, 1), cb64), ir.Constant(i64, 1))
-        rows = []
-        for j in range(8):
-            b = builder.and_(builder.lshr(w64, builder.mul(cb64, ir.Constant(i64, j))), bmask)
-            r = builder.add(builder.mul(builder.add(c0v, ir.Constant(i64, j)), nb), b)
-            rows.append(builder.gep(ta.data, [builder.mul(r, hp)]))
-        sbase = builder.gep(sa.data, [builder.mul(srowv, hp)])
-        nblk = builder.udiv(hp, ir.Constant(i64, 64))
-        with cgutils.for_range(builder, nblk) as loop:
-            off = builder.mul(loop.index, ir.Constant(i64, 64))
+        wide = builder.icmp_unsigned("==", builder.urem(hp, ir.Constant(i64, 128)), ir.Constant(i64, 0))
 
-            def vload(base):
-                return builder.load(builder.bitcast(builder.gep(base, [off]), vty.as_pointer()), align=2)
-            acc = vload(sbase)
-            for r in rows:
-                acc = builder.add(acc, vload(r))
-            builder.store(acc, builder.bitcast(builder.gep(za.data, [off]), vty.as_pointer()), align=2)
+        def blocks(lanes):
+            vty = ir.VectorType(ir.IntType(16), lanes)
+            acc = cgutils.alloca_once(builder, vty)
+            with cgutils.for_range(builder, builder.udiv(hp, ir.Constant(i64, lanes))) as blk:
+                off = builder.mul(blk.index, ir.Constant(i64, lanes))
+
+                def vload(ptr):
+                    return builder.load(builder.bitcast(builder.gep(ptr, [off]), vty.as_pointer()), align=2)
+                builder.store(vload(brow), acc)
+                with cgutils.for_range(builder, C) as ch:
+                    bit = builder.mul(ch.index, cb64)
+                    word = builder.load(builder.gep(rrow, [builder.lshr(bit, ir.Constant(i64, 6))]))
+                    b = builder.and_(builder.lshr(word, builder.and_(bit, ir.Constant(i64, 63))), bmask)
+                    row = builder.gep(ta.data, [builder.mul(builder.add(builder.mul(ch.index, nb), b), hp)])
+                    builder.store(builder.add(builder.load(acc), vload(row)), acc)
+                builder.store(builder.load(acc),
+                              builder.bitcast(builder.gep(za.data, [off]), vty.as_pointer()), align=2)
+
+        with builder.if_else(wide) as (then, otherwise):
+            with then:
+                blocks(128)
+            with otherwise:
+                blocks(64)
         return context.get_dummy_value()
-    return types.void(z, Tq, types.intp, types.uint64, types.intp, src, types.intp), codegen
+    return types.void(z, Tq, baseq, types.intp, R, types.intp, types.intp), codegen
 
 
 @intrinsic
@@ -146,15 +150,21 @@ SEM_EXACT = 0
 SEM_F32_SEQ = 1
 MAX_STEPS = 10**12
 
-SignTables = namedtuple("SignTables", ["params", "baseq", "boundq", "Tq", "base2", "T2", "bound", "Wh", "Wx", "bh"])
-SignTables.__doc__ = """Everything one step needs (arrays only, so numba takes it as one argument).
+TIER1_CHUNKS = 0   # `SignTables.tier1`: the chunk tables below (the selector a second tier-1 variant extends)
 
-params: int64 [H, W, semantics (0 exact, 1 f32-seq), chunk_size (neurons per chunk), n_chunks].
-Neuron axes of the tables are padded to Hp = 64 W (pads: weight 0, never undecided, bit always 0).
-baseq, boundq: (256, Hp) int16; Tq: (n_chunks, 2^chunk_size, Hp) int16  (tier 1, scaled by sigma_i).
-base2: (Hp, 256) float64 fl64(bh + Wx) (tier 2); T2: (Hp, n_chunks, 2^chunk_size) float64 chunk sums
-(the table form of tier 2's sums, for cross-checks; the kernels sum Wh directly); bound: (256, Hp)
-float64 (tier 2, valid for both forms).  Wh (H, H), Wx (H, 256), bh (H,): float32 weights (tiers 2, 3).
+SignTables = namedtuple("SignTables", ["H", "W", "Hp", "sem", "cb", "C", "tier1", "baseq", "boundq", "Tq",
+                                       "base2", "bound", "Wh", "Wx", "bh", "free", "pinval"])
+SignTables.__doc__ = """Everything one step needs, as one numba argument (a named tuple of ints and arrays).
+
+H neurons, W = ceil(H/64) words, Hp = 64 W; sem (SEM_EXACT, SEM_F32_SEQ); cb = chunk_size (neurons per
+chunk), C = ceil(H/cb) chunks; tier1: which tier-1 arithmetic `_step` uses (TIER1_CHUNKS).
+Neuron axes of the tables are padded to Hp (pads: weight 0, never undecided, bit always 0).
+baseq, boundq: (256, Hp) int16; Tq: (C, 2^cb, Hp) int16  (tier 1, scaled by sigma_i).
+base2: (Hp, 256) float64 fl64(bh + Wx) (tier 2); bound: (256, Hp) float64 (tier 2).
+Wh (H, H), Wx (H, 256), bh (H,): float32 weights (tiers 2, 3).
+free, pinval: (W,) uint64 pinning masks: bit i of free is 0 iff neuron i is pinned, and then bit i of
+pinval is its value (1 = +1); every successor gets (B(s) & free) | pinval. Nothing pinned: free = all ones,
+pinval = 0 (the same arithmetic, so pinning costs nothing when unused).
 """
 
 # ---- the rigorous bounds ---------------------------------------------------------------------------
@@ -262,22 +272,13 @@ def _huge_page_copy(a: np.ndarray) -> np.ndarray:
     return out
 
 
-def build_tables(model: ElmanRNN, semantics: str = "exact", chunk_size: int = 8, fast: bool = True) -> SignTables:
-    """The transition tables of `model` (see the module docstring). `fast=False` makes tiers 1 and 2
-    undecidable, so every neuron goes through the tier-3 fallback (slow; for tests and cross-checks)."""
-    if semantics not in SEMANTICS:
-        raise SatrnnInputError(f"unknown semantics {semantics!r} (use one of {', '.join(SEMANTICS)})")
-    if chunk_size not in (1, 2, 4, 8):
-        raise SatrnnInputError(f"chunk_size (neurons per table chunk) must be 1, 2, 4 or 8, got {chunk_size}")
-    sem = SEM_EXACT if semantics == "exact" else SEM_F32_SEQ
-    H = model.H
-    W = n_words(H)
-    Hp = 64 * W          # neurons padded to whole words: fixed-length loops; pads have weight 0, bit 0
-    cs = chunk_size
+def chunk_sums64(Wh: np.ndarray, cs: int, Hp: int) -> np.ndarray:
+    """T64 (C, 2^cs, Hp) float64: T64[c, b, i] = sum_k (bit k of b ? +1 : -1) Wh[i, cs c + k], summed
+    k = 0, 1, ... in float64 (the tier-1 tables before scaling; neurons and chunk columns zero-padded)."""
+    H = Wh.shape[0]
     C = (H + cs - 1) // cs
     Whp = np.zeros((Hp, C * cs), dtype=np.float64)
-    Whp[:H, :H] = model.Wh
-    # T64[c, b, i] = sum_k (bit k of b ? +1 : -1) Wh[i, cs c + k], summed k = 0, 1, ... in float64
+    Whp[:H, :H] = Wh
     b = np.arange(1 << cs)
     signs = np.where((b[:, None] >> np.arange(cs)[None, :]) & 1, 1.0, -1.0)           # (2^cs, cs)
     T64 = np.empty((C, 1 << cs, Hp), dtype=np.float64)
@@ -286,6 +287,43 @@ def build_tables(model: ElmanRNN, semantics: str = "exact", chunk_size: int = 8,
         for k in range(1, cs):
             acc = acc + signs[:, k, None] * Whp[None, :, c * cs + k]
         T64[c] = acc
+    return T64
+
+
+def pin_masks(H: int, pins) -> tuple[np.ndarray, np.ndarray]:
+    """(free, pinval) (W,) uint64 from pins = {neuron: +1 or -1} (or None): see `SignTables`."""
+    W = n_words(H)
+    free = np.full(W, np.uint64(0xFFFFFFFFFFFFFFFF), dtype=np.uint64)
+    pinval = np.zeros(W, dtype=np.uint64)
+    for j, v in (pins or {}).items():
+        if isinstance(j, (bool, np.bool_)) or not isinstance(j, (int, np.integer)) or not 0 <= int(j) < H:
+            raise SatrnnInputError(f"pinned neuron {j!r} does not exist (H = {H}: neurons 0..{H - 1})")
+        if isinstance(v, (bool, np.bool_)) or v not in (1, -1):
+            raise SatrnnInputError(f"neuron {int(j)} must be pinned to +1 or -1, got {v!r}")
+        bit = np.uint64(1) << np.uint64(int(j) & 63)
+        free[int(j) >> 6] &= ~bit
+        if v == 1:
+            pinval[int(j) >> 6] |= bit
+    return free, pinval
+
+
+def build_tables(model: ElmanRNN, semantics: str = "exact", chunk_size: int = 8, fast: bool = True,
+                 pins=None) -> SignTables:
+    """The transition tables of `model` (see the module docstring). `fast=False` makes tiers 1 and 2
+    undecidable, so every neuron goes through the tier-3 fallback (slow; for tests and cross-checks).
+    pins: {neuron: +1 or -1} held in every successor (see `SignTables`)."""
+    if semantics not in SEMANTICS:
+        raise SatrnnInputError(f"unknown semantics {semantics!r} (use one of {', '.join(SEMANTICS)})")
+    if chunk_size not in (1, 2, 4, 8):
+        raise SatrnnInputError(f"chunk_size (neurons per table chunk) must be 1, 2, 4 or 8, got {chunk_size}")
+    sem = SEM_EXACT if semantics == "exact" else SEM_F32_SEQ
+    H = model.H
+    W = n_words(H)
+    free, pinval = pin_masks(H, pins)
+    Hp = 64 * W          # neurons padded to whole words: fixed-length loops; pads have weight 0, bit 0
+    cs = chunk_size
+    C = (H + cs - 1) // cs
+    T64 = chunk_sums64(model.Wh, cs, Hp)
     B64 = np.zeros((256, Hp), dtype=np.float64)
     B64[:, :H] = model.bh.astype(np.float64)[None, :] + model.Wx.T.astype(np.float64)
     S = _abs_sums(model)
@@ -296,22 +334,19 @@ def build_tables(model: ElmanRNN, semantics: str = "exact", chunk_size: int = 8,
     boundq[:, :H] = bq if fast else INT16_MAX
     bound = np.full((256, Hp), -1.0)
     bound[:, :H] = _tier2_bound(S, H, cs, C, sem) if fast else np.inf
-    params = np.array([H, W, sem, cs, C], dtype=np.int64)
-    return SignTables(params=params,
+    return SignTables(H=H, W=W, Hp=Hp, sem=sem, cb=cs, C=C, tier1=TIER1_CHUNKS,
                       baseq=np.ascontiguousarray(np.round(B64 * sig[None, :]), dtype=np.int16),
                       boundq=boundq,
                       Tq=_huge_page_copy(np.round(T64 * sig[None, None, :]).astype(np.int16)),
                       base2=np.ascontiguousarray(B64.T),
-                      T2=np.ascontiguousarray(T64.transpose(2, 0, 1)),
                       bound=bound,
                       Wh=np.ascontiguousarray(model.Wh, dtype=np.float32),
                       Wx=np.ascontiguousarray(model.Wx, dtype=np.float32),
-                      bh=np.ascontiguousarray(model.bh, dtype=np.float32))
+                      bh=np.ascontiguousarray(model.bh, dtype=np.float32), free=free, pinval=pinval)
 
+# ---- tier 3: the fallbacks -----------------------------------------------------------------------------
 
-# ---- fallbacks ---------------------------------------------------------------------------------------
-
-@njit
+@njit_leaf
 def _grow_expansion(parts, n, v):
     """Add v to the nonoverlapping expansion parts[:n] (increasing magnitude) without error; returns new n.
 
@@ -335,17 +370,17 @@ def _grow_expansion(parts, n, v):
     return m + 1
 
 
-@njit
-def _exact_bit(Wh, bh, Wx, state_in, x, i):
-    """[exact sum of bh[i], Wx[i, x], s_j Wh[i, j] >= 0]: the expansion's largest nonzero part has the sign
-    of the total (nonoverlapping parts: each exceeds the sum of all smaller ones)."""
-    H = Wh.shape[1]
-    parts = np.empty(H + 2, dtype=np.float64)
-    n = _grow_expansion(parts, 0, np.float64(bh[i]))
-    n = _grow_expansion(parts, n, np.float64(Wx[i, x]))
-    for j in range(H):
+@njit_leaf
+def _exact_bit(T, R, src, x, i, parts):
+    """[exact sum of bh[i], Wx[i, x], s_j Wh[i, j] >= 0] for the state in row src of R: the expansion's
+    largest nonzero part has the sign of the total (nonoverlapping parts: each exceeds the sum of all
+    smaller ones). parts: float64 scratch of size >= H + 2."""
+    Wh = T.Wh
+    n = _grow_expansion(parts, 0, np.float64(T.bh[i]))
+    n = _grow_expansion(parts, n, np.float64(T.Wx[i, x]))
+    for j in range(T.H):
         w = np.float64(Wh[i, j])
-        if ((state_in[j >> 6] >> np.uint64(j & 63)) & np.uint64(1)) == 0:
+        if ((R[src, j >> 6] >> np.uint64(j & 63)) & np.uint64(1)) == 0:
             w = -w
         n = _grow_expansion(parts, n, w)
     for k in range(n - 1, -1, -1):
@@ -354,26 +389,41 @@ def _exact_bit(Wh, bh, Wx, state_in, x, i):
     return 1
 
 
-# ---- the step ----------------------------------------------------------------------------------------
-
-@njit
-def _new_scratch(tables):
-    """Scratch for `_step_packed_scratch`: one per thread/loop, reused across steps.
-
-    int16: Hp tier-1 sums, then W uint64 masks of the neurons tier 1 left undecided (4 int16 slots each)."""
-    Hp = tables.baseq.shape[1]
-    return np.zeros(Hp + 4 * (Hp // 64), dtype=np.int16)
-
-
-@njit
-def _chunk_byte(state, c, cb):
-    """Bits of chunk c (neurons cb*c .. cb*c + cb - 1; cb in 1, 2, 4, 8) of a packed state, as a table index.
-    Shifts and masks only: an integer division by the run-time cb would dominate the step."""
-    bit = c * cb
-    return np.int64((state[bit >> 6] >> np.uint64(bit & 63)) & np.uint64((1 << cb) - 1))
+@njit_leaf
+def _seq_bit(T, R, src, x, i):
+    """[z >= 0] for z in f32-seq semantics (DEFINITIONS 0.6 step B: z = fl32(bh + Wx), then
+    z = fl32(z + s_j Wh[i, j]), j ascending), the sign flips as multiplications by exactly +-1.0f
+    (branch-free, same results, also for -0.0: 0 * -1 = -0)."""
+    Wh = T.Wh
+    zs = np.float32(T.bh[i] + T.Wx[i, x])
+    for j in range(T.H):
+        bitj = (R[src, j >> 6] >> np.uint64(j & 63)) & np.uint64(1)
+        zs = np.float32(zs + Wh[i, j] * (np.float32(bitj) * np.float32(2.0) - np.float32(1.0)))
+    return 1 if zs >= np.float32(0.0) else 0
 
 
-@njit
+@njit_leaf
+def _tier3(T, R, src, dst, x, z, parts):
+    """Tier 3 (the counted fallback) for the neurons whose masks `_tier2` left in z's tail: each is
+    recomputed in its semantics and its bit set in row dst of R."""
+    Hp = T.Hp
+    for k in range(T.W):
+        m = _get_mask(z, Hp + 4 * k)
+        while m != np.uint64(0):
+            low = m & (~m + np.uint64(1))
+            m ^= low
+            i = 64 * k + _popcount64(low - np.uint64(1))
+            if T.sem == SEM_F32_SEQ:
+                bit = _seq_bit(T, R, src, x, i)
+            else:
+                bit = _exact_bit(T, R, src, x, i, parts)
+            if bit:
+                R[dst, k] |= low
+            else:
+                R[dst, k] &= ~low
+
+
+@njit_leaf
 def _get_mask(z, at):
     m = np.uint64(0)
     for q in range(4):
@@ -381,19 +431,45 @@ def _get_mask(z, at):
     return m
 
 
-@njit
-def _tier2(base2, Wh, bound, state_in, x, z, state_out):
-    """Tier 2 for the neurons tier 1 left open (their masks are in z's tail): fixes the bits it decides in
-    state_out, leaves in z's tail the masks of the neurons it cannot decide and returns their number.
+# ---- the step: the one place that applies the three tiers -----------------------------------------------
+#
+# Reference counting is the main hidden cost: numba increments and decrements the reference count of every
+# array argument of a function (atomic operations, ~20 cycles each) on each call when that function passes
+# arrays to another call or allocates. The step and its tier-3 helpers are therefore compiled without
+# reference counting (`njit_leaf`: they allocate nothing; the vector helpers are intrinsics, inline LLVM
+# code), and kernels keep their states in rows of one register array and pass row numbers, so no view
+# (R[t], another refcounted array) is made per step.
 
-    z~_n = base2[n, x] + the float64 sum of s_j Wh[n, j] in eight interleaved partial sums (j = r mod 8),
-    added as a balanced tree. It reads Wh's row (H float32, cached: 64 KB in all for H = 128) rather than
-    the float64 chunk tables T2 (4 MB, which miss the cache on every lookup and cost more than the sum).
-    No call here takes an array and nothing is allocated: otherwise numba increments and decrements the
-    reference count of every array argument on each call (atomic operations costing more than the sums)."""
-    W = state_out.shape[0]
-    H = Wh.shape[1]
-    Hp = 64 * W
+@njit_leaf
+def _step(T, R, src, dst, x, z, parts):
+    """One transition: row dst of the register array R (uint64 (rows, W)) = B(row src, byte x), src != dst;
+    pinned neurons get their pinned value. Returns the number of tier-3 fallbacks.
+    z = `_new_scratch(T)`, parts = `_new_parts(T)` (one of each per thread).
+
+    Tier 1 (chunk tables, `T.tier1 == TIER1_CHUNKS`; a second tier-1 arithmetic plugs in here, selected
+    by `T.tier1`, writing the same outputs: z[:Hp] and row dst's bits, z's tail = undecided masks):
+    z[:Hp] = baseq[x] + sum_c Tq[c, byte c of the state]; |z| <= 32765 (see the bounds), so the int16
+    sums are exact in any order and `_within_mask64`'s |z| too.
+    Tier 2, for the neurons tier 1 leaves open: z~_n = base2[n, x] + the float64 sum of s_j Wh[n, j] in
+    eight interleaved partial sums (j = r mod 8), added as a balanced tree. It reads Wh's row (H float32,
+    cached: 64 KB in all for H = 128), not float64 chunk tables (4 MB, which miss the cache).
+    Tier 3 (`_tier3`) for the neurons tier 2 leaves open."""
+    Hp = T.Hp
+    W = T.W
+    _chunk_sum(z, T.Tq, T.baseq, x, R, src, T.cb)
+    undecided = np.uint64(0)
+    free, pinval, boundq = T.free, T.pinval, T.boundq
+    for k in range(W):
+        R[dst, k] = (_positive_mask64(z, 64 * k) & free[k]) | pinval[k]
+        und = _within_mask64(z, 64 * k, boundq, x * Hp + 64 * k) & free[k]
+        undecided |= und
+        for q in range(4):
+            z[Hp + 4 * k + q] = np.int16(np.int64((und >> np.uint64(16 * q)) & np.uint64(0xFFFF)))   # wraps
+    if undecided == np.uint64(0):
+        return 0
+    # tier 2
+    Wh, base2, bound = T.Wh, T.base2, T.bound
+    H = T.H
     H8 = H - H % 8
     left = 0
     for k in range(W):
@@ -408,7 +484,7 @@ def _tier2(base2, Wh, bound, state_in, x, z, state_out):
             # s_j = 2 bit_j - 1 is exactly +-1.0, so each product is an exact sign flip
             a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
             for j in range(0, H8, 8):
-                wd = state_in[j >> 6] >> np.uint64(j & 63)
+                wd = R[src, j >> 6] >> np.uint64(j & 63)
                 a0 += np.float64(Wh[n, j]) * (np.float64(wd & np.uint64(1)) * 2.0 - 1.0)
                 a1 += np.float64(Wh[n, j + 1]) * (np.float64((wd >> np.uint64(1)) & np.uint64(1)) * 2.0 - 1.0)
                 a2 += np.float64(Wh[n, j + 2]) * (np.float64((wd >> np.uint64(2)) & np.uint64(1)) * 2.0 - 1.0)
@@ -418,247 +494,136 @@ def _tier2(base2, Wh, bound, state_in, x, z, state_out):
                 a6 += np.float64(Wh[n, j + 6]) * (np.float64((wd >> np.uint64(6)) & np.uint64(1)) * 2.0 - 1.0)
                 a7 += np.float64(Wh[n, j + 7]) * (np.float64((wd >> np.uint64(7)) & np.uint64(1)) * 2.0 - 1.0)
             for j in range(H8, H):
-                a0 += np.float64(Wh[n, j]) * (np.float64((state_in[j >> 6] >> np.uint64(j & 63)) & np.uint64(1))
+                a0 += np.float64(Wh[n, j]) * (np.float64((R[src, j >> 6] >> np.uint64(j & 63)) & np.uint64(1))
                                               * 2.0 - 1.0)
             z2 = base2[n, x] + (((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)))
             if abs(z2) > bound[x, n]:
                 if z2 > 0:
-                    state_out[k] |= low
+                    R[dst, k] |= low
                 else:
-                    state_out[k] &= ~low
+                    R[dst, k] &= ~low
             else:
                 open_ |= low
                 left += 1
         for q in range(4):
             z[Hp + 4 * k + q] = np.int16(np.int64((open_ >> np.uint64(16 * q)) & np.uint64(0xFFFF)))   # wraps
+    if left:
+        _tier3(T, R, src, dst, x, z, parts)
     return left
 
 
 @njit
-def _tier3_seq(Wh, bh, Wx, state_in, x, z, state_out):
-    """Tier 3 in f32-seq semantics (DEFINITIONS 0.6 step B: z = fl32(bh + Wx), then z = fl32(z + s_j Wh[n, j]),
-    j ascending; bit = [z >= 0]) for the neurons whose masks `_tier2` left in z's tail.
-
-    Written out with no array-taking call (no per-call reference counting) and with the sign flips as
-    multiplications by exactly +-1.0f (branch-free, same results, also for -0.0: 0 * -1 = -0)."""
-    W = state_out.shape[0]
-    H = Wh.shape[1]
-    Hp = 64 * W
-    for k in range(W):
-        m = np.uint64(0)
-        for q in range(4):
-            m |= np.uint64(np.int64(z[Hp + 4 * k + q]) & 0xFFFF) << np.uint64(16 * q)
-        while m != np.uint64(0):
-            low = m & (~m + np.uint64(1))
-            m ^= low
-            n = 64 * k + _popcount64(low - np.uint64(1))
-            zs = np.float32(bh[n] + Wx[n, x])
-            for j in range(H):
-                bitj = (state_in[j >> 6] >> np.uint64(j & 63)) & np.uint64(1)
-                zs = np.float32(zs + Wh[n, j] * (np.float32(bitj) * np.float32(2.0) - np.float32(1.0)))
-            if zs >= np.float32(0.0):
-                state_out[k] |= low
-            else:
-                state_out[k] &= ~low
+def _new_scratch(tables):
+    """Scratch for `_step`: one per thread/loop, reused across steps. int16: Hp tier-1 sums, then W
+    uint64 masks of the neurons left undecided (4 int16 slots each)."""
+    return np.zeros(tables.Hp + 4 * tables.W, dtype=np.int16)
 
 
 @njit
-def _tier3(Wh, bh, Wx, sem, state_in, x, z, state_out):
-    """Tier 3 (the fallback) for the neurons whose masks `_tier2` left in z's tail."""
-    if sem == SEM_F32_SEQ:
-        _tier3_seq(Wh, bh, Wx, state_in, x, z, state_out)
-        return
-    W = state_out.shape[0]
-    for k in range(W):
-        m = _get_mask(z, 64 * W + 4 * k)
-        while m != np.uint64(0):
-            low = m & (~m + np.uint64(1))
-            m ^= low
-            if _exact_bit(Wh, bh, Wx, state_in, x, 64 * k + _popcount64(low - np.uint64(1))):
-                state_out[k] |= low
-            else:
-                state_out[k] &= ~low
+def _new_parts(tables):
+    """Float64 scratch for tier 3's exact expansion (H + 2 parts)."""
+    return np.zeros(tables.H + 2, dtype=np.float64)
+
+
+# ---- kernels ---------------------------------------------------------------------------------------------
+
+@njit
+def _walk(T, R, cur, seq, q0, n, out, store):
+    """Advance the state in row cur of R (2 rows) by n steps, input seq[(q0 + t) % L] at step t; with
+    store, out[t] = the state after step t. Returns (fallbacks, the row now holding the state)."""
+    z = _new_scratch(T)
+    parts = _new_parts(T)
+    L = seq.shape[0]
+    q = q0 % L
+    fb = 0
+    for t in range(n):
+        x = np.int64(seq[q])
+        fb += _step(T, R, cur, 1 - cur, x, z, parts)
+        cur = 1 - cur
+        if store:
+            for k in range(T.W):
+                out[t, k] = R[cur, k]
+        q += 1
+        if q == L:
+            q = 0
+    return fb, cur
 
 
 @njit
-def _resolve_arrays(base2, T2, cb, bound, Wh, bh, Wx, sem, state_in, x, z, state_out):
-    """Tiers 2 and 3 for the neurons tier 1 left open (their masks are in z's tail); fixes their bits in
-    state_out and returns the number of tier-3 fallbacks. T2 and cb are no longer read (the frozen call
-    signature keeps them). Hot loops should call `_tier2` and, only when it returns nonzero, `_tier3_seq`
-    or `_tier3` themselves (see `_run_packed`): this wrapper costs reference counting on every call."""
-    nfb = _tier2(base2, Wh, bound, state_in, x, z, state_out)
-    if nfb:
-        _tier3(Wh, bh, Wx, sem, state_in, x, z, state_out)
-    return nfb
-
-
-@njit
-def _tier1(Tq, baseq, boundq, cb, state_in, x, state_out, z):
-    """Tier 1 on plain arrays. Writes every bit of state_out and the undecided masks (z's tail); returns
-    True if some neuron is undecided. Like `_tier2`, it passes arrays to no real call (the intrinsics are
-    inlined code), so numba does no reference counting per step. |z| <= 32765 (see the bounds), so the
-    int16 sums are exact and `_within_mask64`'s |z| is too."""
-    W = state_in.shape[0]
-    C = Tq.shape[0]
-    Hp = baseq.shape[1]
-    mask = np.uint64((1 << cb) - 1)
-    # Eight chunks (8 cb <= 64 state bits, inside one word) per pass over z (exact integers: any order).
-    noct = C // 8
-    for o in range(noct):
-        bit = o * 8 * cb
-        w = state_in[bit >> 6] >> np.uint64(bit & 63)
-        if o == 0:
-            _add_octet(z, Tq, 0, w, cb, baseq, x)
-        else:
-            _add_octet(z, Tq, 8 * o, w, cb, z, 0)
-    if noct == 0:
-        for i in range(Hp):
-            z[i] = baseq[x, i]
-    for c in range(8 * noct, C):
-        bit = c * cb
-        b = np.int64((state_in[bit >> 6] >> np.uint64(bit & 63)) & mask)
-        for i in range(Hp):
-            z[i] += Tq[c, b, i]
-    undecided = False
-    for k in range(W):
-        state_out[k] = _positive_mask64(z, 64 * k)
-        und = _within_mask64(z, 64 * k, boundq, x * Hp + 64 * k)
-        if und != np.uint64(0):
-            undecided = True
-        for q in range(4):
-            z[Hp + 4 * k + q] = np.int16(np.int64((und >> np.uint64(16 * q)) & np.uint64(0xFFFF)))   # wraps
-    return undecided
-
-
-@njit
-def _step_packed_scratch(tables, state_in, x, state_out, z):
-    """One transition state_in -> state_out under byte x (see module docstring); returns #fallbacks."""
-    if _tier1(tables.Tq, tables.baseq, tables.boundq, tables.params[3], state_in, x, state_out, z):
-        return _resolve_arrays(tables.base2, tables.T2, tables.params[3], tables.bound, tables.Wh, tables.bh,
-                               tables.Wx, tables.params[2], state_in, x, z, state_out)
-    return 0
-
-
-@njit
-def _step_packed(tables, state_in, x, state_out):
-    """One transition (allocates its scratch; in hot loops prefer `_step_packed_scratch`)."""
-    z = _new_scratch(tables)
-    return _step_packed_scratch(tables, state_in, x, state_out, z)
-
-
-# The run loops take the table arrays out of the tuple once: per-step tuple unpacking (reference counting
-# of the arrays) would cost as much as tier 1 itself.
-# The three-tier step is written out in each loop (here and in cycles.py / cascade.py) on purpose: a
-# helper taking the arrays, even one inlined with numba's inline='always', brings the reference counting
-# back and halved the speed when tried (bench_sign: 72x -> 33x against the straightforward loop).
-
-@njit
-def _run_packed(tables, state0, xs, out):
-    """out[t] = state after reading xs[t], starting from state0; returns total fallbacks."""
-    Tq, baseq, boundq, cb = tables.Tq, tables.baseq, tables.boundq, tables.params[3]
-    base2, bound, Wh, bh, Wx, sem = tables.base2, tables.bound, tables.Wh, tables.bh, tables.Wx, tables.params[2]
-    z = _new_scratch(tables)
-    W = state0.shape[0]
-    # Two fixed buffers, used alternately, and word copies into out: views of out (out[t]) or swapped array
-    # variables would cost an atomic reference-count update each per step.
-    a = state0.copy()
-    b = np.empty_like(state0)
-    nfb = 0
-    for t in range(xs.shape[0]):
-        x = xs[t]
-        if t & 1 == 0:
-            if _tier1(Tq, baseq, boundq, cb, a, x, b, z):
-                left = _tier2(base2, Wh, bound, a, x, z, b)
-                if left:
-                    nfb += left
-                    if sem == SEM_F32_SEQ:
-                        _tier3_seq(Wh, bh, Wx, a, x, z, b)
-                    else:
-                        _tier3(Wh, bh, Wx, sem, a, x, z, b)
-            for k in range(W):
-                out[t, k] = b[k]
-        else:
-            if _tier1(Tq, baseq, boundq, cb, b, x, a, z):
-                left = _tier2(base2, Wh, bound, b, x, z, a)
-                if left:
-                    nfb += left
-                    if sem == SEM_F32_SEQ:
-                        _tier3_seq(Wh, bh, Wx, b, x, z, a)
-                    else:
-                        _tier3(Wh, bh, Wx, sem, b, x, z, a)
-            for k in range(W):
-                out[t, k] = a[k]
-    return nfb
-
-
-@njit
-def _run_constant_packed(tables, state0, x, steps, final):
-    """final = the state after `steps` steps under constant byte x; returns total fallbacks."""
-    Tq, baseq, boundq, cb = tables.Tq, tables.baseq, tables.boundq, tables.params[3]
-    base2, bound, Wh, bh, Wx, sem = tables.base2, tables.bound, tables.Wh, tables.bh, tables.Wx, tables.params[2]
-    z = _new_scratch(tables)
-    a = state0.copy()
-    b = np.empty_like(state0)
-    nfb = 0
-    for t in range(steps):
-        if t & 1 == 0:
-            if _tier1(Tq, baseq, boundq, cb, a, x, b, z):
-                left = _tier2(base2, Wh, bound, a, x, z, b)
-                if left:
-                    nfb += left
-                    if sem == SEM_F32_SEQ:
-                        _tier3_seq(Wh, bh, Wx, a, x, z, b)
-                    else:
-                        _tier3(Wh, bh, Wx, sem, a, x, z, b)
-        else:
-            if _tier1(Tq, baseq, boundq, cb, b, x, a, z):
-                left = _tier2(base2, Wh, bound, b, x, z, a)
-                if left:
-                    nfb += left
-                    if sem == SEM_F32_SEQ:
-                        _tier3_seq(Wh, bh, Wx, b, x, z, a)
-                    else:
-                        _tier3(Wh, bh, Wx, sem, b, x, z, a)
-    if steps & 1:
-        final[:] = b
-    else:
-        final[:] = a
-    return nfb
-
-
-@njit
-def _run_constant_trajectory(tables, state0, x, out):
-    """out[t] = the state after t + 1 steps under constant byte x; returns total fallbacks."""
-    xs = np.empty(out.shape[0], dtype=np.uint8)
-    xs[:] = x
-    return _run_packed(tables, state0, xs, out)
+def _advance_rows(T, A, seqs, out, fallbacks):
+    """out[r] = the state A[r] after the steps seqs[r, 0], ..., seqs[r, L-1] (seqs with one row: the same
+    sequence for every r); fallbacks[r] their tier-3 count. Rows are independent."""
+    z = _new_scratch(T)
+    parts = _new_parts(T)
+    W = T.W
+    R = np.empty((2, W), dtype=np.uint64)
+    L = seqs.shape[1]
+    shared = seqs.shape[0] == 1
+    for r in range(A.shape[0]):
+        for k in range(W):
+            R[0, k] = A[r, k]
+        cur = 0
+        fb = 0
+        sr = 0 if shared else r
+        for q in range(L):
+            x = np.int64(seqs[sr, q])
+            fb += _step(T, R, cur, 1 - cur, x, z, parts)
+            cur = 1 - cur
+        for k in range(W):
+            out[r, k] = R[cur, k]
+        fallbacks[r] = fb
 
 
 # ---- public wrapper ----------------------------------------------------------------------------------
 
-class SignAutomaton:
-    """The sign automaton of a model under one semantics ("exact" or "f32-seq").
+def _check_steps(steps) -> int:
+    if isinstance(steps, (bool, np.bool_)) or not isinstance(steps, (int, np.integer)) \
+            or not 0 <= int(steps) <= MAX_STEPS:
+        raise SatrnnInputError(f"steps must be an integer between 0 and {MAX_STEPS}, got {steps!r}")
+    return int(steps)
 
-    Attributes: H, W, semantics, tables (a `SignTables`, pass it to the njit kernels), and fallback counters:
-    `fallbacks` (neuron-steps whose sign the rigorous bound could not decide and which were recomputed,
-    cumulative over calls), `neuron_steps` (all neuron-steps computed), `last_fallbacks` (of the last call).
+
+class SignAutomaton:
+    """The sign automaton of a model under one semantics ("exact" or "f32-seq"), optionally with pinned
+    neurons.
+
+    Attributes: H, W, semantics, pins ({neuron: +1 or -1}, empty if none), tables (a `SignTables`, pass it
+    to the njit kernels), and fallback counters: `fallbacks` (neuron-steps whose sign the rigorous bound
+    could not decide and which were recomputed, cumulative over calls), `neuron_steps` (all neuron-steps
+    computed), `last_fallbacks` (of the last call).
+    Long runs go in slices of about 0.1 s: `on_progress(steps_done)` is called between them and Ctrl-C
+    stops a run within a slice.
     """
 
-    def __init__(self, tables: SignTables, semantics: str):
+    def __init__(self, tables: SignTables, semantics: str, pins=None):
         self.tables = tables
         self.semantics = semantics
-        self.H = int(tables.params[0])
-        self.W = int(tables.params[1])
+        self.pins = dict(pins or {})
+        self.H = int(tables.H)
+        self.W = int(tables.W)
         self.fallbacks = 0
         self.neuron_steps = 0
         self.last_fallbacks = 0
 
     @classmethod
     def from_model(cls, model: ElmanRNN, semantics: str = "exact", *, chunk_size: int = 8,
-                   fast: bool = True) -> "SignAutomaton":
+                   fast: bool = True, pins=None) -> "SignAutomaton":
+        """The automaton of `model`. pins: {neuron: +1 or -1}, neurons held at that value in every
+        successor whatever their input (start states are used as given); see `with_pins`."""
         if not isinstance(model, ElmanRNN):
             raise SatrnnInputError(f"expected an ElmanRNN, got {type(model).__name__}")
-        return cls(build_tables(model, semantics, chunk_size, fast), semantics)
+        return cls(build_tables(model, semantics, chunk_size, fast, pins), semantics, pins)
+
+    def with_pins(self, pins) -> "SignAutomaton":
+        """The same automaton (sharing its tables) with these neurons pinned instead ({neuron: +1 or -1};
+        None or {} = nothing pinned). Counters start at 0."""
+        free, pinval = pin_masks(self.H, pins)
+        return SignAutomaton(self.tables._replace(free=free, pinval=pinval), self.semantics, pins)
+
+    def apply_pins(self, state) -> np.ndarray:
+        """`state` with the pinned neurons set to their values."""
+        s = self.check_state(state)
+        return (s & self.tables.free) | self.tables.pinval
 
     # ---- validation ----
     def check_state(self, state) -> np.ndarray:
@@ -698,40 +663,90 @@ class SignAutomaton:
         self.neuron_steps += int(steps) * self.H
 
     # ---- transitions ----
+    def _walk(self, s, seq, n: int, out, on_progress=None) -> np.ndarray:
+        """n steps from s with inputs seq[t % L], in slices; out (n, W) gets every state if given.
+        Returns the final state."""
+        from .slices import run_jobs
+        R = np.zeros((2, self.W), dtype=np.uint64)
+        R[0] = s
+        pos = {"t": 0, "cur": 0, "fb": 0}
+        store = out is not None
+        dummy = np.empty((1, self.W), dtype=np.uint64)
+
+        def work(_, limit):
+            t = pos["t"]
+            k = min(int(limit), n - t)
+            fb, pos["cur"] = _walk(self.tables, R, pos["cur"], seq, t % seq.shape[0], k,
+                                   out[t:t + k] if store else dummy, store)
+            pos["fb"] += fb
+            pos["t"] = t + k
+            return pos["t"] >= n, k
+
+        if n > 0:
+            run_jobs(1, work, threads=1,
+                     on_progress=None if on_progress is None else lambda _, steps: on_progress(steps))
+        self._count(pos["fb"], n)
+        return R[pos["cur"]].copy()
+
     def step(self, state, x) -> np.ndarray:
         """The successor (W,) uint64 of `state` under byte x."""
         s = self.check_state(state)
-        out = np.empty(self.W, dtype=np.uint64)
-        self._count(_step_packed(self.tables, s, np.int64(self._check_byte(x)), out), 1)
-        return out
+        R = np.zeros((2, self.W), dtype=np.uint64)
+        R[0] = s
+        seq = np.array([self._check_byte(x)], dtype=np.uint8)
+        fb, cur = _walk(self.tables, R, 0, seq, 0, 1, R, False)
+        self._count(fb, 1)
+        return R[cur].copy()
 
-    def run(self, state, xs) -> np.ndarray:
+    def run(self, state, xs, on_progress=None) -> np.ndarray:
         """Trajectory (n, W) uint64 under the byte sequence xs; row t = the state after reading xs[t]."""
         from satrnn.rnn.forward import as_bytes
         s = self.check_state(state)
         xs = as_bytes(xs)
         out = np.empty((xs.shape[0], self.W), dtype=np.uint64)
-        self._count(_run_packed(self.tables, s, xs, out), xs.shape[0])
+        if xs.shape[0]:
+            self._walk(s, xs, xs.shape[0], out, on_progress)
+        else:
+            self._count(0, 0)
         return out
 
-    def run_constant(self, state, x, steps: int, trajectory: bool = False) -> np.ndarray:
+    def run_constant(self, state, x, steps: int, trajectory: bool = False, on_progress=None) -> np.ndarray:
         """`steps` steps under the constant byte x: the final state (W,), or with trajectory=True all
         states (steps, W) (row t = after t+1 steps)."""
         s = self.check_state(state)
-        x = self._check_byte(x)
-        if isinstance(steps, (bool, np.bool_)) or not isinstance(steps, (int, np.integer)) \
-                or not 0 <= int(steps) <= MAX_STEPS:
-            raise SatrnnInputError(f"steps must be an integer between 0 and {MAX_STEPS}, got {steps!r}")
-        steps = int(steps)
-        if trajectory:
-            out = np.empty((steps, self.W), dtype=np.uint64)
-            self._count(_run_constant_trajectory(self.tables, s, np.int64(x), out), steps)
-            return out
-        final = np.empty(self.W, dtype=np.uint64)
-        self._count(_run_constant_packed(self.tables, s, np.int64(x), np.int64(steps), final), steps)
-        return final
+        seq = np.array([self._check_byte(x)], dtype=np.uint8)
+        steps = _check_steps(steps)
+        out = np.empty((steps, self.W), dtype=np.uint64) if trajectory else None
+        final = self._walk(s, seq, steps, out, on_progress)
+        return out if trajectory else final
+
+    def step_rows(self, states, xs) -> np.ndarray:
+        """B(states[r], xs[r]) for every row r: (m, W) -> (m, W) (rows independent; threads for large m)."""
+        from .slices import run_jobs
+        a = np.ascontiguousarray(states, dtype=np.uint64)
+        if a.ndim != 2 or a.shape[1] != self.W:
+            raise SatrnnInputError(f"states must have shape (m, {self.W}), got {a.shape}")
+        xs = np.ascontiguousarray(np.asarray(xs, dtype=np.uint8).reshape(-1, 1))
+        if xs.shape[0] != a.shape[0]:
+            raise SatrnnInputError(f"{a.shape[0]} states but {xs.shape[0]} input bytes")
+        out = np.empty_like(a)
+        fb = np.zeros(a.shape[0], dtype=np.int64)
+        m = a.shape[0]
+        nb = (m + ROW_BLOCK - 1) // ROW_BLOCK
+
+        def work(j, _):
+            lo, hi = j * ROW_BLOCK, min(m, (j + 1) * ROW_BLOCK)
+            _advance_rows(self.tables, a[lo:hi], xs[lo:hi], out[lo:hi], fb[lo:hi])
+            return True, hi - lo
+
+        run_jobs(nb, work, total_steps=m)
+        self._count(int(fb.sum()), m)
+        return out
 
     def fallback_stats(self) -> dict:
         """{'semantics', 'fallbacks', 'neuron_steps', 'fallback_fraction'} accumulated over all calls."""
         return {"semantics": self.semantics, "fallbacks": self.fallbacks, "neuron_steps": self.neuron_steps,
                 "fallback_fraction": self.fallbacks / self.neuron_steps if self.neuron_steps else 0.0}
+
+
+ROW_BLOCK = 4096     # rows per job of `step_rows` (well under a slice)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import naive
 from satrnn.automaton import bitset
-from satrnn.automaton.sign import SignAutomaton, _run_packed, _step_packed, _step_packed_scratch, _new_scratch
+from satrnn.automaton.sign import SignAutomaton, _new_parts, _new_scratch, _step, _walk
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.model import ElmanRNN, random_model
 from satrnn.rnn.numba_config import njit
@@ -216,18 +216,19 @@ def test_exact_and_f32_seq_differ_on_constructed_case():
 
 @njit
 def _outer_kernel(tables, state, xs, out):
-    """A foreign njit kernel driving the step (as cycles/cascade do)."""
-    a = state.copy()
-    b = np.empty_like(a)
+    """A foreign njit kernel driving the step (as cycles/cascade do): states in a register array, rows by
+    integer, the next state in a row chosen by the step count."""
+    R = np.zeros((3, state.shape[0]), dtype=np.uint64)
+    R[0] = state
     z = _new_scratch(tables)
+    parts = _new_parts(tables)
     nfb = 0
+    cur = 0
     for t in range(xs.shape[0]):
-        if t % 2 == 0:
-            nfb += _step_packed(tables, a, xs[t], b)
-        else:
-            nfb += _step_packed_scratch(tables, a, xs[t], b, z)
-        out[t] = b
-        a, b = b, a
+        nxt = (cur + 1 + t % 2) % 3
+        nfb += _step(tables, R, cur, nxt, np.int64(xs[t]), z, parts)
+        cur = nxt
+        out[t] = R[cur]
     return nfb
 
 
@@ -241,7 +242,9 @@ def test_step_kernel_from_other_njit(H):
     _outer_kernel(aut.tables, s, xs, out)
     assert np.array_equal(out, aut.run(s, xs))
     out2 = np.empty((50, aut.W), np.uint64)
-    _run_packed(aut.tables, s, xs, out2)
+    R = np.zeros((2, aut.W), np.uint64)
+    R[0] = s
+    _walk(aut.tables, R, 0, xs, 0, 50, out2, True)
     assert np.array_equal(out2, out)
 
 
@@ -289,9 +292,10 @@ def _exact_z(model, bits, x):
 def test_tier_bounds_hold(H, style):
     """Tier 1's integer sum and tier 2's float64 sum stay within their proven error bounds of the exact z,
     so every sign they decide is the exact sign (checked on random states, including near-tie models)."""
-    from satrnn.automaton.sign import _chunk_byte, build_tables
+    from satrnn.automaton.sign import build_tables, chunk_sums64
     model, _, _, _ = near_tie_model(H, 11 + H, style, ["seq0", "ex0", "ex+"])
     tb = build_tables(model, "exact")
+    T2 = chunk_sums64(model.Wh, tb.cb, tb.Hp).transpose(2, 0, 1)    # (Hp, C, 2^cb): tier 2's table form
     rng = np.random.default_rng(H)
     H_, C = model.H, tb.Tq.shape[0]
     S = (np.abs(model.bh.astype(np.float64)) + np.abs(model.Wh.astype(np.float64)).sum(1))
@@ -303,9 +307,9 @@ def test_tier_bounds_hold(H, style):
         zq = tb.baseq[x, :H_].astype(np.int64).copy()
         z2 = tb.base2[:H_, x].copy()
         for c in range(C):
-            b = _chunk_byte(state, c, tb.params[3])
+            b = (int(bitset.to_int(state)) >> (c * tb.cb)) & ((1 << tb.cb) - 1)
             zq += tb.Tq[c, b, :H_]
-            z2 = z2 + tb.T2[:H_, c, b]
+            z2 = z2 + T2[:H_, c, b]
         assert np.abs(zq).max() <= 32767
         Smax = S + np.abs(model.Wx.astype(np.float64)).max(1)
         sigma = (32767 - (C + 1) / 2 - 2) / Smax
