@@ -25,7 +25,7 @@ How a step decides each sign (three tiers, each rigorous; see "the rigorous boun
    uses the whole int16 range. C = ceil(H/cs) short vector additions per step instead of H*H multiply-adds. Decided if
    |zq_i| > boundq[x, i].
 2. float64, for the rare neurons tier 1 leaves open: z~_i = base2[i, x] + the float64 sum of s_j Wh[i, j]
-   (eight interleaved partial sums) for that neuron only; decided if |z~_i| > bound[x, i]. (`bound` also
+   (eight vector lanes of every eighth term, then the lanes pairwise: any order is covered) for that neuron only; decided if |z~_i| > bound[x, i]. (`bound` also
    covers the same sums taken from float64 chunk tables T2; tests build T2 to cross-check the bound.)
 3. Fallback: the neuron is recomputed in its semantics: exact with an error-free Shewchuk expansion
    (two-sum partials), f32-seq with the literal sequential float32 loop. These are the counted fallbacks.
@@ -104,6 +104,44 @@ def _chunk_sum(typingctx, z, Tq, baseq, x, R, src, cb):
                 blocks(64)
         return context.get_dummy_value()
     return types.void(z, Tq, baseq, types.intp, R, types.intp, types.intp), codegen
+
+
+@intrinsic
+def _signed_row_sum(typingctx, Wh, n, R, src, H8):
+    """The float64 sum of s_j Wh[n, j] over j < H8 (a multiple of 8), s_j = +1 if bit j of row src of R is
+    set, else -1: eight float64 lanes, each adding every eighth term (the sign flips are exact), then the
+    lanes added pairwise. (Tier 2's bound holds for any order of summation.) Wh: C-contiguous (H, H) float32."""
+    if not (isinstance(Wh, types.Array) and Wh.ndim == 2 and Wh.dtype == types.float32 and Wh.layout == "C"
+            and isinstance(R, types.Array) and R.ndim == 2 and R.dtype == types.uint64 and R.layout == "C"):
+        return None
+
+    def codegen(context, builder, sig, args):
+        whv, nv, rv, srcv, h8v = args
+        i64 = ir.IntType(64)
+        f64 = ir.DoubleType()
+        v8f = ir.VectorType(ir.FloatType(), 8)
+        v8d = ir.VectorType(f64, 8)
+        wa = context.make_array(sig.args[0])(context, builder, whv)
+        ra = context.make_array(sig.args[2])(context, builder, rv)
+        H = cgutils.unpack_tuple(builder, wa.shape, 2)[1]
+        W = cgutils.unpack_tuple(builder, ra.shape, 2)[1]
+        wrow = builder.gep(wa.data, [builder.mul(nv, H)])
+        rrow = builder.bitcast(builder.gep(ra.data, [builder.mul(srcv, W)]), ir.IntType(8).as_pointer())
+        acc = cgutils.alloca_once(builder, v8d)
+        builder.store(ir.Constant(v8d, None), acc)
+        with cgutils.for_range(builder, builder.udiv(h8v, ir.Constant(i64, 8))) as loop:
+            # byte `loop.index` of the state (little-endian words) holds the bits of neurons 8 idx .. 8 idx + 7
+            bits = builder.bitcast(builder.load(builder.gep(rrow, [loop.index])), ir.VectorType(ir.IntType(1), 8))
+            w = builder.fpext(builder.load(builder.bitcast(builder.gep(wrow, [builder.mul(loop.index,
+                                                                                        ir.Constant(i64, 8))]),
+                                                           v8f.as_pointer()), align=4), v8d)
+            builder.store(builder.fadd(builder.load(acc), builder.select(bits, w, builder.fneg(w))), acc)
+        v = builder.load(acc)
+        lanes = [builder.extract_element(v, ir.Constant(ir.IntType(32), i)) for i in range(8)]
+        while len(lanes) > 1:
+            lanes = [builder.fadd(lanes[i], lanes[i + 1]) for i in range(0, len(lanes), 2)]
+        return lanes[0]
+    return types.float64(Wh, types.intp, R, types.intp, types.intp), codegen
 
 
 @intrinsic
@@ -450,9 +488,10 @@ def _step(T, R, src, dst, x, z, parts):
     by `T.tier1`, writing the same outputs: z[:Hp] and row dst's bits, z's tail = undecided masks):
     z[:Hp] = baseq[x] + sum_c Tq[c, byte c of the state]; |z| <= 32765 (see the bounds), so the int16
     sums are exact in any order and `_within_mask64`'s |z| too.
-    Tier 2, for the neurons tier 1 leaves open: z~_n = base2[n, x] + the float64 sum of s_j Wh[n, j] in
-    eight interleaved partial sums (j = r mod 8), added as a balanced tree. It reads Wh's row (H float32,
-    cached: 64 KB in all for H = 128), not float64 chunk tables (4 MB, which miss the cache).
+    Tier 2, for the neurons tier 1 leaves open: z~_n = base2[n, x] + the float64 sum of s_j Wh[n, j]
+    (`_signed_row_sum`: eight vector lanes, then the rest); its bound holds for any order of summation.
+    It reads Wh's row (H float32, cached: 64 KB in all for H = 128), not float64 chunk tables (4 MB, which
+    miss the cache).
     Tier 3 (`_tier3`) for the neurons tier 2 leaves open."""
     Hp = T.Hp
     W = T.W
@@ -481,22 +520,11 @@ def _step(T, R, src, dst, x, z, parts):
             low = m & (~m + np.uint64(1))
             m ^= low
             n = 64 * k + _popcount64(low - np.uint64(1))
-            # s_j = 2 bit_j - 1 is exactly +-1.0, so each product is an exact sign flip
-            a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
-            for j in range(0, H8, 8):
-                wd = R[src, j >> 6] >> np.uint64(j & 63)
-                a0 += np.float64(Wh[n, j]) * (np.float64(wd & np.uint64(1)) * 2.0 - 1.0)
-                a1 += np.float64(Wh[n, j + 1]) * (np.float64((wd >> np.uint64(1)) & np.uint64(1)) * 2.0 - 1.0)
-                a2 += np.float64(Wh[n, j + 2]) * (np.float64((wd >> np.uint64(2)) & np.uint64(1)) * 2.0 - 1.0)
-                a3 += np.float64(Wh[n, j + 3]) * (np.float64((wd >> np.uint64(3)) & np.uint64(1)) * 2.0 - 1.0)
-                a4 += np.float64(Wh[n, j + 4]) * (np.float64((wd >> np.uint64(4)) & np.uint64(1)) * 2.0 - 1.0)
-                a5 += np.float64(Wh[n, j + 5]) * (np.float64((wd >> np.uint64(5)) & np.uint64(1)) * 2.0 - 1.0)
-                a6 += np.float64(Wh[n, j + 6]) * (np.float64((wd >> np.uint64(6)) & np.uint64(1)) * 2.0 - 1.0)
-                a7 += np.float64(Wh[n, j + 7]) * (np.float64((wd >> np.uint64(7)) & np.uint64(1)) * 2.0 - 1.0)
+            a = _signed_row_sum(Wh, n, R, src, H8)
             for j in range(H8, H):
-                a0 += np.float64(Wh[n, j]) * (np.float64((R[src, j >> 6] >> np.uint64(j & 63)) & np.uint64(1))
-                                              * 2.0 - 1.0)
-            z2 = base2[n, x] + (((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)))
+                a += np.float64(Wh[n, j]) * (np.float64((R[src, j >> 6] >> np.uint64(j & 63)) & np.uint64(1))
+                                             * 2.0 - 1.0)
+            z2 = base2[n, x] + a
             if abs(z2) > bound[x, n]:
                 if z2 > 0:
                     R[dst, k] |= low
