@@ -25,8 +25,9 @@ How a step decides each sign (three tiers, each rigorous; see "the rigorous boun
    uses the whole int16 range. C = ceil(H/cs) short vector additions per step instead of H*H multiply-adds. Decided if
    |zq_i| > boundq[x, i].
 2. float64, for the rare neurons tier 1 leaves open: z~_i = base2[i, x] + the float64 sum of s_j Wh[i, j]
-   (eight vector lanes of every eighth term, then the lanes pairwise: any order is covered) for that neuron only; decided if |z~_i| > bound[x, i]. (`bound` also
-   covers the same sums taken from float64 chunk tables T2; tests build T2 to cross-check the bound.)
+   (eight vector lanes of every eighth term, then the lanes pairwise: any order is covered) for that
+   neuron only; decided if |z~_i| > bound[x, i]. (`bound` also covers the same sums taken from float64
+   chunk tables T2; tests build T2 to cross-check the bound.)
 3. Fallback: the neuron is recomputed in its semantics: exact with an error-free Shewchuk expansion
    (two-sum partials), f32-seq with the literal sequential float32 loop. These are the counted fallbacks.
 """
@@ -215,9 +216,10 @@ pinval = 0 (the same arithmetic, so pinning costs nothing when unused).
 # results, since addition never underflows inexactly. So a summation tree in which every summand meets
 # at most m roundings has error <= gamma_m S (Higham, Accuracy and Stability, Lemma 3.1).
 #
-# Tier 2 (float64). B64[x, i] = fl64(bh[i] + Wx[i, x]) (1 rounding). The kernels: z~ = B64 + (a tree of
-# eight running sums of the signed weights, all in float64): a summation of the H + 2 summands in some
-# order, so each meets at most H + 1 roundings. The table form (T2, for cross-checks): T64[c, b, i] = the
+# Tier 2 (float64). B64[x, i] = fl64(bh[i] + Wx[i, x]) (1 rounding). The kernels: z~ = B64 + (eight
+# vector lanes of running sums of the signed weights, the lanes added pairwise, then the H mod 8 last
+# terms, all in float64): a summation of the H + 2 summands in some order, so each meets at most H + 1
+# roundings. The table form (T2, for cross-checks): T64[c, b, i] = the
 # chunk's cs signed weights summed k = 0, 1, ... in float64 (cs - 1 roundings); z~ = B64 + T64[0] + ... +
 # T64[C-1] left to right (C roundings), at most cs + C roundings per summand. With R2 = max(H + 1, cs + C)
 # both obey |z~ - z| <= gamma_R2(u64) S.
