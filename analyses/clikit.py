@@ -244,11 +244,34 @@ def progress(transient: bool = True) -> Progress:
                     console=err_console, transient=transient)
 
 
-def steps_callback(bar: Progress, task, label: str):
+def steps_callback(bar: Progress, task, label: str, budget: int | None = None):
     """An on_batch(done, total, steps) callback for `progress()` bars of step-counting searches: shows the
-    jobs done and the aggregate steps/s."""
+    jobs done and the aggregate steps/s; with `budget` (steps per job) also the longest time left at that
+    rate (every unfinished job using its whole budget)."""
     def on_batch(done, total, steps):
         el = bar.tasks[task].elapsed or 0.0
         rate = steps / el if el > 0 else 0.0
-        bar.update(task, completed=done, description=f"{label}: {steps:,} steps, {rate:,.0f} steps/s")
+        text = f"{label}: {steps:,} steps, {rate:,.0f} steps/s"
+        if budget is not None and rate > 0 and done < total:
+            text += f", at most {_duration((total - done) * budget / rate)} left"
+        bar.update(task, completed=done, description=text)
     return on_batch
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("years", 365.25 * 86400), ("days", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:,.1f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def add_pin_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--pin", default=None, metavar="J=+1,K=-1",
+                   help="hold neurons at +1 or -1 in every step whatever their input, e.g. 8=+1,56=-1")
+
+
+def pins_arg(args, H: int) -> dict:
+    """{neuron: +1 or -1} from --pin ('8=+1,56=-1'; empty without it). An unknown neuron, a sign other than
+    +1/-1 or a neuron given twice is a one-line input error (see `satrnn.automaton.sign.parse_pins`)."""
+    from satrnn.automaton.sign import parse_pins
+    return dict(parse_pins(getattr(args, "pin", None), H))

@@ -17,13 +17,13 @@ from typing import Callable
 
 import numpy as np
 
-from satrnn.automaton import cascade, cycles, iso, margins, redux
+from satrnn.automaton import iso, margins, redux
 from satrnn.automaton.sign import SignAutomaton
 from satrnn.rnn.forward import forward, run_states
 from satrnn.rnn.model import ElmanRNN
 
-from . import (carrier, coflip, counting, factor_map, justify, knockout, model_info, offsets, pmi, saturation,
-               sparse_diff, sparsity)
+from . import (boolean_figures, carrier, coflip, counting, factor_map, justify, knockout, model_info, offsets, pmi,
+               saturation, sparse_diff, sparsity)
 from .claims import Claim, Measured, NotAvailable
 
 MEASURES: dict[str, Callable] = {}
@@ -130,7 +130,7 @@ class LedgerContext:
 
     @cached_property
     def boolean(self) -> dict:
-        return margins.boolean_report(self.model, self.xs, semantics="f32-seq")
+        return boolean_figures.boolean_report(self.model, self.xs, semantics="f32-seq")
 
     @cached_property
     def saturation(self) -> dict:
@@ -739,7 +739,7 @@ def _decomp(ctx, field):
 
 @measure("bool_sensitivity")
 def _bool_sensitivity(ctx):
-    r = ctx.memo("flip_sens", lambda: cascade.flip_sensitivity_paper(ctx.automaton("f32-seq"), ctx.xs, t=42))
+    r = ctx.memo("flip_sens", lambda: boolean_figures.flip_sensitivity_paper(ctx.automaton("f32-seq"), ctx.xs, t=42))
     return float(r["mean_sensitivity"])
 
 
@@ -747,7 +747,7 @@ def _bool_sensitivity(ctx):
 def _attractor_cycles(ctx, field):
     if ctx.xs.shape[0] <= 42:
         raise NotAvailable("the text has no byte x_42")
-    r = ctx.memo("attractor", lambda: cycles.paper_attractor_search(ctx.automaton("f32-seq"), int(ctx.xs[42])))
+    r = ctx.memo("attractor", lambda: boolean_figures.paper_attractor_search(ctx.automaton("f32-seq"), int(ctx.xs[42])))
     n = int(r["fixed_points_reached"]) + (1 if r["cycle_period"] else 0)
     return Measured(n, f"{r['fixed_points_reached']} of 50 trials reached a fixed point within 100 steps; "
                        f"cycle period after warm-up: {r['cycle_period'] or 'none <= 100'}")

@@ -134,7 +134,7 @@ def boolean(b: dict, float_bpc: float | None = None) -> Group:
                            f"{w['near_zero']:,}; mean fan-in (|w| > 0.1) {b['mean_fan_in']:.2f}")]
     if b["flip_sensitivity"]:
         f, ib = b["flip_sensitivity"], b["input_byte_sensitivity"]
-        parts.append(Text(f"flip sensitivity at t=42: mean {f['mean']:.2f} neurons per flipped input neuron; "
+        parts.append(Text(f"flip sensitivity at t=42: mean {f['mean_sensitivity']:.2f} neurons per flipped input neuron; "
                           f"input byte sensitivity min {ib['min']} (excluding the actual byte: "
                           f"{ib['min_excluding_actual_byte']}), max {ib['max']}, mean {ib['mean']:.2f}"))
     t = Table(title="Sign-only dynamics driven by the text", show_edge=False, title_justify="left")

@@ -22,7 +22,7 @@ from rich.text import Text
 
 from satrnn.rnn.text import display_byte
 
-from . import render
+from . import boolean_figures, render
 from .claims import VERDICTS, VERIFY_PUBLISHED, NotAvailable, Subject
 from .ledger_measures import LedgerContext, redux_param_count, run_ledger
 from .render import bars, fmt, kv_table, notice  # noqa: F401 - shared helpers, also used by the sections
@@ -177,12 +177,12 @@ def sec_margins(ctx: LedgerContext):
     return render.margins(r), data
 
 
-@section("sign", "Sign dynamics", analysis="automaton.margins.boolean_report", renderer="analyses.render.boolean")
+@section("sign", "Sign dynamics", analysis="analyses.boolean_figures.boolean_report", renderer="analyses.render.boolean")
 def sec_sign(ctx: LedgerContext):
     b = ctx.boolean
     data = {"semantics": b["semantics"], "dynamics": b["dynamics"], "dynamics_plus_start": b["dynamics_plus_start"],
             "unique": b["unique"], "float_vs_sign": b["float_vs_sign"], "fallbacks": b["fallbacks"],
-            "flip_sensitivity_mean": b["flip_sensitivity"]["mean"] if b["flip_sensitivity"] else None,
+            "flip_sensitivity_mean": b["flip_sensitivity"]["mean_sensitivity"] if b["flip_sensitivity"] else None,
             "wh_sign_structure": b["wh_sign_structure"], "float_bpc": ctx.fwd.bpc}
     return render.boolean(b, ctx.fwd.bpc), data
 
@@ -244,7 +244,7 @@ def sec_cascades(ctx: LedgerContext):
     c = cas.flip_cascades(a, states, ctx.xs, k, t_idx=t_idx)
     sm = cas.cascade_summary(c, ctx.H)
     dc = cas.derrida_curve(a, ctx.xs, states=states, pairs=64, seed=0, ds=[1, 2, 4, 8, 16, 32, 64])
-    sens = cas.flip_sensitivity_paper(ctx.automaton("f32-seq"), ctx.xs, t=min(42, n - 2))
+    sens = boolean_figures.flip_sensitivity_paper(ctx.automaton("f32-seq"), ctx.xs, t=min(42, n - 2))
     fates = sm["fates"]
     rows = [("flips simulated", f"{c.d.shape[0] * c.d.shape[1]:,} (every neuron at {len(t_idx)} steps, k = {k})"),
             ("one-step cascade size (mean)", f"{sm['one_step']['mean']:.3f}"),

@@ -24,7 +24,7 @@ from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import run_states
 from satrnn.rnn.numba_config import njit
 
-from .bitset import _popcount64, n_words, pack, to_hex, unpack
+from .bitset import _popcount64, n_words, pack, unpack
 from .cycles import trajectory
 from .sign import _new_parts, _new_scratch, _step
 from .slices import run_jobs
@@ -79,7 +79,7 @@ def _cascade(T, states, xs, t_idx, k, out, fallbacks):
 def sign_trajectory(automaton, xs, start=None) -> np.ndarray:
     """(n, W) sign dynamics driven by the text: row t = B(row t-1, x_t); row -1 = start (default all -1,
     i.e. all-zero bits, q1_boolean's beta_{-1}; note the float RNN's h = 0 has sign +1)."""
-    xs = _check_text(xs)
+    xs = check_text(xs)
     W = n_words(automaton.H)
     s0 = np.zeros(W, dtype=np.uint64) if start is None else np.asarray(start, dtype=np.uint64)
     return trajectory(automaton, s0, xs.reshape(1, -1), xs.shape[0])
@@ -88,11 +88,11 @@ def sign_trajectory(automaton, xs, start=None) -> np.ndarray:
 def float_sign_trajectory(model, xs) -> tuple[np.ndarray, np.ndarray]:
     """(states (n, W), zs (n, H)): sigma(h_t) of the float32 reference forward (h_{-1} = 0) and the
     pre-activations that produced them."""
-    hs, zs = run_states(model, _check_text(xs), precision="f32")
+    hs, zs = run_states(model, check_text(xs), precision="f32")
     return pack(hs), zs
 
 
-def _check_text(xs) -> np.ndarray:
+def check_text(xs) -> np.ndarray:
     a = np.asarray(xs)
     if a.ndim != 1 or a.shape[0] < 2:
         raise SatrnnInputError("text must be a 1-D byte sequence with at least 2 bytes")
@@ -119,7 +119,7 @@ CASCADE_STEPS = 1 << 17     # Boolean steps per job of `flip_cascades` (well und
 
 def flip_cascades(automaton, states, xs, k: int, t_idx=None) -> Cascades:
     """Flip every neuron at every step t in t_idx (default all t with t + k <= n - 1) and run k steps."""
-    xs = _check_text(xs)
+    xs = check_text(xs)
     n = xs.shape[0]
     H = automaton.H
     k = int(k)
@@ -228,7 +228,7 @@ def derrida_curve(automaton, xs, states=None, pairs: int = 200, seed: int = 0, d
     distinct random neurons negated. Keys: d, mean, ci95 (per d, normal, iid pairs), derrida_coefficient
     {mean, ci95, se, n}, source, pairs, seed.
     """
-    xs = _check_text(xs)
+    xs = check_text(xs)
     H = automaton.H
     n = xs.shape[0]
     rng = np.random.default_rng(seed)
@@ -251,172 +251,3 @@ def derrida_curve(automaton, xs, states=None, pairs: int = 200, seed: int = 0, d
     return {"source": "random" if states is None else "data", "pairs": pairs, "seed": seed, "d": ds,
             "mean": means, "ci95": cis, "derrida_coefficient": raw1,
             "ci": "normal 95% over independent pairs"}
-
-
-# ---- paper-compatible figures -------------------------------------------------------------------------
-
-def flip_sensitivity_paper(automaton, xs, t: int = 42) -> dict:
-    """q1_boolean 3.3: beta from all-zero bits through x_0..x_t, flip each j, one step with x_{t+1}.
-
-    Keys: t, state_first16 (bits beta_t[0..15]), c (per j), most_affected (largest differing index or -1),
-    mean_sensitivity (fl32(sum c) / H), state (hex).
-    """
-    xs = _check_text(xs)
-    H = automaton.H
-    if not 0 <= t <= xs.shape[0] - 2:
-        raise SatrnnInputError(f"t must be between 0 and {xs.shape[0] - 2}, got {t}")
-    beta = sign_trajectory(automaton, xs[: t + 1])[t]
-    a = np.repeat(beta[None, :], H, axis=0)
-    jj = np.arange(H)
-    a[jj, jj >> 6] ^= np.uint64(1) << (jj & 63).astype(np.uint64)
-    x = np.full(H, xs[t + 1], dtype=np.uint8)
-    base = step_many(automaton, beta[None, :], x[:1])[0]
-    diff = unpack(step_many(automaton, a, x) ^ base[None, :], H)
-    c = diff.sum(axis=1).astype(np.int64)
-    most = [int(np.nonzero(row)[0][-1]) if row.any() else -1 for row in diff]
-    bits = unpack(beta, H)
-    return {"t": t, "input_next": int(xs[t + 1]), "state": to_hex(beta, H),
-            "state_first16": "".join("1" if v else "0" for v in bits[:16]),
-            "c": c.tolist(), "most_affected": most,
-            "mean_sensitivity": float(np.float32(np.float32(c.sum()) / np.float32(H)))}
-
-
-INFLUENCE_ROWS = 1024     # flip positions per batch of `influence_graph`
-
-
-def influence_graph(automaton, states, xs, positions=None, top: int = 20) -> dict:
-    """q1_bool_attractor 4.2: C[j][i] counts of B(sigma_t ^ e_j, x_{t+1})_i != B(sigma_t, x_{t+1})_i over t
-    in positions (default 10, 13, ... < n-2); frac = fl32(C)/|T| in float32.
-
-    Keys: positions, frac (H, H) float32 [j][i], mean_influence (fl32 j-major sum / H^2), mean_out_degree
-    (= H * mean_influence, the mean number of neurons one flip changes in one step), top_edges
-    [{source j, target i, frac}] (strict >, j-major, stable), out_deg, in_deg, self (H,), ties_at_cut.
-    """
-    xs = _check_text(xs)
-    H = automaton.H
-    n = xs.shape[0]
-    t_idx = np.arange(10, n - 2, 3, dtype=np.int64) if positions is None else np.asarray(positions, np.int64)
-    states = np.ascontiguousarray(states, dtype=np.uint64)
-    base = step_many(automaton, states[t_idx], xs[t_idx + 1])
-    C = np.zeros((H, H), dtype=np.int64)
-    jj = np.arange(H)
-    flip = np.zeros((H, states.shape[1]), dtype=np.uint64)
-    flip[jj, jj >> 6] = np.uint64(1) << (jj & 63).astype(np.uint64)
-    for lo in range(0, t_idx.shape[0], INFLUENCE_ROWS):       # bounded memory: H rows per position
-        sel = t_idx[lo:lo + INFLUENCE_ROWS]
-        a = (states[sel][:, None, :] ^ flip[None, :, :]).reshape(-1, states.shape[1])
-        nxt = step_many(automaton, a, np.repeat(xs[sel + 1], H)).reshape(sel.shape[0], H, -1)
-        C += unpack((nxt ^ base[lo:lo + sel.shape[0], None, :]).reshape(-1, states.shape[1]), H) \
-            .reshape(sel.shape[0], H, H).sum(axis=0)
-    T = np.float32(t_idx.shape[0])
-    frac = (C.astype(np.float32) / T).astype(np.float32)
-    tot = np.float32(0.0)
-    for v in frac.ravel():  # the program's float32 running sum, j-major
-        tot = np.float32(tot + v)
-    mean_inf = np.float32(tot / np.float32(H * H))
-    flat = frac.ravel()
-    order = np.argsort(-flat, kind="stable")
-    top_edges = [{"source": int(e // H), "target": int(e % H), "frac": float(flat[e])} for e in order[:top]]
-    cut = flat[order[top - 1]] if flat.size >= top else None
-    ties = int((flat == cut).sum() - (flat[order[:top]] == cut).sum()) if cut is not None else 0
-    out_deg = np.array([_f32_sum(frac[j, :]) for j in range(H)], dtype=np.float32)
-    in_deg = np.array([_f32_sum(frac[:, j]) for j in range(H)], dtype=np.float32)
-    return {"positions": int(t_idx.shape[0]), "first_position": int(t_idx[0]), "last_position": int(t_idx[-1]),
-            "frac": frac, "counts": C, "mean_influence": float(mean_inf),
-            "mean_out_degree": float(C.sum() / T / H), "top_edges": top_edges, "ties_at_cut": ties,
-            "out_deg": out_deg, "in_deg": in_deg, "self": np.diag(frac).copy()}
-
-
-def _f32_sum(v) -> np.float32:
-    s = np.float32(0.0)
-    for x in v:
-        s = np.float32(s + x)
-    return s
-
-
-# ---- everything at once (for the CLI and the claims ledger) -----------------------------------------------
-
-FRAGILE_MARGIN = 1.0
-PAPER_T = 42
-
-
-def trajectory_cascades(automaton, model, xs, k: int, which: str = "both", on_done=None) -> dict:
-    """cascade_summary for the sign trajectory (from all -1) and/or the float trajectory's signs, with the
-    self-bit correction and, on the float trajectory, flips at fragile neuron-steps (|z_t[j]| < 1)."""
-    xs = _check_text(xs)
-    srcs = []
-    if which in ("both", "sign"):
-        srcs.append(("sign", sign_trajectory(automaton, xs), None))
-    if which in ("both", "float"):
-        fst, zs = float_sign_trajectory(model, xs)
-        srcs.append(("float", fst, zs))
-    out = {}
-    for name, states, zs in srcs:
-        c = flip_cascades(automaton, states, xs, k)
-        selfb = self_flip_bits(automaton, states, xs, c.t)
-        fragile = np.abs(zs[c.t]) < FRAGILE_MARGIN if zs is not None else None
-        s = cascade_summary(c, automaton.H, selfb, fragile)
-        s["start"] = "all -1 (beta_-1 = 0 bits, q1_boolean)" if name == "sign" else "sigma(h_t), h_-1 = 0"
-        if fragile is not None:
-            s["fragile_definition"] = f"|z_t[j]| < {FRAGILE_MARGIN} on the float32 trajectory"
-        out[name] = s
-        if on_done is not None:
-            on_done(name)
-    return out
-
-
-def paper_flip_figures(model, xs) -> dict:
-    """q1_boolean 3.3 at t = 42 and q1_bool_attractor 4.2 stats, in the papers' f32-seq arithmetic."""
-    from .sign import SignAutomaton
-    xs = _check_text(xs)
-    A = SignAutomaton.from_model(model, "f32-seq")
-    out = {"semantics": "f32-seq"}
-    if xs.shape[0] > PAPER_T + 1:
-        out["flip_sensitivity_t42"] = flip_sensitivity_paper(A, xs, PAPER_T)
-    if xs.shape[0] > 13:
-        fst, _ = float_sign_trajectory(model, xs)
-        ig = influence_graph(A, fst, xs)
-        out["influence_graph"] = {key: v for key, v in ig.items() if key not in ("frac", "counts")}
-    return out
-
-
-def spread_candidates(cascades: dict, paper: dict, derrida: dict | None = None) -> dict:
-    """Every reading of "one sign flip changes N other neurons" measured here, side by side (name -> value):
-    the paper-compatible 3.3 mean at t = 42 and 4.2 mean out-degree, the one-step cascade d_1 along each
-    trajectory (with and without the flipped neuron's own bit, and at fragile neuron-steps), the mean
-    distance after 2 steps, and the Derrida slopes."""
-    c = {}
-    if "flip_sensitivity_t42" in paper:
-        c["q1_boolean_3.3_mean_sensitivity_t42"] = paper["flip_sensitivity_t42"]["mean_sensitivity"]
-    if "influence_graph" in paper:
-        c["q1_bool_attractor_4.2_mean_out_degree"] = paper["influence_graph"]["mean_out_degree"]
-    for name, s in cascades.items():
-        c[f"{name}_trajectory_mean_d1"] = s["one_step"]["mean"]
-        if "one_step_others" in s:
-            c[f"{name}_trajectory_mean_d1_excluding_own_bit"] = s["one_step_others"]
-        if "fragile_one_step" in s:
-            c[f"{name}_trajectory_mean_d1_fragile_flips"] = s["fragile_one_step"]["mean"]
-        if len(s["mean_distance_by_step"]) > 1:
-            c[f"{name}_trajectory_mean_d2"] = s["mean_distance_by_step"][1]
-    for name, d in (derrida or {}).items():
-        c[f"derrida_slope_{name}_pairs"] = d["derrida_coefficient"]["mean"]
-    return c
-
-
-def measure_flip_spread(model, xs, semantics: str = "exact", k: int = 16, which: str = "both",
-                        derrida_pairs: int | None = 400, seed: int = 0, on_done=None) -> dict:
-    """The whole `satrnn cascade` measurement. Keys: semantics, k, seed, cascades {sign, float} (see
-    cascade_summary), paper_compatible {flip_sensitivity_t42, influence_graph}, derrida {random, data}
-    (if derrida_pairs), candidates (spread_candidates)."""
-    from .sign import SignAutomaton
-    xs = _check_text(xs)
-    A = SignAutomaton.from_model(model, semantics)
-    out = {"semantics": semantics, "k": int(k), "seed": int(seed)}
-    out["cascades"] = trajectory_cascades(A, model, xs, k, which, on_done)
-    out["paper_compatible"] = paper_flip_figures(model, xs)
-    if derrida_pairs:
-        fst, _ = float_sign_trajectory(model, xs)
-        out["derrida"] = {"random": derrida_curve(A, xs, None, derrida_pairs, seed),
-                          "data": derrida_curve(A, xs, fst, derrida_pairs, seed)}
-    out["candidates"] = spread_candidates(out["cascades"], out["paper_compatible"], out.get("derrida"))
-    return out

@@ -35,6 +35,7 @@ from .slices import run_jobs
 
 MAX_BUDGET = 10**13
 MAX_EXHAUSTIVE_H = 20
+MAX_SUCCESSOR_H = 26        # successor tables (landscapes): 2^H int64, one word per state
 
 STATUS_UNRESOLVED = 0
 STATUS_CYCLE = 1
@@ -358,9 +359,8 @@ def find_cycles(automaton, starts, seqs, budget: int, jobs=None, batch: int | No
             rep[jb] = R[REP]
         return True, done
 
-    progress = None
-    if on_batch is not None:
-        def progress(done_jobs, steps_so_far):
+    def progress(done_jobs, steps_so_far):
+        if on_batch is not None:
             on_batch(done_jobs, J, steps_so_far)
     # Each job runs on one thread from start to end, in slices (outputs are per job, so neither the
     # schedule nor the slicing can change results).
@@ -443,17 +443,17 @@ class Exhaustive:
 SUCC_STEPS = 1 << 16     # Boolean steps per job of the exhaustive successor table (a few ms)
 
 
-def exhaustive_cycles(automaton, seq, on_progress=None) -> Exhaustive:
-    """Enumerate all 2^H states (H <= 20): every cycle of F with its exact basin."""
+def successors(automaton, seq, on_progress=None) -> np.ndarray:
+    """succ (2^H,) int64: succ[v] = F(v) as an integer, for every state v < 2^H (H <= 20, one word), F = the
+    steps under seq. Blocks of states run as independent jobs (threads only if the work is large)."""
     H = automaton.H
-    if H > MAX_EXHAUSTIVE_H:
-        raise SatrnnInputError(f"--exhaustive needs H <= {MAX_EXHAUSTIVE_H}, this model has H = {H}")
-    seq = _check_seqs(seq)[0]
+    if H > MAX_SUCCESSOR_H:
+        raise SatrnnInputError(f"a successor table needs H <= {MAX_SUCCESSOR_H}, this model has H = {H}")
+    seqs = _check_seqs(seq)[:1]
     N = 1 << H
     succ = np.empty(N, dtype=np.int64)
     T = automaton.tables
-    seqs = seq.reshape(1, -1)
-    L = seq.shape[0]
+    L = seqs.shape[1]
     block = max(1, SUCC_STEPS // L)
 
     def work(j, _):
@@ -465,6 +465,17 @@ def exhaustive_cycles(automaton, seq, on_progress=None) -> Exhaustive:
         return True, (hi - lo) * L
 
     run_jobs((N + block - 1) // block, work, total_steps=N * L, on_progress=on_progress)
+    return succ
+
+
+def exhaustive_cycles(automaton, seq, on_progress=None) -> Exhaustive:
+    """Enumerate all 2^H states (H <= 20): every cycle of F with its exact basin."""
+    H = automaton.H
+    if H > MAX_EXHAUSTIVE_H:
+        raise SatrnnInputError(f"--exhaustive needs H <= {MAX_EXHAUSTIVE_H}, this model has H = {H}")
+    seq = _check_seqs(seq)[0]
+    N = 1 << H
+    succ = successors(automaton, seq, on_progress)
     cycle_id = np.empty(N, dtype=np.int64)
     depth = np.empty(N, dtype=np.int64)
     rep = np.empty(N, dtype=np.int64)
@@ -485,53 +496,3 @@ def glibc_starts(H: int, seed: int, n: int) -> np.ndarray:
     program's call order). With n = trials + 1: the 4.3 trial starts, then the 4.4 cycle-detection start."""
     g = GlibcRand(seed)
     return pack(g.bits(int(n) * H).reshape(int(n), H).astype(bool))
-
-
-def paper_attractor_search(automaton, x: int, seed: int = 42, trials: int = 50, steps: int = 100,
-                           warmup: int = 100, record: int = 200, max_period: int = 100) -> dict:
-    """q1_bool_attractor 4.3 "Convergence from Random States" and 4.4 "Cycle Detection" as the program
-    computes them (glibc rand, fixed input x, fixed-point detection only, period <= max_period after the
-    warm-up), plus the start states so that an honest search can reuse them.
-
-    Keys: unique_final_states, classes [{first_trial, size, percent, state}], converge_steps (per trial),
-    mean_convergence (fl32 sum / trials), fixed_points_reached, cycle_period (0 = none <= max_period),
-    trial_starts (hex), cycle_start (hex).
-    """
-    H = automaton.H
-    x = int(x)
-    if not 0 <= x <= 255:
-        raise SatrnnInputError(f"input byte must be in 0..255, got {x}")
-    allst = glibc_starts(H, seed, trials + 1)
-    starts, cstart = allst[:trials], allst[trials]
-    seq = np.array([x], dtype=np.uint8)
-    finals, conv = [], []
-    for k in range(trials):
-        tr = trajectory(automaton, starts[k], seq, steps)  # tr[s] = sigma^(s+1)
-        prev = np.concatenate([starts[k:k + 1], tr[:-1]])
-        same = np.all(tr == prev, axis=1)
-        conv.append(int(np.argmax(same)) if same.any() else steps)
-        finals.append(tr[-1])
-    classes: list[dict] = []
-    for k, s in enumerate(finals):
-        for c in classes:
-            if np.array_equal(finals[c["first_trial"]], s):
-                c["size"] += 1
-                break
-        else:
-            classes.append({"first_trial": k, "size": 1})
-    for c in classes:
-        c["percent"] = 100.0 * c["size"] / trials
-        c["state"] = to_hex(finals[c["first_trial"]], H)
-    mean_conv = float(np.float32(np.float32(sum(conv)) / np.float32(trials)))
-    tr = trajectory(automaton, cstart, seq, warmup + record)
-    taus = tr[warmup:]
-    period = 0
-    for p in range(1, max_period + 1):
-        if np.array_equal(taus[record - 1], taus[record - 1 - p]):
-            period = p
-            break
-    return {"input": x, "seed": seed, "trials": trials, "steps": steps, "unique_final_states": len(classes),
-            "classes": classes, "converge_steps": conv, "mean_convergence": mean_conv,
-            "fixed_points_reached": int(sum(1 for c in conv if c < steps)),
-            "warmup": warmup, "record": record, "max_period": max_period, "cycle_period": period,
-            "trial_starts": [to_hex(s, H) for s in starts], "cycle_start": to_hex(cstart, H)}

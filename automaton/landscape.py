@@ -50,7 +50,7 @@ from satrnn.rnn.numba_config import njit
 from . import cycles as cyc
 from .bitset import n_words
 from .cascade import flip_cascades
-from .sign import SignAutomaton, build_tables
+from .sign import SignAutomaton, build_tables, check_pins, parse_pins  # noqa: F401 (parse_pins: re-exported)
 
 MAX_EXACT_FREE = 24          # exhaustive landscapes: at most 2^24 states
 MAX_GRAPH_FREE = 16          # state transition graphs: at most 2^16 nodes
@@ -63,41 +63,6 @@ SERIAL_BELOW = 1 << 14     # exhaustive landscapes of fewer states run their suc
 
 
 # ---- pins --------------------------------------------------------------------------------------------
-
-def check_pins(pins, H: int) -> tuple[tuple[int, int], ...]:
-    """A validated pin set as sorted ((neuron, +1 or -1), ...); accepts a dict or (neuron, sign) pairs."""
-    if pins is None:
-        return ()
-    items = list(pins.items()) if isinstance(pins, dict) else list(pins)
-    out: dict[int, int] = {}
-    for item in items:
-        try:
-            j, v = item
-        except (TypeError, ValueError):
-            raise SatrnnInputError(f"a pin must be (neuron, +1 or -1), got {item!r}") from None
-        if isinstance(j, (bool, np.bool_)) or not isinstance(j, (int, np.integer)) or not 0 <= int(j) < H:
-            raise SatrnnInputError(f"pinned neuron {j!r} is not in 0..{H - 1}")
-        if isinstance(v, (bool, np.bool_)) or v not in (1, -1):
-            raise SatrnnInputError(f"pin of neuron {int(j)} must be +1 or -1, got {v!r}")
-        if int(j) in out:
-            raise SatrnnInputError(f"neuron {int(j)} is pinned twice")
-        out[int(j)] = int(v)
-    return tuple(sorted(out.items()))
-
-
-def parse_pins(text: str | None, H: int) -> tuple[tuple[int, int], ...]:
-    """Parse '8=+1,56=-1' (neuron=sign, comma separated; signs +1, 1, -1, +, -)."""
-    if text is None or not text.strip():
-        return ()
-    pairs = []
-    for part in text.split(","):
-        j, sep, v = part.partition("=")
-        sign = {"+1": 1, "1": 1, "+": 1, "-1": -1, "-": -1}.get(v.strip())
-        if not sep or sign is None or not j.strip().isdigit():
-            raise SatrnnInputError(f"bad pin {part.strip()!r}: use NEURON=+1 or NEURON=-1, e.g. 8=+1,56=-1")
-        pairs.append((int(j), sign))
-    return check_pins(pairs, H)
-
 
 def pin_masks(pins, H: int) -> tuple[np.ndarray, np.ndarray]:
     """(mask, plus) packed (W,) uint64: bits of the pinned neurons, and of those pinned at +1."""
@@ -133,7 +98,7 @@ def pinned_automaton(automaton: SignAutomaton, pins) -> SignAutomaton:
     model = ElmanRNN(Wx=Wx, Wh=Wh, bh=bh, Wy=np.zeros((256, H), np.float32), by=np.zeros(256, np.float32))
     # An automaton built with fast=False (every neuron through tier 3) stays so.
     fast = not (np.isinf(t.bound[:, :H]).all() and (t.boundq[:, :H] == np.iinfo(np.int16).max).all())
-    return SignAutomaton(build_tables(model, automaton.semantics, int(t.params[3]), fast), automaton.semantics)
+    return SignAutomaton(build_tables(model, automaton.semantics, t.cb, fast), automaton.semantics)
 
 
 def _free_neurons(H: int, pins) -> np.ndarray:

@@ -13,12 +13,10 @@ import math
 import numpy as np
 
 from satrnn.rnn.errors import SatrnnInputError
-from satrnn.rnn.forward import as_bytes, forward, readout_costs, sequential_mean
+from satrnn.rnn.forward import as_bytes, readout_costs
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.stream import SequentialSum, state_chunks
 
-from .bitset import all_minus, all_plus, hamming, pack, to_signs, unpack
-from .sign import SignAutomaton
 
 f32 = np.float32
 N_SMALLEST = 20
@@ -27,7 +25,7 @@ PAPER_BINS = 50
 PER_POSITION_ROWS = 1024   # per-position rows listed: the papers' n (plus the last position)
 
 
-def _check(model: ElmanRNN, xs, min_bytes: int = 2) -> np.ndarray:
+def check_model_text(model: ElmanRNN, xs, min_bytes: int = 2) -> np.ndarray:
     if not isinstance(model, ElmanRNN):
         raise SatrnnInputError(f"expected an ElmanRNN, got {type(model).__name__}")
     xs = as_bytes(xs)
@@ -45,7 +43,7 @@ def _check_finite(zs: np.ndarray, t0: int) -> None:
                                f"(|z| = inf); margins are undefined for this model")
 
 
-def _f32_seq_sum(a) -> np.float32:
+def seq_sum32(a) -> np.float32:
     """fl32 sum with index ascending (the programs' float accumulators)."""
     s = f32(0.0)
     for v in np.asarray(a, dtype=np.float32).ravel():
@@ -53,7 +51,7 @@ def _f32_seq_sum(a) -> np.float32:
     return s
 
 
-def _seq_sum64(a) -> float:
+def seq_sum64(a) -> float:
     """Double sum in index order (cumsum is sequential)."""
     a = np.asarray(a, dtype=np.float64).ravel()
     return float(np.cumsum(a)[-1]) if a.size else 0.0
@@ -143,13 +141,13 @@ def margin_report(model: ElmanRNN, xs, per_position_rows: int = PER_POSITION_ROW
         margins ({max_bound, steps_within_bound, min_margin_over_bound});
       quirks: list of strings.
     """
-    xs = _check(model, xs)
+    xs = check_model_text(model, xs)
     H = model.H
     n1 = xs.shape[0] - 1
     total = n1 * H
     one, tenth = f32(1.0), f32(0.1)
     # 2.6 constants (per neuron), needed inside the loop for the corrected counts
-    Wabs = [_f32_seq_sum(np.abs(model.Wh[j])) for j in range(H)]
+    Wabs = [seq_sum32(np.abs(model.Wh[j])) for j in range(H)]
     two23 = f32(2.0 ** 23)
     delta = [f32(Wj * f32(2.0 ** -23)) for Wj in Wabs]
     d = np.array([float(v) for v in delta])
@@ -279,125 +277,3 @@ def margin_report(model: ElmanRNN, xs, per_position_rows: int = PER_POSITION_ROW
         "per_position_omitted": n1 - len(per_pos),
         "mantissa": mantissa, "mantissa_corrected": corrected, "quirks": quirks,
     }
-
-
-def _paper_hash(bits_row: np.ndarray) -> int:
-    """3.6: hash = sum_j beta[j] 31^(H-1-j) mod 2^64 by Horner's rule, j ascending."""
-    h = 0
-    for b in bits_row:
-        h = (h * 31 + int(b)) & 0xFFFFFFFFFFFFFFFF
-    return h
-
-
-def _dynamics(aut: SignAutomaton, model: ElmanRNN, start: np.ndarray, xs: np.ndarray, n1: int) -> dict:
-    traj = aut.run(start, xs[:n1])                                           # beta_0 .. beta_{n-2}
-    prev = np.vstack([start[None, :], traj[:-1]])
-    flips = hamming(traj, prev)
-    costs, _ = readout_costs(model, to_signs(traj, model.H), xs[1:n1 + 1])
-    return {"traj": traj, "flips": flips, "costs": costs}
-
-
-def boolean_report(model: ElmanRNN, xs, semantics: str = "f32-seq") -> dict:
-    """q1_boolean (DEFINITIONS 3) with the sign automaton in `semantics` ("f32-seq" = the papers' step B).
-
-    Keys:
-      semantics, H, n_bytes, steps (n-1);
-      wh_sign_structure (3.1): {positive, negative, near_zero, mean_positive, mean_negative} (|w| > 0.001f);
-      per_neuron (3.2): {fan_in, bias, threshold, dominant, dominant_weight} lists, mean_fan_in
-        (fl32(sum)/H), printed_neurons (i < 20, fan_in < 5 or > 50);
-      flip_sensitivity (3.3, needs n >= 44): {t: 42, state_bits_0_15, counts (c_j), most_affected, mean
-        (fl32(sum)/H), rows_printed}; start all -1;
-      input_byte_sensitivity (3.4): {counts (256), min, max, mean, min_excluding_actual_byte (corrected)};
-      dynamics (3.5): start all -1 (the paper's): {bpc, mean_flips (fl32(sum)/(n-1)), total_flips};
-      dynamics_plus_start: the same from all +1 = sign of h = 0 (labelled alternative start);
-      unique (3.6): {unique_hash, unique_exact, hash_collisions, entropy_bits (log2 unique_hash)};
-      float_vs_sign: neuron-steps where sigma(h_t) of the float run differs from beta_t, for both starts
-        ({minus_start, plus_start, neuron_steps, first_t_minus, first_t_plus});
-      fallbacks: the automaton's counters over everything above; quirks.
-    """
-    xs = _check(model, xs)
-    H = model.H
-    n1 = xs.shape[0] - 1
-    aut = SignAutomaton.from_model(model, semantics)
-    Wh = model.Wh
-    thr = f32(0.001)
-    pos, neg = Wh > thr, Wh < -thr
-    wh = {"positive": int(pos.sum()), "negative": int(neg.sum()), "near_zero": int(Wh.size - pos.sum() - neg.sum()),
-          "mean_positive": _seq_sum64(Wh[pos]) / max(1, int(pos.sum())),
-          "mean_negative": _seq_sum64(-Wh[neg]) / max(1, int(neg.sum()))}
-    # 3.2
-    fan_in = (np.abs(Wh) > f32(0.1)).sum(axis=1).astype(int)
-    maxwx = np.abs(model.Wx).max(axis=1)
-    thresholds, dom, domw = [], [], []
-    for i in range(H):
-        Ti = _f32_seq_sum(np.abs(Wh[i]))
-        thresholds.append(float(f32(f32(model.bh[i] + maxwx[i]) / Ti)) if Ti != 0 else 0.0)
-        best, arg = f32(0.0), -1
-        for j in range(H):
-            if abs(Wh[i, j]) > best:
-                best, arg = abs(Wh[i, j]), j
-        dom.append(arg)
-        domw.append(float(best))
-    per_neuron = {"fan_in": fan_in.tolist(), "bias": model.bh.astype(np.float64).tolist(),
-                  "threshold": thresholds, "dominant": dom, "dominant_weight": domw}
-    mean_fan_in = float(f32(f32(int(fan_in.sum())) / f32(H)))
-    printed = [i for i in range(H) if i < 20 or fan_in[i] < 5 or fan_in[i] > 50]
-    # 3.3 / 3.4 at t = 42 (start all -1)
-    minus = all_minus(H)
-    flip = byte_sens = None
-    if xs.shape[0] >= 44:
-        beta = aut.run(minus, xs[:43])
-        b42 = beta[42]
-        bits42 = unpack(b42, H)
-        base = aut.step(b42, int(xs[43]))
-        counts, most = [], []
-        for j in range(H):
-            e = bits42.copy()
-            e[j] = ~e[j]
-            other = aut.step(pack(e), int(xs[43]))
-            diff = unpack(base ^ other, H)
-            counts.append(int(diff.sum()))
-            most.append(int(np.nonzero(diff)[0].max()) if diff.any() else -1)
-        flip = {"t": 42, "state_bits_0_15": "".join("1" if b else "0" for b in bits42[:16]),
-                "counts": counts, "most_affected": most,
-                "mean": float(f32(f32(sum(counts)) / f32(H))),
-                "rows_printed": [j for j in range(H) if j < 10 or counts[j] > 10]}
-        bc = [hamming(aut.step(b42, x), base) for x in range(256)]
-        others = [c for x, c in enumerate(bc) if x != int(xs[43])]
-        byte_sens = {"counts": bc, "min": int(min(bc)), "max": int(max(bc)), "mean": _seq_sum64(bc) / 256,
-                     "actual_byte": int(xs[43]), "min_excluding_actual_byte": int(min(others))}
-    # 3.5 / 3.6
-    dm = _dynamics(aut, model, minus, xs, n1)
-    dp = _dynamics(aut, model, all_plus(H), xs, n1)
-
-    def dyn_summary(d):
-        return {"bpc": sequential_mean(d["costs"]), "total_flips": int(d["flips"].sum()),
-                "mean_flips": float(f32(f32(int(d["flips"].sum())) / f32(n1)))}
-
-    bits = unpack(dm["traj"], H).astype(np.uint8)
-    hashes = sorted(_paper_hash(row) for row in bits)
-    uh = 1 + sum(1 for i in range(1, len(hashes)) if hashes[i] != hashes[i - 1])
-    ue = int(np.unique(dm["traj"], axis=0).shape[0])
-    unique = {"unique_hash": uh, "unique_exact": ue, "hash_collisions": ue - uh, "steps": n1,
-              "entropy_bits": math.log2(uh)}
-    # float vs sign trajectories
-    r = forward(model, xs)
-    fl = pack(r.hs[:n1] >= 0)
-    dmin = hamming(fl, dm["traj"])
-    dplus = hamming(fl, dp["traj"])
-    first = lambda d: int(np.nonzero(d)[0][0]) if d.any() else -1  # noqa: E731
-    fvs = {"minus_start": int(dmin.sum()), "plus_start": int(dplus.sum()), "neuron_steps": H * n1,
-           "first_t_minus": first(dmin), "first_t_plus": first(dplus)}
-    quirks = [
-        "3.2: 'threshold' adds the largest |Wx| over all 256 bytes to the signed bias; it is not a flip threshold",
-        "3.3/3.5: the Boolean start is all -1 (all-zero bits), not the float run's h = 0 (whose sign is all +1); "
-        "dynamics_plus_start gives the latter",
-        "3.4: min = 0 is trivial because the actual byte x_43 is among the 256 alternatives "
-        "(min_excluding_actual_byte is the corrected minimum)",
-        "3.6: the hash can collide; unique_exact counts distinct bit vectors",
-    ]
-    return {"semantics": semantics, "H": H, "n_bytes": int(xs.shape[0]), "steps": n1,
-            "wh_sign_structure": wh, "per_neuron": per_neuron, "mean_fan_in": mean_fan_in,
-            "printed_neurons": printed, "flip_sensitivity": flip, "input_byte_sensitivity": byte_sens,
-            "dynamics": dyn_summary(dm), "dynamics_plus_start": dyn_summary(dp), "unique": unique,
-            "float_vs_sign": fvs, "fallbacks": aut.fallback_stats(), "quirks": quirks}

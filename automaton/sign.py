@@ -330,20 +330,52 @@ def chunk_sums64(Wh: np.ndarray, cs: int, Hp: int) -> np.ndarray:
     return T64
 
 
-def pin_masks(H: int, pins) -> tuple[np.ndarray, np.ndarray]:
-    """(free, pinval) (W,) uint64 from pins = {neuron: +1 or -1} (or None): see `SignTables`."""
+def check_pins(pins, H: int) -> tuple[tuple[int, int], ...]:
+    """A validated pin set as sorted ((neuron, +1 or -1), ...); accepts a dict or (neuron, sign) pairs."""
+    if pins is None:
+        return ()
+    items = list(pins.items()) if isinstance(pins, dict) else list(pins)
+    out: dict[int, int] = {}
+    for item in items:
+        try:
+            j, v = item
+        except (TypeError, ValueError):
+            raise SatrnnInputError(f"a pin must be (neuron, +1 or -1), got {item!r}") from None
+        if isinstance(j, (bool, np.bool_)) or not isinstance(j, (int, np.integer)) or not 0 <= int(j) < H:
+            raise SatrnnInputError(f"pinned neuron {j!r} is not in 0..{H - 1}")
+        if isinstance(v, (bool, np.bool_)) or v not in (1, -1):
+            raise SatrnnInputError(f"pin of neuron {int(j)} must be +1 or -1, got {v!r}")
+        if int(j) in out:
+            raise SatrnnInputError(f"neuron {int(j)} is pinned twice")
+        out[int(j)] = int(v)
+    return tuple(sorted(out.items()))
+
+
+def parse_pins(text: str | None, H: int) -> tuple[tuple[int, int], ...]:
+    """Parse '8=+1,56=-1' (neuron=sign, comma separated; signs +1, 1, -1, +, -)."""
+    if text is None or not text.strip():
+        return ()
+    pairs = []
+    for part in text.split(","):
+        j, sep, v = part.partition("=")
+        sign = {"+1": 1, "1": 1, "+": 1, "-1": -1, "-": -1}.get(v.strip())
+        if not sep or sign is None or not j.strip().isdigit():
+            raise SatrnnInputError(f"bad pin {part.strip()!r}: use NEURON=+1 or NEURON=-1, e.g. 8=+1,56=-1")
+        pairs.append((int(j), sign))
+    return check_pins(pairs, H)
+
+
+def pin_words(H: int, pins) -> tuple[np.ndarray, np.ndarray]:
+    """(free, pinval) (W,) uint64 for a pin set (dict {neuron: +1 or -1} or pairs; None = no pins):
+    see `SignTables`."""
     W = n_words(H)
     free = np.full(W, np.uint64(0xFFFFFFFFFFFFFFFF), dtype=np.uint64)
     pinval = np.zeros(W, dtype=np.uint64)
-    for j, v in (pins or {}).items():
-        if isinstance(j, (bool, np.bool_)) or not isinstance(j, (int, np.integer)) or not 0 <= int(j) < H:
-            raise SatrnnInputError(f"pinned neuron {j!r} does not exist (H = {H}: neurons 0..{H - 1})")
-        if isinstance(v, (bool, np.bool_)) or v not in (1, -1):
-            raise SatrnnInputError(f"neuron {int(j)} must be pinned to +1 or -1, got {v!r}")
-        bit = np.uint64(1) << np.uint64(int(j) & 63)
-        free[int(j) >> 6] &= ~bit
+    for j, v in check_pins(pins, H):
+        bit = np.uint64(1) << np.uint64(j & 63)
+        free[j >> 6] &= ~bit
         if v == 1:
-            pinval[int(j) >> 6] |= bit
+            pinval[j >> 6] |= bit
     return free, pinval
 
 
@@ -359,7 +391,7 @@ def build_tables(model: ElmanRNN, semantics: str = "exact", chunk_size: int = 8,
     sem = SEM_EXACT if semantics == "exact" else SEM_F32_SEQ
     H = model.H
     W = n_words(H)
-    free, pinval = pin_masks(H, pins)
+    free, pinval = pin_words(H, pins)
     Hp = 64 * W          # neurons padded to whole words: fixed-length loops; pads have weight 0, bit 0
     cs = chunk_size
     C = (H + cs - 1) // cs
@@ -628,7 +660,7 @@ class SignAutomaton:
     def __init__(self, tables: SignTables, semantics: str, pins=None):
         self.tables = tables
         self.semantics = semantics
-        self.pins = dict(pins or {})
+        self.pins = dict(check_pins(pins, int(tables.H)))
         self.H = int(tables.H)
         self.W = int(tables.W)
         self.fallbacks = 0
@@ -647,7 +679,7 @@ class SignAutomaton:
     def with_pins(self, pins) -> "SignAutomaton":
         """The same automaton (sharing its tables) with these neurons pinned instead ({neuron: +1 or -1};
         None or {} = nothing pinned). Counters start at 0."""
-        free, pinval = pin_masks(self.H, pins)
+        free, pinval = pin_words(self.H, pins)
         return SignAutomaton(self.tables._replace(free=free, pinval=pinval), self.semantics, pins)
 
     def apply_pins(self, state) -> np.ndarray:

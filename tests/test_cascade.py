@@ -9,6 +9,7 @@ import pytest
 
 import naive
 from satrnn.analyses.cli import main
+from satrnn.analyses import boolean_figures as bf
 from satrnn.automaton import cascade as cas
 from satrnn.automaton.bitset import pack, unpack
 from satrnn.automaton.sign import SignAutomaton
@@ -88,7 +89,7 @@ def test_flip_sensitivity_paper_matches_literal(sem):
     model = random_model(H, 8, scale=2.0)
     A = SignAutomaton.from_model(model, sem)
     xs = np.random.default_rng(8).integers(0, 256, 60).astype(np.uint8)
-    got = cas.flip_sensitivity_paper(A, xs, 42)
+    got = bf.flip_sensitivity_paper(A, xs, 42)
     cs, most, mean, state = naive.flip_sensitivity_paper(step_x(model, sem), xs, H, 42)
     assert got["c"] == cs and got["most_affected"] == most and got["mean_sensitivity"] == float(mean)
     assert got["state_first16"] == "".join("1" if v > 0 else "0" for v in state[:16])
@@ -101,7 +102,7 @@ def test_influence_graph_matches_literal(sem):
     A = SignAutomaton.from_model(model, sem)
     xs = np.random.default_rng(9).integers(0, 256, 44).astype(np.uint8)
     states, _ = cas.float_sign_trajectory(model, xs)
-    got = cas.influence_graph(A, states, xs)
+    got = bf.influence_graph(A, states, xs)
     frac, mean_inf, nT = naive.influence_graph_paper(step_x(model, sem), [as_pm(v, H) for v in states], xs, H)
     assert got["positions"] == nT == len(range(10, 42, 3))
     assert np.array_equal(got["frac"], frac) and got["mean_influence"] == float(mean_inf)
@@ -142,12 +143,12 @@ def test_published_paper_figures(published, published_forward):
     """q1_boolean 3.3 at t=42 against the literal program (f32-seq), and the 4.2 stats on the float signs."""
     model, xs = published
     A = SignAutomaton.from_model(model, "f32-seq")
-    got = cas.flip_sensitivity_paper(A, xs, 42)
+    got = bf.flip_sensitivity_paper(A, xs, 42)
     H = model.H
     cs, most, mean, state = naive.flip_sensitivity_paper(step_x(model, "f32-seq"), xs, H, 42)
     assert got["c"] == cs and got["most_affected"] == most and got["mean_sensitivity"] == float(mean)
     states = pack(published_forward.hs)
-    ig = cas.influence_graph(A, states, xs)
+    ig = bf.influence_graph(A, states, xs)
     assert ig["positions"] == 338 and ig["first_position"] == 10 and ig["last_position"] == 1021
     c = cas.flip_cascades(A, states, xs, 1, np.arange(10, 1022, 3))
     assert abs(ig["mean_out_degree"] - c.d[:, :, 0].mean()) < 1e-12
@@ -186,7 +187,7 @@ def test_measure_flip_spread_keys_and_candidates():
     H = 12
     model = random_model(H, 6, scale=2.0)
     xs = np.random.default_rng(6).integers(0, 256, 60).astype(np.uint8)
-    r = cas.measure_flip_spread(model, xs, "exact", k=3, derrida_pairs=20, seed=1)
+    r = bf.measure_flip_spread(model, xs, "exact", k=3, derrida_pairs=20, seed=1)
     assert set(r) >= {"cascades", "paper_compatible", "derrida", "candidates"}
     c = r["candidates"]
     assert c["sign_trajectory_mean_d1"] == r["cascades"]["sign"]["one_step"]["mean"]

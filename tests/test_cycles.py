@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import naive
+from satrnn.analyses.boolean_figures import paper_attractor_search
 from satrnn.analyses.cli import main
 from satrnn.automaton import cycles as cyc
 from satrnn.automaton.bitset import from_int, to_int
@@ -209,7 +210,7 @@ def test_paper_search_matches_literal_program(sem):
         model = random_model(H, seed)
         A = SignAutomaton.from_model(model, sem)
         x = 101
-        got = cyc.paper_attractor_search(A, x, seed=42)
+        got = paper_attractor_search(A, x, seed=42)
         inits, finals, conv, classes, mean_conv, cstart, period = naive.attractor_search_paper(
             lambda s, b: naive.bool_step(model.Wx, model.Wh, model.bh, b, s, sem), x, H)
         assert got["trial_starts"] == [format(naive.state_to_int(s), f"0{(H + 3) // 4}x") for s in inits]
@@ -223,7 +224,7 @@ def test_paper_search_matches_literal_program(sem):
 def test_paper_search_on_published(published):
     model, xs = published
     A = SignAutomaton.from_model(model, "f32-seq")
-    p = cyc.paper_attractor_search(A, int(xs[42]), seed=42)
+    p = paper_attractor_search(A, int(xs[42]), seed=42)
     # Seed 001: "no cycles up to period 100 in 50 random starts" (measured: no fixed point, no cycle <= 100).
     assert p["unique_final_states"] == 50 and p["fixed_points_reached"] == 0 and p["cycle_period"] == 0
     assert p["mean_convergence"] == 100.0
@@ -289,3 +290,28 @@ def test_cli_bad_input_exit_2(tmp_path, capsys, extra):
     assert main(["cycles", str(path), *extra]) == 2
     err = capsys.readouterr().err
     assert err.startswith("satrnn: error:") and len(err.strip().splitlines()) == 1
+
+
+def test_sigint_exits_130_within_2_s_on_a_huge_budget(tmp_path):
+    """Ctrl-C during a Brent search with a budget of 10^13 steps on H = 300: the search runs in slices of
+    about 0.1 s, so the process exits 130 within 2 s (issue 19)."""
+    import signal
+    import time
+    path = tmp_path / "h300.bin"
+    model = random_model(300, 5)
+    save_model(model, path)
+    A = SignAutomaton.from_model(model, "exact")
+    cyc.find_cycles(A, cyc.random_starts(300, 1, 0), np.array([[65]]), budget=100)   # compile / load the cache
+    p = subprocess.Popen([sys.executable, "-m", "satrnn", "cycles", str(path), "--input", "65", "--starts", "1",
+                          "--budget", "10000000000000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(4.0)    # imports, tables, and well into the search
+        assert p.poll() is None, p.stderr.read()
+        t0 = time.monotonic()
+        p.send_signal(signal.SIGINT)
+        rc = p.wait(timeout=10)
+        dt = time.monotonic() - t0
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert rc == 130 and dt < 2.0, (rc, dt)

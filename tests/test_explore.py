@@ -96,7 +96,7 @@ def test_pinned_sign_dynamics_on_published_weights(published, semantics):
 
 
 def test_unpinned_dynamics_is_the_boolean_report(published, data):
-    from satrnn.automaton.margins import boolean_report
+    from satrnn.analyses.boolean_figures import boolean_report
     model, xs = published
     assert data.dynamics.bpc == boolean_report(model, xs, "exact")["dynamics"]["bpc"]
 

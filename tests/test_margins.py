@@ -8,7 +8,8 @@ import pytest
 import naive
 from satrnn.analyses.cli import main
 from satrnn.automaton import bitset
-from satrnn.automaton.margins import boolean_report, margin_report
+from satrnn.analyses.boolean_figures import boolean_report
+from satrnn.automaton.margins import margin_report
 from satrnn.automaton.sign import SignAutomaton
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import forward
@@ -103,15 +104,15 @@ def test_boolean_sensitivities_literal(published, published_reports):
     for t in range(43):
         beta = step(beta, int(xs[t]))
     f = b["flip_sensitivity"]
-    assert f["state_bits_0_15"] == "".join("1" if v else "0" for v in beta[:16])
+    assert f["state_first16"] == "".join("1" if v else "0" for v in beta[:16])
     base = step(beta, int(xs[43]))
     for j in (0, 5, 77, 127):
         e = beta.copy()
         e[j] = ~e[j]
         d = base != step(e, int(xs[43]))
-        assert f["counts"][j] == int(d.sum())
+        assert f["c"][j] == int(d.sum())
         assert f["most_affected"][j] == (int(np.nonzero(d)[0].max()) if d.any() else -1)
-    assert f["mean"] == float(f32(f32(sum(f["counts"])) / f32(128)))
+    assert f["mean_sensitivity"] == float(f32(f32(sum(f["c"])) / f32(128)))
     ib = b["input_byte_sensitivity"]
     for x in (0, 32, 101, 255):
         assert ib["counts"][x] == int((step(beta, x) != base).sum())

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 from rich.table import Table
 
-from satrnn.automaton import cascade as cas
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.text import display_byte
 
-from ..clikit import (add_json_flag, add_model_text_args, add_seed_arg, add_semantics_arg, check_int, console,
-                      emit_json, err_console, load_model_text_args, progress)
+from ..boolean_figures import measure_flip_spread
+from ..clikit import (add_json_flag, add_model_text_args, add_pin_arg, add_seed_arg, add_semantics_arg, check_int,
+                      console, emit_json, err_console, load_model_text_args, pins_arg, progress)
 
 
 
@@ -26,6 +26,7 @@ def register(sub) -> None:
                    "and pairs along the data) and its slope at d = 1 with a normal 95%% CI")
     p.add_argument("--pairs", type=int, default=400, metavar="N", help="Derrida pairs per d (default 400)")
     add_seed_arg(p)
+    add_pin_arg(p)
     add_json_flag(p)
     p.set_defaults(func=run)
 
@@ -34,6 +35,7 @@ def run(args) -> int:
     k = check_int("--k", args.k, 1, 10**5)
     pairs = check_int("--pairs", args.pairs, 2, 10**6)
     model, xs = load_model_text_args(args)
+    pins = pins_arg(args, model.H)
     if xs.shape[0] < k + 2:
         raise SatrnnInputError(f"TEXT has {xs.shape[0]} bytes; --k {k} needs at least {k + 2}")
     if not args.json:
@@ -41,10 +43,11 @@ def run(args) -> int:
     n_traj = 2 if args.trajectory == "both" else 1
     with progress() as bar:
         task = bar.add_task("flip cascades", total=n_traj)
-        res = cas.measure_flip_spread(model, xs, args.semantics, k, args.trajectory,
+        res = measure_flip_spread(model, xs, args.semantics, k, args.trajectory,
                                       pairs if args.derrida else None, args.seed,
-                                      on_done=lambda name: bar.advance(task))
-    out = {"command": "cascade", "H": model.H, "bytes": int(xs.shape[0]), **res}
+                                      on_done=lambda name: bar.advance(task), pins=pins)
+    out = {"command": "cascade", "H": model.H, "bytes": int(xs.shape[0]), "pins": {str(j): v for j, v in pins.items()},
+           **res}
     if args.json:
         emit_json(out)
         return 0

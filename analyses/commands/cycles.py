@@ -2,7 +2,6 @@
 algorithm per start, exhaustive enumeration for H <= 20, and the papers' 50-start search)."""
 from __future__ import annotations
 
-import numba
 import numpy as np
 from rich.table import Table
 
@@ -13,8 +12,10 @@ from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import run_states
 from satrnn.rnn.text import display_byte, parse_byte
 
+from ..boolean_figures import paper_attractor_search
 from ..clikit import (add_json_flag, add_model_text_args, add_seed_arg, add_semantics_arg, check_int, console,
-                      emit_json, err_console, load_model_arg, load_model_text_args, progress, steps_callback)
+                      emit_json, err_console, load_model_arg, load_model_text_args, pins_arg, progress,
+                      steps_callback, add_pin_arg)
 
 MAX_STARTS = 1_000_000
 MAX_JOBS = 10_000_000
@@ -45,6 +46,7 @@ def register(sub) -> None:
                    help="q1_bool_attractor 4.3/4.4 (glibc srand(seed 42), input x_42, f32-seq) and Brent from "
                         "the same 51 starts")
     p.add_argument("--per-start", action="store_true", help="print a row per start (tables mode)")
+    add_pin_arg(p)
     add_json_flag(p)
     p.set_defaults(func=run)
 
@@ -102,10 +104,9 @@ def _run_search(A, starts, seqs, budget, label="Brent"):
     J = starts.shape[0] * seqs.shape[0]
     if J > MAX_JOBS:
         raise SatrnnInputError(f"{J} start x input jobs is more than {MAX_JOBS}")
-    batch = max(1, 4 * numba.get_num_threads())
     with progress() as bar:
         task = bar.add_task(label, total=J)
-        return cyc.find_cycles(A, starts, seqs, budget, batch=batch, on_batch=steps_callback(bar, task, label))
+        return cyc.find_cycles(A, starts, seqs, budget, on_batch=steps_callback(bar, task, label, budget))
 
 
 def _job_rows(search, labels, input_labels, starts, H) -> list[dict]:
@@ -185,9 +186,9 @@ def _paper(model, xs, args, budget) -> dict:
     if xs is None or xs.shape[0] <= PAPER_T:
         raise SatrnnInputError(f"--paper needs TEXT with more than {PAPER_T} bytes (input x_{PAPER_T})")
     x = int(xs[PAPER_T])
-    A_paper = SignAutomaton.from_model(model, "f32-seq")
-    paper = cyc.paper_attractor_search(A_paper, x, seed=42)
-    A = SignAutomaton.from_model(model, args.semantics)
+    A_paper = SignAutomaton.from_model(model, "f32-seq", pins=pins_arg(args, model.H))
+    paper = paper_attractor_search(A_paper, x, seed=42)
+    A = SignAutomaton.from_model(model, args.semantics, pins=pins_arg(args, model.H))
     starts = cyc.glibc_starts(model.H, 42, paper["trials"] + 1)
     search = _run_search(A, starts, np.array([[x]], dtype=np.uint8), budget, label="Brent from the paper's starts")
     labels = [f"trial {k}" for k in range(paper["trials"])] + ["cycle-detection start"]
@@ -220,16 +221,18 @@ def run(args) -> int:
     else:
         model, xs = load_model_text_args(args)
     H = model.H
+    pins = pins_arg(args, H)
     seqs, input_labels = _inputs(args, xs)
     if seqs.shape[0] and seqs.shape[1] > budget:
         raise SatrnnInputError(f"--budget {budget} is shorter than one input period ({seqs.shape[1]} steps)")
     out = {"command": "cycles", "H": H, "semantics": args.semantics, "seed": args.seed, "budget": budget,
+           "pins": {str(j): v for j, v in pins.items()},
            "inputs": [lab if isinstance(lab, str) else int(lab) for lab in input_labels],
            "sequence_length": int(seqs.shape[1]) if seqs.shape[0] else None}
     if args.exhaustive:
         if H > cyc.MAX_EXHAUSTIVE_H:
             raise SatrnnInputError(f"--exhaustive needs H <= {cyc.MAX_EXHAUSTIVE_H}, this model has H = {H}")
-        A = SignAutomaton.from_model(model, args.semantics)
+        A = SignAutomaton.from_model(model, args.semantics, pins=pins)
         out["exhaustive"] = [dict(cyc.exhaustive_cycles(A, seqs[q]).as_dict(), input=input_labels[q])
                              for q in range(seqs.shape[0])]
         if args.json:
@@ -258,7 +261,7 @@ def run(args) -> int:
     if not args.json:
         err_console.print(f"seed {args.seed}, {starts.shape[0]} start(s) x {seqs.shape[0]} input(s), "
                           f"semantics {args.semantics}, budget {budget:,} steps")
-    A = SignAutomaton.from_model(model, args.semantics)
+    A = SignAutomaton.from_model(model, args.semantics, pins=pins)
     search = _run_search(A, starts, seqs, budget)
     out["starts"] = {"total": int(starts.shape[0]), "random": sum(1 for s in labels if s.startswith("random")),
                      "hex": sum(1 for s in labels if s == "hex"),

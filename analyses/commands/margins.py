@@ -1,9 +1,10 @@
 """`satrnn margins MODEL TEXT`: pre-activation margins (q1_margins) and the Boolean view (q1_boolean)."""
 from __future__ import annotations
 
-from satrnn.automaton.margins import boolean_report, margin_report
+from satrnn.automaton.margins import margin_report
 
 from .. import render
+from ..boolean_figures import boolean_report
 from ..clikit import (add_json_flag, add_model_text_args, add_semantics_arg, console, emit_json,
                       load_model_text_args)
 

@@ -8,11 +8,12 @@ from satrnn.automaton.sign import MAX_STEPS, SignAutomaton
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.text import load_text, parse_byte
 
-from ..clikit import (add_json_flag, add_model_arg, add_semantics_arg, check_int, check_writable, console,
-                      declare_inputs, declare_outputs, emit_json, load_model_arg, progress, save_npy, write_file)
+from ..clikit import (add_json_flag, add_model_arg, add_pin_arg, add_semantics_arg, check_int, check_writable,
+                      console, declare_inputs, declare_outputs, emit_json, load_model_arg, pins_arg, progress,
+                      save_npy, write_file)
 
 MAX_TRAJECTORY_STEPS = 50_000_000          # (steps, W) uint64 kept in memory
-CHUNK = 5_000_000                          # steps between progress updates
+PROGRESS_STEPS = 5_000_000                 # longer runs show a progress bar
 
 
 def register(sub) -> None:
@@ -28,6 +29,7 @@ def register(sub) -> None:
                    help="number of steps (required with --input; with --text at most the text length, "
                         "default all of it)")
     add_semantics_arg(p)
+    add_pin_arg(p)
     p.add_argument("--trajectory", metavar="FILE",
                    help="write every state: .npy (steps, W) uint64, else one hex state per line")
     declare_inputs(p, "text")
@@ -58,7 +60,8 @@ def run(args) -> int:
             raise SatrnnInputError(f"--trajectory keeps every state in memory: at most {MAX_TRAJECTORY_STEPS:,} "
                                    f"steps, got {steps:,}")
     model = load_model_arg(args)
-    aut = SignAutomaton.from_model(model, args.semantics)
+    pins = pins_arg(args, model.H)
+    aut = SignAutomaton.from_model(model, args.semantics, pins=pins)
     start = aut.parse_state(args.start)
     traj = None
     if xs is not None:
@@ -68,23 +71,16 @@ def run(args) -> int:
         traj = aut.run_constant(start, x, steps, trajectory=True)
         final = traj[-1] if steps else start
     else:
-        final, done = start, 0
-        nfb = 0
-        with progress() as bar:
-            task = bar.add_task("sign steps", total=steps) if steps > CHUNK else None
-            while done < steps:
-                k = min(CHUNK, steps - done)
-                final = aut.run_constant(final, x, k)
-                nfb += aut.last_fallbacks
-                done += k
-                if task is not None:
-                    bar.update(task, completed=done)
-        aut.last_fallbacks = nfb
+        with progress() as bar:   # run_constant works in slices of ~0.1 s: progress, and Ctrl-C, between them
+            task = bar.add_task("sign steps", total=steps) if steps > PROGRESS_STEPS else None
+            final = aut.run_constant(start, x, steps, on_progress=None if task is None else
+                                     lambda done: bar.update(task, completed=done))
     if args.trajectory is not None:
         _write_trajectory(args.trajectory, traj, model.H)
     out = {"final": to_hex(final, model.H), "H": model.H, "steps": steps, "semantics": args.semantics,
            "start": to_hex(start, model.H), "input": x, "text": args.text,
-           "fallbacks": aut.fallbacks, "neuron_steps": aut.neuron_steps, "trajectory": args.trajectory}
+           "fallbacks": aut.fallbacks, "neuron_steps": aut.neuron_steps, "trajectory": args.trajectory,
+           "pins": {str(j): v for j, v in pins.items()}}
     if args.json:
         emit_json(out)
     else:

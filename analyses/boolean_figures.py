@@ -1,0 +1,360 @@
+"""The papers' sign-automaton figures, computed once each, with their quirks (DEFINITIONS 3, 4.2-4.4).
+
+Paper orchestration on top of the automaton's kernels and thin API (`satrnn.automaton`):
+- `boolean_report`: q1_boolean (DEFINITIONS 3) on the sign automaton, with its quirks list;
+- `flip_sensitivity_paper`: the q1_boolean 3.3 figure (one-step flip sensitivity at t = 42), the one
+  computation of it (`boolean_report`'s "flip_sensitivity" is this result);
+- `influence_graph`: q1_bool_attractor 4.2; `paper_attractor_search`: 4.3 / 4.4 as the program computes them;
+- `measure_flip_spread` (the whole `satrnn cascade` measurement), `trajectory_cascades`, `paper_flip_figures`,
+  `spread_candidates` (every reading of "one flip changes N neurons", side by side).
+Results are plain dicts (JSON-able after `analyses.clikit` cleaning); keys are documented per function.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from satrnn.automaton.bitset import all_minus, all_plus, hamming, pack, to_hex, to_signs, unpack
+from satrnn.automaton.cascade import (cascade_summary, check_text, derrida_curve, flip_cascades,
+                                      float_sign_trajectory, self_flip_bits, sign_trajectory, step_many)
+from satrnn.automaton.cycles import glibc_starts, trajectory
+from satrnn.automaton.margins import check_model_text, seq_sum32, seq_sum64
+from satrnn.automaton.sign import SignAutomaton
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import forward, readout_costs, sequential_mean
+from satrnn.rnn.model import ElmanRNN
+
+f32 = np.float32
+
+
+# ---- q1_boolean 3.3 and q1_bool_attractor 4.2 ---------------------------------------------------------------
+
+def flip_sensitivity_paper(automaton, xs, t: int = 42) -> dict:
+    """q1_boolean 3.3: beta from all-zero bits through x_0..x_t, flip each j, one step with x_{t+1}.
+
+    Keys: t, input_next (x_{t+1}), state (hex), state_first16 (bits beta_t[0..15]), c (per j), most_affected
+    (largest differing index or -1), mean_sensitivity (fl32(sum c) / H), rows_printed (the program's rows:
+    j < 10 or c_j > 10).
+    """
+    xs = check_text(xs)
+    H = automaton.H
+    if not 0 <= t <= xs.shape[0] - 2:
+        raise SatrnnInputError(f"t must be between 0 and {xs.shape[0] - 2}, got {t}")
+    beta = sign_trajectory(automaton, xs[: t + 1])[t]
+    a = np.repeat(beta[None, :], H, axis=0)
+    jj = np.arange(H)
+    a[jj, jj >> 6] ^= np.uint64(1) << (jj & 63).astype(np.uint64)
+    x = np.full(H, xs[t + 1], dtype=np.uint8)
+    base = step_many(automaton, beta[None, :], x[:1])[0]
+    diff = unpack(step_many(automaton, a, x) ^ base[None, :], H)
+    c = diff.sum(axis=1).astype(np.int64)
+    most = [int(np.nonzero(row)[0][-1]) if row.any() else -1 for row in diff]
+    bits = unpack(beta, H)
+    return {"t": t, "input_next": int(xs[t + 1]), "state": to_hex(beta, H),
+            "state_first16": "".join("1" if v else "0" for v in bits[:16]),
+            "c": c.tolist(), "most_affected": most,
+            "mean_sensitivity": float(np.float32(np.float32(c.sum()) / np.float32(H))),
+            "rows_printed": [j for j in range(H) if j < 10 or c[j] > 10]}
+
+
+INFLUENCE_ROWS = 1024     # flip positions per batch of `influence_graph`
+
+
+def influence_graph(automaton, states, xs, positions=None, top: int = 20) -> dict:
+    """q1_bool_attractor 4.2: C[j][i] counts of B(sigma_t ^ e_j, x_{t+1})_i != B(sigma_t, x_{t+1})_i over t
+    in positions (default 10, 13, ... < n-2); frac = fl32(C)/|T| in float32.
+
+    Keys: positions, frac (H, H) float32 [j][i], mean_influence (fl32 j-major sum / H^2), mean_out_degree
+    (= H * mean_influence, the mean number of neurons one flip changes in one step), top_edges
+    [{source j, target i, frac}] (strict >, j-major, stable), out_deg, in_deg, self (H,), ties_at_cut.
+    """
+    xs = check_text(xs)
+    H = automaton.H
+    n = xs.shape[0]
+    t_idx = np.arange(10, n - 2, 3, dtype=np.int64) if positions is None else np.asarray(positions, np.int64)
+    states = np.ascontiguousarray(states, dtype=np.uint64)
+    base = step_many(automaton, states[t_idx], xs[t_idx + 1])
+    C = np.zeros((H, H), dtype=np.int64)
+    jj = np.arange(H)
+    flip = np.zeros((H, states.shape[1]), dtype=np.uint64)
+    flip[jj, jj >> 6] = np.uint64(1) << (jj & 63).astype(np.uint64)
+    for lo in range(0, t_idx.shape[0], INFLUENCE_ROWS):       # bounded memory: H rows per position
+        sel = t_idx[lo:lo + INFLUENCE_ROWS]
+        a = (states[sel][:, None, :] ^ flip[None, :, :]).reshape(-1, states.shape[1])
+        nxt = step_many(automaton, a, np.repeat(xs[sel + 1], H)).reshape(sel.shape[0], H, -1)
+        C += unpack((nxt ^ base[lo:lo + sel.shape[0], None, :]).reshape(-1, states.shape[1]), H) \
+            .reshape(sel.shape[0], H, H).sum(axis=0)
+    T = np.float32(t_idx.shape[0])
+    frac = (C.astype(np.float32) / T).astype(np.float32)
+    tot = np.float32(0.0)
+    for v in frac.ravel():  # the program's float32 running sum, j-major
+        tot = np.float32(tot + v)
+    mean_inf = np.float32(tot / np.float32(H * H))
+    flat = frac.ravel()
+    order = np.argsort(-flat, kind="stable")
+    top_edges = [{"source": int(e // H), "target": int(e % H), "frac": float(flat[e])} for e in order[:top]]
+    cut = flat[order[top - 1]] if flat.size >= top else None
+    ties = int((flat == cut).sum() - (flat[order[:top]] == cut).sum()) if cut is not None else 0
+    out_deg = np.array([_f32_sum(frac[j, :]) for j in range(H)], dtype=np.float32)
+    in_deg = np.array([_f32_sum(frac[:, j]) for j in range(H)], dtype=np.float32)
+    return {"positions": int(t_idx.shape[0]), "first_position": int(t_idx[0]), "last_position": int(t_idx[-1]),
+            "frac": frac, "counts": C, "mean_influence": float(mean_inf),
+            "mean_out_degree": float(C.sum() / T / H), "top_edges": top_edges, "ties_at_cut": ties,
+            "out_deg": out_deg, "in_deg": in_deg, "self": np.diag(frac).copy()}
+
+
+def _f32_sum(v) -> np.float32:
+    s = np.float32(0.0)
+    for x in v:
+        s = np.float32(s + x)
+    return s
+
+
+# ---- everything at once (for the CLI and the claims ledger) -----------------------------------------------
+
+FRAGILE_MARGIN = 1.0
+PAPER_T = 42
+
+
+def trajectory_cascades(automaton, model, xs, k: int, which: str = "both", on_done=None) -> dict:
+    """cascade_summary for the sign trajectory (from all -1) and/or the float trajectory's signs, with the
+    self-bit correction and, on the float trajectory, flips at fragile neuron-steps (|z_t[j]| < 1)."""
+    xs = check_text(xs)
+    srcs = []
+    if which in ("both", "sign"):
+        srcs.append(("sign", sign_trajectory(automaton, xs), None))
+    if which in ("both", "float"):
+        fst, zs = float_sign_trajectory(model, xs)
+        srcs.append(("float", fst, zs))
+    out = {}
+    for name, states, zs in srcs:
+        c = flip_cascades(automaton, states, xs, k)
+        selfb = self_flip_bits(automaton, states, xs, c.t)
+        fragile = np.abs(zs[c.t]) < FRAGILE_MARGIN if zs is not None else None
+        s = cascade_summary(c, automaton.H, selfb, fragile)
+        s["start"] = "all -1 (beta_-1 = 0 bits, q1_boolean)" if name == "sign" else "sigma(h_t), h_-1 = 0"
+        if fragile is not None:
+            s["fragile_definition"] = f"|z_t[j]| < {FRAGILE_MARGIN} on the float32 trajectory"
+        out[name] = s
+        if on_done is not None:
+            on_done(name)
+    return out
+
+
+def paper_flip_figures(model, xs, pins=None) -> dict:
+    """q1_boolean 3.3 at t = 42 and q1_bool_attractor 4.2 stats, in the papers' f32-seq arithmetic."""
+    xs = check_text(xs)
+    A = SignAutomaton.from_model(model, "f32-seq", pins=pins)
+    out = {"semantics": "f32-seq"}
+    if xs.shape[0] > PAPER_T + 1:
+        out["flip_sensitivity_t42"] = flip_sensitivity_paper(A, xs, PAPER_T)
+    if xs.shape[0] > 13:
+        fst, _ = float_sign_trajectory(model, xs)
+        ig = influence_graph(A, fst, xs)
+        out["influence_graph"] = {key: v for key, v in ig.items() if key not in ("frac", "counts")}
+    return out
+
+
+def spread_candidates(cascades: dict, paper: dict, derrida: dict | None = None) -> dict:
+    """Every reading of "one sign flip changes N other neurons" measured here, side by side (name -> value):
+    the paper-compatible 3.3 mean at t = 42 and 4.2 mean out-degree, the one-step cascade d_1 along each
+    trajectory (with and without the flipped neuron's own bit, and at fragile neuron-steps), the mean
+    distance after 2 steps, and the Derrida slopes."""
+    c = {}
+    if "flip_sensitivity_t42" in paper:
+        c["q1_boolean_3.3_mean_sensitivity_t42"] = paper["flip_sensitivity_t42"]["mean_sensitivity"]
+    if "influence_graph" in paper:
+        c["q1_bool_attractor_4.2_mean_out_degree"] = paper["influence_graph"]["mean_out_degree"]
+    for name, s in cascades.items():
+        c[f"{name}_trajectory_mean_d1"] = s["one_step"]["mean"]
+        if "one_step_others" in s:
+            c[f"{name}_trajectory_mean_d1_excluding_own_bit"] = s["one_step_others"]
+        if "fragile_one_step" in s:
+            c[f"{name}_trajectory_mean_d1_fragile_flips"] = s["fragile_one_step"]["mean"]
+        if len(s["mean_distance_by_step"]) > 1:
+            c[f"{name}_trajectory_mean_d2"] = s["mean_distance_by_step"][1]
+    for name, d in (derrida or {}).items():
+        c[f"derrida_slope_{name}_pairs"] = d["derrida_coefficient"]["mean"]
+    return c
+
+
+def measure_flip_spread(model, xs, semantics: str = "exact", k: int = 16, which: str = "both",
+                        derrida_pairs: int | None = 400, seed: int = 0, on_done=None, pins=None) -> dict:
+    """The whole `satrnn cascade` measurement. Keys: semantics, k, seed, cascades {sign, float} (see
+    cascade_summary), paper_compatible {flip_sensitivity_t42, influence_graph}, derrida {random, data}
+    (if derrida_pairs), candidates (spread_candidates). pins: {neuron: +1 or -1} held in every automaton."""
+    xs = check_text(xs)
+    A = SignAutomaton.from_model(model, semantics, pins=pins)
+    out = {"semantics": semantics, "k": int(k), "seed": int(seed)}
+    out["cascades"] = trajectory_cascades(A, model, xs, k, which, on_done)
+    out["paper_compatible"] = paper_flip_figures(model, xs, pins)
+    if derrida_pairs:
+        fst, _ = float_sign_trajectory(model, xs)
+        out["derrida"] = {"random": derrida_curve(A, xs, None, derrida_pairs, seed),
+                          "data": derrida_curve(A, xs, fst, derrida_pairs, seed)}
+    out["candidates"] = spread_candidates(out["cascades"], out["paper_compatible"], out.get("derrida"))
+    return out
+
+
+# ---- q1_bool_attractor 4.3 / 4.4 ---------------------------------------------------------------------
+
+def paper_attractor_search(automaton, x: int, seed: int = 42, trials: int = 50, steps: int = 100,
+                           warmup: int = 100, record: int = 200, max_period: int = 100) -> dict:
+    """q1_bool_attractor 4.3 "Convergence from Random States" and 4.4 "Cycle Detection" as the program
+    computes them (glibc rand, fixed input x, fixed-point detection only, period <= max_period after the
+    warm-up), plus the start states so that an honest search can reuse them.
+
+    Keys: unique_final_states, classes [{first_trial, size, percent, state}], converge_steps (per trial),
+    mean_convergence (fl32 sum / trials), fixed_points_reached, cycle_period (0 = none <= max_period),
+    trial_starts (hex), cycle_start (hex).
+    """
+    H = automaton.H
+    x = int(x)
+    if not 0 <= x <= 255:
+        raise SatrnnInputError(f"input byte must be in 0..255, got {x}")
+    allst = glibc_starts(H, seed, trials + 1)
+    starts, cstart = allst[:trials], allst[trials]
+    seq = np.array([x], dtype=np.uint8)
+    finals, conv = [], []
+    for k in range(trials):
+        tr = trajectory(automaton, starts[k], seq, steps)  # tr[s] = sigma^(s+1)
+        prev = np.concatenate([starts[k:k + 1], tr[:-1]])
+        same = np.all(tr == prev, axis=1)
+        conv.append(int(np.argmax(same)) if same.any() else steps)
+        finals.append(tr[-1])
+    classes: list[dict] = []
+    for k, s in enumerate(finals):
+        for c in classes:
+            if np.array_equal(finals[c["first_trial"]], s):
+                c["size"] += 1
+                break
+        else:
+            classes.append({"first_trial": k, "size": 1})
+    for c in classes:
+        c["percent"] = 100.0 * c["size"] / trials
+        c["state"] = to_hex(finals[c["first_trial"]], H)
+    mean_conv = float(np.float32(np.float32(sum(conv)) / np.float32(trials)))
+    tr = trajectory(automaton, cstart, seq, warmup + record)
+    taus = tr[warmup:]
+    period = 0
+    for p in range(1, max_period + 1):
+        if np.array_equal(taus[record - 1], taus[record - 1 - p]):
+            period = p
+            break
+    return {"input": x, "seed": seed, "trials": trials, "steps": steps, "unique_final_states": len(classes),
+            "classes": classes, "converge_steps": conv, "mean_convergence": mean_conv,
+            "fixed_points_reached": int(sum(1 for c in conv if c < steps)),
+            "warmup": warmup, "record": record, "max_period": max_period, "cycle_period": period,
+            "trial_starts": [to_hex(s, H) for s in starts], "cycle_start": to_hex(cstart, H)}
+
+
+# ---- q1_boolean (DEFINITIONS 3) ---------------------------------------------------------------------------
+
+def _paper_hash(bits_row: np.ndarray) -> int:
+    """3.6: hash = sum_j beta[j] 31^(H-1-j) mod 2^64 by Horner's rule, j ascending."""
+    h = 0
+    for b in bits_row:
+        h = (h * 31 + int(b)) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def _dynamics(aut: SignAutomaton, model: ElmanRNN, start: np.ndarray, xs: np.ndarray, n1: int) -> dict:
+    traj = aut.run(start, xs[:n1])                                           # beta_0 .. beta_{n-2}
+    prev = np.vstack([start[None, :], traj[:-1]])
+    flips = hamming(traj, prev)
+    costs, _ = readout_costs(model, to_signs(traj, model.H), xs[1:n1 + 1])
+    return {"traj": traj, "flips": flips, "costs": costs}
+
+
+def boolean_report(model: ElmanRNN, xs, semantics: str = "f32-seq") -> dict:
+    """q1_boolean (DEFINITIONS 3) with the sign automaton in `semantics` ("f32-seq" = the papers' step B).
+
+    Keys:
+      semantics, H, n_bytes, steps (n-1);
+      wh_sign_structure (3.1): {positive, negative, near_zero, mean_positive, mean_negative} (|w| > 0.001f);
+      per_neuron (3.2): {fan_in, bias, threshold, dominant, dominant_weight} lists, mean_fan_in
+        (fl32(sum)/H), printed_neurons (i < 20, fan_in < 5 or > 50);
+      flip_sensitivity (3.3, needs n >= 44): `flip_sensitivity_paper` at t = 42 {t, state_first16, c (c_j),
+        most_affected, mean_sensitivity (fl32(sum)/H), rows_printed, ...}; start all -1;
+      input_byte_sensitivity (3.4): {counts (256), min, max, mean, min_excluding_actual_byte (corrected)};
+      dynamics (3.5): start all -1 (the paper's): {bpc, mean_flips (fl32(sum)/(n-1)), total_flips};
+      dynamics_plus_start: the same from all +1 = sign of h = 0 (labelled alternative start);
+      unique (3.6): {unique_hash, unique_exact, hash_collisions, entropy_bits (log2 unique_hash)};
+      float_vs_sign: neuron-steps where sigma(h_t) of the float run differs from beta_t, for both starts
+        ({minus_start, plus_start, neuron_steps, first_t_minus, first_t_plus});
+      fallbacks: the automaton's counters over everything above; quirks.
+    """
+    xs = check_model_text(model, xs)
+    H = model.H
+    n1 = xs.shape[0] - 1
+    aut = SignAutomaton.from_model(model, semantics)
+    Wh = model.Wh
+    thr = f32(0.001)
+    pos, neg = Wh > thr, Wh < -thr
+    wh = {"positive": int(pos.sum()), "negative": int(neg.sum()), "near_zero": int(Wh.size - pos.sum() - neg.sum()),
+          "mean_positive": seq_sum64(Wh[pos]) / max(1, int(pos.sum())),
+          "mean_negative": seq_sum64(-Wh[neg]) / max(1, int(neg.sum()))}
+    # 3.2
+    fan_in = (np.abs(Wh) > f32(0.1)).sum(axis=1).astype(int)
+    maxwx = np.abs(model.Wx).max(axis=1)
+    thresholds, dom, domw = [], [], []
+    for i in range(H):
+        Ti = seq_sum32(np.abs(Wh[i]))
+        thresholds.append(float(f32(f32(model.bh[i] + maxwx[i]) / Ti)) if Ti != 0 else 0.0)
+        best, arg = f32(0.0), -1
+        for j in range(H):
+            if abs(Wh[i, j]) > best:
+                best, arg = abs(Wh[i, j]), j
+        dom.append(arg)
+        domw.append(float(best))
+    per_neuron = {"fan_in": fan_in.tolist(), "bias": model.bh.astype(np.float64).tolist(),
+                  "threshold": thresholds, "dominant": dom, "dominant_weight": domw}
+    mean_fan_in = float(f32(f32(int(fan_in.sum())) / f32(H)))
+    printed = [i for i in range(H) if i < 20 or fan_in[i] < 5 or fan_in[i] > 50]
+    # 3.3 / 3.4 at t = 42 (start all -1)
+    minus = all_minus(H)
+    flip = byte_sens = None
+    if xs.shape[0] >= 44:
+        flip = flip_sensitivity_paper(aut, xs, 42)
+        b42 = aut.run(minus, xs[:43])[42]
+        base = aut.step(b42, int(xs[43]))
+        bc = [hamming(aut.step(b42, x), base) for x in range(256)]
+        others = [c for x, c in enumerate(bc) if x != int(xs[43])]
+        byte_sens = {"counts": bc, "min": int(min(bc)), "max": int(max(bc)), "mean": seq_sum64(bc) / 256,
+                     "actual_byte": int(xs[43]), "min_excluding_actual_byte": int(min(others))}
+    # 3.5 / 3.6
+    dm = _dynamics(aut, model, minus, xs, n1)
+    dp = _dynamics(aut, model, all_plus(H), xs, n1)
+
+    def dyn_summary(d):
+        return {"bpc": sequential_mean(d["costs"]), "total_flips": int(d["flips"].sum()),
+                "mean_flips": float(f32(f32(int(d["flips"].sum())) / f32(n1)))}
+
+    bits = unpack(dm["traj"], H).astype(np.uint8)
+    hashes = sorted(_paper_hash(row) for row in bits)
+    uh = 1 + sum(1 for i in range(1, len(hashes)) if hashes[i] != hashes[i - 1])
+    ue = int(np.unique(dm["traj"], axis=0).shape[0])
+    unique = {"unique_hash": uh, "unique_exact": ue, "hash_collisions": ue - uh, "steps": n1,
+              "entropy_bits": math.log2(uh)}
+    # float vs sign trajectories
+    r = forward(model, xs)
+    fl = pack(r.hs[:n1] >= 0)
+    dmin = hamming(fl, dm["traj"])
+    dplus = hamming(fl, dp["traj"])
+    first = lambda d: int(np.nonzero(d)[0][0]) if d.any() else -1  # noqa: E731
+    fvs = {"minus_start": int(dmin.sum()), "plus_start": int(dplus.sum()), "neuron_steps": H * n1,
+           "first_t_minus": first(dmin), "first_t_plus": first(dplus)}
+    quirks = [
+        "3.2: 'threshold' adds the largest |Wx| over all 256 bytes to the signed bias; it is not a flip threshold",
+        "3.3/3.5: the Boolean start is all -1 (all-zero bits), not the float run's h = 0 (whose sign is all +1); "
+        "dynamics_plus_start gives the latter",
+        "3.4: min = 0 is trivial because the actual byte x_43 is among the 256 alternatives "
+        "(min_excluding_actual_byte is the corrected minimum)",
+        "3.6: the hash can collide; unique_exact counts distinct bit vectors",
+    ]
+    return {"semantics": semantics, "H": H, "n_bytes": int(xs.shape[0]), "steps": n1,
+            "wh_sign_structure": wh, "per_neuron": per_neuron, "mean_fan_in": mean_fan_in,
+            "printed_neurons": printed, "flip_sensitivity": flip, "input_byte_sensitivity": byte_sens,
+            "dynamics": dyn_summary(dm), "dynamics_plus_start": dyn_summary(dp), "unique": unique,
+            "float_vs_sign": fvs, "fallbacks": aut.fallback_stats(), "quirks": quirks}
