@@ -34,6 +34,8 @@ from satrnn.rnn.forward import softmax_cost_kernel as _softmax_cost
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit, njit_parallel, prange
 
+from .slices import run_jobs
+
 COST_FLOOR = 1e-30
 
 
@@ -250,10 +252,10 @@ def _readout_configs(Wy, WyT, by, hs, targets, Lfull, inexact_idx, inexact_ptr, 
             costs[c, t] = _softmax_cost(L, targets[t], clamp)
 
 
-@njit_parallel
+@njit
 def _means(costs, out):
     """Row means, each summed in t order (the papers' bpc accumulation)."""
-    for c in prange(costs.shape[0]):
+    for c in range(costs.shape[0]):
         s = 0.0
         for t in range(costs.shape[1]):
             s += costs[c, t]
@@ -346,25 +348,23 @@ class ReadoutCache:
 
 # ---- dynamics changes: rerun the recurrence per configuration -----------------------------------
 
-@njit_parallel
-def _eval_dynamics(Wxs, WhTs, bh, Wys, by, xs, clamp, costs):
-    """Per configuration c: the reference float32 recurrence with Wxs[c], WhTs[c], then the readout
-    with Wys[c] in the reference order. prange over configurations; each writes only costs[c]."""
-    C = Wxs.shape[0]
+@njit
+def _eval_dynamics(Wx, WhT, bh, Wy, by, xs, clamp, costs):
+    """One configuration: the reference float32 recurrence with Wx, WhT, then the readout with Wy in the
+    reference order; costs[t] for t < n - 1. (Configurations run as jobs on threads: `evaluate_many`.)"""
     n = xs.shape[0]
     H = bh.shape[0]
-    for c in prange(C):
-        hs = np.empty((n, H), dtype=np.float32)
-        zs = np.empty((n, H), dtype=np.float32)
-        _forward_kernel(Wxs[c], WhTs[c], bh, xs, np.zeros(H, dtype=np.float32), hs, zs)
-        L = np.empty(256, dtype=np.float64)
-        for t in range(n - 1):
-            for o in range(256):
-                acc = np.float64(by[o])
-                for j in range(H):
-                    acc += Wys[c, o, j] * hs[t, j]
-                L[o] = acc
-            costs[c, t] = _softmax_cost(L, xs[t + 1], clamp)
+    hs = np.empty((n, H), dtype=np.float32)
+    zs = np.empty((n, H), dtype=np.float32)
+    _forward_kernel(Wx, WhT, bh, xs, np.zeros(H, dtype=np.float32), hs, zs)
+    L = np.empty(256, dtype=np.float64)
+    for t in range(n - 1):
+        for o in range(256):
+            acc = np.float64(by[o])
+            for j in range(H):
+                acc += Wy[o, j] * hs[t, j]
+            L[o] = acc
+        costs[t] = _softmax_cost(L, xs[t + 1], clamp)
 
 
 def evaluate_many(model: ElmanRNN, xs, reduxes, cache: ReadoutCache | None = None, clamp: bool = True,
@@ -396,24 +396,24 @@ def evaluate_many(model: ElmanRNN, xs, reduxes, cache: ReadoutCache | None = Non
         done += len(ro)
         if on_done:
             on_done(done)
-    batch = 8
-    for lo in range(0, len(dyn), batch):
-        ids = dyn[lo:lo + batch]
-        for i in ids:
-            if reduxes[i].snap_mask(H).any():
-                raise SatrnnInputError("sign snapping cannot be combined with pruned dynamics")
-        ms = [reduxes[i].apply(model) for i in ids]
-        Wxs = np.ascontiguousarray(np.stack([mm.Wx for mm in ms]))
-        WhTs = np.ascontiguousarray(np.stack([mm.Wh.T for mm in ms]))
-        Wys = np.ascontiguousarray(np.stack([mm.Wy for mm in ms]))
-        costs = np.empty((len(ids), xs.shape[0] - 1), dtype=np.float64)
-        _eval_dynamics(Wxs, WhTs, model.bh, Wys, model.by, xs, clamp, costs)
-        means = np.empty(len(ids), dtype=np.float64)
-        _means(costs, means)
-        out[ids] = means
-        done += len(ids)
-        if on_done:
-            on_done(done)
+    for i in dyn:
+        if reduxes[i].snap_mask(H).any():
+            raise SatrnnInputError("sign snapping cannot be combined with pruned dynamics")
+    n_ro = done
+
+    def work(j, _):
+        m = reduxes[dyn[j]].apply(model)
+        costs = np.empty((1, xs.shape[0] - 1), dtype=np.float64)
+        _eval_dynamics(np.ascontiguousarray(m.Wx), np.ascontiguousarray(m.Wh.T), model.bh,
+                       np.ascontiguousarray(m.Wy), model.by, xs, clamp, costs[0])
+        mean = np.empty(1, dtype=np.float64)
+        _means(costs, mean)
+        out[dyn[j]] = mean[0]
+        return True, xs.shape[0]
+
+    # one configuration per job, on threads (each writes only its own entry of out)
+    run_jobs(len(dyn), work, threads=None if len(dyn) > 1 else 1,
+             on_progress=None if on_done is None else lambda jobs, _: on_done(n_ro + jobs))
     return out
 
 

@@ -26,7 +26,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from satrnn.automaton.bitset import all_minus, pack  # noqa: E402
+from common import published_or_random  # noqa: E402
+from satrnn.automaton.bitset import all_minus  # noqa: E402
 from satrnn.automaton.sign import SignAutomaton, _walk  # noqa: E402
 
 C_SOURCE = r"""
@@ -110,14 +111,6 @@ def build_c_loop():
     return fn, None
 
 
-def _load():
-    data = Path(os.environ.get("SATRNN_DATA", Path(__file__).resolve().parent.parent.parent / "shared" / "data"))
-    from satrnn.rnn.model import load_model, random_model
-    if (data / "sat_model.bin").is_file() and (data / "enwik_1024.txt").is_file():
-        return load_model(data / "sat_model.bin"), np.fromfile(data / "enwik_1024.txt", dtype=np.uint8), "published"
-    return random_model(128, 0), np.random.default_rng(0).integers(0, 256, 1024, dtype=np.uint8), "random H=128"
-
-
 def _timed(fn) -> float:
     t = time.thread_time()
     fn()
@@ -134,7 +127,7 @@ def main(argv=None) -> int:
     if fn is None:
         print(f"bench_c_loop: skipped: {why}")
         return 0
-    model, text, source = _load()
+    model, text, source = published_or_random()
     aut = SignAutomaton.from_model(model, "exact")
     T = aut.tables
     if T.Hp % 128:

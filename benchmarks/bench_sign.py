@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -21,6 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from common import published_or_random  # noqa: E402
 from satrnn.automaton.bitset import all_minus, pack  # noqa: E402
 from satrnn.automaton.sign import SignAutomaton, _walk  # noqa: E402
 from satrnn.rnn.numba_config import njit  # noqa: E402
@@ -44,14 +44,6 @@ def _naive_run(Wh, Wx, bh, s0, xs, out):
             out[t, i] = s[i]
 
 
-def _load():
-    data = Path(os.environ.get("SATRNN_DATA", Path(__file__).resolve().parent.parent.parent / "shared" / "data"))
-    from satrnn.rnn.model import load_model, random_model
-    if (data / "sat_model.bin").is_file() and (data / "enwik_1024.txt").is_file():
-        return load_model(data / "sat_model.bin"), np.fromfile(data / "enwik_1024.txt", dtype=np.uint8), "published"
-    return random_model(128, 0), np.random.default_rng(0).integers(0, 256, 1024, dtype=np.uint8), "random H=128"
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=200_000, help="packed-kernel steps per timing")
@@ -59,7 +51,7 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
-    model, text, source = _load()
+    model, text, source = published_or_random()
     H = model.H
     xs = np.resize(text, a.steps).astype(np.uint8)
     xs_naive = xs[: a.naive_steps]

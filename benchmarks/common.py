@@ -29,3 +29,14 @@ def model_and_text(model_path: str | None, text_path: str | None):
     if model_path:
         return load_model(model_path), load_text(text_path)
     return random_model(128, 0), np.random.default_rng(0).integers(0, 256, 1024, dtype=np.uint8)
+
+
+def published_or_random():
+    """(model, text, label): the published weights and 1,024 bytes from SATRNN_DATA (default ../shared/data
+    next to the repository), or a seeded random H = 128 model on random bytes when they are absent."""
+    import os
+    from pathlib import Path
+    data = Path(os.environ.get("SATRNN_DATA", Path(__file__).resolve().parent.parent.parent / "shared" / "data"))
+    if (data / "sat_model.bin").is_file() and (data / "enwik_1024.txt").is_file():
+        return load_model(data / "sat_model.bin"), np.fromfile(data / "enwik_1024.txt", dtype=np.uint8), "published"
+    return random_model(128, 0), np.random.default_rng(0).integers(0, 256, 1024, dtype=np.uint8), "random H=128"
