@@ -252,3 +252,15 @@ def steps_callback(bar: Progress, task, label: str):
         rate = steps / el if el > 0 else 0.0
         bar.update(task, completed=done, description=f"{label}: {steps:,} steps, {rate:,.0f} steps/s")
     return on_batch
+
+
+def bytes_callback(bar: Progress, label: str):
+    """A progress(done, total) callback for streamed analyses (bytes of text processed): creates the task
+    on first use, so short runs that finish in one chunk show nothing."""
+    state = {}
+
+    def on_chunk(done, total):
+        if "task" not in state:
+            state["task"] = bar.add_task(label, total=total)
+        bar.update(state["task"], completed=done, total=total)
+    return on_chunk

@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -360,6 +361,31 @@ def test_extreme_models_work_or_say_why(extreme, cmd, model, capsys):
     else:
         assert rc == 2
         one_line_error(err)
+
+
+# ---- interrupts ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("cmd", ["saturation", "margins"])
+def test_sigint_in_a_streamed_analysis_exits_130(ws, cmd):
+    """The streamed analyses return to Python between chunks: Ctrl-C exits 130 promptly, no traceback."""
+    big = ws.dir / "big.txt"
+    big.write_bytes(np.random.default_rng(0).integers(32, 127, 4 << 20, dtype=np.uint8).tobytes())
+    p = subprocess.Popen([*CLI, cmd, ws.dir / "victim.bin", big], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, cwd=ws.dir)
+    time.sleep(10.0)  # imports, the kernels' cache load, then a few chunks
+    assert p.poll() is None, "finished before the interrupt"
+    t0 = time.perf_counter()
+    p.send_signal(signal.SIGINT)
+    try:
+        _, err = p.communicate(timeout=10)
+    finally:
+        p.kill()
+    elapsed = time.perf_counter() - t0
+    assert p.returncode == 130, err
+    assert "Traceback" not in err
+    assert elapsed < 2.0, elapsed
+    assert sorted(q.name for q in ws.dir.iterdir()) == sorted(["big.txt", "h8.bin", "t.txt", "victim.bin",
+                                                              "victim.npz"])
 
 
 def test_check_output_unit(tmp_path):
