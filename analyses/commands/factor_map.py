@@ -6,6 +6,7 @@ from rich.table import Table
 
 from satrnn.rnn.forward import forward
 
+from .. import render
 from ..clikit import (add_json_flag, add_model_text_args, add_seed_arg, check_float, check_int, console, emit_json,
                       load_model_text_args, progress)
 from ..factor_map import OMEGA, TARGETS, explanation_ladder, factor_map
@@ -107,6 +108,5 @@ def run(args) -> int:
         b = lad["L1_table1_pairs"]
         console.print(f"L1 with the Table-1 pairs instead of (1, d2): {b['bpc']:.3f} bpc ({b['x_percent_eq2']:.1f}%); "
                       f"gain% baseline M = {lad['gain_baseline_M']:.3f} ({lad['gain_baseline_source']})")
-    from .offsets import print_seed_items
-    print_seed_items(out["seed_items"])
+    console.print(render.seed_items(out["seed_items"]))
     return 0

@@ -5,6 +5,7 @@ from rich.table import Table
 
 from satrnn.rnn.forward import run_states
 
+from .. import render
 from ..clikit import add_json_flag, add_model_text_args, check_int, console, emit_json, load_model_text_args, progress
 from ..offsets import Q2_MAX_DEPTH, Q2_POSITIONS, VARIANTS, flip_column_check, parse_int_list, q2_offsets
 
@@ -90,29 +91,9 @@ def run(args) -> int:
     console.print(f"Flip check (0.7): {fc['flipped_bytes_occurring_in_text']} flipped bytes occur in the text; "
                   f"mean |Wx column| occurring {fc['mean_wx_norm_occurring']:.3f} vs flipped "
                   f"{_f(fc['mean_wx_norm_flipped_absent'], 3)}")
-    print_seed_items(r["seed_items"])
+    console.print(render.seed_items(r["seed_items"]))
     return 0
 
 
 def _f(v, k):
     return "-" if v is None else f"{v:.{k}f}"
-
-
-def print_seed_items(items):
-    t = Table(title="Seed statements measured (compare with the claims registry)")
-    t.add_column("key")
-    t.add_column("value", justify="right")
-    t.add_column("definition")
-    for it in items:
-        t.add_row(it["key"], _fmt(it["value"]), it["definition"])
-    console.print(t)
-
-
-def _fmt(v) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    if isinstance(v, dict):
-        return ", ".join(f"{k}={_fmt(x)}" for k, x in v.items())
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_fmt(x) for x in v) + "]"
-    return str(v)

@@ -6,6 +6,7 @@ from rich.table import Table
 
 from satrnn.rnn.forward import run_states
 
+from .. import render
 from ..clikit import add_json_flag, add_model_text_args, check_int, console, emit_json, load_model_text_args, progress
 from ..offsets import VARIANTS, parse_int_list
 from ..pmi import (Q7_ALGEBRAIC_POSITIONS, Q7_MAX_OFFSET, TOP_PMI_MAX_OFFSET, q7_algebraic, q7_higher_order,
@@ -114,7 +115,6 @@ def run(args) -> int:
             t2 = ho["total_d2_plus"]
             console.print(f"over d >= 2 only: bigram {t2['bigram_aligned_percent']:.1f}%, trigram "
                           f"{t2['trigram_aligned_percent']:.1f}%, improvement {t2['improvement_points']:+.2f} points")
-    from .offsets import print_seed_items
     if out["seed_items"]:
-        print_seed_items(out["seed_items"])
+        console.print(render.seed_items(out["seed_items"]))
     return 0
