@@ -226,25 +226,8 @@ def boolean(b: dict, float_bpc: float | None = None) -> Group:
     return Group(*parts)
 
 
-# ---- measured values of seed statements (the commands offsets, pmi, factor-map) ------------------------------
+# ---- the claims an analysis measures (the commands offsets, pmi, factor-map, counting) -------------------------
 
-def _item_value(v) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    if isinstance(v, dict):
-        return ", ".join(f"{k}={_item_value(x)}" for k, x in v.items())
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_item_value(x) for x in v) + "]"
-    return str(v)
-
-
-def seed_items(items) -> Table:
-    """A command's measured values for seed statements: {key, value, definition} rows (the papers' numbers
-    and verdicts are in the claims ledger, `satrnn verify`)."""
-    t = Table(title="Seed statements measured (compare with the claims registry)")
-    t.add_column("key")
-    t.add_column("value", justify="right")
-    t.add_column("definition")
-    for it in items:
-        t.add_row(Text(it["key"]), Text(_item_value(it["value"])), Text(it["definition"]))
-    return t
+def claim_entries(records, title: str = "Claims of the seeds this analysis measures (satrnn verify lists all)"):
+    """The ledger's records for the claims an analysis command measures, as a ledger table."""
+    return LedgerTable(title, records)

@@ -7,7 +7,12 @@ from satrnn.rnn.forward import run_states
 
 from .. import render
 from ..clikit import add_json_flag, add_model_text_args, check_int, console, emit_json, load_model_text_args, progress
+from ..ledger_measures import claim_entries
 from ..offsets import Q2_MAX_DEPTH, Q2_POSITIONS, VARIANTS, flip_column_check, parse_int_list, q2_offsets
+
+
+# the ledger's measurements that read q2_offsets (their claims are shown with the command's output)
+MEASURES_Q2 = ("offset_hist_pct", "offset_mode", "mi_greedy_pct")
 
 
 def register(sub) -> None:
@@ -23,23 +28,6 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def seed_items(r: dict) -> list[dict]:
-    """Measured values for the seed-001 Q2 statements (the paper's numbers live in the claims registry)."""
-    v = r["variant"]
-    return [
-        {"key": "q2.deep_offsets_18_25_percent", "value": r["deep_offsets_18_25_percent"],
-         "definition": f"100 * #{{j : 18 <= dom_offset(j) <= 25}} / H (DEFINITIONS 6.2.3, {v})"},
-        {"key": "q2.histogram_percent_d25", "value": r["offset_histogram"][24]["percent"] if r["max_depth"] >= 25 else None,
-         "definition": f"100 * count(d=25) / H (DEFINITIONS 6.2.3, {v})"},
-        {"key": "q2.histogram_peak", "value": r["histogram_peak"],
-         "definition": f"mode of dom_offset (smallest-d tie rule, DEFINITIONS 6.2.2, {v})"},
-        {"key": "q2.mi_greedy_total_percent", "value": r["mi_greedy"]["total_percent"],
-         "definition": f"100 * (S(1)+S(3)+S(8)+S(20)) / Total (DEFINITIONS 6.2.4, {v})"},
-        {"key": "q2.factor_map_pair_percent", "value": r["factor_map_pair"]["total_percent"],
-         "definition": f"100 * (S(1)+S(7)) / Total (DEFINITIONS 6.2.5, {v})"},
-    ]
-
-
 def run(args) -> int:
     positions = parse_int_list("--positions", args.positions)
     depth = check_int("--max-depth", args.max_depth, 1, 10_000)
@@ -51,7 +39,9 @@ def run(args) -> int:
         r = q2_offsets(model, xs, positions=positions, max_depth=depth, variant=args.variant, hs=hs)
         bar.advance(task)
     r["flip_check"] = flip_column_check(model, xs)
-    r["seed_items"] = seed_items(r)
+    default = list(positions) == list(Q2_POSITIONS) and depth == Q2_MAX_DEPTH
+    r["claims"], _ = claim_entries(model, xs, MEASURES_Q2,
+                                   {"q2" if args.variant == "paper" else "q2_corrected": r} if default else None)
     r.pop("N")  # the per-(t, d, j) change tensor is too large for JSON
     S = r.pop("S")
     if args.json:
@@ -91,7 +81,7 @@ def run(args) -> int:
     console.print(f"Flip check (0.7): {fc['flipped_bytes_occurring_in_text']} flipped bytes occur in the text; "
                   f"mean |Wx column| occurring {fc['mean_wx_norm_occurring']:.3f} vs flipped "
                   f"{_f(fc['mean_wx_norm_flipped_absent'], 3)}")
-    console.print(render.seed_items(r["seed_items"]))
+    console.print(render.claim_entries(r["claims"]))
     return 0
 
 
