@@ -29,7 +29,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColum
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.files import StagedOutputs, atomic_write_bytes, check_distinct, check_output
 from satrnn.rnn.model import ElmanRNN, load_model
-from satrnn.rnn.text import check_max_bytes, load_text
+from satrnn.rnn.text import check_max_bytes, iter_text, load_text, text_size
 
 __all__ = ["StagedOutputs"]  # re-exported for commands
 
@@ -149,6 +149,28 @@ def load_model_text_args(args, min_bytes: int = 2) -> tuple[ElmanRNN, np.ndarray
     if args.text is None:
         raise SatrnnInputError("TEXT is missing: give MODEL and TEXT, or neither for the default model")
     return load_model(args.model), load_text(args.text, max_bytes=args.max_bytes, min_bytes=min_bytes)
+
+
+def model_and_text_source(args, min_bytes: int = 2) -> tuple[ElmanRNN, object, int]:
+    """(model, text, n bytes) for the streaming commands (eval, trace): the default model and corpus (an
+    array) when MODEL and TEXT are both omitted, else the model and TEXT as an iterator of uint8 chunks
+    (`rnn.text.iter_text`: read as it is consumed, never whole). TEXT is checked (regular file, length
+    >= min_bytes after --max-bytes) before anything is computed."""
+    if args.model is None and args.text is None:
+        model, xs = load_model_text_args(args, min_bytes=min_bytes)
+        if xs.shape[0] < min_bytes:
+            raise SatrnnInputError(f"the default corpus cut to {xs.shape[0]} byte(s) is too short; "
+                                   f"at least {min_bytes} are needed")
+        return model, xs, int(xs.shape[0])
+    if args.text is None:
+        raise SatrnnInputError("TEXT is missing: give MODEL and TEXT, or neither for the default model")
+    model = load_model(args.model)
+    n = text_size(args.text, args.max_bytes)
+    if n == 0:
+        raise SatrnnInputError(f"text file {args.text} is empty")
+    if n < min_bytes:
+        raise SatrnnInputError(f"text file {args.text} has {n} byte(s); at least {min_bytes} are needed")
+    return model, iter_text(args.text, args.max_bytes), n
 
 
 def check_int(name: str, value: int, lo: int, hi: int) -> int:
