@@ -500,6 +500,7 @@ def evaluate(model: ElmanRNN, source, precision: str = "f32", h0=None, clamp: bo
     nthreads = numba.get_num_threads() if threads is None else int(threads)
     if nthreads < 1:
         raise SatrnnInputError(f"threads must be >= 1, got {nthreads}")
+    nthreads = min(nthreads, numba.config.NUMBA_NUM_THREADS)
     empty_logp = np.empty((0, 256), dtype=np.float64)
     total, worst, npred, nbytes = 0.0, -math.inf, 0, 0
 
