@@ -29,7 +29,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColum
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.files import StagedOutputs, atomic_write_bytes, check_distinct, check_output
 from satrnn.rnn.model import ElmanRNN, load_model
-from satrnn.rnn.text import check_max_bytes, iter_text, load_text, text_size
+from satrnn.rnn.text import DEFAULT_TEXT_CAP, check_max_bytes, iter_text, load_text, text_size
 
 __all__ = ["StagedOutputs"]  # re-exported for commands
 
@@ -166,6 +166,9 @@ def model_and_text_source(args, min_bytes: int = 2) -> tuple[ElmanRNN, object, i
         raise SatrnnInputError("TEXT is missing: give MODEL and TEXT, or neither for the default model")
     model = load_model(args.model)
     n = text_size(args.text, args.max_bytes)
+    if args.max_bytes is None and n > DEFAULT_TEXT_CAP:   # streaming needs no cap; hours of work should be asked for
+        raise SatrnnInputError(f"text file {args.text} has {n:,} bytes, more than the {DEFAULT_TEXT_CAP:,} read "
+                               "without --max-bytes; pass --max-bytes N to use its first N bytes")
     if n == 0:
         raise SatrnnInputError(f"text file {args.text} is empty")
     if n < min_bytes:

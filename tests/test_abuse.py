@@ -180,17 +180,26 @@ def test_staged_outputs_all_or_none(tmp_path):
 
 
 def test_trace_second_output_failing_leaves_nothing(ws, capsys, monkeypatch):
-    import satrnn.analyses.clikit as clikit
-    real_save = np.save
+    import satrnn.analyses.commands.trace as trace_cmd
+    real_open = trace_cmd._open_output
     calls = []
 
-    def failing_save(f, arr, **kw):
-        calls.append(1)
-        if len(calls) == 2:
-            raise OSError(28, "No space left on device")
-        return real_save(f, arr, **kw)
+    class Full:
+        def __init__(self, f):
+            self.f = f
 
-    monkeypatch.setattr(clikit.np, "save", failing_save)
+        def write(self, data):
+            raise OSError(28, "No space left on device")
+
+        def close(self):
+            self.f.close()
+
+    def failing_open(tmp):       # the second output (--preact) hits a full disk
+        calls.append(1)
+        f = real_open(tmp)
+        return Full(f) if len(calls) == 2 else f
+
+    monkeypatch.setattr(trace_cmd, "_open_output", failing_open)
     ws.run("trace", "victim.bin", "t.txt", "--out", "ok.npy", "--preact", "z.npy", capsys=capsys,
            match="No space left")
 

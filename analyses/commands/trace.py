@@ -26,6 +26,10 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _open_output(tmp: str):
+    return open(tmp, "wb")
+
+
 def _write(f, what, data):
     try:
         f.write(data)
@@ -44,7 +48,7 @@ def run(args) -> int:
     header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": (n, model.H)}
     rows = 0
     with StagedOutputs() as staged:   # every file complete and renamed, or none
-        files = [open(staged.reserve(p), "wb") for p in paths]
+        files = [_open_output(staged.reserve(p)) for p in paths]
         try:
             for f, p in zip(files, paths):
                 try:
