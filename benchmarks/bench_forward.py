@@ -26,14 +26,15 @@ import numba
 import numpy as np
 
 from satrnn.rnn.default import default_corpus
-from satrnn.rnn.forward import evaluate, run_states
+from satrnn.rnn.forward import _logits, _softmax_cost, evaluate, run_states, sequential_mean
 from satrnn.rnn.model import load_model, random_model
 from satrnn.rnn.numba_config import njit, njit_parallel, prange
 
 from common import best_time_and_result
 
 
-# ---- today's kernels (commit 30d2ae7, rnn/forward.py), kept verbatim as the baseline ---------------
+# ---- today's kernels (commit 30d2ae7, rnn/forward.py) as the baseline: the old recurrence verbatim; the
+# readout from rnn.forward's unchanged scalar `_logits` and `_softmax_cost` ----------------------------
 
 @njit
 def _old_step(Wx, WhT, bh, x, h, z):
@@ -59,43 +60,13 @@ def _old_forward_kernel(Wx, WhT, bh, xs, h0, hs, zs):
         hs[t, :] = h
 
 
-@njit
-def _old_logits(Wy, by, v, L):
-    H = v.shape[0]
-    for o in range(256):
-        acc = np.float64(by[o])
-        for j in range(H):
-            acc += Wy[o, j] * v[j]
-        L[o] = acc
-
-
-@njit
-def _old_softmax_cost(L, y):
-    mx = L[0]
-    for o in range(1, 256):
-        if L[o] > mx:
-            mx = L[o]
-    Z = 0.0
-    for o in range(256):
-        Z += math.exp(L[o] - mx)
-    py = math.exp(L[y] - mx) / Z
-    return -math.log2(max(py, 1e-30))
-
-
 @njit_parallel
 def _old_readout(Wy, by, V, targets, costs):
+    """The old readout: `_logits` (o outer, j inner; still rnn.forward's scalar form) per position."""
     for r in prange(V.shape[0]):
         L = np.empty(256, dtype=np.float64)
-        _old_logits(Wy, by, V[r], L)
-        costs[r] = _old_softmax_cost(L, targets[r])
-
-
-@njit
-def _old_mean(a):
-    s = 0.0
-    for i in range(a.shape[0]):
-        s += a[i]
-    return s / a.shape[0]
+        _logits(Wy, by, V[r], L)
+        costs[r] = _softmax_cost(L, targets[r], True)
 
 
 def old_states(model, xs):
@@ -110,7 +81,7 @@ def old_eval(model, xs):
     hs = old_states(model, xs)
     costs = np.empty(len(xs) - 1)
     _old_readout(model.Wy, model.by, hs[:-1], xs[1:], costs)
-    return float(_old_mean(costs))
+    return sequential_mean(costs)
 
 
 # ---- generated text ---------------------------------------------------------------------------------
