@@ -164,7 +164,8 @@ def test_missing_dask_extra_one_line_exit_2(monkeypatch, tmp_path, model_path, c
 def test_bad_options_exit_2(tmp_path, model_path, capsys):
     db = tmp_path / "r.sqlite"
     for extra in (["--budget", "0"], ["--starts", "0"], ["--workers", "0"], ["--input", "300"],
-                  ["--pin", "1=+1", "--pin", "2=+1"]):
+                  ["--pin", "1=+1", "--pin", "2=+1"], ["--pin", "1=+2"], ["--workers", "2", "--scheduler", "tcp://x:1"],
+                  ["--chunk", "0"]):
         assert main(["sweep", "cycles", str(model_path), "--input", "32", "--db", str(db), *extra]) == 2, extra
         assert len(capsys.readouterr().err.strip().splitlines()) == 1
     assert main(["sweep", "status", "--db", str(tmp_path / "missing.sqlite")]) == 2
