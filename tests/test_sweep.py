@@ -292,9 +292,11 @@ def test_worker_killed_by_pid_mid_sweep_every_job_once(tmp_path, model_path, slo
     pids = _worker_pids(p.pid)
     assert len(pids) == 2, pids
     os.kill(pids[0], signal.SIGKILL)
+    assert _rows_of_jobs(db)[0] < SLOW_JOBS  # the kill was mid-sweep
     out, err = p.communicate(timeout=240)
     assert p.returncode == 0, err
-    assert json.loads(out)["finished"]
+    o = json.loads(out)
+    assert o["finished"] and o["computed"] == SLOW_JOBS and o["failed"] == 0
     assert _rows_of_jobs(db) == (SLOW_JOBS, SLOW_JOBS)
     assert _stored(db) == slow_serial
 
