@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from satrnn.analyses import sweep as sw
 from satrnn.analyses.cli import main
@@ -96,6 +98,15 @@ def test_start_states_equal_random_starts_rows(H):
     idx = [39, 0, 1, 2, 7, 8, 20, 5]
     assert np.array_equal(sw.start_states(H, 17, idx), ref[idx])
     assert np.array_equal(sw.start_states(H, 17, range(40)), ref)
+
+
+@settings(max_examples=40, deadline=None)
+@given(H=st.integers(1, 200), seed=st.integers(0, 2**63 - 1),
+       idx=st.lists(st.integers(0, 63), min_size=0, max_size=20))
+def test_start_states_property(H, seed, idx):
+    """Any subset, order or repetition of start indices gives the rows of random_starts."""
+    ref = cyc.random_starts(H, 64, seed)
+    assert np.array_equal(sw.start_states(H, seed, idx), ref[idx])
 
 
 def test_parse_pins_canonical_and_errors():
