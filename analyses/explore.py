@@ -109,7 +109,8 @@ def pin_text(pe: ed.PinEffect) -> Text:
         if pe.rep is not None and pe.rep_pinned is not None:
             t.append("  (the same cycle)" if pe.rep == pe.rep_pinned else "  (a different cycle)", style="dim")
         t.append("\n")
-    t.append(f"computed in {pe.seconds:.2f} s with the sign kernels (pinned model, exact)", style="dim")
+    t.append(f"computed in {pe.seconds:.2f} s with the sign kernels (the neuron clamped in the automaton)",
+             style="dim")
     return t
 
 
@@ -340,7 +341,7 @@ class MainScreen(Screen):
                 yield Static(id="graph-status")
                 with Horizontal():
                     with Vertical(classes="third"):
-                        yield Label("communities (enter: select the strongest member)", classes="title")
+                        yield Label("communities (enter selects its hub)", classes="title")
                         yield ListView(id="communities")
                     with Vertical(classes="third"):
                         yield Label("hubs by strength (summed Jaccard)", classes="title")
