@@ -52,54 +52,13 @@ from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit
 
 from .bitset import _popcount64, all_minus, all_plus, from_hex, n_words
+from .tier1 import _add_octet_pf, chunk_size_of, quantised_chunk_tables, tier1_name
 
 from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
 # ---- vector helpers (numba intrinsics: LLVM vector code for what numba's loops compile poorly) ---------
-
-
-@intrinsic
-def _add_octet(typingctx, z, Tq, c0, w, cb, src, srow):
-    """z[:Hp] = src.flat[srow Hp:(srow + 1) Hp] + sum_{j < 8} Tq[c0 + j, (w >> j cb) & (2^cb - 1), :].
-
-    Tq: C-contiguous (C, 2^cb, Hp) int16 with Hp a multiple of 64; z: int16 of size >= Hp; src: z itself
-    (srow = 0) or baseq (srow = x). Written as LLVM vector code over blocks of 64 neurons, with the running
-    sum in registers: numba's loop would check at run time whether z overlaps each table row."""
-    if not (isinstance(Tq, types.Array) and Tq.ndim == 3 and Tq.dtype == types.int16 and Tq.layout == "C"):
-        return None
-
-    def codegen(context, builder, sig, args):
-        zv, tv, c0v, wv, cbv, sv, srowv = args
-        i64 = ir.IntType(64)
-        vty = ir.VectorType(ir.IntType(16), 64)
-        za = context.make_array(sig.args[0])(context, builder, zv)
-        ta = context.make_array(sig.args[1])(context, builder, tv)
-        sa = context.make_array(sig.args[5])(context, builder, sv)
-        shape = cgutils.unpack_tuple(builder, ta.shape, 3)
-        nb, hp = shape[1], shape[2]
-        w64 = builder.zext(wv, i64) if wv.type.width < 64 else wv
-        cb64 = builder.sext(cbv, i64) if cbv.type.width < 64 else cbv
-        bmask = builder.sub(builder.shl(ir.Constant(i64, 1), cb64), ir.Constant(i64, 1))
-        rows = []
-        for j in range(8):
-            b = builder.and_(builder.lshr(w64, builder.mul(cb64, ir.Constant(i64, j))), bmask)
-            r = builder.add(builder.mul(builder.add(c0v, ir.Constant(i64, j)), nb), b)
-            rows.append(builder.gep(ta.data, [builder.mul(r, hp)]))
-        sbase = builder.gep(sa.data, [builder.mul(srowv, hp)])
-        nblk = builder.udiv(hp, ir.Constant(i64, 64))
-        with cgutils.for_range(builder, nblk) as loop:
-            off = builder.mul(loop.index, ir.Constant(i64, 64))
-
-            def vload(base):
-                return builder.load(builder.bitcast(builder.gep(base, [off]), vty.as_pointer()), align=2)
-            acc = vload(sbase)
-            for r in rows:
-                acc = builder.add(acc, vload(r))
-            builder.store(acc, builder.bitcast(builder.gep(za.data, [off]), vty.as_pointer()), align=2)
-        return context.get_dummy_value()
-    return types.void(z, Tq, types.intp, types.uint64, types.intp, src, types.intp), codegen
 
 
 @intrinsic
@@ -246,63 +205,61 @@ def _tier1_scale_and_bound(S: np.ndarray, H: int, cs: int, C: int, semantics: in
     return sigma, bq.astype(np.int64)
 
 
-def _huge_page_copy(a: np.ndarray) -> np.ndarray:
-    """A C-contiguous copy of `a` that starts on a 2 MiB boundary inside a block of at least 4 MiB (numpy
-    asks Linux to back such blocks with transparent huge pages). For the tier-1 table: its rows are read
-    at random, and in ordinary 4 KiB pages it ran at either of two speeds from one build to the next
-    (about 100 or 130 ns per step for H = 128, the slow case depending on where the pages landed); in one
-    huge page it runs at the fast one every time. Small tables are copied as they are."""
-    if a.nbytes < (256 << 10):
-        return np.ascontiguousarray(a)
-    block = 2 << 20
-    buf = np.empty(a.nbytes + 2 * block, dtype=np.uint8)
-    off = (-buf.ctypes.data) % block
-    out = buf[off:off + a.nbytes].view(a.dtype).reshape(a.shape)
-    out[...] = a
-    return out
+T2_MAX_BYTES = 32 << 20      # the float64 cross-check table T2 is built only up to this size
 
 
-def build_tables(model: ElmanRNN, semantics: str = "exact", chunk_size: int = 8, fast: bool = True) -> SignTables:
+def build_tables(model: ElmanRNN, semantics: str = "exact", chunk_size: int | None = None, fast: bool = True,
+                 tier1: str | None = None) -> SignTables:
     """The transition tables of `model` (see the module docstring). `fast=False` makes tiers 1 and 2
-    undecidable, so every neuron goes through the tier-3 fallback (slow; for tests and cross-checks)."""
+    undecidable, so every neuron goes through the tier-3 fallback (slow; for tests and cross-checks).
+    tier1: "chunk8", "chunk4", "chunk2" or "chunk1" (see `automaton.tier1`); chunk_size (8, 4, 2, 1) says the
+    same; neither: the automatic choice for the model's H. T2 is empty (0 bytes) above T2_MAX_BYTES."""
     if semantics not in SEMANTICS:
         raise SatrnnInputError(f"unknown semantics {semantics!r} (use one of {', '.join(SEMANTICS)})")
-    if chunk_size not in (1, 2, 4, 8):
-        raise SatrnnInputError(f"chunk_size (neurons per table chunk) must be 1, 2, 4 or 8, got {chunk_size}")
-    sem = SEM_EXACT if semantics == "exact" else SEM_F32_SEQ
     H = model.H
+    if chunk_size is not None and chunk_size not in (1, 2, 4, 8):
+        raise SatrnnInputError(f"chunk_size (neurons per table chunk) must be 1, 2, 4 or 8, got {chunk_size}")
+    cs = chunk_size_of(tier1, H) if chunk_size is None else int(chunk_size)
+    if tier1 is not None and chunk_size is not None and chunk_size_of(tier1, H) != cs:
+        raise SatrnnInputError(f"tier1={tier1!r} and chunk_size={chunk_size} disagree")
+    sem = SEM_EXACT if semantics == "exact" else SEM_F32_SEQ
     W = n_words(H)
     Hp = 64 * W          # neurons padded to whole words: fixed-length loops; pads have weight 0, bit 0
-    cs = chunk_size
     C = (H + cs - 1) // cs
-    Whp = np.zeros((Hp, C * cs), dtype=np.float64)
-    Whp[:H, :H] = model.Wh
-    # T64[c, b, i] = sum_k (bit k of b ? +1 : -1) Wh[i, cs c + k], summed k = 0, 1, ... in float64
-    b = np.arange(1 << cs)
-    signs = np.where((b[:, None] >> np.arange(cs)[None, :]) & 1, 1.0, -1.0)           # (2^cs, cs)
-    T64 = np.empty((C, 1 << cs, Hp), dtype=np.float64)
-    for c in range(C):
-        acc = signs[:, 0, None] * Whp[None, :, c * cs]
-        for k in range(1, cs):
-            acc = acc + signs[:, k, None] * Whp[None, :, c * cs + k]
-        T64[c] = acc
     B64 = np.zeros((256, Hp), dtype=np.float64)
     B64[:, :H] = model.bh.astype(np.float64)[None, :] + model.Wx.T.astype(np.float64)
     S = _abs_sums(model)
     sigma, bq = _tier1_scale_and_bound(S, H, cs, C, sem)
     sig = np.ones(Hp)
     sig[:H] = sigma
+    tier2 = _tier2_bound(S, H, cs, C, sem)
+    # Tier 1 decides only what tier 2 would decide too (automaton/tier1.py), so fallback counts do not depend
+    # on the tier-1 choice; where tier 2 gives up on the model, tier 1 gives up as well to keep that true.
+    fast1 = fast and bool(np.isfinite(tier2).all())
     boundq = np.full((256, Hp), -1, dtype=np.int16)         # pads: never undecided (zq = 0, bit 0)
-    boundq[:, :H] = bq if fast else INT16_MAX
+    boundq[:, :H] = bq if fast1 else INT16_MAX
     bound = np.full((256, Hp), -1.0)
-    bound[:, :H] = _tier2_bound(S, H, cs, C, sem) if fast else np.inf
+    bound[:, :H] = tier2 if fast else np.inf
     params = np.array([H, W, sem, cs, C], dtype=np.int64)
+    T2 = np.zeros((Hp, C, 0), dtype=np.float64)
+    if Hp * C * (8 << cs) <= T2_MAX_BYTES:
+        # T64[c, b, i] = sum_k (bit k of b ? +1 : -1) Wh[i, cs c + k], summed k = 0, 1, ... in float64
+        Whp = np.zeros((Hp, C * cs), dtype=np.float64)
+        Whp[:H, :H] = model.Wh
+        b = np.arange(1 << cs)
+        signs = np.where((b[:, None] >> np.arange(cs)[None, :]) & 1, 1.0, -1.0)           # (2^cs, cs)
+        T2 = np.empty((Hp, C, 1 << cs), dtype=np.float64)
+        for c in range(C):
+            acc = signs[:, 0, None] * Whp[None, :, c * cs]
+            for k in range(1, cs):
+                acc = acc + signs[:, k, None] * Whp[None, :, c * cs + k]
+            T2[:, c, :] = acc.T
     return SignTables(params=params,
                       baseq=np.ascontiguousarray(np.round(B64 * sig[None, :]), dtype=np.int16),
                       boundq=boundq,
-                      Tq=_huge_page_copy(np.round(T64 * sig[None, None, :]).astype(np.int16)),
+                      Tq=quantised_chunk_tables(model.Wh, cs, Hp, sig),
                       base2=np.ascontiguousarray(B64.T),
-                      T2=np.ascontiguousarray(T64.transpose(2, 0, 1)),
+                      T2=T2,
                       bound=bound,
                       Wh=np.ascontiguousarray(model.Wh, dtype=np.float32),
                       Wx=np.ascontiguousarray(model.Wx, dtype=np.float32),
@@ -504,13 +461,19 @@ def _tier1(Tq, baseq, boundq, cb, state_in, x, state_out, z):
     mask = np.uint64((1 << cb) - 1)
     # Eight chunks (8 cb <= 64 state bits, inside one word) per pass over z (exact integers: any order).
     noct = C // 8
+    # While one octet is added, the next octet's rows are prefetched (automaton/tier1.py).
+    bit = 0
+    w = state_in[0]
     for o in range(noct):
-        bit = o * 8 * cb
-        w = state_in[bit >> 6] >> np.uint64(bit & 63)
+        pf = 1 if o + 1 < noct else 0
+        nbit = bit + 8 * cb if pf else bit
+        wn = state_in[nbit >> 6] >> np.uint64(nbit & 63)
         if o == 0:
-            _add_octet(z, Tq, 0, w, cb, baseq, x)
+            _add_octet_pf(z, Tq, 0, w, wn, pf, cb, baseq, x)
         else:
-            _add_octet(z, Tq, 8 * o, w, cb, z, 0)
+            _add_octet_pf(z, Tq, 8 * o, w, wn, pf, cb, z, 0)
+        bit = nbit
+        w = wn
     if noct == 0:
         for i in range(Hp):
             z[i] = baseq[x, i]
@@ -653,12 +616,18 @@ class SignAutomaton:
         self.neuron_steps = 0
         self.last_fallbacks = 0
 
+    @property
+    def tier1(self) -> str:
+        """The tier-1 choice of the tables ("chunk8", "chunk4", ...; see `automaton.tier1`)."""
+        return tier1_name(int(self.tables.params[3]))
+
     @classmethod
-    def from_model(cls, model: ElmanRNN, semantics: str = "exact", *, chunk_size: int = 8,
-                   fast: bool = True) -> "SignAutomaton":
+    def from_model(cls, model: ElmanRNN, semantics: str = "exact", *, chunk_size: int | None = None,
+                   fast: bool = True, tier1: str | None = None) -> "SignAutomaton":
+        """tier1: the tier-1 choice (`automaton.tier1.TIER1_CHOICES`; None = automatic by H)."""
         if not isinstance(model, ElmanRNN):
             raise SatrnnInputError(f"expected an ElmanRNN, got {type(model).__name__}")
-        return cls(build_tables(model, semantics, chunk_size, fast), semantics)
+        return cls(build_tables(model, semantics, chunk_size, fast, tier1=tier1), semantics)
 
     # ---- validation ----
     def check_state(self, state) -> np.ndarray:
