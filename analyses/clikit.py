@@ -108,6 +108,13 @@ def add_semantics_arg(p: argparse.ArgumentParser) -> None:
                         "papers' sequential float32 sum")
 
 
+def add_tier1_arg(p: argparse.ArgumentParser) -> None:
+    """--tier1 (sign automaton tier-1 tables; checked by automaton.tier1.parse_tier1, no automaton import here)."""
+    p.add_argument("--tier1", default=None, metavar="CHOICE",
+                   help="sign automaton tier-1 arithmetic: chunk8, chunk4, chunk2, chunk1 (int16 sums), wide8, "
+                        "wide4 (int32 sums); default: chosen by H (results are identical, only speed differs)")
+
+
 def seed_type(value: str) -> int:
     """argparse type for seeds: an integer 0..2^63-1, checked while parsing (before any computing)."""
     try:

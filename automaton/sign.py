@@ -52,7 +52,8 @@ from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit
 
 from .bitset import _popcount64, all_minus, all_plus, from_hex, n_words
-from .tier1 import _add_octet_pf, chunk_size_of, quantised_chunk_tables, tier1_name
+from .tier1 import (INT32_UNDECIDABLE, WIDE_SUM_LIMIT, _add_octet_pf, _wide_tier1, parse_tier1,
+                    quantised_chunk_tables, tier1_of, wide_scale)
 
 from llvmlite import ir
 from numba.core import cgutils, types
@@ -196,13 +197,19 @@ def _tier1_scale_and_bound(S: np.ndarray, H: int, cs: int, C: int, semantics: in
     span = INT16_MAX - (C + 1) / 2.0 - 2.0
     ok = (Smax > 0) & np.isfinite(Smax) & (Smax < FLT_MAX_SAFE) & (span > 16384)
     sigma = np.where(ok, span / np.where(ok, Smax, 1.0), 0.0) * (1.0 - 2.0 ** -40)
+    return sigma, _tier1_boundq(S, sigma, ok, H, cs, C, semantics, INT16_MAX, INT16_MAX)
+
+
+def _tier1_boundq(S, sigma, ok, H: int, cs: int, C: int, semantics: int, limit, undecidable) -> np.ndarray:
+    """boundq (256, H) int64 for scales sigma (see the bounds); `undecidable` where not ok or >= limit."""
+    u64, u32 = 2.0 ** -53, 2.0 ** -24
     E = np.float64(2.0 * (cs + 1) * u64) * S
     if semantics == SEM_F32_SEQ:
         E = E + np.float64(2.0 * (H + 2) * u32) * S
     bq = np.ceil(((C + 1) / 2.0 + sigma[None, :] * E) * (1.0 + 2.0 ** -20)) + 1.0
-    bad = ~ok[None, :] | ~np.isfinite(bq) | (bq >= INT16_MAX)
-    bq = np.where(bad, INT16_MAX, bq)
-    return sigma, bq.astype(np.int64)
+    bad = ~ok[None, :] | ~np.isfinite(bq) | (bq >= limit)
+    bq = np.where(bad, undecidable, bq)
+    return bq.astype(np.int64)
 
 
 T2_MAX_BYTES = 32 << 20      # the float64 cross-check table T2 is built only up to this size
@@ -219,9 +226,12 @@ def build_tables(model: ElmanRNN, semantics: str = "exact", chunk_size: int | No
     H = model.H
     if chunk_size is not None and chunk_size not in (1, 2, 4, 8):
         raise SatrnnInputError(f"chunk_size (neurons per table chunk) must be 1, 2, 4 or 8, got {chunk_size}")
-    cs = chunk_size_of(tier1, H) if chunk_size is None else int(chunk_size)
-    if tier1 is not None and chunk_size is not None and chunk_size_of(tier1, H) != cs:
-        raise SatrnnInputError(f"tier1={tier1!r} and chunk_size={chunk_size} disagree")
+    if chunk_size is not None and tier1 is None:
+        cs, wide = int(chunk_size), False
+    else:
+        cs, wide = parse_tier1(tier1, H)
+        if chunk_size is not None and chunk_size != cs:
+            raise SatrnnInputError(f"tier1={tier1!r} and chunk_size={chunk_size} disagree")
     sem = SEM_EXACT if semantics == "exact" else SEM_F32_SEQ
     W = n_words(H)
     Hp = 64 * W          # neurons padded to whole words: fixed-length loops; pads have weight 0, bit 0
@@ -229,15 +239,21 @@ def build_tables(model: ElmanRNN, semantics: str = "exact", chunk_size: int | No
     B64 = np.zeros((256, Hp), dtype=np.float64)
     B64[:, :H] = model.bh.astype(np.float64)[None, :] + model.Wx.T.astype(np.float64)
     S = _abs_sums(model)
-    sigma, bq = _tier1_scale_and_bound(S, H, cs, C, sem)
+    if wide:     # int32 sums of the int16 rows (automaton/tier1.py): baseq, boundq int32 as int16 views
+        sigma, ok = wide_scale(model.Wh, S, cs, FLT_MAX_SAFE)
+        bq = _tier1_boundq(S, sigma, ok, H, cs, C, sem, 2 * WIDE_SUM_LIMIT, INT32_UNDECIDABLE)
+        qtype, undecidable = np.int32, INT32_UNDECIDABLE
+    else:
+        sigma, bq = _tier1_scale_and_bound(S, H, cs, C, sem)
+        qtype, undecidable = np.int16, INT16_MAX
     sig = np.ones(Hp)
     sig[:H] = sigma
     tier2 = _tier2_bound(S, H, cs, C, sem)
     # Tier 1 decides only what tier 2 would decide too (automaton/tier1.py), so fallback counts do not depend
     # on the tier-1 choice; where tier 2 gives up on the model, tier 1 gives up as well to keep that true.
     fast1 = fast and bool(np.isfinite(tier2).all())
-    boundq = np.full((256, Hp), -1, dtype=np.int16)         # pads: never undecided (zq = 0, bit 0)
-    boundq[:, :H] = bq if fast1 else INT16_MAX
+    boundq = np.full((256, Hp), -1, dtype=qtype)            # pads: never undecided (zq = 0, bit 0)
+    boundq[:, :H] = bq if fast1 else undecidable
     bound = np.full((256, Hp), -1.0)
     bound[:, :H] = tier2 if fast else np.inf
     params = np.array([H, W, sem, cs, C], dtype=np.int64)
@@ -255,8 +271,8 @@ def build_tables(model: ElmanRNN, semantics: str = "exact", chunk_size: int | No
                 acc = acc + signs[:, k, None] * Whp[None, :, c * cs + k]
             T2[:, c, :] = acc.T
     return SignTables(params=params,
-                      baseq=np.ascontiguousarray(np.round(B64 * sig[None, :]), dtype=np.int16),
-                      boundq=boundq,
+                      baseq=np.ascontiguousarray(np.round(B64 * sig[None, :]), dtype=qtype).view(np.int16),
+                      boundq=boundq.view(np.int16),
                       Tq=quantised_chunk_tables(model.Wh, cs, Hp, sig),
                       base2=np.ascontiguousarray(B64.T),
                       T2=T2,
@@ -318,7 +334,7 @@ def _new_scratch(tables):
     """Scratch for `_step_packed_scratch`: one per thread/loop, reused across steps.
 
     int16: Hp tier-1 sums, then W uint64 masks of the neurons tier 1 left undecided (4 int16 slots each)."""
-    Hp = tables.baseq.shape[1]
+    Hp = tables.Tq.shape[2]
     return np.zeros(Hp + 4 * (Hp // 64), dtype=np.int16)
 
 
@@ -455,6 +471,8 @@ def _tier1(Tq, baseq, boundq, cb, state_in, x, state_out, z):
     True if some neuron is undecided. Like `_tier2`, it passes arrays to no real call (the intrinsics are
     inlined code), so numba does no reference counting per step. |z| <= 32765 (see the bounds), so the
     int16 sums are exact and `_within_mask64`'s |z| is too."""
+    if baseq.shape[1] != Tq.shape[2]:         # the wide tier 1: int32 baseq/boundq (automaton/tier1.py)
+        return _wide_tier1(Tq, baseq, boundq, cb, state_in, x, state_out, z) != np.uint64(0)
     W = state_in.shape[0]
     C = Tq.shape[0]
     Hp = baseq.shape[1]
@@ -619,7 +637,7 @@ class SignAutomaton:
     @property
     def tier1(self) -> str:
         """The tier-1 choice of the tables ("chunk8", "chunk4", ...; see `automaton.tier1`)."""
-        return tier1_name(int(self.tables.params[3]))
+        return tier1_of(self.tables)
 
     @classmethod
     def from_model(cls, model: ElmanRNN, semantics: str = "exact", *, chunk_size: int | None = None,

@@ -8,8 +8,9 @@ from satrnn.automaton.sign import MAX_STEPS, SignAutomaton
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.text import load_text, parse_byte
 
-from ..clikit import (add_json_flag, add_model_arg, add_semantics_arg, check_int, check_writable, console,
-                      declare_inputs, declare_outputs, emit_json, load_model_arg, progress, save_npy, write_file)
+from ..clikit import (add_json_flag, add_model_arg, add_semantics_arg, add_tier1_arg, check_int, check_writable,
+                      console, declare_inputs, declare_outputs, emit_json, load_model_arg, progress, save_npy,
+                      write_file)
 
 MAX_TRAJECTORY_STEPS = 50_000_000          # (steps, W) uint64 kept in memory
 CHUNK = 5_000_000                          # steps between progress updates
@@ -28,6 +29,7 @@ def register(sub) -> None:
                    help="number of steps (required with --input; with --text at most the text length, "
                         "default all of it)")
     add_semantics_arg(p)
+    add_tier1_arg(p)
     p.add_argument("--trajectory", metavar="FILE",
                    help="write every state: .npy (steps, W) uint64, else one hex state per line")
     declare_inputs(p, "text")
@@ -58,7 +60,7 @@ def run(args) -> int:
             raise SatrnnInputError(f"--trajectory keeps every state in memory: at most {MAX_TRAJECTORY_STEPS:,} "
                                    f"steps, got {steps:,}")
     model = load_model_arg(args)
-    aut = SignAutomaton.from_model(model, args.semantics)
+    aut = SignAutomaton.from_model(model, args.semantics, tier1=args.tier1)
     start = aut.parse_state(args.start)
     traj = None
     if xs is not None:
@@ -83,7 +85,7 @@ def run(args) -> int:
     if args.trajectory is not None:
         _write_trajectory(args.trajectory, traj, model.H)
     out = {"final": to_hex(final, model.H), "H": model.H, "steps": steps, "semantics": args.semantics,
-           "start": to_hex(start, model.H), "input": x, "text": args.text,
+           "tier1": aut.tier1, "start": to_hex(start, model.H), "input": x, "text": args.text,
            "fallbacks": aut.fallbacks, "neuron_steps": aut.neuron_steps, "trajectory": args.trajectory}
     if args.json:
         emit_json(out)
