@@ -291,7 +291,7 @@ def test_tier_bounds_hold(H, style):
     so every sign they decide is the exact sign (checked on random states, including near-tie models)."""
     from satrnn.automaton.sign import _chunk_byte, build_tables
     model, _, _, _ = near_tie_model(H, 11 + H, style, ["seq0", "ex0", "ex+"])
-    tb = build_tables(model, "exact")
+    tb = build_tables(model, "exact", tier1="chunk8")     # the narrow int16 tier (wide: test_tier1_scale)
     rng = np.random.default_rng(H)
     H_, C = model.H, tb.Tq.shape[0]
     S = (np.abs(model.bh.astype(np.float64)) + np.abs(model.Wh.astype(np.float64)).sum(1))
