@@ -203,11 +203,14 @@ class Subject:
 
     @classmethod
     def of(cls, model, xs) -> "Subject":
-        """The subject of a model (anything with Wx, Wh, bh, Wy, by) and a text (uint8 bytes)."""
+        """The subject of a model (anything with Wx, Wh, bh, Wy, by; None = no model: only text claims can
+        apply) and a text (uint8 bytes)."""
+        text = hashlib.sha256(np.ascontiguousarray(xs, dtype=np.uint8).tobytes()).hexdigest()
+        if model is None:
+            return cls("none", text)
         h = hashlib.sha256()
         for name in ("Wx", "Wh", "bh", "Wy", "by"):
             h.update(np.ascontiguousarray(getattr(model, name), dtype="<f4").tobytes())
-        text = hashlib.sha256(np.ascontiguousarray(xs, dtype=np.uint8).tobytes()).hexdigest()
         return cls(h.hexdigest(), text)
 
     def not_applicable(self, claim: "Claim") -> str | None:

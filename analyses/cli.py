@@ -83,6 +83,13 @@ def main(argv=None) -> int:
         return _fail(str(e).splitlines()[0] if str(e) else "bad input")
     except KeyboardInterrupt:
         err_console.print("satrnn: interrupted", markup=False)
+        if argv is None:
+            # The real command line: every `with` block (staged outputs, progress bars) has already been
+            # unwound, so skip the interpreter's teardown (numba, threads, GC of large arrays: ~1-2 s on a
+            # loaded machine) and exit at once.
+            _flush_stdout()
+            sys.stderr.flush()
+            os._exit(130)
         return 130
     except BrokenPipeError:
         _silence_stdout()

@@ -29,7 +29,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColum
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.files import StagedOutputs, atomic_write_bytes, check_distinct, check_output
 from satrnn.rnn.model import ElmanRNN, load_model
-from satrnn.rnn.text import check_max_bytes, load_text
+from satrnn.rnn.text import DEFAULT_TEXT_CAP, check_max_bytes, iter_text, load_text, text_size
 
 __all__ = ["StagedOutputs"]  # re-exported for commands
 
@@ -108,6 +108,13 @@ def add_semantics_arg(p: argparse.ArgumentParser) -> None:
                         "papers' sequential float32 sum")
 
 
+def add_tier1_arg(p: argparse.ArgumentParser) -> None:
+    """--tier1 (sign automaton tier-1 tables; checked by automaton.tier1.parse_tier1, no automaton import here)."""
+    p.add_argument("--tier1", default=None, metavar="CHOICE",
+                   help="sign automaton tier-1 arithmetic: chunk8, chunk4, chunk2, chunk1 (int16 sums), wide8, "
+                        "wide4 (int32 sums); default: chosen by H (results are identical, only speed differs)")
+
+
 def seed_type(value: str) -> int:
     """argparse type for seeds: an integer 0..2^63-1, checked while parsing (before any computing)."""
     try:
@@ -149,6 +156,31 @@ def load_model_text_args(args, min_bytes: int = 2) -> tuple[ElmanRNN, np.ndarray
     if args.text is None:
         raise SatrnnInputError("TEXT is missing: give MODEL and TEXT, or neither for the default model")
     return load_model(args.model), load_text(args.text, max_bytes=args.max_bytes, min_bytes=min_bytes)
+
+
+def model_and_text_source(args, min_bytes: int = 2) -> tuple[ElmanRNN, object, int]:
+    """(model, text, n bytes) for the streaming commands (eval, trace): the default model and corpus (an
+    array) when MODEL and TEXT are both omitted, else the model and TEXT as an iterator of uint8 chunks
+    (`rnn.text.iter_text`: read as it is consumed, never whole). TEXT is checked (regular file, length
+    >= min_bytes after --max-bytes) before anything is computed."""
+    if args.model is None and args.text is None:
+        model, xs = load_model_text_args(args, min_bytes=min_bytes)
+        if xs.shape[0] < min_bytes:
+            raise SatrnnInputError(f"the default corpus cut to {xs.shape[0]} byte(s) is too short; "
+                                   f"at least {min_bytes} are needed")
+        return model, xs, int(xs.shape[0])
+    if args.text is None:
+        raise SatrnnInputError("TEXT is missing: give MODEL and TEXT, or neither for the default model")
+    model = load_model(args.model)
+    n = text_size(args.text, args.max_bytes)
+    if args.max_bytes is None and n > DEFAULT_TEXT_CAP:   # streaming needs no cap; hours of work should be asked for
+        raise SatrnnInputError(f"text file {args.text} has {n:,} bytes, more than the {DEFAULT_TEXT_CAP:,} read "
+                               "without --max-bytes; pass --max-bytes N to use its first N bytes")
+    if n == 0:
+        raise SatrnnInputError(f"text file {args.text} is empty")
+    if n < min_bytes:
+        raise SatrnnInputError(f"text file {args.text} has {n} byte(s); at least {min_bytes} are needed")
+    return model, iter_text(args.text, args.max_bytes), n
 
 
 def check_int(name: str, value: int, lo: int, hi: int) -> int:
@@ -275,3 +307,15 @@ def pins_arg(args, H: int) -> dict:
     +1/-1 or a neuron given twice is a one-line input error (see `satrnn.automaton.sign.parse_pins`)."""
     from satrnn.automaton.sign import parse_pins
     return dict(parse_pins(getattr(args, "pin", None), H))
+
+
+def bytes_callback(bar: Progress, label: str):
+    """A progress(done, total) callback for streamed analyses (bytes of text processed): creates the task
+    on first use, so short runs that finish in one chunk show nothing."""
+    state = {}
+
+    def on_chunk(done, total):
+        if "task" not in state:
+            state["task"] = bar.add_task(label, total=total)
+        bar.update(state["task"], completed=done, total=total)
+    return on_chunk

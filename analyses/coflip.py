@@ -98,7 +98,7 @@ def top_pairs(C: np.ndarray, J: np.ndarray, k: int = TOP_PAIRS) -> tuple[list[di
     return rows, tie
 
 
-def coflip_report(model: ElmanRNN, xs, forward_result=None, top: int = TOP_PAIRS) -> dict:
+def coflip_report(model: ElmanRNN, xs, forward_result=None, top: int = TOP_PAIRS, progress=None) -> dict:
     """Co-flip counts and Jaccard for every neuron pair (DEFINITIONS 5.4).
 
     Without `forward_result` the forward is streamed in chunks (rnn.stream) and the counts are summed chunk
@@ -109,7 +109,7 @@ def coflip_report(model: ElmanRNN, xs, forward_result=None, top: int = TOP_PAIRS
     max_jaccard (pair and value), transitions.
     """
     C, transitions, prev = None, 0, None
-    for t0, hs in state_rows(model, xs, forward_result):
+    for t0, hs in state_rows(model, xs, forward_result, progress):
         F, prev_new = chunk_flips(prev, hs, t0)
         prev = prev_new
         transitions += F.shape[1]

@@ -109,7 +109,8 @@ def pin_text(pe: ed.PinEffect) -> Text:
         if pe.rep is not None and pe.rep_pinned is not None:
             t.append("  (the same cycle)" if pe.rep == pe.rep_pinned else "  (a different cycle)", style="dim")
         t.append("\n")
-    t.append(f"computed in {pe.seconds:.2f} s with the sign kernels (pinned model, exact)", style="dim")
+    t.append(f"computed in {pe.seconds:.2f} s with the sign kernels (the neuron clamped in the automaton)",
+             style="dim")
     return t
 
 
@@ -249,13 +250,13 @@ class NeuronScreen(Screen):
         yield Header()
         with VerticalScroll():
             yield Static(self._summary(d, gv, j), id="neuron-summary")
+            yield Static(Text("p: pin to +1, m: pin to -1 (sign dynamics from all -1 on the text, and the "
+                              "selected cycle re-run)", style="dim"), id="neuron-pin")
             with Horizontal(classes="row"):
                 yield Static(self._histogram(d, j), id="neuron-hist", classes="half")
                 yield Static(self._roles(d, j), id="neuron-roles", classes="half")
-            yield Static(self._raster(d, j), id="neuron-raster")
             yield Static(self._partners(d, gv, j), id="neuron-partners")
-            yield Static(Text("p: pin to +1, m: pin to -1 (sign dynamics from all -1 on the text, and the "
-                              "reference cycle re-run)", style="dim"), id="neuron-pin")
+            yield Static(self._raster(d, j), id="neuron-raster")
         yield Footer()
 
     @staticmethod
@@ -322,7 +323,6 @@ class NeuronScreen(Screen):
 
     def show_pin(self, pe: ed.PinEffect) -> None:
         self.query_one("#neuron-pin", Static).update(pin_text(pe))
-        self.app.pin_shown.set()  # type: ignore[attr-defined]
 
 
 class MainScreen(Screen):
@@ -341,7 +341,7 @@ class MainScreen(Screen):
                 yield Static(id="graph-status")
                 with Horizontal():
                     with Vertical(classes="third"):
-                        yield Label("communities (enter: select the strongest member)", classes="title")
+                        yield Label("communities (enter selects its hub)", classes="title")
                         yield ListView(id="communities")
                     with Vertical(classes="third"):
                         yield Label("hubs by strength (summed Jaccard)", classes="title")
@@ -382,8 +382,8 @@ class MainScreen(Screen):
             ("█", "green"), " +1  ", ("·", "grey50"), " -1  ", ("█", "black on yellow"), " flip  ",
             ("█", "white on red"), f" |z| < {ed.NEAR_ZERO:g}   (arrows / page keys scroll; "
                                    "the selected neuron is magenta)"))
-        self.query_one("#sign-raster", RasterView).set_raster(d.signs, d.flips_tj, d.margins < np.float32(ed.NEAR_ZERO),
-                                                              d.xs, app.selected)
+        near = d.margins < np.float32(ed.NEAR_ZERO)
+        self.query_one("#sign-raster", RasterView).set_raster(d.signs, d.flips_tj, near, d.xs, app.selected)
         self.refresh_graph()
         self.refresh_cycles(list(app.cycles), "" if app.first_round.is_set() else "first round of searches …")
         self.refresh_ledger()
@@ -641,10 +641,13 @@ class ExploreApp(App):
             raise ValueError("give exactly one of loader and data")
         self.loader, self.data = loader, data
         self.ledger_loader = ledger_loader
+        if ledger_loader is not None:
+            ed.prepare_subprocesses()
         self.ledger_state: ed.Ledger | None = None
         self.ledger_message = ledger_reason or "the ledger is being measured …"
         self.ledger_filter = ("all", "all")
         self.first_view, self.selected = view, select
+        self.open_detail = view == "neurons" and select is not None
         self.pin_first, self._pending_pin = pin, None
         self.pin_shown = threading.Event()
         self.threshold = threshold
@@ -662,6 +665,8 @@ class ExploreApp(App):
         self.cycle_shown = threading.Event()  # the selected cycle's states are on screen
         self.first_round = threading.Event()  # the first round of cycle searches is done
         self.exported: list[str] = []
+        self.errors: list[str] = []           # failures of updates from background threads
+        self.pilot_error: str | None = None   # set by the screenshot pilot when a wait timed out
 
     # -- start-up --
     def on_mount(self) -> None:
@@ -684,12 +689,19 @@ class ExploreApp(App):
         threading.Thread(target=run, name="satrnn-explore-load", daemon=True).start()
 
     def _from_thread(self, fn, *args):
+        """Run fn(*args) on the app's thread from a background thread; failures are recorded in `errors`
+        and shown, never lost (a background thread has nobody else to tell)."""
+        if not self.is_running:
+            return
         try:
             self.call_from_thread(fn, *args)
-        except RuntimeError:  # the app has exited
-            pass
-        except Exception as e:  # noqa: BLE001 - a failed UI update must not kill a background thread
-            self.log.error(f"update from a background thread failed: {e!r}")
+        except Exception as e:  # noqa: BLE001 - reported below
+            if not self.is_running:
+                return
+            msg = f"{getattr(fn, '__name__', fn)} failed: {type(e).__name__}: {e}"
+            self.errors.append(msg)
+            with contextlib.suppress(Exception):
+                self.call_from_thread(self.notify, msg, severity="error")
 
     def _loaded(self, data: ed.ExploreData) -> None:
         self.data = data
@@ -700,6 +712,8 @@ class ExploreApp(App):
         d = self.data
         self.graph_view = d.graph(self.threshold)
         self.threshold = self.graph_view.threshold
+        if self.selected is None:  # start on the strongest hub
+            self.selected = int(self.graph_view.summary["hubs"][0]["neuron"])
         self._book_stats()
         self.push_screen(MainScreen())
         self.call_after_refresh(self._show_first)
@@ -718,7 +732,7 @@ class ExploreApp(App):
         if self.selected is not None:
             self.select_neuron(self.selected)
         self.action_view(view if view in VIEWS else "neurons")
-        if view == "neurons" and self.selected is not None:
+        if self.open_detail:
             screen = NeuronScreen(self.selected)
             self.push_screen(screen)
             if self.pin_first is not None:
@@ -827,11 +841,13 @@ class ExploreApp(App):
                           f"first round: {n} cycle(s) in {self.data.timings['cycles']:.1f} s")
 
     def _first_done(self, cycles, status: str) -> None:
-        self._search_progress(cycles, status)
-        self.first_round.set()
-        if self._pending_pin is not None:  # pin against the first cycle found
-            self._pending_pin.action_pin(self.pin_first)
-            self._pending_pin = None
+        try:
+            self._search_progress(cycles, status)
+        finally:
+            self.first_round.set()
+            if self._pending_pin is not None:  # pin against the first cycle found
+                screen, self._pending_pin = self._pending_pin, None
+                screen.action_pin(self.pin_first)
 
     def search_more(self) -> None:
         if self.search_worker is not None and self.search_worker.state == WorkerState.RUNNING:
@@ -875,18 +891,30 @@ class ExploreApp(App):
         cyc_ref = self.cycles[self.selected_cycle] if self.selected_cycle is not None and self.cycles else None
         key = (j, c, None if cyc_ref is None else (cyc_ref.byte, cyc_ref.rep))
         if key in self.pins:
-            screen.show_pin(self.pins[key])
+            self._pin_ready(screen, self.pins[key])
             return
         self._pin_worker(j, c, cyc_ref, key, screen)
 
     @work(thread=True, group="pin")
     def _pin_worker(self, j, c, cyc_ref, key, screen) -> None:
         d = self.data
-        with kernel_lock():
-            pe = ed.pin_effect(d.model, d.xs, d.automaton, j, c, d.dynamics, cyc_ref)
+        try:
+            with kernel_lock():
+                pe = ed.pin_effect(d.model, d.xs, d.automaton, j, c, d.dynamics, cyc_ref)
+        except Exception as e:  # noqa: BLE001 - shown; the app keeps running
+            self.errors.append(f"pinning h{j} failed: {type(e).__name__}: {e}")
+            self._from_thread(self.notify, self.errors[-1], severity="error")
+            self.pin_shown.set()
+            return
         self.pins[key] = pe
         if not get_current_worker().is_cancelled:
-            self._from_thread(screen.show_pin, pe)
+            self._from_thread(self._pin_ready, screen, pe)
+
+    def _pin_ready(self, screen: NeuronScreen, pe: ed.PinEffect) -> None:
+        try:
+            screen.show_pin(pe)
+        finally:
+            self.pin_shown.set()
 
     # -- ledger --
     def _start_ledger(self) -> None:
@@ -926,22 +954,31 @@ async def wait_until(pilot, cond, timeout: float = 120.0, step: float = 0.05) ->
         await pilot.pause(step)
 
 
-def screenshot_pilot(path_writer: Callable[[str], None], view: str, wait_ledger: bool, wait_cycles: bool = True):
+def screenshot_pilot(path_writer: Callable[[str], None], view: str, wait_ledger: bool, wait_cycles: bool = True,
+                     timeout: float = 900.0):
     """An auto-pilot for `App.run(headless=True)` that waits for the first screen (and the ledger when the
-    view is the ledger), shows `view`, writes the SVG through path_writer and exits."""
+    view is the ledger, the pin effect when one was asked for, the first cycle search on the Cycles view),
+    writes the SVG through path_writer and exits. A wait longer than `timeout` s sets app.pilot_error and
+    exits with code 1 without writing."""
     async def pilot_fn(pilot):
         app: ExploreApp = pilot.app
-        await wait_until(pilot, lambda: app.ready.is_set() or app.load_error is not None, timeout=3600)
-        if app.load_error is not None:
+        try:
+            await wait_until(pilot, lambda: app.ready.is_set() or app.load_error is not None, timeout=timeout)
+            if app.load_error is not None:
+                return
+            if wait_ledger:
+                await wait_until(pilot, app.ledger_done.is_set, timeout=timeout)
+            if app.pin_first is not None and app.open_detail:
+                await wait_until(pilot, app.pin_shown.is_set, timeout=timeout)
+            if view == "cycles" and wait_cycles:
+                await wait_until(pilot, app.first_round.is_set, timeout=timeout)
+                if app.cycles:
+                    await wait_until(pilot, app.cycle_shown.is_set, timeout=timeout)
+        except TimeoutError:
+            app.pilot_error = (f"the {view} view was not ready after {timeout:g} s"
+                               + (f" ({'; '.join(app.errors)})" if app.errors else ""))
+            app.exit(None, 1)
             return
-        if wait_ledger:
-            await wait_until(pilot, app.ledger_done.is_set, timeout=3600)
-        if app.pin_first is not None and app.selected is not None and view == "neurons":
-            await wait_until(pilot, app.pin_shown.is_set, timeout=600)
-        if view == "cycles" and wait_cycles:
-            await wait_until(pilot, app.first_round.is_set, timeout=600)
-            if app.cycles:
-                await wait_until(pilot, app.cycle_shown.is_set, timeout=600)
         await pilot.pause(0.3)
         path_writer(app.export_screenshot(title=f"satrnn explore: {VIEWS.get(view, view)}"))
         app.exit(None, 0)

@@ -513,10 +513,18 @@ def _ledger_child(conn, model: ElmanRNN, xs, claim_ids) -> None:
     conn.close()
 
 
+def prepare_subprocesses() -> None:
+    """Start multiprocessing's resource tracker now: started later, from inside a Textual app, it would pass
+    the app's captured stderr (fileno -1) to the new process and fail."""
+    from multiprocessing import resource_tracker
+    resource_tracker.ensure_running()
+
+
 def ledger_in_subprocess(model: ElmanRNN, xs, on_claim=None, should_stop=lambda: False,
                          claim_ids=None, poll: float = 0.2) -> Ledger:
     """`ledger` in a separate (daemon, spawned) process: it neither competes with the caller for the GIL nor
-    delays its exit; should_stop() (polled every `poll` s) terminates it."""
+    delays its exit; should_stop() (polled every `poll` s) terminates it. Inside a Textual app, call
+    `prepare_subprocesses()` before the app starts."""
     import multiprocessing as mp
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe(duplex=False)

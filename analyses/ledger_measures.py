@@ -12,6 +12,7 @@ No paper value appears here: parameters (k, theta, tau, d, neuron, ...) come fro
 """
 from __future__ import annotations
 
+import inspect
 from functools import cached_property
 from typing import Callable
 
@@ -361,6 +362,21 @@ def _wh_top_fraction_unchanged(ctx, frac):
 
 
 # ---- running the ledger --------------------------------------------------------------------------------
+
+def claim_entries(model: ElmanRNN | None, xs, measures, known: dict | None = None):
+    """(records, summary) of the ledger for the claims that one of `measures` (measurement keys) checks:
+    what an analysis command shows next to its own output. known: LedgerContext property name -> that
+    analysis's result, already computed by the command with the ledger's (default) options, reused instead
+    of recomputed. model None: a text-only analysis (only text claims can apply)."""
+    from . import claims as registry
+    ctx = LedgerContext(model, xs)
+    for name, value in (known or {}).items():
+        if not isinstance(inspect.getattr_static(LedgerContext, name, None), cached_property):
+            raise ValueError(f"{name!r} is not a LedgerContext result")
+        ctx.__dict__[name] = value  # what the cached property would have computed
+    claims = [c for c in registry.CLAIMS if c.measure in set(measures)]
+    return run_ledger(model, ctx.xs, claims, show_progress=False, ctx=ctx)
+
 
 def run_ledger(model: ElmanRNN, xs, claims=None, show_progress: bool = True, ctx: LedgerContext | None = None):
     """(records, summary) for the claims (default: all) on a model and text, sharing one context.

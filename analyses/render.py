@@ -11,7 +11,12 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from .claims import VERDICTS
+
 BAR = 40
+VERDICT_STYLE = {"reproduced": "green", "differs": "red", "not measurable": "yellow", "not applicable": "dim",
+                 "failed": "bold red"}
+SHORT_VERDICT = {"not measurable": "not meas.", "not applicable": "n/a"}
 
 
 # ---- small rendering helpers ------------------------------------------------------------------------
@@ -64,6 +69,72 @@ def kv_table(pairs, title: str | None = None) -> Table:
 
 def notice(title: str, reason: str) -> Panel:
     return Panel(Text(reason, style="yellow"), title=escape(title), title_align="left", border_style="yellow")
+
+
+# ---- the claims ledger (`satrnn verify`, report section ledger) -------------------------------------------------------
+
+class LedgerTable:
+    """One seed's claims as a table that adapts to the width it is rendered at (statements when wide)."""
+
+    def __init__(self, seed: str, records: list[dict]):
+        self.seed, self.records = seed, records
+
+    def __rich_console__(self, console, options):
+        wide = options.max_width >= 120
+        t = Table(title=self.seed, title_justify="left", expand=True)
+        t.add_column("claim", overflow="fold", ratio=4 if wide else 3)
+        t.add_column("paper", justify="right", overflow="fold", ratio=1)
+        t.add_column("measured", justify="right", overflow="fold", ratio=1, min_width=8)
+        t.add_column("verdict", no_wrap=True, min_width=10)
+        t.add_column("difference / reason", overflow="fold", ratio=3)
+        for r in self.records:
+            v = r["verdict"]
+            extra = ""
+            if v == "differs":
+                extra = (f"Δ = {fmt(r['difference'])} (tol {r['tolerance']})" if r["difference"] is not None
+                         else f"expected {r['tolerance']}")
+            elif v in ("not measurable", "failed"):
+                extra = r["reason"] or ""
+            elif v == "not applicable":
+                extra = (r["reason"] or "").split(":")[0]
+            if r.get("note"):
+                extra = (extra + "; " if extra else "") + r["note"]
+            claim = Text(r["id"], style="bold")
+            if wide:
+                claim += Text("\n" + r["statement"], style="dim")
+            t.add_row(claim, Text(r["paper_value"]), Text(fmt(r["measured"])),
+                      Text(v if wide else SHORT_VERDICT.get(v, v), style=VERDICT_STYLE[v]), Text(extra))
+        yield t
+
+
+def ledger_renderables(records, summary) -> list:
+    """A table per seed (every claim, its paper value, measurement and verdict) and the summary table."""
+    by_seed: dict[str, list] = {}
+    for r in records:
+        by_seed.setdefault(r["seed"], []).append(r)
+    out = [LedgerTable(seed, recs) for seed, recs in by_seed.items()]
+    out.append(summary_table(summary))
+    out.append(Text(summary_line(summary)))
+    return out
+
+
+def summary_table(summary) -> Table:
+    t = Table(title="Claims per seed and verdict", title_justify="left")
+    t.add_column("seed")
+    for v in VERDICTS:
+        t.add_column(v, justify="right", style=VERDICT_STYLE[v])
+    t.add_column("total", justify="right")
+    for seed, d in summary["per_seed"].items():
+        t.add_row(seed, *(str(d[v]) for v in VERDICTS), str(d["total"]))
+    tot = summary["total"]
+    t.add_row(Text("all", style="bold"), *(str(tot[v]) for v in VERDICTS), str(tot["total"]))
+    return t
+
+
+def summary_line(summary) -> str:
+    tot = summary["total"]
+    return (f"{tot['total']} claims: " + ", ".join(f"{tot[v]} {v}" for v in VERDICTS) + " — " +
+            "; ".join(f"{s[:3]}: " + "/".join(str(d[v]) for v in VERDICTS) for s, d in summary["per_seed"].items()))
 
 
 # ---- margins and the Boolean view (automaton.margins; `satrnn margins`, report sections margins and sign) ---
@@ -153,3 +224,10 @@ def boolean(b: dict, float_bpc: float | None = None) -> Group:
                       f"{u['unique_exact']} exactly (log2 = {u['entropy_bits']:.1f}); automaton fallbacks "
                       f"{b['fallbacks']['fallbacks']:,} of {b['fallbacks']['neuron_steps']:,} neuron-steps"))
     return Group(*parts)
+
+
+# ---- the claims an analysis measures (the commands offsets, pmi, factor-map, counting) -------------------------
+
+def claim_entries(records, title: str = "Claims of the seeds this analysis measures (satrnn verify lists all)"):
+    """The ledger's records for the claims an analysis command measures, as a ledger table."""
+    return LedgerTable(title, records)

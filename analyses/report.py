@@ -23,80 +23,10 @@ from rich.text import Text
 from satrnn.rnn.text import display_byte
 
 from . import boolean_figures, render
-from .claims import VERDICTS, VERIFY_PUBLISHED, NotAvailable, Subject
+from .claims import VERIFY_PUBLISHED, NotAvailable, Subject
 from .ledger_measures import LedgerContext, redux_param_count, run_ledger
-from .render import bars, fmt, kv_table, notice  # noqa: F401 - shared helpers, also used by the sections
-
-VERDICT_STYLE = {"reproduced": "green", "differs": "red", "not measurable": "yellow", "not applicable": "dim",
-                 "failed": "bold red"}
-SHORT_VERDICT = {"not measurable": "not meas.", "not applicable": "n/a"}
-
-
-# ---- the ledger (also used by `satrnn verify`) -------------------------------------------------------
-
-class LedgerTable:
-    """One seed's claims as a table that adapts to the width it is rendered at (statements when wide)."""
-
-    def __init__(self, seed: str, records: list[dict]):
-        self.seed, self.records = seed, records
-
-    def __rich_console__(self, console, options):
-        wide = options.max_width >= 120
-        t = Table(title=self.seed, title_justify="left", expand=True)
-        t.add_column("claim", overflow="fold", ratio=4 if wide else 3)
-        t.add_column("paper", justify="right", overflow="fold", ratio=1)
-        t.add_column("measured", justify="right", overflow="fold", ratio=1, min_width=8)
-        t.add_column("verdict", no_wrap=True, min_width=10)
-        t.add_column("difference / reason", overflow="fold", ratio=3)
-        for r in self.records:
-            v = r["verdict"]
-            extra = ""
-            if v == "differs":
-                extra = (f"Δ = {fmt(r['difference'])} (tol {r['tolerance']})" if r["difference"] is not None
-                         else f"expected {r['tolerance']}")
-            elif v in ("not measurable", "failed"):
-                extra = r["reason"] or ""
-            elif v == "not applicable":
-                extra = (r["reason"] or "").split(":")[0]
-            if r.get("note"):
-                extra = (extra + "; " if extra else "") + r["note"]
-            claim = Text(r["id"], style="bold")
-            if wide:
-                claim += Text("\n" + r["statement"], style="dim")
-            t.add_row(claim, Text(r["paper_value"]), Text(fmt(r["measured"])),
-                      Text(v if wide else SHORT_VERDICT.get(v, v), style=VERDICT_STYLE[v]), Text(extra))
-        yield t
-
-
-def ledger_renderables(records, summary) -> list:
-    """A table per seed (every claim, its paper value, measurement and verdict) and the summary table."""
-    by_seed: dict[str, list] = {}
-    for r in records:
-        by_seed.setdefault(r["seed"], []).append(r)
-    out = [LedgerTable(seed, recs) for seed, recs in by_seed.items()]
-    out.append(summary_table(summary))
-    out.append(Text(summary_line(summary)))
-    return out
-
-
-def summary_table(summary) -> Table:
-    t = Table(title="Claims per seed and verdict", title_justify="left")
-    t.add_column("seed")
-    for v in VERDICTS:
-        t.add_column(v, justify="right", style=VERDICT_STYLE[v])
-    t.add_column("total", justify="right")
-    for seed, d in summary["per_seed"].items():
-        t.add_row(seed, *(str(d[v]) for v in VERDICTS), str(d["total"]))
-    tot = summary["total"]
-    t.add_row(Text("all", style="bold"), *(str(tot[v]) for v in VERDICTS), str(tot["total"]))
-    return t
-
-
-def summary_line(summary) -> str:
-    tot = summary["total"]
-    return (f"{tot['total']} claims: " + ", ".join(f"{tot[v]} {v}" for v in VERDICTS) + " — " +
-            "; ".join(f"{s[:3]}: " + "/".join(str(d[v]) for v in VERDICTS) for s, d in summary["per_seed"].items()))
-
+from .render import (LedgerTable, bars, fmt, kv_table, ledger_renderables, notice,  # noqa: F401 - re-exported
+                     summary_line, summary_table)
 
 # ---- sections -----------------------------------------------------------------------------------------
 

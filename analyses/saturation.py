@@ -63,7 +63,7 @@ def _runs(flips_row: np.ndarray) -> tuple[np.ndarray, int, int]:
     return np.diff(t), int(t[0]), int(m - t[-1])
 
 
-def state_rows(model: ElmanRNN, xs, forward_result):
+def state_rows(model: ElmanRNN, xs, forward_result, progress=None):
     """Chunks (t0, hs) of the states h_0..h_{n-2}: from a given forward result, else streamed (rnn.stream)."""
     if forward_result is not None:
         hs = np.asarray(forward_result.hs[:-1])
@@ -74,7 +74,9 @@ def state_rows(model: ElmanRNN, xs, forward_result):
     xs = as_bytes(xs)
     if xs.shape[0] < 2:
         raise SatrnnInputError("need at least 2 bytes of text")
-    for t0, hs, _ in state_chunks(model, xs, stop=xs.shape[0] - 1):
+    n1 = xs.shape[0] - 1
+    tick = None if progress is None else (lambda done: progress(done, n1))
+    for t0, hs, _ in state_chunks(model, xs, stop=n1, progress=tick):
         yield t0, hs
 
 
@@ -90,7 +92,7 @@ def chunk_flips(prev_signs, hs: np.ndarray, t0: int) -> tuple[np.ndarray, np.nda
 
 
 def saturation_report(model: ElmanRNN, xs, forward_result=None, threshold: float = SAT_THRESHOLD,
-                      keep_positions: bool = True, printed_rows: int = PRINTED_ROWS) -> dict:
+                      keep_positions: bool = True, printed_rows: int = PRINTED_ROWS, progress=None) -> dict:
     """Per-neuron and per-position saturation, flips and dwells (DEFINITIONS 5.1-5.3).
 
     Without `forward_result` the forward is streamed in chunks: memory is O(chunk x H) plus the outputs;
@@ -103,7 +105,7 @@ def saturation_report(model: ElmanRNN, xs, forward_result=None, threshold: float
     the last, each {t, n_sat, n_flip, min_abs, flipped (neurons)}. Global: order (flips descending,
     stable), class_counts, dwell_hist (G[d], d = 0..99, paper-compatible), mean_dwell (paper-compatible,
     recorded dwells < 100), mean_dwell_all (corrected, all closed dwells), dropped_dwells (count of dwells
-    >= 100), mean_flips, steps.
+    >= 100), mean_flips, steps. `progress(done, total)`, if given, is called after every streamed chunk.
     """
     if not (0.0 < float(threshold) <= 1.0):
         raise SatrnnInputError(f"saturation threshold must be in (0, 1], got {threshold}")
@@ -123,7 +125,7 @@ def saturation_report(model: ElmanRNN, xs, forward_result=None, threshold: float
     pos_sat, pos_flip, pos_min, rows = [], [], [], []
     prev = None
     m = 0
-    for t0, hs in state_rows(model, xs, forward_result):
+    for t0, hs in state_rows(model, xs, forward_result, progress):
         hs = np.asarray(hs, dtype=np.float32)
         k = hs.shape[0]
         m = t0 + k

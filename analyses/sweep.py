@@ -274,7 +274,15 @@ def run_chunk(chunk: Chunk, model_bytes: bytes) -> list:
     with its error; the others are unaffected. One numba thread: the worker process is the unit of
     parallelism (and results do not depend on the thread count anyway)."""
     import numba
+    threads = numba.get_num_threads()
     numba.set_num_threads(1)
+    try:
+        return _run_chunk(chunk, model_bytes)
+    finally:
+        numba.set_num_threads(threads)
+
+
+def _run_chunk(chunk: Chunk, model_bytes: bytes) -> list:
     worker = _worker_name()
     if chunk.kind == "landscape":
         rows = []

@@ -97,8 +97,11 @@ def pinned_automaton(automaton: SignAutomaton, pins) -> SignAutomaton:
         bh[j] = np.float32(v)
     model = ElmanRNN(Wx=Wx, Wh=Wh, bh=bh, Wy=np.zeros((256, H), np.float32), by=np.zeros(256, np.float32))
     # An automaton built with fast=False (every neuron through tier 3) stays so.
-    fast = not (np.isinf(t.bound[:, :H]).all() and (t.boundq[:, :H] == np.iinfo(np.int16).max).all())
-    return SignAutomaton(build_tables(model, automaton.semantics, t.cb, fast), automaton.semantics)
+    # (wide tier-1 tables keep boundq as int32 in an int16 view: automaton/tier1.py)
+    bq = t.boundq.view(np.int32) if automaton.tier1.startswith("wide") else t.boundq
+    fast = not (np.isinf(t.bound[:, :H]).all() and (bq[:, :H] == np.iinfo(bq.dtype).max).all())
+    return SignAutomaton(build_tables(model, automaton.semantics, fast=fast, tier1=automaton.tier1),
+                         automaton.semantics)
 
 
 def _free_neurons(H: int, pins) -> np.ndarray:

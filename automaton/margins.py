@@ -76,7 +76,8 @@ def _log_histogram_from_counts(zeros: int, decades: np.ndarray, total: int) -> l
     return out
 
 
-def _order_statistics(model: ElmanRNN, xs: np.ndarray, n1: int, top16: np.ndarray, ks: tuple[int, ...]) -> list:
+def _order_statistics(model: ElmanRNN, xs: np.ndarray, n1: int, top16: np.ndarray, ks: tuple[int, ...],
+                      progress=None) -> list:
     """Exact k-th smallest margins (0-based ks) over all n1 x H margins, in bounded memory.
 
     Non-negative float32 values sort like their bit patterns as uint32. The first pass (done by the
@@ -89,7 +90,7 @@ def _order_statistics(model: ElmanRNN, xs: np.ndarray, n1: int, top16: np.ndarra
         b = int(np.searchsorted(cum, k, side="right"))
         buckets.setdefault(b, []).append(k)
     low = {b: np.zeros(1 << 16, dtype=np.int64) for b in buckets}
-    for _, _, zs in state_chunks(model, xs, stop=n1):
+    for _, _, zs in state_chunks(model, xs, stop=n1, progress=progress):
         bits = np.abs(zs).astype(np.float32).view(np.uint32).ravel()
         hi = bits >> np.uint32(16)
         for b, counts in low.items():
@@ -106,14 +107,14 @@ def _order_statistics(model: ElmanRNN, xs: np.ndarray, n1: int, top16: np.ndarra
     return [out[k] for k in ks]
 
 
-def _exact_median(model: ElmanRNN, xs: np.ndarray, n1: int, top16: np.ndarray, total: int) -> float:
+def _exact_median(model: ElmanRNN, xs: np.ndarray, n1: int, top16: np.ndarray, total: int, progress=None) -> float:
     """np.median of all float32 margins: the middle value, or the float32 mean of the two middle ones."""
     k1, k2 = (total - 1) // 2, total // 2
-    a, b = _order_statistics(model, xs, n1, top16, (k1, k2))
+    a, b = _order_statistics(model, xs, n1, top16, (k1, k2), progress)
     return float(np.median(np.array([a, b], dtype=np.float32))) if k1 != k2 else float(a)
 
 
-def margin_report(model: ElmanRNN, xs, per_position_rows: int = PER_POSITION_ROWS) -> dict:
+def margin_report(model: ElmanRNN, xs, per_position_rows: int = PER_POSITION_ROWS, progress=None) -> dict:
     """q1_margins (DEFINITIONS 2) on the float32 data trajectory (h_{-1} = 0), t = 0..n-2.
 
     Computed in chunks of the text (rnn.stream): memory is O(chunk x H) plus the outputs, whatever the text
@@ -140,11 +141,14 @@ def margin_report(model: ElmanRNN, xs, per_position_rows: int = PER_POSITION_ROW
         float32 accumulation error bound gamma_{H+1}(2^-24) (|bh| + |Wx[., x]| + sum_j |Wh[i, j]|) vs the
         margins ({max_bound, steps_within_bound, min_margin_over_bound});
       quirks: list of strings.
+    `progress(done, total)`, if given, is called after every chunk (total = 2 (n-1): two passes).
     """
     xs = check_model_text(model, xs)
     H = model.H
     n1 = xs.shape[0] - 1
     total = n1 * H
+    tick1 = None if progress is None else (lambda done: progress(done, 2 * n1))
+    tick2 = None if progress is None else (lambda done: progress(n1 + done, 2 * n1))
     one, tenth = f32(1.0), f32(0.1)
     # 2.6 constants (per neuron), needed inside the loop for the corrected counts
     Wabs = [seq_sum32(np.abs(model.Wh[j])) for j in range(H)]
@@ -168,7 +172,7 @@ def margin_report(model: ElmanRNN, xs, per_position_rows: int = PER_POSITION_ROW
     max_bound, min_over_bound = 0.0, math.inf
     cand = np.zeros((0, 3))                     # smallest candidates: (margin, flat index, z)
     per_pos, last_row = [], None
-    for t0, hs, zs in state_chunks(model, xs, stop=n1):
+    for t0, hs, zs in state_chunks(model, xs, stop=n1, progress=tick1):
         m = zs.shape[0]
         _check_finite(zs, t0)
         mu = np.abs(zs).astype(np.float32)                                  # (m, H)
@@ -268,7 +272,7 @@ def margin_report(model: ElmanRNN, xs, per_position_rows: int = PER_POSITION_ROW
         "mean_margin": float(mean_sum.value) / total, "small": small, "small_pct": 100.0 * small / total,
         "tiny": tiny, "tiny_pct": 100.0 * tiny / total, "frac_below_1": small / total,
         "frac_below_0_1": tiny / total, "min_margin": float(mu_min),
-        "median_margin": _exact_median(model, xs, n1, top16, total),
+        "median_margin": _exact_median(model, xs, n1, top16, total, tick2),
         "bpc_full": float(cost_sum.value) / n1, "bpc_sign_readout": float(sign_sum.value) / n1,
         "histogram": hist, "histogram_log": _log_histogram_from_counts(zeros, decades, total),
         "per_neuron": {"mean": (S / n1).tolist(), "min": mins.astype(np.float64).tolist(),

@@ -42,6 +42,8 @@ from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit, njit_leaf
 
 from .bitset import _popcount64, all_minus, all_plus, from_hex, n_words
+from .tier1 import (INT32_UNDECIDABLE, WIDE_SUM_LIMIT, _wide_tier1, parse_tier1, quantised_chunk_tables, tier1_of,
+                    wide_scale)
 
 from llvmlite import ir
 from numba.core import cgutils, types
@@ -50,13 +52,18 @@ from numba.extending import intrinsic
 # ---- vector helpers (numba intrinsics: LLVM vector code for what numba's loops compile poorly) ---------
 
 
+PREFETCH_CHUNKS = 8
+
+
 @intrinsic
 def _chunk_sum(typingctx, z, Tq, baseq, x, R, src, cb):
     """z[:Hp] = baseq[x, :] + sum_{c < C} Tq[c, bits c cb .. c cb + cb - 1 of row src of R, :] (tier 1's sum).
 
     Tq: C-contiguous (C, 2^cb, Hp) int16 with Hp a multiple of 64; baseq (256, Hp) int16; R (rows, W) uint64;
     z int16 of size >= Hp. LLVM vector code: per block of 128 (or 64) neurons the running sum stays in
-    registers over all C chunk rows and is stored once; numba's loop would reload and check z per chunk."""
+    registers over all C chunk rows and is stored once (numba's loop would reload and check z per chunk), and
+    each row read prefetches the same block of the row PREFETCH_CHUNKS chunks later (its address is known
+    from the state's bits, so it arrives from L2/L3 while other rows are summed)."""
     ok = (isinstance(Tq, types.Array) and Tq.ndim == 3 and Tq.dtype == types.int16 and Tq.layout == "C"
           and isinstance(baseq, types.Array) and baseq.ndim == 2 and baseq.dtype == types.int16
           and baseq.layout == "C" and isinstance(R, types.Array) and R.ndim == 2 and R.dtype == types.uint64
@@ -80,6 +87,17 @@ def _chunk_sum(typingctx, z, Tq, baseq, x, R, src, cb):
         bmask = builder.sub(builder.shl(ir.Constant(i64, 1), cb64), ir.Constant(i64, 1))
         wide = builder.icmp_unsigned("==", builder.urem(hp, ir.Constant(i64, 128)), ir.Constant(i64, 0))
 
+        i32 = ir.IntType(32)
+        i8p = ir.IntType(8).as_pointer()
+        pf = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+                                            "llvm.prefetch.p0")
+
+        def chunk_row(c):
+            bit = builder.mul(c, cb64)
+            word = builder.load(builder.gep(rrow, [builder.lshr(bit, ir.Constant(i64, 6))]))
+            b = builder.and_(builder.lshr(word, builder.and_(bit, ir.Constant(i64, 63))), bmask)
+            return builder.gep(ta.data, [builder.mul(builder.add(builder.mul(c, nb), b), hp)])
+
         def blocks(lanes):
             vty = ir.VectorType(ir.IntType(16), lanes)
             acc = cgutils.alloca_once(builder, vty)
@@ -90,11 +108,15 @@ def _chunk_sum(typingctx, z, Tq, baseq, x, R, src, cb):
                     return builder.load(builder.bitcast(builder.gep(ptr, [off]), vty.as_pointer()), align=2)
                 builder.store(vload(brow), acc)
                 with cgutils.for_range(builder, C) as ch:
-                    bit = builder.mul(ch.index, cb64)
-                    word = builder.load(builder.gep(rrow, [builder.lshr(bit, ir.Constant(i64, 6))]))
-                    b = builder.and_(builder.lshr(word, builder.and_(bit, ir.Constant(i64, 63))), bmask)
-                    row = builder.gep(ta.data, [builder.mul(builder.add(builder.mul(ch.index, nb), b), hp)])
+                    row = chunk_row(ch.index)
                     builder.store(builder.add(builder.load(acc), vload(row)), acc)
+                    # prefetch the same block of the row chunk c + 8 will read (rows come from L2/L3)
+                    ahead = builder.add(ch.index, ir.Constant(i64, PREFETCH_CHUNKS))
+                    late = builder.icmp_unsigned(">=", ahead, C)
+                    pfrow = chunk_row(builder.select(late, builder.sub(C, ir.Constant(i64, 1)), ahead))
+                    for line in range(0, lanes, 32):     # 32 int16 = one 64-byte line
+                        p = builder.bitcast(builder.gep(pfrow, [builder.add(off, ir.Constant(i64, line))]), i8p)
+                        builder.call(pf, [p, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
                 builder.store(builder.load(acc),
                               builder.bitcast(builder.gep(za.data, [off]), vty.as_pointer()), align=2)
 
@@ -189,16 +211,19 @@ SEM_EXACT = 0
 SEM_F32_SEQ = 1
 MAX_STEPS = 10**12
 
-TIER1_CHUNKS = 0   # `SignTables.tier1`: the chunk tables below (the selector a second tier-1 variant extends)
+TIER1_CHUNKS = 0   # `SignTables.tier1`: int16 chunk tables summed in int16 (`_chunk_sum`), "chunkK"
+TIER1_WIDE = 1     # the same tables summed in int32 (`tier1._wide_tier1`), "wideK"; see automaton/tier1.py
 
 SignTables = namedtuple("SignTables", ["H", "W", "Hp", "sem", "cb", "C", "tier1", "baseq", "boundq", "Tq",
                                        "base2", "bound", "Wh", "Wx", "bh", "free", "pinval"])
 SignTables.__doc__ = """Everything one step needs, as one numba argument (a named tuple of ints and arrays).
 
 H neurons, W = ceil(H/64) words, Hp = 64 W; sem (SEM_EXACT, SEM_F32_SEQ); cb = chunk_size (neurons per
-chunk), C = ceil(H/cb) chunks; tier1: which tier-1 arithmetic `_step` uses (TIER1_CHUNKS).
+chunk), C = ceil(H/cb) chunks; tier1: which tier-1 arithmetic `_step` uses (TIER1_CHUNKS: int16 sums,
+TIER1_WIDE: int32 sums, see automaton/tier1.py).
 Neuron axes of the tables are padded to Hp (pads: weight 0, never undecided, bit always 0).
-baseq, boundq: (256, Hp) int16; Tq: (C, 2^cb, Hp) int16  (tier 1, scaled by sigma_i).
+baseq, boundq: (256, Hp) int16 (TIER1_WIDE: int32 (256, Hp) kept as int16 views (256, 2 Hp), so every
+choice has one numba type); Tq: (C, 2^cb, Hp) int16  (tier 1, scaled by sigma_i).
 base2: (Hp, 256) float64 fl64(bh + Wx) (tier 2); bound: (256, Hp) float64 (tier 2).
 Wh (H, H), Wx (H, 256), bh (H,): float32 weights (tiers 2, 3).
 free, pinval: (W,) uint64 pinning masks: bit i of free is 0 iff neuron i is pinned, and then bit i of
@@ -281,35 +306,24 @@ def _tier2_bound(S: np.ndarray, H: int, cs: int, C: int, semantics: int) -> np.n
 
 def _tier1_scale_and_bound(S: np.ndarray, H: int, cs: int, C: int, semantics: int):
     """(sigma (H,) float64 scales, boundq (256, H) int64) for the int16 tier."""
-    u64, u32 = 2.0 ** -53, 2.0 ** -24
     Smax = S.max(axis=0)
     # max_x S sigma <= span leaves room below 32767 for the (C + 1)/2 rounding excess (and 2 to spare)
     span = INT16_MAX - (C + 1) / 2.0 - 2.0
     ok = (Smax > 0) & np.isfinite(Smax) & (Smax < FLT_MAX_SAFE) & (span > 16384)
     sigma = np.where(ok, span / np.where(ok, Smax, 1.0), 0.0) * (1.0 - 2.0 ** -40)
+    return sigma, _tier1_boundq(S, sigma, ok, H, cs, C, semantics, INT16_MAX, INT16_MAX)
+
+
+def _tier1_boundq(S, sigma, ok, H: int, cs: int, C: int, semantics: int, limit, undecidable) -> np.ndarray:
+    """boundq (256, H) int64 for scales sigma (see the bounds); `undecidable` where not ok or >= limit."""
+    u64, u32 = 2.0 ** -53, 2.0 ** -24
     E = np.float64(2.0 * (cs + 1) * u64) * S
     if semantics == SEM_F32_SEQ:
         E = E + np.float64(2.0 * (H + 2) * u32) * S
     bq = np.ceil(((C + 1) / 2.0 + sigma[None, :] * E) * (1.0 + 2.0 ** -20)) + 1.0
-    bad = ~ok[None, :] | ~np.isfinite(bq) | (bq >= INT16_MAX)
-    bq = np.where(bad, INT16_MAX, bq)
-    return sigma, bq.astype(np.int64)
-
-
-def _huge_page_copy(a: np.ndarray) -> np.ndarray:
-    """A C-contiguous copy of `a` that starts on a 2 MiB boundary inside a block of at least 4 MiB (numpy
-    asks Linux to back such blocks with transparent huge pages). For the tier-1 table: its rows are read
-    at random, and in ordinary 4 KiB pages it ran at either of two speeds from one build to the next
-    (about 100 or 130 ns per step for H = 128, the slow case depending on where the pages landed); in one
-    huge page it runs at the fast one every time. Small tables are copied as they are."""
-    if a.nbytes < (256 << 10):
-        return np.ascontiguousarray(a)
-    block = 2 << 20
-    buf = np.empty(a.nbytes + 2 * block, dtype=np.uint8)
-    off = (-buf.ctypes.data) % block
-    out = buf[off:off + a.nbytes].view(a.dtype).reshape(a.shape)
-    out[...] = a
-    return out
+    bad = ~ok[None, :] | ~np.isfinite(bq) | (bq >= limit)
+    bq = np.where(bad, undecidable, bq)
+    return bq.astype(np.int64)
 
 
 def chunk_sums64(Wh: np.ndarray, cs: int, Hp: int) -> np.ndarray:
@@ -379,42 +393,59 @@ def pin_words(H: int, pins) -> tuple[np.ndarray, np.ndarray]:
     return free, pinval
 
 
-def build_tables(model: ElmanRNN, semantics: str = "exact", chunk_size: int = 8, fast: bool = True,
-                 pins=None) -> SignTables:
+def build_tables(model: ElmanRNN, semantics: str = "exact", chunk_size: int | None = None, fast: bool = True,
+                 tier1: str | None = None, pins=None) -> SignTables:
     """The transition tables of `model` (see the module docstring). `fast=False` makes tiers 1 and 2
     undecidable, so every neuron goes through the tier-3 fallback (slow; for tests and cross-checks).
+    tier1: "chunk8", "chunk4", "chunk2", "chunk1", "wide8" or "wide4" (see `automaton.tier1`); chunk_size
+    (8, 4, 2, 1) says the same for chunkK; neither: the automatic choice for the model's H.
     pins: {neuron: +1 or -1} held in every successor (see `SignTables`)."""
     if semantics not in SEMANTICS:
         raise SatrnnInputError(f"unknown semantics {semantics!r} (use one of {', '.join(SEMANTICS)})")
-    if chunk_size not in (1, 2, 4, 8):
-        raise SatrnnInputError(f"chunk_size (neurons per table chunk) must be 1, 2, 4 or 8, got {chunk_size}")
-    sem = SEM_EXACT if semantics == "exact" else SEM_F32_SEQ
     H = model.H
+    if chunk_size is not None and chunk_size not in (1, 2, 4, 8):
+        raise SatrnnInputError(f"chunk_size (neurons per table chunk) must be 1, 2, 4 or 8, got {chunk_size}")
+    if chunk_size is not None and tier1 is None:
+        cs, wide = int(chunk_size), False
+    else:
+        cs, wide = parse_tier1(tier1, H)
+        if chunk_size is not None and chunk_size != cs:
+            raise SatrnnInputError(f"tier1={tier1!r} and chunk_size={chunk_size} disagree")
+    sem = SEM_EXACT if semantics == "exact" else SEM_F32_SEQ
     W = n_words(H)
     free, pinval = pin_words(H, pins)
     Hp = 64 * W          # neurons padded to whole words: fixed-length loops; pads have weight 0, bit 0
-    cs = chunk_size
     C = (H + cs - 1) // cs
-    T64 = chunk_sums64(model.Wh, cs, Hp)
     B64 = np.zeros((256, Hp), dtype=np.float64)
     B64[:, :H] = model.bh.astype(np.float64)[None, :] + model.Wx.T.astype(np.float64)
     S = _abs_sums(model)
-    sigma, bq = _tier1_scale_and_bound(S, H, cs, C, sem)
+    if wide:     # int32 sums of the int16 rows (automaton/tier1.py): baseq, boundq int32 as int16 views
+        sigma, ok = wide_scale(model.Wh, S, cs, FLT_MAX_SAFE)
+        bq = _tier1_boundq(S, sigma, ok, H, cs, C, sem, 2 * WIDE_SUM_LIMIT, INT32_UNDECIDABLE)
+        qtype, undecidable = np.int32, INT32_UNDECIDABLE
+    else:
+        sigma, bq = _tier1_scale_and_bound(S, H, cs, C, sem)
+        qtype, undecidable = np.int16, INT16_MAX
     sig = np.ones(Hp)
     sig[:H] = sigma
-    boundq = np.full((256, Hp), -1, dtype=np.int16)         # pads: never undecided (zq = 0, bit 0)
-    boundq[:, :H] = bq if fast else INT16_MAX
+    tier2 = _tier2_bound(S, H, cs, C, sem)
+    # Tier 1 decides only what tier 2 would decide too (automaton/tier1.py), so fallback counts do not depend
+    # on the tier-1 choice; where tier 2 gives up on the model, tier 1 gives up as well to keep that true.
+    fast1 = fast and bool(np.isfinite(tier2).all())
+    boundq = np.full((256, Hp), -1, dtype=qtype)            # pads: never undecided (zq = 0, bit 0)
+    boundq[:, :H] = bq if fast1 else undecidable
     bound = np.full((256, Hp), -1.0)
-    bound[:, :H] = _tier2_bound(S, H, cs, C, sem) if fast else np.inf
-    return SignTables(H=H, W=W, Hp=Hp, sem=sem, cb=cs, C=C, tier1=TIER1_CHUNKS,
-                      baseq=np.ascontiguousarray(np.round(B64 * sig[None, :]), dtype=np.int16),
-                      boundq=boundq,
-                      Tq=_huge_page_copy(np.round(T64 * sig[None, None, :]).astype(np.int16)),
+    bound[:, :H] = tier2 if fast else np.inf
+    return SignTables(H=H, W=W, Hp=Hp, sem=sem, cb=cs, C=C, tier1=TIER1_WIDE if wide else TIER1_CHUNKS,
+                      baseq=np.ascontiguousarray(np.round(B64 * sig[None, :]), dtype=qtype).view(np.int16),
+                      boundq=boundq.view(np.int16),
+                      Tq=quantised_chunk_tables(model.Wh, cs, Hp, sig),
                       base2=np.ascontiguousarray(B64.T),
                       bound=bound,
                       Wh=np.ascontiguousarray(model.Wh, dtype=np.float32),
                       Wx=np.ascontiguousarray(model.Wx, dtype=np.float32),
                       bh=np.ascontiguousarray(model.bh, dtype=np.float32), free=free, pinval=pinval)
+
 
 # ---- tier 3: the fallbacks -----------------------------------------------------------------------------
 
@@ -518,10 +549,11 @@ def _step(T, R, src, dst, x, z, parts):
     pinned neurons get their pinned value. Returns the number of tier-3 fallbacks.
     z = `_new_scratch(T)`, parts = `_new_parts(T)` (one of each per thread).
 
-    Tier 1 (chunk tables, `T.tier1 == TIER1_CHUNKS`; a second tier-1 arithmetic plugs in here, selected
-    by `T.tier1`, writing the same outputs: z[:Hp] and row dst's bits, z's tail = undecided masks):
+    Tier 1 (`T.tier1` selects the arithmetic; each writes row dst's bits and z's tail = undecided masks;
+    another variant plugs in here the same way): TIER1_CHUNKS, int16 sums:
     z[:Hp] = baseq[x] + sum_c Tq[c, byte c of the state]; |z| <= 32765 (see the bounds), so the int16
-    sums are exact in any order and `_within_mask64`'s |z| too.
+    sums are exact in any order and `_within_mask64`'s |z| too. TIER1_WIDE: the same tables summed in int32
+    (`automaton.tier1._wide_tier1`, its own scale and bound).
     Tier 2, for the neurons tier 1 leaves open: z~_n = base2[n, x] + the float64 sum of s_j Wh[n, j]
     (`_signed_row_sum`: eight vector lanes, then the rest); its bound holds for any order of summation.
     It reads Wh's row (H float32, cached: 64 KB in all for H = 128), not float64 chunk tables (4 MB, which
@@ -529,15 +561,28 @@ def _step(T, R, src, dst, x, z, parts):
     Tier 3 (`_tier3`) for the neurons tier 2 leaves open."""
     Hp = T.Hp
     W = T.W
-    _chunk_sum(z, T.Tq, T.baseq, x, R, src, T.cb)
+    free, pinval = T.free, T.pinval
     undecided = np.uint64(0)
-    free, pinval, boundq = T.free, T.pinval, T.boundq
-    for k in range(W):
-        R[dst, k] = (_positive_mask64(z, 64 * k) & free[k]) | pinval[k]
-        und = _within_mask64(z, 64 * k, boundq, x * Hp + 64 * k) & free[k]
-        undecided |= und
-        for q in range(4):
-            z[Hp + 4 * k + q] = np.int16(np.int64((und >> np.uint64(16 * q)) & np.uint64(0xFFFF)))   # wraps
+    if T.tier1 == TIER1_CHUNKS:
+        _chunk_sum(z, T.Tq, T.baseq, x, R, src, T.cb)
+        boundq = T.boundq
+        for k in range(W):
+            R[dst, k] = (_positive_mask64(z, 64 * k) & free[k]) | pinval[k]
+            und = _within_mask64(z, 64 * k, boundq, x * Hp + 64 * k) & free[k]
+            undecided |= und
+            for q in range(4):
+                z[Hp + 4 * k + q] = np.int16(np.int64((und >> np.uint64(16 * q)) & np.uint64(0xFFFF)))  # wraps
+    else:   # TIER1_WIDE: bits and undecided masks from the intrinsic, then the pins
+        _wide_tier1(T.Tq, T.baseq, T.boundq, T.cb, R[src], x, R[dst], z)
+        for k in range(W):
+            R[dst, k] = (R[dst, k] & free[k]) | pinval[k]
+            und = np.uint64(0)
+            for q in range(4):
+                und |= np.uint64(np.int64(z[Hp + 4 * k + q]) & 0xFFFF) << np.uint64(16 * q)
+            und &= free[k]
+            undecided |= und
+            for q in range(4):
+                z[Hp + 4 * k + q] = np.int16(np.int64((und >> np.uint64(16 * q)) & np.uint64(0xFFFF)))  # wraps
     if undecided == np.uint64(0):
         return 0
     # tier 2
@@ -667,14 +712,20 @@ class SignAutomaton:
         self.neuron_steps = 0
         self.last_fallbacks = 0
 
+    @property
+    def tier1(self) -> str:
+        """The tier-1 choice of the tables ("chunk8", "wide8", ...; see `automaton.tier1`)."""
+        return tier1_of(self.tables)
+
     @classmethod
-    def from_model(cls, model: ElmanRNN, semantics: str = "exact", *, chunk_size: int = 8,
-                   fast: bool = True, pins=None) -> "SignAutomaton":
-        """The automaton of `model`. pins: {neuron: +1 or -1}, neurons held at that value in every
-        successor whatever their input (start states are used as given); see `with_pins`."""
+    def from_model(cls, model: ElmanRNN, semantics: str = "exact", *, chunk_size: int | None = None,
+                   fast: bool = True, tier1: str | None = None, pins=None) -> "SignAutomaton":
+        """The automaton of `model`. tier1: the tier-1 choice (`automaton.tier1.TIER1_CHOICES`; None =
+        automatic by H). pins: {neuron: +1 or -1}, neurons held at that value in every successor whatever
+        their input (start states are used as given); see `with_pins`."""
         if not isinstance(model, ElmanRNN):
             raise SatrnnInputError(f"expected an ElmanRNN, got {type(model).__name__}")
-        return cls(build_tables(model, semantics, chunk_size, fast, pins), semantics, pins)
+        return cls(build_tables(model, semantics, chunk_size, fast, tier1=tier1, pins=pins), semantics, pins)
 
     def with_pins(self, pins) -> "SignAutomaton":
         """The same automaton (sharing its tables) with these neurons pinned instead ({neuron: +1 or -1};

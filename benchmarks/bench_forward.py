@@ -1,44 +1,214 @@
-"""Forwards per second: the Numba float32 reference kernel vs a numpy matvec loop, in one run.
+"""KB/s of the float32 reference forward: the vectorised streaming kernels against today's (pre-issue-21)
+kernels, measured in the same run, on generated text; plus `satrnn eval` on a large file (time, peak RSS).
 
-Usage: python benchmarks/bench_forward.py [MODEL TEXT] [--repeats N]
-Prints a ratio (machines are noisy; only the ratio within one run means anything).
+Usage:
+    python benchmarks/bench_forward.py [--mb 1] [--model sat_model.bin] [--repeats 2]
+    python benchmarks/bench_forward.py --eval-mb 100 [--model sat_model.bin]   # CLI run: time and peak RSS
+
+"states" = the recurrence only (hidden states of every byte); "full eval" = states + the double readout
++ bpc. One core = numba with 1 thread (the streaming eval then has no worker thread); two cores = 2 threads.
+The baseline is the forward of commit 30d2ae7 (scalar-order loops that LLVM vectorised 256 bits wide,
+z kept in memory; readout with o outer, j inner, in parallel over positions), copied below unchanged.
+Results are checked to agree bit for bit before any time is printed. Machines are shared and noisy: only
+ratios within one run mean much; the load average is printed.
 """
 from __future__ import annotations
 
 import argparse
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
 
+import numba
 import numpy as np
 
-from satrnn.rnn.forward import run_states
+from satrnn.rnn.default import default_corpus
+from satrnn.rnn.forward import _logits, _softmax_cost, evaluate, run_states, sequential_mean
+from satrnn.rnn.model import load_model, random_model
+from satrnn.rnn.numba_config import njit, njit_parallel, prange
 
-from common import best_time, model_and_text
+from common import best_time_and_result
 
 
-def numpy_forward(model, xs):
-    """Straightforward float32 numpy loop: h = tanh(bh + Wx[:, x] + Wh @ h) (BLAS order, numpy tanh)."""
-    h = np.zeros(model.H, np.float32)
-    out = np.empty((len(xs), model.H), np.float32)
-    for t, x in enumerate(xs):
-        h = np.tanh(model.bh + model.Wx[:, x] + model.Wh @ h)
-        out[t] = h
+# ---- today's kernels (commit 30d2ae7, rnn/forward.py) as the baseline: the old recurrence verbatim; the
+# readout from rnn.forward's unchanged scalar `_logits` and `_softmax_cost` ----------------------------
+
+@njit
+def _old_step(Wx, WhT, bh, x, h, z):
+    H = WhT.shape[0]
+    for i in range(H):
+        z[i] = bh[i] + Wx[i, x]
+    for j in range(H):
+        hj = h[j]
+        for i in range(H):
+            z[i] = z[i] + WhT[j, i] * hj
+    for i in range(H):
+        h[i] = math.tanh(z[i])
+
+
+@njit
+def _old_forward_kernel(Wx, WhT, bh, xs, h0, hs, zs):
+    n = xs.shape[0]
+    h = h0.copy()
+    z = np.empty_like(h0)
+    for t in range(n):
+        _old_step(Wx, WhT, bh, xs[t], h, z)
+        zs[t, :] = z
+        hs[t, :] = h
+
+
+@njit_parallel
+def _old_readout(Wy, by, V, targets, costs):
+    """The old readout: `_logits` (o outer, j inner; still rnn.forward's scalar form) per position."""
+    for r in prange(V.shape[0]):
+        L = np.empty(256, dtype=np.float64)
+        _logits(Wy, by, V[r], L)
+        costs[r] = _softmax_cost(L, targets[r], True)
+
+
+def old_states(model, xs):
+    hs = np.empty((len(xs), model.H), np.float32)
+    zs = np.empty((len(xs), model.H), np.float32)
+    _old_forward_kernel(model.Wx, np.ascontiguousarray(model.Wh.T), model.bh, xs, np.zeros(model.H, np.float32),
+                        hs, zs)
+    return hs
+
+
+def old_eval(model, xs):
+    hs = old_states(model, xs)
+    costs = np.empty(len(xs) - 1)
+    _old_readout(model.Wy, model.by, hs[:-1], xs[1:], costs)
+    return sequential_mean(costs)
+
+
+# ---- generated text ---------------------------------------------------------------------------------
+
+@njit
+def _markov_text(src, n, seed):
+    """n bytes from an order-3 byte Markov chain fitted to `src` (successor drawn uniformly among the
+    positions that share the context; unseen contexts restart at a random position). Deterministic."""
+    m = src.shape[0]
+    np.random.seed(seed)
+    out = np.empty(n, np.uint8)
+    p = np.random.randint(0, m - 3)
+    for t in range(n):
+        out[t] = src[p]
+        a, b, c = src[p - 2] if p >= 2 else 0, src[p - 1] if p >= 1 else 0, src[p]
+        k = 0
+        pick = -1
+        for q in range(2, m - 1):          # reservoir sampling over matching contexts
+            if src[q - 2] == a and src[q - 1] == b and src[q] == c:
+                k += 1
+                if np.random.randint(0, k) == 0:
+                    pick = q + 1
+        p = pick if pick >= 0 else np.random.randint(0, m - 1)
     return out
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("model", nargs="?")
-    ap.add_argument("text", nargs="?")
-    ap.add_argument("--repeats", type=int, default=5)
-    a = ap.parse_args()
-    model, xs = model_and_text(a.model, a.text)
-    run_states(model, xs[:2])  # compile / load cache outside the timing
-    t_numba = best_time(lambda: run_states(model, xs), a.repeats)
-    t_numpy = best_time(lambda: numpy_forward(model, xs), a.repeats)
+def markov_source() -> tuple[np.ndarray, str]:
+    """The text the chain imitates: the papers' enwik_1024.txt when $SATRNN_DATA has it, else the bundled
+    default corpus (both mediawiki XML)."""
+    p = os.path.join(os.environ.get("SATRNN_DATA", ""), "enwik_1024.txt")
+    if os.path.isfile(p):
+        return np.fromfile(p, dtype=np.uint8), "enwik_1024.txt"
+    return default_corpus(), "the default corpus"
+
+
+def generated_text(n: int, seed: int = 0) -> np.ndarray:
+    """n bytes of mediawiki-like text: an order-3 chain over `markov_source()`, repeated from a 2 MiB
+    generated block for larger n (generation costs ~1 us/byte)."""
+    block = _markov_text(markov_source()[0], min(n, 1 << 21), seed)
+    return np.resize(block, n)
+
+
+# ---- measurements -----------------------------------------------------------------------------------
+
+def _kbs(n, t):
+    return n / t / 1e3
+
+
+def bench_kernels(model, xs, repeats):
     n = len(xs)
-    print(f"H={model.H}, {n} steps, best of {a.repeats}")
-    print(f"numba f32 reference : {n / t_numba:12,.0f} steps/s ({1 / t_numba:8.1f} forwards/s)")
-    print(f"numpy matvec loop   : {n / t_numpy:12,.0f} steps/s ({1 / t_numpy:8.1f} forwards/s)")
-    print(f"ratio numba/numpy   : {t_numpy / t_numba:.2f}x")
+    old_states(model, xs[:64])
+    old_eval(model, xs[:64])
+    run_states(model, xs[:64])
+    evaluate(model, xs[:64], threads=1)
+    evaluate(model, xs[:64], threads=min(2, numba.config.NUMBA_NUM_THREADS))
+    rows = []
+    for cores in (1, 2):
+        if cores > numba.config.NUMBA_NUM_THREADS:
+            continue
+        numba.set_num_threads(cores)
+        t_old_s, hs_old = best_time_and_result(lambda: old_states(model, xs), 1)
+        t_new_s, (hs_new, _) = best_time_and_result(lambda: run_states(model, xs), repeats)
+        assert np.array_equal(hs_old.view(np.uint32), hs_new.view(np.uint32)), "states differ"
+        del hs_old, hs_new
+        t_old_e, bpc_old = best_time_and_result(lambda: old_eval(model, xs), 1)
+        t_new_e, r = best_time_and_result(lambda: evaluate(model, xs, threads=cores), repeats)
+        assert r.bpc == bpc_old, (r.bpc, bpc_old)
+        rows.append((cores, _kbs(n, t_old_s), _kbs(n, t_new_s), _kbs(n, t_old_e), _kbs(n, t_new_e), r.bpc))
+    return rows
+
+
+def bench_cli_eval(model_path: str, mb: float, seed: int = 0):
+    """`satrnn eval MODEL TEXT --json` on `mb` MB of generated text: (seconds, peak RSS in MB, doc)."""
+    import json
+    n = int(mb * 1e6)
+    with tempfile.TemporaryDirectory(prefix="satrnn-bench-") as d:
+        path = os.path.join(d, f"gen_{mb:g}MB.txt")
+        block = generated_text(min(n, 1 << 21), seed)
+        with open(path, "wb") as f:
+            left = n
+            while left:
+                k = min(left, block.shape[0])
+                f.write(block[:k].tobytes())
+                left -= k
+        cmd = [os.path.join(os.path.dirname(sys.executable), "satrnn"), "eval", model_path, path, "--json"]
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        out = p.stdout.read()
+        _, status, ru = os.wait4(p.pid, 0)
+        secs = time.perf_counter() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)
+        if p.returncode != 0:
+            raise SystemExit(f"satrnn eval failed with exit code {p.returncode}")
+        return secs, ru.ru_maxrss / 1024, json.loads(out), " ".join(cmd[1:3]) + f" <{mb:g} MB generated> --json"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mb", type=float, default=1.0, help="MB of generated text for the kernel comparison")
+    ap.add_argument("--model", help="model file (default: $SATRNN_DATA/sat_model.bin, else a random H=128)")
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--eval-mb", type=float, help="instead: time `satrnn eval` on this many MB, with peak RSS")
+    a = ap.parse_args()
+    path = a.model or os.path.join(os.environ.get("SATRNN_DATA", ""), "sat_model.bin")
+    have = os.path.isfile(path)
+    model = load_model(path) if have else random_model(128, 0)
+    print(f"model: {path if have else 'random H=128 (seed 0)'}; load average {os.getloadavg()[0]:.2f} "
+          f"on {os.cpu_count()} CPUs")
+    if a.eval_mb:
+        if not have:
+            with tempfile.NamedTemporaryFile(suffix=".bin", delete=False) as f:
+                path = f.name
+            model.save(path)
+        secs, rss, doc, cmd = bench_cli_eval(path, a.eval_mb)
+        print(f"satrnn {cmd}: {secs:.1f} s wall ({doc['bytes'] / secs / 1e3:,.0f} KB/s incl. start-up), "
+              f"peak RSS {rss:,.0f} MB, bpc {doc['bpc']:.6f} over {doc['predictions']:,} predictions")
+        print(f"load average after: {os.getloadavg()[0]:.2f}")
+        return
+    xs = generated_text(int(a.mb * 1e6))
+    rows = bench_kernels(model, xs, a.repeats)
+    print(f"{len(xs):,} bytes of generated text (order-3 chain over {markov_source()[1]}), H = {model.H}; "
+          f"best of {a.repeats} (baseline: 1 run); bit-identical states and bpc checked")
+    print(f"{'cores':>5} | {'states KB/s old':>15} {'new':>8} {'ratio':>6} | {'full eval KB/s old':>18} {'new':>8} "
+          f"{'ratio':>6}")
+    for cores, so, sn, eo, en, bpc in rows:
+        print(f"{cores:>5} | {so:15.1f} {sn:8.1f} {sn / so:5.2f}x | {eo:18.1f} {en:8.1f} {en / eo:5.2f}x")
+    print(f"bpc {rows[0][-1]:.6f}; load average after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

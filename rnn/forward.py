@@ -7,6 +7,12 @@ float32 ("f32") arithmetic is the papers': for each neuron i, z = bh[i] + Wx[i, 
 z += Wh[i, j] * h[j] for j ascending, every product and sum rounded to float32 (no FMA), h = tanhf(z)
 (glibc's single-precision tanhf, which numba's math.tanh calls on a float32). The "f64" variant widens the
 weights to double and uses double tanh, for cross-checks.
+
+Speed without reordering: every sum (the recurrence's over j, the readout's over j) is vectorised across
+its outputs (neurons, output bytes), never along its own order (`_matvec_acc`); tanhf and exp are called
+per element (libm's, for bit-identity). Long texts stream: `iter_states` (states chunk by chunk, O(H)
+state carried) and `evaluate` (bpc; each chunk's readout in parallel over positions, overlapped with
+the next chunk's recurrence); the in-memory `forward`/`run_states` remain for analyses that keep states.
 """
 from __future__ import annotations
 
@@ -14,6 +20,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from llvmlite import ir
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 
 from .errors import SatrnnInputError
 from .model import ElmanRNN
@@ -23,48 +32,166 @@ PRECISIONS = ("f32", "f64")
 COST_FLOOR = 1e-30
 
 
-@njit
-def _step(Wx, WhT, bh, x, h, z):
-    """One step of the reference recurrence, in place: z <- pre-activation under byte x, h <- tanh(z).
+# ---- the recurrence ----------------------------------------------------------------------------------
 
-    WhT is Wh transposed (WhT[j, i] = Wh[i, j]), C-contiguous. Each z[i] is accumulated with j ascending,
-    every product and sum rounded to the array dtype (float32: the papers' arithmetic). Looping j outside
-    and i inside only changes which neuron is worked on when, so the inner loop vectorises across neurons
-    without any reassociation (no fastmath, hence no FMA contraction either). Shared by every kernel
-    that re-runs the recurrence, so there is one definition of the float32 step.
+_GROUP = 4   # vectors of 512 bits whose running sums stay in registers together (independent add chains)
+
+
+@intrinsic
+def _matvec_acc(typingctx, z, WT, v):
+    """z[i] <- (...((z[i] + W[i, 0] * v[0]) + W[i, 1] * v[1]) ...) + W[i, m-1] * v[m-1], for every i < K.
+
+    WT = W.T: C-contiguous (m, K) float32 or float64 (row j = the weights leaving input j); v: contiguous
+    (>= m,) of WT's dtype; z: contiguous (>= K,) of WT's dtype or float64. Each product is rounded to WT's
+    dtype, widened exactly to z's dtype and added to z[i] in z's dtype, j ascending: per output a
+    sequential sum in the order of DEFINITIONS 0.3 (z float32: the recurrence, W = Wh) and 0.4 (z float64,
+    W = Wy float32: the readout's dbl(fl32(Wy[o][j] v[j]))). The vectorisation is ACROSS outputs: lane l
+    is output i = base + l, so no sum is reordered. Products and sums are separate LLVM `fmul` and `fadd`
+    without fast-math flags, which LLVM may not contract into FMA (tests/test_forward.py checks the
+    machine code and a case where an FMA would change the bit). Outputs are taken in groups of 4 vectors
+    of 512-bit loads (64 float32 or 32 float64 outputs) whose running sums stay in registers for the whole
+    j loop (independent add chains); the outputs past the last whole group are summed one at a time.
     """
-    H = WhT.shape[0]
-    for i in range(H):
-        z[i] = bh[i] + Wx[i, x]
-    for j in range(H):
-        hj = h[j]
-        for i in range(H):
-            z[i] = z[i] + WhT[j, i] * hj
+    arrs = (z, WT, v)
+    if not all(isinstance(a, types.Array) and a.layout == "C" for a in arrs):
+        return None
+    if WT.ndim != 2 or z.ndim != 1 or v.ndim != 1 or v.dtype != WT.dtype:
+        return None
+    if WT.dtype not in (types.float32, types.float64) or z.dtype not in (WT.dtype, types.float64):
+        return None
+
+    def codegen(context, builder, sig, args):
+        i64 = ir.IntType(64)
+        wt = context.get_value_type(sig.args[1].dtype)
+        zt = context.get_value_type(sig.args[0].dtype)
+        widen = sig.args[0].dtype != sig.args[1].dtype
+        wsize = 4 if sig.args[1].dtype == types.float32 else 8
+        zsize = 4 if sig.args[0].dtype == types.float32 else 8
+        lanes = 64 // wsize
+        wvty, zvty = ir.VectorType(wt, lanes), ir.VectorType(zt, lanes)
+        za = context.make_array(sig.args[0])(context, builder, args[0])
+        wa = context.make_array(sig.args[1])(context, builder, args[1])
+        va = context.make_array(sig.args[2])(context, builder, args[2])
+        nrows, ncols = cgutils.unpack_tuple(builder, wa.shape, 2)
+        width = lanes * _GROUP
+        ngroups = builder.udiv(ncols, ir.Constant(i64, width))
+        accs = [cgutils.alloca_once(builder, zvty) for _ in range(_GROUP)]   # promoted to registers
+        zero_mask = ir.Constant(ir.VectorType(ir.IntType(32), lanes), None)
+
+        def vptr(base, off, vty):
+            return builder.bitcast(builder.gep(base, [off]), vty.as_pointer())
+
+        def term(w, x, ty):     # the product rounded to W's dtype, then widened exactly
+            p = builder.fmul(w, x)
+            return builder.fpext(p, ty) if widen else p
+
+        with cgutils.for_range(builder, ngroups) as g:
+            base = builder.mul(g.index, ir.Constant(i64, width))
+            offs = [builder.add(base, ir.Constant(i64, k * lanes)) for k in range(_GROUP)]
+            for k in range(_GROUP):
+                builder.store(builder.load(vptr(za.data, offs[k], zvty), align=zsize), accs[k])
+            with cgutils.for_range(builder, nrows) as jl:
+                vj = builder.load(builder.gep(va.data, [jl.index]))
+                vv = builder.shuffle_vector(builder.insert_element(ir.Constant(wvty, ir.Undefined), vj,
+                                                                   ir.Constant(ir.IntType(32), 0)),
+                                            ir.Constant(wvty, ir.Undefined), zero_mask)
+                row = builder.mul(jl.index, ncols)
+                for k in range(_GROUP):
+                    w = builder.load(vptr(wa.data, builder.add(row, offs[k]), wvty), align=wsize)
+                    builder.store(builder.fadd(builder.load(accs[k]), term(w, vv, zvty)), accs[k])
+            for k in range(_GROUP):
+                builder.store(builder.load(accs[k]), vptr(za.data, offs[k], zvty), align=zsize)
+        acc = cgutils.alloca_once(builder, zt)
+        done = builder.mul(ngroups, ir.Constant(i64, width))
+        with cgutils.for_range_slice(builder, done, ncols, ir.Constant(i64, 1), inc=True) as (i, _):
+            zi = builder.gep(za.data, [i])
+            builder.store(builder.load(zi), acc)
+            with cgutils.for_range(builder, nrows) as jl:
+                w = builder.load(builder.gep(wa.data, [builder.add(builder.mul(jl.index, ncols), i)]))
+                vj = builder.load(builder.gep(va.data, [jl.index]))
+                builder.store(builder.fadd(builder.load(acc), term(w, vj, zt)), acc)
+            builder.store(builder.load(acc), zi)
+        return context.get_dummy_value()
+    return types.void(z, WT, v), codegen
+
+
+@njit
+def _squash(z, h, H):
+    """h[i] = tanh(z[i]) for i < H: glibc's tanhf for float32 (numba calls libm's `tanhf`), tanh for float64."""
     for i in range(H):
         h[i] = math.tanh(z[i])
 
 
 @njit
-def _forward_kernel(Wx, WhT, bh, xs, h0, hs, zs):
-    """The recurrence over xs from h0 in the dtype of the arrays. Writes hs, zs (n, H)."""
-    n = xs.shape[0]
-    h = h0.copy()
-    z = np.empty_like(h0)
-    for t in range(n):
-        _step(Wx, WhT, bh, xs[t], h, z)
-        zs[t, :] = z
-        hs[t, :] = h
+def _step(Wx, WhT, bh, x, h, z):
+    """One step of the reference recurrence, in place: z <- pre-activation under byte x, h <- tanh(z).
+
+    Wx (H, 256), WhT = Wh.T (H, H) C-contiguous, bh (H,), h and z (H,) contiguous, one dtype. z[i] =
+    bh[i] + Wx[i, x], then the products Wh[i, j] * h[j] added for j ascending (`_matvec_acc`), every
+    operation rounded to the dtype. This and `_states_chunk` are the only places the step is written.
+    """
+    H = WhT.shape[0]
+    for i in range(H):
+        z[i] = bh[i] + Wx[i, x]
+    _matvec_acc(z, WhT, h)
+    _squash(z, h, H)
 
 
 @njit
+def _states_chunk(WxT, WhT, bh, xs, h, z, hs, zs):
+    """The recurrence over xs from state h (updated in place to the state after the last byte).
+
+    WxT = Wx.T (256, H), WhT = Wh.T (H, H), bh (H,), h and z (H,), all C-contiguous, one dtype.
+    Writes hs[t] = h_t (hs has >= n rows) and, if zs has n rows, zs[t] = z_t. The step is `_step`'s
+    arithmetic with the input column read as a contiguous row of WxT.
+    """
+    n = xs.shape[0]
+    H = WhT.shape[0]
+    want_z = zs.shape[0] == n
+    for t in range(n):
+        x = xs[t]
+        for i in range(H):
+            z[i] = bh[i] + WxT[x, i]
+        _matvec_acc(z, WhT, h)
+        _squash(z, h, H)
+        for i in range(H):
+            hs[t, i] = h[i]
+        if want_z:
+            for i in range(H):
+                zs[t, i] = z[i]
+
+
+@njit
+def _forward_kernel(Wx, WhT, bh, xs, h0, hs, zs):
+    """The recurrence over xs from h0 in the dtype of the arrays. Writes hs, zs (n, H)."""
+    h = h0.copy()
+    z = np.empty_like(h0)
+    _states_chunk(np.ascontiguousarray(Wx.T), WhT, bh, xs, h, z, hs, zs)
+
+
+# ---- the readout ------------------------------------------------------------------------------------
+
+@njit
 def _logits(Wy, by, v, L):
-    """L[o] = dbl(by[o]) + sum_j dbl(Wy[o, j] * v[j]), j ascending (a float32 product for float32 v)."""
+    """L[o] = dbl(by[o]) + sum_j dbl(Wy[o, j] * v[j]), j ascending (a float32 product for float32 v).
+
+    The scalar form, for callers holding Wy (256, H); the readout itself uses `_logits_t` (same sums)."""
     H = v.shape[0]
     for o in range(256):
         acc = np.float64(by[o])
         for j in range(H):
             acc += Wy[o, j] * v[j]
         L[o] = acc
+
+
+@njit
+def _logits_t(WyT, by, v, L):
+    """L[o] = dbl(by[o]) + sum_j dbl(WyT[j, o] * v[j]), j ascending; WyT = Wy.T (H, 256) C-contiguous.
+
+    The products are rounded to WyT's dtype (float32 for the papers' readout), the sums are double."""
+    for o in range(256):
+        L[o] = np.float64(by[o])
+    _matvec_acc(L, WyT, v)
 
 
 @njit
@@ -87,19 +214,20 @@ def _softmax_cost(L, y, clamp):
 
 
 @njit_parallel
-def _readout(Wy, by, V, targets, clamp, costs, logp):
-    """Double-precision readout of rows of V (m, H) against targets (m,).
+def _readout(WyT, by, V, targets, clamp, costs, logp):
+    """Double-precision readout of rows of V (m, H) against targets (m,); WyT = Wy.T (H, 256).
 
     L[o] = dbl(by[o]) + sum_j dbl(Wy[o, j] * V[r, j]) with j ascending; with float32 V the product is a
     float32 product (rounded), as in DEFINITIONS 0.4. Softmax in double with o ascending. costs[r] is
     -log2(max(P_y, 1e-30)) when clamp, else -ln(P_y)/ln 2. If logp has m rows, logp[r, o] = ln P_o.
-    Rows are independent, so the parallel loop is deterministic.
+    Rows are independent and each writes only its own outputs, so the result is the same for any
+    number of threads.
     """
     m = V.shape[0]
     want = logp.shape[0] == m
     for r in prange(m):
         L = np.empty(256, dtype=np.float64)
-        _logits(Wy, by, V[r], L)
+        _logits_t(WyT, by, V[r], L)
         costs[r] = _softmax_cost(L, targets[r], clamp)
         if want:
             mx = L.max()
@@ -109,6 +237,17 @@ def _readout(Wy, by, V, targets, clamp, costs, logp):
             lz = math.log(Z)
             for o in range(256):
                 logp[r, o] = (L[o] - mx) - lz
+
+
+@njit
+def _fold_costs(costs, start, total, worst):
+    """(total + costs[0] + costs[1] + ..., max(worst, costs)) with the sum taken strictly in index order:
+    folding chunk after chunk gives the same double as one sequential pass over all predictions."""
+    for r in range(start, costs.shape[0]):
+        total += costs[r]
+        if costs[r] > worst:
+            worst = costs[r]
+    return total, worst
 
 
 @njit
@@ -138,6 +277,12 @@ def as_bytes(xs) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.uint8)
 
 
+def _dtype_of(precision: str):
+    if precision not in PRECISIONS:
+        raise SatrnnInputError(f"unknown precision {precision!r} (use one of {', '.join(PRECISIONS)})")
+    return np.float32 if precision == "f32" else np.float64
+
+
 def _start_state(model: ElmanRNN, h0, dtype) -> np.ndarray:
     if h0 is None:
         return np.zeros(model.H, dtype=dtype)
@@ -149,22 +294,54 @@ def _start_state(model: ElmanRNN, h0, dtype) -> np.ndarray:
     return np.ascontiguousarray(h, dtype=dtype)
 
 
+@dataclass(frozen=True)
+class Weights:
+    """A model's weights laid out for the kernels, in one dtype: WxT = Wx.T (256, H), WhT = Wh.T (H, H),
+    WyT = Wy.T (H, 256), bh (H,), by (256,), all C-contiguous (transposes make every inner loop run over
+    contiguous neurons or output bytes)."""
+
+    WxT: np.ndarray
+    WhT: np.ndarray
+    bh: np.ndarray
+    WyT: np.ndarray
+    by: np.ndarray
+
+    @classmethod
+    def of(cls, model: ElmanRNN, precision: str = "f32") -> "Weights":
+        dt = _dtype_of(precision)
+        c = lambda a: np.ascontiguousarray(a, dtype=dt)  # noqa: E731
+        return cls(WxT=c(model.Wx.T), WhT=c(model.Wh.T), bh=c(model.bh), WyT=c(model.Wy.T), by=c(model.by))
+
+    @property
+    def H(self) -> int:
+        return int(self.bh.shape[0])
+
+
+def chunk_bytes(H: int) -> int:
+    """Bytes per kernel call in the chunked paths: about 0.1 s of work on one core, so an interrupt or a
+    progress update is never more than ~0.2 s away (measured cost per byte ~ 23 ns per tanhf + the sums)."""
+    per_byte_ns = 25.0 * H + 0.06 * H * H + 300.0
+    return int(min(1 << 16, max(256, 1e8 / per_byte_ns)))
+
+
 def run_states(model: ElmanRNN, xs, precision: str = "f32", h0=None) -> tuple[np.ndarray, np.ndarray]:
     """Hidden states and pre-activations (hs, zs), both (n, H); row t = after reading x_t.
 
     precision "f32": the papers' bit-exact float32 arithmetic; "f64": double weights and tanh.
+    Runs in slices of `chunk_bytes(H)` bytes (Ctrl-C is honoured between slices).
     """
     xs = as_bytes(xs)
-    if precision in PRECISIONS:
-        dt = np.float32 if precision == "f32" else np.float64
-        W = (np.ascontiguousarray(model.Wx, dtype=dt), np.ascontiguousarray(model.Wh.T, dtype=dt),
-             np.ascontiguousarray(model.bh, dtype=dt))
-    else:
-        raise SatrnnInputError(f"unknown precision {precision!r} (use one of {', '.join(PRECISIONS)})")
+    W = Weights.of(model, precision)
+    dt = W.bh.dtype
     n = xs.shape[0]
     hs = np.empty((n, model.H), dtype=dt)
     zs = np.empty((n, model.H), dtype=dt)
-    _forward_kernel(*W, xs, _start_state(model, h0, dt), hs, zs)
+    h = _start_state(model, h0, dt).copy()
+    z = np.empty(model.H, dtype=dt)
+    step = chunk_bytes(model.H)
+    for a in range(0, n, step):
+        b = min(n, a + step)
+        _states_chunk(W.WxT, W.WhT, W.bh, xs[a:b], h, z, hs[a:b], zs[a:b])
     return hs, zs
 
 
@@ -189,11 +366,9 @@ def readout_costs(model: ElmanRNN, V: np.ndarray, targets, clamp: bool = True, w
     m = V.shape[0]
     costs = np.empty(m, dtype=np.float64)
     logp = np.empty((m if want_logp else 0, 256), dtype=np.float64)
-    if V.dtype == np.float64:
-        _readout(Wy.astype(np.float64), model.by.astype(np.float64), np.ascontiguousarray(V), targets,
-                 clamp, costs, logp)
-    else:
-        _readout(Wy, model.by, np.ascontiguousarray(V), targets, clamp, costs, logp)
+    dt = V.dtype
+    _readout(np.ascontiguousarray(Wy.T, dtype=dt), model.by.astype(dt), np.ascontiguousarray(V), targets,
+             clamp, costs, logp)
     return costs, (logp if want_logp else None)
 
 
@@ -228,10 +403,140 @@ class ForwardResult:
 
 def forward(model: ElmanRNN, xs, precision: str = "f32", h0=None, clamp: bool = True,
             want_logp: bool = False) -> ForwardResult:
-    """Run the model over the text and read out every prediction (n-1 of them, needs n >= 2)."""
+    """Run the model over the text and read out every prediction (n-1 of them, needs n >= 2).
+
+    Keeps all n states in memory; for long texts use `evaluate` (bpc) or `iter_states` (states)."""
     xs = as_bytes(xs)
     if xs.shape[0] < 2:
         raise SatrnnInputError(f"text has {xs.shape[0]} byte(s); at least 2 are needed for a prediction")
     hs, zs = run_states(model, xs, precision, h0)
     costs, logp = readout_costs(model, hs[:-1], xs[1:], clamp=clamp, want_logp=want_logp)
     return ForwardResult(hs=hs, zs=zs, costs=costs, bpc=sequential_mean(costs), precision=precision, logp=logp)
+
+
+# ---- streaming: chunks of text, O(H) state carried across them -----------------------------------
+
+@dataclass(frozen=True)
+class StateBlock:
+    """One chunk of a streamed forward pass (views into reused buffers: valid until the block after next).
+
+    xs: the chunk's bytes (m,); start: index of xs[0] in the whole text; hs: (m + 1, H) with hs[0] the
+    state before xs[0] (h_{start-1}; zeros or h0 for the first chunk) and hs[1 + t] = h_{start+t};
+    zs: (m, H) pre-activations (zs[t] produced hs[1 + t]) or None when not requested."""
+
+    xs: np.ndarray
+    start: int
+    hs: np.ndarray
+    zs: np.ndarray | None
+
+
+def _byte_chunks(source, size: int):
+    """Writable uint8 arrays of at most `size` bytes, in order, from a byte array (views) or from an
+    iterable of uint8 arrays (e.g. `rnn.text.iter_text`, split or copied as needed)."""
+    if isinstance(source, np.ndarray):
+        source = (source,)
+    for part in source:
+        part = as_bytes(part)
+        if not part.flags.writeable:
+            part = part.copy()       # one numba specialisation (writable arrays) for every caller
+        for a in range(0, part.shape[0], size):
+            yield part[a:a + size]
+
+
+def iter_states(model: ElmanRNN, source, precision: str = "f32", h0=None, want_z: bool = False,
+                chunk: int | None = None, weights: Weights | None = None):
+    """Stream the reference recurrence over `source` (a byte array, or an iterable of byte arrays such as
+    `rnn.text.iter_text(path)`), yielding a StateBlock per chunk. Memory is O(chunk * H), whatever the length:
+    two alternating buffers, so a block stays valid while the next one is computed."""
+    W = Weights.of(model, precision) if weights is None else weights
+    dt = W.bh.dtype
+    H = model.H
+    size = chunk_bytes(H) if chunk is None else int(chunk)
+    if size < 1:
+        raise SatrnnInputError(f"chunk size must be >= 1, got {size}")
+    h = _start_state(model, h0, dt).copy()
+    z = np.empty(H, dtype=dt)
+    hbufs = [np.empty((size + 1, H), dtype=dt) for _ in range(2)]
+    zbufs = [np.empty((size if want_z else 0, H), dtype=dt) for _ in range(2)]
+    start = 0
+    for k, xs in enumerate(_byte_chunks(source, size)):
+        m = xs.shape[0]
+        if m == 0:
+            continue
+        hb, zb = hbufs[k & 1], zbufs[k & 1]
+        hb[0] = h
+        _states_chunk(W.WxT, W.WhT, W.bh, xs, h, z, hb[1:m + 1], zb[:m] if want_z else zb)
+        yield StateBlock(xs=xs, start=start, hs=hb[:m + 1], zs=zb[:m] if want_z else None)
+        start += m
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """bpc of a streamed evaluation: the plain mean of the per-prediction costs, summed in text order
+    (identical to `forward(...).bpc` for any chunk size and thread count)."""
+
+    bpc: float
+    predictions: int
+    bytes: int
+    max_cost: float
+    precision: str
+    clamp: bool
+
+
+def evaluate(model: ElmanRNN, source, precision: str = "f32", h0=None, clamp: bool = True,
+             chunk: int | None = None, threads: int | None = None, progress=None) -> EvalResult:
+    """bpc of the model on `source` (byte array or iterable of them, e.g. `rnn.text.iter_text(path)`) in
+    O(chunk * H) memory.
+
+    The recurrence runs chunk by chunk on the calling thread; each chunk's readout (independent over
+    positions) runs in parallel over positions on a worker thread while the next chunk's recurrence is
+    computed. threads: numba threads for the readout (default: numba's current setting); with 1 there is
+    no worker and no overlap. progress(bytes_done) is called after every chunk (~0.1 s apart).
+    """
+    import numba
+    from concurrent.futures import ThreadPoolExecutor
+
+    W = Weights.of(model, precision)
+    nthreads = numba.get_num_threads() if threads is None else int(threads)
+    if nthreads < 1:
+        raise SatrnnInputError(f"threads must be >= 1, got {nthreads}")
+    nthreads = min(nthreads, numba.config.NUMBA_NUM_THREADS)
+    empty_logp = np.empty((0, 256), dtype=np.float64)
+    total, worst, npred, nbytes = 0.0, -math.inf, 0, 0
+
+    def read_out(block: StateBlock):
+        numba.set_num_threads(nthreads)       # per thread: the worker's own setting
+        skip = 1 if block.start == 0 else 0   # nothing predicts byte 0
+        m = block.xs.shape[0]
+        costs = np.empty(m, dtype=np.float64)
+        _readout(W.WyT, W.by, block.hs[:m], block.xs, clamp, costs, empty_logp)
+        return costs, skip
+
+    def fold(result):
+        nonlocal total, worst, npred
+        costs, skip = result
+        total, worst = _fold_costs(costs, skip, total, worst)
+        npred += costs.shape[0] - skip
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="satrnn-readout") if nthreads > 1 else None
+    try:
+        pending = None
+        for block in iter_states(model, source, precision, h0, chunk=chunk, weights=W):
+            if pending is not None:
+                fold(pending.result())
+            nbytes = block.start + block.xs.shape[0]
+            if pool is None:
+                fold(read_out(block))
+            else:
+                pending = pool.submit(read_out, block)
+            if progress is not None:
+                progress(nbytes)
+        if pending is not None:
+            fold(pending.result())
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    if npred < 1:
+        raise SatrnnInputError(f"text has {nbytes} byte(s); at least 2 are needed for a prediction")
+    return EvalResult(bpc=total / npred, predictions=npred, bytes=nbytes, max_cost=worst, precision=precision,
+                      clamp=clamp)

@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -179,17 +180,26 @@ def test_staged_outputs_all_or_none(tmp_path):
 
 
 def test_trace_second_output_failing_leaves_nothing(ws, capsys, monkeypatch):
-    import satrnn.analyses.clikit as clikit
-    real_save = np.save
+    import satrnn.analyses.commands.trace as trace_cmd
+    real_open = trace_cmd._open_output
     calls = []
 
-    def failing_save(f, arr, **kw):
-        calls.append(1)
-        if len(calls) == 2:
-            raise OSError(28, "No space left on device")
-        return real_save(f, arr, **kw)
+    class Full:
+        def __init__(self, f):
+            self.f = f
 
-    monkeypatch.setattr(clikit.np, "save", failing_save)
+        def write(self, data):
+            raise OSError(28, "No space left on device")
+
+        def close(self):
+            self.f.close()
+
+    def failing_open(tmp):       # the second output (--preact) hits a full disk
+        calls.append(1)
+        f = real_open(tmp)
+        return Full(f) if len(calls) == 2 else f
+
+    monkeypatch.setattr(trace_cmd, "_open_output", failing_open)
     ws.run("trace", "victim.bin", "t.txt", "--out", "ok.npy", "--preact", "z.npy", capsys=capsys,
            match="No space left")
 
@@ -360,6 +370,31 @@ def test_extreme_models_work_or_say_why(extreme, cmd, model, capsys):
     else:
         assert rc == 2
         one_line_error(err)
+
+
+# ---- interrupts ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("cmd", ["saturation", "margins"])
+def test_sigint_in_a_streamed_analysis_exits_130(ws, cmd):
+    """The streamed analyses return to Python between chunks: Ctrl-C exits 130 promptly, no traceback."""
+    big = ws.dir / "big.txt"
+    big.write_bytes(np.random.default_rng(0).integers(32, 127, 4 << 20, dtype=np.uint8).tobytes())
+    p = subprocess.Popen([*CLI, cmd, ws.dir / "victim.bin", big], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, cwd=ws.dir)
+    time.sleep(10.0)  # imports, the kernels' cache load, then a few chunks
+    assert p.poll() is None, "finished before the interrupt"
+    t0 = time.perf_counter()
+    p.send_signal(signal.SIGINT)
+    try:
+        _, err = p.communicate(timeout=10)
+    finally:
+        p.kill()
+    elapsed = time.perf_counter() - t0
+    assert p.returncode == 130, err
+    assert "Traceback" not in err
+    assert elapsed < 2.0, elapsed
+    assert sorted(q.name for q in ws.dir.iterdir()) == sorted(["big.txt", "h8.bin", "t.txt", "victim.bin",
+                                                              "victim.npz"])
 
 
 def test_check_output_unit(tmp_path):

@@ -156,12 +156,8 @@ def test_cycle_book_and_states(data):
         assert len({bytes(r) for r in np.packbits(bits, axis=1)}) == c.period
 
 
-def test_ledger_in_a_subprocess(published):
+def test_ledger_subprocess_cancel(published):
     model, xs = published
-    ids = ["s000.abstract.hidden", "s000.abstract.bpc"]
-    seen = []
-    lg = ed.ledger_in_subprocess(model, xs, on_claim=lambda d, t: seen.append((d, t)), claim_ids=ids)
-    assert lg.available and [r["id"] for r in lg.records] == ids and seen[-1] == (2, 2)
     assert ed.ledger_in_subprocess(model, xs, should_stop=lambda: True).reason == "cancelled"
 
 
@@ -245,6 +241,7 @@ def test_app_views_neuron_threshold_pin(published, data):
             assert pe.bpc_pinned == ref.bpc and pe.flips_pinned == ref.flips
             await pilot.press("escape")
             assert not isinstance(app.screen, NeuronScreen)
+        assert not app.errors
     _run(go())
 
 
@@ -271,6 +268,7 @@ def test_app_cancelled_search_leaves_it_responsive(data):
             assert app.main.query_one("#tabs", TabbedContent).active == "neurons"
             await pilot.press("c", "down")
             await pilot.pause()
+        assert not app.errors
     _run(go())
 
 
@@ -279,15 +277,19 @@ def test_app_ledger_filters(published, data):
     from textual.widgets import DataTable
     model, xs = published
     some = [c for c in registry.CLAIMS if c.measure in ("hidden_size", "bpc")]
+    ids = [c.id for c in some]
 
     async def go():
-        app = ExploreApp(data=data, view="ledger",
-                         ledger_loader=lambda on_claim, stop: ed.ledger(model, xs, on_claim, stop, claims=some))
+        # the command's path: the ledger in a spawned process, started from inside the running app
+        app = ExploreApp(data=data, view="ledger", ledger_loader=lambda on_claim, stop: ed.ledger_in_subprocess(
+            model, xs, on_claim, stop, claim_ids=ids))
         async with app.run_test(size=(120, 40)) as pilot:
             await wait_until(pilot, app.ready.is_set)
             await wait_until(pilot, app.ledger_done.is_set, timeout=120)
             await pilot.pause()
             tbl = app.main.query_one("#ledger-table", DataTable)
+            assert app.ledger_state.available, app.ledger_message
+            assert [r["id"] for r in app.ledger_state.records] == ids
             assert tbl.row_count == len(some)
             await pilot.press("d", "d")  # seed 001
             assert tbl.row_count == sum(1 for c in some if c.seed_key == "001")

@@ -82,3 +82,170 @@ def test_start_state_and_unclamped():
         assert c_cl[t] == naive.readout_cost(m.Wy, m.by, hs[t], int(xs[t + 1]), True)
         assert abs(c_un[t] - naive.readout_cost(m.Wy, m.by, hs[t], int(xs[t + 1]), False)) < 1e-12
     assert np.allclose(np.exp(logp).sum(axis=1), 1.0)
+
+
+# ---- the vectorised kernels: bit-identity sweep, FMA, adversarial values, streaming -------------------
+
+import math
+import re
+
+import numba
+from hypothesis import given, settings, strategies as st
+
+from satrnn.rnn import forward as fw
+from satrnn.rnn.forward import evaluate, iter_states
+from satrnn.rnn.model import ElmanRNN
+from satrnn.rnn.numba_config import NJIT_OPTIONS
+
+
+def same_bits(a, b):
+    """Equal bit patterns (NaNs included), float32 or float64."""
+    a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+    it = np.uint32 if a.dtype == np.float32 else np.uint64
+    return a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a.view(it), b.view(it))
+
+
+def naive_check(model, xs, h0=None):
+    """The kernel's states, pre-activations and bpc against the literal reference, bit for bit."""
+    hs, zs = run_states(model, xs, h0=h0)
+    rh, rz = naive.forward_f32(model.Wx, model.Wh, model.bh, xs, h0=h0)
+    assert same_bits(hs, rh) and same_bits(zs, rz)
+    if len(xs) >= 2:
+        ref = naive.bpc(model.Wy, model.by, rh, xs)
+        got = forward(model, xs, h0=h0).bpc
+        e = evaluate(model, xs, h0=h0, chunk=max(1, len(xs) // 3))
+        assert (got == ref and e.bpc == ref) or (math.isnan(ref) and math.isnan(got) and math.isnan(e.bpc))
+    return hs, zs
+
+
+@pytest.mark.parametrize("H", [1, 2, 7, 15, 16, 63, 64, 65, 127, 128, 129, 200])
+def test_hidden_size_sweep_bit_exact(H):
+    """Every group/tail split of the vectorised sums (groups of 64 float32 neurons, scalar tail)."""
+    model = random_model(H, 100 + H)
+    xs = np.random.default_rng(H).integers(0, 256, 48 if H <= 128 else 24, dtype=np.uint8)
+    naive_check(model, xs)
+
+
+def test_published_weights_stream_equals_reference(published, published_forward):
+    model, xs = published
+    for chunk in (1, 3, 511, 1024, 5000):
+        for threads in (1, 2):
+            e = evaluate(model, xs, chunk=chunk, threads=threads)
+            assert e.bpc == published_forward.bpc and e.predictions == 1023
+            assert e.max_cost == published_forward.costs.max() and e.bytes == 1024
+    rows = np.concatenate([b.hs[1:].copy() for b in iter_states(model, xs, chunk=100)])   # views: copy
+    assert same_bits(rows, published_forward.hs)
+
+
+def _fma_case(H):
+    """A model whose step-0 pre-activations are (-1 + w v) with w = v = 1 + 2^-12: float32 rounding of
+    the product gives exactly 2^-11; a fused multiply-add would give 2^-11 + 2^-24."""
+    w = np.float32(1 + 2.0 ** -12)
+    Wx = np.zeros((H, 256), np.float32)
+    Wx[:, 65] = -1.0
+    Wh = np.zeros((H, H), np.float32)
+    Wh[:, 0] = w
+    Wy = np.zeros((256, H), np.float32)
+    Wy[:, 0] = w
+    m = ElmanRNN(Wx=Wx, Wh=Wh, bh=np.zeros(H, np.float32), Wy=Wy, by=np.full(256, -1.0, np.float32))
+    h0 = np.zeros(H, np.float32)
+    h0[0] = w
+    return m, h0
+
+
+@pytest.mark.parametrize("H", [1, 64, 65, 128])
+def test_no_fma_contraction_numerically(H):
+    m, h0 = _fma_case(H)
+    hs, zs = naive_check(m, np.array([65, 65, 66], np.uint8), h0=h0)
+    assert (zs[0] == np.float32(2.0 ** -11)).all()          # not 2^-11 + 2^-24
+    assert float(np.float32(-1) + np.float32(1 + 2.0 ** -12) * np.float32(1 + 2.0 ** -12)) == 2.0 ** -11
+
+
+def _fresh_asm(dispatcher, *args):
+    """Machine code of a kernel compiled now (not loaded from the cache) with the project's options."""
+    opts = {k: v for k, v in NJIT_OPTIONS.items() if k != "cache"}
+    f = numba.njit(**opts)(dispatcher.py_func)
+    f(*args)
+    return "\n".join(f.inspect_asm().values())
+
+
+def test_no_fma_and_libm_tanhf_in_machine_code():
+    """No fused multiply-add anywhere in the recurrence or the readout; tanh is glibc's scalar tanhf
+    (no vector math library such as SVML, whose tanhf differs); the sums are vectorised."""
+    model = random_model(128, 1)
+    W = fw.Weights.of(model)
+    xs = np.arange(10, dtype=np.uint8)
+    h, z = np.zeros(128, np.float32), np.empty(128, np.float32)
+    hs, zs = np.empty((10, 128), np.float32), np.empty((10, 128), np.float32)
+    asm = _fresh_asm(fw._states_chunk, W.WxT, W.WhT, W.bh, xs, h, z, hs, zs)
+    L = np.empty(256)
+    asm_r = _fresh_asm(fw._logits_t, W.WyT, W.by, hs[0], L)
+    for a in (asm, asm_r):
+        assert not re.search(r"\bv?f(n)?m(add|sub)\w*", a), "FMA instruction emitted"
+        assert "svml" not in a.lower()
+    assert re.search(r"tanhf", asm) and "zmm" in asm and re.search(r"vmulps\s+[^\n]*zmm", asm)
+    assert re.search(r"vcvtps2pd", asm_r) and "zmm" in asm_r
+
+
+def test_subnormal_values_bit_exact():
+    """Subnormal biases, weights, products and states (no flush-to-zero anywhere)."""
+    H = 70
+    rng = np.random.default_rng(7)
+    tiny = np.float32(1e-20)
+    sub = np.float32(3e-39)                               # subnormal float32
+    Wx = (rng.standard_normal((H, 256)) * 1e-20).astype(np.float32)
+    Wh = (rng.standard_normal((H, H)) * 1e-20).astype(np.float32)   # products 1e-40: subnormal
+    Wh[:, 3] = sub
+    bh = np.full(H, tiny, np.float32)
+    bh[::5] = sub
+    bh[1::5] = -sub
+    Wx[::5] = 0                                           # these neurons' z: subnormal bias + subnormal terms
+    Wy = rng.standard_normal((256, H)).astype(np.float32) * np.float32(1e-30)
+    m = ElmanRNN(Wx=Wx, Wh=Wh, bh=bh, Wy=Wy, by=rng.standard_normal(256).astype(np.float32))
+    xs = rng.integers(0, 256, 30, dtype=np.uint8)
+    hs, zs = naive_check(m, xs)
+    assert ((np.abs(zs) < np.finfo(np.float32).tiny) & (zs != 0)).any()   # subnormals really occur
+
+
+def test_overflow_to_inf_and_nan_bit_exact():
+    """Weights near float32's maximum: partial sums overflow to +-inf (and stay there: |h| <= 1 keeps
+    every product finite, so inf - inf cannot occur); tanhf(+-inf) = +-1; the readout sums in double."""
+    H = 66
+    rng = np.random.default_rng(8)
+    big = np.float32(3e38)
+    Wh = (np.sign(rng.standard_normal((H, H))) * big).astype(np.float32)
+    Wx = (rng.uniform(-1, 1, (H, 256)) * 1e38).astype(np.float32)
+    m = ElmanRNN(Wx=Wx, Wh=Wh, bh=np.full(H, big, np.float32), Wy=np.full((256, H), big, np.float32),
+                 by=np.zeros(256, np.float32))
+    xs = rng.integers(0, 256, 12, dtype=np.uint8)
+    with np.errstate(all="ignore"):
+        hs, zs = naive_check(m, xs)
+    assert (zs == np.inf).any() and (zs == -np.inf).any() and (np.abs(hs) == 1).any()
+
+
+@settings(max_examples=25, deadline=None)
+@given(H=st.integers(1, 80), n=st.integers(2, 200), chunk=st.integers(1, 250), threads=st.integers(1, 2),
+       seed=st.integers(0, 2**31 - 1), clamp=st.booleans())
+def test_streamed_bpc_identical_for_any_chunking(H, n, chunk, threads, seed, clamp):
+    model = random_model(H, seed, scale=3.0)
+    xs = np.random.default_rng(seed).integers(0, 256, n, dtype=np.uint8)
+    r = forward(model, xs, clamp=clamp)
+    e = evaluate(model, xs, clamp=clamp, chunk=chunk, threads=threads)
+    assert e.bpc == r.bpc and e.predictions == n - 1 and e.max_cost == r.costs.max()
+    blocks = list(iter_states(model, xs, chunk=chunk, want_z=True))
+    assert same_bits(np.concatenate([b.zs for b in blocks[-2:]]), r.zs[blocks[-2].start if len(blocks) > 1 else 0:])
+
+
+def test_f64_streamed_equals_in_memory(published):
+    model, xs = published
+    r = forward(model, xs, precision="f64")
+    for chunk, threads in ((7, 1), (300, 2)):
+        assert evaluate(model, xs, precision="f64", chunk=chunk, threads=threads).bpc == r.bpc
+    hs, _ = run_states(model, xs, precision="f64")
+    assert np.array_equal(hs >= 0, naive.forward_f64(model.Wx, model.Wh, model.bh, xs) >= 0)
+
+
+def test_evaluate_needs_two_bytes():
+    from satrnn.rnn.errors import SatrnnInputError
+    with pytest.raises(SatrnnInputError, match="at least 2"):
+        evaluate(random_model(3, 1), np.array([5], np.uint8))

@@ -101,3 +101,58 @@ def test_saved_files_get_normal_permissions(tmp_path):
     finally:
         os.umask(mask)
     assert (tmp_path / "m.npz").stat().st_mode & 0o777 == 0o644
+
+
+# ---- bounded, non-blocking reads (issue 19) ------------------------------------------------------
+
+def test_fifo_and_devices_are_refused_without_blocking(tmp_path):
+    import os
+
+    from satrnn.rnn.files import open_regular
+    from satrnn.rnn.text import load_text
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)  # no writer: a blocking open would hang forever
+    for path in (fifo, "/dev/zero", "/dev/urandom"):
+        with pytest.raises(SatrnnInputError, match="not a regular file"):
+            open_regular(path, "model file")
+        with pytest.raises(SatrnnInputError, match="not a regular file"):
+            load_text(path)
+        with pytest.raises(SatrnnInputError, match="not a regular file"):
+            load_model(path)
+
+
+def test_model_reads_are_capped(tmp_path):
+    from satrnn.rnn.model import MAX_H, MAX_MODEL_BYTES
+    assert MAX_MODEL_BYTES == 4 * n_floats_for(MAX_H)
+    p = tmp_path / "huge.bin"
+    with open(p, "wb") as f:
+        f.truncate(MAX_MODEL_BYTES + 4)  # sparse: refused from its size, never read
+    with pytest.raises(SatrnnInputError, match="largest valid model"):
+        load_model(p)
+
+
+def test_npz_pickled_or_oversized_members_are_refused(tmp_path):
+    m = random_model(3, 1)
+    arrays = {k: getattr(m, k) for k in ("Wx", "Wh", "bh", "Wy", "by")}
+    np.savez(tmp_path / "obj.npz", **arrays, meta=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(SatrnnInputError, match="plain numeric"):
+        load_model(tmp_path / "obj.npz")
+    np.savez(tmp_path / "wrong.npz", **{**arrays, "Wh": np.zeros((3, 4), np.float32)})
+    with pytest.raises(SatrnnInputError, match="shape"):
+        load_model(tmp_path / "wrong.npz")
+    np.savez(tmp_path / "scalar_meta.npz", **arrays, meta=np.array("3"))
+    with pytest.raises(SatrnnInputError, match="JSON object"):
+        load_model(tmp_path / "scalar_meta.npz")
+
+
+def test_text_limits_and_streaming(tmp_path):
+    from satrnn.rnn.text import MAX_BYTES_LIMIT, iter_text, load_text, text_size
+    p = tmp_path / "t.txt"
+    data = np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8)
+    p.write_bytes(data.tobytes())
+    assert np.array_equal(load_text(p, max_bytes=100), data[:100])
+    assert np.array_equal(np.concatenate(list(iter_text(p, max_bytes=4321, chunk=1000))), data[:4321])
+    assert text_size(p) == 5000 and text_size(p, 10) == 10
+    for bad in (0, -1, MAX_BYTES_LIMIT + 1, 10**20):
+        with pytest.raises(SatrnnInputError, match="--max-bytes"):
+            load_text(p, max_bytes=bad)

@@ -140,7 +140,10 @@ def test_cli_offsets_json(model_path, text_path, capsys):
     assert run_cmd(["offsets", str(model_path), str(text_path), "--json", "--variant", "corrected"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["variant"] == "corrected" and len(out["offset_histogram"]) == 30
-    assert {it["key"] for it in out["seed_items"]} >= {"q2.mi_greedy_total_percent", "q2.deep_offsets_18_25_percent"}
+    # the seeds' Q2 claims, judged by the ledger next to the command's output
+    assert {c["measurement"].split("(")[0] for c in out["claims"]} == {"offset_hist_pct", "offset_mode", "mi_greedy_pct"}
+    assert all(c["verdict"] in ("reproduced", "differs", "not measurable") for c in out["claims"])
+    assert "deep_offsets_18_25_percent" in out
 
 
 def test_cli_offsets_table_and_errors(model_path, text_path, capsys):

@@ -294,7 +294,7 @@ def test_tier_bounds_hold(H, style):
     so every sign they decide is the exact sign (checked on random states, including near-tie models)."""
     from satrnn.automaton.sign import build_tables, chunk_sums64
     model, _, _, _ = near_tie_model(H, 11 + H, style, ["seq0", "ex0", "ex+"])
-    tb = build_tables(model, "exact")
+    tb = build_tables(model, "exact", tier1="chunk8")     # the narrow int16 tier (wide: test_tier1_scale)
     T2 = chunk_sums64(model.Wh, tb.cb, tb.Hp).transpose(2, 0, 1)    # (Hp, C, 2^cb): tier 2's table form
     rng = np.random.default_rng(H)
     H_, C = model.H, tb.Tq.shape[0]

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from satrnn.analyses import sweep as sw
 from satrnn.analyses.cli import main
@@ -98,6 +100,15 @@ def test_start_states_equal_random_starts_rows(H):
     assert np.array_equal(sw.start_states(H, 17, range(40)), ref)
 
 
+@settings(max_examples=40, deadline=None)
+@given(H=st.integers(1, 200), seed=st.integers(0, 2**63 - 1),
+       idx=st.lists(st.integers(0, 63), min_size=0, max_size=20))
+def test_start_states_property(H, seed, idx):
+    """Any subset, order or repetition of start indices gives the rows of random_starts."""
+    ref = cyc.random_starts(H, 64, seed)
+    assert np.array_equal(sw.start_states(H, seed, idx), ref[idx])
+
+
 def test_parse_pins_canonical_and_errors():
     from satrnn.rnn.errors import SatrnnInputError
     assert sw.parse_pins("56=-1, 8=+1", 128) == "8=+1,56=-1"
@@ -164,7 +175,8 @@ def test_missing_dask_extra_one_line_exit_2(monkeypatch, tmp_path, model_path, c
 def test_bad_options_exit_2(tmp_path, model_path, capsys):
     db = tmp_path / "r.sqlite"
     for extra in (["--budget", "0"], ["--starts", "0"], ["--workers", "0"], ["--input", "300"],
-                  ["--pin", "1=+1", "--pin", "2=+1"]):
+                  ["--pin", "1=+1", "--pin", "2=+1"], ["--pin", "1=+2"], ["--workers", "2", "--scheduler", "tcp://x:1"],
+                  ["--chunk", "0"]):
         assert main(["sweep", "cycles", str(model_path), "--input", "32", "--db", str(db), *extra]) == 2, extra
         assert len(capsys.readouterr().err.strip().splitlines()) == 1
     assert main(["sweep", "status", "--db", str(tmp_path / "missing.sqlite")]) == 2
@@ -291,9 +303,11 @@ def test_worker_killed_by_pid_mid_sweep_every_job_once(tmp_path, model_path, slo
     pids = _worker_pids(p.pid)
     assert len(pids) == 2, pids
     os.kill(pids[0], signal.SIGKILL)
+    assert _rows_of_jobs(db)[0] < SLOW_JOBS  # the kill was mid-sweep
     out, err = p.communicate(timeout=240)
     assert p.returncode == 0, err
-    assert json.loads(out)["finished"]
+    o = json.loads(out)
+    assert o["finished"] and o["computed"] == SLOW_JOBS and o["failed"] == 0
     assert _rows_of_jobs(db) == (SLOW_JOBS, SLOW_JOBS)
     assert _stored(db) == slow_serial
 

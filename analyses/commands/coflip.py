@@ -6,8 +6,9 @@ from rich.table import Table
 
 from satrnn.rnn.errors import SatrnnInputError
 
-from ..clikit import (StagedOutputs, add_json_flag, add_model_text_args, add_seed_arg, check_float, check_int,
-                      check_writable, console, declare_outputs, emit_json, load_model_text_args, write_file)
+from ..clikit import (StagedOutputs, add_json_flag, add_model_text_args, add_seed_arg, bytes_callback, check_float,
+                      check_int, check_writable, console, declare_outputs, emit_json, load_model_text_args, progress,
+                      write_file)
 from ..coflip import coflip_graph, coflip_report, graph_json_text, graph_summary, graph_to_json, write_graphml
 
 
@@ -39,7 +40,8 @@ def run(args) -> int:
     top = check_int("--top", args.top, 1, model.H * (model.H - 1) // 2)
     if args.top_k is not None:
         check_int("--top-k", args.top_k, 1, model.H - 1)
-    rep = coflip_report(model, xs, top=top)
+    with progress() as bar:
+        rep = coflip_report(model, xs, top=top, progress=bytes_callback(bar, "co-flips (bytes)"))
     G = coflip_graph(model, rep, min_jaccard=mj, top_k=args.top_k, seed=args.seed)
     summ = graph_summary(G)
     with StagedOutputs():  # both graph files or neither

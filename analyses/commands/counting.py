@@ -7,8 +7,10 @@ import argparse
 
 from rich.table import Table
 
+from .. import render
 from ..clikit import add_json_flag, check_int, console, declare_inputs, emit_json, load_model_text_args, progress
 from ..counting import GREEDY_CAP, GREEDY_STEPS, counting_report
+from ..ledger_measures import claim_entries
 from ..offsets import parse_int_list
 
 
@@ -27,17 +29,6 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def seed_items(r: dict) -> list[dict]:
-    items = []
-    for name, m in r["models"].items():
-        items.append({"key": f"counting.{name}", "value": {"bpc": m["bpc"], "patterns": m["patterns"], "offsets": m["offsets"]},
-                      "definition": "in-sample ML conditional entropy over T_D, final counts (DEFINITIONS Part II 4)"})
-    if r["greedy"] is not None:
-        items.append({"key": "counting.greedy_order", "value": r["greedy"]["order"],
-                      "definition": f"greedy min in-sample bpc, candidates 1..{r['greedy']['cap']}, smallest d on ties"})
-    return items
-
-
 def run(args) -> int:
     steps = check_int("--steps", args.steps, 1, 64)
     cap = check_int("--cap", args.cap, 1, 1 << 20)
@@ -51,7 +42,9 @@ def run(args) -> int:
     with progress() as bar:
         task = bar.add_task("greedy offset search", total=max(steps - 1, 1) if offsets is None else 1)
         r = counting_report(xs, steps=steps, cap=cap, offsets=offsets, progress=lambda: bar.advance(task))
-    r["seed_items"] = seed_items(r)
+    default = steps == GREEDY_STEPS and cap == GREEDY_CAP and offsets is None
+    r["claims"], _ = claim_entries(None, xs, ("counting", "greedy_order", "greedy_before"),
+                                   {"counting": r} if default else None)
     if args.json:
         emit_json(r)
         return 0
@@ -69,4 +62,5 @@ def run(args) -> int:
         t.add_row(name, ",".join(map(str, m["offsets"])), f"{m['bpc']:.4f}", str(m["patterns"]), str(m["contexts"]),
                   f"{100 * m['singleton_context_share']:.1f}", f"{m['bpc_sequential_kt']:.3f}")
     console.print(t)
+    console.print(render.claim_entries(r["claims"]))
     return 0

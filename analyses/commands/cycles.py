@@ -8,14 +8,15 @@ from rich.table import Table
 from satrnn.automaton import cycles as cyc
 from satrnn.automaton.bitset import from_hex, pack, to_hex
 from satrnn.automaton.sign import SignAutomaton
+from satrnn.automaton.tier1 import auto_tier1, parse_tier1
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import run_states
 from satrnn.rnn.text import display_byte, parse_byte
 
 from ..boolean_figures import paper_attractor_search
-from ..clikit import (add_json_flag, add_model_text_args, add_seed_arg, add_semantics_arg, check_int, console,
-                      emit_json, err_console, load_model_arg, load_model_text_args, pins_arg, progress,
-                      steps_callback, add_pin_arg)
+from ..clikit import (add_json_flag, add_model_text_args, add_pin_arg, add_seed_arg, add_semantics_arg,
+                      add_tier1_arg, check_int, console, emit_json, err_console, load_model_arg,
+                      load_model_text_args, pins_arg, progress, steps_callback)
 
 MAX_STARTS = 1_000_000
 MAX_JOBS = 10_000_000
@@ -40,6 +41,7 @@ def register(sub) -> None:
                    help="detection budget per start in Boolean steps (default 1e6); beyond it a start is "
                         "reported unresolved")
     add_semantics_arg(p)
+    add_tier1_arg(p)
     p.add_argument("--exhaustive", action="store_true", help="enumerate all 2^H states (H <= 20): every cycle "
                    "and its exact basin")
     p.add_argument("--paper", action="store_true",
@@ -186,9 +188,9 @@ def _paper(model, xs, args, budget) -> dict:
     if xs is None or xs.shape[0] <= PAPER_T:
         raise SatrnnInputError(f"--paper needs TEXT with more than {PAPER_T} bytes (input x_{PAPER_T})")
     x = int(xs[PAPER_T])
-    A_paper = SignAutomaton.from_model(model, "f32-seq", pins=pins_arg(args, model.H))
+    A_paper = SignAutomaton.from_model(model, "f32-seq", tier1=args.tier1, pins=pins_arg(args, model.H))
     paper = paper_attractor_search(A_paper, x, seed=42)
-    A = SignAutomaton.from_model(model, args.semantics, pins=pins_arg(args, model.H))
+    A = SignAutomaton.from_model(model, args.semantics, tier1=args.tier1, pins=pins_arg(args, model.H))
     starts = cyc.glibc_starts(model.H, 42, paper["trials"] + 1)
     search = _run_search(A, starts, np.array([[x]], dtype=np.uint8), budget, label="Brent from the paper's starts")
     labels = [f"trial {k}" for k in range(paper["trials"])] + ["cycle-detection start"]
@@ -225,14 +227,16 @@ def run(args) -> int:
     seqs, input_labels = _inputs(args, xs)
     if seqs.shape[0] and seqs.shape[1] > budget:
         raise SatrnnInputError(f"--budget {budget} is shorter than one input period ({seqs.shape[1]} steps)")
+    parse_tier1(args.tier1, H)                 # an unknown choice: exit 2 before any work
     out = {"command": "cycles", "H": H, "semantics": args.semantics, "seed": args.seed, "budget": budget,
            "pins": {str(j): v for j, v in pins.items()},
+           "tier1": args.tier1 or auto_tier1(H),
            "inputs": [lab if isinstance(lab, str) else int(lab) for lab in input_labels],
            "sequence_length": int(seqs.shape[1]) if seqs.shape[0] else None}
     if args.exhaustive:
         if H > cyc.MAX_EXHAUSTIVE_H:
             raise SatrnnInputError(f"--exhaustive needs H <= {cyc.MAX_EXHAUSTIVE_H}, this model has H = {H}")
-        A = SignAutomaton.from_model(model, args.semantics, pins=pins)
+        A = SignAutomaton.from_model(model, args.semantics, tier1=args.tier1, pins=pins)
         out["exhaustive"] = [dict(cyc.exhaustive_cycles(A, seqs[q]).as_dict(), input=input_labels[q])
                              for q in range(seqs.shape[0])]
         if args.json:
@@ -261,7 +265,7 @@ def run(args) -> int:
     if not args.json:
         err_console.print(f"seed {args.seed}, {starts.shape[0]} start(s) x {seqs.shape[0]} input(s), "
                           f"semantics {args.semantics}, budget {budget:,} steps")
-    A = SignAutomaton.from_model(model, args.semantics, pins=pins)
+    A = SignAutomaton.from_model(model, args.semantics, tier1=args.tier1, pins=pins)
     search = _run_search(A, starts, seqs, budget)
     out["starts"] = {"total": int(starts.shape[0]), "random": sum(1 for s in labels if s.startswith("random")),
                      "hex": sum(1 for s in labels if s == "hex"),

@@ -1,9 +1,11 @@
-"""`satrnn eval MODEL TEXT`: bits per character of the reference forward."""
+"""`satrnn eval MODEL TEXT`: bits per character of the reference forward, streamed (flat memory)."""
 from __future__ import annotations
 
-from satrnn.rnn.forward import PRECISIONS, forward
+import time
 
-from ..clikit import add_json_flag, add_model_text_args, console, emit_json, load_model_text_args
+from satrnn.rnn.forward import PRECISIONS, evaluate
+
+from ..clikit import add_json_flag, add_model_text_args, console, emit_json, model_and_text_source, progress
 
 
 def register(sub) -> None:
@@ -18,14 +20,19 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    model, xs = load_model_text_args(args)
-    r = forward(model, xs, precision=args.precision, clamp=not args.unclamped)
-    out = {"bpc": r.bpc, "predictions": r.predictions, "bytes": int(xs.shape[0]), "H": model.H,
+    model, source, total = model_and_text_source(args)
+    t0 = time.perf_counter()
+    with progress() as bar:
+        task = bar.add_task(f"eval ({args.precision})", total=total)
+        r = evaluate(model, source, precision=args.precision, clamp=not args.unclamped,
+                     progress=lambda done: bar.update(task, completed=done))
+    seconds = time.perf_counter() - t0
+    out = {"bpc": r.bpc, "predictions": r.predictions, "bytes": r.bytes, "H": model.H,
            "precision": args.precision, "cost": "unclamped" if args.unclamped else "clamped at 1e-30",
-           "max_cost_bits": float(r.costs.max()), "start_state": "zeros"}
+           "max_cost_bits": r.max_cost, "start_state": "zeros", "seconds": seconds}
     if args.json:
         emit_json(out)
     else:
         console.print(f"[bold]{r.bpc:.6f}[/bold] bpc over {r.predictions:,} predictions "
-                      f"({xs.shape[0]:,} bytes, H = {model.H}, {args.precision}, h_-1 = 0)")
+                      f"({r.bytes:,} bytes, H = {model.H}, {args.precision}, h_-1 = 0; {seconds:.1f} s)")
     return 0

@@ -116,6 +116,9 @@ def run(args) -> int:
         app.run()
     if app.load_error is not None:
         raise app.load_error
+    if app.pilot_error is not None:
+        err_console.print(f"satrnn: error: {app.pilot_error}", markup=False, highlight=False, soft_wrap=True)
+        return 1
     if args.screenshot is not None and app.return_code == 0:
         err_console.print(f"wrote {args.screenshot}", highlight=False)
     return int(app.return_code or 0)

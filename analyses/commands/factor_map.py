@@ -6,9 +6,11 @@ from rich.table import Table
 
 from satrnn.rnn.forward import forward
 
+from .. import render
 from ..clikit import (add_json_flag, add_model_text_args, add_seed_arg, check_float, check_int, console, emit_json,
                       load_model_text_args, progress)
 from ..factor_map import OMEGA, TARGETS, explanation_ladder, factor_map
+from ..ledger_measures import claim_entries
 from ..offsets import VARIANTS, parse_int_list
 
 
@@ -29,23 +31,6 @@ def register(sub) -> None:
     p.add_argument("--no-ladder", action="store_true", help="skip the explanation ladder")
     add_json_flag(p)
     p.set_defaults(func=run)
-
-
-def seed_items(fm: dict, lad: dict | None) -> list[dict]:
-    lab = f"{fm['target']} target, offsets {fm['offsets']}"
-    items = [{"key": f"factor_map.table1.{r['pair'] if isinstance(r['pair'], str) else tuple(r['pair'])}",
-              "value": {"neurons": r["neurons"], "mean_r2": r["mean_r2"]},
-              "definition": f"argmax pair, in-sample cell-mean R^2 (DEFINITIONS Part II 2; {lab})"}
-             for r in fm["table_paper_shape"]]
-    items.append({"key": "factor_map.overall_mean_r2", "value": fm["overall_mean_r2"],
-                  "definition": f"mean over neurons of the best-pair in-sample R^2 ({lab})"})
-    if lad is not None:
-        for r in lad["rows"]:
-            if r["level"] in ("L1", "L2", "L3"):
-                items.append({"key": f"ladder.{r['level']}", "value": {"bpc": r["bpc"], "x_percent": r["x_percent_eq2"]},
-                              "definition": "in-sample cell-mean h, float32 readout, mean over T' (Part II 3); "
-                                            "X% = seed 003 eq. 2 with the RNN's whole-text bpc"})
-    return items
 
 
 def run(args) -> int:
@@ -74,7 +59,8 @@ def run(args) -> int:
         bar.advance(task)
     out = {"variant": args.variant, "seed": args.seed, "factor_map": fm, "ladder": lad,
            "ladder_note": None if ladder_ok else "ladder skipped (needs offset 1 in the list, or --no-ladder)",
-           "seed_items": seed_items(fm, lad)}
+           "claims": claim_entries(model, xs, ("factor_map", "ladder"),
+                                   {"factor_map": fm} if offsets == OMEGA and args.target == "continuous" else None)[0]}
     if args.json:
         emit_json(out)
         return 0
@@ -107,6 +93,5 @@ def run(args) -> int:
         b = lad["L1_table1_pairs"]
         console.print(f"L1 with the Table-1 pairs instead of (1, d2): {b['bpc']:.3f} bpc ({b['x_percent_eq2']:.1f}%); "
                       f"gain% baseline M = {lad['gain_baseline_M']:.3f} ({lad['gain_baseline_source']})")
-    from .offsets import print_seed_items
-    print_seed_items(out["seed_items"])
+    console.print(render.claim_entries(out["claims"]))
     return 0

@@ -5,8 +5,8 @@ from satrnn.automaton.margins import margin_report
 
 from .. import render
 from ..boolean_figures import boolean_report
-from ..clikit import (add_json_flag, add_model_text_args, add_semantics_arg, console, emit_json,
-                      load_model_text_args)
+from ..clikit import (add_json_flag, add_model_text_args, add_semantics_arg, bytes_callback, console, emit_json,
+                      load_model_text_args, progress)
 
 
 def register(sub) -> None:
@@ -21,7 +21,8 @@ def register(sub) -> None:
 
 def run(args) -> int:
     model, xs = load_model_text_args(args, min_bytes=2)
-    m = margin_report(model, xs)
+    with progress() as bar:
+        m = margin_report(model, xs, progress=bytes_callback(bar, "margins (2 passes, bytes)"))
     b = boolean_report(model, xs, args.semantics)
     if args.json:
         emit_json({"margins": m, "boolean": b})

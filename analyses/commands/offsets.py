@@ -5,8 +5,14 @@ from rich.table import Table
 
 from satrnn.rnn.forward import run_states
 
+from .. import render
 from ..clikit import add_json_flag, add_model_text_args, check_int, console, emit_json, load_model_text_args, progress
+from ..ledger_measures import claim_entries
 from ..offsets import Q2_MAX_DEPTH, Q2_POSITIONS, VARIANTS, flip_column_check, parse_int_list, q2_offsets
+
+
+# the ledger's measurements that read q2_offsets (their claims are shown with the command's output)
+MEASURES_Q2 = ("offset_hist_pct", "offset_mode", "mi_greedy_pct")
 
 
 def register(sub) -> None:
@@ -22,23 +28,6 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def seed_items(r: dict) -> list[dict]:
-    """Measured values for the seed-001 Q2 statements (the paper's numbers live in the claims registry)."""
-    v = r["variant"]
-    return [
-        {"key": "q2.deep_offsets_18_25_percent", "value": r["deep_offsets_18_25_percent"],
-         "definition": f"100 * #{{j : 18 <= dom_offset(j) <= 25}} / H (DEFINITIONS 6.2.3, {v})"},
-        {"key": "q2.histogram_percent_d25", "value": r["offset_histogram"][24]["percent"] if r["max_depth"] >= 25 else None,
-         "definition": f"100 * count(d=25) / H (DEFINITIONS 6.2.3, {v})"},
-        {"key": "q2.histogram_peak", "value": r["histogram_peak"],
-         "definition": f"mode of dom_offset (smallest-d tie rule, DEFINITIONS 6.2.2, {v})"},
-        {"key": "q2.mi_greedy_total_percent", "value": r["mi_greedy"]["total_percent"],
-         "definition": f"100 * (S(1)+S(3)+S(8)+S(20)) / Total (DEFINITIONS 6.2.4, {v})"},
-        {"key": "q2.factor_map_pair_percent", "value": r["factor_map_pair"]["total_percent"],
-         "definition": f"100 * (S(1)+S(7)) / Total (DEFINITIONS 6.2.5, {v})"},
-    ]
-
-
 def run(args) -> int:
     positions = parse_int_list("--positions", args.positions)
     depth = check_int("--max-depth", args.max_depth, 1, 10_000)
@@ -50,7 +39,9 @@ def run(args) -> int:
         r = q2_offsets(model, xs, positions=positions, max_depth=depth, variant=args.variant, hs=hs)
         bar.advance(task)
     r["flip_check"] = flip_column_check(model, xs)
-    r["seed_items"] = seed_items(r)
+    default = list(positions) == list(Q2_POSITIONS) and depth == Q2_MAX_DEPTH
+    r["claims"], _ = claim_entries(model, xs, MEASURES_Q2,
+                                   {"q2" if args.variant == "paper" else "q2_corrected": r} if default else None)
     r.pop("N")  # the per-(t, d, j) change tensor is too large for JSON
     S = r.pop("S")
     if args.json:
@@ -90,29 +81,9 @@ def run(args) -> int:
     console.print(f"Flip check (0.7): {fc['flipped_bytes_occurring_in_text']} flipped bytes occur in the text; "
                   f"mean |Wx column| occurring {fc['mean_wx_norm_occurring']:.3f} vs flipped "
                   f"{_f(fc['mean_wx_norm_flipped_absent'], 3)}")
-    print_seed_items(r["seed_items"])
+    console.print(render.claim_entries(r["claims"]))
     return 0
 
 
 def _f(v, k):
     return "-" if v is None else f"{v:.{k}f}"
-
-
-def print_seed_items(items):
-    t = Table(title="Seed statements measured (compare with the claims registry)")
-    t.add_column("key")
-    t.add_column("value", justify="right")
-    t.add_column("definition")
-    for it in items:
-        t.add_row(it["key"], _fmt(it["value"]), it["definition"])
-    console.print(t)
-
-
-def _fmt(v) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    if isinstance(v, dict):
-        return ", ".join(f"{k}={_fmt(x)}" for k, x in v.items())
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_fmt(x) for x in v) + "]"
-    return str(v)

@@ -6,7 +6,9 @@ from rich.table import Table
 
 from satrnn.rnn.forward import run_states
 
+from .. import render
 from ..clikit import add_json_flag, add_model_text_args, check_int, console, emit_json, load_model_text_args, progress
+from ..ledger_measures import claim_entries
 from ..offsets import VARIANTS, parse_int_list
 from ..pmi import (Q7_ALGEBRAIC_POSITIONS, Q7_MAX_OFFSET, TOP_PMI_MAX_OFFSET, q7_algebraic, q7_higher_order,
                    top_pmi_per_offset)
@@ -25,29 +27,6 @@ def register(sub) -> None:
     p.add_argument("--data-only", action="store_true", help="only the data PMI table (no RNN re-runs); then TEXT alone is enough")
     add_json_flag(p)
     p.set_defaults(func=run)
-
-
-def seed_items(alg, ho) -> list[dict]:
-    items = []
-    if alg is not None:
-        items += [
-            {"key": "q7.aligned_total_percent", "value": alg["total"]["aligned_percent"],
-             "definition": "100 sum B / sum A over the 8 positions, d = 1..20 (DEFINITIONS 10.3)"},
-            {"key": "q7.aligned_d5_8_percent", "value": [r["aligned_percent"] for r in alg["rows"][4:8]],
-             "definition": "per-offset 100 B_d / A_d, d = 5..8 (DEFINITIONS 10.3)"},
-            {"key": "q7.aligned_d16_20_percent", "value": [r["aligned_percent"] for r in alg["rows"][15:20]],
-             "definition": "per-offset 100 B_d / A_d, d = 16..20 (DEFINITIONS 10.3)"},
-        ]
-    if ho is not None:
-        items += [
-            {"key": "q7_higher_order.bigram_total_percent", "value": ho["total"]["bigram_aligned_percent"],
-             "definition": f"100 sum Bi / sum R, 248 positions (DEFINITIONS 11.2, {ho['variant']})"},
-            {"key": "q7_higher_order.trigram_total_percent", "value": ho["total"]["trigram_aligned_percent"],
-             "definition": f"100 sum Tri / sum R (DEFINITIONS 11.2, {ho['variant']})"},
-            {"key": "q7_higher_order.improvement_points", "value": ho["total"]["improvement_points"],
-             "definition": f"100 (sum Tri - sum Bi) / sum R (DEFINITIONS 11.2, {ho['variant']})"},
-        ]
-    return items
 
 
 def run(args) -> int:
@@ -77,7 +56,10 @@ def run(args) -> int:
             bar.advance(task)
         out["q7_algebraic"] = alg
         out["q7_higher_order"] = ho
-    out["seed_items"] = seed_items(alg, ho)
+    out["claims"] = []
+    if alg is not None:
+        default = list(positions) == list(Q7_ALGEBRAIC_POSITIONS) and D == Q7_MAX_OFFSET
+        out["claims"], _ = claim_entries(model, xs, ("pmi_aligned",), {"q7": alg} if default else None)
     if args.json:
         emit_json(out)
         return 0
@@ -114,7 +96,6 @@ def run(args) -> int:
             t2 = ho["total_d2_plus"]
             console.print(f"over d >= 2 only: bigram {t2['bigram_aligned_percent']:.1f}%, trigram "
                           f"{t2['trigram_aligned_percent']:.1f}%, improvement {t2['improvement_points']:+.2f} points")
-    from .offsets import print_seed_items
-    if out["seed_items"]:
-        print_seed_items(out["seed_items"])
+    if out["claims"]:
+        console.print(render.claim_entries(out["claims"]))
     return 0

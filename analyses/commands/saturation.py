@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from ..clikit import (add_json_flag, add_model_text_args, check_float, check_int, console, emit_json,
-                      load_model_text_args)
+from ..clikit import (add_json_flag, add_model_text_args, bytes_callback, check_float, check_int, console,
+                      emit_json, load_model_text_args, progress)
 from ..saturation import CLASSES, PRINTED_DWELL_MAX, SAT_CLASSES, SAT_THRESHOLD, saturation_report
 
 
@@ -26,7 +26,9 @@ def run(args) -> int:
     model, xs = load_model_text_args(args)
     top = check_int("--top", args.top, 1, model.H)
     # streamed forward: memory does not grow with the text; per-position arrays only with --positions
-    r = saturation_report(model, xs, threshold=th, keep_positions=args.positions)
+    with progress() as bar:
+        r = saturation_report(model, xs, threshold=th, keep_positions=args.positions,
+                              progress=bytes_callback(bar, "saturation (bytes)"))
     rows = r.pop("printed_rows")
     if args.json:
         out = {k: v for k, v in r.items() if k != "dwell_hist_per_neuron"}

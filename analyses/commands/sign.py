@@ -8,9 +8,9 @@ from satrnn.automaton.sign import MAX_STEPS, SignAutomaton
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.text import load_text, parse_byte
 
-from ..clikit import (add_json_flag, add_model_arg, add_pin_arg, add_semantics_arg, check_int, check_writable,
-                      console, declare_inputs, declare_outputs, emit_json, load_model_arg, pins_arg, progress,
-                      save_npy, write_file)
+from ..clikit import (add_json_flag, add_model_arg, add_pin_arg, add_semantics_arg, add_tier1_arg, check_int,
+                      check_writable, console, declare_inputs, declare_outputs, emit_json, load_model_arg, pins_arg,
+                      progress, save_npy, write_file)
 
 MAX_TRAJECTORY_STEPS = 50_000_000          # (steps, W) uint64 kept in memory
 PROGRESS_STEPS = 5_000_000                 # longer runs show a progress bar
@@ -29,6 +29,7 @@ def register(sub) -> None:
                    help="number of steps (required with --input; with --text at most the text length, "
                         "default all of it)")
     add_semantics_arg(p)
+    add_tier1_arg(p)
     add_pin_arg(p)
     p.add_argument("--trajectory", metavar="FILE",
                    help="write every state: .npy (steps, W) uint64, else one hex state per line")
@@ -61,7 +62,7 @@ def run(args) -> int:
                                    f"steps, got {steps:,}")
     model = load_model_arg(args)
     pins = pins_arg(args, model.H)
-    aut = SignAutomaton.from_model(model, args.semantics, pins=pins)
+    aut = SignAutomaton.from_model(model, args.semantics, tier1=args.tier1, pins=pins)
     start = aut.parse_state(args.start)
     traj = None
     if xs is not None:
@@ -78,7 +79,7 @@ def run(args) -> int:
     if args.trajectory is not None:
         _write_trajectory(args.trajectory, traj, model.H)
     out = {"final": to_hex(final, model.H), "H": model.H, "steps": steps, "semantics": args.semantics,
-           "start": to_hex(start, model.H), "input": x, "text": args.text,
+           "tier1": aut.tier1, "start": to_hex(start, model.H), "input": x, "text": args.text,
            "fallbacks": aut.fallbacks, "neuron_steps": aut.neuron_steps, "trajectory": args.trajectory,
            "pins": {str(j): v for j, v in pins.items()}}
     if args.json:

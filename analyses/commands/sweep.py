@@ -118,6 +118,8 @@ def run(args) -> int:
     sw.require_dask()
     if args.workers is not None:
         check_int("--workers", args.workers, 1, MAX_WORKERS)
+        if args.scheduler:
+            raise SatrnnInputError("--workers sizes the LocalCluster; with --scheduler the cluster has its own workers")
     if args.chunk is not None:
         check_int("--chunk", args.chunk, 1, MAX_JOBS)
     if args.text is None and args.model is not None:

@@ -6,7 +6,7 @@ from satrnn.rnn.errors import SatrnnInputError
 from ..claims import SEEDS, claims_for, seed_key
 from ..clikit import add_json_flag, add_model_text_args, console, emit_json, err_console, load_model_text_args
 from ..ledger_measures import run_ledger
-from ..report import ledger_renderables
+from ..render import ledger_renderables
 
 
 def register(sub) -> None:

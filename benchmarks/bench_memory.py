@@ -1,0 +1,137 @@
+"""Peak memory and throughput of the streamed analyses as the text grows (issue 19).
+
+Usage: python benchmarks/bench_memory.py [MODEL] [--sizes 1M,10M] [--only margins,saturation,coflip,eval,trace]
+
+For every size a seeded text is generated (bytes drawn from the byte frequencies of the published 1,024-byte
+corpus when SATRNN_DATA is set, else uniform printable ASCII) and each analysis runs in its own process;
+its peak RSS comes from os.wait4 (ru_maxrss of that process alone) and its speed is bytes of text per
+second of wall time. The claim checked: peak RSS at the largest size is within 1.5x of the smallest.
+
+- margins: `automaton.margins.margin_report` (the q1_margins part of `satrnn margins`; the Boolean part,
+  `boolean_report`, is measured separately with --only margins-cli)
+- saturation, coflip: the CLI commands (`satrnn saturation|coflip MODEL TEXT --json`, output discarded)
+- eval, trace: the CLI commands (`trace --out` writes a temporary .npy that is deleted afterwards)
+
+The machine is shared: the script prints `uptime` with the numbers; only ratios within one run mean much.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+KINDS = ("margins", "saturation", "coflip", "margins-cli", "eval", "trace")
+CLI = [sys.executable, "-m", "satrnn.analyses"]
+
+
+def parse_size(s: str) -> int:
+    s = s.strip().upper()
+    mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(s[-1:], 1)
+    return int(float(s[:-1] if s[-1:] in "KMG" else s) * mult)
+
+
+def make_text(path: Path, n: int, seed: int = 0) -> None:
+    """n seeded bytes, written in 1 MiB blocks (never the whole text in memory)."""
+    data = os.environ.get("SATRNN_DATA")
+    corpus = Path(data) / "enwik_1024.txt" if data else None
+    if corpus is not None and corpus.is_file():
+        counts = np.bincount(np.frombuffer(corpus.read_bytes(), np.uint8), minlength=256).astype(np.float64)
+    else:
+        counts = np.zeros(256)
+        counts[32:127] = 1.0
+    p = counts / counts.sum()
+    rng = np.random.default_rng(seed)
+    with open(path, "wb") as f:
+        left = n
+        while left:
+            k = min(left, 1 << 20)
+            f.write(rng.choice(256, size=k, p=p).astype(np.uint8).tobytes())
+            left -= k
+
+
+def child(kind: str, model_path: str, text_path: str) -> None:
+    """Run one in-process analysis (used for `margins`, which is one part of a CLI command)."""
+    from satrnn.automaton.margins import margin_report
+    from satrnn.rnn.model import load_model
+    from satrnn.rnn.text import load_text
+
+    model, xs = load_model(model_path), load_text(text_path)
+    if kind == "margins":
+        margin_report(model, xs)
+
+
+def command(kind: str, model: str, text: str, tmp: Path) -> list[str]:
+    if kind == "margins":
+        return [sys.executable, __file__, "--child", kind, model, text]
+    if kind == "margins-cli":
+        return [*CLI, "margins", model, text, "--json"]
+    if kind == "trace":
+        return [*CLI, "trace", model, text, "--out", str(tmp / "trace.npy"), "--json"]
+    return [*CLI, kind, model, text, "--json"]
+
+
+def measure(cmd: list[str]) -> tuple[float, float, int]:
+    """(wall seconds, peak RSS in MB, exit code) of one process."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    err = p.stderr.read().decode(errors="replace").strip()
+    if p.returncode != 0:
+        print(f"    exit {p.returncode}: {err.splitlines()[-1] if err else ''}", flush=True)
+    return wall, ru.ru_maxrss / 1024.0, p.returncode
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("model", nargs="?", help="model file (default: $SATRNN_DATA/sat_model.bin)")
+    ap.add_argument("--sizes", default="1M,10M", help="text sizes, comma-separated (K/M/G suffixes)")
+    ap.add_argument("--only", default="margins,saturation,coflip", help=f"analyses, from {', '.join(KINDS)}")
+    ap.add_argument("--child", nargs=3, metavar=("KIND", "MODEL", "TEXT"), help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.child:
+        child(*a.child)
+        return 0
+    model = a.model or str(Path(os.environ.get("SATRNN_DATA", "")) / "sat_model.bin")
+    kinds = [k.strip() for k in a.only.split(",") if k.strip()]
+    bad = [k for k in kinds if k not in KINDS]
+    if bad:
+        ap.error(f"unknown analyses {bad}; choose from {KINDS}")
+    sizes = [parse_size(s) for s in a.sizes.split(",")]
+    print(f"model {model}; sizes {', '.join(f'{s:,}' for s in sizes)} bytes", flush=True)
+    print("load:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(), flush=True)
+    results: dict[str, list[tuple[int, float, float, int]]] = {k: [] for k in kinds}
+    with tempfile.TemporaryDirectory(prefix="satrnn-bench-mem-") as td:
+        tmp = Path(td)
+        for n in sizes:
+            text = tmp / f"text_{n}.txt"
+            make_text(text, n)
+            for k in kinds:
+                wall, rss, rc = measure(command(k, model, str(text), tmp))
+                (tmp / "trace.npy").unlink(missing_ok=True)
+                results[k].append((n, wall, rss, rc))
+                print(f"  {k:12s} {n:>13,} bytes  {wall:8.1f} s  {n / wall:12,.0f} bytes/s  peak RSS {rss:8.1f} MB"
+                      + ("" if rc == 0 else f"  (exit {rc})"), flush=True)
+            text.unlink()
+    print("load:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
+    ok = True
+    for k, rows in results.items():
+        good = [r for r in rows if r[3] == 0]
+        if len(good) >= 2:
+            ratio = good[-1][2] / good[0][2]
+            flat = ratio <= 1.5
+            ok &= flat
+            print(f"{k:12s} peak RSS {good[0][2]:.1f} MB at {good[0][0]:,} bytes -> {good[-1][2]:.1f} MB at "
+                  f"{good[-1][0]:,} bytes: x{ratio:.2f} ({'flat within 1.5x' if flat else 'NOT flat'})")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
