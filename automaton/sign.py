@@ -53,6 +53,8 @@ from numba.extending import intrinsic
 
 
 PREFETCH_CHUNKS = 8
+PREFETCH_MIN_ENTRIES = 2 << 20     # int16 entries of Tq (4 MB) above which `_chunk_sum` prefetches: smaller
+                                   # tables stay in L2, where the prefetches only cost time (H = 128: 1 MB)
 
 
 @intrinsic
@@ -61,9 +63,9 @@ def _chunk_sum(typingctx, z, Tq, baseq, x, R, src, cb):
 
     Tq: C-contiguous (C, 2^cb, Hp) int16 with Hp a multiple of 64; baseq (256, Hp) int16; R (rows, W) uint64;
     z int16 of size >= Hp. LLVM vector code: per block of 128 (or 64) neurons the running sum stays in
-    registers over all C chunk rows and is stored once (numba's loop would reload and check z per chunk), and
-    each row read prefetches the same block of the row PREFETCH_CHUNKS chunks later (its address is known
-    from the state's bits, so it arrives from L2/L3 while other rows are summed)."""
+    registers over all C chunk rows and is stored once (numba's loop would reload and check z per chunk), and,
+    for tables over PREFETCH_MIN_ENTRIES, each row read prefetches the same block of the row PREFETCH_CHUNKS
+    chunks later (its address is known from the state's bits, so it arrives while other rows are summed)."""
     ok = (isinstance(Tq, types.Array) and Tq.ndim == 3 and Tq.dtype == types.int16 and Tq.layout == "C"
           and isinstance(baseq, types.Array) and baseq.ndim == 2 and baseq.dtype == types.int16
           and baseq.layout == "C" and isinstance(R, types.Array) and R.ndim == 2 and R.dtype == types.uint64
@@ -92,6 +94,8 @@ def _chunk_sum(typingctx, z, Tq, baseq, x, R, src, cb):
         pf = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
                                             "llvm.prefetch.p0")
 
+        big = builder.icmp_unsigned(">", builder.mul(builder.mul(C, nb), hp), ir.Constant(i64, PREFETCH_MIN_ENTRIES))
+
         def chunk_row(c):
             bit = builder.mul(c, cb64)
             word = builder.load(builder.gep(rrow, [builder.lshr(bit, ir.Constant(i64, 6))]))
@@ -110,13 +114,14 @@ def _chunk_sum(typingctx, z, Tq, baseq, x, R, src, cb):
                 with cgutils.for_range(builder, C) as ch:
                     row = chunk_row(ch.index)
                     builder.store(builder.add(builder.load(acc), vload(row)), acc)
-                    # prefetch the same block of the row chunk c + 8 will read (rows come from L2/L3)
-                    ahead = builder.add(ch.index, ir.Constant(i64, PREFETCH_CHUNKS))
-                    late = builder.icmp_unsigned(">=", ahead, C)
-                    pfrow = chunk_row(builder.select(late, builder.sub(C, ir.Constant(i64, 1)), ahead))
-                    for line in range(0, lanes, 32):     # 32 int16 = one 64-byte line
-                        p = builder.bitcast(builder.gep(pfrow, [builder.add(off, ir.Constant(i64, line))]), i8p)
-                        builder.call(pf, [p, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+                    # large tables: prefetch the same block of the row chunk c + 8 will read (from L3/DRAM)
+                    with builder.if_then(big, likely=False):
+                        ahead = builder.add(ch.index, ir.Constant(i64, PREFETCH_CHUNKS))
+                        late = builder.icmp_unsigned(">=", ahead, C)
+                        pfrow = chunk_row(builder.select(late, builder.sub(C, ir.Constant(i64, 1)), ahead))
+                        for line in range(0, lanes, 32):     # 32 int16 = one 64-byte line
+                            p = builder.bitcast(builder.gep(pfrow, [builder.add(off, ir.Constant(i64, line))]), i8p)
+                            builder.call(pf, [p, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
                 builder.store(builder.load(acc),
                               builder.bitcast(builder.gep(za.data, [off]), vty.as_pointer()), align=2)
 
