@@ -30,7 +30,6 @@ import numpy as np
 
 from satrnn.automaton import cycles as cyc
 from satrnn.automaton.bitset import all_minus, to_hex, to_signs, unpack
-from satrnn.automaton.landscape import apply_pins, check_pins, pinned_automaton
 from satrnn.automaton.margins import margin_report
 from satrnn.automaton.redux import ReadoutCache
 from satrnn.automaton.sign import SignAutomaton
@@ -79,8 +78,20 @@ def parse_neuron(spec: str, H: int) -> int:
 
 def pinned(automaton: SignAutomaton, pins) -> tuple[SignAutomaton, tuple]:
     """(the pinned automaton, the validated pins as sorted (neuron, +-1) pairs); unpinned: the automaton."""
+    if not pins:
+        return automaton, ()
+    # imported here: automaton.landscape imports scipy.stats (seconds), which startup does not need
+    from satrnn.automaton.landscape import check_pins, pinned_automaton
     pins = check_pins(pins, automaton.H)
     return pinned_automaton(automaton, pins), pins
+
+
+def apply_pins(states: np.ndarray, pins, H: int) -> np.ndarray:
+    """Packed states (N, W) with the pinned bits set (automaton.landscape.apply_pins); no pins: unchanged."""
+    if not pins:
+        return np.ascontiguousarray(states, dtype=np.uint64)
+    from satrnn.automaton.landscape import apply_pins as apply
+    return apply(states, pins, H)
 
 
 @dataclass(frozen=True)
