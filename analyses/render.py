@@ -154,16 +154,18 @@ def _hist(title, rows, label) -> Table:
 def margins(m: dict) -> Group:
     """q1_margins (automaton.margins.margin_report): summary, histograms, lowest neurons, smallest margins,
     the mantissa argument (paper-compatible and corrected)."""
+    from satrnn.automaton.margins import MarginSummary
+    sm = MarginSummary.of(m)
     s = Table(title=f"Margin summary (float32 run, {m['steps']:,} steps x {m['H']} neurons)", show_edge=False,
               title_justify="left")
     s.add_column("quantity")
     s.add_column("value", justify="right")
-    for k, v in [("neuron-steps", f"{m['neuron_steps']:,}"), ("mean margin", f"{m['mean_margin']:.4f}"),
-                 ("median margin", f"{m['median_margin']:.4f}"), ("min margin", f"{m['min_margin']:.3e}"),
-                 ("margins < 1", f"{m['small']:,} ({m['small_pct']:.2f}%)"),
-                 ("margins < 0.1", f"{m['tiny']:,} ({m['tiny_pct']:.2f}%)"),
-                 ("bpc (full readout)", f"{m['bpc_full']:.4f}"),
-                 ("bpc (sign readout, float recurrence)", f"{m['bpc_sign_readout']:.4f}")]:
+    for k, v in [("neuron-steps", f"{sm.neuron_steps:,}"), ("mean margin", f"{sm.mean_margin:.4f}"),
+                 ("median margin", f"{sm.median_margin:.4f}"), ("min margin", f"{sm.min_margin:.3e}"),
+                 ("margins < 1", f"{sm.small:,} ({sm.small_pct:.2f}%)"),
+                 ("margins < 0.1", f"{sm.tiny:,} ({sm.tiny_pct:.2f}%)"),
+                 ("bpc (full readout)", f"{sm.bpc_full:.4f}"),
+                 ("bpc (sign readout, float recurrence)", f"{sm.bpc_sign_readout:.4f}")]:
         s.add_row(k, v)
     parts = [s,
              _hist("Margin histogram (paper bins of width 5; last bin open)", m["histogram"],

@@ -100,10 +100,12 @@ def sec_reference(ctx: LedgerContext):
 
 @section("margins", "Pre-activation margins", analysis="automaton.margins.margin_report", renderer="analyses.render.margins")
 def sec_margins(ctx: LedgerContext):
+    from dataclasses import asdict
+
+    from satrnn.automaton.margins import MarginSummary
     r = ctx.margins
-    data = {k: r[k] for k in ("mean_margin", "median_margin", "small", "small_pct", "tiny", "tiny_pct", "min_margin",
-                              "bpc_full", "bpc_sign_readout", "histogram", "histogram_log", "per_neuron_lowest",
-                              "smallest", "mantissa", "mantissa_corrected")}
+    data = asdict(MarginSummary.of(r)) | {k: r[k] for k in ("histogram", "histogram_log", "per_neuron_lowest",
+                                                           "smallest", "mantissa", "mantissa_corrected")}
     return render.margins(r), data
 
 
