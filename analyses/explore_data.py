@@ -30,7 +30,6 @@ import numpy as np
 
 from satrnn.automaton import cycles as cyc
 from satrnn.automaton.bitset import all_minus, to_hex, to_signs, unpack
-from satrnn.automaton.landscape import apply_pins, check_pins, pinned_automaton
 from satrnn.automaton.margins import margin_report
 from satrnn.automaton.redux import ReadoutCache
 from satrnn.automaton.sign import SignAutomaton
@@ -78,9 +77,29 @@ def parse_neuron(spec: str, H: int) -> int:
 # ---- pinning (automaton.landscape's exact clamping) -------------------------------------------------------
 
 def pinned(automaton: SignAutomaton, pins) -> tuple[SignAutomaton, tuple]:
-    """(the pinned automaton, the validated pins as sorted (neuron, +-1) pairs); unpinned: the automaton."""
+    """(the pinned automaton, the validated pins as sorted (neuron, +-1) pairs); unpinned: the automaton.
+
+    Uses the kernels' pinning (`SignAutomaton.with_pins`) where this satrnn has it, else
+    `automaton.landscape.pinned_automaton` (the clamped model); both are exact and tested against the literal
+    pinned step in tests/test_explore.py."""
+    if not pins:
+        return automaton, ()
+    if hasattr(automaton, "with_pins"):
+        aut = automaton.with_pins(pins)
+        return aut, tuple(sorted(aut.pins.items()))
+    # imported here: automaton.landscape imports scipy.stats (seconds), which startup does not need
+    from satrnn.automaton.landscape import check_pins, pinned_automaton
     pins = check_pins(pins, automaton.H)
     return pinned_automaton(automaton, pins), pins
+
+
+def pin_start(state: np.ndarray, pins, H: int) -> np.ndarray:
+    """The packed state (W,) with the pinned bits set (the pinned dynamics start from it)."""
+    st = np.array(state, dtype=np.uint64)
+    for j, c in pins:
+        bit = np.uint64(1) << np.uint64(j % 64)
+        st[j // 64] = (st[j // 64] | bit) if c > 0 else (st[j // 64] & ~bit)
+    return st
 
 
 @dataclass(frozen=True)
@@ -104,7 +123,7 @@ def sign_dynamics(model: ElmanRNN, xs, semantics: str = "exact", pins=None,
         raise SatrnnInputError("sign dynamics need at least 2 bytes of text")
     H, n1 = model.H, xs.shape[0] - 1
     aut, pins = pinned(automaton or SignAutomaton.from_model(model, semantics), pins)
-    start = apply_pins(all_minus(H)[None, :], pins, H)[0]
+    start = pin_start(all_minus(H), pins, H)
     traj = aut.run(start, xs[:n1])
     costs, _ = readout_costs(model, to_signs(traj, H), xs[1:])
     prev = np.vstack([start[None, :], traj[:-1]])
@@ -257,7 +276,7 @@ def pin_effect(model: ElmanRNN, xs, automaton: SignAutomaton, j: int, c: int, ba
         start = from_hex(cycle.first_start, H)
         seq = np.array([[cycle.byte]], dtype=np.uint8)
         a = cyc.find_cycles(automaton, start[None, :], seq, budget)
-        b = cyc.find_cycles(aut, apply_pins(start[None, :], pins, H), seq, budget)
+        b = cyc.find_cycles(aut, pin_start(start, pins, H)[None, :], seq, budget)
         ok_a, ok_b = a.status[0] == cyc.STATUS_CYCLE, b.status[0] == cyc.STATUS_CYCLE
         kw = dict(cycle_byte=cycle.byte, cycle_start=cycle.first_start,
                   period=int(a.lam[0]) if ok_a else None, transient=int(a.mu[0]) if ok_a else None,
@@ -433,10 +452,6 @@ def first_cycles(data: ExploreData, should_stop=lambda: False) -> int:
     n = search_round(data.automaton, data.book, FIRST_BUDGET, should_stop=should_stop)
     data.timings["cycles"] = time.perf_counter() - t0
     return n
-
-
-def fmt_float(v: float, digits: int = 4) -> str:
-    return "—" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:.{digits}f}"
 
 
 # ---- the claims ledger (published weights only) ---------------------------------------------------------

@@ -774,18 +774,19 @@ def _attractor_cycles(ctx, field):
 @measure("margins")
 def _margins(ctx, field):
     r = ctx.margins
+    sm = margins.MarginSummary.of(r)
     if field == "pct_ge_1":
-        return 100.0 - float(r["small_pct"])
+        return 100.0 - sm.small_pct
     if field == "pct_small":
-        return float(r["small_pct"])
+        return sm.small_pct
     if field == "pct_tiny":
-        return float(r["tiny_pct"])
+        return sm.tiny_pct
     if field == "mean":
-        return Measured(float(r["mean_margin"]), f"median {r['median_margin']:.3g}, min {r['min_margin']:.3g}")
+        return Measured(sm.mean_margin, f"median {sm.median_margin:.3g}, min {sm.min_margin:.3g}")
     if field == "delta_max":
         return float(r["mantissa"]["delta_max"])
     if field == "mean_over_delta":
-        return float(r["mean_margin"]) / float(r["mantissa"]["delta_max"])
+        return sm.mean_margin / float(r["mantissa"]["delta_max"])
     low = r["per_neuron_lowest"][0]
     if field == "min_mean_neuron":
         return Measured(int(low["neuron"]), f"mean margin {low['mean']:.3g}")

@@ -154,16 +154,18 @@ def _hist(title, rows, label) -> Table:
 def margins(m: dict) -> Group:
     """q1_margins (automaton.margins.margin_report): summary, histograms, lowest neurons, smallest margins,
     the mantissa argument (paper-compatible and corrected)."""
+    from satrnn.automaton.margins import MarginSummary
+    sm = MarginSummary.of(m)
     s = Table(title=f"Margin summary (float32 run, {m['steps']:,} steps x {m['H']} neurons)", show_edge=False,
               title_justify="left")
     s.add_column("quantity")
     s.add_column("value", justify="right")
-    for k, v in [("neuron-steps", f"{m['neuron_steps']:,}"), ("mean margin", f"{m['mean_margin']:.4f}"),
-                 ("median margin", f"{m['median_margin']:.4f}"), ("min margin", f"{m['min_margin']:.3e}"),
-                 ("margins < 1", f"{m['small']:,} ({m['small_pct']:.2f}%)"),
-                 ("margins < 0.1", f"{m['tiny']:,} ({m['tiny_pct']:.2f}%)"),
-                 ("bpc (full readout)", f"{m['bpc_full']:.4f}"),
-                 ("bpc (sign readout, float recurrence)", f"{m['bpc_sign_readout']:.4f}")]:
+    for k, v in [("neuron-steps", f"{sm.neuron_steps:,}"), ("mean margin", f"{sm.mean_margin:.4f}"),
+                 ("median margin", f"{sm.median_margin:.4f}"), ("min margin", f"{sm.min_margin:.3e}"),
+                 ("margins < 1", f"{sm.small:,} ({sm.small_pct:.2f}%)"),
+                 ("margins < 0.1", f"{sm.tiny:,} ({sm.tiny_pct:.2f}%)"),
+                 ("bpc (full readout)", f"{sm.bpc_full:.4f}"),
+                 ("bpc (sign readout, float recurrence)", f"{sm.bpc_sign_readout:.4f}")]:
         s.add_row(k, v)
     parts = [s,
              _hist("Margin histogram (paper bins of width 5; last bin open)", m["histogram"],
@@ -231,3 +233,76 @@ def boolean(b: dict, float_bpc: float | None = None) -> Group:
 def claim_entries(records, title: str = "Claims of the seeds this analysis measures (satrnn verify lists all)"):
     """The ledger's records for the claims an analysis command measures, as a ledger table."""
     return LedgerTable(title, records)
+
+
+# ---- saturation (analyses.saturation; `satrnn saturation`, report section saturation) -------------------------
+
+def saturation(r: dict, top: int = 10) -> Group:
+    """q4 saturation: the most volatile neurons, the flip and saturation classes, dwell times and the global
+    dwell-time distribution (d = 1..49, as the paper prints it)."""
+    from .saturation import CLASSES, PRINTED_DWELL_MAX, SAT_CLASSES
+    th = r.get("threshold")
+    t = Table(title=f"Neurons by sign flips over {r['steps'] - 1:,} transitions"
+                    + (f" (saturated: |h| >= {th:g})" if th is not None else ""), title_justify="left")
+    for c in ("neuron", "flips", "mean|h|", "min|h|", "% sat", "dwell mode", "class (paper)", "saturation (corrected)"):
+        t.add_column(c, justify="right")
+    for j in r["order"][:top]:
+        t.add_row(f"h{j}", str(int(r["flips"][j])), f"{r['mean_abs_h'][j]:.4f}", f"{r['min_abs_h'][j]:.4f}",
+                  f"{r['pct_sat'][j]:.1f}", str(int(r["dwell_mode"][j])), r["flip_class"][j], r["saturation_class"][j])
+    parts = [t,
+             Text("classes by flip count (paper): " + ", ".join(f"{c} {r['class_counts'][c]}" for c in CLASSES)),
+             Text("classes by saturation (corrected): "
+                  + ", ".join(f"{c} {r['saturation_class_counts'][c]}" for c in SAT_CLASSES)),
+             Text(f"mean flips per neuron {r['mean_flips']:.1f}; one flip per {r['steps_per_flip']:.2f} steps; "
+                  f"saturated neuron-steps {r['neuron_steps_saturated_pct']:.2f}%"),
+             Text(f"mean dwell {r['mean_dwell']:.3f} steps (paper-compatible, dwells < 100); "
+                  f"{r['mean_dwell_all']:.3f} including {r['dropped_dwells']} dwell(s) >= 100 (corrected)")]
+    G = np.asarray(r["dwell_hist"])
+    gmax = max(int(G[1:PRINTED_DWELL_MAX + 1].max()), 1)
+    t = Table(title="Global dwell-time distribution (d = 1..49, as printed by the paper)", title_justify="left")
+    for c in ("dwell", "count", ""):
+        t.add_column(c, justify="left" if not c else "right", no_wrap=not c, overflow="crop")
+    for d in range(1, min(PRINTED_DWELL_MAX + 1, G.shape[0])):
+        if G[d] > 0:
+            t.add_row(str(d), str(int(G[d])), Text("\u2588" * max(1, round(30 * int(G[d]) / gmax)), style="cyan"))
+    parts.append(t)
+    return Group(*parts)
+
+
+# ---- co-flips (analyses.coflip; `satrnn coflip`, report section coflip) -----------------------------------------
+
+def coflip(rep: dict, summ: dict, min_jaccard, top_k=None, seed: int = 0, top: int | None = None) -> Group:
+    """Co-flip pairs (by count), the Jaccard maximum, the graph (edges Jaccard >= min_jaccard and/or each
+    node's top_k partners, seeded Louvain communities) and its hubs."""
+    pairs = rep["top_pairs"] if top is None else rep["top_pairs"][:top]
+    t = Table(title=f"Top {len(pairs)} co-flipping pairs over {rep['transitions']:,} transitions", title_justify="left")
+    for c in ("pair", "co-flips", "Jaccard", "flips a", "flips b"):
+        t.add_column(c, justify="right")
+    for r in pairs:
+        t.add_row(f"h{r['a']}-h{r['b']}", str(r["coflips"]), f"{r['jaccard']:.3f}", str(r["flips_a"]), str(r["flips_b"]))
+    parts = [t]
+    tie = rep["top_pairs_ties"]
+    if tie.get("tie_at_cut"):
+        parts.append(Text(f"tie at the cut: {tie['pairs_with_count_at_cut']} pairs have {tie['count_at_cut']} co-flips"))
+    mj = rep["max_jaccard"]
+    parts.append(Text(f"pairs with Jaccard > 0.5: {rep['pairs_jaccard_gt_half']}"
+                      + (f"; max Jaccard {mj['jaccard']:.3f} (h{mj['a']}-h{mj['b']})" if mj else "")))
+    parts.append(Text(f"graph: {summ['nodes']} nodes, {summ['edges']} edges (Jaccard >= {min_jaccard}"
+                      + (f", top-{top_k} per node" if top_k else "") + f"), Louvain seed {seed}, "
+                      f"modularity {summ['modularity']:.3f}, {summ['n_components']} component(s)"))
+    t = Table(title="Communities (size >= 2)", title_justify="left")
+    t.add_column("id", justify="right")
+    t.add_column("size", justify="right")
+    t.add_column("members", overflow="fold")
+    for c in summ["communities"]:
+        if c["size"] >= 2:
+            t.add_row(str(c["id"]), str(c["size"]), " ".join(f"h{j}" for j in c["members"]))
+    parts.append(t)
+    t = Table(title="Hubs (by summed Jaccard)", title_justify="left")
+    for c in ("neuron", "strength", "degree", "betweenness", "community", "flips", "promotes", "demotes"):
+        t.add_column(c, justify="right")
+    for h in summ["hubs"]:
+        t.add_row(f"h{h['neuron']}", f"{h['strength']:.3f}", str(h["degree"]), f"{h['betweenness']:.4f}",
+                  str(h["community"]), str(h["flips"]), Text(repr(h["promotes_chars"])), Text(repr(h["demotes_chars"])))
+    parts.append(t)
+    return Group(*parts)

@@ -100,10 +100,12 @@ def sec_reference(ctx: LedgerContext):
 
 @section("margins", "Pre-activation margins", analysis="automaton.margins.margin_report", renderer="analyses.render.margins")
 def sec_margins(ctx: LedgerContext):
+    from dataclasses import asdict
+
+    from satrnn.automaton.margins import MarginSummary
     r = ctx.margins
-    data = {k: r[k] for k in ("mean_margin", "median_margin", "small", "small_pct", "tiny", "tiny_pct", "min_margin",
-                              "bpc_full", "bpc_sign_readout", "histogram", "histogram_log", "per_neuron_lowest",
-                              "smallest", "mantissa", "mantissa_corrected")}
+    data = asdict(MarginSummary.of(r)) | {k: r[k] for k in ("histogram", "histogram_log", "per_neuron_lowest",
+                                                           "smallest", "mantissa", "mantissa_corrected")}
     return render.margins(r), data
 
 
@@ -117,50 +119,27 @@ def sec_sign(ctx: LedgerContext):
     return render.boolean(b, ctx.fwd.bpc), data
 
 
-@section("saturation", "Saturation, flips and dwell times", analysis="analyses.saturation.saturation_report")
+@section("saturation", "Saturation, flips and dwell times", analysis="analyses.saturation.saturation_report",
+         renderer="analyses.render.saturation")
 def sec_saturation(ctx: LedgerContext):
     r = ctx.saturation
-    cc = r["class_counts"]
-    rows = [("flip classes (paper: by flip count)", ", ".join(f"{k} {v}" for k, v in cc.items())),
-            ("saturation classes (corrected)", ", ".join(f"{k} {v}" for k, v in r["saturation_class_counts"].items())),
-            ("neuron-steps saturated (|h| >= 0.999)", f"{r['neuron_steps_saturated_pct']:.2f}%"),
-            ("mean dwell (paper: recorded dwells < 100)", f"{r['mean_dwell']:.3f} steps"),
-            ("mean dwell (corrected: all closed dwells)", f"{r['mean_dwell_all']:.3f} steps"),
-            ("mean flips per neuron", f"{r['mean_flips']:.1f} over {r['steps']} steps")]
     order = [int(j) for j in r["order"][:10]]
-    flips = bars([(f"h{j}", int(r["flips"][j])) for j in order], title="most volatile neurons (flips)")
-    G = np.asarray(r["dwell_hist"])
-    dw = bars([(str(d), int(G[d])) for d in range(1, min(13, G.shape[0]))], title="dwell-time histogram G[d]")
-    data = {"class_counts": cc, "saturation_class_counts": r["saturation_class_counts"],
+    data = {"class_counts": r["class_counts"], "saturation_class_counts": r["saturation_class_counts"],
             "mean_dwell": r["mean_dwell"], "mean_dwell_all": r["mean_dwell_all"],
             "saturated_pct": r["neuron_steps_saturated_pct"], "top_volatile": [
-                {"neuron": j, "flips": int(r["flips"][j])} for j in order], "dwell_hist": G[:50].tolist()}
-    return Group(kv_table(rows), flips, dw), data
+                {"neuron": j, "flips": int(r["flips"][j])} for j in order],
+            "dwell_hist": np.asarray(r["dwell_hist"])[:50].tolist()}
+    return render.saturation(r, top=10), data
 
 
-@section("coflip", "Co-flip graph", analysis="analyses.coflip.coflip_report")
+@section("coflip", "Co-flip graph", analysis="analyses.coflip.coflip_report", renderer="analyses.render.coflip")
 def sec_coflip(ctx: LedgerContext):
     from . import coflip as cf
     r = ctx.coflip
     G = cf.coflip_graph(ctx.model, r, seed=0)
     s = cf.graph_summary(G)
-    t = Table(title="top co-flip pairs (by count)", title_justify="left")
-    for c in ("pair", "co-flips", "Jaccard"):
-        t.add_column(c, justify="right")
-    for p in r["top_pairs"][:8]:
-        t.add_row(f"h{p['a']}-h{p['b']}", str(p["coflips"]), f"{p['jaccard']:.3f}")
-    comms = s.get("communities", [])
-    tc = Table(title=f"communities (seeded Louvain, seed 0; edges Jaccard >= 0.3): {len(comms)}", title_justify="left")
-    tc.add_column("size", justify="right")
-    tc.add_column("members", overflow="fold")
-    for c in comms[:8]:
-        mem = c.get("members", c) if isinstance(c, dict) else c
-        tc.add_row(str(len(mem)), " ".join(f"h{j}" for j in list(mem)[:24]) + (" …" if len(mem) > 24 else ""))
-    hubs = s.get("hubs", [])[:8]
-    hb = bars([(f"h{h['neuron']}", float(h.get("strength", 0.0))) for h in hubs], title="hubs (strength)") \
-        if hubs else Text("no hubs")
     data = {"top_pairs": r["top_pairs"], "max_jaccard": r["max_jaccard"], "graph": s, "seed": 0}
-    return Group(t, tc, hb), data
+    return render.coflip(r, s, G.graph["min_jaccard"], None, 0, top=8), data
 
 
 @section("cascades", "Flip cascades and Derrida curve", analysis="automaton.cascade.flip_cascades")

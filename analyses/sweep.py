@@ -20,6 +20,7 @@ import json
 import os
 import time
 import traceback
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -361,6 +362,9 @@ def open_client(scheduler: str | None, workers: int | None, timeout: float = 60.
             raise SatrnnInputError(f"cannot connect to the Dask scheduler at {scheduler}: {e}") from None
         return client, None
     n = workers or os.cpu_count() or 1
+    # The scheduler's small HTTP server (health checks; no dashboard here) defaults to port 8787 and moves to a
+    # free port with a UserWarning when another cluster holds it: harmless, so not shown.
+    warnings.filterwarnings("ignore", message="Port 8787 is already in use", category=UserWarning)
     cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
                                        dashboard_address=None, silence_logs=logging.ERROR,
                                        env={"NUMBA_NUM_THREADS": "1"}, preload=[__name__])

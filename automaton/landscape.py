@@ -41,7 +41,6 @@ from dataclasses import dataclass, field
 
 import numba
 import numpy as np
-from scipy import stats
 
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.model import ElmanRNN
@@ -554,6 +553,7 @@ def _entropy_of_labels(x, axis=-1):
 def merge_jobs(jobs, *, confidence: float = CONFIDENCE, bootstrap_resamples: int = BOOTSTRAP_RESAMPLES,
                bootstrap_seed: int | None = None) -> EstimatedLandscape:
     """Combine jobs of one (model, semantics, sequence, pins, budget) into one estimate."""
+    from scipy import stats  # imported here: scipy.stats takes ~2 s to import, and only estimates need it
     jobs = list(jobs)
     if not jobs:
         raise SatrnnInputError("no landscape jobs to merge")

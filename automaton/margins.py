@@ -9,6 +9,7 @@ papers' arithmetic and quirks; corrected variants are labelled `*_corrected` / e
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -281,3 +282,25 @@ def margin_report(model: ElmanRNN, xs, per_position_rows: int = PER_POSITION_ROW
         "per_position_omitted": n1 - len(per_pos),
         "mantissa": mantissa, "mantissa_corrected": corrected, "quirks": quirks,
     }
+
+
+@dataclass(frozen=True)
+class MarginSummary:
+    """The headline numbers of `margin_report`, typed (what the ledger, the report and `satrnn margins`
+    read): neuron-steps H (n-1); mean / median / min margin |z|; small = margins < 1.0f and its percent;
+    tiny = margins < 0.1f and its percent; bpc of the full readout and of the sign readout (float
+    recurrence). Built from a report by `MarginSummary.of`, which fails at once on a missing key."""
+    neuron_steps: int
+    mean_margin: float
+    median_margin: float
+    min_margin: float
+    small: int
+    small_pct: float
+    tiny: int
+    tiny_pct: float
+    bpc_full: float
+    bpc_sign_readout: float
+
+    @classmethod
+    def of(cls, report: dict) -> "MarginSummary":
+        return cls(**{f.name: report[f.name] for f in fields(cls)})

@@ -5,8 +5,9 @@ Usage:
     python benchmarks/bench_forward.py [--mb 1] [--model sat_model.bin] [--repeats 2]
     python benchmarks/bench_forward.py --eval-mb 100 [--model sat_model.bin]   # CLI run: time and peak RSS
 
-"states" = the recurrence only (hidden states of every byte); "full eval" = states + the double readout
-+ bpc. One core = numba with 1 thread (the streaming eval then has no worker thread); two cores = 2 threads.
+"states" = the recurrence only (hidden states of every byte, streamed through reused buffers); "full
+eval" = states + the double readout + bpc. Both sides run slice by slice in flat memory (allocating the
+1 KB/byte of outputs the old `forward` kept costs as much again in page faults on this VM). One core = numba with 1 thread (the streaming eval then has no worker thread); two cores = 2 threads.
 The baseline is the forward of commit 30d2ae7 (scalar-order loops that LLVM vectorised 256 bits wide,
 z kept in memory; readout with o outer, j inner, in parallel over positions), copied below unchanged.
 Results are checked to agree bit for bit before any time is printed. Machines are shared and noisy: only
@@ -26,7 +27,7 @@ import numba
 import numpy as np
 
 from satrnn.rnn.default import default_corpus
-from satrnn.rnn.forward import _logits, _softmax_cost, evaluate, run_states, sequential_mean
+from satrnn.rnn.forward import _logits, _softmax_cost, evaluate, iter_states, sequential_mean
 from satrnn.rnn.model import load_model, random_model
 from satrnn.rnn.numba_config import njit, njit_parallel, prange
 
@@ -69,19 +70,42 @@ def _old_readout(Wy, by, V, targets, costs):
         costs[r] = _softmax_cost(L, targets[r], True)
 
 
-def old_states(model, xs):
-    hs = np.empty((len(xs), model.H), np.float32)
-    zs = np.empty((len(xs), model.H), np.float32)
-    _old_forward_kernel(model.Wx, np.ascontiguousarray(model.Wh.T), model.bh, xs, np.zeros(model.H, np.float32),
-                        hs, zs)
-    return hs
+_SLICE = 1 << 16
+
+
+def old_states(model, xs, sink=None):
+    """Today's recurrence over xs in slices of 64 KiB bytes into reused buffers (flat memory, like the new
+    streamed path, so neither side pays for page faults of a 1 KB/byte output); sink(hs_slice) sees them."""
+    H = model.H
+    WhT = np.ascontiguousarray(model.Wh.T)
+    hs = np.empty((_SLICE, H), np.float32)
+    zs = np.empty((_SLICE, H), np.float32)
+    h = np.zeros(H, np.float32)
+    for a in range(0, len(xs), _SLICE):
+        m = min(_SLICE, len(xs) - a)
+        _old_forward_kernel(model.Wx, WhT, model.bh, xs[a:a + m], h, hs[:m], zs[:m])
+        h = hs[m - 1].copy()
+        if sink is not None:
+            sink(a, hs[:m])
+    return h
 
 
 def old_eval(model, xs):
-    hs = old_states(model, xs)
+    """Today's forward + readout (the old kernels), slice by slice, costs summed in text order."""
     costs = np.empty(len(xs) - 1)
-    _old_readout(model.Wy, model.by, hs[:-1], xs[1:], costs)
+
+    def read(a, hs):
+        m = min(hs.shape[0], len(xs) - 1 - a)
+        _old_readout(model.Wy, model.by, hs[:m], xs[a + 1:a + 1 + m], costs[a:a + m])
+    old_states(model, xs, read)
     return sequential_mean(costs)
+
+
+def new_states(model, xs):
+    """The new streamed recurrence (what eval and trace run): the final state."""
+    for block in iter_states(model, xs):
+        pass
+    return block.hs[-1].copy()
 
 
 # ---- generated text ---------------------------------------------------------------------------------
@@ -126,15 +150,23 @@ def generated_text(n: int, seed: int = 0) -> np.ndarray:
 
 # ---- measurements -----------------------------------------------------------------------------------
 
-def _kbs(n, t):
-    return n / t / 1e3
+def _timed(fn, repeats):
+    """(best wall seconds, CPU seconds of that run (all threads of the process), last result)."""
+    best, cpu, out = float("inf"), 0.0, None
+    for _ in range(repeats):
+        c0, t0 = time.process_time(), time.perf_counter()
+        out = fn()
+        t, c = time.perf_counter() - t0, time.process_time() - c0
+        if t < best:
+            best, cpu = t, c
+    return best, cpu, out
 
 
 def bench_kernels(model, xs, repeats):
-    n = len(xs)
+    """Rows (cores, {name: (wall s, cpu s)}, bpc) for states and full eval, old and new."""
     old_states(model, xs[:64])
     old_eval(model, xs[:64])
-    run_states(model, xs[:64])
+    new_states(model, xs[:64])
     evaluate(model, xs[:64], threads=1)
     evaluate(model, xs[:64], threads=min(2, numba.config.NUMBA_NUM_THREADS))
     rows = []
@@ -142,14 +174,14 @@ def bench_kernels(model, xs, repeats):
         if cores > numba.config.NUMBA_NUM_THREADS:
             continue
         numba.set_num_threads(cores)
-        t_old_s, hs_old = best_time_and_result(lambda: old_states(model, xs), 1)
-        t_new_s, (hs_new, _) = best_time_and_result(lambda: run_states(model, xs), repeats)
-        assert np.array_equal(hs_old.view(np.uint32), hs_new.view(np.uint32)), "states differ"
-        del hs_old, hs_new
-        t_old_e, bpc_old = best_time_and_result(lambda: old_eval(model, xs), 1)
-        t_new_e, r = best_time_and_result(lambda: evaluate(model, xs, threads=cores), repeats)
+        t = {}
+        *t["states old"], h_old = _timed(lambda: old_states(model, xs), 1)
+        *t["states new"], h_new = _timed(lambda: new_states(model, xs), repeats)
+        assert np.array_equal(h_old.view(np.uint32), h_new.view(np.uint32)), "states differ"
+        *t["eval old"], bpc_old = _timed(lambda: old_eval(model, xs), 1)
+        *t["eval new"], r = _timed(lambda: evaluate(model, xs, threads=cores), repeats)
         assert r.bpc == bpc_old, (r.bpc, bpc_old)
-        rows.append((cores, _kbs(n, t_old_s), _kbs(n, t_new_s), _kbs(n, t_old_e), _kbs(n, t_new_e), r.bpc))
+        rows.append((cores, t, r.bpc))
     return rows
 
 
@@ -202,12 +234,18 @@ def main():
         return
     xs = generated_text(int(a.mb * 1e6))
     rows = bench_kernels(model, xs, a.repeats)
-    print(f"{len(xs):,} bytes of generated text (order-3 chain over {markov_source()[1]}), H = {model.H}; "
+    n = len(xs)
+    print(f"{n:,} bytes of generated text (order-3 chain over {markov_source()[1]}), H = {model.H}; "
           f"best of {a.repeats} (baseline: 1 run); bit-identical states and bpc checked")
-    print(f"{'cores':>5} | {'states KB/s old':>15} {'new':>8} {'ratio':>6} | {'full eval KB/s old':>18} {'new':>8} "
-          f"{'ratio':>6}")
-    for cores, so, sn, eo, en, bpc in rows:
-        print(f"{cores:>5} | {so:15.1f} {sn:8.1f} {sn / so:5.2f}x | {eo:18.1f} {en:8.1f} {en / eo:5.2f}x")
+    print("KB/s by wall time (and by CPU time of the whole process: the rate an idle machine would give if the")
+    print("threads had their cores to themselves; states are one thread either way)")
+    for cores, t, bpc in rows:
+        for what in ("states", "eval"):
+            (wo, co), (wn, cn) = t[f"{what} old"], t[f"{what} new"]
+            label = "states only" if what == "states" else "full eval  "
+            print(f"{cores} core{'s' if cores > 1 else ' '} {label}: old {n / wo / 1e3:7.1f} KB/s (cpu {n / co / 1e3:7.1f})"
+                  f"  new {n / wn / 1e3:7.1f} KB/s (cpu {n / cn / 1e3:7.1f})  ratio {wo / wn:5.2f}x wall, "
+                  f"{co / cn:5.2f}x cpu")
     print(f"bpc {rows[0][-1]:.6f}; load average after: {os.getloadavg()[0]:.2f}")
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -80,7 +81,12 @@ def measure(cmd: list[str]) -> tuple[float, float, int]:
     """(wall seconds, peak RSS in MB, exit code) of one process."""
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, ru = os.wait4(p.pid, 0)
+    try:
+        _, status, ru = os.wait4(p.pid, 0)
+    except BaseException:  # interrupted or terminated: do not leave the measured process running
+        p.kill()
+        p.wait()
+        raise
     wall = time.perf_counter() - t0
     p.returncode = os.waitstatus_to_exitcode(status)
     err = p.stderr.read().decode(errors="replace").strip()
@@ -99,6 +105,8 @@ def main() -> int:
     if a.child:
         child(*a.child)
         return 0
+    # a `timeout`/kill ends the run through the with-blocks below (temporary texts removed)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     model = a.model or str(Path(os.environ.get("SATRNN_DATA", "")) / "sat_model.bin")
     kinds = [k.strip() for k in a.only.split(",") if k.strip()]
     bad = [k for k in kinds if k not in KINDS]

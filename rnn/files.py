@@ -16,9 +16,12 @@ from __future__ import annotations
 import errno
 import json
 import os
+import signal
 import stat
 import tempfile
+import threading
 import zipfile
+from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 
@@ -285,6 +288,19 @@ def _umask() -> int:
     return mask
 
 
+@contextmanager
+def _sigint_deferred():
+    """Hold SIGINT back (main thread, POSIX) for the few microseconds of a batch of renames."""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 class StagedOutputs:
     """All of a command's outputs, or none of them.
 
@@ -344,6 +360,11 @@ class StagedOutputs:
             self.discard()
             raise SatrnnInputError(f"cannot write outputs: {_strerror(e)}") from None
         done = []
+        with _sigint_deferred():  # the renames finish together even if Ctrl-C arrives now
+            self._rename_all(done)
+        self._staged.clear()
+
+    def _rename_all(self, done: list) -> None:
         for tmp, final in self._staged:
             existed = os.path.lexists(final)
             try:
@@ -362,7 +383,6 @@ class StagedOutputs:
                 self.discard()
                 raise SatrnnInputError(f"cannot write {failed}: {_strerror(e)}") from None
             done.append((final, existed))
-        self._staged.clear()
 
     def __exit__(self, exc_type, exc, tb):
         if self._token is not None:

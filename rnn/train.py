@@ -31,7 +31,9 @@ import numpy as np
 from .bptt import DTYPES, _chunk_grads
 from .errors import SatrnnInputError
 from .forward import as_bytes, forward
-from .model import MATRICES, N_BYTES, NPZ_FORMAT_VERSION, ElmanRNN, atomic_write_bytes, n_floats_for
+from .files import open_regular
+from .model import (MATRICES, MAX_H, MAX_NPZ_BYTES, N_BYTES, NPZ_FORMAT_VERSION, ElmanRNN, atomic_write_bytes,
+                    n_floats_for)
 from .numba_config import njit
 
 OPTIMIZERS = ("adam", "sgd")
@@ -257,8 +259,10 @@ def save_checkpoint(state: TrainState, path: str | os.PathLike) -> None:
 
 def load_checkpoint(path: str | os.PathLike) -> TrainState:
     p = Path(path)
-    if not p.is_file():
-        raise SatrnnInputError(f"checkpoint file not found: {p}")
+    f, size = open_regular(p, "checkpoint file")  # missing, FIFO, device: one line, never blocks
+    f.close()
+    if size > MAX_NPZ_BYTES:
+        raise SatrnnInputError(f"checkpoint file {p} has {size:,} bytes, more than a checkpoint of H={MAX_H} holds")
     try:
         with np.load(p, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))

@@ -114,35 +114,23 @@ class SignAutomaton:
 
     semantics: "exact" (the real sum of the float32 terms) or "f32-seq" (the papers' sequential float32 sum).
     pin: {neuron: +1 or -1} neurons held at that sign whatever their input (the dynamical analogue of a
-    knockout); applied after every step, so a pinned neuron's own update is ignored and the others see the
-    pinned value. States are packed (W,) uint64 arrays or hex strings (see `from_hex`); every method
-    returns packed arrays.
+    knockout), by `automaton.landscape`'s exact clamping (the pinned rows get Wh = 0, Wx = 0, bh = +-1); the
+    start state is given the pinned values, so every state of a run carries them. States are packed (W,)
+    uint64 arrays or hex strings (see `from_hex`; "minus"/"plus" = all -1 / all +1); every method returns
+    packed arrays. Runs go through the packed kernels at full speed, pinned or not.
     """
 
     def __init__(self, model: ElmanRNN, semantics: str = "exact", pin: dict | None = None):
+        from satrnn.automaton.landscape import check_pins, pin_masks, pinned_automaton
         from satrnn.automaton.sign import SignAutomaton as _Kernel
         if semantics not in ("exact", "f32-seq"):
             raise SatrnnInputError(f"semantics must be 'exact' or 'f32-seq', got {semantics!r}")
-        self._a = _Kernel.from_model(_model(model), semantics)
+        m = _model(model)
+        pins = check_pins(pin or {}, m.H)
+        self._a = pinned_automaton(_Kernel.from_model(m, semantics), pins)
         self.H, self.W, self.semantics = self._a.H, self._a.W, semantics
-        self.pin = self._check_pin(pin or {})
-        on = np.zeros(self.H, dtype=bool)
-        held = np.zeros(self.H, dtype=bool)
-        for j, s in self.pin.items():
-            held[j], on[j] = True, s > 0
-        from satrnn.automaton.bitset import pack
-        self._held = pack(held[None, :])[0]
-        self._on = pack(on[None, :])[0]
-
-    def _check_pin(self, pin: dict) -> dict:
-        out = {}
-        for j, s in dict(pin).items():
-            if isinstance(j, bool) or not isinstance(j, (int, np.integer)) or not 0 <= int(j) < self.H:
-                raise SatrnnInputError(f"pinned neuron {j!r} is not in 0..{self.H - 1}")
-            if s not in (1, -1):
-                raise SatrnnInputError(f"neuron {j} must be pinned to +1 or -1, got {s!r}")
-            out[int(j)] = int(s)
-        return out
+        self.pin = dict(pins)
+        self._held, self._on = pin_masks(pins, self.H)
 
     def _apply_pin(self, states: np.ndarray) -> np.ndarray:
         return (states & ~self._held) | self._on
@@ -168,34 +156,15 @@ class SignAutomaton:
 
     def step(self, state, x: int) -> np.ndarray:
         """The successor of `state` under byte x."""
-        s = self._apply_pin(self.state(state))
-        return self._apply_pin(self._a.step(s, x))
+        return self._a.step(self._apply_pin(self.state(state)), x)
 
     def run(self, state, xs) -> np.ndarray:
         """(n, W) trajectory under the bytes xs; row t = the state after reading xs[t]."""
-        s = self._apply_pin(self.state(state))
-        xs = _text(xs)
-        if not self.pin:
-            return self._a.run(s, xs)
-        out = np.empty((xs.shape[0], self.W), dtype=np.uint64)
-        for t, x in enumerate(xs):
-            s = self._apply_pin(self._a.step(s, int(x)))
-            out[t] = s
-        return out
+        return self._a.run(self._apply_pin(self.state(state)), _text(xs))
 
     def run_constant(self, state, x: int, steps: int, trajectory: bool = False) -> np.ndarray:
         """`steps` steps under the constant byte x: the final state, or all states (steps, W) if trajectory."""
-        s = self._apply_pin(self.state(state))
-        if not self.pin:
-            return self._a.run_constant(s, x, steps, trajectory=trajectory)
-        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 0 <= steps <= 10**8:
-            raise SatrnnInputError(f"steps with pinned neurons must be an integer 0..10^8, got {steps!r}")
-        out = np.empty((int(steps), self.W), dtype=np.uint64) if trajectory else None
-        for t in range(int(steps)):
-            s = self._apply_pin(self._a.step(s, x))
-            if trajectory:
-                out[t] = s
-        return out if trajectory else s
+        return self._a.run_constant(self._apply_pin(self.state(state)), x, steps, trajectory=trajectory)
 
     @property
     def fallbacks(self) -> int:

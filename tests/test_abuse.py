@@ -152,6 +152,21 @@ def test_output_name_length(ws, capsys):
     assert set(_snapshot(ws.dir)) == set(before) | {name}
 
 
+def test_long_output_names_for_a_multi_output_command(ws, capsys):
+    """Two staged outputs with 250-byte names: both written, no temporary left behind."""
+    a, b = "a" * 246 + ".npy", "b" * 246 + ".npy"
+    before = set(_snapshot(ws.dir))
+    cwd = os.getcwd()
+    os.chdir(ws.dir)
+    try:
+        assert main(["trace", "victim.bin", "t.txt", "--out", a, "--preact", b, "--json"]) == 0
+    finally:
+        os.chdir(cwd)
+    capsys.readouterr()
+    assert set(_snapshot(ws.dir)) == before | {a, b}
+    assert np.load(ws.dir / a).shape == np.load(ws.dir / b).shape == (1024, 128)
+
+
 def test_missing_output_directory(ws, capsys):
     ws.run("trace", "victim.bin", "t.txt", "--out", "ok.npy", "--preact", "full/z.npy", capsys=capsys)
     ws.run("report", "h8.bin", "t.txt", "--sections", "model", "--svg", "ok.svg", "--html", "full/r.html",

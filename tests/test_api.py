@@ -92,7 +92,7 @@ def test_sign_automaton_pinning_matches_a_literal_reference(pin):
 
 def test_sign_automaton_bad_input():
     m = small_model(H=10)
-    for bad in ({10: 1}, {1: 0}, {-1: 1}):
+    for bad in ({10: 1}, {1: 0}, {-1: 1}, {True: 1}):
         with pytest.raises(satrnn.SatrnnInputError):
             satrnn.SignAutomaton(m, pin=bad)
     with pytest.raises(satrnn.SatrnnInputError):

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 import naive
 from satrnn.analyses import explore_data as ed
 from satrnn.automaton.bitset import all_minus, pack, to_signs, unpack
-from satrnn.automaton.landscape import apply_pins
 from satrnn.automaton.sign import SignAutomaton
 from satrnn.rnn.forward import readout_costs, sequential_mean
 from satrnn.rnn.model import ElmanRNN, random_model
@@ -66,7 +65,8 @@ def test_pinned_automaton_equals_literal_reference(H, seed, semantics, pins, xs)
     model = _int_model(H, seed) if seed % 2 else random_model(H, seed)
     xs = np.array(xs, dtype=np.uint8)
     aut, pp = ed.pinned(SignAutomaton.from_model(model, semantics), pins)
-    got = aut.run(apply_pins(all_minus(H)[None, :], pp, H)[0], xs)
+    assert pp == tuple(sorted(pins.items()))
+    got = aut.run(ed.pin_start(all_minus(H), pp, H), xs)
     ref = _literal_pinned_run(model, xs, pins, semantics)
     assert [tuple(int(v) for v in np.where(r, 1, -1)) for r in unpack(got, H)] == ref
 
@@ -99,6 +99,13 @@ def test_unpinned_dynamics_is_the_boolean_report(published, data):
     from satrnn.analyses.boolean_figures import boolean_report
     model, xs = published
     assert data.dynamics.bpc == boolean_report(model, xs, "exact")["dynamics"]["bpc"]
+
+
+def test_pin_start():
+    H = 70
+    s = ed.pin_start(all_minus(H), ((0, 1), (64, 1), (69, -1)), H)
+    bits = unpack(s, H)
+    assert bits[0] and bits[64] and bits.sum() == 2
 
 
 def test_bad_pins():

@@ -5,6 +5,7 @@ import math
 import networkx as nx
 import numpy as np
 import pytest
+from scipy.stats import binomtest
 from hypothesis import given, settings, strategies as st
 
 import naive
@@ -216,7 +217,7 @@ def test_interval_coverage():
         by_rep = {a.rep: a for a in est.attractors}
         for k, a in enumerate(large):
             e = by_rep.get(a.rep)
-            ci = e.basin_fraction_ci if e else (0.0, ls.stats.binomtest(0, 256).proportion_ci(method="exact").high)
+            ci = e.basin_fraction_ci if e else (0.0, binomtest(0, 256).proportion_ci(method="exact").high)
             hits[k] += ci[0] <= a.basin_fraction <= ci[1]
     assert (hits / n_rep >= 0.90).all(), hits / n_rep
 

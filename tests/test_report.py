@@ -71,15 +71,23 @@ def test_sections_name_their_analysis_and_renderer():
     assert SECTIONS["margins"].renderer == "analyses.render.margins"
 
 
-def test_margins_command_and_report_share_one_renderer(report, model_path, text_path, capsys):
-    """`satrnn margins` prints what the report's margins section shows (one renderer)."""
+@pytest.mark.parametrize("command,section,lines", [
+    ("margins", "margins", ("Margin histogram (decades)", "Neurons with the smallest mean margin", "Smallest margins")),
+    ("margins", "sign", ("Sign-only dynamics driven by the text", "unique sign vectors")),
+    ("saturation", "saturation", ("Neurons by sign flips over", "classes by flip count (paper)",
+                                  "Global dwell-time distribution")),
+    ("coflip", "coflip", ("co-flipping pairs over", "Communities (size >= 2)", "Hubs (by summed Jaccard)")),
+])
+def test_command_and_report_share_one_renderer(report, model_path, text_path, capsys, command, section, lines):
+    """A command prints what the report's section for the same analysis shows (one renderer per analysis)."""
     rends, _ = report
-    text, _ = _render(rends, 100)
-    assert main(["margins", str(model_path), str(text_path)]) == 0
+    i = list(SECTIONS).index(section)
+    text, _ = _render([rends[i]], 120)
+    assert SECTIONS[section].renderer.startswith("analyses.render.")
+    assert main([command, str(model_path), str(text_path)]) == 0
     out = capsys.readouterr().out
-    for line in ("Margin histogram (decades)", "Neurons with the smallest mean margin", "Smallest margins",
-                 "Sign-only dynamics driven by the text"):
-        assert line in out and line in text
+    for line in lines:
+        assert line in out and line in text, line
 
 
 def test_bars_and_fmt_helpers():

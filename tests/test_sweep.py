@@ -184,7 +184,7 @@ def test_bad_options_exit_2(tmp_path, model_path, capsys):
 
 # ---- a real LocalCluster --------------------------------------------------------------------------
 
-def test_local_cluster_equals_serial_and_satrnn_cycles(tmp_path, model, model_path, warm):
+def test_local_cluster_equals_serial_and_satrnn_cycles(tmp_path, model, model_path, warm, capsys):
     db = tmp_path / "r.sqlite"
     argv = [model_path, "--input", INPUTS[0], "--input", INPUTS[1], "--starts", 6, "--seed", 3,
             "--budget", BUDGET]
@@ -216,17 +216,19 @@ def test_local_cluster_equals_serial_and_satrnn_cycles(tmp_path, model, model_pa
     o3 = json.loads(p3.stdout)
     assert (o3["skipped_already_done"], o3["computed"]) == (12, 4) and o3["sweep_id"] != out["sweep_id"]
     assert _stored(db) == _serial(model, _spec(model, 8, seed=3))
-    # status and export
-    st = _satrnn("sweep", "status", "--db", db, "--json")
-    sweeps = json.loads(st.stdout)["sweeps"]
+    # status and export (in this process: no cluster involved)
+    assert main(["sweep", "status", "--db", str(db), "--json"]) == 0
+    sweeps = json.loads(capsys.readouterr().out)["sweeps"]
     assert [(s["jobs"], s["done"], s["failed"], s["runs"], s["finished"] is not None) for s in sweeps] == \
         [(12, 12, 0, 2, True), (16, 16, 0, 1, True)]
     assert sweeps[0]["model_digest"] == spec.model_digest and sweeps[0]["package_version"]
-    ex = _satrnn("sweep", "export", "--db", db, "--format", "csv")
-    lines = ex.stdout.splitlines()
+    assert main(["sweep", "status", "--db", str(db)]) == 0 and "Sweeps in" in capsys.readouterr().out
+    assert main(["sweep", "export", "--db", str(db), "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("model_digest,semantics,input,seed,start_index") and len(lines) == 17
     out_json = tmp_path / "e.json"
-    assert _satrnn("sweep", "export", "--db", db, "--format", "json", "--out", out_json).returncode == 0
+    assert main(["sweep", "export", "--db", str(db), "--format", "json", "--out", str(out_json)]) == 0
+    assert main(["sweep", "export", "--db", str(db), "--format", "json", "--out", str(db)]) == 2  # not the store
     assert len(json.loads(out_json.read_text())["jobs"]) == 16
 
 

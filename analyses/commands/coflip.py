@@ -2,10 +2,9 @@
 (communities, hubs, components; GraphML / JSON export) (DEFINITIONS 5.4)."""
 from __future__ import annotations
 
-from rich.table import Table
-
 from satrnn.rnn.errors import SatrnnInputError
 
+from .. import render
 from ..clikit import (StagedOutputs, add_json_flag, add_model_text_args, add_seed_arg, bytes_callback, check_float,
                       check_int, check_writable, console, declare_outputs, emit_json, load_model_text_args, progress,
                       write_file)
@@ -56,35 +55,7 @@ def run(args) -> int:
                    "pairs_jaccard_gt_half": rep["pairs_jaccard_gt_half"], "graph": summ,
                    "graph_node_link": graph_to_json(G), "graphml": args.graphml, "graph_json": args.graph_json})
         return 0
-    t = Table(title=f"Top {top} co-flipping pairs over {rep['transitions']:,} transitions", title_justify="left")
-    for c in ("pair", "co-flips", "Jaccard", "flips a", "flips b"):
-        t.add_column(c, justify="right")
-    for r in rep["top_pairs"]:
-        t.add_row(f"h{r['a']}-h{r['b']}", str(r["coflips"]), f"{r['jaccard']:.3f}", str(r["flips_a"]), str(r["flips_b"]))
-    console.print(t)
-    tie = rep["top_pairs_ties"]
-    if tie.get("tie_at_cut"):
-        console.print(f"tie at the cut: {tie['pairs_with_count_at_cut']} pairs have {tie['count_at_cut']} co-flips")
-    console.print(f"pairs with Jaccard > 0.5: {rep['pairs_jaccard_gt_half']}; max Jaccard "
-                  f"{rep['max_jaccard']['jaccard']:.3f} (h{rep['max_jaccard']['a']}-h{rep['max_jaccard']['b']})")
-    console.print(f"graph: {summ['nodes']} nodes, {summ['edges']} edges (Jaccard >= {mj}"
-                  + (f", top-{args.top_k} per node" if args.top_k else "") + f"), Louvain seed {args.seed}, "
-                  f"modularity {summ['modularity']:.3f}, {summ['n_components']} component(s)")
-    t = Table(title="Communities (size >= 2)", title_justify="left")
-    t.add_column("id", justify="right")
-    t.add_column("size", justify="right")
-    t.add_column("members")
-    for c in summ["communities"]:
-        if c["size"] >= 2:
-            t.add_row(str(c["id"]), str(c["size"]), " ".join(f"h{j}" for j in c["members"]))
-    console.print(t)
-    t = Table(title="Hubs (by summed Jaccard)", title_justify="left")
-    for c in ("neuron", "strength", "degree", "betweenness", "community", "flips", "promotes", "demotes"):
-        t.add_column(c, justify="right")
-    for h in summ["hubs"]:
-        t.add_row(f"h{h['neuron']}", f"{h['strength']:.3f}", str(h["degree"]), f"{h['betweenness']:.4f}",
-                  str(h["community"]), str(h["flips"]), repr(h["promotes_chars"]), repr(h["demotes_chars"]))
-    console.print(t)
+    console.print(render.coflip(rep, summ, mj, args.top_k, args.seed))
     for path, kind in ((args.graphml, "GraphML"), (args.graph_json, "JSON")):
         if path:
             console.print(f"wrote {kind} graph to {path}")

@@ -106,6 +106,8 @@ def _run_search(A, starts, seqs, budget, label="Brent"):
     J = starts.shape[0] * seqs.shape[0]
     if J > MAX_JOBS:
         raise SatrnnInputError(f"{J} start x input jobs is more than {MAX_JOBS}")
+    # load (compile or read from cache) the kernels first: the reported steps/s is kernel time only
+    cyc.find_cycles(A, starts[:1], seqs[:1], seqs.shape[1])
     with progress() as bar:
         task = bar.add_task(label, total=J)
         return cyc.find_cycles(A, starts, seqs, budget, on_batch=steps_callback(bar, task, label, budget))

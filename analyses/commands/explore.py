@@ -3,6 +3,7 @@ raster, cycles and the claims ledger (Textual; the [explore] extra). `--screensh
 and exits; `--json` prints the computed tables. Textual is imported only when the app runs."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -45,6 +46,20 @@ def _size(spec: str) -> tuple[int, int]:
     if not (40 <= w <= 1000 and 12 <= h <= 1000):
         raise SatrnnInputError(f"--size must be between 40x12 and 1000x1000, got {spec}")
     return w, h
+
+
+def _exit_now(code: int) -> None:
+    """End the interactive process at once. The interpreter's teardown of the compiled kernels takes seconds
+    on a loaded machine, so Ctrl-C / q would not end within a second; the app has restored the terminal and
+    nothing is left to write (the ledger's child process is terminated here, not by an exit handler)."""
+    import multiprocessing
+    for child in multiprocessing.active_children():
+        child.terminate()
+    if code == 130:
+        err_console.print("satrnn: interrupted", markup=False)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def summary_json(d: ed.ExploreData, threshold: float) -> dict:
@@ -114,6 +129,8 @@ def run(args) -> int:
                 auto_pilot=screenshot_pilot(lambda svg: write_file(out, svg), args.view, args.view == "ledger"))
     else:
         app.run()
+        if app.load_error is None:
+            _exit_now(int(app.return_code or 0))
     if app.load_error is not None:
         raise app.load_error
     if app.pilot_error is not None:
