@@ -4,11 +4,12 @@ The map is F of `automaton.cycles`: one application reads the whole input sequen
 a constant byte), so states are compared at sequence boundaries ("phase 0"), heights count applications of
 F, and periods are given in Boolean steps (L times the cycle length of F).
 
-Pinning. A pin set {j: +1 or -1} clamps neuron j at that sign whatever its input. The pinned automaton's
-state space is the 2^(H - p) states that carry the pinned values (p = number of pins): every state below
-(starts, cycle states, graph nodes) is one of those, and the exhaustive landscape enumerates exactly them.
-Clamping is exact: the pinned automaton is the automaton of the model whose pinned rows have Wh[j, :] = 0,
-Wx[j, :] = 0 and bh[j] = +-1 (then z_j = +-1 in both semantics, and its sign is the clamp).
+Pinning. A pin set {j: +1 or -1} clamps neuron j at that sign whatever its input, through the kernels' pin
+masks (`SignAutomaton.with_pins`: every successor is (B(s) & free) | pinval). The pinned automaton's state
+space is the 2^(H - p) states that carry the pinned values (p = number of pins): every state below (starts,
+cycle states, graph nodes) is one of those, and the exhaustive landscape enumerates exactly them. Every
+function takes `pins=None` to mean the automaton's own pins (`SignAutomaton.from_model(..., pins=...)`).
+(It equals the automaton of the model whose pinned rows have Wh[j, :] = 0, Wx[j, :] = 0, bh[j] = +-1: tested.)
 
 Exact landscape (`landscape`, H - p <= 24): the successor of every state once, from the packed one-step kernel
 (`cascade.step_many`, in blocks of 2^16 states), then
@@ -43,13 +44,11 @@ import numba
 import numpy as np
 
 from satrnn.rnn.errors import SatrnnInputError
-from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit
 
 from . import cycles as cyc
-from .bitset import n_words
 from .cascade import flip_cascades
-from .sign import SignAutomaton, build_tables, check_pins, parse_pins  # noqa: F401 (parse_pins: re-exported)
+from .sign import SignAutomaton, check_pins, parse_pins, pin_words  # noqa: F401 (parse_pins: re-exported)
 
 MAX_EXACT_FREE = 24          # exhaustive landscapes: at most 2^24 states
 MAX_GRAPH_FREE = 16          # state transition graphs: at most 2^16 nodes
@@ -64,43 +63,30 @@ SERIAL_BELOW = 1 << 14     # exhaustive landscapes of fewer states run their suc
 # ---- pins --------------------------------------------------------------------------------------------
 
 def pin_masks(pins, H: int) -> tuple[np.ndarray, np.ndarray]:
-    """(mask, plus) packed (W,) uint64: bits of the pinned neurons, and of those pinned at +1."""
-    W = n_words(H)
-    mask = np.zeros(W, dtype=np.uint64)
-    plus = np.zeros(W, dtype=np.uint64)
-    for j, v in pins:
-        b = np.uint64(1) << np.uint64(j & 63)
-        mask[j >> 6] |= b
-        if v > 0:
-            plus[j >> 6] |= b
-    return mask, plus
+    """(mask, plus) packed (W,) uint64: bits of the pinned neurons, and of those pinned at +1 (from the
+    kernels' `sign.pin_words`: mask = ~free, plus = pinval)."""
+    free, pinval = pin_words(H, pins)
+    return ~free, pinval
 
 
 def apply_pins(states: np.ndarray, pins, H: int) -> np.ndarray:
     """Packed states (N, W) with the pinned neurons set to their clamped values (a new array)."""
-    mask, plus = pin_masks(pins, H)
-    return np.ascontiguousarray((np.asarray(states, dtype=np.uint64) & ~mask) | plus)
+    free, pinval = pin_words(H, pins)
+    return np.ascontiguousarray((np.asarray(states, dtype=np.uint64) & free) | pinval)
+
+
+def resolve_pins(automaton: SignAutomaton, pins) -> tuple[tuple[int, int], ...]:
+    """The pin set to use: `pins` if given (() = none), else the automaton's own pins."""
+    return check_pins(automaton.pins if pins is None else pins, automaton.H)
 
 
 def pinned_automaton(automaton: SignAutomaton, pins) -> SignAutomaton:
-    """The automaton with the pinned neurons clamped (see the module docstring); unpinned: itself."""
+    """The automaton with exactly these neurons clamped (the kernels' pin masks, `SignAutomaton.with_pins`:
+    the same tables, every successor (B(s) & free) | pinval); itself if its pins are already these."""
     pins = check_pins(pins, automaton.H)
-    if not pins:
+    if dict(pins) == automaton.pins:
         return automaton
-    t = automaton.tables
-    H = automaton.H
-    Wh, Wx, bh = np.array(t.Wh), np.array(t.Wx), np.array(t.bh)
-    for j, v in pins:
-        Wh[j, :] = 0.0
-        Wx[j, :] = 0.0
-        bh[j] = np.float32(v)
-    model = ElmanRNN(Wx=Wx, Wh=Wh, bh=bh, Wy=np.zeros((256, H), np.float32), by=np.zeros(256, np.float32))
-    # An automaton built with fast=False (every neuron through tier 3) stays so.
-    # (wide tier-1 tables keep boundq as int32 in an int16 view: automaton/tier1.py)
-    bq = t.boundq.view(np.int32) if automaton.tier1.startswith("wide") else t.boundq
-    fast = not (np.isinf(t.bound[:, :H]).all() and (bq[:, :H] == np.iinfo(bq.dtype).max).all())
-    return SignAutomaton(build_tables(model, automaton.semantics, fast=fast, tier1=automaton.tier1),
-                         automaton.semantics)
+    return automaton.with_pins(dict(pins))
 
 
 def _free_neurons(H: int, pins) -> np.ndarray:
@@ -348,7 +334,7 @@ def landscape(automaton: SignAutomaton, seq, pins=None, on_progress=None) -> Exa
     on_progress(done, total) is called as the successor map fills (states done of all)."""
     t0 = time.perf_counter()
     H = automaton.H
-    pins = check_pins(pins, H)
+    pins = resolve_pins(automaton, pins)
     m = H - len(pins)
     if m > MAX_EXACT_FREE:
         raise SatrnnInputError(f"an exhaustive landscape needs at most {MAX_EXACT_FREE} free neurons "
@@ -508,7 +494,7 @@ def landscape_job(automaton: SignAutomaton, seq, *, starts: int, budget: int, se
                   model_digest: str | None = None, on_batch=None, batch: int | None = None) -> LandscapeJob:
     """One deterministic job: the same arguments give the same record for any thread count or batch size."""
     H = automaton.H
-    pins = check_pins(pins, H)
+    pins = resolve_pins(automaton, pins)
     seq = _check_seq(seq)
     if isinstance(starts, (bool, np.bool_)) or not isinstance(starts, (int, np.integer)) \
             or not 1 <= int(starts) <= MAX_STARTS:
@@ -660,7 +646,7 @@ def sensitivity(automaton: SignAutomaton, states, inputs, pins=None, *, exact: b
 
     Computed with the one-step flip cascade (`cascade.flip_cascades`, k = 1) of the pinned automaton."""
     H = automaton.H
-    pins = check_pins(pins, H)
+    pins = resolve_pins(automaton, pins)
     st = cyc._check_starts(automaton, states)
     m = st.shape[0]
     xin = np.asarray(inputs)
@@ -681,7 +667,7 @@ def estimate_sensitivity(automaton: SignAutomaton, seq, samples: int, seed: int,
     samples = int(samples)
     if not 2 <= samples <= MAX_STARTS:
         raise SatrnnInputError(f"sensitivity samples must be between 2 and {MAX_STARTS}, got {samples}")
-    pins = check_pins(pins, automaton.H)
+    pins = resolve_pins(automaton, pins)
     st = random_pinned_starts(automaton.H, samples, seed, pins)
     xin = seq[np.arange(samples) % seq.shape[0]]
     return sensitivity(automaton, st, xin, pins, exact=False, seed=int(seed))

@@ -126,15 +126,29 @@ def test_agrees_with_exhaustive_cycles():
     assert land.height.tolist() == ex.depth.tolist()
 
 
-def test_pins_equal_kernel_clamp_reference():
-    """A pinned landscape only contains states with the pinned values, and its cycles satisfy them."""
+@pytest.mark.parametrize("sem", SEMANTICS)
+def test_kernel_pins_equal_the_clamped_model(sem):
+    """Pinning through the kernels' masks = the automaton of the model with the pinned rows replaced by
+    Wh = 0, Wx = 0, bh = +-1; the pinned state space holds exactly the states with the pinned values; an
+    automaton built with pins is used with its own pins when none are given."""
     model = random_model(9, 2)
-    A = SignAutomaton.from_model(model, "f32-seq")
     pins = {0: 1, 8: -1}
-    land = ls.landscape(A, 66, pins)
+    Wh, Wx, bh = model.Wh.copy(), model.Wx.copy(), model.bh.copy()
+    for j, v in pins.items():
+        Wh[j], Wx[j], bh[j] = 0.0, 0.0, v
+    clamped = SignAutomaton.from_model(model.replace(Wh=Wh, Wx=Wx, bh=bh), sem)
+    A = SignAutomaton.from_model(model, sem)
+    for x in (0, 66, 255):
+        land = ls.landscape(A, x, pins)
+        ref = ls.landscape(clamped, x, pins)
+        assert land.successor.tolist() == ref.successor.tolist()
+        assert land.attractors == ref.attractors
+        own = ls.landscape(SignAutomaton.from_model(model, sem, pins=pins), x)
+        assert own.pins == land.pins and own.successor.tolist() == land.successor.tolist()
     assert land.n_states == 1 << 7
     full = land.full_states(np.arange(land.n_states))
     assert ((full & np.uint64(1)) == 1).all() and ((full >> np.uint64(8)) & np.uint64(1) == 0).all()
+    assert ls.landscape(SignAutomaton.from_model(model, sem, pins=pins), 3, pins=()).n_states == 1 << 9
 
 
 def test_check_pins_errors():
@@ -370,7 +384,7 @@ def test_cli_tables_and_sequence(small_model, capsys):
     ["--input", "A", "--graphml", "x.graphml"], ["--input", "A", "--exhaustive", "--graphml", "x.txt"],
     ["--input", "A", "--exhaustive", "--graphml", "/nonexistent/x.graphml"],
     ["--sequence", "1,,2", "--exhaustive"], ["--input", "A", "--sensitivity-samples", "1"],
-    ["--input", "A", "--seed", "-3"]])
+    ["--input", "A", "--seed", "-3"], ["--input", "A", "--tier1", "chunk3"]])
 def test_cli_bad_input(small_model, tmp_path, capsys, argv):
     if "BIG" in argv:
         big = tmp_path / "big.npz"

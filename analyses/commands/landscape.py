@@ -10,12 +10,14 @@ import numpy as np
 from satrnn.automaton import cycles as cyc
 from satrnn.automaton import landscape as ls
 from satrnn.automaton.sign import SignAutomaton
+from satrnn.automaton.tier1 import auto_tier1, parse_tier1
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.model import atomic_write_bytes
 from satrnn.rnn.text import parse_byte
 
-from ..clikit import (add_json_flag, add_model_arg, add_seed_arg, add_semantics_arg, check_int, declare_outputs,
-                      console, emit_json, err_console, load_model_arg, progress, steps_callback)
+from ..clikit import (add_json_flag, add_model_arg, add_pin_arg, add_seed_arg, add_semantics_arg, add_tier1_arg,
+                      check_int, console, declare_outputs, emit_json, err_console, load_model_arg, pins_arg,
+                      progress, steps_callback)
 from ..landscape import input_label, render_landscape
 
 MAX_SEQUENCE = 1 << 16
@@ -36,7 +38,8 @@ def register(sub) -> None:
                    help="Brent detection budget per start in Boolean steps (default 1e6); beyond it a start is "
                         "counted unresolved")
     add_seed_arg(p)
-    p.add_argument("--pin", default=None, metavar="J=+1,K=-1", help="clamp neurons at +1 or -1, e.g. 8=+1,56=-1")
+    add_pin_arg(p)
+    add_tier1_arg(p)
     add_semantics_arg(p)
     p.add_argument("--graphml", default=None, metavar="PATH",
                    help=f"with --exhaustive: write the state transition graph (H - pins <= {ls.MAX_GRAPH_FREE})")
@@ -103,7 +106,8 @@ def run(args) -> int:
             raise SatrnnInputError(f"--starts x --budget = {starts * budget:.3g} steps is more than 1e15")
     model = load_model_arg(args)
     H = model.H
-    pins = ls.parse_pins(args.pin, H)
+    pins = pins_arg(args, H)
+    parse_tier1(args.tier1, H)  # an unknown choice: exit 2 before any work
     free = H - len(pins)
     if args.exhaustive and free > ls.MAX_EXACT_FREE:
         raise SatrnnInputError(f"--exhaustive needs at most {ls.MAX_EXACT_FREE} free neurons, this model has "
@@ -113,7 +117,7 @@ def run(args) -> int:
         if free > ls.MAX_GRAPH_FREE:
             raise SatrnnInputError(f"--graphml needs at most {ls.MAX_GRAPH_FREE} free neurons, this model has {free}")
         graphml = _check_graphml(args.graphml)
-    A = SignAutomaton.from_model(model, args.semantics)
+    A = SignAutomaton.from_model(model, args.semantics, tier1=args.tier1, pins=pins)
     if not args.json:
         err_console.print(f"H = {H}, input {input_label(seq)}, semantics {args.semantics}, pins "
                           f"{args.pin or 'none'}, seed {args.seed}"
@@ -135,6 +139,7 @@ def run(args) -> int:
     if args.json:
         out = {"command": "landscape", "model": args.model, "seed": args.seed, **result.as_dict()}
         out["input"] = int(seq[0]) if L == 1 else None
+        out["tier1"] = args.tier1 or auto_tier1(H)
         out["sensitivity"] = sens.as_dict() if sens is not None else None
         out["graphml"] = str(graphml) if graphml is not None else None
         emit_json(out)
