@@ -109,7 +109,7 @@ def pin_text(pe: ed.PinEffect) -> Text:
         if pe.rep is not None and pe.rep_pinned is not None:
             t.append("  (the same cycle)" if pe.rep == pe.rep_pinned else "  (a different cycle)", style="dim")
         t.append("\n")
-    t.append(f"computed in {pe.seconds:.2f} s with the sign kernels (the neuron clamped in the automaton)",
+    t.append(f"computed in {pe.seconds:.2f} s with the sign kernels (the neuron pinned in every step)",
              style="dim")
     return t
 

@@ -14,10 +14,9 @@ is 0. The per-neuron figures use the n-1 predicting states h_0..h_{n-2}, as the 
 Sign dynamics and pinning. The sign automaton (`automaton.sign.SignAutomaton`, semantics "exact" or "f32-seq")
 is driven by the text from the all -1 start (the papers'; DEFINITIONS 3.5): beta_t = B(beta_{t-1}, x_t),
 t = 0..n-2, and its bpc is the readout of the +-1 vectors (`rnn.forward.readout_costs`). Pinning neuron j
-to c in {-1, +1} holds s_j = c in the start state and after every step whatever its input
-(`automaton.landscape.pinned_automaton`: the automaton of the model with row j of Wh and Wx zero and
-bh[j] = c, exact in both semantics: every other neuron sees exactly the terms of the pinned dynamics and
-z_j = c). The readout always uses the original model.
+to c in {-1, +1} holds s_j = c in the start state (`SignAutomaton.apply_pins`) and in every successor
+whatever its input (the kernels' pinning, `SignAutomaton.with_pins`). The readout always uses the original
+model.
 """
 from __future__ import annotations
 
@@ -74,32 +73,15 @@ def parse_neuron(spec: str, H: int) -> int:
     return j
 
 
-# ---- pinning (automaton.landscape's exact clamping) -------------------------------------------------------
+# ---- pinning ------------------------------------------------------------------------------------------
 
 def pinned(automaton: SignAutomaton, pins) -> tuple[SignAutomaton, tuple]:
-    """(the pinned automaton, the validated pins as sorted (neuron, +-1) pairs); unpinned: the automaton.
-
-    Uses the kernels' pinning (`SignAutomaton.with_pins`) where this satrnn has it, else
-    `automaton.landscape.pinned_automaton` (the clamped model); both are exact and tested against the literal
-    pinned step in tests/test_explore.py."""
+    """(the automaton with these neurons pinned, the validated pins as sorted (neuron, +-1) pairs); no pins:
+    the automaton itself. The kernels hold pinned neurons in every successor (`SignAutomaton.with_pins`)."""
     if not pins:
         return automaton, ()
-    if hasattr(automaton, "with_pins"):
-        aut = automaton.with_pins(pins)
-        return aut, tuple(sorted(aut.pins.items()))
-    # imported here: automaton.landscape imports scipy.stats (seconds), which startup does not need
-    from satrnn.automaton.landscape import check_pins, pinned_automaton
-    pins = check_pins(pins, automaton.H)
-    return pinned_automaton(automaton, pins), pins
-
-
-def pin_start(state: np.ndarray, pins, H: int) -> np.ndarray:
-    """The packed state (W,) with the pinned bits set (the pinned dynamics start from it)."""
-    st = np.array(state, dtype=np.uint64)
-    for j, c in pins:
-        bit = np.uint64(1) << np.uint64(j % 64)
-        st[j // 64] = (st[j // 64] | bit) if c > 0 else (st[j // 64] & ~bit)
-    return st
+    aut = automaton.with_pins(pins)
+    return aut, tuple(sorted(aut.pins.items()))
 
 
 @dataclass(frozen=True)
@@ -123,7 +105,7 @@ def sign_dynamics(model: ElmanRNN, xs, semantics: str = "exact", pins=None,
         raise SatrnnInputError("sign dynamics need at least 2 bytes of text")
     H, n1 = model.H, xs.shape[0] - 1
     aut, pins = pinned(automaton or SignAutomaton.from_model(model, semantics), pins)
-    start = pin_start(all_minus(H), pins, H)
+    start = aut.apply_pins(all_minus(H))
     traj = aut.run(start, xs[:n1])
     costs, _ = readout_costs(model, to_signs(traj, H), xs[1:])
     prev = np.vstack([start[None, :], traj[:-1]])
@@ -276,7 +258,7 @@ def pin_effect(model: ElmanRNN, xs, automaton: SignAutomaton, j: int, c: int, ba
         start = from_hex(cycle.first_start, H)
         seq = np.array([[cycle.byte]], dtype=np.uint8)
         a = cyc.find_cycles(automaton, start[None, :], seq, budget)
-        b = cyc.find_cycles(aut, pin_start(start, pins, H)[None, :], seq, budget)
+        b = cyc.find_cycles(aut, aut.apply_pins(start)[None, :], seq, budget)
         ok_a, ok_b = a.status[0] == cyc.STATUS_CYCLE, b.status[0] == cyc.STATUS_CYCLE
         kw = dict(cycle_byte=cycle.byte, cycle_start=cycle.first_start,
                   period=int(a.lam[0]) if ok_a else None, transient=int(a.mu[0]) if ok_a else None,

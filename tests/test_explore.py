@@ -66,7 +66,7 @@ def test_pinned_automaton_equals_literal_reference(H, seed, semantics, pins, xs)
     xs = np.array(xs, dtype=np.uint8)
     aut, pp = ed.pinned(SignAutomaton.from_model(model, semantics), pins)
     assert pp == tuple(sorted(pins.items()))
-    got = aut.run(ed.pin_start(all_minus(H), pp, H), xs)
+    got = aut.run(aut.apply_pins(all_minus(H)), xs)
     ref = _literal_pinned_run(model, xs, pins, semantics)
     assert [tuple(int(v) for v in np.where(r, 1, -1)) for r in unpack(got, H)] == ref
 
@@ -99,13 +99,6 @@ def test_unpinned_dynamics_is_the_boolean_report(published, data):
     from satrnn.analyses.boolean_figures import boolean_report
     model, xs = published
     assert data.dynamics.bpc == boolean_report(model, xs, "exact")["dynamics"]["bpc"]
-
-
-def test_pin_start():
-    H = 70
-    s = ed.pin_start(all_minus(H), ((0, 1), (64, 1), (69, -1)), H)
-    bits = unpack(s, H)
-    assert bits[0] and bits[64] and bits.sum() == 2
 
 
 def test_bad_pins():
