@@ -7,10 +7,70 @@ outputs (results never depend on the thread count). `njit_leaf` is `njit` withou
 (numba's `_nrt=False`): for small hot functions that take arrays, allocate nothing and call no function that
 takes arrays; numba would otherwise increment and decrement every array argument on each call (atomic
 operations that cost as much as a sign-automaton step).
+
+The on-disk cache lives in a folder named after a hash of the package's sources, `<base>/satrnn-<hash>`
+(base: $NUMBA_CACHE_DIR if set, else the `__pycache__` of the `satrnn` package). Numba keys a cached kernel
+on its own file only, so a kernel that calls a changed function in another module (every run loop calls
+`automaton.sign._step`) would otherwise keep loading the old machine code after an upgrade or an edit.
 """
 import functools
+import hashlib
+import importlib.util
+import os
+import shutil
+from pathlib import Path
 
 import numba
+
+_CACHE_GENERATIONS = 3      # hashed cache folders kept side by side (older ones are removed)
+
+
+def _source_digest() -> str:
+    """sha256 (16 hex digits) of every .py file of satrnn.rnn, satrnn.automaton and satrnn.analyses."""
+    h = hashlib.sha256()
+    for name in ("satrnn.rnn", "satrnn.automaton", "satrnn.analyses"):
+        spec = importlib.util.find_spec(name)
+        for root in (spec.submodule_search_locations or []) if spec else []:
+            for path in sorted(Path(root).rglob("*.py")):
+                h.update(str(path.relative_to(root)).encode())
+                h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("NUMBA_CACHE_DIR")
+    if base:
+        return Path(base) / f"satrnn-{_source_digest()}"
+    spec = importlib.util.find_spec("satrnn")
+    pkg = Path(next(iter(spec.submodule_search_locations))) if spec and spec.submodule_search_locations \
+        else Path(__file__).resolve().parent
+    return pkg / "__pycache__" / "numba" / f"satrnn-{_source_digest()}"
+
+
+def _prune(current: Path) -> None:
+    """Remove all but the newest few hashed cache folders beside `current` (best effort)."""
+    try:
+        olds = sorted((p for p in current.parent.glob("satrnn-*") if p != current and p.is_dir()),
+                      key=lambda p: p.stat().st_mtime, reverse=True)
+    except OSError:
+        return
+    for p in olds[_CACHE_GENERATIONS - 1:]:
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def _use_hashed_cache() -> None:
+    d = _cache_dir()
+    try:
+        fresh = not d.exists()
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return            # unwritable: numba falls back to its own locations
+    if fresh:
+        _prune(d)
+    numba.config.CACHE_DIR = str(d)
+
+
+_use_hashed_cache()
 
 NJIT_OPTIONS = dict(cache=True, nogil=True, fastmath=False, error_model="numpy", boundscheck=False)
 
