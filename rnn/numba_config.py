@@ -8,7 +8,7 @@ outputs (results never depend on the thread count). `njit_leaf` is `njit` withou
 takes arrays; numba would otherwise increment and decrement every array argument on each call (atomic
 operations that cost as much as a sign-automaton step).
 
-The on-disk cache lives in a folder named after a hash of the package's sources, `<base>/satrnn-<hash>`
+The on-disk cache lives in a folder named after a hash of the package's kernel sources, `<base>/satrnn-<hash>`
 (base: $NUMBA_CACHE_DIR if set, else the `__pycache__` of the `satrnn` package). Numba keys a cached kernel
 on its own file only, so a kernel that calls a changed function in another module (every run loop calls
 `automaton.sign._step`) would otherwise keep loading the old machine code after an upgrade or an edit.
@@ -26,14 +26,17 @@ _CACHE_GENERATIONS = 3      # hashed cache folders kept side by side (older ones
 
 
 def _source_digest() -> str:
-    """sha256 (16 hex digits) of every .py file of satrnn.rnn, satrnn.automaton and satrnn.analyses."""
+    """sha256 (16 hex digits) of the .py files of satrnn.rnn, satrnn.automaton and satrnn.analyses that
+    mention numba (only those can hold code a kernel calls), so editing a command does not recompile."""
     h = hashlib.sha256()
     for name in ("satrnn.rnn", "satrnn.automaton", "satrnn.analyses"):
         spec = importlib.util.find_spec(name)
         for root in (spec.submodule_search_locations or []) if spec else []:
             for path in sorted(Path(root).rglob("*.py")):
-                h.update(str(path.relative_to(root)).encode())
-                h.update(path.read_bytes())
+                src = path.read_bytes()
+                if b"numba" in src:
+                    h.update(str(path.relative_to(root)).encode())
+                    h.update(src)
     return h.hexdigest()[:16]
 
 

@@ -15,19 +15,22 @@ def test_cache_dir_is_named_after_the_sources():
     assert Path(numba.config.CACHE_DIR).name == f"satrnn-{nc._source_digest()}"
 
 
-def test_digest_changes_with_any_source_file(tmp_path, monkeypatch):
+def test_digest_changes_with_any_kernel_source_file(tmp_path, monkeypatch):
     pkg = tmp_path / "pkg"
     pkg.mkdir()
-    (pkg / "a.py").write_text("x = 1\n")
-    (pkg / "b.py").write_text("y = 2\n")
+    (pkg / "a.py").write_text("import numba\n")
+    (pkg / "b.py").write_text("import numba\ny = 2\n")
+    (pkg / "c.py").write_text("z = 0\n")
     real = importlib.util.find_spec
     monkeypatch.setattr(nc.importlib.util, "find_spec",
                         lambda name: SimpleNamespace(submodule_search_locations=[str(pkg)])
                         if name.startswith("satrnn.") else real(name))
     d0 = nc._source_digest()
-    (pkg / "b.py").write_text("y = 3\n")
+    (pkg / "c.py").write_text("z = 1\n")          # no numba in it: cannot hold kernel code
+    assert nc._source_digest() == d0
+    (pkg / "b.py").write_text("import numba\ny = 3\n")
     d1 = nc._source_digest()
-    (pkg / "b.py").write_text("y = 2\n")
+    (pkg / "b.py").write_text("import numba\ny = 2\n")
     assert d0 != d1 and nc._source_digest() == d0
 
 
