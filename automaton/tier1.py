@@ -60,14 +60,14 @@ from satrnn.rnn.errors import SatrnnInputError
 
 TIER1_CHOICES = ("chunk8", "chunk4", "chunk2", "chunk1", "wide8", "wide4")
 
-# Automatic choice by H (measured on one core with benchmarks/bench_scale_h.py, loaded machine): the narrow
-# chunk8 (int16 sums, the path the published H = 128 model has always used) up to AUTO_NARROW_MAX_H; above
-# it the wide int32 sums, whose bound stays small (the narrow one grows with H and hands tier 2 up to a
-# quarter of the neurons at H = 2048): wide8 was 1.3x chunk8 at H = 256, 2x at 512, 4x at 1024 and 6x at
-# 2048; wide8 while its table (64 H^2 bytes) is at most AUTO_WIDE8_MAX_BYTES (build ~2 s at H = 1024),
-# then wide4 (8 H^2 bytes; 0.7x wide8's speed at H = 2048, 1/8 of the memory, build < 1 s instead of ~10 s).
-AUTO_NARROW_MAX_H = 128
-AUTO_WIDE8_MAX_BYTES = 96 << 20
+# Automatic choice by H (measured on one core with benchmarks/bench_scale_h.py, load ~6 on 2 cores): the
+# narrow chunk8 (int16 sums, `sign._chunk_sum`) up to AUTO_NARROW_MAX_H (H = 256: 1.9M steps/s against
+# wide8's 1.5M); above it the wide int32 sums, whose bound stays small (the narrow one grows with H and
+# hands tier 2 up to a quarter of the neurons at H = 2048): wide8 was 1.1x chunk8 at H = 512, 2.2x at 1024
+# and 2.4x at 2048. wide8 while its table (64 H^2 bytes) is at most AUTO_WIDE8_MAX_BYTES (H = 2048: 268 MB,
+# 466 MB peak RSS, build ~1 s, 1.5x wide4's speed), then wide4 (8 H^2 bytes).
+AUTO_NARROW_MAX_H = 256
+AUTO_WIDE8_MAX_BYTES = 320 << 20
 
 
 def auto_tier1(H: int) -> str:
@@ -185,6 +185,8 @@ _I32 = ir.IntType(32)
 WIDE_SPAN = 32766.0
 WIDE_SUM_LIMIT = 2.0 ** 29
 INT32_UNDECIDABLE = 2 ** 31 - 1
+WIDE_PREFETCH_MIN_ENTRIES = 2 << 20   # int16 entries of Tq (4 MB) above which `_wide_tier1` prefetches:
+                                      # smaller tables stay in L2, where prefetches only cost instructions
 
 
 def wide_scale(Wh: np.ndarray, S: np.ndarray, cs: int, flt_max_safe: float) -> tuple[np.ndarray, np.ndarray]:
@@ -214,8 +216,8 @@ def _wide_tier1(typingctx, Tq, baseq, boundq, cb, state_in, x, state_out, z):
     (z[Hp + 4 block ...], as `sign._step` does); returns the OR of the undecided masks.
 
     Tq: C-contiguous (C, 2^cb, Hp) int16; baseq, boundq: int16 (256, 2 Hp) views of int32 (256, Hp).
-    While a block is summed, each row's next block is prefetched (into L2): a row is read again C rows
-    later, so it arrives in time even when the table lives in L3 or DRAM."""
+    For tables over WIDE_PREFETCH_MIN_ENTRIES, while a block is summed each row's next block is prefetched
+    (into L2): a row is read again C rows later, so it arrives in time even from L3 or DRAM."""
     for arr in (Tq, baseq, boundq, z):
         if not (isinstance(arr, types.Array) and arr.dtype == types.int16 and arr.layout == "C"):
             return None
@@ -247,24 +249,32 @@ def _wide_tier1(typingctx, Tq, baseq, boundq, cb, state_in, x, state_out, z):
         i8p = ir.IntType(8).as_pointer()
         pf = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8p, _I32, _I32, _I32]),
                                             "llvm.prefetch.p0")
+        big = builder.icmp_unsigned(">", builder.mul(builder.mul(C, nb), hp),
+                                    ir.Constant(i64, WIDE_PREFETCH_MIN_ENTRIES))
         acc = cgutils.alloca_once(builder, v32)
         anyund = cgutils.alloca_once_value(builder, ir.Constant(i64, 0))
         zero32 = ir.Constant(v32, None)
         with cgutils.for_range(builder, builder.udiv(hp, ir.Constant(i64, 64))) as blk:
             off = builder.mul(blk.index, ir.Constant(i64, 64))
             builder.store(builder.load(builder.bitcast(builder.gep(brow, [off]), v32.as_pointer()), align=4), acc)
-            with cgutils.for_range(builder, C) as ch:
-                bit = builder.mul(ch.index, cb64)
-                word = builder.load(builder.gep(sa.data, [builder.lshr(bit, ir.Constant(i64, 6))]))
-                b = builder.and_(builder.lshr(word, builder.and_(bit, ir.Constant(i64, 63))), bmask)
-                row = builder.gep(ta.data, [builder.mul(builder.add(builder.mul(ch.index, nb), b), hp)])
-                here = builder.gep(row, [off])
-                v = builder.load(builder.bitcast(here, v16.as_pointer()), align=2)
-                builder.store(builder.add(builder.load(acc), builder.sext(v, v32)), acc)
-                for ahead in (64, 96):           # the next block of this row: two 64-byte lines
-                    # (a prefetch never faults, so the last block needs no test)
-                    builder.call(pf, [builder.bitcast(builder.gep(here, [ir.Constant(i64, ahead)]), i8p),
-                                      ir.Constant(_I32, 0), ir.Constant(_I32, 2), ir.Constant(_I32, 1)])
+            def chunk_loop(prefetch):
+                with cgutils.for_range(builder, C) as ch:
+                    bit = builder.mul(ch.index, cb64)
+                    word = builder.load(builder.gep(sa.data, [builder.lshr(bit, ir.Constant(i64, 6))]))
+                    b = builder.and_(builder.lshr(word, builder.and_(bit, ir.Constant(i64, 63))), bmask)
+                    row = builder.gep(ta.data, [builder.mul(builder.add(builder.mul(ch.index, nb), b), hp)])
+                    here = builder.gep(row, [off])
+                    v = builder.load(builder.bitcast(here, v16.as_pointer()), align=2)
+                    builder.store(builder.add(builder.load(acc), builder.sext(v, v32)), acc)
+                    for ahead in ((64, 96) if prefetch else ()):   # the row's next block: two 64-byte lines
+                        # (a prefetch never faults, so the last block needs no test)
+                        builder.call(pf, [builder.bitcast(builder.gep(here, [ir.Constant(i64, ahead)]), i8p),
+                                          ir.Constant(_I32, 0), ir.Constant(_I32, 2), ir.Constant(_I32, 1)])
+            with builder.if_else(big) as (then, otherwise):
+                with then:
+                    chunk_loop(True)
+                with otherwise:
+                    chunk_loop(False)
             a = builder.load(acc)
             pos = builder.bitcast(builder.icmp_signed(">", a, zero32), i64)
             builder.store(pos, builder.gep(oa.data, [blk.index]))

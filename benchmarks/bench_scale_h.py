@@ -54,7 +54,7 @@ def one(H: int, choice: str, repeats: int) -> dict:
     """Build and time one (H, tier-1 choice) in this process."""
     from bench_sign import _naive_run
     from satrnn.automaton.bitset import all_plus
-    from satrnn.automaton.sign import _run_constant_packed, _run_packed, build_tables
+    from satrnn.automaton.sign import _walk, build_tables
     from satrnn.automaton.tier1 import tier1_of
     from satrnn.rnn.model import random_model
     model = random_model(H, 0)
@@ -64,17 +64,19 @@ def one(H: int, choice: str, repeats: int) -> dict:
     t_build = time.perf_counter() - t0
     s0 = all_plus(H)
     W = s0.shape[0]
-    final = np.empty(W, dtype=np.uint64)
+    R = np.empty((2, W), dtype=np.uint64)         # the kernel's two state rows
     rng = np.random.default_rng(0)
     xs_all = rng.integers(0, 256, 1 << 22, dtype=np.uint8)
     n0 = max(4, int(2e8 / H ** 2))
-    const = _rate(lambda n: _run_constant_packed(tables, s0, np.int64(32), np.int64(n), final), n0, repeats)
-    out = np.empty((1 << 16, W), dtype=np.uint64)
+    const_seq = np.array([32], dtype=np.uint8)
 
-    def text_run(n):
-        for a in range(0, n, out.shape[0]):
-            k = min(out.shape[0], n - a)
-            _run_packed(tables, s0, xs_all[a % (xs_all.shape[0] - k):][:k], out[:k])
+    def walk(seq, n):
+        R[0] = s0
+        return _walk(tables, R, 0, seq, 0, n, R, False)
+    const = _rate(lambda n: walk(const_seq, n), n0, repeats)
+
+    def text_run(n):          # the random bytes, wrapping around
+        return walk(xs_all, n)
     text = _rate(text_run, n0, repeats)
     # the straightforward float32 loop (H^2 multiply-adds per step) on the same bytes
     minus = -np.ones(H, np.float32)
@@ -82,7 +84,7 @@ def one(H: int, choice: str, repeats: int) -> dict:
     naive = _rate(lambda n: [_naive_run(model.Wh, model.Wx, model.bh, minus, xs_all[:min(64, n - a)],
                                         nout[:min(64, n - a)]) for a in range(0, n, 64)],
                   max(2, int(2e6 / H ** 2)), min(repeats, 2))
-    table_mb = sum(getattr(tables, f).nbytes for f in tables._fields) / 1e6
+    table_mb = sum(getattr(getattr(tables, f), "nbytes", 0) for f in tables._fields) / 1e6
     return {"H": H, "choice": choice, "tier1": tier1_of(tables), "steps_per_s_const": const,
             "steps_per_s_text": text, "weights_per_s_const": H * H * const, "weights_per_s_text": H * H * text,
             "naive_steps_per_s": naive, "ratio_const_vs_naive": const / naive, "build_s": t_build,

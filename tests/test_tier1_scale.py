@@ -177,10 +177,10 @@ def test_lean_tables_equal_full_float64_construction(tier1):
 
 
 def test_automatic_choice_and_memory():
-    assert auto_tier1(128) == "chunk8" and auto_tier1(64) == "chunk8"
-    assert auto_tier1(512) == "wide8" and auto_tier1(1024) == "wide8"
-    assert auto_tier1(2048) == "wide4"
-    assert table_bytes(2048, 4) < 64 << 20 and table_bytes(1024, 8) <= 96 << 20
+    assert auto_tier1(64) == auto_tier1(128) == auto_tier1(256) == "chunk8"
+    assert auto_tier1(512) == auto_tier1(1024) == auto_tier1(2048) == "wide8"
+    assert auto_tier1(4096) == "wide4"
+    assert table_bytes(2048, 8) <= 320 << 20 and table_bytes(4096, 4) <= 320 << 20
     assert SignAutomaton.from_model(random_model(300, 0)).tier1 == "wide8"
     with pytest.raises(SatrnnInputError):
         build_tables(random_model(8, 0), tier1="dense16")
@@ -212,7 +212,7 @@ def test_cli_tier1_option(tmp_path, capsys):
         argv = ["sign", str(p), "--input", "65", "--start", "ones", "--steps", "300", "--json"]
         assert main(argv + (["--tier1", t] if t else [])) == 0
         out = json.loads(capsys.readouterr().out)
-        assert out["tier1"] == (t or "wide8")
+        assert out["tier1"] == (t or "chunk8")
         finals.add((out["final"], out["fallbacks"]))
     assert len(finals) == 1
     assert main(["cycles", str(p), "--input", "65", "--starts", "2", "--budget", "2000", "--json", "--tier1",
