@@ -29,6 +29,7 @@ import numpy as np
 from satrnn.automaton import cycles as cyc
 from satrnn.automaton import landscape as ls
 from satrnn.automaton.bitset import from_hex, pack, to_hex
+from satrnn.automaton.sign import parse_pins as sign_parse_pins
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.model import ElmanRNN, from_flat, to_flat
 
@@ -79,12 +80,12 @@ def pins_text(pins) -> str:
 
 
 def parse_pins(text: str, H: int) -> str:
-    """Canonical pin text from a spec like "56=-1,8=+1" (landscape.parse_pins validates: one line, exit 2)."""
-    return pins_text(ls.parse_pins(text, H))
+    """Canonical pin text from a spec like "56=-1,8=+1" (sign.parse_pins validates: one line, exit 2)."""
+    return pins_text(sign_parse_pins(text, H))
 
 
 def pins_of(text: str, H: int) -> tuple[tuple[int, int], ...]:
-    return ls.parse_pins(text, H)
+    return sign_parse_pins(text, H)
 
 
 # ---- jobs and chunks ------------------------------------------------------------------------------
@@ -186,8 +187,8 @@ def _automaton(model_bytes: bytes, chunk: Chunk, pins: str):
     key = (chunk.model_digest, chunk.semantics, pins)
     A = _AUTOMATA.get(key)
     if A is None:
-        if pins:
-            A = ls.pinned_automaton(_automaton(model_bytes, chunk, ""), pins_of(pins, chunk.H))
+        if pins:  # the kernels' pin masks on the unpinned automaton's tables (nothing rebuilt)
+            A = _automaton(model_bytes, chunk, "").with_pins(dict(pins_of(pins, chunk.H)))
         else:
             from satrnn.automaton.sign import SignAutomaton
             model = from_flat(np.frombuffer(model_bytes, dtype="<f4").astype(np.float32), chunk.H)
@@ -228,9 +229,7 @@ def _search(chunk: Chunk, model_bytes: bytes, pins: str, inp: str, idx: list[int
     """One find_cycles call for jobs sharing (pins, input)."""
     t0 = time.perf_counter()
     A = _automaton(model_bytes, chunk, pins)
-    starts = start_states(chunk.H, chunk.seed, idx)
-    if pins:  # the pinned neurons set, as landscape.random_pinned_starts does
-        starts = ls.apply_pins(starts, pins_of(pins, chunk.H), chunk.H)
+    starts = start_states(chunk.H, chunk.seed, idx)  # used as given, pinned or not (as `satrnn cycles --pin`)
     seq = np.frombuffer(bytes.fromhex(inp), dtype=np.uint8).reshape(1, -1)
     s = cyc.find_cycles(A, starts, seq, chunk.budget)
     dt = (time.perf_counter() - t0) / len(idx)

@@ -381,9 +381,9 @@ def test_small_random_model_rows_equal_serial(tmp_path, cluster):
     assert _stored(tmp_path / "r.sqlite") == _serial(m, spec)
 
 
-def test_pin_sweep_equals_pinned_search(tmp_path, model, cluster):
-    """Each pin set's rows equal find_cycles on landscape.pinned_automaton from landscape.random_pinned_starts."""
-    from satrnn.automaton import landscape as ls
+def test_pin_sweep_equals_pinned_search_and_satrnn_cycles_pin(tmp_path, model, model_path, cluster):
+    """Each pin set's rows equal find_cycles on the automaton built with those pins from the unpinned random
+    starts (the kernels' pins; starts as given), and `satrnn cycles --pin P --json` row for row."""
     from satrnn.automaton.bitset import to_hex
     from satrnn.automaton.sign import SignAutomaton
     pin_sets = ("3=+1", "5=-1,7=+1")
@@ -392,12 +392,11 @@ def test_pin_sweep_equals_pinned_search(tmp_path, model, cluster):
     db = tmp_path / "r.sqlite"
     with SweepStore(db) as store:
         assert sw.run_sweep(spec, model, store, cluster, chunk_size=2).finished
-    A = SignAutomaton.from_model(model, "exact")
+    st = cyc.random_starts(model.H, 3, 4)
     ref = []
     for pins in pin_sets:
-        pp = sw.pins_of(pins, model.H)
-        st = ls.random_pinned_starts(model.H, 3, 4, pp)
-        r = cyc.find_cycles(ls.pinned_automaton(A, pp), st, np.array([[0x20]], dtype=np.uint8), BUDGET)
+        A = SignAutomaton.from_model(model, "exact", pins=dict(sw.pins_of(pins, model.H)))
+        r = cyc.find_cycles(A, st, np.array([[0x20]], dtype=np.uint8), BUDGET)
         for i in range(3):
             ok = r.status[i] == cyc.STATUS_CYCLE
             ref.append(("20", i, to_hex(st[i], model.H), "cycle" if ok else "unresolved",
@@ -407,6 +406,12 @@ def test_pin_sweep_equals_pinned_search(tmp_path, model, cluster):
     got = con.execute("SELECT input, start_index, start, status, transient, period, rep, steps, fallbacks, pins "
                       "FROM pin ORDER BY pins, start_index").fetchall()
     assert got == sorted(ref, key=lambda r: (r[-1], r[1]))
+    c = _satrnn("cycles", model_path, "--input", "32", "--starts", 3, "--seed", 4, "--budget", BUDGET,
+                "--pin", "7=+1,5=-1", "--json")
+    assert c.returncode == 0, c.stderr
+    cli = [("20", r["start_index"], r["start"], r["status"], r["transient"], r["period"], r["rep"], r["steps"])
+           for r in json.loads(c.stdout)["results"]]
+    assert cli == [g[:8] for g in got if g[-1] == "5=-1,7=+1"]
 
 
 def test_landscape_sweep_equals_landscape_jobs_and_cli(tmp_path, model, model_path, cluster):

@@ -27,7 +27,8 @@ def register(sub) -> None:
     p = sub.add_parser("sweep", help="cycle, landscape and pinning sweeps on Dask workers, results in SQLite")
     kinds = p.add_subparsers(dest="sweep_command", metavar="KIND")
     for kind, help_ in (("cycles", "Brent cycle search per (input, start) job, like `satrnn cycles`"),
-                        ("pin", "the cycle search under each pin set (default: every neuron at +1 and at -1)"),
+                        ("pin", "the cycle search under each pin set (default: every neuron at +1 and at -1), "
+                                "like `satrnn cycles --pin`"),
                         ("landscape", "estimated attractor landscapes: jobs of N starts per (input, seed), merged "
                                       "like `satrnn landscape`")):
         q = kinds.add_parser(kind, help=help_)
