@@ -11,6 +11,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from satrnn.rnn.text import display_byte
+
 from .claims import VERDICTS
 
 BAR = 40
@@ -305,4 +307,206 @@ def coflip(rep: dict, summ: dict, min_jaccard, top_k=None, seed: int = 0, top: i
         t.add_row(f"h{h['neuron']}", f"{h['strength']:.3f}", str(h["degree"]), f"{h['betweenness']:.4f}",
                   str(h["community"]), str(h["flips"]), Text(repr(h["promotes_chars"])), Text(repr(h["demotes_chars"])))
     parts.append(t)
+    return Group(*parts)
+
+
+# ---- knockout (analyses.knockout.neurons_report; `satrnn knockout`, report section knockout) -------------------
+
+def _ko_bar(value: float, vmax: float, width: int = 24) -> Text:
+    """A bar proportional to max(value, 0) / vmax; negative values get a red marker."""
+    if value < 0:
+        return Text("-", style="red")
+    return Text("\u2588" * (0 if vmax <= 0 else round(width * value / vmax)), style="cyan")
+
+
+def knockout(rep: dict, top: int = 30, sign_top: int = 20) -> Group:
+    """q3_neurons (analyses.knockout.neurons_report): single-neuron readout knockout ranking (top rows), ties,
+    promoted/demoted bytes of the top neurons, cumulative removal and keep-top-k, per-neuron sign-only readout."""
+    from .knockout import PRINTED_CUMULATIVE_K, PRINTED_KEEP_K
+    ko, cum, keep, so = rep["knockout"], rep["cumulative"], rep["keep_top_k"], rep["sign_only"]
+    H = rep["H"]
+    parts = [Text.assemble("baseline ", (f"{rep['baseline_bpc']:.4f}", "bold"),
+                           f" bpc over {rep['predictions']:,} predictions; readout-only evaluation from one "
+                           f"trajectory ({100 * ko['exact_cell_fraction']:.4f}% exact logit cells)")]
+    dmax = float(ko["delta"].max())
+    t = Table(title="Single-neuron readout knockout (Wy column zeroed), by delta bpc", title_justify="left")
+    for c in ("rank", "neuron", "bpc", "delta", "", "|Wy col|", "mean|h|"):
+        t.add_column(c, justify="left" if c == "" else "right")
+    for r, j in enumerate(ko["order"][:top]):
+        d = float(ko["delta"][j])
+        t.add_row(str(r), f"h{j}", f"{ko['bpc_ko'][j]:.4f}", f"{d:+.4f}", _ko_bar(d, dmax),
+                  f"{ko['wy_col_norm'][j]:.2f}", f"{ko['mean_abs_h'][j]:.3f}")
+    parts.append(t)
+    parts.append(Text("ties in the ranking: " + (", ".join(str(g) for g in ko["ties"]) if ko["ties"] else "none")))
+    t = Table(title="Top neurons: promoted / demoted output bytes (largest / smallest Wy)", title_justify="left")
+    for c in ("neuron", "promotes", "demotes"):
+        t.add_column(c)
+    for row in rep["top_neurons"]:
+        t.add_row(f"h{row['neuron']}", Text(" ".join(repr(x["char"]) for x in row["promotes"])),
+                  Text(" ".join(repr(x["char"]) for x in row["demotes"])))
+    parts.append(t)
+    t = Table(title="Cumulative removal (top k columns zeroed) and keep-top-k", title_justify="left")
+    for c in ("k", "removed: bpc", "delta", "kept: bpc", "% of gain (8 bit)", "% of gain (unigram)"):
+        t.add_column(c, justify="right")
+    for k in sorted(set(PRINTED_CUMULATIVE_K) | set(PRINTED_KEEP_K)):
+        if k > H:
+            continue
+        t.add_row(str(k), f"{cum['bpc'][k]:.4f}", f"{cum['delta'][k]:+.4f}",
+                  f"{keep['bpc'][k]:.4f}" if k else "", f"{keep['pct_of_gain'][k]:.1f}%" if k else "",
+                  f"{keep['pct_of_gain_unigram'][k]:.1f}%" if k else "")
+    parts.append(t)
+    t = Table(title="Per-neuron sign-only readout (h_j -> sign), by |delta|", title_justify="left")
+    for c in ("neuron", "bpc", "delta", "knockout rank"):
+        t.add_column(c, justify="right")
+    for j in so["order"][:sign_top]:
+        t.add_row(f"h{j}", f"{so['bpc'][j]:.4f}", f"{so['sd'][j]:+.4f}", str(int(ko["rank"][j])))
+    parts.append(t)
+    return Group(*parts)
+
+
+# ---- flip cascades and Derrida curves (automaton.cascade; `satrnn cascade`, report section cascades) ----------
+
+def cascade(name: str, s: dict) -> Group:
+    """One trajectory's flip cascades (automaton.cascade.cascade_summary, plus `start` and the self-bit and
+    fragile corrections when present): d_1, fates after k steps, distance by step, d_1 histogram, top input
+    bytes and most contagious neurons."""
+    o = s["one_step"]
+    lines = [Text.assemble((f"{name} trajectory", "bold"), (f" ({s['start']})" if "start" in s else "")
+                           + f": {s['flips']:,} flips, k = {s['k']}"),
+             Text(f"  one-step cascade d_1: mean {o['mean']:.3f} (95% CI {o['ci95'][0]:.3f}..{o['ci95'][1]:.3f}, "
+                  f"{o['ci']}), median {o['median']:.0f}, max {o['max']}"
+                  + (f"; excluding the flipped neuron's own bit {s['one_step_others']:.3f}"
+                     if "one_step_others" in s else ""))]
+    if "fragile_one_step" in s:
+        f = s["fragile_one_step"]
+        lines.append(Text(f"  flips at fragile neuron-steps ({s['fragile_definition']}): mean d_1 {f['mean']:.3f} "
+                          f"over {f['flips']:,}"))
+    fa = s["fates"]
+    lines.append(Text(f"  after {s['k']} steps: died {100 * fa['died']:.1f}%, persisted (d = 1) "
+                      f"{100 * fa['persisted']:.1f}%, spread (d > 1) {100 * fa['spread']:.1f}%"))
+    lines.append(Text("  mean distance by step: " + " ".join(f"{v:.1f}" for v in s["mean_distance_by_step"])))
+    h = o["histogram"]
+    last = max(i for i, v in enumerate(h) if v) if any(h) else 0
+    lines.append(Text("  d_1 histogram: " + " ".join(f"{i}:{v}" for i, v in enumerate(h[: last + 1]) if v)))
+    t = Table(title="Top input bytes x_{t+1} by mean d_1")
+    for c in ("byte", "flips", "mean d_1"):
+        t.add_column(c)
+    for r in s["per_byte"][:8]:
+        t.add_row(Text(f"0x{r['byte']:02x} '{display_byte(r['byte'])}'"), f"{r['flips']:,}", f"{r['mean_d1']:.2f}")
+    lines.append(t)
+    pn = np.array(s["per_neuron_d1"])
+    top = np.argsort(-pn, kind="stable")[:8]
+    lines.append(Text("  most contagious neurons (mean d_1): " + ", ".join(f"h{j} {pn[j]:.2f}" for j in top)))
+    return Group(*lines)
+
+
+def derrida(name: str, d: dict) -> Text:
+    """A Derrida curve (automaton.cascade.derrida_curve): its slope at d = 1 with the CI, and D(d) at powers of 2."""
+    c = d["derrida_coefficient"]
+    ds = list(d["d"])
+    return Text.assemble((f"Derrida ({name} pairs)", "bold"),
+                         f": slope at d=1 = {c['mean']:.3f} (95% CI {c['ci95'][0]:.3f}..{c['ci95'][1]:.3f}, "
+                         f"{d.get('ci', 'normal')}, n = {c['n']}); D(d) at d = "
+                         + ", ".join(str(i) for i in ds if i & (i - 1) == 0) + ": "
+                         + " ".join(f"{m:.1f}" for i, m in zip(ds, d["mean"]) if i & (i - 1) == 0))
+
+
+def flip_spread(out: dict) -> Group:
+    """`satrnn cascade` (analyses.boolean_figures.measure_flip_spread): each trajectory's cascades, the papers'
+    flip-sensitivity figures, the readings of 'one flip changes N neurons', the Derrida curves."""
+    parts = [cascade(name, s) for name, s in out["cascades"].items()]
+    p = out["paper_compatible"]
+    if "flip_sensitivity_t42" in p:
+        f = p["flip_sensitivity_t42"]
+        parts.append(Text.assemble(("q1_boolean 3.3", "bold"), f" (f32-seq, beta from all-zero bits): state at "
+                                   f"t={f['t']} {f['state_first16']}, mean sensitivity {f['mean_sensitivity']:.2f}"))
+    if "influence_graph" in p:
+        g = p["influence_graph"]
+        parts.append(Text.assemble(("q1_bool_attractor 4.2", "bold"),
+                                   f" ({g['positions']} positions): mean influence per edge {g['mean_influence']:.4f} "
+                                   f"(= {g['mean_out_degree']:.3f} neurons changed per flip); top edges "
+                                   + ", ".join(f"h{e['source']}->h{e['target']} {e['frac']:.3f}"
+                                               for e in g["top_edges"][:5])))
+    t = Table(title="Readings of 'one flip changes N neurons' (all measured here)")
+    t.add_column("quantity")
+    t.add_column("value", justify="right")
+    for name, v in out["candidates"].items():
+        t.add_row(Text(name), f"{v:.3f}")
+    parts.append(t)
+    for name, d in out.get("derrida", {}).items():
+        parts.append(derrida(name, d))
+    return Group(*parts)
+
+
+# ---- sparse differentiation and Q1 sparsity (`satrnn attribution`, `satrnn sparsity`, report section attribution)
+
+def sparse_diff(out: dict) -> Group:
+    """Seed 002 (analyses.sparse_diff.sparse_differentiation): gradient sparsity, backward norm growth,
+    per-offset attribution, worked examples, notes."""
+    g = out["gradient"]
+    parts = [Text.assemble(("Sparse differentiation", "bold"),
+                           f" ({', '.join(f'{k}={v}' for k, v in out['choices'].items())})"),
+             Text(f"mean ||g_t|| = {g['mean_norm']:.4f}; top-1/5/10 neurons capture "
+                  + " / ".join(f"{100 * g['top_share'][k]:.1f}%" for k in ("1", "5", "10")) + " of ||g_t||^2"),
+             Text("most frequent argmax |g_t|: " + ", ".join(f"h{r['neuron']} ({r['positions']})"
+                                                              for r in g["top1_neurons"][:6]))]
+    t = Table(title="Backward norm growth ||g_{t->t-k}||")
+    for c in ("k", "mean (common)", "ratio", "mean (valid)", "ratio"):
+        t.add_column(c, justify="right")
+    for r in out["norm_growth"]:
+        t.add_row(str(r["k"]), f"{r['mean_norm_common']:.4f}", f"{r['ratio_common']:.3f}",
+                  f"{r['mean_norm_valid']:.4f}", f"{r['ratio_valid']:.3f}")
+    parts.append(t)
+    t = Table(title="Per-offset attribution attr(t, k) = Wx[:, x]^T g")
+    for c in ("k", "mean attr", "mean |attr|", "positions"):
+        t.add_column(c, justify="right")
+    for r in out["attribution"]:
+        t.add_row(str(r["k"]), f"{r['signed']:+.4f}", f"{r['unsigned']:.4f}", str(r["positions"]))
+    parts.append(t)
+    for e in out["examples"]:
+        s = e["strongest_signed"]
+        parts.append(Text(f"t = {e['t']}: input {e['input_char']!r} predicting {e['target_char']!r} "
+                          f"(p = {e['p_true']:.4f}, {'correct' if e['correct'] else 'wrong'}), ||g|| = {e['norm']:.4f}; "
+                          "top " + ", ".join(f"h{n['neuron']} ({n['g']:+.4f})" for n in e["top_neurons"][:3])
+                          + (f"; strongest k = {s['k']} ({s['char']!r}, {s['attr']:+.4f})" if s else "")))
+    parts += [Text(f"note: {note}", style="dim") for note in out["notes"]]
+    return Group(*parts)
+
+
+def sparsity(out: dict) -> Group:
+    """Q1 sparsity (analyses.sparsity.q1_sparsity): significant weights, the sparsity distribution, the
+    breakdown by pattern class, never-active patterns, the depth profile, notes."""
+    sig = out["significant"]
+    parts = [Text.assemble(("Q1 sparsity", "bold"), " — variant ", (out["variant"], "cyan"),
+                           f"; significant |w| > 0.01: {sig['total']:,} (Wx {sig['Wx']:,}, Wh {sig['Wh']:,}, "
+                           f"Wy {sig['Wy']:,}); bpc {out['forward']['bpc']:.4f} over "
+                           f"{out['forward']['predictions']:,} predictions")]
+    t = Table(title="Sparsity Distribution")
+    for c in ("tau", "mean n", "median", "min", "max", "n/sig"):
+        t.add_column(c, justify="right")
+    for r in out["distribution"]:
+        t.add_row(f"{r['tau']:.0e}", f"{r['mean_n']:.1f}", f"{r['median']:g}", str(r["min"]), str(r["max"]),
+                  f"{r['n_over_sig']:.4f}")
+    parts.append(t)
+    t = Table(title="Breakdown by Pattern Class (mean per position)")
+    for c in ("tau", "Wx", "Wh", "Wy", "Wh share"):
+        t.add_column(c, justify="right")
+    for r in out["class_breakdown"]:
+        share = "-" if r["share_Wh"] is None else f"{100 * r['share_Wh']:.1f}%"
+        t.add_row(f"{r['tau']:.0e}", f"{r['mean_Wx']:.1f}", f"{r['mean_Wh']:.1f}", f"{r['mean_Wy']:.2f}", share)
+    parts.append(t)
+    na = out["never_active"]
+    occ = na["occurring"]
+    parts.append(Text(f"Never active (tau = 0.01): Wx {na['Wx']:,}/{na['of']['Wx']:,}, Wh {na['Wh']:,}/"
+                      f"{na['of']['Wh']:,}, Wy {na['Wy']:,}/{na['of']['Wy']:,}, total {na['total']:,}/"
+                      f"{na['of']['total']:,}; over occurring bytes: Wx {occ['Wx']:,}/{occ['Wx_of']:,}, "
+                      f"Wy {occ['Wy']:,}/{occ['Wy_of']:,}"))
+    t = Table(title="Depth Profile: Mean Attribution Mass by Offset")
+    for c in ("d", "mean mass", "count", "fraction of d=0"):
+        t.add_column(c, justify="right")
+    for r in out["depth_profile"]:
+        fr = "-" if r["fraction_of_d0"] is None else f"{r['fraction_of_d0']:.3f}"
+        t.add_row(str(r["d"]), f"{r['mean_mass']:.4f}", str(r["count"]), fr)
+    parts.append(t)
+    parts += [Text(f"note: {note}", style="dim") for note in out["notes"]]
     return Group(*parts)

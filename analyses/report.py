@@ -142,7 +142,8 @@ def sec_coflip(ctx: LedgerContext):
     return render.coflip(r, s, G.graph["min_jaccard"], None, 0, top=8), data
 
 
-@section("cascades", "Flip cascades and Derrida curve", analysis="automaton.cascade.flip_cascades")
+@section("cascades", "Flip cascades and Derrida curve", analysis="automaton.cascade.flip_cascades",
+         renderer="analyses.render.cascade")
 def sec_cascades(ctx: LedgerContext):
     from satrnn.automaton import cascade as cas
     a = ctx.automaton("exact")
@@ -154,14 +155,7 @@ def sec_cascades(ctx: LedgerContext):
     sm = cas.cascade_summary(c, ctx.H)
     dc = cas.derrida_curve(a, ctx.xs, states=states, pairs=64, seed=0, ds=[1, 2, 4, 8, 16, 32, 64])
     sens = boolean_figures.flip_sensitivity_paper(ctx.automaton("f32-seq"), ctx.xs, t=min(42, n - 2))
-    fates = sm["fates"]
     rows = [("flips simulated", f"{c.d.shape[0] * c.d.shape[1]:,} (every neuron at {len(t_idx)} steps, k = {k})"),
-            ("one-step cascade size (mean)", f"{sm['one_step']['mean']:.3f}"),
-            ("fates after k steps", ", ".join(f"{kk} {100 * v:.1f}%" for kk, v in fates.items())),
-            ("Derrida coefficient (along data, seed 0)", f"{dc['derrida_coefficient']['mean']:.3f} "
-                                                         f"± {dc['derrida_coefficient'].get('ci95', float('nan')):.3f}"
-             if not isinstance(dc['derrida_coefficient'].get('ci95'), (list, tuple)) else
-             f"{dc['derrida_coefficient']['mean']:.3f} CI {fmt(dc['derrida_coefficient']['ci95'])}"),
             ("paper q1_boolean flip sensitivity at t = 42", f"{sens['mean_sensitivity']:.3f}")]
     grow = bars([(f"s={i + 1}", v) for i, v in enumerate(sm["mean_distance_by_step"])],
                 title="mean Hamming distance after a single flip, by step")
@@ -170,7 +164,7 @@ def sec_cascades(ctx: LedgerContext):
             "one_step_mean": sm["one_step"]["mean"], "derrida": {kk: dc[kk] for kk in ("d", "mean",
                                                                                         "derrida_coefficient")},
             "paper_sensitivity": sens["mean_sensitivity"], "seed": 0}
-    return Group(kv_table(rows), grow, der), data
+    return Group(kv_table(rows), render.cascade("float", sm), grow, render.derrida("data", dc), der), data
 
 
 @section("cycles", "Cycle search", analysis="analyses.cycle_survey.survey")
@@ -208,15 +202,12 @@ def sec_cycles(ctx: LedgerContext):
     return (Group(kv_table(rows), t) if sv.cycles else kv_table(rows)), data
 
 
-@section("knockout", "Knockout and redux", analysis="analyses.knockout.neuron_knockout")
+@section("knockout", "Knockout and redux", analysis="analyses.knockout.neurons_report",
+         renderer="analyses.render.knockout")
 def sec_knockout(ctx: LedgerContext):
+    from .knockout import neurons_report
     ko = ctx.knockout
     order = [int(j) for j in ko["order"][:10]]
-    b1 = bars([(f"h{j}", float(ko["delta"][j])) for j in order], title="single-neuron readout knockout: Δbpc",
-              value_fmt=lambda v: f"{v:+.4f}")
-    t = Table(title="keep only the top-k readout neurons", title_justify="left")
-    for c in ("k", "bpc", "% of gain (vs 8 bits)"):
-        t.add_column(c, justify="right")
     keep = []
     for k in (1, 5, 10, 15, 20, 30, 50, 80, 120, ctx.H):
         if k > ctx.H:
@@ -224,7 +215,6 @@ def sec_knockout(ctx: LedgerContext):
         b = ctx.keep_bpc(k)
         pct = 100.0 * (8.0 - b) / (8.0 - ctx.fwd.bpc)
         keep.append({"k": k, "bpc": b, "pct_of_gain": pct})
-        t.add_row(str(k), f"{b:.4f}", f"{pct:.1f}%")
     t2 = Table(title="redux: top-k readout + Wh pruned (|w| < theta zeroed), dynamics re-run", title_justify="left")
     for c in ("k", "theta", "bpc", "Δ", "params (DEFINITIONS 8.4 rule)"):
         t2.add_column(c, justify="right")
@@ -236,34 +226,24 @@ def sec_knockout(ctx: LedgerContext):
         t2.add_row(str(k), str(th), f"{r['bpc']:.4f}", f"{r['delta']:+.4f}", f"{prm:,}")
     data = {"knockout_top10": [{"neuron": j, "delta": float(ko["delta"][j])} for j in order],
             "baseline_bpc": ctx.fwd.bpc, "keep_top_k": keep, "redux": red}
-    return Group(b1, t, t2), data
+    return Group(render.knockout(neurons_report(ctx.model, ctx.xs, ctx.readout_cache), top=10, sign_top=10),
+                 t2), data
 
 
-@section("attribution", "Attribution summaries", analysis="analyses.sparse_diff, sparsity, carrier, justify")
+@section("attribution", "Attribution summaries", analysis="analyses.sparse_diff, sparsity, carrier, justify",
+         renderer="analyses.render.sparse_diff, analyses.render.sparsity")
 def sec_attribution(ctx: LedgerContext):
     parts, data = [], {}
     try:
         sd = ctx.sparse_diff
         g = sd["gradient"]
-        parts.append(kv_table([("mean ||g_t|| (output gradient)", f"{g['mean_norm']:.4f}"),
-                               ("energy share, top 1 / 5 / 10 neurons",
-                                " / ".join(f"{100 * g['top_share'][k]:.1f}%" for k in ("1", "5", "10"))),
-                               ("highest mean-share neurons", " ".join(f"h{e['neuron']}" for e in
-                                                                       g["energy_neurons"][:6]))],
-                              title="sparse differentiation (seed 002)"))
-        parts.append(bars([(f"k={r['k']}", r["mean_norm"]) for r in sd["norm_growth"]],
-                          title="backward gradient norm by depth k"))
+        parts.append(render.sparse_diff(sd))
         data["sparse_diff"] = {"gradient": g, "norm_growth": sd["norm_growth"]}
     except NotAvailable as e:
         parts.append(notice("sparse differentiation", str(e)))
     try:
         sp = ctx.sparsity
-        t = Table(title="Q1 sparsity (paper-compatible): active patterns per prediction", title_justify="left")
-        for c in ("tau", "mean", "median", "max"):
-            t.add_column(c, justify="right")
-        for r in sp["distribution"]:
-            t.add_row(f"{r['tau']:.0e}", f"{r['mean_n']:.0f}", fmt(r["median"]), fmt(r["max"]))
-        parts.append(t)
+        parts.append(render.sparsity(sp))
         data["sparsity"] = {"distribution": sp["distribution"], "never_active": sp["never_active"]}
     except NotAvailable as e:
         parts.append(notice("sparsity", str(e)))

@@ -77,6 +77,12 @@ def test_sections_name_their_analysis_and_renderer():
     ("saturation", "saturation", ("Neurons by sign flips over", "classes by flip count (paper)",
                                   "Global dwell-time distribution")),
     ("coflip", "coflip", ("co-flipping pairs over", "Communities (size >= 2)", "Hubs (by summed Jaccard)")),
+    ("knockout", "knockout", ("Single-neuron readout knockout (Wy column zeroed)", "ties in the ranking:",
+                              "Cumulative removal (top k columns zeroed)", "Per-neuron sign-only readout")),
+    ("cascade", "cascades", ("float trajectory", "one-step cascade d_1: mean", "Top input bytes x_{t+1}",
+                             "most contagious neurons", "steps: died")),
+    ("attribution", "attribution", ("Sparse differentiation", "Backward norm growth", "Per-offset attribution")),
+    ("sparsity", "attribution", ("Q1 sparsity", "Sparsity Distribution", "Depth Profile")),
 ])
 def test_command_and_report_share_one_renderer(report, model_path, text_path, capsys, command, section, lines):
     """A command prints what the report's section for the same analysis shows (one renderer per analysis)."""

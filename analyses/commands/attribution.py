@@ -1,9 +1,7 @@
 """`satrnn attribution MODEL TEXT`: sparse differentiation (seed 002)."""
 from __future__ import annotations
 
-from rich.markup import escape
-from rich.table import Table
-
+from .. import render
 from ..clikit import add_json_flag, add_model_text_args, check_int, console, emit_json, load_model_text_args
 from ..sparse_diff import EXAMPLES, OFFSET_FROM, POSITIONS, SHARES, sparse_differentiation
 
@@ -41,30 +39,5 @@ def run(args) -> int:
     if args.json:
         emit_json(out)
         return 0
-    g = out["gradient"]
-    console.print(f"[bold]Sparse differentiation[/bold] ({', '.join(f'{k}={v}' for k, v in out['choices'].items())})")
-    console.print(f"mean ||g_t|| = {g['mean_norm']:.4f}; top-1/5/10 neurons capture "
-                  + " / ".join(f"{100 * g['top_share'][k]:.1f}%" for k in ("1", "5", "10")) + " of ||g_t||^2")
-    console.print("most frequent argmax |g_t|: " + ", ".join(f"h{r['neuron']} ({r['positions']})" for r in g["top1_neurons"][:6]))
-    t = Table(title="Backward norm growth ||g_{t->t-k}||")
-    for c in ("k", "mean (common)", "ratio", "mean (valid)", "ratio"):
-        t.add_column(c, justify="right")
-    for r in out["norm_growth"]:
-        t.add_row(str(r["k"]), f"{r['mean_norm_common']:.4f}", f"{r['ratio_common']:.3f}",
-                  f"{r['mean_norm_valid']:.4f}", f"{r['ratio_valid']:.3f}")
-    console.print(t)
-    t = Table(title="Per-offset attribution attr(t, k) = Wx[:, x]^T g")
-    for c in ("k", "mean attr", "mean |attr|", "positions"):
-        t.add_column(c, justify="right")
-    for r in out["attribution"]:
-        t.add_row(str(r["k"]), f"{r['signed']:+.4f}", f"{r['unsigned']:.4f}", str(r["positions"]))
-    console.print(t)
-    for e in out["examples"]:
-        s = e["strongest_signed"]
-        console.print(escape(f"t = {e['t']}: input {e['input_char']!r} predicting {e['target_char']!r} "
-                      f"(p = {e['p_true']:.4f}, {'correct' if e['correct'] else 'wrong'}), ||g|| = {e['norm']:.4f}; "
-                      "top " + ", ".join(f"h{n['neuron']} ({n['g']:+.4f})" for n in e["top_neurons"][:3])
-                      + (f"; strongest k = {s['k']} ({s['char']!r}, {s['attr']:+.4f})" if s else "")))
-    for note in out["notes"]:
-        console.print(f"[dim]note: {escape(note)}[/dim]")
+    console.print(render.sparse_diff(out))
     return 0
