@@ -415,7 +415,7 @@ def compute(model: ElmanRNN, xs, source: str = "", semantics: str = "exact", see
     data = ExploreData(
         model=model, xs=xs, source=source, semantics=semantics, seed=int(seed), baseline_bpc=float(fr.bpc),
         hs=hs, margins=np.abs(fr.zs[:n1]).astype(np.float32), signs=hs >= 0, flips_tj=flips_tj,
-        ko_delta=np.asarray(ko["delta"], dtype=np.float64),
+        ko_delta=np.asarray(ko.delta, dtype=np.float64),
         mean_margin=np.asarray(mr["per_neuron"]["mean"], dtype=np.float64),
         flips=np.asarray(sat["flips"], dtype=np.int64),
         mean_dwell=np.asarray(sat["mean_dwell_per_neuron_all"], dtype=np.float64),

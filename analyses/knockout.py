@@ -7,6 +7,8 @@ exact ties among ranking keys are reported under "ties" because the ranking feed
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from satrnn.automaton.redux import ReadoutCache, Redux, evaluate_many, shrink
@@ -76,12 +78,31 @@ def unigram_entropy(xs: np.ndarray) -> float:
 
 # ---- q3_neurons --------------------------------------------------------------------------------
 
-def neuron_knockout(model: ElmanRNN, xs, cache: ReadoutCache | None = None, on_chunk=None) -> dict:
-    """Single-neuron readout knockout (DEFINITIONS 7.1).
+@dataclass(frozen=True, eq=False)
+class NeuronKnockout:
+    """Single-neuron readout knockout (DEFINITIONS 7.1). baseline_bpc: bits per character of the unmodified
+    model; bpc_ko, delta (= bpc_ko - baseline), wy_col_norm, mean_abs_h: (H,) float64 per neuron j; order:
+    (H,) int, neurons by delta descending (stable, pi); rank: (H,) int, r(j) (rank[order] = 0..H-1); ties:
+    groups of neurons with exactly equal delta, in rank order; exact_cell_fraction: fraction of logit cells
+    the readout cache evaluated exactly."""
+    baseline_bpc: float
+    bpc_ko: np.ndarray
+    delta: np.ndarray
+    order: np.ndarray
+    rank: np.ndarray
+    wy_col_norm: np.ndarray
+    mean_abs_h: np.ndarray
+    ties: list
+    exact_cell_fraction: float
 
-    Keys: baseline_bpc; bpc_ko, delta, wy_col_norm, mean_abs_h (per neuron j); order (pi, Delta
-    descending); rank (r(j)); ties (groups of neurons with exactly equal Delta, in rank order).
-    """
+    def to_json(self) -> dict:
+        """The per-neuron arrays and ties as `satrnn knockout --json` prints them (key `knockout`)."""
+        return {"order": self.order, "rank": self.rank, "bpc_ko": self.bpc_ko, "delta": self.delta,
+                "wy_col_norm": self.wy_col_norm, "mean_abs_h": self.mean_abs_h, "ties": self.ties}
+
+
+def neuron_knockout(model: ElmanRNN, xs, cache: ReadoutCache | None = None, on_chunk=None) -> NeuronKnockout:
+    """Single-neuron readout knockout (DEFINITIONS 7.1), exact (see NeuronKnockout)."""
     cache = cache or ReadoutCache(model, xs)
     B = cache.baseline
     bpc_ko = cache.knockout_bpcs(on_chunk=on_chunk)
@@ -90,9 +111,9 @@ def neuron_knockout(model: ElmanRNN, xs, cache: ReadoutCache | None = None, on_c
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
     mean_abs_h = _seq_sum(np.abs(cache.hs).astype(np.float64), axis=0) / cache.hs.shape[0]
-    return {"baseline_bpc": B, "bpc_ko": bpc_ko, "delta": delta, "order": order, "rank": rank,
-            "wy_col_norm": wy_column_norms(model), "mean_abs_h": mean_abs_h,
-            "ties": tie_groups(delta, order), "exact_cell_fraction": cache.exact_fraction}
+    return NeuronKnockout(baseline_bpc=B, bpc_ko=bpc_ko, delta=delta, order=order, rank=rank,
+                          wy_col_norm=wy_column_norms(model), mean_abs_h=mean_abs_h, ties=tie_groups(delta, order),
+                          exact_cell_fraction=cache.exact_fraction)
 
 
 def cumulative_removal(cache: ReadoutCache, order: np.ndarray) -> dict:
@@ -142,13 +163,13 @@ def neurons_report(model: ElmanRNN, xs, cache: ReadoutCache | None = None, top: 
     stage("knockout")
     ko = neuron_knockout(model, xs, cache)
     stage("cumulative")
-    cum = cumulative_removal(cache, ko["order"])
+    cum = cumulative_removal(cache, ko.order)
     stage("keep-top-k")
-    keep = keep_top_k(cache, ko["order"], xs)
+    keep = keep_top_k(cache, ko.order, xs)
     stage("sign-only")
-    so = sign_only(cache, ko["rank"])
-    roles = [{"neuron": int(j), **promotes_demotes(model, int(j))} for j in ko["order"][:top]]
-    return {"H": model.H, "predictions": int(cache.hs.shape[0]), "baseline_bpc": ko["baseline_bpc"],
+    so = sign_only(cache, ko.rank)
+    roles = [{"neuron": int(j), **promotes_demotes(model, int(j))} for j in ko.order[:top]]
+    return {"H": model.H, "predictions": int(cache.hs.shape[0]), "baseline_bpc": ko.baseline_bpc,
             "knockout": ko, "cumulative": cum, "keep_top_k": keep, "sign_only": so, "top_neurons": roles}
 
 
@@ -195,7 +216,7 @@ def redux_report(model: ElmanRNN, xs, cache: ReadoutCache | None = None, order: 
     cache = cache or ReadoutCache(model, xs)
     if order is None:
         ko = neuron_knockout(model, xs, cache)
-        order, delta, ties = ko["order"], ko["delta"], ko["ties"]
+        order, delta, ties = ko.order, ko.delta, ko.ties
     else:
         delta, ties = None, []
     B = cache.baseline

@@ -114,7 +114,7 @@ class LedgerContext:
         return redux.ReadoutCache(self.model, self.xs, forward_result=self.fwd)
 
     @cached_property
-    def knockout(self) -> dict:
+    def knockout(self) -> knockout.NeuronKnockout:
         return knockout.neuron_knockout(self.model, self.xs, cache=self.readout_cache)
 
     @cached_property
@@ -150,7 +150,7 @@ class LedgerContext:
 
     # ---- readout evaluations by k (one cached value per argument) ----
     def _top_mask(self, k: int, keep: bool) -> np.ndarray:
-        order = self.knockout["order"]
+        order = self.knockout.order
         mask = np.full((1, self.H), not keep, dtype=bool)
         mask[0, order[:k]] = keep
         return mask
@@ -170,7 +170,7 @@ class LedgerContext:
             return {"bpc": b, "delta": b - self.fwd.bpc}
 
         def build():
-            keep = [int(j) for j in self.knockout["order"][:k]]
+            keep = [int(j) for j in self.knockout.order[:k]]
             return float(redux.evaluate(self.model, self.xs, redux.Redux(keep=keep, wh_threshold=theta),
                                         cache=self.readout_cache))
         b = self.memo(("combined", k, theta), build)
@@ -582,8 +582,8 @@ def _skip8_beats_rnn(ctx):
 @measure("ko")
 def _ko(ctx, rank, field):
     r = ctx.knockout
-    j = int(r["order"][rank])
-    return j if field == "neuron" else float(r["delta"][j])
+    j = int(r.order[rank])
+    return j if field == "neuron" else float(r.delta[j])
 
 
 @measure("cum_ko")

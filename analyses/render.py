@@ -327,17 +327,17 @@ def knockout(rep: dict, top: int = 30, sign_top: int = 20) -> Group:
     H = rep["H"]
     parts = [Text.assemble("baseline ", (f"{rep['baseline_bpc']:.4f}", "bold"),
                            f" bpc over {rep['predictions']:,} predictions; readout-only evaluation from one "
-                           f"trajectory ({100 * ko['exact_cell_fraction']:.4f}% exact logit cells)")]
-    dmax = float(ko["delta"].max())
+                           f"trajectory ({100 * ko.exact_cell_fraction:.4f}% exact logit cells)")]
+    dmax = float(ko.delta.max())
     t = Table(title="Single-neuron readout knockout (Wy column zeroed), by delta bpc", title_justify="left")
     for c in ("rank", "neuron", "bpc", "delta", "", "|Wy col|", "mean|h|"):
         t.add_column(c, justify="left" if c == "" else "right")
-    for r, j in enumerate(ko["order"][:top]):
-        d = float(ko["delta"][j])
-        t.add_row(str(r), f"h{j}", f"{ko['bpc_ko'][j]:.4f}", f"{d:+.4f}", _ko_bar(d, dmax),
-                  f"{ko['wy_col_norm'][j]:.2f}", f"{ko['mean_abs_h'][j]:.3f}")
+    for r, j in enumerate(ko.order[:top]):
+        d = float(ko.delta[j])
+        t.add_row(str(r), f"h{j}", f"{ko.bpc_ko[j]:.4f}", f"{d:+.4f}", _ko_bar(d, dmax),
+                  f"{ko.wy_col_norm[j]:.2f}", f"{ko.mean_abs_h[j]:.3f}")
     parts.append(t)
-    parts.append(Text("ties in the ranking: " + (", ".join(str(g) for g in ko["ties"]) if ko["ties"] else "none")))
+    parts.append(Text("ties in the ranking: " + (", ".join(str(g) for g in ko.ties) if ko.ties else "none")))
     t = Table(title="Top neurons: promoted / demoted output bytes (largest / smallest Wy)", title_justify="left")
     for c in ("neuron", "promotes", "demotes"):
         t.add_column(c)
@@ -359,7 +359,7 @@ def knockout(rep: dict, top: int = 30, sign_top: int = 20) -> Group:
     for c in ("neuron", "bpc", "delta", "knockout rank"):
         t.add_column(c, justify="right")
     for j in so["order"][:sign_top]:
-        t.add_row(f"h{j}", f"{so['bpc'][j]:.4f}", f"{so['sd'][j]:+.4f}", str(int(ko["rank"][j])))
+        t.add_row(f"h{j}", f"{so['bpc'][j]:.4f}", f"{so['sd'][j]:+.4f}", str(int(ko.rank[j])))
     parts.append(t)
     return Group(*parts)
 

@@ -207,7 +207,7 @@ def sec_cycles(ctx: LedgerContext):
 def sec_knockout(ctx: LedgerContext):
     from .knockout import neurons_report
     ko = ctx.knockout
-    order = [int(j) for j in ko["order"][:10]]
+    order = [int(j) for j in ko.order[:10]]
     keep = []
     for k in (1, 5, 10, 15, 20, 30, 50, 80, 120, ctx.H):
         if k > ctx.H:
@@ -224,7 +224,7 @@ def sec_knockout(ctx: LedgerContext):
         prm = redux_param_count(ctx.model, min(k, ctx.H), th)
         red.append({"k": k, "theta": th, **r, "params": prm})
         t2.add_row(str(k), str(th), f"{r['bpc']:.4f}", f"{r['delta']:+.4f}", f"{prm:,}")
-    data = {"knockout_top10": [{"neuron": j, "delta": float(ko["delta"][j])} for j in order],
+    data = {"knockout_top10": [{"neuron": j, "delta": float(ko.delta[j])} for j in order],
             "baseline_bpc": ctx.fwd.bpc, "keep_top_k": keep, "redux": red}
     return Group(render.knockout(neurons_report(ctx.model, ctx.xs, ctx.readout_cache), top=10, sign_top=10),
                  t2), data

@@ -282,8 +282,8 @@ def knockout(model: ElmanRNN, text) -> Knockout:
     """Knock out each neuron's readout in turn (bit-identical to re-running the forward per neuron)."""
     from satrnn.analyses.knockout import neuron_knockout
     r = neuron_knockout(_model(model), _text(text))
-    return Knockout(baseline_bpc=float(r["baseline_bpc"]), bpc=np.asarray(r["bpc_ko"]),
-                    delta=np.asarray(r["delta"]), order=np.asarray(r["order"]))
+    return Knockout(baseline_bpc=float(r.baseline_bpc), bpc=np.asarray(r.bpc_ko), delta=np.asarray(r.delta),
+                    order=np.asarray(r.order))
 
 
 def coflip_graph(model: ElmanRNN, text, min_jaccard: float = 0.3, top_k: int | None = None,

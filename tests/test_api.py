@@ -114,7 +114,7 @@ def test_analyses_are_typed_and_equal_to_the_internals(published):
     assert iso.isomorphic is True and iso.sign_mismatches == ref["sign_mismatches"] == 0
     ko = satrnn.knockout(model, xs)
     r = neuron_knockout(model, xs)
-    assert np.array_equal(ko.order, r["order"]) and np.array_equal(ko.delta, r["delta"])
+    assert np.array_equal(ko.order, r.order) and np.array_equal(ko.delta, r.delta)
     c = satrnn.flip_cascades(model, xs, k=4, positions=np.arange(0, 40, 8))
     assert c.distances.shape == (5, model.H, 4) and len(c.mean_by_step) == 4
     d = satrnn.derrida(model, xs, pairs=16, seed=1, ds=[1, 2, 4])

@@ -118,7 +118,7 @@ def test_data_equal_analysis_functions(published, data):
     from satrnn.analyses.saturation import saturation_report
     from satrnn.automaton.margins import margin_report
     model, xs = published
-    assert np.array_equal(data.ko_delta, neuron_knockout(model, xs)["delta"])
+    assert np.array_equal(data.ko_delta, neuron_knockout(model, xs).delta)
     assert data.mean_margin.tolist() == margin_report(model, xs)["per_neuron"]["mean"]
     sat = saturation_report(model, xs)
     assert np.array_equal(data.flips, sat["flips"])
@@ -183,7 +183,7 @@ def test_app_views_neuron_threshold_pin(published, data):
     from satrnn.analyses.knockout import neuron_knockout
     from textual.widgets import DataTable, ListView, Static, TabbedContent
     model, xs = published
-    ko = neuron_knockout(model, xs)["delta"]
+    ko = neuron_knockout(model, xs).delta
 
     async def go():
         app = ExploreApp(data=data, view="graph", select=8)

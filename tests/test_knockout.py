@@ -23,7 +23,7 @@ def q3(published, published_forward):
 @pytest.fixture(scope="module")
 def q5(published, q3):
     model, xs = published
-    return redux_report(model, xs, order=q3["knockout"]["order"])
+    return redux_report(model, xs, order=q3["knockout"].order)
 
 
 # Seed 004, knockout table: neuron, delta bpc (4 dp), |Wy| (2 dp), promotes, demotes.
@@ -48,14 +48,14 @@ def test_baseline(q3):
 def test_seed004_knockout_table(published, q3):
     model, _ = published
     ko = q3["knockout"]
-    assert [int(j) for j in ko["order"][:10]] == [r[0] for r in SEED004_KNOCKOUT]
+    assert [int(j) for j in ko.order[:10]] == [r[0] for r in SEED004_KNOCKOUT]
     for (j, d, w, up, down), role in zip(SEED004_KNOCKOUT, q3["top_neurons"]):
-        assert f"{ko['delta'][j]:+.4f}" == d
-        assert f"{ko['wy_col_norm'][j]:.2f}" == w
+        assert f"{ko.delta[j]:+.4f}" == d
+        assert f"{ko.wy_col_norm[j]:.2f}" == w
         assert role["neuron"] == j
         assert "".join(x["char"] for x in role["promotes"]) == up
         assert "".join(x["char"] for x in role["demotes"]) == down
-    assert ko["ties"] == []  # no exact ties: the ranking feeding the subsets is unambiguous
+    assert ko.ties == []  # no exact ties: the ranking feeding the subsets is unambiguous
 
 
 def test_seed004_keep_top_k_table(q3):
@@ -139,9 +139,9 @@ def test_random_model_knockout_matches_slow_path():
     for j in range(10):
         Wy = np.array(model.Wy)
         Wy[:, j] = 0
-        assert ko["bpc_ko"][j] == forward(model.replace(Wy=Wy), xs).bpc
-    assert sorted(ko["order"]) == list(range(10))
-    assert list(ko["rank"][ko["order"]]) == list(range(10))
+        assert ko.bpc_ko[j] == forward(model.replace(Wy=Wy), xs).bpc
+    assert sorted(ko.order) == list(range(10))
+    assert list(ko.rank[ko.order]) == list(range(10))
 
 
 def test_promotes_demotes_tie_order():
@@ -187,4 +187,4 @@ def test_keep_120_is_not_exactly_the_full_model(q3):
     Both print as 0.079, but keeping 120 is strictly better: the last 8 knockouts have negative delta."""
     keep, ko = q3["keep_top_k"], q3["knockout"]
     assert keep["bpc"][120] < keep["bpc"][128] == q3["baseline_bpc"]
-    assert (ko["delta"][ko["order"][120:]] < 0).all()
+    assert (ko.delta[ko.order[120:]] < 0).all()

@@ -30,9 +30,7 @@ def run(args) -> int:
     ko, cum, keep, so = rep["knockout"], rep["cumulative"], rep["keep_top_k"], rep["sign_only"]
     if args.json:
         emit_json({"baseline_bpc": rep["baseline_bpc"], "H": model.H, "predictions": rep["predictions"],
-                   "exact_cell_fraction": ko["exact_cell_fraction"],
-                   "knockout": {k: ko[k] for k in ("order", "rank", "bpc_ko", "delta", "wy_col_norm", "mean_abs_h",
-                                                   "ties")},
+                   "exact_cell_fraction": ko.exact_cell_fraction, "knockout": ko.to_json(),
                    "cumulative": cum, "keep_top_k": keep,
                    "sign_only": {k: so[k] for k in ("sd", "bpc", "order", "ties")},
                    "top_neurons": rep["top_neurons"]})

@@ -56,12 +56,12 @@ def run(args) -> int:
         ko = neuron_knockout(model, xs, cache)
         if args.sweep:
             pb.update(task, description="q5 sweeps", total=50, completed=0)
-            rep = redux_report(model, xs, cache, order=ko["order"], on_done=lambda k: pb.update(task, completed=k))
-            rep["ties"] = ko["ties"]
-            rep["knockout_top10"] = [{"neuron": int(j), "delta": float(ko["delta"][j])} for j in ko["order"][:10]]
+            rep = redux_report(model, xs, cache, order=ko.order, on_done=lambda k: pb.update(task, completed=k))
+            rep["ties"] = ko.ties
+            rep["knockout_top10"] = [{"neuron": int(j), "delta": float(ko.delta[j])} for j in ko.order[:10]]
     if args.sweep:
         return _print_sweep(rep, args.json)
-    keep = parse_keep(args.keep, ko["order"], args.keep_top, model.H)
+    keep = parse_keep(args.keep, ko.order, args.keep_top, model.H)
     r = Redux(keep=keep, wh_threshold=args.wh_threshold, wx_threshold=args.wx_threshold, strict=args.strict)
     bpc = evaluate(model, xs, r, cache=cache)
     small = shrink(model, r)
@@ -69,7 +69,7 @@ def run(args) -> int:
            "params": r.param_count(model), "live_neurons": [int(j) for j in live_neurons(model, r)],
            "small_model": {"H": small.H, "stored_params": small.n_params,
                            "nonzero_params": int(sum(np.count_nonzero(a) for a in small.arrays().values()))},
-           "ranking_ties": ko["ties"]}
+           "ranking_ties": ko.ties}
     if args.out is not None:
         small_bpc = forward(small, xs).bpc
         if small_bpc != bpc:  # an invariant of shrink(); never expected
