@@ -804,16 +804,15 @@ def _sign_dyn_gain(ctx):
 
 @measure("saturation")
 def _saturation(ctx, field):
-    r = ctx.saturation
+    s = saturation.SaturationSummary.of(ctx.saturation)
     if field == "n_volatile":
-        return int(r["class_counts"]["volatile"])
+        return int(s.class_counts["volatile"])
     if field == "mean_dwell":
-        return Measured(float(r["mean_dwell"]), f"corrected (all closed dwells): {r['mean_dwell_all']:.3f}")
-    j = int(r["order"][0])
+        return Measured(float(s.mean_dwell), f"corrected (all closed dwells): {s.mean_dwell_all:.3f}")
     if field == "max_flips_neuron":
-        return Measured(j, f"{int(r['flips'][j])} flips")
+        return Measured(s.most_volatile, f"{s.most_volatile_flips} flips")
     if field == "max_flips":
-        return int(r["flips"][j])
+        return s.most_volatile_flips
     raise KeyError(field)
 
 

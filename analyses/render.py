@@ -242,9 +242,10 @@ def claim_entries(records, title: str = "Claims of the seeds this analysis measu
 def saturation(r: dict, top: int = 10) -> Group:
     """q4 saturation: the most volatile neurons, the flip and saturation classes, dwell times and the global
     dwell-time distribution (d = 1..49, as the paper prints it)."""
-    from .saturation import CLASSES, PRINTED_DWELL_MAX, SAT_CLASSES
-    th = r.get("threshold")
-    t = Table(title=f"Neurons by sign flips over {r['steps'] - 1:,} transitions"
+    from .saturation import CLASSES, PRINTED_DWELL_MAX, SAT_CLASSES, SaturationSummary
+    s = SaturationSummary.of(r)
+    th = s.threshold
+    t = Table(title=f"Neurons by sign flips over {s.steps - 1:,} transitions"
                     + (f" (saturated: |h| >= {th:g})" if th is not None else ""), title_justify="left")
     for c in ("neuron", "flips", "mean|h|", "min|h|", "% sat", "dwell mode", "class (paper)", "saturation (corrected)"):
         t.add_column(c, justify="right")
@@ -252,13 +253,13 @@ def saturation(r: dict, top: int = 10) -> Group:
         t.add_row(f"h{j}", str(int(r["flips"][j])), f"{r['mean_abs_h'][j]:.4f}", f"{r['min_abs_h'][j]:.4f}",
                   f"{r['pct_sat'][j]:.1f}", str(int(r["dwell_mode"][j])), r["flip_class"][j], r["saturation_class"][j])
     parts = [t,
-             Text("classes by flip count (paper): " + ", ".join(f"{c} {r['class_counts'][c]}" for c in CLASSES)),
+             Text("classes by flip count (paper): " + ", ".join(f"{c} {s.class_counts[c]}" for c in CLASSES)),
              Text("classes by saturation (corrected): "
-                  + ", ".join(f"{c} {r['saturation_class_counts'][c]}" for c in SAT_CLASSES)),
-             Text(f"mean flips per neuron {r['mean_flips']:.1f}; one flip per {r['steps_per_flip']:.2f} steps; "
-                  f"saturated neuron-steps {r['neuron_steps_saturated_pct']:.2f}%"),
-             Text(f"mean dwell {r['mean_dwell']:.3f} steps (paper-compatible, dwells < 100); "
-                  f"{r['mean_dwell_all']:.3f} including {r['dropped_dwells']} dwell(s) >= 100 (corrected)")]
+                  + ", ".join(f"{c} {s.saturation_class_counts[c]}" for c in SAT_CLASSES)),
+             Text(f"mean flips per neuron {s.mean_flips:.1f}; one flip per {s.steps_per_flip:.2f} steps; "
+                  f"saturated neuron-steps {s.neuron_steps_saturated_pct:.2f}%"),
+             Text(f"mean dwell {s.mean_dwell:.3f} steps (paper-compatible, dwells < 100); "
+                  f"{s.mean_dwell_all:.3f} including {s.dropped_dwells} dwell(s) >= 100 (corrected)")]
     G = np.asarray(r["dwell_hist"])
     gmax = max(int(G[1:PRINTED_DWELL_MAX + 1].max()), 1)
     t = Table(title="Global dwell-time distribution (d = 1..49, as printed by the paper)", title_justify="left")

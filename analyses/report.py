@@ -122,11 +122,13 @@ def sec_sign(ctx: LedgerContext):
 @section("saturation", "Saturation, flips and dwell times", analysis="analyses.saturation.saturation_report",
          renderer="analyses.render.saturation")
 def sec_saturation(ctx: LedgerContext):
+    from .saturation import SaturationSummary
     r = ctx.saturation
+    s = SaturationSummary.of(r)
     order = [int(j) for j in r["order"][:10]]
-    data = {"class_counts": r["class_counts"], "saturation_class_counts": r["saturation_class_counts"],
-            "mean_dwell": r["mean_dwell"], "mean_dwell_all": r["mean_dwell_all"],
-            "saturated_pct": r["neuron_steps_saturated_pct"], "top_volatile": [
+    data = {"class_counts": s.class_counts, "saturation_class_counts": s.saturation_class_counts,
+            "mean_dwell": s.mean_dwell, "mean_dwell_all": s.mean_dwell_all,
+            "saturated_pct": s.neuron_steps_saturated_pct, "top_volatile": [
                 {"neuron": j, "flips": int(r["flips"][j])} for j in order],
             "dwell_hist": np.asarray(r["dwell_hist"])[:50].tolist()}
     return render.saturation(r, top=10), data

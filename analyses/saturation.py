@@ -10,6 +10,8 @@ the flip count). Corrected variants are labelled `*_corrected` / `*_all`.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+
 import numpy as np
 
 from satrnn.rnn.errors import SatrnnInputError
@@ -23,6 +25,35 @@ PRINTED_DWELL_MAX = 49
 CLASSES = ("frozen", "settled", "active", "volatile")
 SAT_CLASSES = ("saturated", "mostly saturated", "graded")
 PRINTED_ROWS = 1024  # per-position rows listed: the papers' n (plus the last position)
+
+
+@dataclass(frozen=True)
+class SaturationSummary:
+    """The headline numbers of `saturation_report`, typed (what the ledger, the report and `satrnn saturation`
+    read): steps m (positions), H, threshold (|h| counted saturated), class_counts (flip classes, paper) and
+    saturation_class_counts (corrected), mean_flips per neuron, steps_per_flip, neuron_steps_saturated_pct
+    (percent), mean_dwell (paper-compatible, dwells < 100) and mean_dwell_all (all closed dwells),
+    dropped_dwells (dwells >= 100), most_volatile (the neuron with the most flips; first in stable order) and
+    its flips. Built from a report by `SaturationSummary.of`, which fails at once on a missing key."""
+    steps: int
+    H: int
+    threshold: float
+    class_counts: dict
+    saturation_class_counts: dict
+    mean_flips: float
+    steps_per_flip: float
+    neuron_steps_saturated_pct: float
+    mean_dwell: float
+    mean_dwell_all: float
+    dropped_dwells: int
+    most_volatile: int
+    most_volatile_flips: int
+
+    @classmethod
+    def of(cls, report: dict) -> "SaturationSummary":
+        j = int(report["order"][0])
+        derived = {"most_volatile": j, "most_volatile_flips": int(report["flips"][j])}
+        return cls(**{f.name: derived[f.name] if f.name in derived else report[f.name] for f in fields(cls)})
 
 
 def flip_class(n_flips: int) -> str:
