@@ -78,6 +78,18 @@ class CycleSurvey:
                   "--semantics", self.semantics]
         return " ".join(parts)
 
+    def summary(self) -> dict:
+        """This survey in the form of `automaton.cycles.summarize` (cycles labelled by input byte, basin
+        fraction = share of the starts under that input), as `render.cycles` draws it for `satrnn cycles`."""
+        unresolved = self.jobs - self.resolved
+        return {"jobs": self.jobs, "distinct_cycles": len(self.cycles), "unresolved": unresolved,
+                "fraction_unresolved": unresolved / self.jobs if self.jobs else 0.0, "budget_steps": self.budget,
+                "total_steps": self.total_steps, "seconds": self.kernel_seconds,
+                "steps_per_second": self.steps_per_second, "fallbacks": self.fallbacks,
+                "cycles": [{"input": c.input, "rep": c.smallest_state, "period": c.period, "starts": c.starts,
+                            "basin_fraction": c.starts / self.starts, "transient_min": c.transient,
+                            "transient_max": c.transient_max} for c in self.cycles]}
+
     def as_dict(self) -> dict:
         d = asdict(self)
         d["inputs"] = list(self.inputs)

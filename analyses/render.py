@@ -511,3 +511,52 @@ def sparsity(out: dict) -> Group:
     parts.append(t)
     parts += [Text(f"note: {note}", style="dim") for note in out["notes"]]
     return Group(*parts)
+
+
+# ---- cycle searches (automaton.cycles.summarize; `satrnn cycles`, report section cycles) ---------------------
+
+def input_label(lab) -> str:
+    """A cycle search's input: a constant byte as hex and glyph, or a sequence's label as given."""
+    return lab if isinstance(lab, str) else f"0x{lab:02x} '{display_byte(lab)}'"
+
+
+def cycles(summary: dict, per_input=(), rows=(), show_rows: bool = False, most: int = 30) -> Group:
+    """A cycle search (automaton.cycles.summarize with cycles labelled by `input`): the headline, the
+    per-input table (when more than one input), the distinct cycles (first `most`) and, with show_rows,
+    a row per start."""
+    s = summary
+    parts = [Text.assemble((f"{s['jobs']:,}", "bold"),
+                           f" searches, budget {s['budget_steps']:,} steps each: {s['distinct_cycles']} distinct "
+                           f"cycle(s), {s['unresolved']} unresolved ({100 * s['fraction_unresolved']:.1f}%), "
+                           f"{s['total_steps']:,} steps in {s['seconds']:.1f} s "
+                           f"({(s['steps_per_second'] or 0):,.0f} steps/s), {s['fallbacks']} fallbacks")]
+    if len(per_input) > 1:
+        t = Table(title="Per input")
+        for c in ("input", "resolved", "distinct cycles", "periods (steps)", "max transient"):
+            t.add_column(c)
+        for r in per_input:
+            ps = ", ".join(str(p) for p in r["periods"][:6]) + (" ..." if len(r["periods"]) > 6 else "")
+            t.add_row(Text(input_label(r["input"])), f"{r['resolved']}/{r['starts']}", str(r["distinct_cycles"]),
+                      ps, str(r["max_transient"]) if r["max_transient"] is not None else "-")
+        parts.append(t)
+    if s["cycles"]:
+        t = Table(title="Cycles (rep = smallest state on the cycle at sequence boundaries)")
+        for c in ("input", "rep", "period", "starts", "basin fraction", "transient min..max"):
+            t.add_column(c)
+        for c in s["cycles"][:most]:
+            t.add_row(Text(input_label(c["input"])), Text(c["rep"]), f"{c['period']:,}", str(c["starts"]),
+                      f"{c['basin_fraction']:.3f}", f"{c['transient_min']:,}..{c['transient_max']:,}")
+        parts.append(t)
+        if len(s["cycles"]) > most:
+            parts.append(Text(f"... {len(s['cycles']) - most} more cycles (use --json)"))
+    if show_rows:
+        t = Table(title="Per start")
+        for c in ("start", "input", "status", "transient", "period", "rep"):
+            t.add_column(c)
+        for r in rows:
+            t.add_row(Text(r["start_source"]), Text(input_label(r["input"])), r["status"],
+                      str(r["transient"]) if r["transient"] is not None else "-",
+                      str(r["period"]) if r["period"] is not None else "-",
+                      Text(r["rep"] or "no cycle within budget"))
+        parts.append(t)
+    return Group(*parts)

@@ -20,7 +20,6 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from satrnn.rnn.text import display_byte
 
 from . import boolean_figures, render
 from .claims import VERIFY_PUBLISHED, NotAvailable, Subject
@@ -169,7 +168,7 @@ def sec_cascades(ctx: LedgerContext):
     return Group(kv_table(rows), render.cascade("float", sm), grow, render.derrida("data", dc), der), data
 
 
-@section("cycles", "Cycle search", analysis="analyses.cycle_survey.survey")
+@section("cycles", "Cycle search", analysis="analyses.cycle_survey.survey", renderer="analyses.render.cycles")
 def sec_cycles(ctx: LedgerContext):
     """Brent's search from seeded random starts under the bytes the text uses most (analyses.cycle_survey).
     JSON: `cycles` = [{input, period, transient, transient_max, starts, smallest_state}], plus
@@ -178,15 +177,6 @@ def sec_cycles(ctx: LedgerContext):
     inputs = most_used_bytes(ctx.xs, DEFAULT_INPUTS)
     sv = ctx.memo("cycle_survey", lambda: survey(ctx.model, inputs, automaton=ctx.automaton("exact")))
     cmd = sv.command(*getattr(ctx, "source_args", ("MODEL", "TEXT")))
-    t = Table(title=f"{len(sv.cycles)} distinct cycle(s): {sv.starts} random starts (seed {sv.seed}) x "
-                    f"{len(sv.inputs)} most used bytes, {sv.budget:,} steps each, {sv.semantics} semantics",
-              title_justify="left")
-    for c in ("input", "period", "transient", "starts", "smallest state on the cycle (hex)"):
-        t.add_column(c, overflow="fold", justify="right" if c in ("period", "transient", "starts") else "left")
-    for c in sv.cycles[:12]:
-        t.add_row(Text(f"0x{c.input:02x} {display_byte(c.input)}"), f"{c.period:,}",
-                  f"{c.transient:,}" + (f"-{c.transient_max:,}" if c.transient_max != c.transient else ""),
-                  str(c.starts), Text(c.smallest_state))
     rate = sv.steps_per_second
     rows = [("searches (start x input)", f"{sv.jobs:,}: {sv.resolved:,} closed a cycle "
                                          f"({100 * sv.resolved_fraction:.0f}% resolved)"),
@@ -199,9 +189,9 @@ def sec_cycles(ctx: LedgerContext):
                                       f"{len(sv.inputs)} inputs ({sv.total_steps:,} steps in all)"))
     rows.append(("same search", Text(cmd, style="cyan")))
     data = sv.as_dict() | {"command": cmd}
-    if len(sv.cycles) > 12:
-        rows.append(("more", f"{len(sv.cycles) - 12} more cycles in --json (key cycles.cycles)"))
-    return (Group(kv_table(rows), t) if sv.cycles else kv_table(rows)), data
+    head = Text(f"{sv.starts} random starts (seed {sv.seed}) x {len(sv.inputs)} most used bytes, "
+                f"{sv.budget:,} steps each, {sv.semantics} semantics")
+    return Group(head, kv_table(rows), render.cycles(sv.summary(), most=12)), data
 
 
 @section("knockout", "Knockout and redux", analysis="analyses.knockout.neurons_report",

@@ -96,6 +96,24 @@ def test_command_and_report_share_one_renderer(report, model_path, text_path, ca
         assert line in out and line in text, line
 
 
+def test_cycles_command_and_report_section_share_one_renderer(report, model_path, text_path, capsys):
+    """The cycles section prints the command that repeats its search; that command prints the same cycles
+    table (same cycles, period and rep) through the same renderer."""
+    import shlex
+    rends, data = report
+    text, _ = _render([rends[list(SECTIONS).index("cycles")]], 200)
+    assert SECTIONS["cycles"].renderer == "analyses.render.cycles"
+    args = shlex.split(data["cycles"]["command"])[2:]
+    assert args[:2] == ["MODEL", "TEXT"]
+    assert main(["cycles", str(model_path), str(text_path)] + args[2:]) == 0
+    out = capsys.readouterr().out
+    assert "searches, budget" in out and "searches, budget" in text
+    for c in data["cycles"]["cycles"][:3]:
+        assert c["smallest_state"][:8] in out and c["smallest_state"][:8] in text
+    if data["cycles"]["cycles"]:
+        assert "Cycles (rep = smallest state on the cycle" in out and "Cycles (rep = smallest state" in text
+
+
 def test_bars_and_fmt_helpers():
     buf = io.StringIO()
     Console(file=buf, width=60, color_system=None).print(bars([("a", 2.0), ("b", -1.0), ("c", 0.0)], width=10,

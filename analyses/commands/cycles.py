@@ -13,6 +13,7 @@ from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import run_states
 from satrnn.rnn.text import display_byte, parse_byte
 
+from .. import render
 from ..boolean_figures import paper_attractor_search
 from ..clikit import (add_json_flag, add_model_text_args, add_pin_arg, add_seed_arg, add_semantics_arg,
                       add_tier1_arg, check_int, console, emit_json, err_console, load_model_arg,
@@ -146,46 +147,6 @@ def _label_cycles(summary, input_labels) -> dict:
     return summary
 
 
-def _input_label(lab) -> str:
-    return lab if isinstance(lab, str) else f"0x{lab:02x} '{display_byte(lab)}'"
-
-
-def _print_summary(summary, per_input, rows, show_rows, H):
-    s = summary
-    console.print(f"[bold]{s['jobs']:,}[/bold] searches, budget {s['budget_steps']:,} steps each: "
-                  f"{s['distinct_cycles']} distinct cycle(s), {s['unresolved']} unresolved "
-                  f"({100 * s['fraction_unresolved']:.1f}%), {s['total_steps']:,} steps in {s['seconds']:.1f} s "
-                  f"({(s['steps_per_second'] or 0):,.0f} steps/s), {s['fallbacks']} fallbacks")
-    if len(per_input) > 1:
-        t = Table(title="Per input")
-        for c in ("input", "resolved", "distinct cycles", "periods (steps)", "max transient"):
-            t.add_column(c)
-        for r in per_input:
-            ps = ", ".join(str(p) for p in r["periods"][:6]) + (" ..." if len(r["periods"]) > 6 else "")
-            t.add_row(_input_label(r["input"]), f"{r['resolved']}/{r['starts']}", str(r["distinct_cycles"]), ps,
-                      str(r["max_transient"]) if r["max_transient"] is not None else "-")
-        console.print(t)
-    if s["cycles"]:
-        t = Table(title="Cycles (rep = smallest state on the cycle at sequence boundaries)")
-        for c in ("input", "rep", "period", "starts", "basin fraction", "transient min..max"):
-            t.add_column(c)
-        for c in s["cycles"][:30]:
-            t.add_row(_input_label(c["input"]), c["rep"], f"{c['period']:,}", str(c["starts"]), f"{c['basin_fraction']:.3f}",
-                      f"{c['transient_min']:,}..{c['transient_max']:,}")
-        console.print(t)
-        if len(s["cycles"]) > 30:
-            console.print(f"... {len(s['cycles']) - 30} more cycles (use --json)")
-    if show_rows:
-        t = Table(title="Per start")
-        for c in ("start", "input", "status", "transient", "period", "rep"):
-            t.add_column(c)
-        for r in rows:
-            t.add_row(r["start_source"], _input_label(r["input"]), r["status"],
-                      str(r["transient"]) if r["transient"] is not None else "-",
-                      str(r["period"]) if r["period"] is not None else "-", r["rep"] or "no cycle within budget")
-        console.print(t)
-
-
 def _paper(model, xs, args, budget) -> dict:
     if xs is None or xs.shape[0] <= PAPER_T:
         raise SatrnnInputError(f"--paper needs TEXT with more than {PAPER_T} bytes (input x_{PAPER_T})")
@@ -215,7 +176,7 @@ def _print_paper(p):
                   + f" after {a['warmup']} warm-up steps")
     b = p["brent_same_starts"]
     console.print(f"[bold]Honest version[/bold]: Brent ({b['semantics']}) from the same {len(b['results'])} starts:")
-    _print_summary(b["summary"], [], b["results"], True, None)
+    console.print(render.cycles(b["summary"], [], b["results"], True))
 
 
 def run(args) -> int:
@@ -245,7 +206,7 @@ def run(args) -> int:
             emit_json(out)
         else:
             for e in out["exhaustive"]:
-                t = Table(title=f"All {e['states']:,} states, input {_input_label(e['input'])}: "
+                t = Table(title=f"All {e['states']:,} states, input {render.input_label(e['input'])}: "
                                 f"{e['n_cycles']} cycle(s), max depth {e['max_depth']}"
                                 + (f" passes of the {e['sequence_length']}-byte sequence" if e["sequence_length"] > 1
                                    else " steps"))
@@ -280,5 +241,6 @@ def run(args) -> int:
     else:
         if args.paper:
             _print_paper(out["paper"])
-        _print_summary(out["summary"], out["per_input"], out["results"], args.per_start or len(out["results"]) <= 20, H)
+        console.print(render.cycles(out["summary"], out["per_input"], out["results"],
+                                        args.per_start or len(out["results"]) <= 20))
     return 0

@@ -13,12 +13,13 @@ from satrnn.rnn.errors import SatrnnInputError
 from .. import sweep as sw
 from satrnn.automaton import landscape as ls
 
+from .. import render
 from ..clikit import (add_json_flag, add_model_text_args, add_seed_arg, add_semantics_arg, check_int, console,
                       declare_inputs, declare_outputs, emit_json, err_console, load_model_arg, load_model_text_args,
                       progress, write_file)
 from ..landscape import input_label, render_landscape
 from ..sweep_store import JOB_TABLES, SweepStore, export_text
-from .cycles import MAX_JOBS, MAX_STARTS, _inputs, _label_cycles, _per_input, _print_summary
+from .cycles import MAX_JOBS, MAX_STARTS, _inputs, _label_cycles, _per_input
 
 MAX_WORKERS = 4096
 
@@ -181,7 +182,7 @@ def _report(args, spec: sw.SweepSpec, outcome: sw.SweepOutcome, rows) -> int:
             continue
         if len(spec.pin_sets) > 1 or s["pins"]:
             console.print(f"[bold]pins {s['pins'] or 'none'}[/bold]")
-        _print_summary(s["summary"], s["per_input"], [], False, spec.H)
+        console.print(render.cycles(s["summary"], s["per_input"]))
     if len(summaries) > 8:
         console.print(f"... {len(summaries) - 8} more (use --json or `satrnn sweep export`)")
     return 0
