@@ -383,6 +383,10 @@ def close_client(client, cluster, interrupted: bool = False) -> None:
     """Close the client and our LocalCluster. Interrupted: stop at once -- the LocalCluster's worker processes
     (our children; a busy worker would take seconds to stop) are killed by pid first. Nothing is lost: every
     finished chunk is committed, unfinished ones are recomputed by the next run."""
+    if interrupted:
+        # Tearing down mid-flight on purpose: Dask would log the connections we cut (with tracebacks).
+        import logging
+        logging.getLogger("distributed").setLevel(logging.CRITICAL + 1)
     try:
         client.close(timeout=1 if interrupted else 5)
     except Exception:  # shutting down anyway
