@@ -12,6 +12,7 @@ from satrnn.rnn.errors import SatrnnInputError
 from ..clikit import (StagedOutputs, add_model_text_args, check_writable, declare_outputs, emit_json, err_console,
                       load_model_text_args, to_json, write_file)
 from ..report import SECTIONS, build_report, failures
+from ..warmup import ensure_compiled
 
 
 def register(sub) -> None:
@@ -45,6 +46,8 @@ def run(args) -> int:
     for f in outputs:  # fail before any computation
         check_writable(f)
     model, xs = load_model_text_args(args)
+    if args.sections is None:  # first run on a fresh machine: compile the report's kernels in parallel
+        ensure_compiled(show_progress=True)
     json_stdout = args.json == "-"
     source_args = () if args.model is None else tuple(a for a in (args.model, args.text) if a is not None)
     rends, data = build_report(model, xs, sections=sections, show_progress=True, source_args=source_args)
