@@ -108,6 +108,24 @@ def ensure_compiled(show_progress: bool = True, workers: int | None = None, forc
     return True
 
 
+def exclusive_compile_seconds(events) -> dict[tuple, float]:
+    """Seconds per (module, kernel name) from numba "numba:compile" events (a RecordingListener's buffer),
+    exclusive of the compilations nested inside (a kernel calling another compiles the callee first)."""
+    cost: dict[tuple, float] = {}
+    stack: list = []
+    for ts, e in events:
+        d = e.data["dispatcher"]
+        if e.is_start:
+            stack.append([(d.py_func.__module__, d.py_func.__name__), ts, 0.0])
+        else:
+            k, t1, inner = stack.pop()
+            dt = ts - t1
+            cost[k] = cost.get(k, 0.0) + dt - inner
+            if stack:
+                stack[-1][2] += dt
+    return cost
+
+
 # ---- recording ---------------------------------------------------------------------------------------
 
 def _record(argv_runs: list[list[str]]) -> list[tuple]:
@@ -126,20 +144,7 @@ def _record(argv_runs: list[list[str]]) -> list[tuple]:
                 main(["report", *argv])
             except SystemExit:
                 pass
-    # exclusive compile seconds per (dispatcher, signature), for ordering only
-    cost: dict[tuple, float] = {}
-    stack: list = []
-    for ts, e in rec.buffer:
-        d = e.data["dispatcher"]
-        key = (d.py_func.__module__, d.py_func.__name__)
-        if e.is_start:
-            stack.append([key, ts, 0.0])
-        else:
-            k, t1, inner = stack.pop()
-            dt = ts - t1
-            cost[k] = cost.get(k, 0.0) + dt - inner
-            if stack:
-                stack[-1][2] += dt
+    cost = exclusive_compile_seconds(rec.buffer)  # for ordering only
     found: dict[tuple, tuple] = {}  # (module, name, sig) -> (dispatcher, sig, library names)
     lib_owner: dict[str, tuple] = {}
     for mname, mod in list(sys.modules.items()):

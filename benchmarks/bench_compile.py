@@ -32,23 +32,15 @@ with contextlib.redirect_stdout(io.StringIO()):
     except SystemExit as e:
         rc = e.code
 wall = time.perf_counter() - t0
-stack, excl = [], {}
-for ts, e in rec.buffer:
-    name = e.data["dispatcher"].py_func.__module__.rsplit(".", 1)[-1] + "." + e.data["dispatcher"].py_func.__name__
-    if e.is_start:
-        stack.append([name, ts, 0.0])
-    else:
-        n, t1, inner = stack.pop()
-        dt = ts - t1
-        excl[n] = excl.get(n, 0.0) + dt - inner
-        if stack:
-            stack[-1][2] += dt
+from satrnn.analyses.warmup import exclusive_compile_seconds
+excl = {m.rsplit(".", 1)[-1] + "." + n: v for (m, n), v in exclusive_compile_seconds(rec.buffer).items()}
 print(json.dumps({"rc": rc, "wall": wall, "compile": excl}))
 """
 
 
 def run_once(args, cache_dir) -> dict:
-    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
+    # in-process compiles only (the first-run warm-up would move them into worker processes)
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir, SATRNN_NO_WARMUP="1")
     p = subprocess.run([sys.executable, "-c", CHILD, *args], env=env, capture_output=True, text=True)
     if p.returncode != 0:
         sys.exit(f"command failed: {p.stderr.strip().splitlines()[-1] if p.stderr.strip() else p.returncode}")
