@@ -57,7 +57,7 @@ def _compile_one(entry) -> str:
     module, name, sig, _level, _cost = entry
     import satrnn.rnn.numba_config  # noqa: F401  (sets the hashed cache folder before any kernel loads)
     disp = getattr(importlib.import_module(module), name)
-    disp.compile(eval(sig, _TYPES_NS))  # a tuple of types, recorded as its repr
+    disp.compile(_signature(sig))
     return f"{module.rsplit('.', 1)[-1]}.{name}"
 
 
