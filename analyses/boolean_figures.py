@@ -22,8 +22,9 @@ from satrnn.automaton.cycles import glibc_starts, trajectory
 from satrnn.automaton.margins import check_model_text, seq_sum32, seq_sum64
 from satrnn.automaton.sign import SignAutomaton
 from satrnn.rnn.errors import SatrnnInputError
-from satrnn.rnn.forward import forward, readout_costs, sequential_mean
+from satrnn.rnn.forward import readout_costs
 from satrnn.rnn.model import ElmanRNN
+from satrnn.rnn.stream import SequentialSum, state_chunks
 
 f32 = np.float32
 
@@ -251,23 +252,96 @@ def paper_attractor_search(automaton, x: int, seed: int = 42, trials: int = 50, 
 
 # ---- q1_boolean (DEFINITIONS 3) ---------------------------------------------------------------------------
 
-def _paper_hash(bits_row: np.ndarray) -> int:
-    """3.6: hash = sum_j beta[j] 31^(H-1-j) mod 2^64 by Horner's rule, j ascending."""
-    h = 0
-    for b in bits_row:
-        h = (h * 31 + int(b)) & 0xFFFFFFFFFFFFFFFF
-    return h
+HASH_ROWS = 8192   # distinct states hashed per block at the end (8 H bytes of scratch per row)
 
 
-def _dynamics(aut: SignAutomaton, model: ElmanRNN, start: np.ndarray, xs: np.ndarray, n1: int) -> dict:
-    traj = aut.run(start, xs[:n1])                                           # beta_0 .. beta_{n-2}
-    prev = np.vstack([start[None, :], traj[:-1]])
-    flips = hamming(traj, prev)
-    costs, _ = readout_costs(model, to_signs(traj, model.H), xs[1:n1 + 1])
-    return {"traj": traj, "flips": flips, "costs": costs}
+def paper_hashes(words: np.ndarray, H: int) -> np.ndarray:
+    """3.6 for every row of packed states (m, W): hash = sum_j beta[j] 31^(H-1-j) mod 2^64 (uint64).
+
+    Horner's rule in wrapping 64-bit arithmetic equals this sum of bits times powers of 31 mod 2^64
+    (numpy uint64 products and sums wrap), so the rows are hashed at once instead of bit by bit."""
+    p = np.empty(H, dtype=np.uint64)
+    acc = 1
+    for j in range(H - 1, -1, -1):             # p[j] = 31^(H-1-j) mod 2^64
+        p[j] = acc
+        acc = (acc * 31) & 0xFFFFFFFFFFFFFFFF
+    out = np.empty(words.shape[0], dtype=np.uint64)
+    for lo in range(0, words.shape[0], HASH_ROWS):
+        bits = unpack(words[lo:lo + HASH_ROWS], H).astype(np.uint64)
+        out[lo:lo + HASH_ROWS] = (bits * p[None, :]).sum(axis=1, dtype=np.uint64)
+    return out
 
 
-def boolean_report(model: ElmanRNN, xs, semantics: str = "f32-seq") -> dict:
+class DistinctStates:
+    """The exact set of distinct packed states (rows of W uint64 words) seen so far, for 3.6's counts.
+
+    Held as one sorted array of 8 W-byte keys (16 bytes per distinct state at H = 128) plus the chunks not
+    yet merged; a merge (concatenate, sort in place, drop repeats) runs when the pending rows reach the
+    set's size, so the total work is O(n log n) and the pending rows never exceed the set (or MERGE_ROWS).
+    Peak during a merge: about 4 x 8 W bytes per distinct state (set + pending, then the sorted copy and
+    the de-duplicated result). This memory is what the figure asks for (a count of distinct vectors), and it
+    grows only with the number of distinct states, not with the text."""
+
+    MERGE_ROWS = 1 << 16
+
+    def __init__(self, W: int):
+        self.W = W
+        self.key = np.dtype((np.void, 8 * W))
+        self.seen = np.empty(0, dtype=self.key)
+        self.pending: list[np.ndarray] = []
+        self.n_pending = 0
+
+    def add(self, rows: np.ndarray) -> None:
+        k = np.ascontiguousarray(rows, dtype=np.uint64).view(self.key).reshape(-1)
+        self.pending.append(k.copy())
+        self.n_pending += k.shape[0]
+        if self.n_pending >= max(self.MERGE_ROWS, self.seen.shape[0]):
+            self._merge()
+
+    def _merge(self) -> None:
+        if not self.pending:
+            return
+        buf = np.concatenate([self.seen, *self.pending])
+        self.seen, self.pending, self.n_pending = None, [], 0
+        buf.sort()                                # byte order; equal keys end up adjacent
+        w = buf.view(np.uint64).reshape(-1, self.W)
+        keep = np.ones(buf.shape[0], dtype=bool)
+        keep[1:] = (w[1:] != w[:-1]).any(axis=1)
+        self.seen = buf[keep]
+
+    def states(self) -> np.ndarray:
+        """The distinct states (k, W) uint64, in byte order."""
+        self._merge()
+        return self.seen.view(np.uint64).reshape(-1, self.W)
+
+
+class _Dynamics:
+    """3.5 streamed: the sign trajectory from `start`, stepped chunk by chunk (the state carried), with
+    the flip count and the readout costs accumulated in index order (identical to the whole-text run)."""
+
+    def __init__(self, aut: SignAutomaton, model: ElmanRNN, start: np.ndarray, distinct: bool = False):
+        self.aut, self.model, self.state = aut, model, start
+        self.flips = 0
+        self.cost = SequentialSum()
+        self.distinct = DistinctStates(aut.W) if distinct else None
+
+    def advance(self, x_in: np.ndarray, x_next: np.ndarray) -> np.ndarray:
+        traj = self.aut.run(self.state, x_in)                          # beta_{t0} .. beta_{t0+m-1}
+        self.flips += int(hamming(traj[0], self.state)) + int(hamming(traj[1:], traj[:-1]).sum())
+        self.state = traj[-1]
+        costs, _ = readout_costs(self.model, to_signs(traj, self.model.H), x_next)
+        self.cost.add(costs)
+        if self.distinct is not None:
+            self.distinct.add(traj)
+        return traj
+
+    def summary(self, n1: int) -> dict:
+        # float(sum)/n1 with the sum in index order: what sequential_mean computes on the whole vector
+        return {"bpc": float(self.cost.value) / n1, "total_flips": self.flips,
+                "mean_flips": float(f32(f32(self.flips) / f32(n1)))}
+
+
+def boolean_report(model: ElmanRNN, xs, semantics: str = "f32-seq", progress=None) -> dict:
     """q1_boolean (DEFINITIONS 3) with the sign automaton in `semantics` ("f32-seq" = the papers' step B).
 
     Keys:
@@ -284,6 +358,10 @@ def boolean_report(model: ElmanRNN, xs, semantics: str = "f32-seq") -> dict:
       float_vs_sign: neuron-steps where sigma(h_t) of the float run differs from beta_t, for both starts
         ({minus_start, plus_start, neuron_steps, first_t_minus, first_t_plus});
       fallbacks: the automaton's counters over everything above; quirks.
+    Streamed (issue 19): 3.5, 3.6 and float_vs_sign advance the float run and both sign trajectories chunk
+    by chunk (rnn.stream.CHUNK bytes, the sign state carried across chunks); every value equals the
+    whole-text computation. Memory: O(chunk x H) plus 3.6's set of distinct states (`DistinctStates`,
+    8 W bytes per distinct state). `progress(done, n-1)`, if given, is called after every chunk.
     """
     xs = check_model_text(model, xs)
     H = model.H
@@ -323,28 +401,32 @@ def boolean_report(model: ElmanRNN, xs, semantics: str = "f32-seq") -> dict:
         others = [c for x, c in enumerate(bc) if x != int(xs[43])]
         byte_sens = {"counts": bc, "min": int(min(bc)), "max": int(max(bc)), "mean": seq_sum64(bc) / 256,
                      "actual_byte": int(xs[43]), "min_excluding_actual_byte": int(min(others))}
-    # 3.5 / 3.6
-    dm = _dynamics(aut, model, minus, xs, n1)
-    dp = _dynamics(aut, model, all_plus(H), xs, n1)
-
-    def dyn_summary(d):
-        return {"bpc": sequential_mean(d["costs"]), "total_flips": int(d["flips"].sum()),
-                "mean_flips": float(f32(f32(int(d["flips"].sum())) / f32(n1)))}
-
-    bits = unpack(dm["traj"], H).astype(np.uint8)
-    hashes = sorted(_paper_hash(row) for row in bits)
-    uh = 1 + sum(1 for i in range(1, len(hashes)) if hashes[i] != hashes[i - 1])
-    ue = int(np.unique(dm["traj"], axis=0).shape[0])
+    # 3.5 / 3.6 and float vs sign, streamed: the float run (rnn.stream) and both sign trajectories advance
+    # chunk by chunk over t = 0..n-2, so memory is O(chunk x H) plus the distinct-state set of 3.6
+    dm = _Dynamics(aut, model, minus, distinct=True)
+    dp = _Dynamics(aut, model, all_plus(H))
+    d_minus = d_plus = 0
+    first_minus = first_plus = -1
+    tick = None if progress is None else (lambda done: progress(done, n1))
+    for t0, hs, _ in state_chunks(model, xs, stop=n1, progress=tick):
+        m = hs.shape[0]
+        x_in, x_next = xs[t0:t0 + m], xs[t0 + 1:t0 + m + 1]
+        fl = pack(hs >= 0)
+        dmin = hamming(fl, dm.advance(x_in, x_next))
+        dplus = hamming(fl, dp.advance(x_in, x_next))
+        d_minus += int(dmin.sum())
+        d_plus += int(dplus.sum())
+        if first_minus < 0 and dmin.any():
+            first_minus = t0 + int(np.flatnonzero(dmin)[0])
+        if first_plus < 0 and dplus.any():
+            first_plus = t0 + int(np.flatnonzero(dplus)[0])
+    distinct = dm.distinct.states()
+    ue = int(distinct.shape[0])
+    uh = int(np.unique(paper_hashes(distinct, H)).shape[0])   # hashes are a function of the state
     unique = {"unique_hash": uh, "unique_exact": ue, "hash_collisions": ue - uh, "steps": n1,
               "entropy_bits": math.log2(uh)}
-    # float vs sign trajectories
-    r = forward(model, xs)
-    fl = pack(r.hs[:n1] >= 0)
-    dmin = hamming(fl, dm["traj"])
-    dplus = hamming(fl, dp["traj"])
-    first = lambda d: int(np.nonzero(d)[0][0]) if d.any() else -1  # noqa: E731
-    fvs = {"minus_start": int(dmin.sum()), "plus_start": int(dplus.sum()), "neuron_steps": H * n1,
-           "first_t_minus": first(dmin), "first_t_plus": first(dplus)}
+    fvs = {"minus_start": d_minus, "plus_start": d_plus, "neuron_steps": H * n1,
+           "first_t_minus": first_minus, "first_t_plus": first_plus}
     quirks = [
         "3.2: 'threshold' adds the largest |Wx| over all 256 bytes to the signed bias; it is not a flip threshold",
         "3.3/3.5: the Boolean start is all -1 (all-zero bits), not the float run's h = 0 (whose sign is all +1); "
@@ -356,5 +438,5 @@ def boolean_report(model: ElmanRNN, xs, semantics: str = "f32-seq") -> dict:
     return {"semantics": semantics, "H": H, "n_bytes": int(xs.shape[0]), "steps": n1,
             "wh_sign_structure": wh, "per_neuron": per_neuron, "mean_fan_in": mean_fan_in,
             "printed_neurons": printed, "flip_sensitivity": flip, "input_byte_sensitivity": byte_sens,
-            "dynamics": dyn_summary(dm), "dynamics_plus_start": dyn_summary(dp), "unique": unique,
+            "dynamics": dm.summary(n1), "dynamics_plus_start": dp.summary(n1), "unique": unique,
             "float_vs_sign": fvs, "fallbacks": aut.fallback_stats(), "quirks": quirks}

@@ -1,6 +1,6 @@
 """Chunked (streamed) analyses equal the whole-text computation bit for bit (issue 19).
 
-margin_report, saturation_report and coflip_report stream the forward in chunks of rnn.stream.CHUNK bytes;
+margin_report, boolean_report, saturation_report and coflip_report stream the forward in chunks of rnn.stream.CHUNK bytes;
 with a tiny chunk (7 bytes: every statistic crosses many chunk boundaries) every output must be identical
 to the single-chunk run (which the literal-reference tests in test_margins / test_saturation / test_coflip
 check against tests/naive.py).
@@ -8,7 +8,10 @@ check against tests/naive.py).
 import numpy as np
 import pytest
 
+import naive
+from satrnn.analyses import boolean_figures as bf
 from satrnn.analyses.coflip import coflip_report
+from satrnn.automaton import bitset
 from satrnn.analyses.saturation import saturation_report
 from satrnn.automaton import margins as mg
 from satrnn.rnn import stream
@@ -115,3 +118,69 @@ def test_margin_per_position_rows_literal():
             s = np.float32(s + np.float32(v))
         assert row["mean"] == float(np.float32(s / np.float32(6)))
         assert row["min"] == float(np.abs(zs[row["t"]]).min())
+
+
+# ---- boolean_report (q1_boolean 3.5 / 3.6 / float vs sign) streamed -----------------------------------------
+
+def test_boolean_report_chunked_equals_whole(case, monkeypatch):
+    model, xs = case
+    for semantics in ("f32-seq", "exact"):
+        whole = bf.boolean_report(model, xs, semantics)
+        seen = []
+        part = _chunked(monkeypatch, lambda: bf.boolean_report(model, xs, semantics,
+                                                               progress=lambda d, t: seen.append((d, t))))
+        monkeypatch.setattr(stream, "CHUNK", 2048)
+        _same(whole, part)
+        assert seen[-1] == (len(xs) - 1, len(xs) - 1) and len(seen) == -(-(len(xs) - 1) // 7)
+
+
+def test_boolean_report_chunked_equals_whole_published(published, monkeypatch):
+    model, xs = published
+    whole = bf.boolean_report(model, xs)
+    part = _chunked(monkeypatch, lambda: bf.boolean_report(model, xs))
+    _same(whole, part)
+
+
+def test_boolean_report_streamed_against_whole_arrays(case, monkeypatch):
+    """The streamed figures against the whole-trajectory computation they replace (one array each)."""
+    model, xs = case
+    H, n1 = model.H, len(xs) - 1
+    b = _chunked(monkeypatch, lambda: bf.boolean_report(model, xs, "exact"))
+    aut = bf.SignAutomaton.from_model(model, "exact")
+    tm = aut.run(bitset.all_minus(H), xs[:n1])
+    tp = aut.run(bitset.all_plus(H), xs[:n1])
+    flips = bitset.hamming(tm, np.vstack([bitset.all_minus(H)[None], tm[:-1]]))
+    costs, _ = bf.readout_costs(model, bitset.to_signs(tm, H), xs[1:])
+    from satrnn.rnn.forward import sequential_mean
+    assert b["dynamics"]["total_flips"] == int(flips.sum())
+    assert b["dynamics"]["bpc"] == sequential_mean(costs)
+    assert b["unique"]["unique_exact"] == np.unique(tm, axis=0).shape[0]
+    hashes = {naive.sign_vector_hash(row) for row in bitset.unpack(tm, H)}
+    assert b["unique"]["unique_hash"] == len(hashes)
+    fl = bitset.pack(forward(model, xs).hs[:n1] >= 0)
+    d = bitset.hamming(fl, tp)
+    assert b["float_vs_sign"]["plus_start"] == int(d.sum())
+    assert b["float_vs_sign"]["first_t_plus"] == (int(np.flatnonzero(d)[0]) if d.any() else -1)
+
+
+@pytest.mark.parametrize("H", [1, 5, 63, 64, 65, 128, 200])
+def test_paper_hashes_literal(H):
+    rng = np.random.default_rng(H)
+    bits = rng.integers(0, 2, (40, H)).astype(bool)
+    bits[0] = True
+    bits[1] = False
+    got = bf.paper_hashes(bitset.pack(bits), H)
+    assert got.dtype == np.uint64
+    assert [int(v) for v in got] == [naive.sign_vector_hash(row) for row in bits]
+
+
+def test_distinct_states_merges_exactly(monkeypatch):
+    monkeypatch.setattr(bf.DistinctStates, "MERGE_ROWS", 4)
+    rng = np.random.default_rng(3)
+    rows = rng.integers(0, 3, (500, 2)).astype(np.uint64) << np.uint64(62)   # many repeats, high bits only
+    d = bf.DistinctStates(2)
+    for lo in range(0, 500, 7):
+        d.add(rows[lo:lo + 7])
+    got = d.states()
+    assert {r.tobytes() for r in got} == {r.tobytes() for r in rows}
+    assert got.shape[0] == len({r.tobytes() for r in rows}) == np.unique(rows, axis=0).shape[0]
