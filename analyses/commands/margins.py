@@ -23,7 +23,7 @@ def run(args) -> int:
     model, xs = load_model_text_args(args, min_bytes=2)
     with progress() as bar:
         m = margin_report(model, xs, progress=bytes_callback(bar, "margins (2 passes, bytes)"))
-    b = boolean_report(model, xs, args.semantics)
+        b = boolean_report(model, xs, args.semantics, progress=bytes_callback(bar, "sign dynamics (bytes)"))
     if args.json:
         emit_json({"margins": m, "boolean": b})
         return 0
