@@ -194,6 +194,15 @@ def sec_cycles(ctx: LedgerContext):
     return Group(head, kv_table(rows), render.cycles(sv.summary(), most=12)), data
 
 
+@section("landscape", "Attractor landscape", analysis="automaton.landscape.estimate_landscape",
+         renderer="analyses.landscape.render_landscape")
+def sec_landscape(ctx: LedgerContext):
+    """The landscape under the text's most used byte (analyses.landscape.landscape_section): exact for small
+    H, else estimated from seeded starts with basin-fraction and entropy intervals and the unresolved count."""
+    from .landscape import landscape_section
+    return landscape_section(ctx.model, ctx.xs)
+
+
 @section("knockout", "Knockout and redux", analysis="analyses.knockout.neurons_report",
          renderer="analyses.render.knockout")
 def sec_knockout(ctx: LedgerContext):

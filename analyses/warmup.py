@@ -194,6 +194,14 @@ def _write(entries: list[tuple]) -> Path:
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--record"] and not os.environ.get("SATRNN_WARMUP_RECORDING"):
+        # Record from an empty cache: a kernel loaded from the cache leaves its callees' dispatchers without
+        # signatures, so a warm recording would miss them (numba's cache stores the linked caller whole).
+        import subprocess  # noqa: PLC0415
+        import tempfile  # noqa: PLC0415
+        with tempfile.TemporaryDirectory(prefix="satrnn-record-") as empty:
+            env = dict(os.environ, NUMBA_CACHE_DIR=empty, SATRNN_WARMUP_RECORDING="1")
+            return subprocess.call([sys.executable, "-m", "satrnn.analyses.warmup", *argv], env=env)
     if argv[:1] == ["--record"]:
         runs = [[]] + ([argv[1:3]] if len(argv) >= 3 else [])
         entries = _record(runs)

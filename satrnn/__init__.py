@@ -31,7 +31,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
 __all__ = ["ElmanRNN", "SatrnnInputError", "load_model", "save_model", "load_text", "default_model", "forward",
            "Forward", "SignAutomaton", "check_isomorphism", "IsoVerdict", "find_cycles", "flip_cascades",
            "CascadeSummary", "derrida", "DerridaCurve", "knockout", "Knockout", "coflip_graph", "verify",
-           "LedgerRecord", "__version__"]
+           "LedgerRecord", "landscape", "estimate_landscape", "__version__"]
 
 
 def __getattr__(name: str):

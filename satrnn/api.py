@@ -28,7 +28,7 @@ from satrnn.rnn.model import save_model as _save_model
 __all__ = ["ElmanRNN", "SatrnnInputError", "load_model", "save_model", "load_text", "default_model", "forward",
            "Forward", "SignAutomaton", "check_isomorphism", "IsoVerdict", "find_cycles", "flip_cascades",
            "CascadeSummary", "derrida", "DerridaCurve", "knockout", "Knockout", "coflip_graph", "verify",
-           "LedgerRecord"]
+           "LedgerRecord", "landscape", "estimate_landscape"]
 
 
 def _text(text) -> np.ndarray:
@@ -208,6 +208,27 @@ def find_cycles(model: ElmanRNN, inputs, starts: int = 2, budget: int = 1_000_00
     if isinstance(inputs, (int, np.integer)):
         inputs = [inputs]
     return survey(_model(model), list(inputs), starts=starts, budget=budget, seed=seed, semantics=semantics)
+
+
+def landscape(model: ElmanRNN, inputs, *, semantics: str = "exact", pins=None):
+    """The exact attractor landscape of the sign automaton over all 2^(H - pinned) states (at most 24 free
+    neurons) under one input byte or a periodic byte sequence `inputs`: an `ExactLandscape` (per attractor:
+    cycle states, period, basin size, heights, Garden-of-Eden states; basin entropy in nats and bits, in-degree
+    and height histograms; `.to_networkx()` for up to 16 free neurons). pins: {neuron: +1 or -1}."""
+    from satrnn.automaton import landscape as ls
+    from satrnn.automaton.sign import SignAutomaton as _Kernel
+    return ls.landscape(_Kernel.from_model(_model(model), semantics), inputs, pins=pins)
+
+
+def estimate_landscape(model: ElmanRNN, inputs, *, starts: int = 256, budget: int = 1_000_000, seed: int = 0,
+                       semantics: str = "exact", pins=None):
+    """The attractor landscape estimated for any H from `starts` random starts (seeded), each run with Brent
+    to its cycle or for `budget` steps: an `EstimatedLandscape` (basin fractions with 95% Clopper-Pearson
+    intervals, basin entropy with a seeded bootstrap interval, the unresolved count)."""
+    from satrnn.automaton import landscape as ls
+    from satrnn.automaton.sign import SignAutomaton as _Kernel
+    return ls.estimate_landscape(_Kernel.from_model(_model(model), semantics), inputs, starts=starts,
+                                 budget=budget, seed=seed, pins=pins)
 
 
 @dataclass(frozen=True)

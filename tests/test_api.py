@@ -143,3 +143,20 @@ def test_verify_returns_ledger_records(published):
     assert {r.verdict for r in recs} <= {"reproduced", "differs", "not measurable"}
     other = satrnn.verify(small_model(H=6), xs, seed="004")
     assert {r.verdict for r in other} <= {"not applicable", "not measurable"}
+
+
+def test_landscapes_through_the_api_equal_the_kernels():
+    """satrnn.landscape / estimate_landscape are the automaton's landscapes (exact at H = 9; the estimate's
+    attractors are among the exact ones and its fractions count every start)."""
+    from satrnn.automaton import landscape as ls
+    from satrnn.automaton.sign import SignAutomaton as Kernel
+    from satrnn.rnn.model import random_model
+    m = random_model(9, 3)
+    exact = satrnn.landscape(m, 65)
+    ref = ls.landscape(Kernel.from_model(m, "exact"), 65)
+    assert exact.as_dict() | {"seconds": 0} == ref.as_dict() | {"seconds": 0}
+    est = satrnn.estimate_landscape(m, 65, starts=64, budget=10_000, seed=1)
+    assert est.unresolved == 0
+    reps = {a.rep for a in est.attractors}
+    assert reps <= {a.rep for a in exact.attractors}
+    assert sum(a.starts for a in est.attractors) == 64
