@@ -24,7 +24,7 @@ from satrnn.rnn.errors import SatrnnInputError
 DEFAULT_INPUTS = 16
 DEFAULT_STARTS = 2
 DEFAULT_SEED = 0
-DEFAULT_BUDGET = 1_000_000
+DEFAULT_BUDGET = 500_000
 DEFAULT_SEMANTICS = "exact"
 
 

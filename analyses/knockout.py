@@ -116,30 +116,41 @@ def neuron_knockout(model: ElmanRNN, xs, cache: ReadoutCache | None = None, on_c
                           exact_cell_fraction=cache.exact_fraction)
 
 
-def cumulative_removal(cache: ReadoutCache, order: np.ndarray) -> dict:
-    """bpc with the Wy columns of order[0..k-1] zeroed, k = 0..H (DEFINITIONS 7.2)."""
+def _ks(H: int, ks) -> np.ndarray:
+    """The k values to evaluate: 0..H, or the given ones (sorted, distinct, those in 0..H)."""
+    if ks is None:
+        return np.arange(H + 1)
+    return np.array(sorted({int(k) for k in ks if 0 <= int(k) <= H}), dtype=np.int64)
+
+
+def cumulative_removal(cache: ReadoutCache, order: np.ndarray, ks=None) -> dict:
+    """bpc with the Wy columns of order[0..k-1] zeroed (DEFINITIONS 7.2), for k = 0..H or the given ks;
+    `bpc[i]` and `delta[i]` belong to `k[i]` (`at(result, k)` reads one)."""
     H = cache.H
-    keep = np.ones((H + 1, H), dtype=bool)
-    for k in range(1, H + 1):
-        keep[k, order[:k]] = False
+    k_arr = _ks(H, ks)
+    keep = np.ones((k_arr.size, H), dtype=bool)
+    for i, k in enumerate(k_arr):
+        keep[i, order[:k]] = False
     bpc = cache.bpcs(keep)
-    return {"k": np.arange(H + 1), "bpc": bpc, "delta": bpc - cache.baseline}
+    return {"k": k_arr, "bpc": bpc, "delta": bpc - cache.baseline}
 
 
-def keep_top_k(cache: ReadoutCache, order: np.ndarray, xs) -> dict:
-    """bpc keeping only the Wy columns of order[0..k-1], k = 0..H (DEFINITIONS 7.3).
+def keep_top_k(cache: ReadoutCache, order: np.ndarray, xs, ks=None) -> dict:
+    """bpc keeping only the Wy columns of order[0..k-1] (DEFINITIONS 7.3), for k = 0..H or the given ks;
+    values at index i belong to `k[i]`.
 
     pct_of_gain = 100 (8 - bpc) / (8 - B) (paper-compatible, 8-bit reference); pct_of_gain_unigram uses
     the unigram entropy of the predicted bytes as the reference instead (corrected variant).
     """
     H = cache.H
-    keep = np.zeros((H + 1, H), dtype=bool)
-    for k in range(1, H + 1):
-        keep[k, order[:k]] = True
+    k_arr = _ks(H, ks)
+    keep = np.zeros((k_arr.size, H), dtype=bool)
+    for i, k in enumerate(k_arr):
+        keep[i, order[:k]] = True
     bpc = cache.bpcs(keep)
     B = cache.baseline
     U = unigram_entropy(xs)
-    return {"k": np.arange(H + 1), "bpc": bpc, "pct_of_gain": 100.0 * (UNIFORM_BITS - bpc) / (UNIFORM_BITS - B),
+    return {"k": k_arr, "bpc": bpc, "pct_of_gain": 100.0 * (UNIFORM_BITS - bpc) / (UNIFORM_BITS - B),
             "unigram_bits": U, "pct_of_gain_unigram": 100.0 * (U - bpc) / (U - B)}
 
 
@@ -155,17 +166,25 @@ def sign_only(cache: ReadoutCache, rank: np.ndarray) -> dict:
             "knockout_rank": rank, "ties": tie_groups(key, order)}
 
 
+def at(table: dict, k: int, field: str = "bpc") -> float | None:
+    """table[field] at k for a cumulative_removal / keep_top_k result (None when k was not evaluated)."""
+    i = int(np.searchsorted(table["k"], k))
+    return float(table[field][i]) if i < table["k"].size and table["k"][i] == k else None
+
+
 def neurons_report(model: ElmanRNN, xs, cache: ReadoutCache | None = None, top: int = 10,
-                   on_stage=None) -> dict:
-    """Everything q3_neurons prints, computed exactly (DEFINITIONS 7.1-7.5)."""
+                   on_stage=None, knockout: NeuronKnockout | None = None, ks=None) -> dict:
+    """Everything q3_neurons prints, computed exactly (DEFINITIONS 7.1-7.5). `knockout`: the
+    `neuron_knockout` of this model and text, when already computed; `ks`: the k values of cumulative
+    removal and keep-top-k (default 0..H)."""
     stage = on_stage or (lambda name: None)
     cache = cache or ReadoutCache(model, xs)
     stage("knockout")
-    ko = neuron_knockout(model, xs, cache)
+    ko = knockout if knockout is not None else neuron_knockout(model, xs, cache)
     stage("cumulative")
-    cum = cumulative_removal(cache, ko.order)
+    cum = cumulative_removal(cache, ko.order, ks)
     stage("keep-top-k")
-    keep = keep_top_k(cache, ko.order, xs)
+    keep = keep_top_k(cache, ko.order, xs, ks)
     stage("sign-only")
     so = sign_only(cache, ko.rank)
     roles = [{"neuron": int(j), **promotes_demotes(model, int(j))} for j in ko.order[:top]]

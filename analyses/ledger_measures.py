@@ -13,6 +13,7 @@ No paper value appears here: parameters (k, theta, tau, d, neuron, ...) come fro
 from __future__ import annotations
 
 import inspect
+import threading
 from functools import cached_property
 from typing import Callable
 
@@ -37,6 +38,11 @@ def measure(key: str):
     return deco
 
 
+# The k values of cumulative removal and keep-top-k that the report shows (its knockout table and section).
+REPORT_KS = tuple(sorted(set(knockout.PRINTED_CUMULATIVE_K) | set(knockout.PRINTED_KEEP_K)
+                         | {1, 5, 10, 15, 20, 30, 50, 80, 120}))
+
+
 class LedgerContext:
     """What the measurements and the report's sections share for one (model, text): the float32 forward
     pass and every analysis result, each computed on first use and kept (cached properties). The results
@@ -47,16 +53,24 @@ class LedgerContext:
         self.model = model
         self.xs = np.ascontiguousarray(xs, dtype=np.uint8)
         self._memo: dict = {}
+        self._memo_lock = threading.Lock()
+        self._key_locks: dict = {}
 
     @property
     def H(self) -> int:
         return self.model.H
 
     def memo(self, key, build: Callable):
-        """build(), computed once per key (for results that take an argument)."""
-        if key not in self._memo:
-            self._memo[key] = build()
-        return self._memo[key]
+        """build(), computed once per key (for results that take an argument). Thread-safe: the report
+        builds some sections on a background thread, and a second caller of a key waits for the first."""
+        with self._memo_lock:
+            if key in self._memo:
+                return self._memo[key]
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            if key not in self._memo:
+                self._memo[key] = build()
+            return self._memo[key]
 
     # ---- the forward passes ----
     @cached_property
@@ -155,12 +169,32 @@ class LedgerContext:
         mask[0, order[:k]] = keep
         return mask
 
+    @cached_property
+    def neurons(self) -> dict:
+        """knockout.neurons_report at the k values the report prints (REPORT_KS): knockout, cumulative
+        removal and keep-top-k, sign-only."""
+        return knockout.neurons_report(self.model, self.xs, self.readout_cache, knockout=self.knockout,
+                                       ks=REPORT_KS + (self.H,))
+
+    def _from_neurons(self, table: str, k: int) -> float | None:
+        if "neurons" not in self.__dict__:
+            return None
+        return knockout.at(self.neurons[table], k)
+
     def keep_bpc(self, k: int) -> float:
-        """bpc keeping only the Wy columns of the top-k knockout neurons (DEFINITIONS 7.3)."""
+        """bpc keeping only the Wy columns of the top-k knockout neurons (DEFINITIONS 7.3); read from
+        `neurons` when that evaluated k (the same kernel, bit for bit)."""
+        v = self._from_neurons("keep_top_k", k)
+        if v is not None:
+            return v
         return self.memo(("keep", k), lambda: float(self.readout_cache.bpcs(self._top_mask(k, True))[0]))
 
     def cum_bpc(self, k: int) -> float:
-        """bpc with the Wy columns of the top-k knockout neurons zeroed (DEFINITIONS 7.2)."""
+        """bpc with the Wy columns of the top-k knockout neurons zeroed (DEFINITIONS 7.2); read from
+        `neurons` when that evaluated k."""
+        v = self._from_neurons("cumulative", k)
+        if v is not None:
+            return v
         return self.memo(("cum", k), lambda: float(self.readout_cache.bpcs(self._top_mask(k, False))[0]))
 
     def combined_row(self, k: int, theta: float) -> dict:

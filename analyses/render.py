@@ -323,7 +323,7 @@ def _ko_bar(value: float, vmax: float, width: int = 24) -> Text:
 def knockout(rep: dict, top: int = 30, sign_top: int = 20) -> Group:
     """q3_neurons (analyses.knockout.neurons_report): single-neuron readout knockout ranking (top rows), ties,
     promoted/demoted bytes of the top neurons, cumulative removal and keep-top-k, per-neuron sign-only readout."""
-    from .knockout import PRINTED_CUMULATIVE_K, PRINTED_KEEP_K
+    from .knockout import PRINTED_CUMULATIVE_K, PRINTED_KEEP_K, at
     ko, cum, keep, so = rep["knockout"], rep["cumulative"], rep["keep_top_k"], rep["sign_only"]
     H = rep["H"]
     parts = [Text.assemble("baseline ", (f"{rep['baseline_bpc']:.4f}", "bold"),
@@ -352,9 +352,12 @@ def knockout(rep: dict, top: int = 30, sign_top: int = 20) -> Group:
     for k in sorted(set(PRINTED_CUMULATIVE_K) | set(PRINTED_KEEP_K)):
         if k > H:
             continue
-        t.add_row(str(k), f"{cum['bpc'][k]:.4f}", f"{cum['delta'][k]:+.4f}",
-                  f"{keep['bpc'][k]:.4f}" if k else "", f"{keep['pct_of_gain'][k]:.1f}%" if k else "",
-                  f"{keep['pct_of_gain_unigram'][k]:.1f}%" if k else "")
+        def cell(table, field, spec, unit=""):  # "—" for a k the result did not evaluate
+            v = at(table, k, field)
+            return "—" if v is None else format(v, spec) + unit
+        t.add_row(str(k), cell(cum, "bpc", ".4f"), cell(cum, "delta", "+.4f"),
+                  cell(keep, "bpc", ".4f") if k else "", cell(keep, "pct_of_gain", ".1f", "%") if k else "",
+                  cell(keep, "pct_of_gain_unigram", ".1f", "%") if k else "")
     parts.append(t)
     t = Table(title="Per-neuron sign-only readout (h_j -> sign), by |delta|", title_justify="left")
     for c in ("neuron", "bpc", "delta", "knockout rank"):

@@ -9,7 +9,10 @@ weights takes a few seconds.
 """
 from __future__ import annotations
 
+import concurrent.futures as cf
+import contextlib
 import re
+import threading
 import time
 from typing import Callable, NamedTuple
 
@@ -20,6 +23,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+
+from satrnn.automaton import slices
 
 from . import boolean_figures, render
 from .claims import VERIFY_PUBLISHED, NotAvailable, Subject
@@ -36,20 +41,26 @@ class Section(NamedTuple):
     build: Callable
     analysis: str
     renderer: str
+    background: bool = False
 
 
 SECTIONS: dict[str, Section] = {}
 
 
-def register_section(name: str, title: str, build: Callable, analysis: str, renderer: str = "") -> None:
-    """Add a section to the report (in registration order): one line per section."""
-    SECTIONS[name] = Section(title, build, analysis, renderer or f"{build.__module__}.{build.__name__}")
+def register_section(name: str, title: str, build: Callable, analysis: str, renderer: str = "",
+                     background: bool = False) -> None:
+    """Add a section to the report (in registration order): one line per section. A `background` section
+    spends its time in nogil kernels (slices.run_jobs): the report starts it on a background thread at the
+    beginning, so its kernels use the cores the other sections' Python leaves idle. It must touch the
+    shared context only through thread-safe accessors (`LedgerContext.memo`)."""
+    SECTIONS[name] = Section(title, build, analysis, renderer or f"{build.__module__}.{build.__name__}",
+                             background)
 
 
-def section(name: str, title: str, analysis: str, renderer: str = ""):
+def section(name: str, title: str, analysis: str, renderer: str = "", background: bool = False):
     """Decorator form of `register_section`."""
     def deco(fn):
-        register_section(name, title, fn, analysis, renderer)
+        register_section(name, title, fn, analysis, renderer, background)
         return fn
     return deco
 
@@ -168,7 +179,8 @@ def sec_cascades(ctx: LedgerContext):
     return Group(kv_table(rows), render.cascade("float", sm), grow, render.derrida("data", dc), der), data
 
 
-@section("cycles", "Cycle search", analysis="analyses.cycle_survey.survey", renderer="analyses.render.cycles")
+@section("cycles", "Cycle search", analysis="analyses.cycle_survey.survey", renderer="analyses.render.cycles",
+         background=True)
 def sec_cycles(ctx: LedgerContext):
     """Brent's search from seeded random starts under the bytes the text uses most (analyses.cycle_survey).
     JSON: `cycles` = [{input, period, transient, transient_max, starts, smallest_state}], plus
@@ -195,7 +207,7 @@ def sec_cycles(ctx: LedgerContext):
 
 
 @section("landscape", "Attractor landscape", analysis="automaton.landscape.estimate_landscape",
-         renderer="analyses.landscape.render_landscape")
+         renderer="analyses.landscape.render_landscape", background=True)
 def sec_landscape(ctx: LedgerContext):
     """The landscape under the text's most used byte (analyses.landscape.landscape_section): exact for small
     H, else estimated from seeded starts with basin-fraction and entropy intervals and the unresolved count."""
@@ -206,8 +218,8 @@ def sec_landscape(ctx: LedgerContext):
 @section("knockout", "Knockout and redux", analysis="analyses.knockout.neurons_report",
          renderer="analyses.render.knockout")
 def sec_knockout(ctx: LedgerContext):
-    from .knockout import neurons_report
     ko = ctx.knockout
+    neurons = ctx.neurons
     order = [int(j) for j in ko.order[:10]]
     keep = []
     for k in (1, 5, 10, 15, 20, 30, 50, 80, 120, ctx.H):
@@ -227,7 +239,7 @@ def sec_knockout(ctx: LedgerContext):
         t2.add_row(str(k), str(th), f"{r['bpc']:.4f}", f"{r['delta']:+.4f}", f"{prm:,}")
     data = {"knockout_top10": [{"neuron": j, "delta": float(ko.delta[j])} for j in order],
             "baseline_bpc": ctx.fwd.bpc, "keep_top_k": keep, "redux": red}
-    return Group(render.knockout(neurons_report(ctx.model, ctx.xs, ctx.readout_cache), top=10, sign_top=10),
+    return Group(render.knockout(neurons, top=10, sign_top=10),
                  t2), data
 
 
@@ -365,25 +377,47 @@ def failures(data: dict) -> list[str]:
 def build_report(model, xs, sections=None, show_progress: bool = True, source_args=("MODEL", "TEXT")):
     """Compute the chosen sections (default: all, in order). Returns (renderables, json dict); a section's
     dict has `failed: true` when it crashed (see `failures`). source_args = how commands printed by the
-    report name the model and text (() for the default model)."""
+    report name the model and text (() for the default model). Background sections (the kernel searches)
+    run on one background thread from the start, in order; results and their order do not depend on it.
+    Ctrl-C stops them after their current slice."""
     from .clikit import progress
 
     names = list(SECTIONS) if sections is None else list(sections)
     ctx = LedgerContext(model, xs)
     ctx.source_args = tuple(source_args)
     rends, data = [], {}
-    if show_progress:
-        with progress() as bar:
-            task = bar.add_task("report", total=len(names))
-            for n in names:
-                bar.update(task, description=f"report: {SECTIONS[n].title}")
-                r, d = run_section(n, ctx)
-                rends.append(r)
-                data[n] = d
-                bar.update(task, advance=1)
-    else:
+    cancel = threading.Event()
+
+    def in_background(n):
+        with slices.cancelled_by(cancel):
+            return run_section(n, ctx)
+
+    bg = [n for n in names if SECTIONS[n].background]
+    pool = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-bg") if bg else None
+    futures = {n: pool.submit(in_background, n) for n in bg} if pool else {}
+    try:
+        with (progress() if show_progress else contextlib.nullcontext()) as bar:
+            task = bar.add_task("report", total=len(names)) if bar is not None else None
+            done = {}
+            # the foreground sections first, while the background ones run; then collect those
+            for n in [n for n in names if n not in futures] + [n for n in names if n in futures]:
+                if bar is not None:
+                    bar.update(task, description=f"report: {SECTIONS[n].title}")
+                if n in futures:
+                    r, d = futures[n].result()
+                    d["background"] = True
+                else:
+                    r, d = run_section(n, ctx)
+                done[n] = (r, d)
+                if bar is not None:
+                    bar.update(task, advance=1)
         for n in names:
-            r, d = run_section(n, ctx)
-            rends.append(r)
-            data[n] = d
+            rends.append(done[n][0])
+            data[n] = done[n][1]
+    except BaseException:
+        cancel.set()
+        raise
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     return rends, data

@@ -539,7 +539,6 @@ def _entropy_of_labels(x, axis=-1):
 def merge_jobs(jobs, *, confidence: float = CONFIDENCE, bootstrap_resamples: int = BOOTSTRAP_RESAMPLES,
                bootstrap_seed: int | None = None) -> EstimatedLandscape:
     """Combine jobs of one (model, semantics, sequence, pins, budget) into one estimate."""
-    from scipy import stats  # imported here: scipy.stats takes ~2 s to import, and only estimates need it
     jobs = list(jobs)
     if not jobs:
         raise SatrnnInputError("no landscape jobs to merge")
@@ -561,6 +560,8 @@ def merge_jobs(jobs, *, confidence: float = CONFIDENCE, bootstrap_resamples: int
     n = sum(j.starts for j in jobs)
     unresolved = sum(j.unresolved for j in jobs)
     atts = []
+    if agg:  # imported only when there is an interval to compute: scipy.stats takes about 0.5 s to import
+        from scipy import stats
     for rep, (period, cnt, tmin, tmax, tsum) in agg.items():
         ci = stats.binomtest(cnt, n).proportion_ci(confidence_level=confidence, method="exact")
         atts.append(EstimatedAttractor(rep=rep, period=int(period), starts=int(cnt), basin_fraction=cnt / n,

@@ -12,6 +12,7 @@ stopped.
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
@@ -20,6 +21,21 @@ import numba
 SLICE_SECONDS = 0.1          # target length of one slice (a slice may run up to about twice as long)
 FIRST_SLICE_STEPS = 4096     # steps in a job's first slice, before its speed is known
 SERIAL_STEPS = 1 << 18       # estimated work (Boolean steps) below which threads are not worth starting
+
+_local = threading.local()
+
+
+@contextlib.contextmanager
+def cancelled_by(event: threading.Event):
+    """Within this block, `run_jobs` called from this thread stops after the current slices once `event` is
+    set, and raises KeyboardInterrupt. For computations on a background thread, where the signal does not
+    arrive: the main thread sets the event when it is interrupted."""
+    old = getattr(_local, "cancel", None)
+    _local.cancel = event
+    try:
+        yield event
+    finally:
+        _local.cancel = old
 
 
 def threads_for(total_steps: float | None) -> int:
@@ -39,6 +55,14 @@ def run_jobs(n_jobs: int, work, *, threads: int | None = None, on_progress=None,
     state = {"next": 0, "done": 0, "steps": 0, "error": None}
     lock = threading.Lock()
     stop = threading.Event()
+    cancel = getattr(_local, "cancel", None)
+
+    def check_cancel():
+        if cancel is not None and cancel.is_set():
+            stop.set()
+            raise KeyboardInterrupt
+
+    check_cancel()
 
     def take():
         with lock:
@@ -62,7 +86,7 @@ def run_jobs(n_jobs: int, work, *, threads: int | None = None, on_progress=None,
                 report()
             if finished:
                 return True
-            if stop.is_set():
+            if stop.is_set() or (cancel is not None and cancel.is_set()):
                 return False
             if steps > 0:   # aim the next slice at SLICE_SECONDS, growing at most 4x per slice
                 limit = max(1, min(4 * limit, int(steps * SLICE_SECONDS / max(dt, 1e-6))))
@@ -74,6 +98,7 @@ def run_jobs(n_jobs: int, work, *, threads: int | None = None, on_progress=None,
     if threads <= 1 or n_jobs <= 1:
         while (j := take()) >= 0:
             run_one(j, report)
+            check_cancel()
         return
 
     def worker():
@@ -92,6 +117,7 @@ def run_jobs(n_jobs: int, work, *, threads: int | None = None, on_progress=None,
         while alive := [t for t in pool if t.is_alive()]:
             alive[0].join(SLICE_SECONDS)
             report()
+            check_cancel()
     except BaseException:
         stop.set()
         for t in pool:

@@ -153,7 +153,10 @@ def test_cycle_section_finds_the_published_cycles(cycle_section):
         assert set(c) >= {"input", "period", "transient", "smallest_state"} and c["period"] > 0
     assert any(c["input"] == 0x20 and c["period"] == 19168 for c in cycles)
     assert 0 < d["resolved_fraction"] <= 1 and d["steps_per_second"] > 0
-    assert d["total_steps"] <= d["jobs"] * d["budget"]
+    # detection stays within the budget; locating mu and lambda afterwards costs about 2 (mu + lambda) more
+    # steps per resolved search (automaton/cycles.py), counted in total_steps but not in the budget
+    extra = sum(c["starts"] * 2 * (c["transient_max"] + c["period"] + 1) for c in cycles)
+    assert d["total_steps"] <= d["jobs"] * d["budget"] + extra
 
 
 def test_cycle_section_command_gives_the_same_cycles(cycle_section, capsys):

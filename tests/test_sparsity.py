@@ -5,6 +5,8 @@ import json
 import numba
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from satrnn.analyses.cli import main
 from satrnn.analyses.sparsity import TAUS, attribution_arrays, q1_sparsity, significant_counts
@@ -181,3 +183,20 @@ def test_kernel_property(H, n, seed, logscale, variant):
     for t in range(n - 1):
         counts = naive.q1_position_naive(m.Wx, m.Wh, m.Wy, m.by, hs, xs, t, TAUS, variant)[0]
         assert [list(r["counts"][t, c]) for c in range(3)] == [counts["Wx"], counts["Wh"], counts["Wy"]]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(-3, 3), st.floats(-1e3, 1e3, allow_nan=False, width=32)),
+                min_size=2, max_size=40))
+def test_spearman_equals_scipy_with_ties(pairs):
+    """sparsity.spearman (average ranks, no scipy.stats import) equals scipy.stats.spearmanr, ties included."""
+    from scipy.stats import rankdata, spearmanr
+    from satrnn.analyses.sparsity import average_ranks, spearman
+    a = np.array([p[0] for p in pairs], dtype=np.float64)
+    b = np.array([p[1] for p in pairs], dtype=np.float64)
+    assert np.array_equal(average_ranks(a), rankdata(a, method="average"))
+    got = spearman(a, b)
+    if np.all(a == a[0]) or np.all(b == b[0]):
+        assert got is None
+    else:
+        assert got == pytest.approx(spearmanr(a, b).statistic, rel=1e-12, abs=1e-12)
