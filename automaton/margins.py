@@ -16,6 +16,7 @@ import numpy as np
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, readout_costs
 from satrnn.rnn.model import ElmanRNN
+from satrnn.rnn.numba_config import njit
 from satrnn.rnn.stream import SequentialSum, state_chunks
 
 
@@ -65,6 +66,102 @@ def _decade_exponents(pos: np.ndarray) -> np.ndarray:
 
 
 _DECADE_OFFSET = 64        # float32 magnitudes span decades -46..38
+
+
+# decade boundaries 10^k, k = -_DECADE_OFFSET.._DECADE_OFFSET, as numpy's float64 power gives them
+_POW10 = 10.0 ** np.arange(-_DECADE_OFFSET, _DECADE_OFFSET + 1)
+MEDIAN_WINDOW = 16         # top-16-bit buckets counted at full resolution on each side of the first estimate
+# integer counters of _margin_chunk
+_SMALL, _TINY, _ZEROS, _WITHIN_DELTA, _WITHIN, _NAN_RATIO = range(6)
+# float64 accumulators of _margin_chunk
+_MEAN_SUM, _MAX_BOUND, _MIN_RATIO = range(3)
+
+
+@njit
+def _margin_chunk(mu, bits, x_in, d32, abs_bh, abs_wxT, abs_wh_rows, gam, pow10, win_lo, ints, flts, S, mins,
+                  ns, counts, decades, top16, low16):
+    """Every per-neuron-step count of margin_report for one chunk, in one pass, into the accumulators.
+
+    mu (m, H) float32 margins |z_t|, bits their uint32 patterns, x_in (m,) the bytes read. Sums run in the
+    order of the whole-text loop (t ascending, then i), so chunked results equal one loop bit for bit:
+    flts[_MEAN_SUM] += mu[t, i] (t, i order), S[i] += mu[t, i] (float64). The ratio minimum is per chunk
+    (flts[_MIN_RATIO] reset by the caller); an undefined ratio (0 / 0: a zero margin under a zero bound) is
+    counted in ints[_NAN_RATIO] and left out of the minimum. low16[b - win_lo, low 16 bits] counts the
+    values whose top 16 bits b lie in the window.
+    """
+    m, H = mu.shape
+    one, tenth, five = np.float32(1.0), np.float32(0.1), np.float32(5.0)
+    nwin = low16.shape[0]
+    for t in range(m):
+        x = x_in[t]
+        for i in range(H):
+            v = mu[t, i]
+            v64 = np.float64(v)
+            flts[_MEAN_SUM] += v64
+            S[i] += v64
+            if v < one:
+                ints[_SMALL] += 1
+                ns[i] += 1
+            if v < tenth:
+                ints[_TINY] += 1
+            if v < mins[i]:
+                mins[i] = v
+            q = np.float32(v / five)
+            counts[int(min(np.float32(49.0), q))] += 1     # trunc of a non-negative float32, capped
+            b = bits[t, i]
+            if v == 0:
+                ints[_ZEROS] += 1
+            else:
+                # a first guess from the binary exponent (floor(e log10 2) is within 1 of the decade for
+                # normal numbers), then the boundaries decide; subnormals take log10
+                e = np.int64(b >> np.uint32(23)) - 127
+                k = int(math.floor(e * 0.30102999566398120)) if e > -127 else int(math.floor(math.log10(v64)))
+                while pow10[k + 1 + _DECADE_OFFSET] <= v64:
+                    k += 1
+                while pow10[k + _DECADE_OFFSET] > v64:
+                    k -= 1
+                decades[k + _DECADE_OFFSET] += 1
+            top = np.int64(b >> np.uint32(16))
+            top16[top] += 1
+            if win_lo <= top < win_lo + nwin:
+                low16[top - win_lo, np.int64(b & np.uint32(0xFFFF))] += 1
+            if v <= d32[i]:
+                ints[_WITHIN_DELTA] += 1
+            bound = gam * ((abs_bh[i] + abs_wxT[x, i]) + abs_wh_rows[i])
+            if v64 <= bound:
+                ints[_WITHIN] += 1
+            if bound > flts[_MAX_BOUND]:
+                flts[_MAX_BOUND] = bound
+            r = v64 / bound
+            if r != r:
+                ints[_NAN_RATIO] += 1
+            elif r < flts[_MIN_RATIO]:
+                flts[_MIN_RATIO] = r
+
+
+def _smallest_of_chunk(mu_flat: np.ndarray, k: int) -> np.ndarray:
+    """Flat indices of the k smallest values, ties by index (= argsort(kind='stable')[:k]), in O(size)."""
+    if mu_flat.size <= k:
+        return np.argsort(mu_flat, kind="stable")
+    kth = np.partition(mu_flat, k - 1)[k - 1]
+    idx = np.flatnonzero(mu_flat <= kth)             # ascending: a stable sort keeps ties by index
+    return idx[np.argsort(mu_flat[idx], kind="stable")[:k]]
+
+
+def _median_from_window(top16: np.ndarray, low16: np.ndarray, win_lo: int, total: int) -> float | None:
+    """np.median of all margins from the bucket counts, when the middle ranks fall inside the window of
+    buckets counted at full resolution; None otherwise (a second pass is then needed)."""
+    cum = np.cumsum(top16)
+    k1, k2 = (total - 1) // 2, total // 2
+    vals = []
+    for k in (k1, k2):
+        b = int(np.searchsorted(cum, k, side="right"))
+        if not win_lo <= b < win_lo + low16.shape[0]:
+            return None
+        before = int(cum[b - 1]) if b > 0 else 0
+        lo16 = int(np.searchsorted(np.cumsum(low16[b - win_lo]), k - before, side="right"))
+        vals.append(np.uint32((b << 16) | lo16).view(np.float32))
+    return float(np.median(np.array(vals, dtype=np.float32))) if k1 != k2 else float(vals[0])
 
 
 def _log_histogram_from_counts(zeros: int, decades: np.ndarray, total: int) -> list[dict]:
@@ -119,13 +216,16 @@ def margin_report(model: ElmanRNN, xs, per_position_rows: int = PER_POSITION_ROW
     """q1_margins (DEFINITIONS 2) on the float32 data trajectory (h_{-1} = 0), t = 0..n-2.
 
     Computed in chunks of the text (rnn.stream): memory is O(chunk x H) plus the outputs, whatever the text
-    length; every value equals the whole-text computation (sums carried in index order). The median needs
-    a second forward pass (exact order statistic by a 2 x 16-bit radix count).
+    length; every value equals the whole-text computation (sums carried in index order). One numba pass per
+    chunk (`_margin_chunk`) does every per-neuron-step count. The median is an exact order statistic by a
+    2 x 16-bit radix count: the low 16 bits are counted for a window of buckets around the first chunk's
+    median; only when the final middle ranks fall outside it does a second forward pass run
+    (`median_passes`: 1 or 2).
 
     Keys:
       n_bytes, steps (n-1), H, neuron_steps (H (n-1));
       mean_margin (double, t then i ascending), small / small_pct (mu < 1.0f), tiny / tiny_pct (mu < 0.1f),
-      frac_below_1, frac_below_0_1, min_margin, median_margin;
+      frac_below_1, frac_below_0_1, min_margin, median_margin, median_passes (forward passes it took);
       bpc_full, bpc_sign_readout (2.3: only the readout binarised, float recurrence; quirk in `quirks`);
       histogram (2.4 paper bins: list of {bin, lo, hi, count, pct}, non-empty only),
       histogram_log (decades: {lo, hi, count, pct}, exact zeros as lo = hi = 0);
@@ -142,13 +242,14 @@ def margin_report(model: ElmanRNN, xs, per_position_rows: int = PER_POSITION_ROW
         float32 accumulation error bound gamma_{H+1}(2^-24) (|bh| + |Wx[., x]| + sum_j |Wh[i, j]|) vs the
         margins ({max_bound, steps_within_bound, min_margin_over_bound});
       quirks: list of strings.
-    `progress(done, total)`, if given, is called after every chunk (total = 2 (n-1): two passes).
+    `progress(done, total)`, if given, is called after every chunk (total = n-1, or 2 (n-1) once a second
+    pass for the median starts).
     """
     xs = check_model_text(model, xs)
     H = model.H
     n1 = xs.shape[0] - 1
     total = n1 * H
-    tick1 = None if progress is None else (lambda done: progress(done, 2 * n1))
+    tick1 = None if progress is None else (lambda done: progress(done, n1))
     tick2 = None if progress is None else (lambda done: progress(n1 + done, 2 * n1))
     one, tenth = f32(1.0), f32(0.1)
     # 2.6 constants (per neuron), needed inside the loop for the corrected counts
@@ -162,73 +263,84 @@ def margin_report(model: ElmanRNN, xs, per_position_rows: int = PER_POSITION_ROW
     abs_bh = np.abs(model.bh.astype(np.float64))
     abs_wxT = np.abs(model.Wx.T.astype(np.float64))
     abs_wh_rows = np.abs(model.Wh.astype(np.float64)).sum(axis=1)
-    # running accumulators
-    mean_sum, S, cost_sum, sign_sum = SequentialSum(), SequentialSum((H,)), SequentialSum(), SequentialSum()
-    small = tiny = zeros = within_delta = within = 0
+    # running accumulators (see _margin_chunk)
+    cost_sum, sign_sum = SequentialSum(), SequentialSum()
+    ints = np.zeros(6, dtype=np.int64)
+    flts = np.zeros(3, dtype=np.float64)
+    min_over_bound = math.inf
+    S = np.zeros(H, dtype=np.float64)
     counts = np.zeros(PAPER_BINS, dtype=np.int64)
     decades = np.zeros(2 * _DECADE_OFFSET, dtype=np.int64)
     top16 = np.zeros(1 << 16, dtype=np.int64)
+    low16 = np.zeros((0, 1 << 16), dtype=np.int64)
+    win_lo = -1
     mins = np.full(H, np.inf, dtype=np.float32)
     ns = np.zeros(H, dtype=np.int64)
-    max_bound, min_over_bound = 0.0, math.inf
+    abs_wxT = np.ascontiguousarray(abs_wxT)
     cand = np.zeros((0, 3))                     # smallest candidates: (margin, flat index, z)
     per_pos, last_row = [], None
     for t0, hs, zs in state_chunks(model, xs, stop=n1, progress=tick1):
         m = zs.shape[0]
         _check_finite(zs, t0)
         mu = np.abs(zs).astype(np.float32)                                  # (m, H)
+        bits = mu.view(np.uint32)
         x_in, x_next = xs[t0:t0 + m], xs[t0 + 1:t0 + m + 1]
-        small += int((mu < one).sum())
-        tiny += int((mu < tenth).sum())
-        mean_sum.add(mu.ravel())
-        S.add(mu)
-        mins = np.minimum(mins, mu.min(axis=0))
-        ns += (mu < one).sum(axis=0)
-        # 2.4 paper histogram (the bin index is computed in float32, then capped)
-        k = np.minimum(f32(PAPER_BINS - 1), np.trunc((mu / f32(PAPER_BIN_WIDTH)).astype(np.float32)))
-        counts += np.bincount(k.astype(np.int64).ravel(), minlength=PAPER_BINS)
-        zeros += int((mu == 0).sum())
-        pos = mu[mu > 0].astype(np.float64)
-        if pos.size:
-            decades += np.bincount(_decade_exponents(pos) + _DECADE_OFFSET, minlength=2 * _DECADE_OFFSET)
-        top16 += np.bincount((mu.view(np.uint32) >> np.uint32(16)).ravel().astype(np.int64), minlength=1 << 16)
-        # the 20 smallest so far (stable: ties by flat index t * H + i)
-        flat = np.argsort(mu.ravel(), kind="stable")[:N_SMALLEST]
-        new = np.column_stack([mu.ravel()[flat].astype(np.float64), (flat + t0 * H).astype(np.float64),
-                               zs.ravel()[flat].astype(np.float64)])
-        cand = np.vstack([cand, new])
-        cand = cand[np.lexsort((cand[:, 1], cand[:, 0]))][:N_SMALLEST]
+        flts[_MIN_RATIO] = math.inf
+        _margin_chunk(mu, bits, x_in, d32, abs_bh, abs_wxT, abs_wh_rows, gam, _POW10, win_lo, ints, flts, S,
+                      mins, ns, counts, decades, top16, low16)
+        if win_lo < 0:
+            # the first chunk fixes a window of buckets around the median so far; the buckets it covers are
+            # counted at full resolution from here on (this chunk's by a second look at it), so the exact
+            # median usually needs no second forward pass
+            k_mid = (int(top16.sum()) - 1) // 2
+            b = int(np.searchsorted(np.cumsum(top16), k_mid, side="right"))
+            win_lo = max(0, b - MEDIAN_WINDOW)
+            low16 = np.zeros((min(1 << 16, b + MEDIAN_WINDOW + 1) - win_lo, 1 << 16), dtype=np.int64)
+            top = (bits >> np.uint32(16)).astype(np.int64).ravel()
+            inw = (top >= win_lo) & (top < win_lo + low16.shape[0])
+            np.add.at(low16, (top[inw] - win_lo, (bits.ravel()[inw] & np.uint32(0xFFFF)).astype(np.int64)), 1)
+        min_over_bound = min(min_over_bound, float(flts[_MIN_RATIO]))
+        # the 20 smallest so far (stable: ties by flat index t * H + i); a chunk whose minimum cannot
+        # enter the list is skipped
+        mflat = mu.ravel()
+        if cand.shape[0] < N_SMALLEST or float(mflat.min()) <= cand[-1, 0]:
+            flat = _smallest_of_chunk(mflat, N_SMALLEST)
+            new = np.column_stack([mflat[flat].astype(np.float64), (flat + t0 * H).astype(np.float64),
+                                   zs.ravel()[flat].astype(np.float64)])
+            cand = np.vstack([cand, new])
+            cand = cand[np.lexsort((cand[:, 1], cand[:, 0]))][:N_SMALLEST]
         # readouts: full float state and its signs (2.3)
         costs, _ = readout_costs(model, hs, x_next)
         signs = np.where(hs >= 0, f32(1.0), f32(-1.0)).astype(np.float32)
         sign_costs, _ = readout_costs(model, signs, x_next)
         cost_sum.add(costs)
         sign_sum.add(sign_costs)
-        # 2.6 corrected: margins within delta_i, and within the rigorous accumulation bound
-        within_delta += int((mu <= d32[None, :]).sum())
-        acc_bound = gam * (abs_bh[None, :] + abs_wxT[x_in] + abs_wh_rows[None, :])   # (m, H)
-        within += int((mu.astype(np.float64) <= acc_bound).sum())
-        max_bound = max(max_bound, float(acc_bound.max()))
-        min_over_bound = min(min_over_bound, float((mu / acc_bound).min()))
         # 2.2 per-position rows (bounded: the first per_position_rows and the last)
-        row_min = mu.min(axis=1)
-        row_mean = (np.cumsum(mu, axis=1, dtype=np.float32)[:, -1] / f32(H)).astype(np.float32)
-        row_small = (mu < one).sum(axis=1)
-        row_tiny = (mu < tenth).sum(axis=1)
-        keep = [j for j in range(m) if t0 + j < per_position_rows or t0 + j == n1 - 1]
+        keep = list(range(0, max(0, min(m, per_position_rows - t0))))
+        if t0 + m == n1 and (not keep or keep[-1] != m - 1):
+            keep.append(m - 1)
         for j in keep:
             t = t0 + j
-            ns_t = int(row_small[j])
-            row = {"t": t, "min": float(row_min[j]), "mean": float(row_mean[j]), "n_small": ns_t,
-                   "n_tiny": int(row_tiny[j]), "bpc_full": float(costs[j]), "bpc_sign": float(sign_costs[j]),
+            row_mu = mu[j]
+            ns_t = int((row_mu < one).sum())
+            row = {"t": t, "min": float(row_mu.min()),
+                   "mean": float(f32(np.cumsum(row_mu, dtype=np.float32)[-1] / f32(H))), "n_small": ns_t,
+                   "n_tiny": int((row_mu < tenth).sum()), "bpc_full": float(costs[j]),
+                   "bpc_sign": float(sign_costs[j]),
                    "printed": bool(t < 10 or (t < 100 and t % 10 == 0) or t % 50 == 0 or ns_t > 3 or t == n1 - 1)}
             if t < per_position_rows:
                 per_pos.append(row)
             else:
                 last_row = row
+    small, tiny, zeros = int(ints[_SMALL]), int(ints[_TINY]), int(ints[_ZEROS])
+    within_delta, within, max_bound = int(ints[_WITHIN_DELTA]), int(ints[_WITHIN]), float(flts[_MAX_BOUND])
+    median = _median_from_window(top16, low16, win_lo, total)
+    median_passes = 1
+    if median is None:
+        median = _exact_median(model, xs, n1, top16, total, tick2)
+        median_passes = 2
     if last_row is not None:
         per_pos.append(last_row)
-    S = S.value
     hist = [{"bin": int(b), "lo": PAPER_BIN_WIDTH * b, "hi": (PAPER_BIN_WIDTH * (b + 1) if b < PAPER_BINS - 1
                                                             else math.inf),
              "count": int(c), "pct": 100.0 * int(c) / total} for b, c in enumerate(counts) if c]
@@ -270,10 +382,10 @@ def margin_report(model: ElmanRNN, xs, per_position_rows: int = PER_POSITION_ROW
     ]
     return {
         "n_bytes": int(xs.shape[0]), "steps": n1, "H": H, "neuron_steps": total,
-        "mean_margin": float(mean_sum.value) / total, "small": small, "small_pct": 100.0 * small / total,
+        "mean_margin": float(flts[_MEAN_SUM]) / total, "small": small, "small_pct": 100.0 * small / total,
         "tiny": tiny, "tiny_pct": 100.0 * tiny / total, "frac_below_1": small / total,
         "frac_below_0_1": tiny / total, "min_margin": float(mu_min),
-        "median_margin": _exact_median(model, xs, n1, top16, total, tick2),
+        "median_margin": median, "median_passes": median_passes,
         "bpc_full": float(cost_sum.value) / n1, "bpc_sign_readout": float(sign_sum.value) / n1,
         "histogram": hist, "histogram_log": _log_histogram_from_counts(zeros, decades, total),
         "per_neuron": {"mean": (S / n1).tolist(), "min": mins.astype(np.float64).tolist(),

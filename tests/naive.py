@@ -1296,3 +1296,77 @@ def average_sensitivity(step, H, states, pins=None):
             tot += hamming_states(step(s), step(t))
         per.append(tot / len(states))
     return per
+
+
+# ==== margins, literally (DEFINITIONS 2; issue 19's one-pass kernel is checked against this) ============
+
+def decade_of(v: float) -> int:
+    """k with 10^k <= v < 10^(k+1), v > 0, decided with exact rationals (no logarithm rounding)."""
+    from fractions import Fraction
+    q = Fraction(float(v))
+    k = math.floor(math.log10(float(v)))
+    while Fraction(10) ** (k + 1) <= q:
+        k += 1
+    while Fraction(10) ** k > q:
+        k -= 1
+    return k
+
+
+def margin_fields(model, zs, xs) -> dict:
+    """The per-neuron-step figures of q1_margins from the float32 pre-activations zs (n-1, H) of t = 0..n-2,
+    each by a plain loop: sequential double sums (t, then i), float32 comparisons, the paper bins, decades,
+    the median of the float32 margins, the 20 smallest (ties by t H + i), the per-neuron mean / min /
+    count below 1, the corrected 2.6 counts (mu <= delta_i; mu <= gamma_{H+1} (|bh| + |Wx[., x_t]| + row
+    sums of |Wh|)), the largest bound and the smallest mu / bound (NaN ratios skipped, as a running Python
+    min over chunks would skip them only when a chunk's numpy min is NaN: compare it only on models where
+    no ratio is NaN)."""
+    n1, H = zs.shape
+    mu = [[f32(abs(float(zs[t, i]))) for i in range(H)] for t in range(n1)]
+    s = 0.0
+    for t in range(n1):
+        for i in range(H):
+            s += float(mu[t][i])
+    Wabs = []
+    for j in range(H):
+        a = f32(0.0)
+        for v in np.abs(model.Wh[j]):
+            a = f32(a + f32(v))
+        Wabs.append(a)
+    delta = [f32(Wj * f32(2.0 ** -23)) for Wj in Wabs]
+    u = 2.0 ** -24
+    gam = (H + 1) * u / (1 - (H + 1) * u)
+    rows = np.abs(model.Wh.astype(np.float64)).sum(axis=1)
+    out = {"mean_sum": s, "small": 0, "tiny": 0, "zeros": 0, "bins": {}, "decades": {}, "within_delta": 0,
+           "within": 0, "max_bound": 0.0, "min_ratio": math.inf,
+           "S": [0.0] * H, "mins": [math.inf] * H, "ns": [0] * H}
+    flat = []
+    for t in range(n1):
+        x = int(xs[t])
+        for i in range(H):
+            v = mu[t][i]
+            out["S"][i] += float(v)
+            out["mins"][i] = min(out["mins"][i], float(v))
+            if v < f32(1.0):
+                out["small"] += 1
+                out["ns"][i] += 1
+            if v < f32(0.1):
+                out["tiny"] += 1
+            b = margin_hist_bin(v)
+            out["bins"][b] = out["bins"].get(b, 0) + 1
+            if v == 0:
+                out["zeros"] += 1
+            else:
+                d = decade_of(float(v))
+                out["decades"][d] = out["decades"].get(d, 0) + 1
+            if v <= delta[i]:
+                out["within_delta"] += 1
+            bound = gam * ((abs(float(model.bh[i])) + abs(float(model.Wx[i, x]))) + float(rows[i]))
+            if float(v) <= bound:
+                out["within"] += 1
+            out["max_bound"] = max(out["max_bound"], bound)
+            if bound != 0:
+                out["min_ratio"] = min(out["min_ratio"], float(v) / bound)
+            flat.append((float(v), t * H + i, float(zs[t, i])))
+    out["median"] = float(np.median(np.array([m for row in mu for m in row], dtype=np.float32)))
+    out["smallest"] = sorted(flat)[:20]
+    return out

@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import naive
 from satrnn.analyses.cli import main
@@ -216,3 +218,63 @@ def test_cli_margins_errors(capsys, model_path, tmp_path):
     assert rc == 2 and "at least 2" in err
     rc, _, err = run_cli(capsys, "margins", model_path)
     assert rc == 2 and "TEXT is missing" in err
+
+
+def _margin_model(H, seed, scale, zero_rows):
+    m = random_model(H, seed)
+    rng = np.random.default_rng(seed)
+    f = lambda a: (a * np.float32(scale)).astype(np.float32)  # noqa: E731
+    Wh, bh, Wx = f(m.Wh), f(m.bh), f(m.Wx)
+    for i in range(min(zero_rows, H)):   # neurons whose z is exactly 0 whatever the input (0 / 0 ratios)
+        Wh[i], bh[i], Wx[i] = 0, 0, 0
+    if H > 1:   # a pre-activation cancelling to (near) zero: bias = -Wx for one byte
+        Wh[H - 1] = 0
+        bh[H - 1] = -Wx[H - 1, int(rng.integers(0, 256))]
+    # margins exactly on the boundaries: 0.1f and 1.0f (tiny / small), 5.0f (a paper bin edge), powers of
+    # ten (decade edges), and the sign of a negative z
+    edges = [f32(0.1), f32(1.0), f32(5.0), f32(10.0), f32(-100.0), f32(1e-3), f32(250.0)]
+    for k, i in enumerate(range(zero_rows, H - 1)):
+        if k % 2 == 0:
+            Wh[i], Wx[i] = 0, 0
+            bh[i] = edges[(k // 2 + seed) % len(edges)]
+    return m.replace(Wh=Wh, bh=bh, Wx=Wx)
+
+
+@settings(max_examples=25, deadline=None)
+@given(H=st.integers(1, 12), seed=st.integers(0, 10**6), n=st.integers(2, 160),
+       scale=st.sampled_from([1.0, 1e-3, 1e-30, 40.0]), zero_rows=st.integers(0, 2),
+       chunk=st.integers(1, 64), window=st.integers(0, 3))
+def test_margin_kernel_equals_the_literal_loop(H, seed, n, scale, zero_rows, chunk, window):
+    """margin_report's one-pass kernel (any chunk size, any median window: one pass or two) equals a plain
+    per-neuron-step loop (tests/naive.margin_fields) on adversarial models: zero rows (z = 0 exactly, 0/0
+    ratios), a pre-activation cancelling to zero, tiny (subnormal-range) and large weights, H != 128."""
+    import satrnn.automaton.margins as mg
+    from satrnn.rnn import stream
+    model = _margin_model(H, seed, scale, zero_rows)
+    xs = np.random.default_rng(seed + 1).integers(0, 256, n, dtype=np.uint8)
+    zs = forward(model, xs).zs[:n - 1]
+    if not np.isfinite(zs).all():
+        return
+    ref = naive.margin_fields(model, zs, xs)
+    old_chunk, old_window = stream.CHUNK, mg.MEDIAN_WINDOW
+    stream.CHUNK, mg.MEDIAN_WINDOW = chunk, window
+    try:
+        r = mg.margin_report(model, xs)
+    finally:
+        stream.CHUNK, mg.MEDIAN_WINDOW = old_chunk, old_window
+    total = H * (n - 1)
+    assert r["mean_margin"] == ref["mean_sum"] / total
+    assert (r["small"], r["tiny"]) == (ref["small"], ref["tiny"])
+    assert {h["bin"]: h["count"] for h in r["histogram"]} == ref["bins"]
+    logs = {round(math.log10(h["lo"])): h["count"] for h in r["histogram_log"] if h["lo"] > 0}
+    zeros = sum(h["count"] for h in r["histogram_log"] if h["lo"] == 0)
+    assert logs == ref["decades"] and zeros == ref["zeros"]
+    assert r["median_margin"] == ref["median"] and r["median_passes"] in (1, 2)
+    assert r["per_neuron"]["mean"] == [v / (n - 1) for v in ref["S"]]
+    assert r["per_neuron"]["min"] == ref["mins"] and r["per_neuron"]["n_small"] == ref["ns"]
+    assert [(s["margin"], s["t"] * H + s["neuron"], s["z"]) for s in r["smallest"]] == ref["smallest"]
+    c = r["mantissa_corrected"]
+    assert c["steps_with_margin_at_most_delta"] == ref["within_delta"]
+    assert c["steps_within_accumulation_bound"] == ref["within"]
+    assert c["max_accumulation_bound"] == ref["max_bound"]
+    assert c["min_margin_over_bound"] == ref["min_ratio"]

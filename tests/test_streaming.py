@@ -74,6 +74,8 @@ def test_margin_report_chunked_equals_whole(case, monkeypatch):
     model, xs = case
     whole = mg.margin_report(model, xs)
     part = _chunked(monkeypatch, lambda: mg.margin_report(model, xs))
+    # how many passes the median took depends on the first chunk's estimate, never the value
+    assert whole.pop("median_passes") in (1, 2) and part.pop("median_passes") in (1, 2)
     _same(whole, part)
     # the exact median, the bpc and the per-position rows against the whole-array computation
     r = forward(model, xs)
