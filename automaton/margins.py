@@ -17,7 +17,7 @@ from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, readout_costs
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit
-from satrnn.rnn.stream import SequentialSum, state_chunks
+from satrnn.rnn.stream import SequentialSum, fold_chunks, state_chunks
 
 
 f32 = np.float32
@@ -213,7 +213,19 @@ def _exact_median(model: ElmanRNN, xs: np.ndarray, n1: int, top16: np.ndarray, t
 
 
 def margin_report(model: ElmanRNN, xs, per_position_rows: int = PER_POSITION_ROWS, progress=None) -> dict:
-    """q1_margins (DEFINITIONS 2) on the float32 data trajectory (h_{-1} = 0), t = 0..n-2.
+    """q1_margins (DEFINITIONS 2): `margin_fold` fed by one streamed forward pass (see margin_fold)."""
+    xs = check_model_text(model, xs)
+    n1 = xs.shape[0] - 1
+    tick = None if progress is None else (lambda done: progress(done, n1))
+    (result,) = fold_chunks(state_chunks(model, xs, stop=n1, progress=tick),
+                            margin_fold(model, xs, per_position_rows, progress))
+    return result
+
+
+def margin_fold(model: ElmanRNN, xs, per_position_rows: int = PER_POSITION_ROWS, progress=None):
+    """q1_margins (DEFINITIONS 2) on the float32 data trajectory (h_{-1} = 0), t = 0..n-2, as a fold over
+    the chunks (t0, hs, zs) of `rnn.stream.state_chunks(model, xs, stop=n-1)` (driven by
+    `rnn.stream.fold_chunks`, possibly together with other folds over the same forward pass).
 
     Computed in chunks of the text (rnn.stream): memory is O(chunk x H) plus the outputs, whatever the text
     length; every value equals the whole-text computation (sums carried in index order). One numba pass per
@@ -242,14 +254,13 @@ def margin_report(model: ElmanRNN, xs, per_position_rows: int = PER_POSITION_ROW
         float32 accumulation error bound gamma_{H+1}(2^-24) (|bh| + |Wx[., x]| + sum_j |Wh[i, j]|) vs the
         margins ({max_bound, steps_within_bound, min_margin_over_bound});
       quirks: list of strings.
-    `progress(done, total)`, if given, is called after every chunk (total = n-1, or 2 (n-1) once a second
-    pass for the median starts).
+    `progress(done, total)`, if given, is called during a second pass for the median (total = 2 (n-1); the
+    first pass is the driver's to report).
     """
     xs = check_model_text(model, xs)
     H = model.H
     n1 = xs.shape[0] - 1
     total = n1 * H
-    tick1 = None if progress is None else (lambda done: progress(done, n1))
     tick2 = None if progress is None else (lambda done: progress(n1 + done, 2 * n1))
     one, tenth = f32(1.0), f32(0.1)
     # 2.6 constants (per neuron), needed inside the loop for the corrected counts
@@ -279,7 +290,8 @@ def margin_report(model: ElmanRNN, xs, per_position_rows: int = PER_POSITION_ROW
     abs_wxT = np.ascontiguousarray(abs_wxT)
     cand = np.zeros((0, 3))                     # smallest candidates: (margin, flat index, z)
     per_pos, last_row = [], None
-    for t0, hs, zs in state_chunks(model, xs, stop=n1, progress=tick1):
+    while (chunk := (yield)) is not None:
+        t0, hs, zs = chunk
         m = zs.shape[0]
         _check_finite(zs, t0)
         mu = np.abs(zs).astype(np.float32)                                  # (m, H)

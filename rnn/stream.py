@@ -32,6 +32,26 @@ def state_chunks(model: ElmanRNN, xs, chunk: int | None = None, stop: int | None
             progress(t0 + hs.shape[0])
 
 
+def fold_chunks(chunks, *folds) -> list:
+    """Run several analyses over one stream of chunks: each fold is a started-on-demand generator that
+    receives every chunk by `send(chunk)` and, sent None at the end, returns its result (StopIteration's
+    value). One forward pass then serves them all; memory stays O(chunk). Returns the results in order."""
+    for f in folds:
+        next(f)
+    for c in chunks:
+        for f in folds:
+            f.send(c)
+    out = []
+    for f in folds:
+        try:
+            f.send(None)
+        except StopIteration as stop:
+            out.append(stop.value)
+        else:
+            raise RuntimeError("a fold did not return after the last chunk")
+    return out
+
+
 class SequentialSum:
     """A float64 sum accumulated strictly in index order across chunks (np.cumsum is sequential), so
     chunked results equal one left-to-right loop bit for bit; `add` takes (m,) or (m, k) (per column)."""
