@@ -17,7 +17,7 @@ from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, readout_costs
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit
-from satrnn.rnn.stream import SequentialSum, fold_chunks, state_chunks
+from satrnn.rnn.stream import SequentialSum, fold_chunks, prediction_chunks
 
 
 f32 = np.float32
@@ -174,8 +174,7 @@ def _log_histogram_from_counts(zeros: int, decades: np.ndarray, total: int) -> l
     return out
 
 
-def _order_statistics(model: ElmanRNN, xs: np.ndarray, n1: int, top16: np.ndarray, ks: tuple[int, ...],
-                      progress=None) -> list:
+def _order_statistics(chunks, top16: np.ndarray, ks: tuple[int, ...]) -> list:
     """Exact k-th smallest margins (0-based ks) over all n1 x H margins, in bounded memory.
 
     Non-negative float32 values sort like their bit patterns as uint32. The first pass (done by the
@@ -188,8 +187,8 @@ def _order_statistics(model: ElmanRNN, xs: np.ndarray, n1: int, top16: np.ndarra
         b = int(np.searchsorted(cum, k, side="right"))
         buckets.setdefault(b, []).append(k)
     low = {b: np.zeros(1 << 16, dtype=np.int64) for b in buckets}
-    for _, _, zs in state_chunks(model, xs, stop=n1, progress=progress):
-        bits = np.abs(zs).astype(np.float32).view(np.uint32).ravel()
+    for c in chunks:
+        bits = np.abs(c.zs).astype(np.float32).view(np.uint32).ravel()
         hi = bits >> np.uint32(16)
         for b, counts in low.items():
             sel = bits[hi == b]
@@ -205,27 +204,31 @@ def _order_statistics(model: ElmanRNN, xs: np.ndarray, n1: int, top16: np.ndarra
     return [out[k] for k in ks]
 
 
-def _exact_median(model: ElmanRNN, xs: np.ndarray, n1: int, top16: np.ndarray, total: int, progress=None) -> float:
-    """np.median of all float32 margins: the middle value, or the float32 mean of the two middle ones."""
+def _exact_median(chunks, top16: np.ndarray, total: int) -> float:
+    """np.median of all float32 margins: the middle value, or the float32 mean of the two middle ones
+    (`chunks`: a second pass of the same prediction chunks)."""
     k1, k2 = (total - 1) // 2, total // 2
-    a, b = _order_statistics(model, xs, n1, top16, (k1, k2), progress)
+    a, b = _order_statistics(chunks, top16, (k1, k2))
     return float(np.median(np.array([a, b], dtype=np.float32))) if k1 != k2 else float(a)
 
 
 def margin_report(model: ElmanRNN, xs, per_position_rows: int = PER_POSITION_ROWS, progress=None) -> dict:
-    """q1_margins (DEFINITIONS 2): `margin_fold` fed by one streamed forward pass (see margin_fold)."""
+    """q1_margins (DEFINITIONS 2) of a text held in memory: `margin_fold` fed by one streamed forward pass."""
     xs = check_model_text(model, xs)
     n1 = xs.shape[0] - 1
     tick = None if progress is None else (lambda done: progress(done, n1))
-    (result,) = fold_chunks(state_chunks(model, xs, stop=n1, progress=tick),
-                            margin_fold(model, xs, per_position_rows, progress))
+    tick2 = None if progress is None else (lambda done: progress(n1 + done, 2 * n1))
+    (result,) = fold_chunks(prediction_chunks(model, xs, progress=tick),
+                            margin_fold(model, xs.shape[0], per_position_rows,
+                                        rerun=lambda: prediction_chunks(model, xs, progress=tick2)))
     return result
 
 
-def margin_fold(model: ElmanRNN, xs, per_position_rows: int = PER_POSITION_ROWS, progress=None):
-    """q1_margins (DEFINITIONS 2) on the float32 data trajectory (h_{-1} = 0), t = 0..n-2, as a fold over
-    the chunks (t0, hs, zs) of `rnn.stream.state_chunks(model, xs, stop=n-1)` (driven by
-    `rnn.stream.fold_chunks`, possibly together with other folds over the same forward pass).
+def margin_fold(model: ElmanRNN, n_bytes: int, per_position_rows: int = PER_POSITION_ROWS, rerun=None):
+    """q1_margins (DEFINITIONS 2) on the float32 data trajectory (h_{-1} = 0), t = 0..n-2 of a text of
+    n = n_bytes bytes, as a fold over its `rnn.stream.PredictionChunk`s (driven by `rnn.stream.fold_chunks`,
+    possibly together with other folds over the same forward pass; the text itself is never needed whole).
+    `rerun()` returns the prediction chunks again, for the rare second pass of the median.
 
     Computed in chunks of the text (rnn.stream): memory is O(chunk x H) plus the outputs, whatever the text
     length; every value equals the whole-text computation (sums carried in index order). One numba pass per
@@ -254,14 +257,14 @@ def margin_fold(model: ElmanRNN, xs, per_position_rows: int = PER_POSITION_ROWS,
         float32 accumulation error bound gamma_{H+1}(2^-24) (|bh| + |Wx[., x]| + sum_j |Wh[i, j]|) vs the
         margins ({max_bound, steps_within_bound, min_margin_over_bound});
       quirks: list of strings.
-    `progress(done, total)`, if given, is called during a second pass for the median (total = 2 (n-1); the
-    first pass is the driver's to report).
     """
-    xs = check_model_text(model, xs)
+    if not isinstance(model, ElmanRNN):
+        raise SatrnnInputError(f"expected an ElmanRNN, got {type(model).__name__}")
+    if n_bytes < 2:
+        raise SatrnnInputError(f"text has {n_bytes} byte(s); this analysis needs at least 2")
     H = model.H
-    n1 = xs.shape[0] - 1
+    n1 = int(n_bytes) - 1
     total = n1 * H
-    tick2 = None if progress is None else (lambda done: progress(n1 + done, 2 * n1))
     one, tenth = f32(1.0), f32(0.1)
     # 2.6 constants (per neuron), needed inside the loop for the corrected counts
     Wabs = [seq_sum32(np.abs(model.Wh[j])) for j in range(H)]
@@ -288,15 +291,14 @@ def margin_fold(model: ElmanRNN, xs, per_position_rows: int = PER_POSITION_ROWS,
     mins = np.full(H, np.inf, dtype=np.float32)
     ns = np.zeros(H, dtype=np.int64)
     abs_wxT = np.ascontiguousarray(abs_wxT)
-    cand = np.zeros((0, 3))                     # smallest candidates: (margin, flat index, z)
+    cand = np.zeros((0, 5))          # smallest candidates: (margin, flat index, z, byte x_t, byte x_{t+1})
     per_pos, last_row = [], None
     while (chunk := (yield)) is not None:
-        t0, hs, zs = chunk
+        t0, hs, zs, x_in, x_next = chunk.t0, chunk.hs, chunk.zs, chunk.x, chunk.x_next
         m = zs.shape[0]
         _check_finite(zs, t0)
         mu = np.abs(zs).astype(np.float32)                                  # (m, H)
         bits = mu.view(np.uint32)
-        x_in, x_next = xs[t0:t0 + m], xs[t0 + 1:t0 + m + 1]
         flts[_MIN_RATIO] = math.inf
         _margin_chunk(mu, bits, x_in, d32, abs_bh, abs_wxT, abs_wh_rows, gam, _POW10, win_lo, ints, flts, S,
                       mins, ns, counts, decades, top16, low16)
@@ -318,7 +320,8 @@ def margin_fold(model: ElmanRNN, xs, per_position_rows: int = PER_POSITION_ROWS,
         if cand.shape[0] < N_SMALLEST or float(mflat.min()) <= cand[-1, 0]:
             flat = _smallest_of_chunk(mflat, N_SMALLEST)
             new = np.column_stack([mflat[flat].astype(np.float64), (flat + t0 * H).astype(np.float64),
-                                   zs.ravel()[flat].astype(np.float64)])
+                                   zs.ravel()[flat].astype(np.float64), x_in[flat // H].astype(np.float64),
+                                   x_next[flat // H].astype(np.float64)])
             cand = np.vstack([cand, new])
             cand = cand[np.lexsort((cand[:, 1], cand[:, 0]))][:N_SMALLEST]
         # readouts: full float state and its signs (2.3)
@@ -349,7 +352,10 @@ def margin_fold(model: ElmanRNN, xs, per_position_rows: int = PER_POSITION_ROWS,
     median = _median_from_window(top16, low16, win_lo, total)
     median_passes = 1
     if median is None:
-        median = _exact_median(model, xs, n1, top16, total, tick2)
+        if rerun is None:
+            raise SatrnnInputError("the exact median needs a second pass over the text, and no way to rerun "
+                                   "it was given")
+        median = _exact_median(rerun(), top16, total)
         median_passes = 2
     if last_row is not None:
         per_pos.append(last_row)
@@ -360,10 +366,10 @@ def margin_fold(model: ElmanRNN, xs, per_position_rows: int = PER_POSITION_ROWS,
     lowest = [{"neuron": int(i), "mean": float(S[i] / n1), "min": float(mins[i]), "n_small": int(ns[i])}
               for i in order[:20]]
     smallest = []
-    for v, fi, z in cand:
+    for v, fi, z, b0, b1 in cand:
         f = int(fi)
         smallest.append({"t": f // H, "neuron": f % H, "margin": float(f32(v)), "z": float(f32(z)),
-                         "byte": int(xs[f // H]), "next_byte": int(xs[f // H + 1])})
+                         "byte": int(b0), "next_byte": int(b1)})
     # 2.6 "The Mantissa Cannot Reach" (paper-compatible)
     rows = []
     for j in range(min(5, H)):
@@ -393,7 +399,7 @@ def margin_fold(model: ElmanRNN, xs, per_position_rows: int = PER_POSITION_ROWS,
         "mantissa_corrected also gives the rigorous bound gamma_{H+1} * sum|terms|",
     ]
     return {
-        "n_bytes": int(xs.shape[0]), "steps": n1, "H": H, "neuron_steps": total,
+        "n_bytes": int(n_bytes), "steps": n1, "H": H, "neuron_steps": total,
         "mean_margin": float(flts[_MEAN_SUM]) / total, "small": small, "small_pct": 100.0 * small / total,
         "tiny": tiny, "tiny_pct": 100.0 * tiny / total, "frac_below_1": small / total,
         "frac_below_0_1": tiny / total, "min_margin": float(mu_min),
