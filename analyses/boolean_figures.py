@@ -19,6 +19,7 @@ from satrnn.automaton.bitset import all_minus, all_plus, hamming, pack, to_hex, 
 from satrnn.automaton.cascade import (cascade_summary, check_text, derrida_curve, flip_cascades,
                                       float_sign_trajectory, self_flip_bits, sign_trajectory, step_many)
 from satrnn.automaton.cycles import glibc_starts, trajectory
+from satrnn.automaton.distinct import DistinctStates
 from satrnn.automaton.margins import check_model_text, seq_sum32, seq_sum64
 from satrnn.automaton.sign import SignAutomaton
 from satrnn.rnn.errors import SatrnnInputError
@@ -272,47 +273,13 @@ def paper_hashes(words: np.ndarray, H: int) -> np.ndarray:
     return out
 
 
-class DistinctStates:
-    """The exact set of distinct packed states (rows of W uint64 words) seen so far, for 3.6's counts.
-
-    Held as one sorted array of 8 W-byte keys (16 bytes per distinct state at H = 128) plus the chunks not
-    yet merged; a merge (concatenate, sort in place, drop repeats) runs when the pending rows reach the
-    set's size, so the total work is O(n log n) and the pending rows never exceed the set (or MERGE_ROWS).
-    Peak during a merge: about 4 x 8 W bytes per distinct state (set + pending, then the sorted copy and
-    the de-duplicated result). This memory is what the figure asks for (a count of distinct vectors), and it
-    grows only with the number of distinct states, not with the text."""
-
-    MERGE_ROWS = 1 << 16
-
-    def __init__(self, W: int):
-        self.W = W
-        self.key = np.dtype((np.void, 8 * W))
-        self.seen = np.empty(0, dtype=self.key)
-        self.pending: list[np.ndarray] = []
-        self.n_pending = 0
-
-    def add(self, rows: np.ndarray) -> None:
-        k = np.ascontiguousarray(rows, dtype=np.uint64).view(self.key).reshape(-1)
-        self.pending.append(k.copy())
-        self.n_pending += k.shape[0]
-        if self.n_pending >= max(self.MERGE_ROWS, self.seen.shape[0]):
-            self._merge()
-
-    def _merge(self) -> None:
-        if not self.pending:
-            return
-        buf = np.concatenate([self.seen, *self.pending])
-        self.seen, self.pending, self.n_pending = None, [], 0
-        buf.sort()                                # byte order; equal keys end up adjacent
-        w = buf.view(np.uint64).reshape(-1, self.W)
-        keep = np.ones(buf.shape[0], dtype=bool)
-        keep[1:] = (w[1:] != w[:-1]).any(axis=1)
-        self.seen = buf[keep]
-
-    def states(self) -> np.ndarray:
-        """The distinct states (k, W) uint64, in byte order."""
-        self._merge()
-        return self.seen.view(np.uint64).reshape(-1, self.W)
+def _unique_counts(states: DistinctStates, H: int) -> tuple[int, int]:
+    """3.6: (distinct states, distinct paper hashes of them), both exact. The hashes are a function of the
+    state, so each distinct state is hashed once (streamed from `states`, a bounded set of its own)."""
+    with DistinctStates(1) as hashes:
+        for block in states.iter_distinct():
+            hashes.add(paper_hashes(block, H)[:, None])
+        return states.count(), hashes.count()
 
 
 class _Dynamics:
@@ -360,8 +327,8 @@ def boolean_report(model: ElmanRNN, xs, semantics: str = "f32-seq", progress=Non
       fallbacks: the automaton's counters over everything above; quirks.
     Streamed (issue 19): 3.5, 3.6 and float_vs_sign advance the float run and both sign trajectories chunk
     by chunk (rnn.stream.CHUNK bytes, the sign state carried across chunks); every value equals the
-    whole-text computation. Memory: O(chunk x H) plus 3.6's set of distinct states (`DistinctStates`,
-    8 W bytes per distinct state). `progress(done, n-1)`, if given, is called after every chunk.
+    whole-text computation. Memory: O(chunk x H) plus 3.6's set of distinct states (`DistinctStates`, in
+    memory up to its cap, then on disk). `progress(done, n-1)`, if given, is called after every chunk.
     """
     xs = check_model_text(model, xs)
     H = model.H
@@ -408,21 +375,22 @@ def boolean_report(model: ElmanRNN, xs, semantics: str = "f32-seq", progress=Non
     d_minus = d_plus = 0
     first_minus = first_plus = -1
     tick = None if progress is None else (lambda done: progress(done, n1))
-    for t0, hs, _ in state_chunks(model, xs, stop=n1, progress=tick):
-        m = hs.shape[0]
-        x_in, x_next = xs[t0:t0 + m], xs[t0 + 1:t0 + m + 1]
-        fl = pack(hs >= 0)
-        dmin = hamming(fl, dm.advance(x_in, x_next))
-        dplus = hamming(fl, dp.advance(x_in, x_next))
-        d_minus += int(dmin.sum())
-        d_plus += int(dplus.sum())
-        if first_minus < 0 and dmin.any():
-            first_minus = t0 + int(np.flatnonzero(dmin)[0])
-        if first_plus < 0 and dplus.any():
-            first_plus = t0 + int(np.flatnonzero(dplus)[0])
-    distinct = dm.distinct.states()
-    ue = int(distinct.shape[0])
-    uh = int(np.unique(paper_hashes(distinct, H)).shape[0])   # hashes are a function of the state
+    try:
+        for t0, hs, _ in state_chunks(model, xs, stop=n1, progress=tick):
+            m = hs.shape[0]
+            x_in, x_next = xs[t0:t0 + m], xs[t0 + 1:t0 + m + 1]
+            fl = pack(hs >= 0)
+            dmin = hamming(fl, dm.advance(x_in, x_next))
+            dplus = hamming(fl, dp.advance(x_in, x_next))
+            d_minus += int(dmin.sum())
+            d_plus += int(dplus.sum())
+            if first_minus < 0 and dmin.any():
+                first_minus = t0 + int(np.flatnonzero(dmin)[0])
+            if first_plus < 0 and dplus.any():
+                first_plus = t0 + int(np.flatnonzero(dplus)[0])
+        ue, uh = _unique_counts(dm.distinct, H)
+    finally:
+        dm.distinct.close()      # the spill files (if any) go now, also on Ctrl-C or an error
     unique = {"unique_hash": uh, "unique_exact": ue, "hash_collisions": ue - uh, "steps": n1,
               "entropy_bits": math.log2(uh)}
     fvs = {"minus_start": d_minus, "plus_start": d_plus, "neuron_steps": H * n1,

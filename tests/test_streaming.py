@@ -183,6 +183,6 @@ def test_distinct_states_merges_exactly(monkeypatch):
     d = bf.DistinctStates(2)
     for lo in range(0, 500, 7):
         d.add(rows[lo:lo + 7])
-    got = d.states()
+    got = np.concatenate(list(d.iter_distinct()))
     assert {r.tobytes() for r in got} == {r.tobytes() for r in rows}
     assert got.shape[0] == len({r.tobytes() for r in rows}) == np.unique(rows, axis=0).shape[0]
