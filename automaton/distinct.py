@@ -1,19 +1,23 @@
 """The exact set of distinct packed states (rows of W uint64 words), in bounded memory (issue 19).
 
 `DistinctStates(W, memory_rows=...)` keeps the set in memory (one sorted array of 8 W-byte keys plus the
-chunks not yet merged) until it would exceed `memory_rows` rows. Beyond that it spills: the de-duplicated
-buffer is partitioned by a 64-bit mix of each row's words into `buckets` files in a private temporary
-directory, and the buffer starts again. Equal rows always land in the same bucket, so the buckets are
-disjoint and the set is the union of each bucket's distinct rows: `count()` and `iter_distinct()` read
-one bucket at a time. A bucket larger than `memory_rows` is split again with a differently seeded mix (and
-so on), so no step ever holds more than O(memory_rows) rows.
+chunks not yet merged, `memory_rows` rows at most between them). When they reach the cap they are merged,
+and if more than half the cap is then distinct rows, the set spills: it is partitioned by a 64-bit mix of
+each row's words into `buckets` files in a private temporary directory (`spill_dir`, default the system
+temporary directory) and the buffer starts again empty. Equal rows always land in the same bucket, so the
+buckets are disjoint and the set is the union of each bucket's distinct rows: `count()` and
+`iter_distinct()` read one bucket at a time. A bucket larger than `memory_rows` is split again with a
+differently seeded mix (and so on), so no step ever holds more than about `memory_rows` rows.
 
-Memory: O(memory_rows x 8 W bytes) whatever the number of distinct states (a merge peaks at about 4x the
-buffer). Disk: 8 W bytes per distinct state once spilled; repeats of a state across spills are appended
-too, and a bucket file is re-deduplicated in place whenever it doubles, so disk stays within about 2x of
-8 W bytes per distinct state (plus one buffer), except in buckets with more than `memory_rows` distinct
-states (never compacted in place). The files are removed by `close()` (also on leaving a `with` block),
-and as a backstop when the object is garbage-collected or the interpreter exits (`weakref.finalize`).
+Memory: O(memory_rows x 8 W bytes) whatever the number of distinct states: a merge or a bucket read holds
+the rows twice (about 2 x 8 W x memory_rows bytes, plus 8-16 bytes a row of bucket indices when spilling);
+64 MB of keys at the default 2^22 rows and W = 2 (H = 128).
+Disk: 8 W bytes per distinct state once spilled. Repeats of a state in different spills are appended
+too, but a bucket file is de-duplicated in place whenever it doubles, so disk stays within about 2 x 8 W
+bytes per distinct state plus one buffer (not for buckets holding more than `memory_rows` distinct
+states, which are never compacted in place). The files are removed by `close()` (also on leaving a `with`
+block), and as a backstop when the object is garbage-collected or the interpreter exits normally
+(`weakref.finalize`; not after `os._exit`, so callers close it in a `finally`).
 """
 from __future__ import annotations
 
@@ -32,12 +36,14 @@ _SEEDS = [(0x9E3779B97F4A7C15 * (L + 1) + 0x632BE59BD9B4E019) & _M64 for L in ra
 
 
 def _mix64(h: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser (a bijection of uint64 with good avalanche), in wrapping uint64 arithmetic."""
-    h = h ^ (h >> np.uint64(30))
-    h = h * np.uint64(0xBF58476D1CE4E5B9)
-    h = h ^ (h >> np.uint64(27))
-    h = h * np.uint64(0x94D049BB133111EB)
-    return h ^ (h >> np.uint64(31))
+    """splitmix64's finaliser (a bijection of uint64 with good avalanche), in wrapping uint64 arithmetic,
+    in place on `h` (returned)."""
+    h ^= h >> np.uint64(30)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(27)
+    h *= np.uint64(0x94D049BB133111EB)
+    h ^= h >> np.uint64(31)
+    return h
 
 
 def bucket_of(rows: np.ndarray, buckets: int, level: int = 0) -> np.ndarray:
@@ -45,19 +51,20 @@ def bucket_of(rows: np.ndarray, buckets: int, level: int = 0) -> np.ndarray:
     words only (equal rows, equal bucket), mixed so that rows differing in any one bit spread evenly."""
     h = np.full(rows.shape[0], _SEEDS[level], dtype=np.uint64)
     for w in range(rows.shape[1]):
-        h = _mix64(h ^ rows[:, w])
+        h ^= rows[:, w]
+        _mix64(h)
     return (h % np.uint64(buckets)).astype(np.int64)
 
 
-def sorted_unique(rows: np.ndarray) -> np.ndarray:
-    """The distinct rows of `rows` (m, W) uint64, in byte order of their keys (a new (k, W) array)."""
+def sorted_unique(rows: np.ndarray, owned: bool = False) -> np.ndarray:
+    """The distinct rows of `rows` (m, W) uint64, in byte order of their keys. With owned=True, `rows`
+    (C-contiguous uint64) is sorted in place and may be returned, so the peak is 2 copies, not 3."""
     W = rows.shape[1]
-    key = np.ascontiguousarray(rows, dtype=np.uint64).view(np.dtype((np.void, 8 * W))).reshape(-1)
-    key = np.sort(key)                                  # byte order; equal keys end up adjacent
-    w = key.view(np.uint64).reshape(-1, W)
-    keep = np.ones(key.shape[0], dtype=bool)
-    keep[1:] = (w[1:] != w[:-1]).any(axis=1)
-    return w[keep]
+    a = rows if owned and rows.dtype == np.uint64 and rows.flags.c_contiguous else np.array(rows, np.uint64)
+    a.view(np.dtype((np.void, 8 * W))).reshape(-1).sort()    # byte order; equal keys end up adjacent
+    keep = np.ones(a.shape[0], dtype=bool)
+    keep[1:] = (a[1:] != a[:-1]).any(axis=1)
+    return a if keep.all() else a[keep]
 
 
 def _append(path: str, rows: np.ndarray) -> None:
@@ -73,11 +80,9 @@ def _append_buckets(directory: str, rows: np.ndarray, buckets: int, level: int, 
     order = np.argsort(b, kind="stable")
     counts = np.bincount(b, minlength=buckets)
     del b
-    rows = rows[order]
-    del order
     ends = np.cumsum(counts)
-    for i in np.flatnonzero(counts):
-        _append(os.path.join(directory, f"b{i:05d}.u64"), rows[ends[i] - counts[i]:ends[i]])
+    for i in np.flatnonzero(counts):                  # gathered bucket by bucket: no second copy of `rows`
+        _append(os.path.join(directory, f"b{i:05d}.u64"), rows[order[ends[i] - counts[i]:ends[i]]])
         counts_out[i] += counts[i]
 
 
@@ -158,22 +163,27 @@ class DistinctStates:
         if rows.ndim != 2 or rows.shape[1] != self.W:
             raise ValueError(f"rows must have shape (m, {self.W}), got {rows.shape}")
         self._count = None
-        for lo in range(0, rows.shape[0], self.memory_rows):   # a huge add is taken cap-sized piece by piece
-            part = np.array(rows[lo:lo + self.memory_rows], dtype=np.uint64, order="C")
+        piece = max(1, self.memory_rows // 4)           # a huge add is taken piece by piece
+        for lo in range(0, rows.shape[0], piece):
+            part = np.array(rows[lo:lo + piece], dtype=np.uint64, order="C")
             self._pending.append(part)
             self._n_pending += part.shape[0]
-            if self._n_pending >= min(self.memory_rows, max(self.MERGE_ROWS, self._seen.shape[0])):
+            if self._seen.shape[0] + self._n_pending >= self.memory_rows:
                 self._merge()
+                if self._seen.shape[0] > self.memory_rows // 2:
+                    # full: merging on would re-sort it for fewer and fewer new rows; write it out instead
+                    self._spill()
+            elif self._n_pending >= max(self.MERGE_ROWS, self._seen.shape[0]):
+                self._merge()                           # pending reached the set's size: O(n log n) in all
 
     def _merge(self) -> None:
         if not self._pending:
             return
         parts = [self._seen, *self._pending]
         self._seen, self._pending, self._n_pending = None, [], 0
-        self._seen = sorted_unique(np.concatenate(parts))
-        del parts
-        if self._seen.shape[0] > self.memory_rows:
-            self._spill()
+        buf = np.concatenate(parts)
+        del parts                                       # peak: the rows twice (buf and its de-duplicated copy)
+        self._seen = sorted_unique(buf, owned=True)
 
     def _spill(self) -> None:
         """Write the in-memory set to the bucket files (appending) and empty it."""
@@ -203,7 +213,7 @@ class DistinctStates:
 
     def _compact(self, i: int) -> None:
         path = self._path(i)
-        u = sorted_unique(self._load(path))
+        u = sorted_unique(self._load(path), owned=True)
         tmp = path + ".tmp"
         with open(tmp, "wb") as f:
             f.write(u.tobytes())
@@ -243,7 +253,7 @@ class DistinctStates:
         if n <= self.memory_rows or level >= 16:
             # level 16: 15 independent 64-bit mixes agreed on > memory_rows rows, which only happens when
             # they are (nearly) all the same rows; then the file's distinct rows are few, load it whole
-            yield sorted_unique(self._load(path))
+            yield sorted_unique(self._load(path), owned=True)
             return
         sub = tempfile.mkdtemp(prefix=f"split{level}-", dir=self._dir)
         try:
@@ -253,7 +263,8 @@ class DistinctStates:
                     block = np.fromfile(f, dtype=np.uint64, count=self.memory_rows * self.W)
                     if block.size == 0:
                         break
-                    _append_buckets(sub, sorted_unique(block.reshape(-1, self.W)), self.buckets, level, rows)
+                    _append_buckets(sub, sorted_unique(block.reshape(-1, self.W), owned=True), self.buckets, level,
+                                    rows)
             for i in np.flatnonzero(rows):
                 yield from self._distinct_file(os.path.join(sub, f"b{i:05d}.u64"), int(rows[i]), level + 1)
         finally:
