@@ -23,9 +23,9 @@ from satrnn.automaton.distinct import DistinctStates
 from satrnn.automaton.margins import check_model_text, seq_sum32, seq_sum64
 from satrnn.automaton.sign import SignAutomaton
 from satrnn.rnn.errors import SatrnnInputError
-from satrnn.rnn.forward import readout_costs
+from satrnn.rnn.forward import as_bytes, readout_costs
 from satrnn.rnn.model import ElmanRNN
-from satrnn.rnn.stream import SequentialSum, state_chunks
+from satrnn.rnn.stream import SequentialSum, fold_chunks, prediction_chunks
 
 f32 = np.float32
 
@@ -308,7 +308,21 @@ class _Dynamics:
                 "mean_flips": float(f32(f32(self.flips) / f32(n1)))}
 
 
+HEAD_BYTES = 44    # 3.3 / 3.4 look at x_0..x_43 only
+
+
 def boolean_report(model: ElmanRNN, xs, semantics: str = "f32-seq", progress=None) -> dict:
+    """q1_boolean (DEFINITIONS 3) of a text held in memory: `boolean_fold` fed by one streamed forward pass
+    (see boolean_fold for the keys)."""
+    xs = check_model_text(model, xs)
+    n1 = xs.shape[0] - 1
+    tick = None if progress is None else (lambda done: progress(done, n1))
+    (result,) = fold_chunks(prediction_chunks(model, xs, progress=tick),
+                            boolean_fold(model, xs.shape[0], xs[:HEAD_BYTES], semantics))
+    return result
+
+
+def boolean_fold(model: ElmanRNN, n_bytes: int, head, semantics: str = "f32-seq"):
     """q1_boolean (DEFINITIONS 3) with the sign automaton in `semantics` ("f32-seq" = the papers' step B).
 
     Keys:
@@ -328,11 +342,17 @@ def boolean_report(model: ElmanRNN, xs, semantics: str = "f32-seq", progress=Non
     Streamed (issue 19): 3.5, 3.6 and float_vs_sign advance the float run and both sign trajectories chunk
     by chunk (rnn.stream.CHUNK bytes, the sign state carried across chunks); every value equals the
     whole-text computation. Memory: O(chunk x H) plus 3.6's set of distinct states (`DistinctStates`, in
-    memory up to its cap, then on disk). `progress(done, n-1)`, if given, is called after every chunk.
+    memory up to its cap, then on disk).
+    A fold (rnn.stream.fold_chunks) over the `rnn.stream.PredictionChunk`s of a text of n = n_bytes bytes,
+    whose first bytes `head` (at least min(n, HEAD_BYTES)) serve 3.3 / 3.4.
     """
-    xs = check_model_text(model, xs)
+    if n_bytes < 2:
+        raise SatrnnInputError(f"text has {n_bytes} byte(s); this analysis needs at least 2")
+    xs = as_bytes(head)[:HEAD_BYTES]     # 3.3 / 3.4 only
+    if xs.shape[0] < min(int(n_bytes), HEAD_BYTES):
+        raise SatrnnInputError(f"boolean_fold needs the text's first {min(int(n_bytes), HEAD_BYTES)} bytes")
     H = model.H
-    n1 = xs.shape[0] - 1
+    n1 = int(n_bytes) - 1
     aut = SignAutomaton.from_model(model, semantics)
     Wh = model.Wh
     thr = f32(0.001)
@@ -374,11 +394,9 @@ def boolean_report(model: ElmanRNN, xs, semantics: str = "f32-seq", progress=Non
     dp = _Dynamics(aut, model, all_plus(H))
     d_minus = d_plus = 0
     first_minus = first_plus = -1
-    tick = None if progress is None else (lambda done: progress(done, n1))
     try:
-        for t0, hs, _ in state_chunks(model, xs, stop=n1, progress=tick):
-            m = hs.shape[0]
-            x_in, x_next = xs[t0:t0 + m], xs[t0 + 1:t0 + m + 1]
+        while (chunk := (yield)) is not None:
+            t0, hs, x_in, x_next = chunk.t0, chunk.hs, chunk.x, chunk.x_next
             fl = pack(hs >= 0)
             dmin = hamming(fl, dm.advance(x_in, x_next))
             dplus = hamming(fl, dp.advance(x_in, x_next))
@@ -403,7 +421,7 @@ def boolean_report(model: ElmanRNN, xs, semantics: str = "f32-seq", progress=Non
         "(min_excluding_actual_byte is the corrected minimum)",
         "3.6: the hash can collide; unique_exact counts distinct bit vectors",
     ]
-    return {"semantics": semantics, "H": H, "n_bytes": int(xs.shape[0]), "steps": n1,
+    return {"semantics": semantics, "H": H, "n_bytes": int(n_bytes), "steps": n1,
             "wh_sign_structure": wh, "per_neuron": per_neuron, "mean_fan_in": mean_fan_in,
             "printed_neurons": printed, "flip_sensitivity": flip, "input_byte_sensitivity": byte_sens,
             "dynamics": dm.summary(n1), "dynamics_plus_start": dp.summary(n1), "unique": unique,
