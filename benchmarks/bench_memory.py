@@ -7,8 +7,8 @@ corpus when SATRNN_DATA is set, else uniform printable ASCII) and each analysis 
 its peak RSS comes from os.wait4 (ru_maxrss of that process alone) and its speed is bytes of text per
 second of wall time. The claim checked: peak RSS at the largest size is within 1.5x of the smallest.
 
-- margins: `automaton.margins.margin_report` (the q1_margins part of `satrnn margins`; the Boolean part,
-  `boolean_report`, is measured separately with --only margins-cli)
+- margins: `automaton.margins.margin_fold` over the streamed text (the q1_margins part of `satrnn margins`);
+  margins-cli: the whole command (`satrnn margins MODEL TEXT --json`: margins and the Boolean view, one pass)
 - saturation, coflip: the CLI commands (`satrnn saturation|coflip MODEL TEXT --json`, output discarded)
 - eval, trace: the CLI commands (`trace --out` writes a temporary .npy that is deleted afterwards)
 
@@ -58,13 +58,15 @@ def make_text(path: Path, n: int, seed: int = 0) -> None:
 
 def child(kind: str, model_path: str, text_path: str) -> None:
     """Run one in-process analysis (used for `margins`, which is one part of a CLI command)."""
-    from satrnn.automaton.margins import margin_report
+    from satrnn.automaton.margins import margin_fold
     from satrnn.rnn.model import load_model
-    from satrnn.rnn.text import load_text
+    from satrnn.rnn.stream import fold_chunks, prediction_chunks
+    from satrnn.rnn.text import iter_text, text_size
 
-    model, xs = load_model(model_path), load_text(text_path)
-    if kind == "margins":
-        margin_report(model, xs)
+    model, n = load_model(model_path), text_size(text_path)
+    if kind == "margins":     # the text streamed from the file, as `satrnn margins` reads it
+        fold_chunks(prediction_chunks(model, iter_text(text_path)),
+                    margin_fold(model, n, rerun=lambda: prediction_chunks(model, iter_text(text_path))))
 
 
 def command(kind: str, model: str, text: str, tmp: Path) -> list[str]:
