@@ -73,24 +73,24 @@ def fold_chunks(chunks, *folds) -> list:
     """Run several analyses over one stream of chunks: each fold is a started-on-demand generator that
     receives every chunk by `send(chunk)` and, sent None at the end, returns its result (StopIteration's
     value). One forward pass then serves them all; memory stays O(chunk). Returns the results in order."""
+    out = []
     try:
         for f in folds:
             next(f)
         for c in chunks:
             for f in folds:
                 f.send(c)
+        for f in folds:
+            try:
+                f.send(None)
+            except StopIteration as stop:
+                out.append(stop.value)
+            else:
+                raise RuntimeError("a fold did not return after the last chunk")
     except BaseException:
         for f in folds:      # their `finally` blocks run now (temporary files), not at garbage collection
             f.close()
         raise
-    out = []
-    for f in folds:
-        try:
-            f.send(None)
-        except StopIteration as stop:
-            out.append(stop.value)
-        else:
-            raise RuntimeError("a fold did not return after the last chunk")
     return out
 
 
