@@ -114,46 +114,56 @@ def _extract(states: np.ndarray, free: np.ndarray) -> np.ndarray:
 
 # ---- kernels -----------------------------------------------------------------------------------------
 
+LABEL_SLICE = 1 << 20   # states per labelling kernel call: Ctrl-C between calls stays well under a second
+
+
+def _sliced(n: int, call) -> None:
+    """call(lo, hi) over [0, n) in slices of LABEL_SLICE (Python regains control between them)."""
+    for lo in range(0, n, LABEL_SLICE):
+        call(lo, min(n, lo + LABEL_SLICE))
+
+
 @njit
-def _in_degrees(succ, indeg):
-    """indeg[v] = number of states u with succ[u] = v (indeg zeroed by the caller)."""
-    for u in range(succ.shape[0]):
+def _in_degrees(succ, indeg, lo, hi):
+    """indeg[v] += number of states u in [lo, hi) with succ[u] = v (indeg zeroed by the caller)."""
+    for u in range(lo, hi):
         indeg[succ[u]] += 1
 
 
 @njit
-def _peel(succ, indeg, order):
-    """Kahn's peel of v -> succ[v]; consumes indeg (in-degrees on entry). order[:tail] receives the non-cycle
-    states, the in-degree-0 (Garden-of-Eden) states first; what is left with indeg > 0 is exactly the union of
-    the cycles. Returns tail (the number of peeled states)."""
-    N = succ.shape[0]
-    tail = 0
-    for v in range(N):
+def _peel_seed(indeg, order, tail, lo, hi):
+    """Kahn's peel, first part: append the in-degree-0 (Garden-of-Eden) states v in [lo, hi) to order.
+    Returns the new tail."""
+    for v in range(lo, hi):
         if indeg[v] == 0:
             order[tail] = v
             tail += 1
-    head = 0
-    while head < tail:
+    return tail
+
+
+@njit
+def _peel_run(succ, indeg, order, head, tail, limit):
+    """Kahn's peel of v -> succ[v], resumable: pop at most `limit` states from order[head:tail], consuming
+    indeg and appending states whose in-degree reaches 0. Returns (head, tail); done when head == tail.
+    Afterwards order[:tail] holds the non-cycle states (the seeded ones first) and the states left with
+    indeg > 0 are exactly the union of the cycles."""
+    stop = head + limit
+    while head < tail and head < stop:
         u = succ[order[head]]
         head += 1
         indeg[u] -= 1
         if indeg[u] == 0:
             order[tail] = u
             tail += 1
-    return tail
+    return head, tail
 
 
 @njit
-def _label(succ, indeg, order, tail, attractor, height, reps, lengths):
-    """After `_peel`: attractor[v] (indices ascend with the smallest cycle state, the first cycle state a scan
-    by v meets) and height[v] (applications of F until the cycle, 0 on it); reps[a], lengths[a] per attractor
-    (arrays of size >= the number of cycle states). Iterative: cycles by walks, trees in reverse peel order,
-    where a state's successor is labelled before it. Returns the number of attractors."""
-    N = succ.shape[0]
-    for v in range(N):
-        attractor[v] = -1
-    nc = 0
-    for v in range(N):
+def _label_cycles(succ, indeg, attractor, height, reps, lengths, nc, lo, hi):
+    """After the peel (attractor filled with -1): label the cycles met by a scan of v in [lo, hi); indices
+    ascend with the smallest cycle state, the first cycle state a scan by v meets. reps[a], lengths[a] per
+    attractor. Returns the number of attractors so far."""
+    for v in range(lo, hi):
         if indeg[v] > 0 and attractor[v] < 0:
             u = v
             n = 0
@@ -165,12 +175,36 @@ def _label(succ, indeg, order, tail, attractor, height, reps, lengths):
             reps[nc] = v
             lengths[nc] = n
             nc += 1
-    for q in range(tail - 1, -1, -1):
+    return nc
+
+
+@njit
+def _label_trees(succ, order, attractor, height, lo, hi):
+    """Tree states order[q], q from hi - 1 down to lo (reverse peel order: a state's successor is labelled
+    before it): attractor and height (applications of F until the cycle) from the successor's."""
+    for q in range(hi - 1, lo - 1, -1):
         v = order[q]
         u = succ[v]
         attractor[v] = attractor[u]
         height[v] = height[u] + 1
-    return nc
+
+
+@njit
+def _per_attractor_states(attractor, height, basin, hsum, hmax, lo, hi):
+    """Per attractor, over states v in [lo, hi): basin size, height sum and maximum."""
+    for v in range(lo, hi):
+        a = attractor[v]
+        basin[a] += 1
+        hsum[a] += height[v]
+        if height[v] > hmax[a]:
+            hmax[a] = height[v]
+
+
+@njit
+def _per_attractor_goe(attractor, order, goe_per, lo, hi):
+    """Garden-of-Eden states per attractor, over order[lo:hi] (order[:goe] are the GoE states)."""
+    for q in range(lo, hi):
+        goe_per[attractor[order[q]]] += 1
 
 
 @njit
@@ -179,19 +213,6 @@ def _walk(succ, v, out):
     for q in range(out.shape[0]):
         out[q] = v
         v = succ[v]
-
-
-@njit
-def _per_attractor(attractor, height, order, goe, basin, goe_per, hsum, hmax):
-    """Per attractor: basin size, Garden-of-Eden states (order[:goe]), height sum and maximum."""
-    for v in range(attractor.shape[0]):
-        a = attractor[v]
-        basin[a] += 1
-        hsum[a] += height[v]
-        if height[v] > hmax[a]:
-            hmax[a] = height[v]
-    for q in range(goe):
-        goe_per[attractor[order[q]]] += 1
 
 
 # ---- exact landscapes --------------------------------------------------------------------------------
@@ -345,25 +366,36 @@ def landscape(automaton: SignAutomaton, seq, pins=None, on_progress=None) -> Exa
     plus_word = int(pin_masks(pins, H)[1][0])
     succ = np.empty(N, dtype=np.int64)
     _successor_map(pinned_automaton(automaton, pins), seq, free, plus_word, succ, on_progress)
+    # the labelling runs in slices of LABEL_SLICE states, so Ctrl-C is honoured within a fraction of a second
     indeg = np.zeros(N, dtype=np.int32)
-    _in_degrees(succ, indeg)
+    _sliced(N, lambda lo, hi: _in_degrees(succ, indeg, lo, hi))
     in_hist = np.bincount(indeg)
     # the per-state in-degrees are kept only for the state graph (memory: 4 bytes per state)
     in_degree = indeg.copy() if m <= MAX_GRAPH_FREE else None
     order = np.empty(N, dtype=np.int32)
-    tail = _peel(succ, indeg, order)
-    attractor = np.empty(N, dtype=np.int32)
+    tail = 0
+    for lo in range(0, N, LABEL_SLICE):
+        tail = _peel_seed(indeg, order, tail, lo, min(N, lo + LABEL_SLICE))
+    head = 0
+    while head < tail:
+        head, tail = _peel_run(succ, indeg, order, head, tail, LABEL_SLICE)
+    attractor = np.full(N, -1, dtype=np.int32)
     height = np.empty(N, dtype=np.int32)
     reps = np.empty(N - tail, dtype=np.int64)
     lengths = np.empty(N - tail, dtype=np.int64)
-    nc = _label(succ, indeg, order, tail, attractor, height, reps, lengths)
+    nc = 0
+    for lo in range(0, N, LABEL_SLICE):
+        nc = _label_cycles(succ, indeg, attractor, height, reps, lengths, nc, lo, min(N, lo + LABEL_SLICE))
+    for hi in range(tail, 0, -LABEL_SLICE):
+        _label_trees(succ, order, attractor, height, max(0, hi - LABEL_SLICE), hi)
     del indeg
     goe = int(in_hist[0]) if in_hist.size else 0
     basins = np.zeros(nc, dtype=np.int64)
     goe_per = np.zeros(nc, dtype=np.int64)
     hsum = np.zeros(nc, dtype=np.int64)
     hmax = np.zeros(nc, dtype=np.int64)
-    _per_attractor(attractor, height, order, goe, basins, goe_per, hsum, hmax)
+    _sliced(N, lambda lo, hi: _per_attractor_states(attractor, height, basins, hsum, hmax, lo, hi))
+    _sliced(goe, lambda lo, hi: _per_attractor_goe(attractor, order, goe_per, lo, hi))
     del order
     L = int(seq.shape[0])
     nd = (H + 3) // 4
@@ -682,11 +714,14 @@ def landscape_sensitivity(land: ExactLandscape) -> Sensitivity:
     H = land.H
     free = land.free_neurons
     N = land.n_states
-    idx = np.arange(N, dtype=np.int64)
     s = land.successor
     per = np.zeros(H)
-    for k, j in enumerate(free):  # one neuron at a time: memory O(N), not O(N H)
-        per[j] = np.bitwise_count(s ^ s[idx ^ (1 << k)]).sum(dtype=np.int64) / N
+    for k, j in enumerate(free):  # one neuron, one block of states at a time: memory and Ctrl-C bounded
+        tot = 0
+        for lo in range(0, N, LABEL_SLICE):
+            idx = np.arange(lo, min(N, lo + LABEL_SLICE), dtype=np.int64)
+            tot += int(np.bitwise_count(s[idx] ^ s[idx ^ (1 << k)]).sum(dtype=np.int64))
+        per[j] = tot / N
     free_set = set(free.tolist())
     return Sensitivity(H=H, pins=land.pins, states=N, exact=True,
                        per_neuron=tuple(float(per[j]) if j in free_set else None for j in range(H)),

@@ -85,14 +85,21 @@ def test_every_input_small_H(sem, pins, kind):
 
 @settings(max_examples=16, deadline=None)
 @given(H=st.integers(1, 12), seed=st.integers(0, 10**6), x=st.integers(0, 255), sem=st.sampled_from(SEMANTICS),
-       ties=st.booleans(), scale=st.sampled_from([0.5, 1.0, 3.0]), n_pins=st.integers(0, 3))
-def test_random_models_match_reference(H, seed, x, sem, ties, scale, n_pins):
+       ties=st.booleans(), scale=st.sampled_from([0.5, 1.0, 3.0]), n_pins=st.integers(0, 3),
+       label_slice=st.sampled_from([1, 3, 64, 1 << 20]))
+def test_random_models_match_reference(H, seed, x, sem, ties, scale, n_pins, label_slice):
+    """Against the literal reference, with the labelling kernels run in slices of any size (Ctrl-C)."""
     model = tie_model(H, seed) if ties else random_model(H, seed, scale=scale)
     rng = np.random.default_rng(seed)
     js = rng.choice(H, size=min(n_pins, H - 1), replace=False) if H > 1 else []
     pins = {int(j): int(rng.choice([-1, 1])) for j in js}
     A = SignAutomaton.from_model(model, sem)
-    land = ls.landscape(A, x, pins)
+    old = ls.LABEL_SLICE
+    ls.LABEL_SLICE = label_slice
+    try:
+        land = ls.landscape(A, x, pins)
+    finally:
+        ls.LABEL_SLICE = old
     assert_matches_reference(land, naive.landscape_reference(ref_F(model, sem, [x], pins), H, pins), H)
 
 
@@ -433,3 +440,32 @@ def test_landscape_section_small_and_large():
     c.print(r)
     c.print(r2)
     assert "same analysis" in c.export_text()
+
+
+def test_sigint_during_an_exhaustive_landscape_exits_promptly(tmp_path):
+    """Ctrl-C anywhere in an exhaustive H = 23 landscape (successor map, peel, labelling, sensitivity): exit
+    130 within 1 s; the labelling kernels and the sensitivity run in slices of LABEL_SLICE states."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from satrnn.rnn.model import save_model
+    save_model(random_model(23, 1), tmp_path / "h23.bin")
+    small = SignAutomaton.from_model(random_model(6, 1), "exact")
+    ls.landscape_sensitivity(ls.landscape(small, 32))         # numba's cache holds the kernels
+    waits = []
+    for delay in (1.2, 1.8, 2.4, 3.0):
+        p = subprocess.Popen([sys.executable, "-m", "satrnn", "landscape", str(tmp_path / "h23.bin"), "--input",
+                              "32", "--exhaustive"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            time.sleep(delay)
+            if p.poll() is not None:      # finished already: nothing left to interrupt
+                continue
+            t0 = time.monotonic()
+            p.send_signal(signal.SIGINT)
+            rc = p.wait(timeout=10)
+            waits.append((delay, rc, time.monotonic() - t0))
+        finally:
+            if p.poll() is None:
+                p.kill()
+    assert waits and all(rc == 130 and dt < 1.0 for _, rc, dt in waits), waits
