@@ -17,7 +17,7 @@ import numpy as np
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes
 from satrnn.rnn.model import ElmanRNN
-from satrnn.rnn.stream import state_chunks
+from satrnn.rnn.stream import prediction_chunks
 
 SAT_THRESHOLD = 0.999
 MAX_RECORDED_DWELL = 100  # the paper's histogram keeps dwells 1..99 only
@@ -107,8 +107,8 @@ def state_rows(model: ElmanRNN, xs, forward_result, progress=None):
         raise SatrnnInputError("need at least 2 bytes of text")
     n1 = xs.shape[0] - 1
     tick = None if progress is None else (lambda done: progress(done, n1))
-    for t0, hs, _ in state_chunks(model, xs, stop=n1, progress=tick):
-        yield t0, hs
+    for c in prediction_chunks(model, xs, progress=tick):
+        yield c.t0, c.hs
 
 
 def chunk_flips(prev_signs, hs: np.ndarray, t0: int) -> tuple[np.ndarray, np.ndarray]:

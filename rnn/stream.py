@@ -1,9 +1,11 @@
 """The float32 forward over a long text in fixed-size chunks: O(chunk x H) memory, identical bits.
 
-`state_chunks(model, xs)` yields (t0, hs, zs) with hs[k] = h_{t0+k}, the state after reading x_{t0+k}
-(h_{-1} = 0), carrying the state across chunks; the step is the same kernel as `forward.run_states`, so the
-concatenated chunks equal the whole-text run exactly. Between chunks Python regains control, so Ctrl-C
-is honoured within one chunk's time (CHUNK bytes, well under a second for H = 128).
+`prediction_chunks(model, source)` yields, for the predictions t = t0..t0+m-1, the bytes read and predicted
+and the states h_t and pre-activations z_t (h_{-1} = 0), carrying the state across chunks. It is
+`forward.iter_states` (the one chunked forward path, the same kernel as `forward.run_states`), so the
+concatenated chunks equal the whole-text run exactly, and the text may be a file read as it is consumed.
+Between chunks Python regains control, so Ctrl-C is honoured within one chunk's time (CHUNK bytes, well
+under a second for H = 128). `fold_chunks` feeds one stream to several analyses (folds).
 """
 from __future__ import annotations
 
@@ -11,27 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .forward import as_bytes, iter_states, run_states
+from .forward import iter_states
 from .model import ElmanRNN
 
 CHUNK = 2048   # about 0.05 s of forward + readout per chunk on a quiet machine (H = 128): Ctrl-C stays prompt
-
-
-def state_chunks(model: ElmanRNN, xs, chunk: int | None = None, stop: int | None = None, precision: str = "f32",
-                 progress=None):
-    """Yield (t0, hs, zs) for t0 = 0, chunk, 2 chunk, ... over xs[:stop] (default all of xs; chunk
-    default CHUNK, read at call time so tests can shrink it). `progress(done)`, if given, is called with
-    the number of bytes processed after each chunk has been consumed."""
-    chunk = CHUNK if chunk is None else int(chunk)
-    xs = as_bytes(xs)
-    n = xs.shape[0] if stop is None else min(int(stop), xs.shape[0])
-    h = None
-    for t0 in range(0, n, chunk):
-        hs, zs = run_states(model, xs[t0:min(n, t0 + chunk)], precision, h)
-        h = hs[-1]
-        yield t0, hs, zs
-        if progress is not None:
-            progress(t0 + hs.shape[0])
 
 
 @dataclass(frozen=True)

@@ -49,13 +49,25 @@ def _chunked(monkeypatch, fn, chunk=7):
     return fn()
 
 
-def test_state_chunks_equal_whole_run(case):
+@pytest.mark.parametrize("as_file", [False, True])
+def test_prediction_chunks_equal_whole_run(case, as_file):
+    """From an array or from file pieces of other sizes: the predictions t = 0..n-2 in chunks of 13, with the
+    bytes read and predicted, equal the whole-text run."""
     model, xs = case
     hs, zs = run_states(model, xs)
-    parts = list(stream.state_chunks(model, xs, chunk=13))
-    assert [t0 for t0, _, _ in parts] == list(range(0, len(xs), 13))
-    assert np.array_equal(np.vstack([p[1] for p in parts]), hs)
-    assert np.array_equal(np.vstack([p[2] for p in parts]), zs)
+    src = [xs[a:a + 5] for a in range(0, len(xs), 5)] if as_file else xs
+    parts = [(c.t0, c.x.copy(), c.x_next.copy(), c.hs.copy(), c.zs.copy())
+             for c in stream.prediction_chunks(model, src, chunk=13)]
+    n1 = len(xs) - 1
+    # contiguous chunks of at most 13 predictions (pieces of a file may end a chunk early)
+    assert [p[0] for p in parts] == list(np.cumsum([0] + [len(p[1]) for p in parts[:-1]]))
+    assert all(1 <= len(p[1]) <= 13 for p in parts)
+    if not as_file:
+        assert [p[0] for p in parts] == list(range(0, n1, 13))
+    assert np.array_equal(np.concatenate([p[1] for p in parts]), xs[:-1])
+    assert np.array_equal(np.concatenate([p[2] for p in parts]), xs[1:])
+    assert np.array_equal(np.vstack([p[3] for p in parts]), hs[:-1])
+    assert np.array_equal(np.vstack([p[4] for p in parts]), zs[:-1])
 
 
 def test_sequential_sum_is_a_left_to_right_loop():
