@@ -54,8 +54,9 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _inputs(args, xs) -> tuple[np.ndarray, list]:
-    """(seqs (m, L) uint8, labels): constant bytes or the text as one periodic sequence."""
+def cycle_inputs(args, xs) -> tuple[np.ndarray, list]:
+    """(seqs (m, L) uint8, labels): constant bytes or the text as one periodic sequence (shared with
+    `satrnn sweep`)."""
     if args.periodic_text:
         if args.input:
             raise SatrnnInputError("give either --input or --periodic-text, not both")
@@ -127,7 +128,7 @@ def _job_rows(search, labels, input_labels, starts, H) -> list[dict]:
     return rows
 
 
-def _per_input(search, input_labels) -> list[dict]:
+def per_input_rows(search, input_labels) -> list[dict]:
     out = []
     for q, lab in enumerate(input_labels):
         sel = search.job_seq == q
@@ -141,7 +142,7 @@ def _per_input(search, input_labels) -> list[dict]:
     return out
 
 
-def _label_cycles(summary, input_labels) -> dict:
+def label_cycle_inputs(summary, input_labels) -> dict:
     for c in summary["cycles"]:
         c["input"] = input_labels[c["input_index"]]
     return summary
@@ -157,7 +158,7 @@ def _paper(model, xs, args, budget) -> dict:
     starts = cyc.glibc_starts(model.H, 42, paper["trials"] + 1)
     search = _run_search(A, starts, np.array([[x]], dtype=np.uint8), budget, label="Brent from the paper's starts")
     labels = [f"trial {k}" for k in range(paper["trials"])] + ["cycle-detection start"]
-    honest = {"semantics": args.semantics, "summary": _label_cycles(cyc.summarize(search), [x]),
+    honest = {"semantics": args.semantics, "summary": label_cycle_inputs(cyc.summarize(search), [x]),
               "results": _job_rows(search, labels, [x], starts, model.H)}
     return {"paper_compatible": paper, "brent_same_starts": honest}
 
@@ -187,7 +188,7 @@ def run(args) -> int:
         model, xs = load_model_text_args(args)
     H = model.H
     pins = pins_arg(args, H)
-    seqs, input_labels = _inputs(args, xs)
+    seqs, input_labels = cycle_inputs(args, xs)
     if seqs.shape[0] and seqs.shape[1] > budget:
         raise SatrnnInputError(f"--budget {budget} is shorter than one input period ({seqs.shape[1]} steps)")
     parse_tier1(args.tier1, H)                 # an unknown choice: exit 2 before any work
@@ -233,8 +234,8 @@ def run(args) -> int:
     out["starts"] = {"total": int(starts.shape[0]), "random": sum(1 for s in labels if s.startswith("random")),
                      "hex": sum(1 for s in labels if s == "hex"),
                      "trajectory": sum(1 for s in labels if s.startswith("sigma"))}
-    out["summary"] = _label_cycles(cyc.summarize(search), out["inputs"])
-    out["per_input"] = _per_input(search, out["inputs"])
+    out["summary"] = label_cycle_inputs(cyc.summarize(search), out["inputs"])
+    out["per_input"] = per_input_rows(search, out["inputs"])
     out["results"] = _job_rows(search, labels, out["inputs"], starts, H)
     if args.json:
         emit_json(out)

@@ -19,7 +19,7 @@ from ..clikit import (add_json_flag, add_model_text_args, add_seed_arg, add_sema
                       progress, write_file)
 from ..landscape import input_label, render_landscape
 from ..sweep_store import JOB_TABLES, SweepStore, export_text
-from .cycles import MAX_JOBS, MAX_STARTS, _inputs, _label_cycles, _per_input
+from .cycles import MAX_JOBS, MAX_STARTS, cycle_inputs, label_cycle_inputs, per_input_rows
 
 MAX_WORKERS = 4096
 
@@ -91,8 +91,8 @@ def _spec(args, model, xs) -> sw.SweepSpec:
     H = model.H
     budget = check_int("--budget", args.budget, 1, cyc.MAX_BUDGET)
     starts = check_int("--starts", args.starts, 1, MAX_STARTS)
-    args.paper = False  # _inputs (shared with `satrnn cycles`) reads it
-    seqs, _ = _inputs(args, xs)
+    args.paper = False  # cycle_inputs (shared with `satrnn cycles`) reads it
+    seqs, _ = cycle_inputs(args, xs)
     if seqs.shape[1] > budget:
         raise SatrnnInputError(f"--budget {budget} is shorter than one input period ({seqs.shape[1]} steps)")
     if args.sweep_kind == "pin":
@@ -196,8 +196,8 @@ def _cycle_summaries(spec, rows) -> list[dict]:
         sel = [r for r in rows if r.pins == pins and r.status != "failed"]
         search = sw.search_from_rows(spec, sel)
         search.seconds = sum(r.seconds or 0.0 for r in sel)
-        summaries.append({"pins": pins, "summary": _label_cycles(cyc.summarize(search), labels),
-                          "per_input": _per_input(search, labels)})
+        summaries.append({"pins": pins, "summary": label_cycle_inputs(cyc.summarize(search), labels),
+                          "per_input": per_input_rows(search, labels)})
     return summaries
 
 
