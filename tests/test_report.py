@@ -211,22 +211,10 @@ def test_run_jobs_stops_when_cancelled_from_another_thread():
 def test_sigint_during_the_report_exits_130_promptly(report, model_path, text_path):
     """Ctrl-C while the background lane searches cycles: exit 130 within 2 s (1 s on an idle machine), no
     traceback, no thread left running."""
-    import signal
-    import subprocess
-    import sys
-    import time
-    p = subprocess.Popen([sys.executable, "-m", "satrnn", "report", str(model_path), str(text_path)],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        time.sleep(2.0)    # imports, the first sections; the cycle search runs from the start of the report
-        assert p.poll() is None, p.stderr.read()
-        t0 = time.monotonic()
-        p.send_signal(signal.SIGINT)
-        rc = p.wait(timeout=10)
-        dt = time.monotonic() - t0
-    finally:
-        if p.poll() is None:
-            p.kill()
-    err = p.stderr.read().decode()
+    from tests.interrupts import interrupt_after
+    # after imports and the first sections; the cycle search runs from the start of the report
+    r = interrupt_after(["report", model_path, text_path], 2.0)
+    assert r is not None, "the report finished before the signal"
+    rc, dt, err = r
     assert rc == 130 and dt < 2.0, (rc, dt, err)
     assert "Traceback" not in err
