@@ -11,7 +11,7 @@ differently seeded mix (and so on), so no step ever holds more than about `memor
 
 Memory: O(memory_rows x 8 W bytes) whatever the number of distinct states: a merge or a bucket read holds
 the rows twice (about 2 x 8 W x memory_rows bytes, plus 8-16 bytes a row of bucket indices when spilling);
-64 MB of keys at the default 2^22 rows and W = 2 (H = 128).
+8 MB of keys at the default 2^19 rows and W = 2 (H = 128).
 Disk: 8 W bytes per distinct state once spilled. Repeats of a state in different spills are appended
 too, but a bucket file is de-duplicated in place whenever it doubles, so disk stays within about 2 x 8 W
 bytes per distinct state plus one buffer (not for buckets holding more than `memory_rows` distinct
@@ -101,7 +101,7 @@ class DistinctStates:
     files at once. A spill that cannot be written raises SatrnnInputError (one line) after removing them."""
 
     MERGE_ROWS = 1 << 16      # pending rows merged into the sorted set at least this many at a time
-    MEMORY_ROWS = 1 << 22     # default cap: 2^22 rows = 64 MB of keys at W = 2 (H = 128)
+    MEMORY_ROWS = 1 << 19     # default cap: 2^19 rows = 8 MB of keys at W = 2 (H = 128): margins stays flat from 1 MB of text
     BUCKETS = 256
 
     def __init__(self, W: int, memory_rows: int | None = None, spill_dir: str | os.PathLike | None = None,
