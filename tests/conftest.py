@@ -6,6 +6,7 @@ Otherwise tests that need the data skip with a reason when it is absent.
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,13 @@ def _data_dir() -> tuple[Path, bool]:
     if env:
         return Path(env).resolve(), True
     return (REPO.parent / "shared" / "data").resolve(), False
+
+
+# A shell starts background jobs (`cmd &`, nohup) with SIGINT ignored, and an ignored signal stays ignored in
+# every child: then no satrnn subprocess could see the Ctrl-C the interrupt tests send. Catching it here
+# (Python's default handler) lets children start with the default disposition again.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
