@@ -31,6 +31,8 @@ from pathlib import Path
 import numba
 from numba.core import types as _nbtypes
 
+import satrnn.rnn.numba_config  # noqa: F401  (the hashed cache folder, where the marker and the kernels go)
+
 from . import warmup_kernels
 
 _TYPES_NS = {k: getattr(_nbtypes, k) for k in dir(_nbtypes) if not k.startswith("_")}
@@ -55,7 +57,6 @@ def _marker() -> Path:
 def _compile_one(entry) -> str:
     """Worker: compile one (module, name, signature repr, level, seconds) entry into the shared cache."""
     module, name, sig, _level, _cost = entry
-    import satrnn.rnn.numba_config  # noqa: F401  (sets the hashed cache folder before any kernel loads)
     disp = getattr(importlib.import_module(module), name)
     disp.compile(_signature(sig))
     return f"{module.rsplit('.', 1)[-1]}.{name}"

@@ -43,7 +43,11 @@ print(json.dumps(sorted({e.data["dispatcher"].py_func.__qualname__ for _, e in r
 def test_report_compiles_nothing_after_warmup(tmp_path, model_path, text_path):
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"), SATRNN_HOME=str(tmp_path / "home"),
                SATRNN_NO_WARMUP="1")
-    subprocess.run([sys.executable, "-m", "satrnn.analyses.warmup"], env=env, check=True, timeout=900)
+    subprocess.run([sys.executable, "-m", "satrnn.analyses.warmup"], env=env, check=True, timeout=900,
+                   cwd=tmp_path)
+    # the marker lies beside the kernels, in the hashed cache folder (not in the working directory)
+    assert list((tmp_path / "cache").glob("satrnn-*/warmup-*.done"))
+    assert not list(tmp_path.glob("warmup-*.done")) and not list((tmp_path / "cache").glob("warmup-*.done"))
     for args in ([], [str(model_path), str(text_path)]):
         p = subprocess.run([sys.executable, "-c", _REPORT_COMPILES, *args], env=env, capture_output=True,
                            text=True, timeout=900)
