@@ -148,22 +148,6 @@ def _smallest_of_chunk(mu_flat: np.ndarray, k: int) -> np.ndarray:
     return idx[np.argsort(mu_flat[idx], kind="stable")[:k]]
 
 
-def _median_from_window(top16: np.ndarray, low16: np.ndarray, win_lo: int, total: int) -> float | None:
-    """np.median of all margins from the bucket counts, when the middle ranks fall inside the window of
-    buckets counted at full resolution; None otherwise (a second pass is then needed)."""
-    cum = np.cumsum(top16)
-    k1, k2 = (total - 1) // 2, total // 2
-    vals = []
-    for k in (k1, k2):
-        b = int(np.searchsorted(cum, k, side="right"))
-        if not win_lo <= b < win_lo + low16.shape[0]:
-            return None
-        before = int(cum[b - 1]) if b > 0 else 0
-        lo16 = int(np.searchsorted(np.cumsum(low16[b - win_lo]), k - before, side="right"))
-        vals.append(np.uint32((b << 16) | lo16).view(np.float32))
-    return float(np.median(np.array(vals, dtype=np.float32))) if k1 != k2 else float(vals[0])
-
-
 def _log_histogram_from_counts(zeros: int, decades: np.ndarray, total: int) -> list[dict]:
     out = []
     if zeros:
@@ -174,19 +158,39 @@ def _log_histogram_from_counts(zeros: int, decades: np.ndarray, total: int) -> l
     return out
 
 
-def _order_statistics(chunks, top16: np.ndarray, ks: tuple[int, ...]) -> list:
-    """Exact k-th smallest margins (0-based ks) over all n1 x H margins, in bounded memory.
+def _median_from_buckets(top16: np.ndarray, low_of_bucket) -> float | None:
+    """np.median of all float32 margins (the middle value, or the float32 mean of the two middle ones) from
+    the counts of their top 16 bits and, per bucket, of their low 16 bits: `low_of_bucket(b)` gives the
+    (65536,) counts of bucket b, or None when they were not counted (then the result is None).
 
-    Non-negative float32 values sort like their bit patterns as uint32. The first pass (done by the
-    caller) counted the top 16 bits; this second pass re-runs the forward and counts the low 16 bits
-    inside the buckets that hold the wanted ranks.
-    """
+    Non-negative float32 values sort like their bit patterns as uint32, so the k-th smallest is found by a
+    2 x 16-bit radix count."""
     cum = np.cumsum(top16)
-    buckets = {}
-    for k in ks:
+    total = int(cum[-1])
+    k1, k2 = (total - 1) // 2, total // 2
+    vals = []
+    for k in (k1, k2):
         b = int(np.searchsorted(cum, k, side="right"))
-        buckets.setdefault(b, []).append(k)
-    low = {b: np.zeros(1 << 16, dtype=np.int64) for b in buckets}
+        low = low_of_bucket(b)
+        if low is None:
+            return None
+        before = int(cum[b - 1]) if b > 0 else 0
+        lo16 = int(np.searchsorted(np.cumsum(low), k - before, side="right"))
+        vals.append(np.uint32((b << 16) | lo16).view(np.float32))
+    return float(np.median(np.array(vals, dtype=np.float32))) if k1 != k2 else float(vals[0])
+
+
+def _middle_buckets(top16: np.ndarray) -> set[int]:
+    """The top-16-bit buckets that hold the middle ranks."""
+    cum = np.cumsum(top16)
+    total = int(cum[-1])
+    return {int(np.searchsorted(cum, k, side="right")) for k in ((total - 1) // 2, total // 2)}
+
+
+def _exact_median(chunks, top16: np.ndarray) -> float:
+    """The median by a second pass over the same prediction `chunks`: the low 16 bits of the margins in the
+    buckets that hold the middle ranks, in bounded memory."""
+    low = {b: np.zeros(1 << 16, dtype=np.int64) for b in _middle_buckets(top16)}
     for c in chunks:
         bits = np.abs(c.zs).astype(np.float32).view(np.uint32).ravel()
         hi = bits >> np.uint32(16)
@@ -194,22 +198,7 @@ def _order_statistics(chunks, top16: np.ndarray, ks: tuple[int, ...]) -> list:
             sel = bits[hi == b]
             if sel.size:
                 counts += np.bincount((sel & np.uint32(0xFFFF)).astype(np.int64), minlength=1 << 16)
-    out = {}
-    for b, kk in buckets.items():
-        before = int(cum[b - 1]) if b > 0 else 0
-        c2 = np.cumsum(low[b])
-        for k in kk:
-            lo16 = int(np.searchsorted(c2, k - before, side="right"))
-            out[k] = np.uint32((b << 16) | lo16).view(np.float32)
-    return [out[k] for k in ks]
-
-
-def _exact_median(chunks, top16: np.ndarray, total: int) -> float:
-    """np.median of all float32 margins: the middle value, or the float32 mean of the two middle ones
-    (`chunks`: a second pass of the same prediction chunks)."""
-    k1, k2 = (total - 1) // 2, total // 2
-    a, b = _order_statistics(chunks, top16, (k1, k2))
-    return float(np.median(np.array([a, b], dtype=np.float32))) if k1 != k2 else float(a)
+    return _median_from_buckets(top16, low.get)
 
 
 def margin_report(model: ElmanRNN, xs, per_position_rows: int = PER_POSITION_ROWS, progress=None) -> dict:
@@ -306,8 +295,7 @@ def margin_fold(model: ElmanRNN, n_bytes: int, per_position_rows: int = PER_POSI
             # the first chunk fixes a window of buckets around the median so far; the buckets it covers are
             # counted at full resolution from here on (this chunk's by a second look at it), so the exact
             # median usually needs no second forward pass
-            k_mid = (int(top16.sum()) - 1) // 2
-            b = int(np.searchsorted(np.cumsum(top16), k_mid, side="right"))
+            b = min(_middle_buckets(top16))
             win_lo = max(0, b - MEDIAN_WINDOW)
             low16 = np.zeros((min(1 << 16, b + MEDIAN_WINDOW + 1) - win_lo, 1 << 16), dtype=np.int64)
             top = (bits >> np.uint32(16)).astype(np.int64).ravel()
@@ -349,13 +337,14 @@ def margin_fold(model: ElmanRNN, n_bytes: int, per_position_rows: int = PER_POSI
                 last_row = row
     small, tiny, zeros = int(ints[_SMALL]), int(ints[_TINY]), int(ints[_ZEROS])
     within_delta, within, max_bound = int(ints[_WITHIN_DELTA]), int(ints[_WITHIN]), float(flts[_MAX_BOUND])
-    median = _median_from_window(top16, low16, win_lo, total)
+    median = _median_from_buckets(
+        top16, lambda b: low16[b - win_lo] if win_lo <= b < win_lo + low16.shape[0] else None)
     median_passes = 1
     if median is None:
         if rerun is None:
             raise SatrnnInputError("the exact median needs a second pass over the text, and no way to rerun "
                                    "it was given")
-        median = _exact_median(rerun(), top16, total)
+        median = _exact_median(rerun(), top16)
         median_passes = 2
     if last_row is not None:
         per_pos.append(last_row)
