@@ -176,26 +176,22 @@ class LedgerContext:
         return knockout.neurons_report(self.model, self.xs, self.readout_cache, knockout=self.knockout,
                                        ks=REPORT_KS + (self.H,))
 
-    def _from_neurons(self, table: str, k: int) -> float | None:
-        if "neurons" not in self.__dict__:
-            return None
-        return knockout.at(self.neurons[table], k)
+    def _top_k_bpc(self, table: str, k: int, keep: bool) -> float:
+        """bpc with only (keep) or without (not keep) the Wy columns of the top-k knockout neurons: read from
+        `neurons` when that evaluated k (the same kernel, bit for bit), else evaluated alone and memoised."""
+        if "neurons" in self.__dict__:
+            v = knockout.at(self.neurons[table], k)
+            if v is not None:
+                return v
+        return self.memo((table, k), lambda: float(self.readout_cache.bpcs(self._top_mask(k, keep))[0]))
 
     def keep_bpc(self, k: int) -> float:
-        """bpc keeping only the Wy columns of the top-k knockout neurons (DEFINITIONS 7.3); read from
-        `neurons` when that evaluated k (the same kernel, bit for bit)."""
-        v = self._from_neurons("keep_top_k", k)
-        if v is not None:
-            return v
-        return self.memo(("keep", k), lambda: float(self.readout_cache.bpcs(self._top_mask(k, True))[0]))
+        """bpc keeping only the Wy columns of the top-k knockout neurons (DEFINITIONS 7.3)."""
+        return self._top_k_bpc("keep_top_k", k, True)
 
     def cum_bpc(self, k: int) -> float:
-        """bpc with the Wy columns of the top-k knockout neurons zeroed (DEFINITIONS 7.2); read from
-        `neurons` when that evaluated k."""
-        v = self._from_neurons("cumulative", k)
-        if v is not None:
-            return v
-        return self.memo(("cum", k), lambda: float(self.readout_cache.bpcs(self._top_mask(k, False))[0]))
+        """bpc with the Wy columns of the top-k knockout neurons zeroed (DEFINITIONS 7.2)."""
+        return self._top_k_bpc("cumulative", k, False)
 
     def combined_row(self, k: int, theta: float) -> dict:
         """{bpc, delta} of 'top-k readout + Wh pruned at theta' (DEFINITIONS 8.2), evaluated on demand."""
