@@ -15,6 +15,7 @@ are in flight, so memory and the scheduler's queue stay bounded however long the
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -22,6 +23,7 @@ import time
 import traceback
 import warnings
 from collections import OrderedDict
+from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,6 +40,7 @@ from .sweep_store import (STATUS_CYCLE, STATUS_DONE, STATUS_FAILED, STATUS_UNRES
 
 CLUSTER_EXTRA_MESSAGE = "satrnn sweep needs the [cluster] extra: pip install 'satrnn[cluster]'"
 KINDS = ("cycles", "pin", "landscape")
+MAX_CANCELLED_RETRIES = 3  # resubmissions of a chunk whose task the cluster cancelled (lost input)
 
 
 def require_dask():
@@ -347,6 +350,7 @@ class SweepOutcome:
     task_seconds: float = 0.0
     job_seconds: float = 0.0
     per_chunk: list = field(default_factory=list, compare=False)
+    resubmitted: int = 0  # chunk tasks submitted again because the cluster had lost their input
 
 
 def open_client(scheduler: str | None, workers: int | None, timeout: float = 60.0):
@@ -451,19 +455,40 @@ def run_sweep(spec: SweepSpec, model: ElmanRNN, store: SweepStore, client, chunk
     chunks = [Chunk(spec.kind, spec.model_digest, spec.H, spec.semantics, spec.seed, spec.budget,
                     tuple(pending[k:k + size]), sweep_id, spec.starts) for k in range(0, len(pending), size)]
     model_bytes = to_flat(model).tobytes()
-    model_ref = client.scatter(model_bytes, broadcast=True, hash=True) if chunks else None
+    # hash=False: a fresh key per run. With a content-hashed key, a re-run right after a run (same model, same
+    # client) re-scattered the key while the scheduler was still forgetting it, and the new run's tasks were
+    # cancelled for "lost dependencies" (seen in CI).
+    model_ref = client.scatter(model_bytes, broadcast=True, hash=False) if chunks else None
     jobs_of: dict = {}
     failed = computed = steps = 0
     per_chunk = []
     next_chunk = 0
+    retries: list = []  # chunks whose task the cluster cancelled (their input was lost), to submit again
+    attempts: dict = {}
     max_in_flight = max(1, in_flight_per_worker * n_workers)
 
+    def submit(chunk):
+        fut = client.submit(run_chunk, chunk, model_ref, pure=False)
+        jobs_of[fut.key] = (fut, chunk, time.perf_counter())
+
     def submit_more():
-        nonlocal next_chunk, model_ref
+        nonlocal next_chunk
+        while retries and len(jobs_of) < max_in_flight:
+            submit(retries.pop(0))
         while next_chunk < len(chunks) and len(jobs_of) < max_in_flight:
-            fut = client.submit(run_chunk, chunks[next_chunk], model_ref, pure=False)
-            jobs_of[fut.key] = (fut, chunks[next_chunk], time.perf_counter())
+            submit(chunks[next_chunk])
             next_chunk += 1
+
+    def settled() -> list:
+        """The futures of jobs_of that finished, errored or were cancelled (waits at most 0.25 s)."""
+        futs = [f for f, _, _ in jobs_of.values()]
+        try:
+            done, _ = distributed.wait(futs, timeout=0.25, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            return []
+        except CancelledError:  # recent `distributed` raises here when a finished future was cancelled
+            done = [f for f in futs if f.status != "pending"]
+        return list(done)
 
     def running() -> int:
         try:
@@ -484,16 +509,25 @@ def run_sweep(spec: SweepSpec, model: ElmanRNN, store: SweepStore, client, chunk
         while jobs_of:
             # Chunks are committed in the order they complete (like as_completed), waking at least every
             # 0.25 s for the progress bar and for Ctrl-C.
-            try:
-                done, _ = distributed.wait([f for f, _, _ in jobs_of.values()], timeout=0.25,
-                                           return_when="FIRST_COMPLETED")
-            except TimeoutError:
-                done = ()
-            for fut in done:
+            lost_input = False
+            for fut in settled():
                 _, chunk, t_sub = jobs_of.pop(fut.key)
                 try:
-                    results = fut.result()
-                except Exception as e:  # the task itself failed (e.g. a worker died too often): jobs failed
+                    results = None if fut.cancelled() else fut.result()
+                except (CancelledError, asyncio.CancelledError):  # cancelled while we asked (status was "lost")
+                    results = None
+                except Exception as e:  # the task failed (e.g. a worker died too often): its jobs failed
+                    results = [_failed(chunk, inp, i, pins, e, "?") for inp, i, pins in chunk.jobs]
+                if results is None:
+                    # Not cancelled by us: the scheduler lost the task's input (the scattered model, e.g.
+                    # every worker holding it died). Scatter it again and resubmit, a bounded number of times.
+                    fut.release()
+                    attempts[chunk] = attempts.get(chunk, 0) + 1
+                    if attempts[chunk] <= MAX_CANCELLED_RETRIES:
+                        retries.append(chunk)
+                        lost_input = True
+                        continue
+                    e = CancelledError(f"the cluster cancelled this chunk {attempts[chunk]} times (lost input)")
                     results = [_failed(chunk, inp, i, pins, e, "?") for inp, i, pins in chunk.jobs]
                 store.write_rows(spec.kind, results)
                 computed += len(results)
@@ -501,6 +535,9 @@ def run_sweep(spec: SweepSpec, model: ElmanRNN, store: SweepStore, client, chunk
                 steps += sum(r.steps or 0 for r in results)
                 per_chunk.append((time.perf_counter() - t_sub, sum(r.seconds for r in results)))
                 fut.release()
+            if lost_input:
+                model_ref.release()
+                model_ref = client.scatter(model_bytes, broadcast=True, hash=False)
             submit_more()
             if time.perf_counter() - last > 0.25:
                 last = time.perf_counter()
@@ -509,6 +546,8 @@ def run_sweep(spec: SweepSpec, model: ElmanRNN, store: SweepStore, client, chunk
     finally:
         if jobs_of:
             client.cancel([f for f, _, _ in jobs_of.values()])
+        if model_ref is not None:
+            model_ref.release()
     counts = store.counts(spec.kind, where, args)
     complete = counts[STATUS_CYCLE] + counts[STATUS_UNRESOLVED] + counts[STATUS_DONE] == spec.n_jobs
     if complete:
@@ -517,7 +556,7 @@ def run_sweep(spec: SweepSpec, model: ElmanRNN, store: SweepStore, client, chunk
                         chunks=len(chunks), chunk_size=size, workers=n_workers,
                         seconds=time.perf_counter() - t0, finished=complete,
                         task_seconds=sum(a for a, _ in per_chunk), job_seconds=sum(b for _, b in per_chunk),
-                        per_chunk=per_chunk)
+                        per_chunk=per_chunk, resubmitted=sum(attempts.values()))
 
 
 def run_serial(spec: SweepSpec, model: ElmanRNN) -> list[JobRow]:

@@ -256,6 +256,48 @@ def test_failing_job_recorded_sweep_goes_on_then_retried(tmp_path, model, cluste
         assert len(store.rows("cycles")) == 6
 
 
+def _scattered_keys(client) -> set:
+    """Keys of data scattered to the workers (the sweep's model bytes), not of tasks."""
+    return {k for ks in client.has_what().values() for k in ks if str(k).startswith("bytes-")}
+
+
+def test_lost_model_bytes_are_scattered_again_and_chunks_resubmitted(tmp_path, model, cluster):
+    # The scheduler forgets the scattered model mid-sweep (as when every worker holding it dies): the
+    # chunks depending on it are cancelled by the cluster, and run_sweep must scatter it again and resubmit
+    # them, ending with every job done exactly once and the rows of a serial run.
+    import distributed
+    spec = _spec(model, 8, budget=20_000)
+    lost = []
+
+    def lose_model(progress):
+        if not lost:
+            keys = _scattered_keys(cluster)
+            if keys:
+                cluster.cancel([distributed.Future(k, cluster) for k in keys], force=True)
+                lost.extend(keys)
+
+    with SweepStore(tmp_path / "r.sqlite") as store:
+        out = sw.run_sweep(spec, model, store, cluster, chunk_size=1, on_progress=lose_model)
+        assert lost, "the test never found the scattered model to lose"
+        errors = [r.error for r in store.rows("cycles") if r.status == "failed"]
+        assert (out.computed, out.failed, out.finished, errors) == (16, 0, True, [])
+        assert out.resubmitted >= 1
+    assert _stored(tmp_path / "r.sqlite") == _serial(model, spec)
+    time.sleep(0.5)
+    assert not _scattered_keys(cluster)  # and the copy scattered again is released at the end
+
+
+def test_back_to_back_reruns_on_one_client(tmp_path, model, cluster):
+    # CI once saw a re-run right after a run on the same client cancelled for "lost dependencies": the model
+    # was scattered under its content hash, which the scheduler was still forgetting. Ten tight re-runs.
+    spec = sw.SweepSpec(kind="cycles", model_digest=sw.model_digest(model), H=model.H, semantics="exact",
+                        inputs=("20", "4142434445"), starts=3, seed=0, budget=3)
+    with SweepStore(tmp_path / "r.sqlite") as store:
+        for _ in range(10):
+            out = sw.run_sweep(spec, model, store, cluster, chunk_size=2)
+            assert out.failed == 3 and len(store.rows("cycles")) == 6
+
+
 def test_store_rows_are_idempotent_and_failed_rows_replaced(tmp_path, model):
     spec = _spec(model, 2, budget=1000)
     rows = sw.run_serial(spec, model)

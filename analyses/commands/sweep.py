@@ -162,7 +162,7 @@ def _report(args, spec: sw.SweepSpec, outcome: sw.SweepOutcome, rows) -> int:
            "params": spec.params(), "jobs": outcome.jobs, "skipped_already_done": outcome.skipped,
            "computed": outcome.computed, "failed": n_failed, "finished": outcome.finished,
            "chunks": outcome.chunks, "chunk_size": outcome.chunk_size, "workers": outcome.workers,
-           "seconds": outcome.seconds}
+           "resubmitted_chunks": outcome.resubmitted, "seconds": outcome.seconds}
     if spec.kind == "landscape":
         summaries = _landscape_summaries(spec, rows)
     else:
@@ -174,7 +174,9 @@ def _report(args, spec: sw.SweepSpec, outcome: sw.SweepOutcome, rows) -> int:
     console.print(f"sweep {outcome.sweep_id} ({spec.kind}): {outcome.jobs:,} jobs, {outcome.skipped:,} already in "
                   f"the store, {outcome.computed:,} computed now on {outcome.workers} worker(s) in "
                   f"{outcome.seconds:.1f} s ({outcome.chunks} task(s) of <= {outcome.chunk_size} jobs); "
-                  f"{n_failed} failed" + ("" if outcome.finished else " -- not finished, re-run to retry"))
+                  f"{n_failed} failed"
+                  + (f"; {outcome.resubmitted} task(s) resubmitted (lost input)" if outcome.resubmitted else "")
+                  + ("" if outcome.finished else " -- not finished, re-run to retry"))
     for s in summaries[:8]:
         if spec.kind == "landscape":
             if s["estimate"] is not None:
