@@ -22,7 +22,7 @@ import os
 import time
 import traceback
 import warnings
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
 
@@ -462,22 +462,16 @@ def run_sweep(spec: SweepSpec, model: ElmanRNN, store: SweepStore, client, chunk
     jobs_of: dict = {}
     failed = computed = steps = 0
     per_chunk = []
-    next_chunk = 0
-    retries: list = []  # chunks whose task the cluster cancelled (their input was lost), to submit again
-    attempts: dict = {}
+    todo = deque(chunks)  # a chunk the cluster cancelled (lost input) goes back to the front
+    cancelled: dict = {}  # chunk -> times the cluster cancelled its task
+    resubmitted = 0
     max_in_flight = max(1, in_flight_per_worker * n_workers)
 
-    def submit(chunk):
-        fut = client.submit(run_chunk, chunk, model_ref, pure=False)
-        jobs_of[fut.key] = (fut, chunk, time.perf_counter())
-
     def submit_more():
-        nonlocal next_chunk
-        while retries and len(jobs_of) < max_in_flight:
-            submit(retries.pop(0))
-        while next_chunk < len(chunks) and len(jobs_of) < max_in_flight:
-            submit(chunks[next_chunk])
-            next_chunk += 1
+        while todo and len(jobs_of) < max_in_flight:
+            chunk = todo.popleft()
+            fut = client.submit(run_chunk, chunk, model_ref, pure=False)
+            jobs_of[fut.key] = (fut, chunk, time.perf_counter())
 
     def settled() -> list:
         """The futures of jobs_of that finished, errored or were cancelled (waits at most 0.25 s)."""
@@ -512,29 +506,31 @@ def run_sweep(spec: SweepSpec, model: ElmanRNN, store: SweepStore, client, chunk
             lost_input = False
             for fut in settled():
                 _, chunk, t_sub = jobs_of.pop(fut.key)
+                error = None
                 try:
                     results = None if fut.cancelled() else fut.result()
                 except (CancelledError, asyncio.CancelledError):  # cancelled while we asked (status was "lost")
                     results = None
                 except Exception as e:  # the task failed (e.g. a worker died too often): its jobs failed
-                    results = [_failed(chunk, inp, i, pins, e, "?") for inp, i, pins in chunk.jobs]
-                if results is None:
+                    error = e
+                fut.release()
+                if results is None and error is None:
                     # Not cancelled by us: the scheduler lost the task's input (the scattered model, e.g.
                     # every worker holding it died). Scatter it again and resubmit, a bounded number of times.
-                    fut.release()
-                    attempts[chunk] = attempts.get(chunk, 0) + 1
-                    if attempts[chunk] <= MAX_CANCELLED_RETRIES:
-                        retries.append(chunk)
+                    cancelled[chunk] = cancelled.get(chunk, 0) + 1
+                    if cancelled[chunk] <= MAX_CANCELLED_RETRIES:
+                        todo.appendleft(chunk)
+                        resubmitted += 1
                         lost_input = True
                         continue
-                    e = CancelledError(f"the cluster cancelled this chunk {attempts[chunk]} times (lost input)")
-                    results = [_failed(chunk, inp, i, pins, e, "?") for inp, i, pins in chunk.jobs]
+                    error = CancelledError(f"the cluster cancelled this chunk {cancelled[chunk]} times (lost input)")
+                if error is not None:
+                    results = [_failed(chunk, inp, i, pins, error, "?") for inp, i, pins in chunk.jobs]
                 store.write_rows(spec.kind, results)
                 computed += len(results)
                 failed += sum(r.status == STATUS_FAILED for r in results)
                 steps += sum(r.steps or 0 for r in results)
                 per_chunk.append((time.perf_counter() - t_sub, sum(r.seconds for r in results)))
-                fut.release()
             if lost_input:
                 model_ref.release()
                 model_ref = client.scatter(model_bytes, broadcast=True, hash=False)
@@ -556,7 +552,7 @@ def run_sweep(spec: SweepSpec, model: ElmanRNN, store: SweepStore, client, chunk
                         chunks=len(chunks), chunk_size=size, workers=n_workers,
                         seconds=time.perf_counter() - t0, finished=complete,
                         task_seconds=sum(a for a, _ in per_chunk), job_seconds=sum(b for _, b in per_chunk),
-                        per_chunk=per_chunk, resubmitted=sum(attempts.values()))
+                        per_chunk=per_chunk, resubmitted=resubmitted)
 
 
 def run_serial(spec: SweepSpec, model: ElmanRNN) -> list[JobRow]:

@@ -289,6 +289,27 @@ def test_lost_model_bytes_are_scattered_again_and_chunks_resubmitted(tmp_path, m
     assert not _scattered_keys(cluster)  # and the copy scattered again is released at the end
 
 
+def test_chunks_lost_past_the_retry_limit_are_stored_failed_then_retried(tmp_path, model, cluster, monkeypatch):
+    import distributed
+    monkeypatch.setattr(sw, "MAX_CANCELLED_RETRIES", 0)
+    spec = _spec(model, 8)
+    lost = []
+
+    def lose_model(progress):
+        if not lost and (keys := _scattered_keys(cluster)):
+            cluster.cancel([distributed.Future(k, cluster) for k in keys], force=True)
+            lost.extend(keys)
+
+    with SweepStore(tmp_path / "r.sqlite") as store:
+        out = sw.run_sweep(spec, model, store, cluster, chunk_size=1, on_progress=lose_model)
+        errors = [r.error for r in store.rows("cycles") if r.status == "failed"]
+        assert lost and out.resubmitted == 0 and not out.finished and out.failed == len(errors) >= 1
+        assert all("lost input" in e for e in errors)
+        out2 = sw.run_sweep(spec, model, store, cluster, chunk_size=1)  # a re-run retries exactly those jobs
+        assert (out2.computed, out2.failed, out2.finished) == (len(errors), 0, True)
+    assert _stored(tmp_path / "r.sqlite") == _serial(model, spec)
+
+
 def test_back_to_back_reruns_on_one_client(tmp_path, model, cluster):
     # CI once saw a re-run right after a run on the same client cancelled for "lost dependencies": the model
     # was scattered under its content hash, which the scheduler was still forgetting. Ten tight re-runs.
