@@ -14,8 +14,8 @@ import warnings
 
 from satrnn.rnn.errors import SatrnnInputError
 
-from . import commands
-from .clikit import err_console, guard_paths
+from satrnn.analyses import commands
+from satrnn.analyses.clikit import err_console, guard_paths
 
 
 class _Parser(argparse.ArgumentParser):

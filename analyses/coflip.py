@@ -21,8 +21,8 @@ from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit, njit_parallel, prange
 from satrnn.rnn.text import display_byte
 
-from .knockout import promotes_demotes
-from .saturation import chunk_flips, state_rows
+from satrnn.analyses.knockout import promotes_demotes
+from satrnn.analyses.saturation import chunk_flips, state_rows
 
 TOP_PAIRS = 15
 

@@ -34,9 +34,9 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from satrnn.rnn.text import display_byte
 
-from . import explore_data as ed
-from .claims import SEEDS as SEED_FILES
-from .claims import VERDICTS as CLAIM_VERDICTS
+from satrnn.analyses import explore_data as ed
+from satrnn.analyses.claims import SEEDS as SEED_FILES
+from satrnn.analyses.claims import VERDICTS as CLAIM_VERDICTS
 
 VIEWS = ed.VIEWS
 SEARCH_SECONDS = 10.0
@@ -799,7 +799,7 @@ class ExploreApp(App):
         self.main.refresh_graph()
 
     def export_graphml(self, path: str | None = None) -> str:
-        from .coflip import write_graphml
+        from satrnn.analyses.coflip import write_graphml
         gv = self.graph_view
         path = path or f"satrnn-coflip-j{gv.threshold:.2f}-seed{gv.seed}.graphml"
         try:

@@ -36,10 +36,10 @@ from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, forward, readout_costs, sequential_mean
 from satrnn.rnn.model import ElmanRNN
 
-from .carrier import carriers, pattern_sensitive
-from .coflip import coflip_graph, coflip_report, graph_summary
-from .knockout import neuron_knockout, promotes_demotes
-from .saturation import flip_matrix, saturation_report
+from satrnn.analyses.carrier import carriers, pattern_sensitive
+from satrnn.analyses.coflip import coflip_graph, coflip_report, graph_summary
+from satrnn.analyses.knockout import neuron_knockout, promotes_demotes
+from satrnn.analyses.saturation import flip_matrix, saturation_report
 
 VIEWS = {"graph": "Co-flip graph", "neurons": "Neurons", "raster": "Sign raster", "cycles": "Cycles",
          "ledger": "Ledger"}
@@ -452,7 +452,7 @@ class Ledger:
 
 def ledger_subject_reason(model: ElmanRNN, xs) -> str:
     """Why the ledger is not shown for (model, xs): '' for the published weights and text (sha256 of content)."""
-    from .claims import PUBLISHED_TEXT_SHA256, PUBLISHED_WEIGHTS_SHA256, Subject
+    from satrnn.analyses.claims import PUBLISHED_TEXT_SHA256, PUBLISHED_WEIGHTS_SHA256, Subject
     sub = Subject.of(model, as_bytes(xs))
     if not sub.published_weights:
         return (f"the ledger is shown for the published weights only (sha256 {PUBLISHED_WEIGHTS_SHA256[:12]}…); "
@@ -468,8 +468,8 @@ def ledger(model: ElmanRNN, xs, on_claim=None, should_stop=lambda: False, claims
 
     on_claim(done, total) reports progress; should_stop() makes the remaining measurements fail fast (the
     ledger is then incomplete and marked unavailable)."""
-    from . import claims as registry
-    from .ledger_measures import LedgerContext, measure_claim
+    from satrnn.analyses import claims as registry
+    from satrnn.analyses.ledger_measures import LedgerContext, measure_claim
 
     reason = ledger_subject_reason(model, xs)
     if reason:
@@ -500,7 +500,7 @@ def _ledger_child(conn, model: ElmanRNN, xs, claim_ids) -> None:
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
     sys.stdout = sys.stderr = open(os.devnull, "w")
-    from . import claims as registry
+    from satrnn.analyses import claims as registry
     claims = None if claim_ids is None else [registry.get_claim(c) for c in claim_ids]
     try:
         lg = ledger(model, xs, lambda d, t: conn.send(("progress", d, t)), claims=claims)

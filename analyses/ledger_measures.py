@@ -24,9 +24,9 @@ from satrnn.automaton.sign import SignAutomaton
 from satrnn.rnn.forward import forward, run_states
 from satrnn.rnn.model import ElmanRNN
 
-from . import (boolean_figures, carrier, coflip, counting, factor_map, justify, knockout, model_info, offsets, pmi,
+from satrnn.analyses import (boolean_figures, carrier, coflip, counting, factor_map, justify, knockout, model_info, offsets, pmi,
                saturation, sparse_diff, sparsity)
-from .claims import Claim, Measured, NotAvailable
+from satrnn.analyses.claims import Claim, Measured, NotAvailable
 
 MEASURES: dict[str, Callable] = {}
 
@@ -398,7 +398,7 @@ def claim_entries(model: ElmanRNN | None, xs, measures, known: dict | None = Non
     what an analysis command shows next to its own output. known: LedgerContext property name -> that
     analysis's result, already computed by the command with the ledger's (default) options, reused instead
     of recomputed. model None: a text-only analysis (only text claims can apply)."""
-    from . import claims as registry
+    from satrnn.analyses import claims as registry
     ctx = LedgerContext(model, xs)
     for name, value in (known or {}).items():
         if not isinstance(inspect.getattr_static(LedgerContext, name, None), cached_property):
@@ -414,8 +414,8 @@ def run_ledger(model: ElmanRNN, xs, claims=None, show_progress: bool = True, ctx
     The verdicts depend on whether model and text are the published ones (`claims.Subject`): on others,
     claims that depend on them are `not applicable` and keep only the measured value.
     """
-    from . import claims as registry
-    from .clikit import progress
+    from satrnn.analyses import claims as registry
+    from satrnn.analyses.clikit import progress
 
     claims = registry.CLAIMS if claims is None else list(claims)
     ctx = ctx or LedgerContext(model, xs)

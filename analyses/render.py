@@ -13,7 +13,7 @@ from rich.text import Text
 
 from satrnn.rnn.text import display_byte
 
-from .claims import VERDICTS
+from satrnn.analyses.claims import VERDICTS
 
 BAR = 40
 VERDICT_STYLE = {"reproduced": "green", "differs": "red", "not measurable": "yellow", "not applicable": "dim",
@@ -242,7 +242,7 @@ def claim_entries(records, title: str = "Claims of the seeds this analysis measu
 def saturation(r: dict, top: int = 10) -> Group:
     """q4 saturation: the most volatile neurons, the flip and saturation classes, dwell times and the global
     dwell-time distribution (d = 1..49, as the paper prints it)."""
-    from .saturation import CLASSES, PRINTED_DWELL_MAX, SAT_CLASSES, SaturationSummary
+    from satrnn.analyses.saturation import CLASSES, PRINTED_DWELL_MAX, SAT_CLASSES, SaturationSummary
     s = SaturationSummary.of(r)
     th = s.threshold
     t = Table(title=f"Neurons by sign flips over {s.steps - 1:,} transitions"
@@ -323,7 +323,7 @@ def _ko_bar(value: float, vmax: float, width: int = 24) -> Text:
 def knockout(rep: dict, top: int = 30, sign_top: int = 20) -> Group:
     """q3_neurons (analyses.knockout.neurons_report): single-neuron readout knockout ranking (top rows), ties,
     promoted/demoted bytes of the top neurons, cumulative removal and keep-top-k, per-neuron sign-only readout."""
-    from .knockout import PRINTED_CUMULATIVE_K, PRINTED_KEEP_K, at
+    from satrnn.analyses.knockout import PRINTED_CUMULATIVE_K, PRINTED_KEEP_K, at
     ko, cum, keep, so = rep["knockout"], rep["cumulative"], rep["keep_top_k"], rep["sign_only"]
     H = rep["H"]
     parts = [Text.assemble("baseline ", (f"{rep['baseline_bpc']:.4f}", "bold"),

@@ -26,10 +26,10 @@ from rich.text import Text
 
 from satrnn.automaton import slices
 
-from . import boolean_figures, render
-from .claims import VERIFY_PUBLISHED, NotAvailable, Subject
-from .ledger_measures import LedgerContext, redux_param_count, run_ledger
-from .render import (LedgerTable, bars, fmt, kv_table, ledger_renderables, notice,  # noqa: F401 - re-exported
+from satrnn.analyses import boolean_figures, render
+from satrnn.analyses.claims import VERIFY_PUBLISHED, NotAvailable, Subject
+from satrnn.analyses.ledger_measures import LedgerContext, redux_param_count, run_ledger
+from satrnn.analyses.render import (LedgerTable, bars, fmt, kv_table, ledger_renderables, notice,  # noqa: F401 - re-exported
                      summary_line, summary_table)
 
 # ---- sections -----------------------------------------------------------------------------------------
@@ -132,7 +132,7 @@ def sec_sign(ctx: LedgerContext):
 @section("saturation", "Saturation, flips and dwell times", analysis="analyses.saturation.saturation_report",
          renderer="analyses.render.saturation")
 def sec_saturation(ctx: LedgerContext):
-    from .saturation import SaturationSummary
+    from satrnn.analyses.saturation import SaturationSummary
     r = ctx.saturation
     s = SaturationSummary.of(r)
     order = [int(j) for j in r["order"][:10]]
@@ -146,7 +146,7 @@ def sec_saturation(ctx: LedgerContext):
 
 @section("coflip", "Co-flip graph", analysis="analyses.coflip.coflip_report", renderer="analyses.render.coflip")
 def sec_coflip(ctx: LedgerContext):
-    from . import coflip as cf
+    from satrnn.analyses import coflip as cf
     r = ctx.coflip
     G = cf.coflip_graph(ctx.model, r, seed=0)
     s = cf.graph_summary(G)
@@ -185,7 +185,7 @@ def sec_cycles(ctx: LedgerContext):
     """Brent's search from seeded random starts under the bytes the text uses most (analyses.cycle_survey).
     JSON: `cycles` = [{input, period, transient, transient_max, starts, smallest_state}], plus
     resolved_fraction, steps_per_second (kernel time only), total_steps, budget, and `command`."""
-    from .cycle_survey import DEFAULT_INPUTS, most_used_bytes, survey
+    from satrnn.analyses.cycle_survey import DEFAULT_INPUTS, most_used_bytes, survey
     inputs = most_used_bytes(ctx.xs, DEFAULT_INPUTS)
     sv = ctx.memo("cycle_survey", lambda: survey(ctx.model, inputs, automaton=ctx.automaton("exact")))
     cmd = sv.command(*getattr(ctx, "source_args", ("MODEL", "TEXT")))
@@ -211,7 +211,7 @@ def sec_cycles(ctx: LedgerContext):
 def sec_landscape(ctx: LedgerContext):
     """The landscape under the text's most used byte (analyses.landscape.landscape_section): exact for small
     H, else estimated from seeded starts with basin-fraction and entropy intervals and the unresolved count."""
-    from .landscape import landscape_section
+    from satrnn.analyses.landscape import landscape_section
     return landscape_section(ctx.model, ctx.xs)
 
 
@@ -380,7 +380,7 @@ def build_report(model, xs, sections=None, show_progress: bool = True, source_ar
     report name the model and text (() for the default model). Background sections (the kernel searches)
     run on one background thread from the start, in order; results and their order do not depend on it.
     Ctrl-C stops them after their current slice."""
-    from .clikit import progress
+    from satrnn.analyses.clikit import progress
 
     names = list(SECTIONS) if sections is None else list(sections)
     ctx = LedgerContext(model, xs)

@@ -35,7 +35,7 @@ from satrnn.automaton.sign import parse_pins as sign_parse_pins
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.model import ElmanRNN, from_flat, to_flat
 
-from .sweep_store import (STATUS_CYCLE, STATUS_DONE, STATUS_FAILED, STATUS_UNRESOLVED, JobRow, LandscapeRow,
+from satrnn.analyses.sweep_store import (STATUS_CYCLE, STATUS_DONE, STATUS_FAILED, STATUS_UNRESOLVED, JobRow, LandscapeRow,
                           SweepStore, utc_now)
 
 CLUSTER_EXTRA_MESSAGE = "satrnn sweep needs the [cluster] extra: pip install 'satrnn[cluster]'"

@@ -33,7 +33,7 @@ from numba.core import types as _nbtypes
 
 import satrnn.rnn.numba_config  # noqa: F401  (the hashed cache folder, where the marker and the kernels go)
 
-from . import warmup_kernels
+from satrnn.analyses import warmup_kernels
 
 _TYPES_NS = {k: getattr(_nbtypes, k) for k in dir(_nbtypes) if not k.startswith("_")}
 
@@ -81,7 +81,7 @@ def ensure_compiled(show_progress: bool = True, workers: int | None = None, forc
     levels: dict[int, list] = {}
     for e in warmup_kernels.KERNELS:
         levels.setdefault(e[3], []).append(e)
-    from .clikit import progress  # noqa: PLC0415  (rich only when needed)
+    from satrnn.analyses.clikit import progress  # noqa: PLC0415  (rich only when needed)
     ctx = multiprocessing.get_context("spawn")  # no fork of a process that may hold threads
     ok = True
     with (progress() if show_progress else contextlib.nullcontext()) as bar:
@@ -135,7 +135,7 @@ def _record(argv_runs: list[list[str]]) -> list[tuple]:
 
     import numba.core.event as ev  # noqa: PLC0415
 
-    from .cli import main  # noqa: PLC0415
+    from satrnn.analyses.cli import main  # noqa: PLC0415
     os.environ["SATRNN_NO_WARMUP"] = "1"
     rec = ev.RecordingListener()
     ev.register("numba:compile", rec)

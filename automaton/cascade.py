@@ -24,10 +24,10 @@ from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import run_states
 from satrnn.rnn.numba_config import njit
 
-from .bitset import _popcount64, n_words, pack, unpack
-from .cycles import trajectory
-from .sign import _new_parts, _new_scratch, _step
-from .slices import run_jobs
+from satrnn.automaton.bitset import _popcount64, n_words, pack, unpack
+from satrnn.automaton.cycles import trajectory
+from satrnn.automaton.sign import _new_parts, _new_scratch, _step
+from satrnn.automaton.slices import run_jobs
 
 Z95 = 1.959963984540054
 

@@ -28,10 +28,10 @@ import numpy as np
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.numba_config import njit, njit_leaf
 
-from .bitset import n_words, pack, to_hex
-from .glibc_rand import GlibcRand
-from .sign import _advance_rows, _new_parts, _new_scratch, _step
-from .slices import run_jobs
+from satrnn.automaton.bitset import n_words, pack, to_hex
+from satrnn.automaton.glibc_rand import GlibcRand
+from satrnn.automaton.sign import _advance_rows, _new_parts, _new_scratch, _step
+from satrnn.automaton.slices import run_jobs
 
 MAX_BUDGET = 10**13
 MAX_EXHAUSTIVE_H = 20

@@ -20,7 +20,7 @@ from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, forward
 from satrnn.rnn.model import MATRICES, ElmanRNN
 
-from .um import PatternTable, from_rnn, pattern_counts, um_activation, um_forward, um_preactivations_forced
+from satrnn.automaton.um import PatternTable, from_rnn, pattern_counts, um_activation, um_forward, um_preactivations_forced
 
 BPC_TOLERANCE = 1e-9
 RNN_ACTIVATION = {"f32": "glibc tanhf on float32", "f64": "glibc tanh on double"}
@@ -164,7 +164,7 @@ def pruned_check(model: ElmanRNN, xs, threshold: float = 0.01, prune=("Wx", "Wh"
     patterns of the other classes kept), run on the text and compared with the full RNN. Answers "is
     the thresholded pattern set (e.g. seed 000's |w| > 0.01) the model?" Keys: threshold, pruned_classes,
     patterns_kept, patterns_dropped, bpc_rnn, bpc_um_pruned, sign_mismatches, isomorphic."""
-    from .um import CLASS_CODES
+    from satrnn.automaton.um import CLASS_CODES
     t = from_rnn(model)
     names = [prune] if isinstance(prune, str) else list(prune)
     bad = [c for c in names if c not in CLASS_CODES]

@@ -46,9 +46,9 @@ import numpy as np
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.numba_config import njit
 
-from . import cycles as cyc
-from .cascade import flip_cascades
-from .sign import SignAutomaton, check_pins, parse_pins, pin_words  # noqa: F401 (parse_pins: re-exported)
+from satrnn.automaton import cycles as cyc
+from satrnn.automaton.cascade import flip_cascades
+from satrnn.automaton.sign import SignAutomaton, check_pins, parse_pins, pin_words  # noqa: F401 (parse_pins: re-exported)
 
 MAX_EXACT_FREE = 24          # exhaustive landscapes: at most 2^24 states
 MAX_GRAPH_FREE = 16          # state transition graphs: at most 2^16 nodes
@@ -322,7 +322,7 @@ def _successor_map(A: SignAutomaton, seq: np.ndarray, free: np.ndarray, plus_wor
     """succ[c] = compressed F(c) for every compressed index c, with the packed one-step kernel
     (`cascade.step_many`) on blocks of PINNED_BLOCK states: bounded memory, a progress callback
     on_progress(done, total) and Ctrl-C between blocks. Unpinned, compressed index = state."""
-    from .cascade import step_many
+    from satrnn.automaton.cascade import step_many
     N = succ.shape[0]
     pinned = free.shape[0] < A.H
     threads = numba.get_num_threads()

@@ -34,7 +34,7 @@ from satrnn.rnn.forward import softmax_cost_kernel as _softmax_cost
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit, njit_parallel, prange
 
-from .slices import run_jobs
+from satrnn.automaton.slices import run_jobs
 
 COST_FLOOR = 1e-30
 

@@ -41,8 +41,8 @@ from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit, njit_leaf
 
-from .bitset import _popcount64, all_minus, all_plus, from_hex, n_words
-from .tier1 import (INT32_UNDECIDABLE, WIDE_SUM_LIMIT, _wide_tier1, parse_tier1, quantised_chunk_tables, tier1_of,
+from satrnn.automaton.bitset import _popcount64, all_minus, all_plus, from_hex, n_words
+from satrnn.automaton.tier1 import (INT32_UNDECIDABLE, WIDE_SUM_LIMIT, _wide_tier1, parse_tier1, quantised_chunk_tables, tier1_of,
                     wide_scale)
 
 from llvmlite import ir
@@ -784,7 +784,7 @@ class SignAutomaton:
     def _walk(self, s, seq, n: int, out, on_progress=None) -> np.ndarray:
         """n steps from s with inputs seq[t % L], in slices; out (n, W) gets every state if given.
         Returns the final state."""
-        from .slices import run_jobs
+        from satrnn.automaton.slices import run_jobs
         R = np.zeros((2, self.W), dtype=np.uint64)
         R[0] = s
         pos = {"t": 0, "cur": 0, "fb": 0}
@@ -840,7 +840,7 @@ class SignAutomaton:
 
     def step_rows(self, states, xs) -> np.ndarray:
         """B(states[r], xs[r]) for every row r: (m, W) -> (m, W) (rows independent; threads for large m)."""
-        from .slices import run_jobs
+        from satrnn.automaton.slices import run_jobs
         a = np.ascontiguousarray(states, dtype=np.uint64)
         if a.ndim != 2 or a.shape[1] != self.W:
             raise SatrnnInputError(f"states must have shape (m, {self.W}), got {a.shape}")

@@ -2,7 +2,7 @@
 
 The lowest layer of satrnn; it imports nothing from `automaton` or `analyses`.
 """
-from .errors import SatrnnInputError
-from .model import ElmanRNN, load_model
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.model import ElmanRNN, load_model
 
 __all__ = ["ElmanRNN", "SatrnnInputError", "load_model"]

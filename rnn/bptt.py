@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import SatrnnInputError
-from .forward import as_bytes
-from .model import MATRICES, N_BYTES, ElmanRNN
-from .numba_config import njit
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import as_bytes
+from satrnn.rnn.model import MATRICES, N_BYTES, ElmanRNN
+from satrnn.rnn.numba_config import njit
 
 DTYPES = {"f64": np.float64, "f32": np.float32}
 

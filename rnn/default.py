@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import SatrnnInputError
-from .model import ElmanRNN, load_model, save_model, to_flat
-from .train import Recipe, text_digest, train
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.model import ElmanRNN, load_model, save_model, to_flat
+from satrnn.rnn.train import Recipe, text_digest, train
 
 DEFAULT_RECIPE = Recipe(H=128, epochs=200, bptt=50, lr=0.003, lr_min=0.0, optimizer="adam", schedule="cosine",
                         clip=1.0, seed=42, precision="f64")

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import SatrnnInputError
+from satrnn.rnn.errors import SatrnnInputError
 
 TMP_PREFIX = ".satrnn-"
 TMP_SUFFIX = ".tmp"

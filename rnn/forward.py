@@ -24,9 +24,9 @@ from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-from .errors import SatrnnInputError
-from .model import ElmanRNN
-from .numba_config import njit, njit_parallel, prange
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.model import ElmanRNN
+from satrnn.rnn.numba_config import njit, njit_parallel, prange
 
 PRECISIONS = ("f32", "f64")
 COST_FLOOR = 1e-30

@@ -21,10 +21,10 @@ import math
 
 import numpy as np
 
-from .errors import SatrnnInputError
-from .forward import _logits, as_bytes
-from .model import ElmanRNN
-from .numba_config import njit_parallel, prange
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import _logits, as_bytes
+from satrnn.rnn.model import ElmanRNN
+from satrnn.rnn.numba_config import njit_parallel, prange
 
 PRECISIONS = ("f64", "f32")
 MAX_DEPTH = 100_000

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import SatrnnInputError
-from .files import NpzReader, atomic_write_bytes, open_regular, read_regular  # noqa: F401 (re-exported)
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.files import NpzReader, atomic_write_bytes, open_regular, read_regular  # noqa: F401 (re-exported)
 
 N_BYTES = 256
 NPZ_FORMAT_VERSION = 1

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .forward import iter_states
-from .model import ElmanRNN
+from satrnn.rnn.forward import iter_states
+from satrnn.rnn.model import ElmanRNN
 
 CHUNK = 2048   # about 0.05 s of forward + readout per chunk on a quiet machine (H = 128): Ctrl-C stays prompt
 

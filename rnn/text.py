@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import SatrnnInputError
-from .files import open_regular, read_regular
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.files import open_regular, read_regular
 
 
 MAX_BYTES_LIMIT = 1 << 40          # the largest --max-bytes accepted (1 TiB)

@@ -28,13 +28,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .bptt import DTYPES, _chunk_grads
-from .errors import SatrnnInputError
-from .forward import as_bytes, forward
-from .files import open_regular
-from .model import (MATRICES, MAX_H, MAX_NPZ_BYTES, N_BYTES, NPZ_FORMAT_VERSION, ElmanRNN, atomic_write_bytes,
+from satrnn.rnn.bptt import DTYPES, _chunk_grads
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import as_bytes, forward
+from satrnn.rnn.files import open_regular
+from satrnn.rnn.model import (MATRICES, MAX_H, MAX_NPZ_BYTES, N_BYTES, NPZ_FORMAT_VERSION, ElmanRNN, atomic_write_bytes,
                     n_floats_for)
-from .numba_config import njit
+from satrnn.rnn.numba_config import njit
 
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("cosine", "constant")

@@ -1,9 +1,9 @@
 """`satrnn attribution MODEL TEXT`: sparse differentiation (seed 002)."""
 from __future__ import annotations
 
-from .. import render
-from ..clikit import add_json_flag, add_model_text_args, check_int, console, emit_json, load_model_text_args
-from ..sparse_diff import EXAMPLES, OFFSET_FROM, POSITIONS, SHARES, sparse_differentiation
+from satrnn.analyses import render
+from satrnn.analyses.clikit import add_json_flag, add_model_text_args, check_int, console, emit_json, load_model_text_args
+from satrnn.analyses.sparse_diff import EXAMPLES, OFFSET_FROM, POSITIONS, SHARES, sparse_differentiation
 
 
 def register(sub) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 from rich.markup import escape
 from rich.table import Table
 
-from ..carrier import ALIGN, BYTESETS, REPLACE, TARGETS, carrier_decomposition
-from ..clikit import add_json_flag, add_model_text_args, check_int, console, emit_json, load_model_text_args
+from satrnn.analyses.carrier import ALIGN, BYTESETS, REPLACE, TARGETS, carrier_decomposition
+from satrnn.analyses.clikit import add_json_flag, add_model_text_args, check_int, console, emit_json, load_model_text_args
 
 
 def register(sub) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from satrnn.rnn.errors import SatrnnInputError
 
-from .. import render
-from ..boolean_figures import measure_flip_spread
-from ..clikit import (add_json_flag, add_model_text_args, add_pin_arg, add_seed_arg, add_semantics_arg, check_int,
+from satrnn.analyses import render
+from satrnn.analyses.boolean_figures import measure_flip_spread
+from satrnn.analyses.clikit import (add_json_flag, add_model_text_args, add_pin_arg, add_seed_arg, add_semantics_arg, check_int,
                       console, emit_json, err_console, load_model_text_args, pins_arg, progress)
 
 

@@ -7,11 +7,11 @@ import argparse
 
 from rich.table import Table
 
-from .. import render
-from ..clikit import add_json_flag, check_int, console, declare_inputs, emit_json, load_model_text_args, progress
-from ..counting import GREEDY_CAP, GREEDY_STEPS, counting_report
-from ..ledger_measures import claim_entries
-from ..offsets import parse_int_list
+from satrnn.analyses import render
+from satrnn.analyses.clikit import add_json_flag, check_int, console, declare_inputs, emit_json, load_model_text_args, progress
+from satrnn.analyses.counting import GREEDY_CAP, GREEDY_STEPS, counting_report
+from satrnn.analyses.ledger_measures import claim_entries
+from satrnn.analyses.offsets import parse_int_list
 
 
 def register(sub) -> None:

@@ -13,9 +13,9 @@ from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import run_states
 from satrnn.rnn.text import display_byte, parse_byte
 
-from .. import render
-from ..boolean_figures import paper_attractor_search
-from ..clikit import (add_json_flag, add_model_text_args, add_pin_arg, add_seed_arg, add_semantics_arg,
+from satrnn.analyses import render
+from satrnn.analyses.boolean_figures import paper_attractor_search
+from satrnn.analyses.clikit import (add_json_flag, add_model_text_args, add_pin_arg, add_seed_arg, add_semantics_arg,
                       add_tier1_arg, check_int, console, emit_json, err_console, load_model_arg,
                       load_model_text_args, pins_arg, progress, steps_callback)
 

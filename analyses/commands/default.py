@@ -6,7 +6,7 @@ from rich.table import Table
 from satrnn.rnn.default import DEFAULT_RECIPE, build_model, cache_dir, check_cached, default_corpus, default_model_path
 from satrnn.rnn.train import text_digest
 
-from ..clikit import add_json_flag, console, emit_json, progress
+from satrnn.analyses.clikit import add_json_flag, console, emit_json, progress
 
 
 def register(sub) -> None:

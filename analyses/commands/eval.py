@@ -5,7 +5,7 @@ import time
 
 from satrnn.rnn.forward import PRECISIONS, evaluate
 
-from ..clikit import add_json_flag, add_model_text_args, console, emit_json, model_and_text_source, progress
+from satrnn.analyses.clikit import add_json_flag, add_model_text_args, console, emit_json, model_and_text_source, progress
 
 
 def register(sub) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from satrnn.rnn.errors import SatrnnInputError
 
-from .. import explore_data as ed
-from ..clikit import (add_json_flag, add_model_text_args, add_seed_arg, add_semantics_arg, check_float,
+from satrnn.analyses import explore_data as ed
+from satrnn.analyses.clikit import (add_json_flag, add_model_text_args, add_seed_arg, add_semantics_arg, check_float,
                       declare_outputs, emit_json, err_console, load_model_text_args, progress, write_file)
 
 EXTRA_MESSAGE = "satrnn explore needs the [explore] extra: pip install 'satrnn[explore]'"
@@ -112,7 +112,7 @@ def run(args) -> int:
             ed.first_cycles(d)
         emit_json(summary_json(d, j_first))
         return 0
-    from ..explore import ExploreApp, screenshot_pilot
+    from satrnn.analyses.explore import ExploreApp, screenshot_pilot
 
     not_published = ed.ledger_subject_reason(model, xs)
     want_ledger = not not_published and (args.screenshot is None or args.view == "ledger")

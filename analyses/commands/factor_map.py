@@ -6,12 +6,12 @@ from rich.table import Table
 
 from satrnn.rnn.forward import forward
 
-from .. import render
-from ..clikit import (add_json_flag, add_model_text_args, add_seed_arg, check_float, check_int, console, emit_json,
+from satrnn.analyses import render
+from satrnn.analyses.clikit import (add_json_flag, add_model_text_args, add_seed_arg, check_float, check_int, console, emit_json,
                       load_model_text_args, progress)
-from ..factor_map import OMEGA, TARGETS, explanation_ladder, factor_map
-from ..ledger_measures import claim_entries
-from ..offsets import VARIANTS, parse_int_list
+from satrnn.analyses.factor_map import OMEGA, TARGETS, explanation_ladder, factor_map
+from satrnn.analyses.ledger_measures import claim_entries
+from satrnn.analyses.offsets import VARIANTS, parse_int_list
 
 
 def register(sub) -> None:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from ..clikit import add_json_flag, add_model_arg, console, emit_json, load_model_arg
-from ..model_info import PERCENTILES, model_summary
+from satrnn.analyses.clikit import add_json_flag, add_model_arg, console, emit_json, load_model_arg
+from satrnn.analyses.model_info import PERCENTILES, model_summary
 
 
 def register(sub) -> None:

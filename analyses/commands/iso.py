@@ -13,7 +13,7 @@ from satrnn.automaton.iso import check_isomorphism
 from satrnn.automaton.um import ACTIVATIONS, PRECISIONS, PatternTable
 from satrnn.rnn.errors import SatrnnInputError
 
-from ..clikit import (add_json_flag, add_model_text_args, check_float, console, declare_inputs, emit_json,
+from satrnn.analyses.clikit import (add_json_flag, add_model_text_args, check_float, console, declare_inputs, emit_json,
                       load_model_text_args)
 
 

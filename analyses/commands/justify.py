@@ -4,8 +4,8 @@ from __future__ import annotations
 from rich.markup import escape
 from rich.table import Table
 
-from ..clikit import add_json_flag, add_model_text_args, console, emit_json, load_model_text_args
-from ..justify import POSITIONS, q6_justify
+from satrnn.analyses.clikit import add_json_flag, add_model_text_args, console, emit_json, load_model_text_args
+from satrnn.analyses.justify import POSITIONS, q6_justify
 
 
 def register(sub) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from satrnn.automaton.redux import ReadoutCache
 
-from ..clikit import (add_json_flag, add_model_text_args, check_int, console, emit_json, load_model_text_args,
+from satrnn.analyses.clikit import (add_json_flag, add_model_text_args, check_int, console, emit_json, load_model_text_args,
                       progress)
-from .. import render
-from ..knockout import neurons_report
+from satrnn.analyses import render
+from satrnn.analyses.knockout import neurons_report
 
 
 def register(sub) -> None:

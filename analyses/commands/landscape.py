@@ -15,10 +15,10 @@ from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.model import atomic_write_bytes
 from satrnn.rnn.text import parse_byte
 
-from ..clikit import (add_json_flag, add_model_arg, add_pin_arg, add_seed_arg, add_semantics_arg, add_tier1_arg,
+from satrnn.analyses.clikit import (add_json_flag, add_model_arg, add_pin_arg, add_seed_arg, add_semantics_arg, add_tier1_arg,
                       check_int, console, declare_outputs, emit_json, err_console, load_model_arg, pins_arg,
                       progress, steps_callback)
-from ..landscape import input_label, render_landscape
+from satrnn.analyses.landscape import input_label, render_landscape
 
 MAX_SEQUENCE = 1 << 16
 MAX_SENSITIVITY = 1 << 20

@@ -7,9 +7,9 @@ from satrnn.automaton.margins import margin_fold
 from satrnn.rnn.stream import fold_chunks, prediction_chunks
 from satrnn.rnn.text import iter_text, load_text
 
-from .. import render
-from ..boolean_figures import HEAD_BYTES, boolean_fold
-from ..clikit import (add_json_flag, add_model_text_args, add_semantics_arg, bytes_callback, console, emit_json,
+from satrnn.analyses import render
+from satrnn.analyses.boolean_figures import HEAD_BYTES, boolean_fold
+from satrnn.analyses.clikit import (add_json_flag, add_model_text_args, add_semantics_arg, bytes_callback, console, emit_json,
                       model_and_text_source, progress)
 
 

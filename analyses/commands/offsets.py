@@ -5,10 +5,10 @@ from rich.table import Table
 
 from satrnn.rnn.forward import run_states
 
-from .. import render
-from ..clikit import add_json_flag, add_model_text_args, check_int, console, emit_json, load_model_text_args, progress
-from ..ledger_measures import claim_entries
-from ..offsets import Q2_MAX_DEPTH, Q2_POSITIONS, VARIANTS, flip_column_check, parse_int_list, q2_offsets
+from satrnn.analyses import render
+from satrnn.analyses.clikit import add_json_flag, add_model_text_args, check_int, console, emit_json, load_model_text_args, progress
+from satrnn.analyses.ledger_measures import claim_entries
+from satrnn.analyses.offsets import Q2_MAX_DEPTH, Q2_POSITIONS, VARIANTS, flip_column_check, parse_int_list, q2_offsets
 
 
 # the ledger's measurements that read q2_offsets (their claims are shown with the command's output)

@@ -6,11 +6,11 @@ from rich.table import Table
 
 from satrnn.rnn.forward import run_states
 
-from .. import render
-from ..clikit import add_json_flag, add_model_text_args, check_int, console, emit_json, load_model_text_args, progress
-from ..ledger_measures import claim_entries
-from ..offsets import VARIANTS, parse_int_list
-from ..pmi import (Q7_ALGEBRAIC_POSITIONS, Q7_MAX_OFFSET, TOP_PMI_MAX_OFFSET, q7_algebraic, q7_higher_order,
+from satrnn.analyses import render
+from satrnn.analyses.clikit import add_json_flag, add_model_text_args, check_int, console, emit_json, load_model_text_args, progress
+from satrnn.analyses.ledger_measures import claim_entries
+from satrnn.analyses.offsets import VARIANTS, parse_int_list
+from satrnn.analyses.pmi import (Q7_ALGEBRAIC_POSITIONS, Q7_MAX_OFFSET, TOP_PMI_MAX_OFFSET, q7_algebraic, q7_higher_order,
                    top_pmi_per_offset)
 
 

@@ -12,9 +12,9 @@ from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import forward
 from satrnn.rnn.model import save_model
 
-from ..clikit import (add_json_flag, add_model_text_args, check_float, check_int, check_writable, console,
+from satrnn.analyses.clikit import (add_json_flag, add_model_text_args, check_float, check_int, check_writable, console,
                       declare_outputs, emit_json, load_model_text_args, progress)
-from ..knockout import neuron_knockout, parse_keep, redux_report
+from satrnn.analyses.knockout import neuron_knockout, parse_keep, redux_report
 
 
 def register(sub) -> None:

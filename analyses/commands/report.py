@@ -9,10 +9,10 @@ from rich.rule import Rule
 
 from satrnn.rnn.errors import SatrnnInputError
 
-from ..clikit import (StagedOutputs, add_model_text_args, check_writable, declare_outputs, emit_json, err_console,
+from satrnn.analyses.clikit import (StagedOutputs, add_model_text_args, check_writable, declare_outputs, emit_json, err_console,
                       load_model_text_args, to_json, write_file)
-from ..report import SECTIONS, build_report, failures
-from ..warmup import ensure_compiled
+from satrnn.analyses.report import SECTIONS, build_report, failures
+from satrnn.analyses.warmup import ensure_compiled
 
 
 def register(sub) -> None:

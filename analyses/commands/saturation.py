@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from .. import render
-from ..clikit import (add_json_flag, add_model_text_args, bytes_callback, check_float, check_int, console,
+from satrnn.analyses import render
+from satrnn.analyses.clikit import (add_json_flag, add_model_text_args, bytes_callback, check_float, check_int, console,
                       emit_json, load_model_text_args, progress)
-from ..saturation import SAT_THRESHOLD, saturation_report
+from satrnn.analyses.saturation import SAT_THRESHOLD, saturation_report
 
 
 def register(sub) -> None:

@@ -8,7 +8,7 @@ from satrnn.automaton.sign import MAX_STEPS, SignAutomaton
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.text import load_text, parse_byte
 
-from ..clikit import (add_json_flag, add_model_arg, add_pin_arg, add_semantics_arg, add_tier1_arg, check_int,
+from satrnn.analyses.clikit import (add_json_flag, add_model_arg, add_pin_arg, add_semantics_arg, add_tier1_arg, check_int,
                       check_writable, console, declare_inputs, declare_outputs, emit_json, load_model_arg, pins_arg,
                       progress, save_npy, write_file)
 

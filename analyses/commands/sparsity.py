@@ -1,10 +1,10 @@
 """`satrnn sparsity MODEL TEXT`: Q1 attribution sparsity (seed 000, DEFINITIONS 1)."""
 from __future__ import annotations
 
-from .. import render
-from ..clikit import (add_json_flag, add_model_text_args, check_int, console, emit_json, load_model_text_args,
+from satrnn.analyses import render
+from satrnn.analyses.clikit import (add_json_flag, add_model_text_args, check_int, console, emit_json, load_model_text_args,
                       progress)
-from ..sparsity import VARIANTS, q1_sparsity
+from satrnn.analyses.sparsity import VARIANTS, q1_sparsity
 
 
 def register(sub) -> None:

@@ -10,16 +10,16 @@ from rich.table import Table
 from satrnn.automaton import cycles as cyc
 from satrnn.rnn.errors import SatrnnInputError
 
-from .. import sweep as sw
+from satrnn.analyses import sweep as sw
 from satrnn.automaton import landscape as ls
 
-from .. import render
-from ..clikit import (add_json_flag, add_model_text_args, add_seed_arg, add_semantics_arg, check_int, console,
+from satrnn.analyses import render
+from satrnn.analyses.clikit import (add_json_flag, add_model_text_args, add_seed_arg, add_semantics_arg, check_int, console,
                       declare_inputs, declare_outputs, emit_json, err_console, load_model_arg, load_model_text_args,
                       progress, write_file)
-from ..landscape import input_label, render_landscape
-from ..sweep_store import JOB_TABLES, SweepStore, export_text
-from .cycles import MAX_JOBS, MAX_STARTS, cycle_inputs, label_cycle_inputs, per_input_rows
+from satrnn.analyses.landscape import input_label, render_landscape
+from satrnn.analyses.sweep_store import JOB_TABLES, SweepStore, export_text
+from satrnn.analyses.commands.cycles import MAX_JOBS, MAX_STARTS, cycle_inputs, label_cycle_inputs, per_input_rows
 
 MAX_WORKERS = 4096
 

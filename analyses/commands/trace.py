@@ -11,7 +11,7 @@ import numpy as np
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import PRECISIONS, iter_states
 
-from ..clikit import (StagedOutputs, add_json_flag, add_model_text_args, check_writable, console,
+from satrnn.analyses.clikit import (StagedOutputs, add_json_flag, add_model_text_args, check_writable, console,
                       declare_outputs, emit_json, model_and_text_source, progress)
 
 

@@ -13,7 +13,7 @@ from satrnn.rnn.model import save_model
 from satrnn.rnn.text import load_text
 from satrnn.rnn.train import OPTIMIZERS, SCHEDULES, Recipe, load_checkpoint, train
 
-from ..clikit import (StagedOutputs, add_json_flag, check_int, check_writable, console, declare_inputs,
+from satrnn.analyses.clikit import (StagedOutputs, add_json_flag, check_int, check_writable, console, declare_inputs,
                       declare_outputs, emit_json, progress)
 
 # The papers' stated recipe (seed 003 section 2: BPTT-50, Adam 0.001, 4000 epochs, seed 42). Their

@@ -19,7 +19,7 @@ from satrnn.rnn.text import parse_byte
 
 from satrnn.rnn.files import atomic_write_bytes
 
-from ..clikit import (add_json_flag, add_model_arg, check_float, check_int, check_writable, console,
+from satrnn.analyses.clikit import (add_json_flag, add_model_arg, check_float, check_int, check_writable, console,
                       declare_outputs, emit_json, load_model_arg, to_json, write_file)
 
 SUFFIXES = (".csv", ".json", ".npz")

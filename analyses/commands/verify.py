@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from satrnn.rnn.errors import SatrnnInputError
 
-from ..claims import SEEDS, claims_for, seed_key
-from ..clikit import add_json_flag, add_model_text_args, console, emit_json, err_console, load_model_text_args
-from ..ledger_measures import run_ledger
-from ..render import ledger_renderables
+from satrnn.analyses.claims import SEEDS, claims_for, seed_key
+from satrnn.analyses.clikit import add_json_flag, add_model_text_args, console, emit_json, err_console, load_model_text_args
+from satrnn.analyses.ledger_measures import run_ledger
+from satrnn.analyses.render import ledger_renderables
 
 
 def register(sub) -> None:
