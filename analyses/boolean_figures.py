@@ -7,7 +7,7 @@ Paper orchestration on top of the automaton's kernels and thin API (`satrnn.auto
 - `influence_graph`: q1_bool_attractor 4.2; `paper_attractor_search`: 4.3 / 4.4 as the program computes them;
 - `measure_flip_spread` (the whole `satrnn cascade` measurement), `trajectory_cascades`, `paper_flip_figures`,
   `spread_candidates` (every reading of "one flip changes N neurons", side by side).
-Results are plain dicts (JSON-able after `analyses.clikit` cleaning); keys are documented per function.
+Results are plain dicts (JSON-able after `satrnn.clikit` cleaning); keys are documented per function.
 """
 from __future__ import annotations
 

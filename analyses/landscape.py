@@ -1,125 +1,27 @@
-"""Rich rendering of attractor landscapes (`satrnn landscape` and the report's landscape section).
+"""The attractor landscape of a text's dynamics, as the report shows it.
 
-`render_landscape(result, sensitivity=None, max_rows=20)` takes an `automaton.landscape.ExactLandscape` or
-`EstimatedLandscape` (and optionally a `Sensitivity`) and returns one rich renderable.
-`landscape_section(model, xs)` is a report section in one call: (renderable, JSON dict) of the landscape
-under the text's most used byte (exact when H <= 16, else estimated from a few seeded starts).
+`text_landscape(model, xs)` computes the landscape of the sign dynamics under the text's most used byte:
+exact when H <= SECTION_EXACT_H, else estimated from a few seeded starts, with its average sensitivity and
+the `satrnn landscape` command that reproduces it. The renderer is `satrnn.report.render_landscape`.
 """
 from __future__ import annotations
-
-from rich.console import Group
-from rich.table import Table
-from rich.text import Text
 
 import numpy as np
 
 from satrnn.automaton import landscape as ls
-from satrnn.automaton.landscape import EstimatedLandscape, ExactLandscape, Sensitivity
 from satrnn.automaton.sign import SignAutomaton
-from satrnn.rnn.text import display_byte
 
 SECTION_STARTS = 32
 SECTION_BUDGET = 250_000
 SECTION_EXACT_H = 16
 
 
-def input_label(seq) -> str:
-    """'0x41 'A'' for one byte, else the sequence length and its first bytes."""
-    seq = list(seq)
-    if len(seq) == 1:
-        return f"0x{seq[0]:02x} '{display_byte(seq[0])}'"
-    head = " ".join(f"{b:02x}" for b in seq[:8])
-    return f"{len(seq)}-byte sequence {head}{' ...' if len(seq) > 8 else ''}"
-
-
-def _pins(pins) -> str:
-    return ", ".join(f"{j}={v:+d}" for j, v in pins) if pins else "none"
-
-
-def _cycle_text(states, limit: int = 4) -> str:
-    return " > ".join(states[:limit]) + (f" > ... ({len(states)} states)" if len(states) > limit else "")
-
-
-def _histogram_text(hist, limit: int = 12) -> str:
-    items = [f"{k}: {v:,}" for k, v in enumerate(hist) if v][:limit]
-    more = sum(1 for v in hist if v) - len(items)
-    return ", ".join(items) + (f", ... ({more} more values)" if more > 0 else "")
-
-
-def _render_exact(r: ExactLandscape, max_rows: int) -> list:
-    head = Text.from_markup(
-        f"[bold]Exact landscape[/bold]: all {r.n_states:,} states (H = {r.H}, pins {_pins(r.pins)}), input "
-        f"{input_label(r.seq)}, {r.semantics}: [bold]{len(r.attractors)}[/bold] attractor(s), basin entropy "
-        f"{r.basin_entropy:.4f} nats ({r.basin_entropy_bits:.4f} bits), Garden-of-Eden states "
-        f"{r.garden_of_eden:,} ({100 * r.garden_of_eden / r.n_states:.1f}%), max height "
-        f"{len(r.height_histogram) - 1} ({r.seconds:.2f} s)")
-    t = Table(title="Attractors (by basin size; states in cycle order from the smallest)", title_justify="left")
-    for c in ("rep", "period", "basin size", "fraction", "Garden of Eden", "max height", "cycle"):
-        t.add_column(c, justify="right" if c not in ("rep", "cycle") else "left")
-    order = sorted(r.attractors, key=lambda a: (-a.basin_size, a.rep))
-    for a in order[:max_rows]:
-        t.add_row(a.rep, f"{a.period:,}", f"{a.basin_size:,}", f"{a.basin_fraction:.4f}", f"{a.garden_of_eden:,}",
-                  str(a.max_height), _cycle_text(a.states))
-    out = [head, t]
-    if len(order) > max_rows:
-        out.append(Text(f"... {len(order) - max_rows} more attractors (use --json)"))
-    out.append(Text(f"height histogram (applications of F): {_histogram_text(r.height_histogram)}"))
-    out.append(Text(f"in-degree histogram: {_histogram_text(r.in_degree_histogram)}"))
-    return out
-
-
-def _render_estimated(r: EstimatedLandscape, max_rows: int) -> list:
-    lo, hi = r.basin_entropy_ci
-    head = Text.from_markup(
-        f"[bold]Estimated landscape[/bold]: {r.starts:,} random starts (seed(s) "
-        f"{', '.join(str(s) for s in r.seeds[:4])}{' ...' if len(r.seeds) > 4 else ''}), H = {r.H}, pins "
-        f"{_pins(r.pins)}, input {input_label(r.seq)}, {r.semantics}, budget {r.budget:,} steps: "
-        f"[bold]{len(r.attractors)}[/bold] attractor(s) found, [bold]{r.unresolved:,} unresolved[/bold] "
-        f"({100 * r.unresolved_fraction:.1f}%); basin entropy {r.basin_entropy:.4f} nats "
-        f"[{lo:.4f}, {hi:.4f}] ({100 * r.confidence:.0f}% bootstrap); {r.steps:,} steps in {r.seconds:.2f} s "
-        f"({(r.steps_per_second or 0):,.0f} steps/s)")
-    t = Table(title=f"Attractors (basin fraction with its {100 * r.confidence:.0f}% Clopper-Pearson interval)",
-              title_justify="left")
-    for c in ("rep", "period", "starts", "basin fraction", "interval", "transient min..max"):
-        t.add_column(c, justify="left" if c == "rep" else "right")
-    for a in r.attractors[:max_rows]:
-        t.add_row(a.rep, f"{a.period:,}", f"{a.starts:,}", f"{a.basin_fraction:.4f}",
-                  f"[{a.basin_fraction_ci[0]:.4f}, {a.basin_fraction_ci[1]:.4f}]",
-                  f"{a.transient_min:,}..{a.transient_max:,}")
-    out = [head, t]
-    if len(r.attractors) > max_rows:
-        out.append(Text(f"... {len(r.attractors) - max_rows} more attractors (use --json)"))
-    return out
-
-
-def _render_sensitivity(s: Sensitivity) -> Text:
-    vals = [(j, v) for j, v in enumerate(s.per_neuron) if v is not None]
-    top = sorted(vals, key=lambda jv: -jv[1])[:5]
-    how = f"exact over all {s.states:,} states" if s.exact else \
-        f"over {s.states:,} sampled states (seed {s.seed}), 95% CI [{s.overall_ci[0]:.4f}, {s.overall_ci[1]:.4f}]"
-    return Text(f"average sensitivity (neurons that flip one step after one neuron is flipped): {s.overall:.4f}, "
-                f"{how}; most sensitive neurons " + ", ".join(f"{j}: {v:.3f}" for j, v in top))
-
-
-def render_landscape(result, sensitivity: Sensitivity | None = None, max_rows: int = 20):
-    """One rich renderable for an exact or estimated landscape (and its sensitivity, if given)."""
-    if isinstance(result, ExactLandscape):
-        parts = _render_exact(result, max_rows)
-    elif isinstance(result, EstimatedLandscape):
-        parts = _render_estimated(result, max_rows)
-    else:
-        raise TypeError(f"not a landscape: {type(result).__name__}")
-    if sensitivity is not None:
-        parts.append(_render_sensitivity(sensitivity))
-    return Group(*parts)
-
-
-def landscape_section(model, xs, *, semantics: str = "exact", starts: int = SECTION_STARTS,
-                      budget: int = SECTION_BUDGET, seed: int = 0, sensitivity_samples: int = 256):
-    """(renderable, dict) for a report: the landscape under the most used byte of xs; exact for
+def text_landscape(model, xs, *, semantics: str = "exact", starts: int = SECTION_STARTS,
+                   budget: int = SECTION_BUDGET, seed: int = 0, sensitivity_samples: int = 256):
+    """(result, sensitivity, dict): the landscape under the most used byte of xs; exact for
     H <= SECTION_EXACT_H, else estimated from `starts` seeded starts with `budget` steps each (a few seconds
-    on the published weights; unresolved starts are reported). dict: the result's as_dict() plus
-    sensitivity and the equivalent `command`."""
+    on the published weights; unresolved starts are reported). dict: the result's as_dict() plus `input`,
+    `sensitivity` and the equivalent `command`."""
     x = int(np.bincount(np.asarray(xs, dtype=np.uint8), minlength=256).argmax())
     A = SignAutomaton.from_model(model, semantics)
     if model.H <= SECTION_EXACT_H:
@@ -132,4 +34,4 @@ def landscape_section(model, xs, *, semantics: str = "exact", starts: int = SECT
         cmd = (f"satrnn landscape MODEL --input 0x{x:02x} --starts {starts} --budget {budget} --seed {seed} "
                f"--semantics {semantics}")
     data = result.as_dict() | {"input": x, "sensitivity": sens.as_dict(), "command": cmd}
-    return Group(render_landscape(result, sens, max_rows=8), Text(f"same analysis: {cmd}", style="cyan")), data
+    return result, sens, data

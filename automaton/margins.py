@@ -3,7 +3,7 @@
 Follows DEFINITIONS.md section 2 (q1_margins) and section 3 (q1_boolean). Alignment: z_t and h_t come from
 reading x_t; h_t (or its signs s_t) predicts x_{t+1}. The programs run t = 0..n-2 (n-1 predictions); pass
 the first 1,024 bytes for the papers' n. Both public functions return plain dicts (JSON-able after
-`analyses.clikit` cleaning); keys are documented on each function. Paper-compatible values keep the
+`satrnn.clikit` cleaning); keys are documented on each function. Paper-compatible values keep the
 papers' arithmetic and quirks; corrected variants are labelled `*_corrected` / explained in `quirks`.
 """
 from __future__ import annotations

@@ -24,7 +24,7 @@ import numba.core.event as ev
 rec = ev.RecordingListener()
 ev.register("numba:compile", rec)
 t0 = time.perf_counter()
-from satrnn.analyses.cli import main
+from satrnn.cli import main
 import contextlib, io
 with contextlib.redirect_stdout(io.StringIO()):
     try:
@@ -32,7 +32,7 @@ with contextlib.redirect_stdout(io.StringIO()):
     except SystemExit as e:
         rc = e.code
 wall = time.perf_counter() - t0
-from satrnn.analyses.warmup import exclusive_compile_seconds
+from satrnn.warmup import exclusive_compile_seconds
 excl = {m.rsplit(".", 1)[-1] + "." + n: v for (m, n), v in exclusive_compile_seconds(rec.buffer).items()}
 print(json.dumps({"rc": rc, "wall": wall, "compile": excl}))
 """

@@ -21,14 +21,14 @@ import time
 
 CHILD = r"""
 import sys, time
-from satrnn.analyses import explore as ex
+from satrnn.explore import app as ex
 orig = ex.ExploreApp._show_first
 def shown(self):
     orig(self)
     sys.stderr.write(f"SATRNN-READY {time.time():.6f} {time.process_time():.6f}\n")
     sys.stderr.flush()
 ex.ExploreApp._show_first = shown
-from satrnn.analyses.cli import main
+from satrnn.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 KINDS = ("margins", "saturation", "coflip", "margins-cli", "eval", "trace")
-CLI = [sys.executable, "-m", "satrnn.analyses"]
+CLI = [sys.executable, "-m", "satrnn"]
 
 
 def parse_size(s: str) -> int:

@@ -24,8 +24,8 @@ from pathlib import Path
 
 from bench_cycles import spin_speedup  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
-from satrnn.analyses import sweep as sw
-from satrnn.analyses.sweep_store import SweepStore
+from satrnn.sweeps import sweep as sw
+from satrnn.sweeps.store import SweepStore
 from satrnn.rnn.model import load_model
 from satrnn.rnn.text import parse_byte
 

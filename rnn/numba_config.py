@@ -25,21 +25,21 @@ import numba
 _CACHE_GENERATIONS = 3      # hashed cache folders kept side by side (older ones are removed)
 
 
-# modules that use numba but hold no code a kernel calls (the first-run warm-up and its recorded list):
-# editing them must not empty the cache they fill
-_NO_KERNEL_CODE = frozenset({"warmup.py", "warmup_kernels.py"})
+# The layers that hold kernels. The application above them (the rest of the `satrnn` package: CLI, report,
+# warm-up, sweeps) defines no kernel (tests/test_layers.py checks it), so editing it never empties the cache.
+KERNEL_PACKAGES = ("satrnn.rnn", "satrnn.automaton", "satrnn.analyses")
 
 
 def _source_digest() -> str:
-    """sha256 (16 hex digits) of the .py files of satrnn.rnn, satrnn.automaton and satrnn.analyses that
-    mention numba (only those can hold code a kernel calls), so editing a command does not recompile."""
+    """sha256 (16 hex digits) of the .py files of the KERNEL_PACKAGES that mention numba (only those can hold
+    code a kernel calls), so editing a command does not recompile."""
     h = hashlib.sha256()
-    for name in ("satrnn.rnn", "satrnn.automaton", "satrnn.analyses"):
+    for name in KERNEL_PACKAGES:
         spec = importlib.util.find_spec(name)
         for root in (spec.submodule_search_locations or []) if spec else []:
             for path in sorted(Path(root).rglob("*.py")):
                 src = path.read_bytes()
-                if b"numba" in src and path.name not in _NO_KERNEL_CODE:
+                if b"numba" in src:
                     h.update(str(path.relative_to(root)).encode())
                     h.update(src)
     return h.hexdigest()[:16]

@@ -1,9 +1,10 @@
 """satrnn: exact simulator and analysis toolkit for a trained character-level Elman RNN.
 
-The installed distribution exposes one import name, ``satrnn``, with three layers that depend one way only:
+The installed distribution exposes one import name, ``satrnn``, with four floors that depend one way only:
 ``satrnn.rnn`` (model I/O, reference forward, gradients, training) <- ``satrnn.automaton`` (Universal Model,
-bitsets, sign-automaton kernels) <- ``satrnn.analyses`` (the papers' questions, claims ledger, report, CLI).
-In the repository the layers live in the top-level folders ``rnn/``, ``automaton/`` and ``analyses/``.
+bitsets, sign-automaton kernels) <- ``satrnn.analyses`` (the papers' questions) <- the application in this
+package (the API, the CLI and its commands, the report, the claims ledger, the explorer, sweeps). In the
+repository the three lower floors live in the top-level folders ``rnn/``, ``automaton/`` and ``analyses/``.
 
 The public Python API (documented in ``satrnn.api``; imported on first use, so ``import satrnn`` stays cheap)::
 

@@ -1,5 +1,5 @@
 import sys
 
-from satrnn.analyses.cli import main
+from satrnn.cli import main
 
 sys.exit(main())

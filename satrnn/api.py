@@ -344,8 +344,8 @@ class LedgerRecord:
 
 def verify(model: ElmanRNN, text, seed: str | None = None) -> list[LedgerRecord]:
     """The claims ledger (`satrnn verify`): every claim of the seed papers (or one seed's, e.g. "004")."""
-    from satrnn.analyses.claims import claims_for
-    from satrnn.analyses.ledger_measures import run_ledger
+    from satrnn.ledger.claims import claims_for
+    from satrnn.ledger.measures import run_ledger
     records, _ = run_ledger(_model(model), _text(text), claims_for(seed), show_progress=False)
     fields = LedgerRecord.__dataclass_fields__
     return [LedgerRecord(**{k: r.get(k) for k in fields}) for r in records]

@@ -34,7 +34,7 @@ def main() -> int:
     Path(a.out).mkdir(parents=True, exist_ok=True)
     for name, extra in SHOTS:
         t0 = time.perf_counter()
-        cmd = [sys.executable, "-m", "satrnn.analyses", "explore", a.model, a.text, "--size", a.size,
+        cmd = [sys.executable, "-m", "satrnn", "explore", a.model, a.text, "--size", a.size,
                "--screenshot", str(Path(a.out) / name), *extra]
         r = subprocess.run(cmd, timeout=1800)
         print(f"{name}: exit {r.returncode} in {time.perf_counter() - t0:.1f} s", flush=True)

@@ -22,12 +22,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from satrnn.analyses.cli import main
+from satrnn.cli import main
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.files import StagedOutputs, check_output
 from satrnn.rnn.model import MAX_MODEL_BYTES, n_floats_for, random_model
 
-CLI = [sys.executable, "-m", "satrnn.analyses"]
+CLI = [sys.executable, "-m", "satrnn"]
 
 
 def _sha(p: Path) -> str:
@@ -195,7 +195,7 @@ def test_staged_outputs_all_or_none(tmp_path):
 
 
 def test_trace_second_output_failing_leaves_nothing(ws, capsys, monkeypatch):
-    import satrnn.analyses.commands.trace as trace_cmd
+    import satrnn.commands.trace as trace_cmd
     real_open = trace_cmd._open_output
     calls = []
 

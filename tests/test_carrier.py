@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from satrnn.analyses.carrier import (carrier_decomposition, carrier_states, carriers, pattern_sensitive)
-from satrnn.analyses.cli import main
+from satrnn.cli import main
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import readout_costs, run_states
 from satrnn.rnn.model import random_model, save_model

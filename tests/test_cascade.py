@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import naive
-from satrnn.analyses.cli import main
+from satrnn.cli import main
 from satrnn.analyses import boolean_figures as bf
 from satrnn.automaton import cascade as cas
 from satrnn.automaton.bitset import pack, unpack
@@ -161,7 +161,7 @@ def test_cascade_cli_json_and_threads(tmp_path):
     outs = []
     for threads in (1, 2):
         env = dict(os.environ, NUMBA_NUM_THREADS=str(threads))
-        p = subprocess.run([sys.executable, "-m", "analyses", "cascade", str(path), str(tpath), "--k", "5",
+        p = subprocess.run([sys.executable, "-m", "satrnn", "cascade", str(path), str(tpath), "--k", "5",
                             "--derrida", "--pairs", "20", "--seed", "4", "--json"],
                            capture_output=True, text=True, env=env)
         assert p.returncode == 0, p.stderr

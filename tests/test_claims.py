@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from satrnn.analyses import claims as C
-from satrnn.analyses.ledger_measures import MEASURES, LedgerContext, run_ledger
+from satrnn.ledger import claims as C
+from satrnn.ledger.measures import MEASURES, LedgerContext, run_ledger
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -149,10 +149,10 @@ def test_labels_sets_and_bools():
 
 
 def test_claims_are_data_validated_at_load():
-    """Each seed's claims live in analyses/seed_claims/NNN.json; a bad file is refused naming file and claim."""
-    files = sorted(p.name for p in (REPO / "analyses" / "seed_claims").glob("*.json"))
+    """Each seed's claims live in satrnn/ledger/seed_claims/NNN.json; a bad file is refused naming file and claim."""
+    files = sorted(p.name for p in (REPO / "satrnn" / "ledger" / "seed_claims").glob("*.json"))
     assert files == [f"{k}.json" for k in C.SEEDS]
-    good = json.loads((REPO / "analyses" / "seed_claims" / "004.json").read_text(encoding="utf-8"))
+    good = json.loads((REPO / "satrnn" / "ledger" / "seed_claims" / "004.json").read_text(encoding="utf-8"))
     key, fname, tables, claims = C.load_seed_file(json.dumps(good), "004.json")
     assert key == "004" and claims == C.claims_for("004") and len(tables) == 3
 
@@ -184,8 +184,8 @@ def test_evaluate_counts_every_claim_and_reports_missing_modules():
 
 def test_paper_values_appear_only_in_the_registry():
     """Distinctive printed values (>= 3 significant digits with a decimal point) are not in the ledger code."""
-    mine = ["analyses/ledger_measures.py", "analyses/report.py", "analyses/commands/verify.py",
-            "analyses/commands/report.py", "analyses/claims.py", "satrnn/api.py"]
+    mine = ["satrnn/ledger/measures.py", "satrnn/report/sections.py", "satrnn/commands/verify.py",
+            "satrnn/commands/report.py", "satrnn/ledger/claims.py", "satrnn/api.py"]
     values = set()
     for c in C.CLAIMS:
         for m in re.findall(r"\d+\.\d+", c.paper_value):
@@ -263,7 +263,7 @@ def test_gated_rows_keep_their_measurement_and_say_why(ledger):
 
 
 def test_verify_cli_json_and_strict(model_path, text_path, capsys):
-    from satrnn.analyses.cli import main
+    from satrnn.cli import main
     rc = main(["verify", str(model_path), str(text_path), "--only", "004", "--json"])
     assert rc == 0
     recs = json.loads(capsys.readouterr().out)

@@ -6,13 +6,13 @@ import sys
 import numpy as np
 import pytest
 
-from satrnn.analyses.cli import main
+from satrnn.cli import main
 from satrnn.rnn.model import n_floats_for, random_model, save_model
 
 
 def run_cli(*argv):
     """Run the CLI in a subprocess (real exit code, real stderr)."""
-    p = subprocess.run([sys.executable, "-m", "analyses", *map(str, argv)], capture_output=True, text=True)
+    p = subprocess.run([sys.executable, "-m", "satrnn", *map(str, argv)], capture_output=True, text=True)
     return p.returncode, p.stdout, p.stderr
 
 
@@ -84,7 +84,7 @@ def test_bad_input_exit_2(bad_files, case):
 
 def test_help_of_every_command_renders(capsys):
     """`satrnn --help` and each subcommand's --help must format (a stray % in help text breaks argparse)."""
-    from satrnn.analyses.cli import build_parser
+    from satrnn.cli import build_parser
     parser = build_parser()
     assert "COMMAND" in parser.format_help()
     sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")

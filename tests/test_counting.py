@@ -15,8 +15,8 @@ TEXT = (b"<mediawiki><page><title>AccessibleComputing</title><id>10</id><revisio
 
 
 def run_cmd(argv):
-    from satrnn.analyses.cli import _Parser
-    from satrnn.analyses.commands import counting as cmd
+    from satrnn.cli import _Parser
+    from satrnn.commands import counting as cmd
     parser = _Parser(prog="satrnn")
     cmd.register(parser.add_subparsers(parser_class=_Parser))
     args = parser.parse_args(argv)

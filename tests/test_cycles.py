@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 
 import naive
 from satrnn.analyses.boolean_figures import paper_attractor_search
-from satrnn.analyses.cli import main
+from satrnn.cli import main
 from satrnn.automaton import cycles as cyc
 from satrnn.automaton.bitset import from_int, to_int
 from satrnn.automaton.glibc_rand import GlibcRand, glibc_rand_values
@@ -234,7 +234,7 @@ def test_paper_search_on_published(published):
 
 def _cli_json(argv, threads):
     env = dict(os.environ, NUMBA_NUM_THREADS=str(threads))
-    p = subprocess.run([sys.executable, "-m", "analyses", *map(str, argv)], capture_output=True, text=True, env=env)
+    p = subprocess.run([sys.executable, "-m", "satrnn", *map(str, argv)], capture_output=True, text=True, env=env)
     assert p.returncode == 0, p.stderr
     d = json.loads(p.stdout)
     d["summary"].pop("seconds")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import satrnn.rnn.default as default_mod
-from satrnn.analyses.cli import main
+from satrnn.cli import main
 from satrnn.rnn.default import (DEFAULT_RECIPE, MODEL_FILE, build_model, bundled_model_resource, cache_dir,
                                 check_bundled, check_cached, default_corpus, weights_digest)
 from satrnn.rnn.errors import SatrnnInputError
@@ -216,7 +216,7 @@ def test_default_command(default_home, capsys, monkeypatch):
 def test_default_command_rebuild(tmp_path, monkeypatch, capsys):
     # --rebuild on an empty directory with a tiny recipe patched in: trains, then reports it
     monkeypatch.setattr(default_mod, "DEFAULT_RECIPE", TINY)
-    import satrnn.analyses.commands.default as cmd
+    import satrnn.commands.default as cmd
     monkeypatch.setattr(cmd, "DEFAULT_RECIPE", TINY)
     monkeypatch.setattr(cmd, "build_model", lambda progress_factory, rebuild: build_model(
         progress_factory, recipe=TINY, directory=tmp_path, rebuild=rebuild))

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from satrnn.analyses.cli import main
+from satrnn.cli import main
 from satrnn.rnn.forward import chunk_bytes, forward, run_states
 from satrnn.rnn.model import random_model
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import naive
-from satrnn.analyses import explore_data as ed
+from satrnn.explore import data as ed
 from satrnn.automaton.bitset import all_minus, pack, to_signs, unpack
 from satrnn.automaton.sign import SignAutomaton
 from satrnn.rnn.forward import readout_costs, sequential_mean
@@ -20,7 +20,7 @@ from satrnn.rnn.model import ElmanRNN, random_model
 
 textual = pytest.importorskip("textual")
 
-from satrnn.analyses.explore import ExploreApp, NeuronScreen, neuron_cells, wait_until  # noqa: E402
+from satrnn.explore.app import ExploreApp, NeuronScreen, neuron_cells, wait_until  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -273,7 +273,7 @@ def test_app_cancelled_search_leaves_it_responsive(data):
 
 
 def test_app_ledger_filters(published, data):
-    from satrnn.analyses import claims as registry
+    from satrnn.ledger import claims as registry
     from textual.widgets import DataTable
     model, xs = published
     some = [c for c in registry.CLAIMS if c.measure in ("hidden_size", "bpc")]
@@ -315,7 +315,7 @@ def test_loading_screen_then_main(published):
 # ---- the command ---------------------------------------------------------------------------------------------
 
 def test_cli_not_a_tty(model_path, text_path, capsys):
-    from satrnn.analyses.cli import main
+    from satrnn.cli import main
     assert main(["explore", str(model_path), str(text_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "interactive terminal" in err
@@ -323,7 +323,7 @@ def test_cli_not_a_tty(model_path, text_path, capsys):
 
 def test_cli_missing_extra(model_path, text_path, capsys, monkeypatch):
     import sys
-    from satrnn.analyses.cli import main
+    from satrnn.cli import main
     monkeypatch.setitem(sys.modules, "textual", None)
     assert main(["explore", str(model_path), str(text_path)]) == 2
     err = capsys.readouterr().err.strip()
@@ -336,7 +336,7 @@ def test_cli_missing_extra(model_path, text_path, capsys, monkeypatch):
                                    ["--size", "10x10", "--screenshot", "a.svg"], ["--pin", "+1"],
                                    ["--pin", "+1", "--select", "h3", "--view", "graph"]])
 def test_cli_bad_input(model_path, text_path, capsys, tmp_path, monkeypatch, extra):
-    from satrnn.analyses.cli import main
+    from satrnn.cli import main
     monkeypatch.chdir(tmp_path)
     assert main(["explore", str(model_path), str(text_path), *extra]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
@@ -345,7 +345,7 @@ def test_cli_bad_input(model_path, text_path, capsys, tmp_path, monkeypatch, ext
 
 def test_cli_screenshot_and_json(model_path, text_path, tmp_path, capsys):
     import json
-    from satrnn.analyses.cli import main
+    from satrnn.cli import main
     out = tmp_path / "n.svg"
     assert main(["explore", str(model_path), str(text_path), "--max-bytes", "300", "--screenshot", str(out),
                  "--view", "neurons", "--select", "h8", "--pin", "+1", "--size", "100x40"]) == 0
@@ -372,7 +372,7 @@ def test_margin_histogram_counts_every_margin(data):
 def test_other_commands_do_not_import_textual():
     import subprocess
     import sys
-    code = ("import sys; from satrnn.analyses.cli import build_parser; build_parser(); "
+    code = ("import sys; from satrnn.cli import build_parser; build_parser(); "
             "print('textual' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and r.stdout.strip() == "False"
@@ -400,7 +400,7 @@ def test_graphml_export_and_ctrl_c(data, tmp_path, monkeypatch):
 
 def test_cli_screenshot_refuses_an_input(model_path, text_path, tmp_path, capsys):
     import shutil
-    from satrnn.analyses.cli import main
+    from satrnn.cli import main
     t = tmp_path / "t.svg"
     shutil.copy(text_path, t)
     before = t.read_bytes()

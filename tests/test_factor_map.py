@@ -16,8 +16,8 @@ TEXT = (b"<page>\n  <title>The cat</title>\n\t<id>12</id>\r\n<text xml:space=\"p
 
 
 def run_cmd(argv):
-    from satrnn.analyses.cli import _Parser
-    from satrnn.analyses.commands import factor_map as cmd
+    from satrnn.cli import _Parser
+    from satrnn.commands import factor_map as cmd
     parser = _Parser(prog="satrnn")
     cmd.register(parser.add_subparsers(parser_class=_Parser))
     args = parser.parse_args(argv)

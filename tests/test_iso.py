@@ -7,13 +7,13 @@ import sys
 import numpy as np
 import pytest
 
-from satrnn.analyses.cli import main
+from satrnn.cli import main
 from satrnn.automaton import um
 from satrnn.rnn.model import random_model, save_model
 
 
 def run_cli(*argv):
-    p = subprocess.run([sys.executable, "-m", "analyses", *map(str, argv)], capture_output=True, text=True)
+    p = subprocess.run([sys.executable, "-m", "satrnn", *map(str, argv)], capture_output=True, text=True)
     return p.returncode, p.stdout, p.stderr
 
 

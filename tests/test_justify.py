@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from satrnn.analyses.cli import main
+from satrnn.cli import main
 from satrnn.analyses.justify import _top_abs_insertion, justify_position, q6_justify
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import run_states

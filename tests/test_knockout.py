@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import naive
-from satrnn.analyses.cli import main
+from satrnn.cli import main
 from satrnn.analyses.knockout import (neuron_knockout, neurons_report, promotes_demotes, redux_report, tie_groups,
                                weight_distribution)
 from satrnn.automaton.redux import ReadoutCache, Redux

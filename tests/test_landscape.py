@@ -9,8 +9,8 @@ from scipy.stats import binomtest
 from hypothesis import given, settings, strategies as st
 
 import naive
-from satrnn.analyses.cli import main
-from satrnn.analyses.landscape import render_landscape
+from satrnn.cli import main
+from satrnn.report.render_landscape import render_landscape
 from satrnn.automaton import cycles as cyc
 from satrnn.automaton import landscape as ls
 from satrnn.automaton.cascade import cascade_summary, flip_cascades, sign_trajectory
@@ -430,7 +430,7 @@ def test_render_landscape_both_kinds():
 
 def test_landscape_section_small_and_large():
     from rich.console import Console
-    from satrnn.analyses.landscape import landscape_section
+    from satrnn.report.render_landscape import landscape_section
     xs = np.frombuffer(b"abca  b", dtype=np.uint8)
     r, d = landscape_section(random_model(8, 2), xs)
     assert d["kind"] == "exact" and d["input"] == 32 and "--exhaustive" in d["command"]

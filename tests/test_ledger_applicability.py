@@ -10,10 +10,10 @@ import shlex
 import numpy as np
 import pytest
 
-from satrnn.analyses import claims as C
-from satrnn.analyses import report as R
-from satrnn.analyses.cli import main
-from satrnn.analyses.ledger_measures import MEASURES, run_ledger
+from satrnn.ledger import claims as C
+from satrnn.report import sections as R
+from satrnn.cli import main
+from satrnn.ledger.measures import MEASURES, run_ledger
 from satrnn.rnn.model import ElmanRNN, save_model
 
 

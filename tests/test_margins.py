@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import naive
-from satrnn.analyses.cli import main
+from satrnn.cli import main
 from satrnn.automaton import bitset
 from satrnn.analyses.boolean_figures import boolean_report
 from satrnn.automaton.margins import margin_report
@@ -285,7 +285,7 @@ def test_cli_margins_streams_the_file_and_equals_the_in_memory_reports(capsys, t
     """`satrnn margins MODEL TEXT` reads TEXT as it is consumed (one forward pass for both folds; a second
     one, re-reading the file, only when the median needs it) and gives exactly the in-memory reports."""
     import satrnn.automaton.margins as mg
-    from satrnn.analyses.clikit import to_json
+    from satrnn.clikit import to_json
     from satrnn.rnn import stream
     from satrnn.rnn.model import save_model
     model = random_model(24, 3)

@@ -26,8 +26,8 @@ def reference_rerun(model, xs, hs, t, p, byte=None):
 
 
 def run_cmd(argv):
-    from satrnn.analyses.cli import _Parser
-    from satrnn.analyses.commands import offsets as cmd
+    from satrnn.cli import _Parser
+    from satrnn.commands import offsets as cmd
     parser = _Parser(prog="satrnn")
     cmd.register(parser.add_subparsers(parser_class=_Parser))
     args = parser.parse_args(argv)

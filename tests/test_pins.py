@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import naive
-from satrnn.analyses.cli import main
+from satrnn.cli import main
 from satrnn.automaton import cascade as cas
 from satrnn.automaton import cycles as cyc
 from satrnn.automaton.bitset import pack, to_int, unpack

@@ -17,8 +17,8 @@ TINY = (b"<page><title>AaA</title><id>1</id><text>the cat sat on the mat; the ra
 
 
 def run_cmd(argv):
-    from satrnn.analyses.cli import _Parser
-    from satrnn.analyses.commands import pmi as cmd
+    from satrnn.cli import _Parser
+    from satrnn.commands import pmi as cmd
     parser = _Parser(prog="satrnn")
     cmd.register(parser.add_subparsers(parser_class=_Parser))
     args = parser.parse_args(argv)

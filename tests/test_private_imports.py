@@ -1,8 +1,9 @@
 """No library module imports a `_private` name from another package: satrnn.rnn, satrnn.automaton,
-satrnn.analyses and the satrnn root keep their private names (numba kernels, helpers) to themselves; a kernel
-another layer needs has a public name (e.g. `rnn.forward.softmax_cost_kernel`). Also catches `mod._name` on a
-module imported from another package. Dunder names are not private. tests/ and benchmarks/ are white-box
-(they check and time the private kernels directly) and are not held to the rule."""
+satrnn.analyses and the application (the rest of the satrnn package) keep their private names (numba kernels,
+helpers) to themselves; a kernel another layer needs has a public name (e.g.
+`rnn.forward.softmax_cost_kernel`). Also catches `mod._name` on a module imported from another package.
+Dunder names are not private. tests/ and benchmarks/ are white-box (they check and time the private kernels
+directly) and are not held to the rule."""
 from __future__ import annotations
 
 import ast

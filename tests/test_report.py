@@ -8,9 +8,9 @@ import xml.etree.ElementTree as ET
 import pytest
 from rich.console import Console
 
-from satrnn.analyses.cli import main
-from satrnn.analyses.clikit import to_json
-from satrnn.analyses.report import SECTIONS, bars, build_report, fmt
+from satrnn.cli import main
+from satrnn.clikit import to_json
+from satrnn.report.sections import SECTIONS, bars, build_report, fmt
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,7 @@ def test_model_section_numbers(report, published_forward):
 def test_sections_name_their_analysis_and_renderer():
     for name, sec in SECTIONS.items():
         assert sec.title and callable(sec.build) and sec.analysis and sec.renderer, name
-    assert SECTIONS["margins"].renderer == "analyses.render.margins"
+    assert SECTIONS["margins"].renderer == "satrnn.report.render.margins"
 
 
 @pytest.mark.parametrize("command,section,lines", [
@@ -89,7 +89,7 @@ def test_command_and_report_share_one_renderer(report, model_path, text_path, ca
     rends, _ = report
     i = list(SECTIONS).index(section)
     text, _ = _render([rends[i]], 120)
-    assert SECTIONS[section].renderer.startswith("analyses.render.")
+    assert SECTIONS[section].renderer.startswith("satrnn.report.render.")
     assert main([command, str(model_path), str(text_path)]) == 0
     out = capsys.readouterr().out
     for line in lines:
@@ -102,7 +102,7 @@ def test_cycles_command_and_report_section_share_one_renderer(report, model_path
     import shlex
     rends, data = report
     text, _ = _render([rends[list(SECTIONS).index("cycles")]], 200)
-    assert SECTIONS["cycles"].renderer == "analyses.render.cycles"
+    assert SECTIONS["cycles"].renderer == "satrnn.report.render.cycles"
     args = shlex.split(data["cycles"]["command"])[2:]
     assert args[:2] == ["MODEL", "TEXT"]
     assert main(["cycles", str(model_path), str(text_path)] + args[2:]) == 0
@@ -146,8 +146,8 @@ def test_cli_sections_outputs_and_errors(model_path, text_path, tmp_path, capsys
 
 def test_ledger_tables_print_values_literally():
     """Measured lists such as ['/', 't'] or '[bold]' text must never be read as rich markup."""
-    from satrnn.analyses.claims import SEEDS, summarize
-    from satrnn.analyses.report import ledger_renderables
+    from satrnn.ledger.claims import SEEDS, summarize
+    from satrnn.report.sections import ledger_renderables
     rec = {"id": "s004.x", "seed": SEEDS["004"], "section": "s", "statement": "[/b] statement",
            "paper_value": "'/' 'i'", "measured": ["/", "t", "i"], "definition": "d", "verdict": "differs",
            "difference": None, "tolerance": "exact", "reason": None, "note": "[/, t] [bold]x"}

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import naive
-from satrnn.analyses.cli import main
+from satrnn.cli import main
 from satrnn.analyses.saturation import flip_class, printed_positions, saturation_report
 from satrnn.rnn.forward import forward
 from satrnn.rnn.model import random_model

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from satrnn.analyses.cli import main
+from satrnn.cli import main
 from satrnn.analyses.sparse_diff import offset_attributions, sparse_differentiation
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import run_states

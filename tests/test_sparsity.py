@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from satrnn.analyses.cli import main
+from satrnn.cli import main
 from satrnn.analyses.sparsity import TAUS, attribution_arrays, q1_sparsity, significant_counts
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import run_states

@@ -21,9 +21,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from satrnn.analyses import sweep as sw
-from satrnn.analyses.cli import main
-from satrnn.analyses.sweep_store import APPLICATION_ID, SweepStore
+from satrnn.sweeps import sweep as sw
+from satrnn.cli import main
+from satrnn.sweeps.store import APPLICATION_ID, SweepStore
 from satrnn.automaton import cycles as cyc
 from satrnn.rnn.model import load_model, random_model
 
@@ -40,12 +40,12 @@ def _env():
 
 
 def _satrnn(*argv, timeout=240, **kw):
-    return subprocess.run([sys.executable, "-m", "satrnn.analyses", *map(str, argv)], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "satrnn", *map(str, argv)], capture_output=True,
                           text=True, env=_env(), timeout=timeout, **kw)
 
 
 def _popen(*argv):
-    return subprocess.Popen([sys.executable, "-m", "satrnn.analyses", *map(str, argv)], stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", "satrnn", *map(str, argv)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=_env(), start_new_session=True)
 
 

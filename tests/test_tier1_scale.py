@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import naive
-from satrnn.analyses.cli import main
+from satrnn.cli import main
 from satrnn.automaton import bitset
 from satrnn.automaton import cycles as cyc
 from satrnn.automaton.sign import SignAutomaton, build_tables, chunk_sums64

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import naive
-from satrnn.analyses.cli import main
+from satrnn.cli import main
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.model import load_model, to_flat
 from satrnn.rnn.train import Recipe, init_params, load_checkpoint, save_checkpoint, train
@@ -142,7 +142,7 @@ def test_text_too_short():
 # ---- CLI ---------------------------------------------------------------------------------------------
 
 def run_cli(*argv, env=None):
-    p = subprocess.run([sys.executable, "-m", "analyses", *map(str, argv)], capture_output=True, text=True,
+    p = subprocess.run([sys.executable, "-m", "satrnn", *map(str, argv)], capture_output=True, text=True,
                        env=env)
     return p.returncode, p.stdout, p.stderr
 

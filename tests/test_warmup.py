@@ -1,4 +1,4 @@
-"""The first-run warm-up (analyses/warmup.py): its recorded kernel list resolves, and after a warm-up into an
+"""The first-run warm-up (satrnn/warmup.py): its recorded kernel list resolves, and after a warm-up into an
 empty cache the report compiles nothing more."""
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import sys
 import numba
 import pytest
 
-from satrnn.analyses import warmup, warmup_kernels
+from satrnn import warmup
+from satrnn import warmup_kernels
 
 
 def test_recorded_kernels_resolve():
@@ -29,7 +30,7 @@ import contextlib, io, json, sys
 import numba.core.event as ev
 rec = ev.RecordingListener()
 ev.register("numba:compile", rec)
-from satrnn.analyses.cli import main
+from satrnn.cli import main
 with contextlib.redirect_stdout(io.StringIO()):
     try:
         main(["report", *sys.argv[1:], "--json"])
@@ -43,7 +44,7 @@ print(json.dumps(sorted({e.data["dispatcher"].py_func.__qualname__ for _, e in r
 def test_report_compiles_nothing_after_warmup(tmp_path, model_path, text_path):
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"), SATRNN_HOME=str(tmp_path / "home"),
                SATRNN_NO_WARMUP="1")
-    subprocess.run([sys.executable, "-m", "satrnn.analyses.warmup"], env=env, check=True, timeout=900,
+    subprocess.run([sys.executable, "-m", "satrnn.warmup"], env=env, check=True, timeout=900,
                    cwd=tmp_path)
     # the marker lies beside the kernels, in the hashed cache folder (not in the working directory)
     assert list((tmp_path / "cache").glob("satrnn-*/warmup-*.done"))
@@ -53,4 +54,4 @@ def test_report_compiles_nothing_after_warmup(tmp_path, model_path, text_path):
                            text=True, timeout=900)
         compiled = json.loads(p.stdout.strip().splitlines()[-1])
         assert compiled == [], f"the report compiled {compiled} after the warm-up: re-record the list " \
-                               "(python -m satrnn.analyses.warmup --record MODEL TEXT)"
+                               "(python -m satrnn.warmup --record MODEL TEXT)"

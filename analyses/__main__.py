@@ -1,5 +1,0 @@
-import sys
-
-from satrnn.analyses.cli import main
-
-sys.exit(main())

@@ -1,1 +1,0 @@
-"""The seed papers' claims as data: one JSON file per seed (NNN.json), loaded by `satrnn.analyses.claims`."""

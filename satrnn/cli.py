@@ -1,0 +1,106 @@
+"""The `satrnn` command. Subcommands live one per module in `satrnn/commands/` and are discovered here.
+
+Exit codes: 0 success, 1 a requested check failed (e.g. `verify --strict`), 2 bad input (one line on
+stderr, no traceback), 130 interrupted.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import pkgutil
+import sys
+import warnings
+
+from satrnn.rnn.errors import SatrnnInputError
+
+from satrnn import commands
+from satrnn.clikit import err_console, guard_paths
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line on stderr with exit code 2."""
+
+    def error(self, message):
+        raise SatrnnInputError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="satrnn", description="Exact simulator and analysis toolkit for a trained "
+                     "character-level Elman RNN, its Universal Model and its sign automaton.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(sub)
+    return parser
+
+
+def _fail(message: str) -> int:
+    err_console.print(f"satrnn: error: {message}", markup=False, highlight=False, soft_wrap=True)
+    return 2
+
+
+def _silence_stdout() -> None:
+    """After stdout failed (closed pipe, full disk), point it at /dev/null so the interpreter's final
+    flush cannot print a second error."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _flush_stdout() -> str | None:
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+    except OSError as e:
+        _silence_stdout()
+        return f"cannot write to stdout: {e.strerror}"
+    return None
+
+
+def main(argv=None) -> int:
+    # Overflow/NaN in an analysis of an extreme model is reported in its results (NaN -> null); numpy's
+    # RuntimeWarnings would only add source-code lines to stderr.
+    warnings.filterwarnings("ignore", category=RuntimeWarning)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if getattr(args, "func", None) is None:
+            parser.print_help()
+            return 2
+        guard_paths(args)
+        code = int(args.func(args) or 0)
+        failed = _flush_stdout()
+        return _fail(failed) if failed else code
+    except SatrnnInputError as e:
+        _flush_stdout()
+        return _fail(str(e).splitlines()[0] if str(e) else "bad input")
+    except KeyboardInterrupt:
+        err_console.print("satrnn: interrupted", markup=False)
+        if argv is None:
+            # The real command line: every `with` block (staged outputs, progress bars) has already been
+            # unwound, so skip the interpreter's teardown (numba, threads, GC of large arrays: ~1-2 s on a
+            # loaded machine) and exit at once.
+            _flush_stdout()
+            sys.stderr.flush()
+            os._exit(130)
+        return 130
+    except BrokenPipeError:
+        _silence_stdout()
+        return 0
+    except OSError as e:  # a file-system failure no command anticipated: still one line, no traceback
+        _flush_stdout()
+        where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+        return _fail(f"{e.strerror or type(e).__name__}{where}")
+    except MemoryError:
+        return _fail("out of memory; use a smaller input (e.g. --max-bytes)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

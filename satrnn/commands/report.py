@@ -1,0 +1,75 @@
+"""`satrnn report [MODEL TEXT]`: every analysis in one rich report, with JSON, SVG and HTML exports."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from rich.console import Console
+from rich.rule import Rule
+
+from satrnn.rnn.errors import SatrnnInputError
+
+from satrnn.clikit import (StagedOutputs, add_model_text_args, check_writable, declare_outputs, emit_json, err_console,
+                      load_model_text_args, to_json, write_file)
+from satrnn.report.sections import SECTIONS, build_report, failures
+from satrnn.warmup import ensure_compiled
+
+
+def register(sub) -> None:
+    p = sub.add_parser("report", help="the full report: model, isomorphism, margins, sign dynamics, saturation, "
+                                      "co-flips, cascades, cycles, knockout, attribution, claims ledger")
+    add_model_text_args(p)
+    p.add_argument("--sections", metavar="A,B,...", default=None,
+                   help=f"comma-separated sections to compute (default all): {', '.join(SECTIONS)}")
+    p.add_argument("--json", nargs="?", const="-", default=None, metavar="FILE",
+                   help="write all numbers as JSON to FILE (no FILE: one JSON document on stdout, no tables)")
+    p.add_argument("--svg", metavar="FILE", default=None, help="also export the rendered report as SVG")
+    p.add_argument("--html", metavar="FILE", default=None, help="also export the rendered report as HTML")
+    declare_outputs(p, "json", "svg", "html")
+    p.set_defaults(func=run)
+
+
+def parse_sections(spec: str | None) -> list[str]:
+    if spec is None:
+        return list(SECTIONS)
+    names = [s.strip() for s in spec.split(",") if s.strip()]
+    bad = [s for s in names if s not in SECTIONS]
+    if bad or not names:
+        raise SatrnnInputError(f"unknown section(s) {', '.join(bad) or '(none given)'}; "
+                               f"choose from {', '.join(SECTIONS)}")
+    return list(dict.fromkeys(names))
+
+
+def run(args) -> int:
+    sections = parse_sections(args.sections)
+    outputs = [f for f in (args.json if args.json not in (None, "-") else None, args.svg, args.html) if f]
+    for f in outputs:  # fail before any computation
+        check_writable(f)
+    model, xs = load_model_text_args(args)
+    if args.sections is None:  # first run on a fresh machine: compile the report's kernels in parallel
+        ensure_compiled(show_progress=True)
+    json_stdout = args.json == "-"
+    source_args = () if args.model is None else tuple(a for a in (args.model, args.text) if a is not None)
+    rends, data = build_report(model, xs, sections=sections, show_progress=True, source_args=source_args)
+    source = (f"{Path(args.model).name}, {Path(args.text).name}" if args.model is not None
+              else "the bundled default model and corpus")
+    doc = {"model": source, "failed_sections": [n for n, d in data.items() if d.get("failed")], "bytes": int(xs.shape[0]), "H": model.H, "sections": data}
+    if json_stdout:
+        emit_json(doc)
+    if not json_stdout or args.svg or args.html:
+        # with JSON on stdout the tables are rendered only into the SVG/HTML exports
+        con = Console(record=bool(args.svg or args.html), file=io.StringIO() if json_stdout else None)
+        con.print(Rule(f"satrnn report — {source}: H = {model.H}, {xs.shape[0]:,} bytes", style="bold"))
+        for r in rends:
+            con.print(r)
+    with StagedOutputs():  # every export or none
+        if args.svg:
+            write_file(args.svg, con.export_svg(title="satrnn report", clear=False))
+        if args.html:
+            write_file(args.html, con.export_html(clear=False))
+        if args.json not in (None, "-"):
+            write_file(args.json, to_json(doc))
+    failed = failures(data)
+    for f in failed:  # a crash is a failure of the report, named on stderr (exit 1), not a quiet red line
+        err_console.print(f"report: section {f}", markup=False, highlight=False)
+    return 1 if failed else 0
