@@ -68,15 +68,6 @@ def context_groups(xs, offsets, t0: int | None = None) -> tuple[np.ndarray, np.n
     return (order + t0).astype(np.int64), grp_ptr
 
 
-def context_ids(xs, offsets, t0: int | None = None) -> np.ndarray:
-    """Dense ids (0..k-1, in sorted-context order) of the joint context for t = t0..N-1."""
-    t0 = max(offsets) if t0 is None else t0
-    order, ptr = context_groups(xs, offsets, t0)
-    ids = np.empty(order.shape[0], dtype=np.int64)
-    ids[order - t0] = np.repeat(np.arange(ptr.shape[0] - 1), np.diff(ptr))
-    return ids
-
-
 @njit
 def _count_groups(order, grp_ptr, x, n_cy, n_c, r_cy, r_c):
     """Per position t (indexing the outputs by t): final counts n(c, y), n(c) and the numbers of earlier

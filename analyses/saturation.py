@@ -245,14 +245,6 @@ def saturation_report(model: ElmanRNN, xs, forward_result=None, threshold: float
     return out
 
 
-def flipped_at(hs: np.ndarray, t: int) -> list[int]:
-    """Neurons (ascending) that flip at step t (t >= 1) of the trajectory hs."""
-    if t < 1:
-        return []
-    s = np.asarray(hs) >= 0
-    return [int(j) for j in np.flatnonzero(s[t] != s[t - 1])]
-
-
 def _printed(t: int) -> bool:
     return t < 10 or (t < 50 and t % 5 == 0) or t % 50 == 0
 

@@ -59,12 +59,6 @@ def seq_sum64(a) -> float:
     return float(np.cumsum(a)[-1]) if a.size else 0.0
 
 
-def _decade_exponents(pos: np.ndarray) -> np.ndarray:
-    """k with 10^k <= v < 10^(k+1) for positive float64 values (log10 rounding guarded at powers of ten)."""
-    k = np.floor(np.log10(pos)).astype(np.int64)
-    return np.where(10.0 ** (k + 1) <= pos, k + 1, np.where(10.0 ** k > pos, k - 1, k))
-
-
 _DECADE_OFFSET = 64        # float32 magnitudes span decades -46..38
 
 

@@ -37,14 +37,6 @@ def _strerror(e: OSError) -> str:
     return e.strerror or type(e).__name__
 
 
-def name_max(directory: str | os.PathLike) -> int:
-    """Longest file name (bytes) the directory's file system accepts (255 where unknown)."""
-    try:
-        return int(os.pathconf(directory, "PC_NAME_MAX"))
-    except (OSError, ValueError):
-        return 255
-
-
 def _check_name_lengths(p: Path, what: str) -> None:
     limit = 255
     for part in p.parts:

@@ -62,10 +62,6 @@ def _compile_one(entry) -> str:
     return f"{module.rsplit('.', 1)[-1]}.{name}"
 
 
-def is_warm() -> bool:
-    return _marker().exists()
-
-
 def ensure_compiled(show_progress: bool = True, workers: int | None = None, force: bool = False) -> bool:
     """Compile every recorded kernel into the cache in parallel if that has not happened yet for this cache.
 
