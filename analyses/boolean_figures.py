@@ -16,8 +16,16 @@ import math
 import numpy as np
 
 from satrnn.automaton.bitset import all_minus, all_plus, hamming, pack, to_hex, to_signs, unpack
-from satrnn.automaton.cascade import (cascade_summary, check_text, derrida_curve, flip_cascades,
-                                      float_sign_trajectory, self_flip_bits, sign_trajectory, step_many)
+from satrnn.automaton.cascade import (
+    cascade_summary,
+    check_text,
+    derrida_curve,
+    flip_cascades,
+    float_sign_trajectory,
+    self_flip_bits,
+    sign_trajectory,
+    step_many,
+)
 from satrnn.automaton.cycles import glibc_starts, trajectory
 from satrnn.automaton.distinct import DistinctStates
 from satrnn.automaton.margins import check_model_text, seq_sum32, seq_sum64

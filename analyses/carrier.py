@@ -18,7 +18,6 @@ Alignment (ours): h_t is the state after reading x_t; it predicts y_t = x_{t+1}.
 """
 from __future__ import annotations
 
-
 import numpy as np
 
 from satrnn.rnn.errors import SatrnnInputError

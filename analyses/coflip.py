@@ -16,13 +16,12 @@ import json
 import networkx as nx
 import numpy as np
 
+from satrnn.analyses.knockout import promotes_demotes
+from satrnn.analyses.saturation import chunk_flips, state_rows
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit, njit_parallel, prange
 from satrnn.rnn.text import display_byte
-
-from satrnn.analyses.knockout import promotes_demotes
-from satrnn.analyses.saturation import chunk_flips, state_rows
 
 TOP_PAIRS = 15
 
@@ -219,8 +218,9 @@ def graph_to_json(G: nx.Graph) -> dict:
 
 def write_graphml(G: nx.Graph, path) -> None:
     """Write GraphML atomically (the networkx writer into a temporary sibling, then rename)."""
-    from satrnn.rnn.model import atomic_write_bytes
     import io
+
+    from satrnn.rnn.model import atomic_write_bytes
 
     buf = io.BytesIO()
     nx.write_graphml(G, buf)

@@ -160,12 +160,14 @@ def factor_map(model: ElmanRNN, xs, offsets=OMEGA, target: str = "continuous", n
     if rest:
         js = [j for k in rest for j in groups[k]]
         shape.append({"pair": "Other", "neurons": len(js), "mean_r2": float(np.mean(r2[js])),
-                      "groups": len(rest), "mean_of_group_means": float(np.mean([np.mean(r2[groups[k]]) for k in rest]))})
+                      "groups": len(rest),
+                      "mean_of_group_means": float(np.mean([np.mean(r2[groups[k]]) for k in rest]))})
     out = {"definition": "factor_map2 (DEFINITIONS Part II 2)", "target": target, "offsets": list(offsets),
            "window": [int(T[0]), int(T[-1])], "positions": int(T.size),
            "cells_per_pair_mean": float(np.mean([np.unique(xs[T - a].astype(np.int64) * 256 + xs[T - b]).size
                                                  for a, b in pairs])),
-           "neurons": neurons, "table": table, "table_paper_shape": shape, "named_pairs": [list(pairs[k]) for k in named],
+           "neurons": neurons, "table": table, "table_paper_shape": shape,
+           "named_pairs": [list(pairs[k]) for k in named],
            "overall_mean_r2": float(np.mean(r2)), "overall_mean_r2_loo": float(np.mean(loo)),
            "overall_mean_r2_loo_best_pair": float(np.mean(np.nanmax(L, axis=0)))}
     if null_perms > 0:
@@ -269,8 +271,9 @@ def explanation_ladder(model: ElmanRNN, xs, offsets=OMEGA, gain_baseline: float 
     with the trained readout in float32; bpc = mean over T' of -log2 max(q, 1e-10).
     X% (seed 003 eq. 2) = 100 (8 - bpc) / (8 - bpc_trained) with bpc_trained the RNN's bpc on the whole text
     (DEFINITIONS 0.5); `x_percent_eq2_from_printed_bpc` applies eq. 2 by hand to the bpc values as a table
-    prints them (%.2f, the RNN %.3f), which is how a hand-computed X% column comes out; gain% (the program's) = 100 (M - bpc) / (M - bpc_RNN on T') with M = gain_baseline or
-    the text's unigram entropy (the program hard-codes a rounded constant).
+    prints them (%.2f, the RNN %.3f), which is how a hand-computed X% column comes out; gain% (the program's)
+    = 100 (M - bpc) / (M - bpc_RNN on T') with M = gain_baseline or the text's unigram entropy (the program
+    hard-codes a rounded constant).
     Variants: leave-one-out at each level (singleton cells fall back to the next coarser level, then to the
     leave-one-out mean), and L1 with the Table-1 pair of each neuron (`table1_pairs`: per-neuron pairs from
     a `factor_map` result on the same offsets; computed if None).

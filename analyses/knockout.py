@@ -64,7 +64,7 @@ def promotes_demotes(model: ElmanRNN, j: int, n: int = 5) -> dict:
     col = model.Wy[:, j]
     up = np.argsort(-col, kind="stable")[:n]
     down = np.argsort(col, kind="stable")[:n]
-    f = lambda idx: [{"byte": int(o), "char": display_byte(int(o)), "weight": float(col[o])} for o in idx]  # noqa: E731
+    f = lambda idx: [{"byte": int(o), "char": display_byte(int(o)), "weight": float(col[o])} for o in idx]
     return {"promotes": f(up), "demotes": f(down)}
 
 
@@ -246,7 +246,7 @@ def redux_report(model: ElmanRNN, xs, cache: ReadoutCache | None = None, order: 
     out = {"baseline_bpc": B, "H": model.H, "ties": ties}
     if delta is not None:
         out["knockout_top10"] = [{"neuron": int(j), "delta": float(delta[j])} for j in order[:10]]
-    for name, W, n_total in (("wh", model.Wh, model.Wh.size), ("wx", model.Wx, model.Wx.size)):
+    for name, n_total in (("wh", model.Wh.size), ("wx", model.Wx.size)):
         rows = []
         for r in grids[name]:
             b = next(it)

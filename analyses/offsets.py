@@ -11,7 +11,6 @@ predicted byte; d = 1 flips x_t).
 """
 from __future__ import annotations
 
-
 import numpy as np
 
 from satrnn.rnn.errors import SatrnnInputError
@@ -221,7 +220,8 @@ def q2_offsets(model: ElmanRNN, xs, positions=Q2_POSITIONS, max_depth: int = Q2_
             else "p = t - d + 1 (d = 1 flips x_t; d = distance to the predicted byte)",
             "positions": T, "max_depth": D, "n_bytes": int(n),
             "depth_profile": profile, "neurons": neurons, "offset_histogram": hist,
-            "histogram_peak": {"d": peak, "count": int(counts[peak - 1]), "percent": float(100.0 * counts[peak - 1] / H)},
+            "histogram_peak": {"d": peak, "count": int(counts[peak - 1]),
+                               "percent": float(100.0 * counts[peak - 1] / H)},
             "deep_offsets_18_25_percent": float(100.0 * counts[17:25].sum() / H) if D >= 18 else 0.0,
             "total_sign_changes": total,
             "mi_greedy": {"offsets": list(MI_GREEDY_OFFSETS), "rows": greedy,

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from satrnn.analyses.offsets import VARIANTS, perturbed_states
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, readout_costs, run_states
 from satrnn.rnn.model import ElmanRNN
-
-from satrnn.analyses.offsets import VARIANTS, perturbed_states
 
 Q7_ALGEBRAIC_POSITIONS = (42, 80, 100, 150, 200, 300, 400, 500)
 Q7_MAX_OFFSET = 20

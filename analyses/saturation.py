@@ -50,7 +50,7 @@ class SaturationSummary:
     most_volatile_flips: int
 
     @classmethod
-    def of(cls, report: dict) -> "SaturationSummary":
+    def of(cls, report: dict) -> SaturationSummary:
         j = int(report["order"][0])
         derived = {"most_volatile": j, "most_volatile_flips": int(report["flips"][j])}
         return cls(**{f.name: derived[f.name] if f.name in derived else report[f.name] for f in fields(cls)})
@@ -199,15 +199,10 @@ def saturation_report(model: ElmanRNN, xs, forward_result=None, threshold: float
             pos_sat.append(n_sat_chunk)
             pos_flip.append(n_flip_chunk)
             pos_min.append(min_chunk)
-
-        def row(c: int) -> dict:
-            flipped = [int(j) for j in np.flatnonzero(F[:, c - off])] if c >= off else []
-            return {"t": t0 + c, "n_sat": int(n_sat_chunk[c]), "n_flip": int(n_flip_chunk[c]),
-                    "min_abs": float(min_chunk[c]), "flipped": flipped}
-
+        chunk = (t0, off, F, n_sat_chunk, n_flip_chunk, min_chunk)
         # the paper's printed rows, bounded to t < printed_rows (the last row is added after the loop)
-        rows.extend(row(t - t0) for t in range(t0, min(m, printed_rows)) if _printed(t))
-        last = row(k - 1)
+        rows.extend(_table_row(chunk, t - t0) for t in range(t0, min(m, printed_rows)) if _printed(t))
+        last = _table_row(chunk, k - 1)
     if not rows or rows[-1]["t"] != m - 1:
         rows.append(last)
     mean_abs = (abs_sum / np.float32(m)).astype(np.float32)
@@ -243,6 +238,15 @@ def saturation_report(model: ElmanRNN, xs, forward_result=None, threshold: float
     if keep_positions:
         out.update(n_sat=np.concatenate(pos_sat), n_flip=np.concatenate(pos_flip), min_abs=np.concatenate(pos_min))
     return out
+
+
+def _table_row(chunk: tuple, c: int) -> dict:
+    """The per-position table row of row c of a chunk (t0, off, F, n_sat, n_flip, min_abs): position t0 + c;
+    F[:, c - off] are the flips at it."""
+    t0, off, F, n_sat, n_flip, min_abs = chunk
+    flipped = [int(j) for j in np.flatnonzero(F[:, c - off])] if c >= off else []
+    return {"t": t0 + c, "n_sat": int(n_sat[c]), "n_flip": int(n_flip[c]), "min_abs": float(min_abs[c]),
+            "flipped": flipped}
 
 
 def _printed(t: int) -> bool:

@@ -104,7 +104,8 @@ def sparse_differentiation(model: ElmanRNN, xs, max_k: int = 8, norm_depth: int 
         k2 = min(k, model.H)
         top = srt[:, :k2].sum(axis=1)
         ok = tot > 0
-        shares[str(k)] = float(np.mean(top[ok] / tot[ok])) if share == "mean_of_ratios" else float(top.sum() / tot.sum())
+        shares[str(k)] = float(np.mean(top[ok] / tot[ok])) if share == "mean_of_ratios" \
+            else float(top.sum() / tot.sum())
     top1 = np.argmax(np.abs(g), axis=1)
     t1c = np.bincount(top1, minlength=model.H)
     mean_share = np.mean(energy[tot > 0] / tot[tot > 0][:, None], axis=0)

@@ -20,14 +20,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from satrnn.rnn.errors import SatrnnInputError
-from satrnn.rnn.forward import run_states
-from satrnn.rnn.numba_config import njit
-
 from satrnn.automaton.bitset import _popcount64, n_words, pack, unpack
 from satrnn.automaton.cycles import trajectory
 from satrnn.automaton.sign import _new_parts, _new_scratch, _step
 from satrnn.automaton.slices import run_jobs
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import run_states
+from satrnn.rnn.numba_config import njit
 
 Z95 = 1.959963984540054
 

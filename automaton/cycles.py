@@ -25,13 +25,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from satrnn.rnn.errors import SatrnnInputError
-from satrnn.rnn.numba_config import njit, njit_leaf
-
 from satrnn.automaton.bitset import n_words, pack, to_hex
 from satrnn.automaton.glibc_rand import GlibcRand
 from satrnn.automaton.sign import _advance_rows, _new_parts, _new_scratch, _step
 from satrnn.automaton.slices import run_jobs
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.numba_config import njit, njit_leaf
 
 MAX_BUDGET = 10**13
 MAX_EXHAUSTIVE_H = 20

@@ -101,7 +101,8 @@ class DistinctStates:
     files at once. A spill that cannot be written raises SatrnnInputError (one line) after removing them."""
 
     MERGE_ROWS = 1 << 16      # pending rows merged into the sorted set at least this many at a time
-    MEMORY_ROWS = 1 << 19     # default cap: 2^19 rows = 8 MB of keys at W = 2 (H = 128): margins stays flat from 1 MB of text
+    # default cap: 2^19 rows = 8 MB of keys at W = 2 (H = 128): margins stays flat from 1 MB of text
+    MEMORY_ROWS = 1 << 19
     BUCKETS = 256
 
     def __init__(self, W: int, memory_rows: int | None = None, spill_dir: str | os.PathLike | None = None,

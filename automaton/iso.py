@@ -16,11 +16,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from satrnn.automaton.um import (
+    PatternTable,
+    from_rnn,
+    pattern_counts,
+    um_activation,
+    um_forward,
+    um_preactivations_forced,
+)
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, forward
 from satrnn.rnn.model import MATRICES, ElmanRNN
-
-from satrnn.automaton.um import PatternTable, from_rnn, pattern_counts, um_activation, um_forward, um_preactivations_forced
 
 BPC_TOLERANCE = 1e-9
 RNN_ACTIVATION = {"f32": "glibc tanhf on float32", "f64": "glibc tanh on double"}

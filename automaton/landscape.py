@@ -43,12 +43,11 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
-from satrnn.rnn.errors import SatrnnInputError
-from satrnn.rnn.numba_config import njit
-
 from satrnn.automaton import cycles as cyc
 from satrnn.automaton.cascade import flip_cascades
 from satrnn.automaton.sign import SignAutomaton, check_pins, parse_pins, pin_words  # noqa: F401 (parse_pins: re-exported)
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.numba_config import njit
 
 MAX_EXACT_FREE = 24          # exhaustive landscapes: at most 2^24 states
 MAX_GRAPH_FREE = 16          # state transition graphs: at most 2^16 nodes
@@ -368,7 +367,7 @@ def landscape(automaton: SignAutomaton, seq, pins=None, on_progress=None) -> Exa
     _successor_map(pinned_automaton(automaton, pins), seq, free, plus_word, succ, on_progress)
     # the labelling runs in slices of LABEL_SLICE states, so Ctrl-C is honoured within a fraction of a second
     indeg = np.zeros(N, dtype=np.int32)
-    _sliced(N, lambda lo, hi: _in_degrees(succ, indeg, lo, hi))
+    _sliced(N, lambda lo, hi: _in_degrees(succ, indeg, lo, hi))  # noqa: F821 - runs before `del indeg`
     in_hist = np.bincount(indeg)
     # the per-state in-degrees are kept only for the state graph (memory: 4 bytes per state)
     in_degree = indeg.copy() if m <= MAX_GRAPH_FREE else None
@@ -395,7 +394,7 @@ def landscape(automaton: SignAutomaton, seq, pins=None, on_progress=None) -> Exa
     hsum = np.zeros(nc, dtype=np.int64)
     hmax = np.zeros(nc, dtype=np.int64)
     _sliced(N, lambda lo, hi: _per_attractor_states(attractor, height, basins, hsum, hmax, lo, hi))
-    _sliced(goe, lambda lo, hi: _per_attractor_goe(attractor, order, goe_per, lo, hi))
+    _sliced(goe, lambda lo, hi: _per_attractor_goe(attractor, order, goe_per, lo, hi))  # noqa: F821 - before del
     del order
     L = int(seq.shape[0])
     nd = (H + 3) // 4
@@ -546,7 +545,7 @@ def landscape_job(automaton: SignAutomaton, seq, *, starts: int, budget: int, se
         g[3] = max(g[3], int(r.mu[jb]))
         g[4] += int(r.mu[jb])
     keys = sorted(groups)
-    col = lambda i: tuple(groups[k][i] for k in keys)  # noqa: E731
+    col = lambda i: tuple(groups[k][i] for k in keys)
     return LandscapeJob(model_digest=model_digest, semantics=automaton.semantics, H=H,
                         seq=tuple(int(b) for b in seq), pins=pins, seed=int(seed), starts=int(starts),
                         budget=int(budget), reps=tuple(keys), periods=col(0), counts=col(1), transient_min=col(2),

@@ -19,7 +19,6 @@ from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit
 from satrnn.rnn.stream import SequentialSum, fold_chunks, prediction_chunks
 
-
 f32 = np.float32
 N_SMALLEST = 20
 PAPER_BIN_WIDTH = 5.0
@@ -415,5 +414,5 @@ class MarginSummary:
     bpc_sign_readout: float
 
     @classmethod
-    def of(cls, report: dict) -> "MarginSummary":
+    def of(cls, report: dict) -> MarginSummary:
         return cls(**{f.name: report[f.name] for f in fields(cls)})

@@ -27,14 +27,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from satrnn.automaton.slices import run_jobs
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, forward
 from satrnn.rnn.forward import forward_kernel as _forward_kernel
 from satrnn.rnn.forward import softmax_cost_kernel as _softmax_cost
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit, njit_parallel, prange
-
-from satrnn.automaton.slices import run_jobs
 
 COST_FLOOR = 1e-30
 

@@ -36,18 +36,23 @@ from __future__ import annotations
 from collections import namedtuple
 
 import numpy as np
-
-from satrnn.rnn.errors import SatrnnInputError
-from satrnn.rnn.model import ElmanRNN
-from satrnn.rnn.numba_config import njit, njit_leaf
-
-from satrnn.automaton.bitset import _popcount64, all_minus, all_plus, from_hex, n_words
-from satrnn.automaton.tier1 import (INT32_UNDECIDABLE, WIDE_SUM_LIMIT, _wide_tier1, parse_tier1, quantised_chunk_tables, tier1_of,
-                    wide_scale)
-
 from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
+
+from satrnn.automaton.bitset import _popcount64, all_minus, all_plus, from_hex, n_words
+from satrnn.automaton.tier1 import (
+    INT32_UNDECIDABLE,
+    WIDE_SUM_LIMIT,
+    _wide_tier1,
+    parse_tier1,
+    quantised_chunk_tables,
+    tier1_of,
+    wide_scale,
+)
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.model import ElmanRNN
+from satrnn.rnn.numba_config import njit, njit_leaf
 
 # ---- vector helpers (numba intrinsics: LLVM vector code for what numba's loops compile poorly) ---------
 
@@ -272,8 +277,8 @@ pinval = 0 (the same arithmetic, so pinning costs nothing when unused).
 # Tier 1 (int16). sigma_i = (32767 - (C + 1)/2 - 2)(1 - 2^-40) / max_x S^[x, i]; the factor 1 - 2^-40
 # covers S <= S^ (1 + gamma_{H+2}(u64)). Every partial sum of the integers, over any subset of them (so in
 # any order of addition: the kernel adds eight rows per vector pass), is bounded in magnitude by
-# S sigma + (C + 1)/2 (+ float64 slack << 1) <= 32765, so the int16 additions are exact. (If 32767 - (C + 1)/2 - 2 <= 16384,
-# i.e. C > 32000, tier 1 is disabled.)
+# S sigma + (C + 1)/2 (+ float64 slack << 1) <= 32765, so the int16 additions are exact.
+# (If 32767 - (C + 1)/2 - 2 <= 16384, i.e. C > 32000, tier 1 is disabled.)
 # baseq = round(fl64(sigma B64)), Tq = round(fl64(sigma T64)): the products add one rounding (so the
 # float64 values carry at most cs + 1 roundings per summand: sum of |errors| <= gamma_{cs+1}(u64) S sigma),
 # and each integer is off by <= 1/2 from its float64 value. Hence
@@ -724,7 +729,7 @@ class SignAutomaton:
 
     @classmethod
     def from_model(cls, model: ElmanRNN, semantics: str = "exact", *, chunk_size: int | None = None,
-                   fast: bool = True, tier1: str | None = None, pins=None) -> "SignAutomaton":
+                   fast: bool = True, tier1: str | None = None, pins=None) -> SignAutomaton:
         """The automaton of `model`. tier1: the tier-1 choice (`automaton.tier1.TIER1_CHOICES`; None =
         automatic by H). pins: {neuron: +1 or -1}, neurons held at that value in every successor whatever
         their input (start states are used as given); see `with_pins`."""
@@ -732,7 +737,7 @@ class SignAutomaton:
             raise SatrnnInputError(f"expected an ElmanRNN, got {type(model).__name__}")
         return cls(build_tables(model, semantics, chunk_size, fast, tier1=tier1, pins=pins), semantics, pins)
 
-    def with_pins(self, pins) -> "SignAutomaton":
+    def with_pins(self, pins) -> SignAutomaton:
         """The same automaton (sharing its tables) with these neurons pinned instead ({neuron: +1 or -1};
         None or {} = nothing pinned). Counters start at 0."""
         free, pinval = pin_words(self.H, pins)

@@ -106,7 +106,7 @@ def run_jobs(n_jobs: int, work, *, threads: int | None = None, on_progress=None,
             while (j := take()) >= 0:
                 if not run_one(j):
                     return
-        except BaseException as e:       # re-raised on the calling thread
+        except BaseException as e:  # noqa: BLE001 - re-raised on the calling thread
             state["error"] = e
             stop.set()
 

@@ -18,8 +18,8 @@ chunk4 (and wide4) everywhere and is not offered.
 
 Prefetching: a step knows every row it will read from the start (the state's bytes), so the adders ask
 the memory system for rows before they are needed (LLVM prefetch): the narrow adder (`sign._chunk_sum`)
-the row eight chunks ahead, the wide one each row's next block of neurons. Rows that come from L3 or DRAM then arrive while
-others are summed instead of one cache miss at a time.
+the row eight chunks ahead, the wide one each row's next block of neurons. Rows that come from L3 or DRAM
+then arrive while others are summed instead of one cache miss at a time.
 
 Rigour: every choice is the tier 1 of `automaton.sign` with its own (K, C) and, for wideK, its own scale
 (proofs below). The tiers 2 and 3 are the same for every choice, and whatever tier 1 decides, tier 2

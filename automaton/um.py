@@ -139,7 +139,7 @@ class PatternTable:
         """The signed float32 weight of every row: sign * strength (giving -0.0 for sign -1, strength 0)."""
         return np.where(self.sign < 0, -self.strength, self.strength).astype(np.float32)
 
-    def take(self, idx) -> "PatternTable":
+    def take(self, idx) -> PatternTable:
         """The rows idx (boolean mask or index array), in that order."""
         return PatternTable(self.H, **{name: getattr(self, name)[idx] for name in COLUMNS})
 
@@ -176,14 +176,14 @@ class PatternTable:
             m &= self.strength > np.float32(min_strength)
         return m
 
-    def filter(self, cls=None, neuron=None, byte=None, min_strength=None) -> "PatternTable":
+    def filter(self, cls=None, neuron=None, byte=None, min_strength=None) -> PatternTable:
         """The sub-table selected by `mask` (a pruned UM; `um_forward` accepts it, `to_rnn` needs fill)."""
         return self.take(self.mask(cls, neuron, byte, min_strength))
 
     def counts(self, threshold: float | None = None) -> dict:
         return pattern_counts(self, threshold)
 
-    def with_pattern(self, index: int, strength: float | None = None, sign: int | None = None) -> "PatternTable":
+    def with_pattern(self, index: int, strength: float | None = None, sign: int | None = None) -> PatternTable:
         """A copy with one row's strength and/or sign replaced (used to corrupt a UM on purpose)."""
         if not 0 <= index < len(self):
             raise SatrnnInputError(f"pattern index {index} is outside 0-{len(self) - 1}")
@@ -230,7 +230,7 @@ class PatternTable:
                     format=np.array("satrnn-um-patterns-v1"))
 
     @classmethod
-    def load_npz(cls, path) -> "PatternTable":
+    def load_npz(cls, path) -> PatternTable:
         """Read a table written by `npz_payload`; bounded (H <= MAX_H, header-checked), one-line errors."""
         from satrnn.rnn.files import NpzReader
         from satrnn.rnn.model import MAX_H, MAX_NPZ_BYTES, n_floats_for
@@ -264,7 +264,8 @@ def _weight_index(t: PatternTable, code: int, rows: np.ndarray):
         ok = (ss == SPACE_ON) & (ds == SPACE_Y) & (de >= 0) & (de < 256)
         idx = (de,)
     if not ok.all():
-        raise SatrnnInputError(f"{int((~ok).sum())} {CLASS_NAMES[code]} pattern(s) have spaces/events that fit no weight")
+        raise SatrnnInputError(f"{int((~ok).sum())} {CLASS_NAMES[code]} pattern(s) have spaces/events that fit "
+                               "no weight")
     return tuple(np.asarray(i, dtype=np.int64) for i in idx)
 
 
@@ -275,7 +276,7 @@ def from_rnn(model: ElmanRNN) -> PatternTable:
     H = model.H
     j = np.arange(H)
     b = np.arange(N_BYTES)
-    full = lambda shape, v: np.full(shape, v, dtype=np.int64)  # noqa: E731
+    full = lambda shape, v: np.full(shape, v, dtype=np.int64)
     # hidden targets, grouped by target j: [bh_j, Wx[j, 0..255], Wh[j, 0..H-1]]
     hid_w = np.concatenate([model.bh[:, None], model.Wx, model.Wh], axis=1)
     hid = dict(
@@ -526,7 +527,7 @@ def plan_of(t: PatternTable) -> _Plan:
 
 def _run_states(plan: _Plan, xs, dt, mode, teacher=None):
     n, H = xs.shape[0], plan.H
-    cast = lambda a: np.ascontiguousarray(a, dtype=dt)  # noqa: E731
+    cast = lambda a: np.ascontiguousarray(a, dtype=dt)
     zs, ms, ps = (np.empty((n, H), dt) for _ in range(3))
     teacher = np.zeros((0, H), dt) if teacher is None else np.ascontiguousarray(teacher, dtype=dt)
     _um_states(cast(plan.bias_s), plan.bias_neg, plan.bias_has, cast(plan.in_s), plan.in_neg, plan.in_has,

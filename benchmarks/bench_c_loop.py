@@ -26,9 +26,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common import published_or_random  # noqa: E402
-from satrnn.automaton.bitset import all_minus  # noqa: E402
-from satrnn.automaton.sign import SignAutomaton, _walk  # noqa: E402
+from common import published_or_random
+from satrnn.automaton.bitset import all_minus
+from satrnn.automaton.sign import SignAutomaton, _walk
 
 C_SOURCE = r"""
 #include <immintrin.h>

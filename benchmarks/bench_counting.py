@@ -71,8 +71,8 @@ def main():
     greedy_offsets(xs[:64], steps=2, cap=3)
     print(f"{len(xs):,} bytes; greedy steps={a.steps}, cap={a.cap}")
     for name, D in (("bigram", [1]), ("skip-4", SKIP8[:4]), ("skip-8", SKIP8)):
-        tv, m = timed(lambda: skipgram_model(xs, D))
-        tn, (b, p) = timed(lambda: naive_bpc(lx, D))
+        tv, m = timed(lambda D=D: skipgram_model(xs, D))
+        tn, (b, p) = timed(lambda D=D: naive_bpc(lx, D))
         assert abs(m["bpc"] - b) < 1e-9 and m["patterns"] == p
         print(f"{name:8s} vectorised {tv * 1e3:9.1f} ms   naive loop {tn * 1e3:9.1f} ms   ratio {tn / tv:7.1f}x")
     tv, g = timed(lambda: greedy_offsets(xs, steps=a.steps, cap=a.cap))

@@ -9,9 +9,9 @@ trajectory's chunk size) and counted, in three modes, each in its own process:
 - memory:   DistinctStates with no cap (2^62) (the whole set in memory, as before issue 19);
 - spill:    DistinctStates with the default cap (--cap rows), spilling to a temporary directory.
 Reported: rows/s of generate + add + count (wall time inside the child) and peak RSS of the child
-(its resource.getrusage ru_maxrss at the end). The claim checked: with the spill, peak RSS is flat in N (within 1.5x from the
-smallest N to the largest). The count must equal N in every mode. The machine is shared: `uptime` is
-printed with the numbers.
+(its resource.getrusage ru_maxrss at the end). The claim checked: with the spill, peak RSS is flat in N
+(within 1.5x from the smallest N to the largest). The count must equal N in every mode. The machine is
+shared: `uptime` is printed with the numbers.
 """
 from __future__ import annotations
 

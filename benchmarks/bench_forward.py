@@ -7,7 +7,8 @@ Usage:
 
 "states" = the recurrence only (hidden states of every byte, streamed through reused buffers); "full
 eval" = states + the double readout + bpc. Both sides run slice by slice in flat memory (allocating the
-1 KB/byte of outputs the old `forward` kept costs as much again in page faults on this VM). One core = numba with 1 thread (the streaming eval then has no worker thread); two cores = 2 threads.
+1 KB/byte of outputs the old `forward` kept costs as much again in page faults on this VM). One core = numba
+with 1 thread (the streaming eval then has no worker thread); two cores = 2 threads.
 The baseline is the forward of commit 30d2ae7 (scalar-order loops that LLVM vectorised 256 bits wide,
 z kept in memory; readout with o outer, j inner, in parallel over positions), copied below unchanged.
 Results are checked to agree bit for bit before any time is printed. Machines are shared and noisy: only
@@ -30,9 +31,6 @@ from satrnn.rnn.default import default_corpus
 from satrnn.rnn.forward import _logits, _softmax_cost, evaluate, iter_states, sequential_mean
 from satrnn.rnn.model import load_model, random_model
 from satrnn.rnn.numba_config import njit, njit_parallel, prange
-
-from common import best_time_and_result
-
 
 # ---- today's kernels (commit 30d2ae7, rnn/forward.py) as the baseline: the old recurrence verbatim; the
 # readout from rnn.forward's unchanged scalar `_logits` and `_softmax_cost` ----------------------------
@@ -103,9 +101,8 @@ def old_eval(model, xs):
 
 def new_states(model, xs):
     """The new streamed recurrence (what eval and trace run): the final state."""
-    for block in iter_states(model, xs):
-        pass
-    return block.hs[-1].copy()
+    *_, last = iter_states(model, xs)
+    return last.hs[-1].copy()
 
 
 # ---- generated text ---------------------------------------------------------------------------------
@@ -179,7 +176,7 @@ def bench_kernels(model, xs, repeats):
         *t["states new"], h_new = _timed(lambda: new_states(model, xs), repeats)
         assert np.array_equal(h_old.view(np.uint32), h_new.view(np.uint32)), "states differ"
         *t["eval old"], bpc_old = _timed(lambda: old_eval(model, xs), 1)
-        *t["eval new"], r = _timed(lambda: evaluate(model, xs, threads=cores), repeats)
+        *t["eval new"], r = _timed(lambda cores=cores: evaluate(model, xs, threads=cores), repeats)
         assert r.bpc == bpc_old, (r.bpc, bpc_old)
         rows.append((cores, t, r.bpc))
     return rows
@@ -239,13 +236,13 @@ def main():
           f"best of {a.repeats} (baseline: 1 run); bit-identical states and bpc checked")
     print("KB/s by wall time (and by CPU time of the whole process: the rate an idle machine would give if the")
     print("threads had their cores to themselves; states are one thread either way)")
-    for cores, t, bpc in rows:
+    for cores, t, _bpc in rows:
         for what in ("states", "eval"):
             (wo, co), (wn, cn) = t[f"{what} old"], t[f"{what} new"]
             label = "states only" if what == "states" else "full eval  "
-            print(f"{cores} core{'s' if cores > 1 else ' '} {label}: old {n / wo / 1e3:7.1f} KB/s (cpu {n / co / 1e3:7.1f})"
-                  f"  new {n / wn / 1e3:7.1f} KB/s (cpu {n / cn / 1e3:7.1f})  ratio {wo / wn:5.2f}x wall, "
-                  f"{co / cn:5.2f}x cpu")
+            print(f"{cores} core{'s' if cores > 1 else ' '} {label}: old {n / wo / 1e3:7.1f} KB/s "
+                  f"(cpu {n / co / 1e3:7.1f})  new {n / wn / 1e3:7.1f} KB/s (cpu {n / cn / 1e3:7.1f})  "
+                  f"ratio {wo / wn:5.2f}x wall, {co / cn:5.2f}x cpu")
     print(f"bpc {rows[0][-1]:.6f}; load average after: {os.getloadavg()[0]:.2f}")
 
 

@@ -11,11 +11,10 @@ import argparse
 
 import numpy as np
 
+from common import best_time, model_and_text
 from satrnn.analyses.sparsity import attribution_arrays
 from satrnn.rnn.forward import run_states
 from satrnn.rnn.gradients import output_gradients, state_gradients
-
-from common import best_time, model_and_text
 
 
 def numpy_chain(model, hs, xs, depth):

@@ -17,11 +17,11 @@ import math
 
 import numpy as np
 
+from common import best_time_and_result as best_time
+from common import model_and_text
 from satrnn.automaton.redux import ReadoutCache
 from satrnn.rnn.forward import forward
 from satrnn.rnn.numba_config import njit
-
-from common import best_time_and_result as best_time, model_and_text
 
 
 def slow_knockout(model, xs):

@@ -30,9 +30,8 @@ from satrnn.rnn.model import load_model, random_model
 from satrnn.rnn.text import parse_byte
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
-import naive  # noqa: E402
-
-from common import best_time_and_result  # noqa: E402
+import naive
+from common import best_time_and_result
 
 MEMORY_PROBE = r"""
 import resource, sys
@@ -81,7 +80,7 @@ def main():
     # 2. naive baseline at a smaller H, and ours at the same H
     Hn = a.naive_H
     An = SignAutomaton.from_model(random_model(Hn, 0), a.semantics)
-    F = lambda s: naive.int_to_state(to_int(An.step(from_int(naive.state_to_int(s), Hn), x)), Hn)  # noqa: E731
+    F = lambda s: naive.int_to_state(to_int(An.step(from_int(naive.state_to_int(s), Hn), x)), Hn)
     An.step(from_int(0, Hn), x)  # compile / load the step kernel outside the timing
     t0 = time.perf_counter()
     ref = naive.landscape_reference(F, Hn)
@@ -99,7 +98,8 @@ def main():
     else:
         before, peak, n, na, secs = out.stdout.split()
         print(f"exhaustive H={a.memory_H}: {int(n):,} states, {na} attractors, {float(secs):.2f} s on 1 thread; "
-              f"peak RSS {int(peak) / 2**20:,.0f} MiB, {(int(peak) - int(before)) / 2**20:,.0f} MiB above the RSS before the "
+              f"peak RSS {int(peak) / 2**20:,.0f} MiB, {(int(peak) - int(before)) / 2**20:,.0f} MiB above the RSS "
+              "before the "
               f"call ({(int(peak) - int(before)) / int(n):.1f} bytes/state)")
 
     # 4. estimated landscape of MODEL

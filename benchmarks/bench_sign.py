@@ -20,10 +20,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common import published_or_random  # noqa: E402
-from satrnn.automaton.bitset import all_minus, pack  # noqa: E402
-from satrnn.automaton.sign import SignAutomaton, _walk  # noqa: E402
-from satrnn.rnn.numba_config import njit  # noqa: E402
+from common import published_or_random
+from satrnn.automaton.bitset import all_minus, pack
+from satrnn.automaton.sign import SignAutomaton, _walk
+from satrnn.rnn.numba_config import njit
 
 
 @njit
@@ -78,11 +78,11 @@ def main(argv=None) -> int:
     for _ in range(a.repeats):
         t_naive.append(_timed(lambda: _naive_run(model.Wh, model.Wx, model.bh, minus, xs_naive, naive_out))
                        / xs_naive.shape[0])
-        for sem, aut in auts.items():
-            t_sem[sem].append(_timed(lambda: run_packed(sem)) / xs.shape[0])
+        for sem in auts:
+            t_sem[sem].append(_timed(lambda sem=sem: run_packed(sem)) / xs.shape[0])
     res["naive_steps_per_s"] = 1.0 / min(t_naive)
     agree = None
-    for sem, aut in auts.items():
+    for sem in auts:
         fb = run_packed(sem)
         res[f"{sem}_steps_per_s"] = 1.0 / min(t_sem[sem])
         res[f"{sem}_ratio"] = min(t_naive) / min(t_sem[sem])

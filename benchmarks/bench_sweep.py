@@ -22,12 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_cycles import spin_speedup  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
-
-from satrnn.sweeps import sweep as sw
-from satrnn.sweeps.store import SweepStore
+from bench_cycles import spin_speedup
 from satrnn.rnn.model import load_model
 from satrnn.rnn.text import parse_byte
+from satrnn.sweeps import sweep as sw
+from satrnn.sweeps.store import SweepStore
 
 
 def _warm(client, model, spec):

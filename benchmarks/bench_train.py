@@ -6,6 +6,8 @@ BLAS is pinned to one thread (set before numpy loads) so both sides use one core
 first-use training does. Times are process CPU times (robust on a busy machine); only the ratio within
 one run means anything.
 """
+# BLAS is pinned to one thread before numpy loads, so the imports come after that statement:
+# ruff: noqa: E402
 from __future__ import annotations
 
 import os
@@ -13,20 +15,19 @@ import os
 for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 
-import argparse  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from dataclasses import replace  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-import naive  # noqa: E402
-
-from satrnn.rnn.default import DEFAULT_RECIPE, default_corpus  # noqa: E402
-from satrnn.rnn.text import load_text  # noqa: E402
-from satrnn.rnn.train import init_params, train  # noqa: E402
+import naive
+from satrnn.rnn.default import DEFAULT_RECIPE, default_corpus
+from satrnn.rnn.text import load_text
+from satrnn.rnn.train import init_params, train
 
 
 def main():

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import argparse
 
+from common import best_time, model_and_text
 from satrnn.automaton.um import from_rnn, um_forward
 from satrnn.rnn.forward import forward
-
-from common import best_time, model_and_text
 
 
 def main():
@@ -31,8 +30,8 @@ def main():
     print(f"table build (from_rnn)      : {t_build * 1e3:9.2f} ms")
     print(f"round trip (to_rnn)         : {t_back * 1e3:9.2f} ms")
     for prec in ("f32", "f64"):
-        t_ref = best_time(lambda: forward(model, xs, prec), a.repeats)
-        t_um = best_time(lambda: um_forward(table, xs, prec), a.repeats)
+        t_ref = best_time(lambda prec=prec: forward(model, xs, prec), a.repeats)
+        t_um = best_time(lambda prec=prec: um_forward(table, xs, prec), a.repeats)
         print(f"{prec} reference RNN forward   : {t_ref * 1e3:9.2f} ms")
         print(f"{prec} UM forward (patterns)   : {t_um * 1e3:9.2f} ms")
         print(f"{prec} ratio UM / reference    : {t_um / t_ref:9.2f}x")

@@ -307,9 +307,9 @@ class Weights:
     by: np.ndarray
 
     @classmethod
-    def of(cls, model: ElmanRNN, precision: str = "f32") -> "Weights":
+    def of(cls, model: ElmanRNN, precision: str = "f32") -> Weights:
         dt = _dtype_of(precision)
-        c = lambda a: np.ascontiguousarray(a, dtype=dt)  # noqa: E731
+        c = lambda a: np.ascontiguousarray(a, dtype=dt)
         return cls(WxT=c(model.Wx.T), WhT=c(model.Wh.T), bh=c(model.bh), WyT=c(model.Wy.T), by=c(model.by))
 
     @property
@@ -493,8 +493,9 @@ def evaluate(model: ElmanRNN, source, precision: str = "f32", h0=None, clamp: bo
     computed. threads: numba threads for the readout (default: numba's current setting); with 1 there is
     no worker and no overlap. progress(bytes_done) is called after every chunk (~0.1 s apart).
     """
-    import numba
     from concurrent.futures import ThreadPoolExecutor
+
+    import numba
 
     W = Weights.of(model, precision)
     nthreads = numba.get_num_threads() if threads is None else int(threads)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from satrnn.rnn.errors import SatrnnInputError
-from satrnn.rnn.files import NpzReader, atomic_write_bytes, open_regular, read_regular  # noqa: F401 (re-exported)
+from satrnn.rnn.files import NpzReader, atomic_write_bytes, open_regular, read_regular
 
 N_BYTES = 256
 NPZ_FORMAT_VERSION = 1
@@ -105,13 +105,13 @@ class ElmanRNN:
     def arrays(self) -> dict[str, np.ndarray]:
         return {name: getattr(self, name) for name in MATRICES}
 
-    def replace(self, **changes) -> "ElmanRNN":
+    def replace(self, **changes) -> ElmanRNN:
         """A new model with some arrays (or meta) replaced; arrays are copied and validated."""
         kw = {**self.arrays(), "meta": dict(self.meta)}
         kw.update(changes)
         return ElmanRNN(**kw)
 
-    def equal_bits(self, other: "ElmanRNN") -> bool:
+    def equal_bits(self, other: ElmanRNN) -> bool:
         """True iff every weight has the identical float32 bit pattern (distinguishes -0.0 from +0.0)."""
         return self.H == other.H and all(
             np.array_equal(getattr(self, n).view(np.uint32), getattr(other, n).view(np.uint32))
@@ -119,7 +119,7 @@ class ElmanRNN:
 
     # ---- I/O ---------------------------------------------------------------------------------
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "ElmanRNN":
+    def load(cls, path: str | os.PathLike) -> ElmanRNN:
         return load_model(path)
 
     def save(self, path: str | os.PathLike) -> None:
@@ -232,6 +232,6 @@ def random_model(H: int, seed: int, scale: float = 1.0) -> ElmanRNN:
         raise SatrnnInputError(f"hidden size must be >= 1, got {H}")
     rng = np.random.default_rng(seed)
     s = scale / math.sqrt(H)
-    f = lambda *shape: (rng.standard_normal(shape) * s).astype(np.float32)  # noqa: E731
+    f = lambda *shape: (rng.standard_normal(shape) * s).astype(np.float32)
     return ElmanRNN(Wx=f(H, N_BYTES) * np.float32(4.0), Wh=f(H, H) * np.float32(2.0), bh=f(H),
                     Wy=f(N_BYTES, H) * np.float32(4.0), by=f(N_BYTES), meta={"random_seed": seed})

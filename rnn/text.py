@@ -9,7 +9,6 @@ import numpy as np
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.files import open_regular, read_regular
 
-
 MAX_BYTES_LIMIT = 1 << 40          # the largest --max-bytes accepted (1 TiB)
 DEFAULT_TEXT_CAP = 1 << 30         # without --max-bytes, a TEXT read into memory holds at most 1 GiB
 

@@ -30,10 +30,18 @@ import numpy as np
 
 from satrnn.rnn.bptt import DTYPES, _chunk_grads
 from satrnn.rnn.errors import SatrnnInputError
-from satrnn.rnn.forward import as_bytes, forward
 from satrnn.rnn.files import open_regular
-from satrnn.rnn.model import (MATRICES, MAX_H, MAX_NPZ_BYTES, N_BYTES, NPZ_FORMAT_VERSION, ElmanRNN, atomic_write_bytes,
-                    n_floats_for)
+from satrnn.rnn.forward import as_bytes, forward
+from satrnn.rnn.model import (
+    MATRICES,
+    MAX_H,
+    MAX_NPZ_BYTES,
+    N_BYTES,
+    NPZ_FORMAT_VERSION,
+    ElmanRNN,
+    atomic_write_bytes,
+    n_floats_for,
+)
 from satrnn.rnn.numba_config import njit
 
 OPTIMIZERS = ("adam", "sgd")
@@ -61,7 +69,7 @@ class Recipe:
     precision: str = "f64"
     trainer_version: int = TRAINER_VERSION
 
-    def validate(self) -> "Recipe":
+    def validate(self) -> Recipe:
         def bad(msg):
             raise SatrnnInputError(msg)
         if not isinstance(self.H, int) or not 1 <= self.H <= 4096:
@@ -93,7 +101,7 @@ class Recipe:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Recipe":
+    def from_dict(cls, d: dict) -> Recipe:
         known = {f for f in cls.__dataclass_fields__}
         unknown = set(d) - known
         if unknown:
@@ -229,7 +237,7 @@ class TrainState:
     seconds: float = 0.0
 
     @classmethod
-    def fresh(cls, recipe: Recipe, xs: np.ndarray) -> "TrainState":
+    def fresh(cls, recipe: Recipe, xs: np.ndarray) -> TrainState:
         p = init_params(recipe.H, recipe.seed, recipe.precision)
         return cls(recipe=recipe, text_sha256=text_digest(xs), params=p, m=np.zeros_like(p), v=np.zeros_like(p))
 

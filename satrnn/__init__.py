@@ -21,7 +21,8 @@ The public Python API (documented in ``satrnn.api``; imported on first use, so `
 """
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version as _version
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
 
 try:
     __version__ = _version("satrnn")

@@ -12,10 +12,9 @@ import pkgutil
 import sys
 import warnings
 
-from satrnn.rnn.errors import SatrnnInputError
-
 from satrnn import commands
 from satrnn.clikit import err_console, guard_paths
+from satrnn.rnn.errors import SatrnnInputError
 
 
 class _Parser(argparse.ArgumentParser):

@@ -31,8 +31,7 @@ from pathlib import Path
 import numba
 from numba.core import types as _nbtypes
 
-import satrnn.rnn.numba_config  # noqa: F401  (the hashed cache folder, where the marker and the kernels go)
-
+import satrnn.rnn.numba_config  # noqa: F401 - sets the hashed cache folder, where the marker and kernels go
 from satrnn import warmup_kernels
 
 _TYPES_NS = {k: getattr(_nbtypes, k) for k in dir(_nbtypes) if not k.startswith("_")}
@@ -77,7 +76,7 @@ def ensure_compiled(show_progress: bool = True, workers: int | None = None, forc
     levels: dict[int, list] = {}
     for e in warmup_kernels.KERNELS:
         levels.setdefault(e[3], []).append(e)
-    from satrnn.clikit import progress  # noqa: PLC0415  (rich only when needed)
+    from satrnn.clikit import progress  # rich only when it compiles
     ctx = multiprocessing.get_context("spawn")  # no fork of a process that may hold threads
     ok = True
     with (progress() if show_progress else contextlib.nullcontext()) as bar:
@@ -91,7 +90,7 @@ def ensure_compiled(show_progress: bool = True, workers: int | None = None, forc
                 for f in cf.as_completed(futs):
                     try:
                         f.result()
-                    except Exception:  # noqa: BLE001  (the report compiles it itself)
+                    except Exception:  # noqa: BLE001 - the report compiles that kernel itself
                         ok = False
                     if bar is not None:
                         bar.advance(task)
@@ -127,11 +126,11 @@ def exclusive_compile_seconds(events) -> dict[tuple, float]:
 
 def _record(argv_runs: list[list[str]]) -> list[tuple]:
     """Run the report for each argv and return the sorted (module, name, sig repr, level, s) entries."""
-    import io  # noqa: PLC0415
+    import io
 
-    import numba.core.event as ev  # noqa: PLC0415
+    import numba.core.event as ev
 
-    from satrnn.cli import main  # noqa: PLC0415
+    from satrnn.cli import main
     os.environ["SATRNN_NO_WARMUP"] = "1"
     rec = ev.RecordingListener()
     ev.register("numba:compile", rec)
@@ -154,7 +153,7 @@ def _record(argv_runs: list[list[str]]) -> list[tuple]:
                     r = repr(tuple(sig))
                     try:
                         same = eval(r, _TYPES_NS) == tuple(sig)
-                    except Exception:  # noqa: BLE001
+                    except Exception:  # noqa: BLE001 - any failure to rebuild the repr: pickle it instead
                         same = False
                     if not same:  # a named tuple of tables or a literal: numba's own cache pickles them too
                         r = _PICKLED + base64.b64encode(pickle.dumps(tuple(sig))).decode()
@@ -168,8 +167,8 @@ def _record(argv_runs: list[list[str]]) -> list[tuple]:
             return level[key]
         if depth > 50:
             return 0
-        callees = [lib_owner[l.name] for l in getattr(found[key], "_linking_libraries", ())
-                   if l.name in lib_owner and lib_owner[l.name] != key]
+        callees = [lib_owner[lib.name] for lib in getattr(found[key], "_linking_libraries", ())
+                   if lib.name in lib_owner and lib_owner[lib.name] != key]
         level[key] = 1 + max((lv(c, depth + 1) for c in callees), default=-1)
         return level[key]
 
@@ -194,8 +193,8 @@ def main(argv=None) -> int:
     if argv[:1] == ["--record"] and not os.environ.get("SATRNN_WARMUP_RECORDING"):
         # Record from an empty cache: a kernel loaded from the cache leaves its callees' dispatchers without
         # signatures, so a warm recording would miss them (numba's cache stores the linked caller whole).
-        import subprocess  # noqa: PLC0415
-        import tempfile  # noqa: PLC0415
+        import subprocess
+        import tempfile
         with tempfile.TemporaryDirectory(prefix="satrnn-record-") as empty:
             env = dict(os.environ, NUMBA_CACHE_DIR=empty, SATRNN_WARMUP_RECORDING="1")
             return subprocess.call([sys.executable, "-m", "satrnn.warmup", *argv], env=env)

@@ -239,7 +239,7 @@ def attractor_search_paper(step_x, x, H, seed=42, trials=50, steps=100, warmup=1
     convergence fl32, cycle start state, period (0 = none <= max_period))."""
     rand = libc_rand_stream(seed)
     inits, finals, conv = [], [], []
-    for k in range(trials):
+    for _ in range(trials):
         bits = [rand() & 1 for _ in range(H)]
         s = tuple(1 if b else -1 for b in bits)
         inits.append(s)

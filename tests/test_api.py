@@ -16,7 +16,7 @@ from satrnn.automaton.bitset import pack, unpack
 
 def small_model(H: int = 10, seed: int = 3):
     rng = np.random.default_rng(seed)
-    f = lambda *s: rng.standard_normal(s).astype(np.float32)  # noqa: E731
+    f = lambda *s: rng.standard_normal(s).astype(np.float32)
     return satrnn.ElmanRNN(Wx=f(H, 256), Wh=f(H, H), bh=f(H), Wy=f(256, H), by=f(256))
 
 
@@ -28,7 +28,7 @@ def test_import_satrnn_is_cheap_and_lists_the_api():
         assert getattr(satrnn, name) is not None
         assert name == "__version__" or getattr(satrnn, name).__doc__, name
     with pytest.raises(AttributeError):
-        satrnn.no_such_name  # noqa: B018
+        satrnn.no_such_name  # noqa: B018 - the attribute access is what must raise
 
 
 def test_forward_is_the_reference(published, published_forward):

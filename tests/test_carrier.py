@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from satrnn.analyses.carrier import (carrier_decomposition, carrier_states, carriers, pattern_sensitive)
+from satrnn.analyses.carrier import carrier_decomposition, carrier_states, carriers, pattern_sensitive
 from satrnn.cli import main
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import readout_costs, run_states
@@ -132,7 +132,8 @@ def test_published_structure(published, published_forward):
     assert t2["carrier_only_bpc"] > t2["actual_bpc"]
     rows = out["table3"]["rows"]
     assert out["table3"]["count"] == 973
-    assert (round(rows[0]["signed"], 2), round(rows[0]["unsigned"], 2), round(rows[1]["signed"], 2)) == (1.75, 1.82, 0.78)
+    assert (round(rows[0]["signed"], 2), round(rows[0]["unsigned"], 2), round(rows[1]["signed"], 2)) == \
+        (1.75, 1.82, 0.78)
     dec = out["decomposition"]
     assert (dec["input_char"], dec["target_char"]) == ("m", "e")
     assert dec["top_neurons"][0]["neuron"] == 8

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 import naive
-from satrnn.cli import main
 from satrnn.analyses import boolean_figures as bf
 from satrnn.automaton import cascade as cas
 from satrnn.automaton.bitset import pack, unpack
 from satrnn.automaton.sign import SignAutomaton
+from satrnn.cli import main
 from satrnn.rnn.model import ElmanRNN, random_model, save_model
 
 SEMANTICS = ("exact", "f32-seq")
@@ -28,7 +28,7 @@ def as_pm(words, H):
 
 def tie_model(H, seed) -> ElmanRNN:
     rng = np.random.default_rng(seed)
-    f = lambda *s: rng.integers(-1, 2, s).astype(np.float32)  # noqa: E731
+    f = lambda *s: rng.integers(-1, 2, s).astype(np.float32)
     return ElmanRNN(Wx=f(H, 256), Wh=f(H, H), bh=f(H), Wy=np.zeros((256, H), np.float32),
                     by=np.zeros(256, np.float32))
 

@@ -40,8 +40,8 @@ def detect_tables(text: str) -> list[tuple[str, int]]:
     out = []
     for b in blocks:
         head = b[0].strip("|").split("\t" if "\t" in b[0] else "|")[0].strip()
-        rows = [l for l in b[1:] if not re.fullmatch(r"\|?[-| ]+\|?", l)]
-        rows = [l for l in rows if re.search(r"\d|h\d", l)]  # numeric rows only
+        rows = [line for line in b[1:] if not re.fullmatch(r"\|?[-| ]+\|?", line)]
+        rows = [line for line in rows if re.search(r"\d|h\d", line)]  # numeric rows only
         out.append((head, len(rows)))
     return out
 
@@ -64,7 +64,7 @@ def test_seed_files_named_in_registry_exist(seed_texts):
 def test_every_table_row_of_the_inventory_has_claims():
     """Needs no seed texts: each inventoried table row has at least one claim (checked against the texts below)."""
     assert len(C.TABLES) == 20
-    for s, key, _, n in C.TABLES:
+    for _, key, _, n in C.TABLES:
         rows = {c.row for c in C.CLAIMS if c.table == key}
         assert len(rows) == n, (key, sorted(rows))
     assert {c.table for c in C.CLAIMS if c.table} == {key for _, key, _, _ in C.TABLES}
@@ -93,7 +93,7 @@ def test_registry_is_well_formed():
     for c in C.CLAIMS:
         assert re.fullmatch(r"s00\d\.[a-z0-9_.\-]+", c.id), c.id
         assert c.id.startswith(f"s{c.seed_key}.")
-        c.parsed  # parses
+        _ = c.parsed  # parses
         assert c.statement and c.section and c.paper_value
         if c.measure is None:
             assert c.reason, f"{c.id}: no measurement and no reason"
@@ -258,7 +258,8 @@ def test_sample_verdicts_on_published_weights(ledger, cid, verdict):
 def test_gated_rows_keep_their_measurement_and_say_why(ledger):
     recs, _ = ledger
     base = recs["s001.minimal.full.bpc"]
-    assert base["verdict"] == "not measurable" and abs(base["measured"] - recs["s004.intro.baseline"]["measured"]) < 1e-12
+    assert base["verdict"] == "not measurable"
+    assert abs(base["measured"] - recs["s004.intro.baseline"]["measured"]) < 1e-12
     assert "baseline" in base["reason"]
 
 

@@ -7,10 +7,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import naive
-from satrnn.cli import main
-from satrnn.analyses.coflip import (coflip_counts, coflip_graph, coflip_report, graph_summary, graph_to_json, jaccard_f32,
-                             pack_time, read_graphml, top_pairs, write_graphml)
+from satrnn.analyses.coflip import (
+    coflip_counts,
+    coflip_graph,
+    coflip_report,
+    graph_summary,
+    graph_to_json,
+    jaccard_f32,
+    pack_time,
+    read_graphml,
+    top_pairs,
+    write_graphml,
+)
 from satrnn.analyses.saturation import flip_matrix
+from satrnn.cli import main
 from satrnn.rnn.forward import forward
 from satrnn.rnn.model import random_model
 

@@ -3,7 +3,8 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import naive
 from satrnn.analyses.counting import counting_report, greedy_offsets, skipgram_costs, skipgram_model

@@ -6,15 +6,16 @@ import sys
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import naive
 from satrnn.analyses.boolean_figures import paper_attractor_search
-from satrnn.cli import main
 from satrnn.automaton import cycles as cyc
 from satrnn.automaton.bitset import from_int, to_int
 from satrnn.automaton.glibc_rand import GlibcRand, glibc_rand_values
 from satrnn.automaton.sign import SignAutomaton
+from satrnn.cli import main
 from satrnn.rnn.model import ElmanRNN, random_model, save_model
 
 SEMANTICS = ("exact", "f32-seq")
@@ -212,7 +213,7 @@ def test_paper_search_matches_literal_program(sem):
         x = 101
         got = paper_attractor_search(A, x, seed=42)
         inits, finals, conv, classes, mean_conv, cstart, period = naive.attractor_search_paper(
-            lambda s, b: naive.bool_step(model.Wx, model.Wh, model.bh, b, s, sem), x, H)
+            lambda s, b, model=model: naive.bool_step(model.Wx, model.Wh, model.bh, b, s, sem), x, H)
         assert got["trial_starts"] == [format(naive.state_to_int(s), f"0{(H + 3) // 4}x") for s in inits]
         assert got["converge_steps"] == conv
         assert [(c["first_trial"], c["size"]) for c in got["classes"]] == classes

@@ -13,8 +13,17 @@ import pytest
 
 import satrnn.rnn.default as default_mod
 from satrnn.cli import main
-from satrnn.rnn.default import (DEFAULT_RECIPE, MODEL_FILE, build_model, bundled_model_resource, cache_dir,
-                                check_bundled, check_cached, default_corpus, weights_digest)
+from satrnn.rnn.default import (
+    DEFAULT_RECIPE,
+    MODEL_FILE,
+    build_model,
+    bundled_model_resource,
+    cache_dir,
+    check_bundled,
+    check_cached,
+    default_corpus,
+    weights_digest,
+)
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import forward
 from satrnn.rnn.model import load_model, save_model

@@ -97,7 +97,8 @@ def test_adversarial_rows(W, cap):
 @pytest.mark.parametrize("W", [1, 2, 3])
 def test_many_spills_random_rows_with_repeats(W):
     rng = np.random.default_rng(W)
-    pool = rng.integers(0, 1 << 63, (700, W), dtype=np.uint64) * np.uint64(2) + rng.integers(0, 2, (700, W), dtype=np.uint64)
+    pool = rng.integers(0, 1 << 63, (700, W), dtype=np.uint64) * np.uint64(2) \
+        + rng.integers(0, 2, (700, W), dtype=np.uint64)
     rows = pool[rng.integers(0, 700, 5000)]           # about 700 distinct rows, each repeated ~7 times
     with DistinctStates(W, memory_rows=16, buckets=5) as d:
         _feed(d, rows, 37)
@@ -108,8 +109,8 @@ def test_many_spills_random_rows_with_repeats(W):
 
 
 def test_memory_is_bounded_by_the_cap(monkeypatch):
-    """No step sorts more than cap + cap / 4 rows (the buffer plus one piece of an add), however many distinct rows there are (buckets that
-    outgrow the cap are split again with a different mix)."""
+    """No step sorts more than cap + cap / 4 rows (the buffer plus one piece of an add), however many distinct
+    rows there are (buckets that outgrow the cap are split again with a different mix)."""
     sizes = []
     real = dmod.sorted_unique
 

@@ -12,14 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import naive
-from satrnn.explore import data as ed
 from satrnn.automaton.bitset import all_minus, pack, to_signs, unpack
 from satrnn.automaton.sign import SignAutomaton
+from satrnn.explore import data as ed
 from satrnn.rnn.forward import readout_costs, sequential_mean
 from satrnn.rnn.model import ElmanRNN, random_model
 
 textual = pytest.importorskip("textual")
 
+# after the importorskip: the app needs the [explore] extra
 from satrnn.explore.app import ExploreApp, NeuronScreen, neuron_cells, wait_until  # noqa: E402
 
 
@@ -179,9 +180,10 @@ def _cells(table, row):
 
 
 def test_app_views_neuron_threshold_pin(published, data):
+    from textual.widgets import DataTable, ListView, Static, TabbedContent
+
     from satrnn.analyses.coflip import coflip_graph, coflip_report, graph_summary
     from satrnn.analyses.knockout import neuron_knockout
-    from textual.widgets import DataTable, ListView, Static, TabbedContent
     model, xs = published
     ko = neuron_knockout(model, xs).delta
 
@@ -273,8 +275,9 @@ def test_app_cancelled_search_leaves_it_responsive(data):
 
 
 def test_app_ledger_filters(published, data):
-    from satrnn.ledger import claims as registry
     from textual.widgets import DataTable
+
+    from satrnn.ledger import claims as registry
     model, xs = published
     some = [c for c in registry.CLAIMS if c.measure in ("hidden_size", "bpc")]
     ids = [c.id for c in some]
@@ -323,6 +326,7 @@ def test_cli_not_a_tty(model_path, text_path, capsys):
 
 def test_cli_missing_extra(model_path, text_path, capsys, monkeypatch):
     import sys
+
     from satrnn.cli import main
     monkeypatch.setitem(sys.modules, "textual", None)
     assert main(["explore", str(model_path), str(text_path)]) == 2
@@ -345,6 +349,7 @@ def test_cli_bad_input(model_path, text_path, capsys, tmp_path, monkeypatch, ext
 
 def test_cli_screenshot_and_json(model_path, text_path, tmp_path, capsys):
     import json
+
     from satrnn.cli import main
     out = tmp_path / "n.svg"
     assert main(["explore", str(model_path), str(text_path), "--max-bytes", "300", "--screenshot", str(out),
@@ -400,6 +405,7 @@ def test_graphml_export_and_ctrl_c(data, tmp_path, monkeypatch):
 
 def test_cli_screenshot_refuses_an_input(model_path, text_path, tmp_path, capsys):
     import shutil
+
     from satrnn.cli import main
     t = tmp_path / "t.svg"
     shutil.copy(text_path, t)

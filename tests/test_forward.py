@@ -1,10 +1,18 @@
 """The reference forward equals the literal float32 reference bit for bit; readout and bpc match too."""
+import math
+import re
+
+import numba
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import naive
-from satrnn.rnn.forward import forward, readout_costs, run_states
-from satrnn.rnn.model import random_model
+from satrnn.rnn import forward as fw
+from satrnn.rnn.forward import evaluate, forward, iter_states, readout_costs, run_states
+from satrnn.rnn.model import ElmanRNN, random_model
+from satrnn.rnn.numba_config import NJIT_OPTIONS
 
 
 def bits(a):
@@ -85,17 +93,6 @@ def test_start_state_and_unclamped():
 
 
 # ---- the vectorised kernels: bit-identity sweep, FMA, adversarial values, streaming -------------------
-
-import math
-import re
-
-import numba
-from hypothesis import given, settings, strategies as st
-
-from satrnn.rnn import forward as fw
-from satrnn.rnn.forward import evaluate, iter_states
-from satrnn.rnn.model import ElmanRNN
-from satrnn.rnn.numba_config import NJIT_OPTIONS
 
 
 def same_bits(a, b):

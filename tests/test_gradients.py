@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import run_states
-from satrnn.rnn.gradients import (backward_chain, gate, output_gradients, output_probabilities, state_gradients)
+from satrnn.rnn.gradients import backward_chain, gate, output_gradients, output_probabilities, state_gradients
 from satrnn.rnn.model import random_model
 from tests import naive
 

@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from satrnn.cli import main
 from satrnn.automaton import um
+from satrnn.cli import main
 from satrnn.rnn.model import random_model, save_model
 
 

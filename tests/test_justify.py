@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from satrnn.cli import main
 from satrnn.analyses.justify import _top_abs_insertion, justify_position, q6_justify
+from satrnn.cli import main
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import run_states
 from satrnn.rnn.model import random_model, save_model

@@ -6,10 +6,16 @@ import numpy as np
 import pytest
 
 import naive
-from satrnn.cli import main
-from satrnn.analyses.knockout import (neuron_knockout, neurons_report, promotes_demotes, redux_report, tie_groups,
-                               weight_distribution)
+from satrnn.analyses.knockout import (
+    neuron_knockout,
+    neurons_report,
+    promotes_demotes,
+    redux_report,
+    tie_groups,
+    weight_distribution,
+)
 from satrnn.automaton.redux import ReadoutCache, Redux
+from satrnn.cli import main
 from satrnn.rnn.forward import forward
 from satrnn.rnn.model import random_model
 

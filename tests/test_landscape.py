@@ -5,16 +5,17 @@ import math
 import networkx as nx
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import binomtest
-from hypothesis import given, settings, strategies as st
 
 import naive
-from satrnn.cli import main
-from satrnn.report.render_landscape import render_landscape
 from satrnn.automaton import cycles as cyc
 from satrnn.automaton import landscape as ls
 from satrnn.automaton.cascade import cascade_summary, flip_cascades, sign_trajectory
 from satrnn.automaton.sign import SignAutomaton
+from satrnn.cli import main
+from satrnn.report.render_landscape import render_landscape
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.model import random_model, save_model
 from test_cycles import tie_model
@@ -23,7 +24,7 @@ SEMANTICS = ("exact", "f32-seq")
 
 
 def ref_F(model, sem, seq, pins=None):
-    step_x = lambda s, x: naive.bool_step(model.Wx, model.Wh, model.bh, x, s, sem)  # noqa: E731
+    step_x = lambda s, x: naive.bool_step(model.Wx, model.Wh, model.bh, x, s, sem)
     if pins:
         step_x = naive.pinned_step(step_x, dict(pins))
     return naive.sequence_step(step_x, seq)
@@ -32,7 +33,7 @@ def ref_F(model, sem, seq, pins=None):
 def assert_matches_reference(land, ref, H):
     """Every field of an exact landscape against naive.landscape_reference."""
     nd = (H + 3) // 4
-    hx = lambda v: format(v, f"0{nd}x")  # noqa: E731
+    hx = lambda v: format(v, f"0{nd}x")
     states = ref["states"]
     assert land.n_states == len(states)
     full = [int(v) for v in land.full_states(np.arange(land.n_states))]
@@ -264,7 +265,7 @@ def test_job_deterministic_and_mergeable():
     A = SignAutomaton.from_model(model, "exact")
     a = ls.landscape_job(A, 32, starts=16, budget=50_000, seed=5, model_digest="abc")
     b = ls.landscape_job(A, 32, starts=16, budget=50_000, seed=5, model_digest="abc", batch=3)
-    strip = lambda j: {k: v for k, v in j.as_dict().items() if k != "seconds"}  # noqa: E731
+    strip = lambda j: {k: v for k, v in j.as_dict().items() if k != "seconds"}
     assert strip(a) == strip(b)
     c = ls.landscape_job(A, 32, starts=16, budget=50_000, seed=6, model_digest="abc")
     m = ls.merge_jobs([a, c], bootstrap_resamples=200)
@@ -430,6 +431,7 @@ def test_render_landscape_both_kinds():
 
 def test_landscape_section_small_and_large():
     from rich.console import Console
+
     from satrnn.report.render_landscape import landscape_section
     xs = np.frombuffer(b"abca  b", dtype=np.uint8)
     r, d = landscape_section(random_model(8, 2), xs)

@@ -10,16 +10,16 @@ import shlex
 import numpy as np
 import pytest
 
-from satrnn.ledger import claims as C
-from satrnn.report import sections as R
 from satrnn.cli import main
+from satrnn.ledger import claims as C
 from satrnn.ledger.measures import MEASURES, run_ledger
+from satrnn.report import sections as R
 from satrnn.rnn.model import ElmanRNN, save_model
 
 
 def random_model(H: int, seed: int = 1, scale: float = 0.5) -> ElmanRNN:
     rng = np.random.default_rng(seed)
-    f = lambda *s: (scale * rng.standard_normal(s)).astype(np.float32)  # noqa: E731
+    f = lambda *s: (scale * rng.standard_normal(s)).astype(np.float32)
     return ElmanRNN(Wx=f(H, 256), Wh=f(H, H), bh=f(H), Wy=f(256, H), by=f(256))
 
 
@@ -103,7 +103,8 @@ def test_published_ledger_counts_are_unchanged(published):
     model, xs = published
     _, summary = run_ledger(model, xs, show_progress=False)
     t = summary["total"]
-    assert (t["reproduced"], t["differs"], t["not measurable"], t["not applicable"], t["failed"]) == (317, 103, 51, 0, 0)
+    assert (t["reproduced"], t["differs"], t["not measurable"], t["not applicable"], t["failed"]) == \
+        (317, 103, 51, 0, 0)
 
 
 # ---- failures are failures --------------------------------------------------------------------------

@@ -8,11 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import naive
-from satrnn.cli import main
-from satrnn.automaton import bitset
 from satrnn.analyses.boolean_figures import boolean_report
+from satrnn.automaton import bitset
 from satrnn.automaton.margins import margin_report
 from satrnn.automaton.sign import SignAutomaton
+from satrnn.cli import main
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import forward
 from satrnn.rnn.model import random_model
@@ -101,7 +101,7 @@ def test_boolean_dynamics_literal(published, published_reports):
 def test_boolean_sensitivities_literal(published, published_reports):
     model, xs = published
     _, b = published_reports
-    step = lambda bits, x: naive.sign_step_f32_seq(model.Wx, model.Wh, model.bh, bits, x)  # noqa: E731
+    step = lambda bits, x: naive.sign_step_f32_seq(model.Wx, model.Wh, model.bh, bits, x)
     beta = np.zeros(128, bool)
     for t in range(43):
         beta = step(beta, int(xs[t]))
@@ -223,7 +223,7 @@ def test_cli_margins_errors(capsys, model_path, tmp_path):
 def _margin_model(H, seed, scale, zero_rows):
     m = random_model(H, seed)
     rng = np.random.default_rng(seed)
-    f = lambda a: (a * np.float32(scale)).astype(np.float32)  # noqa: E731
+    f = lambda a: (a * np.float32(scale)).astype(np.float32)
     Wh, bh, Wx = f(m.Wh), f(m.bh), f(m.Wx)
     for i in range(min(zero_rows, H)):   # neurons whose z is exactly 0 whatever the input (0 / 0 ratios)
         Wh[i], bh[i], Wx[i] = 0, 0, 0

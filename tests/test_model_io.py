@@ -1,11 +1,11 @@
 """Model I/O: both formats round-trip bit-identically; bad files are rejected with one clear line."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from satrnn.rnn.errors import SatrnnInputError
-from satrnn.rnn.model import (ElmanRNN, hidden_size_for, load_model, n_floats_for, random_model, save_model,
-                       to_flat)
+from satrnn.rnn.model import ElmanRNN, hidden_size_for, load_model, n_floats_for, random_model, save_model, to_flat
 
 
 def test_published_shapes(published):

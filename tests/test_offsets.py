@@ -3,11 +3,18 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import naive
-from satrnn.analyses.offsets import (dominant_offsets, flip, flip_column_check, parse_int_list, perturbed_states,
-                              q2_offsets)
+from satrnn.analyses.offsets import (
+    dominant_offsets,
+    flip,
+    flip_column_check,
+    parse_int_list,
+    perturbed_states,
+    q2_offsets,
+)
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import forward, run_states
 from satrnn.rnn.model import random_model
@@ -141,7 +148,8 @@ def test_cli_offsets_json(model_path, text_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["variant"] == "corrected" and len(out["offset_histogram"]) == 30
     # the seeds' Q2 claims, judged by the ledger next to the command's output
-    assert {c["measurement"].split("(")[0] for c in out["claims"]} == {"offset_hist_pct", "offset_mode", "mi_greedy_pct"}
+    assert {c["measurement"].split("(")[0] for c in out["claims"]} == \
+        {"offset_hist_pct", "offset_mode", "mi_greedy_pct"}
     assert all(c["verdict"] in ("reproduced", "differs", "not measurable") for c in out["claims"])
     assert "deep_offsets_18_25_percent" in out
 

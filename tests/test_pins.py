@@ -8,11 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import naive
-from satrnn.cli import main
 from satrnn.automaton import cascade as cas
 from satrnn.automaton import cycles as cyc
 from satrnn.automaton.bitset import pack, to_int, unpack
 from satrnn.automaton.sign import SignAutomaton, parse_pins
+from satrnn.cli import main
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.model import random_model, save_model
 from test_sign import TIE_KINDS, near_tie_model
@@ -73,7 +73,7 @@ def test_pinned_near_ties(H, seed, style, kinds, n_pins):
             ref = naive.sign_step_f32_seq(model.Wx, model.Wh, model.bh, bits, x)
         else:
             ref = naive.ExactSignStepper(model.Wx, model.Wh, model.bh).step(bits, x)
-        ref = naive.pinned_step(lambda s, _x: tuple(1 if b else -1 for b in ref), pins)(None, x)
+        ref = naive.pinned_step(lambda s, _x, ref=ref: tuple(1 if b else -1 for b in ref), pins)(None, x)
         assert got == ref, sem
         slow = SignAutomaton.from_model(model, sem, fast=False, pins=pins)
         assert as_pm(slow.step(pack(bits), x), H) == ref
@@ -87,7 +87,7 @@ def test_pinned_cycles_exhaustive_and_brent(sem):
     pins = {2: 1, 7: -1}
     A = SignAutomaton.from_model(model, sem, pins=pins)
     x = 65
-    F = lambda s: literal_step(model, sem, pins)(s, x)  # noqa: E731
+    F = lambda s: literal_step(model, sem, pins)(s, x)
     ex = cyc.exhaustive_cycles(A, np.array([x]))
     ref, cycle_of = naive.exhaustive_cycles(F, H)
     assert dict(zip(ex.reps.tolist(), zip(ex.periods.tolist(), ex.basins.tolist()))) == ref

@@ -4,11 +4,19 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import naive
-from satrnn.analyses.pmi import (flip_deltas, pmi_tables, q7_algebraic, q7_higher_order, skip_bigram_counts,
-                          top_pmi_per_offset, trigram_pmi)
+from satrnn.analyses.pmi import (
+    flip_deltas,
+    pmi_tables,
+    q7_algebraic,
+    q7_higher_order,
+    skip_bigram_counts,
+    top_pmi_per_offset,
+    trigram_pmi,
+)
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.model import random_model
 

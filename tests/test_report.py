@@ -41,7 +41,7 @@ def test_report_renders_at_width(report, width):
     rends, _ = report
     text, _ = _render(rends, width)
     lines = text.splitlines()
-    assert max(len(l) for l in lines) <= width
+    assert max(len(line) for line in lines) <= width
     for title in (sec.title for sec in SECTIONS.values()):
         assert title[:20] in text.replace("\n", " ") or title.split()[0] in text
     assert "section failed" not in text
@@ -177,6 +177,7 @@ def test_run_jobs_stops_when_cancelled_from_another_thread():
     current slices and raises KeyboardInterrupt once the event is set."""
     import threading
     import time
+
     from satrnn.automaton import slices
 
     ev, out = threading.Event(), {}

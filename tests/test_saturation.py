@@ -7,8 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import naive
-from satrnn.cli import main
 from satrnn.analyses.saturation import flip_class, printed_positions, saturation_report
+from satrnn.cli import main
+from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import forward
 from satrnn.rnn.model import random_model
 
@@ -103,5 +104,5 @@ def test_cli_saturation(model_path, text_path, capsys):
 
 
 def test_bad_threshold(published_forward):
-    with pytest.raises(Exception):
+    with pytest.raises(SatrnnInputError, match="threshold must be in"):
         saturation_report(None, None, forward_result=published_forward, threshold=0.0)

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from satrnn.cli import main
 from satrnn.analyses.sparsity import TAUS, attribution_arrays, q1_sparsity, significant_counts
+from satrnn.cli import main
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import run_states
 from satrnn.rnn.model import random_model, save_model
@@ -167,8 +167,6 @@ def test_seed000_reproduced(published, published_forward):
         assert round(prof[d]["fraction_of_d0"], 3) == pytest.approx(frac, abs=1.01e-3)
 
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 
 @settings(max_examples=8, deadline=None)
@@ -191,6 +189,7 @@ def test_kernel_property(H, n, seed, logscale, variant):
 def test_spearman_equals_scipy_with_ties(pairs):
     """sparsity.spearman (average ranks, no scipy.stats import) equals scipy.stats.spearmanr, ties included."""
     from scipy.stats import rankdata, spearmanr
+
     from satrnn.analyses.sparsity import average_ranks, spearman
     a = np.array([p[0] for p in pairs], dtype=np.float64)
     b = np.array([p[1] for p in pairs], dtype=np.float64)

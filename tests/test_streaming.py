@@ -1,9 +1,9 @@
 """Chunked (streamed) analyses equal the whole-text computation bit for bit (issue 19).
 
-margin_report, boolean_report, saturation_report and coflip_report stream the forward in chunks of rnn.stream.CHUNK bytes;
-with a tiny chunk (7 bytes: every statistic crosses many chunk boundaries) every output must be identical
-to the single-chunk run (which the literal-reference tests in test_margins / test_saturation / test_coflip
-check against tests/naive.py).
+margin_report, boolean_report, saturation_report and coflip_report stream the forward in chunks of
+rnn.stream.CHUNK bytes; with a tiny chunk (7 bytes: every statistic crosses many chunk boundaries) every
+output must be identical to the single-chunk run (which the literal-reference tests in test_margins /
+test_saturation / test_coflip check against tests/naive.py).
 """
 import numpy as np
 import pytest
@@ -11,8 +11,8 @@ import pytest
 import naive
 from satrnn.analyses import boolean_figures as bf
 from satrnn.analyses.coflip import coflip_report
-from satrnn.automaton import bitset
 from satrnn.analyses.saturation import saturation_report
+from satrnn.automaton import bitset
 from satrnn.automaton import margins as mg
 from satrnn.rnn import stream
 from satrnn.rnn.forward import forward, run_states
@@ -141,8 +141,11 @@ def test_boolean_report_chunked_equals_whole(case, monkeypatch):
     for semantics in ("f32-seq", "exact"):
         whole = bf.boolean_report(model, xs, semantics)
         seen = []
-        part = _chunked(monkeypatch, lambda: bf.boolean_report(model, xs, semantics,
-                                                               progress=lambda d, t: seen.append((d, t))))
+
+        def chunked_report(semantics=semantics, seen=seen):
+            return bf.boolean_report(model, xs, semantics, progress=lambda d, t: seen.append((d, t)))
+
+        part = _chunked(monkeypatch, chunked_report)
         monkeypatch.setattr(stream, "CHUNK", 2048)
         _same(whole, part)
         assert seen[-1] == (len(xs) - 1, len(xs) - 1) and len(seen) == -(-(len(xs) - 1) // 7)

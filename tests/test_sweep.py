@@ -21,11 +21,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from satrnn.sweeps import sweep as sw
-from satrnn.cli import main
-from satrnn.sweeps.store import APPLICATION_ID, SweepStore
 from satrnn.automaton import cycles as cyc
+from satrnn.cli import main
 from satrnn.rnn.model import load_model, random_model
+from satrnn.sweeps import sweep as sw
+from satrnn.sweeps.store import SweepStore
 
 pytest.importorskip("distributed")
 
@@ -503,6 +503,6 @@ def test_landscape_sweep_equals_landscape_jobs_and_cli(tmp_path, model, model_pa
     assert c.returncode == 0, c.stderr
     cli = json.loads(c.stdout)
     one = ls.merge_jobs([sw.landscape_job_of(rows[0], model.H)]).as_dict()
-    key = lambda d: [(a["rep"], a["period"], a["starts"], a["basin_fraction_ci"]) for a in d["attractors"]]  # noqa
+    key = lambda d: [(a["rep"], a["period"], a["starts"], a["basin_fraction_ci"]) for a in d["attractors"]]
     est = cli.get("estimate", cli)
     assert key(one) == key(est) and one["unresolved"] == est["unresolved"]

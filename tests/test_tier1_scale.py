@@ -8,11 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import naive
-from satrnn.cli import main
 from satrnn.automaton import bitset
 from satrnn.automaton import cycles as cyc
 from satrnn.automaton.sign import SignAutomaton, build_tables, chunk_sums64
 from satrnn.automaton.tier1 import TIER1_CHOICES, auto_tier1, table_bytes, wide_scale
+from satrnn.cli import main
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.model import ElmanRNN, random_model, save_model
 from test_sign import TIE_KINDS, near_tie_model, ref_step
@@ -76,7 +76,7 @@ def test_near_ties_every_choice(H, seed, style, kinds, tail):
 def _tie_model(H, seed):
     """Small integer weights: many pre-activations exactly 0, short cycles."""
     rng = np.random.default_rng(seed)
-    f = lambda *s: rng.integers(-1, 2, s).astype(np.float32)  # noqa: E731
+    f = lambda *s: rng.integers(-1, 2, s).astype(np.float32)
     return ElmanRNN(Wx=f(H, 256), Wh=f(H, H) * np.float32(2.0 ** -6), bh=f(H), Wy=np.zeros((256, H), np.float32),
                     by=np.zeros(256, np.float32))
 

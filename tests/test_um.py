@@ -24,7 +24,7 @@ def signed_zero_model(H=5, seed=3):
     """A model with +0.0 and -0.0 weights in every matrix and pre-activations exactly at +-0."""
     m = random_model(H, seed)
     arrays = {k: np.array(v) for k, v in m.arrays().items()}
-    for k, a in arrays.items():
+    for a in arrays.values():
         flat = a.reshape(-1)
         flat[0::7] = 0.0
         flat[3::7] = -0.0

@@ -11,8 +11,7 @@ import sys
 import numba
 import pytest
 
-from satrnn import warmup
-from satrnn import warmup_kernels
+from satrnn import warmup, warmup_kernels
 
 
 def test_recorded_kernels_resolve():

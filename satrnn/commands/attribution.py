@@ -1,9 +1,9 @@
 """`satrnn attribution MODEL TEXT`: sparse differentiation (seed 002)."""
 from __future__ import annotations
 
-from satrnn.report import render
-from satrnn.clikit import add_json_flag, add_model_text_args, check_int, console, emit_json, load_model_text_args
 from satrnn.analyses.sparse_diff import EXAMPLES, OFFSET_FROM, POSITIONS, SHARES, sparse_differentiation
+from satrnn.clikit import add_json_flag, add_model_text_args, check_int, console, emit_json, load_model_text_args
+from satrnn.report import render
 
 
 def register(sub) -> None:

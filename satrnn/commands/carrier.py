@@ -60,13 +60,14 @@ def run(args) -> int:
     t.add_row("pattern gain (bpc)", f"{t2r['pattern_gain']:.4f}")
     bif = t2r["byte_identity_fraction"]
     t.add_row("byte-identity fraction", "-" if bif is None else f"{100 * bif:.1f}%")
-    t.add_row("top pattern-sensitive", ", ".join(f"h{r['neuron']} ({r['positions']})" for r in t2r["top_sensitive"][:6]))
+    t.add_row("top pattern-sensitive",
+              ", ".join(f"h{r['neuron']} ({r['positions']})" for r in t2r["top_sensitive"][:6]))
     console.print(t)
     t3r = out["table3"]
     t = Table(title=f"Table 3: influence by offset, t = {t3r['positions'][0]}..{t3r['positions'][1]}")
     for c in ("d", "signed", "unsigned", "|grad|", "decay"):
         t.add_column(c, justify="right")
-    fmt = lambda v, f: "-" if v is None else format(v, f)  # noqa: E731
+    fmt = lambda v, f: "-" if v is None else format(v, f)
     for r in t3r["rows"]:
         if r["d"] < 5 or r["d"] % 5 == 0:
             t.add_row(str(r["d"]), fmt(r["signed"], "+.3f"), fmt(r["unsigned"], ".3f"), fmt(r["grad_norm"], ".2f"),

@@ -2,13 +2,23 @@
 Derrida curves, and the papers' flip-sensitivity figures (q1_boolean 3.3, q1_bool_attractor 4.2)."""
 from __future__ import annotations
 
-from satrnn.rnn.errors import SatrnnInputError
-
-from satrnn.report import render
 from satrnn.analyses.boolean_figures import measure_flip_spread
-from satrnn.clikit import (add_json_flag, add_model_text_args, add_pin_arg, add_seed_arg, add_semantics_arg, check_int,
-                      console, emit_json, err_console, load_model_text_args, pins_arg, progress)
-
+from satrnn.clikit import (
+    add_json_flag,
+    add_model_text_args,
+    add_pin_arg,
+    add_seed_arg,
+    add_semantics_arg,
+    check_int,
+    console,
+    emit_json,
+    err_console,
+    load_model_text_args,
+    pins_arg,
+    progress,
+)
+from satrnn.report import render
+from satrnn.rnn.errors import SatrnnInputError
 
 
 def register(sub) -> None:

@@ -2,13 +2,32 @@
 (communities, hubs, components; GraphML / JSON export) (DEFINITIONS 5.4)."""
 from __future__ import annotations
 
-from satrnn.rnn.errors import SatrnnInputError
-
+from satrnn.analyses.coflip import (
+    coflip_graph,
+    coflip_report,
+    graph_json_text,
+    graph_summary,
+    graph_to_json,
+    write_graphml,
+)
+from satrnn.clikit import (
+    StagedOutputs,
+    add_json_flag,
+    add_model_text_args,
+    add_seed_arg,
+    bytes_callback,
+    check_float,
+    check_int,
+    check_writable,
+    console,
+    declare_outputs,
+    emit_json,
+    load_model_text_args,
+    progress,
+    write_file,
+)
 from satrnn.report import render
-from satrnn.clikit import (StagedOutputs, add_json_flag, add_model_text_args, add_seed_arg, bytes_callback, check_float,
-                      check_int, check_writable, console, declare_outputs, emit_json, load_model_text_args, progress,
-                      write_file)
-from satrnn.analyses.coflip import coflip_graph, coflip_report, graph_json_text, graph_summary, graph_to_json, write_graphml
+from satrnn.rnn.errors import SatrnnInputError
 
 
 def register(sub) -> None:

@@ -7,11 +7,11 @@ import argparse
 
 from rich.table import Table
 
-from satrnn.report import render
-from satrnn.clikit import add_json_flag, check_int, console, declare_inputs, emit_json, load_model_text_args, progress
 from satrnn.analyses.counting import GREEDY_CAP, GREEDY_STEPS, counting_report
-from satrnn.ledger.measures import claim_entries
 from satrnn.analyses.offsets import parse_int_list
+from satrnn.clikit import add_json_flag, check_int, console, declare_inputs, emit_json, load_model_text_args, progress
+from satrnn.ledger.measures import claim_entries
+from satrnn.report import render
 
 
 def register(sub) -> None:
@@ -53,7 +53,8 @@ def run(args) -> int:
         for c in ("k", "added", "offsets", "bpc", "patterns", "positions"):
             t.add_column(c, justify="right")
         for s in r["greedy"]["steps"]:
-            t.add_row(str(s["k"]), str(s["added"]), ",".join(map(str, s["offsets"])), f"{s['bpc']:.4f}", str(s["patterns"]), str(s["positions"]))
+            t.add_row(str(s["k"]), str(s["added"]), ",".join(map(str, s["offsets"])), f"{s['bpc']:.4f}",
+                      str(s["patterns"]), str(s["positions"]))
         console.print(t)
     t = Table(title="Counting models (in-sample = the paper's; sequential KT = a real adaptive code)")
     for c in ("model", "offsets", "bpc", "patterns", "contexts", "singleton ctx %", "seq. KT bpc"):

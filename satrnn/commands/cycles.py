@@ -5,19 +5,32 @@ from __future__ import annotations
 import numpy as np
 from rich.table import Table
 
+from satrnn.analyses.boolean_figures import paper_attractor_search
 from satrnn.automaton import cycles as cyc
 from satrnn.automaton.bitset import from_hex, pack, to_hex
 from satrnn.automaton.sign import SignAutomaton
 from satrnn.automaton.tier1 import auto_tier1, parse_tier1
+from satrnn.clikit import (
+    add_json_flag,
+    add_model_text_args,
+    add_pin_arg,
+    add_seed_arg,
+    add_semantics_arg,
+    add_tier1_arg,
+    check_int,
+    console,
+    emit_json,
+    err_console,
+    load_model_arg,
+    load_model_text_args,
+    pins_arg,
+    progress,
+    steps_callback,
+)
+from satrnn.report import render
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import run_states
 from satrnn.rnn.text import display_byte, parse_byte
-
-from satrnn.report import render
-from satrnn.analyses.boolean_figures import paper_attractor_search
-from satrnn.clikit import (add_json_flag, add_model_text_args, add_pin_arg, add_seed_arg, add_semantics_arg,
-                      add_tier1_arg, check_int, console, emit_json, err_console, load_model_arg,
-                      load_model_text_args, pins_arg, progress, steps_callback)
 
 MAX_STARTS = 1_000_000
 MAX_JOBS = 10_000_000

@@ -3,15 +3,16 @@ from __future__ import annotations
 
 from rich.table import Table
 
+from satrnn.clikit import add_json_flag, console, emit_json, progress
 from satrnn.rnn.default import DEFAULT_RECIPE, build_model, cache_dir, check_cached, default_corpus, default_model_path
 from satrnn.rnn.train import text_digest
 
-from satrnn.clikit import add_json_flag, console, emit_json, progress
-
 
 def register(sub) -> None:
-    p = sub.add_parser("default", help="the default model: where it is read from (shipped or rebuilt cache), bpc, recipe")
-    p.add_argument("--rebuild", action="store_true", help="retrain the default model (into the cache directory) even if a valid one exists")
+    p = sub.add_parser("default", help="the default model: where it is read from (shipped or rebuilt cache), bpc, "
+                       "recipe")
+    p.add_argument("--rebuild", action="store_true", help="retrain the default model (into the cache directory) even "
+                   "if a valid one exists")
     add_json_flag(p)
     p.set_defaults(func=run)
 

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import time
 
-from satrnn.rnn.forward import PRECISIONS, evaluate
-
 from satrnn.clikit import add_json_flag, add_model_text_args, console, emit_json, model_and_text_source, progress
+from satrnn.rnn.forward import PRECISIONS, evaluate
 
 
 def register(sub) -> None:

@@ -7,11 +7,21 @@ import os
 import sys
 from pathlib import Path
 
-from satrnn.rnn.errors import SatrnnInputError
-
+from satrnn.clikit import (
+    add_json_flag,
+    add_model_text_args,
+    add_seed_arg,
+    add_semantics_arg,
+    check_float,
+    declare_outputs,
+    emit_json,
+    err_console,
+    load_model_text_args,
+    progress,
+    write_file,
+)
 from satrnn.explore import data as ed
-from satrnn.clikit import (add_json_flag, add_model_text_args, add_seed_arg, add_semantics_arg, check_float,
-                      declare_outputs, emit_json, err_console, load_model_text_args, progress, write_file)
+from satrnn.rnn.errors import SatrnnInputError
 
 EXTRA_MESSAGE = "satrnn explore needs the [explore] extra: pip install 'satrnn[explore]'"
 NOT_A_TTY = ("satrnn explore needs an interactive terminal (stdin and stdout are not both a TTY); "
@@ -91,7 +101,7 @@ def run(args) -> int:
         raise SatrnnInputError(f"--screenshot file {args.screenshot} must end in .svg")
     if not args.json:
         try:
-            import textual  # noqa: F401
+            import textual  # noqa: F401 - only: is the [explore] extra installed?
         except ImportError:
             raise SatrnnInputError(EXTRA_MESSAGE) from None
         if args.screenshot is None and not (sys.stdin.isatty() and sys.stdout.isatty()):

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from satrnn.rnn.forward import forward
-
-from satrnn.report import render
-from satrnn.clikit import (add_json_flag, add_model_text_args, add_seed_arg, check_float, check_int, console, emit_json,
-                      load_model_text_args, progress)
 from satrnn.analyses.factor_map import OMEGA, TARGETS, explanation_ladder, factor_map
-from satrnn.ledger.measures import claim_entries
 from satrnn.analyses.offsets import VARIANTS, parse_int_list
+from satrnn.clikit import (
+    add_json_flag,
+    add_model_text_args,
+    add_seed_arg,
+    check_float,
+    check_int,
+    console,
+    emit_json,
+    load_model_text_args,
+    progress,
+)
+from satrnn.ledger.measures import claim_entries
+from satrnn.report import render
+from satrnn.rnn.forward import forward
 
 
 def register(sub) -> None:
@@ -53,9 +61,9 @@ def run(args) -> int:
         bar.advance(task)
         fm = factor_map(model, xs, offsets=offsets, target=args.target, null_perms=perms, seed=args.seed, hs=fwd.hs)
         bar.advance(task)
+        pairs = [r["pair"] for r in fm["neurons"]] if args.target == "continuous" else None
         lad = explanation_ladder(model, xs, offsets=offsets, gain_baseline=M, hs=fwd.hs, rnn_bpc=fwd.bpc,
-                                 table1_pairs=[r["pair"] for r in fm["neurons"]] if args.target == "continuous" else None) \
-            if ladder_ok else None
+                                 table1_pairs=pairs) if ladder_ok else None
         bar.advance(task)
     out = {"variant": args.variant, "seed": args.seed, "factor_map": fm, "ladder": lad,
            "ladder_note": None if ladder_ok else "ladder skipped (needs offset 1 in the list, or --no-ladder)",
@@ -70,8 +78,10 @@ def run(args) -> int:
     for c in ("pair", "neurons", "mean R^2", "mean LOO R^2"):
         t.add_column(c, justify="right")
     for r in fm["table"]:
-        t.add_row(f"({r['pair'][0]}, {r['pair'][1]})", str(r["neurons"]), f"{r['mean_r2']:.3f}", f"{r['mean_r2_loo']:.3f}")
-    t.add_row("All", str(len(fm["neurons"])), f"[bold]{fm['overall_mean_r2']:.3f}[/bold]", f"{fm['overall_mean_r2_loo']:.3f}")
+        t.add_row(f"({r['pair'][0]}, {r['pair'][1]})", str(r["neurons"]), f"{r['mean_r2']:.3f}",
+                  f"{r['mean_r2_loo']:.3f}")
+    t.add_row("All", str(len(fm["neurons"])), f"[bold]{fm['overall_mean_r2']:.3f}[/bold]",
+              f"{fm['overall_mean_r2_loo']:.3f}")
     console.print(t)
     other = [r for r in fm["table_paper_shape"] if r["pair"] == "Other"]
     if other:
@@ -79,16 +89,18 @@ def run(args) -> int:
         console.print(f"Paper-shaped 'Other' (groups beyond the top 5): {o['neurons']} neurons, mean R^2 "
                       f"{o['mean_r2']:.3f} (mean of group means {o['mean_of_group_means']:.3f})")
     if "null" in fm:
-        console.print(f"Time-permutation null (seed {fm['null']['seed']}, {fm['null']['permutations']} perms): mean best-pair "
-                      f"R^2 {fm['null']['mean_best_pair_r2']:.3f}; leave-one-out mean R^2 at the chosen pair "
-                      f"{fm['overall_mean_r2_loo']:.3f}")
+        console.print(f"Time-permutation null (seed {fm['null']['seed']}, {fm['null']['permutations']} perms): "
+                      f"mean best-pair R^2 {fm['null']['mean_best_pair_r2']:.3f}; leave-one-out mean R^2 at the "
+                      f"chosen pair {fm['overall_mean_r2_loo']:.3f}")
     if lad is not None:
         t = Table(title="Explanation ladder (in-sample cell means, float32 readout)")
         for c in ("explanation", "bpc", "X% (eq. 2)", "program gain%", "LOO bpc", "LOO X%"):
             t.add_column(c, justify="right")
         for r in lad["rows"]:
-            t.add_row(r["explanation"], f"{r['bpc']:.3f}", f"{r['x_percent_eq2']:.1f}", f"{r['program_gain_percent']:.1f}",
-                      f"{r['bpc_loo']:.3f}" if "bpc_loo" in r else "", f"{r['loo_x_percent_eq2']:.1f}" if "bpc_loo" in r else "")
+            loo = "bpc_loo" in r
+            t.add_row(r["explanation"], f"{r['bpc']:.3f}", f"{r['x_percent_eq2']:.1f}",
+                      f"{r['program_gain_percent']:.1f}", f"{r['bpc_loo']:.3f}" if loo else "",
+                      f"{r['loo_x_percent_eq2']:.1f}" if loo else "")
         console.print(t)
         b = lad["L1_table1_pairs"]
         console.print(f"L1 with the Table-1 pairs instead of (1, d2): {b['bpc']:.3f} bpc ({b['x_percent_eq2']:.1f}%); "

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from satrnn.clikit import add_json_flag, add_model_arg, console, emit_json, load_model_arg
 from satrnn.analyses.model_info import PERCENTILES, model_summary
+from satrnn.clikit import add_json_flag, add_model_arg, console, emit_json, load_model_arg
 
 
 def register(sub) -> None:

@@ -11,10 +11,16 @@ from rich.table import Table
 
 from satrnn.automaton.iso import check_isomorphism
 from satrnn.automaton.um import ACTIVATIONS, PRECISIONS, PatternTable
+from satrnn.clikit import (
+    add_json_flag,
+    add_model_text_args,
+    check_float,
+    console,
+    declare_inputs,
+    emit_json,
+    load_model_text_args,
+)
 from satrnn.rnn.errors import SatrnnInputError
-
-from satrnn.clikit import (add_json_flag, add_model_text_args, check_float, console, declare_inputs, emit_json,
-                      load_model_text_args)
 
 
 def register(sub) -> None:

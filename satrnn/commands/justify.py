@@ -4,8 +4,8 @@ from __future__ import annotations
 from rich.markup import escape
 from rich.table import Table
 
-from satrnn.clikit import add_json_flag, add_model_text_args, console, emit_json, load_model_text_args
 from satrnn.analyses.justify import POSITIONS, q6_justify
+from satrnn.clikit import add_json_flag, add_model_text_args, console, emit_json, load_model_text_args
 
 
 def register(sub) -> None:
@@ -28,11 +28,12 @@ def run(args) -> int:
         j = c["justification"]
         verdict = "[green]CORRECT[/green]" if j["correct"] else (
             f"[red]wrong[/red], true {escape(repr(c['target_char']))} P = {j['true_p']:.4f}")
-        console.print(f"[bold]t = {c['t']}[/bold] context {escape(repr(c['context']))} -> {escape(repr(c['target_char']))}: "
-                      f"P(true) = {c['p_true']:.4f}, {c['bits']:.3f} bits; predicts {escape(repr(j['predicted_char']))} with "
-                      f"P = {j['p']:.3f} ({j['surprisal_bits']:.1f} bits) {verdict}; driven by h{j['driven_by']} "
-                      f"(delta {j['delta']:+.3f}, {j['label']})")
-        console.print("  top predictions: " + escape(", ".join(f"{p['char']!r} {p['p']:.3f}" for p in c["top_predictions"])))
+        console.print(f"[bold]t = {c['t']}[/bold] context {escape(repr(c['context']))} -> "
+                      f"{escape(repr(c['target_char']))}: P(true) = {c['p_true']:.4f}, {c['bits']:.3f} bits; predicts "
+                      f"{escape(repr(j['predicted_char']))} with P = {j['p']:.3f} ({j['surprisal_bits']:.1f} bits) "
+                      f"{verdict}; driven by h{j['driven_by']} (delta {j['delta']:+.3f}, {j['label']})")
+        console.print("  top predictions: "
+                      + escape(", ".join(f"{p['char']!r} {p['p']:.3f}" for p in c["top_predictions"])))
         t = Table(show_header=True, box=None, pad_edge=False)
         for col in ("neuron", "sign", "Wy*h", "delta bits", "z", "bias", "Wx[x_t]", "top Wh", "second hop"):
             t.add_column(col, justify="right")
@@ -48,7 +49,8 @@ def run(args) -> int:
     console.print(f"[bold]Backbone counts over {b['positions']} positions[/bold]: rank-1 ('driven by') "
                   + ", ".join(f"h{r['neuron']} {r['count']}" for r in b["rank1"][:6])
                   + "; in top 5: " + ", ".join(f"h{r['neuron']} {r['count']}" for r in b["top5"][:6])
-                  + "; rank-1 first Wh source: " + ", ".join(f"h{r['neuron']} {r['count']}" for r in b["rank1_first_source"][:4]))
+                  + "; rank-1 first Wh source: "
+                  + ", ".join(f"h{r['neuron']} {r['count']}" for r in b["rank1_first_source"][:4]))
     if out["dropped"]:
         console.print(f"dropped (t >= n-2): {out['dropped']}")
     for note in out["notes"]:

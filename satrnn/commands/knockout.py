@@ -2,12 +2,18 @@
 (DEFINITIONS 7, q3_neurons). Every bpc is exact (identical to rerunning the forward with the column zeroed)."""
 from __future__ import annotations
 
-from satrnn.automaton.redux import ReadoutCache
-
-from satrnn.clikit import (add_json_flag, add_model_text_args, check_int, console, emit_json, load_model_text_args,
-                      progress)
-from satrnn.report import render
 from satrnn.analyses.knockout import neurons_report
+from satrnn.automaton.redux import ReadoutCache
+from satrnn.clikit import (
+    add_json_flag,
+    add_model_text_args,
+    check_int,
+    console,
+    emit_json,
+    load_model_text_args,
+    progress,
+)
+from satrnn.report import render
 
 
 def register(sub) -> None:

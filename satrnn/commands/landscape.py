@@ -11,14 +11,27 @@ from satrnn.automaton import cycles as cyc
 from satrnn.automaton import landscape as ls
 from satrnn.automaton.sign import SignAutomaton
 from satrnn.automaton.tier1 import auto_tier1, parse_tier1
+from satrnn.clikit import (
+    add_json_flag,
+    add_model_arg,
+    add_pin_arg,
+    add_seed_arg,
+    add_semantics_arg,
+    add_tier1_arg,
+    check_int,
+    console,
+    declare_outputs,
+    emit_json,
+    err_console,
+    load_model_arg,
+    pins_arg,
+    progress,
+    steps_callback,
+)
+from satrnn.report.render_landscape import input_label, render_landscape
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.model import atomic_write_bytes
 from satrnn.rnn.text import parse_byte
-
-from satrnn.clikit import (add_json_flag, add_model_arg, add_pin_arg, add_seed_arg, add_semantics_arg, add_tier1_arg,
-                      check_int, console, declare_outputs, emit_json, err_console, load_model_arg, pins_arg,
-                      progress, steps_callback)
-from satrnn.report.render_landscape import input_label, render_landscape
 
 MAX_SEQUENCE = 1 << 16
 MAX_SENSITIVITY = 1 << 20

@@ -3,14 +3,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from satrnn.analyses.boolean_figures import HEAD_BYTES, boolean_fold
 from satrnn.automaton.margins import margin_fold
+from satrnn.clikit import (
+    add_json_flag,
+    add_model_text_args,
+    add_semantics_arg,
+    bytes_callback,
+    console,
+    emit_json,
+    model_and_text_source,
+    progress,
+)
+from satrnn.report import render
 from satrnn.rnn.stream import fold_chunks, prediction_chunks
 from satrnn.rnn.text import iter_text, load_text
-
-from satrnn.report import render
-from satrnn.analyses.boolean_figures import HEAD_BYTES, boolean_fold
-from satrnn.clikit import (add_json_flag, add_model_text_args, add_semantics_arg, bytes_callback, console, emit_json,
-                      model_and_text_source, progress)
 
 
 def register(sub) -> None:

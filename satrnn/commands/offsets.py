@@ -3,13 +3,19 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from satrnn.rnn.forward import run_states
-
-from satrnn.report import render
-from satrnn.clikit import add_json_flag, add_model_text_args, check_int, console, emit_json, load_model_text_args, progress
-from satrnn.ledger.measures import claim_entries
 from satrnn.analyses.offsets import Q2_MAX_DEPTH, Q2_POSITIONS, VARIANTS, flip_column_check, parse_int_list, q2_offsets
-
+from satrnn.clikit import (
+    add_json_flag,
+    add_model_text_args,
+    check_int,
+    console,
+    emit_json,
+    load_model_text_args,
+    progress,
+)
+from satrnn.ledger.measures import claim_entries
+from satrnn.report import render
+from satrnn.rnn.forward import run_states
 
 # the ledger's measurements that read q2_offsets (their claims are shown with the command's output)
 MEASURES_Q2 = ("offset_hist_pct", "offset_mode", "mi_greedy_pct")
@@ -73,7 +79,8 @@ def run(args) -> int:
     console.print(t)
     g = r["mi_greedy"]
     console.print("MI-greedy offsets " + ", ".join(f"d={x['d']}: {x['mean']:.2f}/pos ({x['percent']:.1f}%)"
-                                                    for x in g["rows"]) + f"; total [bold]{g['total_percent']:.1f}%[/bold]")
+                                                    for x in g["rows"])
+                  + f"; total [bold]{g['total_percent']:.1f}%[/bold]")
     fm = r["factor_map_pair"]
     console.print(f"Factor-map pair: d=1 {fm['d1_percent']:.1f}%, d=7 {fm['d7_percent']:.1f}%, "
                   f"total {fm['total_percent']:.1f}%")

@@ -4,14 +4,27 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from satrnn.rnn.forward import run_states
-
-from satrnn.report import render
-from satrnn.clikit import add_json_flag, add_model_text_args, check_int, console, emit_json, load_model_text_args, progress
-from satrnn.ledger.measures import claim_entries
 from satrnn.analyses.offsets import VARIANTS, parse_int_list
-from satrnn.analyses.pmi import (Q7_ALGEBRAIC_POSITIONS, Q7_MAX_OFFSET, TOP_PMI_MAX_OFFSET, q7_algebraic, q7_higher_order,
-                   top_pmi_per_offset)
+from satrnn.analyses.pmi import (
+    Q7_ALGEBRAIC_POSITIONS,
+    Q7_MAX_OFFSET,
+    TOP_PMI_MAX_OFFSET,
+    q7_algebraic,
+    q7_higher_order,
+    top_pmi_per_offset,
+)
+from satrnn.clikit import (
+    add_json_flag,
+    add_model_text_args,
+    check_int,
+    console,
+    emit_json,
+    load_model_text_args,
+    progress,
+)
+from satrnn.ledger.measures import claim_entries
+from satrnn.report import render
+from satrnn.rnn.forward import run_states
 
 
 def register(sub) -> None:
@@ -24,7 +37,8 @@ def register(sub) -> None:
                    help="q7_algebraic test positions (default the paper's 8)")
     p.add_argument("--max-offset", type=int, default=Q7_MAX_OFFSET, help="offsets 1..N (default 20)")
     p.add_argument("--stride", type=int, default=4, help="higher-order positions t = 30, 30+stride, ... (default 4)")
-    p.add_argument("--data-only", action="store_true", help="only the data PMI table (no RNN re-runs); then TEXT alone is enough")
+    p.add_argument("--data-only", action="store_true",
+                   help="only the data PMI table (no RNN re-runs); then TEXT alone is enough")
     add_json_flag(p)
     p.set_defaults(func=run)
 
@@ -34,7 +48,7 @@ def run(args) -> int:
     D = check_int("--max-offset", args.max_offset, 1, 1000)
     stride = check_int("--stride", args.stride, 1, 1 << 30)
     if args.data_only and args.model is not None and args.text is None:
-        from satrnn.rnn.text import load_text              # `satrnn pmi --data-only TEXT`: no model needed
+        from satrnn.rnn.text import load_text  # `satrnn pmi --data-only TEXT`: no model needed
         model, xs = None, load_text(args.model, max_bytes=args.max_bytes)
     else:
         model, xs = load_model_text_args(args)
@@ -68,7 +82,8 @@ def run(args) -> int:
         t.add_column(c, justify="right")
     for r in out["top_pmi"]:
         if r["x"] is not None:
-            t.add_row(str(r["d"]), repr(r["x_char"]), repr(r["y_char"]), f"{r['pmi']:.2f}", str(r["joint"]), str(r["ties"]))
+            t.add_row(str(r["d"]), repr(r["x_char"]), repr(r["y_char"]), f"{r['pmi']:.2f}", str(r["joint"]),
+                      str(r["ties"]))
     console.print(t)
     if alg is not None:
         t = Table(title=f"q7_algebraic: flip attribution vs PMI > 0.5 ({len(alg['positions'])} positions)")

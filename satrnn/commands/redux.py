@@ -7,14 +7,23 @@ from pathlib import Path
 import numpy as np
 from rich.table import Table
 
+from satrnn.analyses.knockout import neuron_knockout, parse_keep, redux_report
 from satrnn.automaton.redux import ReadoutCache, Redux, evaluate, live_neurons, shrink
+from satrnn.clikit import (
+    add_json_flag,
+    add_model_text_args,
+    check_float,
+    check_int,
+    check_writable,
+    console,
+    declare_outputs,
+    emit_json,
+    load_model_text_args,
+    progress,
+)
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import forward
 from satrnn.rnn.model import save_model
-
-from satrnn.clikit import (add_json_flag, add_model_text_args, check_float, check_int, check_writable, console,
-                      declare_outputs, emit_json, load_model_text_args, progress)
-from satrnn.analyses.knockout import neuron_knockout, parse_keep, redux_report
 
 
 def register(sub) -> None:
@@ -101,7 +110,8 @@ def _print_sweep(rep: dict, as_json: bool) -> int:
         return 0
     B = rep["baseline_bpc"]
     console.print(f"baseline [bold]{B:.4f}[/bold] bpc; ranking ties: {rep['ties'] or 'none'}")
-    for name, title in (("wh_pruning", "Wh pruning (|w| < theta zeroed)"), ("wx_pruning", "Wx pruning (|w| < theta zeroed)")):
+    for name, title in (("wh_pruning", "Wh pruning (|w| < theta zeroed)"),
+                        ("wx_pruning", "Wx pruning (|w| < theta zeroed)")):
         t = Table(title=title, title_justify="left")
         for c in ("theta", "zeroed", "% zeroed", "bpc", "delta"):
             t.add_column(c, justify="right")
@@ -128,5 +138,6 @@ def _print_sweep(rep: dict, as_json: bool) -> int:
                   + f", min {w['min']:.2e}, max {w['max']:.4f}, mean {w['mean']:.4f}")
     p = rep["param_count"]
     console.print(f"redux parameter count (k = {p['k']}, theta = {p['theta']}): {p['total']:,} of {p['full']:,} "
-                  f"({p['pct_of_full']:.1f}%): Wx {p['Wx']:,}, Wh {p['Wh']:,}, bh {p['bh']}, Wy {p['Wy']:,}, by {p['by']}")
+                  f"({p['pct_of_full']:.1f}%): Wx {p['Wx']:,}, Wh {p['Wh']:,}, bh {p['bh']}, Wy {p['Wy']:,}, "
+                  f"by {p['by']}")
     return 0

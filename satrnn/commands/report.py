@@ -7,11 +7,19 @@ from pathlib import Path
 from rich.console import Console
 from rich.rule import Rule
 
-from satrnn.rnn.errors import SatrnnInputError
-
-from satrnn.clikit import (StagedOutputs, add_model_text_args, check_writable, declare_outputs, emit_json, err_console,
-                      load_model_text_args, to_json, write_file)
+from satrnn.clikit import (
+    StagedOutputs,
+    add_model_text_args,
+    check_writable,
+    declare_outputs,
+    emit_json,
+    err_console,
+    load_model_text_args,
+    to_json,
+    write_file,
+)
 from satrnn.report.sections import SECTIONS, build_report, failures
+from satrnn.rnn.errors import SatrnnInputError
 from satrnn.warmup import ensure_compiled
 
 
@@ -53,7 +61,8 @@ def run(args) -> int:
     rends, data = build_report(model, xs, sections=sections, show_progress=True, source_args=source_args)
     source = (f"{Path(args.model).name}, {Path(args.text).name}" if args.model is not None
               else "the bundled default model and corpus")
-    doc = {"model": source, "failed_sections": [n for n, d in data.items() if d.get("failed")], "bytes": int(xs.shape[0]), "H": model.H, "sections": data}
+    doc = {"model": source, "failed_sections": [n for n, d in data.items() if d.get("failed")],
+           "bytes": int(xs.shape[0]), "H": model.H, "sections": data}
     if json_stdout:
         emit_json(doc)
     if not json_stdout or args.svg or args.html:

@@ -3,10 +3,19 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from satrnn.report import render
-from satrnn.clikit import (add_json_flag, add_model_text_args, bytes_callback, check_float, check_int, console,
-                      emit_json, load_model_text_args, progress)
 from satrnn.analyses.saturation import SAT_THRESHOLD, saturation_report
+from satrnn.clikit import (
+    add_json_flag,
+    add_model_text_args,
+    bytes_callback,
+    check_float,
+    check_int,
+    console,
+    emit_json,
+    load_model_text_args,
+    progress,
+)
+from satrnn.report import render
 
 
 def register(sub) -> None:

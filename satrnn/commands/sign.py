@@ -5,12 +5,26 @@ import numpy as np
 
 from satrnn.automaton.bitset import to_hex
 from satrnn.automaton.sign import MAX_STEPS, SignAutomaton
+from satrnn.clikit import (
+    add_json_flag,
+    add_model_arg,
+    add_pin_arg,
+    add_semantics_arg,
+    add_tier1_arg,
+    check_int,
+    check_writable,
+    console,
+    declare_inputs,
+    declare_outputs,
+    emit_json,
+    load_model_arg,
+    pins_arg,
+    progress,
+    save_npy,
+    write_file,
+)
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.text import load_text, parse_byte
-
-from satrnn.clikit import (add_json_flag, add_model_arg, add_pin_arg, add_semantics_arg, add_tier1_arg, check_int,
-                      check_writable, console, declare_inputs, declare_outputs, emit_json, load_model_arg, pins_arg,
-                      progress, save_npy, write_file)
 
 MAX_TRAJECTORY_STEPS = 50_000_000          # (steps, W) uint64 kept in memory
 PROGRESS_STEPS = 5_000_000                 # longer runs show a progress bar

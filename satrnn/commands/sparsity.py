@@ -1,10 +1,17 @@
 """`satrnn sparsity MODEL TEXT`: Q1 attribution sparsity (seed 000, DEFINITIONS 1)."""
 from __future__ import annotations
 
-from satrnn.report import render
-from satrnn.clikit import (add_json_flag, add_model_text_args, check_int, console, emit_json, load_model_text_args,
-                      progress)
 from satrnn.analyses.sparsity import VARIANTS, q1_sparsity
+from satrnn.clikit import (
+    add_json_flag,
+    add_model_text_args,
+    check_int,
+    console,
+    emit_json,
+    load_model_text_args,
+    progress,
+)
+from satrnn.report import render
 
 
 def register(sub) -> None:

@@ -8,18 +8,29 @@ from __future__ import annotations
 from rich.table import Table
 
 from satrnn.automaton import cycles as cyc
-from satrnn.rnn.errors import SatrnnInputError
-
-from satrnn.sweeps import sweep as sw
 from satrnn.automaton import landscape as ls
-
-from satrnn.report import render
-from satrnn.clikit import (add_json_flag, add_model_text_args, add_seed_arg, add_semantics_arg, check_int, console,
-                      declare_inputs, declare_outputs, emit_json, err_console, load_model_arg, load_model_text_args,
-                      progress, write_file)
-from satrnn.report.render_landscape import input_label, render_landscape
-from satrnn.sweeps.store import JOB_TABLES, SweepStore, export_text
+from satrnn.clikit import (
+    add_json_flag,
+    add_model_text_args,
+    add_seed_arg,
+    add_semantics_arg,
+    check_int,
+    console,
+    declare_inputs,
+    declare_outputs,
+    emit_json,
+    err_console,
+    load_model_arg,
+    load_model_text_args,
+    progress,
+    write_file,
+)
 from satrnn.commands.cycles import MAX_JOBS, MAX_STARTS, cycle_inputs, label_cycle_inputs, per_input_rows
+from satrnn.report import render
+from satrnn.report.render_landscape import input_label, render_landscape
+from satrnn.rnn.errors import SatrnnInputError
+from satrnn.sweeps import sweep as sw
+from satrnn.sweeps.store import JOB_TABLES, SweepStore, export_text
 
 MAX_WORKERS = 4096
 

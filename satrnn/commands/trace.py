@@ -8,11 +8,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from satrnn.clikit import (
+    StagedOutputs,
+    add_json_flag,
+    add_model_text_args,
+    check_writable,
+    console,
+    declare_outputs,
+    emit_json,
+    model_and_text_source,
+    progress,
+)
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import PRECISIONS, iter_states
-
-from satrnn.clikit import (StagedOutputs, add_json_flag, add_model_text_args, check_writable, console,
-                      declare_outputs, emit_json, model_and_text_source, progress)
 
 
 def register(sub) -> None:

@@ -7,14 +7,22 @@ from pathlib import Path
 
 from rich.table import Table
 
+from satrnn.clikit import (
+    StagedOutputs,
+    add_json_flag,
+    check_int,
+    check_writable,
+    console,
+    declare_inputs,
+    declare_outputs,
+    emit_json,
+    progress,
+)
 from satrnn.rnn.default import DEFAULT_RECIPE, default_corpus
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.model import save_model
 from satrnn.rnn.text import load_text
 from satrnn.rnn.train import OPTIMIZERS, SCHEDULES, Recipe, load_checkpoint, train
-
-from satrnn.clikit import (StagedOutputs, add_json_flag, check_int, check_writable, console, declare_inputs,
-                      declare_outputs, emit_json, progress)
 
 # The papers' stated recipe (seed 003 section 2: BPTT-50, Adam 0.001, 4000 epochs, seed 42). Their
 # initialisation, clipping and schedule are not stated; we use ours with no clipping and a constant rate.

@@ -14,13 +14,22 @@ import numpy as np
 from rich.table import Table
 
 from satrnn.automaton.um import CLASS_FILTERS, CLASS_NAMES, PatternTable, event_label, from_rnn, pattern_counts
+from satrnn.clikit import (
+    add_json_flag,
+    add_model_arg,
+    check_float,
+    check_int,
+    check_writable,
+    console,
+    declare_outputs,
+    emit_json,
+    load_model_arg,
+    to_json,
+    write_file,
+)
 from satrnn.rnn.errors import SatrnnInputError
-from satrnn.rnn.text import parse_byte
-
 from satrnn.rnn.files import atomic_write_bytes
-
-from satrnn.clikit import (add_json_flag, add_model_arg, check_float, check_int, check_writable, console,
-                      declare_outputs, emit_json, load_model_arg, to_json, write_file)
+from satrnn.rnn.text import parse_byte
 
 SUFFIXES = (".csv", ".json", ".npz")
 COUNT_THRESHOLD = 0.01
@@ -46,7 +55,7 @@ def register(sub) -> None:
 
 def _fmt(x) -> str:
     """9 significant digits: reads back to the same float32 (and keeps -0)."""
-    return "%.9g" % float(x)
+    return f"{float(x):.9g}"
 
 
 def _records(t: PatternTable):

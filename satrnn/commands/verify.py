@@ -1,12 +1,11 @@
 """`satrnn verify [MODEL TEXT]`: the claims ledger — every quantitative claim of the seeds with a verdict."""
 from __future__ import annotations
 
-from satrnn.rnn.errors import SatrnnInputError
-
-from satrnn.ledger.claims import SEEDS, claims_for, seed_key
 from satrnn.clikit import add_json_flag, add_model_text_args, console, emit_json, err_console, load_model_text_args
+from satrnn.ledger.claims import SEEDS, claims_for, seed_key
 from satrnn.ledger.measures import run_ledger
 from satrnn.report.render import ledger_renderables
+from satrnn.rnn.errors import SatrnnInputError
 
 
 def register(sub) -> None:

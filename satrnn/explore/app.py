@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from rich.segment import Segment
@@ -22,21 +22,30 @@ from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.css.query import NoMatches
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.geometry import Size
 from textual.screen import Screen
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import (DataTable, Footer, Header, Label, ListItem, ListView, ProgressBar, Static,
-                             TabbedContent, TabPane)
+from textual.widgets import (
+    DataTable,
+    Footer,
+    Header,
+    Label,
+    ListItem,
+    ListView,
+    ProgressBar,
+    Static,
+    TabbedContent,
+    TabPane,
+)
 from textual.worker import Worker, WorkerState, get_current_worker
-
-from satrnn.rnn.text import display_byte
 
 from satrnn.explore import data as ed
 from satrnn.ledger.claims import SEEDS as SEED_FILES
 from satrnn.ledger.claims import VERDICTS as CLAIM_VERDICTS
+from satrnn.rnn.text import display_byte
 
 VIEWS = ed.VIEWS
 SEARCH_SECONDS = 10.0

@@ -27,6 +27,10 @@ from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
 
+from satrnn.analyses.carrier import carriers, pattern_sensitive
+from satrnn.analyses.coflip import coflip_graph, coflip_report, graph_summary
+from satrnn.analyses.knockout import neuron_knockout, promotes_demotes
+from satrnn.analyses.saturation import flip_matrix, saturation_report
 from satrnn.automaton import cycles as cyc
 from satrnn.automaton.bitset import all_minus, to_hex, to_signs, unpack
 from satrnn.automaton.margins import margin_report
@@ -35,11 +39,6 @@ from satrnn.automaton.sign import SignAutomaton
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, forward, readout_costs, sequential_mean
 from satrnn.rnn.model import ElmanRNN
-
-from satrnn.analyses.carrier import carriers, pattern_sensitive
-from satrnn.analyses.coflip import coflip_graph, coflip_report, graph_summary
-from satrnn.analyses.knockout import neuron_knockout, promotes_demotes
-from satrnn.analyses.saturation import flip_matrix, saturation_report
 
 VIEWS = {"graph": "Co-flip graph", "neurons": "Neurons", "raster": "Sign raster", "cycles": "Cycles",
          "ledger": "Ledger"}

@@ -173,7 +173,7 @@ PUBLISHED_TEXT_SHA256 = "ef3e698d40b8b36d6d1776feccc25bab3d01de872a4fd8e56f5b929
 VERIFY_PUBLISHED = "satrnn verify sat_model.bin enwik_1024.txt"
 
 
-def depends_on(claim: "Claim") -> frozenset:
+def depends_on(claim: Claim) -> frozenset:
     """{"weights"}, {"text"} or {"weights", "text"}: what the claim's value depends on."""
     if claim.measure in WEIGHTS_ONLY:
         return frozenset({"weights"})
@@ -202,7 +202,7 @@ class Subject:
         return self.published_weights and self.published_text
 
     @classmethod
-    def of(cls, model, xs) -> "Subject":
+    def of(cls, model, xs) -> Subject:
         """The subject of a model (anything with Wx, Wh, bh, Wy, by; None = no model: only text claims can
         apply) and a text (uint8 bytes)."""
         text = hashlib.sha256(np.ascontiguousarray(xs, dtype=np.uint8).tobytes()).hexdigest()
@@ -213,12 +213,13 @@ class Subject:
             h.update(np.ascontiguousarray(getattr(model, name), dtype="<f4").tobytes())
         return cls(h.hexdigest(), text)
 
-    def not_applicable(self, claim: "Claim") -> str | None:
+    def not_applicable(self, claim: Claim) -> str | None:
         """Why the claim does not apply to this subject (None: it applies)."""
         dep = depends_on(claim)
         if "weights" in dep and not self.published_weights:
-            return (f"another model: the claim describes the published weights (sha256 {PUBLISHED_WEIGHTS_SHA256[:12]}…),"
-                    f" these are {self.weights_sha256[:12]}…; check it with `{VERIFY_PUBLISHED}`")
+            return (f"another model: the claim describes the published weights "
+                    f"(sha256 {PUBLISHED_WEIGHTS_SHA256[:12]}…), these are {self.weights_sha256[:12]}…; "
+                    f"check it with `{VERIFY_PUBLISHED}`")
         if "text" in dep and not self.published_text:
             return (f"another text: the claim describes the published text (sha256 {PUBLISHED_TEXT_SHA256[:12]}…),"
                     f" this is {self.text_sha256[:12]}…; check it with `{VERIFY_PUBLISHED}`")
@@ -265,7 +266,7 @@ def load_seed_file(text: str, where: str) -> tuple[str, str, list[tuple], list[C
                   definition=d.get("definition", ""), reason=d.get("reason"), scale=float(d.get("scale", 1.0)),
                   gate=d.get("gate"), table=d.get("table"), row=d.get("row"))
         try:
-            c.parsed
+            _ = c.parsed  # parse the printed value now, so a bad one fails at load
         except (ValueError, AttributeError, IndexError) as e:
             raise ValueError(f"{where}: claim {cid}: cannot parse the printed value {c.paper_value!r}: {e}") from None
         claims.append(c)

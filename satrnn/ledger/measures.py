@@ -14,19 +14,31 @@ from __future__ import annotations
 
 import inspect
 import threading
+from collections.abc import Callable
 from functools import cached_property
-from typing import Callable
 
 import numpy as np
 
+from satrnn.analyses import (
+    boolean_figures,
+    carrier,
+    coflip,
+    counting,
+    factor_map,
+    justify,
+    knockout,
+    model_info,
+    offsets,
+    pmi,
+    saturation,
+    sparse_diff,
+    sparsity,
+)
 from satrnn.automaton import iso, margins, redux
 from satrnn.automaton.sign import SignAutomaton
+from satrnn.ledger.claims import Claim, Measured, NotAvailable
 from satrnn.rnn.forward import forward, run_states
 from satrnn.rnn.model import ElmanRNN
-
-from satrnn.analyses import (boolean_figures, carrier, coflip, counting, factor_map, justify, knockout, model_info, offsets, pmi,
-               saturation, sparse_diff, sparsity)
-from satrnn.ledger.claims import Claim, Measured, NotAvailable
 
 MEASURES: dict[str, Callable] = {}
 
@@ -414,8 +426,8 @@ def run_ledger(model: ElmanRNN, xs, claims=None, show_progress: bool = True, ctx
     The verdicts depend on whether model and text are the published ones (`claims.Subject`): on others,
     claims that depend on them are `not applicable` and keep only the measured value.
     """
-    from satrnn.ledger import claims as registry
     from satrnn.clikit import progress
+    from satrnn.ledger import claims as registry
 
     claims = registry.CLAIMS if claims is None else list(claims)
     ctx = ctx or LedgerContext(model, xs)
@@ -528,7 +540,7 @@ def _q2_note(ctx, get) -> str:
 
 @measure("offset_hist_pct")
 def _offset_hist_pct(ctx, d):
-    get = lambda r: f"{_row(r['offset_histogram'], 'd', d, 'q2 offset histogram')['percent']:.2f}%"  # noqa: E731
+    get = lambda r: f"{_row(r['offset_histogram'], 'd', d, 'q2 offset histogram')['percent']:.2f}%"
     return Measured(_row(ctx.q2["offset_histogram"], "d", d, "q2 offset histogram")["percent"],
                     _q2_note(ctx, get))
 
@@ -860,5 +872,5 @@ def _justify_driver(ctx, field):
     ranked = r["backbone"]["rank1"]
     top = ranked[0]
     tied = [e["neuron"] for e in ranked if e["count"] == top["count"]]
-    note = f"over {len(r['positions'])} positions" + (f"; tied: {['h%d' % j for j in tied]}" if len(tied) > 1 else "")
+    note = f"over {len(r['positions'])} positions" + (f"; tied: {[f'h{j}' for j in tied]}" if len(tied) > 1 else "")
     return Measured(int(top["neuron"] if field == "neuron" else top["count"]), note)

@@ -11,9 +11,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from satrnn.rnn.text import display_byte
-
 from satrnn.ledger.claims import VERDICTS
+from satrnn.rnn.text import display_byte
 
 BAR = 40
 VERDICT_STYLE = {"reproduced": "green", "differs": "red", "not measurable": "yellow", "not applicable": "dim",
@@ -73,7 +72,7 @@ def notice(title: str, reason: str) -> Panel:
     return Panel(Text(reason, style="yellow"), title=escape(title), title_align="left", border_style="yellow")
 
 
-# ---- the claims ledger (`satrnn verify`, report section ledger) -------------------------------------------------------
+# ---- the claims ledger (`satrnn verify`, report section ledger) -----------------------------------------------
 
 class LedgerTable:
     """One seed's claims as a table that adapts to the width it is rendered at (statements when wide)."""
@@ -209,8 +208,8 @@ def boolean(b: dict, float_bpc: float | None = None) -> Group:
                            f"{w['near_zero']:,}; mean fan-in (|w| > 0.1) {b['mean_fan_in']:.2f}")]
     if b["flip_sensitivity"]:
         f, ib = b["flip_sensitivity"], b["input_byte_sensitivity"]
-        parts.append(Text(f"flip sensitivity at t=42: mean {f['mean_sensitivity']:.2f} neurons per flipped input neuron; "
-                          f"input byte sensitivity min {ib['min']} (excluding the actual byte: "
+        parts.append(Text(f"flip sensitivity at t=42: mean {f['mean_sensitivity']:.2f} neurons per flipped input "
+                          f"neuron; input byte sensitivity min {ib['min']} (excluding the actual byte: "
                           f"{ib['min_excluding_actual_byte']}), max {ib['max']}, mean {ib['mean']:.2f}"))
     t = Table(title="Sign-only dynamics driven by the text", show_edge=False, title_justify="left")
     for c in ("start", "bpc", "mean flips/step", "disagreements with float signs"):
@@ -282,11 +281,13 @@ def coflip(rep: dict, summ: dict, min_jaccard, top_k=None, seed: int = 0, top: i
     for c in ("pair", "co-flips", "Jaccard", "flips a", "flips b"):
         t.add_column(c, justify="right")
     for r in pairs:
-        t.add_row(f"h{r['a']}-h{r['b']}", str(r["coflips"]), f"{r['jaccard']:.3f}", str(r["flips_a"]), str(r["flips_b"]))
+        t.add_row(f"h{r['a']}-h{r['b']}", str(r["coflips"]), f"{r['jaccard']:.3f}", str(r["flips_a"]),
+                  str(r["flips_b"]))
     parts = [t]
     tie = rep["top_pairs_ties"]
     if tie.get("tie_at_cut"):
-        parts.append(Text(f"tie at the cut: {tie['pairs_with_count_at_cut']} pairs have {tie['count_at_cut']} co-flips"))
+        parts.append(Text(f"tie at the cut: {tie['pairs_with_count_at_cut']} pairs have {tie['count_at_cut']} "
+                          "co-flips"))
     mj = rep["max_jaccard"]
     parts.append(Text(f"pairs with Jaccard > 0.5: {rep['pairs_jaccard_gt_half']}"
                       + (f"; max Jaccard {mj['jaccard']:.3f} (h{mj['a']}-h{mj['b']})" if mj else "")))
@@ -349,15 +350,17 @@ def knockout(rep: dict, top: int = 30, sign_top: int = 20) -> Group:
     t = Table(title="Cumulative removal (top k columns zeroed) and keep-top-k", title_justify="left")
     for c in ("k", "removed: bpc", "delta", "kept: bpc", "% of gain (8 bit)", "% of gain (unigram)"):
         t.add_column(c, justify="right")
+
+    def cell(table, k, field, spec, unit=""):  # "—" for a k the result did not evaluate
+        v = at(table, k, field)
+        return "—" if v is None else format(v, spec) + unit
+
     for k in sorted(set(PRINTED_CUMULATIVE_K) | set(PRINTED_KEEP_K)):
         if k > H:
             continue
-        def cell(table, field, spec, unit=""):  # "—" for a k the result did not evaluate
-            v = at(table, k, field)
-            return "—" if v is None else format(v, spec) + unit
-        t.add_row(str(k), cell(cum, "bpc", ".4f"), cell(cum, "delta", "+.4f"),
-                  cell(keep, "bpc", ".4f") if k else "", cell(keep, "pct_of_gain", ".1f", "%") if k else "",
-                  cell(keep, "pct_of_gain_unigram", ".1f", "%") if k else "")
+        t.add_row(str(k), cell(cum, k, "bpc", ".4f"), cell(cum, k, "delta", "+.4f"),
+                  cell(keep, k, "bpc", ".4f") if k else "", cell(keep, k, "pct_of_gain", ".1f", "%") if k else "",
+                  cell(keep, k, "pct_of_gain_unigram", ".1f", "%") if k else "")
     parts.append(t)
     t = Table(title="Per-neuron sign-only readout (h_j -> sign), by |delta|", title_justify="left")
     for c in ("neuron", "bpc", "delta", "knockout rank"):
@@ -470,7 +473,8 @@ def sparse_diff(out: dict) -> Group:
     for e in out["examples"]:
         s = e["strongest_signed"]
         parts.append(Text(f"t = {e['t']}: input {e['input_char']!r} predicting {e['target_char']!r} "
-                          f"(p = {e['p_true']:.4f}, {'correct' if e['correct'] else 'wrong'}), ||g|| = {e['norm']:.4f}; "
+                          f"(p = {e['p_true']:.4f}, {'correct' if e['correct'] else 'wrong'}), "
+                          f"||g|| = {e['norm']:.4f}; "
                           "top " + ", ".join(f"h{n['neuron']} ({n['g']:+.4f})" for n in e["top_neurons"][:3])
                           + (f"; strongest k = {s['k']} ({s['char']!r}, {s['attr']:+.4f})" if s else "")))
     parts += [Text(f"note: {note}", style="dim") for note in out["notes"]]

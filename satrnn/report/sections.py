@@ -14,7 +14,8 @@ import contextlib
 import re
 import threading
 import time
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 from rich.console import Group
@@ -23,15 +24,21 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-
-from satrnn.automaton import slices
-
 from satrnn.analyses import boolean_figures
-from satrnn.report import render
+from satrnn.automaton import slices
 from satrnn.ledger.claims import VERIFY_PUBLISHED, NotAvailable, Subject
 from satrnn.ledger.measures import LedgerContext, redux_param_count, run_ledger
-from satrnn.report.render import (LedgerTable, bars, fmt, kv_table, ledger_renderables, notice,  # noqa: F401 - re-exported
-                     summary_line, summary_table)
+from satrnn.report import render
+from satrnn.report.render import (  # noqa: F401 - re-exported
+    LedgerTable,
+    bars,
+    fmt,
+    kv_table,
+    ledger_renderables,
+    notice,
+    summary_line,
+    summary_table,
+)
 
 # ---- sections -----------------------------------------------------------------------------------------
 
@@ -109,7 +116,8 @@ def sec_reference(ctx: LedgerContext):
     return kv_table(rows), data
 
 
-@section("margins", "Pre-activation margins", analysis="automaton.margins.margin_report", renderer="satrnn.report.render.margins")
+@section("margins", "Pre-activation margins", analysis="automaton.margins.margin_report",
+         renderer="satrnn.report.render.margins")
 def sec_margins(ctx: LedgerContext):
     from dataclasses import asdict
 
@@ -120,7 +128,8 @@ def sec_margins(ctx: LedgerContext):
     return render.margins(r), data
 
 
-@section("sign", "Sign dynamics", analysis="analyses.boolean_figures.boolean_report", renderer="satrnn.report.render.boolean")
+@section("sign", "Sign dynamics", analysis="analyses.boolean_figures.boolean_report",
+         renderer="satrnn.report.render.boolean")
 def sec_sign(ctx: LedgerContext):
     b = ctx.boolean
     data = {"semantics": b["semantics"], "dynamics": b["dynamics"], "dynamics_plus_start": b["dynamics_plus_start"],
@@ -265,7 +274,8 @@ def sec_attribution(ctx: LedgerContext):
         ca = ctx.carrier["table2"]
         parts.append(kv_table([("pattern-sensitive neurons per position", f"{ca['mean_pattern_sensitive']:.1f}"),
                                ("bpc actual / carrier-only", f"{ca['actual_bpc']:.4f} / {ca['carrier_only_bpc']:.4f}"),
-                               ("fraction of prediction from byte identity", f"{100 * ca['byte_identity_fraction']:.1f}%")],
+                               ("fraction of prediction from byte identity",
+                                f"{100 * ca['byte_identity_fraction']:.1f}%")],
                               title="carrier / pattern decomposition (seed 003 §5)"))
         data["carrier"] = ca
     except NotAvailable as e:

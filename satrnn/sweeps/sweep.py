@@ -34,9 +34,16 @@ from satrnn.automaton.bitset import from_hex, pack, to_hex
 from satrnn.automaton.sign import parse_pins as sign_parse_pins
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.model import ElmanRNN, from_flat, to_flat
-
-from satrnn.sweeps.store import (STATUS_CYCLE, STATUS_DONE, STATUS_FAILED, STATUS_UNRESOLVED, JobRow, LandscapeRow,
-                          SweepStore, utc_now)
+from satrnn.sweeps.store import (
+    STATUS_CYCLE,
+    STATUS_DONE,
+    STATUS_FAILED,
+    STATUS_UNRESOLVED,
+    JobRow,
+    LandscapeRow,
+    SweepStore,
+    utc_now,
+)
 
 CLUSTER_EXTRA_MESSAGE = "satrnn sweep needs the [cluster] extra: pip install 'satrnn[cluster]'"
 KINDS = ("cycles", "pin", "landscape")
@@ -128,7 +135,7 @@ class SweepSpec:
         return p
 
     @classmethod
-    def from_params(cls, p: dict) -> "SweepSpec":
+    def from_params(cls, p: dict) -> SweepSpec:
         return cls(kind=p["kind"], model_digest=p["model_digest"], H=p["H"], semantics=p["semantics"],
                    inputs=tuple(p["inputs"]), starts=p["starts"], seed=p["seed"], budget=p["budget"],
                    pin_sets=tuple(p["pin_sets"]), seeds=p.get("seeds", 1))
@@ -156,10 +163,10 @@ class SweepSpec:
         q_pin = ", ".join("?" * len(self.pin_sets))
         tail = f"AND input IN ({q_in}) AND pins IN ({q_pin})"
         if self.kind == "landscape":
-            return (f"model_digest = ? AND semantics = ? AND seed >= ? AND seed < ? AND starts = ? AND budget = ? "
+            return ("model_digest = ? AND semantics = ? AND seed >= ? AND seed < ? AND starts = ? AND budget = ? "
                     + tail, (self.model_digest, self.semantics, self.seed, self.seed + self.seeds, self.starts,
                              self.budget, *self.inputs, *self.pin_sets))
-        return (f"model_digest = ? AND semantics = ? AND seed = ? AND budget = ? AND start_index < ? " + tail,
+        return ("model_digest = ? AND semantics = ? AND seed = ? AND budget = ? AND start_index < ? " + tail,
                 (self.model_digest, self.semantics, self.seed, self.budget, self.starts, *self.inputs,
                  *self.pin_sets))
 
@@ -262,7 +269,7 @@ def _landscape(chunk: Chunk, model_bytes: bytes, pins: str, inp: str, seed: int,
 def landscape_job_of(row: LandscapeRow, H: int) -> ls.LandscapeJob:
     """The landscape.LandscapeJob a stored row holds (for landscape.merge_jobs)."""
     att = json.loads(row.attractors)
-    col = lambda k: tuple(int(a[k]) for a in att)  # noqa: E731
+    col = lambda k: tuple(int(a[k]) for a in att)
     return ls.LandscapeJob(model_digest=row.model_digest, semantics=row.semantics, H=H,
                            seq=tuple(bytes.fromhex(row.input)), pins=pins_of(row.pins, H), seed=row.seed,
                            starts=row.starts, budget=row.budget, reps=tuple(a["rep"] for a in att),
@@ -292,7 +299,7 @@ def _run_chunk(chunk: Chunk, model_bytes: bytes) -> list:
         for inp, seed, pins in chunk.jobs:
             try:
                 rows.append(_landscape(chunk, model_bytes, pins, inp, seed, worker))
-            except Exception as e:
+            except Exception as e:  # noqa: BLE001 - a job that raises is stored as failed, with its error
                 rows.append(_failed(chunk, inp, seed, pins, e, worker))
         return rows
     groups: dict[tuple[str, str], list[int]] = {}
@@ -302,11 +309,11 @@ def _run_chunk(chunk: Chunk, model_bytes: bytes) -> list:
     for (pins, inp), idx in groups.items():
         try:
             out.extend(_search(chunk, model_bytes, pins, inp, idx, worker))
-        except Exception:
-            for i in idx:  # isolate the failing job(s)
+        except Exception:  # noqa: BLE001 - rerun the group job by job to find the one that raises
+            for i in idx:
                 try:
                     out.extend(_search(chunk, model_bytes, pins, inp, [i], worker))
-                except Exception as e:
+                except Exception as e:  # noqa: BLE001 - stored as failed, with its error
                     out.append(_failed(chunk, inp, i, pins, e, worker))
     return out
 
@@ -393,7 +400,7 @@ def close_client(client, cluster, interrupted: bool = False) -> None:
         logging.getLogger("distributed").setLevel(logging.CRITICAL + 1)
     try:
         client.close(timeout=1 if interrupted else 5)
-    except Exception:  # shutting down anyway
+    except Exception:  # noqa: BLE001 - shutting down anyway
         pass
     if cluster is None:
         return
@@ -408,7 +415,7 @@ def close_client(client, cluster, interrupted: bool = False) -> None:
                     pass
     try:
         cluster.close(timeout=1 if interrupted else 5)
-    except Exception:
+    except Exception:  # noqa: BLE001 - shutting down anyway
         pass
 
 
@@ -487,7 +494,7 @@ def run_sweep(spec: SweepSpec, model: ElmanRNN, store: SweepStore, client, chunk
     def running() -> int:
         try:
             proc = client.processing()
-        except Exception:
+        except Exception:  # noqa: BLE001 - only the progress bar's "running" count; the sweep goes on
             return 0
         keys = {k for ks in proc.values() for k in ks}
         return sum(len(jobs_of[k][1].jobs) for k in keys if k in jobs_of)
@@ -511,7 +518,7 @@ def run_sweep(spec: SweepSpec, model: ElmanRNN, store: SweepStore, client, chunk
                     results = None if fut.cancelled() else fut.result()
                 except (CancelledError, asyncio.CancelledError):  # cancelled while we asked (status was "lost")
                     results = None
-                except Exception as e:  # the task failed (e.g. a worker died too often): its jobs failed
+                except Exception as e:  # noqa: BLE001 - the task failed (e.g. a worker died too often): its jobs failed
                     error = e
                 fut.release()
                 if results is None and error is None:
