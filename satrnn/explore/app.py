@@ -13,6 +13,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 from rich.segment import Segment
@@ -241,7 +242,16 @@ class LoadingScreen(Screen):
             self.query_one("#progress", ProgressBar).update(progress=i)
 
 
-class NeuronScreen(Screen):
+class _ExplorerScreen(Screen):
+    """A screen of the explorer. Textual types `self.app` as its base `App`; `explorer` is the same object
+    typed as the `ExploreApp` that runs this screen."""
+
+    @property
+    def explorer(self) -> ExploreApp:
+        return cast("ExploreApp", self.app)
+
+
+class NeuronScreen(_ExplorerScreen):
     """One neuron: its numbers, margin histogram, sign along the text, promoted and demoted bytes, co-flip
     partners, and the effect of pinning it (p: pin to +1, m: pin to -1)."""
 
@@ -253,7 +263,7 @@ class NeuronScreen(Screen):
         self.j = j
 
     def compose(self) -> ComposeResult:
-        app: ExploreApp = self.app  # type: ignore[assignment]
+        app = self.explorer
         d, j = app.data, self.j
         gv = app.graph_view
         yield Header()
@@ -328,13 +338,13 @@ class NeuronScreen(Screen):
 
     def action_pin(self, c: int) -> None:
         self.query_one("#neuron-pin", Static).update(Text(f"pinning h{self.j} to {c:+d} …", style="yellow"))
-        self.app.compute_pin(self.j, c, self)  # type: ignore[attr-defined]
+        self.explorer.compute_pin(self.j, c, self)
 
     def show_pin(self, pe: ed.PinEffect) -> None:
         self.query_one("#neuron-pin", Static).update(pin_text(pe))
 
 
-class MainScreen(Screen):
+class MainScreen(_ExplorerScreen):
     """The five views in tabs."""
 
     BINDINGS = [Binding("plus,equals_sign", "threshold(1)", "Jaccard +"),
@@ -376,7 +386,7 @@ class MainScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        app: ExploreApp = self.app  # type: ignore[assignment]
+        app = self.explorer
         d = app.data
         nt = self.query_one("#neuron-table", DataTable)
         for key, label, _, _ in NEURON_COLUMNS:
@@ -399,7 +409,7 @@ class MainScreen(Screen):
 
     # -- co-flip graph --
     def refresh_graph(self) -> None:
-        app: ExploreApp = self.app  # type: ignore[assignment]
+        app = self.explorer
         gv = app.graph_view
         s = gv.summary
         self.query_one("#graph-status", Static).update(Text.assemble(
@@ -420,7 +430,7 @@ class MainScreen(Screen):
         self.refresh_neuron_table()
 
     def refresh_neighbours(self) -> None:
-        app: ExploreApp = self.app  # type: ignore[assignment]
+        app = self.explorer
         d, gv, j = app.data, app.graph_view, app.selected
         nb = self.query_one("#neighbours", DataTable)
         nb.clear()
@@ -440,11 +450,11 @@ class MainScreen(Screen):
     def _hub(self, ev: DataTable.RowHighlighted) -> None:
         # only the user's cursor selects (refilling the table also highlights its first row)
         if ev.data_table.has_focus and ev.row_key is not None and ev.row_key.value is not None:
-            self.app.select_neuron(int(ev.row_key.value))  # type: ignore[attr-defined]
+            self.explorer.select_neuron(int(ev.row_key.value))
 
     @on(ListView.Selected, "#communities")
     def _community(self, ev: ListView.Selected) -> None:
-        app: ExploreApp = self.app  # type: ignore[assignment]
+        app = self.explorer
         idx = ev.list_view.index
         comms = app.graph_view.summary["communities"]
         if idx is not None and 0 <= idx < len(comms):
@@ -452,14 +462,14 @@ class MainScreen(Screen):
             app.select_neuron(max(mem, key=lambda j: (app.graph_view.strength[j], -j)))
 
     def action_threshold(self, direction: int) -> None:
-        self.app.set_threshold(self.app.graph_view.threshold + direction * ed.JACCARD_STEP)  # type: ignore
+        self.explorer.set_threshold(self.explorer.graph_view.threshold + direction * ed.JACCARD_STEP)
 
     def action_export(self) -> None:
-        self.app.export_graphml()  # type: ignore[attr-defined]
+        self.explorer.export_graphml()
 
     # -- neurons --
     def refresh_neuron_table(self) -> None:
-        app: ExploreApp = self.app  # type: ignore[assignment]
+        app = self.explorer
         d, gv = app.data, app.graph_view
         key, rev = app.sort
         get = {k: g for k, _, _, g in NEURON_COLUMNS}[key]
@@ -481,27 +491,27 @@ class MainScreen(Screen):
 
     @on(DataTable.HeaderSelected, "#neuron-table")
     def _sort_header(self, ev: DataTable.HeaderSelected) -> None:
-        self.app.sort_by(str(ev.column_key.value))  # type: ignore[attr-defined]
+        self.explorer.sort_by(str(ev.column_key.value))
 
     def action_sort(self) -> None:
         keys = [k for k, _, _, _ in NEURON_COLUMNS]
-        cur = self.app.sort[0]  # type: ignore[attr-defined]
-        self.app.sort_by(keys[(keys.index(cur) + 1) % len(keys)])  # type: ignore[attr-defined]
+        cur = self.explorer.sort[0]
+        self.explorer.sort_by(keys[(keys.index(cur) + 1) % len(keys)])
 
     @on(DataTable.RowSelected, "#neuron-table")
     def _open_neuron(self, ev: DataTable.RowSelected) -> None:
         j = int(ev.row_key.value)
-        self.app.select_neuron(j)  # type: ignore[attr-defined]
+        self.explorer.select_neuron(j)
         self.app.push_screen(NeuronScreen(j))
 
     @on(DataTable.RowHighlighted, "#neuron-table")
     def _neuron_highlight(self, ev: DataTable.RowHighlighted) -> None:
         if ev.data_table.has_focus and ev.row_key is not None and ev.row_key.value is not None:
-            self.app.select_neuron(int(ev.row_key.value))  # type: ignore[attr-defined]
+            self.explorer.select_neuron(int(ev.row_key.value))
 
     # -- cycles --
     def refresh_cycles(self, cycles: list[ed.FoundCycle], status: str = "") -> None:
-        app: ExploreApp = self.app  # type: ignore[assignment]
+        app = self.explorer
         b = app.cycle_stats
         st = self.query_one("#cycles-status", Static)
         st.update(Text.assemble(
@@ -526,7 +536,7 @@ class MainScreen(Screen):
 
     @on(DataTable.RowHighlighted, "#cycle-table")
     def _cycle(self, ev: DataTable.RowHighlighted) -> None:
-        self.app.show_cycle(ev.cursor_row)  # type: ignore[attr-defined]
+        self.explorer.show_cycle(ev.cursor_row)
 
     def show_cycle_states(self, c: ed.FoundCycle, bits: np.ndarray) -> None:
         flips = np.zeros_like(bits)
@@ -538,18 +548,18 @@ class MainScreen(Screen):
         self.query_one("#cycle-title", Label).update(
             f"states of cycle rep {c.rep}: period {c.period:,} under 0x{c.byte:02x}{shown}; row 0 = rep, "
             "yellow = flipped since the previous state")
-        self.query_one("#cycle-raster", RasterView).set_raster(bits, flips, None, None, self.app.selected)
-        self.app.cycle_shown.set()  # type: ignore[attr-defined]
+        self.query_one("#cycle-raster", RasterView).set_raster(bits, flips, None, None, self.explorer.selected)
+        self.explorer.cycle_shown.set()
 
     def action_search_more(self) -> None:
-        self.app.search_more()  # type: ignore[attr-defined]
+        self.explorer.search_more()
 
     def action_cancel_search(self) -> None:
-        self.app.cancel_search()  # type: ignore[attr-defined]
+        self.explorer.cancel_search()
 
     # -- ledger --
     def refresh_ledger(self) -> None:
-        app: ExploreApp = self.app  # type: ignore[assignment]
+        app = self.explorer
         st = self.query_one("#ledger-status", Static)
         tbl = self.query_one("#ledger-table", DataTable)
         if not tbl.columns:  # the ledger thread may report before this screen is mounted
@@ -606,12 +616,12 @@ class MainScreen(Screen):
         self.show_claim(ev.cursor_row)
 
     def action_cycle_verdict(self) -> None:
-        s, v = self.app.ledger_filter  # type: ignore[attr-defined]
-        self.app.set_ledger_filter(s, VERDICTS[(VERDICTS.index(v) + 1) % len(VERDICTS)])  # type: ignore
+        s, v = self.explorer.ledger_filter
+        self.explorer.set_ledger_filter(s, VERDICTS[(VERDICTS.index(v) + 1) % len(VERDICTS)])
 
     def action_cycle_seed(self) -> None:
-        s, v = self.app.ledger_filter  # type: ignore[attr-defined]
-        self.app.set_ledger_filter(SEEDS[(SEEDS.index(s) + 1) % len(SEEDS)], v)  # type: ignore
+        s, v = self.explorer.ledger_filter
+        self.explorer.set_ledger_filter(SEEDS[(SEEDS.index(s) + 1) % len(SEEDS)], v)
 
 
 # ---- the application -------------------------------------------------------------------------------------------
