@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.elementary import tanh_code
 from satrnn.rnn.forward import as_bytes, readout_costs, run_states
 from satrnn.rnn.forward import step_kernel as _step
 from satrnn.rnn.model import ElmanRNN
@@ -37,7 +38,7 @@ def flip(x):
 # ---- batched perturbed re-runs --------------------------------------------------------------------
 
 @njit_parallel
-def _perturbed_kernel(Wx, WhT, bh, xs, hs, starts, first_byte, rec_ptr, rec_t, rec_row, out):
+def _perturbed_kernel(Wx, WhT, bh, xs, hs, starts, first_byte, rec_ptr, rec_t, rec_row, sem, out):
     """One trajectory per start p = starts[k]: h = hs[p-1] (zeros if p = 0), step with first_byte[k], then
     with xs[p+1..]; the state after step t is written to out[rec_row[r]] for every record r in
     rec_ptr[k]..rec_ptr[k+1] with rec_t[r] == t (rec_t ascending within a trajectory).
@@ -58,7 +59,7 @@ def _perturbed_kernel(Wx, WhT, bh, xs, hs, starts, first_byte, rec_ptr, rec_t, r
         t = p
         while r < r_end:
             x = first_byte[k] if t == p else xs[t]
-            _step(Wx, WhT, bh, x, h, z)
+            _step(Wx, WhT, bh, x, h, z, sem)
             while r < r_end and rec_t[r] == t:
                 row = rec_row[r]
                 for i in range(H):
@@ -107,7 +108,7 @@ def perturbed_states(model: ElmanRNN, xs, hs: np.ndarray, ts, ps, replacement=No
     first_byte = np.ascontiguousarray(rb[order][first]).astype(np.uint8)
     rec_t = np.ascontiguousarray(ts[order])
     _perturbed_kernel(model.Wx, np.ascontiguousarray(model.Wh.T), model.bh, xs, hs, starts, first_byte,
-                      rec_ptr, rec_t, np.ascontiguousarray(order, dtype=np.int64), out)
+                      rec_ptr, rec_t, np.ascontiguousarray(order, dtype=np.int64), tanh_code(model.tanh), out)
     return out
 
 
