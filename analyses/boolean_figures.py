@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from satrnn.rnn import elementary as em
 from satrnn.automaton.bitset import all_minus, all_plus, hamming, pack, to_hex, to_signs, unpack
 from satrnn.automaton.cascade import (cascade_summary, check_text, derrida_curve, flip_cascades,
                                       float_sign_trajectory, self_flip_bits, sign_trajectory, step_many)
@@ -410,7 +411,7 @@ def boolean_fold(model: ElmanRNN, n_bytes: int, head, semantics: str = "f32-seq"
     finally:
         dm.distinct.close()      # the spill files (if any) go now, also on Ctrl-C or an error
     unique = {"unique_hash": uh, "unique_exact": ue, "hash_collisions": ue - uh, "steps": n1,
-              "entropy_bits": math.log2(uh)}
+              "entropy_bits": float(em.log2(float(uh)))}
     fvs = {"minus_start": d_minus, "plus_start": d_plus, "neuron_steps": H * n1,
            "first_t_minus": first_minus, "first_t_plus": first_plus}
     quirks = [

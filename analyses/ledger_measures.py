@@ -19,6 +19,7 @@ from typing import Callable
 
 import numpy as np
 
+from satrnn.rnn import elementary as em
 from satrnn.automaton import iso, margins, redux
 from satrnn.automaton.sign import SignAutomaton
 from satrnn.rnn.forward import forward, run_states
@@ -367,7 +368,7 @@ def _bpc(ctx, variant="clamped"):
 def _p_gt_099(ctx):
     f = ctx.fwd
     n = f.predictions
-    py = np.exp(f.logp[np.arange(n), ctx.xs[1:n + 1]])
+    py = em.exp(f.logp[np.arange(n), ctx.xs[1:n + 1]])
     frac = float(np.mean(py > 0.99))
     return Measured(frac > 0.5, f"{100 * frac:.1f}% of predictions have P(y) > 0.99")
 

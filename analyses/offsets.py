@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from satrnn.rnn import elementary as em
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.elementary import tanh_code
 from satrnn.rnn.forward import as_bytes, readout_costs, run_states
@@ -141,11 +142,11 @@ def _check_variant(variant: str) -> str:
 def kl_bits(logp_base: np.ndarray, logp_pert: np.ndarray) -> np.ndarray:
     """KL(base || perturbed) in bits per row, o ascending, dropping terms where either P <= 1e-30
     (DEFINITIONS 6.1; probabilities from the double readout's natural-log output)."""
-    pb = np.exp(logp_base)
-    pp = np.exp(logp_pert)
+    pb = em.exp(logp_base)
+    pp = em.exp(logp_pert)
     keep = (pb > PROB_FLOOR) & (pp > PROB_FLOOR)
     with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(keep, pb * np.log2(pb / pp), 0.0)
+        terms = np.where(keep, pb * em.log2(pb / pp), 0.0)
     return np.cumsum(terms, axis=1)[:, -1] if terms.shape[0] else np.zeros(0)   # sequential sum over o
 
 

@@ -133,7 +133,6 @@ _X_HALFLN2 = _f32(0x3EB17218)   # 0.5 ln 2: no argument reduction up to here
 _X_3HALFLN2 = _f32(0x3F851592)  # 1.5 ln 2: k = +-1 below
 _X_27LN2 = _f32(0x4195B844)     # 27 ln 2: expm1f(x) = -1 below -27 ln 2
 _X_OVER = _f32(0x42B17218)      # 128 ln 2 (rounded up): overflow above for x > 0
-_X_NAN = _f32(0x7F800000)       # +inf: |x| beyond is NaN
 _T_TINY = _f32(0x24000000)      # 2^-55: tanhf(x) = x (1 + x) below
 _T_SAT = _f32(0x41B00000)       # 22: tanhf(x) = +-1 from here
 _K_CLAMP = np.float32(200.0)    # keeps the float-to-int conversion defined where its lane is discarded
@@ -187,7 +186,7 @@ def expm1f_fdlibm(x):
     y = x if ax < _X_TINY else y
     y = (_TINY - _ONE) if (neg and ax >= _X_27LN2) else y            # -1 (also -inf)
     y = (_HUGE * _HUGE) if (not neg and ax >= _X_OVER) else y         # +inf (also +inf)
-    return (x + x) if ax > _X_NAN else y                             # NaN
+    return (x + x) if x != x else y                             # NaN
 
 
 @njit(inline="always")
@@ -201,7 +200,7 @@ def tanhf_fdlibm(x):
     z = (_ONE - _TINY) if ax >= _T_SAT else z
     z = z if x >= _ZERO else -z
     z = x * (_ONE + x) if ax < _T_TINY else z                        # also +-0
-    return (x + x) if ax > _X_NAN else z
+    return (x + x) if x != x else z
 
 
 # ---- double: exp, expm1, log -------------------------------------------------------------------------
@@ -277,6 +276,7 @@ def expm1_f64(x):
     s1 = _pow2(k1)
     s2 = _pow2(kd - k1)
     y = (p * s1) * s2 + ((s1 * s2) - 1.0)
+    y = ((1.0 + p) * s1) * s2 - 1.0 if kd > 56.0 else y     # 2^k - 1 = 2^k there (and 2^1024 would overflow)
     y = p if kd == 0.0 else y
     y = -1.0 if x < -38.0 else y
     y = _D_INF if x > _D_EXP_HI else y
@@ -306,6 +306,11 @@ def tanh_f64(x):
 
 
 _D_SQRT_HALF = 0.7071067811865476
+# 1/(2m)! and 1/(2m+1)! for m = 0..8, each the correctly rounded double (cos_f64's Horner coefficients)
+_INV_FACT_EVEN = np.array([1.0 / f for f in (1.0, 2.0, 24.0, 720.0, 40320.0, 3628800.0, 479001600.0,
+                                             87178291200.0, 20922789888000.0)])
+_INV_FACT_ODD = np.array([1.0 / f for f in (1.0, 6.0, 120.0, 5040.0, 362880.0, 39916800.0, 6227020800.0,
+                                            1307674368000.0, 355687428096000.0)])
 _D_LOG2E = 1.4426950408889634          # 1 / ln 2
 _L3, _L5, _L7, _L9 = 1.0 / 3.0, 1.0 / 5.0, 1.0 / 7.0, 1.0 / 9.0
 _L11, _L13, _L15, _L17 = 1.0 / 11.0, 1.0 / 13.0, 1.0 / 15.0, 1.0 / 17.0
@@ -367,6 +372,31 @@ def log2_f64(x):
     return (x + x) if x != x else y
 
 
+_D_PIO2_1 = _f64(0x3FF921FB54400000)   # pi/2 in three parts of 33, 33 and 53 bits: k * part exact for k < 2^20
+_D_PIO2_2 = _f64(0x3DD0B4611A600000)
+_D_PIO2_3 = _f64(0x3BA3198A2E037073)
+_D_2OPI = 0.6366197723675814           # 2 / pi (only selects the quadrant)
+
+
+@njit(inline="always")
+def cos_f64(x):
+    """cos of a double with |x| < 2^20 (the trainer's cosine schedule), < 2 ulp: x = k pi/2 + r with
+    |r| <= pi/4 (three-part Cody-Waite), then the Taylor series of cos r or sin r (to r^18) by quadrant."""
+    kd = (x * _D_2OPI + _D_SHIFT) - _D_SHIFT
+    r = ((x - kd * _D_PIO2_1) - kd * _D_PIO2_2) - kd * _D_PIO2_3
+    z = r * r
+    c = 1.0 / 6402373705728000.0               # 1/18!
+    s = 1.0 / 355687428096000.0                # 1/17!
+    for n in range(16, 1, -2):                 # unrolled by numba: constant trip count
+        c = _INV_FACT_EVEN[n // 2] - z * c
+        s = _INV_FACT_ODD[n // 2] - z * s
+    cr = 1.0 - z * c
+    sr = r - (r * z) * s
+    q = np.int64(kd) & np.int64(3)
+    y = cr if q == 0 else (-sr if q == 1 else (-cr if q == 2 else sr))
+    return (x - x) if not abs(x) < 1048576.0 else y
+
+
 @njit(inline="always")
 def exp_f32(x):
     """exp of a float32 argument, rounded once to float32 from `exp_f64`."""
@@ -395,7 +425,7 @@ def tanhf_cr(x):
     y = np.float32(_tanh_abs_f64(ax))                  # 1.0 from |x| ~ 9.01 on (also for +inf)
     y = y if x >= _ZERO else -y
     y = x if ax < _X_TINY else y                       # |tanh x - x| < ulp(x) / 2^22: rounds to x
-    return (x + x) if ax > _X_NAN else y
+    return (x + x) if x != x else y
 
 
 @njit
@@ -491,6 +521,12 @@ def _map_expm1(a, out):
 
 
 @njit
+def _map_cos(a, out):
+    for i in range(a.shape[0]):
+        out[i] = cos_f64(a[i])
+
+
+@njit
 def _map_tanh64(a, out):
     for i in range(a.shape[0]):
         out[i] = tanh_f64(a[i])
@@ -530,9 +566,23 @@ def log2(x):
     return _apply64(_map_log2, x)
 
 
+def log10(x):
+    """Elementwise log10 as `log_f64(x) / ln 10` (< 3 ulp; not exact at powers of ten: for tolerances, not
+    for bin edges, which take `float(f"1e{k}")`)."""
+    return _apply64(_map_log, x) / _LN10
+
+
+_LN10 = 2.302585092994046
+
+
 def expm1(x):
     """Elementwise `expm1_f64`."""
     return _apply64(_map_expm1, x)
+
+
+def cos(x):
+    """Elementwise `cos_f64` (|x| < 2^20)."""
+    return _apply64(_map_cos, x)
 
 
 def tanh64(x):

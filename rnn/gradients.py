@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from .errors import SatrnnInputError
-from .forward import _logits, as_bytes
+from .forward import _logits, _softmax_terms, as_bytes
 from .model import ElmanRNN
 from .numba_config import njit_parallel, prange
 
@@ -36,17 +36,11 @@ def _probabilities(Wy, by, V, P):
     m = V.shape[0]
     for r in prange(m):
         L = np.empty(256, dtype=np.float64)
+        E = np.empty(256, dtype=np.float64)
         _logits(Wy, by, V[r], L)
-        mx = L[0]
-        for o in range(1, 256):
-            if L[o] > mx:
-                mx = L[o]
-        Z = 0.0
+        _, Z = _softmax_terms(L, E)
         for o in range(256):
-            L[o] = math.exp(L[o] - mx)
-            Z += L[o]
-        for o in range(256):
-            P[r, o] = L[o] / Z
+            P[r, o] = E[o] / Z
 
 
 @njit_parallel

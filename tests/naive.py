@@ -199,6 +199,8 @@ def expm1_64(x: float) -> float:
         return p
     k1 = math.floor(k / 2)
     s1, s2 = math.ldexp(1.0, int(k1)), math.ldexp(1.0, int(k - k1))
+    if k > 56:
+        return ((1.0 + p) * s1) * s2 - 1.0
     return (p * s1) * s2 + ((s1 * s2) - 1.0)
 
 
