@@ -11,8 +11,6 @@ Results are plain dicts (JSON-able after `satrnn.clikit` cleaning); keys are doc
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from satrnn.automaton.bitset import all_minus, all_plus, hamming, pack, to_hex, to_signs, unpack
@@ -30,6 +28,7 @@ from satrnn.automaton.cycles import glibc_starts, trajectory
 from satrnn.automaton.distinct import DistinctStates
 from satrnn.automaton.margins import check_model_text, seq_sum32, seq_sum64
 from satrnn.automaton.sign import SignAutomaton
+from satrnn.rnn import elementary as em
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, readout_costs
 from satrnn.rnn.model import ElmanRNN
@@ -418,7 +417,7 @@ def boolean_fold(model: ElmanRNN, n_bytes: int, head, semantics: str = "f32-seq"
     finally:
         dm.distinct.close()      # the spill files (if any) go now, also on Ctrl-C or an error
     unique = {"unique_hash": uh, "unique_exact": ue, "hash_collisions": ue - uh, "steps": n1,
-              "entropy_bits": math.log2(uh)}
+              "entropy_bits": float(em.log2(float(uh)))}
     fvs = {"minus_start": d_minus, "plus_start": d_plus, "neuron_steps": H * n1,
            "first_t_minus": first_minus, "first_t_plus": first_plus}
     quirks = [

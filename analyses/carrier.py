@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from satrnn.rnn import elementary as em
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, readout_costs, run_states, sequential_mean
 from satrnn.rnn.gradients import backward_chain, output_gradients
@@ -82,7 +83,7 @@ def carrier_states(hs, C, ps, replace: str = "sensitive") -> np.ndarray:
     """float32 (n, H): h with PS neurons (or all, replace="all") replaced by tanh(carrier)."""
     _choice("replace", replace, REPLACE)
     hc = np.array(hs, dtype=np.float32, copy=True)
-    tc = np.tanh(C).astype(np.float32)
+    tc = em.tanh64(C).astype(np.float32)     # satrnn's double tanh, then rounded to float32
     mask = ps if replace == "sensitive" else np.ones_like(ps)
     hc[mask] = tc[mask]
     return hc
@@ -149,7 +150,7 @@ def carrier_decomposition(model: ElmanRNN, xs, byteset: str = "all", replace: st
     else:
         G0, _ = output_gradients(model, hs[ends], y[ends], "f64")
     Bc = backward_chain(model, hs, G0, ends, depth - 1, "f64")  # (T, depth, H), gradients at h_{t-d}
-    delta = np.where(ps, np.asarray(hs, dtype=np.float64) - np.tanh(C), 0.0)
+    delta = np.where(ps, np.asarray(hs, dtype=np.float64) - em.tanh64(C), 0.0)
     rows = []
     unsigned0 = None
     for d in range(depth):

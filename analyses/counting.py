@@ -15,10 +15,9 @@ All counting is vectorised (sorting / bincount) or in numba kernels; nothing loo
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from satrnn.rnn.elementary import log2_f64
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, sequential_mean
 from satrnn.rnn.numba_config import njit, njit_parallel, prange
@@ -91,9 +90,10 @@ def _count_groups(order, grp_ptr, x, n_cy, n_c, r_cy, r_c):
 
 @njit
 def _neg_log2_ratio(num, den, out):
-    """out = -log2(num / den) with the same libm log2 as the greedy kernel (bit-identical scores)."""
+    """out = -log2(num / den) with the same log2 as the greedy kernel (satrnn's `log2_f64`: bit-identical
+    scores, on every host)."""
     for i in range(num.shape[0]):
-        out[i] = -math.log2(num[i] / den[i])
+        out[i] = -log2_f64(num[i] / den[i])
 
 
 def skipgram_costs(xs, offsets, code: str = "in-sample") -> tuple[np.ndarray, int, int, float]:
@@ -160,7 +160,7 @@ def _score_candidates(order, grp_ptr, x, cands, tbase, sums, counts, patterns):
                 t = order[r]
                 if t >= tmin:
                     b = x[t - d]
-                    bits[t] = -math.log2(cby[b * 256 + x[t]] / cb[b])
+                    bits[t] = -log2_f64(cby[b * 256 + x[t]] / cb[b])
             for r in range(lo, hi):
                 t = order[r]
                 if t >= tmin:

@@ -15,6 +15,8 @@ import math
 
 import numpy as np
 
+from satrnn.rnn import elementary as em
+from satrnn.rnn.elementary import exp_f32, log2_f64
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, forward, sequential_mean
 from satrnn.rnn.model import ElmanRNN
@@ -237,9 +239,9 @@ def _readout_f32(Wy, by, V, targets, floor, costs):
                 mx = L[o]
         Z = np.float32(0.0)
         for o in range(256):
-            Z = Z + np.float32(math.exp(L[o] - mx))
-        q = np.float32(math.exp(L[targets[r]] - mx)) / Z
-        costs[r] = -math.log2(max(np.float64(q), floor))
+            Z = Z + exp_f32(L[o] - mx)
+        q = exp_f32(L[targets[r]] - mx) / Z
+        costs[r] = -log2_f64(max(np.float64(q), floor))
 
 
 def readout_f32_costs(model: ElmanRNN, V, targets, floor: float = LADDER_COST_FLOOR) -> np.ndarray:
@@ -259,7 +261,7 @@ def unigram_entropy(xs) -> float:
     """In-sample byte entropy of the text in bits (the quantity the program's gain% baseline rounds)."""
     c = np.bincount(as_bytes(xs), minlength=256).astype(np.float64)
     p = c[c > 0] / c.sum()
-    return float(-(p * np.log2(p)).sum())
+    return float(-(p * em.log2(p)).sum())
 
 
 def explanation_ladder(model: ElmanRNN, xs, offsets=OMEGA, gain_baseline: float | None = None,

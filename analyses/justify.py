@@ -12,11 +12,11 @@ the top 5, is the first top-Wh source of a rank-1 neuron, or is that source's se
 """
 from __future__ import annotations
 
-import math
 from collections import Counter
 
 import numpy as np
 
+from satrnn.rnn import elementary as em
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, readout_costs, run_states
 from satrnn.rnn.gradients import output_probabilities
@@ -112,7 +112,7 @@ def justify_position(model: ElmanRNN, xs, hs, t: int) -> dict:
             "top_predictions": [{"byte": int(o), "char": display_byte(int(o)), "p": float(P[o])} for o in top_pred],
             "neurons": neurons, "tie_at_top5_cut": tie_at_cut,
             "justification": {"predicted": am, "predicted_char": display_byte(am), "p": float(P[am]),
-                              "surprisal_bits": -math.log2(P[am]), "correct": am == y,
+                              "surprisal_bits": -float(em.log2(float(P[am]))), "correct": am == y,
                               "true_p": float(P[y]), "driven_by": neurons[0]["neuron"], "delta": d1,
                               "label": label},
             "delta_all": delta}

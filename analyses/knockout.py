@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from satrnn.automaton.redux import ReadoutCache, Redux, evaluate_many, shrink
+from satrnn.rnn import elementary as em
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.text import display_byte
@@ -73,7 +74,7 @@ def unigram_entropy(xs: np.ndarray) -> float:
     'no model' reference for the percentage of gain)."""
     c = np.bincount(np.asarray(xs[1:], dtype=np.int64), minlength=256).astype(np.float64)
     p = c[c > 0] / c.sum()
-    return float(-(p * np.log2(p)).sum())
+    return float(-(p * em.log2(p)).sum())
 
 
 # ---- q3_neurons --------------------------------------------------------------------------------

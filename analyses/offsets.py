@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from satrnn.rnn import elementary as em
+from satrnn.rnn.elementary import tanh_code
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, readout_costs, run_states
 from satrnn.rnn.forward import step_kernel as _step
@@ -36,7 +38,7 @@ def flip(x):
 # ---- batched perturbed re-runs --------------------------------------------------------------------
 
 @njit_parallel
-def _perturbed_kernel(Wx, WhT, bh, xs, hs, starts, first_byte, rec_ptr, rec_t, rec_row, out):
+def _perturbed_kernel(Wx, WhT, bh, xs, hs, starts, first_byte, rec_ptr, rec_t, rec_row, sem, out):
     """One trajectory per start p = starts[k]: h = hs[p-1] (zeros if p = 0), step with first_byte[k], then
     with xs[p+1..]; the state after step t is written to out[rec_row[r]] for every record r in
     rec_ptr[k]..rec_ptr[k+1] with rec_t[r] == t (rec_t ascending within a trajectory).
@@ -57,7 +59,7 @@ def _perturbed_kernel(Wx, WhT, bh, xs, hs, starts, first_byte, rec_ptr, rec_t, r
         t = p
         while r < r_end:
             x = first_byte[k] if t == p else xs[t]
-            _step(Wx, WhT, bh, x, h, z)
+            _step(Wx, WhT, bh, x, h, z, sem)
             while r < r_end and rec_t[r] == t:
                 row = rec_row[r]
                 for i in range(H):
@@ -106,7 +108,7 @@ def perturbed_states(model: ElmanRNN, xs, hs: np.ndarray, ts, ps, replacement=No
     first_byte = np.ascontiguousarray(rb[order][first]).astype(np.uint8)
     rec_t = np.ascontiguousarray(ts[order])
     _perturbed_kernel(model.Wx, np.ascontiguousarray(model.Wh.T), model.bh, xs, hs, starts, first_byte,
-                      rec_ptr, rec_t, np.ascontiguousarray(order, dtype=np.int64), out)
+                      rec_ptr, rec_t, np.ascontiguousarray(order, dtype=np.int64), tanh_code(model.tanh), out)
     return out
 
 
@@ -139,11 +141,11 @@ def _check_variant(variant: str) -> str:
 def kl_bits(logp_base: np.ndarray, logp_pert: np.ndarray) -> np.ndarray:
     """KL(base || perturbed) in bits per row, o ascending, dropping terms where either P <= 1e-30
     (DEFINITIONS 6.1; probabilities from the double readout's natural-log output)."""
-    pb = np.exp(logp_base)
-    pp = np.exp(logp_pert)
+    pb = em.exp(logp_base)
+    pp = em.exp(logp_pert)
     keep = (pb > PROB_FLOOR) & (pp > PROB_FLOOR)
     with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(keep, pb * np.log2(pb / pp), 0.0)
+        terms = np.where(keep, pb * em.log2(pb / pp), 0.0)
     return np.cumsum(terms, axis=1)[:, -1] if terms.shape[0] else np.zeros(0)   # sequential sum over o
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from satrnn.analyses.offsets import VARIANTS, perturbed_states
+from satrnn.rnn import elementary as em
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, readout_costs, run_states
 from satrnn.rnn.model import ElmanRNN
@@ -55,7 +56,7 @@ def pmi_tables(xs, max_offset: int = Q7_MAX_OFFSET):
     px = (c / n)[None, :, None]
     py = (c / n)[None, None, :]
     with np.errstate(divide="ignore", invalid="ignore"):
-        pmi = np.log2((J / (n - d)) / (px * py))      # same operation order as the definition
+        pmi = em.log2((J / (n - d)) / (px * py))      # same operation order as the definition
     defined = (J > 0) & (c[None, :, None] > 0) & (c[None, None, :] > 0)
     return np.where(defined, pmi, np.nan), c, J
 
@@ -260,7 +261,7 @@ def trigram_pmi(xs, T, max_offset: int, variant: str = "paper") -> np.ndarray:
         norm = (n - 1) if variant == "paper" else (n - d)
         use = (cp >= TRIGRAM_MIN_PAIRS) & (ct > 0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            v = np.log2((ct / (n - d)) / ((cp / norm) * (c[y] / n)))
+            v = em.log2((ct / (n - d)) / ((cp / norm) * (c[y] / n)))
         col = np.zeros(T.shape[0])
         col[ok] = np.where(use, v, 0.0)
         out[:, d - 1] = col

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from satrnn.rnn import elementary as em
 from satrnn.rnn.errors import SatrnnInputError
-from satrnn.rnn.forward import as_bytes, run_states
+from satrnn.rnn.forward import LN2, as_bytes, run_states
 from satrnn.rnn.gradients import output_gradients
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit_parallel, prange
@@ -264,16 +265,16 @@ def q1_sparsity(model: ElmanRNN, xs, variant: str = "paper", max_depth: int = MA
     y = xs[1:].astype(np.int64)
     Py = r["P"][np.arange(m), y]
     with np.errstate(divide="ignore"):
-        nl = -np.log(Py)
+        nl = -em.log(Py)
     if paper:
         s = 0.0
         for v in nl:
             s += float(v)
-        bpc = s / (m * np.log(2.0))
+        bpc = s / (m * LN2)
         notes.append("bpc is q1_sparsity's unclamped -ln P / ln 2 over n-1 predictions; 'positions_printed' "
                      "is n as the program prints it (DEFINITIONS 1.2 quirk).")
     else:
-        bpc = float(np.mean(-np.log2(np.maximum(Py, 1e-30))))
+        bpc = float(np.mean(-em.log2(np.maximum(Py, 1e-30))))
         notes.append("corrected: bpc clamped at P >= 1e-30 like every other program, double arithmetic.")
     dist, klass = [], []
     for k, tau in enumerate(r["taus"]):
@@ -351,7 +352,7 @@ def q1_sparsity(model: ElmanRNN, xs, variant: str = "paper", max_depth: int = MA
     notes.append("seed 000's method text scores Wy as |g_j| times an indicator that h_j has the correct sign; "
                  "q1_sparsity.c (both variants here) uses |g_t[j]| with no indicator (DEFINITIONS 1.3 step 2). "
                  "Predictions are t = 0..n-2, not 0..n-1.")
-    cost = nl / np.log(2.0)
+    cost = nl / LN2
     k01 = int(np.argmin(np.abs(np.asarray(r["taus"], dtype=np.float64) - EVER_TAU)))
     rho = spearman(tot[:, k01], cost)
     peak = max(prof[1:], key=lambda row: row["mean_mass"]) if len(prof) > 1 else None

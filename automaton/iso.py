@@ -24,12 +24,16 @@ from satrnn.automaton.um import (
     um_forward,
     um_preactivations_forced,
 )
+from satrnn.rnn.elementary import TANH_DESCRIPTIONS, tanh_code
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, forward
 from satrnn.rnn.model import MATRICES, ElmanRNN
 
 BPC_TOLERANCE = 1e-9
-RNN_ACTIVATION = {"f32": "glibc tanhf on float32", "f64": "glibc tanh on double"}
+def rnn_activation(precision: str, tanh: str) -> str:
+    """How the reference RNN's activation is computed, in words."""
+    return f"satrnn's {TANH_DESCRIPTIONS[tanh]} on float32" if precision == "f32" else \
+        "satrnn's double tanh (fdlibm's formula on its own expm1)"
 
 
 def _ordered(a: np.ndarray) -> np.ndarray:
@@ -65,8 +69,10 @@ def _step_record(t, j, xs, h_rnn, h_um, z_rnn, z_um):
 
 
 def check_isomorphism(model: ElmanRNN, xs, precision: str = "f32", activation: str = "stable",
-                      table: PatternTable | None = None, threshold: float = 0.01, clamp: bool = True) -> dict:
-    """Compare the UM (from `table`, default the model's own) with the reference RNN on the text.
+                      table: PatternTable | None = None, threshold: float = 0.01, clamp: bool = True,
+                      tanh: str | None = None) -> dict:
+    """Compare the UM (from `table`, default the model's own) with the reference RNN on the text, both
+    under the float32 tanh semantics `tanh` (None: the model's).
 
     Returns a JSON-able dict; the keys the CLI promises: isomorphic, sign_mismatches, max_abs_diff,
     bpc_rnn, bpc_um, pattern_counts; plus verdict, first_disagreement, first_sign_disagreement,
@@ -76,8 +82,10 @@ def check_isomorphism(model: ElmanRNN, xs, precision: str = "f32", activation: s
     table = from_rnn(model) if table is None else table
     if table.H != model.H:
         raise SatrnnInputError(f"pattern table has H={table.H} but the model has H={model.H}")
-    ref = forward(model, xs, precision=precision, clamp=clamp)
-    u = um_forward(table, xs, precision=precision, activation=activation, clamp=clamp)
+    tanh = model.tanh if tanh is None else tanh
+    tanh_code(tanh)
+    ref = forward(model, xs, precision=precision, clamp=clamp, tanh=tanh)
+    u = um_forward(table, xs, precision=precision, activation=activation, clamp=clamp, tanh=tanh)
     h_r, h_u, z_r, z_u = ref.hs, u.hs, ref.zs, u.zs
     n, H = h_r.shape
 
@@ -86,7 +94,7 @@ def check_isomorphism(model: ElmanRNN, xs, precision: str = "f32", activation: s
     state_diff = _bits(h_r) != _bits(h_u)
     z_forced = um_preactivations_forced(table, xs, h_r, precision)
     forced_diff = int((_bits(z_forced) != _bits(z_r)).sum())
-    m_act, _ = um_activation(z_r, activation)
+    m_act, _ = um_activation(z_r, activation, tanh=tanh)
     act_diff = _bits(m_act) != _bits(h_r)
     act_ulps = np.abs(_ordered(m_act) - _ordered(h_r))
 
@@ -124,6 +132,7 @@ def check_isomorphism(model: ElmanRNN, xs, precision: str = "f32", activation: s
         "verdict": verdict,
         "precision": precision,
         "activation": activation,
+        "tanh": tanh,
         "cost": "clamped at 1e-30" if clamp else "unclamped",
         "H": H,
         "bytes": n,
@@ -150,7 +159,7 @@ def check_isomorphism(model: ElmanRNN, xs, precision: str = "f32", activation: s
         },
         "activation_check": {
             "um": activation,
-            "rnn": RNN_ACTIVATION[precision],
+            "rnn": rnn_activation(precision, tanh),
             "bit_differences": int(act_diff.sum()),
             "max_abs_diff": float(np.abs(m_act.astype(np.float64) - h_r.astype(np.float64)).max()),
             "max_ulps": float(act_ulps.max()),
@@ -158,14 +167,14 @@ def check_isomorphism(model: ElmanRNN, xs, precision: str = "f32", activation: s
         },
         "pattern_counts": pattern_counts(table, threshold),
         "compared": (f"UM forward from {len(table):,} patterns ({precision}, {activation} 2sigma(2z)-1) vs the "
-                     f"reference RNN forward ({precision}, {RNN_ACTIVATION[precision]}) over {n:,} bytes: sign "
+                     f"reference RNN forward ({precision}, {rnn_activation(precision, tanh)}) over {n:,} bytes: sign "
                      f"[h>=0] and IEEE sign bit of all {n * H:,} neuron-steps, state bits, bpc of "
                      f"{n - 1:,} predictions (tolerance {BPC_TOLERANCE:g}), weight round trip"),
     }
 
 
 def pruned_check(model: ElmanRNN, xs, threshold: float = 0.01, prune=("Wx", "Wh", "Wy"),
-                 precision: str = "f32") -> dict:
+                 precision: str = "f32", tanh: str | None = None) -> dict:
     """The UM restricted to the patterns of the `prune` classes with strength > fl32(threshold) (all
     patterns of the other classes kept), run on the text and compared with the full RNN. Answers "is
     the thresholded pattern set (e.g. seed 000's |w| > 0.01) the model?" Keys: threshold, pruned_classes,
@@ -178,7 +187,7 @@ def pruned_check(model: ElmanRNN, xs, threshold: float = 0.01, prune=("Wx", "Wh"
         raise SatrnnInputError(f"unknown pattern class(es) {', '.join(bad)}")
     in_pruned = np.isin(t.cls, [CLASS_CODES[c] for c in names])
     keep = ~in_pruned | (t.strength > np.float32(threshold))
-    d = check_isomorphism(model, xs, precision=precision, table=t.take(keep), threshold=threshold)
+    d = check_isomorphism(model, xs, precision=precision, table=t.take(keep), threshold=threshold, tanh=tanh)
     return {"threshold": float(threshold), "pruned_classes": names, "patterns_kept": int(keep.sum()),
             "patterns_dropped": int((~keep).sum()), "bpc_rnn": d["bpc_rnn"], "bpc_um_pruned": d["bpc_um"],
             "sign_mismatches": d["sign_mismatches"], "isomorphic": d["isomorphic"], "precision": precision}

@@ -23,9 +23,9 @@ networkx.DiGraph (GraphML export).
 Estimated landscape (`estimate_landscape`, any H): N seeded uniformly random starts (pinned values set),
 each run with Brent (`cycles.find_cycles`) to its cycle or to the budget; an attractor is identified by its
 smallest phase-0 state. Basin fraction = starts that reached it / all N starts, with a Clopper-Pearson
-(exact binomial) 95% interval (scipy.stats.binomtest); unresolved starts are counted and reported, never
+(exact binomial) 95% interval (automaton.intervals); unresolved starts are counted and reported, never
 dropped silently. Basin entropy is the plug-in entropy of the resolved starts' attractor frequencies, with a
-seeded nonparametric bootstrap percentile interval (scipy.stats.bootstrap). `landscape_job` is the
+seeded nonparametric bootstrap percentile interval (automaton.intervals). `landscape_job` is the
 deterministic per-job unit (for sweeps); `merge_jobs` combines jobs into one estimate.
 
 Sensitivity: for a state s, an input byte x and a neuron j, d_j(s, x) = Hamming(B(s, x), B(s ^ e_j, x)), the
@@ -45,6 +45,7 @@ import numpy as np
 
 from satrnn.automaton import cycles as cyc
 from satrnn.automaton.cascade import flip_cascades
+from satrnn.automaton.intervals import LN2, bootstrap_entropy_interval, clopper_pearson, entropy_nats
 from satrnn.automaton.sign import SignAutomaton, check_pins, parse_pins, pin_words  # noqa: F401 (parse_pins: re-exported)
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.numba_config import njit
@@ -406,10 +407,9 @@ def landscape(automaton: SignAutomaton, seq, pins=None, on_progress=None) -> Exa
         atts.append(Attractor(rep=names[0], states=names, period=int(lengths[a]) * L, basin_size=int(basins[a]),
                               basin_fraction=int(basins[a]) / N, garden_of_eden=int(goe_per[a]),
                               max_height=int(hmax[a]), mean_height=float(hsum[a]) / int(basins[a])))
-    p = basins / N
-    ent = float(-(p * np.log(p)).sum())
+    ent = entropy_nats(basins)
     return ExactLandscape(H=H, semantics=automaton.semantics, seq=tuple(int(b) for b in seq), pins=pins,
-                          n_states=N, attractors=tuple(atts), basin_entropy=ent, basin_entropy_bits=ent / math.log(2),
+                          n_states=N, attractors=tuple(atts), basin_entropy=ent, basin_entropy_bits=ent / LN2,
                           garden_of_eden=goe, in_degree_histogram=tuple(int(v) for v in in_hist),
                           height_histogram=tuple(int(v) for v in np.bincount(height)),
                           seconds=time.perf_counter() - t0, successor=succ, attractor=attractor, height=height,
@@ -500,7 +500,7 @@ class EstimatedLandscape:
         return self.steps / self.seconds if self.seconds > 0 else None
 
     def as_dict(self) -> dict:
-        ln2 = math.log(2)
+        ln2 = LN2
         return {"kind": "estimated", "H": self.H, "semantics": self.semantics, "sequence": list(self.seq),
                 "pins": [{"neuron": j, "sign": v} for j, v in self.pins], "seeds": list(self.seeds),
                 "starts": self.starts, "budget": self.budget, "n_attractors": len(self.attractors),
@@ -553,20 +553,6 @@ def landscape_job(automaton: SignAutomaton, seq, *, starts: int, budget: int, se
                         steps=int(r.steps.sum()), fallbacks=int(r.fallbacks.sum()), seconds=r.seconds)
 
 
-def _entropy_of_labels(x, axis=-1):
-    """Plug-in entropy (nats) of integer labels along `axis` (vectorised for scipy.stats.bootstrap)."""
-    x = np.moveaxis(np.asarray(x), axis, -1)
-    lead = x.shape[:-1]
-    x2 = x.reshape(-1, x.shape[-1])
-    K = int(x2.max()) + 1 if x2.size else 1
-    counts = np.bincount((x2 + K * np.arange(x2.shape[0])[:, None]).ravel(),
-                         minlength=K * x2.shape[0]).reshape(x2.shape[0], K)
-    p = counts / x2.shape[1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        h = -np.where(p > 0, p * np.log(p), 0.0).sum(axis=1)
-    return h.reshape(lead)
-
-
 def merge_jobs(jobs, *, confidence: float = CONFIDENCE, bootstrap_resamples: int = BOOTSTRAP_RESAMPLES,
                bootstrap_seed: int | None = None) -> EstimatedLandscape:
     """Combine jobs of one (model, semantics, sequence, pins, budget) into one estimate."""
@@ -591,32 +577,26 @@ def merge_jobs(jobs, *, confidence: float = CONFIDENCE, bootstrap_resamples: int
     n = sum(j.starts for j in jobs)
     unresolved = sum(j.unresolved for j in jobs)
     atts = []
-    if agg:  # imported only when there is an interval to compute: scipy.stats takes about 0.5 s to import
-        from scipy import stats
     for rep, (period, cnt, tmin, tmax, tsum) in agg.items():
-        ci = stats.binomtest(cnt, n).proportion_ci(confidence_level=confidence, method="exact")
+        ci = clopper_pearson(cnt, n, confidence)
         atts.append(EstimatedAttractor(rep=rep, period=int(period), starts=int(cnt), basin_fraction=cnt / n,
-                                       basin_fraction_ci=(float(ci.low), float(ci.high)), transient_min=int(tmin),
+                                       basin_fraction_ci=ci, transient_min=int(tmin),
                                        transient_max=int(tmax), transient_mean=tsum / cnt))
     atts.sort(key=lambda a: (-a.starts, a.rep))
     bseed = j0.seed if bootstrap_seed is None else int(bootstrap_seed)
     resolved = n - unresolved
     if resolved:
         labels = np.repeat(np.arange(len(atts)), [a.starts for a in atts])
-        ent = float(_entropy_of_labels(labels))
+        ent = entropy_nats(np.bincount(labels))
         if len(atts) > 1:
-            bs = stats.bootstrap((labels,), _entropy_of_labels, n_resamples=int(bootstrap_resamples),
-                                 confidence_level=confidence, method="percentile", vectorized=True,
-                                 batch=max(1, (1 << 24) // max(1, labels.size)),
-                                 random_state=np.random.default_rng(bseed))
-            eci = (float(bs.confidence_interval.low), float(bs.confidence_interval.high))
+            eci = bootstrap_entropy_interval(labels, int(bootstrap_resamples), confidence, bseed)
         else:
             eci = (0.0, 0.0)  # every resample sees the single attractor
     else:
         ent, eci = math.nan, (math.nan, math.nan)
     return EstimatedLandscape(H=j0.H, semantics=j0.semantics, seq=j0.seq, pins=j0.pins,
                               seeds=tuple(j.seed for j in jobs), starts=n, budget=j0.budget, attractors=tuple(atts),
-                              confidence=confidence, basin_entropy=ent, basin_entropy_bits=ent / math.log(2),
+                              confidence=confidence, basin_entropy=ent, basin_entropy_bits=ent / LN2,
                               basin_entropy_ci=eci, bootstrap_resamples=int(bootstrap_resamples),
                               bootstrap_seed=bseed, unresolved=unresolved, unresolved_fraction=unresolved / n,
                               steps=sum(j.steps for j in jobs), seconds=sum(j.seconds for j in jobs),

@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from satrnn.rnn.elementary import log_f64
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, readout_costs
 from satrnn.rnn.model import ElmanRNN
@@ -62,7 +63,8 @@ _DECADE_OFFSET = 64        # float32 magnitudes span decades -46..38
 
 
 # decade boundaries 10^k, k = -_DECADE_OFFSET.._DECADE_OFFSET, as numpy's float64 power gives them
-_POW10 = 10.0 ** np.arange(-_DECADE_OFFSET, _DECADE_OFFSET + 1)
+# 10^k as correctly rounded doubles (Python's decimal parsing, never the host's pow)
+_POW10 = np.array([float(f"1e{k}") for k in range(-_DECADE_OFFSET, _DECADE_OFFSET + 1)])
 MEDIAN_WINDOW = 16         # top-16-bit buckets counted at full resolution on each side of the first estimate
 # integer counters of _margin_chunk
 _SMALL, _TINY, _ZEROS, _WITHIN_DELTA, _WITHIN, _NAN_RATIO = range(6)
@@ -108,7 +110,8 @@ def _margin_chunk(mu, bits, x_in, d32, abs_bh, abs_wxT, abs_wh_rows, gam, pow10,
                 # a first guess from the binary exponent (floor(e log10 2) is within 1 of the decade for
                 # normal numbers), then the boundaries decide; subnormals take log10
                 e = np.int64(b >> np.uint32(23)) - 127
-                k = int(math.floor(e * 0.30102999566398120)) if e > -127 else int(math.floor(math.log10(v64)))
+                k = int(math.floor(e * 0.30102999566398120)) if e > -127 \
+                    else int(math.floor(log_f64(v64) * 0.4342944819032518))
                 while pow10[k + 1 + _DECADE_OFFSET] <= v64:
                     k += 1
                 while pow10[k + _DECADE_OFFSET] > v64:
@@ -147,7 +150,7 @@ def _log_histogram_from_counts(zeros: int, decades: np.ndarray, total: int) -> l
         out.append({"lo": 0.0, "hi": 0.0, "count": int(zeros), "pct": 100.0 * int(zeros) / total})
     for i in np.flatnonzero(decades):
         e, c = int(i) - _DECADE_OFFSET, int(decades[i])
-        out.append({"lo": 10.0 ** e, "hi": 10.0 ** (e + 1), "count": c, "pct": 100.0 * c / total})
+        out.append({"lo": float(f"1e{e}"), "hi": float(f"1e{e + 1}"), "count": c, "pct": 100.0 * c / total})
     return out
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from satrnn.automaton.slices import run_jobs
+from satrnn.rnn.elementary import tanh_code
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, forward
 from satrnn.rnn.forward import forward_kernel as _forward_kernel
@@ -348,14 +349,15 @@ class ReadoutCache:
 # ---- dynamics changes: rerun the recurrence per configuration -----------------------------------
 
 @njit
-def _eval_dynamics(Wx, WhT, bh, Wy, by, xs, clamp, costs):
-    """One configuration: the reference float32 recurrence with Wx, WhT, then the readout with Wy in the
-    reference order; costs[t] for t < n - 1. (Configurations run as jobs on threads: `evaluate_many`.)"""
+def _eval_dynamics(Wx, WhT, bh, Wy, by, xs, clamp, sem, costs):
+    """One configuration: the reference float32 recurrence with Wx, WhT (tanh semantics code sem), then
+    the readout with Wy in the reference order; costs[t] for t < n - 1. (Configurations run as jobs on
+    threads: `evaluate_many`.)"""
     n = xs.shape[0]
     H = bh.shape[0]
     hs = np.empty((n, H), dtype=np.float32)
     zs = np.empty((n, H), dtype=np.float32)
-    _forward_kernel(Wx, WhT, bh, xs, np.zeros(H, dtype=np.float32), hs, zs)
+    _forward_kernel(Wx, WhT, bh, xs, np.zeros(H, dtype=np.float32), hs, zs, sem)
     L = np.empty(256, dtype=np.float64)
     for t in range(n - 1):
         for o in range(256):
@@ -404,7 +406,7 @@ def evaluate_many(model: ElmanRNN, xs, reduxes, cache: ReadoutCache | None = Non
         m = reduxes[dyn[j]].apply(model)
         costs = np.empty((1, xs.shape[0] - 1), dtype=np.float64)
         _eval_dynamics(np.ascontiguousarray(m.Wx), np.ascontiguousarray(m.Wh.T), model.bh,
-                       np.ascontiguousarray(m.Wy), model.by, xs, clamp, costs[0])
+                       np.ascontiguousarray(m.Wy), model.by, xs, clamp, tanh_code(model.tanh), costs[0])
         mean = np.empty(1, dtype=np.float64)
         _means(costs, mean)
         out[dyn[j]] = mean[0]
@@ -459,4 +461,4 @@ def shrink(model: ElmanRNN, redux: Redux) -> ElmanRNN:
                  "source_H": model.H, "source": model.meta.get("source"),
                  "note": "neuron_ids maps each neuron of this model to its original id"})
     return ElmanRNN(Wx=np.ascontiguousarray(Wx), Wh=np.ascontiguousarray(Wh), bh=np.ascontiguousarray(bh),
-                    Wy=np.ascontiguousarray(Wy), by=masked.by.copy(), meta=meta)
+                    Wy=np.ascontiguousarray(Wy), by=masked.by.copy(), meta=meta, tanh=model.tanh)

@@ -35,10 +35,14 @@ evaluations of m are offered:
         expm1 so nothing cancels: m = -t / (t + 2), t = expm1(-2|z|) for |z| < 1, and
         m = 1 - 2 p(not-h) = 1 - 2 / (t + 2), t = expm1(2|z|) for 1 <= |z| < 22; m = z for |z| < 2^-55
         (first order) and m = +-1 for |z| >= 22. fdlibm's tanh/tanhf are derived from this same identity,
-        so in float32 (expm1f) and float64 (expm1) these are the very operations glibc's tanhf/tanh perform;
-        `automaton.iso` measures (not assumes) that the two agree on the text.
+        so under the "fdlibm" tanh semantics this is, operation for operation, satrnn's `tanhf_fdlibm`
+        (float32, on fdlibm's expm1f) and `tanh_f64` (float64); under "cr" m is the correctly rounded
+        float32 of the real number p(h) - p(not-h) = tanh z (`tanhf_cr`). The UM follows the tanh
+        semantics of the RNN it is compared with (`tanh=`); `automaton.iso` measures (not assumes) that the
+        two agree on the text.
     "naive": p = 1 / (1 + exp(-2 z)), then m = 2 p - 1, in the working precision; the subtraction
         cancels for small |z|, so in float32 m differs from tanhf(z) in the last bits (measured by iso).
+Every exponential is satrnn's own (`rnn.elementary`): no bit depends on the host's libm.
 Float32 arithmetic mirrors DEFINITIONS 0.3: z = (bias + input) then + sign * fl32(strength * m_k), k
 ascending, every operation rounded to float32 (negation and sign-symmetric rounding make that equal to
 fl32(w * h_k)). The readout is DEFINITIONS 0.4 computed from the Wy/by patterns. Alignment: row t is the
@@ -51,6 +55,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from satrnn.rnn.elementary import DEFAULT_TANH, exp_like, tanh_code, tanh_like
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, sequential_mean
 from satrnn.rnn.forward import softmax_cost_kernel as _softmax_cost
@@ -391,30 +396,18 @@ def _plan(t: PatternTable) -> _Plan:
 # ---- kernels ------------------------------------------------------------------------------------------
 
 @njit
-def _activation(z, mode, one, two):
+def _activation(z, mode, sem, one, two):
     """(m, p) for net evidence z: m = p(h) - p(not-h) = 2 sigma(2z) - 1 and p = p(h) = sigma(2z), in
-    the dtype of z, whose 1 and 2 the caller passes (see the module docstring for the evaluations of m)."""
+    the dtype of z, whose 1 and 2 the caller passes; sem is the tanh semantics code (see the module
+    docstring for the evaluations of m)."""
     a = abs(z)
-    e = math.exp(-two * a)                 # odds of the less likely event, in (0, 1]
+    e = exp_like(-two * a)                 # odds of the less likely event, in (0, 1]
     p_small = e / (one + e)                # its probability, without overflow
     p = one - p_small if z >= 0 else p_small
     if mode == 0:
-        if a < 2.0 ** -55:
-            m = z                          # first order (keeps the sign of z, and of +-0)
-        elif a >= 22.0:
-            m = one if z > 0 else -one
-        elif a >= 1.0:
-            t = math.expm1(two * a)        # p(not-h) = 1 / (t + 2) for z > 0
-            m = one - two / (t + two)
-            if z < 0:
-                m = -m
-        else:
-            t = math.expm1(-two * a)       # p(h) - p(not-h) = (1 - e^{-2a}) / (1 + e^{-2a})
-            m = -t / (t + two)
-            if z < 0:
-                m = -m
+        m = tanh_like(z, sem)              # p(h) - p(not-h) over the common denominator (module docstring)
     else:
-        pn = one / (one + math.exp(-two * z))
+        pn = one / (one + exp_like(-two * z))
         m = two * pn - one
         p = pn
     return m, p
@@ -422,7 +415,7 @@ def _activation(z, mode, one, two):
 
 @njit
 def _um_states(bias_s, bias_neg, bias_has, in_s, in_neg, in_has, rec_ptr, rec_dst, rec_s, rec_sg,
-               xs, m0, mode, teacher, zs, ms, ps):
+               xs, m0, mode, sem, teacher, zs, ms, ps):
     """The UM recurrence. Writes zs (net evidence), ms (2p - 1) and ps (p(h_j)), all (n, H).
 
     Each target j starts from its bias pattern, then adds the pattern of the certain input event; then
@@ -460,7 +453,7 @@ def _um_states(bias_s, bias_neg, bias_has, in_s, in_neg, in_has, rec_ptr, rec_ds
                 d = rec_dst[q]
                 z[d] = z[d] + rec_sg[q] * (rec_s[q] * mk)
         for j in range(H):
-            mj, pj = _activation(z[j], mode, one, two)
+            mj, pj = _activation(z[j], mode, sem, one, two)
             zs[t, j] = z[j]
             ms[t, j] = mj
             ps[t, j] = pj
@@ -502,6 +495,7 @@ class UMForward:
     bpc: float
     precision: str
     activation: str
+    tanh: str = DEFAULT_TANH
 
 
 def _check_precision_activation(precision, activation):
@@ -525,38 +519,48 @@ def plan_of(t: PatternTable) -> _Plan:
     return plan
 
 
-def _run_states(plan: _Plan, xs, dt, mode, teacher=None):
+def _tanh_of(model_or_table, tanh: str | None) -> str:
+    """The tanh semantics of a UM run: the given one, else the model's, else the default."""
+    if tanh is None:
+        tanh = model_or_table.tanh if isinstance(model_or_table, ElmanRNN) else DEFAULT_TANH
+    tanh_code(tanh)
+    return tanh
+
+
+def _run_states(plan: _Plan, xs, dt, mode, sem, teacher=None):
     n, H = xs.shape[0], plan.H
     cast = lambda a: np.ascontiguousarray(a, dtype=dt)
     zs, ms, ps = (np.empty((n, H), dt) for _ in range(3))
     teacher = np.zeros((0, H), dt) if teacher is None else np.ascontiguousarray(teacher, dtype=dt)
     _um_states(cast(plan.bias_s), plan.bias_neg, plan.bias_has, cast(plan.in_s), plan.in_neg, plan.in_has,
                plan.rec_ptr, plan.rec_dst, cast(plan.rec_s), _sg(plan.rec_neg, dt), xs, np.zeros(H, dt), mode,
-               teacher, zs, ms, ps)
+               sem, teacher, zs, ms, ps)
     return zs, ms, ps
 
 
 def um_forward(model_or_table, xs, precision: str = "f32", activation: str = "stable",
-               clamp: bool = True) -> UMForward:
+               clamp: bool = True, tanh: str | None = None) -> UMForward:
     """Run the UM (built from a model, or a given possibly pruned/corrupted pattern table) over a text.
 
     precision "f32": float32 patterns and probabilities, float32 accumulation in DEFINITIONS 0.3 order;
     "f64": strengths widened to double, double arithmetic. Readout per DEFINITIONS 0.4 from the Wy/by
-    patterns; clamp = the 1e-30 floor (False: q1_sparsity's unclamped cost).
+    patterns; clamp = the 1e-30 floor (False: q1_sparsity's unclamped cost). tanh: the float32 tanh
+    semantics of the "stable" activation (None: the model's; "fdlibm" for a pattern table).
     """
     _check_precision_activation(precision, activation)
+    tanh = _tanh_of(model_or_table, tanh)
     t = as_table(model_or_table)
     xs = as_bytes(xs)
     if xs.shape[0] < 2:
         raise SatrnnInputError(f"text has {xs.shape[0]} byte(s); at least 2 are needed for a prediction")
     plan = plan_of(t)
     dt = np.float32 if precision == "f32" else np.float64
-    zs, ms, ps = _run_states(plan, xs, dt, ACTIVATIONS.index(activation))
+    zs, ms, ps = _run_states(plan, xs, dt, ACTIVATIONS.index(activation), tanh_code(tanh))
     costs = np.empty(xs.shape[0] - 1, np.float64)
     _um_readout(plan.out_b_s.astype(dt), plan.out_b_neg, plan.out_b_has, plan.out_ptr, plan.out_dst,
                 plan.out_s.astype(dt), _sg(plan.out_neg, dt), ms[:-1], xs[1:], clamp, costs)
     return UMForward(hs=ms, ps=ps, zs=zs, costs=costs, bpc=sequential_mean(costs), precision=precision,
-                     activation=activation)
+                     activation=activation, tanh=tanh)
 
 
 def um_preactivations_forced(model_or_table, xs, states, precision: str = "f32") -> np.ndarray:
@@ -569,24 +573,27 @@ def um_preactivations_forced(model_or_table, xs, states, precision: str = "f32")
     states = np.asarray(states)
     if states.shape != (xs.shape[0], t.H):
         raise SatrnnInputError(f"states have shape {states.shape}, expected ({xs.shape[0]}, {t.H})")
-    return _run_states(plan_of(t), xs, dt, 0, teacher=states)[0]
+    return _run_states(plan_of(t), xs, dt, 0, 0, teacher=states)[0]
 
 
-def um_activation(z: np.ndarray, activation: str = "stable") -> tuple[np.ndarray, np.ndarray]:
-    """(2p - 1, p) of net evidence z (any shape, float32 or float64), evaluated as in the forward."""
+def um_activation(z: np.ndarray, activation: str = "stable",
+                  tanh: str = DEFAULT_TANH) -> tuple[np.ndarray, np.ndarray]:
+    """(2p - 1, p) of net evidence z (any shape, float32 or float64), evaluated as in the forward under
+    the tanh semantics `tanh`."""
     _check_precision_activation("f32", activation)
+    sem = tanh_code(tanh)
     z = np.asarray(z)
     if z.dtype not in (np.float32, np.float64):
         raise SatrnnInputError(f"net evidence dtype {z.dtype} must be float32 or float64")
     flat = np.ascontiguousarray(z.ravel())
     m, p = np.empty_like(flat), np.empty_like(flat)
-    _activation_vec(flat, ACTIVATIONS.index(activation), m, p)
+    _activation_vec(flat, ACTIVATIONS.index(activation), sem, m, p)
     return m.reshape(z.shape), p.reshape(z.shape)
 
 
 @njit
-def _activation_vec(z, mode, m, p):
+def _activation_vec(z, mode, sem, m, p):
     one = z.dtype.type(1)
     two = z.dtype.type(2)
     for i in range(z.shape[0]):
-        m[i], p[i] = _activation(z[i], mode, one, two)
+        m[i], p[i] = _activation(z[i], mode, sem, one, two)

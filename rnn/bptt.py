@@ -11,13 +11,13 @@ always accumulated in float64. Kernels are sequential, so results never depend o
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from satrnn.rnn.elementary import exp_like, log_f64, tanh_code, tanh_like
 from satrnn.rnn.errors import SatrnnInputError
-from satrnn.rnn.forward import as_bytes
+from satrnn.rnn.forward import LN2, as_bytes
 from satrnn.rnn.model import MATRICES, N_BYTES, ElmanRNN
 from satrnn.rnn.numba_config import njit
 
@@ -28,7 +28,7 @@ _TBLOCK = 8  # time steps whose logits are accumulated together (each row of WyT
 
 
 @njit
-def _chunk_grads(Wx, Wh, bh, Wy, by, WhT, WyT, xs, h0, hs, ps, gWx, gWh, gbh, gWy, gby, dh0):
+def _chunk_grads(Wx, Wh, bh, Wy, by, WhT, WyT, xs, h0, hs, ps, gWx, gWh, gbh, gWy, gby, dh0, sem):
     """Forward and backward over inputs xs[0..T-1] with targets xs[1..T]; T = hs.shape[0] - 1.
 
     WhT (H, H) and WyT (H, 256) are transposed copies of Wh and Wy (so the forward inner loops run over
@@ -55,7 +55,7 @@ def _chunk_grads(Wx, Wh, bh, Wy, by, WhT, WyT, xs, h0, hs, ps, gWx, gWh, gbh, gW
             for i in range(H):
                 z[i] += WhT[j, i] * hj
         for i in range(H):
-            hs[t + 1, i] = math.tanh(z[i])
+            hs[t + 1, i] = tanh_like(z[i], sem)   # satrnn's tanh in the working dtype (sem: float32 semantics)
     # logits of the whole chunk (into ps), in blocks of time steps
     for t0 in range(0, T, _TBLOCK):
         t1 = min(T, t0 + _TBLOCK)
@@ -78,13 +78,13 @@ def _chunk_grads(Wx, Wh, bh, Wy, by, WhT, WyT, xs, h0, hs, ps, gWx, gWh, gbh, gW
         ly = np.float64(ps[t, y]) - np.float64(mx)
         Z = 0.0
         for o in range(N_BYTES):
-            e = math.exp(ps[t, o] - mx)
+            e = exp_like(ps[t, o] - mx)
             ps[t, o] = e
             Z += e
         for o in range(N_BYTES):
             ps[t, o] = ps[t, o] / Z
         ps[t, y] -= 1.0
-        loss += math.log(Z) - ly
+        loss += log_f64(Z) - ly
     # readout gradients and G[t] = Wy^T dl_t for the whole chunk, one output row o at a time
     G = np.zeros((T, H), dtype=bh.dtype)
     for o in range(N_BYTES):
@@ -137,7 +137,7 @@ class ChunkGradients:
 
     @property
     def bpc(self) -> float:
-        return self.loss_nats / math.log(2.0)
+        return self.loss_nats / LN2
 
 
 def _param_arrays(params, dt) -> dict:
@@ -157,12 +157,14 @@ def _param_arrays(params, dt) -> dict:
     return arrays
 
 
-def loss_and_gradients(params, xs, h0=None, precision: str = "f64") -> ChunkGradients:
+def loss_and_gradients(params, xs, h0=None, precision: str = "f64", tanh: str = "fdlibm") -> ChunkGradients:
     """Mean cross-entropy (nats) of predicting xs[1:] from the states after xs[:-1], and its gradients.
 
     params: an ElmanRNN or a dict of arrays Wx, Wh, bh, Wy, by (any float dtype; converted to the working
-    dtype). h0: start state h_{-1} (default zeros). precision: "f64" (default) or "f32".
+    dtype). h0: start state h_{-1} (default zeros). precision: "f64" (default) or "f32"; tanh: the float32
+    tanh semantics ("f32" only; double uses satrnn's double tanh).
     """
+    sem = tanh_code(tanh)
     if precision not in DTYPES:
         raise SatrnnInputError(f"unknown precision {precision!r} (use f64 or f32)")
     dt = DTYPES[precision]
@@ -185,7 +187,7 @@ def loss_and_gradients(params, xs, h0=None, precision: str = "f64") -> ChunkGrad
     ps = np.empty((T, N_BYTES), dt)
     loss = _chunk_grads(P["Wx"], P["Wh"], P["bh"], P["Wy"], P["by"], np.ascontiguousarray(P["Wh"].T),
                         np.ascontiguousarray(P["Wy"].T), xs, h0, hs, ps,
-                        g["Wx"], g["Wh"], g["bh"], g["Wy"], g["by"], dh0)
+                        g["Wx"], g["Wh"], g["bh"], g["Wy"], g["by"], dh0, sem)
     scale = dt(1.0 / T)
     grads = {n: g[n] * scale for n in MATRICES}
     grads["h0"] = dh0 * scale

@@ -4,15 +4,19 @@ Alignment: row t of `hs` is h_t, the state after reading byte x_t; it predicts x
 start state is given. `costs[t]` (t = 0..n-2) is the cost in bits of x_{t+1} under P(h_t).
 
 float32 ("f32") arithmetic is the papers': for each neuron i, z = bh[i] + Wx[i, x_t], then
-z += Wh[i, j] * h[j] for j ascending, every product and sum rounded to float32 (no FMA), h = tanhf(z)
-(glibc's single-precision tanhf, which numba's math.tanh calls on a float32). The "f64" variant widens the
-weights to double and uses double tanh, for cross-checks.
+z += Wh[i, j] * h[j] for j ascending, every product and sum rounded to float32 (no FMA), h = tanhf(z).
+tanhf is satrnn's own (`rnn.elementary`), never the host's: `tanh="fdlibm"` (the default) is bit-identical
+to the tanhf of glibc <= 2.40 that the papers' programs called, `tanh="cr"` is correctly rounded (glibc >=
+2.41). The "f64" variant widens the weights to double and uses satrnn's double tanh, for cross-checks. The
+readout's exp and log are satrnn's own doubles too, so every bit of a state, a cost and a bpc is the same on
+every host.
 
 Speed without reordering: every sum (the recurrence's over j, the readout's over j) is vectorised across
-its outputs (neurons, output bytes), never along its own order (`_matvec_acc`); tanhf and exp are called
-per element (libm's, for bit-identity). Long texts stream: `iter_states` (states chunk by chunk, O(H)
-state carried) and `evaluate` (bpc; each chunk's readout in parallel over positions, overlapped with
-the next chunk's recurrence); the in-memory `forward`/`run_states` remain for analyses that keep states.
+its outputs (neurons, output bytes), never along its own order (`_matvec_acc`); tanh and exp are
+branch-free and vectorised across neurons and output bytes. Long texts stream: `iter_states` (states chunk
+by chunk, O(H) state carried) and `evaluate` (bpc; each chunk's readout in parallel over positions,
+overlapped with the next chunk's recurrence); the in-memory `forward`/`run_states` remain for analyses that
+keep states.
 """
 from __future__ import annotations
 
@@ -22,14 +26,24 @@ from dataclasses import dataclass
 import numpy as np
 from llvmlite import ir
 from numba.core import cgutils, types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
+from satrnn.rnn.elementary import (
+    DEFAULT_TANH,
+    exp_f64,
+    log2_f64,
+    log_f64,
+    tanh_code,
+    tanh_f32_into,
+    tanh_f64_into,
+)
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.model import ElmanRNN
-from satrnn.rnn.numba_config import njit, njit_parallel, prange
+from satrnn.rnn.numba_config import NJIT_OPTIONS, njit, njit_parallel, prange
 
 PRECISIONS = ("f32", "f64")
 COST_FLOOR = 1e-30
+LN2 = 0.6931471805599453       # ln 2 correctly rounded to double (the papers' log(2.0))
 
 
 # ---- the recurrence ----------------------------------------------------------------------------------
@@ -115,35 +129,41 @@ def _matvec_acc(typingctx, z, WT, v):
     return types.void(z, WT, v), codegen
 
 
-@njit
-def _squash(z, h, H):
-    """h[i] = tanh(z[i]) for i < H: glibc's tanhf for float32 (numba calls libm's `tanhf`), tanh for float64."""
-    for i in range(H):
-        h[i] = math.tanh(z[i])
+def _squash(z, h, H, sem):
+    """h[i] = tanh(z[i]) for i < H: satrnn's float32 tanh under semantics code `sem` (0 fdlibm, 1 cr) for
+    float32 arrays, satrnn's double tanh for float64 (`rnn.elementary`). Dispatches on the dtype."""
+
+
+@overload(_squash, jit_options=NJIT_OPTIONS)
+def _squash_impl(z, h, H, sem):
+    if z.dtype == types.float32:
+        return lambda z, h, H, sem: tanh_f32_into(z, h, H, sem)
+    return lambda z, h, H, sem: tanh_f64_into(z, h, H)
 
 
 @njit
-def _step(Wx, WhT, bh, x, h, z):
+def _step(Wx, WhT, bh, x, h, z, sem):
     """One step of the reference recurrence, in place: z <- pre-activation under byte x, h <- tanh(z).
 
-    Wx (H, 256), WhT = Wh.T (H, H) C-contiguous, bh (H,), h and z (H,) contiguous, one dtype. z[i] =
-    bh[i] + Wx[i, x], then the products Wh[i, j] * h[j] added for j ascending (`_matvec_acc`), every
-    operation rounded to the dtype. This and `_states_chunk` are the only places the step is written.
+    Wx (H, 256), WhT = Wh.T (H, H) C-contiguous, bh (H,), h and z (H,) contiguous, one dtype; sem the tanh
+    semantics code (`rnn.elementary.tanh_code`). z[i] = bh[i] + Wx[i, x], then the products Wh[i, j] * h[j]
+    added for j ascending (`_matvec_acc`), every operation rounded to the dtype. This and `_states_chunk`
+    are the only places the step is written.
     """
     H = WhT.shape[0]
     for i in range(H):
         z[i] = bh[i] + Wx[i, x]
     _matvec_acc(z, WhT, h)
-    _squash(z, h, H)
+    _squash(z, h, H, sem)
 
 
 @njit
-def _states_chunk(WxT, WhT, bh, xs, h, z, hs, zs):
+def _states_chunk(WxT, WhT, bh, xs, h, z, hs, zs, sem):
     """The recurrence over xs from state h (updated in place to the state after the last byte).
 
-    WxT = Wx.T (256, H), WhT = Wh.T (H, H), bh (H,), h and z (H,), all C-contiguous, one dtype.
-    Writes hs[t] = h_t (hs has >= n rows) and, if zs has n rows, zs[t] = z_t. The step is `_step`'s
-    arithmetic with the input column read as a contiguous row of WxT.
+    WxT = Wx.T (256, H), WhT = Wh.T (H, H), bh (H,), h and z (H,), all C-contiguous, one dtype; sem the
+    tanh semantics code. Writes hs[t] = h_t (hs has >= n rows) and, if zs has n rows, zs[t] = z_t. The step
+    is `_step`'s arithmetic with the input column read as a contiguous row of WxT.
     """
     n = xs.shape[0]
     H = WhT.shape[0]
@@ -153,7 +173,7 @@ def _states_chunk(WxT, WhT, bh, xs, h, z, hs, zs):
         for i in range(H):
             z[i] = bh[i] + WxT[x, i]
         _matvec_acc(z, WhT, h)
-        _squash(z, h, H)
+        _squash(z, h, H, sem)
         for i in range(H):
             hs[t, i] = h[i]
         if want_z:
@@ -162,11 +182,12 @@ def _states_chunk(WxT, WhT, bh, xs, h, z, hs, zs):
 
 
 @njit
-def _forward_kernel(Wx, WhT, bh, xs, h0, hs, zs):
-    """The recurrence over xs from h0 in the dtype of the arrays. Writes hs, zs (n, H)."""
+def _forward_kernel(Wx, WhT, bh, xs, h0, hs, zs, sem):
+    """The recurrence over xs from h0 in the dtype of the arrays, tanh semantics code sem. Writes hs, zs
+    (n, H)."""
     h = h0.copy()
     z = np.empty_like(h0)
-    _states_chunk(np.ascontiguousarray(Wx.T), WhT, bh, xs, h, z, hs, zs)
+    _states_chunk(np.ascontiguousarray(Wx.T), WhT, bh, xs, h, z, hs, zs, sem)
 
 
 # ---- the readout ------------------------------------------------------------------------------------
@@ -195,22 +216,39 @@ def _logits_t(WyT, by, v, L):
 
 
 @njit
+def _softmax_terms(L, E):
+    """(mx, Z) of the double softmax of L (256,) (DEFINITIONS 0.4): mx = max_o L[o], E[o] = exp(L[o] - mx)
+    (satrnn's `exp_f64`, vectorised) and Z = sum_o E[o] with o ascending. P_o = E[o] / Z. The one place the
+    softmax's exponentials and partition sum are written; every readout, gradient and trainer uses it."""
+    mx = L[0]
+    for o in range(1, 256):
+        if L[o] > mx:
+            mx = L[o]
+    for o in range(256):
+        E[o] = exp_f64(L[o] - mx)
+    Z = 0.0
+    for o in range(256):
+        Z += E[o]
+    return mx, Z
+
+
+@njit
+def _cost_bits(py, clamp):
+    """Cost in bits of a probability: -log2(max(py, 1e-30)) when clamp, else -ln(py) / ln 2 (q1_sparsity)."""
+    if clamp:
+        return -log2_f64(max(py, 1e-30))
+    return -log_f64(py) / LN2
+
+
+@njit
 def _softmax_cost(L, y, clamp):
     """Cost in bits of byte y under softmax(L) in double, o ascending (DEFINITIONS 0.4).
 
     clamp: -log2(max(P_y, 1e-30)); otherwise -ln(P_y)/ln 2 (q1_sparsity's convention).
     """
-    mx = L[0]
-    for o in range(1, 256):
-        if L[o] > mx:
-            mx = L[o]
-    Z = 0.0
-    for o in range(256):
-        Z += math.exp(L[o] - mx)
-    py = math.exp(L[y] - mx) / Z
-    if clamp:
-        return -math.log2(max(py, 1e-30))
-    return -math.log(py) / math.log(2.0)
+    E = np.empty(256, dtype=np.float64)
+    mx, Z = _softmax_terms(L, E)
+    return _cost_bits(E[y] / Z, clamp)
 
 
 @njit_parallel
@@ -219,22 +257,20 @@ def _readout(WyT, by, V, targets, clamp, costs, logp):
 
     L[o] = dbl(by[o]) + sum_j dbl(Wy[o, j] * V[r, j]) with j ascending; with float32 V the product is a
     float32 product (rounded), as in DEFINITIONS 0.4. Softmax in double with o ascending. costs[r] is
-    -log2(max(P_y, 1e-30)) when clamp, else -ln(P_y)/ln 2. If logp has m rows, logp[r, o] = ln P_o.
-    Rows are independent and each writes only its own outputs, so the result is the same for any
-    number of threads.
+    -log2(max(P_y, 1e-30)) when clamp, else -ln(P_y)/ln 2. If logp has m rows, logp[r, o] = ln P_o =
+    (L[o] - mx) - ln Z. Rows are independent and each writes only its own outputs, so the result is the
+    same for any number of threads.
     """
     m = V.shape[0]
     want = logp.shape[0] == m
     for r in prange(m):
         L = np.empty(256, dtype=np.float64)
+        E = np.empty(256, dtype=np.float64)
         _logits_t(WyT, by, V[r], L)
-        costs[r] = _softmax_cost(L, targets[r], clamp)
+        mx, Z = _softmax_terms(L, E)
+        costs[r] = _cost_bits(E[targets[r]] / Z, clamp)
         if want:
-            mx = L.max()
-            Z = 0.0
-            for o in range(256):
-                Z += math.exp(L[o] - mx)
-            lz = math.log(Z)
+            lz = log_f64(Z)
             for o in range(256):
                 logp[r, o] = (L[o] - mx) - lz
 
@@ -305,12 +341,17 @@ class Weights:
     bh: np.ndarray
     WyT: np.ndarray
     by: np.ndarray
+    sem: int          # tanh semantics code of the recurrence (`rnn.elementary.tanh_code`)
+    tanh: str
 
     @classmethod
-    def of(cls, model: ElmanRNN, precision: str = "f32") -> Weights:
+    def of(cls, model: ElmanRNN, precision: str = "f32", tanh: str | None = None) -> Weights:
+        """The layout of `model` in `precision`, under `tanh` (None: the model's own semantics)."""
         dt = _dtype_of(precision)
+        tanh = model.tanh if tanh is None else tanh
         c = lambda a: np.ascontiguousarray(a, dtype=dt)
-        return cls(WxT=c(model.Wx.T), WhT=c(model.Wh.T), bh=c(model.bh), WyT=c(model.Wy.T), by=c(model.by))
+        return cls(WxT=c(model.Wx.T), WhT=c(model.Wh.T), bh=c(model.bh), WyT=c(model.Wy.T), by=c(model.by),
+                   sem=tanh_code(tanh), tanh=tanh)
 
     @property
     def H(self) -> int:
@@ -324,14 +365,16 @@ def chunk_bytes(H: int) -> int:
     return int(min(1 << 16, max(256, 1e8 / per_byte_ns)))
 
 
-def run_states(model: ElmanRNN, xs, precision: str = "f32", h0=None) -> tuple[np.ndarray, np.ndarray]:
+def run_states(model: ElmanRNN, xs, precision: str = "f32", h0=None,
+               tanh: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Hidden states and pre-activations (hs, zs), both (n, H); row t = after reading x_t.
 
     precision "f32": the papers' bit-exact float32 arithmetic; "f64": double weights and tanh.
-    Runs in slices of `chunk_bytes(H)` bytes (Ctrl-C is honoured between slices).
+    tanh: the float32 tanh semantics (None: `model.tanh`). Runs in slices of `chunk_bytes(H)` bytes
+    (Ctrl-C is honoured between slices).
     """
     xs = as_bytes(xs)
-    W = Weights.of(model, precision)
+    W = Weights.of(model, precision, tanh)
     dt = W.bh.dtype
     n = xs.shape[0]
     hs = np.empty((n, model.H), dtype=dt)
@@ -341,7 +384,7 @@ def run_states(model: ElmanRNN, xs, precision: str = "f32", h0=None) -> tuple[np
     step = chunk_bytes(model.H)
     for a in range(0, n, step):
         b = min(n, a + step)
-        _states_chunk(W.WxT, W.WhT, W.bh, xs[a:b], h, z, hs[a:b], zs[a:b])
+        _states_chunk(W.WxT, W.WhT, W.bh, xs[a:b], h, z, hs[a:b], zs[a:b], W.sem)
     return hs, zs
 
 
@@ -387,6 +430,7 @@ class ForwardResult:
     hs, zs: (n, H) states and the pre-activations that produced them (row t = after x_t).
     costs: (n-1,) bits for predicting x_{t+1} from h_t. bpc: their sequential mean.
     logp: (n-1, 256) natural-log next-byte probabilities, when requested.
+    tanh: the float32 tanh semantics the states were computed under.
     """
 
     hs: np.ndarray
@@ -395,6 +439,7 @@ class ForwardResult:
     bpc: float
     precision: str
     logp: np.ndarray | None = None
+    tanh: str = DEFAULT_TANH
 
     @property
     def predictions(self) -> int:
@@ -402,16 +447,19 @@ class ForwardResult:
 
 
 def forward(model: ElmanRNN, xs, precision: str = "f32", h0=None, clamp: bool = True,
-            want_logp: bool = False) -> ForwardResult:
+            want_logp: bool = False, tanh: str | None = None) -> ForwardResult:
     """Run the model over the text and read out every prediction (n-1 of them, needs n >= 2).
 
-    Keeps all n states in memory; for long texts use `evaluate` (bpc) or `iter_states` (states)."""
+    tanh: the float32 tanh semantics (None: `model.tanh`). Keeps all n states in memory; for long texts
+    use `evaluate` (bpc) or `iter_states` (states)."""
     xs = as_bytes(xs)
     if xs.shape[0] < 2:
         raise SatrnnInputError(f"text has {xs.shape[0]} byte(s); at least 2 are needed for a prediction")
-    hs, zs = run_states(model, xs, precision, h0)
+    tanh = model.tanh if tanh is None else tanh
+    hs, zs = run_states(model, xs, precision, h0, tanh=tanh)
     costs, logp = readout_costs(model, hs[:-1], xs[1:], clamp=clamp, want_logp=want_logp)
-    return ForwardResult(hs=hs, zs=zs, costs=costs, bpc=sequential_mean(costs), precision=precision, logp=logp)
+    return ForwardResult(hs=hs, zs=zs, costs=costs, bpc=sequential_mean(costs), precision=precision, logp=logp,
+                         tanh=tanh)
 
 
 # ---- streaming: chunks of text, O(H) state carried across them -----------------------------------
@@ -444,11 +492,12 @@ def _byte_chunks(source, size: int):
 
 
 def iter_states(model: ElmanRNN, source, precision: str = "f32", h0=None, want_z: bool = False,
-                chunk: int | None = None, weights: Weights | None = None):
+                chunk: int | None = None, weights: Weights | None = None, tanh: str | None = None):
     """Stream the reference recurrence over `source` (a byte array, or an iterable of byte arrays such as
     `rnn.text.iter_text(path)`), yielding a StateBlock per chunk. Memory is O(chunk * H), whatever the length:
-    two alternating buffers, so a block stays valid while the next one is computed."""
-    W = Weights.of(model, precision) if weights is None else weights
+    two alternating buffers, so a block stays valid while the next one is computed. tanh: the float32 tanh
+    semantics (None: `model.tanh`; ignored when `weights` is given, which carries its own)."""
+    W = Weights.of(model, precision, tanh) if weights is None else weights
     dt = W.bh.dtype
     H = model.H
     size = chunk_bytes(H) if chunk is None else int(chunk)
@@ -465,7 +514,7 @@ def iter_states(model: ElmanRNN, source, precision: str = "f32", h0=None, want_z
             continue
         hb, zb = hbufs[k & 1], zbufs[k & 1]
         hb[0] = h
-        _states_chunk(W.WxT, W.WhT, W.bh, xs, h, z, hb[1:m + 1], zb[:m] if want_z else zb)
+        _states_chunk(W.WxT, W.WhT, W.bh, xs, h, z, hb[1:m + 1], zb[:m] if want_z else zb, W.sem)
         yield StateBlock(xs=xs, start=start, hs=hb[:m + 1], zs=zb[:m] if want_z else None)
         start += m
 
@@ -481,10 +530,12 @@ class EvalResult:
     max_cost: float
     precision: str
     clamp: bool
+    tanh: str = DEFAULT_TANH
 
 
 def evaluate(model: ElmanRNN, source, precision: str = "f32", h0=None, clamp: bool = True,
-             chunk: int | None = None, threads: int | None = None, progress=None) -> EvalResult:
+             chunk: int | None = None, threads: int | None = None, progress=None,
+             tanh: str | None = None) -> EvalResult:
     """bpc of the model on `source` (byte array or iterable of them, e.g. `rnn.text.iter_text(path)`) in
     O(chunk * H) memory.
 
@@ -497,7 +548,7 @@ def evaluate(model: ElmanRNN, source, precision: str = "f32", h0=None, clamp: bo
 
     import numba
 
-    W = Weights.of(model, precision)
+    W = Weights.of(model, precision, tanh)
     nthreads = numba.get_num_threads() if threads is None else int(threads)
     if nthreads < 1:
         raise SatrnnInputError(f"threads must be >= 1, got {nthreads}")
@@ -540,4 +591,4 @@ def evaluate(model: ElmanRNN, source, precision: str = "f32", h0=None, clamp: bo
     if npred < 1:
         raise SatrnnInputError(f"text has {nbytes} byte(s); at least 2 are needed for a prediction")
     return EvalResult(bpc=total / npred, predictions=npred, bytes=nbytes, max_cost=worst, precision=precision,
-                      clamp=clamp)
+                      clamp=clamp, tanh=W.tanh)

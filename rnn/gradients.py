@@ -17,12 +17,10 @@ Parameter gradients (Wx, Wh, Wy, biases) live in rnn/bptt.py.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from satrnn.rnn.errors import SatrnnInputError
-from satrnn.rnn.forward import _logits, as_bytes
+from satrnn.rnn.forward import _logits, _softmax_terms, as_bytes
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit_parallel, prange
 
@@ -36,17 +34,11 @@ def _probabilities(Wy, by, V, P):
     m = V.shape[0]
     for r in prange(m):
         L = np.empty(256, dtype=np.float64)
+        E = np.empty(256, dtype=np.float64)
         _logits(Wy, by, V[r], L)
-        mx = L[0]
-        for o in range(1, 256):
-            if L[o] > mx:
-                mx = L[o]
-        Z = 0.0
+        _, Z = _softmax_terms(L, E)
         for o in range(256):
-            L[o] = math.exp(L[o] - mx)
-            Z += L[o]
-        for o in range(256):
-            P[r, o] = L[o] / Z
+            P[r, o] = E[o] / Z
 
 
 @njit_parallel

@@ -59,6 +59,9 @@ class ElmanRNN:
     """An immutable Elman RNN: h_t = tanh(bh + Wx[:, x_t] + Wh h_{t-1}); logits = by + Wy h_t.
 
     Arrays are float32, C-contiguous and read-only. `meta` carries optional provenance (JSON-able dict).
+    `tanh` names the float32 tanh every forward of this model uses (`rnn.elementary.TANH_SEMANTICS`:
+    "fdlibm", the papers' glibc tanhf and the default, or "cr", correctly rounded); it is a choice of
+    arithmetic, not a weight, so files do not store it (`with_tanh` makes the same model under another).
     """
 
     Wx: np.ndarray
@@ -67,8 +70,11 @@ class ElmanRNN:
     Wy: np.ndarray
     by: np.ndarray
     meta: dict = field(default_factory=dict, compare=False)
+    tanh: str = "fdlibm"
 
     def __post_init__(self):
+        from satrnn.rnn.elementary import tanh_code
+        tanh_code(self.tanh)
         arrays = {}
         for name in MATRICES:
             a = getattr(self, name)
@@ -106,10 +112,23 @@ class ElmanRNN:
         return {name: getattr(self, name) for name in MATRICES}
 
     def replace(self, **changes) -> ElmanRNN:
-        """A new model with some arrays (or meta) replaced; arrays are copied and validated."""
-        kw = {**self.arrays(), "meta": dict(self.meta)}
+        """A new model with some arrays (or meta, or tanh) replaced; arrays are copied and validated."""
+        kw = {**self.arrays(), "meta": dict(self.meta), "tanh": self.tanh}
         kw.update(changes)
         return ElmanRNN(**kw)
+
+    def with_tanh(self, tanh: str | None) -> ElmanRNN:
+        """This model under another tanh semantics (None: unchanged); shares the read-only arrays."""
+        if tanh is None or tanh == self.tanh:
+            return self
+        from satrnn.rnn.elementary import tanh_code
+        tanh_code(tanh)
+        twin = object.__new__(ElmanRNN)
+        for name in MATRICES:
+            object.__setattr__(twin, name, getattr(self, name))
+        object.__setattr__(twin, "meta", dict(self.meta))
+        object.__setattr__(twin, "tanh", tanh)
+        return twin
 
     def equal_bits(self, other: ElmanRNN) -> bool:
         """True iff every weight has the identical float32 bit pattern (distinguishes -0.0 from +0.0)."""

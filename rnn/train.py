@@ -29,9 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from satrnn.rnn.bptt import DTYPES, _chunk_grads
+from satrnn.rnn.elementary import cos_f64, tanh_code
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.files import open_regular
-from satrnn.rnn.forward import as_bytes, forward
+from satrnn.rnn.forward import LN2, as_bytes, forward
 from satrnn.rnn.model import (
     MATRICES,
     MAX_H,
@@ -47,7 +48,8 @@ from satrnn.rnn.numba_config import njit
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("cosine", "constant")
 CHECKPOINT_KIND = "satrnn-train-checkpoint"
-TRAINER_VERSION = 2  # bump when a change alters the weights a recipe produces (invalidates cached defaults)
+TRAINER_VERSION = 3  # bump when a change alters the weights a recipe produces (invalidates cached defaults)
+# 3: satrnn's own tanh, exp, log and cos (rnn.elementary) instead of the host's libm
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class Recipe:
     eps: float = 1e-8
     seed: int = 42
     precision: str = "f64"
+    tanh: str = "fdlibm"       # float32 tanh semantics (precision "f32"; the model's evaluation semantics)
     trainer_version: int = TRAINER_VERSION
 
     def validate(self) -> Recipe:
@@ -93,6 +96,7 @@ class Recipe:
             bad(f"--schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
         if self.precision not in DTYPES:
             bad(f"--precision must be one of {', '.join(DTYPES)}, got {self.precision!r}")
+        tanh_code(self.tanh)
         if not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
             bad(f"--seed must be between 0 and {2**63 - 1}, got {self.seed}")
         return self
@@ -134,10 +138,25 @@ def _views(flat, H):
 
 
 @njit
-def _train_epoch(params, grads, m, v, xs, H, bptt, step0, total_steps, hp, opt, schedule, chunk_losses):
+def _powi(a, n):
+    """a^n for an integer n >= 0 by binary exponentiation: numba's own `**` for integer exponents, without
+    its fallback to the host's pow() above 2^16 (so the bits never depend on the host's libm)."""
+    r = 1.0
+    while n != 0:
+        if n & 1:
+            r *= a
+        n >>= 1
+        a *= a
+    return r
+
+
+@njit
+def _train_epoch(params, grads, m, v, xs, H, bptt, step0, total_steps, hp, opt, schedule, sem, chunk_losses):
     """One epoch of truncated BPTT with an update per chunk; params/grads/m/v are flat (papers' order).
 
-    hp = [lr, lr_min, clip, beta1, beta2, eps]. opt: 0 Adam, 1 SGD; schedule: 0 cosine, 1 constant.
+    hp = [lr, lr_min, clip, beta1, beta2, eps]. opt: 0 Adam, 1 SGD; schedule: 0 cosine, 1 constant; sem:
+    the float32 tanh semantics code. Every transcendental is satrnn's own (the weights are the same bits
+    on every host).
     Writes the summed cross-entropy (nats) of each chunk into chunk_losses; returns the new update count.
     """
     lr0, lr_min, clip, b1, b2, eps = hp[0], hp[1], hp[2], hp[3], hp[4], hp[5]
@@ -163,7 +182,7 @@ def _train_epoch(params, grads, m, v, xs, H, bptt, step0, total_steps, hp, opt, 
         for q in range(grads.shape[0]):
             grads[q] = 0.0
         chunk_losses[k] = _chunk_grads(Wx, Wh, bh, Wy, by, WhT, WyT, xs[s:s + T + 1], h, hs[:T + 1], ps[:T],
-                                       gWx, gWh, gbh, gWy, gby, dh0)
+                                       gWx, gWh, gbh, gWy, gby, dh0, sem)
         for i in range(H):
             h[i] = hs[T, i]
         # gradient of the chunk's mean loss, then global-norm clipping
@@ -179,12 +198,12 @@ def _train_epoch(params, grads, m, v, xs, H, bptt, step0, total_steps, hp, opt, 
             for q in range(grads.shape[0]):
                 grads[q] = grads[q] * c
         if schedule == 0:
-            lr = lr_min + 0.5 * (lr0 - lr_min) * (1.0 + math.cos(math.pi * step / total_steps))
+            lr = lr_min + 0.5 * (lr0 - lr_min) * (1.0 + cos_f64(math.pi * step / total_steps))
         else:
             lr = lr0
         if opt == 0:
-            bc1 = 1.0 - b1 ** (step + 1)
-            bc2 = 1.0 - b2 ** (step + 1)
+            bc1 = 1.0 - _powi(b1, step + 1)
+            bc2 = 1.0 - _powi(b2, step + 1)
             a = lr / bc1
             for q in range(params.shape[0]):
                 g = grads[q]
@@ -347,9 +366,9 @@ def train(xs, recipe: Recipe | None = None, *, resume: TrainState | None = None,
     t0 = time.perf_counter()
     while state.epoch < last:
         state.step = _train_epoch(state.params, grads, state.m, state.v, xs, r.H, r.bptt, state.step, total,
-                                  hp, opt, sched, losses)
+                                  hp, opt, sched, tanh_code(r.tanh), losses)
         state.epoch += 1
-        bpc = float(losses.sum()) / (xs.shape[0] - 1) / math.log(2.0)
+        bpc = float(losses.sum()) / (xs.shape[0] - 1) / LN2
         if not math.isfinite(bpc):
             raise SatrnnInputError(f"training diverged at epoch {state.epoch} (loss is NaN/Inf); "
                                    "lower --lr or set --clip")
@@ -365,7 +384,7 @@ def train(xs, recipe: Recipe | None = None, *, resume: TrainState | None = None,
     state.seconds += seconds
     if checkpoint is not None:
         save_checkpoint(state, checkpoint)
-    model = state.model(extra_meta)
+    model = state.model(extra_meta).with_tanh(r.tanh)
     bpc = forward(model, xs).bpc
     model = model.replace(meta={**model.meta, "bpc_f32": bpc})
     return TrainResult(model=model, state=state, bpc=bpc, seconds=state.seconds)

@@ -11,16 +11,277 @@ import math
 import numpy as np
 
 _libm = ctypes.CDLL("libm.so.6")
-_tanhf = _libm.tanhf
-_tanhf.restype = ctypes.c_float
-_tanhf.argtypes = [ctypes.c_float]
 
 f32 = np.float32
 
 
-def tanhf(z) -> np.float32:
-    """glibc's single-precision tanhf (DEFINITIONS 0.3)."""
-    return f32(_tanhf(float(z)))
+# ---- rnn.elementary: satrnn's own elementary functions, literally -------------------------------------
+# Straight-line transcriptions with the algorithms' branches written as branches (the kernels compute every
+# path and select): fdlibm's expm1f/tanhf in np.float32 scalar arithmetic (each operation rounded to
+# float32), the double functions in Python floats (IEEE double, no FMA). Independent of the host's libm.
+
+def _u32(x) -> int:
+    return int(np.array(x, dtype=np.float32).view(np.uint32))
+
+
+def _from_u32(b: int) -> np.float32:
+    return np.array(b & 0xFFFFFFFF, dtype=np.uint32).view(np.float32)[()]
+
+
+def expm1f_fdlibm(x) -> np.float32:
+    """fdlibm's expm1f (glibc <= 2.40), line by line."""
+    x = f32(x)
+    one, half, huge, tiny = f32(1.0), f32(0.5), f32(1.0e30), f32(1.0e-30)
+    ln2_hi, ln2_lo, invln2 = _from_u32(0x3F317180), _from_u32(0x3717F7D1), _from_u32(0x3FB8AA3B)
+    Q1, Q2, Q3, Q4, Q5 = (_from_u32(b) for b in (0xBD088889, 0x3AD00D01, 0xB8A670CD, 0x36867E54, 0xB457EDBB))
+    hx = _u32(x)
+    xsb = hx & 0x80000000
+    hx &= 0x7FFFFFFF
+    with np.errstate(all="ignore"):
+        if hx >= 0x4195B844:                       # |x| >= 27 ln2
+            if hx >= 0x42B17218:                   # |x| >= 88.72...
+                if hx > 0x7F800000:
+                    return f32(x + x)
+                if hx == 0x7F800000:
+                    return x if xsb == 0 else f32(-1.0)
+                if x > _from_u32(0x42B17180):
+                    return f32(huge * huge)
+            if xsb != 0:
+                return f32(tiny - one)
+        c = f32(0.0)
+        if hx > 0x3EB17218:                        # |x| > 0.5 ln2
+            if hx < 0x3F851592:                    # and < 1.5 ln2
+                if xsb == 0:
+                    hi, lo, k = f32(x - ln2_hi), ln2_lo, 1
+                else:
+                    hi, lo, k = f32(x + ln2_hi), f32(-ln2_lo), -1
+            else:
+                k = int(f32(invln2 * x + (half if xsb == 0 else -half)))   # C: truncation toward zero
+                t = f32(k)
+                hi = f32(x - f32(t * ln2_hi))
+                lo = f32(t * ln2_lo)
+            x = f32(hi - lo)
+            c = f32(f32(hi - x) - lo)
+        elif hx < 0x33000000:                      # |x| < 2^-25
+            return x
+        else:
+            k = 0
+        hfx = f32(half * x)
+        hxs = f32(x * hfx)
+        r1 = f32(one + f32(hxs * f32(Q1 + f32(hxs * f32(Q2 + f32(hxs * f32(Q3 + f32(hxs * f32(
+            Q4 + f32(hxs * Q5))))))))))
+        t = f32(f32(3.0) - f32(r1 * hfx))
+        e = f32(hxs * f32(f32(r1 - t) / f32(f32(6.0) - f32(x * t))))
+        if k == 0:
+            return f32(x - f32(f32(x * e) - hxs))
+        e = f32(f32(x * f32(e - c)) - c)
+        e = f32(e - hxs)
+        if k == -1:
+            return f32(f32(half * f32(x - e)) - half)
+        if k == 1:
+            if x < f32(-0.25):
+                return f32(f32(-2.0) * f32(e - f32(x + half)))
+            return f32(one + f32(f32(2.0) * f32(x - e)))
+        if k <= -2 or k > 56:
+            y = f32(one - f32(e - x))
+            y = _from_u32(_u32(y) + (k << 23))
+            return f32(y - one)
+        if k < 23:
+            t = _from_u32(0x3F800000 - (0x1000000 >> k))
+            y = f32(t - f32(e - x))
+            return _from_u32(_u32(y) + (k << 23))
+        t = _from_u32((0x7F - k) << 23)
+        y = f32(x - f32(e + t))
+        y = f32(y + one)
+        return _from_u32(_u32(y) + (k << 23))
+
+
+def tanhf_fdlibm(x) -> np.float32:
+    """fdlibm's tanhf (glibc <= 2.40), line by line."""
+    x = f32(x)
+    one, two, tiny = f32(1.0), f32(2.0), f32(1.0e-30)
+    jx = _u32(x)
+    ix = jx & 0x7FFFFFFF
+    with np.errstate(all="ignore"):
+        if ix >= 0x7F800000:
+            return f32(f32(one / x) + one) if jx < 0x80000000 else f32(f32(one / x) - one)
+        if ix < 0x41B00000:                        # |x| < 22
+            if ix == 0:
+                return x
+            if ix < 0x24000000:                    # |x| < 2^-55
+                return f32(x * f32(one + x))
+            if ix >= 0x3F800000:                   # |x| >= 1
+                t = expm1f_fdlibm(f32(two * abs(x)))
+                z = f32(one - f32(two / f32(t + two)))
+            else:
+                t = expm1f_fdlibm(f32(f32(-two) * abs(x)))
+                z = f32(f32(-t) / f32(t + two))
+        else:
+            z = f32(one - tiny)
+        return z if jx < 0x80000000 else f32(-z)
+
+
+def tanhf_cr(x) -> np.float32:
+    """The correctly rounded float32 tanh (round to nearest even), from mpmath at 120 bits."""
+    import mpmath
+    x = f32(x)
+    if x != x or x == 0 or np.isinf(x):
+        return tanhf_fdlibm(x)                     # NaN, +-0, +-1: exact in every semantics
+    with mpmath.workprec(120):
+        v = mpmath.tanh(mpmath.mpf(float(x)))
+        f = f32(float(v))
+        cands = [np.nextafter(f, f32(-np.inf)), f, np.nextafter(f, f32(np.inf))]
+        return min(cands, key=lambda c: (abs(mpmath.mpf(float(c)) - v), _u32(c) & 1))
+
+
+_HOST_TANHF = _libm.tanhf
+_HOST_TANHF.restype = ctypes.c_float
+_HOST_TANHF.argtypes = [ctypes.c_float]
+
+
+def host_tanhf(z) -> np.float32:
+    """The host libm's tanhf (glibc <= 2.40: fdlibm's; >= 2.41: correctly rounded). Only for checks that
+    say which host they need."""
+    return f32(_HOST_TANHF(float(z)))
+
+
+def tanhf(z, tanh: str = "fdlibm") -> np.float32:
+    """satrnn's float32 tanh under the named semantics (DEFINITIONS 0.3 names glibc's tanhf: "fdlibm")."""
+    return tanhf_fdlibm(z) if tanh == "fdlibm" else tanhf_cr(z)
+
+
+_LN2_HI = float(np.array(0x3FE62E42FEE00000, dtype=np.uint64).view(np.float64))
+_LN2_LO = float(np.array(0x3DEA39EF35793C76, dtype=np.uint64).view(np.float64))
+_INV_FACT = [1.0 / math.factorial(n) for n in range(14)]     # each rounded once to double
+
+
+def _expm1_poly(r: float) -> float:
+    """r + r^2 (1/2! + r (1/3! + ... + r / 13!)), Horner from the top."""
+    p = _INV_FACT[13]
+    for n in range(12, 1, -1):
+        p = _INV_FACT[n] + r * p
+    return r + (r * r) * p
+
+
+def _reduce(x: float) -> tuple[float, float]:
+    """x = k ln2 + r with k = x / ln 2 rounded to nearest even (a double), Cody-Waite in two parts."""
+    k = float(round(x * 1.4426950408889634))       # Python's round: to nearest, ties to even
+    return k, (x - k * _LN2_HI) - k * _LN2_LO
+
+
+def exp64(x: float) -> float:
+    """satrnn's exp_f64, literally."""
+    x = float(x)
+    if x != x:
+        return x + x
+    if x > 709.782712893384:
+        return math.inf
+    if x < -745.1332191019412:
+        return 0.0
+    k, r = _reduce(x)
+    k1 = math.floor(k / 2)
+    return ((1.0 + _expm1_poly(r)) * math.ldexp(1.0, int(k1))) * math.ldexp(1.0, int(k - k1))
+
+
+def expm1_64(x: float) -> float:
+    """satrnn's expm1_f64, literally."""
+    x = float(x)
+    if x != x:
+        return x + x
+    if abs(x) < 1e-300:
+        return x
+    if x > 709.782712893384:
+        return math.inf
+    if x < -38.0:
+        return -1.0
+    k, r = _reduce(x)
+    p = _expm1_poly(r)
+    if k == 0:
+        return p
+    k1 = math.floor(k / 2)
+    s1, s2 = math.ldexp(1.0, int(k1)), math.ldexp(1.0, int(k - k1))
+    if k > 56:
+        return ((1.0 + p) * s1) * s2 - 1.0
+    return (p * s1) * s2 + ((s1 * s2) - 1.0)
+
+
+def tanh64(x: float) -> float:
+    """satrnn's tanh_f64 (fdlibm's tanh formula on expm1_64), literally."""
+    x = float(x)
+    if x != x:
+        return x + x
+    ax = abs(x)
+    if ax < 1e-300:
+        return x
+    if ax < 2.0 ** -55:
+        return x * (1.0 + x)
+    if ax >= 22.0:
+        z = 1.0
+    elif ax >= 1.0:
+        t = expm1_64(2.0 * ax)
+        z = 1.0 - 2.0 / (t + 2.0)
+    else:
+        t = expm1_64(-(2.0 * ax))
+        z = -t / (t + 2.0)
+    return z if x >= 0 else -z
+
+
+def _log_parts(x: float) -> tuple[float, float]:
+    """x = 2^e m with m in [sqrt(1/2), sqrt(2)); ln m = 2 atanh(s), s = (m - 1) / (m + 1)."""
+    m, e = math.frexp(x)                           # exact: x = m 2^e, 0.5 <= m < 1
+    m, e = m * 2.0, e - 1
+    if m >= 1.4142135623730951:
+        m, e = m * 0.5, e + 1
+    f = m - 1.0
+    s = f / (2.0 + f)
+    z = s * s
+    q = 1.0 / 23.0
+    for n in (21, 19, 17, 15, 13, 11, 9, 7, 5, 3):
+        q = 1.0 / n + z * q
+    return float(e), (f - s * f) + (2.0 * s) * (z * q)
+
+
+def log64(x: float) -> float:
+    """satrnn's log_f64, literally."""
+    x = float(x)
+    if x != x:
+        return x + x
+    if x < 0:
+        return math.nan
+    if x == 0:
+        return -math.inf
+    if x == math.inf:
+        return x
+    e, lm = _log_parts(x)
+    return (e * _LN2_HI + lm) + e * _LN2_LO
+
+
+def log2_64(x: float) -> float:
+    """satrnn's log2_f64, literally."""
+    x = float(x)
+    if x != x:
+        return x + x
+    if x < 0:
+        return math.nan
+    if x == 0:
+        return -math.inf
+    if x == math.inf:
+        return x
+    e, lm = _log_parts(x)
+    return e + lm * 1.4426950408889634
+
+
+def expf(z) -> np.float32:
+    """satrnn's float32 exp: the double exp of the widened argument, rounded once."""
+    return f32(exp64(float(f32(z))))
+
+
+def expm1f(x) -> np.float32:
+    """satrnn's (fdlibm's) expm1f."""
+    return expm1f_fdlibm(x)
+
+
+LN2 = 0.6931471805599453
 
 
 # ---- rnn.forward (DEFINITIONS 0.3-0.5) -------------------------------------------------------------
@@ -68,14 +329,14 @@ def readout_cost(Wy, by, v, y, clamp=True) -> float:
     for j in range(Wy.shape[1]):
         L = L + prods[:, j].astype(np.float64)
     mx = max(L)
-    e = [math.exp(float(L[o]) - mx) for o in range(256)]
+    e = [exp64(float(L[o]) - mx) for o in range(256)]
     Z = 0.0
     for o in range(256):
         Z += e[o]
     p = e[y] / Z
     if clamp:
-        return -math.log2(max(p, 1e-30))
-    return -math.log(p) / math.log(2.0)
+        return -log2_64(max(p, 1e-30))
+    return -log64(p) / LN2
 
 
 def bpc(Wy, by, hs, xs, clamp=True) -> float:
@@ -297,7 +558,7 @@ def probs(Wy, by, v):
             acc += float(f32(f32(Wy[o][j]) * f32(v[j])))
         L.append(acc)
     mx = max(L)
-    e = [math.exp(L[o] - mx) for o in range(256)]
+    e = [exp64(L[o] - mx) for o in range(256)]
     Z = 0.0
     for o in range(256):
         Z += e[o]
@@ -328,7 +589,7 @@ def q2_offsets(Wx, Wh, bh, Wy, by, xs, positions, max_depth, shift=0):
             s = 0.0
             for o in range(256):
                 if pb[o] > 1e-30 and pp[o] > 1e-30:
-                    s += pb[o] * math.log2(pb[o] / pp[o])
+                    s += pb[o] * log2_64(pb[o] / pp[o])
             kl[d - 1] += s
     dom = []
     for j in range(H):
@@ -357,7 +618,7 @@ def pmi(xs, d, x, y):
     J = sum(1 for s in range(n - d) if xs[s] == x and xs[s + d] == y)
     if cx == 0 or cy == 0 or J == 0:
         return None
-    return math.log2((J / (n - d)) / ((cx / n) * (cy / n)))
+    return log2_64((J / (n - d)) / ((cx / n) * (cy / n)))
 
 
 def top_pmi(xs, d):
@@ -376,7 +637,7 @@ def top_pmi(xs, d):
         for y in range(256):
             if c[y] == 0 or J.get((x, y), 0) == 0:
                 continue
-            v = math.log2((J[(x, y)] / (n - d)) / ((c[x] / n) * (c[y] / n)))
+            v = log2_64((J[(x, y)] / (n - d)) / ((c[x] / n) * (c[y] / n)))
             if v > best:
                 best, arg = v, (x, y, v)
     return arg
@@ -422,7 +683,7 @@ def trigram_pmi(xs, t, d, norm_pairs):
                 ct += 1
     cy = sum(1 for v in xs if v == y)
     if cp > 2 and ct > 0:
-        return math.log2((ct / (n - d)) / ((cp / norm_pairs) * (cy / n)))
+        return log2_64((ct / (n - d)) / ((cp / norm_pairs) * (cy / n)))
     return 0.0
 
 
@@ -493,16 +754,6 @@ def in_tag(xs):
     return out
 
 
-_expf = _libm.expf
-_expf.restype = ctypes.c_float
-_expf.argtypes = [ctypes.c_float]
-
-
-def expf(z) -> np.float32:
-    """glibc's single-precision expf."""
-    return f32(_expf(float(z)))
-
-
 def readout_cost_f32(Wy, by, v, y, floor=1e-10):
     """float32 logits (j ascending), float32 softmax with glibc expf (o ascending), -log2 max(q, floor)."""
     L = []
@@ -516,7 +767,7 @@ def readout_cost_f32(Wy, by, v, y, floor=1e-10):
     for o in range(256):
         Z = f32(Z + expf(f32(L[o] - mx)))
     q = f32(expf(f32(L[y] - mx)) / Z)
-    return -math.log2(max(float(q), floor))
+    return -log2_64(max(float(q), floor))
 
 
 def skipgram_bpc(xs, offsets):
@@ -531,7 +782,7 @@ def skipgram_bpc(xs, offsets):
     s = 0.0
     for t in T:
         c = tuple(xs[t - d] for d in offsets)
-        s += -math.log2(n_cy[(c, xs[t])] / n_c[c])
+        s += -log2_64(n_cy[(c, xs[t])] / n_c[c])
     return s / len(T), len(n_cy)
 
 
@@ -543,7 +794,7 @@ def sequential_kt_bpc(xs, offsets):
     s = 0.0
     for t in T:
         c = tuple(xs[t - d] for d in offsets)
-        s += -math.log2((n_cy.get((c, xs[t]), 0) + 0.5) / (n_c.get(c, 0) + 128))
+        s += -log2_64((n_cy.get((c, xs[t]), 0) + 0.5) / (n_c.get(c, 0) + 128))
         n_cy[(c, xs[t])] = n_cy.get((c, xs[t]), 0) + 1
         n_c[c] = n_c.get(c, 0) + 1
     return s / len(T)
@@ -578,7 +829,7 @@ def probs_naive(Wy, by, v, paper=True):
             acc += float(f32(f32(Wy[o][j]) * f32(v[j]))) if paper else float(Wy[o][j]) * float(v[j])
         L.append(acc)
     mx = max(L)
-    e = [math.exp(x - mx) for x in L]
+    e = [exp64(x - mx) for x in L]
     Z = 0.0
     for x in e:
         Z += x
@@ -723,16 +974,6 @@ def top_abs_insertion_naive(c, K=3):
 
 # ---- automaton.um / automaton.iso (issue 4: doubled-event-space UM, DEFINITIONS 1.1, seed 003 3.1) ----
 
-_expm1f = _libm.expm1f
-_expm1f.restype = ctypes.c_float
-_expm1f.argtypes = [ctypes.c_float]
-
-
-def expm1f(x) -> np.float32:
-    """glibc's single-precision expm1f."""
-    return f32(_expm1f(float(x)))
-
-
 def um_significant_counts(Wx, Wh, Wy, threshold=0.01):
     """DEFINITIONS 1.1 literally: S_x, S_h, S_y = #{|w| > 0.01f}, strict float32 comparisons."""
     thr = f32(threshold)
@@ -861,9 +1102,9 @@ def um_bpc(pats, ms, xs, clamp=True) -> float:
         mx = max(L)
         Z = 0.0
         for o in range(256):
-            Z += math.exp(L[o] - mx)
-        py = math.exp(L[int(xs[t + 1])] - mx) / Z
-        s += -math.log2(max(py, 1e-30)) if clamp else -math.log(py) / math.log(2.0)
+            Z += exp64(L[o] - mx)
+        py = exp64(L[int(xs[t + 1])] - mx) / Z
+        s += -log2_64(max(py, 1e-30)) if clamp else -log64(py) / LN2
     return s / (len(xs) - 1)
 
 
@@ -1119,7 +1360,7 @@ def bptt_loss_grads(Wx, Wh, bh, Wy, by, xs, h0=None):
         logits = by + Wy @ h
         e = np.exp(logits - logits.max())
         p = e / e.sum()
-        loss -= math.log(p[int(xs[t + 1])])
+        loss -= log64(p[int(xs[t + 1])])
         hs.append(h)
         ps.append(p)
     g = {"Wx": np.zeros_like(Wx), "Wh": np.zeros_like(Wh), "bh": np.zeros(H), "Wy": np.zeros_like(Wy),
@@ -1185,7 +1426,7 @@ def train_numpy(xs, params, H, epochs, bptt, lr, optimizer="adam", schedule="con
             else:
                 p = p - rate * grad
             step += 1
-        history.append(loss_sum / n_pred / math.log(2))
+        history.append(loss_sum / n_pred / LN2)
     return p, history
 
 
@@ -1269,7 +1510,7 @@ def landscape_reference(F, H, pins=None):
         height[v] = h
     basin = {rep: sum(1 for v in states if attractor_of[v] == rep) for rep in cycles}
     n = len(states)
-    entropy = -sum(b / n * math.log(b / n) for b in basin.values())
+    entropy = -sum(b / n * log64(b / n) for b in basin.values())
     indeg = {v: 0 for v in states}
     for v in states:
         indeg[succ[v]] += 1

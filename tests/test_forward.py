@@ -166,22 +166,28 @@ def _fresh_asm(dispatcher, *args):
     return "\n".join(f.inspect_asm().values())
 
 
-def test_no_fma_and_libm_tanhf_in_machine_code():
-    """No fused multiply-add anywhere in the recurrence or the readout; tanh is glibc's scalar tanhf
-    (no vector math library such as SVML, whose tanhf differs); the sums are vectorised."""
+@pytest.mark.parametrize("tanh", ["fdlibm", "cr"])
+def test_no_fma_and_no_libm_in_machine_code(tanh):
+    """No fused multiply-add anywhere in the recurrence or the readout, and no call into the host's libm
+    or a vector math library: tanh and exp are satrnn's own (`rnn.elementary`) and vectorised (512-bit
+    divisions in the recurrence's activation, in the softmax's exponentials); the sums are vectorised."""
     model = random_model(128, 1)
-    W = fw.Weights.of(model)
+    W = fw.Weights.of(model, tanh=tanh)
     xs = np.arange(10, dtype=np.uint8)
     h, z = np.zeros(128, np.float32), np.empty(128, np.float32)
     hs, zs = np.empty((10, 128), np.float32), np.empty((10, 128), np.float32)
-    asm = _fresh_asm(fw._states_chunk, W.WxT, W.WhT, W.bh, xs, h, z, hs, zs)
+    asm = _fresh_asm(fw._states_chunk, W.WxT, W.WhT, W.bh, xs, h, z, hs, zs, W.sem)
     L = np.empty(256)
     asm_r = _fresh_asm(fw._logits_t, W.WyT, W.by, hs[0], L)
-    for a in (asm, asm_r):
+    E = np.empty(256)
+    asm_s = _fresh_asm(fw._softmax_terms, L, E)
+    for a in (asm, asm_r, asm_s):
         assert not re.search(r"\bv?f(n)?m(add|sub)\w*", a), "FMA instruction emitted"
         assert "svml" not in a.lower()
-    assert re.search(r"tanhf", asm) and "zmm" in asm and re.search(r"vmulps\s+[^\n]*zmm", asm)
+        assert not re.search(r"call\w*\s+\S*(tanh|exp|log|expm1)", a), "a libm call remains"
+    assert "zmm" in asm and re.search(r"vmulps\s+[^\n]*zmm", asm) and re.search(r"vdivps\s+[^\n]*zmm", asm)
     assert re.search(r"vcvtps2pd", asm_r) and "zmm" in asm_r
+    assert re.search(r"vmulpd\s+[^\n]*zmm", asm_s)
 
 
 def test_subnormal_values_bit_exact():

@@ -36,6 +36,7 @@ from satrnn.automaton.bitset import all_minus, to_hex, to_signs, unpack
 from satrnn.automaton.margins import margin_report
 from satrnn.automaton.redux import ReadoutCache
 from satrnn.automaton.sign import SignAutomaton
+from satrnn.rnn import elementary as em
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, forward, readout_costs, sequential_mean
 from satrnn.rnn.model import ElmanRNN
@@ -358,8 +359,9 @@ class ExploreData:
         pos = mu[mu > 0]
         if pos.size:
             # decade edges as doubles; searchsorted compares exactly (no log10 rounding at the edges)
-            lo, hi = int(math.floor(math.log10(pos.min()))) - 1, int(math.ceil(math.log10(pos.max()))) + 1
-            edges = 10.0 ** np.arange(lo, hi + 1)
+            lo = int(math.floor(float(em.log10(float(pos.min()))))) - 1
+            hi = int(math.ceil(float(em.log10(float(pos.max()))))) + 1
+            edges = np.array([float(f"1e{k}") for k in range(lo, hi + 1)])   # exact decimal parsing
             counts = np.bincount(np.searchsorted(edges, pos, side="right") - 1, minlength=edges.size)
             nz = np.flatnonzero(counts)
             for i in range(nz[0], nz[-1] + 1):

@@ -43,6 +43,8 @@ from importlib import resources
 
 import numpy as np
 
+from satrnn.rnn import elementary as em
+
 VERDICTS = ("reproduced", "differs", "not measurable", "not applicable", "failed")
 KINDS = ("number", "approx", "range", "bound", "order", "label", "set", "bool")
 APPROX_REL = 0.10  # relative tolerance of "~"/"about" claims (see module docstring)
@@ -73,14 +75,15 @@ def _number(s: str) -> tuple[float, float, str]:
     if m:
         mant, exp = m.group(1), int(m.group(2).replace("−", "-"))
         v, half, note = _number(mant)
-        return v * 10.0 ** exp, half * 10.0 ** exp, note + f" ×10^{exp}"
+        scale = float(f"1e{exp}")          # exact decimal parsing, not the host's pow()
+        return v * scale, half * scale, note + f" ×10^{exp}"
     if s.endswith("k"):
         s, mult, unit_note = s[:-1], 1000.0, " (thousands)"
     if not re.fullmatch(r"-?\d[\d,]*(\.\d+)?", s):
         raise ValueError(f"not a printed number: {s!r}")
     decimals = len(s.split(".")[1]) if "." in s else 0
     v = float(s.replace(",", "")) * mult
-    half = 0.5 * 10.0 ** (-decimals) * mult
+    half = 0.5 * float(f"1e{-decimals}") * mult
     note = (f"{decimals} decimal{'s' if decimals != 1 else ''}" if decimals else "integer") + unit_note
     return v, half, note
 
@@ -349,7 +352,7 @@ def compare(claim: Claim, measured) -> tuple[str, object, str]:
     if e.kind == "order":
         if not _is_num(measured) or float(measured) <= 0:
             return "differs", None, "not a positive number"
-        diff = math.log10(float(measured)) - e.value
+        diff = float(em.log10(float(measured))) - e.value
         return ("reproduced" if abs(diff) <= e.tol else "differs"), diff, "difference in log10"
     if e.kind == "set":
         ok = sorted(_as_list(measured)) == sorted(_as_list(claim.expected))

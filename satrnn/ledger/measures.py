@@ -37,6 +37,7 @@ from satrnn.analyses import (
 from satrnn.automaton import iso, margins, redux
 from satrnn.automaton.sign import SignAutomaton
 from satrnn.ledger.claims import Claim, Measured, NotAvailable
+from satrnn.rnn import elementary as em
 from satrnn.rnn.forward import forward, run_states
 from satrnn.rnn.model import ElmanRNN
 
@@ -379,7 +380,7 @@ def _bpc(ctx, variant="clamped"):
 def _p_gt_099(ctx):
     f = ctx.fwd
     n = f.predictions
-    py = np.exp(f.logp[np.arange(n), ctx.xs[1:n + 1]])
+    py = em.exp(f.logp[np.arange(n), ctx.xs[1:n + 1]])
     frac = float(np.mean(py > 0.99))
     return Measured(frac > 0.5, f"{100 * frac:.1f}% of predictions have P(y) > 0.99")
 
