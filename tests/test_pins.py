@@ -11,6 +11,7 @@ import naive
 from satrnn.analyses.cli import main
 from satrnn.automaton import cascade as cas
 from satrnn.automaton import cycles as cyc
+from satrnn.automaton import landscape as ls
 from satrnn.automaton.bitset import pack, to_int, unpack
 from satrnn.automaton.sign import SignAutomaton, parse_pins
 from satrnn.rnn.errors import SatrnnInputError
@@ -81,17 +82,26 @@ def test_pinned_near_ties(H, seed, style, kinds, n_pins):
 
 
 @pytest.mark.parametrize("sem", SEMANTICS)
-def test_pinned_cycles_exhaustive_and_brent(sem):
+def test_pinned_cycles_exhaustive_and_brent(sem, slicing):
     H = 9
     model = random_model(H, 5, scale=2.0)
     pins = {2: 1, 7: -1}
     A = SignAutomaton.from_model(model, sem, pins=pins)
     x = 65
     F = lambda s: literal_step(model, sem, pins)(s, x)  # noqa: E731
+    # exhaustive: the free-state space (the 2^7 states with neuron 2 at +1 and 7 at -1), as landscape enumerates
     ex = cyc.exhaustive_cycles(A, np.array([x]))
-    ref, cycle_of = naive.exhaustive_cycles(F, H)
-    assert dict(zip(ex.reps.tolist(), zip(ex.periods.tolist(), ex.basins.tolist()))) == ref
-    assert [int(ex.reps[c]) for c in ex.cycle_of] == [cycle_of[v] for v in range(1 << H)]
+    ref = naive.landscape_reference(F, H, pins)
+    assert ex.n_states == len(ref["states"]) == 1 << 7
+    rep_full = [to_int(w) for w in ls.free_states(ex.reps, ls.free_neurons(H, pins), ls.pin_words(H, pins)[1])]
+    assert rep_full == sorted(ref["cycles"]) and ex.rep_hex() == [format(v, "03x") for v in rep_full]
+    assert ex.periods.tolist() == [len(ref["cycles"][r]) for r in rep_full]
+    assert ex.basins.tolist() == [ref["basin"][r] for r in rep_full]
+    assert [rep_full[c] for c in ex.cycle_of] == [ref["attractor_of"][v] for v in ref["states"]]
+    assert ex.depth.tolist() == [ref["height"][v] for v in ref["states"]]
+    land = ls.landscape(A, x)
+    assert [a.rep for a in land.attractors] == ex.rep_hex() and [a.basin_size for a in land.attractors] == \
+        ex.basins.tolist()
     starts = cyc.random_starts(H, 10, 1)
     r = cyc.find_cycles(A, starts, np.array([[x]]), budget=10**4)
     for i in range(starts.shape[0]):
@@ -100,7 +110,7 @@ def test_pinned_cycles_exhaustive_and_brent(sem):
 
 
 @pytest.mark.parametrize("sem", SEMANTICS)
-def test_pinned_cascades(sem):
+def test_pinned_cascades(sem, slicing):
     H = 12
     model = random_model(H, 2, scale=2.0)
     pins = {0: -1, 5: 1, 11: 1}
