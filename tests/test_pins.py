@@ -182,3 +182,34 @@ def test_cli_bad_pin_exit_2(model_file, capsys, cmd, spec):
     assert main([cmd[0], str(model_file), *cmd[1:], "--pin", spec]) == 2
     err = capsys.readouterr().err
     assert err.startswith("satrnn: error:") and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("H,spec", [(10, "3=+1,7=-1"), (130, ",".join(f"{j}={(-1) ** j:+d}" for j in range(120)))])
+def test_cli_exhaustive_cycles_and_landscape_enumerate_the_same_free_states(tmp_path, capsys, H, spec):
+    """Issue 27 item 4: one pin convention where --exhaustive meets --pin. `cycles --exhaustive --pin`
+    enumerated all 2^H states (basins 311 / 713 of 1,024 on a 10-neuron model with 2 pins) while
+    `landscape` enumerated the 2^(H - pins) free states (58 / 198 of 256); both now enumerate the free
+    states, and report how many neurons are free (also past H = 20 and 64, with enough pins)."""
+    path = tmp_path / "m.npz"
+    save_model(random_model(H, 3, scale=2.0), path)
+    assert main(["cycles", str(path), "--input", "32", "--exhaustive", "--pin", spec, "--json"]) == 0
+    c = json.loads(capsys.readouterr().out)["exhaustive"][0]
+    assert main(["landscape", str(path), "--input", "32", "--exhaustive", "--pin", spec, "--json"]) == 0
+    land = json.loads(capsys.readouterr().out)
+    n_pins = spec.count(",") + 1
+    assert c["states"] == land["states"] == 1 << (H - n_pins) and c["free_neurons"] == H - n_pins
+    assert c["pins"] == land["pins"]
+    assert [(x["rep"], x["period"], x["basin"]) for x in c["cycles"]] == \
+        [(a["rep"], a["period"], a["basin_size"]) for a in land["attractors"]]
+    assert c["max_depth"] == land["max_height"]
+    assert main(["cycles", str(path), "--input", "32", "--exhaustive", "--pin", spec]) == 0
+    assert f"All {c['states']:,} states ({H - n_pins} free neurons)" in capsys.readouterr().out
+
+
+def test_cli_exhaustive_cycles_limit_counts_free_neurons(tmp_path, capsys):
+    path = tmp_path / "m.npz"
+    save_model(random_model(22, 1), path)
+    assert main(["cycles", str(path), "--input", "32", "--exhaustive"]) == 2
+    assert "at most 20 free neurons" in capsys.readouterr().err
+    assert main(["cycles", str(path), "--input", "32", "--exhaustive", "--pin", "0=+1,1=-1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["exhaustive"][0]["states"] == 1 << 20
