@@ -30,7 +30,7 @@ from satrnn.automaton.margins import check_model_text, seq_sum32, seq_sum64
 from satrnn.automaton.sign import SignAutomaton
 from satrnn.rnn import elementary as em
 from satrnn.rnn.errors import SatrnnInputError
-from satrnn.rnn.forward import as_bytes, readout_costs
+from satrnn.rnn.forward import as_bytes, sign_readout_costs
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.stream import SequentialSum, fold_chunks, prediction_chunks
 
@@ -303,7 +303,7 @@ class _Dynamics:
         traj = self.aut.run(self.state, x_in)                          # beta_{t0} .. beta_{t0+m-1}
         self.flips += int(hamming(traj[0], self.state)) + int(hamming(traj[1:], traj[:-1]).sum())
         self.state = traj[-1]
-        costs, _ = readout_costs(self.model, to_signs(traj, self.model.H), x_next)
+        costs = sign_readout_costs(self.model, to_signs(traj, self.model.H), x_next)
         self.cost.add(costs)
         if self.distinct is not None:
             self.distinct.add(traj)

@@ -22,7 +22,7 @@ import numpy as np
 
 from satrnn.automaton.bitset import _popcount64, n_words, pack, unpack
 from satrnn.automaton.cycles import trajectory
-from satrnn.automaton.sign import _new_parts, _new_scratch, _step
+from satrnn.automaton.sign import _new_parts, _new_scratch, _step, _step_work, step_work
 from satrnn.automaton.slices import run_jobs
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import run_states
@@ -33,44 +33,65 @@ Z95 = 1.959963984540054
 
 # ---- kernel -------------------------------------------------------------------------------------
 
+# A job's position, saved between slices: P = [r, u, s, cur, fb] (flip step, run u = -1 base or the flipped
+# neuron, steps done in the run, the register row holding its state, fallbacks of flip step r so far).
+P_R, P_U, P_S, P_CUR, P_FB = range(5)
+
+
 @njit
-def _cascade(T, states, xs, t_idx, k, out, fallbacks):
+def _cascade(T, states, xs, t_idx, k, out, fallbacks, R, base, P, limit):
     """out[r, j, s] = d_{s+1} for the flip of neuron j at step t = t_idx[r] (inputs xs[t+1..t+k]).
 
-    Per r, run u = -1 is the unflipped base (its k states kept in `base`), runs u = 0..H-1 the flips of
-    neuron u; one step site, the states in a register array (rows 0, 1 used alternately)."""
+    Per r, run u = -1 is the unflipped base (its k states kept in `base` (k, W)), runs u = 0..H-1 the flips
+    of neuron u; one step site, the states in a register array R (2, W) (rows 0, 1 used alternately).
+    Resumable: runs from position P (a fresh job: P = [0, -1, 0, 0, 0]) until the step whose work reaches
+    `limit` units (`sign._step_work`) or the end (P[P_R] == t_idx.size); returns (steps, work) done. R,
+    base and P carry the job between calls, so the results do not depend on where it stopped."""
     W = T.W
     H = T.H
     z = _new_scratch(T)
     parts = _new_parts(T)
-    R = np.empty((2, W), dtype=np.uint64)
-    base = np.empty((k, W), dtype=np.uint64)
-    for r in range(t_idx.shape[0]):
+    r, u, s, cur, fb = P[P_R], P[P_U], P[P_S], P[P_CUR], P[P_FB]
+    steps = 0
+    work = 0
+    while r < t_idx.shape[0] and work < limit:
         t = t_idx[r]
-        fb = 0
-        for u in range(-1, H):
+        if s == 0:          # a run starts: its state is the trajectory's, neuron u flipped
             for q in range(W):
                 R[0, q] = states[t, q]
             if u >= 0:
                 R[0, u >> 6] ^= np.uint64(1) << np.uint64(u & 63)
             cur = 0
-            for s in range(k):
-                x = np.int64(xs[t + 1 + s])
-                fb += _step(T, R, cur, 1 - cur, x, z, parts)
-                cur = 1 - cur
-                if u < 0:
-                    for q in range(W):
-                        base[s, q] = R[cur, q]
-                    continue
-                d = 0
-                for q in range(W):
-                    d += _popcount64(R[cur, q] ^ base[s, q])
-                out[r, u, s] = d
-                if d == 0:  # identical states stay identical under identical inputs
-                    for s2 in range(s + 1, k):
-                        out[r, u, s2] = 0
-                    break
-        fallbacks[r] = fb
+        x = np.int64(xs[t + 1 + s])
+        f = _step(T, R, cur, 1 - cur, x, z, parts)
+        fb += f
+        work += _step_work(T, f)
+        steps += 1
+        cur = 1 - cur
+        if u < 0:
+            for q in range(W):
+                base[s, q] = R[cur, q]
+            s += 1
+        else:
+            d = 0
+            for q in range(W):
+                d += _popcount64(R[cur, q] ^ base[s, q])
+            out[r, u, s] = d
+            s += 1
+            if d == 0:      # identical states stay identical under identical inputs
+                for s2 in range(s, k):
+                    out[r, u, s2] = 0
+                s = k
+        if s == k:          # the run is over: the next neuron, or the next flip step
+            s = 0
+            u += 1
+            if u == H:
+                fallbacks[r] = fb
+                fb = 0
+                u = -1
+                r += 1
+    P[P_R], P[P_U], P[P_S], P[P_CUR], P[P_FB] = r, u, s, cur, fb
+    return steps, work
 
 
 # ---- trajectories ------------------------------------------------------------------------------------
@@ -113,7 +134,8 @@ class Cascades:
     fallbacks: int
 
 
-CASCADE_STEPS = 1 << 17     # Boolean steps per job of `flip_cascades` (well under a slice)
+CASCADE_WORK = 1 << 28      # work units per job of `flip_cascades` (2^17 steps at H = 128); each job runs
+                            # in slices of about 0.1 s at any H (`slices.run_jobs`)
 
 
 def flip_cascades(automaton, states, xs, k: int, t_idx=None) -> Cascades:
@@ -133,15 +155,24 @@ def flip_cascades(automaton, states, xs, k: int, t_idx=None) -> Cascades:
     out = np.zeros((m, H, k), dtype=np.int32)
     fb = np.zeros(m, dtype=np.int64)
     states = np.ascontiguousarray(states, dtype=np.uint64)
-    per = (H + 1) * k                  # steps per flip step t
-    block = max(1, CASCADE_STEPS // per)
+    T = automaton.tables
+    per = (H + 1) * k                  # steps per flip step t (at most: a healed flip stops early)
+    block = max(1, CASCADE_WORK // (per * step_work(T)))
+    live: dict[int, tuple] = {}        # job -> (R, base, P) while it runs
 
-    def work(j, _):
+    def work(j, limit):
         lo, hi = j * block, min(m, (j + 1) * block)
-        _cascade(automaton.tables, states, xs, t_idx[lo:hi], k, out[lo:hi], fb[lo:hi])
-        return True, (hi - lo) * per
+        if j not in live:
+            live[j] = (np.zeros((2, T.W), dtype=np.uint64), np.zeros((k, T.W), dtype=np.uint64),
+                       np.array([0, -1, 0, 0, 0], dtype=np.int64))
+        R, base, P = live[j]
+        steps, used = _cascade(T, states, xs, t_idx[lo:hi], k, out[lo:hi], fb[lo:hi], R, base, P, limit)
+        if P[P_R] < hi - lo:
+            return False, steps, used
+        del live[j]
+        return True, steps, used
 
-    run_jobs((m + block - 1) // block, work, total_steps=m * per)
+    run_jobs((m + block - 1) // block, work, total_work=m * float(per) * step_work(T))
     return Cascades(d=out, t=t_idx, x_next=xs[t_idx + 1], k=k, fallbacks=int(fb.sum()))
 
 

@@ -14,9 +14,10 @@ Budget: the detection phase may use at most `budget` steps; a start that has not
 lambda in whole sequences and the budget as floor(budget / L) sequences). After detection the
 exact mu, lambda and rep cost about 2 mu + 2 lambda more steps, counted in `steps` but not in the budget.
 
-Exhaustive mode (H <= 20): the successor of every one of the 2^H phase-0 states, then every cycle of that
-functional graph with its exact basin size and every state's depth (distance to its cycle, in applications
-of F).
+Exhaustive mode (at most 20 free neurons): the successor of every phase-0 state of the free-state space
+(the 2^(H - p) states whose p pinned neurons hold their values, as in `automaton.landscape`; all 2^H states
+when nothing is pinned), then every cycle of that functional graph with its exact basin size and every
+state's depth (distance to its cycle, in applications of F).
 """
 from __future__ import annotations
 
@@ -27,14 +28,26 @@ import numpy as np
 
 from satrnn.automaton.bitset import n_words, pack, to_hex
 from satrnn.automaton.glibc_rand import GlibcRand
-from satrnn.automaton.sign import _advance_rows, _new_parts, _new_scratch, _step
-from satrnn.automaton.slices import run_jobs
+from satrnn.automaton.sign import (
+    _advance_rows,
+    _new_parts,
+    _new_scratch,
+    _step,
+    _step_work,
+    check_pins,
+    free_index,
+    free_neurons,
+    free_states,
+    pin_words,
+    step_work,
+)
+from satrnn.automaton.slices import run_jobs, run_rows
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.numba_config import njit, njit_leaf
 
 MAX_BUDGET = 10**13
 MAX_EXHAUSTIVE_H = 20
-MAX_SUCCESSOR_H = 26        # successor tables (landscapes): 2^H int64, one word per state
+MAX_SUCCESSOR_H = 26        # successor tables (landscapes): 2^(free neurons) int64
 
 STATUS_UNRESOLVED = 0
 STATUS_CYCLE = 1
@@ -97,8 +110,9 @@ def brent_init(start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @njit
 def _brent(T, seq, R, S, max_evals, limit):
-    """Advance one Brent machine (R, S) by at most `limit` steps under F (seq); max_evals is the detection
-    budget in applications of F. Returns the steps done; S[F_PHASE] == DONE when finished."""
+    """Advance one Brent machine (R, S) under F (seq) until the step whose work reaches `limit` units
+    (`sign._step_work`); max_evals is the detection budget in applications of F. Returns (steps done, work
+    done); S[F_PHASE] == DONE when finished."""
     z = _new_scratch(T)
     parts = _new_parts(T)
     L = seq.shape[0]
@@ -106,6 +120,7 @@ def _brent(T, seq, R, S, max_evals, limit):
     power, lam, mu, evals, cnt, r = S[F_POWER], S[F_LAM], S[F_MU], S[F_EVALS], S[F_CNT], S[F_R]
     steps, fb, status, mu_steps = S[F_STEPS], S[F_FB], S[F_STATUS], S[F_MUSTEPS]
     done = 0
+    work = 0
     while True:
         while enter:    # a phase's entry actions (a phase may end at once and enter the next)
             enter = 0
@@ -147,12 +162,14 @@ def _brent(T, seq, R, S, max_evals, limit):
                 if _rows_equal(R, tort, hare):
                     mu_steps = (mu - 1) * L
                     phase = DONE
-        if phase == DONE or done >= limit:
+        if phase == DONE or work >= limit:
             break
         src = tort if who == 0 else hare
         dst = src ^ 1
         x = np.int64(seq[r]) if phase == P4C else np.int64(seq[q])
-        fb += _step(T, R, src, dst, x, z, parts)
+        f = _step(T, R, src, dst, x, z, parts)
+        fb += f
+        work += _step_work(T, f)
         if who == 0:
             tort = dst
         else:
@@ -208,7 +225,7 @@ def _brent(T, seq, R, S, max_evals, limit):
     S[F_PHASE], S[F_ENTER], S[F_Q], S[F_TORT], S[F_HARE], S[F_WHO] = phase, enter, q, tort, hare, who
     S[F_POWER], S[F_LAM], S[F_MU], S[F_EVALS], S[F_CNT], S[F_R] = power, lam, mu, evals, cnt, r
     S[F_STEPS], S[F_FB], S[F_STATUS], S[F_MUSTEPS] = steps, fb, status, mu_steps
-    return done
+    return done, work
 
 
 @njit
@@ -345,9 +362,9 @@ def find_cycles(automaton, starts, seqs, budget: int, jobs=None, batch: int | No
         if jb not in live:
             live[jb] = brent_init(starts[job_start[jb]])
         R, S = live[jb]
-        done = _brent(T, seqs[job_seq[jb]], R, S, max_evals, limit)
+        done, used = _brent(T, seqs[job_seq[jb]], R, S, max_evals, limit)
         if S[F_PHASE] != DONE:
-            return False, done
+            return False, done, used
         del live[jb]
         status[jb] = S[F_STATUS]
         steps[jb] = S[F_STEPS]
@@ -356,14 +373,14 @@ def find_cycles(automaton, starts, seqs, budget: int, jobs=None, batch: int | No
             mu[jb] = S[F_MUSTEPS]
             lam[jb] = S[F_LAM] * L
             rep[jb] = R[REP]
-        return True, done
+        return True, done, used
 
     def progress(done_jobs, steps_so_far):
         if on_batch is not None:
             on_batch(done_jobs, J, steps_so_far)
     # Each job runs on one thread from start to end, in slices (outputs are per job, so neither the
     # schedule nor the slicing can change results).
-    run_jobs(J, work, total_steps=J * float(budget), on_progress=progress,
+    run_jobs(J, work, total_work=J * float(budget) * step_work(T), on_progress=progress,
              threads=None if threads is None else int(threads))
     return CycleSearch(H=automaton.H, status=status, mu=mu, lam=lam, rep=rep, steps=steps, fallbacks=fb,
                        job_start=job_start, job_seq=job_seq, budget=int(budget),
@@ -417,63 +434,88 @@ def trajectory(automaton, start, seq, n_steps: int, on_progress=None) -> np.ndar
     return out
 
 
-@dataclass
+@dataclass(frozen=True)
 class Exhaustive:
-    """Every cycle of F on all 2^H phase-0 states. reps/periods (in steps)/basins per cycle, sorted by rep;
-    cycle_of (2^H,) index into reps; depth (2^H,) applications of F until the cycle (0 on it)."""
+    """Every cycle of F on the free-state space: the N = 2^m phase-0 states whose pinned neurons hold their
+    values (m = H - pins free neurons; nothing pinned: all 2^H states), indexed by compressed index c (bit k
+    of c = free neuron k, `sign.free_states`; unpinned, c is the state). reps (compressed index of each
+    cycle's smallest state), periods (in steps), basins (states) per cycle, sorted by rep; cycle_of (N,)
+    index into reps; depth (N,) applications of F until the cycle (0 on it)."""
 
     H: int
     L: int
+    pins: tuple[tuple[int, int], ...]
     reps: np.ndarray
     periods: np.ndarray
     basins: np.ndarray
     cycle_of: np.ndarray
     depth: np.ndarray
 
+    @property
+    def free_neurons(self) -> np.ndarray:
+        return free_neurons(self.H, self.pins)
+
+    @property
+    def n_states(self) -> int:
+        return 1 << (self.H - len(self.pins))
+
+    def rep_hex(self) -> list[str]:
+        """The cycles' smallest states as full hex states (pinned neurons included)."""
+        free, pinval = self.free_neurons, pin_words(self.H, self.pins)[1]
+        return [to_hex(s, self.H) for s in free_states(self.reps, free, pinval)]
+
     def as_dict(self) -> dict:
-        N = 1 << self.H
-        return {"H": self.H, "states": N, "sequence_length": self.L, "n_cycles": int(self.reps.shape[0]),
-                "cycles": [{"rep": format(int(r), f"0{(self.H + 3) // 4}x"), "period": int(p), "basin": int(b),
-                            "basin_fraction": int(b) / N}
-                           for r, p, b in zip(self.reps, self.periods, self.basins)],
+        N = self.n_states
+        return {"H": self.H, "pins": [{"neuron": j, "sign": v} for j, v in self.pins],
+                "free_neurons": self.H - len(self.pins), "states": N, "sequence_length": self.L,
+                "n_cycles": int(self.reps.shape[0]),
+                "cycles": [{"rep": h, "period": int(p), "basin": int(b), "basin_fraction": int(b) / N}
+                           for h, p, b in zip(self.rep_hex(), self.periods, self.basins)],
                 "max_depth": int(self.depth.max()), "mean_depth": float(self.depth.mean())}
 
 
-SUCC_STEPS = 1 << 16     # Boolean steps per job of the exhaustive successor table (a few ms)
-
-
 def successors(automaton, seq, on_progress=None) -> np.ndarray:
-    """succ (2^H,) int64: succ[v] = F(v) as an integer, for every state v < 2^H (H <= 20, one word), F = the
-    steps under seq. Blocks of states run as independent jobs (threads only if the work is large)."""
+    """succ (2^m,) int64 over the free-state space of the automaton's pins (m free neurons, m <= 26):
+    succ[c] = the compressed index of F(state c), F = the steps under seq (see `Exhaustive` for the
+    indexing; nothing pinned: succ[v] = F(v) for every state v < 2^H). Rows run in jobs sliced by work
+    (`slices.run_rows`: threads only if the work is large, Ctrl-C within a slice at any H);
+    on_progress(states done, 2^m)."""
     H = automaton.H
-    if H > MAX_SUCCESSOR_H:
-        raise SatrnnInputError(f"a successor table needs H <= {MAX_SUCCESSOR_H}, this model has H = {H}")
+    free = free_neurons(H, automaton.pins)
+    m = int(free.shape[0])
+    if m > MAX_SUCCESSOR_H:
+        raise SatrnnInputError(f"a successor table needs at most {MAX_SUCCESSOR_H} free neurons, this automaton "
+                               f"has {m} (H = {H}, {H - m} pinned)")
     seqs = _check_seqs(seq)[:1]
-    N = 1 << H
+    N = 1 << m
     succ = np.empty(N, dtype=np.int64)
     T = automaton.tables
-    L = seqs.shape[1]
-    block = max(1, SUCC_STEPS // L)
+    pinval = np.ascontiguousarray(T.pinval)
+    row_work = seqs.shape[1] * step_work(T)
 
-    def work(j, _):
-        lo, hi = j * block, min(N, (j + 1) * block)
-        a = np.arange(lo, hi, dtype=np.uint64).reshape(-1, 1)
+    def advance(r, hi, limit):
+        n = min(hi, r + limit // row_work + 1) - r   # rows the limit allows at least (a row costs >= row_work)
+        a = free_states(np.arange(r, r + n), free, pinval)
         out = np.empty_like(a)
-        _advance_rows(T, a, seqs, out, np.zeros(hi - lo, dtype=np.int64))
-        succ[lo:hi] = out[:, 0].astype(np.int64)
-        return True, (hi - lo) * L
+        done, used = _advance_rows(T, a, seqs, out, np.zeros(n, dtype=np.int64), 0, limit)
+        succ[r:r + done] = free_index(out[:done], free)
+        return r + done, used
 
-    run_jobs((N + block - 1) // block, work, total_steps=N * L, on_progress=on_progress)
+    run_rows(N, row_work, advance, on_progress=None if on_progress is None else lambda done: on_progress(done, N))
     return succ
 
 
 def exhaustive_cycles(automaton, seq, on_progress=None) -> Exhaustive:
-    """Enumerate all 2^H states (H <= 20): every cycle of F with its exact basin."""
+    """Enumerate the free-state space of the automaton's pins (at most MAX_EXHAUSTIVE_H free neurons; all
+    2^H states when nothing is pinned): every cycle of F with its exact basin."""
     H = automaton.H
-    if H > MAX_EXHAUSTIVE_H:
-        raise SatrnnInputError(f"--exhaustive needs H <= {MAX_EXHAUSTIVE_H}, this model has H = {H}")
+    pins = check_pins(automaton.pins, H)
+    m = H - len(pins)
+    if m > MAX_EXHAUSTIVE_H:
+        raise SatrnnInputError(f"--exhaustive needs at most {MAX_EXHAUSTIVE_H} free neurons, this model has "
+                               f"H = {H} with {len(pins)} pinned")
     seq = _check_seqs(seq)[0]
-    N = 1 << H
+    N = 1 << m
     succ = successors(automaton, seq, on_progress)
     cycle_id = np.empty(N, dtype=np.int64)
     depth = np.empty(N, dtype=np.int64)
@@ -484,8 +526,9 @@ def exhaustive_cycles(automaton, seq, on_progress=None) -> Exhaustive:
     order = np.argsort(rep[:nc], kind="stable")
     remap = np.empty(nc, dtype=np.int64)
     remap[order] = np.arange(nc)
-    return Exhaustive(H=H, L=int(seq.shape[0]), reps=rep[:nc][order], periods=ln[:nc][order] * seq.shape[0],
-                      basins=basin[:nc][order], cycle_of=remap[cycle_id], depth=depth)
+    return Exhaustive(H=H, L=int(seq.shape[0]), pins=pins, reps=rep[:nc][order],
+                      periods=ln[:nc][order] * seq.shape[0], basins=basin[:nc][order], cycle_of=remap[cycle_id],
+                      depth=depth)
 
 
 # ---- paper-compatible searches (DEFINITIONS 4.3, 4.4) ---------------------------------------------------

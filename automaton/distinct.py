@@ -11,7 +11,8 @@ differently seeded mix (and so on), so no step ever holds more than about `memor
 
 Memory: O(memory_rows x 8 W bytes) whatever the number of distinct states: a merge or a bucket read holds
 the rows twice (about 2 x 8 W x memory_rows bytes, plus 8-16 bytes a row of bucket indices when spilling);
-8 MB of keys at the default 2^19 rows and W = 2 (H = 128).
+the default cap is 2^19 rows and at most 8 MB of keys (2^19 rows at W <= 2, i.e. H <= 128; 2^14 at H = 4096),
+so memory and the longest single sort (what Ctrl-C waits for) do not grow with H.
 Disk: 8 W bytes per distinct state once spilled. Repeats of a state in different spills are appended
 too, but a bucket file is de-duplicated in place whenever it doubles, so disk stays within about 2 x 8 W
 bytes per distinct state plus one buffer (not for buckets holding more than `memory_rows` distinct
@@ -103,6 +104,8 @@ class DistinctStates:
     MERGE_ROWS = 1 << 16      # pending rows merged into the sorted set at least this many at a time
     # default cap: 2^19 rows = 8 MB of keys at W = 2 (H = 128): margins stays flat from 1 MB of text
     MEMORY_ROWS = 1 << 19
+    MEMORY_BYTES = 1 << 23    # ... and at most 8 MB of keys for any W: at H = 4096 (W = 64) 2^19 rows were 256 MB
+                              # and one sort of them 0.75 s (Ctrl-C waits for it); 2^14 rows sort in 0.02 s
     BUCKETS = 256
 
     def __init__(self, W: int, memory_rows: int | None = None, spill_dir: str | os.PathLike | None = None,
@@ -110,7 +113,9 @@ class DistinctStates:
         if W < 1:
             raise ValueError(f"W must be >= 1, got {W}")
         self.W = int(W)
-        self.memory_rows = max(1, int(self.MEMORY_ROWS if memory_rows is None else memory_rows))
+        if memory_rows is None:
+            memory_rows = min(self.MEMORY_ROWS, self.MEMORY_BYTES // (8 * self.W))
+        self.memory_rows = max(1, int(memory_rows))
         self.buckets = max(2, int(self.BUCKETS if buckets is None else buckets))
         self.spill_dir = spill_dir
         self._seen = np.empty((0, self.W), dtype=np.uint64)    # sorted, distinct

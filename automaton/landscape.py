@@ -11,8 +11,8 @@ cycle states, graph nodes) is one of those, and the exhaustive landscape enumera
 function takes `pins=None` to mean the automaton's own pins (`SignAutomaton.from_model(..., pins=...)`).
 (It equals the automaton of the model whose pinned rows have Wh[j, :] = 0, Wx[j, :] = 0, bh[j] = +-1: tested.)
 
-Exact landscape (`landscape`, H - p <= 24): the successor of every state once, from the packed one-step kernel
-(`cascade.step_many`, in blocks of 2^16 states), then
+Exact landscape (`landscape`, H - p <= 24, any H): the successor of every state once (`cycles.successors`, the
+packed kernel on the free-state space, sliced by work), then
 an iterative labelling of the functional graph (no recursion): in-degrees, a peel of the in-degree-0 states
 (Kahn's order), what remains is the union of the cycles, each labelled by a walk from its smallest state,
 then heights and attractors in reverse peel order. Results: per attractor its cycle states (hex, in cycle
@@ -40,13 +40,21 @@ import math
 import time
 from dataclasses import dataclass, field
 
-import numba
 import numpy as np
 
 from satrnn.automaton import cycles as cyc
+from satrnn.automaton.bitset import to_hex
 from satrnn.automaton.cascade import flip_cascades
 from satrnn.automaton.intervals import LN2, bootstrap_entropy_interval, clopper_pearson, entropy_nats
-from satrnn.automaton.sign import SignAutomaton, check_pins, parse_pins, pin_words  # noqa: F401 (parse_pins: re-exported)
+from satrnn.automaton.sign import (  # noqa: F401 - parse_pins and free_index are re-exported
+    SignAutomaton,
+    check_pins,
+    free_index,
+    free_neurons,
+    free_states,
+    parse_pins,
+    pin_words,
+)
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.numba_config import njit
 
@@ -55,9 +63,7 @@ MAX_GRAPH_FREE = 16          # state transition graphs: at most 2^16 nodes
 MAX_STARTS = 10_000_000
 CONFIDENCE = 0.95
 BOOTSTRAP_RESAMPLES = 9999
-PINNED_BLOCK = 1 << 16       # successors are computed in blocks of this many states (memory, Ctrl-C, progress)
 Z95 = 1.959963984540054
-SERIAL_BELOW = 1 << 14     # exhaustive landscapes of fewer states run their successor kernel on one thread
 
 
 # ---- pins --------------------------------------------------------------------------------------------
@@ -90,26 +96,7 @@ def pinned_automaton(automaton: SignAutomaton, pins) -> SignAutomaton:
 
 
 def _free_neurons(H: int, pins) -> np.ndarray:
-    pinned = {j for j, _ in pins}
-    return np.array([j for j in range(H) if j not in pinned], dtype=np.int64)
-
-
-def _deposit(idx: np.ndarray, free: np.ndarray, plus_word: int) -> np.ndarray:
-    """Full one-word states (uint64) of compressed indices: bit k of idx goes to neuron free[k]."""
-    out = np.full(idx.shape, np.uint64(plus_word), dtype=np.uint64)
-    u = idx.astype(np.uint64)
-    for k, j in enumerate(free):
-        out |= ((u >> np.uint64(k)) & np.uint64(1)) << np.uint64(j)
-    return out
-
-
-def _extract(states: np.ndarray, free: np.ndarray) -> np.ndarray:
-    """Compressed indices (int64) of full one-word states: bit k = neuron free[k]."""
-    s = states.astype(np.uint64)
-    out = np.zeros(s.shape, dtype=np.int64)
-    for k, j in enumerate(free):
-        out |= ((s >> np.uint64(j)) & np.uint64(1)).astype(np.int64) << k
-    return out
+    return free_neurons(H, pins)
 
 
 # ---- kernels -----------------------------------------------------------------------------------------
@@ -272,12 +259,11 @@ class ExactLandscape:
         return _free_neurons(self.H, self.pins)
 
     def full_states(self, idx) -> np.ndarray:
-        """Full one-word packed states (uint64) of compressed indices."""
-        return _deposit(np.asarray(idx, dtype=np.int64), self.free_neurons, int(pin_masks(self.pins, self.H)[1][0]))
+        """Packed states (n, W) uint64 of compressed indices (n,)."""
+        return free_states(np.atleast_1d(idx), self.free_neurons, pin_words(self.H, self.pins)[1])
 
     def state_hex(self, idx) -> list[str]:
-        nd = (self.H + 3) // 4
-        return [format(int(v), f"0{nd}x") for v in self.full_states(np.atleast_1d(idx))]
+        return [to_hex(s, self.H) for s in self.full_states(idx)]
 
     def as_dict(self) -> dict:
         return {"kind": "exact", "H": self.H, "semantics": self.semantics, "sequence": list(self.seq),
@@ -317,38 +303,6 @@ def _check_seq(seq) -> np.ndarray:
     return a[0]
 
 
-def _successor_map(A: SignAutomaton, seq: np.ndarray, free: np.ndarray, plus_word: int, succ,
-                   on_progress=None) -> None:
-    """succ[c] = compressed F(c) for every compressed index c, with the packed one-step kernel
-    (`cascade.step_many`) on blocks of PINNED_BLOCK states: bounded memory, a progress callback
-    on_progress(done, total) and Ctrl-C between blocks. Unpinned, compressed index = state."""
-    from satrnn.automaton.cascade import step_many
-    N = succ.shape[0]
-    pinned = free.shape[0] < A.H
-    threads = numba.get_num_threads()
-    if N < SERIAL_BELOW:
-        # A parallel region over a handful of states waits for a second thread, which on a busy machine
-        # cost ~20 ms per call (100x the work); results do not depend on the thread count.
-        numba.set_num_threads(1)
-    try:
-        _successor_blocks(A, seq, free, plus_word, succ, on_progress, pinned, step_many)
-    finally:
-        numba.set_num_threads(threads)
-
-
-def _successor_blocks(A, seq, free, plus_word, succ, on_progress, pinned, step_many) -> None:
-    N = succ.shape[0]
-    for lo in range(0, N, PINNED_BLOCK):
-        hi = min(N, lo + PINNED_BLOCK)
-        idx = np.arange(lo, hi, dtype=np.int64)
-        cur = (_deposit(idx, free, plus_word) if pinned else idx.astype(np.uint64)).reshape(-1, 1)
-        for x in seq:
-            cur = step_many(A, cur, np.full(hi - lo, x, dtype=np.uint8))
-        succ[lo:hi] = _extract(cur[:, 0], free) if pinned else cur[:, 0].astype(np.int64)
-        if on_progress is not None:
-            on_progress(hi, N)
-
-
 def landscape(automaton: SignAutomaton, seq, pins=None, on_progress=None) -> ExactLandscape:
     """The exact landscape of all 2^(H - p) states under the input byte or periodic sequence `seq`.
 
@@ -363,9 +317,7 @@ def landscape(automaton: SignAutomaton, seq, pins=None, on_progress=None) -> Exa
     seq = _check_seq(seq)
     N = 1 << m
     free = _free_neurons(H, pins)
-    plus_word = int(pin_masks(pins, H)[1][0])
-    succ = np.empty(N, dtype=np.int64)
-    _successor_map(pinned_automaton(automaton, pins), seq, free, plus_word, succ, on_progress)
+    succ = cyc.successors(pinned_automaton(automaton, pins), seq, on_progress)
     # the labelling runs in slices of LABEL_SLICE states, so Ctrl-C is honoured within a fraction of a second
     indeg = np.zeros(N, dtype=np.int32)
     _sliced(N, lambda lo, hi: _in_degrees(succ, indeg, lo, hi))  # noqa: F821 - runs before `del indeg`
@@ -398,12 +350,12 @@ def landscape(automaton: SignAutomaton, seq, pins=None, on_progress=None) -> Exa
     _sliced(goe, lambda lo, hi: _per_attractor_goe(attractor, order, goe_per, lo, hi))  # noqa: F821 - before del
     del order
     L = int(seq.shape[0])
-    nd = (H + 3) // 4
+    pinval = pin_words(H, pins)[1]
     atts = []
     for a in range(nc):
         cyc_idx = np.empty(int(lengths[a]), dtype=np.int64)
         _walk(succ, int(reps[a]), cyc_idx)
-        names = tuple(format(int(v), f"0{nd}x") for v in _deposit(cyc_idx, free, plus_word))
+        names = tuple(to_hex(v, H) for v in free_states(cyc_idx, free, pinval))
         atts.append(Attractor(rep=names[0], states=names, period=int(lengths[a]) * L, basin_size=int(basins[a]),
                               basin_fraction=int(basins[a]) / N, garden_of_eden=int(goe_per[a]),
                               max_height=int(hmax[a]), mean_height=float(hsum[a]) / int(basins[a])))
@@ -617,8 +569,9 @@ def estimate_landscape(automaton: SignAutomaton, seq, *, starts: int, budget: in
 @dataclass(frozen=True)
 class Sensitivity:
     """Average sensitivity: per_neuron[j] = mean over the states of d_j (None for pinned neurons); overall =
-    mean over the unpinned neurons. exact: over all given / all states (overall_ci None); else over `samples`
-    sampled states with a normal `confidence` interval of the per-state mean (iid samples)."""
+    mean over the unpinned neurons (NaN when every neuron is pinned: there is no neuron to flip). exact: over
+    all given / all states (overall_ci None); else over `samples` sampled states with a normal `confidence`
+    interval of the per-state mean (iid samples)."""
 
     H: int
     pins: tuple[tuple[int, int], ...]
@@ -642,6 +595,9 @@ def _sensitivity_from_d(d: np.ndarray, H: int, pins, exact: bool, seed) -> Sensi
     free_set = set(free.tolist())
     per = d.mean(axis=0)
     per_neuron = tuple(float(per[j]) if j in free_set else None for j in range(H))
+    if not free.size:
+        return Sensitivity(H=H, pins=pins, states=int(d.shape[0]), exact=exact, per_neuron=per_neuron,
+                           overall=math.nan, overall_ci=None, seed=seed)
     row = d[:, free].mean(axis=1)
     overall = float(row.mean())
     ci = None
@@ -704,4 +660,4 @@ def landscape_sensitivity(land: ExactLandscape) -> Sensitivity:
     free_set = set(free.tolist())
     return Sensitivity(H=H, pins=land.pins, states=N, exact=True,
                        per_neuron=tuple(float(per[j]) if j in free_set else None for j in range(H)),
-                       overall=float(per[free].mean()), overall_ci=None, seed=None)
+                       overall=float(per[free].mean()) if free.size else math.nan, overall_ci=None, seed=None)

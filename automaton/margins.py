@@ -15,7 +15,7 @@ import numpy as np
 
 from satrnn.rnn.elementary import log_f64
 from satrnn.rnn.errors import SatrnnInputError
-from satrnn.rnn.forward import as_bytes, readout_costs
+from satrnn.rnn.forward import as_bytes, readout_costs, sign_readout_costs
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit
 from satrnn.rnn.stream import SequentialSum, fold_chunks, prediction_chunks
@@ -310,8 +310,7 @@ def margin_fold(model: ElmanRNN, n_bytes: int, per_position_rows: int = PER_POSI
             cand = cand[np.lexsort((cand[:, 1], cand[:, 0]))][:N_SMALLEST]
         # readouts: full float state and its signs (2.3)
         costs, _ = readout_costs(model, hs, x_next)
-        signs = np.where(hs >= 0, f32(1.0), f32(-1.0)).astype(np.float32)
-        sign_costs, _ = readout_costs(model, signs, x_next)
+        sign_costs = sign_readout_costs(model, np.where(hs >= 0, 1.0, -1.0), x_next)
         cost_sum.add(costs)
         sign_sum.add(sign_costs)
         # 2.2 per-position rows (bounded: the first per_position_rows and the last)

@@ -149,6 +149,8 @@ def _weight_mask(W: np.ndarray, theta, strict: bool, mask, name: str) -> np.ndar
 
 # ---- readout-only evaluation from a cached trajectory ------------------------------------------
 
+READOUT_WORK = 1 << 25     # multiply-adds per call of `_full_logits` (about 0.1 s on one core at any H)
+
 @njit
 def _exp_field(x):
     """Biased exponent field of a non-zero float32, at least 1 (subnormals share the ulp of 2^-126)."""
@@ -282,7 +284,12 @@ class ReadoutCache:
         m = self.hs.shape[0]
         self.L = np.empty((m, 256), dtype=np.float64)
         self.exact = np.empty((m, 256), dtype=np.bool_)
-        _full_logits(model.Wy, model.by, self.hs, self.L, self.exact)
+        # in blocks of positions (rows are independent): each call is about READOUT_WORK multiply-adds, so
+        # Ctrl-C is honoured within a fraction of a second at any H
+        step = max(1, READOUT_WORK // (256 * model.H))
+        for a in range(0, m, step):
+            b = min(m, a + step)
+            _full_logits(model.Wy, model.by, self.hs[a:b], self.L[a:b], self.exact[a:b])
         self._WyT = np.ascontiguousarray(model.Wy.T)
         t_idx, o_idx = np.nonzero(~self.exact)
         self._inexact_idx = np.ascontiguousarray(o_idx, dtype=np.int64)
@@ -317,21 +324,43 @@ class ReadoutCache:
             raise SatrnnInputError(f"snap masks must have shape {keep.shape}, got {snap.shape}")
         C, m = keep.shape[0], self.hs.shape[0]
         costs = np.empty((C, m), dtype=np.float64)
-        for lo in range(0, C, chunk):
-            hi = min(C, lo + chunk)
-            k, s = keep[lo:hi], snap[lo:hi]
-            changed = ~k | s
-            counts = changed.sum(axis=1)
-            ptr = np.zeros(hi - lo + 1, dtype=np.int64)
-            np.cumsum(counts, out=ptr[1:])
-            idx = np.ascontiguousarray(np.nonzero(changed)[1], dtype=np.int64)
-            # Subtracting a few changed columns beats resumming the kept ones; both are exact.
-            use_delta = counts <= (H + 1) // 2
-            _readout_configs(self.model.Wy, self._WyT, self.model.by, self.hs, self.targets, self.L,
-                             self._inexact_idx, self._inexact_ptr, k, s, s.any(axis=1), idx, ptr, use_delta,
-                             self.clamp, force_ordered, costs[lo:hi])
+        inexact_per_t = self._inexact_idx.shape[0] / max(1, m)
+        n_chunks = -(-C // chunk)
+        pos = {}                       # chunk -> (its arguments, work per position, next position)
+
+        def work(j, limit):
+            # a chunk of configurations over a slice of positions (costs[c, t] are independent per t)
+            if j not in pos:
+                lo, hi = j * chunk, min(C, (j + 1) * chunk)
+                k, s = keep[lo:hi], snap[lo:hi]
+                changed = ~k | s
+                counts = changed.sum(axis=1)
+                ptr = np.zeros(hi - lo + 1, dtype=np.int64)
+                np.cumsum(counts, out=ptr[1:])
+                idx = np.ascontiguousarray(np.nonzero(changed)[1], dtype=np.int64)
+                # Subtracting a few changed columns beats resumming the kept ones; both are exact.
+                use_delta = counts <= (H + 1) // 2
+                cols = np.where(use_delta, counts, k.sum(axis=1))
+                per_t = 256 * H * (hi - lo) if force_ordered else \
+                    int(256 * (cols + 1).sum() + inexact_per_t * H * (hi - lo))
+                pos[j] = ((k, s, s.any(axis=1), idx, ptr, use_delta, lo, hi), max(1, per_t), 0)
+            (k, s, any_s, idx, ptr, use_delta, lo, hi), per_t, a = pos[j]
+            b = min(m, a + max(1, limit // per_t))
+            block = np.empty((hi - lo, b - a), dtype=np.float64)
+            _readout_configs(self.model.Wy, self._WyT, self.model.by, self.hs[a:b], self.targets[a:b], self.L[a:b],
+                             self._inexact_idx, self._inexact_ptr[a:b + 1], k, s, any_s, idx, ptr, use_delta,
+                             self.clamp, force_ordered, block)
+            costs[lo:hi, a:b] = block
+            pos[j] = (pos[j][0], per_t, b)
+            if b < m:
+                return False, b - a, (b - a) * per_t
+            del pos[j]
             if on_chunk is not None:
                 on_chunk(hi)
+            return True, b - a, (b - a) * per_t
+
+        # one chunk at a time (the kernel is parallel over positions), in slices of positions
+        run_jobs(n_chunks, work, threads=1)
         out = np.empty(C, dtype=np.float64)
         _means(costs, out)
         return (out, costs) if return_costs else out
@@ -349,21 +378,24 @@ class ReadoutCache:
 # ---- dynamics changes: rerun the recurrence per configuration -----------------------------------
 
 @njit
-def _eval_dynamics(Wx, WhT, bh, Wy, by, xs, clamp, sem, costs):
-    """One configuration: the reference float32 recurrence with Wx, WhT (tanh semantics code sem), then
-    the readout with Wy in the reference order; costs[t] for t < n - 1. (Configurations run as jobs on
-    threads: `evaluate_many`.)"""
+def _eval_dynamics(Wx, WhT, bh, Wy, by, xs, clamp, sem, costs, h, a, b):
+    """One configuration, bytes a..b-1: the reference float32 recurrence with Wx, WhT from h (the state
+    after byte a - 1; zeros for a = 0; updated in place to the state after byte b - 1), then the readout with
+    Wy in the reference order (tanh semantics code sem); costs[t] for a <= t < min(b, n - 1). A text runs in
+    any pieces with identical results (configurations run as jobs on threads, each in slices: `evaluate_many`)."""
     n = xs.shape[0]
     H = bh.shape[0]
-    hs = np.empty((n, H), dtype=np.float32)
-    zs = np.empty((n, H), dtype=np.float32)
-    _forward_kernel(Wx, WhT, bh, xs, np.zeros(H, dtype=np.float32), hs, zs, sem)
+    hs = np.empty((b - a, H), dtype=np.float32)
+    zs = np.empty((b - a, H), dtype=np.float32)
+    _forward_kernel(Wx, WhT, bh, xs[a:b], h, hs, zs, sem)
+    for j in range(H):
+        h[j] = hs[b - a - 1, j]
     L = np.empty(256, dtype=np.float64)
-    for t in range(n - 1):
+    for t in range(a, min(b, n - 1)):
         for o in range(256):
             acc = np.float64(by[o])
             for j in range(H):
-                acc += Wy[o, j] * hs[t, j]
+                acc += Wy[o, j] * hs[t - a, j]
             L[o] = acc
         costs[t] = _softmax_cost(L, xs[t + 1], clamp)
 
@@ -402,17 +434,28 @@ def evaluate_many(model: ElmanRNN, xs, reduxes, cache: ReadoutCache | None = Non
             raise SatrnnInputError("sign snapping cannot be combined with pruned dynamics")
     n_ro = done
 
-    def work(j, _):
-        m = reduxes[dyn[j]].apply(model)
-        costs = np.empty((1, xs.shape[0] - 1), dtype=np.float64)
-        _eval_dynamics(np.ascontiguousarray(m.Wx), np.ascontiguousarray(m.Wh.T), model.bh,
-                       np.ascontiguousarray(m.Wy), model.by, xs, clamp, tanh_code(model.tanh), costs[0])
+    n = xs.shape[0]
+    per_byte = H * H + 256 * H          # work units of one byte (recurrence and readout multiply-adds)
+    live: dict[int, tuple] = {}         # job -> (masked weights, h, costs, next byte) while it runs
+
+    def work(j, limit):
+        if j not in live:
+            m = reduxes[dyn[j]].apply(model)
+            live[j] = ((np.ascontiguousarray(m.Wx), np.ascontiguousarray(m.Wh.T), np.ascontiguousarray(m.Wy)),
+                       np.zeros(H, dtype=np.float32), np.empty((1, n - 1), dtype=np.float64), 0)
+        (Wx, WhT, Wy), h, costs, a = live[j]
+        b = min(n, a + max(1, limit // per_byte))
+        _eval_dynamics(Wx, WhT, model.bh, Wy, model.by, xs, clamp, tanh_code(model.tanh), costs[0], h, a, b)
+        if b < n:
+            live[j] = ((Wx, WhT, Wy), h, costs, b)
+            return False, b - a, (b - a) * per_byte
+        del live[j]
         mean = np.empty(1, dtype=np.float64)
         _means(costs, mean)
         out[dyn[j]] = mean[0]
-        return True, xs.shape[0]
+        return True, b - a, (b - a) * per_byte
 
-    # one configuration per job, on threads (each writes only its own entry of out)
+    # one configuration per job, on threads (each writes only its own entry of out), in slices of text
     run_jobs(len(dyn), work, threads=None if len(dyn) > 1 else 1,
              on_progress=None if on_done is None else lambda jobs, _: on_done(n_ro + jobs))
     return out

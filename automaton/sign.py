@@ -403,6 +403,52 @@ def pin_words(H: int, pins) -> tuple[np.ndarray, np.ndarray]:
     return free, pinval
 
 
+# ---- the free-state space ---------------------------------------------------------------------------
+#
+# With p neurons pinned, the pinned automaton lives on the 2^(H - p) states whose pinned neurons hold their
+# values (every successor is one of them). Exhaustive enumerations (`cycles.exhaustive_cycles`,
+# `landscape.landscape`) index exactly these states by a compressed index c: bit k of c is free neuron k
+# (free neurons in ascending order), so c -> state is increasing, and with nothing pinned c is the state.
+
+def free_neurons(H: int, pins) -> np.ndarray:
+    """The unpinned neurons (int64, ascending)."""
+    pinned = {j for j, _ in check_pins(pins, H)}
+    return np.array([j for j in range(H) if j not in pinned], dtype=np.int64)
+
+
+def _free_runs(free: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """(k, word, bit, length): free neurons free[k .. k + length - 1] = bits bit .. bit + length - 1 of one
+    word (maximal runs of consecutive neurons within a word), so a run moves with one shift and mask."""
+    runs: list[list[int]] = []
+    for k, j in enumerate(free.tolist()):
+        if runs and j == free[k - 1] + 1 and j & 63:
+            runs[-1][3] += 1
+        else:
+            runs.append([k, j >> 6, j & 63, 1])
+    return [tuple(r) for r in runs]
+
+
+def free_states(idx, free: np.ndarray, pinval: np.ndarray) -> np.ndarray:
+    """Packed states (n, W) of compressed indices idx (n,): bit k of idx[r] becomes free neuron free[k];
+    the other neurons hold pinval's bits (`pin_words`)."""
+    u = np.asarray(idx, dtype=np.uint64).reshape(-1)
+    out = np.empty((u.shape[0], pinval.shape[0]), dtype=np.uint64)
+    out[:] = pinval
+    for k, w, b, n in _free_runs(free):
+        out[:, w] |= ((u >> np.uint64(k)) & np.uint64((1 << n) - 1)) << np.uint64(b)
+    return out
+
+
+def free_index(states: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """Compressed indices (int64 (n,)) of packed states (n, W): bit k = free neuron free[k] (`free_states`'
+    inverse on the free-state space; pinned bits are ignored)."""
+    s = np.asarray(states, dtype=np.uint64)
+    out = np.zeros(s.shape[0], dtype=np.uint64)
+    for k, w, b, n in _free_runs(free):
+        out |= ((s[:, w] >> np.uint64(b)) & np.uint64((1 << n) - 1)) << np.uint64(k)
+    return out.astype(np.int64)
+
+
 def build_tables(model: ElmanRNN, semantics: str = "exact", chunk_size: int | None = None, fast: bool = True,
                  tier1: str | None = None, pins=None) -> SignTables:
     """The transition tables of `model` (see the module docstring). `fast=False` makes tiers 1 and 2
@@ -629,6 +675,24 @@ def _step(T, R, src, dst, x, z, parts):
     return left
 
 
+# Work units (see automaton/slices.py): a step costs C x Hp tier-1 additions, and each tier-3 neuron about
+# FALLBACK_WORK x H (measured on the 2-core development machine: a tier-3 neuron costs 7.5 ns x H under
+# "exact", 2 ns x H under "f32-seq"; a tier-1 addition 0.07-0.3 ns). Tier 2 is not counted: a step whose
+# every neuron goes to tier 2 costs about 2.5 tier-1 steps, well within the slack of a slice.
+FALLBACK_WORK = 32
+
+
+@njit_leaf
+def _step_work(T, fallbacks):
+    """Work units of one step that had `fallbacks` tier-3 neurons."""
+    return T.C * T.Hp + FALLBACK_WORK * T.H * fallbacks
+
+
+def step_work(tables) -> int:
+    """Work units of one step without fallbacks (estimates of total work, for `slices.threads_for`)."""
+    return int(tables.C) * int(tables.Hp)
+
+
 @njit
 def _new_scratch(tables):
     """Scratch for `_step`: one per thread/loop, reused across steps. int16: Hp tier-1 sums, then W
@@ -645,38 +709,47 @@ def _new_parts(tables):
 # ---- kernels ---------------------------------------------------------------------------------------------
 
 @njit
-def _walk(T, R, cur, seq, q0, n, out, store):
-    """Advance the state in row cur of R (2 rows) by n steps, input seq[(q0 + t) % L] at step t; with
-    store, out[t] = the state after step t. Returns (fallbacks, the row now holding the state)."""
+def _walk(T, R, cur, seq, q0, n, out, store, limit):
+    """Advance the state in row cur of R (2 rows) by up to n steps, input seq[(q0 + t) % L] at step t,
+    stopping after the step whose work reaches `limit` units; with store, out[t] = the state after step t.
+    Returns (fallbacks, the row now holding the state, steps done, work done)."""
     z = _new_scratch(T)
     parts = _new_parts(T)
     L = seq.shape[0]
     q = q0 % L
     fb = 0
-    for t in range(n):
+    work = 0
+    t = 0
+    while t < n and work < limit:
         x = np.int64(seq[q])
-        fb += _step(T, R, cur, 1 - cur, x, z, parts)
+        f = _step(T, R, cur, 1 - cur, x, z, parts)
+        fb += f
+        work += _step_work(T, f)
         cur = 1 - cur
         if store:
             for k in range(T.W):
                 out[t, k] = R[cur, k]
+        t += 1
         q += 1
         if q == L:
             q = 0
-    return fb, cur
+    return fb, cur, t, work
 
 
 @njit
-def _advance_rows(T, A, seqs, out, fallbacks):
+def _advance_rows(T, A, seqs, out, fallbacks, r0, limit):
     """out[r] = the state A[r] after the steps seqs[r, 0], ..., seqs[r, L-1] (seqs with one row: the same
-    sequence for every r); fallbacks[r] their tier-3 count. Rows are independent."""
+    sequence for every r); fallbacks[r] their tier-3 count. Rows are independent: rows r0, r0 + 1, ... are
+    done until the row whose work reaches `limit` units. Returns (the next row to do, work done)."""
     z = _new_scratch(T)
     parts = _new_parts(T)
     W = T.W
     R = np.empty((2, W), dtype=np.uint64)
     L = seqs.shape[1]
     shared = seqs.shape[0] == 1
-    for r in range(A.shape[0]):
+    work = 0
+    r = r0
+    while r < A.shape[0] and work < limit:
         for k in range(W):
             R[0, k] = A[r, k]
         cur = 0
@@ -684,11 +757,15 @@ def _advance_rows(T, A, seqs, out, fallbacks):
         sr = 0 if shared else r
         for q in range(L):
             x = np.int64(seqs[sr, q])
-            fb += _step(T, R, cur, 1 - cur, x, z, parts)
+            f = _step(T, R, cur, 1 - cur, x, z, parts)
+            fb += f
+            work += _step_work(T, f)
             cur = 1 - cur
         for k in range(W):
             out[r, k] = R[cur, k]
         fallbacks[r] = fb
+        r += 1
+    return r, work
 
 
 # ---- public wrapper ----------------------------------------------------------------------------------
@@ -798,12 +875,11 @@ class SignAutomaton:
 
         def work(_, limit):
             t = pos["t"]
-            k = min(int(limit), n - t)
-            fb, pos["cur"] = _walk(self.tables, R, pos["cur"], seq, t % seq.shape[0], k,
-                                   out[t:t + k] if store else dummy, store)
+            fb, pos["cur"], k, used = _walk(self.tables, R, pos["cur"], seq, t % seq.shape[0], n - t,
+                                            out[t:] if store else dummy, store, limit)
             pos["fb"] += fb
             pos["t"] = t + k
-            return pos["t"] >= n, k
+            return pos["t"] >= n, k, used
 
         if n > 0:
             run_jobs(1, work, threads=1,
@@ -817,7 +893,7 @@ class SignAutomaton:
         R = np.zeros((2, self.W), dtype=np.uint64)
         R[0] = s
         seq = np.array([self._check_byte(x)], dtype=np.uint8)
-        fb, cur = _walk(self.tables, R, 0, seq, 0, 1, R, False)
+        fb, cur, _, _ = _walk(self.tables, R, 0, seq, 0, 1, R, False, NO_LIMIT)
         self._count(fb, 1)
         return R[cur].copy()
 
@@ -845,7 +921,7 @@ class SignAutomaton:
 
     def step_rows(self, states, xs) -> np.ndarray:
         """B(states[r], xs[r]) for every row r: (m, W) -> (m, W) (rows independent; threads for large m)."""
-        from satrnn.automaton.slices import run_jobs
+        from satrnn.automaton.slices import run_rows
         a = np.ascontiguousarray(states, dtype=np.uint64)
         if a.ndim != 2 or a.shape[1] != self.W:
             raise SatrnnInputError(f"states must have shape (m, {self.W}), got {a.shape}")
@@ -855,14 +931,11 @@ class SignAutomaton:
         out = np.empty_like(a)
         fb = np.zeros(a.shape[0], dtype=np.int64)
         m = a.shape[0]
-        nb = (m + ROW_BLOCK - 1) // ROW_BLOCK
 
-        def work(j, _):
-            lo, hi = j * ROW_BLOCK, min(m, (j + 1) * ROW_BLOCK)
-            _advance_rows(self.tables, a[lo:hi], xs[lo:hi], out[lo:hi], fb[lo:hi])
-            return True, hi - lo
+        def advance(r, hi, limit):
+            return _advance_rows(self.tables, a[:hi], xs[:hi], out[:hi], fb[:hi], r, limit)
 
-        run_jobs(nb, work, total_steps=m)
+        run_rows(m, step_work(self.tables), advance)
         self._count(int(fb.sum()), m)
         return out
 
@@ -872,4 +945,4 @@ class SignAutomaton:
                 "fallback_fraction": self.fallbacks / self.neuron_steps if self.neuron_steps else 0.0}
 
 
-ROW_BLOCK = 4096     # rows per job of `step_rows` (well under a slice)
+NO_LIMIT = 1 << 62   # a work limit no run reaches

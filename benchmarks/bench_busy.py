@@ -3,7 +3,7 @@
 Starts its own busy process (a pure-Python spin loop holding one core), then times
 `cycles.exhaustive_cycles` on seeded random models in fresh processes with NUMBA_NUM_THREADS=1 and =2
 (best of R calls each, after a warm-up call that loads the compiled kernels). Small work runs serially
-below `automaton.slices.SERIAL_STEPS` steps; larger work uses both threads.
+below `automaton.slices.SERIAL_WORK` work units (2^18 steps at H = 128); larger work uses both threads.
 
     python benchmarks/bench_busy.py [--H 10 18] [--repeats R]
 """

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common import published_or_random
 from satrnn.automaton.bitset import all_minus
-from satrnn.automaton.sign import SignAutomaton, _walk
+from satrnn.automaton.sign import NO_LIMIT, SignAutomaton, _walk
 
 C_SOURCE = r"""
 #include <immintrin.h>
@@ -146,7 +146,7 @@ def main(argv=None) -> int:
 
     def run_kernel():
         R[0] = s0
-        return _walk(T, R, 0, xs, 0, xs.shape[0], out_k, True)[0]
+        return _walk(T, R, 0, xs, 0, xs.shape[0], out_k, True, NO_LIMIT)[0]
 
     run_kernel()
     run_c()

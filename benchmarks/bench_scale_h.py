@@ -54,7 +54,7 @@ def one(H: int, choice: str, repeats: int) -> dict:
     """Build and time one (H, tier-1 choice) in this process."""
     from bench_sign import _naive_run
     from satrnn.automaton.bitset import all_plus
-    from satrnn.automaton.sign import _walk, build_tables
+    from satrnn.automaton.sign import NO_LIMIT, _walk, build_tables
     from satrnn.automaton.tier1 import tier1_of
     from satrnn.rnn.model import random_model
     model = random_model(H, 0)
@@ -72,7 +72,7 @@ def one(H: int, choice: str, repeats: int) -> dict:
 
     def walk(seq, n):
         R[0] = s0
-        return _walk(tables, R, 0, seq, 0, n, R, False)
+        return _walk(tables, R, 0, seq, 0, n, R, False, NO_LIMIT)
     const = _rate(lambda n: walk(const_seq, n), n0, repeats)
 
     def text_run(n):          # the random bytes, wrapping around

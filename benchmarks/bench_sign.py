@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common import published_or_random
 from satrnn.automaton.bitset import all_minus, pack
-from satrnn.automaton.sign import SignAutomaton, _walk
+from satrnn.automaton.sign import NO_LIMIT, SignAutomaton, _walk
 from satrnn.rnn.numba_config import njit
 
 
@@ -69,9 +69,9 @@ def main(argv=None) -> int:
         """The packed kernel over all of xs from s0, every state stored (as `SignAutomaton.run`)."""
         R = regs[sem]
         R[0] = s0
-        return _walk(auts[sem].tables, R, 0, xs, 0, xs.shape[0], outs[sem], True)[0]
+        return _walk(auts[sem].tables, R, 0, xs, 0, xs.shape[0], outs[sem], True, NO_LIMIT)[0]
     for sem, aut in auts.items():
-        _walk(aut.tables, regs[sem], 0, xs[:2], 0, 2, outs[sem], True)
+        _walk(aut.tables, regs[sem], 0, xs[:2], 0, 2, outs[sem], True, NO_LIMIT)
     # Interleaved rounds: each round times the straightforward loop and both packed kernels back to back,
     # so a ratio compares runs under the same background load.
     t_naive, t_sem = [], {sem: [] for sem in auts}

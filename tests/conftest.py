@@ -85,3 +85,23 @@ def isolated_satrnn_home(tmp_path_factory):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+@pytest.fixture(params=["whole", "tiny"])
+def slicing(request, monkeypatch):
+    """The kernels' slicing (automaton/slices.py) at both extremes; results must not depend on it.
+
+    "whole": every job runs in one kernel call (no work limit); "tiny": every call stops after its first
+    step, row, flip run step or byte (work limit 1, a slice target of ~0) and every job holds as little as
+    possible, so each job is stopped and resumed at every point."""
+    from satrnn.automaton import cascade, redux, sign, slices
+    if request.param == "whole":
+        monkeypatch.setattr(slices, "FIRST_SLICE_WORK", sign.NO_LIMIT)
+        monkeypatch.setattr(slices, "SLICE_SECONDS", 1e9)
+    else:
+        monkeypatch.setattr(slices, "FIRST_SLICE_WORK", 1)
+        monkeypatch.setattr(slices, "SLICE_SECONDS", 1e-12)
+        monkeypatch.setattr(slices, "BLOCK_WORK", 1)
+        monkeypatch.setattr(cascade, "CASCADE_WORK", 1)
+        monkeypatch.setattr(redux, "READOUT_WORK", 1)
+    return request.param

@@ -1475,6 +1475,19 @@ def sequence_step(step_x, seq):
     return f
 
 
+def pinned_states(H, pins=None):
+    """Every state (as an int) whose pinned neurons hold their values, ascending. For small H by filtering all
+    2^H states; for any H by building them: the pinned +1 bits, plus every combination of the free neurons'
+    bits (so H = 128 with 6 free neurons is 64 states, not 2^128 to filter)."""
+    pins = pins or {}
+    if H <= 16:
+        return [v for v in range(1 << H)
+                if all(((v >> j) & 1) == (1 if s > 0 else 0) for j, s in pins.items())]
+    free = [j for j in range(H) if j not in pins]
+    base = sum(1 << j for j, s in pins.items() if s > 0)
+    return sorted(base + sum(1 << j for k, j in enumerate(free) if (c >> k) & 1) for c in range(1 << len(free)))
+
+
 def landscape_reference(F, H, pins=None):
     """The landscape of F over every state whose pinned neurons hold their values, computed literally.
 
@@ -1482,8 +1495,7 @@ def landscape_reference(F, H, pins=None):
     attractor_of {v: rep}, basin {rep: size}, entropy (nats), height {v: steps of F to reach a cycle state},
     garden_of_eden (states nobody maps to), in_degree_histogram [count of states with in-degree k, k = 0..]."""
     pins = pins or {}
-    states = [v for v in range(1 << H)
-              if all(((v >> j) & 1) == (1 if s > 0 else 0) for j, s in pins.items())]
+    states = pinned_states(H, pins)
     succ = {v: state_to_int(F(int_to_state(v, H))) for v in states}
     on_cycle = set()
     cycles = {}

@@ -420,3 +420,119 @@ def test_check_output_unit(tmp_path):
     assert check_output(tmp_path / "new.bin", [f]) == tmp_path / "new.bin"
     with pytest.raises(SatrnnInputError, match="empty"):
         check_output("", [])
+
+
+# ---- large models: Ctrl-C in every kernel, pinned exhaustive landscapes (issue 28) ----------------------
+
+H_BIG = 4096
+
+
+def _big_model(path: Path, kind: str) -> Path:
+    """An H = 4096 model (75 MB raw float32): "zero" (every weight 0, so every pre-activation is an exact tie
+    and each step recomputes all 4096 neurons in tier 3: about 0.1 s a step) or "random"."""
+    if kind == "zero":
+        np.zeros(n_floats_for(H_BIG), dtype=np.float32).tofile(path)
+    else:
+        random_model(H_BIG, 1).save(path)
+    return path
+
+
+def _warm_kernels():
+    """Compile (or load from numba's cache) the kernels the subprocesses use, so a signal lands in a kernel
+    rather than in the compiler."""
+    from satrnn.automaton import landscape as ls
+    from satrnn.automaton.cascade import flip_cascades, sign_trajectory
+    from satrnn.automaton.sign import SignAutomaton
+    A = SignAutomaton.from_model(random_model(70, 0), "exact")
+    ls.estimate_sensitivity(A, 32, 4, 0)
+    ls.estimate_landscape(A, 32, starts=2, budget=100, seed=0, bootstrap_resamples=100)
+    xs = np.arange(6, dtype=np.uint8)
+    flip_cascades(A, sign_trajectory(A, xs), xs, 2)
+
+
+@pytest.mark.parametrize("kind,delay", [("zero", 7.0), ("random", 6.0)])
+def test_sigint_in_the_landscape_sensitivity_at_H_4096(tmp_path, kind, delay):
+    """Issue 28: the sampled sensitivity (one-step flip cascades, 4097 runs per sampled state) ignored Ctrl-C
+    for minutes at H = 4096 (395 s with zero weights, 13 s random); it is now sliced by work."""
+    from tests.interrupts import interrupt_after
+    _warm_kernels()
+    m = _big_model(tmp_path / f"h4096{kind}.bin", kind)
+    r = interrupt_after(["landscape", m, "--input", "32", "--starts", "2", "--budget", "100", "--bootstrap", "100"],
+                        delay)
+    assert r is not None, "finished before the interrupt"
+    rc, waited, err = r
+    assert rc == 130 and "Traceback" not in err, err
+    assert waited < 1.0, waited
+    assert sorted(p.name for p in tmp_path.iterdir()) == [m.name]
+
+
+def test_sigint_in_the_cascade_kernel_at_H_4096(tmp_path):
+    """Issue 28: `satrnn cascade` at H = 4096 exited 13.75 s after Ctrl-C; its kernel is now sliced by work.
+    (--trajectory sign: the float32 trajectory of the default runs in rnn.forward's chunks, not here.)"""
+    from tests.interrupts import interrupt_after
+    _warm_kernels()
+    m = _big_model(tmp_path / "h4096r.bin", "random")
+    t = tmp_path / "t.txt"
+    t.write_bytes(b"the quick brown fox jumps over the lazy dog")
+    waits = []
+    for delay in (4.0, 6.0):
+        r = interrupt_after(["cascade", m, t, "--trajectory", "sign"], delay)
+        assert r is not None, "finished before the interrupt"
+        rc, waited, err = r
+        assert rc == 130 and "Traceback" not in err, err
+        waits.append(waited)
+    assert max(waits) < 1.0, waits
+
+
+def _pin_spec(pins: dict) -> str:
+    return ",".join(f"{j}={v:+d}" for j, v in sorted(pins.items()))
+
+
+def test_pinned_exhaustive_landscape_at_H_128_from_the_cli(tmp_path, capsys):
+    """Issue 28: `landscape --exhaustive --pin` failed for every H > 64 ("states must have shape (m, 2)").
+    At H = 128 with 122 neurons pinned (free ones on both sides of the word boundary), the JSON equals the
+    literal reference; also with --sequence, with --graphml, with every neuron pinned, and 16 free neurons."""
+    import networkx as nx
+
+    import naive
+    from satrnn.automaton import landscape as ls
+    from satrnn.automaton.sign import SignAutomaton
+    H = 128
+    model = random_model(H, 5, scale=2.0)
+    path = tmp_path / "h128.bin"
+    model.save(path)
+    free = [0, 5, 63, 64, 90, 127]
+    rng = np.random.default_rng(0)
+    pins = {j: int(rng.choice([-1, 1])) for j in range(H) if j not in free}
+    step = naive.pinned_step(lambda s, x: naive.bool_step(model.Wx, model.Wh, model.bh, x, s, "exact"), pins)
+    nd = H // 4
+    for seq in ([32], [32, 65]):
+        arg = ["--input", "32"] if len(seq) == 1 else ["--sequence", "32,65"]
+        assert main(["landscape", str(path), *arg, "--exhaustive", "--pin", _pin_spec(pins), "--json"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        ref = naive.landscape_reference(naive.sequence_step(step, seq), H, pins)
+        assert out["states"] == len(ref["states"]) == 64
+        hx = lambda v: format(v, f"0{nd}x")
+        assert {a["rep"]: (a["states"], a["basin_size"]) for a in out["attractors"]} == \
+            {hx(r): ([hx(v) for v in c], ref["basin"][r]) for r, c in ref["cycles"].items()}
+        assert out["garden_of_eden"] == ref["garden_of_eden"]
+        assert out["in_degree_histogram"] == ref["in_degree_histogram"]
+        assert abs(out["basin_entropy"] - ref["entropy"]) < 1e-12
+    g = tmp_path / "g.graphml"
+    assert main(["landscape", str(path), "--input", "32", "--exhaustive", "--pin", _pin_spec(pins),
+                 "--graphml", str(g)]) == 0
+    capsys.readouterr()
+    graph = nx.read_graphml(g)
+    assert graph.number_of_nodes() == 64 and graph.number_of_edges() == 64
+    assert sorted(graph.nodes) == [format(v, f"0{nd}x") for v in ref["states"]]
+    allp = {j: (1 if j % 2 else -1) for j in range(H)}
+    assert main(["landscape", str(path), "--input", "32", "--exhaustive", "--pin", _pin_spec(allp), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["states"] == 1 and out["attractors"][0]["rep"] == format(sum(1 << j for j in range(1, H, 2)), f"0{nd}x")
+    assert out["sensitivity"]["overall"] is None
+    p16 = {j: -1 for j in range(112)}          # the issue's shape: leading neurons pinned, 16 free
+    assert main(["landscape", str(path), "--input", "32", "--exhaustive", "--pin", _pin_spec(p16), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    land = ls.landscape(SignAutomaton.from_model(model, "exact"), 32, p16)
+    assert out["states"] == 1 << 16 and out["attractors"] == [a.as_dict() for a in land.attractors]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.graphml", "h128.bin"]

@@ -35,7 +35,7 @@ def tie_model(H, seed) -> ElmanRNN:
 
 @pytest.mark.parametrize("sem", SEMANTICS)
 @pytest.mark.parametrize("H,seed,kind", [(12, 1, "random"), (9, 2, "ties"), (70, 3, "random")])
-def test_cascades_match_naive(sem, H, seed, kind):
+def test_cascades_match_naive(sem, H, seed, kind, slicing):
     model = random_model(H, seed, scale=2.0) if kind == "random" else tie_model(H, seed)
     A = SignAutomaton.from_model(model, sem)
     rng = np.random.default_rng(seed)

@@ -149,7 +149,7 @@ def test_brent_never_false_and_finds_true_cycles(H, seed, x, sem, ties, scale):
 
 
 @pytest.mark.parametrize("sem", SEMANTICS)
-def test_brent_matches_dict_search_and_budget_guarantee(sem):
+def test_brent_matches_dict_search_and_budget_guarantee(sem, slicing):
     H = 11
     model = random_model(H, 7)
     A = SignAutomaton.from_model(model, sem)
@@ -187,7 +187,7 @@ def joint_cycle_naive(model, sem, s0, seq, max_steps):
 
 @pytest.mark.parametrize("sem", SEMANTICS)
 @pytest.mark.parametrize("H,seed,L", [(7, 11, 3), (8, 12, 5), (6, 13, 2)])
-def test_periodic_input_exact_transient_and_period(sem, H, seed, L):
+def test_periodic_input_exact_transient_and_period(sem, H, seed, L, slicing):
     model = random_model(H, seed)
     A = SignAutomaton.from_model(model, sem)
     rng = np.random.default_rng(seed)

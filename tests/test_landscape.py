@@ -12,6 +12,7 @@ from scipy.stats import binomtest
 import naive
 from satrnn.automaton import cycles as cyc
 from satrnn.automaton import landscape as ls
+from satrnn.automaton.bitset import to_int
 from satrnn.automaton.cascade import cascade_summary, flip_cascades, sign_trajectory
 from satrnn.automaton.sign import SignAutomaton
 from satrnn.cli import main
@@ -36,7 +37,7 @@ def assert_matches_reference(land, ref, H):
     hx = lambda v: format(v, f"0{nd}x")
     states = ref["states"]
     assert land.n_states == len(states)
-    full = [int(v) for v in land.full_states(np.arange(land.n_states))]
+    full = [to_int(w) for w in land.full_states(np.arange(land.n_states))]
     assert full == states  # compressed index order = integer order of the full states
     pos = {v: c for c, v in enumerate(full)}
     assert [full[int(s)] for s in land.successor] == [ref["succ"][v] for v in states]
@@ -104,6 +105,111 @@ def test_random_models_match_reference(H, seed, x, sem, ties, scale, n_pins, lab
     assert_matches_reference(land, naive.landscape_reference(ref_F(model, sem, [x], pins), H, pins), H)
 
 
+def adversarial_pins(H, seed, n_free):
+    """Pins leaving n_free free neurons where packing is easiest to get wrong: both sides of every word
+    boundary (63 | 64, 127 | 128), neurons 0 and H - 1, then random ones; pinned values mixed."""
+    rng = np.random.default_rng(seed)
+    free = []
+    for j in [0, 63, 64, H - 1, 127, 128, *rng.permutation(H).tolist()]:
+        if j < H and j not in free and len(free) < n_free:
+            free.append(j)
+    return {j: int(rng.choice([-1, 1])) for j in range(H) if j not in free}
+
+
+@pytest.mark.parametrize("H", [65, 100, 128, 200])
+@pytest.mark.parametrize("sem", SEMANTICS)
+@pytest.mark.parametrize("kind", ["random", "ties"])
+def test_pinned_exhaustive_any_H_matches_reference(H, sem, kind):
+    """Issue 28: pinned exhaustive landscapes for H > 64 (states of several words), against the literal
+    reference over the free-state space, with free neurons on both sides of the word boundaries."""
+    model = random_model(H, H, scale=2.0) if kind == "random" else tie_model(H, H)
+    pins = adversarial_pins(H, H, 5 if H > 128 else 6)
+    A = SignAutomaton.from_model(model, sem)
+    x = 32
+    land = ls.landscape(A, x, pins)
+    assert land.n_states == 1 << (H - len(pins))
+    assert_matches_reference(land, naive.landscape_reference(ref_F(model, sem, [x], pins), H, pins), H)
+
+
+@pytest.mark.parametrize("sem", SEMANTICS)
+def test_pinned_exhaustive_sequence_and_graph_at_H_130(sem, slicing):
+    """A periodic input and the state graph, three words per state; sliced at both extremes."""
+    H = 130
+    model = tie_model(H, 5)
+    pins = adversarial_pins(H, 5, 5)
+    seq = [65, 10]
+    A = SignAutomaton.from_model(model, sem)
+    land = ls.landscape(A, seq, pins)
+    assert_matches_reference(land, naive.landscape_reference(ref_F(model, sem, seq, pins), H, pins), H)
+    g = land.to_networkx()
+    names = land.state_hex(np.arange(land.n_states))
+    assert all(len(n) == 33 for n in names) and sorted(g.nodes) == sorted(names)
+    assert sorted(g.edges()) == sorted((names[c], names[int(s)]) for c, s in enumerate(land.successor))
+
+
+@pytest.mark.parametrize("H", [1, 64, 128, 200])
+def test_every_neuron_pinned(H):
+    """0 free neurons: one state, a fixed point; sensitivity is undefined (no neuron to flip), not an error."""
+    model = random_model(H, 3)
+    pins = {j: (1 if j % 3 else -1) for j in range(H)}
+    A = SignAutomaton.from_model(model, "exact")
+    for seq in ([7], [7, 200]):
+        land = ls.landscape(A, seq, pins)
+        want = sum(1 << j for j, v in pins.items() if v > 0)
+        assert land.n_states == 1 and to_int(land.full_states(0)[0]) == want
+        assert [(a.rep, a.period, a.basin_size, a.max_height) for a in land.attractors] == \
+            [(format(want, f"0{(H + 3) // 4}x"), len(seq), 1, 0)]
+        assert land.basin_entropy == 0.0 and land.garden_of_eden == 0
+    s = ls.landscape_sensitivity(ls.landscape(A, 7, pins))
+    assert math.isnan(s.overall) and s.per_neuron == (None,) * H
+    e = ls.estimate_sensitivity(A, 7, 16, 0, pins)
+    assert math.isnan(e.overall) and e.overall_ci is None
+
+
+@pytest.mark.parametrize("sem", SEMANTICS)
+def test_pinned_exhaustive_equals_estimated_at_H_128(sem):
+    """Where they meet, the exact and the estimated landscape agree: Brent from every free state ends on the
+    exact attractor of that state, with its period and height; the estimate's attractors are exact ones;
+    the sensitivity from the successor map equals the flip-cascade kernel's over all states; and
+    `cycles.exhaustive_cycles` enumerates the same free-state space (one pin convention)."""
+    H = 128
+    model = random_model(H, 11, scale=2.0)
+    pins = adversarial_pins(H, 11, 8)
+    A = SignAutomaton.from_model(model, sem)
+    x = 97
+    land = ls.landscape(A, x, pins)
+    reps = [a.rep for a in land.attractors]
+    states = land.full_states(np.arange(land.n_states))
+    r = cyc.find_cycles(A.with_pins(pins), states, np.array([[x]]), budget=10**5)
+    assert (r.status == cyc.STATUS_CYCLE).all()
+    assert [r.rep_hex(i) for i in range(land.n_states)] == [reps[a] for a in land.attractor]
+    assert r.lam.tolist() == [land.attractors[a].period for a in land.attractor]
+    assert r.mu.tolist() == land.height.tolist()
+    est = ls.estimate_landscape(A, x, starts=300, budget=10**5, seed=4, pins=pins, bootstrap_resamples=100)
+    by_rep = {a.rep: a for a in land.attractors}
+    assert est.unresolved == 0 and est.attractors
+    for e in est.attractors:
+        assert e.rep in by_rep and e.period == by_rep[e.rep].period and e.transient_max <= by_rep[e.rep].max_height
+    assert ls.sensitivity(A, states, x, pins).per_neuron == ls.landscape_sensitivity(land).per_neuron
+    ex = cyc.exhaustive_cycles(A.with_pins(pins), np.array([x]))
+    assert ex.rep_hex() == reps and ex.basins.tolist() == [a.basin_size for a in land.attractors]
+    assert ex.depth.tolist() == land.height.tolist()
+
+
+@settings(max_examples=40, deadline=None)
+@given(H=st.integers(1, 300), data=st.data())
+def test_free_state_packing_round_trip(H, data):
+    """sign.free_states / free_index against the literal construction of naive.pinned_states, any H."""
+    m = data.draw(st.integers(0, min(H, 10)))
+    free = sorted(data.draw(st.lists(st.integers(0, H - 1), min_size=m, max_size=m, unique=True)))
+    pins = {j: data.draw(st.sampled_from([-1, 1])) for j in range(H) if j not in free}
+    fr = ls.free_neurons(H, pins)
+    assert fr.tolist() == free
+    full = ls.free_states(np.arange(1 << m), fr, ls.pin_words(H, pins)[1])
+    assert [to_int(w) for w in full] == naive.pinned_states(H, pins)
+    assert ls.free_index(full, fr).tolist() == list(range(1 << m))
+
+
 def test_tie_models_have_exact_zero_preactivations():
     """The tie models used above do exercise z = 0 exactly (so the tie rule is tested)."""
     model = tie_model(6, 3)
@@ -114,7 +220,7 @@ def test_tie_models_have_exact_zero_preactivations():
 
 @pytest.mark.parametrize("sem", SEMANTICS)
 @pytest.mark.parametrize("pins", [None, {3: -1}])
-def test_periodic_sequence_matches_reference(sem, pins):
+def test_periodic_sequence_matches_reference(sem, pins, slicing):
     H = 7
     model = tie_model(H, 11)
     seq = [65, 10, 200]
@@ -298,7 +404,7 @@ def test_bootstrap_seeded():
 
 @pytest.mark.parametrize("sem", SEMANTICS)
 @pytest.mark.parametrize("pins", [None, {2: -1}])
-def test_sensitivity_exact_matches_reference(sem, pins):
+def test_sensitivity_exact_matches_reference(sem, pins, slicing):
     H = 8
     model = tie_model(H, 9)
     A = SignAutomaton.from_model(model, sem)
@@ -307,7 +413,7 @@ def test_sensitivity_exact_matches_reference(sem, pins):
     step = ref_F(model, sem, [x], pins)
     ref = naive.average_sensitivity(step, H, naive.landscape_reference(step, H, pins)["states"], pins)
     s1 = ls.landscape_sensitivity(land)
-    states = land.full_states(np.arange(land.n_states)).reshape(-1, 1)
+    states = land.full_states(np.arange(land.n_states))
     s2 = ls.sensitivity(A, states, x, pins)
     for s in (s1, s2):
         assert s.exact and s.states == land.n_states

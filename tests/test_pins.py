@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 import naive
 from satrnn.automaton import cascade as cas
 from satrnn.automaton import cycles as cyc
+from satrnn.automaton import landscape as ls
 from satrnn.automaton.bitset import pack, to_int, unpack
 from satrnn.automaton.sign import SignAutomaton, parse_pins
 from satrnn.cli import main
@@ -81,17 +82,26 @@ def test_pinned_near_ties(H, seed, style, kinds, n_pins):
 
 
 @pytest.mark.parametrize("sem", SEMANTICS)
-def test_pinned_cycles_exhaustive_and_brent(sem):
+def test_pinned_cycles_exhaustive_and_brent(sem, slicing):
     H = 9
     model = random_model(H, 5, scale=2.0)
     pins = {2: 1, 7: -1}
     A = SignAutomaton.from_model(model, sem, pins=pins)
     x = 65
     F = lambda s: literal_step(model, sem, pins)(s, x)
+    # exhaustive: the free-state space (the 2^7 states with neuron 2 at +1 and 7 at -1), as landscape enumerates
     ex = cyc.exhaustive_cycles(A, np.array([x]))
-    ref, cycle_of = naive.exhaustive_cycles(F, H)
-    assert dict(zip(ex.reps.tolist(), zip(ex.periods.tolist(), ex.basins.tolist()))) == ref
-    assert [int(ex.reps[c]) for c in ex.cycle_of] == [cycle_of[v] for v in range(1 << H)]
+    ref = naive.landscape_reference(F, H, pins)
+    assert ex.n_states == len(ref["states"]) == 1 << 7
+    rep_full = [to_int(w) for w in ls.free_states(ex.reps, ls.free_neurons(H, pins), ls.pin_words(H, pins)[1])]
+    assert rep_full == sorted(ref["cycles"]) and ex.rep_hex() == [format(v, "03x") for v in rep_full]
+    assert ex.periods.tolist() == [len(ref["cycles"][r]) for r in rep_full]
+    assert ex.basins.tolist() == [ref["basin"][r] for r in rep_full]
+    assert [rep_full[c] for c in ex.cycle_of] == [ref["attractor_of"][v] for v in ref["states"]]
+    assert ex.depth.tolist() == [ref["height"][v] for v in ref["states"]]
+    land = ls.landscape(A, x)
+    assert [a.rep for a in land.attractors] == ex.rep_hex() and [a.basin_size for a in land.attractors] == \
+        ex.basins.tolist()
     starts = cyc.random_starts(H, 10, 1)
     r = cyc.find_cycles(A, starts, np.array([[x]]), budget=10**4)
     for i in range(starts.shape[0]):
@@ -100,7 +110,7 @@ def test_pinned_cycles_exhaustive_and_brent(sem):
 
 
 @pytest.mark.parametrize("sem", SEMANTICS)
-def test_pinned_cascades(sem):
+def test_pinned_cascades(sem, slicing):
     H = 12
     model = random_model(H, 2, scale=2.0)
     pins = {0: -1, 5: 1, 11: 1}
@@ -172,3 +182,34 @@ def test_cli_bad_pin_exit_2(model_file, capsys, cmd, spec):
     assert main([cmd[0], str(model_file), *cmd[1:], "--pin", spec]) == 2
     err = capsys.readouterr().err
     assert err.startswith("satrnn: error:") and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("H,spec", [(10, "3=+1,7=-1"), (130, ",".join(f"{j}={(-1) ** j:+d}" for j in range(120)))])
+def test_cli_exhaustive_cycles_and_landscape_enumerate_the_same_free_states(tmp_path, capsys, H, spec):
+    """Issue 27 item 4: one pin convention where --exhaustive meets --pin. `cycles --exhaustive --pin`
+    enumerated all 2^H states (basins 311 / 713 of 1,024 on a 10-neuron model with 2 pins) while
+    `landscape` enumerated the 2^(H - pins) free states (58 / 198 of 256); both now enumerate the free
+    states, and report how many neurons are free (also past H = 20 and 64, with enough pins)."""
+    path = tmp_path / "m.npz"
+    save_model(random_model(H, 3, scale=2.0), path)
+    assert main(["cycles", str(path), "--input", "32", "--exhaustive", "--pin", spec, "--json"]) == 0
+    c = json.loads(capsys.readouterr().out)["exhaustive"][0]
+    assert main(["landscape", str(path), "--input", "32", "--exhaustive", "--pin", spec, "--json"]) == 0
+    land = json.loads(capsys.readouterr().out)
+    n_pins = spec.count(",") + 1
+    assert c["states"] == land["states"] == 1 << (H - n_pins) and c["free_neurons"] == H - n_pins
+    assert c["pins"] == land["pins"]
+    assert [(x["rep"], x["period"], x["basin"]) for x in c["cycles"]] == \
+        [(a["rep"], a["period"], a["basin_size"]) for a in land["attractors"]]
+    assert c["max_depth"] == land["max_height"]
+    assert main(["cycles", str(path), "--input", "32", "--exhaustive", "--pin", spec]) == 0
+    assert f"All {c['states']:,} states ({H - n_pins} free neurons)" in capsys.readouterr().out
+
+
+def test_cli_exhaustive_cycles_limit_counts_free_neurons(tmp_path, capsys):
+    path = tmp_path / "m.npz"
+    save_model(random_model(22, 1), path)
+    assert main(["cycles", str(path), "--input", "32", "--exhaustive"]) == 2
+    assert "at most 20 free neurons" in capsys.readouterr().err
+    assert main(["cycles", str(path), "--input", "32", "--exhaustive", "--pin", "0=+1,1=-1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["exhaustive"][0]["states"] == 1 << 20

@@ -70,13 +70,18 @@ def test_readout_configs_match_naive(H, seed, n, adversarial, data):
     assert cache.bpcs(keep[None], snap[None], force_ordered=True)[0] == ref
 
 
-def test_adversarial_cells_take_the_ordered_path():
+def test_adversarial_cells_take_the_ordered_path(slicing):
+    """Also with the logits and the configurations run in slices of one position (Ctrl-C at any H)."""
     model = _adversarial_model(12, 3)
     xs = np.random.default_rng(3).integers(0, 256, 40, dtype=np.uint8)
     cache = ReadoutCache(model, xs)
     assert cache.exact_fraction < 1.0
     fast = cache.knockout_bpcs()
     assert list(fast) == [slow_bpc(model, xs, [k for k in range(12) if k != j]) for j in range(12)]
+    assert list(cache.bpcs(~np.eye(12, dtype=bool)[[1, 7]], force_ordered=True)) == [fast[1], fast[7]]
+    so = cache.sign_only_bpcs()
+    for j in (0, 5, 11):
+        assert so[j] == naive.masked_readout_bpc(model.Wy, model.by, cache.hs, xs, snap=[j])
 
 
 def test_sign_only_matches_naive_on_published(published):
@@ -88,7 +93,7 @@ def test_sign_only_matches_naive_on_published(published):
 
 
 @pytest.mark.parametrize("H,seed", [(5, 1), (16, 2)])
-def test_dynamics_sweep_identical_to_forward(H, seed):
+def test_dynamics_sweep_identical_to_forward(H, seed, slicing):
     model = random_model(H, seed)
     xs = np.random.default_rng(seed).integers(0, 256, 50, dtype=np.uint8)
     rng = np.random.default_rng(seed)

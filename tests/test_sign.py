@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import naive
 from satrnn.automaton import bitset
-from satrnn.automaton.sign import SignAutomaton, _new_parts, _new_scratch, _step, _walk
+from satrnn.automaton.sign import NO_LIMIT, SignAutomaton, _new_parts, _new_scratch, _step, _walk
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.model import ElmanRNN, random_model
 from satrnn.rnn.numba_config import njit
@@ -77,7 +77,7 @@ def test_published_constant_run_equals_run(published):
 
 @pytest.mark.parametrize("H", [5, 64, 128, 130])
 @pytest.mark.parametrize("semantics", ["exact", "f32-seq"])
-def test_random_models(H, semantics):
+def test_random_models(H, semantics, slicing):
     model = random_model(H, H)
     rng = np.random.default_rng(H)
     xs = rng.integers(0, 256, 300, dtype=np.uint8)
@@ -244,7 +244,7 @@ def test_step_kernel_from_other_njit(H):
     out2 = np.empty((50, aut.W), np.uint64)
     R = np.zeros((2, aut.W), np.uint64)
     R[0] = s
-    _walk(aut.tables, R, 0, xs, 0, 50, out2, True)
+    _walk(aut.tables, R, 0, xs, 0, 50, out2, True, NO_LIMIT)
     assert np.array_equal(out2, out)
 
 

@@ -1,5 +1,5 @@
 """`satrnn cycles MODEL [TEXT]`: cycles of the sign automaton under a fixed or periodic input (Brent's
-algorithm per start, exhaustive enumeration for H <= 20, and the papers' 50-start search)."""
+algorithm per start, exhaustive enumeration of up to 20 free neurons, and the papers' 50-start search)."""
 from __future__ import annotations
 
 import numpy as np
@@ -56,8 +56,9 @@ def register(sub) -> None:
                         "reported unresolved")
     add_semantics_arg(p)
     add_tier1_arg(p)
-    p.add_argument("--exhaustive", action="store_true", help="enumerate all 2^H states (H <= 20): every cycle "
-                   "and its exact basin")
+    p.add_argument("--exhaustive", action="store_true",
+                   help=f"enumerate all 2^(H - pins) states whose pinned neurons hold their values (at most "
+                        f"{cyc.MAX_EXHAUSTIVE_H} free neurons; as satrnn landscape): every cycle and its exact basin")
     p.add_argument("--paper", action="store_true",
                    help="q1_bool_attractor 4.3/4.4 (glibc srand(seed 42), input x_42, f32-seq) and Brent from "
                         "the same 51 starts")
@@ -211,8 +212,9 @@ def run(args) -> int:
            "inputs": [lab if isinstance(lab, str) else int(lab) for lab in input_labels],
            "sequence_length": int(seqs.shape[1]) if seqs.shape[0] else None}
     if args.exhaustive:
-        if H > cyc.MAX_EXHAUSTIVE_H:
-            raise SatrnnInputError(f"--exhaustive needs H <= {cyc.MAX_EXHAUSTIVE_H}, this model has H = {H}")
+        if H - len(pins) > cyc.MAX_EXHAUSTIVE_H:
+            raise SatrnnInputError(f"--exhaustive needs at most {cyc.MAX_EXHAUSTIVE_H} free neurons, this model has "
+                                   f"H = {H} with {len(pins)} pinned")
         A = SignAutomaton.from_model(model, args.semantics, tier1=args.tier1, pins=pins)
         out["exhaustive"] = [dict(cyc.exhaustive_cycles(A, seqs[q]).as_dict(), input=input_labels[q])
                              for q in range(seqs.shape[0])]
@@ -220,7 +222,8 @@ def run(args) -> int:
             emit_json(out)
         else:
             for e in out["exhaustive"]:
-                t = Table(title=f"All {e['states']:,} states, input {render.input_label(e['input'])}: "
+                free = f" ({e['free_neurons']} free neurons)" if pins else ""
+                t = Table(title=f"All {e['states']:,} states{free}, input {render.input_label(e['input'])}: "
                                 f"{e['n_cycles']} cycle(s), max depth {e['max_depth']}"
                                 + (f" passes of the {e['sequence_length']}-byte sequence" if e["sequence_length"] > 1
                                    else " steps"))

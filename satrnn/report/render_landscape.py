@@ -87,6 +87,8 @@ def _render_estimated(r: EstimatedLandscape, max_rows: int) -> list:
 
 def _render_sensitivity(s: Sensitivity) -> Text:
     vals = [(j, v) for j, v in enumerate(s.per_neuron) if v is not None]
+    if not vals:
+        return Text("average sensitivity: undefined (every neuron is pinned: no neuron to flip)")
     top = sorted(vals, key=lambda jv: -jv[1])[:5]
     how = f"exact over all {s.states:,} states" if s.exact else \
         f"over {s.states:,} sampled states (seed {s.seed}), 95% CI [{s.overall_ci[0]:.4f}, {s.overall_ci[1]:.4f}]"
