@@ -15,7 +15,7 @@ from satrnn.analyses.saturation import saturation_report
 from satrnn.automaton import bitset
 from satrnn.automaton import margins as mg
 from satrnn.rnn import stream
-from satrnn.rnn.forward import forward, run_states
+from satrnn.rnn.forward import forward, readout_costs, run_states
 from satrnn.rnn.model import random_model
 
 
@@ -167,7 +167,7 @@ def test_boolean_report_streamed_against_whole_arrays(case, monkeypatch):
     tm = aut.run(bitset.all_minus(H), xs[:n1])
     tp = aut.run(bitset.all_plus(H), xs[:n1])
     flips = bitset.hamming(tm, np.vstack([bitset.all_minus(H)[None], tm[:-1]]))
-    costs, _ = bf.readout_costs(model, bitset.to_signs(tm, H), xs[1:])
+    costs, _ = readout_costs(model, bitset.to_signs(tm, H), xs[1:])  # the float readout of the +-1 states
     from satrnn.rnn.forward import sequential_mean
     assert b["dynamics"]["total_flips"] == int(flips.sum())
     assert b["dynamics"]["bpc"] == sequential_mean(costs)
