@@ -164,7 +164,8 @@ def test_boolean_report_streamed_against_whole_arrays(case, monkeypatch):
     tm = aut.run(bitset.all_minus(H), xs[:n1])
     tp = aut.run(bitset.all_plus(H), xs[:n1])
     flips = bitset.hamming(tm, np.vstack([bitset.all_minus(H)[None], tm[:-1]]))
-    costs, _ = bf.readout_costs(model, bitset.to_signs(tm, H), xs[1:])
+    from satrnn.rnn.forward import readout_costs     # the float readout of the +-1 float32 vectors
+    costs, _ = readout_costs(model, bitset.to_signs(tm, H), xs[1:])
     from satrnn.rnn.forward import sequential_mean
     assert b["dynamics"]["total_flips"] == int(flips.sum())
     assert b["dynamics"]["bpc"] == sequential_mean(costs)
