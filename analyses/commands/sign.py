@@ -7,6 +7,7 @@ from satrnn.automaton.bitset import to_hex
 from satrnn.automaton.sign import MAX_STEPS, SignAutomaton
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.text import load_text, parse_byte
+from satrnn.rnn.vocab import check_byte_in_vocab, check_text_in_vocab
 
 from ..clikit import (add_json_flag, add_model_arg, add_pin_arg, add_semantics_arg, add_tier1_arg, check_int,
                       check_writable, console, declare_inputs, declare_outputs, emit_json, load_model_arg, pins_arg,
@@ -61,6 +62,10 @@ def run(args) -> int:
             raise SatrnnInputError(f"--trajectory keeps every state in memory: at most {MAX_TRAJECTORY_STEPS:,} "
                                    f"steps, got {steps:,}")
     model = load_model_arg(args)
+    if xs is not None:
+        check_text_in_vocab(model, xs, f"text file {args.text}")
+    else:
+        check_byte_in_vocab(model, x, "--input byte")
     pins = pins_arg(args, model.H)
     aut = SignAutomaton.from_model(model, args.semantics, tier1=args.tier1, pins=pins)
     start = aut.parse_state(args.start)
