@@ -703,3 +703,12 @@ def test_cli_import_refusals_one_line(tmp_path, imported):
         rc, _, err = run_cli(*argv)
         assert_one_line_error(rc, err, needle)
     assert not (tmp_path / "o.npz").exists()
+
+
+def test_models_derived_from_an_imported_one_keep_its_vocabulary(tmp_path):
+    from satrnn.automaton.redux import Redux, shrink
+    m = import_safetensors(write(tmp_path / "m.safetensors", state_dict(6, 12, E=3)), vocab=VOCAB12)
+    r = Redux(keep=[0, 2])
+    assert r.apply(m).vocab == VOCAB12
+    small = shrink(m, r)
+    assert small.vocab == VOCAB12 and small.meta["neuron_ids"]
