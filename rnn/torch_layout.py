@@ -226,13 +226,15 @@ def recognise(shapes: dict[str, tuple[int, ...]], given: dict[str, str | None] |
                                    f"with 1 <= V <= {N_BYTES}")
     else:
         decoders = [n for n in rest if len(shapes[n]) == 2 and shapes[n][1] == H and 1 <= shapes[n][0] <= N_BYTES]
-    fits = []
+    fits, misfits = [], []     # misfits: why a decoder candidate does not go with the tensors the user named
     for d in decoders:
         V = shapes[d][0]
         if "decoder_bias" in given:
             db = None if given["decoder_bias"] == NONE else given["decoder_bias"]
             if db is not None and shapes[db] != (V,):
-                raise SatrnnInputError(f"--decoder-bias {db} has shape {_shape(shapes[db])}; expected ({V},)")
+                misfits.append(f"--decoder-bias {db} has shape {_shape(shapes[db])}; expected ({V},) for the "
+                               f"decoder {d}")
+                continue
         else:
             guess = d[: -len("weight")] + "bias" if d.endswith("weight") else None
             db = guess if guess in rest and shapes[guess] == (V,) else None
@@ -240,11 +242,13 @@ def recognise(shapes: dict[str, tuple[int, ...]], given: dict[str, str | None] |
             embs = [None if given["embedding"] == NONE else given["embedding"]]
             e = embs[0]
             if e is not None and shapes[e] != (V, I):
-                raise SatrnnInputError(f"--embedding {e} has shape {_shape(shapes[e])}; expected ({V}, {I}) "
-                                       f"(V from the decoder {d}, E from {ih})")
+                misfits.append(f"--embedding {e} has shape {_shape(shapes[e])}; expected ({V}, {I}) (V from the "
+                               f"decoder {d}, E from {ih})")
+                continue
             if e is None and I != V:
-                raise SatrnnInputError(f"--embedding {NONE}: {ih} has {I} columns but the decoder {d} has "
-                                       f"{V} rows; a one-hot input needs W_ih of shape ({H}, {V})")
+                misfits.append(f"--embedding {NONE}: {ih} has {I} columns but the decoder {d} has {V} rows; a "
+                               f"one-hot input needs W_ih of shape ({H}, {V})")
+                continue
         else:
             embs = ([None] if I == V else []) + [n for n in rest if n not in (d, db) and shapes[n] == (V, I)]
         for e in embs:
@@ -258,6 +262,8 @@ def recognise(shapes: dict[str, tuple[int, ...]], given: dict[str, str | None] |
         raise SatrnnInputError(f"{source}: ambiguous layout, the tensors fit {len(complete)} ways ({options}); "
                                "name them with --decoder, --decoder-bias and --embedding (or --embedding none)")
     if not complete:
+        if misfits and not fits:
+            raise SatrnnInputError(f"{source}: {misfits[0]}")
         if fits:
             d, db, e, left = min(fits, key=lambda f: len(f[3]))
             raise SatrnnInputError(f"{source}: tensor(s) {_listing({n: shapes[n] for n in left})} fit no role "

@@ -712,3 +712,13 @@ def test_models_derived_from_an_imported_one_keep_its_vocabulary(tmp_path):
     assert r.apply(m).vocab == VOCAB12
     small = shrink(m, r)
     assert small.vocab == VOCAB12 and small.meta["neuron_ids"]
+
+
+def test_named_tensors_that_fit_no_decoder(tmp_path):
+    d = state_dict(4, 12, E=3)
+    p = write(tmp_path / "m.safetensors", d)
+    for names, match in (({"embedding": "decoder.bias"}, r"--embedding decoder.bias has shape \(12,\); expected \(12, 3\)"),
+                         ({"embedding": NONE}, "--embedding none: rnn.weight_ih_l0 has 3 columns"),
+                         ({"decoder_bias": "rnn.bias_ih_l0"}, r"--decoder-bias rnn.bias_ih_l0 has shape \(4,\)")):
+        with pytest.raises(SatrnnInputError, match=match):
+            import_safetensors(p, vocab=VOCAB12, names=names)
