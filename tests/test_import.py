@@ -722,3 +722,9 @@ def test_named_tensors_that_fit_no_decoder(tmp_path):
                          ({"decoder_bias": "rnn.bias_ih_l0"}, r"--decoder-bias rnn.bias_ih_l0 has shape \(4,\)")):
         with pytest.raises(SatrnnInputError, match=match):
             import_safetensors(p, vocab=VOCAB12, names=names)
+
+
+def test_with_tanh_keeps_the_vocabulary(tmp_path):
+    m = import_safetensors(write(tmp_path / "m.safetensors", state_dict(4, 12)), vocab=VOCAB12)
+    twin = m.with_tanh("cr")
+    assert twin.tanh == "cr" and twin.vocab == VOCAB12 and twin.replace().vocab == VOCAB12
