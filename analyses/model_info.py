@@ -21,7 +21,8 @@ def spectral_radius(W: np.ndarray) -> float:
 
 
 def model_summary(model: ElmanRNN) -> dict:
-    """Per-matrix shape, size, |w| min/max/mean and floor percentiles, count with |w| > 0.01 (strict, float32)."""
+    """Per-matrix shape, size, |w| min/max/mean and floor percentiles, count with |w| > 0.01 (strict, float32);
+    the vocabulary (None: all 256 bytes) and the import provenance (None unless imported)."""
     mats = {}
     for name in MATRICES:
         a = getattr(model, name)
@@ -43,4 +44,6 @@ def model_summary(model: ElmanRNN) -> dict:
         "significant_patterns_0.01": int(sum(mats[n]["count_abs_gt_0.01"] for n in ("Wx", "Wh", "Wy"))),
         "spectral_radius_Wh": spectral_radius(model.Wh),
         "meta": {k: v for k, v in model.meta.items() if isinstance(v, (str, int, float, bool))},
+        "vocab": None if model.vocab is None else list(model.vocab),
+        "provenance": model.meta.get("import") if isinstance(model.meta.get("import"), dict) else None,
     }

@@ -504,4 +504,5 @@ def shrink(model: ElmanRNN, redux: Redux) -> ElmanRNN:
                  "source_H": model.H, "source": model.meta.get("source"),
                  "note": "neuron_ids maps each neuron of this model to its original id"})
     return ElmanRNN(Wx=np.ascontiguousarray(Wx), Wh=np.ascontiguousarray(Wh), bh=np.ascontiguousarray(bh),
-                    Wy=np.ascontiguousarray(Wy), by=masked.by.copy(), meta=meta, tanh=model.tanh)
+                    Wy=np.ascontiguousarray(Wy), by=masked.by.copy(), meta=meta, tanh=model.tanh,
+                    vocab=masked.vocab)

@@ -7,7 +7,14 @@ neuron j to output byte o.
 Formats:
 - `.bin`: the papers' raw little-endian float32 stream Wx, Wh, bh, Wy, by (H^2 + 513 H + 256 floats);
   H is inferred from the file size.
-- `.npz`: named arrays plus `format_version` and an optional JSON `meta` string (e.g. a neuron index map).
+- `.npz`: named arrays plus `format_version` and an optional JSON `meta` string (e.g. a neuron index map);
+  a model with a vocabulary also holds `vocab` (uint8, the byte of each index) and is written as
+  format_version 2, so a satrnn that cannot honour the vocabulary refuses the file instead of misreading it.
+
+Vocabulary: a model imported from a V-symbol PyTorch model (rnn/torch_layout.py) stays 256 bytes wide. `vocab`
+lists the byte of each of its V indices; a byte outside it has a zero Wx column, a zero Wy row and a zero by
+entry, and `readout_bias64()` gives it the bias -inf, so the double readout assigns it probability exactly 0.
+`vocab=None` means all 256 bytes in byte order (the papers' model and every model before vocabularies).
 """
 from __future__ import annotations
 
@@ -23,7 +30,8 @@ from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.files import NpzReader, atomic_write_bytes, open_regular, read_regular
 
 N_BYTES = 256
-NPZ_FORMAT_VERSION = 1
+NPZ_FORMAT_VERSION = 1         # written for a model without a vocabulary (and by training checkpoints)
+NPZ_VOCAB_FORMAT_VERSION = 2   # written for a model with a vocabulary; the newest version read
 MATRICES = ("Wx", "Wh", "bh", "Wy", "by")
 MAX_H = 4096   # the largest hidden size satrnn reads (and trains): bounds every model read
 
@@ -54,6 +62,35 @@ def _shapes(H: int) -> dict[str, tuple[int, ...]]:
     return {"Wx": (H, N_BYTES), "Wh": (H, H), "bh": (H,), "Wy": (N_BYTES, H), "by": (N_BYTES,)}
 
 
+def check_vocab(vocab) -> tuple[int, ...] | None:
+    """A vocabulary as a tuple of distinct bytes (the byte of each index), or None for all 256 in byte order.
+
+    The identity order of all 256 bytes is normalised to None; anything else that is not 1 to 256 distinct
+    integers 0..255 is a one-line input error.
+    """
+    if vocab is None:
+        return None
+    try:
+        items = list(vocab)
+    except TypeError:
+        raise SatrnnInputError(f"vocabulary must be a sequence of byte values, got {type(vocab).__name__}") from None
+    if not 1 <= len(items) <= N_BYTES:
+        raise SatrnnInputError(f"vocabulary has {len(items)} entries; it needs 1 to {N_BYTES}")
+    out = []
+    for i, b in enumerate(items):
+        if isinstance(b, (bool, np.bool_)) or not isinstance(b, (int, np.integer)) or not 0 <= b < N_BYTES:
+            raise SatrnnInputError(f"vocabulary entry {i} is {b!r}, not a byte value 0-255")
+        out.append(int(b))
+    seen: dict[int, int] = {}
+    for i, b in enumerate(out):
+        if b in seen:
+            raise SatrnnInputError(f"vocabulary entries {seen[b]} and {i} are both byte {b} (0x{b:02x}); "
+                                   "each byte may appear once")
+        seen[b] = i
+    t = tuple(out)
+    return None if t == tuple(range(N_BYTES)) else t
+
+
 @dataclass(frozen=True)
 class ElmanRNN:
     """An immutable Elman RNN: h_t = tanh(bh + Wx[:, x_t] + Wh h_{t-1}); logits = by + Wy h_t.
@@ -62,6 +99,8 @@ class ElmanRNN:
     `tanh` names the float32 tanh every forward of this model uses (`rnn.elementary.TANH_SEMANTICS`:
     "fdlibm", the papers' glibc tanhf and the default, or "cr", correctly rounded); it is a choice of
     arithmetic, not a weight, so files do not store it (`with_tanh` makes the same model under another).
+    `vocab` is the byte of each index of the model's vocabulary (None: all 256 bytes); bytes outside it must
+    have a zero Wx column, Wy row and by entry, and get probability 0 from the readout (`readout_bias64`).
     """
 
     Wx: np.ndarray
@@ -71,6 +110,7 @@ class ElmanRNN:
     by: np.ndarray
     meta: dict = field(default_factory=dict, compare=False)
     tanh: str = "fdlibm"
+    vocab: tuple[int, ...] | None = None
 
     def __post_init__(self):
         from satrnn.rnn.elementary import tanh_code
@@ -98,6 +138,18 @@ class ElmanRNN:
             a = np.array(a, dtype=np.float32, order="C", copy=True)
             a.setflags(write=False)
             object.__setattr__(self, name, a)
+        vocab = check_vocab(self.vocab)
+        object.__setattr__(self, "vocab", vocab)
+        if vocab is not None:
+            outside = np.flatnonzero(~self.vocab_mask())
+            nonzero = {"Wx column": (self.Wx[:, outside] != 0).any(axis=0),
+                       "Wy row": (self.Wy[outside, :] != 0).any(axis=1),
+                       "by entry": self.by[outside] != 0}
+            for what, bad in nonzero.items():
+                if bad.any():
+                    b = int(outside[np.argmax(bad)])
+                    raise SatrnnInputError(f"model has a nonzero {what} for byte {b} (0x{b:02x}), which is "
+                                           f"outside its vocabulary of {len(vocab)} bytes")
 
     @property
     def H(self) -> int:
@@ -112,8 +164,8 @@ class ElmanRNN:
         return {name: getattr(self, name) for name in MATRICES}
 
     def replace(self, **changes) -> ElmanRNN:
-        """A new model with some arrays (or meta, or tanh) replaced; arrays are copied and validated."""
-        kw = {**self.arrays(), "meta": dict(self.meta), "tanh": self.tanh}
+        """A new model with some arrays (or meta, tanh, vocab) replaced; arrays are copied and validated."""
+        kw = {**self.arrays(), "meta": dict(self.meta), "tanh": self.tanh, "vocab": self.vocab}
         kw.update(changes)
         return ElmanRNN(**kw)
 
@@ -128,13 +180,37 @@ class ElmanRNN:
             object.__setattr__(twin, name, getattr(self, name))
         object.__setattr__(twin, "meta", dict(self.meta))
         object.__setattr__(twin, "tanh", tanh)
+        object.__setattr__(twin, "vocab", self.vocab)
         return twin
 
     def equal_bits(self, other: ElmanRNN) -> bool:
-        """True iff every weight has the identical float32 bit pattern (distinguishes -0.0 from +0.0)."""
-        return self.H == other.H and all(
+        """True iff every weight has the identical float32 bit pattern (distinguishes -0.0 from +0.0) and
+        the vocabularies are equal."""
+        return self.H == other.H and self.vocab == other.vocab and all(
             np.array_equal(getattr(self, n).view(np.uint32), getattr(other, n).view(np.uint32))
             for n in MATRICES)
+
+    # ---- vocabulary ----------------------------------------------------------------------------
+    def vocab_bytes(self) -> tuple[int, ...]:
+        """The byte of each vocabulary index (all 256 in byte order when the model has no vocabulary)."""
+        return tuple(range(N_BYTES)) if self.vocab is None else self.vocab
+
+    def vocab_mask(self) -> np.ndarray:
+        """bool (256,): True for the bytes inside the vocabulary (all True without one)."""
+        mask = np.zeros(N_BYTES, dtype=bool)
+        mask[list(self.vocab_bytes())] = True
+        return mask
+
+    def readout_bias64(self) -> np.ndarray:
+        """float64 (256,): dbl(by[o]) for bytes o inside the vocabulary, -inf outside.
+
+        The double readout's logits start from this bias, so a byte outside the vocabulary gets
+        exp(-inf) = 0, an output probability of exactly 0, whatever Wy h is (its Wy row is zero anyway).
+        """
+        b = self.by.astype(np.float64)
+        if self.vocab is not None:
+            b[~self.vocab_mask()] = -np.inf
+        return b
 
     # ---- I/O ---------------------------------------------------------------------------------
     @classmethod
@@ -215,9 +291,9 @@ def _load_npz(p: Path) -> ElmanRNN:
         if missing:
             raise SatrnnInputError(f"model file {p} lacks array(s) {', '.join(missing)}")
         version = z.scalar_int("format_version") if "format_version" in z else None
-        if version is not None and not 0 <= version <= NPZ_FORMAT_VERSION:
-            raise SatrnnInputError(
-                f"model file {p} has format_version {version}; this satrnn reads 0 to {NPZ_FORMAT_VERSION}")
+        if version is not None and not 0 <= version <= NPZ_VOCAB_FORMAT_VERSION:
+            raise SatrnnInputError(f"model file {p} has format_version {version}; this satrnn reads 0 to "
+                                   f"{NPZ_VOCAB_FORMAT_VERSION}")
         bh = z.array("bh", MAX_H, kinds="f")
         if bh.ndim != 1 or bh.shape[0] < 1:
             raise SatrnnInputError(f"model file {p}: bh has shape {bh.shape}, expected (H,) with 1 <= H <= {MAX_H}")
@@ -225,21 +301,39 @@ def _load_npz(p: Path) -> ElmanRNN:
         arrays = {n: (bh if n == "bh" else z.array(n, int(np.prod(shapes[n])), shape=shapes[n], kinds="f"))
                   for n in MATRICES}
         meta = z.json_object("meta") if "meta" in z else {}
+        vocab = None
+        if "vocab" in z:
+            v = z.array("vocab", N_BYTES, kinds="u")
+            if v.ndim != 1:
+                raise SatrnnInputError(f"model file {p}: vocab has shape {v.shape}, expected (V,)")
+            vocab = tuple(int(b) for b in v)
+            if not vocab:
+                raise SatrnnInputError(f"model file {p}: vocab is empty")
     meta.setdefault("source", str(p))
     meta["format"] = "npz"
-    return ElmanRNN(**arrays, meta=meta)
+    try:
+        return ElmanRNN(**arrays, meta=meta, vocab=vocab)
+    except SatrnnInputError as e:
+        raise SatrnnInputError(f"model file {p}: {e}") from None
 
 
 def save_model(model: ElmanRNN, path: str | os.PathLike) -> None:
-    """Save as `.bin` (raw, papers' format; meta is dropped) or `.npz` (self-describing), by suffix."""
+    """Save as `.bin` (raw, papers' format; meta is dropped; no vocabulary) or `.npz` (self-describing), by
+    suffix."""
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix == ".bin":
+        if model.vocab is not None:
+            raise SatrnnInputError(f"cannot save model to {p}: the raw .bin format has no room for the "
+                                   f"model's vocabulary of {len(model.vocab)} bytes; use a .npz file name")
         atomic_write_bytes(p, lambda f: f.write(to_flat(model).tobytes()))
     elif suffix == ".npz":
         meta = {k: v for k, v in model.meta.items() if k not in ("source", "format")}
         payload = dict(model.arrays(), format_version=np.int64(NPZ_FORMAT_VERSION),
                        meta=np.array(json.dumps(meta, sort_keys=True)))
+        if model.vocab is not None:
+            payload.update(vocab=np.array(model.vocab, dtype=np.uint8),
+                           format_version=np.int64(NPZ_VOCAB_FORMAT_VERSION))
         atomic_write_bytes(p, lambda f: np.savez(f, **payload))
     else:
         raise SatrnnInputError(f"cannot save model to {p}: use a .bin or .npz file name")

@@ -37,6 +37,7 @@ from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.files import StagedOutputs, atomic_write_bytes, check_distinct, check_output
 from satrnn.rnn.model import ElmanRNN, load_model
 from satrnn.rnn.text import DEFAULT_TEXT_CAP, check_max_bytes, iter_text, load_text, text_size
+from satrnn.rnn.vocab import check_text_file_in_vocab, check_text_in_vocab
 
 __all__ = ["StagedOutputs"]  # re-exported for commands
 
@@ -154,7 +155,8 @@ def load_model_arg(args) -> ElmanRNN:
 
 
 def load_model_text_args(args, min_bytes: int = 2) -> tuple[ElmanRNN, np.ndarray]:
-    """(model, text bytes) from args.model / args.text; both omitted = the default model and corpus."""
+    """(model, text bytes) from args.model / args.text; both omitted = the default model and corpus. A text
+    with a byte outside the model's vocabulary is refused (one line, naming the first position)."""
     if args.model is None and args.text is None:
         model, xs = _default_model_and_text()
         if args.max_bytes is not None:
@@ -162,14 +164,17 @@ def load_model_text_args(args, min_bytes: int = 2) -> tuple[ElmanRNN, np.ndarray
         return model, xs
     if args.text is None:
         raise SatrnnInputError("TEXT is missing: give MODEL and TEXT, or neither for the default model")
-    return load_model(args.model), load_text(args.text, max_bytes=args.max_bytes, min_bytes=min_bytes)
+    model = load_model(args.model)
+    xs = load_text(args.text, max_bytes=args.max_bytes, min_bytes=min_bytes)
+    check_text_in_vocab(model, xs, f"text file {args.text}")
+    return model, xs
 
 
 def model_and_text_source(args, min_bytes: int = 2) -> tuple[ElmanRNN, object, int]:
     """(model, text, n bytes) for the streaming commands (eval, trace): the default model and corpus (an
     array) when MODEL and TEXT are both omitted, else the model and TEXT as an iterator of uint8 chunks
     (`rnn.text.iter_text`: read as it is consumed, never whole). TEXT is checked (regular file, length
-    >= min_bytes after --max-bytes) before anything is computed."""
+    >= min_bytes after --max-bytes, every byte inside the model's vocabulary) before anything is computed."""
     if args.model is None and args.text is None:
         model, xs = load_model_text_args(args, min_bytes=min_bytes)
         if xs.shape[0] < min_bytes:
@@ -187,6 +192,7 @@ def model_and_text_source(args, min_bytes: int = 2) -> tuple[ElmanRNN, object, i
         raise SatrnnInputError(f"text file {args.text} is empty")
     if n < min_bytes:
         raise SatrnnInputError(f"text file {args.text} has {n} byte(s); at least {min_bytes} are needed")
+    check_text_file_in_vocab(model, args.text, args.max_bytes)   # one read ahead, only for a model with a vocabulary
     return model, iter_text(args.text, args.max_bytes), n
 
 

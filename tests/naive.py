@@ -1623,3 +1623,60 @@ def margin_fields(model, zs, xs) -> dict:
     out["median"] = float(np.median(np.array([m for row in mu for m in row], dtype=np.float32)))
     out["smallest"] = sorted(flat)[:20]
     return out
+
+
+# ---- rnn.torch_layout, rnn.exact_dot (the PyTorch import mapping) -----------------------------------------
+
+def nearest_f32_literal(q) -> np.float32:
+    """The float32 nearest to the rational q (fractions.Fraction), ties to the even significand, found by
+    comparing exact distances to the float32 candidates around float(q). Zero results are +0.0 here."""
+    from fractions import Fraction
+    with np.errstate(over="ignore"):
+        c = np.float32(float(q))
+    cands = {c}
+    for _ in range(2):
+        for x in list(cands):
+            if np.isfinite(x):
+                cands.add(np.nextafter(x, np.float32(np.inf)))
+                cands.add(np.nextafter(x, np.float32(-np.inf)))
+    finite = [x for x in cands if np.isfinite(x)]
+    best = min(abs(Fraction(float(x)) - q) for x in finite)
+    ties = [x for x in finite if abs(Fraction(float(x)) - q) == best]
+    if len(ties) > 1:
+        ties = [x for x in ties if int(np.array(x, dtype=np.float32).view(np.uint32)) % 2 == 0]
+    r = ties[0]
+    return np.float32(0.0) if r == 0 else r
+
+
+def exact_dot_literal(a, b):
+    """sum_k a[k] * b[k] as an exact rational (fractions.Fraction) of the float values."""
+    from fractions import Fraction
+    return sum((Fraction(float(x)) * Fraction(float(y)) for x, y in zip(a, b)), Fraction(0))
+
+
+def torch_rnn_forward_f64(W_ih, W_hh, b_ih, b_hh, idxs, emb=None):
+    """PyTorch's nn.RNN(tanh) recurrence in float64 from the original tensors: row t = h after index idxs[t],
+    h_{-1} = 0; input x = emb[idx] (nn.Embedding) or the one-hot column W_ih[:, idx]."""
+    W_ih, W_hh = np.asarray(W_ih, np.float64), np.asarray(W_hh, np.float64)
+    H = W_hh.shape[0]
+    b = (np.zeros(H) if b_ih is None else np.asarray(b_ih, np.float64) + np.asarray(b_hh, np.float64))
+    h = np.zeros(H)
+    out = []
+    for v in idxs:
+        x = W_ih[:, int(v)] if emb is None else W_ih @ np.asarray(emb, np.float64)[int(v)]
+        h = np.tanh(x + b + W_hh @ h)
+        out.append(h)
+    return np.array(out).reshape(len(idxs), H)
+
+
+def torch_bpc_f64(hs, W_dec, b_dec, idxs):
+    """Bits per character in float64 of the decoder softmax over the V symbols: predictions of idxs[t+1]
+    from hs[t], t = 0 .. n-2."""
+    W_dec = np.asarray(W_dec, np.float64)
+    b = np.zeros(W_dec.shape[0]) if b_dec is None else np.asarray(b_dec, np.float64)
+    total = 0.0
+    for t in range(len(idxs) - 1):
+        L = b + W_dec @ hs[t]
+        L = L - L.max()
+        total += -(L[int(idxs[t + 1])] - math.log(np.exp(L).sum())) / math.log(2.0)
+    return total / (len(idxs) - 1)

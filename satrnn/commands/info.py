@@ -1,10 +1,12 @@
-"""`satrnn info MODEL`: shapes, parameter counts, weight magnitudes, spectral radius of Wh."""
+"""`satrnn info MODEL`: shapes, parameter counts, weight magnitudes, spectral radius of Wh, vocabulary and
+import provenance."""
 from __future__ import annotations
 
 from rich.table import Table
 
 from satrnn.analyses.model_info import PERCENTILES, model_summary
 from satrnn.clikit import add_json_flag, add_model_arg, console, emit_json, load_model_arg
+from satrnn.rnn.vocab import show_vocab
 
 
 def register(sub) -> None:
@@ -37,4 +39,11 @@ def run(args) -> int:
     console.print(t)
     console.print(f"significant patterns (|w| > 0.01 in Wx, Wh, Wy): {s['significant_patterns_0.01']:,}")
     console.print(f"spectral radius of Wh: {s['spectral_radius_Wh']:.4f}")
+    console.print(f"vocabulary: {show_vocab(model.vocab)}", markup=False)
+    prov = s["provenance"]
+    if prov:
+        console.print(f"imported from {prov.get('format')} file {prov.get('file')} (sha256 {prov.get('sha256')}), "
+                      f"{prov.get('layout')} layout, V = {prov.get('V')}, E = {prov.get('E')}; tensors: "
+                      + ", ".join(f"{r}={n}" for r, n in (prov.get("tensors") or {}).items() if n is not None),
+                      markup=False)
     return 0

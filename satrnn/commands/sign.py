@@ -25,6 +25,7 @@ from satrnn.clikit import (
 )
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.text import load_text, parse_byte
+from satrnn.rnn.vocab import check_byte_in_vocab, check_text_in_vocab
 
 MAX_TRAJECTORY_STEPS = 50_000_000          # (steps, W) uint64 kept in memory
 PROGRESS_STEPS = 5_000_000                 # longer runs show a progress bar
@@ -75,6 +76,10 @@ def run(args) -> int:
             raise SatrnnInputError(f"--trajectory keeps every state in memory: at most {MAX_TRAJECTORY_STEPS:,} "
                                    f"steps, got {steps:,}")
     model = load_model_arg(args)
+    if xs is not None:
+        check_text_in_vocab(model, xs, f"text file {args.text}")
+    else:
+        check_byte_in_vocab(model, x, "--input byte")
     pins = pins_arg(args, model.H)
     aut = SignAutomaton.from_model(model, args.semantics, tier1=args.tier1, pins=pins)
     start = aut.parse_state(args.start)
