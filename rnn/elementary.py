@@ -30,26 +30,15 @@ from llvmlite import ir
 from numba.core import types
 from numba.extending import intrinsic, overload
 
-from satrnn.rnn.errors import SatrnnInputError
+# the semantics' names live with the model (numba-free, for the CLI); re-exported here with the arithmetic
+from satrnn.rnn.model import (  # noqa: F401 (re-exported)
+    DEFAULT_TANH,
+    TANH_CODES,
+    TANH_DESCRIPTIONS,
+    TANH_SEMANTICS,
+    tanh_code,
+)
 from satrnn.rnn.numba_config import NJIT_OPTIONS, njit
-
-TANH_SEMANTICS = ("fdlibm", "cr")
-DEFAULT_TANH = "fdlibm"
-TANH_CODES = {"fdlibm": 0, "cr": 1}
-TANH_DESCRIPTIONS = {
-    "fdlibm": "fdlibm tanhf (bit-identical to glibc <= 2.40, the papers' arithmetic)",
-    "cr": "correctly rounded tanhf (as glibc >= 2.41, CORE-MATH)",
-}
-
-
-def tanh_code(tanh: str) -> int:
-    """The kernels' integer code of a tanh semantics name; one clear error for an unknown name."""
-    try:
-        return TANH_CODES[tanh]
-    except (KeyError, TypeError):
-        raise SatrnnInputError(f"unknown tanh semantics {tanh!r} (use one of {', '.join(TANH_SEMANTICS)})") \
-            from None
-
 
 # ---- bit casts (LLVM bitcast: free, and vectorisable) -----------------------------------------------
 

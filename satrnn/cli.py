@@ -13,7 +13,7 @@ import sys
 import warnings
 
 from satrnn import commands
-from satrnn.clikit import err_console, guard_paths
+from satrnn.clikit import err_console, guard_paths, set_run_settings
 from satrnn.rnn.errors import SatrnnInputError
 
 
@@ -74,6 +74,7 @@ def main(argv=None) -> int:
             parser.print_help()
             return 2
         guard_paths(args)
+        set_run_settings(args)
         code = int(args.func(args) or 0)
         failed = _flush_stdout()
         return _fail(failed) if failed else code
