@@ -1,4 +1,5 @@
-"""The `satrnn` command. Subcommands live one per module in `satrnn/commands/` and are discovered here.
+"""The `satrnn` command. Subcommands live one per module in `satrnn/commands/` (each declares `COMMAND`, a
+`satrnn.unit.Command`) and are discovered here.
 
 Exit codes: 0 success, 1 a requested check failed (e.g. `verify --strict`), 2 bad input (one line on
 stderr, no traceback), 130 interrupted.
@@ -6,15 +7,13 @@ stderr, no traceback), 130 interrupted.
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
-import pkgutil
 import sys
 import warnings
 
-from satrnn import commands
 from satrnn.clikit import err_console, guard_paths, set_run_settings
 from satrnn.rnn.errors import SatrnnInputError
+from satrnn.unit import Command, command_modules
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,11 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="satrnn", description="Exact simulator and analysis toolkit for a trained "
                      "character-level Elman RNN, its Universal Model and its sign automaton.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{commands.__name__}.{info.name}")
-        register = getattr(module, "register", None)
-        if register is not None:
-            register(sub)
+    for module in command_modules():     # a module declares its command as data (COMMAND) or registers it
+        command = getattr(module, "COMMAND", None)
+        if isinstance(command, Command):
+            command.add_to(sub)
+        elif callable(getattr(module, "register", None)):
+            module.register(sub)
     return parser
 
 
