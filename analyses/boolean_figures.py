@@ -7,14 +7,18 @@ Paper orchestration on top of the automaton's kernels and thin API (`satrnn.auto
 - `influence_graph`: q1_bool_attractor 4.2; `paper_attractor_search`: 4.3 / 4.4 as the program computes them;
 - `measure_flip_spread` (the whole `satrnn cascade` measurement), `trajectory_cascades`, `paper_flip_figures`,
   `spread_candidates` (every reading of "one flip changes N neurons", side by side).
-Results are plain dicts (JSON-able after `satrnn.clikit` cleaning); keys are documented per function.
+Results are typed records (`satrnn.rnn.record.Record`), documented per type.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from satrnn.automaton.bitset import all_minus, all_plus, hamming, pack, to_hex, to_signs, unpack
 from satrnn.automaton.cascade import (
+    CascadeSummary,
+    DerridaCurve,
     cascade_summary,
     check_text,
     derrida_curve,
@@ -27,11 +31,12 @@ from satrnn.automaton.cascade import (
 from satrnn.automaton.cycles import glibc_starts, trajectory
 from satrnn.automaton.distinct import DistinctStates
 from satrnn.automaton.margins import check_model_text, seq_sum32, seq_sum64
-from satrnn.automaton.sign import SignAutomaton
+from satrnn.automaton.sign import FallbackStats, SignAutomaton
 from satrnn.rnn import elementary as em
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, sign_readout_costs
 from satrnn.rnn.model import ElmanRNN
+from satrnn.rnn.record import Record, key
 from satrnn.rnn.stream import SequentialSum, fold_chunks, prediction_chunks
 
 f32 = np.float32
@@ -39,13 +44,24 @@ f32 = np.float32
 
 # ---- q1_boolean 3.3 and q1_bool_attractor 4.2 ---------------------------------------------------------------
 
-def flip_sensitivity_paper(automaton, xs, t: int = 42) -> dict:
-    """q1_boolean 3.3: beta from all-zero bits through x_0..x_t, flip each j, one step with x_{t+1}.
+@dataclass(frozen=True)
+class FlipSensitivity(Record):
+    """q1_boolean 3.3 at step t: beta_t from all-zero bits through x_0..x_t (state in hex, its bits 0..15),
+    each neuron j flipped and stepped once with x_{t+1} (input_next): c (H,) neurons that change, most_affected
+    (the largest differing index, -1 if none), mean_sensitivity = fl32(sum c) / H, rows_printed (the
+    program's rows: j < 10 or c_j > 10)."""
+    t: int
+    input_next: int
+    state: str
+    state_first16: str
+    c: list
+    most_affected: list
+    mean_sensitivity: float
+    rows_printed: list
 
-    Keys: t, input_next (x_{t+1}), state (hex), state_first16 (bits beta_t[0..15]), c (per j), most_affected
-    (largest differing index or -1), mean_sensitivity (fl32(sum c) / H), rows_printed (the program's rows:
-    j < 10 or c_j > 10).
-    """
+
+def flip_sensitivity_paper(automaton, xs, t: int = 42) -> FlipSensitivity:
+    """q1_boolean 3.3: beta from all-zero bits through x_0..x_t, flip each j, one step with x_{t+1}."""
     xs = check_text(xs)
     H = automaton.H
     if not 0 <= t <= xs.shape[0] - 2:
@@ -60,24 +76,48 @@ def flip_sensitivity_paper(automaton, xs, t: int = 42) -> dict:
     c = diff.sum(axis=1).astype(np.int64)
     most = [int(np.nonzero(row)[0][-1]) if row.any() else -1 for row in diff]
     bits = unpack(beta, H)
-    return {"t": t, "input_next": int(xs[t + 1]), "state": to_hex(beta, H),
-            "state_first16": "".join("1" if v else "0" for v in bits[:16]),
-            "c": c.tolist(), "most_affected": most,
-            "mean_sensitivity": float(np.float32(np.float32(c.sum()) / np.float32(H))),
-            "rows_printed": [j for j in range(H) if j < 10 or c[j] > 10]}
+    return FlipSensitivity(t=t, input_next=int(xs[t + 1]), state=to_hex(beta, H),
+                           state_first16="".join("1" if v else "0" for v in bits[:16]), c=c.tolist(),
+                           most_affected=most, mean_sensitivity=float(np.float32(np.float32(c.sum()) / np.float32(H))),
+                           rows_printed=[j for j in range(H) if j < 10 or c[j] > 10])
 
 
 INFLUENCE_ROWS = 1024     # flip positions per batch of `influence_graph`
 
 
-def influence_graph(automaton, states, xs, positions=None, top: int = 20) -> dict:
-    """q1_bool_attractor 4.2: C[j][i] counts of B(sigma_t ^ e_j, x_{t+1})_i != B(sigma_t, x_{t+1})_i over t
-    in positions (default 10, 13, ... < n-2); frac = fl32(C)/|T| in float32.
+@dataclass(frozen=True)
+class InfluenceEdge(Record):
+    """An edge j -> i of q1_bool_attractor 4.2's influence graph: the fraction of steps at which flipping j
+    changes i's next bit."""
+    source: int
+    target: int
+    frac: float
 
-    Keys: positions, frac (H, H) float32 [j][i], mean_influence (fl32 j-major sum / H^2), mean_out_degree
-    (= H * mean_influence, the mean number of neurons one flip changes in one step), top_edges
-    [{source j, target i, frac}] (strict >, j-major, stable), out_deg, in_deg, self (H,), ties_at_cut.
-    """
+
+@dataclass(frozen=True, eq=False)
+class InfluenceGraph(Record):
+    """q1_bool_attractor 4.2 over `positions` steps t (first_position..last_position): frac (H, H) float32
+    [j][i] = fl32(C) / |T| with C (H, H) the counts (both kept out of the JSON), mean_influence (fl32 j-major
+    sum / H^2), mean_out_degree (the mean number of neurons one flip changes in one step), top_edges (strict >,
+    j-major, stable), ties_at_cut, out_deg / in_deg (H,) float32 (fl32 sums of frac's rows / columns),
+    self_influence (H,) (JSON key "self": frac's diagonal)."""
+    positions: int
+    first_position: int
+    last_position: int
+    frac: np.ndarray = key(json=False)
+    counts: np.ndarray = key(json=False)
+    mean_influence: float
+    mean_out_degree: float
+    top_edges: tuple[InfluenceEdge, ...]
+    ties_at_cut: int
+    out_deg: np.ndarray
+    in_deg: np.ndarray
+    self_influence: np.ndarray = key("self")
+
+
+def influence_graph(automaton, states, xs, positions=None, top: int = 20) -> InfluenceGraph:
+    """q1_bool_attractor 4.2: C[j][i] counts of B(sigma_t ^ e_j, x_{t+1})_i != B(sigma_t, x_{t+1})_i over t
+    in positions (default 10, 13, ... < n-2); frac = fl32(C)/|T| in float32 (see `InfluenceGraph`)."""
     xs = check_text(xs)
     H = automaton.H
     n = xs.shape[0]
@@ -102,15 +142,15 @@ def influence_graph(automaton, states, xs, positions=None, top: int = 20) -> dic
     mean_inf = np.float32(tot / np.float32(H * H))
     flat = frac.ravel()
     order = np.argsort(-flat, kind="stable")
-    top_edges = [{"source": int(e // H), "target": int(e % H), "frac": float(flat[e])} for e in order[:top]]
+    top_edges = tuple(InfluenceEdge(source=int(e // H), target=int(e % H), frac=float(flat[e])) for e in order[:top])
     cut = flat[order[top - 1]] if flat.size >= top else None
     ties = int((flat == cut).sum() - (flat[order[:top]] == cut).sum()) if cut is not None else 0
     out_deg = np.array([_f32_sum(frac[j, :]) for j in range(H)], dtype=np.float32)
     in_deg = np.array([_f32_sum(frac[:, j]) for j in range(H)], dtype=np.float32)
-    return {"positions": int(t_idx.shape[0]), "first_position": int(t_idx[0]), "last_position": int(t_idx[-1]),
-            "frac": frac, "counts": C, "mean_influence": float(mean_inf),
-            "mean_out_degree": float(C.sum() / T / H), "top_edges": top_edges, "ties_at_cut": ties,
-            "out_deg": out_deg, "in_deg": in_deg, "self": np.diag(frac).copy()}
+    return InfluenceGraph(positions=int(t_idx.shape[0]), first_position=int(t_idx[0]),
+                          last_position=int(t_idx[-1]), frac=frac, counts=C, mean_influence=float(mean_inf),
+                          mean_out_degree=float(C.sum() / T / H), top_edges=top_edges, ties_at_cut=ties,
+                          out_deg=out_deg, in_deg=in_deg, self_influence=np.diag(frac).copy())
 
 
 def _f32_sum(v) -> np.float32:
@@ -126,7 +166,19 @@ FRAGILE_MARGIN = 1.0
 PAPER_T = 42
 
 
-def trajectory_cascades(automaton, model, xs, k: int, which: str = "both", on_done=None) -> dict:
+@dataclass(frozen=True, eq=False)
+class TrajectoryCascades(Record):
+    """`CascadeSummary` of the flip cascades along the sign trajectory (from all -1) and/or along the float
+    trajectory's signs (JSON key "float"); None where not computed."""
+    sign: CascadeSummary | None = key(omit_none=True, default=None)
+    float_: CascadeSummary | None = key("float", omit_none=True, default=None)
+
+    def items(self):
+        """(name, summary) of the trajectories computed, sign first."""
+        return [(n, c) for n, c in (("sign", self.sign), ("float", self.float_)) if c is not None]
+
+
+def trajectory_cascades(automaton, model, xs, k: int, which: str = "both", on_done=None) -> TrajectoryCascades:
     """cascade_summary for the sign trajectory (from all -1) and/or the float trajectory's signs, with the
     self-bit correction and, on the float trajectory, flips at fragile neuron-steps (|z_t[j]| < 1)."""
     xs = check_text(xs)
@@ -142,81 +194,164 @@ def trajectory_cascades(automaton, model, xs, k: int, which: str = "both", on_do
         selfb = self_flip_bits(automaton, states, xs, c.t)
         fragile = np.abs(zs[c.t]) < FRAGILE_MARGIN if zs is not None else None
         s = cascade_summary(c, automaton.H, selfb, fragile)
-        s["start"] = "all -1 (beta_-1 = 0 bits, q1_boolean)" if name == "sign" else "sigma(h_t), h_-1 = 0"
-        if fragile is not None:
-            s["fragile_definition"] = f"|z_t[j]| < {FRAGILE_MARGIN} on the float32 trajectory"
+        s = replace(s, start="all -1 (beta_-1 = 0 bits, q1_boolean)" if name == "sign" else "sigma(h_t), h_-1 = 0",
+                    fragile_definition=(f"|z_t[j]| < {FRAGILE_MARGIN} on the float32 trajectory"
+                                        if fragile is not None else None))
         out[name] = s
         if on_done is not None:
             on_done(name)
-    return out
+    return TrajectoryCascades(sign=out.get("sign"), float_=out.get("float"))
 
 
-def paper_flip_figures(model, xs, pins=None) -> dict:
+@dataclass(frozen=True, eq=False)
+class PaperFlipFigures(Record):
+    """The papers' flip figures in their f32-seq arithmetic: q1_boolean 3.3 at t = 42 (needs n > 43) and
+    q1_bool_attractor 4.2 (needs n > 13)."""
+    semantics: str
+    flip_sensitivity_t42: FlipSensitivity | None = key(omit_none=True, default=None)
+    influence_graph: InfluenceGraph | None = key(omit_none=True, default=None)
+
+
+def paper_flip_figures(model, xs, pins=None) -> PaperFlipFigures:
     """q1_boolean 3.3 at t = 42 and q1_bool_attractor 4.2 stats, in the papers' f32-seq arithmetic."""
     xs = check_text(xs)
     A = SignAutomaton.from_model(model, "f32-seq", pins=pins)
-    out = {"semantics": "f32-seq"}
+    flip = ig = None
     if xs.shape[0] > PAPER_T + 1:
-        out["flip_sensitivity_t42"] = flip_sensitivity_paper(A, xs, PAPER_T)
+        flip = flip_sensitivity_paper(A, xs, PAPER_T)
     if xs.shape[0] > 13:
         fst, _ = float_sign_trajectory(model, xs)
         ig = influence_graph(A, fst, xs)
-        out["influence_graph"] = {key: v for key, v in ig.items() if key not in ("frac", "counts")}
-    return out
+    return PaperFlipFigures(semantics="f32-seq", flip_sensitivity_t42=flip, influence_graph=ig)
 
 
-def spread_candidates(cascades: dict, paper: dict, derrida: dict | None = None) -> dict:
-    """Every reading of "one sign flip changes N other neurons" measured here, side by side (name -> value):
-    the paper-compatible 3.3 mean at t = 42 and 4.2 mean out-degree, the one-step cascade d_1 along each
-    trajectory (with and without the flipped neuron's own bit, and at fragile neuron-steps), the mean
-    distance after 2 steps, and the Derrida slopes."""
+@dataclass(frozen=True)
+class DerridaPair(Record):
+    """Derrida curves from random pairs and from pairs along the data."""
+    random: DerridaCurve
+    data: DerridaCurve
+
+    def items(self):
+        return [("random", self.random), ("data", self.data)]
+
+
+@dataclass(frozen=True, eq=False)
+class FlipSpread(Record):
+    """The whole `satrnn cascade` measurement: semantics, k, seed; the cascades along each trajectory, the
+    papers' flip figures (f32-seq), the Derrida curves (when pairs were asked for), and `candidates`: every
+    reading of "one sign flip changes N other neurons" measured here, side by side (name -> value): the
+    paper-compatible 3.3 mean at t = 42 and 4.2 mean out-degree, the one-step cascade d_1 along each
+    trajectory (with and without the flipped neuron's own bit, and at fragile neuron-steps), the mean distance
+    after 2 steps, and the Derrida slopes."""
+    semantics: str
+    k: int
+    seed: int
+    cascades: TrajectoryCascades
+    paper_compatible: PaperFlipFigures
+    derrida: DerridaPair | None = key(omit_none=True)
+    candidates: dict
+
+
+def _spread_candidates(cascades: TrajectoryCascades, paper: PaperFlipFigures, derrida: DerridaPair | None):
     c = {}
-    if "flip_sensitivity_t42" in paper:
-        c["q1_boolean_3.3_mean_sensitivity_t42"] = paper["flip_sensitivity_t42"]["mean_sensitivity"]
-    if "influence_graph" in paper:
-        c["q1_bool_attractor_4.2_mean_out_degree"] = paper["influence_graph"]["mean_out_degree"]
+    if paper.flip_sensitivity_t42 is not None:
+        c["q1_boolean_3.3_mean_sensitivity_t42"] = paper.flip_sensitivity_t42.mean_sensitivity
+    if paper.influence_graph is not None:
+        c["q1_bool_attractor_4.2_mean_out_degree"] = paper.influence_graph.mean_out_degree
     for name, s in cascades.items():
-        c[f"{name}_trajectory_mean_d1"] = s["one_step"]["mean"]
-        if "one_step_others" in s:
-            c[f"{name}_trajectory_mean_d1_excluding_own_bit"] = s["one_step_others"]
-        if "fragile_one_step" in s:
-            c[f"{name}_trajectory_mean_d1_fragile_flips"] = s["fragile_one_step"]["mean"]
-        if len(s["mean_distance_by_step"]) > 1:
-            c[f"{name}_trajectory_mean_d2"] = s["mean_distance_by_step"][1]
-    for name, d in (derrida or {}).items():
-        c[f"derrida_slope_{name}_pairs"] = d["derrida_coefficient"]["mean"]
+        c[f"{name}_trajectory_mean_d1"] = s.one_step.mean
+        if s.one_step_others is not None:
+            c[f"{name}_trajectory_mean_d1_excluding_own_bit"] = s.one_step_others
+        if s.fragile_one_step is not None:
+            c[f"{name}_trajectory_mean_d1_fragile_flips"] = s.fragile_one_step.mean
+        if len(s.mean_distance_by_step) > 1:
+            c[f"{name}_trajectory_mean_d2"] = s.mean_distance_by_step[1]
+    for name, d in (derrida.items() if derrida is not None else ()):
+        c[f"derrida_slope_{name}_pairs"] = d.derrida_coefficient.mean
     return c
 
 
 def measure_flip_spread(model, xs, semantics: str = "exact", k: int = 16, which: str = "both",
-                        derrida_pairs: int | None = 400, seed: int = 0, on_done=None, pins=None) -> dict:
-    """The whole `satrnn cascade` measurement. Keys: semantics, k, seed, cascades {sign, float} (see
-    cascade_summary), paper_compatible {flip_sensitivity_t42, influence_graph}, derrida {random, data}
-    (if derrida_pairs), candidates (spread_candidates). pins: {neuron: +1 or -1} held in every automaton."""
+                        derrida_pairs: int | None = 400, seed: int = 0, on_done=None, pins=None) -> FlipSpread:
+    """The whole `satrnn cascade` measurement (see `FlipSpread`). pins: {neuron: +1 or -1} held in every
+    automaton."""
     xs = check_text(xs)
     A = SignAutomaton.from_model(model, semantics, pins=pins)
-    out = {"semantics": semantics, "k": int(k), "seed": int(seed)}
-    out["cascades"] = trajectory_cascades(A, model, xs, k, which, on_done)
-    out["paper_compatible"] = paper_flip_figures(model, xs, pins)
+    cascades = trajectory_cascades(A, model, xs, k, which, on_done)
+    paper = paper_flip_figures(model, xs, pins)
+    derrida = None
     if derrida_pairs:
         fst, _ = float_sign_trajectory(model, xs)
-        out["derrida"] = {"random": derrida_curve(A, xs, None, derrida_pairs, seed),
-                          "data": derrida_curve(A, xs, fst, derrida_pairs, seed)}
-    out["candidates"] = spread_candidates(out["cascades"], out["paper_compatible"], out.get("derrida"))
-    return out
+        derrida = DerridaPair(random=derrida_curve(A, xs, None, derrida_pairs, seed),
+                              data=derrida_curve(A, xs, fst, derrida_pairs, seed))
+    return FlipSpread(semantics=semantics, k=int(k), seed=int(seed), cascades=cascades, paper_compatible=paper,
+                      derrida=derrida, candidates=_spread_candidates(cascades, paper, derrida))
+
+
+@dataclass(frozen=True, eq=False)
+class CascadeOverview(Record):
+    """A short look at flip cascades (the report's): every neuron flipped at about `flips` evenly spaced steps
+    (`positions`) of the float trajectory's signs, followed k steps (`summary`), and the Derrida curve along
+    the data (`derrida`)."""
+    k: int
+    positions: np.ndarray
+    summary: CascadeSummary
+    derrida: DerridaCurve
+
+
+def cascade_overview(automaton, model, xs, k: int = 8, flips: int = 64, pairs: int = 64,
+                     ds=(1, 2, 4, 8, 16, 32, 64), seed: int = 0) -> CascadeOverview:
+    """Flip cascades of k steps at about `flips` evenly spaced steps of sigma(h_t), and the Derrida curve along
+    the data from `pairs` pairs per d in ds (seeded), with `automaton`."""
+    xs = check_text(xs)
+    states, _ = float_sign_trajectory(model, xs)
+    n = xs.shape[0]
+    t_idx = np.arange(0, max(n - 1 - k, 1), max(1, (n - 1 - k) // flips))
+    c = flip_cascades(automaton, states, xs, k, t_idx=t_idx)
+    return CascadeOverview(k=k, positions=t_idx, summary=cascade_summary(c, automaton.H),
+                           derrida=derrida_curve(automaton, xs, states=states, pairs=pairs, seed=seed, ds=list(ds)))
 
 
 # ---- q1_bool_attractor 4.3 / 4.4 ---------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class TrialClass(Record):
+    """Trials of 4.3 that ended in the same state: the first such trial, how many, their percent, the state."""
+    first_trial: int
+    size: int
+    percent: float
+    state: str
+
+
+@dataclass(frozen=True)
+class AttractorSearch(Record):
+    """q1_bool_attractor 4.3 / 4.4 as the program computes them, under the constant input byte `input` with
+    glibc srand(seed): `trials` random starts run `steps` steps; unique_final_states and their classes,
+    converge_steps per trial (`steps` = never), mean_convergence (fl32 sum / trials), fixed_points_reached;
+    4.4: from cycle_start, `warmup` steps then `record` more, cycle_period (0 = none <= max_period). The
+    starts (hex) are kept so that an honest search can reuse them."""
+    input: int
+    seed: int
+    trials: int
+    steps: int
+    unique_final_states: int
+    classes: tuple[TrialClass, ...]
+    converge_steps: list
+    mean_convergence: float
+    fixed_points_reached: int
+    warmup: int
+    record: int
+    max_period: int
+    cycle_period: int
+    trial_starts: list
+    cycle_start: str
+
+
 def paper_attractor_search(automaton, x: int, seed: int = 42, trials: int = 50, steps: int = 100,
-                           warmup: int = 100, record: int = 200, max_period: int = 100) -> dict:
+                           warmup: int = 100, record: int = 200, max_period: int = 100) -> AttractorSearch:
     """q1_bool_attractor 4.3 "Convergence from Random States" and 4.4 "Cycle Detection" as the program
     computes them (glibc rand, fixed input x, fixed-point detection only, period <= max_period after the
-    warm-up), plus the start states so that an honest search can reuse them.
-
-    Keys: unique_final_states, classes [{first_trial, size, percent, state}], converge_steps (per trial),
-    mean_convergence (fl32 sum / trials), fixed_points_reached, cycle_period (0 = none <= max_period),
-    trial_starts (hex), cycle_start (hex).
+    warm-up), plus the start states so that an honest search can reuse them (see `AttractorSearch`).
     """
     H = automaton.H
     x = int(x)
@@ -232,17 +367,18 @@ def paper_attractor_search(automaton, x: int, seed: int = 42, trials: int = 50, 
         same = np.all(tr == prev, axis=1)
         conv.append(int(np.argmax(same)) if same.any() else steps)
         finals.append(tr[-1])
-    classes: list[dict] = []
+    firsts: list[int] = []           # the first trial of each class of equal final states, and its size
+    sizes: list[int] = []
     for k, s in enumerate(finals):
-        for c in classes:
-            if np.array_equal(finals[c["first_trial"]], s):
-                c["size"] += 1
+        for i, f in enumerate(firsts):
+            if np.array_equal(finals[f], s):
+                sizes[i] += 1
                 break
         else:
-            classes.append({"first_trial": k, "size": 1})
-    for c in classes:
-        c["percent"] = 100.0 * c["size"] / trials
-        c["state"] = to_hex(finals[c["first_trial"]], H)
+            firsts.append(k)
+            sizes.append(1)
+    classes = tuple(TrialClass(first_trial=f, size=n, percent=100.0 * n / trials, state=to_hex(finals[f], H))
+                    for f, n in zip(firsts, sizes))
     mean_conv = float(np.float32(np.float32(sum(conv)) / np.float32(trials)))
     tr = trajectory(automaton, cstart, seq, warmup + record)
     taus = tr[warmup:]
@@ -251,11 +387,11 @@ def paper_attractor_search(automaton, x: int, seed: int = 42, trials: int = 50, 
         if np.array_equal(taus[record - 1], taus[record - 1 - p]):
             period = p
             break
-    return {"input": x, "seed": seed, "trials": trials, "steps": steps, "unique_final_states": len(classes),
-            "classes": classes, "converge_steps": conv, "mean_convergence": mean_conv,
-            "fixed_points_reached": int(sum(1 for c in conv if c < steps)),
-            "warmup": warmup, "record": record, "max_period": max_period, "cycle_period": period,
-            "trial_starts": [to_hex(s, H) for s in starts], "cycle_start": to_hex(cstart, H)}
+    return AttractorSearch(input=x, seed=seed, trials=trials, steps=steps, unique_final_states=len(classes),
+                           classes=classes, converge_steps=conv, mean_convergence=mean_conv,
+                           fixed_points_reached=int(sum(1 for c in conv if c < steps)), warmup=warmup,
+                           record=record, max_period=max_period, cycle_period=period,
+                           trial_starts=[to_hex(s, H) for s in starts], cycle_start=to_hex(cstart, H))
 
 
 # ---- q1_boolean (DEFINITIONS 3) ---------------------------------------------------------------------------
@@ -289,6 +425,15 @@ def _unique_counts(states: DistinctStates, H: int) -> tuple[int, int]:
         return states.count(), hashes.count()
 
 
+@dataclass(frozen=True)
+class SignDynamicsSummary(Record):
+    """3.5: the sign dynamics driven by the text over t = 0..n-2: bpc of the +-1 readout, total flips and
+    mean flips per step (fl32(sum) / (n-1))."""
+    bpc: float
+    total_flips: int
+    mean_flips: float
+
+
 class _Dynamics:
     """3.5 streamed: the sign trajectory from `start`, stepped chunk by chunk (the state carried), with
     the flip count and the readout costs accumulated in index order (identical to the whole-text run)."""
@@ -309,18 +454,98 @@ class _Dynamics:
             self.distinct.add(traj)
         return traj
 
-    def summary(self, n1: int) -> dict:
+    def summary(self, n1: int) -> SignDynamicsSummary:
         # float(sum)/n1 with the sum in index order: what sequential_mean computes on the whole vector
-        return {"bpc": float(self.cost.value) / n1, "total_flips": self.flips,
-                "mean_flips": float(f32(f32(self.flips) / f32(n1)))}
+        return SignDynamicsSummary(bpc=float(self.cost.value) / n1, total_flips=self.flips,
+                                   mean_flips=float(f32(f32(self.flips) / f32(n1))))
+
+
+@dataclass(frozen=True)
+class WhSignStructure(Record):
+    """3.1: W_h entries > 0.001f, < -0.001f and in between; mean of the positive ones and of |negative| ones."""
+    positive: int
+    negative: int
+    near_zero: int
+    mean_positive: float
+    mean_negative: float
+
+
+@dataclass(frozen=True)
+class BooleanNeurons(Record):
+    """3.2 per neuron i (lists of H): fan-in (|Wh[i, j]| > 0.1f), bias, the program's 'threshold'
+    (fl32(bh + max |Wx|) / fl32 sum |Wh[i]|), the dominant input j (largest |Wh[i, j]|, strict >) and its
+    |weight|."""
+    fan_in: list
+    bias: list
+    threshold: list
+    dominant: list
+    dominant_weight: list
+
+
+@dataclass(frozen=True)
+class ByteSensitivity(Record):
+    """3.4 at t = 42: for each of the 256 input bytes x, the Hamming distance between B(beta_42, x) and
+    B(beta_42, x_43): counts, min, max, mean, the actual byte x_43 and the minimum without it (corrected)."""
+    counts: list
+    min: int
+    max: int
+    mean: float
+    actual_byte: int
+    min_excluding_actual_byte: int
+
+
+@dataclass(frozen=True)
+class UniqueStates(Record):
+    """3.6: distinct sign states of the dynamics by the papers' hash and exactly, their difference, the
+    steps, and log2 of the hash count."""
+    unique_hash: int
+    unique_exact: int
+    hash_collisions: int
+    steps: int
+    entropy_bits: float
+
+
+@dataclass(frozen=True)
+class FloatVsSign(Record):
+    """Neuron-steps where sigma(h_t) of the float run differs from beta_t of the sign dynamics from all -1 /
+    from all +1, of neuron_steps = H (n-1), and the first t of a difference (-1 if none)."""
+    minus_start: int
+    plus_start: int
+    neuron_steps: int
+    first_t_minus: int
+    first_t_plus: int
+
+
+@dataclass(frozen=True)
+class BooleanReport(Record):
+    """q1_boolean (DEFINITIONS 3) with the sign automaton in `semantics` over n = n_bytes bytes (steps = n-1):
+    wh_sign_structure (3.1), per_neuron (3.2), mean_fan_in (fl32(sum)/H), printed_neurons (i < 20, fan-in < 5
+    or > 50); flip_sensitivity (3.3) and input_byte_sensitivity (3.4), None when n < 44; dynamics (3.5, from
+    all -1, the papers' start) and dynamics_plus_start (from all +1 = the sign of h = 0, a labelled
+    alternative); unique (3.6); float_vs_sign; fallbacks (the automaton's counters over all of it); quirks."""
+    semantics: str
+    H: int
+    n_bytes: int
+    steps: int
+    wh_sign_structure: WhSignStructure
+    per_neuron: BooleanNeurons
+    mean_fan_in: float
+    printed_neurons: list
+    flip_sensitivity: FlipSensitivity | None
+    input_byte_sensitivity: ByteSensitivity | None
+    dynamics: SignDynamicsSummary
+    dynamics_plus_start: SignDynamicsSummary
+    unique: UniqueStates
+    float_vs_sign: FloatVsSign
+    fallbacks: FallbackStats
+    quirks: list
 
 
 HEAD_BYTES = 44    # 3.3 / 3.4 look at x_0..x_43 only
 
 
-def boolean_report(model: ElmanRNN, xs, semantics: str = "f32-seq", progress=None) -> dict:
-    """q1_boolean (DEFINITIONS 3) of a text held in memory: `boolean_fold` fed by one streamed forward pass
-    (see boolean_fold for the keys)."""
+def boolean_report(model: ElmanRNN, xs, semantics: str = "f32-seq", progress=None) -> BooleanReport:
+    """q1_boolean (DEFINITIONS 3) of a text held in memory: `boolean_fold` fed by one streamed forward pass."""
     xs = check_model_text(model, xs)
     n1 = xs.shape[0] - 1
     tick = None if progress is None else (lambda done: progress(done, n1))
@@ -332,20 +557,7 @@ def boolean_report(model: ElmanRNN, xs, semantics: str = "f32-seq", progress=Non
 def boolean_fold(model: ElmanRNN, n_bytes: int, head, semantics: str = "f32-seq"):
     """q1_boolean (DEFINITIONS 3) with the sign automaton in `semantics` ("f32-seq" = the papers' step B).
 
-    Keys:
-      semantics, H, n_bytes, steps (n-1);
-      wh_sign_structure (3.1): {positive, negative, near_zero, mean_positive, mean_negative} (|w| > 0.001f);
-      per_neuron (3.2): {fan_in, bias, threshold, dominant, dominant_weight} lists, mean_fan_in
-        (fl32(sum)/H), printed_neurons (i < 20, fan_in < 5 or > 50);
-      flip_sensitivity (3.3, needs n >= 44): `flip_sensitivity_paper` at t = 42 {t, state_first16, c (c_j),
-        most_affected, mean_sensitivity (fl32(sum)/H), rows_printed, ...}; start all -1;
-      input_byte_sensitivity (3.4): {counts (256), min, max, mean, min_excluding_actual_byte (corrected)};
-      dynamics (3.5): start all -1 (the paper's): {bpc, mean_flips (fl32(sum)/(n-1)), total_flips};
-      dynamics_plus_start: the same from all +1 = sign of h = 0 (labelled alternative start);
-      unique (3.6): {unique_hash, unique_exact, hash_collisions, entropy_bits (log2 unique_hash)};
-      float_vs_sign: neuron-steps where sigma(h_t) of the float run differs from beta_t, for both starts
-        ({minus_start, plus_start, neuron_steps, first_t_minus, first_t_plus});
-      fallbacks: the automaton's counters over everything above; quirks.
+    The result is a `BooleanReport`.
     Streamed (issue 19): 3.5, 3.6 and float_vs_sign advance the float run and both sign trajectories chunk
     by chunk (rnn.stream.CHUNK bytes, the sign state carried across chunks); every value equals the
     whole-text computation. Memory: O(chunk x H) plus 3.6's set of distinct states (`DistinctStates`, in
@@ -364,9 +576,10 @@ def boolean_fold(model: ElmanRNN, n_bytes: int, head, semantics: str = "f32-seq"
     Wh = model.Wh
     thr = f32(0.001)
     pos, neg = Wh > thr, Wh < -thr
-    wh = {"positive": int(pos.sum()), "negative": int(neg.sum()), "near_zero": int(Wh.size - pos.sum() - neg.sum()),
-          "mean_positive": seq_sum64(Wh[pos]) / max(1, int(pos.sum())),
-          "mean_negative": seq_sum64(-Wh[neg]) / max(1, int(neg.sum()))}
+    wh = WhSignStructure(positive=int(pos.sum()), negative=int(neg.sum()),
+                         near_zero=int(Wh.size - pos.sum() - neg.sum()),
+                         mean_positive=seq_sum64(Wh[pos]) / max(1, int(pos.sum())),
+                         mean_negative=seq_sum64(-Wh[neg]) / max(1, int(neg.sum())))
     # 3.2
     fan_in = (np.abs(Wh) > f32(0.1)).sum(axis=1).astype(int)
     maxwx = np.abs(model.Wx).max(axis=1)
@@ -380,8 +593,8 @@ def boolean_fold(model: ElmanRNN, n_bytes: int, head, semantics: str = "f32-seq"
                 best, arg = abs(Wh[i, j]), j
         dom.append(arg)
         domw.append(float(best))
-    per_neuron = {"fan_in": fan_in.tolist(), "bias": model.bh.astype(np.float64).tolist(),
-                  "threshold": thresholds, "dominant": dom, "dominant_weight": domw}
+    per_neuron = BooleanNeurons(fan_in=fan_in.tolist(), bias=model.bh.astype(np.float64).tolist(),
+                                threshold=thresholds, dominant=dom, dominant_weight=domw)
     mean_fan_in = float(f32(f32(int(fan_in.sum())) / f32(H)))
     printed = [i for i in range(H) if i < 20 or fan_in[i] < 5 or fan_in[i] > 50]
     # 3.3 / 3.4 at t = 42 (start all -1)
@@ -393,8 +606,8 @@ def boolean_fold(model: ElmanRNN, n_bytes: int, head, semantics: str = "f32-seq"
         base = aut.step(b42, int(xs[43]))
         bc = [hamming(aut.step(b42, x), base) for x in range(256)]
         others = [c for x, c in enumerate(bc) if x != int(xs[43])]
-        byte_sens = {"counts": bc, "min": int(min(bc)), "max": int(max(bc)), "mean": seq_sum64(bc) / 256,
-                     "actual_byte": int(xs[43]), "min_excluding_actual_byte": int(min(others))}
+        byte_sens = ByteSensitivity(counts=bc, min=int(min(bc)), max=int(max(bc)), mean=seq_sum64(bc) / 256,
+                                    actual_byte=int(xs[43]), min_excluding_actual_byte=int(min(others)))
     # 3.5 / 3.6 and float vs sign, streamed: the float run (rnn.stream) and both sign trajectories advance
     # chunk by chunk over t = 0..n-2, so memory is O(chunk x H) plus the distinct-state set of 3.6
     dm = _Dynamics(aut, model, minus, distinct=True)
@@ -416,10 +629,10 @@ def boolean_fold(model: ElmanRNN, n_bytes: int, head, semantics: str = "f32-seq"
         ue, uh = _unique_counts(dm.distinct, H)
     finally:
         dm.distinct.close()      # the spill files (if any) go now, also on Ctrl-C or an error
-    unique = {"unique_hash": uh, "unique_exact": ue, "hash_collisions": ue - uh, "steps": n1,
-              "entropy_bits": float(em.log2(float(uh)))}
-    fvs = {"minus_start": d_minus, "plus_start": d_plus, "neuron_steps": H * n1,
-           "first_t_minus": first_minus, "first_t_plus": first_plus}
+    unique = UniqueStates(unique_hash=uh, unique_exact=ue, hash_collisions=ue - uh, steps=n1,
+                          entropy_bits=float(em.log2(float(uh))))
+    fvs = FloatVsSign(minus_start=d_minus, plus_start=d_plus, neuron_steps=H * n1, first_t_minus=first_minus,
+                      first_t_plus=first_plus)
     quirks = [
         "3.2: 'threshold' adds the largest |Wx| over all 256 bytes to the signed bias; it is not a flip threshold",
         "3.3/3.5: the Boolean start is all -1 (all-zero bits), not the float run's h = 0 (whose sign is all +1); "
@@ -428,8 +641,8 @@ def boolean_fold(model: ElmanRNN, n_bytes: int, head, semantics: str = "f32-seq"
         "(min_excluding_actual_byte is the corrected minimum)",
         "3.6: the hash can collide; unique_exact counts distinct bit vectors",
     ]
-    return {"semantics": semantics, "H": H, "n_bytes": int(n_bytes), "steps": n1,
-            "wh_sign_structure": wh, "per_neuron": per_neuron, "mean_fan_in": mean_fan_in,
-            "printed_neurons": printed, "flip_sensitivity": flip, "input_byte_sensitivity": byte_sens,
-            "dynamics": dm.summary(n1), "dynamics_plus_start": dp.summary(n1), "unique": unique,
-            "float_vs_sign": fvs, "fallbacks": aut.fallback_stats(), "quirks": quirks}
+    return BooleanReport(semantics=semantics, H=H, n_bytes=int(n_bytes), steps=n1, wh_sign_structure=wh,
+                         per_neuron=per_neuron, mean_fan_in=mean_fan_in, printed_neurons=printed,
+                         flip_sensitivity=flip, input_byte_sensitivity=byte_sens, dynamics=dm.summary(n1),
+                         dynamics_plus_start=dp.summary(n1), unique=unique, float_vs_sign=fvs,
+                         fallbacks=aut.fallback_stats(), quirks=quirks)

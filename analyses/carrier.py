@@ -18,6 +18,8 @@ Alignment (ours): h_t is the state after reading x_t; it predicts y_t = x_{t+1}.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from satrnn.rnn import elementary as em
@@ -26,6 +28,7 @@ from satrnn.rnn.forward import as_bytes, readout_costs, run_states, sequential_m
 from satrnn.rnn.gradients import backward_chain, output_gradients
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit_parallel, prange
+from satrnn.rnn.record import Record
 from satrnn.rnn.text import display_byte
 
 BYTESETS = ("all", "occurring")
@@ -95,18 +98,133 @@ def _span(name, lo, hi, m):
     return int(lo), int(hi)
 
 
+@dataclass(frozen=True)
+class CarrierChoices(Record):
+    """The choices the seed leaves open, as made (see the module docstring)."""
+    byteset: str
+    replace: str
+    alignment: str
+    target: str
+    depth: int
+    table2_positions: list
+    table3_positions: list
+    example_t: int
+
+
+@dataclass(frozen=True)
+class NeuronPositions(Record):
+    """A neuron and the positions at which it is pattern-sensitive."""
+    neuron: int
+    positions: int
+
+
+@dataclass(frozen=True)
+class CarrierTable2(Record):
+    """Table 2 over positions t = positions[0]..positions[1] (count of them): mean pattern-sensitive neurons
+    (and as a fraction of H), mean carrier-determined neurons, the actual and carrier-only bpc, the pattern
+    gain (carrier-only - actual), the byte-identity fraction (gain / carrier-only; None when that is 0), the
+    10 most often pattern-sensitive neurons."""
+    positions: list
+    count: int
+    mean_pattern_sensitive: float
+    fraction_pattern_sensitive: float
+    mean_carrier_determined: float
+    actual_bpc: float
+    carrier_only_bpc: float
+    pattern_gain: float
+    byte_identity_fraction: float | None
+    top_sensitive: tuple[NeuronPositions, ...]
+
+
+@dataclass(frozen=True)
+class InfluenceRow(Record):
+    """Table 3 at offset d: mean signed and absolute influence (eq. 7), mean gradient norm, decay (unsigned /
+    unsigned at the first defined offset), over `count` positions; None where undefined."""
+    d: int
+    signed: float | None
+    unsigned: float | None
+    grad_norm: float | None
+    decay: float | None
+    count: int
+
+
+@dataclass(frozen=True)
+class InfluenceGroup(Record):
+    """Table 3's means over the defined rows of offsets d[0]..d[1]."""
+    d: list
+    signed: float | None
+    unsigned: float | None
+    grad_norm: float | None
+    decay: float | None
+
+
+@dataclass(frozen=True)
+class CarrierTable3(Record):
+    """Table 3 over positions t = positions[0]..positions[1] (count of them): a row per offset, group means."""
+    positions: list
+    count: int
+    rows: tuple[InfluenceRow, ...]
+    groups: tuple[InfluenceGroup, ...]
+
+
+@dataclass(frozen=True)
+class LogitParts(Record):
+    """The correct byte's logit split into carrier (the logit of the carrier-only state) and pattern (the
+    rest), and their fractions of the total (None when it is 0)."""
+    total: float
+    carrier: float
+    pattern: float
+    carrier_fraction: float | None
+    pattern_fraction: float | None
+
+
+@dataclass(frozen=True)
+class DecompositionNeuron(Record):
+    """A neuron's share of the pattern part: Wy[y, j] (h - h_carrier), h, h_carrier and its carrier c_t[j]."""
+    neuron: int
+    wy_dh: float
+    h: float
+    h_carrier: float
+    carrier: float
+
+
+@dataclass(frozen=True)
+class OutputDecomposition(Record):
+    """The output decomposition at position t (input x_t, target x_{t+1}): the logit parts with and without
+    the output bias by[y] (bias), the actual and carrier-only bits, the pattern-sensitive neurons, the 5 largest
+    |Wy (h - h_carrier)| neurons."""
+    t: int
+    input: int
+    input_char: str
+    target: int
+    target_char: str
+    with_bias: LogitParts
+    without_bias: LogitParts
+    bias: float
+    actual_bits: float
+    carrier_only_bits: float
+    pattern_sensitive: list
+    top_neurons: tuple[DecompositionNeuron, ...]
+
+
+@dataclass(frozen=True)
+class CarrierDecomposition(Record):
+    """Seed 003 section 5: the choices made, notes, Table 2, Table 3, the output decomposition (None when the
+    example position is outside the text) and the fraction of neuron-steps with 1 - h^2 > 0.1."""
+    choices: CarrierChoices
+    notes: list
+    table2: CarrierTable2
+    table3: CarrierTable3
+    decomposition: OutputDecomposition | None
+    gate_fraction_above_0_1: float
+
+
 def carrier_decomposition(model: ElmanRNN, xs, byteset: str = "all", replace: str = "sensitive",
                           alignment: str = "same", target: str = "logit", depth: int = 50,
                           table2_positions: tuple[int, int] | None = None,
                           table3_positions: tuple[int, int] | None = None, example_t: int = 29,
-                          hs=None) -> dict:
-    """Seed 003 section 5 as a JSON-able dict.
-
-    Keys: choices, notes, table2{positions, mean_pattern_sensitive, fraction_pattern_sensitive,
-    mean_carrier_determined, actual_bpc, carrier_only_bpc, pattern_gain, byte_identity_fraction,
-    top_sensitive[neuron, positions]}, table3{positions, rows[d, signed, unsigned, grad_norm, decay, count],
-    groups[...]}, decomposition{t, ... with_bias / without_bias, carrier_only_bits, top_neurons},
-    gate_fraction_above_0_1.
+                          hs=None) -> CarrierDecomposition:
+    """Seed 003 section 5 (a `CarrierDecomposition`).
     Defaults: Table 2 over all predictions t = 0..n-2; Table 3 over t = 50..n-2 (the seed's stated range).
     """
     xs = as_bytes(xs)
@@ -136,12 +254,11 @@ def carrier_decomposition(model: ElmanRNN, xs, byteset: str = "all", replace: st
     car = sequential_mean(cost_car[sl])
     counts = ps[:-1][sl].sum(axis=0)
     order = np.argsort(-counts, kind="stable")
-    table2 = {"positions": [a, b], "count": b - a + 1, "mean_pattern_sensitive": float(nps.mean()),
-              "fraction_pattern_sensitive": float(nps.mean() / model.H),
-              "mean_carrier_determined": float(model.H - nps.mean()),
-              "actual_bpc": act, "carrier_only_bpc": car, "pattern_gain": car - act,
-              "byte_identity_fraction": (car - act) / car if car else None,
-              "top_sensitive": [{"neuron": int(j), "positions": int(counts[j])} for j in order[:10]]}
+    table2 = CarrierTable2(positions=[a, b], count=b - a + 1, mean_pattern_sensitive=float(nps.mean()),
+                           fraction_pattern_sensitive=float(nps.mean() / model.H),
+                           mean_carrier_determined=float(model.H - nps.mean()), actual_bpc=act, carrier_only_bpc=car,
+                           pattern_gain=car - act, byte_identity_fraction=(car - act) / car if car else None,
+                           top_sensitive=tuple(NeuronPositions(int(j), int(counts[j])) for j in order[:10]))
     # Table 3: influence by offset
     a3, b3 = t3
     ends = np.arange(a3, b3 + 1)
@@ -159,27 +276,29 @@ def carrier_decomposition(model: ElmanRNN, xs, byteset: str = "all", replace: st
         else:
             dd = d - 1
         if dd < 0:
-            rows.append({"d": d, "signed": None, "unsigned": None, "grad_norm": None, "decay": None, "count": 0})
+            rows.append(InfluenceRow(d=d, signed=None, unsigned=None, grad_norm=None, decay=None, count=0))
             continue
         pos = ends - dd
         ok = pos >= 0
         if not ok.any():
-            rows.append({"d": d, "signed": None, "unsigned": None, "grad_norm": None, "decay": None, "count": 0})
+            rows.append(InfluenceRow(d=d, signed=None, unsigned=None, grad_norm=None, decay=None, count=0))
             continue
         infl = np.einsum("tj,tj->t", Bc[ok, dd], delta[pos[ok]])
         gn = np.linalg.norm(Bc[ok, dd], axis=1)
         u = float(np.mean(np.abs(infl)))
         if unsigned0 is None:
             unsigned0 = u
-        rows.append({"d": d, "signed": float(np.mean(infl)), "unsigned": u, "grad_norm": float(np.mean(gn)),
-                     "decay": u / unsigned0 if unsigned0 else None, "count": int(ok.sum())})
+        rows.append(InfluenceRow(d=d, signed=float(np.mean(infl)), unsigned=u, grad_norm=float(np.mean(gn)),
+                                 decay=u / unsigned0 if unsigned0 else None, count=int(ok.sum())))
     groups = []
     for g_lo, g_hi in GROUPS:
-        sel = [r for r in rows if g_lo <= r["d"] <= g_hi and r["count"]]
+        sel = [r for r in rows if g_lo <= r.d <= g_hi and r.count]
         if sel:
-            groups.append({"d": [g_lo, g_hi], **{k: _mean_defined([r[k] for r in sel])
-                                                 for k in ("signed", "unsigned", "grad_norm", "decay")}})
-    table3 = {"positions": [a3, b3], "count": b3 - a3 + 1, "rows": rows, "groups": groups}
+            groups.append(InfluenceGroup(d=[g_lo, g_hi], signed=_mean_defined([r.signed for r in sel]),
+                                         unsigned=_mean_defined([r.unsigned for r in sel]),
+                                         grad_norm=_mean_defined([r.grad_norm for r in sel]),
+                                         decay=_mean_defined([r.decay for r in sel])))
+    table3 = CarrierTable3(positions=[a3, b3], count=b3 - a3 + 1, rows=tuple(rows), groups=tuple(groups))
     # output decomposition at one position
     dec = None
     if 0 <= example_t < m:
@@ -195,17 +314,17 @@ def carrier_decomposition(model: ElmanRNN, xs, byteset: str = "all", replace: st
         contrib = Wyr * dh
         top = np.argsort(-np.abs(contrib), kind="stable")[:5]
 
-        def parts(total, carrier):
-            return {"total": total, "carrier": carrier, "pattern": total - carrier,
-                    "carrier_fraction": carrier / total if total else None,
-                    "pattern_fraction": (total - carrier) / total if total else None}
-        dec = {"t": t, "input": int(xs[t]), "input_char": display_byte(int(xs[t])), "target": yy,
-               "target_char": display_byte(yy), "with_bias": parts(tot + bias, carr + bias),
-               "without_bias": parts(tot, carr), "bias": bias,
-               "actual_bits": float(cost_act[t]), "carrier_only_bits": float(cost_car[t]),
-               "pattern_sensitive": [int(j) for j in np.nonzero(ps[t])[0]],
-               "top_neurons": [{"neuron": int(j), "wy_dh": float(contrib[j]), "h": float(hs[t, j]),
-                                "h_carrier": float(hc[t, j]), "carrier": float(C[t, j])} for j in top]}
+        def parts(total, carrier) -> LogitParts:
+            return LogitParts(total=total, carrier=carrier, pattern=total - carrier,
+                              carrier_fraction=carrier / total if total else None,
+                              pattern_fraction=(total - carrier) / total if total else None)
+        dec = OutputDecomposition(
+            t=t, input=int(xs[t]), input_char=display_byte(int(xs[t])), target=yy, target_char=display_byte(yy),
+            with_bias=parts(tot + bias, carr + bias), without_bias=parts(tot, carr), bias=bias,
+            actual_bits=float(cost_act[t]), carrier_only_bits=float(cost_car[t]),
+            pattern_sensitive=[int(j) for j in np.nonzero(ps[t])[0]],
+            top_neurons=tuple(DecompositionNeuron(neuron=int(j), wy_dh=float(contrib[j]), h=float(hs[t, j]),
+                                                  h_carrier=float(hc[t, j]), carrier=float(C[t, j])) for j in top))
     gate_frac = float(np.mean(1.0 - np.asarray(hs[:-1], dtype=np.float64) ** 2 > 0.1))
     notes = [
         "the seed's program is not published; definitions implemented literally, choices listed in `choices`.",
@@ -218,8 +337,7 @@ def carrier_decomposition(model: ElmanRNN, xs, byteset: str = "all", replace: st
         "decomposition: carrier = logit with the carrier-only state; pattern = total - carrier; reported with "
         "and without the output bias by[y].",
     ]
-    return {"choices": {"byteset": byteset, "replace": replace, "alignment": alignment, "target": target,
-                        "depth": int(depth), "table2_positions": list(t2), "table3_positions": list(t3),
-                        "example_t": int(example_t)},
-            "notes": notes, "table2": table2, "table3": table3, "decomposition": dec,
-            "gate_fraction_above_0_1": gate_frac}
+    return CarrierDecomposition(
+        choices=CarrierChoices(byteset=byteset, replace=replace, alignment=alignment, target=target, depth=int(depth),
+                               table2_positions=list(t2), table3_positions=list(t3), example_t=int(example_t)),
+        notes=notes, table2=table2, table3=table3, decomposition=dec, gate_fraction_above_0_1=gate_frac)

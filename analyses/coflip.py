@@ -12,6 +12,7 @@ node's top promoted/demoted output bytes (from its Wy column).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
@@ -21,6 +22,7 @@ from satrnn.analyses.saturation import chunk_flips, state_rows
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit, njit_parallel, prange
+from satrnn.rnn.record import Record, key
 from satrnn.rnn.text import display_byte
 
 TOP_PAIRS = 15
@@ -51,7 +53,7 @@ def _coflip_counts(bits, C):
     H, W = bits.shape
     for a in prange(H):
         for b in range(H):
-            s = np.uint64(0)
+            s = 0
             for w in range(W):
                 s += _popcount64(bits[a, w] & bits[b, w])
             C[a, b] = np.int64(s)
@@ -76,7 +78,48 @@ def jaccard_f32(C: np.ndarray) -> np.ndarray:
     return J
 
 
-def top_pairs(C: np.ndarray, J: np.ndarray, k: int = TOP_PAIRS) -> tuple[list[dict], dict]:
+@dataclass(frozen=True)
+class CoflipPair(Record):
+    """A neuron pair a < b: co-flips (steps where both flip), paper-compatible float32 Jaccard, each one's flips."""
+    a: int
+    b: int
+    coflips: int
+    jaccard: float
+    flips_a: int
+    flips_b: int
+
+
+@dataclass(frozen=True)
+class TopPairsTies(Record):
+    """Ties at the cut of the top-k pairs by co-flip count (all None when nothing was cut): the count at the
+    cut, the pairs with that count, how many of them are listed, whether the first pair left out has it."""
+    count_at_cut: int | None = key(omit_none=True, default=None)
+    pairs_with_count_at_cut: int | None = key(omit_none=True, default=None)
+    listed_at_cut: int | None = key(omit_none=True, default=None)
+    tie_at_cut: bool | None = key(omit_none=True, default=None)
+
+
+@dataclass(frozen=True, eq=False)
+class CoflipReport(Record):
+    """Co-flip counts and Jaccard for every neuron pair over the `transitions` = m-1 flip steps of the
+    predicting states h_0..h_{m-1} (DEFINITIONS 5.4). counts (H, H) int64 (diagonal = each neuron's flips),
+    jaccard (H, H) float32 (paper-compatible), flips (H,); top_pairs (by co-flip count, a < b ascending on
+    ties) and top_pairs_ties; jaccard_top_pairs (by Jaccard, a corrected view); pairs_with_coflips,
+    pairs_jaccard_gt_half (Jaccard > 0.5); max_jaccard (the first of jaccard_top_pairs, None for H = 1)."""
+    H: int
+    transitions: int
+    counts: np.ndarray
+    jaccard: np.ndarray
+    flips: np.ndarray
+    top_pairs: tuple[CoflipPair, ...]
+    top_pairs_ties: TopPairsTies
+    jaccard_top_pairs: tuple[CoflipPair, ...]
+    pairs_with_coflips: int
+    pairs_jaccard_gt_half: int
+    max_jaccard: CoflipPair | None
+
+
+def top_pairs(C: np.ndarray, J: np.ndarray, k: int = TOP_PAIRS) -> tuple[tuple[CoflipPair, ...], TopPairsTies]:
     """The k pairs with the most co-flips (C > 0, enumerated a < b ascending, stable sort by C descending)
     and a tie report at the cut (DEFINITIONS 5.4 / 0.9)."""
     H = C.shape[0]
@@ -86,26 +129,22 @@ def top_pairs(C: np.ndarray, J: np.ndarray, k: int = TOP_PAIRS) -> tuple[list[di
     a, b, c = a[sel], b[sel], c[sel]
     order = np.argsort(-c, kind="stable")
     f = np.diag(C)
-    rows = [{"a": int(a[i]), "b": int(b[i]), "coflips": int(c[i]), "jaccard": float(J[a[i], b[i]]),
-             "flips_a": int(f[a[i]]), "flips_b": int(f[b[i]])} for i in order[:k]]
-    tie = {}
+    rows = tuple(CoflipPair(a=int(a[i]), b=int(b[i]), coflips=int(c[i]), jaccard=float(J[a[i], b[i]]),
+                            flips_a=int(f[a[i]]), flips_b=int(f[b[i]])) for i in order[:k])
+    tie = TopPairsTies()
     if 0 < k < order.size:
         cut = int(c[order[k - 1]])
-        tie = {"count_at_cut": cut, "pairs_with_count_at_cut": int((c == cut).sum()),
-               "listed_at_cut": int(sum(1 for r in rows if r["coflips"] == cut)),
-               "tie_at_cut": bool(c[order[k]] == cut)}
+        tie = TopPairsTies(count_at_cut=cut, pairs_with_count_at_cut=int((c == cut).sum()),
+                           listed_at_cut=int(sum(1 for r in rows if r.coflips == cut)),
+                           tie_at_cut=bool(c[order[k]] == cut))
     return rows, tie
 
 
-def coflip_report(model: ElmanRNN, xs, forward_result=None, top: int = TOP_PAIRS, progress=None) -> dict:
-    """Co-flip counts and Jaccard for every neuron pair (DEFINITIONS 5.4).
+def coflip_report(model: ElmanRNN, xs, forward_result=None, top: int = TOP_PAIRS, progress=None) -> CoflipReport:
+    """Co-flip counts and Jaccard for every neuron pair (DEFINITIONS 5.4): a `CoflipReport`.
 
     Without `forward_result` the forward is streamed in chunks (rnn.stream) and the counts are summed chunk
     by chunk: memory O(chunk x H + H^2), whatever the text length.
-
-    Keys: counts (H, H) int64 (diagonal = flips), jaccard (H, H) float32, flips (H,), top_pairs,
-    top_pairs_ties, jaccard_top_pairs (by Jaccard, a corrected view), pairs_jaccard_gt_half,
-    max_jaccard (pair and value), transitions.
     """
     C, transitions, prev = None, 0, None
     for t0, hs in state_rows(model, xs, forward_result, progress):
@@ -121,22 +160,21 @@ def coflip_report(model: ElmanRNN, xs, forward_result=None, top: int = TOP_PAIRS
     jv = J[a, b]
     jo = np.argsort(-jv, kind="stable")[:top]
     f = np.diag(C)
-    jrows = [{"a": int(a[i]), "b": int(b[i]), "coflips": int(C[a[i], b[i]]), "jaccard": float(jv[i]),
-              "flips_a": int(f[a[i]]), "flips_b": int(f[b[i]])} for i in jo]
-    return {"H": H, "transitions": int(transitions), "counts": C, "jaccard": J, "flips": f.copy(),
-            "top_pairs": rows, "top_pairs_ties": tie, "jaccard_top_pairs": jrows,
-            "pairs_with_coflips": int((C[a, b] > 0).sum()),
-            "pairs_jaccard_gt_half": int((jv > np.float32(0.5)).sum()),
-            "max_jaccard": jrows[0] if jrows else None}
+    jrows = tuple(CoflipPair(a=int(a[i]), b=int(b[i]), coflips=int(C[a[i], b[i]]), jaccard=float(jv[i]),
+                             flips_a=int(f[a[i]]), flips_b=int(f[b[i]])) for i in jo)
+    return CoflipReport(H=H, transitions=int(transitions), counts=C, jaccard=J, flips=f.copy(), top_pairs=rows,
+                        top_pairs_ties=tie, jaccard_top_pairs=jrows, pairs_with_coflips=int((C[a, b] > 0).sum()),
+                        pairs_jaccard_gt_half=int((jv > np.float32(0.5)).sum()),
+                        max_jaccard=jrows[0] if jrows else None)
 
 
 # ---- the graph ---------------------------------------------------------------------------------
 
-def _bytes_attr(items: list[dict]) -> str:
-    return " ".join(f"{it['byte']:02x}" for it in items)
+def _bytes_attr(items) -> str:
+    return " ".join(f"{it.byte:02x}" for it in items)
 
 
-def coflip_graph(model: ElmanRNN, report: dict, min_jaccard: float | None = 0.3, top_k: int | None = None,
+def coflip_graph(model: ElmanRNN, report: CoflipReport, min_jaccard: float | None = 0.3, top_k: int | None = None,
                  seed: int = 0, n_bytes: int = 5) -> nx.Graph:
     """Neurons as nodes; an edge (weight = Jaccard, coflips = count) for every pair with Jaccard >=
     min_jaccard, plus each node's top_k partners by Jaccard (ties: lower id first). Node attributes:
@@ -146,17 +184,17 @@ def coflip_graph(model: ElmanRNN, report: dict, min_jaccard: float | None = 0.3,
         raise SatrnnInputError("give --min-jaccard and/or --top-k to choose the graph's edges")
     if min_jaccard is not None and not (0.0 <= min_jaccard <= 1.0):
         raise SatrnnInputError(f"--min-jaccard must be between 0 and 1, got {min_jaccard}")
-    C, J = report["counts"], report["jaccard"]
+    C, J = report.counts, report.jaccard
     H = C.shape[0]
     if top_k is not None and not (1 <= top_k < H):
         raise SatrnnInputError(f"--top-k must be between 1 and {H - 1}, got {top_k}")
     G = nx.Graph(min_jaccard=-1.0 if min_jaccard is None else float(min_jaccard),
-                 top_k=0 if top_k is None else int(top_k), seed=int(seed), transitions=int(report["transitions"]))
+                 top_k=0 if top_k is None else int(top_k), seed=int(seed), transitions=int(report.transitions))
     for j in range(H):
         pd = promotes_demotes(model, j, n_bytes)
-        G.add_node(j, flips=int(C[j, j]), promotes=_bytes_attr(pd["promotes"]), demotes=_bytes_attr(pd["demotes"]),
-                   promotes_chars="".join(display_byte(it["byte"]) for it in pd["promotes"]),
-                   demotes_chars="".join(display_byte(it["byte"]) for it in pd["demotes"]))
+        G.add_node(j, flips=int(C[j, j]), promotes=_bytes_attr(pd.promotes), demotes=_bytes_attr(pd.demotes),
+                   promotes_chars="".join(display_byte(it.byte) for it in pd.promotes),
+                   demotes_chars="".join(display_byte(it.byte) for it in pd.demotes))
     edges = set()
     if min_jaccard is not None:
         a, b = np.triu_indices(H, 1)
@@ -189,7 +227,44 @@ def coflip_graph(model: ElmanRNN, report: dict, min_jaccard: float | None = 0.3,
     return G
 
 
-def graph_summary(G: nx.Graph, n_hubs: int = 10) -> dict:
+@dataclass(frozen=True)
+class Community(Record):
+    """A Louvain community of the co-flip graph: its id (by size, then smallest member), size, members."""
+    id: int
+    size: int
+    members: list
+
+
+@dataclass(frozen=True)
+class Hub(Record):
+    """A node of the co-flip graph ranked by strength (summed Jaccard of its edges), with its degree,
+    betweenness (distance 1 - Jaccard), community, flips and the display characters of the output bytes its
+    Wy column promotes / demotes most."""
+    neuron: int
+    strength: float
+    degree: int
+    betweenness: float
+    community: int
+    flips: int
+    promotes_chars: str
+    demotes_chars: str
+
+
+@dataclass(frozen=True)
+class GraphSummary(Record):
+    """The co-flip graph in numbers: nodes, edges, the Louvain seed, communities, modularity, connected
+    components (member lists, largest first), hubs (by strength, ties by id)."""
+    nodes: int
+    edges: int
+    seed: int | None
+    communities: tuple[Community, ...]
+    modularity: float
+    components: list
+    n_components: int
+    hubs: tuple[Hub, ...]
+
+
+def graph_summary(G: nx.Graph, n_hubs: int = 10) -> GraphSummary:
     """Communities with members, components, hubs (by strength, ties by id)."""
     H = G.number_of_nodes()
     comm = {}
@@ -201,18 +276,20 @@ def graph_summary(G: nx.Graph, n_hubs: int = 10) -> dict:
     hubs = sorted(G.nodes, key=lambda j: (-G.nodes[j]["strength"], j))[:n_hubs]
     modularity = (nx.community.modularity(G, [set(v) for v in comm.values()], weight="weight")
                   if G.number_of_edges() else 0.0)
-    return {"nodes": H, "edges": G.number_of_edges(), "seed": G.graph.get("seed"),
-            "communities": [{"id": k, "size": len(v), "members": sorted(v)} for k, v in sorted(comm.items())],
-            "modularity": float(modularity),
-            "components": [sorted(v) for _, v in sorted(comps.items())],
-            "n_components": len(comps),
-            "hubs": [{"neuron": j, **{k: G.nodes[j][k] for k in ("strength", "degree", "betweenness", "community",
-                                                                     "flips", "promotes_chars", "demotes_chars")}}
-                     for j in hubs]}
+    node = G.nodes
+    return GraphSummary(
+        nodes=H, edges=G.number_of_edges(), seed=G.graph.get("seed"),
+        communities=tuple(Community(id=k, size=len(v), members=sorted(v)) for k, v in sorted(comm.items())),
+        modularity=float(modularity), components=[sorted(v) for _, v in sorted(comps.items())],
+        n_components=len(comps),
+        hubs=tuple(Hub(neuron=j, strength=node[j]["strength"], degree=node[j]["degree"],
+                       betweenness=node[j]["betweenness"], community=node[j]["community"], flips=node[j]["flips"],
+                       promotes_chars=node[j]["promotes_chars"], demotes_chars=node[j]["demotes_chars"])
+                   for j in hubs))
 
 
 def graph_to_json(G: nx.Graph) -> dict:
-    """Node-link JSON of the graph (JSON-able dict)."""
+    """Node-link JSON of the graph (a serializer: networkx's node-link document, JSON-able)."""
     return nx.node_link_data(G, edges="links")
 
 

@@ -15,12 +15,15 @@ All counting is vectorised (sorting / bincount) or in numba kernels; nothing loo
 """
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+
 import numpy as np
 
 from satrnn.rnn.elementary import log2_f64
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, sequential_mean
 from satrnn.rnn.numba_config import njit, njit_parallel, prange
+from satrnn.rnn.record import Record, key
 
 GREEDY_CAP = 30
 GREEDY_STEPS = 8
@@ -119,12 +122,26 @@ def skipgram_costs(xs, offsets, code: str = "in-sample") -> tuple[np.ndarray, in
     return bits, patterns, contexts, float(np.mean(n_c == 1))
 
 
-def skipgram_model(xs, offsets, code: str = "in-sample") -> dict:
+@dataclass(frozen=True)
+class SkipgramModel(Record):
+    """A skip-k-gram counting model with these offsets (DEFINITIONS Part II 4) under `code` (in-sample, the
+    paper's, or sequential KT): positions scored, bpc (their sequential mean), patterns (distinct (context,
+    byte)), distinct contexts, and the share of positions whose context occurs once."""
+    offsets: list
+    code: str
+    positions: int
+    bpc: float
+    patterns: int
+    contexts: int
+    singleton_context_share: float
+
+
+def skipgram_model(xs, offsets, code: str = "in-sample") -> SkipgramModel:
     """bpc, pattern and context counts of the skip-k-gram with the given offsets (DEFINITIONS Part II 4)."""
     bits, patterns, contexts, singles = skipgram_costs(xs, offsets, code)
     D = tuple(int(d) for d in offsets)
-    return {"offsets": list(D), "code": code, "positions": int(bits.shape[0]), "bpc": sequential_mean(bits),
-            "patterns": patterns, "contexts": contexts, "singleton_context_share": singles}
+    return SkipgramModel(offsets=list(D), code=code, positions=int(bits.shape[0]), bpc=sequential_mean(bits),
+                         patterns=patterns, contexts=contexts, singleton_context_share=singles)
 
 
 @njit_parallel
@@ -175,7 +192,28 @@ def _score_candidates(order, grp_ptr, x, cands, tbase, sums, counts, patterns):
         patterns[k] = npat
 
 
-def greedy_offsets(xs, steps: int = GREEDY_STEPS, cap: int = GREEDY_CAP, start=(1,), progress=None) -> dict:
+@dataclass(frozen=True)
+class GreedyStep(Record):
+    """The greedy search after k offsets: the offsets so far, the one added, the in-sample bpc, patterns and
+    positions of that model, and (after the first step) the candidates tied at the minimum."""
+    k: int
+    offsets: list
+    added: int
+    bpc: float
+    patterns: int
+    positions: int
+    tied_candidates: list | None = key(omit_none=True, default=None)
+
+
+@dataclass(frozen=True)
+class GreedyOrder(Record):
+    """Greedy offset selection: the order, the candidate cap (1..cap) and every step."""
+    order: list
+    cap: int
+    steps: tuple[GreedyStep, ...]
+
+
+def greedy_offsets(xs, steps: int = GREEDY_STEPS, cap: int = GREEDY_CAP, start=(1,), progress=None) -> GreedyOrder:
     """Greedy offset selection (DEFINITIONS Part II 4): from D = start, repeatedly add the offset in 1..cap
     minimising the in-sample bpc of D + (d,) on its own T_D, smallest d on ties, until |D| = steps (or no
     candidate is left). Returns the order and, per step, bpc and pattern count."""
@@ -187,8 +225,8 @@ def greedy_offsets(xs, steps: int = GREEDY_STEPS, cap: int = GREEDY_CAP, start=(
         raise SatrnnInputError(f"greedy steps ({steps}) must be >= the start size ({len(D)})")
     x = xs.astype(np.int64)
     first = skipgram_model(xs, D)
-    trace = [{"k": len(D), "offsets": list(D), "added": D[-1], "bpc": first["bpc"], "patterns": first["patterns"],
-              "positions": first["positions"]}]
+    trace = [GreedyStep(k=len(D), offsets=list(D), added=D[-1], bpc=first.bpc, patterns=first.patterns,
+                        positions=first.positions)]
     while len(D) < steps:
         cands = np.array([d for d in range(1, cap + 1) if d not in D], dtype=np.int64)
         if cands.size == 0:
@@ -202,21 +240,46 @@ def greedy_offsets(xs, steps: int = GREEDY_STEPS, cap: int = GREEDY_CAP, start=(
         bpcs = sums / counts
         k = int(np.argmin(bpcs))                        # first minimum = smallest d (cands ascending)
         D.append(int(cands[k]))
-        trace.append({"k": len(D), "offsets": list(D), "added": int(cands[k]), "bpc": float(bpcs[k]),
-                      "patterns": int(pats[k]), "positions": int(counts[k]),
-                      "tied_candidates": [int(c) for c in cands[bpcs == bpcs[k]]]})
+        trace.append(GreedyStep(k=len(D), offsets=list(D), added=int(cands[k]), bpc=float(bpcs[k]),
+                                patterns=int(pats[k]), positions=int(counts[k]),
+                                tied_candidates=[int(c) for c in cands[bpcs == bpcs[k]]]))
         if progress is not None:
             progress()
-    return {"order": D, "cap": cap, "steps": trace}
+    return GreedyOrder(order=D, cap=cap, steps=tuple(trace))
 
 
-def counting_report(xs, steps: int = GREEDY_STEPS, cap: int = GREEDY_CAP, offsets=None, progress=None) -> dict:
+@dataclass(frozen=True)
+class CountingModel(Record):
+    """A counting model (bigram, skip4, skip8, ...): its in-sample (paper) fields as `SkipgramModel` and the
+    bpc of the sequential KT code (corrected: a real adaptive code)."""
+    offsets: list
+    code: str
+    positions: int
+    bpc: float
+    patterns: int
+    contexts: int
+    singleton_context_share: float
+    bpc_sequential_kt: float
+
+
+@dataclass(frozen=True)
+class CountingReport(Record):
+    """The UM counting models of a text of n_bytes bytes: the greedy order (None when offsets were given) and
+    the models by name (bigram, skip4, skip8, or skipN for given offsets)."""
+    definition: str
+    n_bytes: int
+    greedy: GreedyOrder | None
+    models: dict
+
+
+def counting_report(xs, steps: int = GREEDY_STEPS, cap: int = GREEDY_CAP, offsets=None,
+                    progress=None) -> CountingReport:
     """Bigram, skip-4 and skip-8 (first 4 / 8 greedy offsets, or the given offsets' prefixes), each with the
     in-sample (paper) and sequential (corrected) code, plus the greedy order."""
     xs = as_bytes(xs)
     if offsets is None:
         g = greedy_offsets(xs, steps=steps, cap=cap, progress=progress)
-        order = g["order"]
+        order = g.order
     else:
         g = None
         order = list(_check_offsets(offsets, xs.shape[0]))
@@ -226,10 +289,10 @@ def counting_report(xs, steps: int = GREEDY_STEPS, cap: int = GREEDY_CAP, offset
             models[f"skip{k}"] = order[:k]
     if len(order) not in (1, 4, 8):
         models[f"skip{len(order)}"] = order
-    out = {"definition": "skip_kgram (DEFINITIONS Part II 4)", "n_bytes": int(xs.shape[0]), "greedy": g,
-           "models": {}}
+    out = {}
     for name, D in models.items():
         paper = skipgram_model(xs, D)
         seq = skipgram_model(xs, D, code="sequential")
-        out["models"][name] = {**paper, "bpc_sequential_kt": seq["bpc"]}
-    return out
+        out[name] = CountingModel(**asdict(paper), bpc_sequential_kt=seq.bpc)
+    return CountingReport(definition="skip_kgram (DEFINITIONS Part II 4)", n_bytes=int(xs.shape[0]), greedy=g,
+                          models=out)

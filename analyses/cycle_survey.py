@@ -13,13 +13,14 @@ warm-up search before the clock starts.
 from __future__ import annotations
 
 import shlex
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
 from satrnn.automaton import cycles as cyc
 from satrnn.automaton.sign import SignAutomaton
 from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.record import Record
 
 DEFAULT_INPUTS = 16
 DEFAULT_STARTS = 2
@@ -29,7 +30,7 @@ DEFAULT_SEMANTICS = "exact"
 
 
 @dataclass(frozen=True)
-class CycleRecord:
+class CycleRecord(Record):
     """One distinct cycle: constant input byte, period (steps), transient (steps from the start to the
     cycle; min and max over the starts that reached it), starts that reached it, and the smallest state on
     the cycle (hex, the cycle's identity)."""
@@ -42,9 +43,13 @@ class CycleRecord:
 
 
 @dataclass(frozen=True)
-class CycleSurvey:
+class CycleSurvey(Record):
     """Result of `survey`. jobs = inputs x starts searches; resolved = jobs that closed a cycle within
-    `budget` steps; total_steps = Boolean steps simulated; kernel_seconds excludes compilation."""
+    `budget` steps; total_steps = Boolean steps simulated; kernel_seconds excludes compilation. Its JSON
+    document also holds resolved_fraction, steps_per_second and periods."""
+
+    JSON_PROPERTIES = ("resolved_fraction", "steps_per_second", "periods")
+
     inputs: tuple[int, ...]
     starts: int
     seed: int
@@ -78,25 +83,19 @@ class CycleSurvey:
                   "--semantics", self.semantics]
         return " ".join(parts)
 
-    def summary(self) -> dict:
+    def summary(self) -> cyc.CycleSummary:
         """This survey in the form of `automaton.cycles.summarize` (cycles labelled by input byte, basin
         fraction = share of the starts under that input), as `render.cycles` draws it for `satrnn cycles`."""
         unresolved = self.jobs - self.resolved
-        return {"jobs": self.jobs, "distinct_cycles": len(self.cycles), "unresolved": unresolved,
-                "fraction_unresolved": unresolved / self.jobs if self.jobs else 0.0, "budget_steps": self.budget,
-                "total_steps": self.total_steps, "seconds": self.kernel_seconds,
-                "steps_per_second": self.steps_per_second, "fallbacks": self.fallbacks,
-                "cycles": [{"input": c.input, "rep": c.smallest_state, "period": c.period, "starts": c.starts,
-                            "basin_fraction": c.starts / self.starts, "transient_min": c.transient,
-                            "transient_max": c.transient_max} for c in self.cycles]}
-
-    def as_dict(self) -> dict:
-        d = asdict(self)
-        d["inputs"] = list(self.inputs)
-        d["cycles"] = [asdict(c) for c in self.cycles]
-        d.update(resolved_fraction=self.resolved_fraction, steps_per_second=self.steps_per_second,
-                 periods=self.periods)
-        return d
+        return cyc.CycleSummary(
+            jobs=self.jobs, distinct_cycles=len(self.cycles), unresolved=unresolved,
+            fraction_unresolved=unresolved / self.jobs if self.jobs else 0.0, budget_steps=self.budget,
+            total_steps=self.total_steps, seconds=self.kernel_seconds, steps_per_second=self.steps_per_second,
+            fallbacks=self.fallbacks, periods=self.periods,
+            cycles=tuple(cyc.SearchCycle(input_index=self.inputs.index(c.input), input=c.input, rep=c.smallest_state,
+                                         period=c.period, starts=c.starts, basin_fraction=c.starts / self.starts,
+                                         transient_min=c.transient, transient_max=c.transient_max)
+                         for c in self.cycles))
 
 
 def most_used_bytes(xs, k: int) -> list[int]:
@@ -124,10 +123,9 @@ def survey(model, inputs, starts: int = DEFAULT_STARTS, budget: int = DEFAULT_BU
     search = cyc.find_cycles(a, st, seqs, budget, on_batch=on_batch,
                              batch=None if on_batch is None else max(1, len(inputs)))
     sm = cyc.summarize(search)
-    cycles = tuple(CycleRecord(input=inputs[c["input_index"]], period=int(c["period"]),
-                               transient=int(c["transient_min"]), transient_max=int(c["transient_max"]),
-                               starts=int(c["starts"]), smallest_state=c["rep"]) for c in sm["cycles"])
+    cycles = tuple(CycleRecord(input=inputs[c.input_index], period=c.period, transient=c.transient_min,
+                               transient_max=c.transient_max, starts=c.starts, smallest_state=c.rep)
+                   for c in sm.cycles)
     return CycleSurvey(inputs=tuple(inputs), starts=int(starts), seed=int(seed), budget=int(budget),
-                       semantics=semantics, jobs=int(sm["jobs"]), resolved=int(sm["jobs"] - sm["unresolved"]),
-                       cycles=cycles, total_steps=int(sm["total_steps"]), kernel_seconds=float(search.seconds),
-                       fallbacks=int(sm["fallbacks"]))
+                       semantics=semantics, jobs=sm.jobs, resolved=sm.jobs - sm.unresolved, cycles=cycles,
+                       total_steps=sm.total_steps, kernel_seconds=float(search.seconds), fallbacks=sm.fallbacks)

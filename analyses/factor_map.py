@@ -12,6 +12,7 @@ leave-one-out R^2, and a time-permutation null that keeps the cells and permutes
 from __future__ import annotations
 
 import math
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -21,6 +22,7 @@ from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, forward, sequential_mean
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit, njit_parallel, prange
+from satrnn.rnn.record import Record, key
 
 OMEGA = (1, 8, 20, 3, 27, 2, 12, 7)
 TARGETS = ("continuous", "sign")
@@ -135,13 +137,67 @@ def _first_strict_argmax(R: np.ndarray) -> np.ndarray:
     return np.argmax(np.where(np.isnan(R), -np.inf, R), axis=0)
 
 
-def factor_map(model: ElmanRNN, xs, offsets=OMEGA, target: str = "continuous", null_perms: int = 0,
-               seed: int = 0, hs=None) -> dict:
-    """Per neuron the best offset pair and its R^2 (DEFINITIONS Part II 2), Table 1, and diagnostics.
+@dataclass(frozen=True)
+class NeuronPair(Record):
+    """A neuron's best offset pair (first strict maximum in list order), its in-sample R^2, the leave-one-out
+    R^2 at that pair, and the best leave-one-out R^2 over all pairs."""
+    neuron: int
+    pair: list
+    r2: float
+    r2_loo_at_pair: float
+    r2_loo_best_pair: float
 
-    Keys: neurons (pair, r2, r2_loo_at_pair), table (all pair groups by count), table_paper_shape (top 5 +
-    merged Other), overall_mean_r2, overall_mean_r2_loo, null (time-permutation null: mean best-pair R^2).
-    """
+
+@dataclass(frozen=True)
+class PairGroup(Record):
+    """A row of Table 1: a pair, its neurons, their mean R^2 and mean leave-one-out R^2; the paper-shaped table's
+    "Other" row (pair "Other") instead has the groups merged and the mean of their means."""
+    pair: object
+    neurons: int
+    mean_r2: float
+    mean_r2_loo: float | None = key(omit_none=True, default=None)
+    groups: int | None = key(omit_none=True, default=None)
+    mean_of_group_means: float | None = key(omit_none=True, default=None)
+
+
+@dataclass(frozen=True)
+class PermutationNull(Record):
+    """The time-permutation null: h_j permuted over T (one permutation for all neurons, seeded), same cells,
+    best of the same pairs; the mean best-pair R^2 over permutations and per permutation."""
+    seed: int
+    permutations: int
+    mean_best_pair_r2: float
+    per_permutation: list
+    description: str
+
+
+@dataclass(frozen=True)
+class FactorMap(Record):
+    """Per neuron the best offset pair and its R^2 (DEFINITIONS Part II 2) over the window t = window[0]..
+    window[1] (`positions` of them), with the `target` (continuous h_j or its sign) and the `offsets`; the mean
+    cells per pair; Table 1 (all pair groups by count) and its paper shape (top 5 + merged Other), the named
+    pairs; the mean R^2 in-sample, leave-one-out at the chosen pair and at the best pair; the permutation null
+    (None without permutations)."""
+    definition: str
+    target: str
+    offsets: list
+    window: list
+    positions: int
+    cells_per_pair_mean: float
+    neurons: tuple[NeuronPair, ...]
+    table: tuple[PairGroup, ...]
+    table_paper_shape: tuple[PairGroup, ...]
+    named_pairs: list
+    overall_mean_r2: float
+    overall_mean_r2_loo: float
+    overall_mean_r2_loo_best_pair: float
+    null: PermutationNull | None = key(omit_none=True, default=None)
+
+
+def factor_map(model: ElmanRNN, xs, offsets=OMEGA, target: str = "continuous", null_perms: int = 0,
+               seed: int = 0, hs=None) -> FactorMap:
+    """Per neuron the best offset pair and its R^2 (DEFINITIONS Part II 2), Table 1, and diagnostics (a
+    `FactorMap`)."""
     xs = as_bytes(xs)
     hs = forward(model, xs).hs if hs is None else hs
     R, L, pairs, T = pair_r2_matrix(xs, hs, offsets, target)
@@ -149,40 +205,39 @@ def factor_map(model: ElmanRNN, xs, offsets=OMEGA, target: str = "continuous", n
     H = R.shape[1]
     r2 = R[best, np.arange(H)]
     loo = L[best, np.arange(H)]
-    neurons = [{"neuron": j, "pair": list(pairs[best[j]]), "r2": float(r2[j]), "r2_loo_at_pair": float(loo[j]),
-                "r2_loo_best_pair": float(np.nanmax(L[:, j]))} for j in range(H)]
+    neurons = tuple(NeuronPair(neuron=j, pair=list(pairs[best[j]]), r2=float(r2[j]), r2_loo_at_pair=float(loo[j]),
+                               r2_loo_best_pair=float(np.nanmax(L[:, j]))) for j in range(H))
     groups = {}
     for j in range(H):
         groups.setdefault(int(best[j]), []).append(j)
     order = sorted(groups, key=lambda k: (-len(groups[k]), k))
-    table = [{"pair": list(pairs[k]), "neurons": len(groups[k]), "mean_r2": float(np.mean(r2[groups[k]])),
-              "mean_r2_loo": float(np.mean(loo[groups[k]]))} for k in order]
+    table = tuple(PairGroup(pair=list(pairs[k]), neurons=len(groups[k]), mean_r2=float(np.mean(r2[groups[k]])),
+                            mean_r2_loo=float(np.mean(loo[groups[k]]))) for k in order)
     named, rest = order[:5], order[5:]
-    shape = [dict(r) for r in table[:5]]
+    shape = list(table[:5])
     if rest:
         js = [j for k in rest for j in groups[k]]
-        shape.append({"pair": "Other", "neurons": len(js), "mean_r2": float(np.mean(r2[js])),
-                      "groups": len(rest),
-                      "mean_of_group_means": float(np.mean([np.mean(r2[groups[k]]) for k in rest]))})
-    out = {"definition": "factor_map2 (DEFINITIONS Part II 2)", "target": target, "offsets": list(offsets),
-           "window": [int(T[0]), int(T[-1])], "positions": int(T.size),
-           "cells_per_pair_mean": float(np.mean([np.unique(xs[T - a].astype(np.int64) * 256 + xs[T - b]).size
-                                                 for a, b in pairs])),
-           "neurons": neurons, "table": table, "table_paper_shape": shape,
-           "named_pairs": [list(pairs[k]) for k in named],
-           "overall_mean_r2": float(np.mean(r2)), "overall_mean_r2_loo": float(np.mean(loo)),
-           "overall_mean_r2_loo_best_pair": float(np.mean(np.nanmax(L, axis=0)))}
+        shape.append(PairGroup(pair="Other", neurons=len(js), mean_r2=float(np.mean(r2[js])), groups=len(rest),
+                               mean_of_group_means=float(np.mean([np.mean(r2[groups[k]]) for k in rest]))))
+    null = None
     if null_perms > 0:
         rng = np.random.default_rng(seed)
         means = []
         for _ in range(null_perms):
             Rp, _, _, _ = pair_r2_matrix(xs, hs, offsets, target, perm=rng.permutation(T.size))
             means.append(float(np.mean(np.nanmax(Rp, axis=0))))
-        out["null"] = {"seed": seed, "permutations": null_perms, "mean_best_pair_r2": float(np.mean(means)),
-                       "per_permutation": means,
-                       "description": "h_j permuted over T (same permutation for all neurons), same cells, "
-                                      "best of the same pairs"}
-    return out
+        null = PermutationNull(seed=seed, permutations=null_perms, mean_best_pair_r2=float(np.mean(means)),
+                               per_permutation=means,
+                               description="h_j permuted over T (same permutation for all neurons), same cells, "
+                                           "best of the same pairs")
+    return FactorMap(
+        definition="factor_map2 (DEFINITIONS Part II 2)", target=target, offsets=list(offsets),
+        window=[int(T[0]), int(T[-1])], positions=int(T.size),
+        cells_per_pair_mean=float(np.mean([np.unique(xs[T - a].astype(np.int64) * 256 + xs[T - b]).size
+                                           for a, b in pairs])),
+        neurons=neurons, table=table, table_paper_shape=tuple(shape), named_pairs=[list(pairs[k]) for k in named],
+        overall_mean_r2=float(np.mean(r2)), overall_mean_r2_loo=float(np.mean(loo)),
+        overall_mean_r2_loo_best_pair=float(np.mean(np.nanmax(L, axis=0))), null=null)
 
 
 # ---- explanation ladder (factor_map4.c) ------------------------------------------------------------
@@ -264,8 +319,70 @@ def unigram_entropy(xs) -> float:
     return float(-(p * em.log2(p)).sum())
 
 
+@dataclass(frozen=True)
+class LadderPercents(Record):
+    """A bpc as percentages: X% (seed 003 eq. 2) = 100 (8 - bpc) / (8 - bpc_RNN); the same from the bpc values
+    as a table prints them (%.2f, the RNN %.3f); X% with the RNN's bpc on the window; the program's gain% =
+    100 (M - bpc) / (M - bpc_RNN on the window). NaN when the RNN is no better than the baseline."""
+    x_percent_eq2: float
+    x_percent_eq2_from_printed_bpc: float
+    x_percent_eq2_rnn_on_window: float
+    program_gain_percent: float
+
+
+@dataclass(frozen=True)
+class LadderRow(Record):
+    """A rung of the explanation ladder: level (uniform, L1, L2, L3, rnn), explanation, bpc and its
+    percentages; for L1-L3 the leave-one-out bpc and its percentages (loo_*); for the RNN its bpc under the
+    float32 readout on the window."""
+    level: str
+    explanation: str
+    bpc: float
+    x_percent_eq2: float
+    x_percent_eq2_from_printed_bpc: float
+    x_percent_eq2_rnn_on_window: float
+    program_gain_percent: float
+    bpc_loo: float | None = key(omit_none=True, default=None)
+    loo_x_percent_eq2: float | None = key(omit_none=True, default=None)
+    loo_x_percent_eq2_from_printed_bpc: float | None = key(omit_none=True, default=None)
+    loo_x_percent_eq2_rnn_on_window: float | None = key(omit_none=True, default=None)
+    loo_program_gain_percent: float | None = key(omit_none=True, default=None)
+    bpc_float32_readout_on_window: float | None = key(omit_none=True, default=None)
+
+
+@dataclass(frozen=True)
+class LadderScore(Record):
+    """A bpc and its `LadderPercents`."""
+    bpc: float
+    x_percent_eq2: float
+    x_percent_eq2_from_printed_bpc: float
+    x_percent_eq2_rnn_on_window: float
+    program_gain_percent: float
+
+
+@dataclass(frozen=True)
+class ExplanationLadder(Record):
+    """The explanation table of factor_map4.c (DEFINITIONS Part II 3) over the window, bpc over bpc_positions
+    positions: each neuron's second offset d2 (and their counts), the rungs, L1 with the Table-1 pairs, the
+    gain% baseline M and where it came from, the RNN's bpc over all predictions and on the window, and the
+    share of positions alone in their cell per level."""
+    definition: str
+    offsets: list
+    window: list
+    bpc_positions: int
+    d2: list
+    d2_counts: dict
+    rows: tuple[LadderRow, ...]
+    L1_table1_pairs: LadderScore
+    gain_baseline_M: float
+    gain_baseline_source: str
+    rnn_bpc_all_predictions: float
+    rnn_bpc_float32_readout_on_window: float
+    singleton_share: dict
+
+
 def explanation_ladder(model: ElmanRNN, xs, offsets=OMEGA, gain_baseline: float | None = None,
-                       hs=None, rnn_bpc: float | None = None, table1_pairs=None) -> dict:
+                       hs=None, rnn_bpc: float | None = None, table1_pairs=None) -> ExplanationLadder:
     """The explanation table of factor_map4.c (DEFINITIONS Part II 3) plus labelled variants.
 
     L1: per neuron the cell (x_{t-1}, x_{t-d2_j}) with d2_j in Omega minus {1} maximising in-sample R^2;
@@ -297,7 +414,7 @@ def explanation_ladder(model: ElmanRNN, xs, offsets=OMEGA, gain_baseline: float 
     d2 = np.array([cands[k] for k in _first_strict_argmax(R)], dtype=np.int64)
     wl, it = word_length(xs)[T], in_tag(xs)[T]
     if table1_pairs is None:
-        table1_pairs = [r["pair"] for r in factor_map(model, xs, offsets, hs=hs)["neurons"]]
+        table1_pairs = [r.pair for r in factor_map(model, xs, offsets, hs=hs).neurons]
     t1_pairs = [tuple(p) for p in table1_pairs]
     m = T.shape[0]
     preds = {k: np.empty((m, H)) for k in ("L1", "L2", "L3", "L1_table1")}
@@ -334,29 +451,31 @@ def explanation_ladder(model: ElmanRNN, xs, offsets=OMEGA, gain_baseline: float 
     def pct(num: float, den: float) -> float:  # NaN (JSON null) when the RNN is no better than the baseline
         return 100.0 * num / den if den != 0 else math.nan
 
-    def pcts(b):
-        return {"x_percent_eq2": pct(8.0 - b, 8.0 - rnn_bpc),
-                "x_percent_eq2_from_printed_bpc": pct(8.0 - round(b, 2), 8.0 - round(rnn_bpc, 3)),
-                "x_percent_eq2_rnn_on_window": pct(8.0 - b, 8.0 - rnn_bpc_T),
-                "program_gain_percent": pct(M - b, M - rnn_bpc_T)}
+    def pcts(b) -> LadderPercents:
+        return LadderPercents(x_percent_eq2=pct(8.0 - b, 8.0 - rnn_bpc),
+                              x_percent_eq2_from_printed_bpc=pct(8.0 - round(b, 2), 8.0 - round(rnn_bpc, 3)),
+                              x_percent_eq2_rnn_on_window=pct(8.0 - b, 8.0 - rnn_bpc_T),
+                              program_gain_percent=pct(M - b, M - rnn_bpc_T))
 
     labels = {"L1": "2-offset conditional mean", "L2": "+ word length", "L3": "+ word length + in-tag"}
-    rows = [{"level": "uniform", "explanation": "No context (uniform)", "bpc": 8.0, **pcts(8.0)}]
+    rows = [LadderRow(level="uniform", explanation="No context (uniform)", bpc=8.0, **asdict(pcts(8.0)))]
     for k in ("L1", "L2", "L3"):
         b = bpc_of(preds[k])
-        rows.append({"level": k, "explanation": labels[k], "bpc": b, **pcts(b), "bpc_loo": bpc_of(loos[k]),
-                     **{f"loo_{key}": v for key, v in pcts(bpc_of(loos[k])).items()}})
-    rows.append({"level": "rnn", "explanation": "Trained RNN", "bpc": rnn_bpc, **pcts(rnn_bpc),
-                 "bpc_float32_readout_on_window": rnn_bpc_T})
+        bl = bpc_of(loos[k])
+        rows.append(LadderRow(level=k, explanation=labels[k], bpc=b, **asdict(pcts(b)), bpc_loo=bl,
+                              **{f"loo_{key}": v for key, v in asdict(pcts(bl)).items()}))
+    rows.append(LadderRow(level="rnn", explanation="Trained RNN", bpc=rnn_bpc, **asdict(pcts(rnn_bpc)),
+                          bpc_float32_readout_on_window=rnn_bpc_T))
     b1t = bpc_of(preds["L1_table1"])
-    return {"definition": "factor_map4 (DEFINITIONS Part II 3)", "offsets": list(offsets),
-            "window": [int(T[0]), int(T[-1])], "bpc_positions": int(Tp.shape[0]),
-            "d2": [int(v) for v in d2], "d2_counts": {int(v): int((d2 == v).sum()) for v in np.unique(d2)},
-            "rows": rows, "L1_table1_pairs": {"bpc": b1t, **pcts(b1t)},
-            "gain_baseline_M": M, "gain_baseline_source": "given" if gain_baseline is not None
-            else "unigram entropy of TEXT (the program hard-codes a rounded constant)",
-            "rnn_bpc_all_predictions": rnn_bpc, "rnn_bpc_float32_readout_on_window": rnn_bpc_T,
-            "singleton_share": {k: float(np.mean(np.isnan(_raw_loo(x, T, d2, wl, it, k)))) for k in ("L1", "L2", "L3")}}
+    return ExplanationLadder(
+        definition="factor_map4 (DEFINITIONS Part II 3)", offsets=list(offsets), window=[int(T[0]), int(T[-1])],
+        bpc_positions=int(Tp.shape[0]), d2=[int(v) for v in d2],
+        d2_counts={int(v): int((d2 == v).sum()) for v in np.unique(d2)}, rows=tuple(rows),
+        L1_table1_pairs=LadderScore(bpc=b1t, **asdict(pcts(b1t))), gain_baseline_M=M,
+        gain_baseline_source="given" if gain_baseline is not None
+        else "unigram entropy of TEXT (the program hard-codes a rounded constant)",
+        rnn_bpc_all_predictions=rnn_bpc, rnn_bpc_float32_readout_on_window=rnn_bpc_T,
+        singleton_share={k: float(np.mean(np.isnan(_raw_loo(x, T, d2, wl, it, k)))) for k in ("L1", "L2", "L3")})
 
 
 def _raw_loo(x, T, d2, wl, it, level):

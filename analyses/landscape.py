@@ -6,24 +6,42 @@ the `satrnn landscape` command that reproduces it. The renderer is `satrnn.repor
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from satrnn.automaton import landscape as ls
 from satrnn.automaton.sign import SignAutomaton
+from satrnn.rnn.record import Record
 
 SECTION_STARTS = 32
 SECTION_BUDGET = 250_000
 SECTION_EXACT_H = 16
 
 
+@dataclass(frozen=True)
+class TextLandscape(Record):
+    """The landscape under a text's most used byte `input`: the exact or estimated landscape (`result`), its
+    average sensitivity, and the equivalent `satrnn landscape` command (with MODEL for the model's file).
+    Its JSON document is the landscape's, with `input`, `sensitivity` and `command` added."""
+    result: ls.ExactLandscape | ls.EstimatedLandscape
+    sensitivity: ls.Sensitivity
+    input: int
+    command: str
+
+    def as_dict(self) -> dict:
+        return self.result.as_dict() | {"input": self.input, "sensitivity": self.sensitivity.as_dict(),
+                                        "command": self.command}
+
+
 def text_landscape(model, xs, *, semantics: str = "exact", starts: int = SECTION_STARTS,
-                   budget: int = SECTION_BUDGET, seed: int = 0, sensitivity_samples: int = 256):
-    """(result, sensitivity, dict): the landscape under the most used byte of xs; exact for
-    H <= SECTION_EXACT_H, else estimated from `starts` seeded starts with `budget` steps each (a few seconds
-    on the published weights; unresolved starts are reported). dict: the result's as_dict() plus `input`,
-    `sensitivity` and the equivalent `command`."""
+                   budget: int = SECTION_BUDGET, seed: int = 0, sensitivity_samples: int = 256,
+                   automaton: SignAutomaton | None = None) -> TextLandscape:
+    """The landscape under the most used byte of xs: exact for H <= SECTION_EXACT_H, else estimated from
+    `starts` seeded starts with `budget` steps each (a few seconds on the published weights; unresolved
+    starts are reported). `automaton`: the model's unpinned automaton in `semantics`, if already built."""
     x = int(np.bincount(np.asarray(xs, dtype=np.uint8), minlength=256).argmax())
-    A = SignAutomaton.from_model(model, semantics)
+    A = automaton if automaton is not None else SignAutomaton.from_model(model, semantics)
     if model.H <= SECTION_EXACT_H:
         result = ls.landscape(A, x)
         sens = ls.landscape_sensitivity(result)
@@ -33,5 +51,4 @@ def text_landscape(model, xs, *, semantics: str = "exact", starts: int = SECTION
         sens = ls.estimate_sensitivity(A, x, sensitivity_samples, seed)
         cmd = (f"satrnn landscape MODEL --input 0x{x:02x} --starts {starts} --budget {budget} --seed {seed} "
                f"--semantics {semantics}")
-    data = result.as_dict() | {"input": x, "sensitivity": sens.as_dict(), "command": cmd}
-    return result, sens, data
+    return TextLandscape(result=result, sensitivity=sens, input=x, command=cmd)

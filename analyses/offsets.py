@@ -11,6 +11,8 @@ predicted byte; d = 1 flips x_t).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from satrnn.rnn import elementary as em
@@ -20,6 +22,7 @@ from satrnn.rnn.forward import as_bytes, readout_costs, run_states
 from satrnn.rnn.forward import step_kernel as _step
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit_parallel, prange
+from satrnn.rnn.record import Record, key
 
 FLIP_MASK = 0x80
 Q2_POSITIONS = (42, 60, 80, 100, 120, 150, 200, 250, 300, 350, 400, 450, 500)
@@ -112,7 +115,19 @@ def perturbed_states(model: ElmanRNN, xs, hs: np.ndarray, ts, ps, replacement=No
     return out
 
 
-def flip_column_check(model: ElmanRNN, xs) -> dict:
+@dataclass(frozen=True)
+class FlipCheck(Record):
+    """DEFINITIONS 0.7's check: distinct bytes in the text, how many of their flips occur in it, the mean Wx
+    column norm of the occurring bytes and of the flipped bytes that never occur (None if none), and whether
+    every byte is below 0x80."""
+    occurring_bytes: int
+    flipped_bytes_occurring_in_text: int
+    mean_wx_norm_occurring: float
+    mean_wx_norm_flipped_absent: float | None
+    all_bytes_below_0x80: bool
+
+
+def flip_column_check(model: ElmanRNN, xs) -> FlipCheck:
     """DEFINITIONS 0.7 interpretation check: Wx column norms of bytes occurring in the text vs their flips.
 
     If no flipped byte occurs in the text, its Wx column never got a training signal and a flip acts more
@@ -123,11 +138,11 @@ def flip_column_check(model: ElmanRNN, xs) -> dict:
     flipped = np.unique(flip(occurring))
     norms = np.linalg.norm(model.Wx.astype(np.float64), axis=0)
     flipped_absent = np.setdiff1d(flipped, occurring)
-    return {"occurring_bytes": int(occurring.size),
-            "flipped_bytes_occurring_in_text": int(np.intersect1d(flipped, occurring).size),
-            "mean_wx_norm_occurring": float(norms[occurring].mean()),
-            "mean_wx_norm_flipped_absent": float(norms[flipped_absent].mean()) if flipped_absent.size else None,
-            "all_bytes_below_0x80": bool(xs.max() < FLIP_MASK)}
+    return FlipCheck(occurring_bytes=int(occurring.size),
+                     flipped_bytes_occurring_in_text=int(np.intersect1d(flipped, occurring).size),
+                     mean_wx_norm_occurring=float(norms[occurring].mean()),
+                     mean_wx_norm_flipped_absent=float(norms[flipped_absent].mean()) if flipped_absent.size else None,
+                     all_bytes_below_0x80=bool(xs.max() < FLIP_MASK))
 
 
 # ---- q2_offsets ------------------------------------------------------------------------------------
@@ -158,13 +173,92 @@ def dominant_offsets(N: np.ndarray) -> np.ndarray:
     return dom.astype(np.int64)
 
 
+@dataclass(frozen=True)
+class DepthSensitivity(Record):
+    """Depth d of q2: the (t, d) pairs run, the mean number of neurons whose sign changes and the mean output
+    KL (bits) over them (None without pairs)."""
+    d: int
+    pairs: int
+    mean_sign_changes: float | None
+    mean_output_kl_bits: float | None
+
+
+@dataclass(frozen=True)
+class NeuronOffsets(Record):
+    """A neuron's depth profile: its dominant offset (the smallest d with the most sign changes), all changes,
+    changes at d = 1, N_j(1..10), and whether the program prints its row (j < 20 or dom > 5)."""
+    neuron: int
+    dom_offset: int
+    total_changes: int
+    changes_at_d1: int
+    profile: list
+    printed_by_paper: bool
+
+
+@dataclass(frozen=True)
+class OffsetCount(Record):
+    """Neurons whose dominant offset is d, and their percent of H."""
+    d: int
+    count: int
+    percent: float
+
+
+@dataclass(frozen=True)
+class GreedyRow(Record):
+    """An offset of the MI-greedy list: S(d) (all sign changes at depth d), per position, percent of all."""
+    d: int
+    S: int
+    mean: float
+    percent: float
+
+
+@dataclass(frozen=True)
+class MiGreedy(Record):
+    """The sign changes at the MI-greedy offsets (1, 3, 8, 20) and their total percent."""
+    offsets: list
+    rows: tuple[GreedyRow, ...]
+    total_percent: float
+
+
+@dataclass(frozen=True)
+class FactorMapPair(Record):
+    """The sign changes at the factor map's offset pair (1, 7): percent at each and in total."""
+    d1_percent: float
+    d7_percent: float
+    total_percent: float
+
+
+@dataclass(frozen=True, eq=False)
+class Q2Offsets(Record):
+    """Depth sensitivity of the hidden sign pattern (DEFINITIONS 6) at the test `positions` t (< n-1), depths
+    d = 1..max_depth, in `variant` (its flip convention in words): the depth profile, per-neuron dominant
+    offsets, the histogram of dominant offsets and its peak, the share at offsets 18..25, all sign changes,
+    the MI-greedy offsets, the factor-map pair; N (H, max_depth) sign changes per neuron and depth and S
+    (max_depth,) their sums (not in the JSON)."""
+    definition: str
+    variant: str
+    flip_convention: str
+    positions: list
+    max_depth: int
+    n_bytes: int
+    depth_profile: tuple[DepthSensitivity, ...]
+    neurons: tuple[NeuronOffsets, ...]
+    offset_histogram: tuple[OffsetCount, ...]
+    histogram_peak: OffsetCount
+    deep_offsets_18_25_percent: float
+    total_sign_changes: int
+    mi_greedy: MiGreedy
+    factor_map_pair: FactorMapPair
+    N: np.ndarray = key(json=False)
+    S: np.ndarray = key(json=False)
+
+
 def q2_offsets(model: ElmanRNN, xs, positions=Q2_POSITIONS, max_depth: int = Q2_MAX_DEPTH,
-               variant: str = "paper", hs=None) -> dict:
-    """Depth sensitivity of the hidden sign pattern (DEFINITIONS 6).
+               variant: str = "paper", hs=None) -> Q2Offsets:
+    """Depth sensitivity of the hidden sign pattern (DEFINITIONS 6), a `Q2Offsets`.
 
     variant "paper": depth d flips x_{t-d} (q2's convention; d = 1 never touches x_t).
     variant "corrected": depth d flips x_{t-d+1} (distance d to the predicted byte, as in q7).
-    Returns a dict; keys: depth_profile, neurons, offset_histogram, mi_greedy, factor_map_pair, N (H x D).
     """
     _check_variant(variant)
     xs = as_bytes(xs)
@@ -196,40 +290,42 @@ def q2_offsets(model: ElmanRNN, xs, positions=Q2_POSITIONS, max_depth: int = Q2_
     kl_sum = np.zeros(D)
     for k in range(len(pairs)):                       # t order within each d, as the reference accumulates
         kl_sum[pd[k] - 1] += kl[k]
-    profile = [{"d": d, "pairs": int(runs[d - 1]),
-                "mean_sign_changes": float(S[d - 1] / runs[d - 1]) if runs[d - 1] else None,
-                "mean_output_kl_bits": float(kl_sum[d - 1] / runs[d - 1]) if runs[d - 1] else None}
-               for d in range(1, D + 1)]
+    profile = tuple(DepthSensitivity(d=d, pairs=int(runs[d - 1]),
+                                     mean_sign_changes=float(S[d - 1] / runs[d - 1]) if runs[d - 1] else None,
+                                     mean_output_kl_bits=float(kl_sum[d - 1] / runs[d - 1]) if runs[d - 1] else None)
+                    for d in range(1, D + 1))
     dom = dominant_offsets(N)
-    neurons = [{"neuron": j, "dom_offset": int(dom[j]), "total_changes": int(N[j].sum()),
-                "changes_at_d1": int(N[j, 0]), "profile": [int(v) for v in N[j, :10]],
-                "printed_by_paper": bool(j < 20 or dom[j] > 5)} for j in range(H)]
+    neurons = tuple(NeuronOffsets(neuron=j, dom_offset=int(dom[j]), total_changes=int(N[j].sum()),
+                                  changes_at_d1=int(N[j, 0]), profile=[int(v) for v in N[j, :10]],
+                                  printed_by_paper=bool(j < 20 or dom[j] > 5)) for j in range(H))
     counts = np.bincount(dom - 1, minlength=D)
-    hist = [{"d": d, "count": int(counts[d - 1]), "percent": float(100.0 * counts[d - 1] / H)} for d in range(1, D + 1)]
+    hist = tuple(OffsetCount(d=d, count=int(counts[d - 1]), percent=float(100.0 * counts[d - 1] / H))
+                 for d in range(1, D + 1))
     total = int(S.sum())
 
     def pct(v):
         return 100.0 * v / total if total else 0.0
 
+    def pct_at(d):
+        return float(pct(S[d - 1])) if d <= D else 0.0
+
     nT = len(T)
-    greedy = [{"d": d, "S": int(S[d - 1]) if d <= D else 0, "mean": float(S[d - 1] / nT) if d <= D else 0.0,
-               "percent": float(pct(S[d - 1])) if d <= D else 0.0} for d in MI_GREEDY_OFFSETS]
-    fm = {f"d{d}_percent": (float(pct(S[d - 1])) if d <= D else 0.0) for d in FACTOR_MAP_PAIR}
-    fm["total_percent"] = sum(fm.values())
+    greedy = tuple(GreedyRow(d=d, S=int(S[d - 1]) if d <= D else 0, mean=float(S[d - 1] / nT) if d <= D else 0.0,
+                             percent=pct_at(d)) for d in MI_GREEDY_OFFSETS)
+    d1, d7 = FACTOR_MAP_PAIR
     peak = int(np.argmax(counts)) + 1
-    return {"definition": "q2_offsets (DEFINITIONS 6)", "variant": variant,
-            "flip_convention": "p = t - d (d = 1 flips x_{t-1})" if variant == "paper"
-            else "p = t - d + 1 (d = 1 flips x_t; d = distance to the predicted byte)",
-            "positions": T, "max_depth": D, "n_bytes": int(n),
-            "depth_profile": profile, "neurons": neurons, "offset_histogram": hist,
-            "histogram_peak": {"d": peak, "count": int(counts[peak - 1]),
-                               "percent": float(100.0 * counts[peak - 1] / H)},
-            "deep_offsets_18_25_percent": float(100.0 * counts[17:25].sum() / H) if D >= 18 else 0.0,
-            "total_sign_changes": total,
-            "mi_greedy": {"offsets": list(MI_GREEDY_OFFSETS), "rows": greedy,
-                          "total_percent": sum(r["percent"] for r in greedy)},
-            "factor_map_pair": fm,
-            "N": N, "S": S}
+    return Q2Offsets(
+        definition="q2_offsets (DEFINITIONS 6)", variant=variant,
+        flip_convention="p = t - d (d = 1 flips x_{t-1})" if variant == "paper"
+        else "p = t - d + 1 (d = 1 flips x_t; d = distance to the predicted byte)",
+        positions=T, max_depth=D, n_bytes=int(n), depth_profile=profile, neurons=neurons, offset_histogram=hist,
+        histogram_peak=OffsetCount(d=peak, count=int(counts[peak - 1]), percent=float(100.0 * counts[peak - 1] / H)),
+        deep_offsets_18_25_percent=float(100.0 * counts[17:25].sum() / H) if D >= 18 else 0.0,
+        total_sign_changes=total,
+        mi_greedy=MiGreedy(offsets=list(MI_GREEDY_OFFSETS), rows=greedy, total_percent=sum(r.percent for r in greedy)),
+        factor_map_pair=FactorMapPair(d1_percent=pct_at(d1), d7_percent=pct_at(d7),
+                                      total_percent=pct_at(d1) + pct_at(d7)),
+        N=N, S=S)
 
 
 def parse_int_list(name: str, text: str, lo: int = 0, hi: int = 1 << 40) -> list[int]:

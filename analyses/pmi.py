@@ -10,6 +10,8 @@ delta = cost(h', y) - cost(h_t, y) in bits (clamped double readout, DEFINITIONS 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from satrnn.analyses.offsets import VARIANTS, perturbed_states
@@ -17,6 +19,7 @@ from satrnn.rnn import elementary as em
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, readout_costs, run_states
 from satrnn.rnn.model import ElmanRNN
+from satrnn.rnn.record import Record, key
 
 Q7_ALGEBRAIC_POSITIONS = (42, 80, 100, 150, 200, 300, 400, 500)
 Q7_MAX_OFFSET = 20
@@ -61,7 +64,21 @@ def pmi_tables(xs, max_offset: int = Q7_MAX_OFFSET):
     return np.where(defined, pmi, np.nan), c, J
 
 
-def top_pmi_per_offset(xs, max_offset: int = TOP_PMI_MAX_OFFSET) -> list[dict]:
+@dataclass(frozen=True)
+class TopPmi(Record):
+    """The largest skip-bigram PMI at offset d: the pair (x, y) (None when no cell is defined) with display
+    characters, PMI_d(x, y) in bits, the joint count J_d(x, y) and how many cells tie at the maximum."""
+    d: int
+    x: int | None
+    y: int | None
+    x_char: str | None = key(omit_none=True, default=None)
+    y_char: str | None = key(omit_none=True, default=None)
+    pmi: float | None = None
+    joint: int = 0
+    ties: int = 0
+
+
+def top_pmi_per_offset(xs, max_offset: int = TOP_PMI_MAX_OFFSET) -> tuple[TopPmi, ...]:
     """Part 1 of q7_algebraic: per offset the first strict maximum of PMI_d scanning x then y ascending
     from an initial best of -99, so ties go to the lexicographically smallest (x, y). `ties` counts the
     cells attaining the maximum."""
@@ -71,14 +88,14 @@ def top_pmi_per_offset(xs, max_offset: int = TOP_PMI_MAX_OFFSET) -> list[dict]:
         P = pmi[d - 1]
         ok = ~np.isnan(P)
         if not ok.any() or P[ok].max() <= -99:
-            rows.append({"d": d, "x": None, "y": None, "pmi": None, "joint": 0, "ties": 0})
+            rows.append(TopPmi(d=d, x=None, y=None))
             continue
         best = P[ok].max()
         flat = int(np.flatnonzero(ok.ravel() & (P.ravel() == best))[0])   # row-major = (x, y) lexicographic
         x, y = divmod(flat, 256)
-        rows.append({"d": d, "x": x, "y": y, "x_char": _show(x), "y_char": _show(y), "pmi": float(best),
-                     "joint": int(J[d - 1, x, y]), "ties": int((ok & (P == best)).sum())})
-    return rows
+        rows.append(TopPmi(d=d, x=x, y=y, x_char=_show(x), y_char=_show(y), pmi=float(best),
+                           joint=int(J[d - 1, x, y]), ties=int((ok & (P == best)).sum())))
+    return tuple(rows)
 
 
 def _show(b: int) -> str:
@@ -122,9 +139,64 @@ def _pmi_lookup(pmi, xs, T, D):
     return out
 
 
+@dataclass(frozen=True)
+class AlignRow(Record):
+    """Offset d of q7_algebraic: A = sum_t |delta(t, d)|, B = the part where PMI > 0.5, aligned% = 100 B / A."""
+    d: int
+    A: float
+    B: float
+    aligned_percent: float
+
+
+@dataclass(frozen=True)
+class FlipCell(Record):
+    """A printed cell (d <= 10 or |delta| > 0.3): position t, offset d, the flipped position and its original
+    byte, the target x_{t+1}, delta bits and the PMI."""
+    t: int
+    d: int
+    flipped_pos: int
+    orig: int
+    target: int
+    delta: float
+    pmi: float
+
+
+@dataclass(frozen=True)
+class Q7Context(Record):
+    """A test position t: the 16 bytes up to x_t, the target x_{t+1} (shown as characters) and its bits."""
+    t: int
+    context: str
+    target: str
+    base_bits: float
+
+
+@dataclass(frozen=True)
+class AlignTotal(Record):
+    """Sums of A and B over offsets, and the aligned percent."""
+    A: float
+    B: float
+    aligned_percent: float
+
+
+@dataclass(frozen=True)
+class Q7Algebraic(Record):
+    """RNN flip attribution vs data PMI by offset (DEFINITIONS 10.3) at the test positions (< n-2), offsets
+    1..max_offset: rows, the printed cells, the contexts, totals, the signed agreement (corrected: the flip
+    raises the cost and PMI > 0.5) and the aligned percent over offset bands ("d1_4": ..., sums over the band)."""
+    definition: str
+    positions: list
+    max_offset: int
+    rows: tuple[AlignRow, ...]
+    cells: tuple[FlipCell, ...]
+    contexts: tuple[Q7Context, ...]
+    total: AlignTotal
+    signed_aligned_percent_corrected: float
+    band_percent: dict
+
+
 def q7_algebraic(model: ElmanRNN, xs, positions=Q7_ALGEBRAIC_POSITIONS, max_offset: int = Q7_MAX_OFFSET,
-                 hs=None) -> dict:
-    """RNN flip attribution vs data PMI by offset (DEFINITIONS 10.3).
+                 hs=None) -> Q7Algebraic:
+    """RNN flip attribution vs data PMI by offset (DEFINITIONS 10.3), a `Q7Algebraic`.
 
     A_d = sum_t |delta(t,d)|, B_d = sum_t |delta| [pmi(t,d) > 0.5], aligned% = 100 B_d / A_d; totals.
     Also (not in the reference) the signed agreement: the |delta|-weighted share of cells where the flip
@@ -143,32 +215,26 @@ def q7_algebraic(model: ElmanRNN, xs, positions=Q7_ALGEBRAIC_POSITIONS, max_offs
     A = _tsum(ab)
     B = _tsum(ab * aligned)
     Bsigned = _tsum(ab * (aligned & (np.nan_to_num(delta) > 0)))
-    rows = [{"d": d, "A": float(A[d - 1]), "B": float(B[d - 1]),
-             "aligned_percent": _pct(B[d - 1], A[d - 1])} for d in range(1, max_offset + 1)]
+    rows = tuple(AlignRow(d=d, A=float(A[d - 1]), B=float(B[d - 1]), aligned_percent=_pct(B[d - 1], A[d - 1]))
+                 for d in range(1, max_offset + 1))
     cells = []
     for k, t in enumerate(T):
         for d in range(1, max_offset + 1):
             if t - d + 1 >= 0 and (d <= 10 or abs(delta[k, d - 1]) > 0.3):
                 p = int(t - d + 1)
-                cells.append({"t": int(t), "d": d, "flipped_pos": p, "orig": int(xs[p]), "target": int(xs[t + 1]),
-                              "delta": float(delta[k, d - 1]), "pmi": float(P[k, d - 1])})
+                cells.append(FlipCell(t=int(t), d=d, flipped_pos=p, orig=int(xs[p]), target=int(xs[t + 1]),
+                                      delta=float(delta[k, d - 1]), pmi=float(P[k, d - 1])))
     sA, sB = _seq(A), _seq(B)
-    return {"definition": "q7_algebraic (DEFINITIONS 10)", "positions": T.tolist(), "max_offset": max_offset,
-            "rows": rows, "cells": cells,
-            "contexts": [{"t": int(t), "context": "".join(_show(b) for b in xs[max(0, t - 15):t + 1]),
-                          "target": _show(int(xs[t + 1])), "base_bits": float(base[k])} for k, t in enumerate(T)],
-            "total": {"A": sA, "B": sB, "aligned_percent": _pct(sB, sA)},
-            "signed_aligned_percent_corrected": _pct(_seq(Bsigned), sA),
-            "band_percent": _bands(A, B)}
-
-
-def _bands(A, B) -> dict:
-    """Aligned % over offset bands (sums over the band, not a mean of percentages)."""
-    out = {}
-    for lo, hi in ((1, 4), (5, 8), (9, 15), (16, 20)):
-        if hi <= A.shape[0]:
-            out[f"d{lo}_{hi}"] = _pct(_seq(B[lo - 1:hi]), _seq(A[lo - 1:hi]))
-    return out
+    # aligned % over offset bands: sums over the band, not a mean of percentages
+    bands = {f"d{lo}_{hi}": _pct(_seq(B[lo - 1:hi]), _seq(A[lo - 1:hi]))
+             for lo, hi in ((1, 4), (5, 8), (9, 15), (16, 20)) if hi <= A.shape[0]}
+    return Q7Algebraic(
+        definition="q7_algebraic (DEFINITIONS 10)", positions=T.tolist(), max_offset=max_offset, rows=rows,
+        cells=tuple(cells),
+        contexts=tuple(Q7Context(t=int(t), context="".join(_show(b) for b in xs[max(0, t - 15):t + 1]),
+                                 target=_show(int(xs[t + 1])), base_bits=float(base[k])) for k, t in enumerate(T)),
+        total=AlignTotal(A=sA, B=sB, aligned_percent=_pct(sB, sA)),
+        signed_aligned_percent_corrected=_pct(_seq(Bsigned), sA), band_percent=bands)
 
 
 def _tsum(a):
@@ -192,9 +258,43 @@ def higher_order_positions(n: int, start: int = HIGHER_ORDER_START, stride: int 
     return np.arange(start, max(start, n - 2), stride, dtype=np.int64)
 
 
+@dataclass(frozen=True)
+class HigherOrderRow(Record):
+    """Offset d of q7_higher_order: R_d = sum_t |delta|, and the bigram- and trigram-aligned percent of it."""
+    d: int
+    rnn_sensitivity: float
+    bigram_aligned_percent: float
+    trigram_aligned_percent: float
+
+
+@dataclass(frozen=True)
+class HigherOrderTotal(Record):
+    """Sums over offsets: R, the bigram- and trigram-aligned percent, and the improvement (trigram - bigram)."""
+    rnn_sensitivity: float
+    bigram_aligned_percent: float
+    trigram_aligned_percent: float
+    improvement_points: float
+
+
+@dataclass(frozen=True)
+class Q7HigherOrder(Record):
+    """Bigram vs "trigram" PMI alignment (DEFINITIONS 11) in `variant` (the pair normalisation it uses) over
+    n_positions test positions (first and last), offsets 1..max_offset: rows, totals, and (corrected only)
+    totals over d >= 2, where the trigram is defined."""
+    definition: str
+    variant: str
+    trigram_pair_normalisation: str
+    n_positions: int
+    positions_first_last: list
+    max_offset: int
+    rows: tuple[HigherOrderRow, ...]
+    total: HigherOrderTotal
+    total_d2_plus: HigherOrderTotal | None = key(omit_none=True, default=None)
+
+
 def q7_higher_order(model: ElmanRNN, xs, max_offset: int = Q7_MAX_OFFSET, variant: str = "paper",
-                    positions=None, hs=None) -> dict:
-    """Bigram vs "trigram" PMI alignment (DEFINITIONS 11).
+                    positions=None, hs=None) -> Q7HigherOrder:
+    """Bigram vs "trigram" PMI alignment (DEFINITIONS 11), a `Q7HigherOrder`.
 
     delta = |cost(h') - base|; R_d = sum_t delta; Bi_d = sum delta [PMI_d(x_p, y) > 0.5];
     Tri_d (d >= 2) = sum delta [pmi3 > 0.5] with pmi3 = log2((ct/(n-d)) / ((cp/norm)(c(y)/n))) when cp >= 3
@@ -221,20 +321,17 @@ def q7_higher_order(model: ElmanRNN, xs, max_offset: int = Q7_MAX_OFFSET, varian
     R = _tsum(ab)
     Bi = _tsum(ab * (P2 > ALIGN_THRESHOLD))
     Tri = _tsum(ab * (P3 > ALIGN_THRESHOLD))
-    rows = [{"d": d, "rnn_sensitivity": float(R[d - 1]), "bigram_aligned_percent": _pct(Bi[d - 1], R[d - 1]),
-             "trigram_aligned_percent": _pct(Tri[d - 1], R[d - 1])} for d in range(1, D + 1)]
-    sR, sBi, sTri = _seq(R), _seq(Bi), _seq(Tri)
-    out = {"definition": "q7_higher_order (DEFINITIONS 11)", "variant": variant,
-           "trigram_pair_normalisation": "n-1" if variant == "paper" else "n-d",
-           "n_positions": int(T.size), "positions_first_last": [int(T[0]), int(T[-1])], "max_offset": D,
-           "rows": rows,
-           "total": {"rnn_sensitivity": sR, "bigram_aligned_percent": _pct(sBi, sR),
-                     "trigram_aligned_percent": _pct(sTri, sR), "improvement_points": _pct(sTri - sBi, sR)}}
-    if variant == "corrected" and D >= 2:
-        r2, b2, t2 = _seq(R[1:]), _seq(Bi[1:]), _seq(Tri[1:])
-        out["total_d2_plus"] = {"rnn_sensitivity": r2, "bigram_aligned_percent": _pct(b2, r2),
-                                "trigram_aligned_percent": _pct(t2, r2), "improvement_points": _pct(t2 - b2, r2)}
-    return out
+    rows = tuple(HigherOrderRow(d=d, rnn_sensitivity=float(R[d - 1]), bigram_aligned_percent=_pct(Bi[d - 1], R[d - 1]),
+                                trigram_aligned_percent=_pct(Tri[d - 1], R[d - 1])) for d in range(1, D + 1))
+
+    def total(r, b, t) -> HigherOrderTotal:
+        return HigherOrderTotal(rnn_sensitivity=r, bigram_aligned_percent=_pct(b, r),
+                                trigram_aligned_percent=_pct(t, r), improvement_points=_pct(t - b, r))
+    d2 = (total(_seq(R[1:]), _seq(Bi[1:]), _seq(Tri[1:])) if variant == "corrected" and D >= 2 else None)
+    return Q7HigherOrder(definition="q7_higher_order (DEFINITIONS 11)", variant=variant,
+                         trigram_pair_normalisation="n-1" if variant == "paper" else "n-d", n_positions=int(T.size),
+                         positions_first_last=[int(T[0]), int(T[-1])], max_offset=D, rows=rows,
+                         total=total(_seq(R), _seq(Bi), _seq(Tri)), total_d2_plus=d2)
 
 
 def trigram_pmi(xs, T, max_offset: int, variant: str = "paper") -> np.ndarray:

@@ -10,13 +10,14 @@ the flip count). Corrected variants are labelled `*_corrected` / `*_all`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes
 from satrnn.rnn.model import ElmanRNN
+from satrnn.rnn.record import Record, key
 from satrnn.rnn.stream import prediction_chunks
 
 SAT_THRESHOLD = 0.999
@@ -25,35 +26,6 @@ PRINTED_DWELL_MAX = 49
 CLASSES = ("frozen", "settled", "active", "volatile")
 SAT_CLASSES = ("saturated", "mostly saturated", "graded")
 PRINTED_ROWS = 1024  # per-position rows listed: the papers' n (plus the last position)
-
-
-@dataclass(frozen=True)
-class SaturationSummary:
-    """The headline numbers of `saturation_report`, typed (what the ledger, the report and `satrnn saturation`
-    read): steps m (positions), H, threshold (|h| counted saturated), class_counts (flip classes, paper) and
-    saturation_class_counts (corrected), mean_flips per neuron, steps_per_flip, neuron_steps_saturated_pct
-    (percent), mean_dwell (paper-compatible, dwells < 100) and mean_dwell_all (all closed dwells),
-    dropped_dwells (dwells >= 100), most_volatile (the neuron with the most flips; first in stable order) and
-    its flips. Built from a report by `SaturationSummary.of`, which fails at once on a missing key."""
-    steps: int
-    H: int
-    threshold: float
-    class_counts: dict
-    saturation_class_counts: dict
-    mean_flips: float
-    steps_per_flip: float
-    neuron_steps_saturated_pct: float
-    mean_dwell: float
-    mean_dwell_all: float
-    dropped_dwells: int
-    most_volatile: int
-    most_volatile_flips: int
-
-    @classmethod
-    def of(cls, report: dict) -> SaturationSummary:
-        j = int(report["order"][0])
-        derived = {"most_volatile": j, "most_volatile_flips": int(report["flips"][j])}
-        return cls(**{f.name: derived[f.name] if f.name in derived else report[f.name] for f in fields(cls)})
 
 
 def flip_class(n_flips: int) -> str:
@@ -122,21 +94,88 @@ def chunk_flips(prev_signs, hs: np.ndarray, t0: int) -> tuple[np.ndarray, np.nda
     return np.ascontiguousarray((full[1:] != full[:-1]).T), s[-1].copy()
 
 
+@dataclass(frozen=True)
+class PositionRow(Record):
+    """One row of the paper's per-position table: position t (h_t, the state after byte t), saturated
+    neurons n_sat, flips n_flip (between h_{t-1} and h_t), min |h_t| and the flipped neurons."""
+    t: int
+    n_sat: int
+    n_flip: int
+    min_abs: float
+    flipped: list
+
+
+@dataclass(frozen=True, eq=False)
+class SaturationReport(Record):
+    """Per-neuron and per-position saturation, flips and dwells (DEFINITIONS 5.1-5.3) over the m = n-1
+    predicting states h_0..h_{m-1}.
+
+    Per neuron j, arrays of length H: flips (sign changes between h_{t-1} and h_t, t = 1..m-1), mean_abs_h
+    (float32 running sum / m in float32), min_abs_h, sat_steps (|h| >= threshold), pct_sat (float32 percent),
+    dwell_mode (most frequent recorded dwell, 0 = none), dwell_hist_per_neuron (H, 100) (not in the JSON),
+    flip_class (paper, from the flip count) and saturation_class (corrected) as lists of names,
+    mean_dwell_per_neuron_all (all closed dwells; NaN under two flips), longest_dwell, first_open_run and
+    last_open_run (steps before the first / after the last flip; m without flips). Global: order (neurons by
+    flips descending, stable), class_counts and saturation_class_counts (class -> neurons), printed_rows (the
+    paper's per-position rows with t < printed_rows_limit, plus the last), dwell_hist (G[d], d = 0..99,
+    paper-compatible: dwells >= 100 dropped), mean_dwell (paper-compatible, recorded dwells < 100),
+    mean_dwell_all (corrected, all closed dwells), dropped_dwells (dwells >= 100), recorded_dwells,
+    mean_flips per neuron, total_flips, neuron_steps_saturated_pct (percent), steps_per_flip (m-1 over the
+    mean flips). Per position (length m, only with keep_positions, else None): n_sat, n_flip, min_abs.
+    """
+    steps: int
+    H: int
+    threshold: float
+    flips: np.ndarray
+    mean_abs_h: np.ndarray
+    min_abs_h: np.ndarray
+    sat_steps: np.ndarray
+    pct_sat: np.ndarray
+    dwell_mode: np.ndarray
+    dwell_hist_per_neuron: np.ndarray = key(json=False)
+    flip_class: list
+    saturation_class: list
+    mean_dwell_per_neuron_all: np.ndarray
+    longest_dwell: np.ndarray
+    first_open_run: np.ndarray
+    last_open_run: np.ndarray
+    order: np.ndarray
+    class_counts: dict
+    saturation_class_counts: dict
+    printed_rows: tuple[PositionRow, ...]
+    printed_rows_limit: int
+    dwell_hist: np.ndarray
+    mean_dwell: float
+    mean_dwell_all: float
+    dropped_dwells: int
+    recorded_dwells: int
+    mean_flips: float
+    total_flips: int
+    neuron_steps_saturated_pct: float
+    steps_per_flip: float
+    n_sat: np.ndarray | None = key(omit_none=True, default=None)
+    n_flip: np.ndarray | None = key(omit_none=True, default=None)
+    min_abs: np.ndarray | None = key(omit_none=True, default=None)
+
+    @property
+    def most_volatile(self) -> int:
+        """The neuron with the most flips (the first in stable order on ties)."""
+        return int(self.order[0])
+
+    @property
+    def most_volatile_flips(self) -> int:
+        return int(self.flips[self.most_volatile])
+
+
 def saturation_report(model: ElmanRNN, xs, forward_result=None, threshold: float = SAT_THRESHOLD,
-                      keep_positions: bool = True, printed_rows: int = PRINTED_ROWS, progress=None) -> dict:
-    """Per-neuron and per-position saturation, flips and dwells (DEFINITIONS 5.1-5.3).
+                      keep_positions: bool = True, printed_rows: int = PRINTED_ROWS,
+                      progress=None) -> SaturationReport:
+    """Per-neuron and per-position saturation, flips and dwells (DEFINITIONS 5.1-5.3): a `SaturationReport`.
 
     Without `forward_result` the forward is streamed in chunks: memory is O(chunk x H) plus the outputs;
     the per-position arrays (8 + 8 + 4 bytes per byte of text) are kept only with keep_positions.
-
-    Keys (per neuron j, arrays of length H): flips, mean_abs_h (float32 running sum / m in float32),
-    min_abs_h, sat_steps, pct_sat (float32), dwell_mode, flip_class (paper), saturation_class
-    (corrected), mean_dwell_all. Per position (length m = n-1, only with keep_positions): n_sat, n_flip,
-    min_abs. printed_rows: the paper's per-position rows (`printed_positions`) with t < printed_rows, plus
-    the last, each {t, n_sat, n_flip, min_abs, flipped (neurons)}. Global: order (flips descending,
-    stable), class_counts, dwell_hist (G[d], d = 0..99, paper-compatible), mean_dwell (paper-compatible,
-    recorded dwells < 100), mean_dwell_all (corrected, all closed dwells), dropped_dwells (count of dwells
-    >= 100), mean_flips, steps. `progress(done, total)`, if given, is called after every streamed chunk.
+    printed_rows: the paper's per-position rows (`printed_positions`) kept are those with t < printed_rows,
+    plus the last. `progress(done, total)`, if given, is called after every streamed chunk.
     """
     if not (0.0 < float(threshold) <= 1.0):
         raise SatrnnInputError(f"saturation threshold must be in (0, 1], got {threshold}")
@@ -203,7 +242,7 @@ def saturation_report(model: ElmanRNN, xs, forward_result=None, threshold: float
         # the paper's printed rows, bounded to t < printed_rows (the last row is added after the loop)
         rows.extend(_table_row(chunk, t - t0) for t in range(t0, min(m, printed_rows)) if _printed(t))
         last = _table_row(chunk, k - 1)
-    if not rows or rows[-1]["t"] != m - 1:
+    if not rows or rows[-1].t != m - 1:
         rows.append(last)
     mean_abs = (abs_sum / np.float32(m)).astype(np.float32)
     pct_sat = (np.float32(100.0) * sat_steps.astype(np.float32) / np.float32(m)).astype(np.float32)
@@ -219,34 +258,32 @@ def saturation_report(model: ElmanRNN, xs, forward_result=None, threshold: float
     mean_dwell_all = float(dwell_sum_all.sum() / tot_n) if tot_n else float("nan")
     fcls = [flip_class(int(f)) for f in flips]
     scls = [saturation_class(float(p)) for p in pct_sat]
-    out = {
-        "steps": m, "H": H, "threshold": float(th),
-        "flips": flips, "mean_abs_h": mean_abs, "min_abs_h": min_abs, "sat_steps": sat_steps,
-        "pct_sat": pct_sat, "dwell_mode": dwell_mode, "dwell_hist_per_neuron": hist,
-        "flip_class": fcls, "saturation_class": scls,
-        "mean_dwell_per_neuron_all": np.where(dwell_n_all > 0, dwell_sum_all / np.maximum(dwell_n_all, 1), np.nan),
-        "longest_dwell": longest, "first_open_run": first_open, "last_open_run": last_open,
-        "order": order, "class_counts": {c: fcls.count(c) for c in CLASSES},
-        "saturation_class_counts": {c: scls.count(c) for c in SAT_CLASSES},
-        "printed_rows": rows, "printed_rows_limit": printed_rows,
-        "dwell_hist": G, "mean_dwell": mean_dwell, "mean_dwell_all": mean_dwell_all,
-        "dropped_dwells": dropped, "recorded_dwells": int(G.sum()),
-        "mean_flips": float(flips.mean()), "total_flips": int(flips.sum()),
-        "neuron_steps_saturated_pct": float(100.0 * sat_total / (m * H)),
-        "steps_per_flip": float((m - 1) / flips.mean()) if flips.sum() else float("inf"),
-    }
-    if keep_positions:
-        out.update(n_sat=np.concatenate(pos_sat), n_flip=np.concatenate(pos_flip), min_abs=np.concatenate(pos_min))
-    return out
+    return SaturationReport(
+        steps=m, H=H, threshold=float(th), flips=flips, mean_abs_h=mean_abs, min_abs_h=min_abs,
+        sat_steps=sat_steps, pct_sat=pct_sat, dwell_mode=dwell_mode, dwell_hist_per_neuron=hist,
+        flip_class=fcls, saturation_class=scls,
+        mean_dwell_per_neuron_all=np.where(dwell_n_all > 0, dwell_sum_all / np.maximum(dwell_n_all, 1), np.nan),
+        longest_dwell=longest, first_open_run=first_open, last_open_run=last_open,
+        order=order, class_counts={c: fcls.count(c) for c in CLASSES},
+        saturation_class_counts={c: scls.count(c) for c in SAT_CLASSES},
+        printed_rows=tuple(rows), printed_rows_limit=printed_rows,
+        dwell_hist=G, mean_dwell=mean_dwell, mean_dwell_all=mean_dwell_all,
+        dropped_dwells=dropped, recorded_dwells=int(G.sum()),
+        mean_flips=float(flips.mean()), total_flips=int(flips.sum()),
+        neuron_steps_saturated_pct=float(100.0 * sat_total / (m * H)),
+        steps_per_flip=float((m - 1) / flips.mean()) if flips.sum() else float("inf"),
+        n_sat=np.concatenate(pos_sat) if keep_positions else None,
+        n_flip=np.concatenate(pos_flip) if keep_positions else None,
+        min_abs=np.concatenate(pos_min) if keep_positions else None)
 
 
-def _table_row(chunk: tuple, c: int) -> dict:
+def _table_row(chunk: tuple, c: int) -> PositionRow:
     """The per-position table row of row c of a chunk (t0, off, F, n_sat, n_flip, min_abs): position t0 + c;
     F[:, c - off] are the flips at it."""
     t0, off, F, n_sat, n_flip, min_abs = chunk
     flipped = [int(j) for j in np.flatnonzero(F[:, c - off])] if c >= off else []
-    return {"t": t0 + c, "n_sat": int(n_sat[c]), "n_flip": int(n_flip[c]), "min_abs": float(min_abs[c]),
-            "flipped": flipped}
+    return PositionRow(t=t0 + c, n_sat=int(n_sat[c]), n_flip=int(n_flip[c]), min_abs=float(min_abs[c]),
+                       flipped=flipped)
 
 
 def _printed(t: int) -> bool:

@@ -18,6 +18,7 @@ Choices (each is an option and is recorded in the output's `choices`):
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -25,6 +26,7 @@ from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, run_states
 from satrnn.rnn.gradients import state_gradients
 from satrnn.rnn.model import ElmanRNN
+from satrnn.rnn.record import Record
 from satrnn.rnn.text import display_byte
 
 OFFSET_FROM = ("consumed", "predicted")
@@ -64,16 +66,126 @@ def offset_attributions(model: ElmanRNN, xs, B, hs, max_k: int, offset_from: str
     return out
 
 
+@dataclass(frozen=True)
+class SparseDiffChoices(Record):
+    """The choices seed 002 leaves open, as made: offsets counted from the consumed or the predicted byte,
+    whether the tanh derivative gates the input gradient, the position set, how top-k shares are pooled, the
+    gradient arithmetic, the largest offset and the depth of the norm-growth table."""
+    offset_from: str
+    gate: bool
+    positions: str
+    share: str
+    precision: str
+    max_k: int
+    norm_depth: int
+
+
+@dataclass(frozen=True)
+class NeuronCount(Record):
+    """A neuron and the positions at which it is the argmax of |g_t|."""
+    neuron: int
+    positions: int
+
+
+@dataclass(frozen=True)
+class NeuronShare(Record):
+    """A neuron and its mean share of ||g_t||^2."""
+    neuron: int
+    mean_share: float
+
+
+@dataclass(frozen=True)
+class GradientStats(Record):
+    """The readout gradient g_t = dL/dh_t over the m predictions: mean ||g_t||, the top-k neurons' share of
+    ||g_t||^2 (k = "1", "5", "10"), the most frequent argmax |g_t| neurons and the neurons with the largest
+    mean energy share."""
+    mean_norm: float
+    top_share: dict
+    top1_neurons: tuple[NeuronCount, ...]
+    energy_neurons: tuple[NeuronShare, ...]
+    positions: int
+
+
+@dataclass(frozen=True)
+class NormRow(Record):
+    """Backward norm growth at depth k: mean ||g_{t->t-k}|| over the positions common to every k (t = K..n-2)
+    and over the valid ones (t = k..n-2), with their counts; ratios to k = 0 over the same set (NaN when that
+    norm is 0); mean_norm / ratio / positions follow the `positions` choice."""
+    k: int
+    mean_norm_common: float
+    positions_common: int
+    mean_norm_valid: float
+    positions_valid: int
+    ratio_common: float
+    ratio_valid: float
+    mean_norm: float
+    ratio: float
+    positions: int
+
+
+@dataclass(frozen=True)
+class AttrRow(Record):
+    """Per-offset attribution attr(t, k) = Wx[:, x]^T g at offset k: signed and absolute means over positions."""
+    k: int
+    signed: float
+    unsigned: float
+    positions: int
+
+
+@dataclass(frozen=True)
+class NeuronGrad(Record):
+    """A neuron and its gradient component g_t[j]."""
+    neuron: int
+    g: float
+
+
+@dataclass(frozen=True)
+class OffsetAttr(Record):
+    """attr(t, k) of a worked example: offset k, the byte's position, the byte, its character."""
+    k: int
+    position: int
+    byte: int
+    char: str
+    attr: float
+
+
+@dataclass(frozen=True)
+class WorkedExample(Record):
+    """A worked example at position t: input x_t and target x_{t+1} (with characters), P(target), the argmax
+    and whether it is the target, ||g_t||, the 5 largest |g_t| components, attr at every offset, and the
+    offsets >= 1 with the largest signed and absolute attribution (None without any)."""
+    t: int
+    input: int
+    input_char: str
+    target: int
+    target_char: str
+    p_true: float
+    argmax: int
+    correct: bool
+    norm: float
+    top_neurons: tuple[NeuronGrad, ...]
+    offsets: tuple[OffsetAttr, ...]
+    strongest_signed: OffsetAttr | None
+    strongest_abs: OffsetAttr | None
+
+
+@dataclass(frozen=True)
+class SparseDiff(Record):
+    """Seed 002's tables: the choices made, notes, gradient sparsity, backward norm growth (k = 0..norm_depth),
+    per-offset input attribution, worked examples."""
+    choices: SparseDiffChoices
+    notes: list
+    gradient: GradientStats
+    norm_growth: tuple[NormRow, ...]
+    attribution: tuple[AttrRow, ...]
+    examples: tuple[WorkedExample, ...]
+
+
 def sparse_differentiation(model: ElmanRNN, xs, max_k: int = 8, norm_depth: int | None = None,
                            offset_from: str = "consumed", gate: bool = False, positions: str = "common",
                            share: str = "mean_of_ratios", precision: str = "f64", examples=EXAMPLES,
-                           hs=None) -> dict:
-    """Seed 002's tables as a JSON-able dict.
-
-    Keys: choices, notes, gradient{mean_norm, top_share{1,5,10}, top1_neurons, energy_neurons},
-    norm_growth[rows k, mean_norm, ratio, positions], attribution[rows k, signed, unsigned, positions],
-    examples[per t: input, target, p_true, correct, norm, top_neurons, offsets[k, byte, attr], strongest_*].
-    norm_depth (default max_k) extends the norm-growth table (e.g. to 50).
+                           hs=None) -> SparseDiff:
+    """Seed 002's tables (a `SparseDiff`). norm_depth (default max_k) extends the norm-growth table (e.g. to 50).
     """
     xs = as_bytes(xs)
     n = xs.shape[0]
@@ -109,29 +221,30 @@ def sparse_differentiation(model: ElmanRNN, xs, max_k: int = 8, norm_depth: int 
     top1 = np.argmax(np.abs(g), axis=1)
     t1c = np.bincount(top1, minlength=model.H)
     mean_share = np.mean(energy[tot > 0] / tot[tot > 0][:, None], axis=0)
-    gradient = {
-        "mean_norm": float(np.mean(np.sqrt(tot))), "top_share": shares,
-        "top1_neurons": [{"neuron": int(j), "positions": int(t1c[j])} for j in np.argsort(-t1c, kind="stable")[:8]],
-        "energy_neurons": [{"neuron": int(j), "mean_share": float(mean_share[j])}
-                           for j in np.argsort(-mean_share, kind="stable")[:8]],
-        "positions": int(m)}
+    gradient = GradientStats(
+        mean_norm=float(np.mean(np.sqrt(tot))), top_share=shares,
+        top1_neurons=tuple(NeuronCount(int(j), int(t1c[j])) for j in np.argsort(-t1c, kind="stable")[:8]),
+        energy_neurons=tuple(NeuronShare(int(j), float(mean_share[j]))
+                             for j in np.argsort(-mean_share, kind="stable")[:8]),
+        positions=int(m))
     # backward norm growth
     norms = np.linalg.norm(B, axis=2)  # NaN where undefined
-    rows = []
+    means = []                           # (mean common, positions common, mean valid, positions valid) per k
     for k in range(norm_depth + 1):
         vc = norms[norm_depth:, k]
         vv = norms[k:, k]
-        rows.append({"k": k, "mean_norm_common": float(np.mean(vc)), "positions_common": int(vc.size),
-                     "mean_norm_valid": float(np.mean(vv)), "positions_valid": int(vv.size)})
+        means.append((float(np.mean(vc)), int(vc.size), float(np.mean(vv)), int(vv.size)))
+
     def ratio(a: float, b: float) -> float:  # NaN (JSON null) when the k = 0 norm is 0 (saturated models)
         return a / b if b != 0 else math.nan
 
-    for r in rows:
-        r["ratio_common"] = ratio(r["mean_norm_common"], rows[0]["mean_norm_common"])
-        r["ratio_valid"] = ratio(r["mean_norm_valid"], rows[0]["mean_norm_valid"])
-        r["mean_norm"] = r["mean_norm_" + positions]
-        r["ratio"] = r["ratio_" + positions]
-        r["positions"] = r["positions_" + positions]
+    rows = []
+    for k, (mc, pc, mv, pv) in enumerate(means):
+        rc, rv = ratio(mc, means[0][0]), ratio(mv, means[0][2])
+        common = positions == "common"
+        rows.append(NormRow(k=k, mean_norm_common=mc, positions_common=pc, mean_norm_valid=mv, positions_valid=pv,
+                            ratio_common=rc, ratio_valid=rv, mean_norm=mc if common else mv,
+                            ratio=rc if common else rv, positions=pc if common else pv))
     # per-offset attribution
     attr = offset_attributions(model, xs, B, hs, max_k, offset_from, gate)
     arows = []
@@ -140,8 +253,8 @@ def sparse_differentiation(model: ElmanRNN, xs, max_k: int = 8, norm_depth: int 
         need = k if offset_from == "consumed" else k - 1
         lo = max_k if positions == "common" else need
         v = attr[lo:, k]
-        arows.append({"k": k, "signed": float(np.mean(v)), "unsigned": float(np.mean(np.abs(v))),
-                      "positions": int(v.size)})
+        arows.append(AttrRow(k=k, signed=float(np.mean(v)), unsigned=float(np.mean(np.abs(v))),
+                             positions=int(v.size)))
     ex = []
     for t in examples:
         if not 0 <= t < m:
@@ -154,16 +267,15 @@ def sparse_differentiation(model: ElmanRNN, xs, max_k: int = 8, norm_depth: int 
             pos = t - k if offset_from == "consumed" else t + 1 - k
             if pos < 0 or np.isnan(attr[t, k]):
                 continue
-            offs.append({"k": k, "position": pos, "byte": int(xs[pos]), "char": display_byte(int(xs[pos])),
-                         "attr": float(attr[t, k])})
-        pos_offs = [o for o in offs if o["k"] >= 1]
-        ex.append({"t": t, "input": int(xs[t]), "input_char": display_byte(int(xs[t])), "target": y,
-                   "target_char": display_byte(y), "p_true": float(P[t, y]), "argmax": am, "correct": am == y,
-                   "norm": float(np.sqrt(tot[t])),
-                   "top_neurons": [{"neuron": int(j), "g": float(g[t, j])} for j in order],
-                   "offsets": offs,
-                   "strongest_signed": max(pos_offs, key=lambda o: o["attr"]) if pos_offs else None,
-                   "strongest_abs": max(pos_offs, key=lambda o: abs(o["attr"])) if pos_offs else None})
+            offs.append(OffsetAttr(k=k, position=pos, byte=int(xs[pos]), char=display_byte(int(xs[pos])),
+                                   attr=float(attr[t, k])))
+        pos_offs = [o for o in offs if o.k >= 1]
+        ex.append(WorkedExample(
+            t=t, input=int(xs[t]), input_char=display_byte(int(xs[t])), target=y, target_char=display_byte(y),
+            p_true=float(P[t, y]), argmax=am, correct=am == y, norm=float(np.sqrt(tot[t])),
+            top_neurons=tuple(NeuronGrad(int(j), float(g[t, j])) for j in order), offsets=tuple(offs),
+            strongest_signed=max(pos_offs, key=lambda o: o.attr) if pos_offs else None,
+            strongest_abs=max(pos_offs, key=lambda o: abs(o.attr)) if pos_offs else None))
     notes = [
         "sparse_diff.c is not published: formulas implemented literally from the seed; see choices.",
         "attr uses the gradient w.r.t. the post-activation h_{t-k} (no tanh derivative) unless gate=True.",
@@ -173,6 +285,8 @@ def sparse_differentiation(model: ElmanRNN, xs, max_k: int = 8, norm_depth: int 
         "the seed's 'same neurons dominate' is measured by top1_neurons (argmax |g_t| counts) and "
         "energy_neurons (mean share of ||g_t||^2).",
     ]
-    return {"choices": {"offset_from": offset_from, "gate": bool(gate), "positions": positions, "share": share,
-                        "precision": precision, "max_k": int(max_k), "norm_depth": int(norm_depth)},
-            "notes": notes, "gradient": gradient, "norm_growth": rows, "attribution": arows, "examples": ex}
+    return SparseDiff(choices=SparseDiffChoices(offset_from=offset_from, gate=bool(gate), positions=positions,
+                                                share=share, precision=precision, max_k=int(max_k),
+                                                norm_depth=int(norm_depth)),
+                      notes=notes, gradient=gradient, norm_growth=tuple(rows), attribution=tuple(arows),
+                      examples=tuple(ex))

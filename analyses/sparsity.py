@@ -17,6 +17,8 @@ Two variants (both labelled in every output):
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from satrnn.rnn import elementary as em
@@ -24,7 +26,8 @@ from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import LN2, as_bytes, run_states
 from satrnn.rnn.gradients import output_gradients
 from satrnn.rnn.model import ElmanRNN
-from satrnn.rnn.numba_config import njit_parallel, prange
+from satrnn.rnn.numba_config import njit, njit_parallel, prange
+from satrnn.rnn.record import Record, key
 
 VARIANTS = ("paper", "corrected")
 TAUS = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)
@@ -33,6 +36,32 @@ SIG_THRESHOLD = 0.01
 MAX_DEPTH = 50
 CLASSES = ("Wx", "Wh", "Wy")
 N_BLOCKS = 64
+
+
+@njit
+def _tally(a, taus, counts, t, c):
+    """counts[t, c, k] += 1 for every threshold taus[k] that the score a exceeds."""
+    for k in range(taus.shape[0]):
+        if a > taus[k]:
+            counts[t, c, k] += 1
+
+
+@njit
+def _input_scores(Wx, hs, s, g, beta, wx_gate, one, A_x):
+    """The Wx scores of input byte beta against the gradient g reaching step s: a_j = |Wx[j, beta] g'_j| with
+    g' = (1 - h_s^2) g when wx_gate (else g); A_x[beta, j] keeps the maximum; returns sum_j a_j accumulated
+    j ascending in the dtype (the Wx mass)."""
+    m = one - one
+    for j in range(g.shape[0]):
+        gj = g[j]
+        if wx_gate:
+            hv = hs[s, j]
+            gj = (one - hv * hv) * gj
+        a = abs(Wx[j, beta] * gj)
+        m = m + a
+        if a > A_x[beta, j]:
+            A_x[beta, j] = a
+    return m
 
 
 @njit_parallel
@@ -151,14 +180,28 @@ def _check_variant(variant: str) -> str:
     return variant
 
 
-def attribution_arrays(model: ElmanRNN, xs, variant: str = "paper", max_depth: int = MAX_DEPTH,
-                       taus=TAUS, hs=None, progress=None) -> dict:
-    """Per-position raw results of DEFINITIONS 1.3 (or the corrected variant).
+@dataclass(frozen=True, eq=False)
+class AttributionArrays:
+    """Per-position raw results of DEFINITIONS 1.3 (or the corrected variant) over the m = n-1 predictions:
+    counts (m, 3, len(taus)) int64 [class Wx, Wh, Wy]; mass (m, max_depth+1) float64 with mass[t, d] the
+    depth-d mass (NaN where d > t; d = 0 is sum |g_t|); mass_input0 (m,) (corrected only, else NaN); ever_x
+    (256, H) [byte, neuron], ever_h (H, H) [target, source], ever_y (H, 256) [neuron, byte] bool (A > 0.01 at
+    some t); P (m, 256) probabilities; hs (n, H) float32 states; taus as used; G (m, H) output gradients."""
+    counts: np.ndarray
+    mass: np.ndarray
+    mass_input0: np.ndarray
+    ever_x: np.ndarray
+    ever_h: np.ndarray
+    ever_y: np.ndarray
+    P: np.ndarray
+    hs: np.ndarray
+    taus: np.ndarray
+    G: np.ndarray
 
-    Returns dict: counts (n-1, 3, len(taus)) int64 [class Wx, Wh, Wy]; mass (n-1, max_depth+1) float64 with
-    mass[t, d] the depth-d mass (NaN where d > t; d = 0 is sum |g_t|); mass_input0 (n-1,) (corrected only,
-    else NaN); ever_x (256, H) [byte, neuron], ever_h (H, H) [target, source], ever_y (H, 256) [neuron, byte]
-    bool (A > 0.01 at some t); P (n-1, 256) probabilities; hs (n, H) float32 states; taus as used.
+
+def attribution_arrays(model: ElmanRNN, xs, variant: str = "paper", max_depth: int = MAX_DEPTH,
+                       taus=TAUS, hs=None, progress=None) -> AttributionArrays:
+    """Per-position raw results of DEFINITIONS 1.3 (or the corrected variant): an `AttributionArrays`.
     `progress(done, total)` is called between chunks of positions.
     """
     _check_variant(variant)
@@ -194,17 +237,25 @@ def attribution_arrays(model: ElmanRNN, xs, variant: str = "paper", max_depth: i
         _sparsity_kernel(*args, bounds[k], bounds[k + 1], counts, mass, mass_in0, *ever)
         if progress is not None:
             progress(k + 1, chunks)
-    return {"counts": counts, "mass": mass, "mass_input0": mass_in0, "ever_x": ever[0].any(axis=0),
-            "ever_h": ever[1].any(axis=0), "ever_y": ever[2].any(axis=0), "P": P, "hs": hs,
-            "taus": taus.astype(dt), "G": G}
+    return AttributionArrays(counts=counts, mass=mass, mass_input0=mass_in0, ever_x=ever[0].any(axis=0),
+                             ever_h=ever[1].any(axis=0), ever_y=ever[2].any(axis=0), P=P, hs=hs,
+                             taus=taus.astype(dt), G=G)
 
 
-def significant_counts(model: ElmanRNN, threshold: float = SIG_THRESHOLD) -> dict:
+@dataclass(frozen=True)
+class SignificantCounts(Record):
+    """DEFINITIONS 1.1: weights with |w| > 0.01f per matrix (strict float32 comparison) and their total."""
+    Wx: int
+    Wh: int
+    Wy: int
+    total: int
+
+
+def significant_counts(model: ElmanRNN, threshold: float = SIG_THRESHOLD) -> SignificantCounts:
     """DEFINITIONS 1.1: #{|w| > 0.01f} per matrix (strict float32 comparison)."""
     th = np.float32(threshold)
-    out = {c: int((np.abs(getattr(model, c)) > th).sum()) for c in CLASSES}
-    out["total"] = out["Wx"] + out["Wh"] + out["Wy"]
-    return out
+    n = {c: int((np.abs(getattr(model, c)) > th).sum()) for c in CLASSES}
+    return SignificantCounts(**n, total=n["Wx"] + n["Wh"] + n["Wy"])
 
 
 def _f32_mean(total: int, m: int) -> float:
@@ -242,28 +293,133 @@ def _mean_or_none(v):
     return float(np.mean(v)) if v.size else None
 
 
-def q1_sparsity(model: ElmanRNN, xs, variant: str = "paper", max_depth: int = MAX_DEPTH, taus=TAUS,
-                progress=None, arrays: dict | None = None) -> dict:
-    """All tables of seed 000 / DEFINITIONS 1.1-1.7 as a JSON-able dict (see module docstring for variants).
+@dataclass(frozen=True)
+class ForwardStats(Record):
+    """The bpc q1_sparsity reports (the paper's: unclamped -ln P / ln 2; corrected: clamped), the n it prints
+    as 'positions' (a quirk: the predictions are n-1), and the predictions."""
+    bpc: float
+    positions_printed: int
+    predictions: int
 
-    Keys: variant, notes, significant, forward{bpc, positions_printed, predictions}, distribution[rows:
-    tau, mean_n, median, min, max, n_over_sig (+ n_over_ids)], class_breakdown[rows: tau, mean_Wx, mean_Wh,
-    mean_Wy, share_Wh], never_active{tau, Wx, Wh, Wy, total, of, occurring{...}}, depth_profile[rows: d,
-    mean_mass, count, fraction_of_d0], structural{...}.
-    """
+
+@dataclass(frozen=True)
+class SparsityRow(Record):
+    """Active patterns per prediction at threshold tau: mean (paper: fl32 sum / m), median (paper: element
+    m // 2), min, max; n_over_sig = mean / significant weights (paper: a ratio of counts over different sets,
+    not a fraction); n_over_ids = mean / all IDs (corrected only)."""
+    tau: float
+    mean_n: float
+    median: float
+    min: int
+    max: int
+    n_over_sig: float
+    n_over_ids: float | None = key(omit_none=True, default=None)
+
+
+@dataclass(frozen=True)
+class ClassRow(Record):
+    """Active patterns per prediction at tau by class (means) and the Wh share of all active patterns (None
+    when none is active)."""
+    tau: float
+    mean_Wx: float
+    mean_Wh: float
+    mean_Wy: float
+    share_Wh: float | None
+
+
+@dataclass(frozen=True)
+class OccurringNever(Record):
+    """Never-active Wx / Wy IDs among the bytes that can occur as input (input_bytes) / target (target_bytes),
+    of how many; Wh as in `NeverActive` (DEFINITIONS 1.6 corrected)."""
+    Wx: int
+    Wx_of: int
+    input_bytes: int
+    Wy: int
+    Wy_of: int
+    target_bytes: int
+    Wh: int
+    Wh_of: int
+
+
+@dataclass(frozen=True)
+class NeverActive(Record):
+    """Pattern IDs never active (A <= tau at every t) per class and in total; `of`: the IDs per class and in
+    total; occurring: restricted to bytes that can occur."""
+    tau: float
+    Wx: int
+    Wh: int
+    Wy: int
+    total: int
+    of: dict
+    occurring: OccurringNever
+
+
+@dataclass(frozen=True)
+class DepthRow(Record):
+    """Mean attribution mass at offset d over the `count` positions t >= d, and its fraction of d = 0's
+    (None when that is 0)."""
+    d: int
+    mean_mass: float
+    count: int
+    fraction_of_d0: float | None
+
+
+@dataclass(frozen=True)
+class SpearmanAt(Record):
+    """Spearman's rank correlation (None when a side is constant) between the active count at tau and the
+    prediction's cost in bits."""
+    tau: float
+    rho: float | None
+
+
+@dataclass(frozen=True)
+class SparsityStructure(Record):
+    """Structural observations: whether only Wy is active at t = 0 (paper only, else None), the depth profile's
+    peak offset and its fraction of d = 0, the mean output-gradient mass, the count-cost correlation at tau
+    0.01, the mean cost above / at-or-below the median count, and the fraction of Wh IDs ever active."""
+    t0_only_Wy_nonzero: bool | None
+    depth_profile_peak_d: int | None
+    depth_profile_peak_fraction: float | None
+    output_gradient_mass_mean: float
+    count_cost_spearman: SpearmanAt
+    mean_cost_bits_above_median_count: float | None
+    mean_cost_bits_at_or_below_median_count: float | None
+    Wh_ever_active_fraction: float
+
+
+@dataclass(frozen=True)
+class Q1Sparsity(Record):
+    """All tables of seed 000 / DEFINITIONS 1.1-1.7 in one `variant` (paper or corrected): notes on every quirk,
+    the significant weights, the forward's bpc, the backward depth, the sparsity distribution and the class
+    breakdown (one row per tau), never-active patterns, the depth profile (d = 0..max_depth), structure."""
+    variant: str
+    notes: list
+    significant: SignificantCounts
+    forward: ForwardStats
+    max_depth: int
+    distribution: tuple[SparsityRow, ...]
+    class_breakdown: tuple[ClassRow, ...]
+    never_active: NeverActive
+    depth_profile: tuple[DepthRow, ...]
+    structural: SparsityStructure
+
+
+def q1_sparsity(model: ElmanRNN, xs, variant: str = "paper", max_depth: int = MAX_DEPTH, taus=TAUS,
+                progress=None, arrays: AttributionArrays | None = None) -> Q1Sparsity:
+    """All tables of seed 000 / DEFINITIONS 1.1-1.7 (a `Q1Sparsity`; see the module docstring for variants)."""
     xs = as_bytes(xs)
     r = arrays if arrays is not None else attribution_arrays(model, xs, variant, max_depth, taus, progress=progress)
     paper = variant == "paper"
     n = xs.shape[0]
     m = n - 1
     H = model.H
-    counts = r["counts"]
+    counts = r.counts
     tot = counts.sum(axis=1)  # (m, T)
     sig = significant_counts(model)
     n_ids = 256 * H + H * H + H * 256
     notes = []
     y = xs[1:].astype(np.int64)
-    Py = r["P"][np.arange(m), y]
+    Py = r.P[np.arange(m), y]
     with np.errstate(divide="ignore"):
         nl = -em.log(Py)
     if paper:
@@ -277,7 +433,7 @@ def q1_sparsity(model: ElmanRNN, xs, variant: str = "paper", max_depth: int = MA
         bpc = float(np.mean(-em.log2(np.maximum(Py, 1e-30))))
         notes.append("corrected: bpc clamped at P >= 1e-30 like every other program, double arithmetic.")
     dist, klass = [], []
-    for k, tau in enumerate(r["taus"]):
+    for k, tau in enumerate(r.taus):
         col = tot[:, k]
         srt = np.sort(col)
         if paper:
@@ -286,44 +442,39 @@ def q1_sparsity(model: ElmanRNN, xs, variant: str = "paper", max_depth: int = MA
         else:
             mean_n = float(col.sum() / m)
             median = float(np.median(col))
-        row = {"tau": float(tau), "mean_n": mean_n, "median": median, "min": int(col.min()),
-               "max": int(col.max()),
-               "n_over_sig": float(np.float32(np.float32(mean_n) / np.float32(sig["total"]))) if paper
-               else mean_n / sig["total"]}
-        if not paper:
-            row["n_over_ids"] = mean_n / n_ids
-        dist.append(row)
-        cls = {"tau": float(tau)}
+        dist.append(SparsityRow(
+            tau=float(tau), mean_n=mean_n, median=median, min=int(col.min()), max=int(col.max()),
+            n_over_sig=float(np.float32(np.float32(mean_n) / np.float32(sig.total))) if paper else mean_n / sig.total,
+            n_over_ids=None if paper else mean_n / n_ids))
+        means = {}
         for c, name in enumerate(CLASSES):
             sc = int(counts[:, c, k].sum())
-            cls["mean_" + name] = _f32_mean(sc, m) if paper else sc / m
+            means["mean_" + name] = _f32_mean(sc, m) if paper else sc / m
         total_active = int(col.sum())
-        cls["share_Wh"] = (int(counts[:, 1, k].sum()) / total_active) if total_active else None
-        klass.append(cls)
+        klass.append(ClassRow(tau=float(tau), **means,
+                              share_Wh=(int(counts[:, 1, k].sum()) / total_active) if total_active else None))
     if paper:
         notes.append("n_over_sig divides a count over all 81,920 IDs by the number of |w| > 0.01 weights; "
                      "it is not a fraction (DEFINITIONS 1.4 quirk).")
         notes.append("median is element m//2 of the sorted per-position counts (index 511 for 1023).")
     # never active
-    ever = {"Wx": r["ever_x"], "Wh": r["ever_h"], "Wy": r["ever_y"]}
-    never = {"tau": EVER_TAU}
-    for c in CLASSES:
-        never[c] = int((~ever[c]).sum())
-    never["total"] = never["Wx"] + never["Wh"] + never["Wy"]
-    never["of"] = {"Wx": 256 * H, "Wh": H * H, "Wy": H * 256, "total": n_ids}
+    ever = {"Wx": r.ever_x, "Wh": r.ever_h, "Wy": r.ever_y}
+    nev = {c: int((~ever[c]).sum()) for c in CLASSES}
     in_bytes = np.unique(xs[: n - 1] if not paper else xs[: max(0, n - 2)])
     out_bytes = np.unique(xs[1:])
     occ_x = ever["Wx"][in_bytes]
     occ_y = ever["Wy"][:, out_bytes]
-    never["occurring"] = {
-        "Wx": int((~occ_x).sum()), "Wx_of": int(occ_x.size), "input_bytes": int(in_bytes.size),
-        "Wy": int((~occ_y).sum()), "Wy_of": int(occ_y.size), "target_bytes": int(out_bytes.size),
-        "Wh": never["Wh"], "Wh_of": H * H}
+    never = NeverActive(
+        tau=EVER_TAU, **nev, total=nev["Wx"] + nev["Wh"] + nev["Wy"],
+        of={"Wx": 256 * H, "Wh": H * H, "Wy": H * 256, "total": n_ids},
+        occurring=OccurringNever(Wx=int((~occ_x).sum()), Wx_of=int(occ_x.size), input_bytes=int(in_bytes.size),
+                                 Wy=int((~occ_y).sum()), Wy_of=int(occ_y.size), target_bytes=int(out_bytes.size),
+                                 Wh=nev["Wh"], Wh_of=H * H))
     notes.append(f"never-active Wx/Wy counts include the 128 IDs of each byte that cannot occur as an input "
                  f"({256 - in_bytes.size} bytes) or target ({256 - out_bytes.size} bytes); 'occurring' restricts "
                  f"to bytes that can (DEFINITIONS 1.6).")
     # depth profile
-    mass = r["mass"]
+    mass = r.mass
     prof = []
     if paper:
         s0 = 0.0
@@ -333,10 +484,10 @@ def q1_sparsity(model: ElmanRNN, xs, variant: str = "paper", max_depth: int = MA
         notes.append("depth profile: d = 0 is sum_j |g_t[j]| (no weight factor), d >= 1 is sum_j |Wx[j, x_{t-d}] "
                      "b_j| (weighted): fraction_of_d0 mixes units (DEFINITIONS 1.7 quirk).")
     else:
-        M0 = float(np.sum(r["mass_input0"]) / m)
+        M0 = float(np.sum(r.mass_input0) / m)
         notes.append("corrected depth profile: d = 0 is the offset-0 input mass sum_j |Wx[j, x_t] (1 - h_t^2)_j "
                      "g_t[j]|, same units as d >= 1; output_gradient_mass is sum_j |g_t[j]|.")
-    prof.append({"d": 0, "mean_mass": M0, "count": m, "fraction_of_d0": 1.0 if M0 else None})
+    prof.append(DepthRow(d=0, mean_mass=M0, count=m, fraction_of_d0=1.0 if M0 else None))
     for d in range(1, mass.shape[1]):
         cnt = m - d
         if cnt <= 0:
@@ -345,7 +496,7 @@ def q1_sparsity(model: ElmanRNN, xs, variant: str = "paper", max_depth: int = MA
         for v in mass[d:, d]:
             s += float(v)
         Md = s / cnt
-        prof.append({"d": d, "mean_mass": Md, "count": cnt, "fraction_of_d0": Md / M0 if M0 else None})
+        prof.append(DepthRow(d=d, mean_mass=Md, count=cnt, fraction_of_d0=Md / M0 if M0 else None))
     if paper:
         notes.append("Wx scores lack the tanh derivative of step t-d and x_t gets no offset-0 score "
                      "(DEFINITIONS 1.3 quirks i-ii); see --variant corrected.")
@@ -353,20 +504,19 @@ def q1_sparsity(model: ElmanRNN, xs, variant: str = "paper", max_depth: int = MA
                  "q1_sparsity.c (both variants here) uses |g_t[j]| with no indicator (DEFINITIONS 1.3 step 2). "
                  "Predictions are t = 0..n-2, not 0..n-1.")
     cost = nl / LN2
-    k01 = int(np.argmin(np.abs(np.asarray(r["taus"], dtype=np.float64) - EVER_TAU)))
+    k01 = int(np.argmin(np.abs(np.asarray(r.taus, dtype=np.float64) - EVER_TAU)))
     rho = spearman(tot[:, k01], cost)
-    peak = max(prof[1:], key=lambda row: row["mean_mass"]) if len(prof) > 1 else None
-    structural = {
-        "t0_only_Wy_nonzero": bool((counts[0, 0] == 0).all() and (counts[0, 1] == 0).all()) if paper else None,
-        "depth_profile_peak_d": peak["d"] if peak else None,
-        "depth_profile_peak_fraction": peak["fraction_of_d0"] if peak else None,
-        "output_gradient_mass_mean": float(np.mean(mass[:, 0])),
-        "count_cost_spearman": {"tau": float(r["taus"][k01]), "rho": rho},
-        "mean_cost_bits_above_median_count": _mean_or_none(cost[tot[:, k01] > np.median(tot[:, k01])]),
-        "mean_cost_bits_at_or_below_median_count": _mean_or_none(cost[tot[:, k01] <= np.median(tot[:, k01])]),
-        "Wh_ever_active_fraction": float(ever["Wh"].mean()),
-    }
-    return {"variant": variant, "notes": notes, "significant": sig,
-            "forward": {"bpc": float(bpc), "positions_printed": int(n), "predictions": int(m)},
-            "max_depth": int(mass.shape[1] - 1), "distribution": dist, "class_breakdown": klass,
-            "never_active": never, "depth_profile": prof, "structural": structural}
+    peak = max(prof[1:], key=lambda row: row.mean_mass) if len(prof) > 1 else None
+    structural = SparsityStructure(
+        t0_only_Wy_nonzero=bool((counts[0, 0] == 0).all() and (counts[0, 1] == 0).all()) if paper else None,
+        depth_profile_peak_d=peak.d if peak else None,
+        depth_profile_peak_fraction=peak.fraction_of_d0 if peak else None,
+        output_gradient_mass_mean=float(np.mean(mass[:, 0])),
+        count_cost_spearman=SpearmanAt(tau=float(r.taus[k01]), rho=rho),
+        mean_cost_bits_above_median_count=_mean_or_none(cost[tot[:, k01] > np.median(tot[:, k01])]),
+        mean_cost_bits_at_or_below_median_count=_mean_or_none(cost[tot[:, k01] <= np.median(tot[:, k01])]),
+        Wh_ever_active_fraction=float(ever["Wh"].mean()))
+    return Q1Sparsity(variant=variant, notes=notes, significant=sig,
+                      forward=ForwardStats(bpc=float(bpc), positions_printed=int(n), predictions=int(m)),
+                      max_depth=int(mass.shape[1] - 1), distribution=tuple(dist), class_breakdown=tuple(klass),
+                      never_active=never, depth_profile=tuple(prof), structural=structural)

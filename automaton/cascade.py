@@ -27,6 +27,7 @@ from satrnn.automaton.slices import run_jobs
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import run_states
 from satrnn.rnn.numba_config import njit
+from satrnn.rnn.record import Record, key
 
 Z95 = 1.959963984540054
 
@@ -123,9 +124,10 @@ def check_text(xs) -> np.ndarray:
 
 # ---- cascades ----------------------------------------------------------------------------------------
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Cascades:
-    """d (m, H, k) Hamming distances; t (m,) flip steps; x_next (m,) first input after the flip (x_{t+1})."""
+    """d (m, H, k) Hamming distances (d[r, j, s] = d_{s+1} after flipping neuron j at step t[r]); t (m,) flip
+    steps; x_next (m,) first input after the flip (x_{t+1}); k steps followed; fallbacks of the automaton."""
 
     d: np.ndarray
     t: np.ndarray
@@ -176,49 +178,121 @@ def flip_cascades(automaton, states, xs, k: int, t_idx=None) -> Cascades:
     return Cascades(d=out, t=t_idx, x_next=xs[t_idx + 1], k=k, fallbacks=int(fb.sum()))
 
 
-def _mean_ci(samples) -> dict:
+@dataclass(frozen=True)
+class MeanCI(Record):
+    """A sample mean with its normal 95% interval (mean +- 1.96 standard errors), the standard error and n."""
+    mean: float
+    ci95: tuple
+    se: float
+    n: int
+
+
+def _mean_ci(samples) -> MeanCI:
     a = np.asarray(samples, dtype=np.float64)
     n = a.size
     m = float(a.mean()) if n else math.nan
     se = float(a.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
-    return {"mean": m, "ci95": [m - Z95 * se, m + Z95 * se], "se": se, "n": int(n)}
+    return MeanCI(mean=m, ci95=(m - Z95 * se, m + Z95 * se), se=se, n=int(n))
 
 
-def cascade_summary(c: Cascades, H: int, self_bits=None, fragile=None) -> dict:
-    """Aggregates of `flip_cascades`.
+@dataclass(frozen=True)
+class OneStep(Record):
+    """The one-step cascade d_1 over every flip: mean with its interval (clustered by t), median, max and the
+    histogram of d_1 = 0..H."""
+    mean: float
+    ci95: tuple
+    ci: str
+    median: float
+    max: int
+    histogram: list
 
-    Keys: mean_distance_by_step (s = 1..k), one_step {mean, ci95 (clustered by t), histogram (0..H),
-    median, max}, fates {died, persisted, spread} (fractions at step k), died_by_step (fraction with d_s = 0),
-    per_neuron_d1 / per_neuron_dk (H,), per_byte [{byte, flips, mean_d1}] (x_{t+1}), per_t_d1 (m,),
-    one_step_others (mean of d_1 minus [the flipped neuron's own next bit differs], if self_bits given),
-    fragile_one_step (mean d_1 over flips at fragile neuron-steps, if a mask is given).
-    """
+
+@dataclass(frozen=True)
+class ByteCascade(Record):
+    """Flips whose next input x_{t+1} is `byte`: how many, and their mean d_1."""
+    byte: int
+    flips: int
+    mean_d1: float
+
+
+@dataclass(frozen=True)
+class FragileFlips(Record):
+    """Flips at fragile neuron-steps (a mask given to `cascade_summary`): their mean d_1 and count."""
+    mean: float
+    flips: int
+
+
+@dataclass(frozen=True, eq=False)
+class CascadeSummary(Record):
+    """Aggregates of `flip_cascades`: every neuron j flipped at each of the m steps t, followed k steps.
+
+    flips = m H; k; mean_distance_by_step (k,) (s = 1..k); one_step (d_1, `OneStep`); fates: fractions that
+    died (d_k = 0), persisted (d_k = 1) or spread (d_k > 1) after k steps; died_by_step (k,) (fraction with
+    d_s = 0); per_neuron_d1, per_neuron_dk (H,); per_byte (by x_{t+1}, mean d_1 descending); per_t_d1 (m,);
+    t (m,) the flip steps; fallbacks. Optional parts: one_step_others (d_1 minus the flipped neuron's own
+    next bit), fragile_one_step, the trajectory's `start` and `fragile_definition`. distances (m, H, k) int32,
+    the raw Hamming distances, is kept out of the JSON. The API's names: `positions` (t as an array),
+    `mean_by_step` and `one_step_mean`."""
+    flips: int
+    k: int
+    mean_distance_by_step: list
+    one_step: OneStep
+    fates: dict
+    died_by_step: list
+    per_neuron_d1: list
+    per_neuron_dk: list
+    per_byte: tuple[ByteCascade, ...]
+    per_t_d1: list
+    t: list
+    fallbacks: int
+    one_step_others: float | None = key(omit_none=True, default=None)
+    fragile_one_step: FragileFlips | None = key(omit_none=True, default=None)
+    start: str | None = key(omit_none=True, default=None)
+    fragile_definition: str | None = key(omit_none=True, default=None)
+    distances: np.ndarray | None = key(json=False, default=None)
+
+    @property
+    def positions(self) -> np.ndarray:
+        """(m,) int64 flip steps t."""
+        return np.asarray(self.t, dtype=np.int64)
+
+    @property
+    def mean_by_step(self) -> tuple:
+        return tuple(self.mean_distance_by_step)
+
+    @property
+    def one_step_mean(self) -> float:
+        return float(self.one_step.mean)
+
+
+def cascade_summary(c: Cascades, H: int, self_bits=None, fragile=None) -> CascadeSummary:
+    """Aggregates of `flip_cascades` (see `CascadeSummary`): one_step_others if self_bits (m, H) (1 where the
+    flip changes the flipped neuron's own next bit) is given, fragile_one_step if a fragile mask (m, H) is."""
     d = c.d
     m, _, k = d.shape
     d1 = d[:, :, 0]
     dk = d[:, :, k - 1]
     per_t = d1.mean(axis=1)
     clustered = _mean_ci(per_t)
-    one = {"mean": float(d1.mean()), "ci95": clustered["ci95"], "ci": "normal 95%, clustered by t",
-           "median": float(np.median(d1)), "max": int(d1.max()),
-           "histogram": np.bincount(d1.ravel(), minlength=H + 1)[: H + 1].tolist()}
+    one = OneStep(mean=float(d1.mean()), ci95=clustered.ci95, ci="normal 95%, clustered by t",
+                  median=float(np.median(d1)), max=int(d1.max()),
+                  histogram=np.bincount(d1.ravel(), minlength=H + 1)[: H + 1].tolist())
     bytes_ = []
     for b in np.unique(c.x_next):
         sel = c.x_next == b
-        bytes_.append({"byte": int(b), "flips": int(sel.sum() * H), "mean_d1": float(d1[sel].mean())})
-    bytes_.sort(key=lambda r: -r["mean_d1"])
-    out = {"flips": int(m * H), "k": k, "mean_distance_by_step": d.mean(axis=(0, 1)).tolist(),
-           "one_step": one,
-           "fates": {"died": float((dk == 0).mean()), "persisted": float((dk == 1).mean()),
-                     "spread": float((dk > 1).mean())},
-           "died_by_step": (d == 0).mean(axis=(0, 1)).tolist(),
-           "per_neuron_d1": d1.mean(axis=0).tolist(), "per_neuron_dk": dk.mean(axis=0).tolist(),
-           "per_byte": bytes_, "per_t_d1": per_t.tolist(), "t": c.t.tolist(), "fallbacks": c.fallbacks}
-    if self_bits is not None:
-        out["one_step_others"] = float((d1 - self_bits).mean())
-    if fragile is not None and fragile.any():
-        out["fragile_one_step"] = {"mean": float(d1[fragile].mean()), "flips": int(fragile.sum())}
-    return out
+        bytes_.append(ByteCascade(byte=int(b), flips=int(sel.sum() * H), mean_d1=float(d1[sel].mean())))
+    bytes_.sort(key=lambda r: -r.mean_d1)
+    return CascadeSummary(
+        flips=int(m * H), k=k, mean_distance_by_step=d.mean(axis=(0, 1)).tolist(), one_step=one,
+        fates={"died": float((dk == 0).mean()), "persisted": float((dk == 1).mean()),
+               "spread": float((dk > 1).mean())},
+        died_by_step=(d == 0).mean(axis=(0, 1)).tolist(), per_neuron_d1=d1.mean(axis=0).tolist(),
+        per_neuron_dk=dk.mean(axis=0).tolist(), per_byte=tuple(bytes_), per_t_d1=per_t.tolist(), t=c.t.tolist(),
+        fallbacks=c.fallbacks,
+        one_step_others=float((d1 - self_bits).mean()) if self_bits is not None else None,
+        fragile_one_step=(FragileFlips(mean=float(d1[fragile].mean()), flips=int(fragile.sum()))
+                          if fragile is not None and fragile.any() else None),
+        distances=d)
 
 
 def self_flip_bits(automaton, states, xs, t_idx) -> np.ndarray:
@@ -250,13 +324,37 @@ def _flip_masks(rng, m: int, H: int, d: int) -> np.ndarray:
     return pack(bits)
 
 
-def derrida_curve(automaton, xs, states=None, pairs: int = 200, seed: int = 0, ds=None) -> dict:
-    """D(d) for d in ds (default 1..H) from `pairs` sampled pairs per d.
+@dataclass(frozen=True)
+class DerridaCurve(Record):
+    """The Derrida map D(d): mean Hamming distance after one step between a state and a copy with d random
+    neurons negated, from `pairs` pairs per d. source: "random" (uniform states, input x_{t+1} at a uniform t)
+    or "data" (a = sigma(h_t) along the data); d, mean, ci95 per d (normal, iid pairs); derrida_coefficient:
+    the slope at d = 1 (`MeanCI`; None when d = 1 was not sampled); seed. The API's names: `coefficient`
+    and `coefficient_ci95`."""
+    source: str
+    pairs: int
+    seed: int
+    d: tuple
+    mean: tuple
+    ci95: tuple
+    derrida_coefficient: MeanCI | None
+    ci: str
+
+    @property
+    def coefficient(self) -> float:
+        return self.derrida_coefficient.mean if self.derrida_coefficient is not None else math.nan
+
+    @property
+    def coefficient_ci95(self) -> tuple:
+        return tuple(self.derrida_coefficient.ci95) if self.derrida_coefficient is not None else (math.nan,) * 2
+
+
+def derrida_curve(automaton, xs, states=None, pairs: int = 200, seed: int = 0, ds=None) -> DerridaCurve:
+    """D(d) for d in ds (default 1..H) from `pairs` sampled pairs per d (see `DerridaCurve`).
 
     states None: random pairs (a uniform over {-1,+1}^H, input x_{t+1} at a uniform random t);
     else along the data: a = states[t] at a uniform random t in 0..n-2, input x_{t+1}. b = a with d
-    distinct random neurons negated. Keys: d, mean, ci95 (per d, normal, iid pairs), derrida_coefficient
-    {mean, ci95, se, n}, source, pairs, seed.
+    distinct random neurons negated.
     """
     xs = check_text(xs)
     H = automaton.H
@@ -274,10 +372,10 @@ def derrida_curve(automaton, xs, states=None, pairs: int = 200, seed: int = 0, d
         xin = xs[t + 1]
         dist = np.bitwise_count(step_many(automaton, a, xin) ^ step_many(automaton, b, xin)).sum(axis=1)
         s = _mean_ci(dist)
-        means.append(s["mean"])
-        cis.append(s["ci95"])
+        means.append(s.mean)
+        cis.append(s.ci95)
         if d == 1:
             raw1 = s
-    return {"source": "random" if states is None else "data", "pairs": pairs, "seed": seed, "d": ds,
-            "mean": means, "ci95": cis, "derrida_coefficient": raw1,
-            "ci": "normal 95% over independent pairs"}
+    return DerridaCurve(source="random" if states is None else "data", pairs=pairs, seed=seed, d=tuple(ds),
+                        mean=tuple(means), ci95=tuple(cis), derrida_coefficient=raw1,
+                        ci="normal 95% over independent pairs")

@@ -22,7 +22,7 @@ state's depth (distance to its cycle, in applications of F).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -44,6 +44,7 @@ from satrnn.automaton.sign import (
 from satrnn.automaton.slices import run_jobs, run_rows
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.numba_config import njit, njit_leaf
+from satrnn.rnn.record import Record, key
 
 MAX_BUDGET = 10**13
 MAX_EXHAUSTIVE_H = 20
@@ -276,13 +277,42 @@ def _functional_graph(succ, cycle_id, depth, cyc_rep, cyc_len, cyc_basin):
 
 # ---- public API --------------------------------------------------------------------------------------
 
-@dataclass
+@dataclass(frozen=True)
+class JobRow(Record):
+    """One search (start i under input q) of a `CycleSearch`, for printing: the start (index, where it came
+    from, hex), the input's label, status "cycle" or "unresolved", transient and period in steps (None if
+    unresolved), the cycle's smallest state (hex; None if unresolved) and the steps spent."""
+    start_index: int
+    start_source: str
+    start: str
+    input: object
+    status: str
+    transient: int | None
+    period: int | None
+    rep: str | None
+    steps: int
+
+
+@dataclass(frozen=True)
+class InputRow(Record):
+    """The searches of a `CycleSearch` under one input: starts, resolved, distinct cycles, their periods
+    (sorted), and the longest transient (None if none resolved)."""
+    input: object
+    starts: int
+    resolved: int
+    distinct_cycles: int
+    periods: list
+    max_transient: int | None
+
+
+@dataclass(frozen=True, eq=False)
 class CycleSearch:
     """Per-job results of `find_cycles` (one job = one start under one input sequence).
 
     status (J,) 1 = cycle found, 0 = unresolved within the budget; mu, lam (J,) transient and period in
     steps (-1 if unresolved); rep (J, W) smallest phase-0 cycle state; steps (J,) Boolean steps spent;
-    fallbacks (J,) exact recomputations in the step kernel; job_start, job_seq (J,) indices.
+    fallbacks (J,) exact recomputations in the step kernel; job_start, job_seq (J,) indices; seconds of
+    kernel time.
     """
 
     H: int
@@ -299,6 +329,32 @@ class CycleSearch:
 
     def rep_hex(self, jb: int) -> str | None:
         return to_hex(self.rep[jb], self.H) if self.status[jb] == STATUS_CYCLE else None
+
+    def job_rows(self, start_labels, input_labels, starts: np.ndarray) -> tuple[JobRow, ...]:
+        """A row per job: start_labels[i] says where start i came from, input_labels[q] names input q."""
+        rows = []
+        for jb in range(self.status.shape[0]):
+            i, q = int(self.job_start[jb]), int(self.job_seq[jb])
+            ok = self.status[jb] == STATUS_CYCLE
+            rows.append(JobRow(start_index=i, start_source=start_labels[i], start=to_hex(starts[i], self.H),
+                               input=input_labels[q], status="cycle" if ok else "unresolved",
+                               transient=int(self.mu[jb]) if ok else None, period=int(self.lam[jb]) if ok else None,
+                               rep=self.rep_hex(jb), steps=int(self.steps[jb])))
+        return tuple(rows)
+
+    def per_input(self, input_labels) -> tuple[InputRow, ...]:
+        """A row per input q (named input_labels[q])."""
+        out = []
+        for q, lab in enumerate(input_labels):
+            sel = self.job_seq == q
+            st = self.status[sel]
+            reps = {self.rep_hex(jb) for jb in np.nonzero(sel)[0] if self.status[jb] == STATUS_CYCLE}
+            lam = self.lam[sel][st == STATUS_CYCLE]
+            mu = self.mu[sel][st == STATUS_CYCLE]
+            out.append(InputRow(input=lab, starts=int(sel.sum()), resolved=int((st == STATUS_CYCLE).sum()),
+                                distinct_cycles=len(reps), periods=sorted({int(v) for v in lam}),
+                                max_transient=int(mu.max()) if mu.size else None))
+        return tuple(out)
 
 
 def _check_seqs(seqs) -> np.ndarray:
@@ -387,36 +443,71 @@ def find_cycles(automaton, starts, seqs, budget: int, jobs=None, batch: int | No
                        seconds=time.perf_counter() - t0)
 
 
-def summarize(search: CycleSearch) -> dict:
-    """Summary of a search. A cycle is identified by (input sequence, rep); its basin fraction is the share
-    of that sequence's jobs that end on it. Keys: jobs, distinct_cycles, cycles [{input_index, rep, period,
-    starts, basin_fraction, transient_min, transient_max}], periods, unresolved, fraction_unresolved,
-    budget_steps, total_steps, seconds, steps_per_second, fallbacks."""
+@dataclass(frozen=True)
+class SearchCycle(Record):
+    """A distinct cycle of a search, identified by (input sequence, rep = its smallest state at sequence
+    boundaries, hex): period in steps, the searches (starts) that reached it, their transients min..max, and
+    its basin fraction = the share of that sequence's searches that end on it; `input` = the input's label
+    once given (`CycleSummary.labelled`)."""
+    input_index: int
+    rep: str
+    period: int
+    starts: int
+    transient_min: int
+    transient_max: int
+    basin_fraction: float
+    input: object = key(omit_none=True, default=None)
+
+
+@dataclass(frozen=True)
+class CycleSummary(Record):
+    """Summary of a cycle search: jobs, distinct cycles (by input, most starts, period, rep), the periods found,
+    unresolved jobs and their fraction, the budget per job, steps in all, seconds of kernel time, steps per
+    second (None when no time was measured), fallbacks."""
+    jobs: int
+    distinct_cycles: int
+    cycles: tuple[SearchCycle, ...]
+    periods: list
+    unresolved: int
+    fraction_unresolved: float
+    budget_steps: int
+    total_steps: int
+    seconds: float
+    steps_per_second: float | None
+    fallbacks: int
+
+    def labelled(self, input_labels) -> CycleSummary:
+        """The same summary with each cycle's `input` set to input_labels[input_index]."""
+        return replace(self, cycles=tuple(replace(c, input=input_labels[c.input_index]) for c in self.cycles))
+
+
+def summarize(search: CycleSearch) -> CycleSummary:
+    """Summary of a search (see `CycleSummary`)."""
     J = search.status.shape[0]
     per_seq = np.bincount(search.job_seq, minlength=int(search.job_seq.max()) + 1 if J else 0)
-    cycles: dict[tuple, dict] = {}
+    found: dict[tuple, list] = {}                 # (q, rep) -> [period, starts, transient min, max]
     for jb in range(J):
         if search.status[jb] != STATUS_CYCLE:
             continue
         q = int(search.job_seq[jb])
         h = search.rep_hex(jb)
         m = int(search.mu[jb])
-        c = cycles.setdefault((q, h), {"input_index": q, "rep": h, "period": int(search.lam[jb]), "starts": 0,
-                                       "transient_min": m, "transient_max": m})
-        c["starts"] += 1
-        c["transient_min"] = min(c["transient_min"], m)
-        c["transient_max"] = max(c["transient_max"], m)
-    for c in cycles.values():
-        c["basin_fraction"] = c["starts"] / int(per_seq[c["input_index"]])
+        c = found.setdefault((q, h), [int(search.lam[jb]), 0, m, m])
+        c[1] += 1
+        c[2] = min(c[2], m)
+        c[3] = max(c[3], m)
+    cycles = sorted((SearchCycle(input_index=q, rep=h, period=p, starts=n, transient_min=lo, transient_max=hi,
+                                 basin_fraction=n / int(per_seq[q]))
+                     for (q, h), (p, n, lo, hi) in found.items()),
+                    key=lambda c: (c.input_index, -c.starts, c.period, c.rep))
     unresolved = int((search.status == STATUS_UNRESOLVED).sum())
     total = int(search.steps.sum())
-    return {"jobs": J, "distinct_cycles": len(cycles),
-            "cycles": sorted(cycles.values(), key=lambda c: (c["input_index"], -c["starts"], c["period"], c["rep"])),
-            "periods": sorted({c["period"] for c in cycles.values()}),
-            "unresolved": unresolved, "fraction_unresolved": unresolved / J if J else 0.0,
-            "budget_steps": search.budget, "total_steps": total, "seconds": search.seconds,
-            "steps_per_second": total / search.seconds if search.seconds > 0 else None,
-            "fallbacks": int(search.fallbacks.sum())}
+    return CycleSummary(jobs=J, distinct_cycles=len(cycles), cycles=tuple(cycles),
+                        periods=sorted({c.period for c in cycles}), unresolved=unresolved,
+                        fraction_unresolved=unresolved / J if J else 0.0, budget_steps=search.budget,
+                        total_steps=total, seconds=search.seconds,
+                        steps_per_second=total / search.seconds if search.seconds > 0 else None,
+                        fallbacks=int(search.fallbacks.sum()))
 
 
 def random_starts(H: int, n: int, seed: int) -> np.ndarray:
@@ -434,8 +525,8 @@ def trajectory(automaton, start, seq, n_steps: int, on_progress=None) -> np.ndar
     return out
 
 
-@dataclass(frozen=True)
-class Exhaustive:
+@dataclass(frozen=True, eq=False)
+class Exhaustive(Record):
     """Every cycle of F on the free-state space: the N = 2^m phase-0 states whose pinned neurons hold their
     values (m = H - pins free neurons; nothing pinned: all 2^H states), indexed by compressed index c (bit k
     of c = free neuron k, `sign.free_states`; unpinned, c is the state). reps (compressed index of each
@@ -465,6 +556,8 @@ class Exhaustive:
         return [to_hex(s, self.H) for s in free_states(self.reps, free, pinval)]
 
     def as_dict(self) -> dict:
+        """The JSON document: counts and one entry per cycle (full hex rep, period, basin, basin fraction),
+        not the per-state arrays."""
         N = self.n_states
         return {"H": self.H, "pins": [{"neuron": j, "sign": v} for j, v in self.pins],
                 "free_neurons": self.H - len(self.pins), "states": N, "sequence_length": self.L,

@@ -14,9 +14,12 @@ round-tripped weights are bit-identical, and |bpc_UM - bpc_RNN| <= 1e-9 at the s
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from satrnn.automaton.um import (
+    PatternCounts,
     PatternTable,
     from_rnn,
     pattern_counts,
@@ -28,6 +31,7 @@ from satrnn.rnn.elementary import TANH_DESCRIPTIONS, tanh_code
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, forward
 from satrnn.rnn.model import MATRICES, ElmanRNN
+from satrnn.rnn.record import Record
 
 BPC_TOLERANCE = 1e-9
 def rnn_activation(precision: str, tanh: str) -> str:
@@ -49,35 +53,114 @@ def _bits(a: np.ndarray) -> np.ndarray:
     return a.view(np.uint32 if a.dtype == np.float32 else np.uint64)
 
 
-def weights_roundtrip(model: ElmanRNN, table: PatternTable) -> dict:
+@dataclass(frozen=True)
+class WeightsRoundtrip(Record):
+    """Whether `PatternTable.to_rnn()` reproduces the model's weights bit for bit (-0.0 distinct from +0.0):
+    identical, differing entries per matrix (None when the table could not be turned back into a model), and
+    why not (error)."""
+    identical: bool
+    differences: dict | None
+    error: str | None
+
+
+def weights_roundtrip(model: ElmanRNN, table: PatternTable) -> WeightsRoundtrip:
     """Whether table.to_rnn() reproduces the model's weights bit for bit; per-matrix differing counts."""
     try:
         back = table.to_rnn()
     except SatrnnInputError as e:
-        return {"identical": False, "differences": None, "error": str(e)}
+        return WeightsRoundtrip(identical=False, differences=None, error=str(e))
     if back.H != model.H:
-        return {"identical": False, "differences": None, "error": f"H {back.H} != {model.H}"}
+        return WeightsRoundtrip(identical=False, differences=None, error=f"H {back.H} != {model.H}")
     diff = {n: int((_bits(getattr(back, n)) != _bits(getattr(model, n))).sum()) for n in MATRICES}
-    return {"identical": sum(diff.values()) == 0, "differences": diff, "error": None}
+    return WeightsRoundtrip(identical=sum(diff.values()) == 0, differences=diff, error=None)
 
 
-def _step_record(t, j, xs, h_rnn, h_um, z_rnn, z_um):
+@dataclass(frozen=True)
+class StepRecord(Record):
+    """A neuron-step (t, neuron; x_t = byte) where the UM and the RNN disagree: both states and
+    pre-activations, the RNN's margin |z|, and whether the sign ([h >= 0] or the IEEE sign bit) differs."""
+    t: int
+    neuron: int
+    byte: int
+    h_rnn: float
+    h_um: float
+    z_rnn: float
+    z_um: float
+    margin: float
+    sign_differs: bool
+
+
+def _step_record(t, j, xs, h_rnn, h_um, z_rnn, z_um) -> StepRecord:
     hr, hu = h_rnn[t, j], h_um[t, j]
-    return {"t": int(t), "neuron": int(j), "byte": int(xs[t]), "h_rnn": float(hr), "h_um": float(hu),
-            "z_rnn": float(z_rnn[t, j]), "z_um": float(z_um[t, j]), "margin": float(abs(z_rnn[t, j])),
-            "sign_differs": bool((hr >= 0) != (hu >= 0) or np.signbit(hr) != np.signbit(hu))}
+    return StepRecord(t=int(t), neuron=int(j), byte=int(xs[t]), h_rnn=float(hr), h_um=float(hu),
+                      z_rnn=float(z_rnn[t, j]), z_um=float(z_um[t, j]), margin=float(abs(z_rnn[t, j])),
+                      sign_differs=bool((hr >= 0) != (hu >= 0) or np.signbit(hr) != np.signbit(hu)))
+
+
+@dataclass(frozen=True)
+class PreactivationCheck(Record):
+    """Bit differences of the pre-activations: free-running, and with the UM fed the RNN's own previous states
+    (forced: 0 differences means the same rounded contributions summed in the same order)."""
+    free_run_bit_differences: int
+    forced_bit_differences: int
+    forced_identical: bool
+    note: str
+
+
+@dataclass(frozen=True)
+class ActivationCheck(Record):
+    """The UM's evaluation of 2 sigma(2z) - 1 (`um`) against the RNN's tanh (`rnn`) on the RNN's own
+    pre-activations: bit differences, max |difference|, max ulps."""
+    um: str
+    rnn: str
+    bit_differences: int
+    max_abs_diff: float
+    max_ulps: float
+    note: str
+
+
+@dataclass(frozen=True)
+class IsoVerdict(Record):
+    """The Universal Model (pattern table) against the reference RNN on a text of n = `bytes` bytes at one
+    precision: isomorphic ("isomorphic to the bit": every sign and sign bit agree, the weights round-trip
+    bit-identically and |bpc_um - bpc_rnn| <= bpc_tolerance), the verdict in words, the arithmetic compared
+    (precision, activation, tanh, cost); sign_mismatches ([h >= 0]) and signbit_mismatches (IEEE) of the
+    neuron_steps = n H; max_abs_diff of the states, states_bit_identical and state_bit_differences; both bpcs
+    and their difference; the first state difference and first sign disagreement; the weight round trip;
+    the pre-activation and activation checks; pattern_counts (|w| > threshold) and what was compared."""
+    isomorphic: bool
+    verdict: str
+    precision: str
+    activation: str
+    tanh: str
+    cost: str
+    H: int
+    bytes: int
+    neuron_steps: int
+    sign_mismatches: int
+    signbit_mismatches: int
+    max_abs_diff: float
+    states_bit_identical: bool
+    state_bit_differences: int
+    bpc_rnn: float
+    bpc_um: float
+    bpc_abs_diff: float
+    bpc_tolerance: float
+    first_disagreement: StepRecord | None
+    first_sign_disagreement: StepRecord | None
+    weights_roundtrip: bool
+    weights_roundtrip_detail: WeightsRoundtrip
+    preactivations: PreactivationCheck
+    activation_check: ActivationCheck
+    pattern_counts: PatternCounts
+    compared: str
 
 
 def check_isomorphism(model: ElmanRNN, xs, precision: str = "f32", activation: str = "stable",
                       table: PatternTable | None = None, threshold: float = 0.01, clamp: bool = True,
-                      tanh: str | None = None) -> dict:
+                      tanh: str | None = None) -> IsoVerdict:
     """Compare the UM (from `table`, default the model's own) with the reference RNN on the text, both
-    under the float32 tanh semantics `tanh` (None: the model's).
-
-    Returns a JSON-able dict; the keys the CLI promises: isomorphic, sign_mismatches, max_abs_diff,
-    bpc_rnn, bpc_um, pattern_counts; plus verdict, first_disagreement, first_sign_disagreement,
-    weights_roundtrip, states_bit_identical, preactivations, activation_check, compared.
-    """
+    under the float32 tanh semantics `tanh` (None: the model's); see `IsoVerdict`."""
     xs = as_bytes(xs)
     table = from_rnn(model) if table is None else table
     if table.H != model.H:
@@ -116,7 +199,7 @@ def check_isomorphism(model: ElmanRNN, xs, precision: str = "f32", activation: s
         reasons.append(f"{n_sign} sign mismatch(es)")
     if n_signbit and n_signbit != n_sign:
         reasons.append(f"{n_signbit} sign-bit mismatch(es)")
-    if not rt["identical"]:
+    if not rt.identical:
         reasons.append("weights do not round-trip bit-identically")
     if not bpc_diff <= BPC_TOLERANCE:
         reasons.append(f"|bpc_um - bpc_rnn| = {bpc_diff:.3g} > {BPC_TOLERANCE:g}")
@@ -127,58 +210,52 @@ def check_isomorphism(model: ElmanRNN, xs, precision: str = "f32", activation: s
             f" (signs, weights and bpc agree; {n_state} state values differ, max |diff| {max_abs:.3g})")
     else:
         verdict = "NOT isomorphic: " + "; ".join(reasons)
-    return {
-        "isomorphic": iso,
-        "verdict": verdict,
-        "precision": precision,
-        "activation": activation,
-        "tanh": tanh,
-        "cost": "clamped at 1e-30" if clamp else "unclamped",
-        "H": H,
-        "bytes": n,
-        "neuron_steps": n * H,
-        "sign_mismatches": n_sign,
-        "signbit_mismatches": n_signbit,
-        "max_abs_diff": max_abs,
-        "states_bit_identical": n_state == 0,
-        "state_bit_differences": n_state,
-        "bpc_rnn": ref.bpc,
-        "bpc_um": u.bpc,
-        "bpc_abs_diff": bpc_diff,
-        "bpc_tolerance": BPC_TOLERANCE,
-        "first_disagreement": first(state_diff),
-        "first_sign_disagreement": first(sig_mis | bit_mis),
-        "weights_roundtrip": rt["identical"],
-        "weights_roundtrip_detail": rt,
-        "preactivations": {
-            "free_run_bit_differences": int((_bits(z_u) != _bits(z_r)).sum()),
-            "forced_bit_differences": forced_diff,
-            "forced_identical": forced_diff == 0,
-            "note": "forced: the UM accumulates its patterns from the RNN's own previous states; 0 "
-                    "differences means the same rounded contributions summed in the same order",
-        },
-        "activation_check": {
-            "um": activation,
-            "rnn": rnn_activation(precision, tanh),
-            "bit_differences": int(act_diff.sum()),
-            "max_abs_diff": float(np.abs(m_act.astype(np.float64) - h_r.astype(np.float64)).max()),
-            "max_ulps": float(act_ulps.max()),
-            "note": "the UM's 2 sigma(2z) - 1 evaluated on the RNN's own pre-activations",
-        },
-        "pattern_counts": pattern_counts(table, threshold),
-        "compared": (f"UM forward from {len(table):,} patterns ({precision}, {activation} 2sigma(2z)-1) vs the "
-                     f"reference RNN forward ({precision}, {rnn_activation(precision, tanh)}) over {n:,} bytes: sign "
-                     f"[h>=0] and IEEE sign bit of all {n * H:,} neuron-steps, state bits, bpc of "
-                     f"{n - 1:,} predictions (tolerance {BPC_TOLERANCE:g}), weight round trip"),
-    }
+    return IsoVerdict(
+        isomorphic=iso, verdict=verdict, precision=precision, activation=activation, tanh=tanh,
+        cost="clamped at 1e-30" if clamp else "unclamped", H=H, bytes=n, neuron_steps=n * H,
+        sign_mismatches=n_sign, signbit_mismatches=n_signbit, max_abs_diff=max_abs, states_bit_identical=n_state == 0,
+        state_bit_differences=n_state, bpc_rnn=ref.bpc, bpc_um=u.bpc, bpc_abs_diff=bpc_diff,
+        bpc_tolerance=BPC_TOLERANCE, first_disagreement=first(state_diff),
+        first_sign_disagreement=first(sig_mis | bit_mis), weights_roundtrip=rt.identical,
+        weights_roundtrip_detail=rt,
+        preactivations=PreactivationCheck(
+            free_run_bit_differences=int((_bits(z_u) != _bits(z_r)).sum()), forced_bit_differences=forced_diff,
+            forced_identical=forced_diff == 0,
+            note="forced: the UM accumulates its patterns from the RNN's own previous states; 0 differences "
+                 "means the same rounded contributions summed in the same order"),
+        activation_check=ActivationCheck(
+            um=activation, rnn=rnn_activation(precision, tanh), bit_differences=int(act_diff.sum()),
+            max_abs_diff=float(np.abs(m_act.astype(np.float64) - h_r.astype(np.float64)).max()),
+            max_ulps=float(act_ulps.max()),
+            note="the UM's 2 sigma(2z) - 1 evaluated on the RNN's own pre-activations"),
+        pattern_counts=pattern_counts(table, threshold),
+        compared=(f"UM forward from {len(table):,} patterns ({precision}, {activation} 2sigma(2z)-1) vs the "
+                  f"reference RNN forward ({precision}, {rnn_activation(precision, tanh)}) over {n:,} bytes: sign "
+                  f"[h>=0] and IEEE sign bit of all {n * H:,} neuron-steps, state bits, bpc of "
+                  f"{n - 1:,} predictions (tolerance {BPC_TOLERANCE:g}), weight round trip"))
+
+
+@dataclass(frozen=True)
+class PrunedCheck(Record):
+    """The UM restricted to the patterns of `pruned_classes` with strength > fl32(threshold) (all patterns of
+    the other classes kept) against the full RNN: patterns kept and dropped, both bpcs, sign mismatches,
+    whether it is still isomorphic."""
+    threshold: float
+    pruned_classes: list
+    patterns_kept: int
+    patterns_dropped: int
+    bpc_rnn: float
+    bpc_um_pruned: float
+    sign_mismatches: int
+    isomorphic: bool
+    precision: str
 
 
 def pruned_check(model: ElmanRNN, xs, threshold: float = 0.01, prune=("Wx", "Wh", "Wy"),
-                 precision: str = "f32", tanh: str | None = None) -> dict:
+                 precision: str = "f32", tanh: str | None = None) -> PrunedCheck:
     """The UM restricted to the patterns of the `prune` classes with strength > fl32(threshold) (all
     patterns of the other classes kept), run on the text and compared with the full RNN. Answers "is
-    the thresholded pattern set (e.g. seed 000's |w| > 0.01) the model?" Keys: threshold, pruned_classes,
-    patterns_kept, patterns_dropped, bpc_rnn, bpc_um_pruned, sign_mismatches, isomorphic."""
+    the thresholded pattern set (e.g. seed 000's |w| > 0.01) the model?" (see `PrunedCheck`)."""
     from satrnn.automaton.um import CLASS_CODES
     t = from_rnn(model)
     names = [prune] if isinstance(prune, str) else list(prune)
@@ -188,6 +265,6 @@ def pruned_check(model: ElmanRNN, xs, threshold: float = 0.01, prune=("Wx", "Wh"
     in_pruned = np.isin(t.cls, [CLASS_CODES[c] for c in names])
     keep = ~in_pruned | (t.strength > np.float32(threshold))
     d = check_isomorphism(model, xs, precision=precision, table=t.take(keep), threshold=threshold, tanh=tanh)
-    return {"threshold": float(threshold), "pruned_classes": names, "patterns_kept": int(keep.sum()),
-            "patterns_dropped": int((~keep).sum()), "bpc_rnn": d["bpc_rnn"], "bpc_um_pruned": d["bpc_um"],
-            "sign_mismatches": d["sign_mismatches"], "isomorphic": d["isomorphic"], "precision": precision}
+    return PrunedCheck(threshold=float(threshold), pruned_classes=names, patterns_kept=int(keep.sum()),
+                       patterns_dropped=int((~keep).sum()), bpc_rnn=d.bpc_rnn, bpc_um_pruned=d.bpc_um,
+                       sign_mismatches=d.sign_mismatches, isomorphic=d.isomorphic, precision=precision)

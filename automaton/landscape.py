@@ -46,17 +46,10 @@ from satrnn.automaton import cycles as cyc
 from satrnn.automaton.bitset import to_hex
 from satrnn.automaton.cascade import flip_cascades
 from satrnn.automaton.intervals import LN2, bootstrap_entropy_interval, clopper_pearson, entropy_nats
-from satrnn.automaton.sign import (  # noqa: F401 - parse_pins and free_index are re-exported
-    SignAutomaton,
-    check_pins,
-    free_index,
-    free_neurons,
-    free_states,
-    parse_pins,
-    pin_words,
-)
+from satrnn.automaton.sign import SignAutomaton, apply_pins, check_pins, free_neurons, free_states, pin_words
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.numba_config import njit
+from satrnn.rnn.record import Record
 
 MAX_EXACT_FREE = 24          # exhaustive landscapes: at most 2^24 states
 MAX_GRAPH_FREE = 16          # state transition graphs: at most 2^16 nodes
@@ -68,35 +61,9 @@ Z95 = 1.959963984540054
 
 # ---- pins --------------------------------------------------------------------------------------------
 
-def pin_masks(pins, H: int) -> tuple[np.ndarray, np.ndarray]:
-    """(mask, plus) packed (W,) uint64: bits of the pinned neurons, and of those pinned at +1 (from the
-    kernels' `sign.pin_words`: mask = ~free, plus = pinval)."""
-    free, pinval = pin_words(H, pins)
-    return ~free, pinval
-
-
-def apply_pins(states: np.ndarray, pins, H: int) -> np.ndarray:
-    """Packed states (N, W) with the pinned neurons set to their clamped values (a new array)."""
-    free, pinval = pin_words(H, pins)
-    return np.ascontiguousarray((np.asarray(states, dtype=np.uint64) & free) | pinval)
-
-
 def resolve_pins(automaton: SignAutomaton, pins) -> tuple[tuple[int, int], ...]:
     """The pin set to use: `pins` if given (() = none), else the automaton's own pins."""
     return check_pins(automaton.pins if pins is None else pins, automaton.H)
-
-
-def pinned_automaton(automaton: SignAutomaton, pins) -> SignAutomaton:
-    """The automaton with exactly these neurons clamped (the kernels' pin masks, `SignAutomaton.with_pins`:
-    the same tables, every successor (B(s) & free) | pinval); itself if its pins are already these."""
-    pins = check_pins(pins, automaton.H)
-    if dict(pins) == automaton.pins:
-        return automaton
-    return automaton.with_pins(dict(pins))
-
-
-def _free_neurons(H: int, pins) -> np.ndarray:
-    return free_neurons(H, pins)
 
 
 # ---- kernels -----------------------------------------------------------------------------------------
@@ -205,7 +172,7 @@ def _walk(succ, v, out):
 # ---- exact landscapes --------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Attractor:
+class Attractor(Record):
     """One attractor of an exact landscape. states: its phase-0 cycle states (hex), in cycle order from the
     smallest (= rep); period in Boolean steps; basin_size in states (cycle included); garden_of_eden: basin
     states with no predecessor; max_height / mean_height in applications of F."""
@@ -227,7 +194,7 @@ class Attractor:
 
 
 @dataclass(frozen=True)
-class ExactLandscape:
+class ExactLandscape(Record):
     """All 2^(H - p) states of the (pinned) automaton under the periodic input `seq`.
 
     States are indexed by compressed index c (bit k of c = free neuron k; unpinned: c is the state itself).
@@ -256,7 +223,7 @@ class ExactLandscape:
 
     @property
     def free_neurons(self) -> np.ndarray:
-        return _free_neurons(self.H, self.pins)
+        return free_neurons(self.H, self.pins)
 
     def full_states(self, idx) -> np.ndarray:
         """Packed states (n, W) uint64 of compressed indices (n,)."""
@@ -316,8 +283,8 @@ def landscape(automaton: SignAutomaton, seq, pins=None, on_progress=None) -> Exa
                                f"(2^{MAX_EXACT_FREE} states), this model has {m}")
     seq = _check_seq(seq)
     N = 1 << m
-    free = _free_neurons(H, pins)
-    succ = cyc.successors(pinned_automaton(automaton, pins), seq, on_progress)
+    free = free_neurons(H, pins)
+    succ = cyc.successors(automaton.pinned(pins), seq, on_progress)
     # the labelling runs in slices of LABEL_SLICE states, so Ctrl-C is honoured within a fraction of a second
     indeg = np.zeros(N, dtype=np.int32)
     _sliced(N, lambda lo, hi: _in_degrees(succ, indeg, lo, hi))  # noqa: F821 - runs before `del indeg`
@@ -371,7 +338,7 @@ def landscape(automaton: SignAutomaton, seq, pins=None, on_progress=None) -> Exa
 # ---- estimated landscapes ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class LandscapeJob:
+class LandscapeJob(Record):
     """One job's outcome (a sweep unit): `starts` seeded random starts (numpy default_rng(seed), pinned
     values set) under `seq`, Brent with `budget` detection steps each. Per attractor found (sorted by rep):
     rep (hex), period (steps), count (starts that reached it), transient_min/max/sum (steps)."""
@@ -400,7 +367,7 @@ class LandscapeJob:
 
 
 @dataclass(frozen=True)
-class EstimatedAttractor:
+class EstimatedAttractor(Record):
     """An attractor met by the starts: basin_fraction = starts / all starts with its Clopper-Pearson interval."""
 
     rep: str
@@ -420,7 +387,7 @@ class EstimatedAttractor:
 
 
 @dataclass(frozen=True)
-class EstimatedLandscape:
+class EstimatedLandscape(Record):
     """The landscape estimated from random starts (see the module docstring for the estimators).
 
     basin_entropy (nats; bits in basin_entropy_bits) over the resolved starts, its bootstrap percentile
@@ -484,7 +451,7 @@ def landscape_job(automaton: SignAutomaton, seq, *, starts: int, budget: int, se
         raise SatrnnInputError(f"starts must be an integer between 1 and {MAX_STARTS}, got {starts!r}")
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or int(seed) < 0:
         raise SatrnnInputError(f"seed must be a non-negative integer, got {seed!r}")
-    A = pinned_automaton(automaton, pins)
+    A = automaton.pinned(pins)
     st = random_pinned_starts(H, int(starts), int(seed), pins)
     r = cyc.find_cycles(A, st, seq.reshape(1, -1), int(budget), batch=batch, on_batch=on_batch)
     ok = r.status == cyc.STATUS_CYCLE
@@ -567,7 +534,7 @@ def estimate_landscape(automaton: SignAutomaton, seq, *, starts: int, budget: in
 # ---- sensitivity -------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Sensitivity:
+class Sensitivity(Record):
     """Average sensitivity: per_neuron[j] = mean over the states of d_j (None for pinned neurons); overall =
     mean over the unpinned neurons (NaN when every neuron is pinned: there is no neuron to flip). exact: over
     all given / all states (overall_ci None); else over `samples` sampled states with a normal `confidence`
@@ -591,7 +558,7 @@ class Sensitivity:
 
 def _sensitivity_from_d(d: np.ndarray, H: int, pins, exact: bool, seed) -> Sensitivity:
     """d (m, H): d_j per state; pinned columns are ignored."""
-    free = _free_neurons(H, pins)
+    free = free_neurons(H, pins)
     free_set = set(free.tolist())
     per = d.mean(axis=0)
     per_neuron = tuple(float(per[j]) if j in free_set else None for j in range(H))
@@ -622,7 +589,7 @@ def sensitivity(automaton: SignAutomaton, states, inputs, pins=None, *, exact: b
         xin = np.full(m, int(xin))
     if xin.shape != (m,) or xin.dtype.kind not in "iu" or xin.min() < 0 or xin.max() > 255:
         raise SatrnnInputError(f"inputs must be {m} bytes in 0..255")
-    A = pinned_automaton(automaton, pins)
+    A = automaton.pinned(pins)
     st = apply_pins(st, pins, H)
     xs = np.concatenate([[0], xin]).astype(np.uint8)  # flip_cascades reads x_{t+1} for the state at t
     c = flip_cascades(A, st, xs, 1, np.arange(m, dtype=np.int64))

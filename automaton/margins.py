@@ -2,14 +2,14 @@
 
 Follows DEFINITIONS.md section 2 (q1_margins) and section 3 (q1_boolean). Alignment: z_t and h_t come from
 reading x_t; h_t (or its signs s_t) predicts x_{t+1}. The programs run t = 0..n-2 (n-1 predictions); pass
-the first 1,024 bytes for the papers' n. Both public functions return plain dicts (JSON-able after
-`satrnn.clikit` cleaning); keys are documented on each function. Paper-compatible values keep the
-papers' arithmetic and quirks; corrected variants are labelled `*_corrected` / explained in `quirks`.
+the first 1,024 bytes for the papers' n. The result is a `MarginReport` (fields documented there).
+Paper-compatible values keep the papers' arithmetic and quirks; corrected variants are labelled
+`*_corrected` / explained in `quirks`.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -18,6 +18,7 @@ from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, readout_costs, sign_readout_costs
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit
+from satrnn.rnn.record import Record, key
 from satrnn.rnn.stream import SequentialSum, fold_chunks, prediction_chunks
 
 f32 = np.float32
@@ -144,14 +145,146 @@ def _smallest_of_chunk(mu_flat: np.ndarray, k: int) -> np.ndarray:
     return idx[np.argsort(mu_flat[idx], kind="stable")[:k]]
 
 
-def _log_histogram_from_counts(zeros: int, decades: np.ndarray, total: int) -> list[dict]:
+@dataclass(frozen=True)
+class MarginBin(Record):
+    """A histogram bin of margins |z| in [lo, hi) (hi = inf: open; lo = hi = 0: the exact zeros), count and
+    percent of the neuron-steps; `bin` the paper's bin index (2.4), None for the decade histogram."""
+    lo: float
+    hi: float
+    count: int
+    pct: float
+    bin: int | None = key(omit_none=True, default=None)
+
+    def as_dict(self) -> dict:
+        d = super().as_dict()     # the paper's bin index first, as 2.4 lists it
+        return {"bin": d.pop("bin"), **d} if "bin" in d else d
+
+
+@dataclass(frozen=True)
+class PerNeuronMargins(Record):
+    """Per neuron i (lists of H): mean margin S_i / (n-1), min margin, steps with margin < 1."""
+    mean: list
+    min: list
+    n_small: list
+
+
+@dataclass(frozen=True)
+class NeuronMargin(Record):
+    """A neuron's mean margin S_i / (n-1), min margin and steps with margin < 1 (2.5)."""
+    neuron: int
+    mean: float
+    min: float
+    n_small: int
+
+
+@dataclass(frozen=True)
+class SmallMargin(Record):
+    """One of the smallest margins: step t (z_t from reading x_t = byte; next_byte = x_{t+1}), neuron, the
+    margin |z| and z (float32 values)."""
+    t: int
+    neuron: int
+    margin: float
+    z: float
+    byte: int
+    next_byte: int
+
+
+@dataclass(frozen=True)
+class PositionMargins(Record):
+    """2.2 at step t: min and mean (fl32 sum / H) margin, neurons with margin < 1 and < 0.1, the bits of
+    x_{t+1} under the full and the sign readout, and whether the program prints the row."""
+    t: int
+    min: float
+    mean: float
+    n_small: int
+    n_tiny: int
+    bpc_full: float
+    bpc_sign: float
+    printed: bool
+
+
+@dataclass(frozen=True)
+class MantissaRow(Record):
+    """2.6 for neuron j: W = fl32 sum |Wh[j]|, delta = W 2^-23, the mean margin and mean margin / delta."""
+    neuron: int
+    W: float
+    delta: float
+    mean_margin: float
+    ratio: float
+
+
+@dataclass(frozen=True)
+class Mantissa(Record):
+    """2.6 "The Mantissa Cannot Reach", paper-compatible: rows j = 0..4, delta_max, mu_min (the smallest
+    margin), safety_factor = mu_min / delta_max; the program prints its closing line unconditionally."""
+    rows: tuple[MantissaRow, ...]
+    delta_max: float
+    mu_min: float
+    safety_factor: float
+    closing_line_unconditional: bool
+
+
+@dataclass(frozen=True)
+class MantissaCorrected(Record):
+    """2.6 corrected: min over neurons of MIN margin / delta_i (and which neuron), neuron-steps with margin <=
+    delta_i (a 2^-23 state perturbation could flip them), the rigorous float32 accumulation error bound
+    gamma_{H+1}(2^-24) (|bh| + |Wx[., x]| + sum_j |Wh[i, j]|) at its largest, the neuron-steps with a margin
+    within it, and the smallest margin / bound."""
+    min_ratio: float
+    argmin_neuron: int
+    steps_with_margin_at_most_delta: int
+    max_accumulation_bound: float
+    steps_within_accumulation_bound: int
+    min_margin_over_bound: float
+
+
+@dataclass(frozen=True)
+class MarginReport(Record):
+    """q1_margins (DEFINITIONS 2) on the float32 data trajectory (h_{-1} = 0), t = 0..n-2 of n = n_bytes bytes.
+
+    steps = n-1, H, neuron_steps = H (n-1); mean_margin (double, t then i ascending), small / small_pct
+    (mu < 1.0f), tiny / tiny_pct (mu < 0.1f), frac_below_1, frac_below_0_1, min_margin, median_margin (exact),
+    median_passes (forward passes it took); bpc_full, bpc_sign_readout (2.3: only the readout binarised,
+    float recurrence); histogram (2.4 paper bins, non-empty only), histogram_log (decades, exact zeros first);
+    per_neuron; per_neuron_lowest (the 20 neurons with the smallest mean, ascending, 2.5); smallest (the 20
+    smallest margins); per_position (2.2 rows for t < per_position_rows and the last t), per_position_omitted;
+    mantissa (2.6, paper-compatible), mantissa_corrected; quirks."""
+    n_bytes: int
+    steps: int
+    H: int
+    neuron_steps: int
+    mean_margin: float
+    small: int
+    small_pct: float
+    tiny: int
+    tiny_pct: float
+    frac_below_1: float
+    frac_below_0_1: float
+    min_margin: float
+    median_margin: float
+    median_passes: int
+    bpc_full: float
+    bpc_sign_readout: float
+    histogram: tuple[MarginBin, ...]
+    histogram_log: tuple[MarginBin, ...]
+    per_neuron: PerNeuronMargins
+    per_neuron_lowest: tuple[NeuronMargin, ...]
+    smallest: tuple[SmallMargin, ...]
+    per_position: tuple[PositionMargins, ...]
+    per_position_omitted: int
+    mantissa: Mantissa
+    mantissa_corrected: MantissaCorrected
+    quirks: list
+
+
+def _log_histogram_from_counts(zeros: int, decades: np.ndarray, total: int) -> tuple[MarginBin, ...]:
     out = []
     if zeros:
-        out.append({"lo": 0.0, "hi": 0.0, "count": int(zeros), "pct": 100.0 * int(zeros) / total})
+        out.append(MarginBin(lo=0.0, hi=0.0, count=int(zeros), pct=100.0 * int(zeros) / total))
     for i in np.flatnonzero(decades):
         e, c = int(i) - _DECADE_OFFSET, int(decades[i])
-        out.append({"lo": float(f"1e{e}"), "hi": float(f"1e{e + 1}"), "count": c, "pct": 100.0 * c / total})
-    return out
+        out.append(MarginBin(lo=float(f"1e{e}"), hi=float(f"1e{e + 1}"), count=c, pct=100.0 * c / total))
+    return tuple(out)
 
 
 def _median_from_buckets(top16: np.ndarray, low_of_bucket) -> float | None:
@@ -197,7 +330,8 @@ def _exact_median(chunks, top16: np.ndarray) -> float:
     return _median_from_buckets(top16, low.get)
 
 
-def margin_report(model: ElmanRNN, xs, per_position_rows: int = PER_POSITION_ROWS, progress=None) -> dict:
+def margin_report(model: ElmanRNN, xs, per_position_rows: int = PER_POSITION_ROWS,
+                  progress=None) -> MarginReport:
     """q1_margins (DEFINITIONS 2) of a text held in memory: `margin_fold` fed by one streamed forward pass."""
     xs = check_model_text(model, xs)
     n1 = xs.shape[0] - 1
@@ -222,26 +356,8 @@ def margin_fold(model: ElmanRNN, n_bytes: int, per_position_rows: int = PER_POSI
     median; only when the final middle ranks fall outside it does a second forward pass run
     (`median_passes`: 1 or 2).
 
-    Keys:
-      n_bytes, steps (n-1), H, neuron_steps (H (n-1));
-      mean_margin (double, t then i ascending), small / small_pct (mu < 1.0f), tiny / tiny_pct (mu < 0.1f),
-      frac_below_1, frac_below_0_1, min_margin, median_margin, median_passes (forward passes it took);
-      bpc_full, bpc_sign_readout (2.3: only the readout binarised, float recurrence; quirk in `quirks`);
-      histogram (2.4 paper bins: list of {bin, lo, hi, count, pct}, non-empty only),
-      histogram_log (decades: {lo, hi, count, pct}, exact zeros as lo = hi = 0);
-      per_neuron: {mean (S_i/(n-1)), min, n_small} lists over i; per_neuron_lowest: the 20 neurons with the
-        smallest S_i, ascending (2.5: {neuron, mean, min, n_small});
-      smallest: the 20 smallest margins ({t, neuron, margin, z, byte (x_t), next_byte (x_{t+1})});
-      per_position: list over t < per_position_rows (default 1024, the papers' n) and the last t of
-        {t, min, mean (fl32 sum / H), n_small, n_tiny, bpc_full, bpc_sign, printed (the 2.2 row rule)};
-        per_position_omitted: how many positions are not listed (bounded output for long texts);
-      mantissa (2.6, paper-compatible): rows j = 0..4 {neuron, W, delta, mean_margin, ratio},
-        delta_max, mu_min, safety_factor, closing_line_unconditional = True;
-      mantissa_corrected: per-neuron ratio of MIN margin to delta ({min_ratio, argmin_neuron}), the number of
-        neuron-steps with mu <= delta_i (a 2^-23 state perturbation could flip them), and the rigorous
-        float32 accumulation error bound gamma_{H+1}(2^-24) (|bh| + |Wx[., x]| + sum_j |Wh[i, j]|) vs the
-        margins ({max_bound, steps_within_bound, min_margin_over_bound});
-      quirks: list of strings.
+    The result is a `MarginReport`. per_position_rows bounds the 2.2 rows kept (default 1024, the papers' n;
+    the last position is always kept).
     """
     if not isinstance(model, ElmanRNN):
         raise SatrnnInputError(f"expected an ElmanRNN, got {type(model).__name__}")
@@ -321,11 +437,11 @@ def margin_fold(model: ElmanRNN, n_bytes: int, per_position_rows: int = PER_POSI
             t = t0 + j
             row_mu = mu[j]
             ns_t = int((row_mu < one).sum())
-            row = {"t": t, "min": float(row_mu.min()),
-                   "mean": float(f32(np.cumsum(row_mu, dtype=np.float32)[-1] / f32(H))), "n_small": ns_t,
-                   "n_tiny": int((row_mu < tenth).sum()), "bpc_full": float(costs[j]),
-                   "bpc_sign": float(sign_costs[j]),
-                   "printed": bool(t < 10 or (t < 100 and t % 10 == 0) or t % 50 == 0 or ns_t > 3 or t == n1 - 1)}
+            row = PositionMargins(
+                t=t, min=float(row_mu.min()), mean=float(f32(np.cumsum(row_mu, dtype=np.float32)[-1] / f32(H))),
+                n_small=ns_t, n_tiny=int((row_mu < tenth).sum()), bpc_full=float(costs[j]),
+                bpc_sign=float(sign_costs[j]),
+                printed=bool(t < 10 or (t < 100 and t % 10 == 0) or t % 50 == 0 or ns_t > 3 or t == n1 - 1))
             if t < per_position_rows:
                 per_pos.append(row)
             else:
@@ -343,36 +459,34 @@ def margin_fold(model: ElmanRNN, n_bytes: int, per_position_rows: int = PER_POSI
         median_passes = 2
     if last_row is not None:
         per_pos.append(last_row)
-    hist = [{"bin": int(b), "lo": PAPER_BIN_WIDTH * b, "hi": (PAPER_BIN_WIDTH * (b + 1) if b < PAPER_BINS - 1
-                                                            else math.inf),
-             "count": int(c), "pct": 100.0 * int(c) / total} for b, c in enumerate(counts) if c]
+    hist = tuple(MarginBin(bin=int(b), lo=PAPER_BIN_WIDTH * b,
+                           hi=PAPER_BIN_WIDTH * (b + 1) if b < PAPER_BINS - 1 else math.inf, count=int(c),
+                           pct=100.0 * int(c) / total) for b, c in enumerate(counts) if c)
     order = np.argsort(S, kind="stable")
-    lowest = [{"neuron": int(i), "mean": float(S[i] / n1), "min": float(mins[i]), "n_small": int(ns[i])}
-              for i in order[:20]]
+    lowest = tuple(NeuronMargin(neuron=int(i), mean=float(S[i] / n1), min=float(mins[i]), n_small=int(ns[i]))
+                   for i in order[:20])
     smallest = []
     for v, fi, z, b0, b1 in cand:
         f = int(fi)
-        smallest.append({"t": f // H, "neuron": f % H, "margin": float(f32(v)), "z": float(f32(z)),
-                         "byte": int(b0), "next_byte": int(b1)})
+        smallest.append(SmallMargin(t=f // H, neuron=f % H, margin=float(f32(v)), z=float(f32(z)), byte=int(b0),
+                                    next_byte=int(b1)))
     # 2.6 "The Mantissa Cannot Reach" (paper-compatible)
     rows = []
     for j in range(min(5, H)):
         mbar = f32(S[j] / n1)
         ratio = float(mbar) / (float(delta[j]) if delta[j] != 0 else 1e-10)
-        rows.append({"neuron": j, "W": float(Wabs[j]), "delta": float(delta[j]), "mean_margin": float(mbar),
-                     "ratio": ratio})
+        rows.append(MantissaRow(neuron=j, W=float(Wabs[j]), delta=float(delta[j]), mean_margin=float(mbar),
+                                ratio=ratio))
     delta_max = max(f32(Wj / two23) for Wj in Wabs)
     mu_min = f32(mins.min())
     safety = float(f32(mu_min / delta_max)) if delta_max != 0 else math.inf
-    mantissa = {"rows": rows, "delta_max": float(delta_max), "mu_min": float(mu_min), "safety_factor": safety,
-                "closing_line_unconditional": True}
+    mantissa = Mantissa(rows=tuple(rows), delta_max=float(delta_max), mu_min=float(mu_min), safety_factor=safety,
+                        closing_line_unconditional=True)
     with np.errstate(divide="ignore"):
         min_ratio = np.where(d > 0, mins / np.where(d > 0, d, 1.0), np.inf)
-    corrected = {"min_ratio": float(min_ratio.min()), "argmin_neuron": int(np.argmin(min_ratio)),
-                 "steps_with_margin_at_most_delta": within_delta,
-                 "max_accumulation_bound": max_bound,
-                 "steps_within_accumulation_bound": within,
-                 "min_margin_over_bound": min_over_bound}
+    corrected = MantissaCorrected(min_ratio=float(min_ratio.min()), argmin_neuron=int(np.argmin(min_ratio)),
+                                  steps_with_margin_at_most_delta=within_delta, max_accumulation_bound=max_bound,
+                                  steps_within_accumulation_bound=within, min_margin_over_bound=min_over_bound)
     quirks = [
         "2.3: bpc_sign_readout binarises only the readout; the recurrence keeps float h (not sign dynamics; "
         "see boolean_report dynamics)",
@@ -382,39 +496,14 @@ def margin_fold(model: ElmanRNN, n_bytes: int, per_position_rows: int = PER_POSI
         "2.6: the model assumption |dh| <= 2^-23 is not the float32 accumulation error of z; "
         "mantissa_corrected also gives the rigorous bound gamma_{H+1} * sum|terms|",
     ]
-    return {
-        "n_bytes": int(n_bytes), "steps": n1, "H": H, "neuron_steps": total,
-        "mean_margin": float(flts[_MEAN_SUM]) / total, "small": small, "small_pct": 100.0 * small / total,
-        "tiny": tiny, "tiny_pct": 100.0 * tiny / total, "frac_below_1": small / total,
-        "frac_below_0_1": tiny / total, "min_margin": float(mu_min),
-        "median_margin": median, "median_passes": median_passes,
-        "bpc_full": float(cost_sum.value) / n1, "bpc_sign_readout": float(sign_sum.value) / n1,
-        "histogram": hist, "histogram_log": _log_histogram_from_counts(zeros, decades, total),
-        "per_neuron": {"mean": (S / n1).tolist(), "min": mins.astype(np.float64).tolist(),
-                       "n_small": ns.astype(int).tolist()},
-        "per_neuron_lowest": lowest, "smallest": smallest, "per_position": per_pos,
-        "per_position_omitted": n1 - len(per_pos),
-        "mantissa": mantissa, "mantissa_corrected": corrected, "quirks": quirks,
-    }
-
-
-@dataclass(frozen=True)
-class MarginSummary:
-    """The headline numbers of `margin_report`, typed (what the ledger, the report and `satrnn margins`
-    read): neuron-steps H (n-1); mean / median / min margin |z|; small = margins < 1.0f and its percent;
-    tiny = margins < 0.1f and its percent; bpc of the full readout and of the sign readout (float
-    recurrence). Built from a report by `MarginSummary.of`, which fails at once on a missing key."""
-    neuron_steps: int
-    mean_margin: float
-    median_margin: float
-    min_margin: float
-    small: int
-    small_pct: float
-    tiny: int
-    tiny_pct: float
-    bpc_full: float
-    bpc_sign_readout: float
-
-    @classmethod
-    def of(cls, report: dict) -> MarginSummary:
-        return cls(**{f.name: report[f.name] for f in fields(cls)})
+    return MarginReport(
+        n_bytes=int(n_bytes), steps=n1, H=H, neuron_steps=total, mean_margin=float(flts[_MEAN_SUM]) / total,
+        small=small, small_pct=100.0 * small / total, tiny=tiny, tiny_pct=100.0 * tiny / total,
+        frac_below_1=small / total, frac_below_0_1=tiny / total, min_margin=float(mu_min), median_margin=median,
+        median_passes=median_passes, bpc_full=float(cost_sum.value) / n1,
+        bpc_sign_readout=float(sign_sum.value) / n1, histogram=hist,
+        histogram_log=_log_histogram_from_counts(zeros, decades, total),
+        per_neuron=PerNeuronMargins(mean=(S / n1).tolist(), min=mins.astype(np.float64).tolist(),
+                                    n_small=ns.astype(int).tolist()),
+        per_neuron_lowest=lowest, smallest=tuple(smallest), per_position=tuple(per_pos),
+        per_position_omitted=n1 - len(per_pos), mantissa=mantissa, mantissa_corrected=corrected, quirks=quirks)

@@ -35,11 +35,49 @@ from satrnn.rnn.forward import forward_kernel as _forward_kernel
 from satrnn.rnn.forward import softmax_cost_kernel as _softmax_cost
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit, njit_parallel, prange
+from satrnn.rnn.record import Record, key
 
 COST_FLOOR = 1e-30
 
 
 # ---- the description -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ReduxDescription(Record):
+    """What a `Redux` keeps of a model: label, kept readout neurons (ids and count), the Wh / Wx thresholds and
+    whether they are strict (|w| < theta pruned), surviving Wh / Wx entries, sign-snapped neurons."""
+    label: str
+    kept_readout: list
+    n_kept_readout: int
+    wh_threshold: float | None
+    wx_threshold: float | None
+    strict: bool
+    wh_kept: int
+    wx_kept: int
+    snapped: list
+
+
+@dataclass(frozen=True)
+class ReduxParams(Record):
+    """Surviving parameters of a reduced model counted as DEFINITIONS 8.4 does (Wx entries, kept Wh entries,
+    bh, 256 per kept readout column, by), their total, the full model's count and the percentage; k and theta
+    when the count is of a top-k + Wh-pruning configuration."""
+    Wx: int
+    Wh: int
+    bh: int
+    Wy: int
+    by: int
+    total: int
+    full: int
+    pct_of_full: float
+    k: int | None = key(omit_none=True, default=None)
+    theta: float | None = key(omit_none=True, default=None)
+
+    def as_dict(self) -> dict:
+        d = super().as_dict()   # k and theta first when given, as q5_redux prints them
+        head = {n: d.pop(n) for n in ("k", "theta") if n in d}
+        return {**head, **d}
+
 
 @dataclass(frozen=True, eq=False)
 class Redux:
@@ -91,28 +129,28 @@ class Redux:
         Wh = np.where(self.wh_keep(model), model.Wh, zero).astype(np.float32)
         Wx = np.where(self.wx_keep(model), model.Wx, zero).astype(np.float32)
         meta = dict(model.meta)
-        meta["redux"] = self.describe(model)
+        meta["redux"] = self.describe(model).as_dict()
         return model.replace(Wx=Wx, Wh=Wh, Wy=Wy, meta=meta)
 
-    def describe(self, model: ElmanRNN) -> dict:
-        """JSON-able summary with exact counts of what survives."""
+    def describe(self, model: ElmanRNN) -> ReduxDescription:
+        """What survives of the model, counted exactly."""
         keep = self.keep_mask(model.H)
         whk, wxk = self.wh_keep(model), self.wx_keep(model)
-        return {"label": self.label, "kept_readout": [int(j) for j in np.flatnonzero(keep)],
-                "n_kept_readout": int(keep.sum()), "wh_threshold": self.wh_threshold,
-                "wx_threshold": self.wx_threshold, "strict": bool(self.strict),
-                "wh_kept": int(whk.sum()), "wx_kept": int(wxk.sum()),
-                "snapped": [int(j) for j in np.flatnonzero(self.snap_mask(model.H))]}
+        return ReduxDescription(label=self.label, kept_readout=[int(j) for j in np.flatnonzero(keep)],
+                                n_kept_readout=int(keep.sum()), wh_threshold=self.wh_threshold,
+                                wx_threshold=self.wx_threshold, strict=bool(self.strict), wh_kept=int(whk.sum()),
+                                wx_kept=int(wxk.sum()),
+                                snapped=[int(j) for j in np.flatnonzero(self.snap_mask(model.H))])
 
-    def param_count(self, model: ElmanRNN) -> dict:
+    def param_count(self, model: ElmanRNN) -> ReduxParams:
         """Surviving parameters counted as DEFINITIONS 8.4 does: all of Wx that survives, kept Wh
         entries, bh, 256 per kept readout column, by."""
         H = model.H
         k = int(self.keep_mask(H).sum())
         wx, wh = int(self.wx_keep(model).sum()), int(self.wh_keep(model).sum())
         total = wx + wh + H + 256 * k + 256
-        return {"Wx": wx, "Wh": wh, "bh": H, "Wy": 256 * k, "by": 256, "total": total,
-                "full": model.n_params, "pct_of_full": 100.0 * total / model.n_params}
+        return ReduxParams(Wx=wx, Wh=wh, bh=H, Wy=256 * k, by=256, total=total, full=model.n_params,
+                           pct_of_full=100.0 * total / model.n_params)
 
 
 def _neuron_mask(spec, H: int, name: str, default: bool) -> np.ndarray:

@@ -34,13 +34,14 @@ How a step decides each sign (three tiers, each rigorous; see "the rigorous boun
 from __future__ import annotations
 
 from collections import namedtuple
+from dataclasses import dataclass
 
 import numpy as np
 from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-from satrnn.automaton.bitset import _popcount64, all_minus, all_plus, from_hex, n_words
+from satrnn.automaton.bitset import _popcount64, all_minus, all_plus, from_hex, n_words, to_hex, to_signs
 from satrnn.automaton.tier1 import (
     INT32_UNDECIDABLE,
     WIDE_SUM_LIMIT,
@@ -53,6 +54,7 @@ from satrnn.automaton.tier1 import (
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit, njit_leaf
+from satrnn.rnn.record import Record
 
 # ---- vector helpers (numba intrinsics: LLVM vector code for what numba's loops compile poorly) ---------
 
@@ -389,6 +391,12 @@ def parse_pins(text: str | None, H: int) -> tuple[tuple[int, int], ...]:
     return check_pins(pairs, H)
 
 
+def format_pins(pins, sep: str = ",") -> str:
+    """The canonical text of a validated pin set (sorted ((neuron, sign), ...)): "" or "8=+1,56=-1" (`sep`
+    between pins); `parse_pins` reads it back."""
+    return sep.join(f"{j}={v:+d}" for j, v in pins)
+
+
 def pin_words(H: int, pins) -> tuple[np.ndarray, np.ndarray]:
     """(free, pinval) (W,) uint64 for a pin set (dict {neuron: +1 or -1} or pairs; None = no pins):
     see `SignTables`."""
@@ -401,6 +409,18 @@ def pin_words(H: int, pins) -> tuple[np.ndarray, np.ndarray]:
         if v == 1:
             pinval[j >> 6] |= bit
     return free, pinval
+
+
+def hold(states, free: np.ndarray, pinval: np.ndarray) -> np.ndarray:
+    """Packed states ((W,) or (N, W)) with the pinned neurons set to their values: (s & free) | pinval
+    (`pin_words`): the one way pins are applied to a state."""
+    return np.ascontiguousarray((np.asarray(states, dtype=np.uint64) & free) | pinval)
+
+
+def apply_pins(states, pins, H: int) -> np.ndarray:
+    """Packed states ((W,) or (N, W)) with the neurons of a pin set ({neuron: +1 or -1} or pairs) set to their
+    values (a new array)."""
+    return hold(states, *pin_words(H, pins))
 
 
 # ---- the free-state space ---------------------------------------------------------------------------
@@ -777,27 +797,63 @@ def _check_steps(steps) -> int:
     return int(steps)
 
 
-class SignAutomaton:
-    """The sign automaton of a model under one semantics ("exact" or "f32-seq"), optionally with pinned
-    neurons.
+@dataclass(frozen=True)
+class FallbackStats(Record):
+    """Neuron-steps of a sign automaton whose sign tiers 1 and 2 could not decide (recomputed exactly, tier 3),
+    of all neuron-steps it computed, and their fraction; under `semantics`."""
+    semantics: str
+    fallbacks: int
+    neuron_steps: int
+    fallback_fraction: float
 
-    Attributes: H, W, semantics, pins ({neuron: +1 or -1}, empty if none), tables (a `SignTables`, pass it
-    to the njit kernels), and fallback counters: `fallbacks` (neuron-steps whose sign the rigorous bound
-    could not decide and which were recomputed, cumulative over calls), `neuron_steps` (all neuron-steps
-    computed), `last_fallbacks` (of the last call).
+
+class SignAutomaton:
+    """The sign automaton of a model, s_{t+1} = sign(bh + Wx[:, x] + Wh s_t) decided exactly, under one
+    semantics ("exact": the sign of the real sum of the float32 terms; "f32-seq": the papers' sequential
+    float32 sum), optionally with pinned neurons held at +1 or -1 in every successor whatever their input.
+
+    `SignAutomaton(model, semantics="exact", pin={8: +1})` is the Python API's form (`satrnn.SignAutomaton`):
+    with pin_starts=True (its default) the pinned values are also set in every state a method is given, so
+    every state of a run carries them. `SignAutomaton.from_model(model, semantics, pins=...)` is the kernels'
+    form (pin_starts=False: start states are used as given, as `satrnn sign --pin` prints them).
+    States are packed (W,) uint64 arrays (bit j of word j // 64 = neuron j is +1) or, where a method says so,
+    hex text and "minus"/"plus" (all -1 / all +1); `to_hex` / `from_hex` convert (neuron 0 = lowest bit).
+
+    Attributes: H, W, semantics, pins ({neuron: +1 or -1}, empty if none; `pin` is the API's name), tables (a
+    `SignTables`, pass it to the njit kernels), and fallback counters: `fallbacks` (neuron-steps whose sign the
+    rigorous bound could not decide and which were recomputed, cumulative over calls), `neuron_steps` (all
+    neuron-steps computed), `last_fallbacks` (of the last call).
     Long runs go in slices of about 0.1 s: `on_progress(steps_done)` is called between them and Ctrl-C
     stops a run within a slice.
     """
 
-    def __init__(self, tables: SignTables, semantics: str, pins=None):
+    def __init__(self, model_or_tables, semantics: str = "exact", pins=None, *, pin=None,
+                 pin_starts: bool | None = None, tier1: str | None = None):
+        if pins is not None and pin is not None:
+            raise SatrnnInputError("give the pinned neurons once (pin= or pins=)")
+        pins = pin if pins is None else pins
+        if isinstance(model_or_tables, ElmanRNN):
+            if semantics not in SEMANTICS:
+                raise SatrnnInputError(f"semantics must be 'exact' or 'f32-seq', got {semantics!r}")
+            model_or_tables = build_tables(model_or_tables, semantics, tier1=tier1, pins=pins)
+            pin_starts = True if pin_starts is None else pin_starts
+        elif not isinstance(model_or_tables, SignTables):
+            raise SatrnnInputError(f"expected a model from satrnn.load_model, got {type(model_or_tables).__name__}")
+        tables = model_or_tables
         self.tables = tables
         self.semantics = semantics
         self.pins = dict(check_pins(pins, int(tables.H)))
+        self.pin_starts = bool(pin_starts)
         self.H = int(tables.H)
         self.W = int(tables.W)
         self.fallbacks = 0
         self.neuron_steps = 0
         self.last_fallbacks = 0
+
+    @property
+    def pin(self) -> dict:
+        """The pinned neurons {neuron: +1 or -1} (the Python API's name for `pins`)."""
+        return self.pins
 
     @property
     def tier1(self) -> str:
@@ -812,18 +868,48 @@ class SignAutomaton:
         their input (start states are used as given); see `with_pins`."""
         if not isinstance(model, ElmanRNN):
             raise SatrnnInputError(f"expected an ElmanRNN, got {type(model).__name__}")
-        return cls(build_tables(model, semantics, chunk_size, fast, tier1=tier1, pins=pins), semantics, pins)
+        return cls(build_tables(model, semantics, chunk_size, fast, tier1=tier1, pins=pins), semantics, pins,
+                   pin_starts=False)
 
     def with_pins(self, pins) -> SignAutomaton:
         """The same automaton (sharing its tables) with these neurons pinned instead ({neuron: +1 or -1};
         None or {} = nothing pinned). Counters start at 0."""
         free, pinval = pin_words(self.H, pins)
-        return SignAutomaton(self.tables._replace(free=free, pinval=pinval), self.semantics, pins)
+        return SignAutomaton(self.tables._replace(free=free, pinval=pinval), self.semantics, pins,
+                             pin_starts=self.pin_starts)
+
+    def pinned(self, pins) -> SignAutomaton:
+        """The automaton with exactly these neurons pinned: itself if its pins are already these, else
+        `with_pins`."""
+        pins = check_pins(pins, self.H)
+        return self if dict(pins) == self.pins else self.with_pins(dict(pins))
 
     def apply_pins(self, state) -> np.ndarray:
         """`state` with the pinned neurons set to their values."""
-        s = self.check_state(state)
-        return (s & self.tables.free) | self.tables.pinval
+        return hold(self.check_state(state), self.tables.free, self.tables.pinval)
+
+    def _start(self, state) -> np.ndarray:
+        """A state a method was given: parsed (hex or a word, see `state`) and validated, with the pinned
+        values set when pin_starts."""
+        s = self.state(state)
+        return hold(s, self.tables.free, self.tables.pinval) if self.pin_starts else s
+
+    # ---- states as text ----
+    def state(self, s) -> np.ndarray:
+        """A packed state from a packed array, a hex string, or "minus"/"plus" (all -1 / all +1)."""
+        if isinstance(s, str):
+            return self.parse_state(s)
+        return self.check_state(s)
+
+    def from_hex(self, text: str) -> np.ndarray:
+        return from_hex(text, self.H)
+
+    def to_hex(self, state) -> str:
+        return to_hex(self.state(state), self.H)
+
+    def signs(self, state) -> np.ndarray:
+        """(H,) int8 of +1/-1 for a packed or hex state."""
+        return np.asarray(to_signs(self.state(state)[None, :], self.H)[0], dtype=np.int8)
 
     # ---- validation ----
     def check_state(self, state) -> np.ndarray:
@@ -889,7 +975,7 @@ class SignAutomaton:
 
     def step(self, state, x) -> np.ndarray:
         """The successor (W,) uint64 of `state` under byte x."""
-        s = self.check_state(state)
+        s = self._start(state)
         R = np.zeros((2, self.W), dtype=np.uint64)
         R[0] = s
         seq = np.array([self._check_byte(x)], dtype=np.uint8)
@@ -900,7 +986,7 @@ class SignAutomaton:
     def run(self, state, xs, on_progress=None) -> np.ndarray:
         """Trajectory (n, W) uint64 under the byte sequence xs; row t = the state after reading xs[t]."""
         from satrnn.rnn.forward import as_bytes
-        s = self.check_state(state)
+        s = self._start(state)
         xs = as_bytes(xs)
         out = np.empty((xs.shape[0], self.W), dtype=np.uint64)
         if xs.shape[0]:
@@ -912,7 +998,7 @@ class SignAutomaton:
     def run_constant(self, state, x, steps: int, trajectory: bool = False, on_progress=None) -> np.ndarray:
         """`steps` steps under the constant byte x: the final state (W,), or with trajectory=True all
         states (steps, W) (row t = after t+1 steps)."""
-        s = self.check_state(state)
+        s = self._start(state)
         seq = np.array([self._check_byte(x)], dtype=np.uint8)
         steps = _check_steps(steps)
         out = np.empty((steps, self.W), dtype=np.uint64) if trajectory else None
@@ -939,10 +1025,10 @@ class SignAutomaton:
         self._count(int(fb.sum()), m)
         return out
 
-    def fallback_stats(self) -> dict:
-        """{'semantics', 'fallbacks', 'neuron_steps', 'fallback_fraction'} accumulated over all calls."""
-        return {"semantics": self.semantics, "fallbacks": self.fallbacks, "neuron_steps": self.neuron_steps,
-                "fallback_fraction": self.fallbacks / self.neuron_steps if self.neuron_steps else 0.0}
+    def fallback_stats(self) -> FallbackStats:
+        """The fallback counters accumulated over all calls."""
+        return FallbackStats(semantics=self.semantics, fallbacks=self.fallbacks, neuron_steps=self.neuron_steps,
+                             fallback_fraction=self.fallbacks / self.neuron_steps if self.neuron_steps else 0.0)
 
 
 NO_LIMIT = 1 << 62   # a work limit no run reaches

@@ -51,6 +51,7 @@ state after reading x_t; it predicts x_{t+1}; the state before x_0 is m = 0 (p =
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,6 +62,7 @@ from satrnn.rnn.forward import as_bytes, sequential_mean
 from satrnn.rnn.forward import softmax_cost_kernel as _softmax_cost
 from satrnn.rnn.model import N_BYTES, ElmanRNN
 from satrnn.rnn.numba_config import njit, njit_parallel, prange
+from satrnn.rnn.record import Record
 
 CLASS_NAMES = ("Wx", "Wh", "Wy", "bh", "by")
 CLASS_CODES = {name: code for code, name in enumerate(CLASS_NAMES)}
@@ -185,7 +187,7 @@ class PatternTable:
         """The sub-table selected by `mask` (a pruned UM; `um_forward` accepts it, `to_rnn` needs fill)."""
         return self.take(self.mask(cls, neuron, byte, min_strength))
 
-    def counts(self, threshold: float | None = None) -> dict:
+    def counts(self, threshold: float | None = None) -> PatternCounts:
         return pattern_counts(self, threshold)
 
     def with_pattern(self, index: int, strength: float | None = None, sign: int | None = None) -> PatternTable:
@@ -312,20 +314,45 @@ def as_table(model_or_table) -> PatternTable:
     raise SatrnnInputError(f"expected an ElmanRNN or a PatternTable, got {type(model_or_table).__name__}")
 
 
-def pattern_counts(model_or_table, threshold: float | None = 0.01) -> dict:
+@dataclass(frozen=True)
+class PatternCounts(Record, Mapping):
+    """Patterns per class with strength > fl32(threshold) (strict float32, DEFINITIONS 1.1), or all rows when
+    threshold is None: Wx, Wh, Wy, bh, by; bias = bh + by; total = Wx + Wh + Wy (the weight-matrix patterns
+    seed 000 counts); all (every class); the threshold and how it compared. Also a read-only mapping from
+    these names to their values (`counts["Wx"]`), as the API has always given it."""
+    Wx: int
+    Wh: int
+    Wy: int
+    bh: int
+    by: int
+    bias: int
+    total: int
+    all: int
+    threshold: float | None
+    comparison: str
+
+    def __getitem__(self, name: str):
+        if name not in self.__dataclass_fields__:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def __iter__(self):
+        return iter(self.__dataclass_fields__)
+
+    def __len__(self) -> int:
+        return len(self.__dataclass_fields__)
+
+
+def pattern_counts(model_or_table, threshold: float | None = 0.01) -> PatternCounts:
     """Patterns per class with strength > fl32(threshold) (strict float32, DEFINITIONS 1.1), or all rows
-    when threshold is None. Keys: Wx, Wh, Wy, bh, by, bias (= bh + by), total (= Wx + Wh + Wy, the
-    weight-matrix patterns that seed 000 counts), all (every class), threshold, comparison."""
+    when threshold is None (see `PatternCounts`)."""
     t = as_table(model_or_table)
     keep = np.ones(len(t), bool) if threshold is None else t.strength > np.float32(threshold)
     per = np.bincount(t.cls[keep].astype(np.int64), minlength=len(CLASS_NAMES))
-    out = {name: int(per[code]) for code, name in enumerate(CLASS_NAMES)}
-    out["bias"] = out["bh"] + out["by"]
-    out["total"] = out["Wx"] + out["Wh"] + out["Wy"]
-    out["all"] = int(keep.sum())
-    out["threshold"] = None if threshold is None else float(threshold)
-    out["comparison"] = "all patterns" if threshold is None else "strength |w| > fl32(threshold), strict"
-    return out
+    n = {name: int(per[code]) for code, name in enumerate(CLASS_NAMES)}
+    return PatternCounts(**n, bias=n["bh"] + n["by"], total=n["Wx"] + n["Wh"] + n["Wy"], all=int(keep.sum()),
+                         threshold=None if threshold is None else float(threshold),
+                         comparison="all patterns" if threshold is None else "strength |w| > fl32(threshold), strict")
 
 
 # ---- the compiled plan: patterns indexed for the scatter --------------------------------------------------
@@ -483,7 +510,7 @@ def _um_readout(out_b_s, out_b_neg, out_b_has, out_ptr, out_dst, out_s, out_sg, 
 
 # ---- public forward ---------------------------------------------------------------------------------
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class UMForward:
     """The UM run over a text. hs = 2 p - 1 (as evaluated, see `activation`), ps = p(h_j), zs = net
     evidence (half log-odds), all (n, H), row t after x_t; costs (n-1,) bits of x_{t+1}; bpc their mean."""

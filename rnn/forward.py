@@ -21,7 +21,8 @@ keep states.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from llvmlite import ir
@@ -450,14 +451,16 @@ forward_kernel = _forward_kernel
 softmax_cost_kernel = _softmax_cost
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class ForwardResult:
     """Everything a forward pass over a text produces.
 
     hs, zs: (n, H) states and the pre-activations that produced them (row t = after x_t).
     costs: (n-1,) bits for predicting x_{t+1} from h_t. bpc: their sequential mean.
     logp: (n-1, 256) natural-log next-byte probabilities, when requested.
-    tanh: the float32 tanh semantics the states were computed under.
+    tanh: the float32 tanh semantics the states were computed under; model: the model that ran.
+    The Python API's names (`satrnn.forward`): states, preactivations, log_probs, and logits (computed from
+    the model's readout in float64 on first use).
     """
 
     hs: np.ndarray
@@ -467,10 +470,33 @@ class ForwardResult:
     precision: str
     logp: np.ndarray | None = None
     tanh: str = DEFAULT_TANH
+    model: ElmanRNN | None = field(default=None, repr=False)
 
     @property
     def predictions(self) -> int:
         return int(self.costs.shape[0])
+
+    @property
+    def states(self) -> np.ndarray:
+        """(n, H) float32: row t = h_t, the state after byte t."""
+        return self.hs
+
+    @property
+    def preactivations(self) -> np.ndarray:
+        """(n, H) float32: the z_t that gave the states."""
+        return self.zs
+
+    @property
+    def log_probs(self) -> np.ndarray | None:
+        """(n-1, 256) float64 natural-log next-byte probabilities (softmax in double, as the costs)."""
+        return self.logp
+
+    @cached_property
+    def logits(self) -> np.ndarray:
+        """(n-1, 256) float64 logits by[o] + sum_j Wy[o, j] h_t[j] (float64 arithmetic; log_probs is their
+        log-softmax up to the rounding of the readout kernel's float32 products)."""
+        m = self.model
+        return self.hs[:-1].astype(np.float64) @ m.Wy.T.astype(np.float64) + m.by.astype(np.float64)
 
 
 def forward(model: ElmanRNN, xs, precision: str = "f32", h0=None, clamp: bool = True,
@@ -486,7 +512,7 @@ def forward(model: ElmanRNN, xs, precision: str = "f32", h0=None, clamp: bool = 
     hs, zs = run_states(model, xs, precision, h0, tanh=tanh)
     costs, logp = readout_costs(model, hs[:-1], xs[1:], clamp=clamp, want_logp=want_logp)
     return ForwardResult(hs=hs, zs=zs, costs=costs, bpc=sequential_mean(costs), precision=precision, logp=logp,
-                         tanh=tanh)
+                         tanh=tanh, model=model)
 
 
 # ---- streaming: chunks of text, O(H) state carried across them -----------------------------------

@@ -35,7 +35,8 @@ from rich.progress import (
 
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.files import StagedOutputs, atomic_write_bytes, check_distinct, check_output
-from satrnn.rnn.model import DEFAULT_TANH, TANH_SEMANTICS, ElmanRNN, load_model
+from satrnn.rnn.model import ElmanRNN, load_model
+from satrnn.rnn.record import Record
 from satrnn.rnn.text import DEFAULT_TEXT_CAP, check_max_bytes, iter_text, load_text, text_size
 from satrnn.rnn.vocab import check_text_file_in_vocab, check_text_in_vocab
 
@@ -44,7 +45,6 @@ __all__ = ["StagedOutputs"]  # re-exported for commands
 console = Console()
 err_console = Console(stderr=True)
 
-SEMANTICS = ("exact", "f32-seq")
 MAX_STEPS = 10**12
 MAX_SEED = 2**63 - 1
 
@@ -91,45 +91,40 @@ def guard_paths(args) -> None:
 
 # ---- arguments --------------------------------------------------------------------------------
 
+# The shared options are defined once, in `satrnn.options`; these add them to a parser built by hand (the
+# commands declared as data list them in their `Command.options` instead).
+
 def add_json_flag(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true", help="print one JSON document on stdout instead of tables")
+    from satrnn.options import JSON
+    JSON.add_to(p)
 
 
 def add_model_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", nargs="?", default=None, metavar="MODEL",
-                   help="model file (.bin raw float32 or .npz); omit for the bundled default model")
-    declare_inputs(p, "model")
+    from satrnn.options import MODEL
+    MODEL.add_to(p)
 
 
 def add_tanh_arg(p: argparse.ArgumentParser) -> None:
     """--tanh: the float32 tanh of the reference forward (and the UM), applied to the loaded model."""
-    p.add_argument("--tanh", choices=TANH_SEMANTICS, default=DEFAULT_TANH,
-                   help="float32 tanh of the forward: fdlibm (default: bit-identical to glibc <= 2.40's tanhf, "
-                        "the papers' arithmetic) or cr (correctly rounded, as glibc >= 2.41); satrnn computes "
-                        "both itself, so the bits are the same on every host")
+    from satrnn.options import TANH
+    TANH.add_to(p)
 
 
 def add_model_text_args(p: argparse.ArgumentParser) -> None:
-    add_model_arg(p)
-    add_tanh_arg(p)
-    p.add_argument("text", nargs="?", default=None, metavar="TEXT",
-                   help="text file (bytes); omit together with MODEL for the default corpus")
-    p.add_argument("--max-bytes", type=int, default=None, metavar="N",
-                   help="use only the first N bytes of TEXT (the papers' programs use 1024)")
-    declare_inputs(p, "text")
+    from satrnn.options import MODEL_TEXT
+    for o in MODEL_TEXT:
+        o.add_to(p)
 
 
 def add_semantics_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--semantics", choices=SEMANTICS, default="exact",
-                   help="sign automaton arithmetic: exact real sum of the float32 terms (default) or the "
-                        "papers' sequential float32 sum")
+    from satrnn.options import SEMANTICS_OPTION
+    SEMANTICS_OPTION.add_to(p)
 
 
 def add_tier1_arg(p: argparse.ArgumentParser) -> None:
-    """--tier1 (sign automaton tier-1 tables; checked by automaton.tier1.parse_tier1, no automaton import here)."""
-    p.add_argument("--tier1", default=None, metavar="CHOICE",
-                   help="sign automaton tier-1 arithmetic: chunk8, chunk4, chunk2, chunk1 (int16 sums), wide8, "
-                        "wide4 (int32 sums); default: chosen by H (results are identical, only speed differs)")
+    """--tier1 (sign automaton tier-1 tables; checked by automaton.tier1.parse_tier1)."""
+    from satrnn.options import TIER1
+    TIER1.add_to(p)
 
 
 def seed_type(value: str) -> int:
@@ -144,7 +139,8 @@ def seed_type(value: str) -> int:
 
 
 def add_seed_arg(p: argparse.ArgumentParser, default: int = 0) -> None:
-    p.add_argument("--seed", type=seed_type, default=default, help=f"random seed (printed; default {default})")
+    from satrnn.options import seed
+    seed(default).add_to(p)
 
 
 def _default_model_and_text():
@@ -248,7 +244,10 @@ def _finite_or_none(x: float):
 
 
 def _clean(o):
-    """Recursively convert numpy values and non-finite floats (JSON has no NaN/Inf: they become null)."""
+    """Recursively convert typed results (their `as_dict()`), numpy values and non-finite floats (JSON has no
+    NaN/Inf: they become null)."""
+    if isinstance(o, Record):
+        return _clean(o.as_dict())
     if isinstance(o, dict):
         return {str(k): _clean(v) for k, v in o.items()}
     if isinstance(o, (list, tuple)):
@@ -276,8 +275,10 @@ def set_run_settings(args) -> None:
 
 def emit_json(obj) -> None:
     """Print one JSON document on stdout (plain print: no rich markup or wrapping); a full disk or closed
-    stdout is a one-line error. A dict document records the command's --tanh as "tanh" (unless it says
-    it already)."""
+    stdout is a one-line error. A typed result is written as its `as_dict()` (satrnn.rnn.record). A dict
+    document records the command's --tanh as "tanh" (unless it says it already)."""
+    if isinstance(obj, Record):
+        obj = obj.as_dict()
     if isinstance(obj, dict) and _RUN:
         obj = {**obj, **{k: v for k, v in _RUN.items() if k not in obj}}
     text = to_json(obj)
@@ -338,8 +339,8 @@ def _duration(seconds: float) -> str:
 
 
 def add_pin_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--pin", default=None, metavar="J=+1,K=-1",
-                   help="hold neurons at +1 or -1 in every step whatever their input, e.g. 8=+1,56=-1")
+    from satrnn.options import PIN
+    PIN.add_to(p)
 
 
 def pins_arg(args, H: int) -> dict:

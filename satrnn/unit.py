@@ -29,7 +29,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar
@@ -174,3 +174,33 @@ def units() -> dict[str, Analysis]:
                 if out.setdefault(v.name, v) is not v:
                     raise RuntimeError(f"two analyses named {v.name!r}")
     return out
+
+
+class Collected(MutableMapping):
+    """A mapping gathered from the analysis units on first use (`collect()` -> dict): the units live in the
+    command modules, which import the modules that hold these mappings (the report's `SECTIONS`, the ledger's
+    `MEASURES`). Writable, so that a test can replace one entry (monkeypatch.setitem)."""
+
+    def __init__(self, collect: Callable[[], dict]):
+        self._collect = collect
+        self._d: dict | None = None
+
+    def _all(self) -> dict:
+        if self._d is None:
+            self._d = self._collect()
+        return self._d
+
+    def __getitem__(self, k):
+        return self._all()[k]
+
+    def __setitem__(self, k, v):
+        self._all()[k] = v
+
+    def __delitem__(self, k):
+        del self._all()[k]
+
+    def __iter__(self):
+        return iter(self._all())
+
+    def __len__(self):
+        return len(self._all())

@@ -111,7 +111,7 @@ def test_analyses_are_typed_and_equal_to_the_internals(published):
     xs = xs[:300]
     iso = satrnn.check_isomorphism(model, xs)
     ref = check_isomorphism(model, xs)
-    assert iso.isomorphic is True and iso.sign_mismatches == ref["sign_mismatches"] == 0
+    assert iso.isomorphic is True and iso.sign_mismatches == ref.sign_mismatches == 0
     ko = satrnn.knockout(model, xs)
     r = neuron_knockout(model, xs)
     assert np.array_equal(ko.order, r.order) and np.array_equal(ko.delta, r.delta)
@@ -124,6 +124,18 @@ def test_analyses_are_typed_and_equal_to_the_internals(published):
     assert {"flips", "community", "promotes"} <= set(G.nodes[0])
     u, v, e = next(iter(G.edges(data=True)))
     assert {"weight", "coflips"} <= set(e)
+
+
+def test_the_api_reexports_the_analyses_result_types():
+    """One type per result: the API's types are the analyses' own (no conversion, no renamed copy)."""
+    from satrnn.analyses.knockout import NeuronKnockout
+    from satrnn.automaton import cascade, iso, sign
+    from satrnn.ledger.claims import LedgerRecord
+    from satrnn.rnn.forward import ForwardResult
+    assert satrnn.Forward is ForwardResult and satrnn.IsoVerdict is iso.IsoVerdict
+    assert satrnn.Knockout is NeuronKnockout and satrnn.SignAutomaton is sign.SignAutomaton
+    assert satrnn.CascadeSummary is cascade.CascadeSummary and satrnn.DerridaCurve is cascade.DerridaCurve
+    assert satrnn.LedgerRecord is LedgerRecord
 
 
 def test_find_cycles_records_and_command(published):

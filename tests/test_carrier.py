@@ -55,7 +55,7 @@ def test_influence_table_vs_naive():
     C = carriers(m, hs)
     ps = pattern_sensitive(m, C, xs)
     hc = carrier_states(hs, C, ps)
-    rows = out["table3"]["rows"]
+    rows = out.table3.rows
     for d in range(depth):
         infl, norms = [], []
         for t in range(6, 29):
@@ -66,42 +66,42 @@ def test_influence_table_vs_naive():
             delta = [(float(hs[s][j]) - np.tanh(C[s][j])) if ps[s][j] else 0.0 for j in range(6)]
             infl.append(float(np.dot(g, delta)))
             norms.append(np.linalg.norm(g))
-        assert rows[d]["signed"] == pytest.approx(np.mean(infl), rel=1e-9, abs=1e-14)
-        assert rows[d]["unsigned"] == pytest.approx(np.mean(np.abs(infl)), rel=1e-9, abs=1e-14)
-        assert rows[d]["grad_norm"] == pytest.approx(np.mean(norms), rel=1e-12)
-    t2 = out["table2"]
+        assert rows[d].signed == pytest.approx(np.mean(infl), rel=1e-9, abs=1e-14)
+        assert rows[d].unsigned == pytest.approx(np.mean(np.abs(infl)), rel=1e-9, abs=1e-14)
+        assert rows[d].grad_norm == pytest.approx(np.mean(norms), rel=1e-12)
+    t2 = out.table2
     act, _ = readout_costs(m, hs[:-1], xs[1:])
     car, _ = readout_costs(m, hc[:-1], xs[1:])
-    assert t2["actual_bpc"] == pytest.approx(act.mean(), rel=1e-12)
-    assert t2["carrier_only_bpc"] == pytest.approx(car.mean(), rel=1e-12)
-    assert t2["pattern_gain"] == pytest.approx(car.mean() - act.mean(), rel=1e-9, abs=1e-12)
-    assert t2["mean_pattern_sensitive"] == pytest.approx(ps[:-1].sum(axis=1).mean())
-    dec = out["decomposition"]
+    assert t2.actual_bpc == pytest.approx(act.mean(), rel=1e-12)
+    assert t2.carrier_only_bpc == pytest.approx(car.mean(), rel=1e-12)
+    assert t2.pattern_gain == pytest.approx(car.mean() - act.mean(), rel=1e-9, abs=1e-12)
+    assert t2.mean_pattern_sensitive == pytest.approx(ps[:-1].sum(axis=1).mean())
+    dec = out.decomposition
     for part in ("with_bias", "without_bias"):
-        p = dec[part]
-        assert p["carrier"] + p["pattern"] == pytest.approx(p["total"], rel=1e-12)
-    assert dec["with_bias"]["total"] - dec["without_bias"]["total"] == pytest.approx(dec["bias"])
+        p = getattr(dec, part)
+        assert p.carrier + p.pattern == pytest.approx(p.total, rel=1e-12)
+    assert dec.with_bias.total - dec.without_bias.total == pytest.approx(dec.bias)
     y = xs[21]
-    assert dec["without_bias"]["pattern"] == pytest.approx(
+    assert dec.without_bias.pattern == pytest.approx(
         float(np.dot(m.Wy[y].astype(np.float64), hs[20].astype(np.float64) - hc[20].astype(np.float64))), abs=1e-5)
-    json.dumps(out)
+    json.dumps(out.as_dict())
 
 
 def test_alignment_next_is_shift():
     m = random_model(5, 3)
     xs = _text(40, 3)
-    a = carrier_decomposition(m, xs, depth=6, alignment="same")["table3"]["rows"]
-    b = carrier_decomposition(m, xs, depth=6, alignment="next")["table3"]["rows"]
-    assert b[0]["signed"] is None
+    a = carrier_decomposition(m, xs, depth=6, alignment="same").table3.rows
+    b = carrier_decomposition(m, xs, depth=6, alignment="next").table3.rows
+    assert b[0].signed is None
     for d in range(1, 6):
-        assert b[d]["signed"] == pytest.approx(a[d - 1]["signed"], rel=1e-12)
+        assert b[d].signed == pytest.approx(a[d - 1].signed, rel=1e-12)
 
 
 def test_replace_all_and_errors():
     m = random_model(5, 4)
     xs = _text(30, 4)
     out = carrier_decomposition(m, xs, replace="all", target="logprob", depth=3)
-    assert out["choices"]["replace"] == "all"
+    assert out.choices.replace == "all"
     for kw in ({"byteset": "x"}, {"replace": "none"}, {"alignment": "prev"}, {"target": "p"}, {"depth": 0},
                {"table3_positions": (5, 400)}):
         with pytest.raises(SatrnnInputError):
@@ -126,14 +126,14 @@ def test_published_structure(published, published_forward):
     published, so these are regression values with the documented default choices)."""
     model, xs = published
     out = carrier_decomposition(model, xs, hs=published_forward.hs)
-    t2 = out["table2"]
-    assert round(t2["mean_pattern_sensitive"], 1) == 17.8
-    assert [r["neuron"] for r in t2["top_sensitive"][:5]] == [8, 68, 16, 52, 112]
-    assert t2["carrier_only_bpc"] > t2["actual_bpc"]
-    rows = out["table3"]["rows"]
-    assert out["table3"]["count"] == 973
-    assert (round(rows[0]["signed"], 2), round(rows[0]["unsigned"], 2), round(rows[1]["signed"], 2)) == \
+    t2 = out.table2
+    assert round(t2.mean_pattern_sensitive, 1) == 17.8
+    assert [r.neuron for r in t2.top_sensitive[:5]] == [8, 68, 16, 52, 112]
+    assert t2.carrier_only_bpc > t2.actual_bpc
+    rows = out.table3.rows
+    assert out.table3.count == 973
+    assert (round(rows[0].signed, 2), round(rows[0].unsigned, 2), round(rows[1].signed, 2)) == \
         (1.75, 1.82, 0.78)
-    dec = out["decomposition"]
-    assert (dec["input_char"], dec["target_char"]) == ("m", "e")
-    assert dec["top_neurons"][0]["neuron"] == 8
+    dec = out.decomposition
+    assert (dec.input_char, dec.target_char) == ("m", "e")
+    assert dec.top_neurons[0].neuron == 8

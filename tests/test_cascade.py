@@ -67,11 +67,11 @@ def test_cascade_summary_bookkeeping():
     selfb = cas.self_flip_bits(A, states, xs, c.t)
     s = cas.cascade_summary(c, H, selfb)
     m = c.t.shape[0]
-    assert m == 40 - 6 and sum(s["one_step"]["histogram"]) == m * H
-    assert abs(sum(s["fates"].values()) - 1) < 1e-12
-    assert all(a <= b for a, b in zip(s["died_by_step"], s["died_by_step"][1:]))  # healed flips stay healed
-    assert sum(r["flips"] for r in s["per_byte"]) == m * H
-    assert s["one_step"]["ci95"][0] <= s["one_step"]["mean"] <= s["one_step"]["ci95"][1]
+    assert m == 40 - 6 and sum(s.one_step.histogram) == m * H
+    assert abs(sum(s.fates.values()) - 1) < 1e-12
+    assert all(a <= b for a, b in zip(s.died_by_step, s.died_by_step[1:]))  # healed flips stay healed
+    assert sum(r.flips for r in s.per_byte) == m * H
+    assert s.one_step.ci95[0] <= s.one_step.mean <= s.one_step.ci95[1]
     # self bits: did neuron j's own next bit change? checked literally
     for r, t in enumerate(c.t[:5]):
         base = naive.bool_step(model.Wx, model.Wh, model.bh, int(xs[t + 1]), as_pm(states[t], H), "exact")
@@ -80,7 +80,7 @@ def test_cascade_summary_bookkeeping():
             fl[j] = -fl[j]
             o = naive.bool_step(model.Wx, model.Wh, model.bh, int(xs[t + 1]), fl, "exact")
             assert selfb[r, j] == int(o[j] != base[j])
-    assert abs(s["one_step_others"] - (c.d[:, :, 0] - selfb).mean()) < 1e-12
+    assert abs(s.one_step_others - (c.d[:, :, 0] - selfb).mean()) < 1e-12
 
 
 @pytest.mark.parametrize("sem", SEMANTICS)
@@ -91,8 +91,8 @@ def test_flip_sensitivity_paper_matches_literal(sem):
     xs = np.random.default_rng(8).integers(0, 256, 60).astype(np.uint8)
     got = bf.flip_sensitivity_paper(A, xs, 42)
     cs, most, mean, state = naive.flip_sensitivity_paper(step_x(model, sem), xs, H, 42)
-    assert got["c"] == cs and got["most_affected"] == most and got["mean_sensitivity"] == float(mean)
-    assert got["state_first16"] == "".join("1" if v > 0 else "0" for v in state[:16])
+    assert got.c == cs and got.most_affected == most and got.mean_sensitivity == float(mean)
+    assert got.state_first16 == "".join("1" if v > 0 else "0" for v in state[:16])
 
 
 @pytest.mark.parametrize("sem", SEMANTICS)
@@ -104,12 +104,12 @@ def test_influence_graph_matches_literal(sem):
     states, _ = cas.float_sign_trajectory(model, xs)
     got = bf.influence_graph(A, states, xs)
     frac, mean_inf, nT = naive.influence_graph_paper(step_x(model, sem), [as_pm(v, H) for v in states], xs, H)
-    assert got["positions"] == nT == len(range(10, 42, 3))
-    assert np.array_equal(got["frac"], frac) and got["mean_influence"] == float(mean_inf)
+    assert got.positions == nT == len(range(10, 42, 3))
+    assert np.array_equal(got.frac, frac) and got.mean_influence == float(mean_inf)
     # the mean out-degree equals the mean one-step cascade over the same flips (a second kernel)
     c = cas.flip_cascades(A, states, xs, 1, np.arange(10, 42, 3))
-    assert abs(got["mean_out_degree"] - c.d[:, :, 0].mean()) < 1e-12
-    assert np.array_equal(got["counts"].sum(axis=1), c.d[:, :, 0].sum(axis=0))
+    assert abs(got.mean_out_degree - c.d[:, :, 0].mean()) < 1e-12
+    assert np.array_equal(got.counts.sum(axis=1), c.d[:, :, 0].sum(axis=0))
 
 
 def test_derrida_identity_and_decoupled_networks():
@@ -118,10 +118,10 @@ def test_derrida_identity_and_decoupled_networks():
     copy = ElmanRNN(Wx=np.zeros((H, 256), np.float32), Wh=np.eye(H, dtype=np.float32), bh=np.zeros(H, np.float32),
                     Wy=np.zeros((256, H), np.float32), by=np.zeros(256, np.float32))
     d = cas.derrida_curve(SignAutomaton.from_model(copy, "exact"), xs, pairs=20, seed=3)
-    assert d["mean"] == [float(v) for v in range(1, H + 1)]  # B(s) = s: distance preserved exactly
+    assert list(d.mean) == [float(v) for v in range(1, H + 1)]  # B(s) = s: distance preserved exactly
     dead = copy.replace(Wh=np.zeros((H, H), np.float32), bh=np.ones(H, np.float32))
     d0 = cas.derrida_curve(SignAutomaton.from_model(dead, "exact"), xs, pairs=20, seed=3)
-    assert d0["mean"] == [0.0] * H and d0["derrida_coefficient"]["mean"] == 0.0
+    assert list(d0.mean) == [0.0] * H and d0.derrida_coefficient.mean == 0.0
 
 
 def test_derrida_pairs_have_exact_distance_and_seed_determinism():
@@ -134,9 +134,9 @@ def test_derrida_pairs_have_exact_distance_and_seed_determinism():
     xs = np.random.default_rng(1).integers(0, 256, 50).astype(np.uint8)
     a = cas.derrida_curve(A, xs, pairs=30, seed=7)
     b = cas.derrida_curve(A, xs, pairs=30, seed=7)
-    assert a == b and a["seed"] == 7 and len(a["d"]) == 24
-    ci = a["derrida_coefficient"]["ci95"]
-    assert ci[0] <= a["mean"][0] <= ci[1]
+    assert a == b and a.seed == 7 and len(a.d) == 24
+    ci = a.derrida_coefficient.ci95
+    assert ci[0] <= a.mean[0] <= ci[1]
 
 
 def test_published_paper_figures(published, published_forward):
@@ -146,12 +146,12 @@ def test_published_paper_figures(published, published_forward):
     got = bf.flip_sensitivity_paper(A, xs, 42)
     H = model.H
     cs, most, mean, state = naive.flip_sensitivity_paper(step_x(model, "f32-seq"), xs, H, 42)
-    assert got["c"] == cs and got["most_affected"] == most and got["mean_sensitivity"] == float(mean)
+    assert got.c == cs and got.most_affected == most and got.mean_sensitivity == float(mean)
     states = pack(published_forward.hs)
     ig = bf.influence_graph(A, states, xs)
-    assert ig["positions"] == 338 and ig["first_position"] == 10 and ig["last_position"] == 1021
+    assert ig.positions == 338 and ig.first_position == 10 and ig.last_position == 1021
     c = cas.flip_cascades(A, states, xs, 1, np.arange(10, 1022, 3))
-    assert abs(ig["mean_out_degree"] - c.d[:, :, 0].mean()) < 1e-12
+    assert abs(ig.mean_out_degree - c.d[:, :, 0].mean()) < 1e-12
 
 
 def test_cascade_cli_json_and_threads(tmp_path):
@@ -188,9 +188,9 @@ def test_measure_flip_spread_keys_and_candidates():
     model = random_model(H, 6, scale=2.0)
     xs = np.random.default_rng(6).integers(0, 256, 60).astype(np.uint8)
     r = bf.measure_flip_spread(model, xs, "exact", k=3, derrida_pairs=20, seed=1)
-    assert set(r) >= {"cascades", "paper_compatible", "derrida", "candidates"}
-    c = r["candidates"]
-    assert c["sign_trajectory_mean_d1"] == r["cascades"]["sign"]["one_step"]["mean"]
-    assert c["q1_boolean_3.3_mean_sensitivity_t42"] == r["paper_compatible"]["flip_sensitivity_t42"]["mean_sensitivity"]
-    assert c["derrida_slope_random_pairs"] == r["derrida"]["random"]["mean"][0]
-    assert r["paper_compatible"]["semantics"] == "f32-seq"
+    assert set(r.as_dict()) >= {"cascades", "paper_compatible", "derrida", "candidates"}
+    c = r.candidates
+    assert c["sign_trajectory_mean_d1"] == r.cascades.sign.one_step.mean
+    assert c["q1_boolean_3.3_mean_sensitivity_t42"] == r.paper_compatible.flip_sensitivity_t42.mean_sensitivity
+    assert c["derrida_slope_random_pairs"] == r.derrida.random.mean[0]
+    assert r.paper_compatible.semantics == "f32-seq"

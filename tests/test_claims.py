@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from satrnn.cache import Results
 from satrnn.ledger import claims as C
-from satrnn.ledger.measures import MEASURES, LedgerContext, run_ledger
+from satrnn.ledger.measures import MEASURES, run_ledger
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -174,18 +175,19 @@ def test_evaluate_counts_every_claim_and_reports_missing_modules():
     recs = C.evaluate(C.CLAIMS, fn)
     assert len(recs) == len(C.CLAIMS)
     s = C.summarize(recs)
-    assert s["total"]["total"] == len(C.CLAIMS)
-    assert sum(d["total"] for d in s["per_seed"].values()) == len(C.CLAIMS)
+    assert s.total["total"] == len(C.CLAIMS)
+    assert sum(d["total"] for d in s.per_seed.values()) == len(C.CLAIMS)
     for r in recs:
-        assert r["verdict"] in C.VERDICTS
-        if r["verdict"] == "not measurable":
-            assert r["reason"]
+        assert r.verdict in C.VERDICTS
+        if r.verdict == "not measurable":
+            assert r.reason
 
 
 def test_paper_values_appear_only_in_the_registry():
     """Distinctive printed values (>= 3 significant digits with a decimal point) are not in the ledger code."""
-    mine = ["satrnn/ledger/measures.py", "satrnn/report/sections.py", "satrnn/commands/verify.py",
-            "satrnn/commands/report.py", "satrnn/ledger/claims.py", "satrnn/api.py"]
+    mine = ["satrnn/ledger/measures.py", "satrnn/report/sections.py", "satrnn/ledger/claims.py", "satrnn/api.py",
+            "satrnn/cache.py", "satrnn/report/render.py"]
+    mine += [str(p.relative_to(REPO)) for p in sorted((REPO / "satrnn" / "commands").glob("*.py"))]  # the units
     values = set()
     for c in C.CLAIMS:
         for m in re.findall(r"\d+\.\d+", c.paper_value):
@@ -205,24 +207,23 @@ def test_paper_values_appear_only_in_the_registry():
 @pytest.fixture(scope="module")
 def ledger(published):
     model, xs = published
-    ctx = LedgerContext(model, xs)
-    records, summary = run_ledger(model, xs, show_progress=False, ctx=ctx)
-    return {r["id"]: r for r in records}, summary
+    records, summary = run_ledger(model, xs, show_progress=False, results=Results(model, xs))
+    return {r.id: r for r in records}, summary
 
 
 def test_every_measurement_runs(ledger):
     recs, summary = ledger
-    assert summary["total"]["total"] == len(C.CLAIMS)
+    assert summary.total["total"] == len(C.CLAIMS)
     for r in recs.values():
-        reason = r["reason"] or ""
-        assert not reason.startswith("measurement failed"), (r["id"], reason)
-        assert "not implemented" not in reason, (r["id"], reason)
-        if r["verdict"] == "not measurable" and C.get_claim(r["id"]).reason is None:
+        reason = r.reason or ""
+        assert not reason.startswith("measurement failed"), (r.id, reason)
+        assert "not implemented" not in reason, (r.id, reason)
+        if r.verdict == "not measurable" and C.get_claim(r.id).reason is None:
             # every analysis module has landed: only a gate may make a measurable claim unmeasurable
-            assert reason.startswith("baseline mismatch"), (r["id"], reason)
-            assert r["measured"] is not None, r["id"]
-        if C.get_claim(r["id"]).measure is not None and C.get_claim(r["id"]).reason is None:
-            assert r["measured"] is not None, r["id"]
+            assert reason.startswith("baseline mismatch"), (r.id, reason)
+            assert r.measured is not None, r.id
+        if C.get_claim(r.id).measure is not None and C.get_claim(r.id).reason is None:
+            assert r.measured is not None, r.id
 
 
 @pytest.mark.parametrize("cid,verdict", [
@@ -252,15 +253,15 @@ def test_every_measurement_runs(ledger):
 ])
 def test_sample_verdicts_on_published_weights(ledger, cid, verdict):
     recs, _ = ledger
-    assert recs[cid]["verdict"] == verdict, recs[cid]
+    assert recs[cid].verdict == verdict, recs[cid]
 
 
 def test_gated_rows_keep_their_measurement_and_say_why(ledger):
     recs, _ = ledger
     base = recs["s001.minimal.full.bpc"]
-    assert base["verdict"] == "not measurable"
-    assert abs(base["measured"] - recs["s004.intro.baseline"]["measured"]) < 1e-12
-    assert "baseline" in base["reason"]
+    assert base.verdict == "not measurable"
+    assert abs(base.measured - recs["s004.intro.baseline"].measured) < 1e-12
+    assert "baseline" in base.reason
 
 
 def test_verify_cli_json_and_strict(model_path, text_path, capsys):

@@ -53,21 +53,21 @@ def test_published_counts_equal_naive_loop(published_forward):
 def test_published_report(published):
     model, xs = published
     rep = coflip_report(model, xs)
-    assert rep["transitions"] == 1022
-    assert len(rep["top_pairs"]) == 15
-    c = [r["coflips"] for r in rep["top_pairs"]]
+    assert rep.transitions == 1022
+    assert len(rep.top_pairs) == 15
+    c = [r.coflips for r in rep.top_pairs]
     assert c == sorted(c, reverse=True)
     # measured: the most co-flipping pair and the pairs with Jaccard > 0.5
-    assert (rep["top_pairs"][0]["a"], rep["top_pairs"][0]["b"], rep["top_pairs"][0]["coflips"]) == (3, 36, 494)
-    assert rep["pairs_jaccard_gt_half"] == 17
-    assert np.array_equal(rep["flips"], flip_matrix(forward(model, xs).hs[:-1]).sum(axis=1))
+    assert (rep.top_pairs[0].a, rep.top_pairs[0].b, rep.top_pairs[0].coflips) == (3, 36, 494)
+    assert rep.pairs_jaccard_gt_half == 17
+    assert np.array_equal(rep.flips, flip_matrix(forward(model, xs).hs[:-1]).sum(axis=1))
 
 
 def test_top_pairs_stable_ties():
     C = np.array([[3, 2, 2], [2, 3, 2], [2, 2, 3]])
     rows, tie = top_pairs(C, jaccard_f32(C), k=2)
-    assert [(r["a"], r["b"]) for r in rows] == [(0, 1), (0, 2)]
-    assert tie == {"count_at_cut": 2, "pairs_with_count_at_cut": 3, "listed_at_cut": 2, "tie_at_cut": True}
+    assert [(r.a, r.b) for r in rows] == [(0, 1), (0, 2)]
+    assert tie.as_dict() == {"count_at_cut": 2, "pairs_with_count_at_cut": 3, "listed_at_cut": 2, "tie_at_cut": True}
     J = jaccard_f32(np.array([[0, 0], [0, 0]]))
     assert J.dtype == np.float32 and (J == 0).all()
 
@@ -83,7 +83,7 @@ def test_graph_roundtrip_graphml(tmp_path):
     G = coflip_graph(model, rep, min_jaccard=0.2, top_k=2, seed=3)
     assert G.number_of_nodes() == 10 and G.number_of_edges() > 0
     for a, b, d in G.edges(data=True):
-        assert d["weight"] == float(rep["jaccard"][a, b]) and d["coflips"] == int(rep["counts"][a, b])
+        assert d["weight"] == float(rep.jaccard[a, b]) and d["coflips"] == int(rep.counts[a, b])
     p = tmp_path / "g.graphml"
     write_graphml(G, p)
     G2 = read_graphml(p)
@@ -105,23 +105,23 @@ def test_communities_are_seeded_and_deterministic():
     s1 = graph_summary(coflip_graph(model, rep, min_jaccard=0.1, seed=5))
     s2 = graph_summary(coflip_graph(model, rep, min_jaccard=0.1, seed=5))
     assert s1 == s2
-    members = sorted(j for c in s1["communities"] for j in c["members"])
+    members = sorted(j for c in s1.communities for j in c.members)
     assert members == list(range(10))
 
 
 def test_graph_edge_selection():
     model, rep = _small_report()
-    J = rep["jaccard"]
+    J = rep.jaccard
     G = coflip_graph(model, rep, min_jaccard=0.3, seed=0)
     a, b = np.triu_indices(10, 1)
-    expect = {(int(x), int(y)) for x, y in zip(a, b) if J[x, y] >= np.float32(0.3) and rep["counts"][x, y] > 0}
+    expect = {(int(x), int(y)) for x, y in zip(a, b) if J[x, y] >= np.float32(0.3) and rep.counts[x, y] > 0}
     assert set(G.edges) == expect
     Gk = coflip_graph(model, rep, min_jaccard=None, top_k=1, seed=0)
     for j in range(10):
         row = J[j].astype(float).copy()
         row[j] = -1
         best = int(np.argmax(row))
-        if rep["counts"][j, best] > 0:
+        if rep.counts[j, best] > 0:
             assert Gk.has_edge(j, best)
 
 

@@ -19,7 +19,7 @@ def run_cmd(argv):
     from satrnn.cli import _Parser
     from satrnn.commands import counting as cmd
     parser = _Parser(prog="satrnn")
-    cmd.register(parser.add_subparsers(parser_class=_Parser))
+    cmd.COMMAND.add_to(parser.add_subparsers(parser_class=_Parser))
     args = parser.parse_args(argv)
     return args.func(args)
 
@@ -39,12 +39,12 @@ def generated_text(n: int, seed: int = 0) -> np.ndarray:
 def test_by_hand():
     # "aab", D = (1): T = {1, 2}, context 'a' twice, next 'a' then 'b': 1 bit each, 2 patterns
     m = skipgram_model(np.frombuffer(b"aab", np.uint8), [1])
-    assert (m["bpc"], m["patterns"], m["contexts"], m["positions"]) == (1.0, 2, 1, 2)
+    assert (m.bpc, m.patterns, m.contexts, m.positions) == (1.0, 2, 1, 2)
     m = skipgram_model(np.frombuffer(b"abababab", np.uint8), [1])
-    assert (m["bpc"], m["patterns"]) == (0.0, 2)
+    assert (m.bpc, m.patterns) == (0.0, 2)
     # sequential KT on "aab": t=1: (0+.5)/(0+128); t=2: (0+.5)/(1+128)
     s = skipgram_model(np.frombuffer(b"aab", np.uint8), [1], code="sequential")
-    assert s["bpc"] == pytest.approx((-np.log2(0.5 / 128) - np.log2(0.5 / 129)) / 2, abs=1e-12)
+    assert s.bpc == pytest.approx((-np.log2(0.5 / 128) - np.log2(0.5 / 129)) / 2, abs=1e-12)
 
 
 @pytest.mark.parametrize("offsets", [[1], [2], [1, 3], [1, 8, 20, 3], [5, 1, 2], [1, 8, 20, 3, 27, 2, 12, 7]])
@@ -52,8 +52,8 @@ def test_matches_literal(offsets):
     xs = np.frombuffer(TEXT, np.uint8)
     m = skipgram_model(xs, offsets)
     bpc, pats = naive.skipgram_bpc(xs, offsets)
-    assert m["bpc"] == pytest.approx(bpc, abs=1e-12) and m["patterns"] == pats
-    assert skipgram_model(xs, offsets, "sequential")["bpc"] == pytest.approx(naive.sequential_kt_bpc(xs, offsets),
+    assert m.bpc == pytest.approx(bpc, abs=1e-12) and m.patterns == pats
+    assert skipgram_model(xs, offsets, "sequential").bpc == pytest.approx(naive.sequential_kt_bpc(xs, offsets),
                                                                               abs=1e-12)
 
 
@@ -72,32 +72,32 @@ def test_property_literal(data, offsets):
 def test_greedy_matches_literal_and_scores_are_bit_identical():
     xs = np.frombuffer(TEXT, np.uint8)
     g = greedy_offsets(xs, steps=5, cap=12)
-    assert g["order"] == naive.greedy_offsets(xs, 5, 12)
-    for s in g["steps"]:        # the numba greedy score equals the vectorised model bit for bit
-        m = skipgram_model(xs, s["offsets"])
-        assert (m["bpc"], m["patterns"], m["positions"]) == (s["bpc"], s["patterns"], s["positions"])
+    assert g.order == naive.greedy_offsets(xs, 5, 12)
+    for s in g.steps:        # the numba greedy score equals the vectorised model bit for bit
+        m = skipgram_model(xs, s.offsets)
+        assert (m.bpc, m.patterns, m.positions) == (s.bpc, s.patterns, s.positions)
 
 
 def test_greedy_tie_goes_to_smallest_offset():
     """Period-2 text: after D = (1), every candidate gives 0 bits; the smallest (2) must be chosen."""
     xs = np.frombuffer(b"ab" * 30, np.uint8)
     g = greedy_offsets(xs, steps=3, cap=6)
-    assert g["order"] == [1, 2, 3] and g["steps"][1]["tied_candidates"] == [2, 3, 4, 5, 6]
+    assert g.order == [1, 2, 3] and g.steps[1].tied_candidates == [2, 3, 4, 5, 6]
 
 
 def test_published_counting(text_path):
     from satrnn.rnn.text import load_text
     xs = load_text(text_path)
     r = counting_report(xs)
-    assert r["greedy"]["order"] == [1, 8, 20, 3, 27, 2, 12, 7]
-    m = r["models"]
-    assert (round(m["bigram"]["bpc"], 2), m["bigram"]["patterns"]) == (2.05, 231)
-    assert (round(m["skip4"]["bpc"], 3), m["skip4"]["patterns"]) == (0.069, 712)
-    assert (round(m["skip8"]["bpc"], 3), m["skip8"]["patterns"]) == (0.043, 834)
-    assert all(v["bpc_sequential_kt"] > 5 for v in m.values())      # the in-sample numbers are not codes
+    assert r.greedy.order == [1, 8, 20, 3, 27, 2, 12, 7]
+    m = r.models
+    assert (round(m["bigram"].bpc, 2), m["bigram"].patterns) == (2.05, 231)
+    assert (round(m["skip4"].bpc, 3), m["skip4"].patterns) == (0.069, 712)
+    assert (round(m["skip8"].bpc, 3), m["skip8"].patterns) == (0.043, 834)
+    assert all(v.bpc_sequential_kt > 5 for v in m.values())      # the in-sample numbers are not codes
     g50 = greedy_offsets(xs, steps=8, cap=50)
-    assert g50["order"][:2] == [1, 8] and g50["order"] != r["greedy"]["order"]
-    assert min(s["bpc"] for s in g50["steps"]) == 0.0
+    assert g50.order[:2] == [1, 8] and g50.order != r.greedy.order
+    assert min(s.bpc for s in g50.steps) == 0.0
 
 
 def test_errors():
@@ -136,15 +136,15 @@ def test_one_megabyte_generated_text():
     from satrnn.rnn.model import random_model
     xs = generated_text(1 << 20)
     r = counting_report(xs, steps=4, cap=12)
-    assert len(r["greedy"]["order"]) == 4 and r["models"]["skip4"]["positions"] > 1_000_000
-    assert r["models"]["bigram"]["bpc"] > r["models"]["skip4"]["bpc"]
+    assert len(r.greedy.order) == 4 and r.models["skip4"].positions > 1_000_000
+    assert r.models["bigram"].bpc > r.models["skip4"].bpc
     rows = top_pmi_per_offset(xs)
-    assert len(rows) == 10 and all(row["pmi"] is not None for row in rows)
+    assert len(rows) == 10 and all(row.pmi is not None for row in rows)
     model = random_model(8, 5)
     hs, _ = run_states(model, xs)
     fm = factor_map(model, xs, offsets=(1, 8, 20, 3), hs=hs)
-    assert 0 <= fm["overall_mean_r2"] <= 1 and sum(row["neurons"] for row in fm["table"]) == 8
+    assert 0 <= fm.overall_mean_r2 <= 1 and sum(row.neurons for row in fm.table) == 8
     q2 = q2_offsets(model, xs, hs=hs)
-    assert len(q2["positions"]) == 13
+    assert len(q2.positions) == 13
     ho = q7_higher_order(model, xs, hs=hs, positions=range(30, len(xs) - 2, 4096))
-    assert ho["n_positions"] == 256
+    assert ho.n_positions == 256

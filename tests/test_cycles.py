@@ -109,7 +109,7 @@ def test_budget_hit_is_reported_not_silent():
     r = cyc.find_cycles(A, from_int(1, H)[None, :], np.array([[0]]), budget=4)
     assert r.status[0] == cyc.STATUS_UNRESOLVED and r.mu[0] == -1 and r.lam[0] == -1 and r.rep_hex(0) is None
     s = cyc.summarize(r)
-    assert s["unresolved"] == 1 and s["fraction_unresolved"] == 1.0 and s["distinct_cycles"] == 0
+    assert s.unresolved == 1 and s.fraction_unresolved == 1.0 and s.distinct_cycles == 0
 
 
 # ---- Brent vs brute force vs exhaustive enumeration -------------------------------------------------
@@ -214,12 +214,12 @@ def test_paper_search_matches_literal_program(sem):
         got = paper_attractor_search(A, x, seed=42)
         inits, finals, conv, classes, mean_conv, cstart, period = naive.attractor_search_paper(
             lambda s, b, model=model: naive.bool_step(model.Wx, model.Wh, model.bh, b, s, sem), x, H)
-        assert got["trial_starts"] == [format(naive.state_to_int(s), f"0{(H + 3) // 4}x") for s in inits]
-        assert got["converge_steps"] == conv
-        assert [(c["first_trial"], c["size"]) for c in got["classes"]] == classes
-        assert got["mean_convergence"] == float(mean_conv)
-        assert got["cycle_start"] == format(naive.state_to_int(cstart), f"0{(H + 3) // 4}x")
-        assert got["cycle_period"] == period
+        assert got.trial_starts == [format(naive.state_to_int(s), f"0{(H + 3) // 4}x") for s in inits]
+        assert got.converge_steps == conv
+        assert [(c.first_trial, c.size) for c in got.classes] == classes
+        assert got.mean_convergence == float(mean_conv)
+        assert got.cycle_start == format(naive.state_to_int(cstart), f"0{(H + 3) // 4}x")
+        assert got.cycle_period == period
 
 
 def test_paper_search_on_published(published):
@@ -227,8 +227,8 @@ def test_paper_search_on_published(published):
     A = SignAutomaton.from_model(model, "f32-seq")
     p = paper_attractor_search(A, int(xs[42]), seed=42)
     # Seed 001: "no cycles up to period 100 in 50 random starts" (measured: no fixed point, no cycle <= 100).
-    assert p["unique_final_states"] == 50 and p["fixed_points_reached"] == 0 and p["cycle_period"] == 0
-    assert p["mean_convergence"] == 100.0
+    assert p.unique_final_states == 50 and p.fixed_points_reached == 0 and p.cycle_period == 0
+    assert p.mean_convergence == 100.0
 
 
 # ---- determinism across thread counts; CLI contract ------------------------------------------------

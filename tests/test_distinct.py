@@ -235,7 +235,7 @@ def _unique_with_cap(monkeypatch, model, xs, cap, tmp):
         m.setattr(DistinctStates, "BUCKETS", 8)
         m.setattr(dmod, "_append", count_appends)
         m.setattr(tempfile, "tempdir", str(tmp))
-        u = bf.boolean_report(model, xs)["unique"]
+        u = bf.boolean_report(model, xs).unique
     assert os.listdir(tmp) == []
     return u, sum(appended)
 
@@ -251,14 +251,14 @@ def test_boolean_report_unique_same_with_tiny_cap(which, request, monkeypatch, t
     model, xs = request.getfixturevalue("published") if which == "published" else _random_case()
     u_default, spilled_default = _unique_with_cap(monkeypatch, model, xs, DistinctStates.MEMORY_ROWS, tmp_path)
     u_tiny, spilled_tiny = _unique_with_cap(monkeypatch, model, xs, 64, tmp_path)
-    assert spilled_default == 0 and spilled_tiny >= u_default["unique_exact"]
+    assert spilled_default == 0 and spilled_tiny >= u_default.unique_exact
     for k in ("unique_exact", "unique_hash", "hash_collisions"):
-        assert u_tiny[k] == u_default[k]
+        assert getattr(u_tiny, k) == getattr(u_default, k)
     # and both equal the whole trajectory's distinct rows
     aut = bf.SignAutomaton.from_model(model, "f32-seq")
     traj = aut.run(bitset.all_minus(model.H), xs[:-1])
-    assert u_default["unique_exact"] == np.unique(traj, axis=0).shape[0]
-    assert u_default["unique_hash"] == np.unique(bf.paper_hashes(traj, model.H)).shape[0]
+    assert u_default.unique_exact == np.unique(traj, axis=0).shape[0]
+    assert u_default.unique_hash == np.unique(bf.paper_hashes(traj, model.H)).shape[0]
 
 
 def test_boolean_report_interrupted_leaves_no_spill_files(monkeypatch, tmp_path):

@@ -99,7 +99,7 @@ def test_pinned_sign_dynamics_on_published_weights(published, semantics):
 def test_unpinned_dynamics_is_the_boolean_report(published, data):
     from satrnn.analyses.boolean_figures import boolean_report
     model, xs = published
-    assert data.dynamics.bpc == boolean_report(model, xs, "exact")["dynamics"]["bpc"]
+    assert data.dynamics.bpc == boolean_report(model, xs, "exact").dynamics.bpc
 
 
 def test_bad_pins():
@@ -120,18 +120,18 @@ def test_data_equal_analysis_functions(published, data):
     from satrnn.automaton.margins import margin_report
     model, xs = published
     assert np.array_equal(data.ko_delta, neuron_knockout(model, xs).delta)
-    assert data.mean_margin.tolist() == margin_report(model, xs)["per_neuron"]["mean"]
+    assert data.mean_margin.tolist() == margin_report(model, xs).per_neuron.mean
     sat = saturation_report(model, xs)
-    assert np.array_equal(data.flips, sat["flips"])
-    assert np.array_equal(data.mean_dwell, sat["mean_dwell_per_neuron_all"], equal_nan=True)
+    assert np.array_equal(data.flips, sat.flips)
+    assert np.array_equal(data.mean_dwell, sat.mean_dwell_per_neuron_all, equal_nan=True)
     co = coflip_report(model, xs)
-    assert np.array_equal(data.coflips, co["counts"]) and np.array_equal(data.jaccard, co["jaccard"])
-    top = carrier_decomposition(model, xs, depth=1)["table2"]["top_sensitive"]
+    assert np.array_equal(data.coflips, co.counts) and np.array_equal(data.jaccard, co.jaccard)
+    top = carrier_decomposition(model, xs, depth=1).table2.top_sensitive
     for r in top:
-        assert round(data.pattern_sensitivity[r["neuron"]] * data.steps) == r["positions"]
+        assert round(data.pattern_sensitivity[r.neuron] * data.steps) == r.positions
     # the raster arrays: sigma(h_t), flips between h_{t-1} and h_t, |z_t|
     assert data.signs.shape == (xs.shape[0] - 1, model.H)
-    assert np.array_equal(data.flips_tj.sum(axis=0), sat["flips"])
+    assert np.array_equal(data.flips_tj.sum(axis=0), sat.flips)
 
 
 def test_graph_equals_coflip_graph(published, data):
@@ -201,7 +201,7 @@ def test_app_views_neuron_threshold_pin(published, data):
             co = coflip_report(model, xs)
             first = _cells(nb, 0)
             i = int(first[0][1:])
-            assert first[1] == f"{int(co['counts'][8, i]):,}" and first[2] == f"{co['jaccard'][8, i]:.3f}"
+            assert first[1] == f"{int(co.counts[8, i]):,}" and first[2] == f"{co.jaccard[8, i]:.3f}"
             # the Neurons table, default sort: knockout delta descending, cells as the analyses give them
             await pilot.press("n")
             nt = app.main.query_one("#neuron-table", DataTable)
@@ -221,8 +221,8 @@ def test_app_views_neuron_threshold_pin(published, data):
             G = coflip_graph(model, co, min_jaccard=0.35, seed=0)
             summ = graph_summary(G)
             status = str(app.main.query_one("#graph-status", Static).render())
-            assert f"{summ['edges']:,} edges, {len(summ['communities'])} communities" in status
-            assert len(app.main.query_one("#communities", ListView).children) == len(summ["communities"])
+            assert f"{summ.edges:,} edges, {len(summ.communities)} communities" in status
+            assert len(app.main.query_one("#communities", ListView).children) == len(summ.communities)
             await pilot.press("minus", "minus")
             await wait_until(pilot, lambda: app.graph_view.threshold == 0.25 and not app.graph_pending)
             # open a neuron from the table (enter on the focused row) and pin it
@@ -292,13 +292,13 @@ def test_app_ledger_filters(published, data):
             await pilot.pause()
             tbl = app.main.query_one("#ledger-table", DataTable)
             assert app.ledger_state.available, app.ledger_message
-            assert [r["id"] for r in app.ledger_state.records] == ids
+            assert [r.id for r in app.ledger_state.records] == ids
             assert tbl.row_count == len(some)
             await pilot.press("d", "d")  # seed 001
             assert tbl.row_count == sum(1 for c in some if c.seed_key == "001")
             await pilot.press("v")  # reproduced only
             recs = app.ledger_state.records
-            assert tbl.row_count == sum(1 for r in recs if r["seed"].startswith("001") and r["verdict"] == "reproduced")
+            assert tbl.row_count == sum(1 for r in recs if r.seed.startswith("001") and r.verdict == "reproduced")
     _run(go())
 
 

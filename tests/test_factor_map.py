@@ -28,7 +28,7 @@ def run_cmd(argv):
     from satrnn.cli import _Parser
     from satrnn.commands import factor_map as cmd
     parser = _Parser(prog="satrnn")
-    cmd.register(parser.add_subparsers(parser_class=_Parser))
+    cmd.COMMAND.add_to(parser.add_subparsers(parser_class=_Parser))
     args = parser.parse_args(argv)
     return args.func(args)
 
@@ -64,7 +64,7 @@ def test_identical_partitions_tie_exactly_first_pair_wins():
         t = np.arange(5, len(xs))
         R[(a, b)], _ = cell_r2(xs[t - a].astype(np.int64) * 256 + xs[t - b], hs[5:])
     assert np.array_equal(R[(4, 2)], R[(2, 1)])       # {4,2} and {2,1}: same partition on a period-3 text
-    assert all(n["pair"] == [4, 2] for n in r["neurons"])   # every pair gives the same partition here
+    assert all(n.pair == [4, 2] for n in r.neurons)   # every pair gives the same partition here
 
 
 def test_factor_map_matches_literal():
@@ -74,10 +74,10 @@ def test_factor_map_matches_literal():
     hs = forward(model, xs).hs
     r = factor_map(model, xs, offsets=offsets, hs=hs)
     ref = naive.factor_map_best(list(xs), hs.tolist(), offsets)
-    for nr, (pair, r2) in zip(r["neurons"], ref):
-        assert tuple(nr["pair"]) == pair and nr["r2"] == pytest.approx(r2, abs=1e-12)
-    assert sum(row["neurons"] for row in r["table"]) == 5
-    assert r["overall_mean_r2"] == pytest.approx(np.mean([v for _, v in ref]), abs=1e-12)
+    for nr, (pair, r2) in zip(r.neurons, ref):
+        assert tuple(nr.pair) == pair and nr.r2 == pytest.approx(r2, abs=1e-12)
+    assert sum(row.neurons for row in r.table) == 5
+    assert r.overall_mean_r2 == pytest.approx(np.mean([v for _, v in ref]), abs=1e-12)
 
 
 def test_word_length_and_in_tag_by_hand():
@@ -116,7 +116,7 @@ def test_ladder_L1_matches_literal():
             v = naive.cell_r2([(x[t - 1], x[t - d]) for t in T], y)
             if v > best:
                 best, d2 = v, d
-        assert lad["d2"][j] == d2
+        assert lad.d2[j] == d2
         cells = [(x[t - 1], x[t - d2]) for t in T]
         sums, cnt = {}, {}
         for c, v in zip(cells, y):
@@ -125,9 +125,9 @@ def test_ladder_L1_matches_literal():
         hhat[:, j] = [sums[c] / cnt[c] for c in cells]
     costs = [naive.readout_cost_f32(model.Wy, model.by, hhat[k].astype(np.float32), x[t + 1])
              for k, t in enumerate(T) if t <= len(xs) - 2]
-    L1 = [r for r in lad["rows"] if r["level"] == "L1"][0]
-    assert L1["bpc"] == pytest.approx(sum(costs) / len(costs), abs=1e-12)
-    assert L1["x_percent_eq2"] == pytest.approx(100 * (8 - L1["bpc"]) / (8 - f.bpc), abs=1e-12)
+    L1 = [r for r in lad.rows if r.level == "L1"][0]
+    assert L1.bpc == pytest.approx(sum(costs) / len(costs), abs=1e-12)
+    assert L1.x_percent_eq2 == pytest.approx(100 * (8 - L1.bpc) / (8 - f.bpc), abs=1e-12)
 
 
 def test_dense_cells():
@@ -141,24 +141,24 @@ def test_published_table1_and_ladder(published, published_forward):
     """Seed 003 Table 1 and the ladder, as measured on the published weights (continuous target)."""
     model, xs = published
     fm = factor_map(model, xs, hs=published_forward.hs, null_perms=1, seed=0)
-    top = [(tuple(r["pair"]), r["neurons"]) for r in fm["table"][:5]]
+    top = [(tuple(r.pair), r.neurons) for r in fm.table[:5]]
     assert top == [((1, 7), 52), ((1, 8), 20), ((8, 2), 18), ((1, 12), 9), ((2, 7), 8)]
-    assert [round(r["mean_r2"], 3) for r in fm["table"][:5]] == [0.844, 0.838, 0.835, 0.818, 0.825]
-    other = fm["table_paper_shape"][-1]
-    assert other["pair"] == "Other" and other["neurons"] == 21 and round(other["mean_r2"], 3) == 0.833
-    assert round(fm["overall_mean_r2"], 3) == 0.837
-    assert fm["overall_mean_r2_loo"] < 0.7 * fm["overall_mean_r2"]           # in-sample inflation
-    assert 0.3 < fm["null"]["mean_best_pair_r2"] < fm["overall_mean_r2"]      # the null is substantial
+    assert [round(r.mean_r2, 3) for r in fm.table[:5]] == [0.844, 0.838, 0.835, 0.818, 0.825]
+    other = fm.table_paper_shape[-1]
+    assert other.pair == "Other" and other.neurons == 21 and round(other.mean_r2, 3) == 0.833
+    assert round(fm.overall_mean_r2, 3) == 0.837
+    assert fm.overall_mean_r2_loo < 0.7 * fm.overall_mean_r2           # in-sample inflation
+    assert 0.3 < fm.null.mean_best_pair_r2 < fm.overall_mean_r2      # the null is substantial
     lad = explanation_ladder(model, xs, hs=published_forward.hs, rnn_bpc=published_forward.bpc)
-    b = {r["level"]: r for r in lad["rows"]}
-    assert [round(b[k]["bpc"], 2) for k in ("L1", "L2", "L3")] == [0.85, 0.50, 0.43]
-    assert [round(b[k]["x_percent_eq2"], 1) for k in ("L1", "L2", "L3")] == [90.2, 94.7, 95.6]
-    assert all(b[k]["bpc_loo"] > 3 * b[k]["bpc"] for k in ("L1", "L2", "L3"))
-    assert lad["L1_table1_pairs"]["bpc"] < b["L1"]["bpc"]
+    b = {r.level: r for r in lad.rows}
+    assert [round(b[k].bpc, 2) for k in ("L1", "L2", "L3")] == [0.85, 0.50, 0.43]
+    assert [round(b[k].x_percent_eq2, 1) for k in ("L1", "L2", "L3")] == [90.2, 94.7, 95.6]
+    assert all(b[k].bpc_loo > 3 * b[k].bpc for k in ("L1", "L2", "L3"))
+    assert lad.L1_table1_pairs.bpc < b["L1"].bpc
     sign = factor_map(model, xs, target="sign", hs=published_forward.hs)
-    assert sign["overall_mean_r2"] < fm["overall_mean_r2"]
+    assert sign.overall_mean_r2 < fm.overall_mean_r2
     shifted = factor_map(model, xs, offsets=tuple(d - 1 for d in OMEGA), hs=published_forward.hs)
-    assert shifted["overall_mean_r2"] > fm["overall_mean_r2"]
+    assert shifted.overall_mean_r2 > fm.overall_mean_r2
 
 
 def test_factor_map_errors():

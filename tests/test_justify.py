@@ -31,35 +31,35 @@ def test_position_vs_naive(H, seed):
             v = hs[t].copy()
             v[j] = -v[j]
             deltas.append(naive.readout_cost(m.Wy, m.by, v, y) - base)
-        np.testing.assert_allclose(r["delta_all"], deltas, rtol=1e-9, atol=1e-12)
-        assert r["bits"] == pytest.approx(base, rel=1e-12)
+        np.testing.assert_allclose(r.delta_all, deltas, rtol=1e-9, atol=1e-12)
+        assert r.bits == pytest.approx(base, rel=1e-12)
         order = sorted(range(H), key=lambda j: -abs(deltas[j]))
-        assert [e["neuron"] for e in r["neurons"]] == order[:5]
+        assert [e.neuron for e in r.neurons] == order[:5]
         P = naive.probs_naive(m.Wy, m.by, hs[t])
-        assert r["p_true"] == pytest.approx(P[y], rel=1e-12)
-        assert [p["byte"] for p in r["top_predictions"]] == sorted(range(256), key=lambda o: -P[o])[:5]
-        for e in r["neurons"]:
-            j = e["neuron"]
-            assert e["contrib"] == float(np.float32(m.Wy[y, j] * hs[t, j]))
+        assert r.p_true == pytest.approx(P[y], rel=1e-12)
+        assert [p.byte for p in r.top_predictions] == sorted(range(256), key=lambda o: -P[o])[:5]
+        for e in r.neurons:
+            j = e.neuron
+            assert e.contrib == float(np.float32(m.Wy[y, j] * hs[t, j]))
             if t == 0:
-                assert "z" not in e
+                assert e.z is None and "z" not in e.as_dict()
                 continue
             # bit-identical to the forward's pre-activation, hence tanhf(z) = h_t[j]
-            assert e["z"] == float(zs[t, j])
+            assert e.z == float(zs[t, j])
             c = [np.float32(m.Wh[j, k] * hs[t - 1, k]) for k in range(H)]
-            assert [(w["k"], w["c"]) for w in e["top_wh"]] == naive.top_abs_insertion_naive(c)
+            assert [(w.k, w.c) for w in e.top_wh] == naive.top_abs_insertion_naive(c)
             if t > 1:
-                k0 = e["top_wh"][0]["k"]
+                k0 = e.top_wh[0].k
                 c2 = [abs(float(np.float32(m.Wh[k0, k] * hs[t - 2, k]))) for k in range(H)]
-                assert e["second_hop"]["top_source"] == int(np.argmax(c2))
-                assert e["second_hop"]["z"] == float(zs[t - 1, k0])
+                assert e.second_hop.top_source == int(np.argmax(c2))
+                assert e.second_hop.z == float(zs[t - 1, k0])
 
 
 def test_insertion_ties_and_zero_defaults():
     c = np.array([0.0, -2.0, 2.0, 0.0, 1.0], np.float32)
-    assert _top_abs_insertion(c, 3) == [{"k": 1, "c": -2.0}, {"k": 2, "c": 2.0}, {"k": 4, "c": 1.0}]
+    assert [(w.k, w.c) for w in _top_abs_insertion(c, 3)] == [(1, -2.0), (2, 2.0), (4, 1.0)]
     z = np.array([0.0, 0.0, 3.0], np.float32)
-    assert _top_abs_insertion(z, 3) == [{"k": 2, "c": 3.0}, {"k": 0, "c": 0.0}, {"k": 0, "c": 0.0}]
+    assert [(w.k, w.c) for w in _top_abs_insertion(z, 3)] == [(2, 3.0), (0, 0.0), (0, 0.0)]
     assert naive.top_abs_insertion_naive(z) == [(2, 3.0), (0, 0.0), (0, 0.0)]
 
 
@@ -67,17 +67,17 @@ def test_labels_and_backbone():
     m = random_model(8, 3, scale=3.0)
     xs = _text(40, 3)
     out = q6_justify(m, xs, [5, 10, 37, 38, 50])
-    assert out["positions"] == [5, 10, 37] and out["dropped"] == [38, 50]
-    for c in out["chains"]:
-        j = c["justification"]
-        d = j["delta"]
-        assert j["label"] == ("HURT if flipped" if d > 0.1 else "HELP if flipped" if d < -0.1 else "marginal effect")
-        assert j["correct"] == (j["predicted"] == c["target"])
-        assert j["surprisal_bits"] == pytest.approx(-np.log2(j["p"]))
-    b = out["backbone"]
-    assert sum(r["count"] for r in b["rank1"]) == 3 == sum(b["rank1_counts"])
-    assert sum(b["top5_counts"]) == 15
-    json.dumps(out)
+    assert out.positions == [5, 10, 37] and out.dropped == [38, 50]
+    for c in out.chains:
+        j = c.justification
+        d = j.delta
+        assert j.label == ("HURT if flipped" if d > 0.1 else "HELP if flipped" if d < -0.1 else "marginal effect")
+        assert j.correct == (j.predicted == c.target)
+        assert j.surprisal_bits == pytest.approx(-np.log2(j.p))
+    b = out.backbone
+    assert sum(r.count for r in b.rank1) == 3 == sum(b.rank1_counts)
+    assert sum(b.top5_counts) == 15
+    json.dumps(out.as_dict())
     with pytest.raises(SatrnnInputError):
         q6_justify(m, xs, [-1])
     with pytest.raises(SatrnnInputError):
@@ -101,8 +101,8 @@ def test_published_chains(published):
     """Q6 on the published weights (DEFINITIONS 9 positions). Regression values of the measurement."""
     model, xs = published
     out = q6_justify(model, xs)
-    assert out["positions"] == [10, 20, 42, 50, 80, 100, 150, 200, 250, 300, 400, 500]
-    assert all(c["justification"]["correct"] for c in out["chains"])
-    rank1 = [c["justification"]["driven_by"] for c in out["chains"]]
+    assert out.positions == [10, 20, 42, 50, 80, 100, 150, 200, 250, 300, 400, 500]
+    assert all(c.justification.correct for c in out.chains)
+    rank1 = [c.justification.driven_by for c in out.chains]
     assert rank1 == [52, 90, 61, 99, 20, 68, 8, 90, 56, 101, 68, 76]
-    assert out["backbone"]["rank1_counts"][54] == 0 and out["backbone"]["top5_counts"][54] == 0
+    assert out.backbone.rank1_counts[54] == 0 and out.backbone.top5_counts[54] == 0

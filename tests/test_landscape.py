@@ -12,6 +12,7 @@ from scipy.stats import binomtest
 import naive
 from satrnn.automaton import cycles as cyc
 from satrnn.automaton import landscape as ls
+from satrnn.automaton import sign
 from satrnn.automaton.bitset import to_int
 from satrnn.automaton.cascade import cascade_summary, flip_cascades, sign_trajectory
 from satrnn.automaton.sign import SignAutomaton
@@ -21,7 +22,7 @@ from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.model import random_model, save_model
 from test_cycles import tie_model
 
-SEMANTICS = ("exact", "f32-seq")
+SEMANTICS = sign.SEMANTICS
 
 
 def ref_F(model, sem, seq, pins=None):
@@ -207,7 +208,7 @@ def test_free_state_packing_round_trip(H, data):
     assert fr.tolist() == free
     full = ls.free_states(np.arange(1 << m), fr, ls.pin_words(H, pins)[1])
     assert [to_int(w) for w in full] == naive.pinned_states(H, pins)
-    assert ls.free_index(full, fr).tolist() == list(range(1 << m))
+    assert sign.free_index(full, fr).tolist() == list(range(1 << m))
 
 
 def test_tie_models_have_exact_zero_preactivations():
@@ -271,8 +272,8 @@ def test_check_pins_errors():
             ls.check_pins(bad, 9)
     for bad in ("8", "8=2", "x=+1", "1=+1,1=-1", "3=+1,,"):
         with pytest.raises(SatrnnInputError):
-            ls.parse_pins(bad, 9)
-    assert ls.parse_pins("8=+1,2=-1", 9) == ((2, -1), (8, 1))
+            sign.parse_pins(bad, 9)
+    assert sign.parse_pins("8=+1,2=-1", 9) == ((2, -1), (8, 1))
 
 
 def test_graph_and_graphml(tmp_path):
@@ -432,8 +433,8 @@ def test_sensitivity_equals_one_step_cascade():
     c = flip_cascades(A, states, xs, 1)
     summ = cascade_summary(c, 128)
     s = ls.sensitivity(A, states[c.t], xs[c.t + 1])
-    assert list(s.per_neuron) == summ["per_neuron_d1"]
-    assert math.isclose(s.overall, summ["one_step"]["mean"], rel_tol=1e-12)
+    assert list(s.per_neuron) == summ.per_neuron_d1
+    assert math.isclose(s.overall, summ.one_step.mean, rel_tol=1e-12)
 
 
 def test_estimated_sensitivity_interval():
@@ -538,11 +539,14 @@ def test_render_landscape_both_kinds():
 def test_landscape_section_small_and_large():
     from rich.console import Console
 
-    from satrnn.report.render_landscape import landscape_section
+    from satrnn.analyses.landscape import text_landscape
+    from satrnn.report.render_landscape import text_landscape as render_text_landscape
     xs = np.frombuffer(b"abca  b", dtype=np.uint8)
-    r, d = landscape_section(random_model(8, 2), xs)
+    tl = text_landscape(random_model(8, 2), xs)
+    r, d = render_text_landscape(tl), tl.as_dict()
     assert d["kind"] == "exact" and d["input"] == 32 and "--exhaustive" in d["command"]
-    r2, d2 = landscape_section(random_model(40, 2), xs, starts=8, budget=2000, sensitivity_samples=16)
+    tl2 = text_landscape(random_model(40, 2), xs, starts=8, budget=2000, sensitivity_samples=16)
+    r2, d2 = render_text_landscape(tl2), tl2.as_dict()
     assert d2["kind"] == "estimated" and d2["starts"] == 8 and "--starts 8" in d2["command"]
     c = Console(record=True, width=100)
     c.print(r)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -49,30 +50,30 @@ def test_another_model_gets_not_applicable_and_keeps_its_values(published):
     _, xs = published
     model = random_model(16)
     records, summary = run_ledger(model, xs, show_progress=False)
-    tot = summary["total"]
+    tot = summary.total
     assert tot["failed"] == 0
     # claims about the weights are not judged; text-only claims are (the text is the published one)
     for r in records:
-        c = C.get_claim(r["id"])
+        c = C.get_claim(r.id)
         if c.reason is not None:
-            assert r["verdict"] == "not measurable"
+            assert r.verdict == "not measurable"
         elif "weights" in C.depends_on(c):
-            assert r["verdict"] == "not applicable" and r["reason"].startswith("another model"), r
+            assert r.verdict == "not applicable" and r.reason.startswith("another model"), r
         else:
-            assert r["verdict"] in ("reproduced", "differs", "not measurable"), r
+            assert r.verdict in ("reproduced", "differs", "not measurable"), r
     # the model's own values are still measured where the quantity exists (H = 16: no neuron 54)
-    bpc = [r for r in records if r["measurement"] == "bpc(variant='clamped')"]
-    assert bpc and all(isinstance(r["measured"], float) for r in bpc)
-    wy = [r for r in records if r["measurement"] and r["measurement"].startswith("wy_role(") and "neuron=" in
-          r["measurement"]]
-    assert wy and all(r["verdict"] == "not applicable" for r in wy)
+    bpc = [r for r in records if r.measurement == "bpc(variant='clamped')"]
+    assert bpc and all(isinstance(r.measured, float) for r in bpc)
+    wy = [r for r in records if r.measurement and r.measurement.startswith("wy_role(") and "neuron=" in
+          r.measurement]
+    assert wy and all(r.verdict == "not applicable" for r in wy)
 
 
 def test_text_only_claims_are_judged_on_the_published_text_with_another_model(published):
     _, xs = published
     records, summary = run_ledger(random_model(8), xs, show_progress=False)
-    judged = [r for r in records if r["verdict"] in ("reproduced", "differs")]
-    assert judged and all(C.depends_on(C.get_claim(r["id"])) == {"text"} for r in judged)
+    judged = [r for r in records if r.verdict in ("reproduced", "differs")]
+    assert judged and all(C.depends_on(C.get_claim(r.id)) == {"text"} for r in judged)
 
 
 def test_verify_strict_passes_on_another_model(tmp_path, text_path, capsys):
@@ -102,7 +103,7 @@ def test_default_model_report_and_verify_contain_no_differs(capsys):
 def test_published_ledger_counts_are_unchanged(published):
     model, xs = published
     _, summary = run_ledger(model, xs, show_progress=False)
-    t = summary["total"]
+    t = summary.total
     assert (t["reproduced"], t["differs"], t["not measurable"], t["not applicable"], t["failed"]) == \
         (317, 103, 51, 0, 0)
 
@@ -112,7 +113,8 @@ def test_published_ledger_counts_are_unchanged(published):
 def test_a_crashing_section_makes_report_exit_1(model_path, text_path, monkeypatch, capsys):
     def boom(ctx):
         raise RuntimeError("injected failure")
-    monkeypatch.setitem(R.SECTIONS, "model", R.SECTIONS["model"]._replace(build=boom))
+    sec = R.SECTIONS["model"]
+    monkeypatch.setitem(R.SECTIONS, "model", replace(sec, section=replace(sec.section, build=boom)))
     rc = main(["report", str(model_path), str(text_path), "--sections", "model,reference", "--json"])
     out, err = capsys.readouterr()
     assert rc == 1

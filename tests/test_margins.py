@@ -31,56 +31,56 @@ def test_margin_summary_literal(published, published_reports):
     m, _ = published_reports
     zs = forward(model, xs).zs[:len(xs) - 1]
     mu = [abs(float(v)) for v in zs.ravel()]
-    assert m["neuron_steps"] == 128 * 1023 == len(mu)
+    assert m.neuron_steps == 128 * 1023 == len(mu)
     s = 0.0
     for v in mu:
         s += v
-    assert m["mean_margin"] == s / len(mu)
-    assert m["small"] == sum(1 for v in mu if f32(v) < f32(1.0))
-    assert m["tiny"] == sum(1 for v in mu if f32(v) < f32(0.1))
+    assert m.mean_margin == s / len(mu)
+    assert m.small == sum(1 for v in mu if f32(v) < f32(1.0))
+    assert m.tiny == sum(1 for v in mu if f32(v) < f32(0.1))
     bins = {}
     for v in mu:
         k = naive.margin_hist_bin(v)
         bins[k] = bins.get(k, 0) + 1
-    assert {r["bin"]: r["count"] for r in m["histogram"]} == bins
-    assert sum(r["count"] for r in m["histogram_log"]) == len(mu)
-    assert m["min_margin"] == min(mu) == m["smallest"][0]["margin"]
-    t, i = m["smallest"][0]["t"], m["smallest"][0]["neuron"]
-    assert abs(float(zs[t, i])) == min(mu) and m["smallest"][0]["byte"] == xs[t]
+    assert {r.bin: r.count for r in m.histogram} == bins
+    assert sum(r.count for r in m.histogram_log) == len(mu)
+    assert m.min_margin == min(mu) == m.smallest[0].margin
+    t, i = m.smallest[0].t, m.smallest[0].neuron
+    assert abs(float(zs[t, i])) == min(mu) and m.smallest[0].byte == xs[t]
     # per-neuron statistics (2.5)
-    for r in m["per_neuron_lowest"][:3]:
-        col = np.abs(zs[:, r["neuron"]].astype(np.float64))
-        assert math.isclose(r["mean"], col.sum() / 1023, rel_tol=1e-12)
-        assert r["min"] == col.min() and r["n_small"] == int((col < 1).sum())
-    means = m["per_neuron"]["mean"]
-    assert [r["neuron"] for r in m["per_neuron_lowest"]] == list(np.argsort(means, kind="stable")[:20])
+    for r in m.per_neuron_lowest[:3]:
+        col = np.abs(zs[:, r.neuron].astype(np.float64))
+        assert math.isclose(r.mean, col.sum() / 1023, rel_tol=1e-12)
+        assert r.min == col.min() and r.n_small == int((col < 1).sum())
+    means = m.per_neuron.mean
+    assert [r.neuron for r in m.per_neuron_lowest] == list(np.argsort(means, kind="stable")[:20])
 
 
 def test_margin_bpc_and_sign_readout(published, published_reports):
     model, xs = published
     m, _ = published_reports
     r = forward(model, xs)
-    assert m["bpc_full"] == r.bpc
+    assert m.bpc_full == r.bpc
     s = np.where(r.hs >= 0, 1.0, -1.0).astype(np.float32)
     ref = naive.bpc(model.Wy, model.by, s, xs)
-    assert math.isclose(m["bpc_sign_readout"], ref, rel_tol=1e-12)
-    assert m["bpc_sign_readout"] > m["bpc_full"]
+    assert math.isclose(m.bpc_sign_readout, ref, rel_tol=1e-12)
+    assert m.bpc_sign_readout > m.bpc_full
 
 
 def test_mantissa_section(published, published_reports):
     model, _ = published
     m, _ = published_reports
-    mm = m["mantissa"]
+    mm = m.mantissa
     W0 = f32(0.0)
     for v in np.abs(model.Wh[0]):
         W0 = f32(W0 + v)
-    assert mm["rows"][0]["W"] == float(W0)
-    assert mm["rows"][0]["delta"] == float(f32(W0 * f32(2.0 ** -23)))
-    assert mm["mu_min"] == m["min_margin"]
-    assert mm["safety_factor"] == float(f32(f32(mm["mu_min"]) / f32(mm["delta_max"])))
-    mc = m["mantissa_corrected"]
-    assert mc["min_ratio"] <= min(r["ratio"] for r in mm["rows"])
-    assert mc["steps_within_accumulation_bound"] >= 0
+    assert mm.rows[0].W == float(W0)
+    assert mm.rows[0].delta == float(f32(W0 * f32(2.0 ** -23)))
+    assert mm.mu_min == m.min_margin
+    assert mm.safety_factor == float(f32(f32(mm.mu_min) / f32(mm.delta_max)))
+    mc = m.mantissa_corrected
+    assert mc.min_ratio <= min(r.ratio for r in mm.rows)
+    assert mc.steps_within_accumulation_bound >= 0
 
 
 def test_boolean_dynamics_literal(published, published_reports):
@@ -88,14 +88,14 @@ def test_boolean_dynamics_literal(published, published_reports):
     _, b = published_reports
     betas, flips, bpc = naive.boolean_dynamics(model.Wx, model.Wh, model.bh, model.Wy, model.by, xs,
                                                np.zeros(128, bool))
-    assert math.isclose(b["dynamics"]["bpc"], bpc, rel_tol=1e-12)
-    assert b["dynamics"]["total_flips"] == sum(flips)
-    assert b["dynamics"]["mean_flips"] == float(f32(f32(sum(flips)) / f32(1023)))
+    assert math.isclose(b.dynamics.bpc, bpc, rel_tol=1e-12)
+    assert b.dynamics.total_flips == sum(flips)
+    assert b.dynamics.mean_flips == float(f32(f32(sum(flips)) / f32(1023)))
     hashes = sorted(naive.sign_vector_hash(row) for row in betas)
-    assert b["unique"]["unique_hash"] == 1 + sum(hashes[i] != hashes[i - 1] for i in range(1, len(hashes)))
-    assert b["unique"]["unique_exact"] == len({row.tobytes() for row in betas})
+    assert b.unique.unique_hash == 1 + sum(hashes[i] != hashes[i - 1] for i in range(1, len(hashes)))
+    assert b.unique.unique_exact == len({row.tobytes() for row in betas})
     floats = forward(model, xs).hs[:1023] >= 0
-    assert b["float_vs_sign"]["minus_start"] == int((floats != betas).sum())
+    assert b.float_vs_sign.minus_start == int((floats != betas).sum())
 
 
 def test_boolean_sensitivities_literal(published, published_reports):
@@ -105,37 +105,37 @@ def test_boolean_sensitivities_literal(published, published_reports):
     beta = np.zeros(128, bool)
     for t in range(43):
         beta = step(beta, int(xs[t]))
-    f = b["flip_sensitivity"]
-    assert f["state_first16"] == "".join("1" if v else "0" for v in beta[:16])
+    f = b.flip_sensitivity
+    assert f.state_first16 == "".join("1" if v else "0" for v in beta[:16])
     base = step(beta, int(xs[43]))
     for j in (0, 5, 77, 127):
         e = beta.copy()
         e[j] = ~e[j]
         d = base != step(e, int(xs[43]))
-        assert f["c"][j] == int(d.sum())
-        assert f["most_affected"][j] == (int(np.nonzero(d)[0].max()) if d.any() else -1)
-    assert f["mean_sensitivity"] == float(f32(f32(sum(f["c"])) / f32(128)))
-    ib = b["input_byte_sensitivity"]
+        assert f.c[j] == int(d.sum())
+        assert f.most_affected[j] == (int(np.nonzero(d)[0].max()) if d.any() else -1)
+    assert f.mean_sensitivity == float(f32(f32(sum(f.c)) / f32(128)))
+    ib = b.input_byte_sensitivity
     for x in (0, 32, 101, 255):
-        assert ib["counts"][x] == int((step(beta, x) != base).sum())
-    assert ib["min"] == 0 and ib["counts"][int(xs[43])] == 0
-    w = b["wh_sign_structure"]
-    assert w["positive"] + w["negative"] + w["near_zero"] == 128 * 128
-    assert w["positive"] == int((model.Wh > f32(0.001)).sum())
+        assert ib.counts[x] == int((step(beta, x) != base).sum())
+    assert ib.min == 0 and ib.counts[int(xs[43])] == 0
+    w = b.wh_sign_structure
+    assert w.positive + w.negative + w.near_zero == 128 * 128
+    assert w.positive == int((model.Wh > f32(0.001)).sum())
     fan = [int((np.abs(model.Wh[i]) > f32(0.1)).sum()) for i in range(128)]
-    assert b["per_neuron"]["fan_in"] == fan
+    assert b.per_neuron.fan_in == fan
 
 
 def test_small_model_and_short_text():
     model = random_model(5, 3)
     xs = np.random.default_rng(0).integers(0, 256, 30, dtype=np.uint8)
     m = margin_report(model, xs)
-    assert m["neuron_steps"] == 5 * 29
+    assert m.neuron_steps == 5 * 29
     b = boolean_report(model, xs, "exact")
-    assert b["flip_sensitivity"] is None and b["input_byte_sensitivity"] is None
+    assert b.flip_sensitivity is None and b.input_byte_sensitivity is None
     aut = SignAutomaton.from_model(model, "exact")
     traj = aut.run(bitset.all_plus(5), xs[:29])
-    assert b["float_vs_sign"]["plus_start"] == int(bitset.hamming(bitset.pack(forward(model, xs).hs[:29] >= 0),
+    assert b.float_vs_sign.plus_start == int(bitset.hamming(bitset.pack(forward(model, xs).hs[:29] >= 0),
                                                                   traj).sum())
     with pytest.raises(SatrnnInputError):
         margin_report(model, xs[:1])
@@ -204,8 +204,8 @@ def test_cli_margins(capsys, model_path, text_path, published_reports):
     assert rc == 0
     d = json.loads(out)
     m, b = published_reports
-    assert d["margins"]["mean_margin"] == m["mean_margin"]
-    assert d["boolean"]["dynamics"]["bpc"] == b["dynamics"]["bpc"]
+    assert d["margins"]["mean_margin"] == m.mean_margin
+    assert d["boolean"]["dynamics"]["bpc"] == b.dynamics.bpc
     assert d["boolean"]["semantics"] == "f32-seq"
     rc, out, _ = run_cli(capsys, "margins", model_path, text_path)
     assert rc == 0 and "Margin histogram" in out and "Sign-only dynamics" in out
@@ -263,21 +263,21 @@ def test_margin_kernel_equals_the_literal_loop(H, seed, n, scale, zero_rows, chu
     finally:
         stream.CHUNK, mg.MEDIAN_WINDOW = old_chunk, old_window
     total = H * (n - 1)
-    assert r["mean_margin"] == ref["mean_sum"] / total
-    assert (r["small"], r["tiny"]) == (ref["small"], ref["tiny"])
-    assert {h["bin"]: h["count"] for h in r["histogram"]} == ref["bins"]
-    logs = {round(math.log10(h["lo"])): h["count"] for h in r["histogram_log"] if h["lo"] > 0}
-    zeros = sum(h["count"] for h in r["histogram_log"] if h["lo"] == 0)
+    assert r.mean_margin == ref["mean_sum"] / total
+    assert (r.small, r.tiny) == (ref["small"], ref["tiny"])
+    assert {h.bin: h.count for h in r.histogram} == ref["bins"]
+    logs = {round(math.log10(h.lo)): h.count for h in r.histogram_log if h.lo > 0}
+    zeros = sum(h.count for h in r.histogram_log if h.lo == 0)
     assert logs == ref["decades"] and zeros == ref["zeros"]
-    assert r["median_margin"] == ref["median"] and r["median_passes"] in (1, 2)
-    assert r["per_neuron"]["mean"] == [v / (n - 1) for v in ref["S"]]
-    assert r["per_neuron"]["min"] == ref["mins"] and r["per_neuron"]["n_small"] == ref["ns"]
-    assert [(s["margin"], s["t"] * H + s["neuron"], s["z"]) for s in r["smallest"]] == ref["smallest"]
-    c = r["mantissa_corrected"]
-    assert c["steps_with_margin_at_most_delta"] == ref["within_delta"]
-    assert c["steps_within_accumulation_bound"] == ref["within"]
-    assert c["max_accumulation_bound"] == ref["max_bound"]
-    assert c["min_margin_over_bound"] == ref["min_ratio"]
+    assert r.median_margin == ref["median"] and r.median_passes in (1, 2)
+    assert r.per_neuron.mean == [v / (n - 1) for v in ref["S"]]
+    assert r.per_neuron.min == ref["mins"] and r.per_neuron.n_small == ref["ns"]
+    assert [(s.margin, s.t * H + s.neuron, s.z) for s in r.smallest] == ref["smallest"]
+    c = r.mantissa_corrected
+    assert c.steps_with_margin_at_most_delta == ref["within_delta"]
+    assert c.steps_within_accumulation_bound == ref["within"]
+    assert c.max_accumulation_bound == ref["max_bound"]
+    assert c.min_margin_over_bound == ref["min_ratio"]
 
 
 @pytest.mark.parametrize("window", [16, 0])
@@ -301,6 +301,7 @@ def test_cli_margins_streams_the_file_and_equals_the_in_memory_reports(capsys, t
     d = json.loads(out)
     passes = d["margins"].pop("median_passes")
     assert passes in (1, 2) and (window > 0 or passes == 2)   # a window of one bucket misses the median here
-    want_m.pop("median_passes")
-    assert d["margins"] == json.loads(to_json(want_m))
+    want = want_m.as_dict()
+    want.pop("median_passes")
+    assert d["margins"] == json.loads(to_json(want))
     assert d["boolean"] == json.loads(to_json(want_b))

@@ -36,7 +36,7 @@ def run_cmd(argv):
     from satrnn.cli import _Parser
     from satrnn.commands import offsets as cmd
     parser = _Parser(prog="satrnn")
-    cmd.register(parser.add_subparsers(parser_class=_Parser))
+    cmd.COMMAND.add_to(parser.add_subparsers(parser_class=_Parser))
     args = parser.parse_args(argv)
     return args.func(args)
 
@@ -100,36 +100,36 @@ def test_q2_matches_literal(variant, shift):
     positions, D = [4, 20, 45, 70, 88, 89], 8
     r = q2_offsets(model, xs, positions=positions, max_depth=D, variant=variant)
     ref = naive.q2_offsets(model.Wx, model.Wh, model.bh, model.Wy, model.by, xs, positions, D, shift)
-    assert r["positions"] == [4, 20, 45, 70, 88]            # t < n-1 kept
-    assert r["N"].tolist() == ref["N"]
-    assert r["S"].tolist() == ref["S"]
-    assert [nr["dom_offset"] for nr in r["neurons"]] == ref["dom"]
-    assert [h["count"] for h in r["offset_histogram"]] == ref["hist"]
-    assert [p["pairs"] for p in r["depth_profile"]] == ref["runs"]
-    for p, ms, kl in zip(r["depth_profile"], ref["mean_sign_changes"], ref["mean_kl"]):
-        assert p["mean_sign_changes"] == ms
-        assert abs(p["mean_output_kl_bits"] - kl) < 1e-9
-    assert abs(r["mi_greedy"]["total_percent"] - ref["mi_greedy_total"]) < 1e-9
-    assert abs(r["factor_map_pair"]["total_percent"] - ref["fm_total"]) < 1e-9
+    assert r.positions == [4, 20, 45, 70, 88]            # t < n-1 kept
+    assert r.N.tolist() == ref["N"]
+    assert r.S.tolist() == ref["S"]
+    assert [nr.dom_offset for nr in r.neurons] == ref["dom"]
+    assert [h.count for h in r.offset_histogram] == ref["hist"]
+    assert [p.pairs for p in r.depth_profile] == ref["runs"]
+    for p, ms, kl in zip(r.depth_profile, ref["mean_sign_changes"], ref["mean_kl"]):
+        assert p.mean_sign_changes == ms
+        assert abs(p.mean_output_kl_bits - kl) < 1e-9
+    assert abs(r.mi_greedy.total_percent - ref["mi_greedy_total"]) < 1e-9
+    assert abs(r.factor_map_pair.total_percent - ref["fm_total"]) < 1e-9
 
 
 def test_q2_published_measured(published, published_forward):
     """Values measured on the published weights (paper convention), pinned so regressions show."""
     model, xs = published
     r = q2_offsets(model, xs, hs=published_forward.hs)
-    assert len(r["positions"]) == 13 and all(p["pairs"] == 13 for p in r["depth_profile"])
-    counts = [h["count"] for h in r["offset_histogram"]]
+    assert len(r.positions) == 13 and all(p.pairs == 13 for p in r.depth_profile)
+    counts = [h.count for h in r.offset_histogram]
     assert sum(counts) == 128
-    assert r["histogram_peak"] == {"d": 14, "count": 19, "percent": 100 * 19 / 128}
+    assert r.histogram_peak.as_dict() == {"d": 14, "count": 19, "percent": 100 * 19 / 128}
     assert sum(counts[17:25]) == 30
-    assert round(r["mi_greedy"]["total_percent"], 2) == 10.32
-    assert round(r["factor_map_pair"]["total_percent"], 2) == 4.78
+    assert round(r.mi_greedy.total_percent, 2) == 10.32
+    assert round(r.factor_map_pair.total_percent, 2) == 4.78
     fc = flip_column_check(model, xs)
-    assert fc["flipped_bytes_occurring_in_text"] == 0 and fc["all_bytes_below_0x80"]
-    assert fc["mean_wx_norm_flipped_absent"] < 0.1 * fc["mean_wx_norm_occurring"]
+    assert fc.flipped_bytes_occurring_in_text == 0 and fc.all_bytes_below_0x80
+    assert fc.mean_wx_norm_flipped_absent < 0.1 * fc.mean_wx_norm_occurring
     rc = q2_offsets(model, xs, hs=published_forward.hs, variant="corrected")
     # corrected depth d equals paper depth d - 1: the profiles are shifted by one
-    assert rc["S"][1:].tolist() == r["S"][:-1].tolist()
+    assert rc.S[1:].tolist() == r.S[:-1].tolist()
 
 
 def test_q2_input_errors():

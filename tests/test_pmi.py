@@ -28,7 +28,7 @@ def run_cmd(argv):
     from satrnn.cli import _Parser
     from satrnn.commands import pmi as cmd
     parser = _Parser(prog="satrnn")
-    cmd.register(parser.add_subparsers(parser_class=_Parser))
+    cmd.COMMAND.add_to(parser.add_subparsers(parser_class=_Parser))
     args = parser.parse_args(argv)
     return args.func(args)
 
@@ -37,9 +37,9 @@ def test_pmi_by_hand():
     """'abcd', d = 1: three pairs, each J = 1, every c = 1, n = 4: PMI = log2((1/3)/(1/16)) for all three;
     the tie goes to the lexicographically smallest pair (a, b)."""
     rows = top_pmi_per_offset(np.frombuffer(b"abcd", np.uint8), 2)
-    assert rows[0]["x"] == ord("a") and rows[0]["y"] == ord("b") and rows[0]["ties"] == 3
-    assert rows[0]["pmi"] == math.log2((1 / 3) / (1 / 16)) and rows[0]["joint"] == 1
-    assert rows[1]["ties"] == 2 and (rows[1]["x"], rows[1]["y"]) == (ord("a"), ord("c"))
+    assert rows[0].x == ord("a") and rows[0].y == ord("b") and rows[0].ties == 3
+    assert rows[0].pmi == math.log2((1 / 3) / (1 / 16)) and rows[0].joint == 1
+    assert rows[1].ties == 2 and (rows[1].x, rows[1].y) == (ord("a"), ord("c"))
 
 
 def test_pmi_tables_match_literal():
@@ -57,7 +57,7 @@ def test_pmi_tables_match_literal():
     for d in range(1, 7):
         r = top_pmi_per_offset(xs, 6)[d - 1]
         ref = naive.top_pmi(lx, d)
-        assert (r["x"], r["y"], r["pmi"]) == ref
+        assert (r.x, r.y, r.pmi) == ref
 
 
 @settings(max_examples=30, deadline=None)
@@ -81,16 +81,16 @@ def test_q7_algebraic_matches_literal():
     model, xs = _tiny_model_text()
     positions, D = [10, 25, 60, 100, 117, 118], 12
     r = q7_algebraic(model, xs, positions=positions, max_offset=D)
-    assert r["positions"] == [10, 25, 60, 100, 117]          # t < n-2
-    cells = naive.q7_cells(model.Wx, model.Wh, model.bh, model.Wy, model.by, xs, r["positions"], D)
+    assert r.positions == [10, 25, 60, 100, 117]          # t < n-2
+    cells = naive.q7_cells(model.Wx, model.Wh, model.bh, model.Wy, model.by, xs, r.positions, D)
     A, B, tot = naive.q7_algebraic_table(xs, cells, D)
-    for row, a, b in zip(r["rows"], A, B):
-        assert row["A"] == pytest.approx(a, abs=1e-12) and row["B"] == pytest.approx(b, abs=1e-12)
-    assert r["total"]["aligned_percent"] == pytest.approx(tot, abs=1e-9)
+    for row, a, b in zip(r.rows, A, B):
+        assert row.A == pytest.approx(a, abs=1e-12) and row.B == pytest.approx(b, abs=1e-12)
+    assert r.total.aligned_percent == pytest.approx(tot, abs=1e-9)
     # per-cell deltas are the literal ones exactly
-    delta, _, _ = flip_deltas(model, xs, np.array(r["positions"]), D)
+    delta, _, _ = flip_deltas(model, xs, np.array(r.positions), D)
     for (t, d), v in cells.items():
-        assert delta[r["positions"].index(t), d - 1] == v
+        assert delta[r.positions.index(t), d - 1] == v
 
 
 @pytest.mark.parametrize("variant", ["paper", "corrected"])
@@ -99,15 +99,15 @@ def test_q7_higher_order_matches_literal(variant):
     D = 10
     r = q7_higher_order(model, xs, max_offset=D, variant=variant)
     T = list(range(30, 118, 4))
-    assert r["n_positions"] == len(T)
+    assert r.n_positions == len(T)
     cells = naive.q7_cells(model.Wx, model.Wh, model.bh, model.Wy, model.by, xs, T, D)
     R, Bi, Tri = naive.q7_higher_order_table(xs, cells, D, corrected=variant == "corrected")
-    for row, a, b, c in zip(r["rows"], R, Bi, Tri):
-        assert row["rnn_sensitivity"] == pytest.approx(a, abs=1e-12)
-        assert row["bigram_aligned_percent"] == pytest.approx(100 * b / a if a else 0, abs=1e-9)
-        assert row["trigram_aligned_percent"] == pytest.approx(100 * c / a if a else 0, abs=1e-9)
-    assert r["rows"][0]["trigram_aligned_percent"] == 0.0                 # Tri_1 = 0 by construction
-    assert r["total"]["improvement_points"] == pytest.approx(100 * (sum(Tri) - sum(Bi)) / sum(R), abs=1e-9)
+    for row, a, b, c in zip(r.rows, R, Bi, Tri):
+        assert row.rnn_sensitivity == pytest.approx(a, abs=1e-12)
+        assert row.bigram_aligned_percent == pytest.approx(100 * b / a if a else 0, abs=1e-9)
+        assert row.trigram_aligned_percent == pytest.approx(100 * c / a if a else 0, abs=1e-9)
+    assert r.rows[0].trigram_aligned_percent == 0.0                 # Tri_1 = 0 by construction
+    assert r.total.improvement_points == pytest.approx(100 * (sum(Tri) - sum(Bi)) / sum(R), abs=1e-9)
 
 
 def test_trigram_pmi_literal_and_normalisation():
@@ -129,14 +129,14 @@ def test_trigram_pmi_literal_and_normalisation():
 def test_published_q7_measured(published, published_forward):
     model, xs = published
     rows = top_pmi_per_offset(xs)
-    assert [(r["x_char"], r["y_char"]) for r in rows[:3]] == [("_", "P"), ("X", "L"), ("7", "I")]
+    assert [(r.x_char, r.y_char) for r in rows[:3]] == [("_", "P"), ("X", "L"), ("7", "I")]
     alg = q7_algebraic(model, xs, hs=published_forward.hs)
-    assert round(alg["total"]["aligned_percent"], 2) == 92.35
+    assert round(alg.total.aligned_percent, 2) == 92.35
     ho = q7_higher_order(model, xs, hs=published_forward.hs)
-    assert ho["n_positions"] == 248
-    assert round(ho["total"]["bigram_aligned_percent"], 1) == 72.6
-    assert round(ho["total"]["trigram_aligned_percent"], 1) == 74.2
-    assert round(ho["total"]["improvement_points"], 2) == 1.64
+    assert ho.n_positions == 248
+    assert round(ho.total.bigram_aligned_percent, 1) == 72.6
+    assert round(ho.total.trigram_aligned_percent, 1) == 74.2
+    assert round(ho.total.improvement_points, 2) == 1.64
 
 
 def test_pmi_errors():

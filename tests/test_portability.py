@@ -38,5 +38,5 @@ def test_um_is_isomorphic_under_both_semantics(published, tanh):
     from satrnn.automaton.iso import check_isomorphism
     model, xs = published
     r = check_isomorphism(model, xs, tanh=tanh)
-    assert r["isomorphic"] and r["states_bit_identical"] and r["tanh"] == tanh
-    assert r["bpc_um"] == r["bpc_rnn"] == golden.PUBLISHED_BPC[tanh]
+    assert r.isomorphic and r.states_bit_identical and r.tanh == tanh
+    assert r.bpc_um == r.bpc_rnn == golden.PUBLISHED_BPC[tanh]

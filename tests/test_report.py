@@ -10,7 +10,8 @@ from rich.console import Console
 
 from satrnn.cli import main
 from satrnn.clikit import to_json
-from satrnn.report.sections import SECTIONS, bars, build_report, fmt
+from satrnn.report.render import bars, fmt
+from satrnn.report.sections import SECTIONS, build_report
 
 
 @pytest.fixture(scope="module")
@@ -146,11 +147,12 @@ def test_cli_sections_outputs_and_errors(model_path, text_path, tmp_path, capsys
 
 def test_ledger_tables_print_values_literally():
     """Measured lists such as ['/', 't'] or '[bold]' text must never be read as rich markup."""
-    from satrnn.ledger.claims import SEEDS, summarize
-    from satrnn.report.sections import ledger_renderables
-    rec = {"id": "s004.x", "seed": SEEDS["004"], "section": "s", "statement": "[/b] statement",
-           "paper_value": "'/' 'i'", "measured": ["/", "t", "i"], "definition": "d", "verdict": "differs",
-           "difference": None, "tolerance": "exact", "reason": None, "note": "[/, t] [bold]x"}
+    from satrnn.ledger.claims import SEEDS, LedgerRecord, summarize
+    from satrnn.report.render import ledger_renderables
+    rec = LedgerRecord(id="s004.x", seed=SEEDS["004"], section="s", statement="[/b] statement",
+                       paper_value="'/' 'i'", measured=["/", "t", "i"], definition="d", verdict="differs",
+                       difference=None, tolerance="exact", precision=None, reason=None, note="[/, t] [bold]x",
+                       table=None, row=None, measurement=None)
     for width in (80, 160):
         buf = io.StringIO()
         con = Console(file=buf, width=width, color_system=None)

@@ -25,21 +25,21 @@ def _check_against_naive(hs_all):
     rep = saturation_report(None, None, forward_result=_FR(hs_all))
     ref = naive.saturation(hs_all[:-1])
     for key in ("mean_abs_h", "min_abs_h", "pct_sat"):
-        assert np.array_equal(np.asarray(rep[key], np.float32).view(np.uint32),
+        assert np.array_equal(np.asarray(getattr(rep, key), np.float32).view(np.uint32),
                               np.asarray(ref[key], np.float32).view(np.uint32)), key
     for key in ("sat_steps", "flips", "dwell_mode", "n_sat", "n_flip"):
-        assert list(rep[key]) == list(ref[key]), key
-    assert list(rep["dwell_hist"]) == ref["dwell_hist"]
-    assert np.array_equal(rep["min_abs"], np.array(ref["min_abs"], np.float32))
+        assert list(getattr(rep, key)) == list(ref[key]), key
+    assert list(rep.dwell_hist) == ref["dwell_hist"]
+    assert np.array_equal(rep.min_abs, np.array(ref["min_abs"], np.float32))
     return rep
 
 
 def test_published_matches_naive(published_forward):
     rep = _check_against_naive(published_forward.hs)
-    assert rep["steps"] == 1023
+    assert rep.steps == 1023
     # measured on the published weights: every neuron is volatile (> 50 flips)
-    assert rep["class_counts"] == {"frozen": 0, "settled": 0, "active": 0, "volatile": 128}
-    assert int(rep["flips"].min()) > 50
+    assert rep.class_counts == {"frozen": 0, "settled": 0, "active": 0, "volatile": 128}
+    assert int(rep.flips.min()) > 50
 
 
 @settings(max_examples=25, deadline=None)
@@ -63,17 +63,17 @@ def test_dwell_quirks_and_corrected_mean():
     h[1:150] = -1.0
     h[152:] = -1.0
     rep = saturation_report(None, None, forward_result=_FR(h))
-    assert int(rep["flips"][0]) == 3
-    assert rep["dropped_dwells"] == 1 and rep["recorded_dwells"] == 1
-    assert rep["mean_dwell"] == 2.0 and rep["mean_dwell_all"] == (149 + 2) / 2
-    assert rep["dwell_mode"][0] == 2 and rep["longest_dwell"][0] == 149
-    assert rep["first_open_run"][0] == 1 and rep["last_open_run"][0] == m - 152
+    assert int(rep.flips[0]) == 3
+    assert rep.dropped_dwells == 1 and rep.recorded_dwells == 1
+    assert rep.mean_dwell == 2.0 and rep.mean_dwell_all == (149 + 2) / 2
+    assert rep.dwell_mode[0] == 2 and rep.longest_dwell[0] == 149
+    assert rep.first_open_run[0] == 1 and rep.last_open_run[0] == m - 152
 
 
 def test_signed_zero_is_positive():
     h = np.array([[-0.0], [0.0], [-0.0], [-1e-30]], np.float32)
     rep = saturation_report(None, None, forward_result=_FR(np.vstack([h, h[-1:]])))
-    assert list(rep["n_flip"]) == [0, 0, 0, 1]
+    assert list(rep.n_flip) == [0, 0, 0, 1]
 
 
 def test_flip_classes():
@@ -88,7 +88,7 @@ def test_random_model_end_to_end():
     xs = np.random.default_rng(1).integers(0, 256, 120, dtype=np.uint8)
     rep = saturation_report(model, xs)
     _check_against_naive(forward(model, xs).hs)
-    assert rep["total_flips"] == int(rep["n_flip"].sum())
+    assert rep.total_flips == int(rep.n_flip.sum())
 
 
 def test_cli_saturation(model_path, text_path, capsys):

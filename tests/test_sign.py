@@ -253,7 +253,7 @@ def test_fallback_counters():
     aut = SignAutomaton.from_model(model, "exact", fast=False)
     aut.run(bitset.all_minus(5), np.arange(10, dtype=np.uint8))
     st_ = aut.fallback_stats()
-    assert st_ == {"semantics": "exact", "fallbacks": 50, "neuron_steps": 50, "fallback_fraction": 1.0}
+    assert st_.as_dict() == {"semantics": "exact", "fallbacks": 50, "neuron_steps": 50, "fallback_fraction": 1.0}
 
 
 def test_parse_state_and_validation():

@@ -37,23 +37,23 @@ def test_kernel_matches_naive(variant, H, seed, scale, depth):
         counts, masses, mi0, A_x, A_h, A_y = naive.q1_position_naive(m.Wx, m.Wh, m.Wy, m.by, hs, xs, t, TAUS,
                                                                      variant, depth)
         for c, name in enumerate(("Wx", "Wh", "Wy")):
-            assert list(r["counts"][t, c]) == counts[name], (t, name)
-        got = r["mass"][t, :len(masses)]
+            assert list(r.counts[t, c]) == counts[name], (t, name)
+        got = r.mass[t, :len(masses)]
         if variant == "paper":
             np.testing.assert_array_equal(got, masses)
         else:
             np.testing.assert_allclose(got, masses, rtol=1e-12, atol=1e-300)
-            np.testing.assert_allclose(r["mass_input0"][t], mi0, rtol=1e-12)
-        assert np.isnan(r["mass"][t, len(masses):]).all()
+            np.testing.assert_allclose(r.mass_input0[t], mi0, rtol=1e-12)
+        assert np.isnan(r.mass[t, len(masses):]).all()
         for (b, j), v in A_x.items():
             ever_x[b, j] |= v > cast(0.01)
         for (i, j), v in A_h.items():
             ever_h[i, j] |= v > cast(0.01)
         for (j, o), v in A_y.items():
             ever_y[j, o] |= v > cast(0.01)
-    np.testing.assert_array_equal(r["ever_x"], ever_x)
-    np.testing.assert_array_equal(r["ever_h"], ever_h)
-    np.testing.assert_array_equal(r["ever_y"], ever_y)
+    np.testing.assert_array_equal(r.ever_x, ever_x)
+    np.testing.assert_array_equal(r.ever_h, ever_h)
+    np.testing.assert_array_equal(r.ever_y, ever_y)
 
 
 def test_summary_arithmetic():
@@ -62,28 +62,28 @@ def test_summary_arithmetic():
     arr = attribution_arrays(m, xs, "paper")
     out = q1_sparsity(m, xs, "paper", arrays=arr)
     mcount = len(xs) - 1
-    tot = arr["counts"].sum(axis=1)
-    for k, row in enumerate(out["distribution"]):
-        assert row["mean_n"] == float(np.float32(np.float32(tot[:, k].sum()) / np.float32(mcount)))
-        assert row["median"] == sorted(tot[:, k])[mcount // 2]
-        assert row["min"] == tot[:, k].min() and row["max"] == tot[:, k].max()
-    prof = out["depth_profile"]
-    assert prof[0]["count"] == mcount and prof[3]["count"] == mcount - 3
-    assert prof[3]["mean_mass"] == pytest.approx(np.mean(arr["mass"][3:, 3]), rel=1e-12)
-    assert out["never_active"]["total"] == sum(out["never_active"][c] for c in ("Wx", "Wh", "Wy"))
+    tot = arr.counts.sum(axis=1)
+    for k, row in enumerate(out.distribution):
+        assert row.mean_n == float(np.float32(np.float32(tot[:, k].sum()) / np.float32(mcount)))
+        assert row.median == sorted(tot[:, k])[mcount // 2]
+        assert row.min == tot[:, k].min() and row.max == tot[:, k].max()
+    prof = out.depth_profile
+    assert prof[0].count == mcount and prof[3].count == mcount - 3
+    assert prof[3].mean_mass == pytest.approx(np.mean(arr.mass[3:, 3]), rel=1e-12)
+    assert out.never_active.total == sum(getattr(out.never_active, c) for c in ("Wx", "Wh", "Wy"))
     # structural quirk: only bytes among x_0..x_{n-3} can ever get Wx attributions
     never_bytes = sorted(set(range(256)) - set(xs[: len(xs) - 2].tolist()))
-    assert not arr["ever_x"][never_bytes].any()
-    assert not arr["ever_y"][:, sorted(set(range(256)) - set(xs[1:].tolist()))].any()
+    assert not arr.ever_x[never_bytes].any()
+    assert not arr.ever_y[:, sorted(set(range(256)) - set(xs[1:].tolist()))].any()
     # at t = 0 only Wy IDs can be non-zero
-    assert (arr["counts"][0, :2] == 0).all()
-    assert out["structural"]["t0_only_Wy_nonzero"] is True
+    assert (arr.counts[0, :2] == 0).all()
+    assert out.structural.t0_only_Wy_nonzero is True
     from scipy.stats import spearmanr
-    cost = -np.log2(arr["P"][np.arange(mcount), xs[1:]])
-    rho = out["structural"]["count_cost_spearman"]["rho"]
+    cost = -np.log2(arr.P[np.arange(mcount), xs[1:]])
+    rho = out.structural.count_cost_spearman.rho
     assert rho == pytest.approx(spearmanr(tot[:, 3], cost).statistic, rel=1e-9)
-    assert out["structural"]["Wh_ever_active_fraction"] == pytest.approx(1 - out["never_active"]["Wh"] / 36)
-    json.dumps(out)
+    assert out.structural.Wh_ever_active_fraction == pytest.approx(1 - out.never_active.Wh / 36)
+    json.dumps(out.as_dict())
 
 
 def test_significant_counts_strict():
@@ -91,7 +91,7 @@ def test_significant_counts_strict():
     Wx = m.Wx.copy()
     Wx[0, :3] = [np.float32(0.01), np.float32(-0.01), np.nextafter(np.float32(0.01), np.float32(1))]
     m2 = m.replace(Wx=Wx)
-    a, b = significant_counts(m)["Wx"], significant_counts(m2)["Wx"]
+    a, b = significant_counts(m).Wx, significant_counts(m2).Wx
     before = int((np.abs(m.Wx[0, :3]) > np.float32(0.01)).sum())
     assert b - a == 1 - before
 
@@ -109,8 +109,8 @@ def test_deterministic_threads():
         numba.set_num_threads(old)
     for r in res[1:]:
         for key in ("counts", "ever_x", "ever_h", "ever_y"):
-            np.testing.assert_array_equal(r[key], res[0][key])
-        np.testing.assert_array_equal(np.nan_to_num(r["mass"], nan=-1), np.nan_to_num(res[0]["mass"], nan=-1))
+            np.testing.assert_array_equal(getattr(r, key), getattr(res[0], key))
+        np.testing.assert_array_equal(np.nan_to_num(r.mass, nan=-1), np.nan_to_num(res[0].mass, nan=-1))
 
 
 def test_bad_input():
@@ -140,31 +140,31 @@ def test_seed000_reproduced(published, published_forward):
     """Seed 000 tables reproduced by the paper-compatible variant (issue 7 asks for reproduction)."""
     model, xs = published
     out = q1_sparsity(model, xs, "paper")
-    assert out["significant"] == {"Wx": 5371, "Wh": 14245, "Wy": 25178, "total": 44794}
-    assert round(out["forward"]["bpc"], 3) == 0.079
-    dist = {round(r["tau"], 6): r for r in out["distribution"]}
+    assert out.significant.as_dict() == {"Wx": 5371, "Wh": 14245, "Wy": 25178, "total": 44794}
+    assert round(out.forward.bpc, 3) == 0.079
+    dist = {round(r.tau, 6): r for r in out.distribution}
     for tau, mean, med, mx, frac in ((1e-4, 9807, 10283, 19850, 0.219), (1e-3, 4357, 1664, 19352, 0.097),
                                      (1e-2, 1166, 15, 17710, 0.026), (1e-1, 157, 0, 11012, 0.004),
                                      (1.0, 8, 0, 2127, 0.000)):
         r = dist[tau]
-        assert (round(r["mean_n"]), r["median"], r["min"], r["max"], round(r["n_over_sig"], 3)) == \
+        assert (round(r.mean_n), r.median, r.min, r.max, round(r.n_over_sig, 3)) == \
             (mean, med, 0, mx, frac)
-    cls = {round(r["tau"], 6): r for r in out["class_breakdown"]}
+    cls = {round(r.tau, 6): r for r in out.class_breakdown}
     for tau, nx, nh in ((1e-3, 481, 3834), (1e-2, 136, 1018)):
-        assert (round(cls[tau]["mean_Wx"]), round(cls[tau]["mean_Wh"])) == (nx, nh)
-    assert round(cls[1e-3]["mean_Wy"]) == 42 and round(cls[1e-2]["mean_Wy"]) == 12
+        assert (round(cls[tau].mean_Wx), round(cls[tau].mean_Wh)) == (nx, nh)
+    assert round(cls[1e-3].mean_Wy) == 42 and round(cls[1e-2].mean_Wy) == 12
     # tau = 0.1: the seed prints 22 / 134 / 2; measured 21.96 / 133.47 / 1.47 (its row sum 158 also exceeds
     # its own mean n of 157, which matches ours): only Wx agrees after rounding.
-    assert round(cls[1e-1]["mean_Wx"]) == 22
-    assert round(cls[1e-1]["mean_Wh"], 2) == 133.47 and round(cls[1e-1]["mean_Wy"], 2) == 1.47
-    na = out["never_active"]
-    assert (na["Wx"], na["Wh"], na["Wy"], na["total"]) == (28635, 735, 27965, 57335)
-    prof = {r["d"]: r for r in out["depth_profile"]}
+    assert round(cls[1e-1].mean_Wx) == 22
+    assert round(cls[1e-1].mean_Wh, 2) == 133.47 and round(cls[1e-1].mean_Wy, 2) == 1.47
+    na = out.never_active
+    assert (na.Wx, na.Wh, na.Wy, na.total) == (28635, 735, 27965, 57335)
+    prof = {r.d: r for r in out.depth_profile}
     for d, mass, frac in ((0, 0.757, 1.0), (1, 0.176, 0.233), (2, 0.181, 0.239), (4, 0.243, 0.321),
                           (8, 0.341, 0.451), (12, 0.406, 0.536), (20, 0.729, 0.963), (21, 0.827, 1.093),
                           (30, 0.421, 0.556), (40, 0.571, 0.754), (50, 0.421, 0.557)):
-        assert round(prof[d]["mean_mass"], 3) == pytest.approx(mass, abs=1.01e-3)
-        assert round(prof[d]["fraction_of_d0"], 3) == pytest.approx(frac, abs=1.01e-3)
+        assert round(prof[d].mean_mass, 3) == pytest.approx(mass, abs=1.01e-3)
+        assert round(prof[d].fraction_of_d0, 3) == pytest.approx(frac, abs=1.01e-3)
 
 
 
@@ -180,7 +180,7 @@ def test_kernel_property(H, n, seed, logscale, variant):
     r = attribution_arrays(m, xs, variant)
     for t in range(n - 1):
         counts = naive.q1_position_naive(m.Wx, m.Wh, m.Wy, m.by, hs, xs, t, TAUS, variant)[0]
-        assert [list(r["counts"][t, c]) for c in range(3)] == [counts["Wx"], counts["Wh"], counts["Wy"]]
+        assert [list(r.counts[t, c]) for c in range(3)] == [counts["Wx"], counts["Wh"], counts["Wy"]]
 
 
 @settings(max_examples=200, deadline=None)

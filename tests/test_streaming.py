@@ -5,6 +5,9 @@ rnn.stream.CHUNK bytes; with a tiny chunk (7 bytes: every statistic crosses many
 output must be identical to the single-chunk run (which the literal-reference tests in test_margins /
 test_saturation / test_coflip check against tests/naive.py).
 """
+import dataclasses
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -20,7 +23,11 @@ from satrnn.rnn.model import random_model
 
 
 def _same(a, b, path="") -> None:
-    if isinstance(a, dict):
+    if dataclasses.is_dataclass(a):
+        assert type(a) is type(b), path
+        for f in dataclasses.fields(a):
+            _same(getattr(a, f.name), getattr(b, f.name), f"{path}.{f.name}")
+    elif isinstance(a, dict):
         assert a.keys() == b.keys(), path
         for k in a:
             _same(a[k], b[k], f"{path}.{k}")
@@ -87,22 +94,22 @@ def test_margin_report_chunked_equals_whole(case, monkeypatch):
     whole = mg.margin_report(model, xs)
     part = _chunked(monkeypatch, lambda: mg.margin_report(model, xs))
     # how many passes the median took depends on the first chunk's estimate, never the value
-    assert whole.pop("median_passes") in (1, 2) and part.pop("median_passes") in (1, 2)
-    _same(whole, part)
+    assert whole.median_passes in (1, 2) and part.median_passes in (1, 2)
+    _same(replace(whole, median_passes=0), replace(part, median_passes=0))
     # the exact median, the bpc and the per-position rows against the whole-array computation
     r = forward(model, xs)
     mu = np.abs(r.zs[:-1]).astype(np.float32)
-    assert whole["median_margin"] == float(np.median(mu))
-    assert whole["bpc_full"] == r.bpc
-    assert len(whole["per_position"]) == len(xs) - 1
+    assert whole.median_margin == float(np.median(mu))
+    assert whole.bpc_full == r.bpc
+    assert len(whole.per_position) == len(xs) - 1
 
 
 def test_margin_report_bounded_per_position(monkeypatch):
     model = random_model(4, 9)
     xs = np.random.default_rng(9).integers(0, 256, 60, dtype=np.uint8)
     m = _chunked(monkeypatch, lambda: mg.margin_report(model, xs, per_position_rows=10))
-    assert [r["t"] for r in m["per_position"]] == list(range(10)) + [58]
-    assert m["per_position_omitted"] == 59 - 11
+    assert [r.t for r in m.per_position] == list(range(10)) + [58]
+    assert m.per_position_omitted == 59 - 11
 
 
 def test_saturation_report_chunked_equals_whole(case, monkeypatch):
@@ -111,7 +118,7 @@ def test_saturation_report_chunked_equals_whole(case, monkeypatch):
     part = _chunked(monkeypatch, lambda: saturation_report(model, xs))
     _same(whole, part)
     lean = _chunked(monkeypatch, lambda: saturation_report(model, xs, keep_positions=False))
-    assert "n_sat" not in lean and lean["printed_rows"] == whole["printed_rows"]
+    assert lean.n_sat is None and lean.printed_rows == whole.printed_rows
 
 
 def test_coflip_report_chunked_equals_whole(case, monkeypatch):
@@ -126,12 +133,12 @@ def test_margin_per_position_rows_literal():
     xs = np.random.default_rng(4).integers(0, 256, 40, dtype=np.uint8)
     m = mg.margin_report(model, xs)
     zs = forward(model, xs).zs
-    for row in m["per_position"]:
+    for row in m.per_position:
         s = np.float32(0.0)
-        for v in np.abs(zs[row["t"]]):
+        for v in np.abs(zs[row.t]):
             s = np.float32(s + np.float32(v))
-        assert row["mean"] == float(np.float32(s / np.float32(6)))
-        assert row["min"] == float(np.abs(zs[row["t"]]).min())
+        assert row.mean == float(np.float32(s / np.float32(6)))
+        assert row.min == float(np.abs(zs[row.t]).min())
 
 
 # ---- boolean_report (q1_boolean 3.5 / 3.6 / float vs sign) streamed -----------------------------------------
@@ -169,15 +176,15 @@ def test_boolean_report_streamed_against_whole_arrays(case, monkeypatch):
     flips = bitset.hamming(tm, np.vstack([bitset.all_minus(H)[None], tm[:-1]]))
     costs, _ = readout_costs(model, bitset.to_signs(tm, H), xs[1:])  # the float readout of the +-1 states
     from satrnn.rnn.forward import sequential_mean
-    assert b["dynamics"]["total_flips"] == int(flips.sum())
-    assert b["dynamics"]["bpc"] == sequential_mean(costs)
-    assert b["unique"]["unique_exact"] == np.unique(tm, axis=0).shape[0]
+    assert b.dynamics.total_flips == int(flips.sum())
+    assert b.dynamics.bpc == sequential_mean(costs)
+    assert b.unique.unique_exact == np.unique(tm, axis=0).shape[0]
     hashes = {naive.sign_vector_hash(row) for row in bitset.unpack(tm, H)}
-    assert b["unique"]["unique_hash"] == len(hashes)
+    assert b.unique.unique_hash == len(hashes)
     fl = bitset.pack(forward(model, xs).hs[:n1] >= 0)
     d = bitset.hamming(fl, tp)
-    assert b["float_vs_sign"]["plus_start"] == int(d.sum())
-    assert b["float_vs_sign"]["first_t_plus"] == (int(np.flatnonzero(d)[0]) if d.any() else -1)
+    assert b.float_vs_sign.plus_start == int(d.sum())
+    assert b.float_vs_sign.first_t_plus == (int(np.flatnonzero(d)[0]) if d.any() else -1)
 
 
 @pytest.mark.parametrize("H", [1, 5, 63, 64, 65, 128, 200])

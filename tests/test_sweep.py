@@ -111,12 +111,12 @@ def test_start_states_property(H, seed, idx):
 
 def test_parse_pins_canonical_and_errors():
     from satrnn.rnn.errors import SatrnnInputError
-    assert sw.parse_pins("56=-1, 8=+1", 128) == "8=+1,56=-1"
-    assert sw.parse_pins("", 128) == ""
+    assert sw.canonical_pins("56=-1, 8=+1", 128) == "8=+1,56=-1"
+    assert sw.canonical_pins("", 128) == ""
     assert sw.pins_of("8=+1,56=-1", 128) == ((8, 1), (56, -1))
     for bad in ("8=+2", "128=+1", "x=+1", "8=+1,8=-1", "8"):
         with pytest.raises(SatrnnInputError):
-            sw.parse_pins(bad, 128)
+            sw.canonical_pins(bad, 128)
 
 
 def test_auto_chunk_size():

@@ -216,7 +216,7 @@ def test_signed_zero_and_ties_at_zero():
     pats = naive.um_pattern_list(m.Wx, m.Wh, m.bh, m.Wy, m.by)
     ms, zs = naive.um_forward_f32(pats, m.H, xs)
     assert np.array_equal(bits(u.hs), bits(ms))
-    assert check_isomorphism(m, xs)["isomorphic"]
+    assert check_isomorphism(m, xs).isomorphic
 
 
 def test_unclamped_cost_matches_reference(published):
@@ -239,25 +239,25 @@ def test_pruned_table_runs_and_equals_pruned_rnn():
 def test_published_isomorphic_to_the_bit(published, precision):
     model, xs = published
     d = check_isomorphism(model, xs, precision)
-    assert d["isomorphic"] and d["verdict"].startswith("isomorphic to the bit")
-    assert d["sign_mismatches"] == 0 and d["signbit_mismatches"] == 0 and d["max_abs_diff"] == 0.0
-    assert d["states_bit_identical"] and d["weights_roundtrip"] and d["bpc_um"] == d["bpc_rnn"]
-    assert d["preactivations"]["forced_identical"] and d["activation_check"]["bit_differences"] == 0
-    assert d["first_disagreement"] is None and d["pattern_counts"]["total"] == 44794
-    json.dumps(d)
+    assert d.isomorphic and d.verdict.startswith("isomorphic to the bit")
+    assert d.sign_mismatches == 0 and d.signbit_mismatches == 0 and d.max_abs_diff == 0.0
+    assert d.states_bit_identical and d.weights_roundtrip and d.bpc_um == d.bpc_rnn
+    assert d.preactivations.forced_identical and d.activation_check.bit_differences == 0
+    assert d.first_disagreement is None and d.pattern_counts["total"] == 44794
+    json.dumps(d.as_dict())
 
 
 def test_published_naive_f32_is_not_isomorphic(published):
     """The naive float32 sigma loses last bits; the recurrence carries them to sign flips: reported, not hidden."""
     model, xs = published
     d = check_isomorphism(model, xs, "f32", activation="naive")
-    assert not d["isomorphic"] and d["verdict"].startswith("NOT")
-    assert d["activation_check"]["bit_differences"] > 0
-    assert d["preactivations"]["forced_identical"]          # the accumulation itself is exact
-    assert d["first_disagreement"] is not None
-    if d["sign_mismatches"]:
-        fs = d["first_sign_disagreement"]
-        assert fs["sign_differs"] and fs["margin"] == abs(fs["z_rnn"])
+    assert not d.isomorphic and d.verdict.startswith("NOT")
+    assert d.activation_check.bit_differences > 0
+    assert d.preactivations.forced_identical          # the accumulation itself is exact
+    assert d.first_disagreement is not None
+    if d.sign_mismatches:
+        fs = d.first_sign_disagreement
+        assert fs.sign_differs and fs.margin == abs(fs.z_rnn)
 
 
 def test_corrupted_sign_is_caught_with_first_disagreement(published):
@@ -268,12 +268,12 @@ def test_corrupted_sign_is_caught_with_first_disagreement(published):
     i = int(wh[np.argmax(t.strength[wh])])
     j, k = int(t.dst_space[i]), int(t.src_space[i])
     d = check_isomorphism(model, xs, table=t.with_pattern(i, sign=-int(t.sign[i])))
-    assert not d["isomorphic"] and not d["weights_roundtrip"]
-    assert d["weights_roundtrip_detail"]["differences"]["Wh"] == 1
-    fd = d["first_disagreement"]
+    assert not d.isomorphic and not d.weights_roundtrip
+    assert d.weights_roundtrip_detail.differences["Wh"] == 1
+    fd = d.first_disagreement
     # h_{-1} = 0, so a recurrent pattern first acts at t = 1, on its target
-    assert (fd["t"], fd["neuron"]) == (1, j) and fd["h_um"] != fd["h_rnn"]
-    assert d["sign_mismatches"] > 0 and d["first_sign_disagreement"]["t"] >= 1
+    assert (fd.t, fd.neuron) == (1, j) and fd.h_um != fd.h_rnn
+    assert d.sign_mismatches > 0 and d.first_sign_disagreement.t >= 1
     assert k >= 0
 
 
@@ -285,11 +285,11 @@ def test_corrupted_strength_is_caught_at_its_first_use(published):
     i = int(np.flatnonzero((t.cls == um.C_WX) & (t.dst_space == j) & (t.src_event == xs[0]))[0])
     bad = t.with_pattern(i, strength=float(t.strength[i]) + 0.25)
     d = check_isomorphism(model, xs, table=bad)
-    assert not d["isomorphic"]
-    fd = d["first_disagreement"]
-    assert (fd["t"], fd["neuron"], fd["byte"]) == (0, j, int(xs[0]))
-    assert fd["z_um"] != fd["z_rnn"] and fd["margin"] == abs(fd["z_rnn"])
-    assert d["bpc_abs_diff"] > 1e-9
+    assert not d.isomorphic
+    fd = d.first_disagreement
+    assert (fd.t, fd.neuron, fd.byte) == (0, j, int(xs[0]))
+    assert fd.z_um != fd.z_rnn and fd.margin == abs(fd.z_rnn)
+    assert d.bpc_abs_diff > 1e-9
 
 
 @pytest.mark.parametrize("H", [3, 64, 128, 200])
@@ -300,8 +300,8 @@ def test_random_models_isomorphic_to_the_bit(H, seed, text, precision, scale):
     m = random_model(H, seed, scale=scale)
     xs = np.frombuffer(text, np.uint8)
     d = check_isomorphism(m, xs, precision)
-    assert d["isomorphic"], d["verdict"]
-    assert d["states_bit_identical"] and d["weights_roundtrip"] and d["bpc_um"] == d["bpc_rnn"]
+    assert d.isomorphic, d.verdict
+    assert d.states_bit_identical and d.weights_roundtrip and d.bpc_um == d.bpc_rnn
 
 
 @settings(max_examples=10, deadline=None)
@@ -336,11 +336,11 @@ def test_pruned_check_literal_equivalence():
     xs = np.random.default_rng(2).integers(0, 256, 30, dtype=np.uint8)
     d = pruned_check(m, xs, threshold=0.3, prune=("Wh",))
     Wh = np.where(np.abs(m.Wh) > np.float32(0.3), m.Wh, np.float32(0))
-    assert d["bpc_um_pruned"] == forward(m.replace(Wh=Wh), xs).bpc
-    assert d["patterns_dropped"] == int((np.abs(m.Wh) <= np.float32(0.3)).sum())
-    assert d["bpc_rnn"] == forward(m, xs).bpc
+    assert d.bpc_um_pruned == forward(m.replace(Wh=Wh), xs).bpc
+    assert d.patterns_dropped == int((np.abs(m.Wh) <= np.float32(0.3)).sum())
+    assert d.bpc_rnn == forward(m, xs).bpc
     full = pruned_check(m, xs, threshold=-1.0)
-    assert full["isomorphic"] and full["patterns_dropped"] == 0
+    assert full.isomorphic and full.patterns_dropped == 0
 
 
 def test_inconsistent_event_encoding_is_rejected():

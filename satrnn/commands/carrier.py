@@ -1,34 +1,87 @@
-"""`satrnn carrier MODEL TEXT`: carrier/pattern decomposition (seed 003 section 5)."""
+"""`satrnn carrier MODEL TEXT`: carrier/pattern decomposition (seed 003 section 5).
+
+The carrier unit: `analyses.carrier.carrier_decomposition` -> `CarrierDecomposition`, drawn by
+`render.carrier` (briefly in the report's section "attribution"), with seed 003 section 5's measurements."""
 from __future__ import annotations
 
-from rich.markup import escape
-from rich.table import Table
+import numpy as np
 
-from satrnn.analyses.carrier import ALIGN, BYTESETS, REPLACE, TARGETS, carrier_decomposition
-from satrnn.clikit import add_json_flag, add_model_text_args, check_int, console, emit_json, load_model_text_args
+from satrnn import options as o
+from satrnn.analyses.carrier import ALIGN, BYTESETS, REPLACE, TARGETS, CarrierDecomposition, carrier_decomposition
+from satrnn.cache import Results
+from satrnn.clikit import check_int, console, emit_json, load_model_text_args
+from satrnn.ledger.claims import Measured, NotAvailable
+from satrnn.report import render
+from satrnn.unit import Analysis, Command, option
 
 
-def register(sub) -> None:
-    p = sub.add_parser("carrier", help="carrier/pattern decomposition: pattern-sensitive neurons, carrier-only "
-                                       "bpc, influence by offset, output decomposition (seed 003 s5)")
-    add_model_text_args(p)
-    p.add_argument("--byteset", choices=BYTESETS, default="all",
-                   help="bytes v in the pattern-sensitivity test (all 256, or those occurring in TEXT)")
-    p.add_argument("--replace", choices=REPLACE, default="sensitive",
-                   help="carrier-only state: replace pattern-sensitive neurons (default) or all by tanh(carrier)")
-    p.add_argument("--alignment", choices=ALIGN, default="same",
-                   help="eq. 6: delta_s = h_s - tanh(c_s) (same, default) or the literal h_{s+1} in our indexing")
-    p.add_argument("--target", choices=TARGETS, default="logit",
-                   help="gradient of the correct byte's logit (default, eq. 7) or of its log-probability")
-    p.add_argument("--depth", type=int, default=50, help="offsets d = 0..depth-1 (default 50)")
-    p.add_argument("--t2-first", type=int, default=0, help="first position of Table 2 (default 0)")
-    p.add_argument("--t3-first", type=int, default=None, help="first position of Table 3 (default 50, or 0 "
-                   "for texts too short)")
-    p.add_argument("--t-last", type=int, default=None, help="last position of both tables (default n-2)")
-    p.add_argument("--example", type=int, default=None,
-                   help="position of the output decomposition (default 29, skipped if the text is shorter)")
-    add_json_flag(p)
-    p.set_defaults(func=run)
+def _carrier(results: Results, field):
+    t = results.get(CARRIER).table2
+    vals = {"ps_mean": t.mean_pattern_sensitive, "cd_mean": t.mean_carrier_determined,
+            "pattern_pct": 100.0 * t.fraction_pattern_sensitive,
+            "carrier_pct": 100.0 * t.mean_carrier_determined / results.H,
+            "actual_bpc": t.actual_bpc, "carrier_bpc": t.carrier_only_bpc, "pattern_gain": t.pattern_gain,
+            "pattern_frac_pct": 100.0 * t.byte_identity_fraction}
+    return float(vals[field])
+
+
+def _ps_neuron(results: Results, rank, field):
+    e = results.get(CARRIER).table2.top_sensitive[rank]
+    return int(e.neuron if field == "neuron" else e.positions)
+
+
+def _influence(results: Results, d_lo, d_hi, field):
+    rows = [r for r in results.get(CARRIER).table3.rows if d_lo <= r.d <= d_hi]
+    if len(rows) != d_hi - d_lo + 1:
+        raise NotAvailable(f"influence rows for d = {d_lo}..{d_hi} not computed")
+    return float(np.mean([getattr(r, field) for r in rows]))
+
+
+def _decomp(results: Results, field):
+    d = results.get(CARRIER).decomposition
+    wb, nb = d.with_bias, d.without_bias
+    if field == "top_neuron":
+        return int(d.top_neurons[0].neuron)
+    if field == "top_contrib":
+        return float(d.top_neurons[0].wy_dh)
+    if field == "carrier_cost":
+        return float(d.carrier_only_bits)
+    part, kind = field.rsplit("_", 1)
+    if kind == "logit":
+        return Measured(float(getattr(wb, part)), f"without the output bias: {getattr(nb, part):+.3f}")
+    if part == "total":
+        return 1.0
+    key = f"{part}_fraction"
+    return Measured(float(getattr(wb, key)), f"without the output bias: {100 * getattr(nb, key):.1f}%")
+
+
+CARRIER = Analysis(
+    name="carrier", result=CarrierDecomposition,
+    compute=lambda results: carrier_decomposition(results.model, results.xs, hs=results.fwd.hs),
+    render=render.carrier,
+    options=(option("--byteset", choices=BYTESETS, default="all",
+                    help="bytes v in the pattern-sensitivity test (all 256, or those occurring in TEXT)"),
+             option("--replace", choices=REPLACE, default="sensitive",
+                    help="carrier-only state: replace pattern-sensitive neurons (default) or all by tanh(carrier)"),
+             option("--alignment", choices=ALIGN, default="same",
+                    help="eq. 6: delta_s = h_s - tanh(c_s) (same, default) or the literal h_{s+1} in our indexing"),
+             option("--target", choices=TARGETS, default="logit",
+                    help="gradient of the correct byte's logit (default, eq. 7) or of its log-probability"),
+             option("--depth", type=int, default=50, help="offsets d = 0..depth-1 (default 50)"),
+             option("--t2-first", type=int, default=0, help="first position of Table 2 (default 0)"),
+             option("--t3-first", type=int, default=None, help="first position of Table 3 (default 50, or 0 "
+                    "for texts too short)"),
+             option("--t-last", type=int, default=None, help="last position of both tables (default n-2)"),
+             option("--example", type=int, default=None,
+                    help="position of the output decomposition (default 29, skipped if the text is shorter)")),
+    measures={"carrier": _carrier,
+              "carrier_ratio": lambda results:
+                  float(results.get(CARRIER).table2.carrier_only_bpc / results.get(CARRIER).table2.actual_bpc),
+              "carrier_ps_neuron": _ps_neuron,
+              "carrier_xpct": lambda results:
+                  100.0 * (8.0 - results.get(CARRIER).table2.carrier_only_bpc) / (8.0 - results.fwd.bpc),
+              "influence": _influence,
+              "decomp": _decomp})
 
 
 def run(args) -> int:
@@ -46,45 +99,10 @@ def run(args) -> int:
     if args.json:
         emit_json(out)
         return 0
-    t2r = out["table2"]
-    console.print(f"[bold]Carrier/pattern decomposition[/bold] "
-                  f"({', '.join(f'{k}={v}' for k, v in out['choices'].items())})")
-    t = Table(title=f"Table 2: t = {t2r['positions'][0]}..{t2r['positions'][1]} ({t2r['count']} positions)")
-    t.add_column("quantity")
-    t.add_column("value", justify="right")
-    t.add_row("mean pattern-sensitive neurons", f"{t2r['mean_pattern_sensitive']:.2f} / {model.H} "
-              f"({100 * t2r['fraction_pattern_sensitive']:.1f}%)")
-    t.add_row("mean carrier-determined neurons", f"{t2r['mean_carrier_determined']:.2f}")
-    t.add_row("actual bpc", f"{t2r['actual_bpc']:.4f}")
-    t.add_row("carrier-only bpc", f"{t2r['carrier_only_bpc']:.4f}")
-    t.add_row("pattern gain (bpc)", f"{t2r['pattern_gain']:.4f}")
-    bif = t2r["byte_identity_fraction"]
-    t.add_row("byte-identity fraction", "-" if bif is None else f"{100 * bif:.1f}%")
-    t.add_row("top pattern-sensitive",
-              ", ".join(f"h{r['neuron']} ({r['positions']})" for r in t2r["top_sensitive"][:6]))
-    console.print(t)
-    t3r = out["table3"]
-    t = Table(title=f"Table 3: influence by offset, t = {t3r['positions'][0]}..{t3r['positions'][1]}")
-    for c in ("d", "signed", "unsigned", "|grad|", "decay"):
-        t.add_column(c, justify="right")
-    fmt = lambda v, f: "-" if v is None else format(v, f)
-    for r in t3r["rows"]:
-        if r["d"] < 5 or r["d"] % 5 == 0:
-            t.add_row(str(r["d"]), fmt(r["signed"], "+.3f"), fmt(r["unsigned"], ".3f"), fmt(r["grad_norm"], ".2f"),
-                      fmt(r["decay"], ".3f"))
-    for g in t3r["groups"]:
-        t.add_row(f"{g['d'][0]}-{g['d'][1]}", fmt(g["signed"], "+.3f"), fmt(g["unsigned"], ".3f"),
-                  fmt(g["grad_norm"], ".2f"), fmt(g["decay"], ".3f"))
-    console.print(t)
-    d = out["decomposition"]
-    if d:
-        wb = d["with_bias"]
-        console.print(f"Output decomposition at t = {d['t']} ({escape(repr(d['input_char']))} -> "
-                      f"{escape(repr(d['target_char']))}): logit "
-                      f"{wb['total']:+.2f} = carrier {wb['carrier']:+.2f} ({100 * wb['carrier_fraction']:.1f}%) + "
-                      f"pattern {wb['pattern']:+.2f} (by\\[y] = {d['bias']:+.2f} included); carrier-only cost "
-                      f"{d['carrier_only_bits']:.4f} bits; top " + ", ".join(
-                          f"h{n['neuron']} ({n['wy_dh']:+.2f})" for n in d["top_neurons"][:3]))
-    for note in out["notes"]:
-        console.print(f"[dim]note: {escape(note)}[/dim]")
+    console.print(render.carrier(out, model.H))
     return 0
+
+
+COMMAND = Command("carrier", "carrier/pattern decomposition: pattern-sensitive neurons, carrier-only bpc, influence "
+                             "by offset, output decomposition (seed 003 s5)", run,
+                  options=(o.MODEL_TEXT, CARRIER.options, o.JSON), units=(CARRIER,))

@@ -2,7 +2,9 @@
 (communities, hubs, components; GraphML / JSON export) (DEFINITIONS 5.4)."""
 from __future__ import annotations
 
+from satrnn import options as o
 from satrnn.analyses.coflip import (
+    CoflipReport,
     coflip_graph,
     coflip_report,
     graph_json_text,
@@ -10,39 +12,55 @@ from satrnn.analyses.coflip import (
     graph_to_json,
     write_graphml,
 )
+from satrnn.cache import Results
 from satrnn.clikit import (
     StagedOutputs,
-    add_json_flag,
-    add_model_text_args,
-    add_seed_arg,
     bytes_callback,
     check_float,
     check_int,
     check_writable,
     console,
-    declare_outputs,
     emit_json,
     load_model_text_args,
     progress,
     write_file,
 )
+from satrnn.ledger.claims import Measured
 from satrnn.report import render
 from satrnn.rnn.errors import SatrnnInputError
+from satrnn.unit import Analysis, Command, Section, option
 
 
-def register(sub) -> None:
-    p = sub.add_parser("coflip", help="co-flip counts, Jaccard, and the co-flip graph of the neurons (q4)")
-    add_model_text_args(p)
-    p.add_argument("--min-jaccard", type=float, default=0.5, metavar="J",
-                   help="graph edges for pairs with Jaccard >= J (default 0.5; negative = none by threshold)")
-    p.add_argument("--top-k", type=int, default=None, metavar="K", help="also link each neuron to its K best partners")
-    p.add_argument("--top", type=int, default=15, help="pairs listed (default 15, the paper's)")
-    p.add_argument("--graphml", default=None, metavar="FILE", help="write the graph as GraphML")
-    p.add_argument("--graph-json", default=None, metavar="FILE", help="write the graph as node-link JSON")
-    declare_outputs(p, "graphml", "graph_json")
-    add_seed_arg(p)
-    add_json_flag(p)
-    p.set_defaults(func=run)
+def _section(results: Results):
+    r = results.get(COFLIP)
+    G = coflip_graph(results.model, r, seed=0)
+    s = graph_summary(G)
+    data = {"top_pairs": r.top_pairs, "max_jaccard": r.max_jaccard, "graph": s, "seed": 0}
+    return render.coflip(r, s, G.graph["min_jaccard"], None, 0, top=8), data
+
+
+def _measure(results: Results, field):
+    r = results.get(COFLIP)
+    best = max(r.top_pairs, key=lambda p: p.jaccard)
+    return Measured(float(best.jaccard), f"pair h{best.a}-h{best.b}, {best.coflips} co-flips; "
+                                         f"over all pairs max {r.max_jaccard.jaccard:.3f}")
+
+
+COFLIP = Analysis(
+    name="coflip", result=CoflipReport,
+    compute=lambda results: coflip_report(results.model, results.xs, forward_result=results.fwd),
+    render=render.coflip,
+    options=(option("--min-jaccard", type=float, default=0.5, metavar="J",
+                    help="graph edges for pairs with Jaccard >= J (default 0.5; negative = none by threshold)"),
+             option("--top-k", type=int, default=None, metavar="K",
+                    help="also link each neuron to its K best partners"),
+             o.TOP.but(default=15, help="pairs listed (default 15, the paper's)"),
+             option("--graphml", default=None, metavar="FILE", writes=True, help="write the graph as GraphML"),
+             option("--graph-json", default=None, metavar="FILE", writes=True,
+                    help="write the graph as node-link JSON"),
+             o.SEED),
+    section=Section("coflip", "Co-flip graph", _section),
+    measures={"coflip": _measure})
 
 
 def run(args) -> int:
@@ -68,10 +86,10 @@ def run(args) -> int:
         if args.graph_json:
             write_file(args.graph_json, graph_json_text(G))
     if args.json:
-        emit_json({"seed": args.seed, "min_jaccard": mj, "top_k": args.top_k, "transitions": rep["transitions"],
-                   "flips": rep["flips"], "top_pairs": rep["top_pairs"], "top_pairs_ties": rep["top_pairs_ties"],
-                   "jaccard_top_pairs": rep["jaccard_top_pairs"], "pairs_with_coflips": rep["pairs_with_coflips"],
-                   "pairs_jaccard_gt_half": rep["pairs_jaccard_gt_half"], "graph": summ,
+        emit_json({"seed": args.seed, "min_jaccard": mj, "top_k": args.top_k, "transitions": rep.transitions,
+                   "flips": rep.flips, "top_pairs": rep.top_pairs, "top_pairs_ties": rep.top_pairs_ties,
+                   "jaccard_top_pairs": rep.jaccard_top_pairs, "pairs_with_coflips": rep.pairs_with_coflips,
+                   "pairs_jaccard_gt_half": rep.pairs_jaccard_gt_half, "graph": summ,
                    "graph_node_link": graph_to_json(G), "graphml": args.graphml, "graph_json": args.graph_json})
         return 0
     console.print(render.coflip(rep, summ, mj, args.top_k, args.seed))
@@ -79,3 +97,7 @@ def run(args) -> int:
         if path:
             console.print(f"wrote {kind} graph to {path}")
     return 0
+
+
+COMMAND = Command("coflip", "co-flip counts, Jaccard, and the co-flip graph of the neurons (q4)", run,
+                  options=(o.MODEL_TEXT, COFLIP.options, o.JSON), units=(COFLIP,))

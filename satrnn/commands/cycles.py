@@ -3,20 +3,16 @@ algorithm per start, exhaustive enumeration of up to 20 free neurons, and the pa
 from __future__ import annotations
 
 import numpy as np
-from rich.table import Table
 
-from satrnn.analyses.boolean_figures import paper_attractor_search
+from satrnn import options as o
+from satrnn.analyses.boolean_figures import PAPER_T, AttractorSearch, paper_attractor_search
+from satrnn.analyses.cycle_survey import DEFAULT_INPUTS, CycleSurvey, most_used_bytes, survey
 from satrnn.automaton import cycles as cyc
-from satrnn.automaton.bitset import from_hex, pack, to_hex
+from satrnn.automaton.bitset import from_hex, pack
 from satrnn.automaton.sign import SignAutomaton
 from satrnn.automaton.tier1 import auto_tier1, parse_tier1
+from satrnn.cache import Results
 from satrnn.clikit import (
-    add_json_flag,
-    add_model_text_args,
-    add_pin_arg,
-    add_seed_arg,
-    add_semantics_arg,
-    add_tier1_arg,
     check_int,
     console,
     emit_json,
@@ -27,45 +23,15 @@ from satrnn.clikit import (
     progress,
     steps_callback,
 )
+from satrnn.ledger.claims import Measured, NotAvailable
 from satrnn.report import render
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import run_states
-from satrnn.rnn.text import display_byte, parse_byte
+from satrnn.rnn.text import parse_byte
+from satrnn.unit import Analysis, Command, Section, option
 
 MAX_STARTS = 1_000_000
 MAX_JOBS = 10_000_000
-PAPER_T = 42
-
-
-def register(sub) -> None:
-    p = sub.add_parser("cycles", help="cycle search of the sign automaton under a constant or periodic input")
-    add_model_text_args(p)
-    p.add_argument("--input", action="append", default=None, metavar="X",
-                   help="constant input byte (65, 0x41, 'A'); repeat for several, or 'all' for 0..255")
-    p.add_argument("--periodic-text", action="store_true",
-                   help="input = TEXT repeated; states compared at text boundaries, periods in steps")
-    p.add_argument("--starts", type=int, default=None, metavar="N",
-                   help="N seeded random start states (default 16 unless --start/--from-trajectory is given)")
-    add_seed_arg(p)
-    p.add_argument("--start", action="append", default=None, metavar="HEX", help="a start state (hex; repeatable)")
-    p.add_argument("--from-trajectory", action="store_true",
-                   help="start from sigma(h_t) of the float32 forward on TEXT, t = 0, stride, 2 stride, ...")
-    p.add_argument("--stride", type=int, default=1, help="with --from-trajectory: every stride-th state")
-    p.add_argument("--budget", type=int, default=10**6, metavar="STEPS",
-                   help="detection budget per start in Boolean steps (default 1e6); beyond it a start is "
-                        "reported unresolved")
-    add_semantics_arg(p)
-    add_tier1_arg(p)
-    p.add_argument("--exhaustive", action="store_true",
-                   help=f"enumerate all 2^(H - pins) states whose pinned neurons hold their values (at most "
-                        f"{cyc.MAX_EXHAUSTIVE_H} free neurons; as satrnn landscape): every cycle and its exact basin")
-    p.add_argument("--paper", action="store_true",
-                   help="q1_bool_attractor 4.3/4.4 (glibc srand(seed 42), input x_42, f32-seq) and Brent from "
-                        "the same 51 starts")
-    p.add_argument("--per-start", action="store_true", help="print a row per start (tables mode)")
-    add_pin_arg(p)
-    add_json_flag(p)
-    p.set_defaults(func=run)
 
 
 def cycle_inputs(args, xs) -> tuple[np.ndarray, list]:
@@ -129,69 +95,18 @@ def _run_search(A, starts, seqs, budget, label="Brent"):
         return cyc.find_cycles(A, starts, seqs, budget, on_batch=steps_callback(bar, task, label, budget))
 
 
-def _job_rows(search, labels, input_labels, starts, H) -> list[dict]:
-    rows = []
-    for jb in range(search.status.shape[0]):
-        i, q = int(search.job_start[jb]), int(search.job_seq[jb])
-        ok = search.status[jb] == cyc.STATUS_CYCLE
-        rows.append({"start_index": i, "start_source": labels[i], "start": to_hex(starts[i], H),
-                     "input": input_labels[q], "status": "cycle" if ok else "unresolved",
-                     "transient": int(search.mu[jb]) if ok else None,
-                     "period": int(search.lam[jb]) if ok else None,
-                     "rep": search.rep_hex(jb), "steps": int(search.steps[jb])})
-    return rows
-
-
-def per_input_rows(search, input_labels) -> list[dict]:
-    out = []
-    for q, lab in enumerate(input_labels):
-        sel = search.job_seq == q
-        st = search.status[sel]
-        reps = {search.rep_hex(jb) for jb in np.nonzero(sel)[0] if search.status[jb] == cyc.STATUS_CYCLE}
-        lam = search.lam[sel][st == cyc.STATUS_CYCLE]
-        mu = search.mu[sel][st == cyc.STATUS_CYCLE]
-        out.append({"input": lab, "starts": int(sel.sum()), "resolved": int((st == cyc.STATUS_CYCLE).sum()),
-                    "distinct_cycles": len(reps), "periods": sorted({int(v) for v in lam}),
-                    "max_transient": int(mu.max()) if mu.size else None})
-    return out
-
-
-def label_cycle_inputs(summary, input_labels) -> dict:
-    for c in summary["cycles"]:
-        c["input"] = input_labels[c["input_index"]]
-    return summary
-
-
-def _paper(model, xs, args, budget) -> dict:
+def _paper(model, xs, args, budget):
+    """(the papers' search, Brent from its starts: search, summary, rows) for --paper."""
     if xs is None or xs.shape[0] <= PAPER_T:
         raise SatrnnInputError(f"--paper needs TEXT with more than {PAPER_T} bytes (input x_{PAPER_T})")
     x = int(xs[PAPER_T])
     A_paper = SignAutomaton.from_model(model, "f32-seq", tier1=args.tier1, pins=pins_arg(args, model.H))
     paper = paper_attractor_search(A_paper, x, seed=42)
     A = SignAutomaton.from_model(model, args.semantics, tier1=args.tier1, pins=pins_arg(args, model.H))
-    starts = cyc.glibc_starts(model.H, 42, paper["trials"] + 1)
+    starts = cyc.glibc_starts(model.H, 42, paper.trials + 1)
     search = _run_search(A, starts, np.array([[x]], dtype=np.uint8), budget, label="Brent from the paper's starts")
-    labels = [f"trial {k}" for k in range(paper["trials"])] + ["cycle-detection start"]
-    honest = {"semantics": args.semantics, "summary": label_cycle_inputs(cyc.summarize(search), [x]),
-              "results": _job_rows(search, labels, [x], starts, model.H)}
-    return {"paper_compatible": paper, "brent_same_starts": honest}
-
-
-def _print_paper(p):
-    a = p["paper_compatible"]
-    console.print(f"[bold]Paper-compatible[/bold] (q1_bool_attractor 4.3/4.4, f32-seq, srand({a['seed']}), input "
-                  f"x_42 = 0x{a['input']:02x} '{display_byte(a['input'])}'):")
-    console.print(f"  4.3: {a['unique_final_states']} unique final states out of {a['trials']} after "
-                  f"{a['steps']} steps; fixed points reached {a['fixed_points_reached']}; mean convergence step "
-                  f"{a['mean_convergence']:.1f} ({a['steps']} = never)")
-    for c in a["classes"][:10]:
-        console.print(f"       class of trial {c['first_trial']}: {c['size']} trial(s) ({c['percent']:.0f}%)")
-    per = a["cycle_period"]
-    console.print(f"  4.4: period {per}" + (" (no cycle <= 100)" if per == 0 else "")
-                  + f" after {a['warmup']} warm-up steps")
-    b = p["brent_same_starts"]
-    console.print(f"[bold]Honest version[/bold]: Brent ({b['semantics']}) from the same {len(b['results'])} starts:")
-    console.print(render.cycles(b["summary"], [], b["results"], True))
+    labels = [f"trial {k}" for k in range(paper.trials)] + ["cycle-detection start"]
+    return paper, cyc.summarize(search).labelled([x]), search.job_rows(labels, [x], starts)
 
 
 def run(args) -> int:
@@ -216,30 +131,24 @@ def run(args) -> int:
             raise SatrnnInputError(f"--exhaustive needs at most {cyc.MAX_EXHAUSTIVE_H} free neurons, this model has "
                                    f"H = {H} with {len(pins)} pinned")
         A = SignAutomaton.from_model(model, args.semantics, tier1=args.tier1, pins=pins)
-        out["exhaustive"] = [dict(cyc.exhaustive_cycles(A, seqs[q]).as_dict(), input=input_labels[q])
-                             for q in range(seqs.shape[0])]
+        found = [cyc.exhaustive_cycles(A, seqs[q]) for q in range(seqs.shape[0])]
         if args.json:
+            out["exhaustive"] = [dict(ex.as_dict(), input=input_labels[q]) for q, ex in enumerate(found)]
             emit_json(out)
         else:
-            for e in out["exhaustive"]:
-                free = f" ({e['free_neurons']} free neurons)" if pins else ""
-                t = Table(title=f"All {e['states']:,} states{free}, input {render.input_label(e['input'])}: "
-                                f"{e['n_cycles']} cycle(s), max depth {e['max_depth']}"
-                                + (f" passes of the {e['sequence_length']}-byte sequence" if e["sequence_length"] > 1
-                                   else " steps"))
-                for c in ("rep", "period", "basin", "basin fraction"):
-                    t.add_column(c)
-                for c in e["cycles"][:40]:
-                    t.add_row(c["rep"], str(c["period"]), f"{c['basin']:,}", f"{c['basin_fraction']:.4f}")
-                console.print(t)
+            for q, ex in enumerate(found):
+                console.print(render.exhaustive_cycles(ex, input_labels[q], bool(pins)))
         return 0
+    paper = None
     if args.paper:
-        out["paper"] = _paper(model, xs, args, budget)
+        paper = _paper(model, xs, args, budget)
+        out["paper"] = {"paper_compatible": paper[0], "brent_same_starts": {
+            "semantics": args.semantics, "summary": paper[1], "results": paper[2]}}
         if not seqs.shape[0]:
             if args.json:
                 emit_json(out)
             else:
-                _print_paper(out["paper"])
+                console.print(render.paper_cycles(paper[0], args.semantics, paper[1], paper[2]))
             return 0
     starts, labels = _starts(args, model, xs, H)
     if not args.json:
@@ -250,14 +159,82 @@ def run(args) -> int:
     out["starts"] = {"total": int(starts.shape[0]), "random": sum(1 for s in labels if s.startswith("random")),
                      "hex": sum(1 for s in labels if s == "hex"),
                      "trajectory": sum(1 for s in labels if s.startswith("sigma"))}
-    out["summary"] = label_cycle_inputs(cyc.summarize(search), out["inputs"])
-    out["per_input"] = per_input_rows(search, out["inputs"])
-    out["results"] = _job_rows(search, labels, out["inputs"], starts, H)
+    summary = cyc.summarize(search).labelled(out["inputs"])
+    per_input = search.per_input(out["inputs"])
+    rows = search.job_rows(labels, out["inputs"], starts)
+    out.update(summary=summary, per_input=per_input, results=rows)
     if args.json:
         emit_json(out)
     else:
-        if args.paper:
-            _print_paper(out["paper"])
-        console.print(render.cycles(out["summary"], out["per_input"], out["results"],
-                                        args.per_start or len(out["results"]) <= 20))
+        if paper is not None:
+            console.print(render.paper_cycles(paper[0], args.semantics, paper[1], paper[2]))
+        console.print(render.cycles(summary, per_input, rows, args.per_start or len(rows) <= 20))
     return 0
+
+
+# ---- the report's cycle survey and the ledger's paper search -------------------------------------------------
+
+def _survey_section(results: Results):
+    """Brent's search from seeded random starts under the bytes the text uses most (analyses.cycle_survey).
+    JSON: `cycles` = [{input, period, transient, transient_max, starts, smallest_state}], plus
+    resolved_fraction, steps_per_second (kernel time only), total_steps, budget, and `command`."""
+    sv = results.get(CYCLE_SURVEY)
+    cmd = sv.command(*results.source_args)
+    return render.cycle_survey(sv, cmd), sv.as_dict() | {"command": cmd}
+
+
+CYCLE_SURVEY = Analysis(
+    name="cycle_survey", result=CycleSurvey,
+    compute=lambda results: survey(results.model, most_used_bytes(results.xs, DEFAULT_INPUTS),
+                                   automaton=results.automaton("exact")),
+    render=render.cycles,
+    section=Section("cycles", "Cycle search", _survey_section, background=True))
+
+
+def _attractor_cycles(results: Results, field):
+    r = results.get(PAPER_ATTRACTORS)
+    n = int(r.fixed_points_reached) + (1 if r.cycle_period else 0)
+    return Measured(n, f"{r.fixed_points_reached} of 50 trials reached a fixed point within 100 steps; "
+                       f"cycle period after warm-up: {r.cycle_period or 'none <= 100'}")
+
+
+def _paper_attractors(results: Results) -> AttractorSearch:
+    if results.xs.shape[0] <= PAPER_T:
+        raise NotAvailable(f"the text has no byte x_{PAPER_T}")
+    return paper_attractor_search(results.automaton("f32-seq"), int(results.xs[PAPER_T]))
+
+
+PAPER_ATTRACTORS = Analysis(
+    name="paper_attractors", result=AttractorSearch, compute=_paper_attractors,
+    measures={"attractor_cycles": _attractor_cycles})
+
+
+COMMAND = Command(
+    "cycles", "cycle search of the sign automaton under a constant or periodic input", run,
+    options=(o.MODEL_TEXT,
+             option("--input", action="append", default=None, metavar="X",
+                    help="constant input byte (65, 0x41, 'A'); repeat for several, or 'all' for 0..255"),
+             option("--periodic-text", action="store_true",
+                    help="input = TEXT repeated; states compared at text boundaries, periods in steps"),
+             option("--starts", type=int, default=None, metavar="N",
+                    help="N seeded random start states (default 16 unless --start/--from-trajectory is given)"),
+             o.SEED,
+             option("--start", action="append", default=None, metavar="HEX",
+                    help="a start state (hex; repeatable)"),
+             option("--from-trajectory", action="store_true",
+                    help="start from sigma(h_t) of the float32 forward on TEXT, t = 0, stride, 2 stride, ..."),
+             option("--stride", type=int, default=1, help="with --from-trajectory: every stride-th state"),
+             option("--budget", type=int, default=10**6, metavar="STEPS",
+                    help="detection budget per start in Boolean steps (default 1e6); beyond it a start is "
+                         "reported unresolved"),
+             o.SEMANTICS_OPTION, o.TIER1,
+             option("--exhaustive", action="store_true",
+                    help=f"enumerate all 2^(H - pins) states whose pinned neurons hold their values (at most "
+                         f"{cyc.MAX_EXHAUSTIVE_H} free neurons; as satrnn landscape): every cycle and its exact "
+                         "basin"),
+             option("--paper", action="store_true",
+                    help="q1_bool_attractor 4.3/4.4 (glibc srand(seed 42), input x_42, f32-seq) and Brent from "
+                         "the same 51 starts"),
+             option("--per-start", action="store_true", help="print a row per start (tables mode)"),
+             o.PIN, o.JSON),
+    units=(CYCLE_SURVEY, PAPER_ATTRACTORS))

@@ -1,22 +1,13 @@
 """`satrnn default [--rebuild]`: where the cached default model lives, its bpc and its recipe."""
 from __future__ import annotations
 
-from rich.table import Table
-
-from satrnn.clikit import add_json_flag, add_tanh_arg, console, emit_json, progress
+from satrnn import options as o
+from satrnn.clikit import console, emit_json, progress
+from satrnn.report import render
 from satrnn.rnn.default import DEFAULT_RECIPE, build_model, cache_dir, check_cached, default_corpus, default_model_path
 from satrnn.rnn.forward import forward
 from satrnn.rnn.train import text_digest
-
-
-def register(sub) -> None:
-    p = sub.add_parser("default", help="the default model: where it is read from (shipped or rebuilt cache), bpc, "
-                       "recipe")
-    add_tanh_arg(p)
-    p.add_argument("--rebuild", action="store_true", help="retrain the default model (into the cache directory) even "
-                   "if a valid one exists")
-    add_json_flag(p)
-    p.set_defaults(func=run)
+from satrnn.unit import Command, option
 
 
 def run(args) -> int:
@@ -38,18 +29,12 @@ def run(args) -> int:
     if args.json:
         emit_json(doc)
         return 0
-    r = DEFAULT_RECIPE
-    t = Table(title="default model", title_justify="left", show_header=False)
-    t.add_column("", style="bold")
-    t.add_column("")
-    t.add_row("file", info["path"] + (" (shipped with satrnn)" if info["status"] == "bundled" else ""))
-    t.add_row("status", f"{info['status']}" + (f" ({info.get('reason')})" if info["status"] == "trained" else ""))
-    t.add_row("bpc", f"{doc['bpc']:.4f} on the bundled corpus ({len(xs):,} bytes; float32 reference forward, "
-                     f"{args.tanh} tanh)")
-    t.add_row("recipe", f"H={r.H}, {r.epochs} epochs, BPTT-{r.bptt}, {r.optimizer} lr={r.lr:g} {r.schedule}, "
-                        f"clip={r.clip:g}, seed={r.seed}, {r.precision}")
-    t.add_row("training time", f"{doc['train_seconds']:.1f} s (when it was built, {doc['created_utc']})")
-    t.add_row("override", f"`satrnn default --rebuild` retrains into {path} (used instead of the shipped file); "
-                          "set SATRNN_HOME to cache elsewhere")
-    console.print(t)
+    console.print(render.default_model(info, doc, DEFAULT_RECIPE, len(xs), args.tanh, path))
     return 0
+
+
+COMMAND = Command("default", "the default model: where it is read from (shipped or rebuilt cache), bpc, recipe", run,
+                  options=(o.TANH,
+                           option("--rebuild", action="store_true", help="retrain the default model (into the cache "
+                                  "directory) even if a valid one exists"),
+                           o.JSON))

@@ -3,19 +3,10 @@ from __future__ import annotations
 
 import time
 
-from satrnn.clikit import add_json_flag, add_model_text_args, console, emit_json, model_and_text_source, progress
+from satrnn import options as o
+from satrnn.clikit import console, emit_json, model_and_text_source, progress
 from satrnn.rnn.forward import PRECISIONS, evaluate
-
-
-def register(sub) -> None:
-    p = sub.add_parser("eval", help="bits per character of the float32 reference forward on a text")
-    add_model_text_args(p)
-    p.add_argument("--precision", choices=PRECISIONS, default="f32",
-                   help="f32: the papers' bit-exact float32 arithmetic (default); f64: double cross-check")
-    p.add_argument("--unclamped", action="store_true",
-                   help="cost -ln P / ln 2 without the 1e-30 floor (q1_sparsity's convention)")
-    add_json_flag(p)
-    p.set_defaults(func=run)
+from satrnn.unit import Command
 
 
 def run(args) -> int:
@@ -35,3 +26,7 @@ def run(args) -> int:
         console.print(f"[bold]{r.bpc:.6f}[/bold] bpc over {r.predictions:,} predictions "
                       f"({r.bytes:,} bytes, H = {model.H}, {args.precision}, h_-1 = 0; {seconds:.1f} s)")
     return 0
+
+
+COMMAND = Command("eval", "bits per character of the float32 reference forward on a text", run,
+                  options=(o.MODEL_TEXT, o.PRECISION.but(choices=PRECISIONS), o.UNCLAMPED, o.JSON))

@@ -7,13 +7,9 @@ import os
 import sys
 from pathlib import Path
 
+from satrnn import options as o
 from satrnn.clikit import (
-    add_json_flag,
-    add_model_text_args,
-    add_seed_arg,
-    add_semantics_arg,
     check_float,
-    declare_outputs,
     emit_json,
     err_console,
     load_model_text_args,
@@ -22,30 +18,11 @@ from satrnn.clikit import (
 )
 from satrnn.explore import data as ed
 from satrnn.rnn.errors import SatrnnInputError
+from satrnn.unit import Command, option
 
 EXTRA_MESSAGE = "satrnn explore needs the [explore] extra: pip install 'satrnn[explore]'"
 NOT_A_TTY = ("satrnn explore needs an interactive terminal (stdin and stdout are not both a TTY); "
              "use --screenshot FILE.svg or --json")
-
-
-def register(sub) -> None:
-    p = sub.add_parser("explore", help="interactive explorer: co-flip graph, neurons, sign raster, cycles, "
-                                       "ledger (needs the [explore] extra)")
-    add_model_text_args(p)
-    add_semantics_arg(p)
-    add_seed_arg(p)
-    p.add_argument("--jaccard", type=float, default=ed.DEFAULT_JACCARD, metavar="J",
-                   help=f"first co-flip graph threshold (default {ed.DEFAULT_JACCARD}; +/- change it in the app)")
-    p.add_argument("--view", choices=tuple(ed.VIEWS), default="graph", help="the view shown first")
-    p.add_argument("--select", default=None, metavar="hN",
-                   help="a neuron to select (with --view neurons: open its detail)")
-    p.add_argument("--pin", choices=("+1", "-1"), default=None,
-                   help="with --view neurons --select hN: pin that neuron to +1 or -1 and show the effect")
-    p.add_argument("--screenshot", default=None, metavar="FILE.svg", help="write the view as SVG and exit")
-    declare_outputs(p, "screenshot")  # the CLI refuses an input, a special file or an unwritable place
-    p.add_argument("--size", default="120x40", metavar="WxH", help="terminal size of --screenshot (default 120x40)")
-    add_json_flag(p)
-    p.set_defaults(func=run)
 
 
 def _size(spec: str) -> tuple[int, int]:
@@ -85,8 +62,8 @@ def summary_json(d: ed.ExploreData, threshold: float) -> dict:
     return {"command": "explore", "source": d.source, "H": d.H, "bytes": int(d.xs.shape[0]),
             "semantics": d.semantics, "seed": d.seed, "baseline_bpc": d.baseline_bpc,
             "sign_dynamics_bpc": d.dynamics.bpc, "jaccard": gv.threshold, "neurons": neurons,
-            "communities": gv.summary["communities"], "hubs": gv.summary["hubs"][:10],
-            "modularity": gv.summary["modularity"],
+            "communities": gv.summary.communities, "hubs": gv.summary.hubs[:10],
+            "modularity": gv.summary.modularity,
             "cycles": {"inputs": list(d.book.inputs), "rounds": d.book.rounds, "jobs": d.book.jobs,
                        "unresolved": d.book.unresolved, "budget": ed.FIRST_BUDGET, "found": cyc},
             "seconds": d.timings}
@@ -149,3 +126,21 @@ def run(args) -> int:
     if args.screenshot is not None and app.return_code == 0:
         err_console.print(f"wrote {args.screenshot}", highlight=False)
     return int(app.return_code or 0)
+
+
+COMMAND = Command(
+    "explore", "interactive explorer: co-flip graph, neurons, sign raster, cycles, ledger (needs the [explore] extra)",
+    run,
+    options=(o.MODEL_TEXT, o.SEMANTICS_OPTION, o.SEED,
+             option("--jaccard", type=float, default=ed.DEFAULT_JACCARD, metavar="J",
+                    help=f"first co-flip graph threshold (default {ed.DEFAULT_JACCARD}; +/- change it in the app)"),
+             option("--view", choices=tuple(ed.VIEWS), default="graph", help="the view shown first"),
+             option("--select", default=None, metavar="hN",
+                    help="a neuron to select (with --view neurons: open its detail)"),
+             option("--pin", choices=("+1", "-1"), default=None,
+                    help="with --view neurons --select hN: pin that neuron to +1 or -1 and show the effect"),
+             # the CLI refuses an input, a special file or an unwritable place for the screenshot
+             option("--screenshot", default=None, metavar="FILE.svg", writes=True,
+                    help="write the view as SVG and exit"),
+             option("--size", default="120x40", metavar="WxH", help="terminal size of --screenshot (default 120x40)"),
+             o.JSON))

@@ -5,21 +5,13 @@ else rnn.* and decoder.*); `satrnn import` of the result gives the same bits (se
 """
 from __future__ import annotations
 
-from satrnn.clikit import add_json_flag, add_model_arg, console, declare_outputs, emit_json, load_model_arg
+from satrnn import options as o
+from satrnn.clikit import console, emit_json, load_model_arg
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.torch_layout import export_safetensors
+from satrnn.unit import Command, option
 
 FORMATS = ("safetensors",)
-
-
-def register(sub) -> None:
-    p = sub.add_parser("export", help="write a model as a PyTorch state dict (safetensors), for the round trip")
-    add_model_arg(p)
-    p.add_argument("--format", choices=FORMATS, default="safetensors", help="output format (default safetensors)")
-    p.add_argument("--out", required=True, metavar="FILE.safetensors", help="the file to write")
-    declare_outputs(p, "out")
-    add_json_flag(p)
-    p.set_defaults(func=run)
 
 
 def run(args) -> int:
@@ -36,3 +28,11 @@ def run(args) -> int:
     tensors = ", ".join(n for n in names.values() if n is not None)
     console.print(f"wrote {args.out}: one-hot nn.RNN layout, H = {model.H}, V = {V} ({tensors})", markup=False)
     return 0
+
+
+COMMAND = Command("export", "write a model as a PyTorch state dict (safetensors), for the round trip", run,
+                  options=(o.MODEL,
+                           option("--format", choices=FORMATS, default="safetensors",
+                                  help="output format (default safetensors)"),
+                           o.OUT.but(required=True, metavar="FILE.safetensors", default=None, help="the file to write"),
+                           o.JSON))

@@ -6,28 +6,22 @@ and every refusal are documented in `satrnn.rnn.torch_layout`.
 """
 from __future__ import annotations
 
-from satrnn.clikit import add_json_flag, console, declare_inputs, declare_outputs, emit_json
+from satrnn import options as o
+from satrnn.clikit import console, declare_inputs, declare_outputs, emit_json
 from satrnn.rnn.model import save_model
 from satrnn.rnn.torch_layout import NONE, ROLES, import_safetensors
 from satrnn.rnn.vocab import parse_vocab, show_vocab
+from satrnn.unit import Arguments, Command, option
 
 
-def register(sub) -> None:
-    p = sub.add_parser("import", help="import a PyTorch Elman RNN state dict (safetensors) as a satrnn model")
-    p.add_argument("source", metavar="MODEL.safetensors", help="the state dict, saved with safetensors")
-    p.add_argument("--out", required=True, metavar="FILE.npz", help="the satrnn model to write (.npz)")
-    p.add_argument("--vocab", default=None, metavar="VOCAB",
-                   help="the byte of each index: a JSON list ('[10, 32, 97]' or '[\"a\", \"b\"]'), a .json file "
-                        "holding one, or a file of the V characters (latin-1, bytes as stored); not needed for "
-                        "V = 256 or a file satrnn exported")
+def _tensor_names(p) -> None:
     for role, (flag, what) in ROLES.items():
         none = f" ('{NONE}': absent)" if role in ("bias_ih", "bias_hh", "embedding", "decoder_bias") else ""
         p.add_argument(flag, dest=f"t_{role}", default=None, metavar="NAME",
                        help=f"tensor name of the {what}{none}, where the layout is ambiguous")
     declare_inputs(p, "source", "vocab")
     declare_outputs(p, "out")
-    add_json_flag(p)
-    p.set_defaults(func=run)
+    o.JSON.add_to(p)
 
 
 def run(args) -> int:
@@ -49,3 +43,14 @@ def run(args) -> int:
     console.print(f"vocabulary ({prov['vocab_from']}): {show_vocab(model.vocab)}", markup=False)
     console.print(f"wrote {args.out}", markup=False)
     return 0
+
+
+COMMAND = Command(
+    "import", "import a PyTorch Elman RNN state dict (safetensors) as a satrnn model", run,
+    options=(option("source", metavar="MODEL.safetensors", help="the state dict, saved with safetensors"),
+             option("--out", required=True, metavar="FILE.npz", help="the satrnn model to write (.npz)"),
+             option("--vocab", default=None, metavar="VOCAB",
+                    help="the byte of each index: a JSON list ('[10, 32, 97]' or '[\"a\", \"b\"]'), a .json file "
+                         "holding one, or a file of the V characters (latin-1, bytes as stored); not needed for "
+                         "V = 256 or a file satrnn exported"),
+             Arguments(_tensor_names)))

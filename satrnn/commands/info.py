@@ -1,19 +1,39 @@
 """`satrnn info MODEL`: shapes, parameter counts, weight magnitudes, spectral radius of Wh, vocabulary and
-import provenance."""
+import provenance.
+
+The model-summary unit: `analyses.model_info.model_summary` -> `ModelSummary`, drawn by `render.info`, the
+report's section "model" and the ledger's measurement "sig_patterns"."""
 from __future__ import annotations
 
-from rich.table import Table
-
-from satrnn.analyses.model_info import PERCENTILES, model_summary
-from satrnn.clikit import add_json_flag, add_model_arg, console, emit_json, load_model_arg
+from satrnn import options as o
+from satrnn.analyses.model_info import ModelSummary, model_summary
+from satrnn.cache import Results
+from satrnn.clikit import console, emit_json, load_model_arg
+from satrnn.report import render
 from satrnn.rnn.vocab import show_vocab
+from satrnn.unit import Analysis, Command, Section
 
 
-def register(sub) -> None:
-    p = sub.add_parser("info", help="shapes, parameter counts, |w| percentiles, spectral radius of Wh")
-    add_model_arg(p)
-    add_json_flag(p)
-    p.set_defaults(func=run)
+def _section(results: Results):
+    s = results.get(MODEL_SUMMARY)
+    f = results.fwd
+    data = {"summary": s, "bpc": f.bpc, "predictions": f.predictions, "bytes": int(results.xs.shape[0])}
+    return render.model_section(s, f.bpc, f.predictions, int(results.xs.shape[0])), data
+
+
+def _sig_patterns(results: Results, cls):
+    s = results.get(MODEL_SUMMARY)
+    if cls == "all":
+        return int(s.significant_patterns_001)
+    return int(s.matrices[cls].count_abs_gt_001)
+
+
+MODEL_SUMMARY = Analysis(
+    name="model_summary", result=ModelSummary,
+    compute=lambda results: model_summary(results.model),
+    render=render.info,
+    section=Section("model", "Model summary", _section),
+    measures={"sig_patterns": _sig_patterns})
 
 
 def run(args) -> int:
@@ -22,28 +42,9 @@ def run(args) -> int:
     if args.json:
         emit_json(s)
         return 0
-    names = list(s["matrices"])
-    t = Table(title=f"Elman RNN, H = {s['H']}, {s['params']:,} parameters", title_justify="left")
-    t.add_column("")
-    for name in names:
-        t.add_column(name, justify="right")
-    mats = s["matrices"]
-    t.add_row("shape", *("x".join(map(str, mats[n]["shape"])) for n in names))
-    t.add_row("params", *(f"{mats[n]['params']:,}" for n in names))
-    t.add_row("|w| > 0.01", *(f"{mats[n]['count_abs_gt_0.01']:,}" for n in names))
-    t.add_row("min |w|", *(f"{mats[n]['abs_min']:.3g}" for n in names))
-    for p in PERCENTILES:
-        t.add_row(f"p{p} |w|", *(f"{mats[n]['abs_percentiles'][str(p)]:.4g}" for n in names))
-    t.add_row("max |w|", *(f"{mats[n]['abs_max']:.4g}" for n in names))
-    t.add_row("mean |w|", *(f"{mats[n]['abs_mean']:.4g}" for n in names))
-    console.print(t)
-    console.print(f"significant patterns (|w| > 0.01 in Wx, Wh, Wy): {s['significant_patterns_0.01']:,}")
-    console.print(f"spectral radius of Wh: {s['spectral_radius_Wh']:.4f}")
-    console.print(f"vocabulary: {show_vocab(model.vocab)}", markup=False)
-    prov = s["provenance"]
-    if prov:
-        console.print(f"imported from {prov.get('format')} file {prov.get('file')} (sha256 {prov.get('sha256')}), "
-                      f"{prov.get('layout')} layout, V = {prov.get('V')}, E = {prov.get('E')}; tensors: "
-                      + ", ".join(f"{r}={n}" for r, n in (prov.get("tensors") or {}).items() if n is not None),
-                      markup=False)
+    console.print(render.info(s, show_vocab(model.vocab)))
     return 0
+
+
+COMMAND = Command("info", "shapes, parameter counts, |w| percentiles, spectral radius of Wh", run,
+                  options=(o.MODEL, o.JSON), units=(MODEL_SUMMARY,))

@@ -7,20 +7,15 @@ from pathlib import Path
 import numba
 import numpy as np
 
+from satrnn import options as o
+from satrnn.analyses.landscape import TextLandscape, text_landscape
 from satrnn.automaton import cycles as cyc
 from satrnn.automaton import landscape as ls
 from satrnn.automaton.sign import SignAutomaton
 from satrnn.automaton.tier1 import auto_tier1, parse_tier1
 from satrnn.clikit import (
-    add_json_flag,
-    add_model_arg,
-    add_pin_arg,
-    add_seed_arg,
-    add_semantics_arg,
-    add_tier1_arg,
     check_int,
     console,
-    declare_outputs,
     emit_json,
     err_console,
     load_model_arg,
@@ -29,42 +24,15 @@ from satrnn.clikit import (
     steps_callback,
 )
 from satrnn.report.render_landscape import input_label, render_landscape
+from satrnn.report.render_landscape import text_landscape as render_text_landscape
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.model import atomic_write_bytes
 from satrnn.rnn.text import parse_byte
+from satrnn.unit import Analysis, Command, Section, option
 
 MAX_SEQUENCE = 1 << 16
 MAX_SENSITIVITY = 1 << 20
 MAX_BOOTSTRAP = 1_000_000
-
-
-def register(sub) -> None:
-    p = sub.add_parser("landscape", help="attractor landscape (basins, entropy, state graph) of the sign automaton")
-    add_model_arg(p)
-    p.add_argument("--input", default=None, metavar="X", help="constant input byte (65, 0x41, 'A')")
-    p.add_argument("--sequence", default=None, metavar="X,Y,...",
-                   help="periodic input: comma-separated bytes (states compared at sequence boundaries)")
-    p.add_argument("--exhaustive", action="store_true",
-                   help=f"all 2^(H - pins) states (at most 2^{ls.MAX_EXACT_FREE}): exact basins, entropy, heights")
-    p.add_argument("--starts", type=int, default=256, metavar="N", help="random starts to estimate from (default 256)")
-    p.add_argument("--budget", type=int, default=10**6, metavar="STEPS",
-                   help="Brent detection budget per start in Boolean steps (default 1e6); beyond it a start is "
-                        "counted unresolved")
-    add_seed_arg(p)
-    add_pin_arg(p)
-    add_tier1_arg(p)
-    add_semantics_arg(p)
-    p.add_argument("--graphml", default=None, metavar="PATH",
-                   help=f"with --exhaustive: write the state transition graph (H - pins <= {ls.MAX_GRAPH_FREE})")
-    p.add_argument("--sensitivity-samples", type=int, default=1024, metavar="M",
-                   help="sampled states for the average sensitivity (default 1024; 0 = skip); exhaustive runs "
-                        "with one input byte compute it exactly over all states")
-    p.add_argument("--bootstrap", type=int, default=ls.BOOTSTRAP_RESAMPLES, metavar="B",
-                   help=f"bootstrap resamples for the entropy interval (default {ls.BOOTSTRAP_RESAMPLES})")
-    p.add_argument("--rows", type=int, default=20, help="attractor rows in the tables (default 20)")
-    add_json_flag(p)
-    declare_outputs(p, "graphml")  # the CLI refuses an input, a special file or an unwritable place, before work
-    p.set_defaults(func=run)
 
 
 def _sequence(args) -> np.ndarray:
@@ -150,14 +118,45 @@ def run(args) -> int:
         g = result.to_networkx()
         atomic_write_bytes(graphml, lambda f: nx.write_graphml(g, f))
     if args.json:
-        out = {"command": "landscape", "model": args.model, "seed": args.seed, **result.as_dict()}
-        out["input"] = int(seq[0]) if L == 1 else None
-        out["tier1"] = args.tier1 or auto_tier1(H)
-        out["sensitivity"] = sens.as_dict() if sens is not None else None
-        out["graphml"] = str(graphml) if graphml is not None else None
-        emit_json(out)
+        emit_json({"command": "landscape", "model": args.model, "seed": args.seed, **result.as_dict(),
+                   "input": int(seq[0]) if L == 1 else None, "tier1": args.tier1 or auto_tier1(H),
+                   "sensitivity": sens, "graphml": str(graphml) if graphml is not None else None})
     else:
         console.print(render_landscape(result, sens, max_rows=rows))
         if graphml is not None:
             console.print(f"state transition graph ({result.n_states:,} nodes) written to {graphml}")
     return 0
+
+
+LANDSCAPE = Analysis(
+    name="landscape", result=TextLandscape,
+    compute=lambda results: text_landscape(results.model, results.xs),
+    render=render_text_landscape,
+    section=Section("landscape", "Attractor landscape",
+                    lambda results: (render_text_landscape(tl := results.get(LANDSCAPE)), tl.as_dict()),
+                    background=True))
+
+COMMAND = Command(
+    "landscape", "attractor landscape (basins, entropy, state graph) of the sign automaton", run,
+    options=(o.MODEL,
+             option("--input", default=None, metavar="X", help="constant input byte (65, 0x41, 'A')"),
+             option("--sequence", default=None, metavar="X,Y,...",
+                    help="periodic input: comma-separated bytes (states compared at sequence boundaries)"),
+             option("--exhaustive", action="store_true",
+                    help=f"all 2^(H - pins) states (at most 2^{ls.MAX_EXACT_FREE}): exact basins, entropy, heights"),
+             option("--starts", type=int, default=256, metavar="N",
+                    help="random starts to estimate from (default 256)"),
+             option("--budget", type=int, default=10**6, metavar="STEPS",
+                    help="Brent detection budget per start in Boolean steps (default 1e6); beyond it a start is "
+                         "counted unresolved"),
+             o.SEED, o.PIN, o.TIER1, o.SEMANTICS_OPTION,
+             option("--graphml", default=None, metavar="PATH", writes=True,
+                    help=f"with --exhaustive: write the state transition graph (H - pins <= {ls.MAX_GRAPH_FREE})"),
+             option("--sensitivity-samples", type=int, default=1024, metavar="M",
+                    help="sampled states for the average sensitivity (default 1024; 0 = skip); exhaustive runs "
+                         "with one input byte compute it exactly over all states"),
+             option("--bootstrap", type=int, default=ls.BOOTSTRAP_RESAMPLES, metavar="B",
+                    help=f"bootstrap resamples for the entropy interval (default {ls.BOOTSTRAP_RESAMPLES})"),
+             option("--rows", type=int, default=20, help="attractor rows in the tables (default 20)"),
+             o.JSON),
+    units=(LANDSCAPE,))

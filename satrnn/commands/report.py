@@ -7,11 +7,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.rule import Rule
 
+from satrnn import options as o
 from satrnn.clikit import (
     StagedOutputs,
-    add_model_text_args,
     check_writable,
-    declare_outputs,
     emit_json,
     err_console,
     load_model_text_args,
@@ -20,21 +19,14 @@ from satrnn.clikit import (
 )
 from satrnn.report.sections import SECTIONS, build_report, failures
 from satrnn.rnn.errors import SatrnnInputError
+from satrnn.unit import Arguments, Command, option
 from satrnn.warmup import ensure_compiled
 
 
-def register(sub) -> None:
-    p = sub.add_parser("report", help="the full report: model, isomorphism, margins, sign dynamics, saturation, "
-                                      "co-flips, cascades, cycles, knockout, attribution, claims ledger")
-    add_model_text_args(p)
+def _sections_option(p) -> None:
+    # the help lists the sections the analysis units declare, known once every command module is imported
     p.add_argument("--sections", metavar="A,B,...", default=None,
                    help=f"comma-separated sections to compute (default all): {', '.join(SECTIONS)}")
-    p.add_argument("--json", nargs="?", const="-", default=None, metavar="FILE",
-                   help="write all numbers as JSON to FILE (no FILE: one JSON document on stdout, no tables)")
-    p.add_argument("--svg", metavar="FILE", default=None, help="also export the rendered report as SVG")
-    p.add_argument("--html", metavar="FILE", default=None, help="also export the rendered report as HTML")
-    declare_outputs(p, "json", "svg", "html")
-    p.set_defaults(func=run)
 
 
 def parse_sections(spec: str | None) -> list[str]:
@@ -82,3 +74,15 @@ def run(args) -> int:
     for f in failed:  # a crash is a failure of the report, named on stderr (exit 1), not a quiet red line
         err_console.print(f"report: section {f}", markup=False, highlight=False)
     return 1 if failed else 0
+
+
+COMMAND = Command(
+    "report", "the full report: model, isomorphism, margins, sign dynamics, saturation, co-flips, cascades, cycles, "
+              "knockout, attribution, claims ledger", run,
+    options=(o.MODEL_TEXT, Arguments(_sections_option),
+             option("--json", nargs="?", const="-", default=None, metavar="FILE", writes=True,
+                    help="write all numbers as JSON to FILE (no FILE: one JSON document on stdout, no tables)"),
+             option("--svg", metavar="FILE", default=None, writes=True,
+                    help="also export the rendered report as SVG"),
+             option("--html", metavar="FILE", default=None, writes=True,
+                    help="also export the rendered report as HTML")))

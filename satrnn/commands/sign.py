@@ -3,14 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from satrnn import options as o
 from satrnn.automaton.bitset import to_hex
 from satrnn.automaton.sign import MAX_STEPS, SignAutomaton
 from satrnn.clikit import (
-    add_json_flag,
-    add_model_arg,
-    add_pin_arg,
-    add_semantics_arg,
-    add_tier1_arg,
     check_int,
     check_writable,
     console,
@@ -26,32 +22,22 @@ from satrnn.clikit import (
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.text import load_text, parse_byte
 from satrnn.rnn.vocab import check_byte_in_vocab, check_text_in_vocab
+from satrnn.unit import Arguments, Command, option
 
 MAX_TRAJECTORY_STEPS = 50_000_000          # (steps, W) uint64 kept in memory
 PROGRESS_STEPS = 5_000_000                 # longer runs show a progress bar
 
 
-def register(sub) -> None:
-    p = sub.add_parser("sign", help="run the sign automaton (packed states) under a constant byte or a text")
-    add_model_arg(p)
+def _source(p) -> None:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--input", metavar="X", help="constant input byte: 65, 0x41 or A")
     src.add_argument("--text", metavar="FILE", help="drive by the bytes of FILE (one step per byte)")
-    p.add_argument("--start", default="zeros", metavar="HEX",
-                   help="start state: ceil(H/4) hex digits (neuron 0 = lowest bit of the last digit), "
-                        "'zeros' = all -1 (the papers' Boolean start, default) or 'ones' = all +1 (sign of h=0)")
-    p.add_argument("--steps", type=int, default=None, metavar="N",
-                   help="number of steps (required with --input; with --text at most the text length, "
-                        "default all of it)")
-    add_semantics_arg(p)
-    add_tier1_arg(p)
-    add_pin_arg(p)
-    p.add_argument("--trajectory", metavar="FILE",
-                   help="write every state: .npy (steps, W) uint64, else one hex state per line")
+
+
+def _files(p) -> None:
     declare_inputs(p, "text")
     declare_outputs(p, "trajectory")
-    add_json_flag(p)
-    p.set_defaults(func=run)
+    o.JSON.add_to(p)
 
 
 def _inputs(args):
@@ -117,3 +103,19 @@ def _write_trajectory(path, traj: np.ndarray, H: int) -> None:
         save_npy(path, traj)
     else:
         write_file(path, "".join(to_hex(row, H) + "\n" for row in traj))
+
+
+COMMAND = Command(
+    "sign", "run the sign automaton (packed states) under a constant byte or a text", run,
+    options=(o.MODEL,
+             Arguments(_source),
+             option("--start", default="zeros", metavar="HEX",
+                    help="start state: ceil(H/4) hex digits (neuron 0 = lowest bit of the last digit), "
+                         "'zeros' = all -1 (the papers' Boolean start, default) or 'ones' = all +1 (sign of h=0)"),
+             option("--steps", type=int, default=None, metavar="N",
+                    help="number of steps (required with --input; with --text at most the text length, "
+                         "default all of it)"),
+             o.SEMANTICS_OPTION, o.TIER1, o.PIN,
+             option("--trajectory", metavar="FILE",
+                    help="write every state: .npy (steps, W) uint64, else one hex state per line"),
+             Arguments(_files)))

@@ -5,6 +5,8 @@ Jobs take the options of `satrnn cycles` (--input, --periodic-text, --starts, --
 give, job for job, the rows `satrnn cycles --json` prints for the same options. See docs/sweeps.md."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rich.table import Table
 
 from satrnn.automaton import cycles as cyc
@@ -25,7 +27,7 @@ from satrnn.clikit import (
     progress,
     write_file,
 )
-from satrnn.commands.cycles import MAX_JOBS, MAX_STARTS, cycle_inputs, label_cycle_inputs, per_input_rows
+from satrnn.commands.cycles import MAX_JOBS, MAX_STARTS, cycle_inputs
 from satrnn.report import render
 from satrnn.report.render_landscape import input_label, render_landscape
 from satrnn.rnn.errors import SatrnnInputError
@@ -108,7 +110,7 @@ def _spec(args, model, xs) -> sw.SweepSpec:
         raise SatrnnInputError(f"--budget {budget} is shorter than one input period ({seqs.shape[1]} steps)")
     if args.sweep_kind == "pin":
         if args.pin:
-            pin_sets = [sw.parse_pins(p, H) for p in args.pin]
+            pin_sets = [sw.canonical_pins(p, H) for p in args.pin]
         else:
             pin_sets = [f"{i}={s}" for i in range(H) for s in ("+1", "-1")]
         if len(set(pin_sets)) != len(pin_sets):
@@ -117,7 +119,7 @@ def _spec(args, model, xs) -> sw.SweepSpec:
         if args.pin and len(args.pin) > 1:
             raise SatrnnInputError(f"`sweep {args.sweep_kind}` takes one --pin set for all jobs; use `sweep pin` "
                                    "for several")
-        pin_sets = [sw.parse_pins(args.pin[0], H) if args.pin else ""]
+        pin_sets = [sw.canonical_pins(args.pin[0], H) if args.pin else ""]
     seeds = check_int("--seeds", args.seeds, 1, MAX_STARTS) if args.sweep_kind == "landscape" else 1
     spec = sw.SweepSpec(kind=args.sweep_kind, model_digest=sw.model_digest(model), H=H, semantics=args.semantics,
                         inputs=tuple(bytes(s).hex() for s in seqs), starts=starts, seed=args.seed, budget=budget,
@@ -207,10 +209,9 @@ def _cycle_summaries(spec, rows) -> list[dict]:
     summaries = []
     for pins in spec.pin_sets:
         sel = [r for r in rows if r.pins == pins and r.status != "failed"]
-        search = sw.search_from_rows(spec, sel)
-        search.seconds = sum(r.seconds or 0.0 for r in sel)
-        summaries.append({"pins": pins, "summary": label_cycle_inputs(cyc.summarize(search), labels),
-                          "per_input": per_input_rows(search, labels)})
+        search = replace(sw.search_from_rows(spec, sel), seconds=sum(r.seconds or 0.0 for r in sel))
+        summaries.append({"pins": pins, "summary": cyc.summarize(search).labelled(labels),
+                          "per_input": search.per_input(labels)})
     return summaries
 
 

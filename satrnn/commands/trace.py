@@ -8,30 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from satrnn.clikit import (
-    StagedOutputs,
-    add_json_flag,
-    add_model_text_args,
-    check_writable,
-    console,
-    declare_outputs,
-    emit_json,
-    model_and_text_source,
-    progress,
-)
+from satrnn import options as o
+from satrnn.clikit import StagedOutputs, check_writable, console, emit_json, model_and_text_source, progress
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import PRECISIONS, iter_states
-
-
-def register(sub) -> None:
-    p = sub.add_parser("trace", help="write the (n, H) hidden states of the reference forward to a .npy file")
-    add_model_text_args(p)
-    p.add_argument("--out", required=True, metavar="FILE.npy", help="output .npy file for the (n, H) states")
-    p.add_argument("--preact", metavar="FILE.npy", help="also write the pre-activations z (n, H)")
-    p.add_argument("--precision", choices=PRECISIONS, default="f32")
-    declare_outputs(p, "out", "preact")
-    add_json_flag(p)
-    p.set_defaults(func=run)
+from satrnn.unit import Command, option
 
 
 def _open_output(tmp: str):
@@ -84,3 +65,11 @@ def run(args) -> int:
         console.print(f"wrote {n:,} x {model.H} {dtype.name} states to {args.out}"
                       + (f" and pre-activations to {args.preact}" if args.preact else ""))
     return 0
+
+
+COMMAND = Command(
+    "trace", "write the (n, H) hidden states of the reference forward to a .npy file", run,
+    options=(o.MODEL_TEXT,
+             o.OUT.but(required=True, metavar="FILE.npy", help="output .npy file for the (n, H) states"),
+             option("--preact", metavar="FILE.npy", writes=True, help="also write the pre-activations z (n, H)"),
+             o.PRECISION.but(choices=PRECISIONS, help=None), o.JSON))

@@ -1,15 +1,12 @@
 """`satrnn train [TEXT] --out MODEL.npz`: truncated-BPTT training of an Elman RNN (Numba)."""
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 from pathlib import Path
 
-from rich.table import Table
-
+from satrnn import options as o
 from satrnn.clikit import (
     StagedOutputs,
-    add_json_flag,
     check_int,
     check_writable,
     console,
@@ -18,11 +15,13 @@ from satrnn.clikit import (
     emit_json,
     progress,
 )
+from satrnn.report import render
 from satrnn.rnn.default import DEFAULT_RECIPE, default_corpus
 from satrnn.rnn.errors import SatrnnInputError
-from satrnn.rnn.model import TANH_SEMANTICS, save_model
+from satrnn.rnn.model import save_model
 from satrnn.rnn.text import load_text
 from satrnn.rnn.train import OPTIMIZERS, SCHEDULES, Recipe, load_checkpoint, train
+from satrnn.unit import Arguments, Command, option
 
 # The papers' stated recipe (seed 003 section 2: BPTT-50, Adam 0.001, 4000 epochs, seed 42). Their
 # initialisation, clipping and schedule are not stated; we use ours with no clipping and a constant rate.
@@ -34,41 +33,11 @@ OVERRIDES = {"hidden": "H", "epochs": "epochs", "bptt": "bptt", "lr": "lr", "lr_
              "precision": "precision", "tanh": "tanh"}
 
 
-def register(sub) -> None:
-    p = sub.add_parser("train", help="train an Elman RNN with truncated BPTT (Adam/SGD, clipping, cosine lr)")
-    p.add_argument("text", nargs="?", default=None, metavar="TEXT",
-                   help="training text (bytes); omit for the bundled default corpus")
-    p.add_argument("--out", required=True, metavar="FILE", help="trained model (.npz, or .bin for raw float32)")
-    p.add_argument("--max-bytes", type=int, default=None, metavar="N", help="train on the first N bytes only")
-    p.add_argument("--recipe", choices=sorted(PRESETS), default="default",
-                   help="starting values for every option below: 'default' (the default model's recipe) or "
-                        "'papers' (BPTT-50, Adam 0.001 constant, 4000 epochs, seed 42, no clipping)")
-    p.add_argument("--hidden", type=int, default=None, metavar="H", help="hidden neurons")
-    p.add_argument("--epochs", type=int, default=None, help="passes over the text")
-    p.add_argument("--bptt", type=int, default=None, metavar="T", help="predictions per truncated-BPTT chunk")
-    p.add_argument("--lr", type=float, default=None, help="(peak) learning rate")
-    p.add_argument("--lr-min", type=float, default=None, help="final learning rate of the cosine schedule")
-    p.add_argument("--schedule", choices=SCHEDULES, default=None, help="learning-rate schedule")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, default=None, help="adam or plain sgd")
-    p.add_argument("--clip", type=float, default=None, help="clip each update's gradient to this L2 norm (0 = off)")
-    p.add_argument("--seed", type=int, default=None, help="initialisation seed")
-    p.add_argument("--precision", choices=("f64", "f32"), default=None,
-                   help="arithmetic of the master weights and gradients (the model is saved as float32)")
-    p.add_argument("--checkpoint", metavar="FILE", default=None,
-                   help="write a resumable checkpoint (.npz, also loadable as a model) every --checkpoint-every "
-                        "epochs and at the end")
-    p.add_argument("--checkpoint-every", type=int, default=50, metavar="N", help="epochs between checkpoints")
-    p.add_argument("--resume", metavar="FILE", default=None,
-                   help="continue from a checkpoint (its recipe is used; recipe options are then refused)")
-    p.add_argument("--bin", metavar="FILE", default=None, help="also write the papers' raw float32 .bin")
-    p.add_argument("--tanh", choices=TANH_SEMANTICS, default=None,
-                   help="float32 tanh of the forward (training at --precision f32, and the final bpc): fdlibm "
-                        "(default; glibc <= 2.40's tanhf) or cr (correctly rounded)")
+def _files(p) -> None:
     declare_inputs(p, "text", "resume")
-    declare_outputs(p, "out", "bin")
+    declare_outputs(p, "bin")                                   # --out is declared with the option
     declare_outputs(p, "checkpoint", may_replace=("resume",))  # a checkpoint rewritten is still resumable
-    add_json_flag(p)
-    p.set_defaults(func=run)
+    o.JSON.add_to(p)
 
 
 def _recipe_from_args(args) -> Recipe:
@@ -126,21 +95,39 @@ def run(args) -> int:
     if args.json:
         emit_json(doc)
         return 0
-    t = Table(title=f"trained {out}", title_justify="left", show_header=False)
-    t.add_column("", style="bold")
-    t.add_column("")
-    r = recipe
-    t.add_row("text", f"{source} ({len(xs):,} bytes)")
-    t.add_row("recipe", f"H={r.H}, {r.epochs} epochs, BPTT-{r.bptt}, {r.optimizer} lr={r.lr:g} "
-                        f"({r.schedule}{'' if r.schedule == 'constant' else f' to {r.lr_min:g}'}), "
-                        f"clip={r.clip:g}, seed={r.seed}, {r.precision}")
-    t.add_row("bpc", f"{result.bpc:.4f} (float32 reference forward); last epoch's training bpc "
-                     f"{st.history[-1]:.4f}")
-    t.add_row("time", f"{result.seconds:.1f} s ({st.epoch / max(result.seconds, 1e-9):.1f} epochs/s)"
-              if math.isfinite(result.seconds) else "-")
-    if binp:
-        t.add_row("raw .bin", str(binp))
-    if ckpt:
-        t.add_row("checkpoint", str(ckpt))
-    console.print(t)
+    console.print(render.trained(out, source, len(xs), recipe, result, binp, ckpt))
     return 0
+
+
+COMMAND = Command(
+    "train", "train an Elman RNN with truncated BPTT (Adam/SGD, clipping, cosine lr)", run,
+    options=(option("text", nargs="?", default=None, metavar="TEXT",
+                    help="training text (bytes); omit for the bundled default corpus"),
+             o.OUT.but(required=True, help="trained model (.npz, or .bin for raw float32)"),
+             o.MAX_BYTES.but(help="train on the first N bytes only"),
+             option("--recipe", choices=sorted(PRESETS), default="default",
+                    help="starting values for every option below: 'default' (the default model's recipe) or "
+                         "'papers' (BPTT-50, Adam 0.001 constant, 4000 epochs, seed 42, no clipping)"),
+             option("--hidden", type=int, default=None, metavar="H", help="hidden neurons"),
+             option("--epochs", type=int, default=None, help="passes over the text"),
+             option("--bptt", type=int, default=None, metavar="T", help="predictions per truncated-BPTT chunk"),
+             option("--lr", type=float, default=None, help="(peak) learning rate"),
+             option("--lr-min", type=float, default=None, help="final learning rate of the cosine schedule"),
+             option("--schedule", choices=SCHEDULES, default=None, help="learning-rate schedule"),
+             option("--optimizer", choices=OPTIMIZERS, default=None, help="adam or plain sgd"),
+             option("--clip", type=float, default=None,
+                    help="clip each update's gradient to this L2 norm (0 = off)"),
+             option("--seed", type=int, default=None, help="initialisation seed"),
+             o.PRECISION.but(choices=("f64", "f32"), default=None,
+                             help="arithmetic of the master weights and gradients (the model is saved as float32)"),
+             option("--checkpoint", metavar="FILE", default=None,
+                    help="write a resumable checkpoint (.npz, also loadable as a model) every --checkpoint-every "
+                         "epochs and at the end"),
+             option("--checkpoint-every", type=int, default=50, metavar="N", help="epochs between checkpoints"),
+             option("--resume", metavar="FILE", default=None,
+                    help="continue from a checkpoint (its recipe is used; recipe options are then refused)"),
+             option("--bin", metavar="FILE", default=None, help="also write the papers' raw float32 .bin"),
+             o.TANH.but(default=None, help="float32 tanh of the forward (training at --precision f32, and the "
+                                           "final bpc): fdlibm (default; glibc <= 2.40's tanhf) or cr (correctly "
+                                           "rounded)"),
+             Arguments(_files)))

@@ -11,46 +11,28 @@ import json
 from pathlib import Path
 
 import numpy as np
-from rich.table import Table
 
+from satrnn import options as o
 from satrnn.automaton.um import CLASS_FILTERS, CLASS_NAMES, PatternTable, event_label, from_rnn, pattern_counts
 from satrnn.clikit import (
-    add_json_flag,
-    add_model_arg,
     check_float,
     check_int,
     check_writable,
     console,
-    declare_outputs,
     emit_json,
     load_model_arg,
     to_json,
     write_file,
 )
+from satrnn.report import render
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.files import atomic_write_bytes
 from satrnn.rnn.text import parse_byte
+from satrnn.unit import Command, option
 
 SUFFIXES = (".csv", ".json", ".npz")
 COUNT_THRESHOLD = 0.01
 CSV_HEADER = "class,source,target,src_space,src_event,dst_space,dst_event,strength,sign,weight"
-
-
-def register(sub) -> None:
-    p = sub.add_parser("um", help="the UM pattern table of a model (counts by class; export to csv/json/npz)")
-    add_model_arg(p)
-    p.add_argument("--out", metavar="FILE", help="write the selected patterns to FILE.csv, FILE.json or FILE.npz")
-    p.add_argument("--min-strength", type=float, default=None, metavar="W",
-                   help="keep patterns with strength |w| > W (strict float32)")
-    p.add_argument("--class", dest="cls", choices=CLASS_FILTERS, default=None,
-                   help="keep one class (bias = bh and by)")
-    p.add_argument("--neuron", type=int, default=None, metavar="J", help="keep patterns touching hidden neuron J")
-    p.add_argument("--byte", default=None, metavar="B",
-                   help="keep patterns from input byte B or to output byte B (65, 0x41 or A)")
-    p.add_argument("--top", type=int, default=20, metavar="N", help="strongest patterns listed (default 20)")
-    declare_outputs(p, "out")
-    add_json_flag(p)
-    p.set_defaults(func=run)
 
 
 def _fmt(x) -> str:
@@ -128,22 +110,23 @@ def run(args) -> int:
     if args.json:
         emit_json(out)
         return 0
-    tab = Table(title=f"UM patterns of an H={model.H} model ({len(table):,} = one per weight)")
-    tab.add_column("class")
-    tab.add_column("all", justify="right")
-    tab.add_column(f"|w| > {COUNT_THRESHOLD}", justify="right")
-    tab.add_column("selected", justify="right")
-    for name in (*CLASS_NAMES, "total"):
-        tab.add_row(name if name != "total" else "Wx+Wh+Wy", f"{counts_all[name]:,}", f"{counts_thr[name]:,}",
-                    f"{counts_sel[name]:,}")
-    console.print(tab)
-    if strongest:
-        st = Table(title=f"strongest {len(strongest)} selected patterns")
-        for c in ("class", "source", "target", "strength", "sign"):
-            st.add_column(c, justify="right" if c in ("strength", "sign") else "left")
-        for r in strongest:
-            st.add_row(r["class"], r["source"], r["target"], r["strength"], "+" if r["sign"] > 0 else "-")
-        console.print(st)
+    console.print(render.um_patterns(model.H, len(table), counts_all, counts_thr, counts_sel, COUNT_THRESHOLD,
+                                     strongest))
     if args.out is not None:
         console.print(f"wrote {len(sel):,} patterns to {args.out}")
     return 0
+
+
+COMMAND = Command(
+    "um", "the UM pattern table of a model (counts by class; export to csv/json/npz)", run,
+    options=(o.MODEL,
+             o.OUT.but(help="write the selected patterns to FILE.csv, FILE.json or FILE.npz"),
+             option("--min-strength", type=float, default=None, metavar="W",
+                    help="keep patterns with strength |w| > W (strict float32)"),
+             option("--class", dest="cls", choices=CLASS_FILTERS, default=None,
+                    help="keep one class (bias = bh and by)"),
+             option("--neuron", type=int, default=None, metavar="J", help="keep patterns touching hidden neuron J"),
+             option("--byte", default=None, metavar="B",
+                    help="keep patterns from input byte B or to output byte B (65, 0x41 or A)"),
+             o.TOP.but(default=20, metavar="N", help="strongest patterns listed (default 20)"),
+             o.JSON))

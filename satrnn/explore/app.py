@@ -308,8 +308,8 @@ class NeuronScreen(_ExplorerScreen):
         t = Table(title="readout (Wy column)", title_justify="left", box=None, pad_edge=False)
         for c in ("promotes", "Wy", "demotes", "Wy "):
             t.add_column(c, justify="right")
-        for a, b in zip(r["promotes"], r["demotes"]):
-            t.add_row(repr(a["char"]), f"{a['weight']:+.3f}", repr(b["char"]), f"{b['weight']:+.3f}")
+        for a, b in zip(r.promotes, r.demotes):
+            t.add_row(repr(a.char), f"{a.weight:+.3f}", repr(b.char), f"{b.weight:+.3f}")
         return t
 
     @staticmethod
@@ -414,18 +414,18 @@ class MainScreen(_ExplorerScreen):
         s = gv.summary
         self.query_one("#graph-status", Static).update(Text.assemble(
             ("Jaccard >= ", "bold"), (f"{gv.threshold:.2f}", "bold magenta"),
-            f"  (+/- change it)   {s['edges']:,} edges, {len(s['communities'])} communities, "
-            f"modularity {s['modularity']:.3f}, {s['n_components']} components, Louvain seed {gv.seed}   "
+            f"  (+/- change it)   {s.edges:,} edges, {len(s.communities)} communities, "
+            f"modularity {s.modularity:.3f}, {s.n_components} components, Louvain seed {gv.seed}   "
             "e: export GraphML", ("   computing …" if app.graph_pending else "", "yellow")))
         lv = self.query_one("#communities", ListView)
         lv.clear()
-        lv.extend(ListItem(Label(f"c{c['id']} ({c['size']}): " + " ".join(f"h{j}" for j in c["members"])))
-                  for c in s["communities"])
+        lv.extend(ListItem(Label(f"c{c.id} ({c.size}): " + " ".join(f"h{j}" for j in c.members)))
+                  for c in s.communities)
         hubs = self.query_one("#hubs", DataTable)
         hubs.clear()
-        for h in s["hubs"]:
-            hubs.add_row(f"h{h['neuron']}", f"{h['strength']:.3f}", str(h["degree"]), str(h["community"]),
-                         key=str(h["neuron"]))
+        for h in s.hubs:
+            hubs.add_row(f"h{h.neuron}", f"{h.strength:.3f}", str(h.degree), str(h.community),
+                         key=str(h.neuron))
         self.refresh_neighbours()
         self.refresh_neuron_table()
 
@@ -456,9 +456,9 @@ class MainScreen(_ExplorerScreen):
     def _community(self, ev: ListView.Selected) -> None:
         app = self.explorer
         idx = ev.list_view.index
-        comms = app.graph_view.summary["communities"]
+        comms = app.graph_view.summary.communities
         if idx is not None and 0 <= idx < len(comms):
-            mem = comms[idx]["members"]
+            mem = comms[idx].members
             app.select_neuron(max(mem, key=lambda j: (app.graph_view.strength[j], -j)))
 
     def action_threshold(self, direction: int) -> None:
@@ -570,10 +570,10 @@ class MainScreen(_ExplorerScreen):
             st.update(Text(app.ledger_message, style="yellow"))
             return
         seed, verdict = app.ledger_filter
-        rows = [r for r in lg.records if (seed == "all" or r["seed"].startswith(seed))
-                and (verdict == "all" or r["verdict"] == verdict)]
+        rows = [r for r in lg.records if (seed == "all" or r.seed.startswith(seed))
+                and (verdict == "all" or r.verdict == verdict)]
         self.ledger_rows = rows
-        tot = lg.summary["total"]
+        tot = lg.summary.total
         counts = []
         for v in CLAIM_VERDICTS:
             if tot.get(v):
@@ -583,13 +583,13 @@ class MainScreen(_ExplorerScreen):
             ")\nfilter: seed ", (seed, "bold magenta"), " (d: next), verdict ", (verdict, "bold magenta"),
             f" (v: next): {len(rows)} shown"))
         for r in rows:
-            v = r["verdict"]
-            extra = r["reason"] or ""
-            if v == "differs" and r["difference"] is not None:
-                extra = f"Δ = {r['difference']:.4g} (tol {r['tolerance']})"
-            meas = r["measured"]
+            v = r.verdict
+            extra = r.reason or ""
+            if v == "differs" and r.difference is not None:
+                extra = f"Δ = {r.difference:.4g} (tol {r.tolerance})"
+            meas = r.measured
             meas = "—" if meas is None else (f"{meas:.6g}" if isinstance(meas, float) else str(meas))
-            tbl.add_row(r["id"], r["seed"][:3], r["paper_value"][:24], meas[:24],
+            tbl.add_row(r.id, r.seed[:3], r.paper_value[:24], meas[:24],
                         Text(v, style=VERDICT_STYLE.get(v, "")), extra[:120])
         self.show_claim(0)
 
@@ -602,13 +602,13 @@ class MainScreen(_ExplorerScreen):
             return
         r = rows[i]
         t = Text()
-        t.append(f"{r['id']}", style="bold")
-        t.append(f" ({r['seed']} {r['section']}): {r['statement']}\n")
-        t.append(f"paper {r['paper_value']}, measured {r['measured']!r}, tolerance {r['tolerance']}; ")
-        t.append(r["verdict"], style=VERDICT_STYLE.get(r["verdict"], ""))
+        t.append(f"{r.id}", style="bold")
+        t.append(f" ({r.seed} {r.section}): {r.statement}\n")
+        t.append(f"paper {r.paper_value}, measured {r.measured!r}, tolerance {r.tolerance}; ")
+        t.append(r.verdict, style=VERDICT_STYLE.get(r.verdict, ""))
         for k in ("reason", "note", "definition", "measurement"):
-            if r.get(k):
-                t.append(f"\n{k}: {r[k]}", style="dim")
+            if getattr(r, k):
+                t.append(f"\n{k}: {getattr(r, k)}", style="dim")
         det.update(t)
 
     @on(DataTable.RowHighlighted, "#ledger-table")
@@ -732,7 +732,7 @@ class ExploreApp(App):
         self.graph_view = d.graph(self.threshold)
         self.threshold = self.graph_view.threshold
         if self.selected is None:  # start on the strongest hub
-            self.selected = int(self.graph_view.summary["hubs"][0]["neuron"])
+            self.selected = int(self.graph_view.summary.hubs[0].neuron)
         self._book_stats()
         self.push_screen(MainScreen())
         self.call_after_refresh(self._show_first)
@@ -827,7 +827,7 @@ class ExploreApp(App):
             self.notify(f"could not write {path}: {e}", severity="error")
             return ""
         self.exported.append(path)
-        self.notify(f"wrote the graph (Jaccard >= {gv.threshold:.2f}, {gv.summary['edges']} edges) to {path}")
+        self.notify(f"wrote the graph (Jaccard >= {gv.threshold:.2f}, {gv.summary.edges} edges) to {path}")
         return path
 
     # -- cycles --

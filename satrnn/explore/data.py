@@ -28,17 +28,17 @@ import networkx as nx
 import numpy as np
 
 from satrnn.analyses.carrier import carriers, pattern_sensitive
-from satrnn.analyses.coflip import coflip_graph, coflip_report, graph_summary
-from satrnn.analyses.knockout import neuron_knockout, promotes_demotes
-from satrnn.analyses.saturation import flip_matrix, saturation_report
+from satrnn.analyses.coflip import CoflipReport, GraphSummary, coflip_graph, graph_summary
+from satrnn.analyses.knockout import Roles, promotes_demotes
+from satrnn.analyses.saturation import flip_matrix
 from satrnn.automaton import cycles as cyc
 from satrnn.automaton.bitset import all_minus, to_hex, to_signs, unpack
-from satrnn.automaton.margins import margin_report
-from satrnn.automaton.redux import ReadoutCache
 from satrnn.automaton.sign import SignAutomaton
+from satrnn.cache import Results
+from satrnn.ledger.claims import LedgerSummary
 from satrnn.rnn import elementary as em
 from satrnn.rnn.errors import SatrnnInputError
-from satrnn.rnn.forward import as_bytes, forward, readout_costs, sequential_mean
+from satrnn.rnn.forward import as_bytes, readout_costs, sequential_mean
 from satrnn.rnn.model import ElmanRNN
 
 VIEWS = {"graph": "Co-flip graph", "neurons": "Neurons", "raster": "Sign raster", "cycles": "Cycles",
@@ -278,7 +278,7 @@ class GraphView:
     threshold: float
     seed: int
     graph: nx.Graph
-    summary: dict
+    summary: GraphSummary
     community: np.ndarray
     strength: np.ndarray
 
@@ -309,8 +309,7 @@ class ExploreData:
     flips: np.ndarray
     mean_dwell: np.ndarray      # NaN for a neuron with fewer than two flips
     pattern_sensitivity: np.ndarray  # fraction of t = 0..n-2
-    coflips: np.ndarray         # (H, H) int64, diagonal = flips
-    jaccard: np.ndarray         # (H, H) float32
+    coflip: CoflipReport        # co-flip counts (H, H) int64 (diagonal = flips) and Jaccard (H, H) float32
     dynamics: SignDynamics
     automaton: SignAutomaton
     book: CycleBook
@@ -322,6 +321,16 @@ class ExploreData:
         return self.model.H
 
     @property
+    def coflips(self) -> np.ndarray:
+        """(H, H) int64 co-flip counts, diagonal = flips."""
+        return self.coflip.counts
+
+    @property
+    def jaccard(self) -> np.ndarray:
+        """(H, H) float32 paper-compatible Jaccard."""
+        return self.coflip.jaccard
+
+    @property
     def steps(self) -> int:
         return int(self.hs.shape[0])
 
@@ -331,8 +340,7 @@ class ExploreData:
         if not 0.0 <= key <= 1.0:
             raise SatrnnInputError(f"Jaccard threshold must be between 0 and 1, got {threshold}")
         if key not in self.graphs:
-            rep = {"counts": self.coflips, "jaccard": self.jaccard, "transitions": self.steps - 1}
-            G = coflip_graph(self.model, rep, min_jaccard=key, seed=self.seed)
+            G = coflip_graph(self.model, self.coflip, min_jaccard=key, seed=self.seed)
             summ = graph_summary(G, n_hubs=self.H)
             comm = np.array([G.nodes[j]["community"] for j in range(self.H)], dtype=np.int64)
             strength = np.array([G.nodes[j]["strength"] for j in range(self.H)], dtype=np.float64)
@@ -346,7 +354,7 @@ class ExploreData:
         cand.sort(key=lambda i: (-J[i], -int(C[i]), i))
         return [{"neuron": i, "coflips": int(C[i]), "jaccard": float(self.jaccard[j, i])} for i in cand[:k]]
 
-    def roles(self, j: int, n: int = 8) -> dict:
+    def roles(self, j: int, n: int = 8) -> Roles:
         return promotes_demotes(self.model, j, n)
 
     def margin_histogram(self, j: int) -> list[tuple[str, int]]:
@@ -370,8 +378,14 @@ class ExploreData:
 
 
 def compute(model: ElmanRNN, xs, source: str = "", semantics: str = "exact", seed: int = 0,
-            on_stage=None) -> ExploreData:
-    """Compute everything once. on_stage(index, name) is called before each stage (progress screens)."""
+            on_stage=None, results: Results | None = None) -> ExploreData:
+    """Compute everything once, reading the analyses from the shared cache `results` (a new one for (model, xs)
+    if not given; the units' own computations, so the explorer shows what the report and the ledger show).
+    on_stage(index, name) is called before each stage (progress screens)."""
+    from satrnn.commands.coflip import COFLIP
+    from satrnn.commands.knockout import KNOCKOUT
+    from satrnn.commands.margins import MARGINS
+    from satrnn.commands.saturation import SATURATION
     if semantics not in ("exact", "f32-seq"):
         raise SatrnnInputError(f"semantics must be exact or f32-seq, got {semantics!r}")
     xs = as_bytes(xs)
@@ -380,6 +394,7 @@ def compute(model: ElmanRNN, xs, source: str = "", semantics: str = "exact", see
     if xs.shape[0] > MAX_TEXT_BYTES:
         raise SatrnnInputError(f"text has {xs.shape[0]:,} bytes; the explorer keeps per-step arrays in memory, "
                                f"use --max-bytes N with N <= {MAX_TEXT_BYTES:,}")
+    results = results if results is not None else Results(model, xs)
     stage = on_stage or (lambda i, name: None)
     timings = {}
     clock = [time.perf_counter()]
@@ -394,21 +409,21 @@ def compute(model: ElmanRNN, xs, source: str = "", semantics: str = "exact", see
 
     H = model.H
     tick(0)
-    fr = forward(model, xs)
+    fr = results.fwd
     hs = np.ascontiguousarray(fr.hs[:-1])
     n1 = hs.shape[0]
     tick(1)
-    ko = neuron_knockout(model, xs, ReadoutCache(model, xs, forward_result=fr))
+    ko = results.get(KNOCKOUT)
     tick(2)
-    mr = margin_report(model, xs)
+    mr = results.get(MARGINS)
     tick(3)
-    sat = saturation_report(model, xs, fr)
+    sat = results.get(SATURATION)
     tick(4)
-    co = coflip_report(model, xs, forward_result=fr)
+    co = results.get(COFLIP)
     tick(5)
     ps = pattern_sensitive(model, carriers(model, fr.hs), xs)[:-1]
     tick(6)
-    aut = SignAutomaton.from_model(model, semantics)
+    aut = results.automaton(semantics)
     dyn = sign_dynamics(model, xs, semantics, automaton=aut)
     F = flip_matrix(hs)  # (H, n1-1)
     flips_tj = np.zeros((n1, H), dtype=bool)
@@ -417,10 +432,10 @@ def compute(model: ElmanRNN, xs, source: str = "", semantics: str = "exact", see
         model=model, xs=xs, source=source, semantics=semantics, seed=int(seed), baseline_bpc=float(fr.bpc),
         hs=hs, margins=np.abs(fr.zs[:n1]).astype(np.float32), signs=hs >= 0, flips_tj=flips_tj,
         ko_delta=np.asarray(ko.delta, dtype=np.float64),
-        mean_margin=np.asarray(mr["per_neuron"]["mean"], dtype=np.float64),
-        flips=np.asarray(sat["flips"], dtype=np.int64),
-        mean_dwell=np.asarray(sat["mean_dwell_per_neuron_all"], dtype=np.float64),
-        pattern_sensitivity=ps.sum(axis=0) / n1, coflips=co["counts"], jaccard=co["jaccard"], dynamics=dyn,
+        mean_margin=np.asarray(mr.per_neuron.mean, dtype=np.float64),
+        flips=np.asarray(sat.flips, dtype=np.int64),
+        mean_dwell=np.asarray(sat.mean_dwell_per_neuron_all, dtype=np.float64),
+        pattern_sensitivity=ps.sum(axis=0) / n1, coflip=co, dynamics=dyn,
         automaton=aut, book=CycleBook(inputs=frequent_bytes(xs, CYCLE_INPUTS), seed=int(seed)), timings=timings)
     tick(7)
     data.graph(DEFAULT_JACCARD)
@@ -447,7 +462,7 @@ class Ledger:
 
     available: bool
     records: tuple = ()
-    summary: dict | None = None
+    summary: LedgerSummary | None = None
     reason: str = ""
 
 
@@ -470,12 +485,12 @@ def ledger(model: ElmanRNN, xs, on_claim=None, should_stop=lambda: False, claims
     on_claim(done, total) reports progress; should_stop() makes the remaining measurements fail fast (the
     ledger is then incomplete and marked unavailable)."""
     from satrnn.ledger import claims as registry
-    from satrnn.ledger.measures import LedgerContext, measure_claim
+    from satrnn.ledger.measures import measure_claim
 
     reason = ledger_subject_reason(model, xs)
     if reason:
         return Ledger(False, reason=reason)
-    ctx = LedgerContext(model, as_bytes(xs))
+    results = Results(model, as_bytes(xs))
     claims = list(registry.CLAIMS if claims is None else claims)
     done = [0]
 
@@ -485,9 +500,9 @@ def ledger(model: ElmanRNN, xs, on_claim=None, should_stop=lambda: False, claims
         done[0] += 1
         if on_claim is not None:
             on_claim(done[0], len(claims))
-        return measure_claim(ctx, c)
+        return measure_claim(results, c)
 
-    records = registry.evaluate(claims, fn, registry.Subject.of(model, ctx.xs))
+    records = registry.evaluate(claims, fn, registry.Subject.of(model, results.xs))
     if should_stop():
         return Ledger(False, reason="cancelled")
     return Ledger(True, tuple(records), registry.summarize(records))

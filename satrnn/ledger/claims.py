@@ -44,6 +44,7 @@ from importlib import resources
 import numpy as np
 
 from satrnn.rnn import elementary as em
+from satrnn.rnn.record import Record, key
 
 VERDICTS = ("reproduced", "differs", "not measurable", "not applicable", "failed")
 KINDS = ("number", "approx", "range", "bound", "order", "label", "set", "bool")
@@ -313,7 +314,7 @@ class NotAvailable(Exception):
     """Raised by a measurement whose analysis module has not landed (or cannot run on this model)."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Measured:
     """A measurement result with an optional human note (e.g. the fraction behind a yes/no)."""
     value: object
@@ -386,7 +387,50 @@ def tolerance_text(claim: Claim) -> str:
     return "exact"
 
 
-def evaluate(claims, measure_fn, subject: Subject = PUBLISHED) -> list[dict]:
+@dataclass(frozen=True)
+class LedgerRecord(Record):
+    """One claim of the seed papers judged on a model and text. verdict: reproduced, differs, not measurable,
+    not applicable (the claim describes the published weights/text, this is another) or failed; paper_value
+    as printed; measured in the claim's unit (None when not measured); difference from the paper value and the
+    tolerance; reason for every verdict but reproduced/differs; note (how it was measured); the claim's table
+    and row in its seed, its measurement key, and the float32 tanh it was measured under."""
+    id: str
+    seed: str
+    section: str
+    statement: str
+    paper_value: str
+    measured: object
+    definition: str | None
+    verdict: str
+    difference: float | None
+    tolerance: str
+    precision: object
+    reason: str | None
+    note: str | None
+    table: object
+    row: object
+    measurement: str | None
+    tanh: str | None = key(omit_none=True, default=None)
+
+
+@dataclass(frozen=True)
+class LedgerSummary(Record):
+    """Claims per seed and per verdict (seed -> verdict -> count, with "total"), the totals over seeds, and
+    the float32 tanh the claims were measured under (None until the ledger records it)."""
+    per_seed: dict
+    total: dict
+    tanh: str | None = key(omit_none=True, default=None)
+
+
+@dataclass(frozen=True)
+class Ledger(Record):
+    """The claims ledger on one model and text: a `LedgerRecord` per claim, in registry order, and their
+    `LedgerSummary`."""
+    records: tuple[LedgerRecord, ...]
+    summary: LedgerSummary
+
+
+def evaluate(claims, measure_fn, subject: Subject = PUBLISHED) -> list[LedgerRecord]:
     """Verdict records for the claims. measure_fn(claim) -> value (or Measured); NotAvailable -> reason.
 
     On a subject other than the published weights and text, a claim that depends on what differs is
@@ -395,7 +439,8 @@ def evaluate(claims, measure_fn, subject: Subject = PUBLISHED) -> list[dict]:
     Any other exception in a measurement is the verdict `failed`, with the error: never hidden.
     """
     claims = list(claims)
-    results: dict[str, dict] = {}
+    results: dict[str, dict] = {}     # claim id -> its record while it is built (fields of LedgerRecord)
+    gates: dict[str, bool] = {}       # claim id -> whether it reproduced, for the claims it gates
 
     def run(c: Claim) -> dict:
         if c.id in results:
@@ -436,8 +481,9 @@ def evaluate(claims, measure_fn, subject: Subject = PUBLISHED) -> list[dict]:
             if g.id == c.id:
                 gate_ok = verdict == "reproduced"
             else:
-                gate_ok = run(g).get("gate_ok", False)
-            rec["gate_ok"] = gate_ok
+                run(g)
+                gate_ok = gates.get(g.id, False)
+            gates[c.id] = gate_ok
             if not gate_ok:
                 gm = results[g.id]["measured"]
                 rec["reason"] = (f"baseline mismatch: the paper's full-model bpc is {g.paper_value}, this model's is "
@@ -449,10 +495,7 @@ def evaluate(claims, measure_fn, subject: Subject = PUBLISHED) -> list[dict]:
             rec["note"] = (rec["note"] + "; " if rec["note"] else "") + note
         return rec
 
-    out = [run(c) for c in claims]
-    for r in out:
-        r.pop("gate_ok", None)
-    return out
+    return [LedgerRecord(**run(c)) for c in claims]
 
 
 def _fmt(v) -> str:
@@ -461,16 +504,16 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def summarize(records) -> dict:
+def summarize(records, tanh: str | None = None) -> LedgerSummary:
     """Counts per seed and per verdict (every claim counted exactly once)."""
     per_seed: dict[str, dict] = {}
     for r in records:
-        d = per_seed.setdefault(r["seed"], {v: 0 for v in VERDICTS} | {"total": 0})
-        d[r["verdict"]] += 1
+        d = per_seed.setdefault(r.seed, {v: 0 for v in VERDICTS} | {"total": 0})
+        d[r.verdict] += 1
         d["total"] += 1
     total = {v: sum(d[v] for d in per_seed.values()) for v in VERDICTS}
     total["total"] = len(records)
-    return {"per_seed": per_seed, "total": total}
+    return LedgerSummary(per_seed=per_seed, total=total, tanh=tanh)
 
 
 def claims_for(only: str | None = None) -> list[Claim]:

@@ -2,8 +2,8 @@
 
 `render_landscape(result, sensitivity=None, max_rows=20)` takes an `automaton.landscape.ExactLandscape` or
 `EstimatedLandscape` (and optionally a `Sensitivity`) and returns one rich renderable.
-`landscape_section(model, xs)` is the report's section in one call: (renderable, JSON dict) of
-`analyses.landscape.text_landscape`, the landscape under the text's most used byte.
+`text_landscape(tl)` draws an `analyses.landscape.TextLandscape` (the report's section: the landscape under the
+text's most used byte) with the command that reproduces it.
 """
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from satrnn.analyses.landscape import text_landscape
 from satrnn.automaton.landscape import EstimatedLandscape, ExactLandscape, Sensitivity
+from satrnn.automaton.sign import format_pins
 from satrnn.rnn.text import display_byte
 
 
@@ -26,7 +26,7 @@ def input_label(seq) -> str:
 
 
 def _pins(pins) -> str:
-    return ", ".join(f"{j}={v:+d}" for j, v in pins) if pins else "none"
+    return format_pins(pins, ", ") if pins else "none"
 
 
 def _cycle_text(states, limit: int = 4) -> str:
@@ -109,9 +109,8 @@ def render_landscape(result, sensitivity: Sensitivity | None = None, max_rows: i
     return Group(*parts)
 
 
-def landscape_section(model, xs, **options):
-    """(renderable, dict) for a report: `analyses.landscape.text_landscape(model, xs, **options)` drawn
-    with the command that reproduces it."""
-    result, sens, data = text_landscape(model, xs, **options)
-    return Group(render_landscape(result, sens, max_rows=8), Text(f"same analysis: {data['command']}",
-                                                                  style="cyan")), data
+def text_landscape(tl):
+    """The landscape under a text's most used byte (an `analyses.landscape.TextLandscape`), drawn with the
+    command that reproduces it."""
+    return Group(render_landscape(tl.result, tl.sensitivity, max_rows=8),
+                 Text(f"same analysis: {tl.command}", style="cyan"))

@@ -31,7 +31,7 @@ import numpy as np
 from satrnn.automaton import cycles as cyc
 from satrnn.automaton import landscape as ls
 from satrnn.automaton.bitset import from_hex, pack, to_hex
-from satrnn.automaton.sign import parse_pins as sign_parse_pins
+from satrnn.automaton.sign import format_pins, parse_pins
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.model import ElmanRNN, from_flat, to_flat
 from satrnn.sweeps.store import (
@@ -84,18 +84,14 @@ def start_states(H: int, seed: int, indices) -> np.ndarray:
     return out
 
 
-def pins_text(pins) -> str:
-    """Canonical text of a validated pin set (sorted ((neuron, sign), ...)): "" or "8=+1,56=-1"."""
-    return ",".join(f"{j}={v:+d}" for j, v in pins)
-
-
-def parse_pins(text: str, H: int) -> str:
-    """Canonical pin text from a spec like "56=-1,8=+1" (sign.parse_pins validates: one line, exit 2)."""
-    return pins_text(sign_parse_pins(text, H))
+def canonical_pins(text: str, H: int) -> str:
+    """Canonical pin text (`sign.format_pins`) of a spec like "56=-1,8=+1" (`sign.parse_pins` validates:
+    one line, exit 2)."""
+    return format_pins(parse_pins(text, H))
 
 
 def pins_of(text: str, H: int) -> tuple[tuple[int, int], ...]:
-    return sign_parse_pins(text, H)
+    return parse_pins(text, H)
 
 
 # ---- jobs and chunks ------------------------------------------------------------------------------
