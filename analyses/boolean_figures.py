@@ -30,14 +30,15 @@ from satrnn.automaton.cascade import (
 )
 from satrnn.automaton.cycles import glibc_starts, trajectory
 from satrnn.automaton.distinct import DistinctStates
-from satrnn.automaton.margins import check_model_text, seq_sum32, seq_sum64
+from satrnn.automaton.margins import check_model_text
 from satrnn.automaton.sign import FallbackStats, SignAutomaton
 from satrnn.rnn import elementary as em
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, sign_readout_costs
 from satrnn.rnn.model import ElmanRNN
+from satrnn.rnn.ordered import SequentialSum, in_order_sum
 from satrnn.rnn.record import Record, key
-from satrnn.rnn.stream import SequentialSum, fold_chunks, prediction_chunks
+from satrnn.rnn.stream import fold_chunks, prediction_chunks
 
 f32 = np.float32
 
@@ -136,28 +137,19 @@ def influence_graph(automaton, states, xs, positions=None, top: int = 20) -> Inf
             .reshape(sel.shape[0], H, H).sum(axis=0)
     T = np.float32(t_idx.shape[0])
     frac = (C.astype(np.float32) / T).astype(np.float32)
-    tot = np.float32(0.0)
-    for v in frac.ravel():  # the program's float32 running sum, j-major
-        tot = np.float32(tot + v)
+    tot = in_order_sum(frac.ravel(), dtype=np.float32)  # the program's float32 running sum, j-major
     mean_inf = np.float32(tot / np.float32(H * H))
     flat = frac.ravel()
     order = np.argsort(-flat, kind="stable")
     top_edges = tuple(InfluenceEdge(source=int(e // H), target=int(e % H), frac=float(flat[e])) for e in order[:top])
     cut = flat[order[top - 1]] if flat.size >= top else None
     ties = int((flat == cut).sum() - (flat[order[:top]] == cut).sum()) if cut is not None else 0
-    out_deg = np.array([_f32_sum(frac[j, :]) for j in range(H)], dtype=np.float32)
-    in_deg = np.array([_f32_sum(frac[:, j]) for j in range(H)], dtype=np.float32)
+    out_deg = in_order_sum(frac, axis=1, dtype=np.float32)
+    in_deg = in_order_sum(frac, axis=0, dtype=np.float32)
     return InfluenceGraph(positions=int(t_idx.shape[0]), first_position=int(t_idx[0]),
                           last_position=int(t_idx[-1]), frac=frac, counts=C, mean_influence=float(mean_inf),
                           mean_out_degree=float(C.sum() / T / H), top_edges=top_edges, ties_at_cut=ties,
                           out_deg=out_deg, in_deg=in_deg, self_influence=np.diag(frac).copy())
-
-
-def _f32_sum(v) -> np.float32:
-    s = np.float32(0.0)
-    for x in v:
-        s = np.float32(s + x)
-    return s
 
 
 # ---- everything at once (for the CLI and the claims ledger) -----------------------------------------------
@@ -578,14 +570,14 @@ def boolean_fold(model: ElmanRNN, n_bytes: int, head, semantics: str = "f32-seq"
     pos, neg = Wh > thr, Wh < -thr
     wh = WhSignStructure(positive=int(pos.sum()), negative=int(neg.sum()),
                          near_zero=int(Wh.size - pos.sum() - neg.sum()),
-                         mean_positive=seq_sum64(Wh[pos]) / max(1, int(pos.sum())),
-                         mean_negative=seq_sum64(-Wh[neg]) / max(1, int(neg.sum())))
+                         mean_positive=float(in_order_sum(Wh[pos])) / max(1, int(pos.sum())),
+                         mean_negative=float(in_order_sum(-Wh[neg])) / max(1, int(neg.sum())))
     # 3.2
     fan_in = (np.abs(Wh) > f32(0.1)).sum(axis=1).astype(int)
     maxwx = np.abs(model.Wx).max(axis=1)
     thresholds, dom, domw = [], [], []
     for i in range(H):
-        Ti = seq_sum32(np.abs(Wh[i]))
+        Ti = in_order_sum(np.abs(Wh[i]), dtype=np.float32)
         thresholds.append(float(f32(f32(model.bh[i] + maxwx[i]) / Ti)) if Ti != 0 else 0.0)
         best, arg = f32(0.0), -1
         for j in range(H):
@@ -606,7 +598,7 @@ def boolean_fold(model: ElmanRNN, n_bytes: int, head, semantics: str = "f32-seq"
         base = aut.step(b42, int(xs[43]))
         bc = [hamming(aut.step(b42, x), base) for x in range(256)]
         others = [c for x, c in enumerate(bc) if x != int(xs[43])]
-        byte_sens = ByteSensitivity(counts=bc, min=int(min(bc)), max=int(max(bc)), mean=seq_sum64(bc) / 256,
+        byte_sens = ByteSensitivity(counts=bc, min=int(min(bc)), max=int(max(bc)), mean=float(in_order_sum(bc)) / 256,
                                     actual_byte=int(xs[43]), min_excluding_actual_byte=int(min(others)))
     # 3.5 / 3.6 and float vs sign, streamed: the float run (rnn.stream) and both sign trajectories advance
     # chunk by chunk over t = 0..n-2, so memory is O(chunk x H) plus the distinct-state set of 3.6

@@ -19,9 +19,11 @@ import numpy as np
 
 from satrnn.analyses.knockout import promotes_demotes
 from satrnn.analyses.saturation import chunk_flips, state_rows
+from satrnn.automaton import bitset
+from satrnn.automaton.bitset import popcount64
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.model import ElmanRNN
-from satrnn.rnn.numba_config import njit, njit_parallel, prange
+from satrnn.rnn.numba_config import njit_parallel, prange
 from satrnn.rnn.record import Record, key
 from satrnn.rnn.text import display_byte
 
@@ -29,22 +31,10 @@ TOP_PAIRS = 15
 
 
 def pack_time(F: np.ndarray) -> np.ndarray:
-    """Pack a bool (H, T) matrix along time into uint64 words (H, ceil(T/64)); bit k%64 of word k//64."""
+    """Pack a bool (H, T) matrix along time into uint64 words (H, max(1, ceil(T/64))); bit k%64 of word k//64
+    (each neuron's flips as one packed row: `automaton.bitset.pack`, the one packing of bits into words)."""
     F = np.asarray(F, dtype=bool)
-    H, T = F.shape
-    W = max(1, (T + 63) // 64)
-    padded = np.zeros((H, W * 64), dtype=bool)
-    padded[:, :T] = F
-    b = np.packbits(padded.reshape(H, W, 64), axis=2, bitorder="little")  # (H, W, 8) bytes
-    return np.ascontiguousarray(b).view("<u8").reshape(H, W).astype(np.uint64)
-
-
-@njit
-def _popcount64(x):
-    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
-    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
-    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
-    return (x * np.uint64(0x0101010101010101)) >> np.uint64(56)
+    return bitset.pack(F) if F.shape[1] else np.zeros((F.shape[0], 1), dtype=np.uint64)
 
 
 @njit_parallel
@@ -55,8 +45,8 @@ def _coflip_counts(bits, C):
         for b in range(H):
             s = 0
             for w in range(W):
-                s += _popcount64(bits[a, w] & bits[b, w])
-            C[a, b] = np.int64(s)
+                s += popcount64(bits[a, w] & bits[b, w])
+            C[a, b] = s
 
 
 def coflip_counts(F: np.ndarray) -> np.ndarray:

@@ -21,8 +21,9 @@ import numpy as np
 
 from satrnn.rnn.elementary import log2_f64
 from satrnn.rnn.errors import SatrnnInputError
-from satrnn.rnn.forward import as_bytes, sequential_mean
+from satrnn.rnn.forward import as_bytes
 from satrnn.rnn.numba_config import njit, njit_parallel, prange
+from satrnn.rnn.ordered import sequential_mean
 from satrnn.rnn.record import Record, key
 
 GREEDY_CAP = 30
@@ -249,16 +250,9 @@ def greedy_offsets(xs, steps: int = GREEDY_STEPS, cap: int = GREEDY_CAP, start=(
 
 
 @dataclass(frozen=True)
-class CountingModel(Record):
-    """A counting model (bigram, skip4, skip8, ...): its in-sample (paper) fields as `SkipgramModel` and the
-    bpc of the sequential KT code (corrected: a real adaptive code)."""
-    offsets: list
-    code: str
-    positions: int
-    bpc: float
-    patterns: int
-    contexts: int
-    singleton_context_share: float
+class CountingModel(SkipgramModel):
+    """A counting model (bigram, skip4, skip8, ...): its in-sample (paper) `SkipgramModel` and the bpc of the
+    sequential KT code (corrected: a real adaptive code)."""
     bpc_sequential_kt: float
 
 

@@ -25,6 +25,7 @@ from satrnn.rnn import elementary as em
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import forward
 from satrnn.rnn.model import ElmanRNN
+from satrnn.rnn.ordered import in_order_sum
 from satrnn.rnn.record import Record, key
 from satrnn.rnn.text import display_byte
 
@@ -37,12 +38,6 @@ COMBINED_THETAS = (0.0, 1.0, 2.0, 3.0)
 PERCENTILES = (10, 25, 50, 75, 90, 95, 99)
 REDUX_K, REDUX_THETA = 15, 2.0  # DEFINITIONS 8.4's hard-coded redux
 UNIFORM_BITS = 8.0
-
-
-def _seq_sum(a: np.ndarray, axis: int = 0) -> np.ndarray:
-    """Sum in index order (np.cumsum is sequential; np.sum is pairwise and may round differently)."""
-    a = np.asarray(a, dtype=np.float64)
-    return np.cumsum(a, axis=axis).take(-1, axis=axis)
 
 
 def tie_groups(keys: np.ndarray, order: np.ndarray) -> list[list[int]]:
@@ -68,7 +63,7 @@ def rank_desc(keys: np.ndarray) -> np.ndarray:
 def wy_column_norms(model: ElmanRNN) -> np.ndarray:
     """|Wy col|(j) = sqrt(sum_o dbl(fl32(Wy[o, j]^2))), the double sum in o order (DEFINITIONS 7.1)."""
     sq = (model.Wy * model.Wy).astype(np.float32)
-    return np.sqrt(_seq_sum(sq, axis=0))
+    return np.sqrt(in_order_sum(sq, axis=0))
 
 
 @dataclass(frozen=True)
@@ -152,7 +147,7 @@ def neuron_knockout(model: ElmanRNN, xs, cache: ReadoutCache | None = None, on_c
     order = rank_desc(delta)
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
-    mean_abs_h = _seq_sum(np.abs(cache.hs).astype(np.float64), axis=0) / cache.hs.shape[0]
+    mean_abs_h = in_order_sum(np.abs(cache.hs), axis=0) / cache.hs.shape[0]
     return NeuronKnockout(baseline_bpc=B, bpc_ko=bpc_ko, delta=delta, order=order, rank=rank,
                           wy_col_norm=wy_column_norms(model), mean_abs_h=mean_abs_h, ties=tie_groups(delta, order),
                           exact_cell_fraction=cache.exact_fraction)
@@ -208,25 +203,26 @@ class SignOnly(Record):
     ties: list
 
 
+def _first_k_masks(H: int, order: np.ndarray, ks) -> tuple[np.ndarray, np.ndarray]:
+    """(k values, (len(ks), H) bool masks): row i marks the neurons order[0..k_i - 1]."""
+    k_arr = _ks(H, ks)
+    masks = np.zeros((k_arr.size, H), dtype=bool)
+    for i, k in enumerate(k_arr):
+        masks[i, order[:k]] = True
+    return k_arr, masks
+
+
 def cumulative_removal(cache: ReadoutCache, order: np.ndarray, ks=None) -> Cumulative:
     """bpc with the Wy columns of order[0..k-1] zeroed (DEFINITIONS 7.2), for k = 0..H or the given ks."""
-    H = cache.H
-    k_arr = _ks(H, ks)
-    keep = np.ones((k_arr.size, H), dtype=bool)
-    for i, k in enumerate(k_arr):
-        keep[i, order[:k]] = False
-    bpc = cache.bpcs(keep)
+    k_arr, first_k = _first_k_masks(cache.H, order, ks)
+    bpc = cache.bpcs(~first_k)
     return Cumulative(k=k_arr, bpc=bpc, delta=bpc - cache.baseline)
 
 
 def keep_top_k(cache: ReadoutCache, order: np.ndarray, xs, ks=None) -> KeepTopK:
     """bpc keeping only the Wy columns of order[0..k-1] (DEFINITIONS 7.3), for k = 0..H or the given ks."""
-    H = cache.H
-    k_arr = _ks(H, ks)
-    keep = np.zeros((k_arr.size, H), dtype=bool)
-    for i, k in enumerate(k_arr):
-        keep[i, order[:k]] = True
-    bpc = cache.bpcs(keep)
+    k_arr, first_k = _first_k_masks(cache.H, order, ks)
+    bpc = cache.bpcs(first_k)
     B = cache.baseline
     U = unigram_entropy(xs)
     return KeepTopK(k=k_arr, bpc=bpc, pct_of_gain=100.0 * (UNIFORM_BITS - bpc) / (UNIFORM_BITS - B), unigram_bits=U,
@@ -300,7 +296,7 @@ def weight_distribution(W: np.ndarray) -> WeightDistribution:
     N = a.size
     pct = {int(p): float(a[(p * N) // 100]) for p in PERCENTILES}
     return WeightDistribution(n=int(N), percentiles=pct, min=float(a[0]), max=float(a[-1]),
-                              mean=float(_seq_sum(a.astype(np.float64)) / N))
+                              mean=float(in_order_sum(a) / N))
 
 
 def _keep_ids(order: np.ndarray, k: int) -> np.ndarray:

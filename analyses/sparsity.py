@@ -24,7 +24,7 @@ import numpy as np
 from satrnn.rnn import elementary as em
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import LN2, as_bytes, run_states
-from satrnn.rnn.gradients import output_gradients
+from satrnn.rnn.gradients import backward_step, output_gradients
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit, njit_parallel, prange
 from satrnn.rnn.record import Record, key
@@ -38,7 +38,7 @@ CLASSES = ("Wx", "Wh", "Wy")
 N_BLOCKS = 64
 
 
-@njit
+@njit(inline="always")   # called per (i, j) of the Wh scores: inlined in numba's IR, no call per score
 def _tally(a, taus, counts, t, c):
     """counts[t, c, k] += 1 for every threshold taus[k] that the score a exceeds."""
     for k in range(taus.shape[0]):
@@ -74,7 +74,6 @@ def _sparsity_kernel(Wx, Wh, hs, xs, G, taus, ever_tau, skip, one, wx_gate, offs
     mass_in0[t] = the offset-0 input mass (only when offset0). ever_*[block] OR-accumulate A > ever_tau.
     """
     H = Wh.shape[0]
-    T = taus.shape[0]
     nb = ever_x.shape[0]
     npos = t_hi - t_lo
     for blk in prange(nb):
@@ -101,34 +100,19 @@ def _sparsity_kernel(Wx, Wh, hs, xs, G, taus, ever_tau, skip, one, wx_gate, offs
             for j in range(H):
                 a = abs(G[t, j])
                 m0 = m0 + a
-                for k in range(T):
-                    if a > taus[k]:
-                        counts[t, 2, k] += 1
+                _tally(a, taus, counts, t, 2)
                 if a > ever_tau:
                     ever_y[blk, j, y] = True
             mass[t, 0] = m0
             if offset0:
                 beta = xs[t]
                 touched[beta] = True
-                mi = zero
-                for j in range(H):
-                    gj = G[t, j]
-                    if wx_gate:
-                        hv = hs[t, j]
-                        gj = (one - hv * hv) * gj
-                    a = abs(Wx[j, beta] * gj)
-                    mi = mi + a
-                    if a > A_x[beta, j]:
-                        A_x[beta, j] = a
-                mass_in0[t] = mi
+                mass_in0[t] = _input_scores(Wx, hs, t, G[t], beta, wx_gate, one, A_x)
             for j in range(H):
                 b[j] = G[t, j]
             D = min(max_depth, t)
             for d in range(1, D + 1):
-                s = t - d + 1
-                for i in range(H):
-                    hv = hs[s, i]
-                    u[i] = (one - hv * hv) * b[i]
+                backward_step(Wh, hs, t - d + 1, one, b, u)     # u: the gated vector at step t - d + 1
                 for i in range(H):
                     ui = u[i]
                     if abs(ui) >= skip:
@@ -136,40 +120,20 @@ def _sparsity_kernel(Wx, Wh, hs, xs, G, taus, ever_tau, skip, one, wx_gate, offs
                             a = abs(ui * Wh[i, j])
                             if a > A_h[i, j]:
                                 A_h[i, j] = a
-                for j in range(H):
-                    b[j] = 0
-                for i in range(H):
-                    ui = u[i]
-                    for j in range(H):
-                        b[j] = b[j] + Wh[i, j] * ui
                 beta = xs[t - d]
                 touched[beta] = True
-                md = zero
-                for j in range(H):
-                    gj = b[j]
-                    if wx_gate:
-                        hv = hs[t - d, j]
-                        gj = (one - hv * hv) * gj
-                    a = abs(Wx[j, beta] * gj)
-                    md = md + a
-                    if a > A_x[beta, j]:
-                        A_x[beta, j] = a
-                mass[t, d] = md
+                mass[t, d] = _input_scores(Wx, hs, t - d, b, beta, wx_gate, one, A_x)
             for i in range(H):
                 for j in range(H):
                     a = A_h[i, j]
-                    for k in range(T):
-                        if a > taus[k]:
-                            counts[t, 1, k] += 1
+                    _tally(a, taus, counts, t, 1)
                     if a > ever_tau:
                         ever_h[blk, i, j] = True
             for c in range(256):
                 if touched[c]:
                     for j in range(H):
                         a = A_x[c, j]
-                        for k in range(T):
-                            if a > taus[k]:
-                                counts[t, 0, k] += 1
+                        _tally(a, taus, counts, t, 0)
                         if a > ever_tau:
                             ever_x[blk, c, j] = True
 

@@ -6,8 +6,8 @@ Encoding (frozen; other modules and saved files depend on it):
 - Text form: ceil(H/4) lowercase hex digits of the integer sum_j bit_j * 2^j, most significant digit first,
   so neuron 0 is the lowest bit of the LAST digit. For H = 128 that is 32 digits.
 
-Public helpers work on numpy arrays; `_popcount64` and `_hamming_words` are njit-callable from other
-numba kernels.
+Public helpers work on numpy arrays; `popcount64` (the one popcount of a word, used by the co-flip counts too)
+is njit-callable from other numba kernels, as are `_hamming_words` and `_popcount_words` within this floor.
 """
 from __future__ import annotations
 
@@ -137,7 +137,7 @@ def hamming(a, b) -> np.ndarray | int:
 
 
 @njit
-def _popcount64(x):
+def popcount64(x):
     """Set bits of one uint64 (SWAR; njit-callable)."""
     x = np.uint64(x)
     x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
@@ -151,7 +151,7 @@ def _hamming_words(a, b):
     """Hamming distance between two packed states (W,) (njit-callable)."""
     d = 0
     for k in range(a.shape[0]):
-        d += _popcount64(a[k] ^ b[k])
+        d += popcount64(a[k] ^ b[k])
     return d
 
 
@@ -160,7 +160,7 @@ def _popcount_words(a):
     """Set bits in a packed state (W,) (njit-callable)."""
     d = 0
     for k in range(a.shape[0]):
-        d += _popcount64(a[k])
+        d += popcount64(a[k])
     return d
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from satrnn.automaton.bitset import _popcount64, n_words, pack, unpack
+from satrnn.automaton.bitset import n_words, pack, popcount64, unpack
 from satrnn.automaton.cycles import trajectory
 from satrnn.automaton.sign import _new_parts, _new_scratch, _step, _step_work, step_work
 from satrnn.automaton.slices import run_jobs
@@ -76,7 +76,7 @@ def _cascade(T, states, xs, t_idx, k, out, fallbacks, R, base, P, limit):
         else:
             d = 0
             for q in range(W):
-                d += _popcount64(R[cur, q] ^ base[s, q])
+                d += popcount64(R[cur, q] ^ base[s, q])
             out[r, u, s] = d
             s += 1
             if d == 0:      # identical states stay identical under identical inputs

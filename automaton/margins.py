@@ -18,8 +18,9 @@ from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, readout_costs, sign_readout_costs
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit
+from satrnn.rnn.ordered import SequentialSum, in_order_sum
 from satrnn.rnn.record import Record, key
-from satrnn.rnn.stream import SequentialSum, fold_chunks, prediction_chunks
+from satrnn.rnn.stream import fold_chunks, prediction_chunks
 
 f32 = np.float32
 N_SMALLEST = 20
@@ -44,20 +45,6 @@ def _check_finite(zs: np.ndarray, t0: int) -> None:
         t, i = np.argwhere(bad)[0]
         raise SatrnnInputError(f"the model's pre-activation z overflows float32 at t={t0 + int(t)}, neuron {int(i)} "
                                f"(|z| = inf); margins are undefined for this model")
-
-
-def seq_sum32(a) -> np.float32:
-    """fl32 sum with index ascending (the programs' float accumulators)."""
-    s = f32(0.0)
-    for v in np.asarray(a, dtype=np.float32).ravel():
-        s = f32(s + v)
-    return s
-
-
-def seq_sum64(a) -> float:
-    """Double sum in index order (cumsum is sequential)."""
-    a = np.asarray(a, dtype=np.float64).ravel()
-    return float(np.cumsum(a)[-1]) if a.size else 0.0
 
 
 _DECADE_OFFSET = 64        # float32 magnitudes span decades -46..38
@@ -368,7 +355,7 @@ def margin_fold(model: ElmanRNN, n_bytes: int, per_position_rows: int = PER_POSI
     total = n1 * H
     one, tenth = f32(1.0), f32(0.1)
     # 2.6 constants (per neuron), needed inside the loop for the corrected counts
-    Wabs = [seq_sum32(np.abs(model.Wh[j])) for j in range(H)]
+    Wabs = [in_order_sum(np.abs(model.Wh[j]), dtype=np.float32) for j in range(H)]
     two23 = f32(2.0 ** 23)
     delta = [f32(Wj * f32(2.0 ** -23)) for Wj in Wabs]
     d = np.array([float(v) for v in delta])
@@ -438,7 +425,7 @@ def margin_fold(model: ElmanRNN, n_bytes: int, per_position_rows: int = PER_POSI
             row_mu = mu[j]
             ns_t = int((row_mu < one).sum())
             row = PositionMargins(
-                t=t, min=float(row_mu.min()), mean=float(f32(np.cumsum(row_mu, dtype=np.float32)[-1] / f32(H))),
+                t=t, min=float(row_mu.min()), mean=float(f32(in_order_sum(row_mu, dtype=np.float32) / f32(H))),
                 n_small=ns_t, n_tiny=int((row_mu < tenth).sum()), bpc_full=float(costs[j]),
                 bpc_sign=float(sign_costs[j]),
                 printed=bool(t < 10 or (t < 100 and t % 10 == 0) or t % 50 == 0 or ns_t > 3 or t == n1 - 1))

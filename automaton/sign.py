@@ -41,7 +41,7 @@ from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-from satrnn.automaton.bitset import _popcount64, all_minus, all_plus, from_hex, n_words, to_hex, to_signs
+from satrnn.automaton.bitset import all_minus, all_plus, from_hex, n_words, popcount64, to_hex, to_signs
 from satrnn.automaton.tier1 import (
     INT32_UNDECIDABLE,
     WIDE_SUM_LIMIT,
@@ -591,7 +591,7 @@ def _tier3(T, R, src, dst, x, z, parts):
         while m != np.uint64(0):
             low = m & (~m + np.uint64(1))
             m ^= low
-            i = 64 * k + _popcount64(low - np.uint64(1))
+            i = 64 * k + popcount64(low - np.uint64(1))
             if T.sem == SEM_F32_SEQ:
                 bit = _seq_bit(T, R, src, x, i)
             else:
@@ -674,7 +674,7 @@ def _step(T, R, src, dst, x, z, parts):
         while m != np.uint64(0):
             low = m & (~m + np.uint64(1))
             m ^= low
-            n = 64 * k + _popcount64(low - np.uint64(1))
+            n = 64 * k + popcount64(low - np.uint64(1))
             a = _signed_row_sum(Wh, n, R, src, H8)
             for j in range(H8, H):
                 a += np.float64(Wh[n, j]) * (np.float64((R[src, j >> 6] >> np.uint64(j & 63)) & np.uint64(1))

@@ -41,6 +41,7 @@ from satrnn.rnn.elementary import (
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import NJIT_OPTIONS, njit, njit_parallel, prange
+from satrnn.rnn.ordered import sequential_mean
 
 PRECISIONS = ("f32", "f64")
 COST_FLOOR = 1e-30
@@ -289,22 +290,6 @@ def _fold_costs(costs, start, total, worst):
         if costs[r] > worst:
             worst = costs[r]
     return total, worst
-
-
-@njit
-def _sequential_mean(a):
-    s = 0.0
-    for i in range(a.shape[0]):
-        s += a[i]
-    return s / a.shape[0]
-
-
-def sequential_mean(a: np.ndarray) -> float:
-    """Mean of a float64 vector summed in index order (the papers' bpc accumulation)."""
-    a = np.ascontiguousarray(a, dtype=np.float64)
-    if a.size == 0:
-        raise SatrnnInputError("cannot average zero predictions")
-    return float(_sequential_mean(a))
 
 
 def as_bytes(xs) -> np.ndarray:

@@ -22,7 +22,7 @@ import numpy as np
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import _logits, _softmax_terms, as_bytes
 from satrnn.rnn.model import ElmanRNN
-from satrnn.rnn.numba_config import njit_parallel, prange
+from satrnn.rnn.numba_config import njit, njit_parallel, prange
 
 PRECISIONS = ("f64", "f32")
 MAX_DEPTH = 100_000
@@ -59,6 +59,24 @@ def _output_gradients(Wy, P, targets, G):
             G[r, j] = acc[j]
 
 
+@njit
+def backward_step(Wh, hs, s, one, b, u):
+    """One step of the backward recurrence through h_s = tanh(z_s), in place, in the arrays' dtype (`one` is
+    1 in it): u = (1 - h_s^2) * b (the gradient at z_s), then b = Wh^T u, b_j = sum_i Wh[i, j] u_i accumulated
+    with i ascending (row i of Wh scanned contiguously). u is left holding the gated vector (the sparsity
+    kernel reads it). njit-callable: the one backward step of `backward_chain` and `analyses.sparsity`."""
+    H = b.shape[0]
+    for i in range(H):
+        hv = hs[s, i]
+        u[i] = (one - hv * hv) * b[i]
+    for j in range(H):
+        b[j] = 0
+    for i in range(H):
+        ui = u[i]
+        for j in range(H):
+            b[j] = b[j] + Wh[i, j] * ui
+
+
 @njit_parallel
 def _backward_chain(Wh, hs, G, ends, one, out):
     """out[r, d] = b^(d) for the start vector G[r] at position ends[r]; NaN where ends[r] - d < 0.
@@ -80,16 +98,7 @@ def _backward_chain(Wh, hs, G, ends, one, out):
                 for j in range(H):
                     out[r, d, j] = np.nan
                 continue
-            s = t - d + 1
-            for i in range(H):
-                hv = hs[s, i]
-                u[i] = (one - hv * hv) * b[i]
-            for j in range(H):
-                b[j] = 0
-            for i in range(H):
-                ui = u[i]
-                for j in range(H):
-                    b[j] = b[j] + Wh[i, j] * ui
+            backward_step(Wh, hs, t - d + 1, one, b, u)
             for j in range(H):
                 out[r, d, j] = b[j]
 

@@ -77,17 +77,3 @@ def fold_chunks(chunks, *folds) -> list:
             f.close()
         raise
     return out
-
-
-class SequentialSum:
-    """A float64 sum accumulated strictly in index order across chunks (np.cumsum is sequential), so
-    chunked results equal one left-to-right loop bit for bit; `add` takes (m,) or (m, k) (per column)."""
-
-    def __init__(self, shape=()):
-        self.value = np.zeros(shape, dtype=np.float64)
-
-    def add(self, a) -> None:
-        a = np.asarray(a, dtype=np.float64)
-        if a.shape[0] == 0:
-            return
-        self.value = np.cumsum(np.concatenate([self.value[None], a]), axis=0)[-1]
