@@ -23,6 +23,7 @@ import contextlib
 import hashlib
 import os
 import time
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -30,6 +31,7 @@ import numpy as np
 
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.model import ElmanRNN, load_model, save_model, to_flat
+from satrnn.rnn.record import Record, key
 from satrnn.rnn.train import Recipe, text_digest, train
 
 DEFAULT_RECIPE = Recipe(H=128, epochs=200, bptt=50, lr=0.003, lr_min=0.0, optimizer="adam", schedule="cosine",
@@ -141,14 +143,23 @@ def _ensure_dir(d: Path) -> Path:
     return d
 
 
-def build_model(progress_factory=None, recipe: Recipe = DEFAULT_RECIPE, xs: np.ndarray | None = None,
-                directory: Path | None = None, rebuild: bool = False) -> tuple[ElmanRNN, dict]:
-    """Load the cached model of (recipe, corpus) or train and cache it. Returns (model, info).
+@dataclass(frozen=True)
+class ModelSource(Record):
+    """Where `build_model` got the model: `path`, the file it was read from (the cache or the shipped file);
+    `status`, "cached" | "bundled" | "trained"; `seconds` (wall time of the call); `reason`, why it was
+    trained (None unless status is "trained")."""
+    path: str
+    status: str
+    seconds: float
+    reason: str | None = key(omit_none=True, default=None)
 
-    info: {"path", "status": "cached" | "bundled" | "trained", "reason" (why it was trained), "seconds"};
-    "path" is the file the model was read from (the cache or the shipped file). `rebuild` retrains even if
-    a valid cache or shipped file exists. `progress_factory()` must return a rich Progress (a context
-    manager); it is only called when training.
+
+def build_model(progress_factory=None, recipe: Recipe = DEFAULT_RECIPE, xs: np.ndarray | None = None,
+                directory: Path | None = None, rebuild: bool = False) -> tuple[ElmanRNN, ModelSource]:
+    """Load the cached model of (recipe, corpus) or train and cache it. Returns (model, `ModelSource`).
+
+    `rebuild` retrains even if a valid cache or shipped file exists. `progress_factory()` must return a rich
+    Progress (a context manager); it is only called when training.
     """
     xs = default_corpus() if xs is None else xs
     d = cache_dir() if directory is None else Path(directory)
@@ -157,18 +168,17 @@ def build_model(progress_factory=None, recipe: Recipe = DEFAULT_RECIPE, xs: np.n
     if not rebuild:
         model, reason = check_cached(path, recipe, xs)
         if model is not None:
-            return model, {"path": str(path), "status": "cached", "seconds": time.perf_counter() - t0}
+            return model, ModelSource(str(path), "cached", time.perf_counter() - t0)
         model, _ = check_bundled(recipe, xs)
         if model is not None:
-            return model, {"path": str(bundled_model_resource()), "status": "bundled",
-                           "seconds": time.perf_counter() - t0}
+            return model, ModelSource(str(bundled_model_resource()), "bundled", time.perf_counter() - t0)
     _ensure_dir(d)
     with _exclusive_lock(d):
         if not rebuild:
             # another process may have built it while we waited for the lock
             model, reason = check_cached(path, recipe, xs)
             if model is not None:
-                return model, {"path": str(path), "status": "cached", "seconds": time.perf_counter() - t0}
+                return model, ModelSource(str(path), "cached", time.perf_counter() - t0)
         else:
             reason = "rebuild requested"
         extra = {**_expected(recipe, xs), "corpus": "rnn/data/default_corpus.txt", "corpus_bytes": int(len(xs)),
@@ -182,8 +192,7 @@ def build_model(progress_factory=None, recipe: Recipe = DEFAULT_RECIPE, xs: np.n
         model = result.model
         model = model.replace(meta={**model.meta, "weights_sha256": weights_digest(model)})
         save_model(model, path)
-    return load_model(path), {"path": str(path), "status": "trained", "reason": reason,
-                              "seconds": time.perf_counter() - t0}
+    return load_model(path), ModelSource(str(path), "trained", time.perf_counter() - t0, reason)
 
 
 def default_model_and_text(progress_factory=None) -> tuple[ElmanRNN, np.ndarray]:

@@ -49,12 +49,12 @@ def test_shipped_weights_are_what_the_recipe_trains(tmp_path):
     assert shipped is not None, f"the shipped default model is not valid for the current recipe: {reason}"
     assert shipped.meta["weights_sha256"] == weights_digest(shipped)
     retrained, info = build_model(directory=tmp_path, rebuild=True)
-    assert info["status"] == "trained"
+    assert info.status == "trained"
     assert retrained.equal_bits(shipped), "retraining no longer reproduces rnn/data/default_model.npz"
     assert retrained.meta["weights_sha256"] == shipped.meta["weights_sha256"]
     assert retrained.meta["bpc_f32"] == shipped.meta["bpc_f32"]
     again, info = build_model(directory=tmp_path)
-    assert info["status"] == "cached" and again.equal_bits(shipped)
+    assert info.status == "cached" and again.equal_bits(shipped)
 
 
 def _env(home):
@@ -72,7 +72,7 @@ def test_bundled_corpus():
 
 def test_default_recipe_memorises_its_corpus(default_home):
     d, model, info, seconds = default_home
-    assert info["status"] == "bundled" and info["path"] == str(bundled_model_resource())
+    assert info.status == "bundled" and info.path == str(bundled_model_resource())
     assert model.H == 128
     bpc = forward(model, default_corpus()).bpc
     assert bpc < 0.2
@@ -90,7 +90,7 @@ def test_stale_cache_falls_back_to_the_shipped_model(default_home, tmp_path, mon
     monkeypatch.setattr(default_mod, "train", boom)
     (tmp_path / MODEL_FILE).write_bytes(b"PK garbage")
     m, info = build_model(directory=tmp_path)
-    assert info["status"] == "bundled" and m.equal_bits(model)
+    assert info.status == "bundled" and m.equal_bits(model)
 
 
 def test_default_recipe_is_the_papers_shape():
@@ -105,7 +105,7 @@ def test_cache_is_reused(default_home, monkeypatch):
         raise AssertionError("must not train: the cache is valid")
     monkeypatch.setattr(default_mod, "train", boom)
     again, info = build_model(directory=d)
-    assert info["status"] == "bundled" and again.equal_bits(model)
+    assert info.status == "bundled" and again.equal_bits(model)
     monkeypatch.setenv("SATRNN_HOME", str(d))
     m, xs = default_mod.default_model_and_text()
     assert m.equal_bits(model) and np.array_equal(xs, default_corpus())
@@ -113,15 +113,15 @@ def test_cache_is_reused(default_home, monkeypatch):
 
 def test_stale_damaged_and_rebuilt_caches_are_retrained(tmp_path):
     m1, info = build_model(recipe=TINY, directory=tmp_path)
-    assert info["status"] == "trained"
+    assert info.status == "trained"
     m2, info = build_model(recipe=TINY, directory=tmp_path)
-    assert info["status"] == "cached" and m2.equal_bits(m1)
+    assert info.status == "cached" and m2.equal_bits(m1)
     # another recipe: the cache is stale
     other = Recipe(**{**TINY.to_dict(), "epochs": 4})
     _, reason = check_cached(tmp_path / MODEL_FILE, other, default_corpus())
     assert "stale" in reason
     m3, info = build_model(recipe=other, directory=tmp_path)
-    assert info["status"] == "trained" and "stale" in info["reason"] and not m3.equal_bits(m1)
+    assert info.status == "trained" and "stale" in info.reason and not m3.equal_bits(m1)
     # another corpus: stale too
     _, reason = check_cached(tmp_path / MODEL_FILE, other, default_corpus()[:-1])
     assert "text_sha256" in reason
@@ -134,17 +134,17 @@ def test_stale_damaged_and_rebuilt_caches_are_retrained(tmp_path):
     _, reason = check_cached(path, other, default_corpus())
     assert "damaged" in reason
     m4, info = build_model(recipe=other, directory=tmp_path)
-    assert info["status"] == "trained" and m4.equal_bits(m3)      # deterministic retraining
+    assert info.status == "trained" and m4.equal_bits(m3)      # deterministic retraining
     # garbage file: unreadable
     path.write_bytes(b"PK garbage")
     _, reason = check_cached(path, other, default_corpus())
     assert "unreadable" in reason
     m5, info = build_model(recipe=other, directory=tmp_path)
-    assert info["status"] == "trained" and m5.equal_bits(m3)
+    assert info.status == "trained" and m5.equal_bits(m3)
     assert m5.meta["weights_sha256"] == weights_digest(m5)
     # rebuild retrains even when valid
     _, info = build_model(recipe=other, directory=tmp_path, rebuild=True)
-    assert info["status"] == "trained" and info["reason"] == "rebuild requested"
+    assert info.status == "trained" and info.reason == "rebuild requested"
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
@@ -153,7 +153,7 @@ import sys
 from satrnn.rnn.default import build_model
 from satrnn.rnn.train import Recipe
 m, info = build_model(recipe=Recipe(H=48, epochs=30, bptt=25, lr=0.01, seed=2), directory=sys.argv[1])
-print(info["status"], m.meta["weights_sha256"])
+print(info.status, m.meta["weights_sha256"])
 """
 
 

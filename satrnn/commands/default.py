@@ -18,14 +18,14 @@ def run(args) -> int:
     m = model.meta
     # the shipped bpc is the fdlibm one (the model's own semantics); another --tanh is measured now
     bpc = m.get("bpc_f32") if args.tanh == model.tanh else forward(model.with_tanh(args.tanh), xs).bpc
-    doc = {"path": info["path"], "cache_path": str(path), "cache_dir": str(cache_dir()), "status": info["status"],
+    doc = {"path": info.path, "cache_path": str(path), "cache_dir": str(cache_dir()), "status": info.status,
            "cache_before": before, "H": model.H, "bpc": bpc,
            "bpc_definition": "float32 reference forward on the corpus, h_-1 = 0, clamped cost",
            "corpus": "rnn/data/default_corpus.txt (bundled)", "corpus_bytes": int(len(xs)),
            "corpus_sha256": text_digest(xs), "recipe": DEFAULT_RECIPE.to_dict(),
            "recipe_sha256": DEFAULT_RECIPE.digest(), "seed": DEFAULT_RECIPE.seed,
            "train_seconds": m.get("train_seconds"), "created_utc": m.get("created_utc"),
-           "weights_sha256": m.get("weights_sha256"), "seconds_this_call": info["seconds"]}
+           "weights_sha256": m.get("weights_sha256"), "seconds_this_call": info.seconds}
     if args.json:
         emit_json(doc)
         return 0

@@ -1139,15 +1139,16 @@ def _recipe_text(r) -> str:
             f"{r.precision}")
 
 
-def default_model(info: dict, doc: dict, recipe, n_bytes: int, tanh: str, cache_path) -> Table:
+def default_model(info, doc: dict, recipe, n_bytes: int, tanh: str, cache_path) -> Table:
     """`satrnn default`: where the default model is read from, its status, bpc on the corpus, recipe, training
-    time, and how to override it (`info`: rnn.default.build_model's; `doc`: the command's JSON document)."""
+    time, and how to override it (`info`: rnn.default.build_model's `ModelSource`; `doc`: the command's JSON
+    document)."""
     r = recipe
     t = Table(title="default model", title_justify="left", show_header=False)
     t.add_column("", style="bold")
     t.add_column("")
-    t.add_row("file", info["path"] + (" (shipped with satrnn)" if info["status"] == "bundled" else ""))
-    t.add_row("status", f"{info['status']}" + (f" ({info.get('reason')})" if info["status"] == "trained" else ""))
+    t.add_row("file", info.path + (" (shipped with satrnn)" if info.status == "bundled" else ""))
+    t.add_row("status", f"{info.status}" + (f" ({info.reason})" if info.status == "trained" else ""))
     t.add_row("bpc", f"{doc['bpc']:.4f} on the bundled corpus ({n_bytes:,} bytes; float32 reference forward, "
                      f"{tanh} tanh)")
     t.add_row("recipe", f"H={r.H}, {r.epochs} epochs, BPTT-{r.bptt}, {r.optimizer} lr={r.lr:g} {r.schedule}, "
