@@ -7,7 +7,7 @@ and every refusal are documented in `satrnn.rnn.torch_layout`.
 from __future__ import annotations
 
 from satrnn import options as o
-from satrnn.clikit import console, declare_inputs, declare_outputs, emit_json
+from satrnn.clikit import console, declare_inputs, emit_json
 from satrnn.rnn.model import save_model
 from satrnn.rnn.torch_layout import NONE, ROLES, import_safetensors
 from satrnn.rnn.vocab import parse_vocab, show_vocab
@@ -20,7 +20,6 @@ def _tensor_names(p) -> None:
         p.add_argument(flag, dest=f"t_{role}", default=None, metavar="NAME",
                        help=f"tensor name of the {what}{none}, where the layout is ambiguous")
     declare_inputs(p, "source", "vocab")
-    declare_outputs(p, "out")
     o.JSON.add_to(p)
 
 
@@ -48,7 +47,7 @@ def run(args) -> int:
 COMMAND = Command(
     "import", "import a PyTorch Elman RNN state dict (safetensors) as a satrnn model", run,
     options=(option("source", metavar="MODEL.safetensors", help="the state dict, saved with safetensors"),
-             option("--out", required=True, metavar="FILE.npz", help="the satrnn model to write (.npz)"),
+             o.OUT.but(required=True, metavar="FILE.npz", help="the satrnn model to write (.npz)"),
              option("--vocab", default=None, metavar="VOCAB",
                     help="the byte of each index: a JSON list ('[10, 32, 97]' or '[\"a\", \"b\"]'), a .json file "
                          "holding one, or a file of the V characters (latin-1, bytes as stored); not needed for "

@@ -13,7 +13,6 @@ from satrnn.clikit import (
     check_int,
     check_writable,
     console,
-    declare_outputs,
     emit_json,
     load_model_text_args,
     progress,
@@ -24,16 +23,11 @@ from satrnn.rnn.model import save_model
 from satrnn.unit import Arguments, Command, option
 
 
-def _extra(p) -> None:
+def _strictness(p) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--strict", dest="strict", action="store_true", default=True,
                    help="prune |w| < T (default; the papers' rule)")
     g.add_argument("--non-strict", dest="strict", action="store_false", help="prune |w| <= T")
-    p.add_argument("--out", default=None, metavar="SMALL.npz",
-                   help="save the smaller model (neurons that can no longer affect the output dropped)")
-    p.add_argument("--sweep", action="store_true", help="run the q5 grids (Wh, Wx, combined top-k x theta)")
-    declare_outputs(p, "out")
-    o.JSON.add_to(p)
 
 
 def run(args) -> int:
@@ -83,4 +77,8 @@ COMMAND = Command(
              option("--keep", default=None, metavar="IDS", help="also keep these neurons' readout (e.g. '8,56,h68')"),
              option("--wh-threshold", type=float, default=None, metavar="T", help="zero Wh entries with |w| < T"),
              option("--wx-threshold", type=float, default=None, metavar="T", help="zero Wx entries with |w| < T"),
-             Arguments(_extra)))
+             Arguments(_strictness),
+             o.OUT.but(metavar="SMALL.npz",
+                       help="save the smaller model (neurons that can no longer affect the output dropped)"),
+             option("--sweep", action="store_true", help="run the q5 grids (Wh, Wx, combined top-k x theta)"),
+             o.JSON))
