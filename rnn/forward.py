@@ -354,7 +354,7 @@ class Weights:
         dt = _dtype_of(precision)
         tanh = model.tanh if tanh is None else tanh
         c = lambda a: np.ascontiguousarray(a, dtype=dt)
-        return cls(WxT=c(model.Wx.T), WhT=c(model.Wh.T), bh=c(model.bh), WyT=c(model.Wy.T), by=c(model.by),
+        return cls(WxT=c(model.Wx.T), WhT=c(model.Wh.T), bh=c(model.bh), WyT=c(model.Wy.T), by=model.readout_bias64(),
                    sem=tanh_code(tanh), tanh=tanh)
 
     @property
@@ -417,7 +417,7 @@ def readout_costs(model: ElmanRNN, V: np.ndarray, targets, clamp: bool = True, w
     costs = np.empty(m, dtype=np.float64)
     logp = np.empty((m if want_logp else 0, 256), dtype=np.float64)
     dt = V.dtype
-    _readout(np.ascontiguousarray(Wy.T, dtype=dt), model.by.astype(dt), np.ascontiguousarray(V), targets,
+    _readout(np.ascontiguousarray(Wy.T, dtype=dt), model.readout_bias64(), np.ascontiguousarray(V), targets,
              clamp, costs, logp)
     return costs, (logp if want_logp else None)
 
@@ -437,7 +437,7 @@ def sign_readout_costs(model: ElmanRNN, S: np.ndarray, targets, clamp: bool = Tr
     if S64.size and not (np.abs(S64) == 1.0).all():
         raise SatrnnInputError("sign vectors must hold only +1 and -1")
     costs = np.empty(S.shape[0], dtype=np.float64)
-    _readout(np.ascontiguousarray(model.Wy.T, dtype=np.float64), model.by.astype(np.float64), S64, targets,
+    _readout(np.ascontiguousarray(model.Wy.T, dtype=np.float64), model.readout_bias64(), S64, targets,
              clamp, costs, np.empty((0, 256), dtype=np.float64))
     return costs
 
