@@ -23,9 +23,16 @@ fi
 WORK=$(mktemp -d /tmp/satrnn-trixie.XXXXXX)
 ROOT="$WORK/root"
 cleanup() {
-  umount "$ROOT/proc" 2>/dev/null || true
-  umount "$ROOT/dev" 2>/dev/null || true
-  rm -rf "$WORK"
+  local m
+  for m in "$ROOT/proc" "$ROOT/dev"; do
+    mountpoint -q "$m" 2>/dev/null && { umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; }
+  done
+  # never delete through a mount that is still there (it would be the host's /dev or /proc)
+  if mountpoint -q "$ROOT/proc" 2>/dev/null || mountpoint -q "$ROOT/dev" 2>/dev/null; then
+    echo "cross-host: $ROOT still has mounts; left in place" >&2
+  else
+    rm -rf --one-file-system "$WORK"
+  fi
 }
 trap cleanup EXIT
 
