@@ -460,32 +460,15 @@ def readout_costs(model: ElmanRNN, V: np.ndarray, targets, clamp: bool = True, w
     return costs, (logp if want_logp else None)
 
 
-def sign_readout_costs(model: ElmanRNN, S: np.ndarray, targets, clamp: bool = True) -> np.ndarray:
-    """Per-row costs in bits of `targets` under the readout of +-1 sign vectors S (m, H) (DEFINITIONS 0.4
-    with v = +-1, "where the products are exact"): bit-identical to `readout_costs` of the float32 +-1
-    vectors, since dbl(fl32(Wy[o][j] * s)) = s * dbl(Wy[o][j]) for s = +-1 (signed zeros included). The
-    products are taken in double (no float32 product to widen: about half the work of a float readout)."""
-    S = np.asarray(S)
-    if S.ndim != 2 or S.shape[1] != model.H:
-        raise SatrnnInputError(f"sign vectors have shape {S.shape}, expected (m, {model.H})")
-    targets = as_bytes(targets)
-    if targets.shape[0] != S.shape[0]:
-        raise SatrnnInputError(f"{S.shape[0]} sign vectors but {targets.shape[0]} targets")
-    S64 = np.ascontiguousarray(S, dtype=np.float64)
-    if S64.size and not (np.abs(S64) == 1.0).all():
-        raise SatrnnInputError("sign vectors must hold only +1 and -1")
-    costs = np.empty(S.shape[0], dtype=np.float64)
-    _readout(np.ascontiguousarray(model.Wy.T, dtype=np.float64), model.readout_bias64(), S64, targets,
-             clamp, costs, np.empty((0, 256), dtype=np.float64))
-    return costs
-
-
 # The float32 step, the whole forward and the softmax cost as numba building blocks for kernels of the
 # other layers (UM, redux, offsets), which must share these definitions: njit functions, call them only
 # from numba code. Public names, so no layer imports another's private kernels.
 step_kernel = _step
 forward_kernel = _forward_kernel
 softmax_cost_kernel = _softmax_cost
+logits_kernel = _logits_t
+softmax_terms_kernel = _softmax_terms
+cost_bits_kernel = _cost_bits
 
 
 @dataclass
