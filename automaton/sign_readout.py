@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 
+from satrnn.automaton.bitset import trailing_zeros64
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes
 from satrnn.rnn.forward import cost_bits_kernel as _cost_bits
@@ -27,7 +28,8 @@ from satrnn.rnn.forward import softmax_terms_kernel as _softmax_terms
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit, njit_parallel, prange
 
-_SEGMENT = 2048     # steps per segment (each starts with one full readout); fixed, so any thread count agrees
+_SEGMENT = 512      # steps per segment (each starts with one full readout; a 2,048-byte chunk is 4 parallel
+                    # segments); fixed, so any thread count gives the same segments (and exact sums the same bits)
 
 
 def exact_outputs(model: ElmanRNN) -> np.ndarray:
@@ -65,9 +67,7 @@ def _segment(WyT, WyT64, by64, exact, inexact, bits, targets, clamp, costs, t0, 
         for w in range(W):
             d = bits[t, w] ^ bits[t - 1, w]
             while d != np.uint64(0):
-                b = np.uint64(0)
-                while ((d >> b) & np.uint64(1)) == np.uint64(0):
-                    b += np.uint64(1)
+                b = np.uint64(trailing_zeros64(d))
                 d ^= np.uint64(1) << b
                 j = w * 64 + np.int64(b)
                 up = ((bits[t, w] >> b) & np.uint64(1)) == np.uint64(1)
