@@ -10,10 +10,18 @@ import argparse
 import importlib
 import os
 import pkgutil
+import signal
 import sys
 import warnings
 
-from satrnn import commands
+if "--multiprocessing-fork" in sys.argv:
+    # A process that multiprocessing spawned from `satrnn` (a Dask LocalCluster worker, the explorer's ledger)
+    # re-imports this module (its parent's __main__) before anything else, numpy included. It ignores SIGINT
+    # from here on: a terminal's Ctrl-C reaches the whole process group, the parent stops its workers itself,
+    # and a worker interrupted while starting would only print a KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+from satrnn import commands  # after the SIGINT line above: this imports numpy and rich
 from satrnn.clikit import err_console, guard_paths
 from satrnn.rnn.errors import SatrnnInputError, SatrnnRunError
 
@@ -67,7 +75,7 @@ def _occupy_closed_std_fds() -> bool:
         if fd == 1:
             stdout_closed = True
         elif fd == 2:
-            sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115 - the process's stderr, never closed
+            sys.stderr = open(2, "w", closefd=False)
     return stdout_closed or sys.stdout is None
 
 

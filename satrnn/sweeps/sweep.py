@@ -16,6 +16,7 @@ are in flight, so memory and the scheduler's queue stay bounded however long the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -32,7 +33,7 @@ from satrnn.automaton import cycles as cyc
 from satrnn.automaton import landscape as ls
 from satrnn.automaton.bitset import from_hex, pack, to_hex
 from satrnn.automaton.sign import parse_pins as sign_parse_pins
-from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.errors import SatrnnInputError, SatrnnRunError
 from satrnn.rnn.model import ElmanRNN, from_flat, to_flat
 from satrnn.sweeps.store import (
     STATUS_CYCLE,
@@ -360,25 +361,151 @@ class SweepOutcome:
     resubmitted: int = 0  # chunk tasks submitted again because the cluster had lost their input
 
 
-def open_client(scheduler: str | None, workers: int | None, timeout: float = 60.0):
-    """(client, cluster or None): connect to `scheduler`, or start a LocalCluster of `workers` processes with
-    one thread each (loopback only, no dashboard)."""
+DEFAULT_CONNECT_TIMEOUT = 10.0  # seconds to reach a --scheduler and hear Dask's handshake (--connect-timeout)
+WORKERS_PER_CORE = 4  # --workers above this many per usable core is refused
+SCHEDULER_SCHEMES = ("tcp", "tls")
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def max_workers() -> int:
+    return WORKERS_PER_CORE * usable_cores()
+
+
+def parse_scheduler(address: str) -> tuple[str, str, int]:
+    """(address for Dask, host, port) of a --scheduler value: tcp://HOST:PORT, tls://HOST:PORT or HOST:PORT
+    (= tcp). Anything else is a one-line input error, before anything is created or contacted."""
+    text = address.strip()
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "tcp", text
+    bad = f"--scheduler must look like tcp://HOST:PORT (a Dask scheduler), got {address!r}"
+    if scheme not in SCHEDULER_SCHEMES:
+        raise SatrnnInputError(bad + f": scheme {scheme!r} is not one of {', '.join(SCHEDULER_SCHEMES)}")
+    host, colon, port_text = rest.rpartition(":")
+    if not colon or not host or "/" in rest:
+        raise SatrnnInputError(bad)
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise SatrnnInputError(bad + f": port {port_text!r} is not 1-65535")
+    return f"{scheme}://{rest}", host, int(port_text)
+
+
+def _wait_thread(target, deadline: float | None):
+    """Run target() in a daemon thread with SIGINT blocked there (so threads and processes it starts inherit
+    a blocked SIGINT: a terminal's Ctrl-C reaches only this process's main thread). Wait for it here, in
+    0.1 s steps (Ctrl-C raises KeyboardInterrupt at once). Returns ("ok", value), ("error", exception) or
+    ("timeout", None) after `deadline` (time.monotonic) passed."""
+    import signal
+    import threading
+    box = {}
+
+    def run():
+        if hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            box["ok"] = target()
+        except BaseException as e:  # noqa: BLE001 - handed to the waiting thread
+            box["error"] = e
+
+    t = threading.Thread(target=run, name="satrnn-sweep-connect", daemon=True)
+    t.start()
+    while t.is_alive():
+        if deadline is not None and time.monotonic() > deadline:
+            return "timeout", None
+        t.join(0.1)
+    return ("ok", box["ok"]) if "ok" in box else ("error", box.get("error"))
+
+
+def _kill_spawned_workers() -> None:
+    """Kill the worker processes a half-started LocalCluster spawned (this process's multiprocessing
+    children), so an interrupted start leaves none behind."""
+    import multiprocessing
+    import multiprocessing.util
+    for child in multiprocessing.active_children():
+        with contextlib.suppress(Exception):
+            child.kill()
+    # The CLI then ends with os._exit (no interpreter teardown), which would skip multiprocessing's exit
+    # finalizers: the semaphores of the nannies' queues would stay registered, and multiprocessing's resource
+    # tracker would print a "leaked semaphore objects" warning. Run the finalizers (priority >= 0) now.
+    with contextlib.suppress(Exception):
+        multiprocessing.util._run_finalizers(0)
+
+
+def open_client(scheduler: str | None, workers: int | None, timeout: float = DEFAULT_CONNECT_TIMEOUT):
+    """(client, cluster or None): connect to `scheduler` (checked by parse_scheduler; a TCP connect, then
+    Dask's handshake, both within `timeout` seconds), or start a LocalCluster of `workers` processes with
+    one thread each (loopback only, no dashboard). Ctrl-C while connecting or starting raises
+    KeyboardInterrupt within 0.1 s; the workers started so far are killed, and they print nothing (they
+    start with SIGINT blocked)."""
     distributed = require_dask()
     import logging
+    import socket
     if scheduler:
+        address, host, port = parse_scheduler(scheduler)
+        t0 = time.monotonic()
         try:
-            client = distributed.Client(scheduler, timeout=timeout)
-        except (OSError, TimeoutError) as e:
-            raise SatrnnInputError(f"cannot connect to the Dask scheduler at {scheduler}: {e}") from None
-        return client, None
-    n = workers or os.cpu_count() or 1
+            with socket.create_connection((host, port), timeout=timeout):
+                pass
+        except TimeoutError:
+            raise SatrnnInputError(f"cannot connect to the Dask scheduler at {scheduler}: no answer within "
+                                   f"{timeout:g} s (--connect-timeout SECONDS waits longer)") from None
+        except OSError as e:
+            raise SatrnnInputError(f"cannot connect to the Dask scheduler at {scheduler}: "
+                                   f"{e.strerror or type(e).__name__}") from None
+        left = max(0.5, timeout - (time.monotonic() - t0))
+        # Dask's handshake has no timeout of its own (a server that accepts and never answers, such as an
+        # HTTP server waiting for a request, would hang it): bounded here.
+        state, value = _wait_thread(lambda: distributed.Client(address, timeout=left), time.monotonic() + left)
+        if state == "ok":
+            return value, None
+        if state == "timeout":
+            raise SatrnnInputError(f"{scheduler} accepted the connection but gave no Dask handshake within "
+                                   f"{timeout:g} s: is it a Dask scheduler? (--connect-timeout SECONDS waits "
+                                   "longer)")
+        e = value
+        if isinstance(e, (OSError, TimeoutError)) and "Timed out" in str(e):
+            raise SatrnnInputError(f"cannot connect to the Dask scheduler at {scheduler}: no answer within "
+                                   f"{timeout:g} s (--connect-timeout SECONDS waits longer)")
+        raise SatrnnInputError(f"{scheduler} did not answer as a Dask scheduler ({type(e).__name__}"
+                               + (f": {str(e).splitlines()[0][:120]}" if str(e) else "") + ")")
+    n = workers or usable_cores()
     # The scheduler's small HTTP server (health checks; no dashboard here) defaults to port 8787 and moves to a
     # free port with a UserWarning when another cluster holds it: harmless, so not shown.
     warnings.filterwarnings("ignore", message="Port 8787 is already in use", category=UserWarning)
-    cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                       dashboard_address=None, silence_logs=logging.ERROR,
-                                       env={"NUMBA_NUM_THREADS": "1"}, preload=[__name__])
-    return distributed.Client(cluster), cluster
+    # Dask times the creation of its scratch folders and warns past 1 s, which a loaded machine reaches.
+    warnings.filterwarnings("ignore", message="Creating scratch directories", category=UserWarning)
+
+    def start():
+        cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                           dashboard_address=None, silence_logs=logging.CRITICAL,
+                                           env={"NUMBA_NUM_THREADS": "1"}, preload=[__name__])
+        try:
+            return distributed.Client(cluster), cluster
+        except BaseException:
+            cluster.close(timeout=5)
+            raise
+
+    try:
+        state, value = _wait_thread(start, None)
+    except KeyboardInterrupt:
+        logging.getLogger("distributed").setLevel(logging.CRITICAL + 1)
+        _kill_spawned_workers()
+        raise
+    if state == "ok":
+        return value
+    e = value
+    if isinstance(e, MemoryError):
+        raise SatrnnRunError("out of memory while starting the Dask workers; use fewer --workers") from None
+    raise SatrnnRunError(f"the Dask LocalCluster did not start ({type(e).__name__}"
+                         + (f": {str(e).splitlines()[0][:160]}" if str(e) else "") + "); try fewer --workers")
 
 
 def dask_setup(worker) -> None:
@@ -434,7 +561,7 @@ def pending_jobs(spec: SweepSpec, store: SweepStore) -> list[tuple]:
 
 
 def run_sweep(spec: SweepSpec, model: ElmanRNN, store: SweepStore, client, chunk_size: int | None = None,
-              on_progress=None, in_flight_per_worker: int = 3) -> SweepOutcome:
+              on_progress=None, in_flight_per_worker: int = 3, worker_timeout: float = 60.0) -> SweepOutcome:
     """Run the jobs of `spec` that have no result in `store` yet on the Dask `client` (may be None when none
     is pending); commit each chunk as it completes. on_progress(Progress) is called after each chunk and
     about every 0.25 s."""
@@ -453,9 +580,10 @@ def run_sweep(spec: SweepSpec, model: ElmanRNN, store: SweepStore, client, chunk
     n_workers = 0
     if client is not None:
         try:
-            client.wait_for_workers(1, timeout=60)
+            client.wait_for_workers(1, timeout=worker_timeout)
         except TimeoutError:
-            raise SatrnnInputError("the Dask cluster has no workers (waited 60 s)") from None
+            raise SatrnnRunError(f"the Dask cluster has no workers (waited {worker_timeout:g} s); start some with "
+                                 "`dask worker SCHEDULER`") from None
         n_workers = max(1, len(client.scheduler_info()["workers"]))
     job_cost = spec.budget * (spec.starts if spec.kind == "landscape" else 1)
     size = chunk_size or auto_chunk_size(len(pending), job_cost, max(1, n_workers))
