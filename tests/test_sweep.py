@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import pytest
@@ -551,3 +552,31 @@ def test_full_disk_at_commit_simulated(tmp_path, model, cluster):
         out = sw.run_sweep(spec, model, store, cluster, chunk_size=4)
     assert (out.skipped, out.computed, out.finished) == (n_kept, spec.n_jobs - n_kept, True)
     assert _stored(db) == _serial(model, spec)
+
+
+def test_periodic_text_stored_once_as_a_digest(tmp_path, text_path, cluster, capsys):
+    """Issue 28: a --periodic-text sweep stored the whole TEXT in hex in every job row and in the params (10 MB
+    x 8 starts: a 210 MB store). A sequence longer than 64 bytes is now keyed by its sha256 and travels to the
+    workers once; the rows still equal the serial run and `satrnn cycles --periodic-text`, job for job."""
+    m = random_model(20, seed=5, scale=1.5)
+    m.save(tmp_path / "m.npz")
+    text = text_path.read_bytes()  # 1,024 bytes
+    key = sw.input_key(text)
+    assert key.startswith("sha256:") and sw.input_key(text[:64]) == text[:64].hex()
+    spec = sw.SweepSpec(kind="cycles", model_digest=sw.model_digest(m), H=m.H, semantics="exact", inputs=(key,),
+                        starts=4, seed=1, budget=20_000, sequences=MappingProxyType({key: text}))
+    db = tmp_path / "r.sqlite"
+    with SweepStore(db) as store:
+        out = sw.run_sweep(spec, m, store, cluster, chunk_size=1)
+        assert out.finished and out.computed == 4
+        stored = sorted((r.input, r.start_index, r.start, r.status, r.transient, r.period, r.rep, r.steps)
+                        for r in store.rows("cycles"))
+        assert len(store.sweeps()[0].params["inputs"][0]) == len(key)
+    assert stored == sorted(r[:8] for r in _serial(m, spec))
+    assert "cycle" in {r[3] for r in stored}
+    assert db.stat().st_size < 64 * 1024
+    assert main(["cycles", str(tmp_path / "m.npz"), str(text_path), "--periodic-text", "--starts", "4", "--seed", "1",
+                 "--budget", "20000", "--json"]) == 0
+    ref = sorted((key, r["start_index"], r["start"], r["status"], r["transient"], r["period"], r["rep"], r["steps"])
+                 for r in json.loads(capsys.readouterr().out)["results"])
+    assert stored == ref

@@ -5,6 +5,8 @@ Jobs take the options of `satrnn cycles` (--input, --periodic-text, --starts, --
 give, job for job, the rows `satrnn cycles --json` prints for the same options. See docs/sweeps.md."""
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from rich.table import Table
 
 from satrnn.automaton import cycles as cyc
@@ -140,9 +142,11 @@ def _spec(args, model, xs) -> sw.SweepSpec:
                                    "for several")
         pin_sets = [sw.parse_pins(args.pin[0], H) if args.pin else ""]
     seeds = check_int("--seeds", args.seeds, 1, MAX_STARTS) if args.sweep_kind == "landscape" else 1
+    keys = tuple(sw.input_key(bytes(s)) for s in seqs)
+    long = {k: bytes(s) for k, s in zip(keys, seqs) if k.startswith(sw.DIGEST_PREFIX)}
     spec = sw.SweepSpec(kind=args.sweep_kind, model_digest=sw.model_digest(model), H=H, semantics=args.semantics,
-                        inputs=tuple(bytes(s).hex() for s in seqs), starts=starts, seed=args.seed, budget=budget,
-                        pin_sets=tuple(pin_sets), seeds=seeds)
+                        inputs=keys, starts=starts, seed=args.seed, budget=budget, pin_sets=tuple(pin_sets),
+                        seeds=seeds, sequences=MappingProxyType(long))
     if spec.n_jobs > MAX_JOBS:
         raise SatrnnInputError(f"{spec.n_jobs} jobs is more than {MAX_JOBS}")
     return spec
@@ -273,10 +277,12 @@ def _landscape_summaries(spec, rows) -> list[dict]:
     out = []
     for pins in spec.pin_sets:
         for inp in spec.inputs:
-            jobs = [sw.landscape_job_of(r, spec.H) for r in rows
+            seq = sw.input_bytes(inp, spec.sequences)
+            as_tuple = tuple(seq)  # one tuple per input, shared by its jobs (a periodic TEXT can be long)
+            jobs = [sw.landscape_job_of(r, spec.H, seq=as_tuple) for r in rows
                     if r.pins == pins and r.input == inp and r.status != "failed"]
             est = ls.merge_jobs(jobs) if jobs else None
-            out.append({"pins": pins, "input": inp, "label": input_label(bytes.fromhex(inp)), "jobs": len(jobs),
+            out.append({"pins": pins, "input": inp, "label": input_label(seq), "jobs": len(jobs),
                         "landscape": est.as_dict() if est is not None else None, "estimate": est})
     return out
 

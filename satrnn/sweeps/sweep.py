@@ -26,6 +26,7 @@ import warnings
 from collections import OrderedDict, deque
 from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 
@@ -101,6 +102,29 @@ def pins_of(text: str, H: int) -> tuple[tuple[int, int], ...]:
 
 # ---- jobs and chunks ------------------------------------------------------------------------------
 
+INLINE_INPUT_BYTES = 64  # an input sequence up to this long is its own key (hex); longer ones are keyed by digest
+DIGEST_PREFIX = "sha256:"
+
+
+def input_key(seq: bytes) -> str:
+    """The key of an input sequence in params, jobs and result rows: its hex (one byte = 2 digits) when at most
+    INLINE_INPUT_BYTES long, else "sha256:" + the sha256 of its bytes. A `--periodic-text` input (the whole
+    TEXT) is thus stored once per sweep as a digest, not once per job row as hex (10 MB x 8 starts made a
+    210 MB store)."""
+    seq = bytes(seq)
+    if len(seq) <= INLINE_INPUT_BYTES:
+        return seq.hex()
+    return DIGEST_PREFIX + hashlib.sha256(seq).hexdigest()
+
+
+def input_bytes(key: str, sequences=None) -> bytes:
+    """The bytes of an input key (`sequences` maps digest keys to their bytes)."""
+    if key.startswith(DIGEST_PREFIX):
+        if sequences is None or key not in sequences:
+            raise SatrnnInputError(f"input {key[:23]}...: its bytes are not known here (the TEXT it was made of)")
+        return bytes(sequences[key])
+    return bytes.fromhex(key)
+
 @dataclass(frozen=True)
 class SweepSpec:
     """Everything that defines a sweep's job list. inputs: hex byte sequences (one byte = 2 digits);
@@ -121,6 +145,8 @@ class SweepSpec:
     budget: int
     pin_sets: tuple[str, ...] = ("",)
     seeds: int = 1
+    # the bytes of every digest-keyed input (see input_key): not part of the sweep's identity, never stored
+    sequences: MappingProxyType = field(default_factory=lambda: MappingProxyType({}), compare=False, repr=False)
 
     @property
     def n_jobs(self) -> int:
@@ -236,12 +262,13 @@ def _landscape_row(chunk: Chunk, inp: str, seed: int, pins: str, worker: str, se
                         seconds=seconds, sweep_id=chunk.sweep_id, finished=utc_now())
 
 
-def _search(chunk: Chunk, model_bytes: bytes, pins: str, inp: str, idx: list[int], worker: str) -> list[JobRow]:
+def _search(chunk: Chunk, model_bytes: bytes, pins: str, inp: str, idx: list[int], worker: str,
+            sequences=None) -> list[JobRow]:
     """One find_cycles call for jobs sharing (pins, input)."""
     t0 = time.perf_counter()
     A = _automaton(model_bytes, chunk, pins)
     starts = start_states(chunk.H, chunk.seed, idx)  # used as given, pinned or not (as `satrnn cycles --pin`)
-    seq = np.frombuffer(bytes.fromhex(inp), dtype=np.uint8).reshape(1, -1)
+    seq = np.frombuffer(input_bytes(inp, sequences), dtype=np.uint8).reshape(1, -1)
     s = cyc.find_cycles(A, starts, seq, chunk.budget)
     dt = (time.perf_counter() - t0) / len(idx)
     out = []
@@ -253,11 +280,12 @@ def _search(chunk: Chunk, model_bytes: bytes, pins: str, inp: str, idx: list[int
     return out
 
 
-def _landscape(chunk: Chunk, model_bytes: bytes, pins: str, inp: str, seed: int, worker: str) -> LandscapeRow:
+def _landscape(chunk: Chunk, model_bytes: bytes, pins: str, inp: str, seed: int, worker: str,
+               sequences=None) -> LandscapeRow:
     """One landscape job: landscape.landscape_job (`starts` random starts from `seed`)."""
     t0 = time.perf_counter()
     A = _automaton(model_bytes, chunk, "")
-    j = ls.landscape_job(A, np.frombuffer(bytes.fromhex(inp), dtype=np.uint8), starts=chunk.starts,
+    j = ls.landscape_job(A, np.frombuffer(input_bytes(inp, sequences), dtype=np.uint8), starts=chunk.starts,
                          budget=chunk.budget, seed=int(seed), pins=pins_of(pins, chunk.H),
                          model_digest=chunk.model_digest)
     att = [{"rep": r, "period": p, "count": c, "transient_min": a, "transient_max": b, "transient_sum": t}
@@ -267,12 +295,15 @@ def _landscape(chunk: Chunk, model_bytes: bytes, pins: str, inp: str, seed: int,
                           j.unresolved, j.steps, j.fallbacks)
 
 
-def landscape_job_of(row: LandscapeRow, H: int) -> ls.LandscapeJob:
-    """The landscape.LandscapeJob a stored row holds (for landscape.merge_jobs)."""
+def landscape_job_of(row: LandscapeRow, H: int, sequences=None, seq: tuple | None = None) -> ls.LandscapeJob:
+    """The landscape.LandscapeJob a stored row holds (for landscape.merge_jobs); `sequences` resolves a
+    digest-keyed input, or `seq` gives the input sequence (as a tuple of ints) directly."""
     att = json.loads(row.attractors)
     col = lambda k: tuple(int(a[k]) for a in att)
+    if seq is None:
+        seq = tuple(input_bytes(row.input, sequences))
     return ls.LandscapeJob(model_digest=row.model_digest, semantics=row.semantics, H=H,
-                           seq=tuple(bytes.fromhex(row.input)), pins=pins_of(row.pins, H), seed=row.seed,
+                           seq=seq, pins=pins_of(row.pins, H), seed=row.seed,
                            starts=row.starts, budget=row.budget, reps=tuple(a["rep"] for a in att),
                            periods=col("period"), counts=col("count"), transient_min=col("transient_min"),
                            transient_max=col("transient_max"), transient_sum=col("transient_sum"),
@@ -280,26 +311,27 @@ def landscape_job_of(row: LandscapeRow, H: int) -> ls.LandscapeJob:
                            seconds=row.seconds or 0.0)
 
 
-def run_chunk(chunk: Chunk, model_bytes: bytes) -> list:
-    """Run every job of a chunk (on a Dask worker, or in-process). A job that raises is returned as failed
-    with its error; the others are unaffected. One numba thread: the worker process is the unit of
-    parallelism (and results do not depend on the thread count anyway)."""
+def run_chunk(chunk: Chunk, model_bytes: bytes, sequences=None) -> list:
+    """Run every job of a chunk (on a Dask worker, or in-process); `sequences` maps digest-keyed inputs to
+    their bytes. A job that raises is returned as failed with its error; the others are unaffected. One numba
+    thread: the worker process is the unit of parallelism (and results do not depend on the thread count
+    anyway)."""
     import numba
     threads = numba.get_num_threads()
     numba.set_num_threads(1)
     try:
-        return _run_chunk(chunk, model_bytes)
+        return _run_chunk(chunk, model_bytes, sequences)
     finally:
         numba.set_num_threads(threads)
 
 
-def _run_chunk(chunk: Chunk, model_bytes: bytes) -> list:
+def _run_chunk(chunk: Chunk, model_bytes: bytes, sequences=None) -> list:
     worker = _worker_name()
     if chunk.kind == "landscape":
         rows = []
         for inp, seed, pins in chunk.jobs:
             try:
-                rows.append(_landscape(chunk, model_bytes, pins, inp, seed, worker))
+                rows.append(_landscape(chunk, model_bytes, pins, inp, seed, worker, sequences))
             except Exception as e:  # noqa: BLE001 - a job that raises is stored as failed, with its error
                 rows.append(_failed(chunk, inp, seed, pins, e, worker))
         return rows
@@ -309,11 +341,11 @@ def _run_chunk(chunk: Chunk, model_bytes: bytes) -> list:
     out: list = []
     for (pins, inp), idx in groups.items():
         try:
-            out.extend(_search(chunk, model_bytes, pins, inp, idx, worker))
+            out.extend(_search(chunk, model_bytes, pins, inp, idx, worker, sequences))
         except Exception:  # noqa: BLE001 - rerun the group job by job to find the one that raises
             for i in idx:
                 try:
-                    out.extend(_search(chunk, model_bytes, pins, inp, [i], worker))
+                    out.extend(_search(chunk, model_bytes, pins, inp, [i], worker, sequences))
                 except Exception as e:  # noqa: BLE001 - stored as failed, with its error
                     out.append(_failed(chunk, inp, i, pins, e, worker))
     return out
@@ -594,6 +626,9 @@ def run_sweep(spec: SweepSpec, model: ElmanRNN, store: SweepStore, client, chunk
     # client) re-scattered the key while the scheduler was still forgetting it, and the new run's tasks were
     # cancelled for "lost dependencies" (seen in CI).
     model_ref = client.scatter(model_bytes, broadcast=True, hash=False) if chunks else None
+    # the long inputs (digest-keyed), one dict scattered once to every worker, like the model
+    seqs = dict(spec.sequences)
+    seqs_ref = client.scatter([seqs], broadcast=True, hash=False)[0] if chunks and seqs else None
     jobs_of: dict = {}
     failed = computed = steps = 0
     per_chunk = []
@@ -605,7 +640,7 @@ def run_sweep(spec: SweepSpec, model: ElmanRNN, store: SweepStore, client, chunk
     def submit_more():
         while todo and len(jobs_of) < max_in_flight:
             chunk = todo.popleft()
-            fut = client.submit(run_chunk, chunk, model_ref, pure=False)
+            fut = client.submit(run_chunk, chunk, model_ref, seqs_ref, pure=False)
             jobs_of[fut.key] = (fut, chunk, time.perf_counter())
 
     def settled() -> list:
@@ -669,6 +704,9 @@ def run_sweep(spec: SweepSpec, model: ElmanRNN, store: SweepStore, client, chunk
             if lost_input:
                 model_ref.release()
                 model_ref = client.scatter(model_bytes, broadcast=True, hash=False)
+                if seqs_ref is not None:
+                    seqs_ref.release()
+                    seqs_ref = client.scatter([seqs], broadcast=True, hash=False)[0]
             submit_more()
             if time.perf_counter() - last > 0.25:
                 last = time.perf_counter()
@@ -679,6 +717,8 @@ def run_sweep(spec: SweepSpec, model: ElmanRNN, store: SweepStore, client, chunk
             client.cancel([f for f, _, _ in jobs_of.values()])
         if model_ref is not None:
             model_ref.release()
+        if seqs_ref is not None:
+            seqs_ref.release()
     counts = store.counts(spec.kind, where, args)
     complete = counts[STATUS_CYCLE] + counts[STATUS_UNRESOLVED] + counts[STATUS_DONE] == spec.n_jobs
     if complete:
@@ -694,7 +734,7 @@ def run_serial(spec: SweepSpec, model: ElmanRNN) -> list[JobRow]:
     """Every job of the sweep in this process, one chunk (the reference a distributed run must equal)."""
     chunk = Chunk(spec.kind, spec.model_digest, spec.H, spec.semantics, spec.seed, spec.budget, tuple(spec.jobs()),
                   None, spec.starts)
-    return run_chunk(chunk, to_flat(model).tobytes())
+    return run_chunk(chunk, to_flat(model).tobytes(), dict(spec.sequences))
 
 
 def search_from_rows(spec: SweepSpec, rows: list[JobRow]) -> cyc.CycleSearch:
