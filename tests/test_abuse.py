@@ -815,3 +815,29 @@ def test_ctrl_c_while_the_local_cluster_starts(tmp_path, model_path):
     assert err.strip() == "satrnn: interrupted", err
     assert waited < 1.0, waited
     assert not db.exists()
+
+
+@pytest.mark.parametrize("damage", ["rep = 'zz'", "start = 'not hex'", "period = NULL"])
+def test_damaged_result_row_refused_before_anything_is_written(ws, model_path, damage, capsys):
+    """Issue 28 (minor): a result row with rep 'zz' made a re-run write the store (runs + 1) and then fail
+    with "state 'zz' is not hexadecimal", not named as a store problem. The sweep's rows are checked first."""
+    import sqlite3
+
+    from satrnn.rnn.model import load_model
+    from satrnn.sweeps import sweep as sw
+    from satrnn.sweeps.store import JobRow, SweepStore
+    db = _sweep_store(ws.dir / "d.sqlite", model_path)
+    m = load_model(model_path)
+    rows = [JobRow(model_digest=sw.model_digest(m), semantics="exact", input="41", seed=0, budget=1000, pins="",
+                   status="cycle", steps=10, fallbacks=0, error=None, worker="w", seconds=0.1, sweep_id=1,
+                   finished="2026-01-01T00:00:00", start_index=i, start="00" * 16, transient=1, period=2,
+                   rep="0f" * 16) for i in range(2)]
+    with SweepStore(db) as st:
+        st.write_rows("cycles", rows)
+    con = sqlite3.connect(db)
+    con.execute(f"UPDATE cycles SET {damage} WHERE start_index = 1")
+    con.commit()
+    con.close()
+    line = ws.run("sweep", "cycles", model_path, "--input", "65", "--starts", "2", "--budget", "1000", "--db", db,
+                  capsys=capsys)
+    assert "1 damaged row(s) of this sweep in table cycles" in line, line

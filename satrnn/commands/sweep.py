@@ -183,6 +183,7 @@ def run(args) -> int:
     if store_exists(args.db):
         probe_writable(args.db, lock_timeout)
         with SweepStore(args.db, writable=False, lock_timeout=lock_timeout) as store:
+            store.check_rows(spec.kind, *spec.where())
             pending = len(sw.pending_jobs(spec, store))
     else:
         pending = spec.n_jobs

@@ -9,7 +9,8 @@ Schema (version `SCHEMA_VERSION`, marked by `PRAGMA application_id = APPLICATION
   row), `runs` (how many times it was started). Times are ISO 8601 UTC.
 - one result table per sweep kind (`cycles`, `pin`), keyed by the job's parameters
   (PRIMARY KEY model_digest, semantics, input, seed, start_index, budget, pins): `input` is the input byte
-  sequence in hex (one byte = two digits; a constant input is one byte), `pins` the canonical pin set
+  sequence in hex (one byte = two digits; a constant input is one byte), or "sha256:<digest>" for a sequence
+  over 64 bytes (sweep.input_key), `pins` the canonical pin set
   ("" = none, else "i=+1,j=-1" sorted by neuron), `start` the start state in hex. Results: `status`
   ('cycle' | 'unresolved' | 'failed'), `transient` and `period` in steps, `rep` (hex of the smallest state
   on the cycle at sequence boundaries), `steps`, `fallbacks`; `error` for a failed job; `worker`, `seconds`,
@@ -485,6 +486,26 @@ class SweepStore:
         """Keys of jobs with a result (not failed) among those selected by `where`."""
         sql = (f"SELECT {', '.join(key_columns(table))} FROM {table} WHERE status != 'failed' AND ({where})")
         return {tuple(r) for r in self._query(sql, args)}
+
+    def check_rows(self, table: str, where: str, args: tuple) -> None:
+        """Refuse (one line, exit 2) a store whose result rows among those selected by `where` are damaged: a
+        status without its results, a state that is not hexadecimal, landscape attractors that are not a JSON
+        array. Checked before a sweep writes anything, so the summary it prints never trips over them."""
+        hexbad = "({c} IS NOT NULL AND ({c} = '' OR {c} GLOB '*[^0-9a-f]*'))"
+        if _table(table) == "landscape":
+            bad = ("status = 'done' AND (attractors IS NULL OR NOT json_valid(attractors) OR "
+                   "json_type(attractors) != 'array' OR unresolved IS NULL)")
+        else:
+            bad = " OR ".join([hexbad.format(c="start"), hexbad.format(c="rep"),
+                               "(status = 'cycle' AND (rep IS NULL OR transient IS NULL OR period IS NULL OR "
+                               "period < 1 OR transient < 0))"])
+        third = "starts" if table == "landscape" else "start_index"
+        sql = (f"SELECT COUNT(*), MIN(input || ' / ' || seed || ' / ' || {third}) FROM {table} "
+               f"WHERE ({where}) AND ({bad})")
+        n, example = self._query(sql, args)[0]
+        if n:
+            _refuse(self.path, f"{n} damaged row(s) of this sweep in table {table}, e.g. input / seed / "
+                               f"{'starts' if table == 'landscape' else 'start'} {str(example)[:80]}")
 
     def write_rows(self, table: str, rows: list) -> None:
         """One transaction: insert every row; a row replaces an existing one only if that one had failed."""
