@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from safetensors.numpy import save_file
 
 import naive
-from satrnn.analyses.cli import main
+from satrnn.cli import main
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.exact_dot import f32_nearest_dot, nearest_f32
 from satrnn.rnn.forward import forward
