@@ -431,10 +431,11 @@ def parse_scheduler(address: str) -> tuple[str, str, int]:
 
 
 def _wait_thread(target, deadline: float | None):
-    """Run target() in a daemon thread with SIGINT blocked there (so threads and processes it starts inherit
-    a blocked SIGINT: a terminal's Ctrl-C reaches only this process's main thread). Wait for it here, in
-    0.1 s steps (Ctrl-C raises KeyboardInterrupt at once). Returns ("ok", value), ("error", exception) or
-    ("timeout", None) after `deadline` (time.monotonic) passed."""
+    """Run target() (connecting to Dask, starting a LocalCluster: calls that do not return on Ctrl-C, or, for
+    Dask's handshake, ever) in a daemon thread, and wait for it here in 0.1 s steps, so Ctrl-C raises
+    KeyboardInterrupt at once on this (the main) thread. SIGINT is blocked in the helper thread; the worker
+    processes a LocalCluster spawns ignore it themselves (satrnn.cli). Returns ("ok", value), ("error",
+    exception) or ("timeout", None) after `deadline` (time.monotonic) passed."""
     import signal
     import threading
     box = {}
