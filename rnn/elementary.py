@@ -30,26 +30,15 @@ from llvmlite import ir
 from numba.core import types
 from numba.extending import intrinsic, overload
 
-from satrnn.rnn.errors import SatrnnInputError
+# the semantics' names live with the model (numba-free, for the CLI); re-exported here with the arithmetic
+from satrnn.rnn.model import (  # noqa: F401 (re-exported)
+    DEFAULT_TANH,
+    TANH_CODES,
+    TANH_DESCRIPTIONS,
+    TANH_SEMANTICS,
+    tanh_code,
+)
 from satrnn.rnn.numba_config import NJIT_OPTIONS, njit
-
-TANH_SEMANTICS = ("fdlibm", "cr")
-DEFAULT_TANH = "fdlibm"
-TANH_CODES = {"fdlibm": 0, "cr": 1}
-TANH_DESCRIPTIONS = {
-    "fdlibm": "fdlibm tanhf (bit-identical to glibc <= 2.40, the papers' arithmetic)",
-    "cr": "correctly rounded tanhf (as glibc >= 2.41, CORE-MATH)",
-}
-
-
-def tanh_code(tanh: str) -> int:
-    """The kernels' integer code of a tanh semantics name; one clear error for an unknown name."""
-    try:
-        return TANH_CODES[tanh]
-    except (KeyError, TypeError):
-        raise SatrnnInputError(f"unknown tanh semantics {tanh!r} (use one of {', '.join(TANH_SEMANTICS)})") \
-            from None
-
 
 # ---- bit casts (LLVM bitcast: free, and vectorisable) -----------------------------------------------
 
@@ -632,3 +621,19 @@ def _exp_like_impl(x):
     if x == types.float32:
         return lambda x: exp_f32(x)
     return lambda x: exp_f64(x)
+
+
+# ---- sums in index order (host-independent: no BLAS, whose blocking and FMA depend on the CPU) --------
+
+def inorder_dot(a, b, axis: int = -1) -> np.ndarray:
+    """sum_i a[i] * b[i] along `axis`, each product rounded to double and the sum taken strictly in index
+    order (numpy's cumulative sum is sequential); a scalar for 1-D inputs."""
+    p = np.multiply(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
+    if p.shape[axis] == 0:
+        return np.sum(p, axis=axis)
+    return np.take(np.cumsum(p, axis=axis), -1, axis=axis)
+
+
+def inorder_norm(a, axis: int = -1) -> np.ndarray:
+    """The Euclidean norm along `axis`: sqrt of the index-order sum of squares (sqrt is correctly rounded)."""
+    return np.sqrt(inorder_dot(a, a, axis))

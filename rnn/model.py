@@ -58,6 +58,24 @@ MAX_MODEL_BYTES = 4 * n_floats_for(MAX_H)
 MAX_NPZ_BYTES = 28 * n_floats_for(MAX_H) + (1 << 24)
 
 
+TANH_SEMANTICS = ("fdlibm", "cr")   # the float32 tanh of the forward; computed by rnn.elementary
+DEFAULT_TANH = "fdlibm"
+TANH_CODES = {"fdlibm": 0, "cr": 1}
+TANH_DESCRIPTIONS = {
+    "fdlibm": "fdlibm tanhf (bit-identical to glibc <= 2.40, the papers' arithmetic)",
+    "cr": "correctly rounded tanhf (as glibc >= 2.41, CORE-MATH)",
+}
+
+
+def tanh_code(tanh: str) -> int:
+    """The kernels' integer code of a tanh semantics name; one clear error for an unknown name."""
+    try:
+        return TANH_CODES[tanh]
+    except (KeyError, TypeError):
+        raise SatrnnInputError(f"unknown tanh semantics {tanh!r} (use one of {', '.join(TANH_SEMANTICS)})") \
+            from None
+
+
 def _shapes(H: int) -> dict[str, tuple[int, ...]]:
     return {"Wx": (H, N_BYTES), "Wh": (H, H), "bh": (H,), "Wy": (N_BYTES, H), "by": (N_BYTES,)}
 
@@ -96,7 +114,7 @@ class ElmanRNN:
     """An immutable Elman RNN: h_t = tanh(bh + Wx[:, x_t] + Wh h_{t-1}); logits = by + Wy h_t.
 
     Arrays are float32, C-contiguous and read-only. `meta` carries optional provenance (JSON-able dict).
-    `tanh` names the float32 tanh every forward of this model uses (`rnn.elementary.TANH_SEMANTICS`:
+    `tanh` names the float32 tanh every forward of this model uses (`TANH_SEMANTICS`:
     "fdlibm", the papers' glibc tanhf and the default, or "cr", correctly rounded); it is a choice of
     arithmetic, not a weight, so files do not store it (`with_tanh` makes the same model under another).
     `vocab` is the byte of each index of the model's vocabulary (None: all 256 bytes); bytes outside it must
@@ -113,7 +131,6 @@ class ElmanRNN:
     vocab: tuple[int, ...] | None = None
 
     def __post_init__(self):
-        from satrnn.rnn.elementary import tanh_code
         tanh_code(self.tanh)
         arrays = {}
         for name in MATRICES:
@@ -173,7 +190,6 @@ class ElmanRNN:
         """This model under another tanh semantics (None: unchanged); shares the read-only arrays."""
         if tanh is None or tanh == self.tanh:
             return self
-        from satrnn.rnn.elementary import tanh_code
         tanh_code(tanh)
         twin = object.__new__(ElmanRNN)
         for name in MATRICES:

@@ -22,7 +22,7 @@ if "--multiprocessing-fork" in sys.argv:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 from satrnn import commands  # after the SIGINT line above: this imports numpy and rich
-from satrnn.clikit import err_console, guard_paths
+from satrnn.clikit import err_console, guard_paths, set_run_settings
 from satrnn.rnn.errors import SatrnnInputError, SatrnnRunError
 
 
@@ -116,6 +116,7 @@ def main(argv=None) -> int:
             parser.print_help()
             return 2
         guard_paths(args)
+        set_run_settings(args)
         code = int(args.func(args) or 0)
         failed = _flush_stdout()
         return _fail(failed) if failed else code

@@ -35,7 +35,7 @@ from rich.progress import (
 
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.files import StagedOutputs, atomic_write_bytes, check_distinct, check_output
-from satrnn.rnn.model import ElmanRNN, load_model
+from satrnn.rnn.model import DEFAULT_TANH, TANH_SEMANTICS, ElmanRNN, load_model
 from satrnn.rnn.text import DEFAULT_TEXT_CAP, check_max_bytes, iter_text, load_text, text_size
 from satrnn.rnn.vocab import check_text_file_in_vocab, check_text_in_vocab
 
@@ -101,8 +101,17 @@ def add_model_arg(p: argparse.ArgumentParser) -> None:
     declare_inputs(p, "model")
 
 
+def add_tanh_arg(p: argparse.ArgumentParser) -> None:
+    """--tanh: the float32 tanh of the reference forward (and the UM), applied to the loaded model."""
+    p.add_argument("--tanh", choices=TANH_SEMANTICS, default=DEFAULT_TANH,
+                   help="float32 tanh of the forward: fdlibm (default: bit-identical to glibc <= 2.40's tanhf, "
+                        "the papers' arithmetic) or cr (correctly rounded, as glibc >= 2.41); satrnn computes "
+                        "both itself, so the bits are the same on every host")
+
+
 def add_model_text_args(p: argparse.ArgumentParser) -> None:
     add_model_arg(p)
+    add_tanh_arg(p)
     p.add_argument("text", nargs="?", default=None, metavar="TEXT",
                    help="text file (bytes); omit together with MODEL for the default corpus")
     p.add_argument("--max-bytes", type=int, default=None, metavar="N",
@@ -147,11 +156,16 @@ def _default_model_and_text():
     return default_mod.default_model_and_text(progress_factory=progress)
 
 
+def _with_tanh(model: ElmanRNN, args) -> ElmanRNN:
+    """The model under the command's --tanh (unchanged when the command has no such option)."""
+    return model.with_tanh(getattr(args, "tanh", None))
+
+
 def load_model_arg(args) -> ElmanRNN:
-    """The model named by args.model, or the default model when it is omitted."""
+    """The model named by args.model, or the default model when it is omitted, under --tanh if given."""
     if getattr(args, "model", None) is None:
-        return _default_model_and_text()[0]
-    return load_model(args.model)
+        return _with_tanh(_default_model_and_text()[0], args)
+    return _with_tanh(load_model(args.model), args)
 
 
 def load_model_text_args(args, min_bytes: int = 2) -> tuple[ElmanRNN, np.ndarray]:
@@ -161,10 +175,10 @@ def load_model_text_args(args, min_bytes: int = 2) -> tuple[ElmanRNN, np.ndarray
         model, xs = _default_model_and_text()
         if args.max_bytes is not None:
             xs = xs[: check_max_bytes(args.max_bytes)]
-        return model, xs
+        return _with_tanh(model, args), xs
     if args.text is None:
         raise SatrnnInputError("TEXT is missing: give MODEL and TEXT, or neither for the default model")
-    model = load_model(args.model)
+    model = _with_tanh(load_model(args.model), args)
     xs = load_text(args.text, max_bytes=args.max_bytes, min_bytes=min_bytes)
     check_text_in_vocab(model, xs, f"text file {args.text}")
     return model, xs
@@ -183,7 +197,7 @@ def model_and_text_source(args, min_bytes: int = 2) -> tuple[ElmanRNN, object, i
         return model, xs, int(xs.shape[0])
     if args.text is None:
         raise SatrnnInputError("TEXT is missing: give MODEL and TEXT, or neither for the default model")
-    model = load_model(args.model)
+    model = _with_tanh(load_model(args.model), args)
     n = text_size(args.text, args.max_bytes)
     if args.max_bytes is None and n > DEFAULT_TEXT_CAP:   # streaming needs no cap; hours of work should be asked for
         raise SatrnnInputError(f"text file {args.text} has {n:,} bytes, more than the {DEFAULT_TEXT_CAP:,} read "
@@ -250,9 +264,22 @@ def to_json(obj, indent: int | None = 2) -> str:
     return json.dumps(_clean(obj), indent=indent, allow_nan=False)
 
 
+_RUN: dict = {}      # settings of the running command that every JSON document records (set by the CLI)
+
+
+def set_run_settings(args) -> None:
+    """Remember the command's arithmetic choices (--tanh) for `emit_json`."""
+    _RUN.clear()
+    if getattr(args, "tanh", None) is not None:
+        _RUN["tanh"] = args.tanh
+
+
 def emit_json(obj) -> None:
     """Print one JSON document on stdout (plain print: no rich markup or wrapping); a full disk or closed
-    stdout is a one-line error."""
+    stdout is a one-line error. A dict document records the command's --tanh as "tanh" (unless it says
+    it already)."""
+    if isinstance(obj, dict) and _RUN:
+        obj = {**obj, **{k: v for k, v in _RUN.items() if k not in obj}}
     text = to_json(obj)
     try:
         sys.stdout.write(text + "\n")

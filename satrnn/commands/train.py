@@ -20,7 +20,7 @@ from satrnn.clikit import (
 )
 from satrnn.rnn.default import DEFAULT_RECIPE, default_corpus
 from satrnn.rnn.errors import SatrnnInputError
-from satrnn.rnn.model import save_model
+from satrnn.rnn.model import TANH_SEMANTICS, save_model
 from satrnn.rnn.text import load_text
 from satrnn.rnn.train import OPTIMIZERS, SCHEDULES, Recipe, load_checkpoint, train
 
@@ -31,7 +31,7 @@ PAPERS_RECIPE = Recipe(H=128, epochs=4000, bptt=50, lr=0.001, optimizer="adam", 
 PRESETS = {"default": DEFAULT_RECIPE, "papers": PAPERS_RECIPE}
 OVERRIDES = {"hidden": "H", "epochs": "epochs", "bptt": "bptt", "lr": "lr", "lr_min": "lr_min",
              "optimizer": "optimizer", "schedule": "schedule", "clip": "clip", "seed": "seed",
-             "precision": "precision"}
+             "precision": "precision", "tanh": "tanh"}
 
 
 def register(sub) -> None:
@@ -61,6 +61,9 @@ def register(sub) -> None:
     p.add_argument("--resume", metavar="FILE", default=None,
                    help="continue from a checkpoint (its recipe is used; recipe options are then refused)")
     p.add_argument("--bin", metavar="FILE", default=None, help="also write the papers' raw float32 .bin")
+    p.add_argument("--tanh", choices=TANH_SEMANTICS, default=None,
+                   help="float32 tanh of the forward (training at --precision f32, and the final bpc): fdlibm "
+                        "(default; glibc <= 2.40's tanhf) or cr (correctly rounded)")
     declare_inputs(p, "text", "resume")
     declare_outputs(p, "out", "bin")
     declare_outputs(p, "checkpoint", may_replace=("resume",))  # a checkpoint rewritten is still resumable

@@ -443,7 +443,11 @@ def run_ledger(model: ElmanRNN, xs, claims=None, show_progress: bool = True, ctx
             records = registry.evaluate(claims, fn, subject)
     else:
         records = registry.evaluate(claims, lambda c: measure_claim(ctx, c), subject)
-    return records, registry.summarize(records)
+    summary = registry.summarize(records)
+    summary["tanh"] = ctx.model.tanh          # the float32 tanh every measurement was made under
+    for r in records:
+        r["tanh"] = ctx.model.tanh
+    return records, summary
 
 
 def _row(rows, key, value, what):

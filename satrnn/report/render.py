@@ -116,7 +116,18 @@ def ledger_renderables(records, summary) -> list:
     out = [LedgerTable(seed, recs) for seed, recs in by_seed.items()]
     out.append(summary_table(summary))
     out.append(Text(summary_line(summary)))
+    if "tanh" in summary:
+        out.append(Text(arithmetic_line(summary["tanh"])))
     return out
+
+
+def arithmetic_line(tanh: str) -> str:
+    """Which float32 tanh the claims were judged under, and what that means for the papers' values."""
+    if tanh == "fdlibm":
+        return ("Arithmetic: judged under the fdlibm float32 tanh, bit-identical to the glibc <= 2.40 tanhf the "
+                "papers' programs called (satrnn's own, the same on every host).")
+    return (f"Arithmetic: judged under the {tanh} float32 tanh (correctly rounded); the papers' values come from "
+            "the fdlibm tanhf (glibc <= 2.40), so quantities that depend on the last bits may differ from them.")
 
 
 def summary_table(summary) -> Table:
