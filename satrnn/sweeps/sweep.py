@@ -465,6 +465,14 @@ def _kill_spawned_workers() -> None:
     for child in multiprocessing.active_children():
         with contextlib.suppress(Exception):
             child.kill()
+    # and any worker still being spawned (not yet in active_children: it would read its start-up data from a
+    # closed pipe and print a traceback): every child process started by multiprocessing's spawn
+    with contextlib.suppress(Exception):
+        import psutil  # a dependency of distributed
+        for proc in psutil.Process().children(recursive=True):
+            with contextlib.suppress(Exception):
+                if "--multiprocessing-fork" in proc.cmdline():
+                    proc.kill()
     # The CLI then ends with os._exit (no interpreter teardown), which would skip multiprocessing's exit
     # finalizers: the semaphores of the nannies' queues would stay registered, and multiprocessing's resource
     # tracker would print a "leaked semaphore objects" warning. Run the finalizers (priority >= 0) now.
@@ -526,12 +534,14 @@ def open_client(scheduler: str | None, workers: int | None, timeout: float = DEF
             cluster.close(timeout=5)
             raise
 
-    try:
-        state, value = _wait_thread(start, None)
-    except KeyboardInterrupt:
-        logging.getLogger("distributed").setLevel(logging.CRITICAL + 1)
-        _kill_spawned_workers()
-        raise
+    with _SpawnGuard() as guard:
+        try:
+            state, value = _wait_thread(start, None)
+        except KeyboardInterrupt:
+            guard.close()
+            logging.getLogger("distributed").setLevel(logging.CRITICAL + 1)
+            _kill_spawned_workers()
+            raise
     if state == "ok":
         return value
     e = value
@@ -539,6 +549,50 @@ def open_client(scheduler: str | None, workers: int | None, timeout: float = DEF
         raise SatrnnRunError("out of memory while starting the Dask workers; use fewer --workers") from None
     raise SatrnnRunError(f"the Dask LocalCluster did not start ({type(e).__name__}"
                          + (f": {str(e).splitlines()[0][:160]}" if str(e) else "") + "); try fewer --workers")
+
+
+class _SpawnGuard:
+    """While the LocalCluster starts, every process multiprocessing spawns (Dask's worker processes) starts
+    with SIGINT blocked: the spawn blocks it in the spawning thread (Dask's own thread, which has it
+    unblocked) and the child inherits that mask through exec. A Ctrl-C that lands while a worker's
+    interpreter is still starting (before it can ignore SIGINT itself: `dask_setup`, satrnn.cli) then stays
+    pending in it instead of printing a traceback. `close()` (on Ctrl-C) stops further spawns and waits for
+    one in flight, so that killing the children afterwards finds every one (a child spawned after the kill
+    would read its start-up data from a closed pipe and print an EOFError)."""
+
+    def __init__(self):
+        import threading
+        self.lock = threading.Lock()
+        self.closed = False
+
+    def __enter__(self):
+        import multiprocessing.util as mp_util
+        import signal
+        self._spawn = spawn = mp_util.spawnv_passfds
+
+        def spawn_blocked(path, args, passfds):
+            with self.lock:
+                if self.closed:
+                    raise OSError("satrnn: no more worker processes (interrupted)")
+                if not hasattr(signal, "pthread_sigmask"):
+                    return spawn(path, args, passfds)
+                old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+                try:
+                    return spawn(path, args, passfds)
+                finally:
+                    signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+        mp_util.spawnv_passfds = spawn_blocked
+        return self
+
+    def close(self) -> None:
+        with self.lock:
+            self.closed = True
+
+    def __exit__(self, *exc):
+        import multiprocessing.util as mp_util
+        mp_util.spawnv_passfds = self._spawn
+        return False
 
 
 def dask_setup(worker) -> None:
