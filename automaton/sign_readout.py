@@ -24,6 +24,7 @@ from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes
 from satrnn.rnn.forward import cost_bits_kernel as _cost_bits
 from satrnn.rnn.forward import logits_kernel as _logits_t
+from satrnn.rnn.forward import matvec_rows_kernel as _matvec_rows
 from satrnn.rnn.forward import softmax_terms_kernel as _softmax_terms
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit, njit_parallel, prange
@@ -63,7 +64,10 @@ def _segment(WyT, WyT64, by64, exact, inexact, bits, targets, clamp, costs, t0, 
     mx, Z = _softmax_terms(L, E)
     costs[t0] = _cost_bits(E[targets[t0]] / Z, clamp)
     W = bits.shape[1]
+    rows = np.empty(H, dtype=np.int64)          # this step's flipped neurons and their deltas 2 s_j
+    vals = np.empty(H, dtype=np.float64)
     for t in range(t0 + 1, t1):
+        nf = 0
         for w in range(W):
             d = bits[t, w] ^ bits[t - 1, w]
             while d != np.uint64(0):
@@ -72,9 +76,10 @@ def _segment(WyT, WyT64, by64, exact, inexact, bits, targets, clamp, costs, t0, 
                 j = w * 64 + np.int64(b)
                 up = ((bits[t, w] >> b) & np.uint64(1)) == np.uint64(1)
                 s[j] = np.float32(1.0) if up else np.float32(-1.0)
-                step = 2.0 if up else -2.0
-                for o in range(256):
-                    L[o] += step * WyT64[j, o]
+                rows[nf] = j
+                vals[nf] = 2.0 if up else -2.0
+                nf += 1
+        _matvec_rows(L, WyT64, vals, rows, nf)   # L[o] += 2 s_j Wy[o][j] for the flips: exact outputs exactly
         for k in range(inexact.shape[0]):
             o = inexact[k]
             acc = by64[o]
