@@ -54,28 +54,9 @@ _GROUP = 4   # vectors of 512 bits whose running sums stay in registers together
 _GROUP_WIDEN = 8   # the same for the widening readout: 8 double vectors of 8 (64 outputs) per pass
 
 
-@intrinsic
-def _matvec_acc(typingctx, z, WT, v):
-    """z[i] <- (...((z[i] + W[i, 0] * v[0]) + W[i, 1] * v[1]) ...) + W[i, m-1] * v[m-1], for every i < K.
-
-    WT = W.T: C-contiguous (m, K) float32 or float64 (row j = the weights leaving input j); v: contiguous
-    (>= m,) of WT's dtype; z: contiguous (>= K,) of WT's dtype or float64. Each product is rounded to WT's
-    dtype, widened exactly to z's dtype and added to z[i] in z's dtype, j ascending: per output a
-    sequential sum in the order of DEFINITIONS 0.3 (z float32: the recurrence, W = Wh) and 0.4 (z float64,
-    W = Wy float32: the readout's dbl(fl32(Wy[o][j] v[j]))). The vectorisation is ACROSS outputs: lane l
-    is output i = base + l, so no sum is reordered. Products and sums are separate LLVM `fmul` and `fadd`
-    without fast-math flags, which LLVM may not contract into FMA (tests/test_forward.py checks the
-    machine code and a case where an FMA would change the bit). Outputs are taken in groups of 4 vectors
-    of 512-bit loads (64 float32 or 32 float64 outputs) whose running sums stay in registers for the whole
-    j loop (independent add chains); the outputs past the last whole group are summed one at a time.
-    """
-    arrs = (z, WT, v)
-    if not all(isinstance(a, types.Array) and a.layout == "C" for a in arrs):
-        return None
-    if WT.ndim != 2 or z.ndim != 1 or v.ndim != 1 or v.dtype != WT.dtype:
-        return None
-    if WT.dtype not in (types.float32, types.float64) or z.dtype not in (WT.dtype, types.float64):
-        return None
+def _matvec_codegen(sparse: bool):
+    """The LLVM of `_matvec_acc` (every row j of WT, j ascending) and of `_matvec_rows_acc` (the rows
+    rows[0..n-1], in that order): one code generator, so the two sums are the same arithmetic."""
 
     def codegen(context, builder, sig, args):
         i64 = ir.IntType(64)
@@ -93,6 +74,9 @@ def _matvec_acc(typingctx, z, WT, v):
         wa = context.make_array(sig.args[1])(context, builder, args[1])
         va = context.make_array(sig.args[2])(context, builder, args[2])
         nrows, ncols = cgutils.unpack_tuple(builder, wa.shape, 2)
+        if sparse:      # the rows to add: rows[k] for k < n (args 3 and 4)
+            ra = context.make_array(sig.args[3])(context, builder, args[3])
+            nrows = args[4]
         width = lanes * group
         ngroups = builder.udiv(ncols, ir.Constant(i64, width))
         accs = [cgutils.alloca_once(builder, zvty) for _ in range(group)]    # promoted to registers
@@ -112,10 +96,11 @@ def _matvec_acc(typingctx, z, WT, v):
                 builder.store(builder.load(vptr(za.data, offs[k], zvty), align=zsize), accs[k])
             with cgutils.for_range(builder, nrows) as jl:
                 vj = builder.load(builder.gep(va.data, [jl.index]))
+                jrow = builder.load(builder.gep(ra.data, [jl.index])) if sparse else jl.index
                 vv = builder.shuffle_vector(builder.insert_element(ir.Constant(wvty, ir.Undefined), vj,
                                                                    ir.Constant(ir.IntType(32), 0)),
                                             ir.Constant(wvty, ir.Undefined), zero_mask)
-                row = builder.mul(jl.index, ncols)
+                row = builder.mul(jrow, ncols)
                 for k in range(group):
                     w = builder.load(vptr(wa.data, builder.add(row, offs[k]), wvty), align=wsize)
                     builder.store(builder.fadd(builder.load(accs[k]), term(w, vv, zvty)), accs[k])
@@ -127,12 +112,56 @@ def _matvec_acc(typingctx, z, WT, v):
             zi = builder.gep(za.data, [i])
             builder.store(builder.load(zi), acc)
             with cgutils.for_range(builder, nrows) as jl:
-                w = builder.load(builder.gep(wa.data, [builder.add(builder.mul(jl.index, ncols), i)]))
+                jrow = builder.load(builder.gep(ra.data, [jl.index])) if sparse else jl.index
+                w = builder.load(builder.gep(wa.data, [builder.add(builder.mul(jrow, ncols), i)]))
                 vj = builder.load(builder.gep(va.data, [jl.index]))
                 builder.store(builder.fadd(builder.load(acc), term(w, vj, zt)), acc)
             builder.store(builder.load(acc), zi)
         return context.get_dummy_value()
-    return types.void(z, WT, v), codegen
+    return codegen
+
+
+def _matvec_types_ok(z, WT, v) -> bool:
+    arrs = (z, WT, v)
+    if not all(isinstance(a, types.Array) and a.layout == "C" for a in arrs):
+        return False
+    if WT.ndim != 2 or z.ndim != 1 or v.ndim != 1 or v.dtype != WT.dtype:
+        return False
+    return WT.dtype in (types.float32, types.float64) and z.dtype in (WT.dtype, types.float64)
+
+
+@intrinsic
+def _matvec_acc(typingctx, z, WT, v):
+    """z[i] <- (...((z[i] + W[i, 0] * v[0]) + W[i, 1] * v[1]) ...) + W[i, m-1] * v[m-1], for every i < K.
+
+    WT = W.T: C-contiguous (m, K) float32 or float64 (row j = the weights leaving input j); v: contiguous
+    (>= m,) of WT's dtype; z: contiguous (>= K,) of WT's dtype or float64. Each product is rounded to WT's
+    dtype, widened exactly to z's dtype and added to z[i] in z's dtype, j ascending: per output a
+    sequential sum in the order of DEFINITIONS 0.3 (z float32: the recurrence, W = Wh) and 0.4 (z float64,
+    W = Wy float32: the readout's dbl(fl32(Wy[o][j] v[j]))). The vectorisation is ACROSS outputs: lane l
+    is output i = base + l, so no sum is reordered. Products and sums are separate LLVM `fmul` and `fadd`
+    without fast-math flags, which LLVM may not contract into FMA (tests/test_forward.py checks the
+    machine code and a case where an FMA would change the bit). Outputs are taken in groups of 4 vectors
+    of 512-bit loads (64 float32 or 32 float64 outputs) whose running sums stay in registers for the whole
+    j loop (independent add chains); the outputs past the last whole group are summed one at a time.
+    """
+    if not _matvec_types_ok(z, WT, v):
+        return None
+    return types.void(z, WT, v), _matvec_codegen(False)
+
+
+@intrinsic
+def _matvec_rows_acc(typingctx, z, WT, v, rows, n):
+    """`_matvec_acc` over a list of rows: z[i] += W[i, rows[k]] * v[k] for k = 0..n-1 in that order (rows
+    int64, C-contiguous, each < m; v has >= n entries): the incremental sign readout's deltas
+    (`automaton.sign_readout`), with the same register-resident groups of outputs."""
+    if not _matvec_types_ok(z, WT, v):
+        return None
+    if not (isinstance(rows, types.Array) and rows.dtype == types.int64 and rows.ndim == 1 and rows.layout == "C"):
+        return None
+    if not isinstance(n, types.Integer):
+        return None
+    return types.void(z, WT, v, rows, types.int64), _matvec_codegen(True)
 
 
 def _squash(z, h, H, sem):
@@ -257,6 +286,36 @@ def _softmax_cost(L, y, clamp):
     return _cost_bits(E[y] / Z, clamp)
 
 
+_ROWS = 4   # readout rows whose softmax maxima and sums run interleaved (`_softmax_rows` is written for 4)
+
+
+@njit
+def _softmax_rows(L, E, mx, Z):
+    """`_softmax_terms` for the _ROWS = 4 rows of L (4, 256) at once: mx[k] = max_o L[k, o], E[k, o] =
+    exp(L[k, o] - mx[k]), Z[k] = sum_o E[k, o] with o ascending: per row the same operations in the same order
+    as `_softmax_terms` (so the same bits), the four rows' sequential maxima and sums interleaved in registers
+    (independent chains hide the latency of each)."""
+    m0, m1, m2, m3 = L[0, 0], L[1, 0], L[2, 0], L[3, 0]
+    for o in range(1, 256):
+        v0, v1, v2, v3 = L[0, o], L[1, o], L[2, o], L[3, o]
+        m0 = v0 if v0 > m0 else m0
+        m1 = v1 if v1 > m1 else m1
+        m2 = v2 if v2 > m2 else m2
+        m3 = v3 if v3 > m3 else m3
+    mx[0], mx[1], mx[2], mx[3] = m0, m1, m2, m3
+    for k in range(4):
+        m = mx[k]
+        for o in range(256):
+            E[k, o] = exp_f64(L[k, o] - m)
+    z0 = z1 = z2 = z3 = 0.0
+    for o in range(256):
+        z0 += E[0, o]
+        z1 += E[1, o]
+        z2 += E[2, o]
+        z3 += E[3, o]
+    Z[0], Z[1], Z[2], Z[3] = z0, z1, z2, z3
+
+
 @njit_parallel
 def _readout(WyT, by, V, targets, clamp, costs, logp):
     """Double-precision readout of rows of V (m, H) against targets (m,); WyT = Wy.T (H, 256).
@@ -264,21 +323,29 @@ def _readout(WyT, by, V, targets, clamp, costs, logp):
     L[o] = dbl(by[o]) + sum_j dbl(Wy[o, j] * V[r, j]) with j ascending; with float32 V the product is a
     float32 product (rounded), as in DEFINITIONS 0.4. Softmax in double with o ascending. costs[r] is
     -log2(max(P_y, 1e-30)) when clamp, else -ln(P_y)/ln 2. If logp has m rows, logp[r, o] = ln P_o =
-    (L[o] - mx) - ln Z. Rows are independent and each writes only its own outputs, so the result is the
-    same for any number of threads.
+    (L[o] - mx) - ln Z. Rows go in blocks of _ROWS (`_softmax_rows`); blocks are independent and each
+    writes only its own outputs, so the result is the same for any number of threads.
     """
     m = V.shape[0]
     want = logp.shape[0] == m
-    for r in prange(m):
-        L = np.empty(256, dtype=np.float64)
-        E = np.empty(256, dtype=np.float64)
-        _logits_t(WyT, by, V[r], L)
-        mx, Z = _softmax_terms(L, E)
-        costs[r] = _cost_bits(E[targets[r]] / Z, clamp)
-        if want:
-            lz = log_f64(Z)
-            for o in range(256):
-                logp[r, o] = (L[o] - mx) - lz
+    nblk = (m + _ROWS - 1) // _ROWS
+    for blk in prange(nblk):
+        r0 = blk * _ROWS
+        R = min(_ROWS, m - r0)
+        L = np.empty((_ROWS, 256), dtype=np.float64)
+        E = np.empty((_ROWS, 256), dtype=np.float64)
+        mx = np.empty(_ROWS, dtype=np.float64)
+        Z = np.empty(_ROWS, dtype=np.float64)
+        for k in range(_ROWS):      # a short last block repeats its last row (computed, never stored)
+            _logits_t(WyT, by, V[r0 + min(k, R - 1)], L[k])
+        _softmax_rows(L, E, mx, Z)
+        for k in range(R):
+            r = r0 + k
+            costs[r] = _cost_bits(E[k, targets[r]] / Z[k], clamp)
+            if want:
+                lz = log_f64(Z[k])
+                for o in range(256):
+                    logp[r, o] = (L[k, o] - mx[k]) - lz
 
 
 @njit
@@ -340,7 +407,7 @@ class Weights:
         dt = _dtype_of(precision)
         tanh = model.tanh if tanh is None else tanh
         c = lambda a: np.ascontiguousarray(a, dtype=dt)
-        return cls(WxT=c(model.Wx.T), WhT=c(model.Wh.T), bh=c(model.bh), WyT=c(model.Wy.T), by=c(model.by),
+        return cls(WxT=c(model.Wx.T), WhT=c(model.Wh.T), bh=c(model.bh), WyT=c(model.Wy.T), by=model.readout_bias64(),
                    sem=tanh_code(tanh), tanh=tanh)
 
     @property
@@ -403,29 +470,9 @@ def readout_costs(model: ElmanRNN, V: np.ndarray, targets, clamp: bool = True, w
     costs = np.empty(m, dtype=np.float64)
     logp = np.empty((m if want_logp else 0, 256), dtype=np.float64)
     dt = V.dtype
-    _readout(np.ascontiguousarray(Wy.T, dtype=dt), model.by.astype(dt), np.ascontiguousarray(V), targets,
+    _readout(np.ascontiguousarray(Wy.T, dtype=dt), model.readout_bias64(), np.ascontiguousarray(V), targets,
              clamp, costs, logp)
     return costs, (logp if want_logp else None)
-
-
-def sign_readout_costs(model: ElmanRNN, S: np.ndarray, targets, clamp: bool = True) -> np.ndarray:
-    """Per-row costs in bits of `targets` under the readout of +-1 sign vectors S (m, H) (DEFINITIONS 0.4
-    with v = +-1, "where the products are exact"): bit-identical to `readout_costs` of the float32 +-1
-    vectors, since dbl(fl32(Wy[o][j] * s)) = s * dbl(Wy[o][j]) for s = +-1 (signed zeros included). The
-    products are taken in double (no float32 product to widen: about half the work of a float readout)."""
-    S = np.asarray(S)
-    if S.ndim != 2 or S.shape[1] != model.H:
-        raise SatrnnInputError(f"sign vectors have shape {S.shape}, expected (m, {model.H})")
-    targets = as_bytes(targets)
-    if targets.shape[0] != S.shape[0]:
-        raise SatrnnInputError(f"{S.shape[0]} sign vectors but {targets.shape[0]} targets")
-    S64 = np.ascontiguousarray(S, dtype=np.float64)
-    if S64.size and not (np.abs(S64) == 1.0).all():
-        raise SatrnnInputError("sign vectors must hold only +1 and -1")
-    costs = np.empty(S.shape[0], dtype=np.float64)
-    _readout(np.ascontiguousarray(model.Wy.T, dtype=np.float64), model.by.astype(np.float64), S64, targets,
-             clamp, costs, np.empty((0, 256), dtype=np.float64))
-    return costs
 
 
 # The float32 step, the whole forward and the softmax cost as numba building blocks for kernels of the
@@ -434,6 +481,10 @@ def sign_readout_costs(model: ElmanRNN, S: np.ndarray, targets, clamp: bool = Tr
 step_kernel = _step
 forward_kernel = _forward_kernel
 softmax_cost_kernel = _softmax_cost
+logits_kernel = _logits_t
+softmax_terms_kernel = _softmax_terms
+cost_bits_kernel = _cost_bits
+matvec_rows_kernel = _matvec_rows_acc
 
 
 @dataclass(frozen=True, eq=False)
