@@ -37,7 +37,6 @@ from satrnn.rnn import elementary as em
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes
 from satrnn.rnn.model import ElmanRNN
-from satrnn.rnn.ordered import SequentialSum, in_order_sum
 from satrnn.rnn.record import Record, key
 from satrnn.rnn.stream import fold_chunks, prediction_chunks
 
@@ -138,15 +137,15 @@ def influence_graph(automaton, states, xs, positions=None, top: int = 20) -> Inf
             .reshape(sel.shape[0], H, H).sum(axis=0)
     T = np.float32(t_idx.shape[0])
     frac = (C.astype(np.float32) / T).astype(np.float32)
-    tot = in_order_sum(frac.ravel(), dtype=np.float32)  # the program's float32 running sum, j-major
+    tot = em.inorder_sum(frac.ravel(), dtype=np.float32, start=0.0)  # the program's float32 running sum, j-major
     mean_inf = np.float32(tot / np.float32(H * H))
     flat = frac.ravel()
     order = np.argsort(-flat, kind="stable")
     top_edges = tuple(InfluenceEdge(source=int(e // H), target=int(e % H), frac=float(flat[e])) for e in order[:top])
     cut = flat[order[top - 1]] if flat.size >= top else None
     ties = int((flat == cut).sum() - (flat[order[:top]] == cut).sum()) if cut is not None else 0
-    out_deg = in_order_sum(frac, axis=1, dtype=np.float32)
-    in_deg = in_order_sum(frac, axis=0, dtype=np.float32)
+    out_deg = em.inorder_sum(frac, axis=1, dtype=np.float32, start=0.0)
+    in_deg = em.inorder_sum(frac, axis=0, dtype=np.float32, start=0.0)
     return InfluenceGraph(positions=int(t_idx.shape[0]), first_position=int(t_idx[0]),
                           last_position=int(t_idx[-1]), frac=frac, counts=C, mean_influence=float(mean_inf),
                           mean_out_degree=float(C.sum() / T / H), top_edges=top_edges, ties_at_cut=ties,
@@ -436,7 +435,7 @@ class _Dynamics:
         self.aut, self.model, self.state = aut, model, start
         self.readout = SignReadout(model) if readout is None else readout
         self.flips = 0
-        self.cost = SequentialSum()
+        self.cost = em.SequentialSum()
         self.distinct = DistinctStates(aut.W) if distinct else None
 
     def advance(self, x_in: np.ndarray, x_next: np.ndarray) -> np.ndarray:
@@ -573,14 +572,14 @@ def boolean_fold(model: ElmanRNN, n_bytes: int, head, semantics: str = "f32-seq"
     pos, neg = Wh > thr, Wh < -thr
     wh = WhSignStructure(positive=int(pos.sum()), negative=int(neg.sum()),
                          near_zero=int(Wh.size - pos.sum() - neg.sum()),
-                         mean_positive=float(in_order_sum(Wh[pos])) / max(1, int(pos.sum())),
-                         mean_negative=float(in_order_sum(-Wh[neg])) / max(1, int(neg.sum())))
+                         mean_positive=float(em.inorder_sum(Wh[pos])) / max(1, int(pos.sum())),
+                         mean_negative=float(em.inorder_sum(-Wh[neg])) / max(1, int(neg.sum())))
     # 3.2
     fan_in = (np.abs(Wh) > f32(0.1)).sum(axis=1).astype(int)
     maxwx = np.abs(model.Wx).max(axis=1)
     thresholds, dom, domw = [], [], []
     for i in range(H):
-        Ti = in_order_sum(np.abs(Wh[i]), dtype=np.float32)
+        Ti = em.inorder_sum(np.abs(Wh[i]), dtype=np.float32, start=0.0)
         thresholds.append(float(f32(f32(model.bh[i] + maxwx[i]) / Ti)) if Ti != 0 else 0.0)
         best, arg = f32(0.0), -1
         for j in range(H):
@@ -601,7 +600,7 @@ def boolean_fold(model: ElmanRNN, n_bytes: int, head, semantics: str = "f32-seq"
         base = aut.step(b42, int(xs[43]))
         bc = [hamming(aut.step(b42, x), base) for x in range(256)]
         others = [c for x, c in enumerate(bc) if x != int(xs[43])]
-        byte_sens = ByteSensitivity(counts=bc, min=int(min(bc)), max=int(max(bc)), mean=float(in_order_sum(bc)) / 256,
+        byte_sens = ByteSensitivity(counts=bc, min=int(min(bc)), max=int(max(bc)), mean=float(em.inorder_sum(bc)) / 256,
                                     actual_byte=int(xs[43]), min_excluding_actual_byte=int(min(others)))
     # 3.5 / 3.6 and float vs sign, streamed: the float run (rnn.stream) and both sign trajectories advance
     # chunk by chunk over t = 0..n-2, so memory is O(chunk x H) plus the distinct-state set of 3.6

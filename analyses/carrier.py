@@ -23,12 +23,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from satrnn.rnn import elementary as em
+from satrnn.rnn.elementary import sequential_mean
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, readout_costs, run_states
 from satrnn.rnn.gradients import backward_chain, output_gradients
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit_parallel, prange
-from satrnn.rnn.ordered import sequential_mean
 from satrnn.rnn.record import Record
 from satrnn.rnn.text import display_byte
 

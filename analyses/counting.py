@@ -19,11 +19,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from satrnn.rnn.elementary import log2_f64
+from satrnn.rnn.elementary import log2_f64, sequential_mean
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes
 from satrnn.rnn.numba_config import njit, njit_parallel, prange
-from satrnn.rnn.ordered import sequential_mean
 from satrnn.rnn.record import Record, key
 
 GREEDY_CAP = 30

@@ -17,12 +17,11 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from satrnn.rnn import elementary as em
-from satrnn.rnn.elementary import exp_f32, log2_f64
+from satrnn.rnn.elementary import exp_f32, log2_f64, sequential_mean
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, forward
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit, njit_parallel, prange
-from satrnn.rnn.ordered import sequential_mean
 from satrnn.rnn.record import Record, key
 
 OMEGA = (1, 8, 20, 3, 27, 2, 12, 7)

@@ -25,7 +25,6 @@ from satrnn.rnn import elementary as em
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import forward
 from satrnn.rnn.model import ElmanRNN
-from satrnn.rnn.ordered import in_order_sum
 from satrnn.rnn.record import Record, key
 from satrnn.rnn.text import display_byte
 
@@ -63,7 +62,7 @@ def rank_desc(keys: np.ndarray) -> np.ndarray:
 def wy_column_norms(model: ElmanRNN) -> np.ndarray:
     """|Wy col|(j) = sqrt(sum_o dbl(fl32(Wy[o, j]^2))), the double sum in o order (DEFINITIONS 7.1)."""
     sq = (model.Wy * model.Wy).astype(np.float32)
-    return np.sqrt(in_order_sum(sq, axis=0))
+    return np.sqrt(em.inorder_sum(sq, axis=0))
 
 
 @dataclass(frozen=True)
@@ -147,7 +146,7 @@ def neuron_knockout(model: ElmanRNN, xs, cache: ReadoutCache | None = None, on_c
     order = rank_desc(delta)
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
-    mean_abs_h = in_order_sum(np.abs(cache.hs), axis=0) / cache.hs.shape[0]
+    mean_abs_h = em.inorder_sum(np.abs(cache.hs), axis=0) / cache.hs.shape[0]
     return NeuronKnockout(baseline_bpc=B, bpc_ko=bpc_ko, delta=delta, order=order, rank=rank,
                           wy_col_norm=wy_column_norms(model), mean_abs_h=mean_abs_h, ties=tie_groups(delta, order),
                           exact_cell_fraction=cache.exact_fraction)
@@ -296,7 +295,7 @@ def weight_distribution(W: np.ndarray) -> WeightDistribution:
     N = a.size
     pct = {int(p): float(a[(p * N) // 100]) for p in PERCENTILES}
     return WeightDistribution(n=int(N), percentiles=pct, min=float(a[0]), max=float(a[-1]),
-                              mean=float(in_order_sum(a) / N))
+                              mean=float(em.inorder_sum(a) / N))
 
 
 def _keep_ids(order: np.ndarray, k: int) -> np.ndarray:

@@ -22,7 +22,6 @@ from satrnn.rnn.forward import as_bytes, readout_costs, run_states
 from satrnn.rnn.forward import step_kernel as _step
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit_parallel, prange
-from satrnn.rnn.ordered import in_order_sum
 from satrnn.rnn.record import Record, key
 
 FLIP_MASK = 0x80
@@ -162,7 +161,7 @@ def kl_bits(logp_base: np.ndarray, logp_pert: np.ndarray) -> np.ndarray:
     keep = (pb > PROB_FLOOR) & (pp > PROB_FLOOR)
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(keep, pb * em.log2(pb / pp), 0.0)
-    return in_order_sum(terms, axis=1)   # sequential sum over o
+    return em.inorder_sum(terms, axis=1)   # sequential sum over o
 
 
 def dominant_offsets(N: np.ndarray) -> np.ndarray:

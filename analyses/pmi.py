@@ -19,7 +19,6 @@ from satrnn.rnn import elementary as em
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, readout_costs, run_states
 from satrnn.rnn.model import ElmanRNN
-from satrnn.rnn.ordered import in_order_sum
 from satrnn.rnn.record import Record, key
 
 Q7_ALGEBRAIC_POSITIONS = (42, 80, 100, 150, 200, 300, 400, 500)
@@ -213,9 +212,9 @@ def q7_algebraic(model: ElmanRNN, xs, positions=Q7_ALGEBRAIC_POSITIONS, max_offs
     P = _pmi_lookup(pmi, xs, T, max_offset)
     ab = np.where(np.isnan(delta), 0.0, np.abs(delta))
     aligned = P > ALIGN_THRESHOLD
-    A = in_order_sum(ab)
-    B = in_order_sum(ab * aligned)
-    Bsigned = in_order_sum(ab * (aligned & (np.nan_to_num(delta) > 0)))
+    A = em.inorder_sum(ab)
+    B = em.inorder_sum(ab * aligned)
+    Bsigned = em.inorder_sum(ab * (aligned & (np.nan_to_num(delta) > 0)))
     rows = tuple(AlignRow(d=d, A=float(A[d - 1]), B=float(B[d - 1]), aligned_percent=_pct(B[d - 1], A[d - 1]))
                  for d in range(1, max_offset + 1))
     cells = []
@@ -225,9 +224,10 @@ def q7_algebraic(model: ElmanRNN, xs, positions=Q7_ALGEBRAIC_POSITIONS, max_offs
                 p = int(t - d + 1)
                 cells.append(FlipCell(t=int(t), d=d, flipped_pos=p, orig=int(xs[p]), target=int(xs[t + 1]),
                                       delta=float(delta[k, d - 1]), pmi=float(P[k, d - 1])))
-    sA, sB = float(in_order_sum(A)), float(in_order_sum(B))
+    sA, sB = float(em.inorder_sum(A, start=0.0)), float(em.inorder_sum(B, start=0.0))
     # aligned % over offset bands: sums over the band, not a mean of percentages
-    bands = {f"d{lo}_{hi}": _pct(float(in_order_sum(B[lo - 1:hi])), float(in_order_sum(A[lo - 1:hi])))
+    bands = {f"d{lo}_{hi}": _pct(float(em.inorder_sum(B[lo - 1:hi], start=0.0)),
+                                 float(em.inorder_sum(A[lo - 1:hi], start=0.0)))
              for lo, hi in ((1, 4), (5, 8), (9, 15), (16, 20)) if hi <= A.shape[0]}
     return Q7Algebraic(
         definition="q7_algebraic (DEFINITIONS 10)", positions=T.tolist(), max_offset=max_offset, rows=rows,
@@ -235,7 +235,7 @@ def q7_algebraic(model: ElmanRNN, xs, positions=Q7_ALGEBRAIC_POSITIONS, max_offs
         contexts=tuple(Q7Context(t=int(t), context="".join(_show(b) for b in xs[max(0, t - 15):t + 1]),
                                  target=_show(int(xs[t + 1])), base_bits=float(base[k])) for k, t in enumerate(T)),
         total=AlignTotal(A=sA, B=sB, aligned_percent=_pct(sB, sA)),
-        signed_aligned_percent_corrected=_pct(float(in_order_sum(Bsigned)), sA), band_percent=bands)
+        signed_aligned_percent_corrected=_pct(float(em.inorder_sum(Bsigned, start=0.0)), sA), band_percent=bands)
 
 
 def _pct(b, a) -> float:
@@ -307,15 +307,15 @@ def q7_higher_order(model: ElmanRNN, xs, max_offset: int = Q7_MAX_OFFSET, varian
     ab = np.where(np.isnan(delta), 0.0, np.abs(delta))
     P2 = _pmi_lookup(pmi, xs, T, D)
     P3 = trigram_pmi(xs, T, D, variant)
-    R = in_order_sum(ab)
-    Bi = in_order_sum(ab * (P2 > ALIGN_THRESHOLD))
-    Tri = in_order_sum(ab * (P3 > ALIGN_THRESHOLD))
+    R = em.inorder_sum(ab)
+    Bi = em.inorder_sum(ab * (P2 > ALIGN_THRESHOLD))
+    Tri = em.inorder_sum(ab * (P3 > ALIGN_THRESHOLD))
     rows = tuple(HigherOrderRow(d=d, rnn_sensitivity=float(R[d - 1]), bigram_aligned_percent=_pct(Bi[d - 1], R[d - 1]),
                                 trigram_aligned_percent=_pct(Tri[d - 1], R[d - 1])) for d in range(1, D + 1))
 
     def total(lo: int) -> HigherOrderTotal:
         """The totals over d > lo (each summed in d order)."""
-        r, b, t = (float(in_order_sum(v[lo:])) for v in (R, Bi, Tri))
+        r, b, t = (float(em.inorder_sum(v[lo:], start=0.0)) for v in (R, Bi, Tri))
         return HigherOrderTotal(rnn_sensitivity=r, bigram_aligned_percent=_pct(b, r),
                                 trigram_aligned_percent=_pct(t, r), improvement_points=_pct(t - b, r))
     d2 = total(1) if variant == "corrected" and D >= 2 else None

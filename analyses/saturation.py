@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from satrnn.rnn import elementary as em
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes
 from satrnn.rnn.model import ElmanRNN
-from satrnn.rnn.ordered import in_order_sum
 from satrnn.rnn.record import Record, key
 from satrnn.rnn.stream import prediction_chunks
 
@@ -201,7 +201,7 @@ def saturation_report(model: ElmanRNN, xs, forward_result=None, threshold: float
         k = hs.shape[0]
         m = t0 + k
         a = np.abs(hs)
-        abs_sum = in_order_sum(a, axis=0, dtype=np.float32, start=abs_sum)   # float32, t order, across chunks
+        abs_sum = em.inorder_sum(a, axis=0, dtype=np.float32, start=abs_sum)   # float32, t order, across chunks
         min_abs = np.minimum(min_abs, a.min(axis=0))
         sat = a >= th
         sat_steps += sat.sum(axis=0)

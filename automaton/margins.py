@@ -15,12 +15,12 @@ import numpy as np
 
 from satrnn.automaton.bitset import pack
 from satrnn.automaton.sign_readout import SignReadout
+from satrnn.rnn import elementary as em
 from satrnn.rnn.elementary import log_f64
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, readout_costs
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit
-from satrnn.rnn.ordered import SequentialSum, in_order_sum
 from satrnn.rnn.record import Record, key
 from satrnn.rnn.stream import fold_chunks, prediction_chunks
 
@@ -358,7 +358,7 @@ def margin_fold(model: ElmanRNN, n_bytes: int, per_position_rows: int = PER_POSI
     one, tenth = f32(1.0), f32(0.1)
     sign_readout = SignReadout(model)          # 2.3's readout of the signs, exact and incremental
     # 2.6 constants (per neuron), needed inside the loop for the corrected counts
-    Wabs = [in_order_sum(np.abs(model.Wh[j]), dtype=np.float32) for j in range(H)]
+    Wabs = [em.inorder_sum(np.abs(model.Wh[j]), dtype=np.float32, start=0.0) for j in range(H)]
     two23 = f32(2.0 ** 23)
     delta = [f32(Wj * f32(2.0 ** -23)) for Wj in Wabs]
     d = np.array([float(v) for v in delta])
@@ -369,7 +369,7 @@ def margin_fold(model: ElmanRNN, n_bytes: int, per_position_rows: int = PER_POSI
     abs_wxT = np.abs(model.Wx.T.astype(np.float64))
     abs_wh_rows = np.abs(model.Wh.astype(np.float64)).sum(axis=1)
     # running accumulators (see _margin_chunk)
-    cost_sum, sign_sum = SequentialSum(), SequentialSum()
+    cost_sum, sign_sum = em.SequentialSum(), em.SequentialSum()
     ints = np.zeros(6, dtype=np.int64)
     flts = np.zeros(3, dtype=np.float64)
     min_over_bound = math.inf
@@ -428,7 +428,7 @@ def margin_fold(model: ElmanRNN, n_bytes: int, per_position_rows: int = PER_POSI
             row_mu = mu[j]
             ns_t = int((row_mu < one).sum())
             row = PositionMargins(
-                t=t, min=float(row_mu.min()), mean=float(f32(in_order_sum(row_mu, dtype=np.float32) / f32(H))),
+                t=t, min=float(row_mu.min()), mean=float(f32(em.inorder_sum(row_mu, dtype=np.float32) / f32(H))),
                 n_small=ns_t, n_tiny=int((row_mu < tenth).sum()), bpc_full=float(costs[j]),
                 bpc_sign=float(sign_costs[j]),
                 printed=bool(t < 10 or (t < 100 and t % 10 == 0) or t % 50 == 0 or ns_t > 3 or t == n1 - 1))

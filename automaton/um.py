@@ -56,13 +56,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from satrnn.rnn.elementary import DEFAULT_TANH, exp_like, tanh_code, tanh_like
+from satrnn.rnn.elementary import DEFAULT_TANH, exp_like, sequential_mean, tanh_code, tanh_like
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes
 from satrnn.rnn.forward import softmax_cost_kernel as _softmax_cost
 from satrnn.rnn.model import N_BYTES, ElmanRNN
 from satrnn.rnn.numba_config import njit, njit_parallel, prange
-from satrnn.rnn.ordered import sequential_mean
 from satrnn.rnn.record import Record
 
 CLASS_NAMES = ("Wx", "Wh", "Wy", "bh", "by")

@@ -28,10 +28,10 @@ import numba
 import numpy as np
 
 from satrnn.rnn.default import default_corpus
+from satrnn.rnn.elementary import sequential_mean
 from satrnn.rnn.forward import _logits, _softmax_cost, evaluate, iter_states
 from satrnn.rnn.model import load_model, random_model
 from satrnn.rnn.numba_config import njit, njit_parallel, prange
-from satrnn.rnn.ordered import sequential_mean
 
 # ---- today's kernels (commit 30d2ae7, rnn/forward.py) as the baseline: the old recurrence verbatim; the
 # readout from rnn.forward's unchanged scalar `_logits` and `_softmax_cost` ----------------------------

@@ -30,6 +30,8 @@ from llvmlite import ir
 from numba.core import types
 from numba.extending import intrinsic, overload
 
+from satrnn.rnn.errors import SatrnnInputError
+
 # the semantics' names live with the model (numba-free, for the CLI); re-exported here with the arithmetic
 from satrnn.rnn.model import (  # noqa: F401 (re-exported)
     DEFAULT_TANH,
@@ -624,16 +626,55 @@ def _exp_like_impl(x):
 
 
 # ---- sums in index order (host-independent: no BLAS, whose blocking and FMA depend on the CPU) --------
+#
+# np.sum is pairwise (its rounding depends on the length and the SIMD width); the papers' C programs and
+# Python references add left to right. These are the one home of that sum (numba kernels that sum inside
+# their loops, e.g. forward._fold_costs, write the same loop in the kernel).
+
+def inorder_sum(a, axis: int = 0, dtype=np.float64, start=None):
+    """a[0] + a[1] + ... along `axis` (per column of the other axes), strictly in index order, every partial
+    sum rounded to `dtype`: float64 for the references' double accumulators (bpc, norms, PMI totals),
+    float32 for the C programs' float accumulators (sum_j |Wh_ij|, the influence degrees, a margin row).
+    `start` (scalar or array without `axis`): the loop `s = start; for v in a: s += v` instead, as a
+    reference that starts from 0 or carries a running total across chunks (`SequentialSum`); it differs
+    from start=None only in the sign of an all-zero sum. It is np.cumsum, which is sequential. Returns a
+    `dtype` scalar for a 1-D `a` (0 for an empty one without start), else an array without `axis`."""
+    a = np.asarray(a, dtype=dtype)
+    axis = axis % a.ndim
+    rest = a.shape[:axis] + a.shape[axis + 1:]
+    if start is not None:
+        a = np.concatenate([np.expand_dims(np.broadcast_to(np.asarray(start, dtype=dtype), rest), axis), a], axis)
+    if a.shape[axis] == 0:
+        return np.zeros(rest, dtype=dtype)[()]
+    return np.cumsum(a, axis=axis, dtype=dtype).take(-1, axis=axis)
+
 
 def inorder_dot(a, b, axis: int = -1) -> np.ndarray:
     """sum_i a[i] * b[i] along `axis`, each product rounded to double and the sum taken strictly in index
-    order (numpy's cumulative sum is sequential); a scalar for 1-D inputs."""
-    p = np.multiply(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
-    if p.shape[axis] == 0:
-        return np.sum(p, axis=axis)
-    return np.take(np.cumsum(p, axis=axis), -1, axis=axis)
+    order (`inorder_sum`); a scalar for 1-D inputs."""
+    return inorder_sum(np.multiply(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)), axis)
 
 
 def inorder_norm(a, axis: int = -1) -> np.ndarray:
     """The Euclidean norm along `axis`: sqrt of the index-order sum of squares (sqrt is correctly rounded)."""
     return np.sqrt(inorder_dot(a, a, axis))
+
+
+def sequential_mean(a) -> float:
+    """Mean of a float64 vector summed in index order from 0 (the papers' bpc accumulation)."""
+    a = np.asarray(a, dtype=np.float64)
+    if a.size == 0:
+        raise SatrnnInputError("cannot average zero predictions")
+    return float(inorder_sum(a.ravel(), start=0.0) / a.size)
+
+
+class SequentialSum:
+    """A running sum carried across chunks strictly in index order (from 0), so the chunked total equals one
+    left-to-right loop over all of them bit for bit; `add` takes (m,) or (m, k) (per column)."""
+
+    def __init__(self, shape=(), dtype=np.float64):
+        self.dtype = dtype
+        self.value = np.zeros(shape, dtype=dtype)
+
+    def add(self, a) -> None:
+        self.value = inorder_sum(a, axis=0, dtype=self.dtype, start=self.value)

@@ -34,6 +34,7 @@ from satrnn.rnn.elementary import (
     exp_f64,
     log2_f64,
     log_f64,
+    sequential_mean,
     tanh_code,
     tanh_f32_into,
     tanh_f64_into,
@@ -41,7 +42,6 @@ from satrnn.rnn.elementary import (
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import NJIT_OPTIONS, njit, njit_parallel, prange
-from satrnn.rnn.ordered import sequential_mean
 
 PRECISIONS = ("f32", "f64")
 COST_FLOOR = 1e-30

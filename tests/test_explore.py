@@ -15,9 +15,9 @@ import naive
 from satrnn.automaton.bitset import all_minus, pack, to_signs, unpack
 from satrnn.automaton.sign import SignAutomaton
 from satrnn.explore import data as ed
+from satrnn.rnn.elementary import sequential_mean
 from satrnn.rnn.forward import readout_costs
 from satrnn.rnn.model import ElmanRNN, random_model
-from satrnn.rnn.ordered import sequential_mean
 
 textual = pytest.importorskip("textual")
 

@@ -17,7 +17,7 @@ from satrnn.analyses.coflip import coflip_report
 from satrnn.analyses.saturation import saturation_report
 from satrnn.automaton import bitset
 from satrnn.automaton import margins as mg
-from satrnn.rnn import ordered, stream
+from satrnn.rnn import elementary, stream
 from satrnn.rnn.forward import forward, readout_costs, run_states
 from satrnn.rnn.model import random_model
 
@@ -80,7 +80,7 @@ def test_prediction_chunks_equal_whole_run(case, as_file):
 def test_sequential_sum_is_a_left_to_right_loop():
     rng = np.random.default_rng(5)
     a = rng.standard_normal(1000) * 10.0 ** rng.integers(-8, 8, 1000)
-    acc = ordered.SequentialSum()
+    acc = elementary.SequentialSum()
     for i in range(0, 1000, 37):
         acc.add(a[i:i + 37])
     s = 0.0
@@ -175,7 +175,7 @@ def test_boolean_report_streamed_against_whole_arrays(case, monkeypatch):
     tp = aut.run(bitset.all_plus(H), xs[:n1])
     flips = bitset.hamming(tm, np.vstack([bitset.all_minus(H)[None], tm[:-1]]))
     costs, _ = readout_costs(model, bitset.to_signs(tm, H), xs[1:])  # the float readout of the +-1 states
-    from satrnn.rnn.ordered import sequential_mean
+    from satrnn.rnn.elementary import sequential_mean
     assert b.dynamics.total_flips == int(flips.sum())
     assert b.dynamics.bpc == sequential_mean(costs)
     assert b.unique.unique_exact == np.unique(tm, axis=0).shape[0]

@@ -37,10 +37,10 @@ from satrnn.automaton.sign import SignAutomaton
 from satrnn.cache import Results
 from satrnn.ledger.claims import LedgerSummary
 from satrnn.rnn import elementary as em
+from satrnn.rnn.elementary import sequential_mean
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, readout_costs
 from satrnn.rnn.model import ElmanRNN
-from satrnn.rnn.ordered import sequential_mean
 
 VIEWS = {"graph": "Co-flip graph", "neurons": "Neurons", "raster": "Sign raster", "cycles": "Cycles",
          "ledger": "Ledger"}
