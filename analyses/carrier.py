@@ -102,21 +102,21 @@ def _span(name, lo, hi, m):
 @dataclass(frozen=True)
 class CarrierChoices(Record):
     """The choices the seed leaves open, as made (see the module docstring)."""
-    byteset: str
-    replace: str
-    alignment: str
-    target: str
-    depth: int
-    table2_positions: list
-    table3_positions: list
-    example_t: int
+    byteset: str  # which bytes v the PS test ranges over: BYTESETS
+    replace: str  # which neurons the carrier-only state replaces: REPLACE
+    alignment: str  # ALIGN: h_t predicts x_{t+1} (same) or the seed's subscripts (next)
+    target: str  # TARGETS: G starts at the logit or the log-probability
+    depth: int  # offsets d = 0..depth of Table 3
+    table2_positions: list  # [first t, last t] of Table 2
+    table3_positions: list  # [first t, last t] of Table 3
+    example_t: int  # position of the output decomposition
 
 
 @dataclass(frozen=True)
 class NeuronPositions(Record):
     """A neuron and the positions at which it is pattern-sensitive."""
-    neuron: int
-    positions: int
+    neuron: int  # j
+    positions: int  # count of t at which j is pattern-sensitive
 
 
 @dataclass(frozen=True)
@@ -125,16 +125,16 @@ class CarrierTable2(Record):
     (and as a fraction of H), mean carrier-determined neurons, the actual and carrier-only bpc, the pattern
     gain (carrier-only - actual), the byte-identity fraction (gain / carrier-only; None when that is 0), the
     10 most often pattern-sensitive neurons."""
-    positions: list
-    count: int
-    mean_pattern_sensitive: float
-    fraction_pattern_sensitive: float
-    mean_carrier_determined: float
-    actual_bpc: float
-    carrier_only_bpc: float
-    pattern_gain: float
-    byte_identity_fraction: float | None
-    top_sensitive: tuple[NeuronPositions, ...]
+    positions: list  # [first t, last t]
+    count: int  # positions averaged over
+    mean_pattern_sensitive: float  # neurons per position
+    fraction_pattern_sensitive: float  # of H
+    mean_carrier_determined: float  # neurons per position (H - PS)
+    actual_bpc: float  # bits per byte, float32 states
+    carrier_only_bpc: float  # bits per byte, PS neurons replaced
+    pattern_gain: float  # bits: carrier_only_bpc - actual_bpc
+    byte_identity_fraction: float | None  # pattern_gain / carrier_only_bpc
+    top_sensitive: tuple[NeuronPositions, ...]  # 10 rows, most often PS first
 
 
 @dataclass(frozen=True)

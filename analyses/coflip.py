@@ -71,12 +71,12 @@ def jaccard_f32(C: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class CoflipPair(Record):
     """A neuron pair a < b: co-flips (steps where both flip), paper-compatible float32 Jaccard, each one's flips."""
-    a: int
-    b: int
-    coflips: int
-    jaccard: float
-    flips_a: int
-    flips_b: int
+    a: int  # neuron, a < b
+    b: int  # neuron
+    coflips: int  # steps where both flip
+    jaccard: float  # fl32(C) / fl32(F_a + F_b - C)
+    flips_a: int  # steps where a flips
+    flips_b: int  # steps where b flips
 
 
 @dataclass(frozen=True)
@@ -220,9 +220,9 @@ def coflip_graph(model: ElmanRNN, report: CoflipReport, min_jaccard: float | Non
 @dataclass(frozen=True)
 class Community(Record):
     """A Louvain community of the co-flip graph: its id (by size, then smallest member), size, members."""
-    id: int
-    size: int
-    members: list
+    id: int  # 0 = largest
+    size: int  # members
+    members: list  # neuron ids, ascending
 
 
 @dataclass(frozen=True)
@@ -230,14 +230,14 @@ class Hub(Record):
     """A node of the co-flip graph ranked by strength (summed Jaccard of its edges), with its degree,
     betweenness (distance 1 - Jaccard), community, flips and the display characters of the output bytes its
     Wy column promotes / demotes most."""
-    neuron: int
-    strength: float
-    degree: int
-    betweenness: float
-    community: int
-    flips: int
-    promotes_chars: str
-    demotes_chars: str
+    neuron: int  # node
+    strength: float  # sum of its edges' Jaccard
+    degree: int  # edges
+    betweenness: float  # normalised, distance 1 - Jaccard
+    community: int  # Community.id
+    flips: int  # its flip count
+    promotes_chars: str  # display chars of its top Wy bytes
+    demotes_chars: str  # display chars of its bottom Wy bytes
 
 
 @dataclass(frozen=True)

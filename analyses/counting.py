@@ -196,21 +196,21 @@ def _score_candidates(order, grp_ptr, x, cands, tbase, sums, counts, patterns):
 class GreedyStep(Record):
     """The greedy search after k offsets: the offsets so far, the one added, the in-sample bpc, patterns and
     positions of that model, and (after the first step) the candidates tied at the minimum."""
-    k: int
-    offsets: list
-    added: int
-    bpc: float
-    patterns: int
-    positions: int
+    k: int  # offsets chosen so far
+    offsets: list  # the chosen offsets, in order
+    added: int  # offset chosen at this step
+    bpc: float  # in-sample bits per byte
+    patterns: int  # distinct (context, byte) pairs
+    positions: int  # positions scored
     tied_candidates: list | None = key(omit_none=True, default=None)
 
 
 @dataclass(frozen=True)
 class GreedyOrder(Record):
     """Greedy offset selection: the order, the candidate cap (1..cap) and every step."""
-    order: list
-    cap: int
-    steps: tuple[GreedyStep, ...]
+    order: list  # offsets in the order chosen
+    cap: int  # candidates 1..cap
+    steps: tuple[GreedyStep, ...]  # one per chosen offset
 
 
 def greedy_offsets(xs, steps: int = GREEDY_STEPS, cap: int = GREEDY_CAP, start=(1,), progress=None) -> GreedyOrder:

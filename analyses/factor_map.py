@@ -152,9 +152,9 @@ class NeuronPair(Record):
 class PairGroup(Record):
     """A row of Table 1: a pair, its neurons, their mean R^2 and mean leave-one-out R^2; the paper-shaped table's
     "Other" row (pair "Other") instead has the groups merged and the mean of their means."""
-    pair: object
-    neurons: int
-    mean_r2: float
+    pair: object  # (d1, d2), or "Other"
+    neurons: int  # neurons whose best pair it is
+    mean_r2: float  # in-sample R^2
     mean_r2_loo: float | None = key(omit_none=True, default=None)
     groups: int | None = key(omit_none=True, default=None)
     mean_of_group_means: float | None = key(omit_none=True, default=None)
@@ -178,19 +178,19 @@ class FactorMap(Record):
     cells per pair; Table 1 (all pair groups by count) and its paper shape (top 5 + merged Other), the named
     pairs; the mean R^2 in-sample, leave-one-out at the chosen pair and at the best pair; the permutation null
     (None without permutations)."""
-    definition: str
-    target: str
-    offsets: list
-    window: list
-    positions: int
-    cells_per_pair_mean: float
-    neurons: tuple[NeuronPair, ...]
-    table: tuple[PairGroup, ...]
-    table_paper_shape: tuple[PairGroup, ...]
-    named_pairs: list
-    overall_mean_r2: float
-    overall_mean_r2_loo: float
-    overall_mean_r2_loo_best_pair: float
+    definition: str  # DEFINITIONS reference
+    target: str  # h (continuous) or sign
+    offsets: list  # candidate offsets d
+    window: list  # [first t, last t]
+    positions: int  # t in the window
+    cells_per_pair_mean: float  # non-empty cells per pair
+    neurons: tuple[NeuronPair, ...]  # H rows, neuron order
+    table: tuple[PairGroup, ...]  # every pair group, by count
+    table_paper_shape: tuple[PairGroup, ...]  # top 5 + Other
+    named_pairs: list  # the 5 most common pairs (named in the paper shape)
+    overall_mean_r2: float  # mean over neurons, in-sample
+    overall_mean_r2_loo: float  # leave-one-out, chosen pair
+    overall_mean_r2_loo_best_pair: float  # leave-one-out, best LOO pair
     null: PermutationNull | None = key(omit_none=True, default=None)
 
 
@@ -336,13 +336,13 @@ class LadderRow(Record):
     """A rung of the explanation ladder: level (uniform, L1, L2, L3, rnn), explanation, bpc and its
     percentages; for L1-L3 the leave-one-out bpc and its percentages (loo_*); for the RNN its bpc under the
     float32 readout on the window."""
-    level: str
-    explanation: str
-    bpc: float
-    x_percent_eq2: float
-    x_percent_eq2_from_printed_bpc: float
-    x_percent_eq2_rnn_on_window: float
-    program_gain_percent: float
+    level: str  # uniform, L1, L2, L3, rnn
+    explanation: str  # what the level predicts from
+    bpc: float  # bits per byte on the window
+    x_percent_eq2: float  # percent of the gain, eq. 2
+    x_percent_eq2_from_printed_bpc: float  # eq. 2 from the printed bpc
+    x_percent_eq2_rnn_on_window: float  # eq. 2 against the RNN's bpc on the window
+    program_gain_percent: float  # the program's percent
     bpc_loo: float | None = key(omit_none=True, default=None)
     loo_x_percent_eq2: float | None = key(omit_none=True, default=None)
     loo_x_percent_eq2_from_printed_bpc: float | None = key(omit_none=True, default=None)

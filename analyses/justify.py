@@ -36,20 +36,20 @@ f32 = np.float32
 @dataclass(frozen=True)
 class WhTerm(Record):
     """A recurrent term c = fl32(Wh[j][k] h_{t-1}[k]) of neuron j's pre-activation, from source neuron k."""
-    k: int
-    c: float
+    k: int  # source neuron
+    c: float  # fl32(Wh[j][k] h_{t-1}[k])
 
 
 @dataclass(frozen=True)
 class SecondHop(Record):
     """The first Wh source k0 of a neuron, one step back (t-1): its pre-activation z, its own largest |term|
     source and that term, and the byte x_{t-1} it read."""
-    neuron: int
-    z: float
-    top_source: int
-    c: float
-    input: int
-    input_char: str
+    neuron: int  # k0, the first Wh source
+    z: float  # its pre-activation at t-1
+    top_source: int  # its largest |term| source
+    c: float  # that term
+    input: int  # x_{t-1}
+    input_char: str  # display char of x_{t-1}
 
 
 @dataclass(frozen=True)
@@ -57,11 +57,11 @@ class ChainNeuron(Record):
     """One of the 5 neurons whose negation changes the prediction's bits most (delta): its sign, h_t, readout
     contribution Wy[y] h and delta; for t > 0 its pre-activation z (fl32, 0.3 order), bias, Wx[x_t] and the
     3 largest |Wh| terms; for t > 1 the second hop. Absent parts are None and left out of the JSON."""
-    neuron: int
-    sign: int
-    h: float
-    contrib: float
-    delta: float
+    neuron: int  # j
+    sign: int  # +1 or -1
+    h: float  # h_t[j]
+    contrib: float  # Wy[y, j] h_t[j]
+    delta: float  # bits: cost change when h_t[j] is negated
     z: float | None = key(omit_none=True, default=None)
     bias: float | None = key(omit_none=True, default=None)
     wx: float | None = key(omit_none=True, default=None)
@@ -74,24 +74,24 @@ class ChainNeuron(Record):
 @dataclass(frozen=True)
 class Prediction(Record):
     """A predicted byte, its character and probability."""
-    byte: int
-    char: str
-    p: float
+    byte: int  # output byte
+    char: str  # display char
+    p: float  # probability
 
 
 @dataclass(frozen=True)
 class Justification(Record):
     """q6_justify's verdict at a position: the argmax byte and its probability and surprisal, whether it is
     the true byte (and the true byte's probability), the rank-1 neuron ('driven by'), its delta and label."""
-    predicted: int
-    predicted_char: str
-    p: float
-    surprisal_bits: float
-    correct: bool
-    true_p: float
-    driven_by: int
-    delta: float
-    label: str
+    predicted: int  # argmax byte
+    predicted_char: str  # display char
+    p: float  # its probability
+    surprisal_bits: float  # -log2 p
+    correct: bool  # predicted == x_{t+1}
+    true_p: float  # P(x_{t+1})
+    driven_by: int  # rank-1 neuron by |delta|
+    delta: float  # its delta, bits
+    label: str  # the verdict's words
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,17 +99,17 @@ class Chain(Record):
     """DEFINITIONS 9.1-9.5 at position t: the context (up to 30 bytes before and x_t), target x_{t+1},
     P(target) and its bits, the top 5 predictions, the 5 neurons by |delta| (ties: tie_at_top5_cut), the
     justification; delta_all (H,) every neuron's delta (not in the JSON)."""
-    t: int
-    context: str
-    input: int
-    target: int
-    target_char: str
-    p_true: float
-    bits: float
-    top_predictions: tuple[Prediction, ...]
-    neurons: tuple[ChainNeuron, ...]
-    tie_at_top5_cut: bool
-    justification: Justification
+    t: int  # position (h_t predicts x_{t+1})
+    context: str  # up to 30 bytes before x_t, and x_t
+    input: int  # x_t
+    target: int  # x_{t+1}
+    target_char: str  # display char
+    p_true: float  # P(x_{t+1})
+    bits: float  # -log2 p_true
+    top_predictions: tuple[Prediction, ...]  # 5, most probable first
+    neurons: tuple[ChainNeuron, ...]  # 5, largest |delta| first
+    tie_at_top5_cut: bool  # a 6th neuron ties the 5th
+    justification: Justification  # the verdict
     delta_all: np.ndarray = key(json=False)
 
 
@@ -204,17 +204,17 @@ def justify_position(model: ElmanRNN, xs, hs, t: int) -> Chain:
 @dataclass(frozen=True)
 class NeuronTally(Record):
     """A neuron and how often it appears."""
-    neuron: int
-    count: int
+    neuron: int  # j
+    count: int  # appearances
 
 
 @dataclass(frozen=True)
 class Rank1Chain(Record):
     """At position t, the rank-1 neuron, its first Wh source and that source's own first source (None at t = 1)."""
-    t: int
-    neuron: int
-    source: int
-    second_source: int | None
+    t: int  # position
+    neuron: int  # rank-1 neuron
+    source: int  # its first Wh source
+    second_source: int | None  # that source's first source
 
 
 @dataclass(frozen=True)

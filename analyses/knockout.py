@@ -68,17 +68,17 @@ def wy_column_norms(model: ElmanRNN) -> np.ndarray:
 @dataclass(frozen=True)
 class ByteWeight(Record):
     """An output byte o of a neuron's readout: the byte, its display character, Wy[o, j]."""
-    byte: int
-    char: str
-    weight: float
+    byte: int  # output byte o
+    char: str  # display char
+    weight: float  # Wy[o, j]
 
 
 @dataclass(frozen=True)
 class Roles(Record):
     """A neuron's readout roles (DEFINITIONS 7.5): the n bytes with the largest Wy[o, j] (descending) and the n
     smallest (ascending)."""
-    promotes: tuple[ByteWeight, ...]
-    demotes: tuple[ByteWeight, ...]
+    promotes: tuple[ByteWeight, ...]  # n largest Wy[o, j], descending
+    demotes: tuple[ByteWeight, ...]  # n smallest, ascending
 
 
 @dataclass(frozen=True)
@@ -333,18 +333,18 @@ def pruning_reduxes(order: np.ndarray, H: int) -> PruningGrids:
 @dataclass(frozen=True)
 class NeuronDelta(Record):
     """A neuron and its knockout delta bpc."""
-    neuron: int
-    delta: float
+    neuron: int  # j
+    delta: float  # bits: knocked-out bpc - baseline
 
 
 @dataclass(frozen=True)
 class PruningRow(Record):
     """Entries |w| < theta of one matrix zeroed (n_zeroed, pct_zeroed percent), dynamics re-run: bpc, delta."""
-    theta: float
-    n_zeroed: int
-    pct_zeroed: float
-    bpc: float
-    delta: float
+    theta: float  # threshold
+    n_zeroed: int  # entries zeroed
+    pct_zeroed: float  # percent of the matrix
+    bpc: float  # bits per byte, re-run
+    delta: float  # bits: bpc - baseline
 
 
 @dataclass(frozen=True)
@@ -382,15 +382,15 @@ class ReduxReport(Record):
     baseline_bpc, H, ties in the knockout ranking; the Wh / Wx pruning rows, the combined (top-k x theta)
     rows, the synthesis rows; the |Wh| distribution; the parameter count of 8.4's redux (k = 15, theta = 2.0);
     knockout_top10 (neuron, delta) when the report ranked the neurons itself or was given the knockout."""
-    baseline_bpc: float
-    H: int
-    ties: list
-    wh_pruning: tuple[PruningRow, ...]
-    wx_pruning: tuple[PruningRow, ...]
-    combined: tuple[CombinedRow, ...]
-    synthesis: tuple[SynthesisRow, ...]
-    weight_distribution: WeightDistribution
-    param_count: ReduxParams
+    baseline_bpc: float  # bits per byte
+    H: int  # neurons
+    ties: list  # equal-delta groups of the ranking
+    wh_pruning: tuple[PruningRow, ...]  # one row per theta
+    wx_pruning: tuple[PruningRow, ...]  # one row per theta
+    combined: tuple[CombinedRow, ...]  # top-k x theta
+    synthesis: tuple[SynthesisRow, ...]  # seed 001's minimal models
+    weight_distribution: WeightDistribution  # |Wh| percentiles
+    param_count: ReduxParams  # 8.4's redux (k = 15, theta = 2)
     knockout_top10: tuple[NeuronDelta, ...] | None = key(omit_none=True, default=None)
 
 

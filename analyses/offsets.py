@@ -198,18 +198,18 @@ class NeuronOffsets(Record):
 @dataclass(frozen=True)
 class OffsetCount(Record):
     """Neurons whose dominant offset is d, and their percent of H."""
-    d: int
-    count: int
-    percent: float
+    d: int  # offset
+    count: int  # neurons whose dominant offset is d
+    percent: float  # of H
 
 
 @dataclass(frozen=True)
 class GreedyRow(Record):
     """An offset of the MI-greedy list: S(d) (all sign changes at depth d), per position, percent of all."""
-    d: int
-    S: int
-    mean: float
-    percent: float
+    d: int  # offset
+    S: int  # sign changes at depth d, all neurons
+    mean: float  # per position
+    percent: float  # of all sign changes
 
 
 @dataclass(frozen=True)
@@ -235,20 +235,20 @@ class Q2Offsets(Record):
     offsets, the histogram of dominant offsets and its peak, the share at offsets 18..25, all sign changes,
     the MI-greedy offsets, the factor-map pair; N (H, max_depth) sign changes per neuron and depth and S
     (max_depth,) their sums (not in the JSON)."""
-    definition: str
-    variant: str
-    flip_convention: str
-    positions: list
-    max_depth: int
-    n_bytes: int
-    depth_profile: tuple[DepthSensitivity, ...]
-    neurons: tuple[NeuronOffsets, ...]
-    offset_histogram: tuple[OffsetCount, ...]
-    histogram_peak: OffsetCount
-    deep_offsets_18_25_percent: float
-    total_sign_changes: int
-    mi_greedy: MiGreedy
-    factor_map_pair: FactorMapPair
+    definition: str  # DEFINITIONS reference
+    variant: str  # paper or corrected
+    flip_convention: str  # the variant's flip, in words
+    positions: list  # test positions t
+    max_depth: int  # d = 1..max_depth
+    n_bytes: int  # text length
+    depth_profile: tuple[DepthSensitivity, ...]  # one row per d
+    neurons: tuple[NeuronOffsets, ...]  # H rows
+    offset_histogram: tuple[OffsetCount, ...]  # one row per d
+    histogram_peak: OffsetCount  # the largest bin
+    deep_offsets_18_25_percent: float  # percent of neurons
+    total_sign_changes: int  # sum of S
+    mi_greedy: MiGreedy  # MI-greedy offsets
+    factor_map_pair: FactorMapPair  # the factor map's pair
     N: np.ndarray = key(json=False)
     S: np.ndarray = key(json=False)
 

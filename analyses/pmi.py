@@ -142,10 +142,10 @@ def _pmi_lookup(pmi, xs, T, D):
 @dataclass(frozen=True)
 class AlignRow(Record):
     """Offset d of q7_algebraic: A = sum_t |delta(t, d)|, B = the part where PMI > 0.5, aligned% = 100 B / A."""
-    d: int
-    A: float
-    B: float
-    aligned_percent: float
+    d: int  # offset
+    A: float  # sum_t |delta(t, d)|, bits
+    B: float  # the part with PMI > 0.5, bits
+    aligned_percent: float  # 100 B / A
 
 
 @dataclass(frozen=True)
@@ -173,9 +173,9 @@ class Q7Context(Record):
 @dataclass(frozen=True)
 class AlignTotal(Record):
     """Sums of A and B over offsets, and the aligned percent."""
-    A: float
-    B: float
-    aligned_percent: float
+    A: float  # sum over d, bits
+    B: float  # sum over d, bits
+    aligned_percent: float  # 100 B / A
 
 
 @dataclass(frozen=True)
@@ -183,15 +183,15 @@ class Q7Algebraic(Record):
     """RNN flip attribution vs data PMI by offset (DEFINITIONS 10.3) at the test positions (< n-2), offsets
     1..max_offset: rows, the printed cells, the contexts, totals, the signed agreement (corrected: the flip
     raises the cost and PMI > 0.5) and the aligned percent over offset bands ("d1_4": ..., sums over the band)."""
-    definition: str
-    positions: list
-    max_offset: int
-    rows: tuple[AlignRow, ...]
-    cells: tuple[FlipCell, ...]
-    contexts: tuple[Q7Context, ...]
-    total: AlignTotal
-    signed_aligned_percent_corrected: float
-    band_percent: dict
+    definition: str  # DEFINITIONS reference
+    positions: list  # test positions t
+    max_offset: int  # d = 1..max_offset
+    rows: tuple[AlignRow, ...]  # one per d
+    cells: tuple[FlipCell, ...]  # the printed (t, d) cells
+    contexts: tuple[Q7Context, ...]  # text around each position
+    total: AlignTotal  # over all d
+    signed_aligned_percent_corrected: float  # flip raises the cost and PMI > 0.5
+    band_percent: dict  # "d1_4": aligned percent over d = 1..4, ...
 
 
 def q7_algebraic(model: ElmanRNN, xs, positions=Q7_ALGEBRAIC_POSITIONS, max_offset: int = Q7_MAX_OFFSET,

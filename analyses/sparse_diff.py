@@ -72,27 +72,27 @@ class SparseDiffChoices(Record):
     """The choices seed 002 leaves open, as made: offsets counted from the consumed or the predicted byte,
     whether the tanh derivative gates the input gradient, the position set, how top-k shares are pooled, the
     gradient arithmetic, the largest offset and the depth of the norm-growth table."""
-    offset_from: str
-    gate: bool
-    positions: str
-    share: str
-    precision: str
-    max_k: int
-    norm_depth: int
+    offset_from: str  # consumed or predicted byte
+    gate: bool  # tanh derivative gates the input gradient
+    positions: str  # the position set
+    share: str  # how top-k shares are pooled
+    precision: str  # f32 or f64 gradients
+    max_k: int  # largest offset
+    norm_depth: int  # k = 0..norm_depth
 
 
 @dataclass(frozen=True)
 class NeuronCount(Record):
     """A neuron and the positions at which it is the argmax of |g_t|."""
-    neuron: int
-    positions: int
+    neuron: int  # j
+    positions: int  # t at which j is the argmax of |g_t|
 
 
 @dataclass(frozen=True)
 class NeuronShare(Record):
     """A neuron and its mean share of ||g_t||^2."""
-    neuron: int
-    mean_share: float
+    neuron: int  # j
+    mean_share: float  # mean g_t[j]^2 / ||g_t||^2
 
 
 @dataclass(frozen=True)
@@ -127,27 +127,27 @@ class NormRow(Record):
 @dataclass(frozen=True)
 class AttrRow(Record):
     """Per-offset attribution attr(t, k) = Wx[:, x]^T g at offset k: signed and absolute means over positions."""
-    k: int
-    signed: float
-    unsigned: float
-    positions: int
+    k: int  # offset
+    signed: float  # mean attr(t, k)
+    unsigned: float  # mean |attr(t, k)|
+    positions: int  # t with offset k defined
 
 
 @dataclass(frozen=True)
 class NeuronGrad(Record):
     """A neuron and its gradient component g_t[j]."""
-    neuron: int
-    g: float
+    neuron: int  # j
+    g: float  # g_t[j]
 
 
 @dataclass(frozen=True)
 class OffsetAttr(Record):
     """attr(t, k) of a worked example: offset k, the byte's position, the byte, its character."""
-    k: int
-    position: int
-    byte: int
-    char: str
-    attr: float
+    k: int  # offset
+    position: int  # t - k
+    byte: int  # x_{t-k}
+    char: str  # display char
+    attr: float  # Wx[:, x]^T g
 
 
 @dataclass(frozen=True)
@@ -155,17 +155,17 @@ class WorkedExample(Record):
     """A worked example at position t: input x_t and target x_{t+1} (with characters), P(target), the argmax
     and whether it is the target, ||g_t||, the 5 largest |g_t| components, attr at every offset, and the
     offsets >= 1 with the largest signed and absolute attribution (None without any)."""
-    t: int
-    input: int
-    input_char: str
-    target: int
-    target_char: str
-    p_true: float
-    argmax: int
-    correct: bool
-    norm: float
-    top_neurons: tuple[NeuronGrad, ...]
-    offsets: tuple[OffsetAttr, ...]
+    t: int  # position
+    input: int  # x_t
+    input_char: str  # display char
+    target: int  # x_{t+1}
+    target_char: str  # display char
+    p_true: float  # P(x_{t+1})
+    argmax: int  # most probable byte
+    correct: bool  # argmax == x_{t+1}
+    norm: float  # ||g_t||
+    top_neurons: tuple[NeuronGrad, ...]  # 5 largest |g_t[j]|
+    offsets: tuple[OffsetAttr, ...]  # every offset k
     strongest_signed: OffsetAttr | None
     strongest_abs: OffsetAttr | None
 
@@ -174,12 +174,12 @@ class WorkedExample(Record):
 class SparseDiff(Record):
     """Seed 002's tables: the choices made, notes, gradient sparsity, backward norm growth (k = 0..norm_depth),
     per-offset input attribution, worked examples."""
-    choices: SparseDiffChoices
-    notes: list
-    gradient: GradientStats
-    norm_growth: tuple[NormRow, ...]
-    attribution: tuple[AttrRow, ...]
-    examples: tuple[WorkedExample, ...]
+    choices: SparseDiffChoices  # as made
+    notes: list  # quirks, in words
+    gradient: GradientStats  # sparsity of g_t
+    norm_growth: tuple[NormRow, ...]  # k = 0..norm_depth
+    attribution: tuple[AttrRow, ...]  # one row per offset
+    examples: tuple[WorkedExample, ...]  # worked examples
 
 
 def sparse_differentiation(model: ElmanRNN, xs, max_k: int = 8, norm_depth: int | None = None,

@@ -271,12 +271,12 @@ class SparsityRow(Record):
     """Active patterns per prediction at threshold tau: mean (paper: fl32 sum / m), median (paper: element
     m // 2), min, max; n_over_sig = mean / significant weights (paper: a ratio of counts over different sets,
     not a fraction); n_over_ids = mean / all IDs (corrected only)."""
-    tau: float
-    mean_n: float
-    median: float
-    min: int
-    max: int
-    n_over_sig: float
+    tau: float  # threshold
+    mean_n: float  # active patterns per prediction
+    median: float  # paper: element m // 2
+    min: int  # over predictions
+    max: int  # over predictions
+    n_over_sig: float  # mean_n / significant weights
     n_over_ids: float | None = key(omit_none=True, default=None)
 
 
@@ -284,11 +284,11 @@ class SparsityRow(Record):
 class ClassRow(Record):
     """Active patterns per prediction at tau by class (means) and the Wh share of all active patterns (None
     when none is active)."""
-    tau: float
-    mean_Wx: float
-    mean_Wh: float
-    mean_Wy: float
-    share_Wh: float | None
+    tau: float  # threshold
+    mean_Wx: float  # active Wx patterns per prediction
+    mean_Wh: float  # active Wh patterns per prediction
+    mean_Wy: float  # active Wy patterns per prediction
+    share_Wh: float | None  # Wh share of the active patterns
 
 
 @dataclass(frozen=True)
@@ -356,16 +356,16 @@ class Q1Sparsity(Record):
     """All tables of seed 000 / DEFINITIONS 1.1-1.7 in one `variant` (paper or corrected): notes on every quirk,
     the significant weights, the forward's bpc, the backward depth, the sparsity distribution and the class
     breakdown (one row per tau), never-active patterns, the depth profile (d = 0..max_depth), structure."""
-    variant: str
-    notes: list
-    significant: SignificantCounts
-    forward: ForwardStats
-    max_depth: int
-    distribution: tuple[SparsityRow, ...]
-    class_breakdown: tuple[ClassRow, ...]
-    never_active: NeverActive
-    depth_profile: tuple[DepthRow, ...]
-    structural: SparsityStructure
+    variant: str  # paper or corrected
+    notes: list  # quirks, in words
+    significant: SignificantCounts  # |w| > 0.01 per class
+    forward: ForwardStats  # bpc of the forward
+    max_depth: int  # backward depth
+    distribution: tuple[SparsityRow, ...]  # one row per tau
+    class_breakdown: tuple[ClassRow, ...]  # one row per tau
+    never_active: NeverActive  # patterns never above the threshold
+    depth_profile: tuple[DepthRow, ...]  # d = 0..max_depth
+    structural: SparsityStructure  # structure of the active sets
 
 
 def q1_sparsity(model: ElmanRNN, xs, variant: str = "paper", max_depth: int = MAX_DEPTH, taus=TAUS,
