@@ -1,4 +1,6 @@
 """What `satrnn explore` shows, computed once per (model, text) without any UI: the data model of the explorer.
+`compute` reads every analysis through its unit from the shared cache (`satrnn.cache.Results`), so the
+explorer shows exactly what the report and the ledger show.
 
 Alignment (DEFINITIONS 0): h_t is the state after reading x_t and predicts x_{t+1}; h before the first byte
 is 0. The per-neuron figures use the n-1 predicting states h_0..h_{n-2}, as the analysis modules do:
@@ -33,7 +35,7 @@ from satrnn.analyses.knockout import Roles, promotes_demotes
 from satrnn.analyses.saturation import flip_matrix
 from satrnn.automaton import cycles as cyc
 from satrnn.automaton.bitset import all_minus, to_hex, to_signs, unpack
-from satrnn.automaton.sign import SignAutomaton
+from satrnn.automaton.sign import SEMANTICS, SignAutomaton
 from satrnn.cache import Results
 from satrnn.ledger.claims import LedgerSummary
 from satrnn.rnn import elementary as em
@@ -387,7 +389,7 @@ def compute(model: ElmanRNN, xs, source: str = "", semantics: str = "exact", see
     from satrnn.commands.knockout import KNOCKOUT
     from satrnn.commands.margins import MARGINS
     from satrnn.commands.saturation import SATURATION
-    if semantics not in ("exact", "f32-seq"):
+    if semantics not in SEMANTICS:
         raise SatrnnInputError(f"semantics must be exact or f32-seq, got {semantics!r}")
     xs = as_bytes(xs)
     if xs.shape[0] < 3:
