@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -79,12 +80,22 @@ def cpu_seconds(fn):
     return time.perf_counter() - t0, time.process_time() - c0, out
 
 
-def run_cli(args, env=None) -> float:
-    t0 = time.perf_counter()
+def _children_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def run_cli_cpu(args, env=None) -> tuple[float, float]:
+    """(wall, CPU) seconds of `python -m satrnn ARGS` (CPU: user + system of the child, all its threads)."""
+    t0, c0 = time.perf_counter(), _children_cpu()
     r = subprocess.run([sys.executable, "-m", "satrnn", *args], capture_output=True, text=True, env=env)
     if r.returncode != 0:
         raise SystemExit(f"satrnn {' '.join(args)} failed: {r.stderr.strip()[-400:]}")
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, _children_cpu() - c0
+
+
+def run_cli(args, env=None) -> float:
+    return run_cli_cpu(args, env)[0]
 
 
 def baseline_env(commit: str, workdir: Path) -> dict:
@@ -95,11 +106,78 @@ def baseline_env(commit: str, workdir: Path) -> dict:
                    capture_output=True)
     shim = workdir / "shim" / "satrnn"
     shim.mkdir(parents=True)
-    for f in (wt / "satrnn").glob("*.py"):
-        (shim / f.name).symlink_to(f)
+    for f in (wt / "satrnn").iterdir():          # modules, and the app's subpackages where the commit has them
+        if f.name != "__pycache__" and (f.suffix == ".py" or f.is_dir()):
+            (shim / f.name).symlink_to(f)
     for layer in ("rnn", "automaton", "analyses"):
         (shim / layer).symlink_to(wt / layer)
     return dict(os.environ, PYTHONPATH=str(shim.parent), NUMBA_CACHE_DIR=str(workdir / "numba"))
+
+
+def states_and_eval(a, model, model_path: Path, td: Path) -> None:
+    """Parts 1 and 2 (module docstring), on a generated text of a.kb KB in td."""
+    text = td / "text.bin"
+    make_text(text, a.kb * 1024)
+    xs = np.fromfile(text, dtype=np.uint8)
+
+    # 1. states
+    W = fw.Weights.of(model)
+    H = model.H
+    hs = np.empty((fw.chunk_bytes(H), H), np.float32)
+    zs = np.empty((0, H), np.float32)
+
+    def old_states():
+        h, z = np.zeros(H, np.float32), np.empty(H, np.float32)
+        for s in range(0, xs.shape[0], hs.shape[0]):
+            _libm_states_chunk(W.WxT, W.WhT, W.bh, xs[s:s + hs.shape[0]], h, z, hs)
+        return h
+
+    def new_states():
+        h, z = np.zeros(H, np.float32), np.empty(H, np.float32)
+        for s in range(0, xs.shape[0], hs.shape[0]):
+            fw._states_chunk(W.WxT, W.WhT, W.bh, xs[s:s + hs.shape[0]], h, z, hs, zs, W.sem)
+        return h
+
+    old_states(), new_states()                          # compile
+    best = {}
+    for name, fn in (("libm", old_states), ("own", new_states)):
+        best[name] = min(cpu_seconds(fn)[0] for _ in range(3))
+    kbs = {k: a.kb * 1.024 / v for k, v in best.items()}
+    print(f"states on {a.kb} KB (one core): own tanh {kbs['own']:.0f} KB/s, host tanhf {kbs['libm']:.0f} KB/s: "
+          f"{best['libm'] / best['own']:.2f}x")
+
+    # 2. eval against the naive C forward
+    exe = td / "naive_forward"
+    subprocess.run(["cc", "-O2", "-o", str(exe), str(REPO / "benchmarks" / "naive_forward.c"), "-lm"], check=True)
+    out = subprocess.run([str(exe), str(model_path), str(text)], capture_output=True, text=True, check=True).stdout
+    c_bpc, c_sec = float(out.split()[1]), float(out.split()[3])
+    fw.evaluate(model, xs[:4096])
+    wall, cpu, r = cpu_seconds(lambda: fw.evaluate(model, xs))
+    cli = run_cli(["eval", str(model_path), str(text), "--json"])
+    print(f"eval on {a.kb} KB: naive C {c_sec:.2f} s (bpc {c_bpc:.12f}); satrnn evaluate {wall:.3f} s wall, "
+          f"{cpu:.3f} s CPU (bpc {r.bpc:.12f}): {c_sec / wall:.1f}x the naive C forward; `satrnn eval` "
+          f"command {cli:.2f} s with start-up ({c_sec / cli:.1f}x)")
+
+    # the readout's floor on this CPU: widening + adding alone
+    P = np.asarray(model.Wy.T, dtype=np.float32, order="C")
+    L = np.empty(256)
+    _widen_add_floor(P, L, 10)
+    rows = 20000
+    t_floor = min(cpu_seconds(lambda: _widen_add_floor(P, L, rows))[1] for _ in range(3)) / rows
+    costs = np.empty(rows)
+    V = np.ascontiguousarray(np.tanh(np.random.default_rng(1).standard_normal((rows, H))).astype(np.float32))
+    numba.set_num_threads(1)
+    fw._readout(W.WyT, W.by, V[:10], xs[:10], True, costs, np.empty((0, 256)))
+    t_ro = min(cpu_seconds(lambda: fw._readout(W.WyT, W.by, V, xs[:rows], True, costs,
+                                               np.empty((0, 256))))[1] for _ in range(3)) / rows
+    t_st = best["own"] / xs.shape[0]
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    ncpu = min(2, os.cpu_count() or 1)
+    print(f"per prediction (CPU, one core): recurrence {1e6 * t_st:.2f} us, readout {1e6 * t_ro:.2f} us, of which "
+          f"the widen+add floor {1e6 * t_floor:.2f} us; floor of a {ncpu}-core eval "
+          f"{(t_st + t_floor) / ncpu * 1e6:.2f} us/byte = {c_sec / xs.shape[0] / ((t_st + t_floor) / ncpu):.1f}x "
+          f"the naive C forward; achieved {c_sec / wall:.1f}x")
+
 
 
 def main() -> None:
@@ -108,97 +186,43 @@ def main() -> None:
     ap.add_argument("--margins-kb", type=int, default=64)
     ap.add_argument("--baseline", default="ce21a50")
     ap.add_argument("--eval-mb", type=float, default=0)
+    ap.add_argument("--margins-repeats", type=int, default=2)
+    ap.add_argument("--skip-eval", action="store_true", help="only the margins comparison")
     a = ap.parse_args()
     model_path = DATA / "sat_model.bin"
     model = load_model(model_path)
     print(f"load average {os.getloadavg()[0]:.2f}; numba threads {numba.get_num_threads()}")
     with tempfile.TemporaryDirectory() as td:
         td = Path(td)
-        text = td / "text.bin"
-        make_text(text, a.kb * 1024)
-        xs = np.fromfile(text, dtype=np.uint8)
 
-        # 1. states
-        W = fw.Weights.of(model)
-        H = model.H
-        hs = np.empty((fw.chunk_bytes(H), H), np.float32)
-        zs = np.empty((0, H), np.float32)
-
-        def old_states():
-            h, z = np.zeros(H, np.float32), np.empty(H, np.float32)
-            for s in range(0, xs.shape[0], hs.shape[0]):
-                _libm_states_chunk(W.WxT, W.WhT, W.bh, xs[s:s + hs.shape[0]], h, z, hs)
-            return h
-
-        def new_states():
-            h, z = np.zeros(H, np.float32), np.empty(H, np.float32)
-            for s in range(0, xs.shape[0], hs.shape[0]):
-                fw._states_chunk(W.WxT, W.WhT, W.bh, xs[s:s + hs.shape[0]], h, z, hs, zs, W.sem)
-            return h
-
-        old_states(), new_states()                          # compile
-        best = {}
-        for name, fn in (("libm", old_states), ("own", new_states)):
-            best[name] = min(cpu_seconds(fn)[0] for _ in range(3))
-        kbs = {k: a.kb * 1.024 / v for k, v in best.items()}
-        print(f"states on {a.kb} KB (one core): own tanh {kbs['own']:.0f} KB/s, host tanhf {kbs['libm']:.0f} KB/s: "
-              f"{best['libm'] / best['own']:.2f}x")
-
-        # 2. eval against the naive C forward
-        exe = td / "naive_forward"
-        subprocess.run(["cc", "-O2", "-o", str(exe), str(REPO / "benchmarks" / "naive_forward.c"), "-lm"], check=True)
-        out = subprocess.run([str(exe), str(model_path), str(text)], capture_output=True, text=True, check=True).stdout
-        c_bpc, c_sec = float(out.split()[1]), float(out.split()[3])
-        fw.evaluate(model, xs[:4096])
-        wall, cpu, r = cpu_seconds(lambda: fw.evaluate(model, xs))
-        cli = run_cli(["eval", str(model_path), str(text), "--json"])
-        print(f"eval on {a.kb} KB: naive C {c_sec:.2f} s (bpc {c_bpc:.12f}); satrnn evaluate {wall:.3f} s wall, "
-              f"{cpu:.3f} s CPU (bpc {r.bpc:.12f}): {c_sec / wall:.1f}x the naive C forward; `satrnn eval` "
-              f"command {cli:.2f} s with start-up ({c_sec / cli:.1f}x)")
-
-        # the readout's floor on this CPU: widening + adding alone
-        P = np.asarray(model.Wy.T, dtype=np.float32, order="C")
-        L = np.empty(256)
-        _widen_add_floor(P, L, 10)
-        rows = 20000
-        t_floor = min(cpu_seconds(lambda: _widen_add_floor(P, L, rows))[1] for _ in range(3)) / rows
-        costs = np.empty(rows)
-        V = np.ascontiguousarray(np.tanh(np.random.default_rng(1).standard_normal((rows, H))).astype(np.float32))
-        numba.set_num_threads(1)
-        fw._readout(W.WyT, W.by, V[:10], xs[:10], True, costs, np.empty((0, 256)))
-        t_ro = min(cpu_seconds(lambda: fw._readout(W.WyT, W.by, V, xs[:rows], True, costs,
-                                                   np.empty((0, 256))))[1] for _ in range(3)) / rows
-        t_st = best["own"] / xs.shape[0]
-        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-        ncpu = min(2, os.cpu_count() or 1)
-        print(f"per prediction (CPU, one core): recurrence {1e6 * t_st:.2f} us, readout {1e6 * t_ro:.2f} us, of which "
-              f"the widen+add floor {1e6 * t_floor:.2f} us; floor of a {ncpu}-core eval "
-              f"{(t_st + t_floor) / ncpu * 1e6:.2f} us/byte = {c_sec / xs.shape[0] / ((t_st + t_floor) / ncpu):.1f}x "
-              f"the naive C forward; achieved {c_sec / wall:.1f}x")
+        if not a.skip_eval:
+            states_and_eval(a, model, model_path, td)
 
         # 3. margins, against the baseline commit
         mtext = td / "mtext.bin"
         make_text(mtext, a.margins_kb * 1024, seed=1)
-        run_cli(["margins", str(model_path), str(mtext), "--json"])              # compile
-        t_new = min(run_cli(["margins", str(model_path), str(mtext), "--json"]) for _ in range(2))
-        line = f"margins on {a.margins_kb} KB: {a.margins_kb * 1.024 / t_new:.0f} KB/s"
+        margins_args = ["margins", str(model_path), str(mtext), "--json"]
+        run_cli(margins_args)                                                    # compile
+        if not a.baseline:
+            t_new, c_new = min(run_cli_cpu(margins_args) for _ in range(2))
+            line = f"margins on {a.margins_kb} KB: {a.margins_kb * 1.024 / t_new:.0f} KB/s wall ({c_new:.1f} s CPU)"
         if a.baseline:
             env = baseline_env(a.baseline, td)
             try:
-                def old_margins():
-                    t0 = time.perf_counter()
-                    r = subprocess.run([sys.executable, "-m", "satrnn", "margins", str(model_path), str(mtext),
-                                        "--json"], capture_output=True, text=True, env=env)
-                    if r.returncode:
-                        raise SystemExit(r.stderr[-400:])
-                    return time.perf_counter() - t0
-                old_margins()
-                t_old = min(old_margins() for _ in range(2))
-                line += f"; {a.baseline}: {a.margins_kb * 1.024 / t_old:.0f} KB/s: {t_old / t_new:.2f}x"
+                run_cli_cpu(margins_args, env)                                   # compile
+                new_runs, old_runs = [], []
+                for _ in range(a.margins_repeats):   # interleaved, so that a load change hits both alike
+                    new_runs.append(run_cli_cpu(margins_args))
+                    old_runs.append(run_cli_cpu(margins_args, env))
+                (t_new, c_new), (t_old, c_old) = min(new_runs), min(old_runs)
+                line = (f"margins on {a.margins_kb} KB (best of {a.margins_repeats}, interleaved): "
+                        f"{a.margins_kb * 1.024 / t_new:.0f} KB/s wall ({c_new:.1f} s CPU); {a.baseline}: "
+                        f"{a.margins_kb * 1.024 / t_old:.0f} KB/s wall ({c_old:.1f} s CPU): "
+                        f"{t_old / t_new:.2f}x wall, {c_old / c_new:.2f}x CPU")
             finally:
                 subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(td / "baseline")],
                                capture_output=True)
-        print(line + " (wall, with start-up)")
+        print(line + " (with start-up)")
 
         if a.eval_mb:
             big = td / "big.bin"
