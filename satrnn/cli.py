@@ -12,6 +12,7 @@ import pkgutil
 import sys
 import warnings
 
+import satrnn
 from satrnn import commands
 from satrnn.clikit import err_console, guard_paths, set_run_settings
 from satrnn.rnn.errors import SatrnnInputError
@@ -27,6 +28,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="satrnn", description="Exact simulator and analysis toolkit for a trained "
                      "character-level Elman RNN, its Universal Model and its sign automaton.")
+    parser.add_argument("--version", action="version", version=f"satrnn {satrnn.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{commands.__name__}.{info.name}")
