@@ -1,8 +1,9 @@
 """`satrnn iso MODEL TEXT`: is the UM computed from the pattern table isomorphic to the RNN, to the bit?
 
 Compares the UM forward (probability domain, from the patterns) with the reference RNN forward at the same
-precision: every neuron-step's sign, the states, the bpc (tolerance 1e-9) and the weight round trip. The
-verdict is data: exit 0 either way, unless --strict (exit 1 when not isomorphic).
+precision: every neuron-step's sign, the states, the bpc (tolerance 1e-9) and the weight round trip. A
+verification command: exit 0 when isomorphic, 1 when not (the verdict and its evidence are printed, or in
+--json, either way); --strict is accepted for compatibility and changes nothing.
 """
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ def register(sub) -> None:
                    help="pattern-count threshold, strength > W (default 0.01)")
     p.add_argument("--unclamped", action="store_true",
                    help="cost -ln P / ln 2 without the 1e-30 floor (q1_sparsity's convention), for both")
-    p.add_argument("--strict", action="store_true", help="exit 1 when the verdict is not isomorphic")
+    p.add_argument("--strict", action="store_true",
+                   help="(kept for compatibility: iso always exits 1 when the verdict is not isomorphic)")
     add_json_flag(p)
     p.set_defaults(func=run)
 
@@ -57,7 +59,7 @@ def run(args) -> int:
         emit_json(r)
     else:
         _print(r)
-    return 1 if (args.strict and not r["isomorphic"]) else 0
+    return 0 if r["isomorphic"] else 1   # exit 1: the check failed (the verdict is printed either way)
 
 
 def _print(r: dict) -> None:
