@@ -177,6 +177,21 @@ def _paper(model, xs, args, budget) -> dict:
     return {"paper_compatible": paper, "brent_same_starts": honest}
 
 
+def class_lines(classes, most: int = 12) -> list[str]:
+    """The paper's final-state classes, one line per class size: classes of the same size are listed together
+    (50 singleton classes are one line, not 50 identical ones)."""
+    groups: dict[int, list] = {}
+    for c in classes:
+        groups.setdefault(int(c["size"]), []).append(c)
+    lines = []
+    for size, cs in sorted(groups.items(), key=lambda kv: -kv[0]):
+        trials = ", ".join(str(c["first_trial"]) for c in cs[:most]) + (", ..." if len(cs) > most else "")
+        each = f"{size} trial{'s' if size != 1 else ''} ({cs[0]['percent']:.0f}%)"
+        lines.append(f"class of trial {trials}: {each}" if len(cs) == 1 else
+                     f"{len(cs)} classes of {each} each, first trials {trials}")
+    return lines
+
+
 def _print_paper(p):
     a = p["paper_compatible"]
     console.print(f"[bold]Paper-compatible[/bold] (q1_bool_attractor 4.3/4.4, f32-seq, srand({a['seed']}), input "
@@ -184,8 +199,8 @@ def _print_paper(p):
     console.print(f"  4.3: {a['unique_final_states']} unique final states out of {a['trials']} after "
                   f"{a['steps']} steps; fixed points reached {a['fixed_points_reached']}; mean convergence step "
                   f"{a['mean_convergence']:.1f} ({a['steps']} = never)")
-    for c in a["classes"][:10]:
-        console.print(f"       class of trial {c['first_trial']}: {c['size']} trial(s) ({c['percent']:.0f}%)")
+    for line in class_lines(a["classes"]):
+        console.print("       " + line, markup=False, highlight=False)
     per = a["cycle_period"]
     console.print(f"  4.4: period {per}" + (" (no cycle <= 100)" if per == 0 else "")
                   + f" after {a['warmup']} warm-up steps")

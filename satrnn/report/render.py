@@ -343,11 +343,12 @@ def knockout(rep: dict, top: int = 30, sign_top: int = 20) -> Group:
                            f"trajectory ({100 * ko.exact_cell_fraction:.4f}% exact logit cells)")]
     dmax = float(ko.delta.max())
     t = Table(title="Single-neuron readout knockout (Wy column zeroed), by delta bpc", title_justify="left")
-    for c in ("rank", "neuron", "bpc", "delta", "", "|Wy col|", "mean|h|"):
-        t.add_column(c, justify="left" if c == "" else "right")
+    for c in ("rank", "neuron", "bpc", "delta", "", "|Wy col|", "mean|h|"):   # the bar column crops, never "…"
+        t.add_column(c, justify="left" if c == "" else "right", overflow="crop" if c == "" else "ellipsis",
+                     no_wrap=c == "")
     for r, j in enumerate(ko.order[:top]):
         d = float(ko.delta[j])
-        t.add_row(str(r), f"h{j}", f"{ko.bpc_ko[j]:.4f}", f"{d:+.4f}", _ko_bar(d, dmax),
+        t.add_row(str(r + 1), f"h{j}", f"{ko.bpc_ko[j]:.4f}", f"{d:+.4f}", _ko_bar(d, dmax),
                   f"{ko.wy_col_norm[j]:.2f}", f"{ko.mean_abs_h[j]:.3f}")
     parts.append(t)
     parts.append(Text("ties in the ranking: " + (", ".join(str(g) for g in ko.ties) if ko.ties else "none")))
@@ -377,7 +378,7 @@ def knockout(rep: dict, top: int = 30, sign_top: int = 20) -> Group:
     for c in ("neuron", "bpc", "delta", "knockout rank"):
         t.add_column(c, justify="right")
     for j in so["order"][:sign_top]:
-        t.add_row(f"h{j}", f"{so['bpc'][j]:.4f}", f"{so['sd'][j]:+.4f}", str(int(ko.rank[j])))
+        t.add_row(f"h{j}", f"{so['bpc'][j]:.4f}", f"{so['sd'][j]:+.4f}", str(int(ko.rank[j]) + 1))
     parts.append(t)
     return Group(*parts)
 
