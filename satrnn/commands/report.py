@@ -1,20 +1,21 @@
 """`satrnn report [MODEL TEXT]`: every analysis in one rich report, with JSON, SVG and HTML exports."""
 from __future__ import annotations
 
-import io
+import os
 from pathlib import Path
 
-from rich.console import Console
 from rich.rule import Rule
 
 from satrnn.clikit import (
     StagedOutputs,
     add_model_text_args,
     check_writable,
+    console,
     declare_outputs,
     emit_json,
     err_console,
     load_model_text_args,
+    saving_console,
     to_json,
     write_file,
 )
@@ -57,7 +58,9 @@ def run(args) -> int:
     if args.sections is None:  # first run on a fresh machine: compile the report's kernels in parallel
         ensure_compiled(show_progress=True)
     json_stdout = args.json == "-"
-    source_args = () if args.model is None else tuple(a for a in (args.model, args.text) if a is not None)
+    # commands the report prints name the files by absolute path: they run as printed from any folder
+    source_args = () if args.model is None else tuple(os.path.abspath(a) for a in (args.model, args.text)
+                                                      if a is not None)
     rends, data = build_report(model, xs, sections=sections, show_progress=True, source_args=source_args)
     source = (f"{Path(args.model).name}, {Path(args.text).name}" if args.model is not None
               else "the bundled default model and corpus")
@@ -65,11 +68,14 @@ def run(args) -> int:
            "bytes": int(xs.shape[0]), "H": model.H, "sections": data}
     if json_stdout:
         emit_json(doc)
-    if not json_stdout or args.svg or args.html:
-        # with JSON on stdout the tables are rendered only into the SVG/HTML exports
-        con = Console(record=bool(args.svg or args.html), file=io.StringIO() if json_stdout else None)
-        con.print(Rule(f"satrnn report — {source}: H = {model.H}, {xs.shape[0]:,} bytes", style="bold"))
-        for r in rends:
+    title = Rule(f"satrnn report — {source}: H = {model.H}, {xs.shape[0]:,} bytes", style="bold")
+    if not json_stdout:   # the terminal (or a pipe: wide enough that nothing is cut, clikit.PIPE_WIDTH)
+        for r in (title, *rends):
+            console.print(r)
+    if args.svg or args.html:
+        # exports are rendered on their own, at a fixed width: the same file whatever terminal ran the command
+        con = saving_console()
+        for r in (title, *rends):
             con.print(r)
     with StagedOutputs():  # every export or none
         if args.svg:

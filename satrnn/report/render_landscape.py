@@ -62,6 +62,13 @@ def _render_exact(r: ExactLandscape, max_rows: int) -> list:
 
 
 def _render_estimated(r: EstimatedLandscape, max_rows: int) -> list:
+    if not r.attractors:   # nothing to tabulate, no entropy to print: say what was searched
+        return [Text.from_markup(
+            f"[bold]Estimated landscape[/bold]: {r.starts:,} random starts (seed(s) "
+            f"{', '.join(str(s) for s in r.seeds[:4])}{' ...' if len(r.seeds) > 4 else ''}), H = {r.H}, pins "
+            f"{_pins(r.pins)}, input {input_label(r.seq)}, {r.semantics}: [bold]no start closed a cycle[/bold] "
+            f"within {r.budget:,} steps ({r.steps:,} steps in {r.seconds:.2f} s, "
+            f"{(r.steps_per_second or 0):,.0f} steps/s), so no attractor and no basin entropy can be given")]
     lo, hi = r.basin_entropy_ci
     head = Text.from_markup(
         f"[bold]Estimated landscape[/bold]: {r.starts:,} random starts (seed(s) "
@@ -107,6 +114,21 @@ def render_landscape(result, sensitivity: Sensitivity | None = None, max_rows: i
     if sensitivity is not None:
         parts.append(_render_sensitivity(sensitivity))
     return Group(*parts)
+
+
+def landscape_report(ctx):
+    """(renderable, dict): the report's landscape section from the shared context: the landscape under the
+    text's most used byte (memoised with `satrnn.figures.catalog.text_landscape`), the command that repeats
+    it with the real model path, and, for the default model, the precomputed landscapes (re-verified)."""
+    from satrnn.figures.catalog import text_landscape as memo_landscape
+    from satrnn.report.render_known import known_landscape_part
+    result, sens, data = memo_landscape(ctx)
+    parts = [render_landscape(result, sens, max_rows=8), Text(f"same analysis: {data['command']}", style="cyan")]
+    more, known = known_landscape_part(ctx, data["input"])
+    parts += more
+    if known is not None:
+        data = data | {"known": known}
+    return Group(*parts), data
 
 
 def landscape_section(model, xs, **options):

@@ -213,16 +213,23 @@ def sec_cycles(ctx: LedgerContext):
     data = sv.as_dict() | {"command": cmd}
     head = Text(f"{sv.starts} random starts (seed {sv.seed}) x {len(sv.inputs)} most used bytes, "
                 f"{sv.budget:,} steps each, {sv.semantics} semantics")
-    return Group(head, kv_table(rows), render.cycles(sv.summary(), most=12)), data
+    from satrnn.report.render_known import known_cycles_part
+    known_parts, known = known_cycles_part(ctx)   # the default model's precomputed cycles, re-verified now
+    if known is not None:
+        data["known"] = known
+        if known.get("failures"):
+            data["failures"] = known["failures"]
+    return Group(head, kv_table(rows), render.cycles(sv.summary(), most=12), *known_parts), data
 
 
 @section("landscape", "Attractor landscape", analysis="automaton.landscape.estimate_landscape",
          renderer="satrnn.report.render_landscape.render_landscape", background=True)
 def sec_landscape(ctx: LedgerContext):
-    """The landscape under the text's most used byte (render_landscape.landscape_section): exact for small H,
-    else estimated from seeded starts with basin-fraction and entropy intervals and the unresolved count."""
-    from satrnn.report.render_landscape import landscape_section
-    return landscape_section(ctx.model, ctx.xs)
+    """The landscape under the text's most used byte (render_landscape.landscape_report): exact for small H,
+    else estimated from seeded starts with basin-fraction and entropy intervals and the unresolved count; for
+    the default model also its precomputed landscapes, re-verified."""
+    from satrnn.report.render_landscape import landscape_report
+    return landscape_report(ctx)
 
 
 @section("knockout", "Knockout and redux", analysis="analyses.knockout.neurons_report",
