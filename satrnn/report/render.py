@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from satrnn.ledger.claims import VERDICTS
+from satrnn.ledger.display import difference_text, measured_text
 from satrnn.rnn.text import display_byte
 
 BAR = 40
@@ -91,9 +92,8 @@ class LedgerTable:
         for r in self.records:
             v = r["verdict"]
             extra = ""
-            if v == "differs":
-                extra = (f"Δ = {fmt(r['difference'])} (tol {r['tolerance']})" if r["difference"] is not None
-                         else f"expected {r['tolerance']}")
+            if v == "differs":   # the difference and the tolerance, in the paper's unit
+                extra = difference_text(r)
             elif v in ("not measurable", "failed"):
                 extra = r["reason"] or ""
             elif v == "not applicable":
@@ -103,7 +103,7 @@ class LedgerTable:
             claim = Text(r["id"], style="bold")
             if wide:
                 claim += Text("\n" + r["statement"], style="dim")
-            t.add_row(claim, Text(r["paper_value"]), Text(fmt(r["measured"])),
+            t.add_row(claim, Text(r["paper_value"]), Text(measured_text(r)),
                       Text(v if wide else SHORT_VERDICT.get(v, v), style=VERDICT_STYLE[v]), Text(extra))
         yield t
 

@@ -26,7 +26,8 @@ from rich.text import Text
 
 from satrnn.analyses import boolean_figures
 from satrnn.automaton import slices
-from satrnn.ledger.claims import VERIFY_PUBLISHED, NotAvailable, Subject
+from satrnn.ledger.claims import NotAvailable, Subject
+from satrnn.ledger.display import difference_text, measured_text
 from satrnn.ledger.measures import LedgerContext, redux_param_count, run_ledger
 from satrnn.report import render
 from satrnn.report.render import (  # noqa: F401 - re-exported
@@ -301,8 +302,8 @@ def sec_attribution(ctx: LedgerContext):
 @section("ledger", "Claims ledger", analysis="satrnn.ledger.measures.run_ledger")
 def sec_ledger(ctx: LedgerContext):
     """On the published weights and text: the verdict summary, every claim that differs, and why claims are not
-    measurable. On another model or text: a notice (claims skipped, the command that checks them on the
-    published weights) and the model's own value of each distinct measurement, without paper verdicts."""
+    measurable. On another model or text: a short summary (satrnn.report.ledger_summary): counts that account
+    for every claim, the command that checks them on the published files, this model's headline values."""
     records, summary = run_ledger(ctx.model, ctx.xs, ctx=ctx, show_progress=False)
     subject = Subject.of(ctx.model, ctx.xs)
     failed = [r for r in records if r["verdict"] == "failed"]
@@ -313,43 +314,20 @@ def sec_ledger(ctx: LedgerContext):
             "weights_sha256": subject.weights_sha256, "text_sha256": subject.text_sha256}
     if failed:
         data["failures"] = [f"claim {r['id']}: {r['reason']}" for r in failed]
-    if not subject.published:
-        na = [r for r in records if r["verdict"] == "not applicable"]
-        what = ("weights" if not subject.published_weights else "") + \
-               (" and text" if not subject.published_weights and not subject.published_text else
-                "text" if not subject.published_text else "")
-        parts.append(Panel(Text(f"These are not the published {what} the seeds' claims describe (weights sha256 "
-                                f"{subject.weights_sha256[:16]}…, text sha256 {subject.text_sha256[:16]}…). "
-                                f"{len(na)} of {len(records)} claims are not applicable here and were not judged; "
-                                f"check them on the published weights with:\n  {VERIFY_PUBLISHED}",
-                                style="yellow"), title="claims not applicable", title_align="left",
-                           border_style="yellow"))
-        judged = [r for r in records if r["verdict"] in ("reproduced", "differs")]
-        if judged:
-            parts.append(Text(f"{len(judged)} claims that depend only on what is published here were judged: "
-                              + ", ".join(f"{sum(r['verdict'] == v for r in judged)} {v}"
-                                          for v in ("reproduced", "differs"))))
-        t = Table(title="This model's own values of the ledger's measurements (no paper values)",
-                  title_justify="left", expand=True)
-        t.add_column("measurement", overflow="fold", ratio=3)
-        t.add_column("value", justify="right", overflow="fold", ratio=2)
-        seen: set = set()
-        for r in records:
-            m = r["measurement"]
-            if m is None or m in seen or r["measured"] is None:
-                continue
-            seen.add(m)
-            t.add_row(Text(m), Text(fmt(r["measured"])))
-        parts.append(t)
-        return Group(*parts), data
+    if not subject.published:   # a short summary: counts for every claim, the command, this model's values
+        from satrnn.report.ledger_summary import ledger_summary
+        more, extra = ledger_summary(records, summary, subject)
+        data |= extra
+        return Group(*parts, *more), data
     differs = [r for r in records if r["verdict"] == "differs"]
     t = Table(title="Claims that differ (all of them; `satrnn verify` lists every claim)", title_justify="left",
               expand=True)
     t.add_column("claim", overflow="fold", ratio=3)
     t.add_column("paper", justify="right", overflow="fold", ratio=1)
     t.add_column("measured", justify="right", overflow="fold", ratio=1)
-    for r in differs:
-        t.add_row(Text(r["id"]), Text(r["paper_value"]), Text(fmt(r["measured"])))
+    t.add_column("difference (tolerance)", overflow="fold", ratio=2)
+    for r in differs:   # digits enough to see why it differs, in the paper's unit (satrnn.ledger.display)
+        t.add_row(Text(r["id"]), Text(r["paper_value"]), Text(measured_text(r)), Text(difference_text(r)))
     nm: dict[str, int] = {}
     for r in records:
         if r["verdict"] == "not measurable":
