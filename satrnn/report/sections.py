@@ -204,7 +204,8 @@ def sec_cycles(ctx: LedgerContext):
     rows = [("searches (start x input)", f"{sv.jobs:,}: {sv.resolved:,} closed a cycle "
                                          f"({100 * sv.resolved_fraction:.0f}% resolved)"),
             ("distinct cycles", fmt(len(sv.cycles)) + (f", periods {fmt(sv.periods[:10])}" +
-                                                       (" …" if len(sv.periods) > 10 else "") if sv.cycles else "")),
+                                                       (f" and {len(sv.periods) - 10} more (--json)"
+                                                        if len(sv.periods) > 10 else "") if sv.cycles else "")),
             ("steps simulated", f"{sv.total_steps:,} in {sv.kernel_seconds:.2f} s of kernel time"
                                 + (f" ({rate:,.0f} steps/s)" if rate else ""))]
     if not sv.cycles:
@@ -332,10 +333,9 @@ def sec_ledger(ctx: LedgerContext):
     for r in records:
         if r["verdict"] == "not measurable":
             key = re.split(r":|;| \(", r["reason"] or "")[0]
-            key = key if len(key) <= 60 else key[:59] + "…"
             nm[key] = nm.get(key, 0) + 1
     t2 = Table(title="Why claims are not measurable", title_justify="left")
-    t2.add_column("reason", overflow="fold")
+    t2.add_column("reason", overflow="fold", max_width=100)
     t2.add_column("claims", justify="right")
     for k, v in sorted(nm.items(), key=lambda kv: -kv[1]):
         t2.add_row(Text(k), str(v))
