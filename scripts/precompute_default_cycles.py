@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -109,7 +108,10 @@ def main() -> int:
         print(f"{label}: {resolved} of {starts} starts closed a cycle, {len(job.reps)} attractor(s), "
               f"{job.steps:,} steps in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
 
-    generated = "python scripts/precompute_default_cycles.py " + " ".join(shlex.quote(v) for v in sys.argv[1:])
+    opts = [f"--starts {a.starts}", f"--budget {a.budget}", f"--landscape-starts {a.landscape_starts}",
+            f"--landscape-budget {a.landscape_budget}", f"--cycle-landscape-starts {a.cycle_landscape_starts}",
+            f"--max-cycle-landscapes {a.max_cycle_landscapes}", f"--seed {a.seed}"]
+    generated = "python scripts/precompute_default_cycles.py " + " ".join(opts)   # every option, not --out
     known = KnownCycles(weights_sha256=digest, semantics=SEMANTICS, generated_by=generated.strip(),
                         searches=tuple(searches), cycles=tuple(cycles), landscape_jobs=tuple(jobs))
     Path(a.out).write_text(_dumps(known.as_dict()), encoding="utf-8")

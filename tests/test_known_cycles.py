@@ -44,7 +44,7 @@ def test_known_cycles_belong_to_the_shipped_default_model(default, known):
 
 def test_every_known_cycle_verifies_and_a_wrong_one_does_not(default, known):
     A = SignAutomaton.from_model(default[0], "exact")
-    for c in known.cycles:
+    for c in known.distinct():
         v = verify_cycle(A, c)
         assert v.ok, (c, v.problem)
     c = known.cycles[0]
@@ -65,7 +65,7 @@ def test_default_model_report_shows_cycles_and_no_nan(default, known, capsys):
     assert not cyc["failed"] and not land["failed"]
     verified = [c for c in cyc["known"]["cycles"] if c["verified"]]
     assert len(cyc["cycles"]) + len(verified) >= 1
-    assert len(verified) == len(known.cycles)
+    assert len(verified) == len(known.distinct())
     buf = io.StringIO()
     con = Console(file=buf, width=160, color_system=None)
     for r in rends:
@@ -75,8 +75,10 @@ def test_default_model_report_shows_cycles_and_no_nan(default, known, capsys):
     assert "re-verified" in text and known.cycles[0].smallest_state in text
     for s in known.searches:
         assert s.command in text.replace("│\n│", " ") or s.command.split(" --")[0] in text
-    if not land["n_attractors"]:   # nothing found: said plainly, with no empty table
-        assert "no start closed a cycle" in text and "Attractors (basin fraction" not in text
+    if not land["n_attractors"]:   # nothing found here: said plainly, with no empty table (tables below are the
+        live = text.split("Attractor landscape")[1].split("Precomputed landscape")[0]   # precomputed ones)
+        assert "no start closed a cycle" in live and "Attractors (basin fraction" not in live
+        assert land["known"]["landscapes"], "the precomputed landscapes are shown"
     # the section's own command runs as printed (the default model: no MODEL) and gives the section's result
     cmd = shlex.split(land["command"])
     assert cmd[:2] == ["satrnn", "landscape"] and "MODEL" not in cmd
@@ -84,3 +86,14 @@ def test_default_model_report_shows_cycles_and_no_nan(default, known, capsys):
     out = json.loads(capsys.readouterr().out)
     assert (out["n_attractors"], out["unresolved"], out["steps"]) == (land["n_attractors"], land["unresolved"],
                                                                       land["steps"])
+
+
+def test_default_model_figures_show_the_known_cycles(default, known):
+    from satrnn.figures.catalog import draw
+    from satrnn.ledger.measures import LedgerContext
+    ctx = LedgerContext(*default)
+    ctx.source_args = ()
+    fig, _ = draw("cycles", ctx, "the default model")
+    assert len(fig.axes[0].collections) >= len(known.distinct())  # one marker per cycle (legend proxies add more)
+    fig, _ = draw("basins", ctx, "the default model")                # the precomputed landscape when none here
+    assert "attractor" in fig.axes[0].get_title(loc="left")

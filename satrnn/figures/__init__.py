@@ -90,6 +90,7 @@ def freeze_layout(fig) -> None:
     depend on how often the figure was drawn before and in which format."""
     from matplotlib.layout_engine import ConstrainedLayoutEngine, TightLayoutEngine
     if isinstance(fig.get_layout_engine(), (ConstrainedLayoutEngine, TightLayoutEngine)):
+        fig.draw_without_rendering()   # twice: the second pass sees legends and labels placed by the first
         fig.draw_without_rendering()
         fig.set_layout_engine("none")
 

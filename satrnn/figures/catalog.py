@@ -96,14 +96,14 @@ def cycle_survey(ctx):
 
 
 def verified_known(ctx):
-    """(KnownCycles or None, [VerifiedCycle]) for this model: every precomputed cycle checked once."""
+    """(KnownCycles or None, [VerifiedCycle]) for this model: every distinct precomputed cycle checked once."""
     from satrnn.report.known_cycles import load_known, verify_cycle
 
     def build():
         k = load_known(ctx.model, "exact")
         if k is None:
             return None, []
-        return k, [verify_cycle(ctx.automaton("exact"), c) for c in k.cycles]
+        return k, [verify_cycle(ctx.automaton("exact"), c) for c in k.distinct()]
     return ctx.memo("known_cycles", build)
 
 
@@ -122,11 +122,13 @@ def text_landscape(ctx):
 @figure("cycles", "Cycle periods vs transients per input", plots.cycle_periods)
 def _cycles(ctx, seed):
     sv = cycle_survey(ctx)
-    rows = [{"input": c.input, "period": c.period, "transient": c.transient, "search": "report's search"}
+    rows = [{"input": c.input, "period": c.period, "transient": c.transient, "search": "the report's search"}
             for c in sv.cycles]
-    _, verified = verified_known(ctx)
+    live = {(c.input, c.smallest_state) for c in sv.cycles}
+    _, verified = verified_known(ctx)   # the precomputed ones not found again here, each re-verified
     rows += [{"input": v.cycle.input, "period": v.cycle.period, "transient": v.cycle.transient,
-              "search": f"precomputed ({v.cycle.search})"} for v in verified if v.ok]
+              "search": "a precomputed search"} for v in verified
+             if v.ok and (v.cycle.input, v.cycle.smallest_state) not in live]
     if not rows:
         raise NothingToShow(f"no cycle: {sv.jobs} searches ({sv.starts} starts x {len(sv.inputs)} inputs, "
                             f"{sv.budget:,} steps each) closed none")
@@ -138,12 +140,15 @@ def _basins(ctx, seed):
     result, _, _ = text_landscape(ctx)
     if result.attractors:
         return [((result,), {})]
+    # nothing found here: the precomputed landscape under this byte, else under another byte (verified cycles)
     known, verified = verified_known(ctx)
-    x = int(result.seq[0]) if len(result.seq) == 1 else None
-    pre = known.landscape() if known is not None else None
-    if pre is not None and x is not None and pre.seq == (x,) and pre.attractors and \
-            all(v.ok for v in verified if v.cycle.search == "landscape"):
-        return [((pre,), {})]
+    if known is not None and all(v.ok for v in verified):
+        x = int(result.seq[0]) if len(result.seq) == 1 else None
+        inputs = ([x] if x is not None else []) + sorted({j.seq[0] for j in known.landscape_jobs if len(j.seq) == 1})
+        for b in inputs:
+            pre = known.landscape(b)
+            if pre is not None and pre.attractors:
+                return [((pre,), {"note": f"precomputed: {known.landscape_search(b).command}"})]
     raise NothingToShow(f"no attractor: none of the {result.starts} starts closed a cycle within "
                         f"{result.budget:,} steps under byte 0x{result.seq[0]:02x}")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import textwrap
 from collections.abc import Mapping
 
 import numpy as np
@@ -53,6 +54,15 @@ def _get(result, name: str, default=None):
     if isinstance(result, Mapping):
         return result.get(name, default)
     return getattr(result, name, default)
+
+
+def _plain_log_ticks(axis) -> None:
+    """Log-axis ticks at 1, 2 and 5 times powers of ten, labelled as plain numbers (10,000, 20,000, ...), no
+    labels on the minor ticks (they overlap when the axis spans less than a decade)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def byte_label(x: int) -> str:
@@ -246,16 +256,20 @@ def cycle_periods(cycles, ax=None, *, subject: str | None = None, label_inputs: 
     if rows:
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), title="input byte")
+        _plain_log_ticks(ax.xaxis)
+        _plain_log_ticks(ax.yaxis)
+        n = min(len(inputs), label_inputs) + (len(markers) if len(markers) > 1 else 0)
+        ax.legend(loc="best", title="input byte", ncols=1 + n // 9, framealpha=0.85)   # inside: never cut off
     ax.set_xlabel("transient (steps before the cycle, log scale)")
     ax.set_ylabel("period (steps, log scale)")
     _title(ax, f"Sign-dynamics cycles under constant inputs: {len(rows)} cycle(s), {len(inputs)} input(s)", subject)
 
 
 @figure_function()
-def basin_fractions(landscape, ax=None, *, subject: str | None = None, max_rows: int = 20):
+def basin_fractions(landscape, ax=None, *, subject: str | None = None, max_rows: int = 20, note: str | None = None):
     """Basin fraction of each attractor (by size) of an estimated landscape with its Clopper-Pearson
-    interval, and the unresolved starts; an exact landscape's fractions are exact (no interval)."""
+    interval, and the unresolved starts; an exact landscape's fractions are exact (no interval). `note`
+    (e.g. how the landscape was found) is written under the axis label."""
     atts = list(landscape.attractors)[:max_rows]
     exact = not hasattr(landscape, "unresolved")
     if exact:
@@ -280,7 +294,7 @@ def basin_fractions(landscape, ax=None, *, subject: str | None = None, max_rows:
         what = f"{landscape.starts:,} random starts (seed {', '.join(str(s) for s in landscape.seeds[:3])})"
     ax.set_xticks(x, labels, rotation=45 if len(labels) > 6 else 0, ha="right" if len(labels) > 6 else "center")
     ax.set_ylim(0, 1.05)
-    ax.set_xlabel("attractor (period in steps)")
+    ax.set_xlabel("attractor (period in steps)" + (f"\n{textwrap.fill(note, 90)}" if note else ""))
     ax.set_ylabel("basin fraction (of starts)" if not exact else "basin fraction (of all states)")
     seq = list(landscape.seq)
     inp = byte_label(seq[0]) if len(seq) == 1 else f"{len(seq)}-byte sequence"

@@ -83,7 +83,20 @@ class KnownCycles:
         return next((s for s in self.searches if s.name == name), None)
 
     def for_input(self, x: int) -> tuple[KnownCycle, ...]:
-        return tuple(c for c in self.cycles if c.input == int(x))
+        return tuple(c for c in self.distinct() if c.input == int(x))
+
+    def distinct(self) -> tuple[KnownCycle, ...]:
+        """Each cycle once (by input and smallest state), merged over the searches that found it: transient
+        min..max and starts over all of them, `search` naming each; by input, then most starts first."""
+        merged: dict[tuple, KnownCycle] = {}
+        for c in self.cycles:
+            key = (c.input, c.smallest_state)
+            m = merged.get(key)
+            merged[key] = c if m is None else KnownCycle(
+                input=c.input, period=c.period, transient=min(m.transient, c.transient),
+                transient_max=max(m.transient_max, c.transient_max), starts=m.starts + c.starts,
+                smallest_state=c.smallest_state, search=f"{m.search}, {c.search}")
+        return tuple(sorted(merged.values(), key=lambda c: (c.input, -c.starts, c.smallest_state)))
 
     def landscape(self, x: int) -> EstimatedLandscape | None:
         """The precomputed landscape search under byte x as `satrnn landscape` reports it (basin fractions
