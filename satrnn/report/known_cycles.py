@@ -1,8 +1,9 @@
 """Cycles of the default model's sign dynamics found once with a large budget, shipped as data, re-verified.
 
 The default model's sign dynamics close cycles rarely and late (hundreds of thousands of steps), so the
-report's small searches usually find few or none. `scripts/precompute_default_cycles.py` runs two large
-seeded searches once (each equal to a `satrnn` command, printed with it) and writes what they found to
+report's small searches usually find few or none. `scripts/precompute_default_cycles.py` runs large seeded
+searches once (every input byte; landscapes under single bytes; each equal to a `satrnn` command, printed
+with it) and writes what they found, with their raw landscape counts, to
 `satrnn/report/default_cycles.json`, keyed by the sha256 of the default model's float32 weights: a file made
 for other weights is never used (`load_known` returns None). Nothing in it is trusted blindly: the report
 re-verifies every cycle it shows (`verify_cycle`: from the cycle's smallest state, one period of steps must
