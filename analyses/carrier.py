@@ -166,8 +166,8 @@ def carrier_decomposition(model: ElmanRNN, xs, byteset: str = "all", replace: st
         if not ok.any():
             rows.append({"d": d, "signed": None, "unsigned": None, "grad_norm": None, "decay": None, "count": 0})
             continue
-        infl = np.einsum("tj,tj->t", Bc[ok, dd], delta[pos[ok]])
-        gn = np.linalg.norm(Bc[ok, dd], axis=1)
+        infl = em.inorder_dot(Bc[ok, dd], delta[pos[ok]], axis=1)
+        gn = em.inorder_norm(Bc[ok, dd], axis=1)
         u = float(np.mean(np.abs(infl)))
         if unsigned0 is None:
             unsigned0 = u

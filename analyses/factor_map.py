@@ -249,7 +249,8 @@ def readout_f32_costs(model: ElmanRNN, V, targets, floor: float = LADDER_COST_FL
     V = np.ascontiguousarray(V, dtype=np.float32)
     targets = as_bytes(targets)
     costs = np.empty(V.shape[0])
-    _readout_f32(model.Wy, model.by, V, targets, float(floor), costs)
+    by32 = np.where(model.vocab_mask(), model.by, np.float32(-np.inf)).astype(np.float32)  # outside: P = 0
+    _readout_f32(model.Wy, by32, V, targets, float(floor), costs)
     return costs
 
 

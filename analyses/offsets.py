@@ -121,7 +121,7 @@ def flip_column_check(model: ElmanRNN, xs) -> dict:
     xs = as_bytes(xs)
     occurring = np.unique(xs).astype(np.int64)
     flipped = np.unique(flip(occurring))
-    norms = np.linalg.norm(model.Wx.astype(np.float64), axis=0)
+    norms = em.inorder_norm(model.Wx.astype(np.float64), axis=0)
     flipped_absent = np.setdiff1d(flipped, occurring)
     return {"occurring_bytes": int(occurring.size),
             "flipped_bytes_occurring_in_text": int(np.intersect1d(flipped, occurring).size),

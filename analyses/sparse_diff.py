@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 
+from satrnn.rnn import elementary as em
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes, run_states
 from satrnn.rnn.gradients import state_gradients
@@ -60,7 +61,7 @@ def offset_attributions(model: ElmanRNN, xs, B, hs, max_k: int, offset_from: str
         g = np.asarray(B[ts, d], dtype=np.float64)
         if gate:
             g = g * (1.0 - hs64[ts - d] ** 2)
-        out[ts, k] = np.einsum("tj,tj->t", Wx[:, xs[ts - d]].T, g)
+        out[ts, k] = em.inorder_dot(Wx[:, xs[ts - d]].T, g, axis=1)
     return out
 
 
@@ -116,7 +117,7 @@ def sparse_differentiation(model: ElmanRNN, xs, max_k: int = 8, norm_depth: int 
                            for j in np.argsort(-mean_share, kind="stable")[:8]],
         "positions": int(m)}
     # backward norm growth
-    norms = np.linalg.norm(B, axis=2)  # NaN where undefined
+    norms = em.inorder_norm(B, axis=2)  # NaN where undefined
     rows = []
     for k in range(norm_depth + 1):
         vc = norms[norm_depth:, k]

@@ -235,7 +235,7 @@ def spearman(a, b) -> float | None:
     ra, rb = average_ranks(a), average_ranks(b)
     ra -= ra.mean()
     rb -= rb.mean()
-    return float(np.dot(ra, rb) / np.sqrt(np.dot(ra, ra) * np.dot(rb, rb)))
+    return float(em.inorder_dot(ra, rb) / np.sqrt(em.inorder_dot(ra, ra) * em.inorder_dot(rb, rb)))
 
 
 def _mean_or_none(v):

@@ -290,6 +290,9 @@ class ReadoutCache:
         for a in range(0, m, step):
             b = min(m, a + step)
             _full_logits(model.Wy, model.by, self.hs[a:b], self.L[a:b], self.exact[a:b])
+        if model.vocab is not None:       # bytes outside the vocabulary: logit -inf, probability exactly 0
+            self.L[:, ~model.vocab_mask()] = -np.inf
+        self._by64 = model.readout_bias64()
         self._WyT = np.ascontiguousarray(model.Wy.T)
         t_idx, o_idx = np.nonzero(~self.exact)
         self._inexact_idx = np.ascontiguousarray(o_idx, dtype=np.int64)
@@ -347,7 +350,7 @@ class ReadoutCache:
             (k, s, any_s, idx, ptr, use_delta, lo, hi), per_t, a = pos[j]
             b = min(m, a + max(1, limit // per_t))
             block = np.empty((hi - lo, b - a), dtype=np.float64)
-            _readout_configs(self.model.Wy, self._WyT, self.model.by, self.hs[a:b], self.targets[a:b], self.L[a:b],
+            _readout_configs(self.model.Wy, self._WyT, self._by64, self.hs[a:b], self.targets[a:b], self.L[a:b],
                              self._inexact_idx, self._inexact_ptr[a:b + 1], k, s, any_s, idx, ptr, use_delta,
                              self.clamp, force_ordered, block)
             costs[lo:hi, a:b] = block
@@ -435,6 +438,7 @@ def evaluate_many(model: ElmanRNN, xs, reduxes, cache: ReadoutCache | None = Non
     n_ro = done
 
     n = xs.shape[0]
+    by64 = model.readout_bias64()       # dbl(by), -inf outside the vocabulary
     per_byte = H * H + 256 * H          # work units of one byte (recurrence and readout multiply-adds)
     live: dict[int, tuple] = {}         # job -> (masked weights, h, costs, next byte) while it runs
 
@@ -445,7 +449,7 @@ def evaluate_many(model: ElmanRNN, xs, reduxes, cache: ReadoutCache | None = Non
                        np.zeros(H, dtype=np.float32), np.empty((1, n - 1), dtype=np.float64), 0)
         (Wx, WhT, Wy), h, costs, a = live[j]
         b = min(n, a + max(1, limit // per_byte))
-        _eval_dynamics(Wx, WhT, model.bh, Wy, model.by, xs, clamp, tanh_code(model.tanh), costs[0], h, a, b)
+        _eval_dynamics(Wx, WhT, model.bh, Wy, by64, xs, clamp, tanh_code(model.tanh), costs[0], h, a, b)
         if b < n:
             live[j] = ((Wx, WhT, Wy), h, costs, b)
             return False, b - a, (b - a) * per_byte

@@ -104,8 +104,11 @@ class PatternTable:
     strength: np.ndarray
     sign: np.ndarray
     cls: np.ndarray
+    vocab: tuple[int, ...] | None = None   # the events of the byte spaces x and y (None: all 256 bytes)
 
     def __post_init__(self):
+        from satrnn.rnn.model import check_vocab
+        object.__setattr__(self, "vocab", check_vocab(self.vocab))
         dtypes = dict(src_space=np.int32, src_event=np.int16, dst_space=np.int32, dst_event=np.int16,
                       strength=np.float32, sign=np.int8, cls=np.int8)
         n = None
@@ -146,7 +149,7 @@ class PatternTable:
 
     def take(self, idx) -> PatternTable:
         """The rows idx (boolean mask or index array), in that order."""
-        return PatternTable(self.H, **{name: getattr(self, name)[idx] for name in COLUMNS})
+        return PatternTable(self.H, **{name: getattr(self, name)[idx] for name in COLUMNS}, vocab=self.vocab)
 
     # ---- queries ----------------------------------------------------------------------------------
     def mask(self, cls=None, neuron: int | None = None, byte: int | None = None,
@@ -199,7 +202,7 @@ class PatternTable:
             cols["sign"][index] = sign
             if cols["dst_space"][index] >= 0:
                 cols["dst_event"][index] = EVENT_NOT_H if sign < 0 else EVENT_H
-        return PatternTable(self.H, **cols)
+        return PatternTable(self.H, **cols, vocab=self.vocab)
 
     # ---- back to the RNN --------------------------------------------------------------------------
     def to_rnn(self, fill_missing: bool = False) -> ElmanRNN:
@@ -227,12 +230,13 @@ class PatternTable:
             if not fill_missing and (s == 0).any():
                 raise SatrnnInputError(
                     f"pattern table lacks {int((s == 0).sum())} {name} weight(s); use fill_missing for a pruned table")
-        return ElmanRNN(**arrays, meta={"from": "um.to_rnn"})
+        return ElmanRNN(**arrays, meta={"from": "um.to_rnn"}, vocab=self.vocab)
 
     # ---- files ------------------------------------------------------------------------------------
     def npz_payload(self) -> dict:
+        extra = {} if self.vocab is None else {"vocab": np.array(self.vocab, dtype=np.uint8)}
         return dict(self.columns(), H=np.int64(self.H), classes=np.array(CLASS_NAMES),
-                    format=np.array("satrnn-um-patterns-v1"))
+                    format=np.array("satrnn-um-patterns-v1"), **extra)
 
     @classmethod
     def load_npz(cls, path) -> PatternTable:
@@ -245,7 +249,8 @@ class PatternTable:
             if not 1 <= H <= MAX_H:
                 raise SatrnnInputError(f"pattern table {path}: H must be between 1 and {MAX_H}, got {H}")
             rows = n_floats_for(H)
-            return cls(H, **{name: z.array(name, rows, kinds="biuf") for name in COLUMNS})
+            vocab = tuple(int(b) for b in z.array("vocab", 256, kinds="iu")) if "vocab" in z else None
+            return cls(H, **{name: z.array(name, rows, kinds="biuf") for name in COLUMNS}, vocab=vocab)
 
 
 def _weight_index(t: PatternTable, code: int, rows: np.ndarray):
@@ -301,7 +306,7 @@ def from_rnn(model: ElmanRNN) -> PatternTable:
         cls=np.concatenate([full((N_BYTES, H), C_WY), full((N_BYTES, 1), C_BY)], axis=1))
     w = np.concatenate([hid_w.ravel(), out_w.ravel()])
     cols = {k: np.concatenate([np.ravel(hid[k]), np.ravel(out[k])]) for k in hid}
-    return PatternTable(H, strength=np.abs(w), sign=np.where(np.signbit(w), -1, 1), **cols)
+    return PatternTable(H, strength=np.abs(w), sign=np.where(np.signbit(w), -1, 1), **cols, vocab=model.vocab)
 
 
 def as_table(model_or_table) -> PatternTable:
@@ -350,6 +355,7 @@ class _Plan:
     out_dst: np.ndarray     # target output byte of each
     out_s: np.ndarray
     out_neg: np.ndarray
+    out_ok: np.ndarray      # (256,) bool: the output byte is in the vocabulary (else probability 0)
 
 
 def _plan(t: PatternTable) -> _Plan:
@@ -390,7 +396,11 @@ def _plan(t: PatternTable) -> _Plan:
 
     rec = by_source(C_WH, t.dst_space)
     out = by_source(C_WY, t.dst_event)
-    return _Plan(H, *bias, *inp, *rec, *obias, *out)
+    ok = np.ones(256, dtype=bool)
+    if t.vocab is not None:
+        ok[:] = False
+        ok[list(t.vocab)] = True
+    return _Plan(H, *bias, *inp, *rec, *obias, *out, ok)
 
 
 # ---- kernels ------------------------------------------------------------------------------------------
@@ -461,11 +471,12 @@ def _um_states(bias_s, bias_neg, bias_has, in_s, in_neg, in_has, rec_ptr, rec_ds
 
 
 @njit_parallel
-def _um_readout(out_b_s, out_b_neg, out_b_has, out_ptr, out_dst, out_s, out_sg, M, targets, clamp, costs):
+def _um_readout(out_b_s, out_b_neg, out_b_has, out_ok, out_ptr, out_dst, out_s, out_sg, M, targets, clamp, costs):
     """Output-space evidence from the by/Wy patterns: each byte starts from its bias pattern, then the
     Wy patterns are scattered source by source (j ascending), each rounded contribution added in double;
-    softmax in double over bytes ascending; cost of the target in bits. Rows are independent (the
-    parallel loop writes disjoint outputs)."""
+    softmax in double over bytes ascending, bytes outside the vocabulary (out_ok False) at -inf (probability
+    exactly 0, as `ElmanRNN.readout_bias64`); cost of the target in bits. Rows are independent (the parallel
+    loop writes disjoint outputs)."""
     rows = M.shape[0]
     H = out_ptr.shape[0] - 1
     for r in prange(rows):
@@ -478,6 +489,9 @@ def _um_readout(out_b_s, out_b_neg, out_b_has, out_ptr, out_dst, out_s, out_sg, 
             for q in range(out_ptr[j], out_ptr[j + 1]):
                 d = out_dst[q]
                 L[d] = L[d] + out_sg[q] * (out_s[q] * mj)
+        for o in range(256):
+            if not out_ok[o]:
+                L[o] = -np.inf
         costs[r] = _softmax_cost(L, targets[r], clamp)  # the readout's shared softmax definition
 
 
@@ -557,7 +571,7 @@ def um_forward(model_or_table, xs, precision: str = "f32", activation: str = "st
     dt = np.float32 if precision == "f32" else np.float64
     zs, ms, ps = _run_states(plan, xs, dt, ACTIVATIONS.index(activation), tanh_code(tanh))
     costs = np.empty(xs.shape[0] - 1, np.float64)
-    _um_readout(plan.out_b_s.astype(dt), plan.out_b_neg, plan.out_b_has, plan.out_ptr, plan.out_dst,
+    _um_readout(plan.out_b_s.astype(dt), plan.out_b_neg, plan.out_b_has, plan.out_ok, plan.out_ptr, plan.out_dst,
                 plan.out_s.astype(dt), _sg(plan.out_neg, dt), ms[:-1], xs[1:], clamp, costs)
     return UMForward(hs=ms, ps=ps, zs=zs, costs=costs, bpc=sequential_mean(costs), precision=precision,
                      activation=activation, tanh=tanh)

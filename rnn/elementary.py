@@ -621,3 +621,19 @@ def _exp_like_impl(x):
     if x == types.float32:
         return lambda x: exp_f32(x)
     return lambda x: exp_f64(x)
+
+
+# ---- sums in index order (host-independent: no BLAS, whose blocking and FMA depend on the CPU) --------
+
+def inorder_dot(a, b, axis: int = -1) -> np.ndarray:
+    """sum_i a[i] * b[i] along `axis`, each product rounded to double and the sum taken strictly in index
+    order (numpy's cumulative sum is sequential); a scalar for 1-D inputs."""
+    p = np.multiply(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
+    if p.shape[axis] == 0:
+        return np.sum(p, axis=axis)
+    return np.take(np.cumsum(p, axis=axis), -1, axis=axis)
+
+
+def inorder_norm(a, axis: int = -1) -> np.ndarray:
+    """The Euclidean norm along `axis`: sqrt of the index-order sum of squares (sqrt is correctly rounded)."""
+    return np.sqrt(inorder_dot(a, a, axis))

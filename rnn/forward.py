@@ -255,6 +255,36 @@ def _softmax_cost(L, y, clamp):
     return _cost_bits(E[y] / Z, clamp)
 
 
+_ROWS = 4   # readout rows whose softmax maxima and sums run interleaved (`_softmax_rows` is written for 4)
+
+
+@njit
+def _softmax_rows(L, E, mx, Z):
+    """`_softmax_terms` for the _ROWS = 4 rows of L (4, 256) at once: mx[k] = max_o L[k, o], E[k, o] =
+    exp(L[k, o] - mx[k]), Z[k] = sum_o E[k, o] with o ascending: per row the same operations in the same order
+    as `_softmax_terms` (so the same bits), the four rows' sequential maxima and sums interleaved in registers
+    (independent chains hide the latency of each)."""
+    m0, m1, m2, m3 = L[0, 0], L[1, 0], L[2, 0], L[3, 0]
+    for o in range(1, 256):
+        v0, v1, v2, v3 = L[0, o], L[1, o], L[2, o], L[3, o]
+        m0 = v0 if v0 > m0 else m0
+        m1 = v1 if v1 > m1 else m1
+        m2 = v2 if v2 > m2 else m2
+        m3 = v3 if v3 > m3 else m3
+    mx[0], mx[1], mx[2], mx[3] = m0, m1, m2, m3
+    for k in range(4):
+        m = mx[k]
+        for o in range(256):
+            E[k, o] = exp_f64(L[k, o] - m)
+    z0 = z1 = z2 = z3 = 0.0
+    for o in range(256):
+        z0 += E[0, o]
+        z1 += E[1, o]
+        z2 += E[2, o]
+        z3 += E[3, o]
+    Z[0], Z[1], Z[2], Z[3] = z0, z1, z2, z3
+
+
 @njit_parallel
 def _readout(WyT, by, V, targets, clamp, costs, logp):
     """Double-precision readout of rows of V (m, H) against targets (m,); WyT = Wy.T (H, 256).
@@ -262,21 +292,29 @@ def _readout(WyT, by, V, targets, clamp, costs, logp):
     L[o] = dbl(by[o]) + sum_j dbl(Wy[o, j] * V[r, j]) with j ascending; with float32 V the product is a
     float32 product (rounded), as in DEFINITIONS 0.4. Softmax in double with o ascending. costs[r] is
     -log2(max(P_y, 1e-30)) when clamp, else -ln(P_y)/ln 2. If logp has m rows, logp[r, o] = ln P_o =
-    (L[o] - mx) - ln Z. Rows are independent and each writes only its own outputs, so the result is the
-    same for any number of threads.
+    (L[o] - mx) - ln Z. Rows go in blocks of _ROWS (`_softmax_rows`); blocks are independent and each
+    writes only its own outputs, so the result is the same for any number of threads.
     """
     m = V.shape[0]
     want = logp.shape[0] == m
-    for r in prange(m):
-        L = np.empty(256, dtype=np.float64)
-        E = np.empty(256, dtype=np.float64)
-        _logits_t(WyT, by, V[r], L)
-        mx, Z = _softmax_terms(L, E)
-        costs[r] = _cost_bits(E[targets[r]] / Z, clamp)
-        if want:
-            lz = log_f64(Z)
-            for o in range(256):
-                logp[r, o] = (L[o] - mx) - lz
+    nblk = (m + _ROWS - 1) // _ROWS
+    for blk in prange(nblk):
+        r0 = blk * _ROWS
+        R = min(_ROWS, m - r0)
+        L = np.empty((_ROWS, 256), dtype=np.float64)
+        E = np.empty((_ROWS, 256), dtype=np.float64)
+        mx = np.empty(_ROWS, dtype=np.float64)
+        Z = np.empty(_ROWS, dtype=np.float64)
+        for k in range(_ROWS):      # a short last block repeats its last row (computed, never stored)
+            _logits_t(WyT, by, V[r0 + min(k, R - 1)], L[k])
+        _softmax_rows(L, E, mx, Z)
+        for k in range(R):
+            r = r0 + k
+            costs[r] = _cost_bits(E[k, targets[r]] / Z[k], clamp)
+            if want:
+                lz = log_f64(Z[k])
+                for o in range(256):
+                    logp[r, o] = (L[k, o] - mx[k]) - lz
 
 
 @njit
@@ -354,7 +392,7 @@ class Weights:
         dt = _dtype_of(precision)
         tanh = model.tanh if tanh is None else tanh
         c = lambda a: np.ascontiguousarray(a, dtype=dt)
-        return cls(WxT=c(model.Wx.T), WhT=c(model.Wh.T), bh=c(model.bh), WyT=c(model.Wy.T), by=c(model.by),
+        return cls(WxT=c(model.Wx.T), WhT=c(model.Wh.T), bh=c(model.bh), WyT=c(model.Wy.T), by=model.readout_bias64(),
                    sem=tanh_code(tanh), tanh=tanh)
 
     @property
@@ -417,7 +455,7 @@ def readout_costs(model: ElmanRNN, V: np.ndarray, targets, clamp: bool = True, w
     costs = np.empty(m, dtype=np.float64)
     logp = np.empty((m if want_logp else 0, 256), dtype=np.float64)
     dt = V.dtype
-    _readout(np.ascontiguousarray(Wy.T, dtype=dt), model.by.astype(dt), np.ascontiguousarray(V), targets,
+    _readout(np.ascontiguousarray(Wy.T, dtype=dt), model.readout_bias64(), np.ascontiguousarray(V), targets,
              clamp, costs, logp)
     return costs, (logp if want_logp else None)
 
@@ -437,7 +475,7 @@ def sign_readout_costs(model: ElmanRNN, S: np.ndarray, targets, clamp: bool = Tr
     if S64.size and not (np.abs(S64) == 1.0).all():
         raise SatrnnInputError("sign vectors must hold only +1 and -1")
     costs = np.empty(S.shape[0], dtype=np.float64)
-    _readout(np.ascontiguousarray(model.Wy.T, dtype=np.float64), model.by.astype(np.float64), S64, targets,
+    _readout(np.ascontiguousarray(model.Wy.T, dtype=np.float64), model.readout_bias64(), S64, targets,
              clamp, costs, np.empty((0, 256), dtype=np.float64))
     return costs
 

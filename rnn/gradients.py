@@ -121,7 +121,7 @@ def output_probabilities(model: ElmanRNN, V, precision: str = "f64") -> np.ndarr
     dt = _dtype(precision)
     V = np.ascontiguousarray(_check_states(model, V), dtype=dt)
     P = np.empty((V.shape[0], 256), dtype=np.float64)
-    _probabilities(np.ascontiguousarray(model.Wy, dtype=dt), np.ascontiguousarray(model.by, dtype=dt), V, P)
+    _probabilities(np.ascontiguousarray(model.Wy, dtype=dt), model.readout_bias64(), V, P)
     return P
 
 

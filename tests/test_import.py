@@ -298,8 +298,6 @@ def test_bpc_agrees_with_float64_reference_v256(tmp_path):
     assert abs(r.bpc - ref) <= 2 * dL / math.log(2) + 1e-12
 
 
-@pytest.mark.xfail(strict=True, reason="issue 29: the readout kernels take model.readout_bias64() (exactly 0 "
-                                       "outside the vocabulary) in the forward rewrite; then this passes")
 def test_bpc_agrees_with_float64_reference_small_vocab(tmp_path):
     H = 16
     d = state_dict(H, 12, 5, seed=6, scale=0.5, hh_norm=0.5)
@@ -686,6 +684,18 @@ def test_cli_refuses_text_outside_vocab(imported, tmp_path):
     assert not (tmp_path / "h.npy").exists()
     rc, _, err = run_cli("sign", out, "--input", "Z", "--steps", "3")
     assert_one_line_error(rc, err, "--input byte 90 ('Z') is outside")
+    rc, _, err = run_cli("cycles", out, "--input", "Z", "--starts", "1", "--budget", "100")
+    assert_one_line_error(rc, err, "--input byte 90 ('Z') is outside")
+    rc, _, err = run_cli("landscape", out, "--sequence", "a,Z", "--starts", "2", "--budget", "100")
+    assert_one_line_error(rc, err, "--sequence byte 90 ('Z') is outside")
+
+
+def test_cli_input_all_is_the_vocabulary(imported, capsys):
+    out, _, _, _ = imported
+    capsys.readouterr()
+    assert main(["cycles", str(out), "--input", "all", "--starts", "1", "--budget", "2000", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert sorted(doc["inputs"]) == sorted(VOCAB12) and doc["summary"]["jobs"] == len(VOCAB12)
 
 
 def test_cli_import_refusals_one_line(tmp_path, imported):
@@ -733,3 +743,40 @@ def test_with_tanh_keeps_the_vocabulary(tmp_path):
     m = import_safetensors(write(tmp_path / "m.safetensors", state_dict(4, 12)), vocab=VOCAB12)
     twin = m.with_tanh("cr")
     assert twin.tanh == "cr" and twin.vocab == VOCAB12 and twin.replace().vocab == VOCAB12
+
+
+def test_every_readout_gives_probability_zero_outside_the_vocabulary(tmp_path):
+    """The forward's readout (log-probabilities -inf outside), the streamed eval, the sign readout, the UM
+    (isomorphic to the bit, its own readout masked too) and the knockout cache all agree on a V = 12 model."""
+    from satrnn.automaton import redux
+    from satrnn.automaton.iso import check_isomorphism
+    from satrnn.automaton.um import PatternTable, from_rnn
+    from satrnn.rnn.forward import evaluate, readout_costs, sign_readout_costs
+    d = state_dict(16, 12, 5, seed=9, scale=0.5, hh_norm=0.5)
+    m = import_safetensors(write(tmp_path / "m.safetensors", d), vocab=VOCAB12)
+    xs = np.array(VOCAB12, np.uint8)[_text_indices(200, 12, seed=10)]
+    f = forward(m, xs, want_logp=True)
+    outside = ~m.vocab_mask()
+    assert np.isneginf(f.logp[:, outside]).all() and np.isfinite(f.logp[:, ~outside]).all()
+    assert np.allclose(np.exp(f.logp).sum(axis=1), 1.0)
+    assert evaluate(m, xs, chunk=37).bpc == f.bpc
+    # literal readout with the vocabulary's -inf bias (tests/naive.py's DEFINITIONS 0.4, masked)
+    want = [naive.readout_cost(m.Wy, np.where(outside, -np.inf, m.by), f.hs[t], int(xs[t + 1])) for t in range(20)]
+    assert np.array_equal(f.costs[:20], np.array(want))
+    signs = np.where(f.hs[:-1] >= 0, 1.0, -1.0)
+    assert np.array_equal(sign_readout_costs(m, signs, xs[1:]), readout_costs(m, signs.astype(np.float32), xs[1:])[0])
+    r = check_isomorphism(m, xs)
+    assert r["isomorphic"] and r["bpc_um"] == r["bpc_rnn"] == f.bpc
+    t = from_rnn(m)
+    assert t.vocab == m.vocab and t.to_rnn().equal_bits(m)
+    p = tmp_path / "pat.npz"
+    np.savez(p, **t.npz_payload())
+    assert PatternTable.load_npz(p).vocab == m.vocab
+    cache = redux.ReadoutCache(m, xs)
+    ko = cache.knockout_bpcs()
+    for j in (0, 7):
+        Wy = m.Wy.copy()
+        Wy[:, j] = 0
+        assert ko[j] == forward(m.replace(Wy=Wy), xs).bpc
+    dyn = redux.evaluate(m, xs, redux.Redux(wh_threshold=0.05), cache=cache)
+    assert dyn == forward(redux.Redux(wh_threshold=0.05).apply(m), xs).bpc

@@ -40,3 +40,22 @@ def test_um_is_isomorphic_under_both_semantics(published, tanh):
     r = check_isomorphism(model, xs, tanh=tanh)
     assert r["isomorphic"] and r["states_bit_identical"] and r["tanh"] == tanh
     assert r["bpc_um"] == r["bpc_rnn"] == golden.PUBLISHED_BPC[tanh]
+
+
+def test_cli_tanh_choice_recorded_and_unknown_refused(model_path, text_path, capsys):
+    import json
+    import subprocess
+    import sys
+
+    from satrnn.cli import main
+    capsys.readouterr()
+    assert main(["eval", str(model_path), str(text_path), "--tanh", "cr", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["tanh"] == "cr" and doc["bpc"] == golden.PUBLISHED_BPC["cr"]
+    assert main(["iso", str(model_path), str(text_path), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["tanh"] == "fdlibm" and doc["isomorphic"]
+    p = subprocess.run([sys.executable, "-m", "satrnn", "eval", str(model_path), str(text_path), "--tanh", "libm"],
+                       capture_output=True, text=True, timeout=300)
+    lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
+    assert p.returncode == 2 and len(lines) == 1 and "--tanh" in lines[0] and "libm" in lines[0], p.stderr

@@ -31,6 +31,7 @@ from satrnn.report import render
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import run_states
 from satrnn.rnn.text import display_byte, parse_byte
+from satrnn.rnn.vocab import check_byte_in_vocab
 
 MAX_STARTS = 1_000_000
 MAX_JOBS = 10_000_000
@@ -68,9 +69,9 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def cycle_inputs(args, xs) -> tuple[np.ndarray, list]:
+def cycle_inputs(args, xs, model) -> tuple[np.ndarray, list]:
     """(seqs (m, L) uint8, labels): constant bytes or the text as one periodic sequence (shared with
-    `satrnn sweep`)."""
+    `satrnn sweep`). 'all' is every byte of the model's vocabulary; a byte outside it is refused."""
     if args.periodic_text:
         if args.input:
             raise SatrnnInputError("give either --input or --periodic-text, not both")
@@ -84,9 +85,11 @@ def cycle_inputs(args, xs) -> tuple[np.ndarray, list]:
     bytes_: list[int] = []
     for v in args.input:
         if v.strip().lower() == "all":
-            bytes_.extend(range(256))
+            bytes_.extend(model.vocab_bytes())
         else:
-            bytes_.append(parse_byte(v))
+            b = parse_byte(v)
+            check_byte_in_vocab(model, b, "--input byte")
+            bytes_.append(b)
     bytes_ = list(dict.fromkeys(bytes_))
     return np.array(bytes_, dtype=np.uint8).reshape(-1, 1), bytes_
 
@@ -217,7 +220,7 @@ def run(args) -> int:
         model, xs = load_model_text_args(args)
     H = model.H
     pins = pins_arg(args, H)
-    seqs, input_labels = cycle_inputs(args, xs)
+    seqs, input_labels = cycle_inputs(args, xs, model)
     if seqs.shape[0] and seqs.shape[1] > budget:
         raise SatrnnInputError(f"--budget {budget} is shorter than one input period ({seqs.shape[1]} steps)")
     parse_tier1(args.tier1, H)                 # an unknown choice: exit 2 before any work

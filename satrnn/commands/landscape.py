@@ -32,6 +32,7 @@ from satrnn.report.render_landscape import input_label, render_landscape
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.model import atomic_write_bytes
 from satrnn.rnn.text import parse_byte
+from satrnn.rnn.vocab import check_byte_in_vocab
 
 MAX_SEQUENCE = 1 << 16
 MAX_SENSITIVITY = 1 << 20
@@ -67,15 +68,21 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _sequence(args) -> np.ndarray:
+def _sequence(args, model=None) -> np.ndarray:
+    """The input byte or periodic sequence (with a model: each byte inside its vocabulary)."""
     if (args.input is None) == (args.sequence is None):
         raise SatrnnInputError("give exactly one of --input X or --sequence X,Y,...")
     if args.input is not None:
-        return np.array([parse_byte(args.input)], dtype=np.uint8)
-    parts = [v for v in args.sequence.split(",")]
-    if not 1 <= len(parts) <= MAX_SEQUENCE:
-        raise SatrnnInputError(f"--sequence must have 1 to {MAX_SEQUENCE} bytes")
-    return np.array([parse_byte(v) for v in parts], dtype=np.uint8)
+        seq = [parse_byte(args.input)]
+    else:
+        parts = [v for v in args.sequence.split(",")]
+        if not 1 <= len(parts) <= MAX_SEQUENCE:
+            raise SatrnnInputError(f"--sequence must have 1 to {MAX_SEQUENCE} bytes")
+        seq = [parse_byte(v) for v in parts]
+    if model is not None:
+        for b in seq:
+            check_byte_in_vocab(model, b, "--input byte" if args.input is not None else "--sequence byte")
+    return np.array(seq, dtype=np.uint8)
 
 
 def _check_graphml(path: str) -> Path:
@@ -118,6 +125,7 @@ def run(args) -> int:
         if starts * budget > 10**15:
             raise SatrnnInputError(f"--starts x --budget = {starts * budget:.3g} steps is more than 1e15")
     model = load_model_arg(args)
+    seq = _sequence(args, model)
     H = model.H
     pins = pins_arg(args, H)
     parse_tier1(args.tier1, H)  # an unknown choice: exit 2 before any work

@@ -103,7 +103,7 @@ def _spec(args, model, xs) -> sw.SweepSpec:
     budget = check_int("--budget", args.budget, 1, cyc.MAX_BUDGET)
     starts = check_int("--starts", args.starts, 1, MAX_STARTS)
     args.paper = False  # cycle_inputs (shared with `satrnn cycles`) reads it
-    seqs, _ = cycle_inputs(args, xs)
+    seqs, _ = cycle_inputs(args, xs, model)
     if seqs.shape[1] > budget:
         raise SatrnnInputError(f"--budget {budget} is shorter than one input period ({seqs.shape[1]} steps)")
     if args.sweep_kind == "pin":
