@@ -15,10 +15,13 @@ from satrnn.clikit import (
     emit_json,
     err_console,
     load_model_text_args,
+    progress,
     saving_console,
     to_json,
     write_file,
 )
+from satrnn.ledger.measures import LedgerContext
+from satrnn.report.html import figure_count, report_html, section_figures
 from satrnn.report.sections import SECTIONS, build_report, failures
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.warmup import ensure_compiled
@@ -33,7 +36,9 @@ def register(sub) -> None:
     p.add_argument("--json", nargs="?", const="-", default=None, metavar="FILE",
                    help="write all numbers as JSON to FILE (no FILE: one JSON document on stdout, no tables)")
     p.add_argument("--svg", metavar="FILE", default=None, help="also export the rendered report as SVG")
-    p.add_argument("--html", metavar="FILE", default=None, help="also export the rendered report as HTML")
+    p.add_argument("--html", metavar="FILE", default=None,
+                   help="also write the report as one self-contained HTML document: each section's tables next to "
+                        "its figures (inline SVG; no scripts, fonts or files from elsewhere)")
     declare_outputs(p, "json", "svg", "html")
     p.set_defaults(func=run)
 
@@ -61,27 +66,38 @@ def run(args) -> int:
     # commands the report prints name the files by absolute path: they run as printed from any folder
     source_args = () if args.model is None else tuple(os.path.abspath(a) for a in (args.model, args.text)
                                                       if a is not None)
-    rends, data = build_report(model, xs, sections=sections, show_progress=True, source_args=source_args)
+    ctx = LedgerContext(model, xs)
+    rends, data = build_report(model, xs, sections=sections, show_progress=True, source_args=source_args, ctx=ctx)
     source = (f"{Path(args.model).name}, {Path(args.text).name}" if args.model is not None
               else "the bundled default model and corpus")
     doc = {"model": source, "failed_sections": [n for n, d in data.items() if d.get("failed")],
            "bytes": int(xs.shape[0]), "H": model.H, "sections": data}
     if json_stdout:
         emit_json(doc)
-    title = Rule(f"satrnn report — {source}: H = {model.H}, {xs.shape[0]:,} bytes", style="bold")
+    heading = f"satrnn report — {source}: H = {model.H}, {xs.shape[0]:,} bytes"
+    title = Rule(heading, style="bold")
     if not json_stdout:   # the terminal (or a pipe: wide enough that nothing is cut, clikit.PIPE_WIDTH)
         for r in (title, *rends):
             console.print(r)
-    if args.svg or args.html:
+    if args.svg:
         # exports are rendered on their own, at a fixed width: the same file whatever terminal ran the command
         con = saving_console()
         for r in (title, *rends):
             con.print(r)
+    page = None
+    if args.html:   # a document: each section's tables (fixed width) next to its figures, inline SVG
+        subject = (f"{Path(args.model).name} on {Path(args.text).name}" if args.model is not None
+                   else f"the default model on its corpus ({xs.shape[0]:,} bytes)")
+        with progress() as bar:
+            task = bar.add_task("figures", total=figure_count(data))
+            figs = section_figures(ctx, list(data), subject, on_figure=lambda t: (
+                bar.update(task, description=f"figure: {t}"), bar.advance(task)))
+        page = report_html(heading, list(zip(data, rends)), figs)
     with StagedOutputs():  # every export or none
         if args.svg:
             write_file(args.svg, con.export_svg(title="satrnn report", clear=False))
-        if args.html:
-            write_file(args.html, con.export_html(clear=False))
+        if page is not None:
+            write_file(args.html, page)
         if args.json not in (None, "-"):
             write_file(args.json, to_json(doc))
     failed = failures(data)
