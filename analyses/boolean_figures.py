@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from satrnn.automaton.bitset import all_minus, all_plus, hamming, pack, to_hex, to_signs, unpack
+from satrnn.automaton.bitset import all_minus, all_plus, hamming, pack, to_hex, unpack
 from satrnn.automaton.cascade import (
     cascade_summary,
     check_text,
@@ -28,9 +28,10 @@ from satrnn.automaton.cycles import glibc_starts, trajectory
 from satrnn.automaton.distinct import DistinctStates
 from satrnn.automaton.margins import check_model_text, seq_sum32, seq_sum64
 from satrnn.automaton.sign import SignAutomaton
+from satrnn.automaton.sign_readout import SignReadout
 from satrnn.rnn import elementary as em
 from satrnn.rnn.errors import SatrnnInputError
-from satrnn.rnn.forward import as_bytes, sign_readout_costs
+from satrnn.rnn.forward import as_bytes
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.stream import SequentialSum, fold_chunks, prediction_chunks
 
@@ -293,8 +294,10 @@ class _Dynamics:
     """3.5 streamed: the sign trajectory from `start`, stepped chunk by chunk (the state carried), with
     the flip count and the readout costs accumulated in index order (identical to the whole-text run)."""
 
-    def __init__(self, aut: SignAutomaton, model: ElmanRNN, start: np.ndarray, distinct: bool = False):
+    def __init__(self, aut: SignAutomaton, model: ElmanRNN, start: np.ndarray, distinct: bool = False,
+                 readout: SignReadout | None = None):
         self.aut, self.model, self.state = aut, model, start
+        self.readout = SignReadout(model) if readout is None else readout
         self.flips = 0
         self.cost = SequentialSum()
         self.distinct = DistinctStates(aut.W) if distinct else None
@@ -303,7 +306,7 @@ class _Dynamics:
         traj = self.aut.run(self.state, x_in)                          # beta_{t0} .. beta_{t0+m-1}
         self.flips += int(hamming(traj[0], self.state)) + int(hamming(traj[1:], traj[:-1]).sum())
         self.state = traj[-1]
-        costs = sign_readout_costs(self.model, to_signs(traj, self.model.H), x_next)
+        costs = self.readout.costs(traj, x_next)      # = readout_costs of the +-1 vectors, incrementally
         self.cost.add(costs)
         if self.distinct is not None:
             self.distinct.add(traj)
@@ -397,8 +400,9 @@ def boolean_fold(model: ElmanRNN, n_bytes: int, head, semantics: str = "f32-seq"
                      "actual_byte": int(xs[43]), "min_excluding_actual_byte": int(min(others))}
     # 3.5 / 3.6 and float vs sign, streamed: the float run (rnn.stream) and both sign trajectories advance
     # chunk by chunk over t = 0..n-2, so memory is O(chunk x H) plus the distinct-state set of 3.6
-    dm = _Dynamics(aut, model, minus, distinct=True)
-    dp = _Dynamics(aut, model, all_plus(H))
+    readout = SignReadout(model)
+    dm = _Dynamics(aut, model, minus, distinct=True, readout=readout)
+    dp = _Dynamics(aut, model, all_plus(H), readout=readout)
     d_minus = d_plus = 0
     first_minus = first_plus = -1
     try:

@@ -147,6 +147,13 @@ def _popcount64(x):
 
 
 @njit
+def trailing_zeros64(x):
+    """Index of the lowest set bit of a nonzero uint64 (njit-callable): popcount of the bits below it."""
+    x = np.uint64(x)
+    return _popcount64((x & (~x + np.uint64(1))) - np.uint64(1))
+
+
+@njit
 def _hamming_words(a, b):
     """Hamming distance between two packed states (W,) (njit-callable)."""
     d = 0

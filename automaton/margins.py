@@ -13,9 +13,11 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from satrnn.automaton.bitset import pack
+from satrnn.automaton.sign_readout import SignReadout
 from satrnn.rnn.elementary import log_f64
 from satrnn.rnn.errors import SatrnnInputError
-from satrnn.rnn.forward import as_bytes, readout_costs, sign_readout_costs
+from satrnn.rnn.forward import as_bytes, readout_costs
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit
 from satrnn.rnn.stream import SequentialSum, fold_chunks, prediction_chunks
@@ -251,6 +253,7 @@ def margin_fold(model: ElmanRNN, n_bytes: int, per_position_rows: int = PER_POSI
     n1 = int(n_bytes) - 1
     total = n1 * H
     one, tenth = f32(1.0), f32(0.1)
+    sign_readout = SignReadout(model)          # 2.3's readout of the signs, exact and incremental
     # 2.6 constants (per neuron), needed inside the loop for the corrected counts
     Wabs = [seq_sum32(np.abs(model.Wh[j])) for j in range(H)]
     two23 = f32(2.0 ** 23)
@@ -310,7 +313,7 @@ def margin_fold(model: ElmanRNN, n_bytes: int, per_position_rows: int = PER_POSI
             cand = cand[np.lexsort((cand[:, 1], cand[:, 0]))][:N_SMALLEST]
         # readouts: full float state and its signs (2.3)
         costs, _ = readout_costs(model, hs, x_next)
-        sign_costs = sign_readout_costs(model, np.where(hs >= 0, 1.0, -1.0), x_next)
+        sign_costs = sign_readout.costs(pack(hs >= 0), x_next)
         cost_sum.add(costs)
         sign_sum.add(sign_costs)
         # 2.2 per-position rows (bounded: the first per_position_rows and the last)

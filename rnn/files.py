@@ -79,6 +79,10 @@ def open_regular(path: str | os.PathLike, what: str):
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise SatrnnInputError(f"{what} {p} is {_kind(st.st_mode)}, not a regular file")
+        if st.st_size == 0 and os.path.realpath(p).startswith(("/proc/", "/sys/")):
+            # procfs and sysfs report size 0 for files whose content is generated as they are read
+            raise SatrnnInputError(f"{what} {p} is a /proc or /sys pseudo-file (its size is unknown until read); "
+                                   "copy it to a regular file first")
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
         return os.fdopen(fd, "rb"), int(st.st_size)

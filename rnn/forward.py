@@ -52,28 +52,9 @@ _GROUP = 4   # vectors of 512 bits whose running sums stay in registers together
 _GROUP_WIDEN = 8   # the same for the widening readout: 8 double vectors of 8 (64 outputs) per pass
 
 
-@intrinsic
-def _matvec_acc(typingctx, z, WT, v):
-    """z[i] <- (...((z[i] + W[i, 0] * v[0]) + W[i, 1] * v[1]) ...) + W[i, m-1] * v[m-1], for every i < K.
-
-    WT = W.T: C-contiguous (m, K) float32 or float64 (row j = the weights leaving input j); v: contiguous
-    (>= m,) of WT's dtype; z: contiguous (>= K,) of WT's dtype or float64. Each product is rounded to WT's
-    dtype, widened exactly to z's dtype and added to z[i] in z's dtype, j ascending: per output a
-    sequential sum in the order of DEFINITIONS 0.3 (z float32: the recurrence, W = Wh) and 0.4 (z float64,
-    W = Wy float32: the readout's dbl(fl32(Wy[o][j] v[j]))). The vectorisation is ACROSS outputs: lane l
-    is output i = base + l, so no sum is reordered. Products and sums are separate LLVM `fmul` and `fadd`
-    without fast-math flags, which LLVM may not contract into FMA (tests/test_forward.py checks the
-    machine code and a case where an FMA would change the bit). Outputs are taken in groups of 4 vectors
-    of 512-bit loads (64 float32 or 32 float64 outputs) whose running sums stay in registers for the whole
-    j loop (independent add chains); the outputs past the last whole group are summed one at a time.
-    """
-    arrs = (z, WT, v)
-    if not all(isinstance(a, types.Array) and a.layout == "C" for a in arrs):
-        return None
-    if WT.ndim != 2 or z.ndim != 1 or v.ndim != 1 or v.dtype != WT.dtype:
-        return None
-    if WT.dtype not in (types.float32, types.float64) or z.dtype not in (WT.dtype, types.float64):
-        return None
+def _matvec_codegen(sparse: bool):
+    """The LLVM of `_matvec_acc` (every row j of WT, j ascending) and of `_matvec_rows_acc` (the rows
+    rows[0..n-1], in that order): one code generator, so the two sums are the same arithmetic."""
 
     def codegen(context, builder, sig, args):
         i64 = ir.IntType(64)
@@ -91,6 +72,9 @@ def _matvec_acc(typingctx, z, WT, v):
         wa = context.make_array(sig.args[1])(context, builder, args[1])
         va = context.make_array(sig.args[2])(context, builder, args[2])
         nrows, ncols = cgutils.unpack_tuple(builder, wa.shape, 2)
+        if sparse:      # the rows to add: rows[k] for k < n (args 3 and 4)
+            ra = context.make_array(sig.args[3])(context, builder, args[3])
+            nrows = args[4]
         width = lanes * group
         ngroups = builder.udiv(ncols, ir.Constant(i64, width))
         accs = [cgutils.alloca_once(builder, zvty) for _ in range(group)]    # promoted to registers
@@ -110,10 +94,11 @@ def _matvec_acc(typingctx, z, WT, v):
                 builder.store(builder.load(vptr(za.data, offs[k], zvty), align=zsize), accs[k])
             with cgutils.for_range(builder, nrows) as jl:
                 vj = builder.load(builder.gep(va.data, [jl.index]))
+                jrow = builder.load(builder.gep(ra.data, [jl.index])) if sparse else jl.index
                 vv = builder.shuffle_vector(builder.insert_element(ir.Constant(wvty, ir.Undefined), vj,
                                                                    ir.Constant(ir.IntType(32), 0)),
                                             ir.Constant(wvty, ir.Undefined), zero_mask)
-                row = builder.mul(jl.index, ncols)
+                row = builder.mul(jrow, ncols)
                 for k in range(group):
                     w = builder.load(vptr(wa.data, builder.add(row, offs[k]), wvty), align=wsize)
                     builder.store(builder.fadd(builder.load(accs[k]), term(w, vv, zvty)), accs[k])
@@ -125,12 +110,56 @@ def _matvec_acc(typingctx, z, WT, v):
             zi = builder.gep(za.data, [i])
             builder.store(builder.load(zi), acc)
             with cgutils.for_range(builder, nrows) as jl:
-                w = builder.load(builder.gep(wa.data, [builder.add(builder.mul(jl.index, ncols), i)]))
+                jrow = builder.load(builder.gep(ra.data, [jl.index])) if sparse else jl.index
+                w = builder.load(builder.gep(wa.data, [builder.add(builder.mul(jrow, ncols), i)]))
                 vj = builder.load(builder.gep(va.data, [jl.index]))
                 builder.store(builder.fadd(builder.load(acc), term(w, vj, zt)), acc)
             builder.store(builder.load(acc), zi)
         return context.get_dummy_value()
-    return types.void(z, WT, v), codegen
+    return codegen
+
+
+def _matvec_types_ok(z, WT, v) -> bool:
+    arrs = (z, WT, v)
+    if not all(isinstance(a, types.Array) and a.layout == "C" for a in arrs):
+        return False
+    if WT.ndim != 2 or z.ndim != 1 or v.ndim != 1 or v.dtype != WT.dtype:
+        return False
+    return WT.dtype in (types.float32, types.float64) and z.dtype in (WT.dtype, types.float64)
+
+
+@intrinsic
+def _matvec_acc(typingctx, z, WT, v):
+    """z[i] <- (...((z[i] + W[i, 0] * v[0]) + W[i, 1] * v[1]) ...) + W[i, m-1] * v[m-1], for every i < K.
+
+    WT = W.T: C-contiguous (m, K) float32 or float64 (row j = the weights leaving input j); v: contiguous
+    (>= m,) of WT's dtype; z: contiguous (>= K,) of WT's dtype or float64. Each product is rounded to WT's
+    dtype, widened exactly to z's dtype and added to z[i] in z's dtype, j ascending: per output a
+    sequential sum in the order of DEFINITIONS 0.3 (z float32: the recurrence, W = Wh) and 0.4 (z float64,
+    W = Wy float32: the readout's dbl(fl32(Wy[o][j] v[j]))). The vectorisation is ACROSS outputs: lane l
+    is output i = base + l, so no sum is reordered. Products and sums are separate LLVM `fmul` and `fadd`
+    without fast-math flags, which LLVM may not contract into FMA (tests/test_forward.py checks the
+    machine code and a case where an FMA would change the bit). Outputs are taken in groups of 4 vectors
+    of 512-bit loads (64 float32 or 32 float64 outputs) whose running sums stay in registers for the whole
+    j loop (independent add chains); the outputs past the last whole group are summed one at a time.
+    """
+    if not _matvec_types_ok(z, WT, v):
+        return None
+    return types.void(z, WT, v), _matvec_codegen(False)
+
+
+@intrinsic
+def _matvec_rows_acc(typingctx, z, WT, v, rows, n):
+    """`_matvec_acc` over a list of rows: z[i] += W[i, rows[k]] * v[k] for k = 0..n-1 in that order (rows
+    int64, C-contiguous, each < m; v has >= n entries): the incremental sign readout's deltas
+    (`automaton.sign_readout`), with the same register-resident groups of outputs."""
+    if not _matvec_types_ok(z, WT, v):
+        return None
+    if not (isinstance(rows, types.Array) and rows.dtype == types.int64 and rows.ndim == 1 and rows.layout == "C"):
+        return None
+    if not isinstance(n, types.Integer):
+        return None
+    return types.void(z, WT, v, rows, types.int64), _matvec_codegen(True)
 
 
 def _squash(z, h, H, sem):
@@ -460,32 +489,16 @@ def readout_costs(model: ElmanRNN, V: np.ndarray, targets, clamp: bool = True, w
     return costs, (logp if want_logp else None)
 
 
-def sign_readout_costs(model: ElmanRNN, S: np.ndarray, targets, clamp: bool = True) -> np.ndarray:
-    """Per-row costs in bits of `targets` under the readout of +-1 sign vectors S (m, H) (DEFINITIONS 0.4
-    with v = +-1, "where the products are exact"): bit-identical to `readout_costs` of the float32 +-1
-    vectors, since dbl(fl32(Wy[o][j] * s)) = s * dbl(Wy[o][j]) for s = +-1 (signed zeros included). The
-    products are taken in double (no float32 product to widen: about half the work of a float readout)."""
-    S = np.asarray(S)
-    if S.ndim != 2 or S.shape[1] != model.H:
-        raise SatrnnInputError(f"sign vectors have shape {S.shape}, expected (m, {model.H})")
-    targets = as_bytes(targets)
-    if targets.shape[0] != S.shape[0]:
-        raise SatrnnInputError(f"{S.shape[0]} sign vectors but {targets.shape[0]} targets")
-    S64 = np.ascontiguousarray(S, dtype=np.float64)
-    if S64.size and not (np.abs(S64) == 1.0).all():
-        raise SatrnnInputError("sign vectors must hold only +1 and -1")
-    costs = np.empty(S.shape[0], dtype=np.float64)
-    _readout(np.ascontiguousarray(model.Wy.T, dtype=np.float64), model.readout_bias64(), S64, targets,
-             clamp, costs, np.empty((0, 256), dtype=np.float64))
-    return costs
-
-
 # The float32 step, the whole forward and the softmax cost as numba building blocks for kernels of the
 # other layers (UM, redux, offsets), which must share these definitions: njit functions, call them only
 # from numba code. Public names, so no layer imports another's private kernels.
 step_kernel = _step
 forward_kernel = _forward_kernel
 softmax_cost_kernel = _softmax_cost
+logits_kernel = _logits_t
+softmax_terms_kernel = _softmax_terms
+cost_bits_kernel = _cost_bits
+matvec_rows_kernel = _matvec_rows_acc
 
 
 @dataclass

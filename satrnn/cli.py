@@ -1,7 +1,9 @@
 """The `satrnn` command. Subcommands live one per module in `satrnn/commands/` and are discovered here.
 
-Exit codes: 0 success, 1 a requested check failed (e.g. `verify --strict`), 2 bad input (one line on
-stderr, no traceback), 130 interrupted.
+Exit codes: 0 success, 1 a requested check failed (`iso` not isomorphic, `verify --strict` with a differing
+claim, a crashed measurement or report section) or a run could not complete (a locked or full sweep store,
+failed sweep jobs: one line on stderr), 2 bad input (one line on stderr, no traceback; also a closed stdout),
+130 interrupted.
 """
 from __future__ import annotations
 
@@ -9,13 +11,20 @@ import argparse
 import importlib
 import os
 import pkgutil
+import signal
 import sys
 import warnings
 
-import satrnn
-from satrnn import commands
+if "--multiprocessing-fork" in sys.argv:
+    # A process that multiprocessing spawned from `satrnn` (a Dask LocalCluster worker, the explorer's ledger)
+    # re-imports this module (its parent's __main__) before anything else, numpy included. It ignores SIGINT
+    # from here on: a terminal's Ctrl-C reaches the whole process group, the parent stops its workers itself,
+    # and a worker interrupted while starting would only print a KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+from satrnn import __version__, commands  # after the SIGINT line above: this imports numpy and rich
 from satrnn.clikit import err_console, guard_paths, set_run_settings
-from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.errors import SatrnnInputError, SatrnnRunError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,7 +37,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="satrnn", description="Exact simulator and analysis toolkit for a trained "
                      "character-level Elman RNN, its Universal Model and its sign automaton.")
-    parser.add_argument("--version", action="version", version=f"satrnn {satrnn.__version__}")
+    parser.add_argument("--version", action="version", version=f"satrnn {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{commands.__name__}.{info.name}")
@@ -38,9 +47,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fail(message: str) -> int:
+def _fail(message: str, code: int = 2) -> int:
     err_console.print(f"satrnn: error: {message}", markup=False, highlight=False, soft_wrap=True)
-    return 2
+    return code
+
+
+STDOUT_CLOSED = ("stdout is closed; satrnn writes its results there: open it (e.g. >/dev/null to discard "
+                 "them)")
+
+
+def _occupy_closed_std_fds() -> bool:
+    """Give a closed stdin/stdout/stderr (`>&-`) /dev/null. Otherwise the first file this process opens (a
+    sweep store, an output) would get that number, and anything written to "stdout" would land in it.
+    Returns True when stdout was closed. A closed stderr only loses the messages; the exit code still tells."""
+    stdout_closed = False
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+            continue
+        except OSError:
+            pass
+        try:
+            null = os.open(os.devnull, os.O_RDONLY if fd == 0 else os.O_WRONLY)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+        except OSError:
+            pass
+        if fd == 1:
+            stdout_closed = True
+        elif fd == 2:
+            sys.stderr = open(2, "w", closefd=False)
+    return stdout_closed or sys.stdout is None
 
 
 def _silence_stdout() -> None:
@@ -55,6 +93,8 @@ def _silence_stdout() -> None:
 
 
 def _flush_stdout() -> str | None:
+    if sys.stdout is None:
+        return None
     try:
         sys.stdout.flush()
     except BrokenPipeError:
@@ -69,6 +109,8 @@ def main(argv=None) -> int:
     # Overflow/NaN in an analysis of an extreme model is reported in its results (NaN -> null); numpy's
     # RuntimeWarnings would only add source-code lines to stderr.
     warnings.filterwarnings("ignore", category=RuntimeWarning)
+    if (argv is None and _occupy_closed_std_fds()) or sys.stdout is None:
+        return _fail(STDOUT_CLOSED)
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -83,6 +125,9 @@ def main(argv=None) -> int:
     except SatrnnInputError as e:
         _flush_stdout()
         return _fail(str(e).splitlines()[0] if str(e) else "bad input")
+    except SatrnnRunError as e:
+        _flush_stdout()
+        return _fail(str(e).splitlines()[0] if str(e) else "the run failed", code=1)
     except KeyboardInterrupt:
         err_console.print("satrnn: interrupted", markup=False)
         if argv is None:

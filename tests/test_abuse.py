@@ -536,3 +536,308 @@ def test_pinned_exhaustive_landscape_at_H_128_from_the_cli(tmp_path, capsys):
     land = ls.landscape(SignAutomaton.from_model(model, "exact"), 32, p16)
     assert out["states"] == 1 << 16 and out["attractors"] == [a.as_dict() for a in land.attractors]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.graphml", "h128.bin"]
+
+
+# ---- the application (issue 28): closed std streams, the explorer, sweep stores, schedulers, workers -------
+
+def _cli(*argv, shell_redirect: str = "", timeout: float = 120, **kw) -> subprocess.CompletedProcess:
+    """`python -m satrnn ARGV` in a subprocess; shell_redirect (e.g. ">&-") is applied by bash to the command."""
+    cmd = [sys.executable, "-m", "satrnn", *map(str, argv)]
+    if shell_redirect:
+        cmd = ["bash", "-c", f'exec "$0" "$@" {shell_redirect}', *cmd]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, **kw)
+
+
+def _sweep_store(path: Path, model_path: Path) -> Path:
+    """A valid store with one sweep row and no job rows (no cluster needed)."""
+    from satrnn.rnn.model import load_model
+    from satrnn.sweeps import sweep as sw
+    from satrnn.sweeps.store import SweepStore
+    m = load_model(model_path)
+    spec = sw.SweepSpec(kind="cycles", model_digest=sw.model_digest(m), H=m.H, semantics="exact", inputs=("41",),
+                        starts=2, seed=0, budget=1000)
+    with SweepStore(path) as st:
+        st.sweep_for(spec.kind, spec.params(), spec.params_sha256(), spec.model_digest, "test", spec.n_jobs)
+    return path
+
+
+@pytest.mark.parametrize("argv", [
+    ["eval", "{M}", "{T}"], ["landscape", "{M}", "--input", "32", "--starts", "4", "--budget", "20000", "--json"],
+    ["sweep", "status", "--db", "{DB}"], ["explore", "{M}", "{T}", "--json"],
+    ["sweep", "cycles", "{M}", "--input", "65", "--starts", "2", "--budget", "1000", "--db", "{NEW}"], []])
+def test_closed_stdout_is_one_line_exit_2(tmp_path, model_path, text_path, argv):
+    """Issue 28: `satrnn eval M T >&-` gave a traceback (AttributeError: 'NoneType' object has no attribute
+    'flush'). A closed stdout is refused before any work: one line, exit 2, nothing created."""
+    db = _sweep_store(tmp_path / "s.sqlite", model_path)
+    before = _snapshot(tmp_path)
+    sub = {"{M}": model_path, "{T}": text_path, "{DB}": db, "{NEW}": tmp_path / "new.sqlite"}
+    r = _cli(*[sub.get(a, a) for a in argv], shell_redirect=">&-")
+    assert r.returncode == 2, r.stderr
+    assert "stdout is closed" in one_line_error(r.stderr)
+    assert _snapshot(tmp_path) == before
+
+
+def test_closed_stderr_runs_and_keeps_exit_codes(tmp_path, model_path, text_path):
+    """With stderr closed a command still runs (its messages are lost, the exit code tells); nothing it opens
+    takes the closed descriptor's number."""
+    r = _cli("eval", model_path, text_path, "--json", shell_redirect="2>&-")
+    assert r.returncode == 0 and json.loads(r.stdout)["bytes"] == 1024
+    assert _cli("eval", model_path, tmp_path / "missing.txt", shell_redirect="2>&-").returncode == 2
+    db = _sweep_store(tmp_path / "s.sqlite", model_path)
+    r = _cli("sweep", "status", "--db", db, "--json", shell_redirect="2>&-")
+    assert r.returncode == 0 and json.loads(r.stdout)["sweeps"][0]["jobs"] == 2
+
+
+def test_proc_pseudo_file_is_refused_saying_why(ws, model_path, capsys):
+    """Issue 28: /proc/self/status as TEXT was called "empty" (procfs reports size 0)."""
+    for argv in (["eval", model_path, "/proc/self/status"], ["explore", model_path, "/proc/self/status", "--json"],
+                 ["info", "/proc/self/status"]):
+        line = ws.run(*argv, capsys=capsys)
+        assert "pseudo-file" in line and "empty" not in line, line
+
+
+def test_an_error_is_the_only_stderr_line(ws, model_path, capsys):
+    """Issue 28: `cycles --input all --starts 1000000` printed its header on stderr, then the error (too many jobs)."""
+    line = ws.run("cycles", model_path, "--input", "all", "--starts", "40000", capsys=capsys)  # 10.24M jobs
+    assert "more than" in line
+
+
+# -- sweep stores --
+
+def test_empty_store_refused_by_every_subcommand(ws, model_path, capsys):
+    """Issue 28: a 0-byte --db gave `no such table` in `sweep status` while `sweep cycles` took it as new."""
+    (ws.dir / "e.sqlite").write_bytes(b"")
+    for argv in (["sweep", "status", "--db", "e.sqlite"], ["sweep", "export", "--db", "e.sqlite"],
+                 *(["sweep", k, model_path, "--input", "65", "--starts", "2", "--budget", "1000", "--db", "e.sqlite"]
+                   for k in ("cycles", "pin", "landscape"))):
+        assert "is empty (0 bytes)" in ws.run(*argv, capsys=capsys), argv
+
+
+@pytest.mark.parametrize("params", ["not json", "{}", "[1, 2]", '{"kind": "cycles"}'])
+def test_damaged_params_row_refused_untouched(ws, model_path, params, capsys):
+    """Issue 28: a damaged `params` row (quick_check still passes) gave JSONDecodeError, KeyError or TypeError."""
+    import sqlite3
+    db = _sweep_store(ws.dir / "d.sqlite", model_path)
+    con = sqlite3.connect(db)
+    con.execute("UPDATE sweep SET params = ?", (params,))
+    con.commit()
+    con.close()
+    for argv in (["sweep", "status", "--db", db], ["sweep", "export", "--db", db, "--format", "json"],
+                 ["sweep", "cycles", model_path, "--input", "65", "--starts", "2", "--budget", "1000", "--db", db]):
+        line = ws.run(*argv, capsys=capsys)
+        assert "not a satrnn sweep database (sweep row 1: params" in line, line
+
+
+def test_store_that_is_a_directory_or_fifo_says_so(ws, capsys):
+    (ws.dir / "adir").mkdir()
+    os.mkfifo(ws.dir / "f.sqlite")
+    assert "is a directory" in ws.run("sweep", "status", "--db", "adir", capsys=capsys)
+    assert "is a FIFO" in ws.run("sweep", "export", "--db", "f.sqlite", capsys=capsys)
+    assert "does not exist" in ws.run("sweep", "status", "--db", "missing.sqlite", capsys=capsys)
+
+
+def test_store_read_without_writing_beside_it(ws, model_path, capsys):
+    """status and export open an idle store immutable: nothing is created beside it, so a read-only file
+    system (where SQLite's -shm could not be created) works. Simulated for root, which may write anywhere:
+    the -shm name is taken by a directory, which no open can create or use."""
+    db = _sweep_store(ws.dir / "s.sqlite", model_path)
+    (ws.dir / "s.sqlite-shm").mkdir()
+    ws.run("sweep", "status", "--db", db, "--json", expect=0, capsys=capsys)
+    ws.run("sweep", "export", "--db", db, "--format", "json", expect=0, capsys=capsys)
+
+
+def _unshare_ok() -> bool:
+    try:
+        return subprocess.run(["unshare", "-m", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
+                              capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def test_store_on_a_read_only_file_system(tmp_path, model_path):
+    """Issue 28: `sweep status` / `export` on a valid store on a read-only file system failed with `unable to
+    open database file`. A real read-only bind mount (in a private mount namespace; skipped where that is not
+    permitted -- the test above simulates it everywhere)."""
+    if not _unshare_ok():
+        pytest.skip("no private mount namespace here (unshare -m)")
+    d = tmp_path / "ro"
+    d.mkdir()
+    db = _sweep_store(d / "s.sqlite", model_path)
+    py = sys.executable
+    script = (f"mount --bind {d} {d} && mount -o remount,bind,ro {d} && "
+              f"{py} -m satrnn sweep status --db {db} --json > {tmp_path}/status.json && "
+              f"{py} -m satrnn sweep export --db {db} --format csv > {tmp_path}/export.csv")
+    r = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and not r.stderr, r.stderr
+    assert json.loads((tmp_path / "status.json").read_text())["sweeps"][0]["jobs"] == 2
+    assert (tmp_path / "export.csv").read_text().startswith("model_digest,")
+    assert sorted(p.name for p in d.iterdir()) == ["s.sqlite"]
+
+
+def test_locked_store_bounded_wait_and_ctrl_c(tmp_path, model_path):
+    """Issue 28: a store held by another connection made a sweep wait 30 s, then print a traceback; Ctrl-C
+    during the wait took 22.9 s. Now: --lock-timeout bounds the wait (one line, exit 1), Ctrl-C ends it at
+    once (SQLite's own busy wait, which ignores signals, is not used), and reading is not blocked."""
+    import sqlite3
+
+    from tests.interrupts import interrupt_after
+    db = _sweep_store(tmp_path / "l.sqlite", model_path)
+    con = sqlite3.connect(db, isolation_level=None)
+    con.execute("BEGIN EXCLUSIVE")
+    try:
+        argv = ["sweep", "cycles", model_path, "--input", "65", "--starts", "2", "--budget", "1000", "--db", db,
+                "--workers", "1"]
+        t0 = time.monotonic()
+        r = _cli(*argv, "--lock-timeout", "1")
+        assert r.returncode == 1, r.stderr
+        assert "is locked by another process (waited 1 s" in one_line_error(r.stderr)
+        assert time.monotonic() - t0 < 30
+        assert _cli("sweep", "status", "--db", db, "--json").returncode == 0
+        res = interrupt_after(argv, 3.0)
+        assert res is not None, "finished before the interrupt"
+        rc, waited, err = res
+        assert rc == 130 and err.strip() == "satrnn: interrupted", err
+        assert waited < 1.0, waited
+    finally:
+        con.execute("ROLLBACK")
+        con.close()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith((".tmp", "-journal"))]
+
+
+def test_full_disk_at_commit_one_line_rows_kept_rerun_completes(tmp_path, model_path):
+    """Issue 28: a full disk at a chunk's commit gave a traceback. A real small tmpfs in a private mount
+    namespace (skipped where not permitted; tests/test_sweep.py simulates it with SQLite's max_page_count)."""
+    if not _unshare_ok():
+        pytest.skip("no private mount namespace here (unshare -m)")
+    d = tmp_path / "full"
+    d.mkdir()
+    py = sys.executable
+    run = (f"{py} -m satrnn sweep cycles {model_path} --input all --starts 2 --budget 1000 --db {d}/f.sqlite "
+           f"--workers 1 --chunk 16 --json")
+    script = (f"mount -t tmpfs -o size=100k tmpfs {d} && {{ {run} > /dev/null 2> {tmp_path}/err1; echo $? > "
+              f"{tmp_path}/rc1; }}; {py} -c \"import sqlite3; print(sqlite3.connect('file:{d}/f.sqlite?mode=ro', "
+              f"uri=True).execute('SELECT COUNT(*) FROM cycles').fetchone()[0])\" > {tmp_path}/n1; "
+              f"mount -o remount,size=4m {d} && {run} > {tmp_path}/o2.json")
+    r = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "rc1").read_text().strip() == "1"
+    line = one_line_error((tmp_path / "err1").read_text())
+    assert "the disk is full" in line and "re-run" in line, line
+    n1 = int((tmp_path / "n1").read_text())
+    assert 0 < n1 < 512
+    o2 = json.loads((tmp_path / "o2.json").read_text())
+    assert (o2["skipped_already_done"], o2["computed"], o2["finished"]) == (n1, 512 - n1, True)
+
+
+# -- schedulers and workers --
+
+@pytest.fixture()
+def silent_servers():
+    """Two local TCP servers that are not Dask: an HTTP server (accepts, waits for a request, never answers a
+    Dask handshake) and one that answers every connection with garbage bytes."""
+    import http.server
+    import socketserver
+    import threading
+
+    class Garbage(socketserver.BaseRequestHandler):
+        def handle(self):
+            self.request.sendall(b"\xff" * 64)
+            time.sleep(5)
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    garbage = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Garbage)
+    garbage.daemon_threads = True
+    for s in (httpd, garbage):
+        threading.Thread(target=s.serve_forever, daemon=True).start()
+    yield {"http": httpd.server_address[1], "garbage": garbage.server_address[1]}
+    for s in (httpd, garbage):
+        s.shutdown()
+        s.server_close()
+
+
+def test_scheduler_validated_before_anything_is_created(tmp_path, model_path, silent_servers):
+    """Issue 28: --scheduler foo / http://... gave tracebacks, a refused port took 60 s, an HTTP server hung
+    forever, a non-Dask server was reported as "out of memory", and each left an empty store behind."""
+    import socket
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        free = s.getsockname()[1]
+    cases = [("foo", "must look like tcp://HOST:PORT"), ("http://127.0.0.1:8786", "scheme 'http'"),
+             ("tcp://127.0.0.1:99999", "port '99999'"), (f"tcp://127.0.0.1:{free}", "Connection refused"),
+             (f"tcp://127.0.0.1:{silent_servers['http']}", "gave no Dask handshake within 2 s"),
+             (f"127.0.0.1:{silent_servers['garbage']}", "did not answer as a Dask scheduler")]
+    for address, expected in cases:
+        t0 = time.monotonic()
+        r = _cli("sweep", "cycles", model_path, "--input", "65", "--starts", "2", "--budget", "1000",
+                 "--db", tmp_path / "x.sqlite", "--scheduler", address, "--connect-timeout", "2")
+        assert r.returncode == 2, (address, r.stderr)
+        assert expected in one_line_error(r.stderr), (address, r.stderr)
+        assert time.monotonic() - t0 < 25, address
+        assert list(tmp_path.iterdir()) == [], address
+
+
+def test_workers_capped_at_four_per_core(ws, model_path, capsys):
+    """Issue 28: --workers 1000 on 2 cores started 1000 worker processes (and ran out of pids)."""
+    from satrnn.sweeps import sweep as sw
+    over = sw.max_workers() + 1
+    line = ws.run("sweep", "cycles", model_path, "--input", "65", "--db", "x.sqlite", "--workers", over,
+                  capsys=capsys)
+    assert f"--workers must be between 1 and {sw.max_workers()}" in line and "per core" in line
+
+
+def test_ctrl_c_while_the_local_cluster_starts(tmp_path, model_path):
+    """Issue 28: SIGINT in the moment the LocalCluster starts exited 130 at once, but the spawned workers printed
+    KeyboardInterrupt tracebacks and multiprocessing warned of leaked semaphores. The signal is sent to the
+    process group (a terminal's Ctrl-C) as soon as the first worker process exists."""
+    import psutil
+    db = tmp_path / "x.sqlite"
+    p = subprocess.Popen([sys.executable, "-m", "satrnn", "sweep", "cycles", str(model_path), "--input", "65",
+                          "--starts", "2", "--budget", "1000", "--workers", "2", "--db", str(db)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 120 and p.poll() is None:
+            kids = psutil.Process(p.pid).children(recursive=True)
+            if any("--multiprocessing-fork" in " ".join(k.cmdline()) for k in kids if k.is_running()):
+                break
+            time.sleep(0.02)
+        assert p.poll() is None, "finished before the interrupt"
+        os.killpg(p.pid, signal.SIGINT)
+        t1 = time.monotonic()
+        p.wait(timeout=30)
+        waited = time.monotonic() - t1
+        time.sleep(1.0)  # anything the workers or the resource tracker would still print
+        err = p.stderr.read()
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 130, err
+    assert err.strip() == "satrnn: interrupted", err
+    assert waited < 1.0, waited
+    assert not db.exists()
+
+
+@pytest.mark.parametrize("damage", ["rep = 'zz'", "start = 'not hex'", "period = NULL"])
+def test_damaged_result_row_refused_before_anything_is_written(ws, model_path, damage, capsys):
+    """Issue 28 (minor): a result row with rep 'zz' made a re-run write the store (runs + 1) and then fail
+    with "state 'zz' is not hexadecimal", not named as a store problem. The sweep's rows are checked first."""
+    import sqlite3
+
+    from satrnn.rnn.model import load_model
+    from satrnn.sweeps import sweep as sw
+    from satrnn.sweeps.store import JobRow, SweepStore
+    db = _sweep_store(ws.dir / "d.sqlite", model_path)
+    m = load_model(model_path)
+    rows = [JobRow(model_digest=sw.model_digest(m), semantics="exact", input="41", seed=0, budget=1000, pins="",
+                   status="cycle", steps=10, fallbacks=0, error=None, worker="w", seconds=0.1, sweep_id=1,
+                   finished="2026-01-01T00:00:00", start_index=i, start="00" * 16, transient=1, period=2,
+                   rep="0f" * 16) for i in range(2)]
+    with SweepStore(db) as st:
+        st.write_rows("cycles", rows)
+    con = sqlite3.connect(db)
+    con.execute(f"UPDATE cycles SET {damage} WHERE start_index = 1")
+    con.commit()
+    con.close()
+    line = ws.run("sweep", "cycles", model_path, "--input", "65", "--starts", "2", "--budget", "1000", "--db", db,
+                  capsys=capsys)
+    assert "1 damaged row(s) of this sweep in table cycles" in line, line

@@ -412,3 +412,59 @@ def test_cli_screenshot_refuses_an_input(model_path, text_path, tmp_path, capsys
     before = t.read_bytes()
     assert main(["explore", str(model_path), str(t), "--screenshot", str(t)]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1 and t.read_bytes() == before
+
+
+def test_screenshot_ctrl_c_while_loading_exits_130(model_path, text_path, tmp_path):
+    """Issue 28: Ctrl-C while --screenshot loaded was ignored, then after 30 s Textual's WaitForScreenTimeout
+    traceback and exit 1 (asyncio's SIGINT handling cancelled the app's task, leaving the pilot waiting)."""
+    from tests.interrupts import interrupt_after
+    big = tmp_path / "big.txt"
+    big.write_bytes(text_path.read_bytes() * 200)  # 200 KB: loading takes well over the 3 s below
+    svg = tmp_path / "s.svg"
+    r = interrupt_after(["explore", model_path, big, "--view", "cycles", "--screenshot", svg], 3.0)
+    assert r is not None, "finished before the interrupt"
+    rc, waited, err = r
+    assert rc == 130 and err.strip() == "satrnn: interrupted", err
+    assert waited < 1.0, waited
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.txt"]
+
+
+def test_kill_int_to_the_interactive_explorer_exits_130(model_path, text_path):
+    """Issue 28: `kill -INT` to the interactive explorer (in a terminal) exited 0, not 130."""
+    import os
+    import pty
+    import select
+    import signal
+    import sys
+    import time
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the explorer on the pseudo-terminal
+        os.environ["TERM"] = "xterm-256color"
+        os.execv(sys.executable, [sys.executable, "-m", "satrnn", "explore", str(model_path), str(text_path)])
+
+    def drain(seconds):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if select.select([fd], [], [], 0.05)[0]:
+                try:
+                    os.read(fd, 1 << 16)
+                except OSError:
+                    return
+    done = (0, 0)
+    try:
+        drain(4.0)
+        done = os.waitpid(pid, os.WNOHANG)
+        assert done[0] == 0, "the explorer ended by itself"
+        t0 = time.monotonic()
+        os.kill(pid, signal.SIGINT)
+        while not (done := os.waitpid(pid, os.WNOHANG))[0]:
+            assert time.monotonic() - t0 < 30, "still running 30 s after SIGINT"
+            drain(0.05)
+        waited = time.monotonic() - t0
+    finally:
+        if not done[0]:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        os.close(fd)
+    assert os.waitstatus_to_exitcode(done[1]) == 130
+    assert waited < 1.0, waited

@@ -749,9 +749,11 @@ def test_every_readout_gives_probability_zero_outside_the_vocabulary(tmp_path):
     """The forward's readout (log-probabilities -inf outside), the streamed eval, the sign readout, the UM
     (isomorphic to the bit, its own readout masked too) and the knockout cache all agree on a V = 12 model."""
     from satrnn.automaton import redux
+    from satrnn.automaton.bitset import pack
     from satrnn.automaton.iso import check_isomorphism
+    from satrnn.automaton.sign_readout import SignReadout
     from satrnn.automaton.um import PatternTable, from_rnn
-    from satrnn.rnn.forward import evaluate, readout_costs, sign_readout_costs
+    from satrnn.rnn.forward import evaluate, readout_costs
     d = state_dict(16, 12, 5, seed=9, scale=0.5, hh_norm=0.5)
     m = import_safetensors(write(tmp_path / "m.safetensors", d), vocab=VOCAB12)
     xs = np.array(VOCAB12, np.uint8)[_text_indices(200, 12, seed=10)]
@@ -764,7 +766,8 @@ def test_every_readout_gives_probability_zero_outside_the_vocabulary(tmp_path):
     want = [naive.readout_cost(m.Wy, np.where(outside, -np.inf, m.by), f.hs[t], int(xs[t + 1])) for t in range(20)]
     assert np.array_equal(f.costs[:20], np.array(want))
     signs = np.where(f.hs[:-1] >= 0, 1.0, -1.0)
-    assert np.array_equal(sign_readout_costs(m, signs, xs[1:]), readout_costs(m, signs.astype(np.float32), xs[1:])[0])
+    assert np.array_equal(SignReadout(m).costs(pack(signs), xs[1:]),
+                          readout_costs(m, signs.astype(np.float32), xs[1:])[0])
     r = check_isomorphism(m, xs)
     assert r["isomorphic"] and r["bpc_um"] == r["bpc_rnn"] == f.bpc
     t = from_rnn(m)

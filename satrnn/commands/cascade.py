@@ -12,7 +12,6 @@ from satrnn.clikit import (
     check_int,
     console,
     emit_json,
-    err_console,
     load_model_text_args,
     pins_arg,
     progress,
@@ -46,7 +45,7 @@ def run(args) -> int:
     if xs.shape[0] < k + 2:
         raise SatrnnInputError(f"TEXT has {xs.shape[0]} bytes; --k {k} needs at least {k + 2}")
     if not args.json:
-        err_console.print(f"semantics {args.semantics}, k = {k}, seed {args.seed}")
+        console.print(f"semantics {args.semantics}, k = {k}, seed {args.seed}")
     n_traj = 2 if args.trajectory == "both" else 1
     with progress() as bar:
         task = bar.add_task("flip cascades", total=n_traj)

@@ -20,7 +20,6 @@ from satrnn.clikit import (
     check_int,
     console,
     emit_json,
-    err_console,
     load_model_arg,
     load_model_text_args,
     pins_arg,
@@ -261,7 +260,7 @@ def run(args) -> int:
             return 0
     starts, labels = _starts(args, model, xs, H)
     if not args.json:
-        err_console.print(f"seed {args.seed}, {starts.shape[0]} start(s) x {seqs.shape[0]} input(s), "
+        console.print(f"seed {args.seed}, {starts.shape[0]} start(s) x {seqs.shape[0]} input(s), "
                           f"semantics {args.semantics}, budget {budget:,} steps")
     A = SignAutomaton.from_model(model, args.semantics, tier1=args.tier1, pins=pins)
     search = _run_search(A, starts, seqs, budget)

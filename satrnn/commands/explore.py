@@ -4,6 +4,7 @@ and exits; `--json` prints the computed tables. Textual is imported only when th
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -72,6 +73,23 @@ def _exit_now(code: int) -> None:
     os._exit(code)
 
 
+def _sigint_ends(app):
+    """SIGINT (`kill -INT`, or Ctrl-C in a terminal while --screenshot loads) ends the app with code 130 within
+    a moment, like the Ctrl-C key does in the interactive app. Installed before the app runs, so asyncio's own
+    SIGINT handling (cancel the main task: the app would exit 0, or the screenshot pilot would wait for a
+    screen until Textual's timeout) stays out of the way. Returns the previous handler."""
+    import asyncio
+
+    def handler(signum, frame):
+        try:
+            loop = asyncio.get_running_loop()  # the handler runs on the main thread, inside the app's loop
+        except RuntimeError:
+            raise KeyboardInterrupt from None
+        loop.call_soon_threadsafe(app.interrupt)
+
+    return signal.signal(signal.SIGINT, handler)
+
+
 def summary_json(d: ed.ExploreData, threshold: float) -> dict:
     """The explorer's tables (co-flip graph at `threshold`) as one JSON-able document."""
     gv = d.graph(threshold)
@@ -133,14 +151,20 @@ def run(args) -> int:
         ledger_reason=not_published or ("" if want_ledger else "the ledger is measured only when the Ledger view "
                                                                 "is shown"),
         view=args.view, select=select, threshold=j_first, pin=None if args.pin is None else int(args.pin))
-    if args.screenshot is not None:
-        out = args.screenshot
-        app.run(headless=True, size=size,
-                auto_pilot=screenshot_pilot(lambda svg: write_file(out, svg), args.view, args.view == "ledger"))
-    else:
-        app.run()
-        if app.load_error is None:
-            _exit_now(int(app.return_code or 0))
+    previous = _sigint_ends(app)
+    try:
+        if args.screenshot is not None:
+            out = args.screenshot
+            app.run(headless=True, size=size,
+                    auto_pilot=screenshot_pilot(lambda svg: write_file(out, svg), args.view, args.view == "ledger"))
+        else:
+            app.run()
+            if app.load_error is None:
+                _exit_now(int(app.return_code or 0))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if app.return_code == 130:
+        raise KeyboardInterrupt
     if app.load_error is not None:
         raise app.load_error
     if app.pilot_error is not None:

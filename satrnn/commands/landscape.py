@@ -22,7 +22,6 @@ from satrnn.clikit import (
     console,
     declare_outputs,
     emit_json,
-    err_console,
     load_model_arg,
     pins_arg,
     progress,
@@ -140,7 +139,7 @@ def run(args) -> int:
         graphml = _check_graphml(args.graphml)
     A = SignAutomaton.from_model(model, args.semantics, tier1=args.tier1, pins=pins)
     if not args.json:
-        err_console.print(f"H = {H}, input {input_label(seq)}, semantics {args.semantics}, pins "
+        console.print(f"H = {H}, input {input_label(seq)}, semantics {args.semantics}, pins "
                           f"{args.pin or 'none'}, seed {args.seed}"
                           + ("" if args.exhaustive else f", {starts:,} starts, budget {budget:,} steps"))
     if args.exhaustive:

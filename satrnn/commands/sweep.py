@@ -5,6 +5,8 @@ Jobs take the options of `satrnn cycles` (--input, --periodic-text, --starts, --
 give, job for job, the rows `satrnn cycles --json` prints for the same options. See docs/sweeps.md."""
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from rich.table import Table
 
 from satrnn.automaton import cycles as cyc
@@ -14,12 +16,12 @@ from satrnn.clikit import (
     add_model_text_args,
     add_seed_arg,
     add_semantics_arg,
+    check_float,
     check_int,
     console,
     declare_inputs,
     declare_outputs,
     emit_json,
-    err_console,
     load_model_arg,
     load_model_text_args,
     progress,
@@ -28,11 +30,19 @@ from satrnn.clikit import (
 from satrnn.commands.cycles import MAX_JOBS, MAX_STARTS, cycle_inputs, label_cycle_inputs, per_input_rows
 from satrnn.report import render
 from satrnn.report.render_landscape import input_label, render_landscape
-from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.errors import SatrnnInputError, SatrnnRunError
 from satrnn.sweeps import sweep as sw
-from satrnn.sweeps.store import JOB_TABLES, SweepStore, export_text
+from satrnn.sweeps.store import (
+    DEFAULT_LOCK_TIMEOUT,
+    JOB_TABLES,
+    SweepStore,
+    export_text,
+    probe_writable,
+    store_exists,
+)
 
-MAX_WORKERS = 4096
+MAX_TIMEOUT = 86400.0
+
 
 
 def register(sub) -> None:
@@ -66,11 +76,13 @@ def register(sub) -> None:
         add_json_flag(q)
         q.set_defaults(func=run, sweep_kind=kind)
     s = kinds.add_parser("status", help="the sweeps in a store and how far each has got")
-    s.add_argument("--db", required=True, metavar="FILE", help="the SQLite result store")
+    s.add_argument("--db", required=True, metavar="FILE", help="the SQLite result store (only read)")
+    _add_lock_timeout(s)
     add_json_flag(s)
     s.set_defaults(func=run_status)
     e = kinds.add_parser("export", help="every stored job of one kind as CSV or JSON")
-    e.add_argument("--db", required=True, metavar="FILE", help="the SQLite result store")
+    e.add_argument("--db", required=True, metavar="FILE", help="the SQLite result store (only read)")
+    _add_lock_timeout(e)
     e.add_argument("--format", choices=("csv", "json"), default="csv")
     e.add_argument("--kind", choices=JOB_TABLES, default="cycles", help="which kind's table (default cycles)")
     e.add_argument("--out", default=None, metavar="FILE", help="write to FILE (default stdout)")
@@ -87,12 +99,23 @@ def _usage(p):
     return f
 
 
+def _add_lock_timeout(q) -> None:
+    q.add_argument("--lock-timeout", type=float, default=DEFAULT_LOCK_TIMEOUT, metavar="SECONDS",
+                   help="how long to wait for a store locked by another process before giving up (exit 1; "
+                        f"default {DEFAULT_LOCK_TIMEOUT:g})")
+
+
 def _add_engine_args(q) -> None:
     q.add_argument("--db", required=True, metavar="FILE", help="SQLite result store (created if missing)")
     q.add_argument("--scheduler", default=None, metavar="ADDR",
                    help="an existing Dask scheduler, tcp://HOST:PORT (default: a LocalCluster on this machine)")
+    q.add_argument("--connect-timeout", type=float, default=sw.DEFAULT_CONNECT_TIMEOUT, metavar="SECONDS",
+                   help="how long to wait for --scheduler to answer (and for its first worker) before giving up "
+                        f"(exit 2; default {sw.DEFAULT_CONNECT_TIMEOUT:g})")
     q.add_argument("--workers", type=int, default=None, metavar="N",
-                   help="LocalCluster worker processes, one thread each (default: the number of cores)")
+                   help="LocalCluster worker processes, one thread each (default: the number of cores; at most "
+                        f"{sw.WORKERS_PER_CORE} per core)")
+    _add_lock_timeout(q)
     q.add_argument("--chunk", type=int, default=None, metavar="JOBS",
                    help="jobs per Dask task (default: about 2e8 budget steps per task, >= 4 tasks per worker)")
     declare_outputs(q, "db")
@@ -119,52 +142,85 @@ def _spec(args, model, xs) -> sw.SweepSpec:
                                    "for several")
         pin_sets = [sw.parse_pins(args.pin[0], H) if args.pin else ""]
     seeds = check_int("--seeds", args.seeds, 1, MAX_STARTS) if args.sweep_kind == "landscape" else 1
+    keys = tuple(sw.input_key(bytes(s)) for s in seqs)
+    long = {k: bytes(s) for k, s in zip(keys, seqs) if k.startswith(sw.DIGEST_PREFIX)}
     spec = sw.SweepSpec(kind=args.sweep_kind, model_digest=sw.model_digest(model), H=H, semantics=args.semantics,
-                        inputs=tuple(bytes(s).hex() for s in seqs), starts=starts, seed=args.seed, budget=budget,
-                        pin_sets=tuple(pin_sets), seeds=seeds)
+                        inputs=keys, starts=starts, seed=args.seed, budget=budget, pin_sets=tuple(pin_sets),
+                        seeds=seeds, sequences=MappingProxyType(long))
     if spec.n_jobs > MAX_JOBS:
         raise SatrnnInputError(f"{spec.n_jobs} jobs is more than {MAX_JOBS}")
     return spec
 
 
+def _timeouts(args) -> tuple[float, float]:
+    lock = check_float("--lock-timeout", args.lock_timeout, 0.0, MAX_TIMEOUT)
+    connect = getattr(args, "connect_timeout", None)
+    return lock, (check_float("--connect-timeout", connect, 0.1, MAX_TIMEOUT) if connect is not None else 0.0)
+
+
 def run(args) -> int:
-    sw.require_dask()
+    """Everything is checked before anything is created or started: options, the scheduler's address, the
+    model and text, an existing store (valid, and its write lock obtainable). Then the cluster is reached or
+    started, and only then is a new store created."""
+    lock_timeout, connect_timeout = _timeouts(args)
+    if args.scheduler is not None:
+        sw.parse_scheduler(args.scheduler)
     if args.workers is not None:
-        check_int("--workers", args.workers, 1, MAX_WORKERS)
+        cap = sw.max_workers()
         if args.scheduler:
             raise SatrnnInputError("--workers sizes the LocalCluster; with --scheduler the cluster has its own workers")
+        if not 1 <= args.workers <= cap:
+            raise SatrnnInputError(f"--workers must be between 1 and {cap} ({sw.WORKERS_PER_CORE} per core, "
+                                   f"{sw.usable_cores()} core(s) here), got {args.workers}")
     if args.chunk is not None:
         check_int("--chunk", args.chunk, 1, MAX_JOBS)
+    sw.require_dask()
     if args.text is None and args.model is not None:
         model, xs = load_model_arg(args), None
     else:
         model, xs = load_model_text_args(args)
     spec = _spec(args, model, xs)
-    with SweepStore(args.db) as store:
-        if not args.json:
-            per = (f"seeds {spec.seed}..{spec.seed + spec.seeds - 1} of {spec.starts} start(s) each"
-                   if spec.kind == "landscape" else f"seed {spec.seed}, {spec.starts} start(s)")
-            err_console.print(f"{per} x {len(spec.inputs)} input(s) x {len(spec.pin_sets)} pin set(s) = "
-                              f"{spec.n_jobs:,} jobs, semantics {spec.semantics}, budget {spec.budget:,} steps; "
-                              f"store {args.db}")
-        client, cluster = (sw.open_client(args.scheduler, args.workers) if sw.pending_jobs(spec, store)
-                           else (None, None))
-        interrupted = True
-        try:
-            with progress(transient=False) as bar:
+    if store_exists(args.db):
+        probe_writable(args.db, lock_timeout)
+        with SweepStore(args.db, writable=False, lock_timeout=lock_timeout) as store:
+            store.check_rows(spec.kind, *spec.where())
+            pending = len(sw.pending_jobs(spec, store))
+    else:
+        pending = spec.n_jobs
+    client, cluster = (sw.open_client(args.scheduler, args.workers, timeout=connect_timeout) if pending
+                       else (None, None))
+    completed = False
+    try:
+        with SweepStore(args.db, lock_timeout=lock_timeout) as store:
+            with progress() as bar:
                 task = bar.add_task(f"sweep {spec.kind}", total=spec.n_jobs)
 
                 def on_progress(p: sw.Progress):
                     bar.update(task, completed=p.done, description=f"sweep {spec.kind}: {p.running} running, "
                                                                     f"{p.failed} failed")
 
-                outcome = sw.run_sweep(spec, model, store, client, chunk_size=args.chunk, on_progress=on_progress)
-            interrupted = False
-        finally:
-            if client is not None:
-                sw.close_client(client, cluster, interrupted)
-        rows = store.rows(spec.kind, *spec.where())
+                outcome = sw.run_sweep(spec, model, store, client, chunk_size=args.chunk, on_progress=on_progress,
+                                       worker_timeout=connect_timeout if args.scheduler else 60.0)
+            rows = store.rows(spec.kind, *spec.where())
+        completed = True
+    finally:
+        if client is not None:
+            sw.close_client(client, cluster, interrupted=not completed)
     return _report(args, spec, outcome, rows)
+
+
+def _plan(spec: sw.SweepSpec) -> str:
+    per = (f"seeds {spec.seed}..{spec.seed + spec.seeds - 1} of {spec.starts} start(s) each"
+           if spec.kind == "landscape" else f"seed {spec.seed}, {spec.starts} start(s)")
+    return (f"{per} x {len(spec.inputs)} input(s) x {len(spec.pin_sets)} pin set(s) = {spec.n_jobs:,} jobs, "
+            f"semantics {spec.semantics}, budget {spec.budget:,} steps")
+
+
+def _failed_jobs(args, spec, n_failed: int) -> None:
+    if n_failed:
+        raise SatrnnRunError(f"{n_failed:,} of {spec.n_jobs:,} jobs failed (stored with their errors: `satrnn sweep "
+                             f"export --db {args.db} --kind {spec.kind}`, column error); re-run the same command "
+                             "to retry only those")
 
 
 def _report(args, spec: sw.SweepSpec, outcome: sw.SweepOutcome, rows) -> int:
@@ -181,8 +237,10 @@ def _report(args, spec: sw.SweepSpec, outcome: sw.SweepOutcome, rows) -> int:
     out["results"] = [{k: v for k, v in s.items() if k != "estimate"} for s in summaries]
     if args.json:
         emit_json(out)
+        _failed_jobs(args, spec, n_failed)
         return 0
-    console.print(f"sweep {outcome.sweep_id} ({spec.kind}): {outcome.jobs:,} jobs, {outcome.skipped:,} already in "
+    console.print(f"sweep {outcome.sweep_id} ({spec.kind}): {_plan(spec)}; store {args.db}")
+    console.print(f"{outcome.jobs:,} jobs, {outcome.skipped:,} already in "
                   f"the store, {outcome.computed:,} computed now on {outcome.workers} worker(s) in "
                   f"{outcome.seconds:.1f} s ({outcome.chunks} task(s) of <= {outcome.chunk_size} jobs); "
                   f"{n_failed} failed"
@@ -198,6 +256,7 @@ def _report(args, spec: sw.SweepSpec, outcome: sw.SweepOutcome, rows) -> int:
         console.print(render.cycles(s["summary"], s["per_input"]))
     if len(summaries) > 8:
         console.print(f"... {len(summaries) - 8} more (use --json or `satrnn sweep export`)")
+    _failed_jobs(args, spec, n_failed)
     return 0
 
 
@@ -219,16 +278,19 @@ def _landscape_summaries(spec, rows) -> list[dict]:
     out = []
     for pins in spec.pin_sets:
         for inp in spec.inputs:
-            jobs = [sw.landscape_job_of(r, spec.H) for r in rows
+            seq = sw.input_bytes(inp, spec.sequences)
+            as_tuple = tuple(seq)  # one tuple per input, shared by its jobs (a periodic TEXT can be long)
+            jobs = [sw.landscape_job_of(r, spec.H, seq=as_tuple) for r in rows
                     if r.pins == pins and r.input == inp and r.status != "failed"]
             est = ls.merge_jobs(jobs) if jobs else None
-            out.append({"pins": pins, "input": inp, "label": input_label(bytes.fromhex(inp)), "jobs": len(jobs),
+            out.append({"pins": pins, "input": inp, "label": input_label(seq), "jobs": len(jobs),
                         "landscape": est.as_dict() if est is not None else None, "estimate": est})
     return out
 
 
 def run_status(args) -> int:
-    with SweepStore(args.db, writable=False) as store:
+    lock_timeout, _ = _timeouts(args)
+    with SweepStore(args.db, writable=False, lock_timeout=lock_timeout) as store:
         sweeps = []
         for s in store.sweeps():
             p = s.params
@@ -256,7 +318,8 @@ def run_status(args) -> int:
 
 
 def run_export(args) -> int:
-    with SweepStore(args.db, writable=False) as store:
+    lock_timeout, _ = _timeouts(args)
+    with SweepStore(args.db, writable=False, lock_timeout=lock_timeout) as store:
         text = export_text(args.kind, store.rows(args.kind), store.sweeps(), args.format)
     if args.out is None:
         print(text, end="")

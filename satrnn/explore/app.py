@@ -686,6 +686,8 @@ class ExploreApp(App):
         self.exported: list[str] = []
         self.errors: list[str] = []           # failures of updates from background threads
         self.pilot_error: str | None = None   # set by the screenshot pilot when a wait timed out
+        self.interrupted = threading.Event()  # SIGINT arrived (see `interrupt`)
+        self.piloted = False                  # a screenshot pilot drives the app (and ends it)
 
     # -- start-up --
     def on_mount(self) -> None:
@@ -778,6 +780,14 @@ class ExploreApp(App):
 
     def action_interrupt(self) -> None:
         self.exit(None, 130)
+
+    def interrupt(self) -> None:
+        """SIGINT: end with code 130. Call on the app's thread (the signal handler runs there). A screenshot
+        pilot ends the app itself when it sees the flag (it must not be left waiting for a screen that will
+        never come: Textual would wait for it, then fail with a traceback)."""
+        self.interrupted.set()
+        if not self.piloted:
+            self.exit(None, 130)
 
     def select_neuron(self, j: int) -> None:
         if j == self.selected and self.graph_view is not None:
@@ -964,10 +974,18 @@ class ExploreApp(App):
         self.main.refresh_ledger()
 
 
+class Interrupted(Exception):
+    """SIGINT arrived while a pilot was waiting (ExploreApp.interrupt)."""
+
+
 async def wait_until(pilot, cond, timeout: float = 120.0, step: float = 0.05) -> None:
-    """Let the app run until cond() holds (for tests and screenshots); TimeoutError after `timeout` s."""
+    """Let the app run until cond() holds (for tests and screenshots); TimeoutError after `timeout` s,
+    Interrupted as soon as the app was interrupted (SIGINT)."""
     t0 = time.perf_counter()
+    interrupted = getattr(pilot.app, "interrupted", None)
     while not cond():
+        if interrupted is not None and interrupted.is_set():
+            raise Interrupted
         if time.perf_counter() - t0 > timeout:
             raise TimeoutError("the explorer did not reach the expected state in time")
         await pilot.pause(step)
@@ -981,6 +999,7 @@ def screenshot_pilot(path_writer: Callable[[str], None], view: str, wait_ledger:
     exits with code 1 without writing."""
     async def pilot_fn(pilot):
         app: ExploreApp = pilot.app
+        app.piloted = True
         try:
             await wait_until(pilot, lambda: app.ready.is_set() or app.load_error is not None, timeout=timeout)
             if app.load_error is not None:
@@ -993,12 +1012,18 @@ def screenshot_pilot(path_writer: Callable[[str], None], view: str, wait_ledger:
                 await wait_until(pilot, app.first_round.is_set, timeout=timeout)
                 if app.cycles:
                     await wait_until(pilot, app.cycle_shown.is_set, timeout=timeout)
+            await pilot.pause(0.3)
+        except Interrupted:
+            app.exit(None, 130)
+            return
         except TimeoutError:
             app.pilot_error = (f"the {view} view was not ready after {timeout:g} s"
                                + (f" ({'; '.join(app.errors)})" if app.errors else ""))
             app.exit(None, 1)
             return
-        await pilot.pause(0.3)
+        if app.interrupted.is_set():
+            app.exit(None, 130)
+            return
         path_writer(app.export_screenshot(title=f"satrnn explore: {VIEWS.get(view, view)}"))
         app.exit(None, 0)
     return pilot_fn

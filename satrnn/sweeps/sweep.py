@@ -16,6 +16,7 @@ are in flight, so memory and the scheduler's queue stay bounded however long the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -25,6 +26,7 @@ import warnings
 from collections import OrderedDict, deque
 from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 
@@ -32,7 +34,7 @@ from satrnn.automaton import cycles as cyc
 from satrnn.automaton import landscape as ls
 from satrnn.automaton.bitset import from_hex, pack, to_hex
 from satrnn.automaton.sign import parse_pins as sign_parse_pins
-from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.errors import SatrnnInputError, SatrnnRunError
 from satrnn.rnn.model import ElmanRNN, from_flat, to_flat
 from satrnn.sweeps.store import (
     STATUS_CYCLE,
@@ -100,6 +102,29 @@ def pins_of(text: str, H: int) -> tuple[tuple[int, int], ...]:
 
 # ---- jobs and chunks ------------------------------------------------------------------------------
 
+INLINE_INPUT_BYTES = 64  # an input sequence up to this long is its own key (hex); longer ones are keyed by digest
+DIGEST_PREFIX = "sha256:"
+
+
+def input_key(seq: bytes) -> str:
+    """The key of an input sequence in params, jobs and result rows: its hex (one byte = 2 digits) when at most
+    INLINE_INPUT_BYTES long, else "sha256:" + the sha256 of its bytes. A `--periodic-text` input (the whole
+    TEXT) is thus stored once per sweep as a digest, not once per job row as hex (10 MB x 8 starts made a
+    210 MB store)."""
+    seq = bytes(seq)
+    if len(seq) <= INLINE_INPUT_BYTES:
+        return seq.hex()
+    return DIGEST_PREFIX + hashlib.sha256(seq).hexdigest()
+
+
+def input_bytes(key: str, sequences=None) -> bytes:
+    """The bytes of an input key (`sequences` maps digest keys to their bytes)."""
+    if key.startswith(DIGEST_PREFIX):
+        if sequences is None or key not in sequences:
+            raise SatrnnInputError(f"input {key[:23]}...: its bytes are not known here (the TEXT it was made of)")
+        return bytes(sequences[key])
+    return bytes.fromhex(key)
+
 @dataclass(frozen=True)
 class SweepSpec:
     """Everything that defines a sweep's job list. inputs: hex byte sequences (one byte = 2 digits);
@@ -120,6 +145,8 @@ class SweepSpec:
     budget: int
     pin_sets: tuple[str, ...] = ("",)
     seeds: int = 1
+    # the bytes of every digest-keyed input (see input_key): not part of the sweep's identity, never stored
+    sequences: MappingProxyType = field(default_factory=lambda: MappingProxyType({}), compare=False, repr=False)
 
     @property
     def n_jobs(self) -> int:
@@ -235,12 +262,13 @@ def _landscape_row(chunk: Chunk, inp: str, seed: int, pins: str, worker: str, se
                         seconds=seconds, sweep_id=chunk.sweep_id, finished=utc_now())
 
 
-def _search(chunk: Chunk, model_bytes: bytes, pins: str, inp: str, idx: list[int], worker: str) -> list[JobRow]:
+def _search(chunk: Chunk, model_bytes: bytes, pins: str, inp: str, idx: list[int], worker: str,
+            sequences=None) -> list[JobRow]:
     """One find_cycles call for jobs sharing (pins, input)."""
     t0 = time.perf_counter()
     A = _automaton(model_bytes, chunk, pins)
     starts = start_states(chunk.H, chunk.seed, idx)  # used as given, pinned or not (as `satrnn cycles --pin`)
-    seq = np.frombuffer(bytes.fromhex(inp), dtype=np.uint8).reshape(1, -1)
+    seq = np.frombuffer(input_bytes(inp, sequences), dtype=np.uint8).reshape(1, -1)
     s = cyc.find_cycles(A, starts, seq, chunk.budget)
     dt = (time.perf_counter() - t0) / len(idx)
     out = []
@@ -252,11 +280,12 @@ def _search(chunk: Chunk, model_bytes: bytes, pins: str, inp: str, idx: list[int
     return out
 
 
-def _landscape(chunk: Chunk, model_bytes: bytes, pins: str, inp: str, seed: int, worker: str) -> LandscapeRow:
+def _landscape(chunk: Chunk, model_bytes: bytes, pins: str, inp: str, seed: int, worker: str,
+               sequences=None) -> LandscapeRow:
     """One landscape job: landscape.landscape_job (`starts` random starts from `seed`)."""
     t0 = time.perf_counter()
     A = _automaton(model_bytes, chunk, "")
-    j = ls.landscape_job(A, np.frombuffer(bytes.fromhex(inp), dtype=np.uint8), starts=chunk.starts,
+    j = ls.landscape_job(A, np.frombuffer(input_bytes(inp, sequences), dtype=np.uint8), starts=chunk.starts,
                          budget=chunk.budget, seed=int(seed), pins=pins_of(pins, chunk.H),
                          model_digest=chunk.model_digest)
     att = [{"rep": r, "period": p, "count": c, "transient_min": a, "transient_max": b, "transient_sum": t}
@@ -266,12 +295,15 @@ def _landscape(chunk: Chunk, model_bytes: bytes, pins: str, inp: str, seed: int,
                           j.unresolved, j.steps, j.fallbacks)
 
 
-def landscape_job_of(row: LandscapeRow, H: int) -> ls.LandscapeJob:
-    """The landscape.LandscapeJob a stored row holds (for landscape.merge_jobs)."""
+def landscape_job_of(row: LandscapeRow, H: int, sequences=None, seq: tuple | None = None) -> ls.LandscapeJob:
+    """The landscape.LandscapeJob a stored row holds (for landscape.merge_jobs); `sequences` resolves a
+    digest-keyed input, or `seq` gives the input sequence (as a tuple of ints) directly."""
     att = json.loads(row.attractors)
     col = lambda k: tuple(int(a[k]) for a in att)
+    if seq is None:
+        seq = tuple(input_bytes(row.input, sequences))
     return ls.LandscapeJob(model_digest=row.model_digest, semantics=row.semantics, H=H,
-                           seq=tuple(bytes.fromhex(row.input)), pins=pins_of(row.pins, H), seed=row.seed,
+                           seq=seq, pins=pins_of(row.pins, H), seed=row.seed,
                            starts=row.starts, budget=row.budget, reps=tuple(a["rep"] for a in att),
                            periods=col("period"), counts=col("count"), transient_min=col("transient_min"),
                            transient_max=col("transient_max"), transient_sum=col("transient_sum"),
@@ -279,26 +311,27 @@ def landscape_job_of(row: LandscapeRow, H: int) -> ls.LandscapeJob:
                            seconds=row.seconds or 0.0)
 
 
-def run_chunk(chunk: Chunk, model_bytes: bytes) -> list:
-    """Run every job of a chunk (on a Dask worker, or in-process). A job that raises is returned as failed
-    with its error; the others are unaffected. One numba thread: the worker process is the unit of
-    parallelism (and results do not depend on the thread count anyway)."""
+def run_chunk(chunk: Chunk, model_bytes: bytes, sequences=None) -> list:
+    """Run every job of a chunk (on a Dask worker, or in-process); `sequences` maps digest-keyed inputs to
+    their bytes. A job that raises is returned as failed with its error; the others are unaffected. One numba
+    thread: the worker process is the unit of parallelism (and results do not depend on the thread count
+    anyway)."""
     import numba
     threads = numba.get_num_threads()
     numba.set_num_threads(1)
     try:
-        return _run_chunk(chunk, model_bytes)
+        return _run_chunk(chunk, model_bytes, sequences)
     finally:
         numba.set_num_threads(threads)
 
 
-def _run_chunk(chunk: Chunk, model_bytes: bytes) -> list:
+def _run_chunk(chunk: Chunk, model_bytes: bytes, sequences=None) -> list:
     worker = _worker_name()
     if chunk.kind == "landscape":
         rows = []
         for inp, seed, pins in chunk.jobs:
             try:
-                rows.append(_landscape(chunk, model_bytes, pins, inp, seed, worker))
+                rows.append(_landscape(chunk, model_bytes, pins, inp, seed, worker, sequences))
             except Exception as e:  # noqa: BLE001 - a job that raises is stored as failed, with its error
                 rows.append(_failed(chunk, inp, seed, pins, e, worker))
         return rows
@@ -308,11 +341,11 @@ def _run_chunk(chunk: Chunk, model_bytes: bytes) -> list:
     out: list = []
     for (pins, inp), idx in groups.items():
         try:
-            out.extend(_search(chunk, model_bytes, pins, inp, idx, worker))
+            out.extend(_search(chunk, model_bytes, pins, inp, idx, worker, sequences))
         except Exception:  # noqa: BLE001 - rerun the group job by job to find the one that raises
             for i in idx:
                 try:
-                    out.extend(_search(chunk, model_bytes, pins, inp, [i], worker))
+                    out.extend(_search(chunk, model_bytes, pins, inp, [i], worker, sequences))
                 except Exception as e:  # noqa: BLE001 - stored as failed, with its error
                     out.append(_failed(chunk, inp, i, pins, e, worker))
     return out
@@ -360,25 +393,206 @@ class SweepOutcome:
     resubmitted: int = 0  # chunk tasks submitted again because the cluster had lost their input
 
 
-def open_client(scheduler: str | None, workers: int | None, timeout: float = 60.0):
-    """(client, cluster or None): connect to `scheduler`, or start a LocalCluster of `workers` processes with
-    one thread each (loopback only, no dashboard)."""
+DEFAULT_CONNECT_TIMEOUT = 10.0  # seconds to reach a --scheduler and hear Dask's handshake (--connect-timeout)
+WORKERS_PER_CORE = 4  # --workers above this many per usable core is refused
+SCHEDULER_SCHEMES = ("tcp", "tls")
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def max_workers() -> int:
+    return WORKERS_PER_CORE * usable_cores()
+
+
+def parse_scheduler(address: str) -> tuple[str, str, int]:
+    """(address for Dask, host, port) of a --scheduler value: tcp://HOST:PORT, tls://HOST:PORT or HOST:PORT
+    (= tcp). Anything else is a one-line input error, before anything is created or contacted."""
+    text = address.strip()
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "tcp", text
+    bad = f"--scheduler must look like tcp://HOST:PORT (a Dask scheduler), got {address!r}"
+    if scheme not in SCHEDULER_SCHEMES:
+        raise SatrnnInputError(bad + f": scheme {scheme!r} is not one of {', '.join(SCHEDULER_SCHEMES)}")
+    host, colon, port_text = rest.rpartition(":")
+    if not colon or not host or "/" in rest:
+        raise SatrnnInputError(bad)
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise SatrnnInputError(bad + f": port {port_text!r} is not 1-65535")
+    return f"{scheme}://{rest}", host, int(port_text)
+
+
+def _wait_thread(target, deadline: float | None):
+    """Run target() (connecting to Dask, starting a LocalCluster: calls that do not return on Ctrl-C, or, for
+    Dask's handshake, ever) in a daemon thread, and wait for it here in 0.1 s steps, so Ctrl-C raises
+    KeyboardInterrupt at once on this (the main) thread. SIGINT is blocked in the helper thread; the worker
+    processes a LocalCluster spawns ignore it themselves (satrnn.cli). Returns ("ok", value), ("error",
+    exception) or ("timeout", None) after `deadline` (time.monotonic) passed."""
+    import signal
+    import threading
+    box = {}
+
+    def run():
+        if hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            box["ok"] = target()
+        except BaseException as e:  # noqa: BLE001 - handed to the waiting thread
+            box["error"] = e
+
+    t = threading.Thread(target=run, name="satrnn-sweep-connect", daemon=True)
+    t.start()
+    while t.is_alive():
+        if deadline is not None and time.monotonic() > deadline:
+            return "timeout", None
+        t.join(0.1)
+    return ("ok", box["ok"]) if "ok" in box else ("error", box.get("error"))
+
+
+def _kill_spawned_workers() -> None:
+    """Kill the worker processes a half-started LocalCluster spawned (this process's multiprocessing
+    children), so an interrupted start leaves none behind."""
+    import multiprocessing
+    import multiprocessing.util
+    for child in multiprocessing.active_children():
+        with contextlib.suppress(Exception):
+            child.kill()
+    # and any worker still being spawned (not yet in active_children: it would read its start-up data from a
+    # closed pipe and print a traceback): every child process started by multiprocessing's spawn
+    with contextlib.suppress(Exception):
+        import psutil  # a dependency of distributed
+        for proc in psutil.Process().children(recursive=True):
+            with contextlib.suppress(Exception):
+                if "--multiprocessing-fork" in proc.cmdline():
+                    proc.kill()
+    # The CLI then ends with os._exit (no interpreter teardown), which would skip multiprocessing's exit
+    # finalizers: the semaphores of the nannies' queues would stay registered, and multiprocessing's resource
+    # tracker would print a "leaked semaphore objects" warning. Run the finalizers (priority >= 0) now.
+    with contextlib.suppress(Exception):
+        multiprocessing.util._run_finalizers(0)
+
+
+def open_client(scheduler: str | None, workers: int | None, timeout: float = DEFAULT_CONNECT_TIMEOUT):
+    """(client, cluster or None): connect to `scheduler` (checked by parse_scheduler; a TCP connect, then
+    Dask's handshake, both within `timeout` seconds), or start a LocalCluster of `workers` processes with
+    one thread each (loopback only, no dashboard). Ctrl-C while connecting or starting raises
+    KeyboardInterrupt within 0.1 s; the workers started so far are killed, and they print nothing (they
+    start with SIGINT blocked)."""
     distributed = require_dask()
     import logging
+    import socket
     if scheduler:
+        address, host, port = parse_scheduler(scheduler)
+        t0 = time.monotonic()
         try:
-            client = distributed.Client(scheduler, timeout=timeout)
-        except (OSError, TimeoutError) as e:
-            raise SatrnnInputError(f"cannot connect to the Dask scheduler at {scheduler}: {e}") from None
-        return client, None
-    n = workers or os.cpu_count() or 1
+            with socket.create_connection((host, port), timeout=timeout):
+                pass
+        except TimeoutError:
+            raise SatrnnInputError(f"cannot connect to the Dask scheduler at {scheduler}: no answer within "
+                                   f"{timeout:g} s (--connect-timeout SECONDS waits longer)") from None
+        except OSError as e:
+            raise SatrnnInputError(f"cannot connect to the Dask scheduler at {scheduler}: "
+                                   f"{e.strerror or type(e).__name__}") from None
+        left = max(0.5, timeout - (time.monotonic() - t0))
+        # Dask's handshake has no timeout of its own (a server that accepts and never answers, such as an
+        # HTTP server waiting for a request, would hang it): bounded here.
+        state, value = _wait_thread(lambda: distributed.Client(address, timeout=left), time.monotonic() + left)
+        if state == "ok":
+            return value, None
+        if state == "timeout":
+            raise SatrnnInputError(f"{scheduler} accepted the connection but gave no Dask handshake within "
+                                   f"{timeout:g} s: is it a Dask scheduler? (--connect-timeout SECONDS waits "
+                                   "longer)")
+        e = value
+        if isinstance(e, (OSError, TimeoutError)) and "Timed out" in str(e):
+            raise SatrnnInputError(f"cannot connect to the Dask scheduler at {scheduler}: no answer within "
+                                   f"{timeout:g} s (--connect-timeout SECONDS waits longer)")
+        raise SatrnnInputError(f"{scheduler} did not answer as a Dask scheduler ({type(e).__name__}"
+                               + (f": {str(e).splitlines()[0][:120]}" if str(e) else "") + ")")
+    n = workers or usable_cores()
     # The scheduler's small HTTP server (health checks; no dashboard here) defaults to port 8787 and moves to a
     # free port with a UserWarning when another cluster holds it: harmless, so not shown.
     warnings.filterwarnings("ignore", message="Port 8787 is already in use", category=UserWarning)
-    cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                       dashboard_address=None, silence_logs=logging.ERROR,
-                                       env={"NUMBA_NUM_THREADS": "1"}, preload=[__name__])
-    return distributed.Client(cluster), cluster
+    # Dask times the creation of its scratch folders and warns past 1 s, which a loaded machine reaches.
+    warnings.filterwarnings("ignore", message="Creating scratch directories", category=UserWarning)
+
+    def start():
+        cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                           dashboard_address=None, silence_logs=logging.CRITICAL,
+                                           env={"NUMBA_NUM_THREADS": "1"}, preload=[__name__])
+        try:
+            return distributed.Client(cluster), cluster
+        except BaseException:
+            cluster.close(timeout=5)
+            raise
+
+    with _SpawnGuard() as guard:
+        try:
+            state, value = _wait_thread(start, None)
+        except KeyboardInterrupt:
+            guard.close()
+            logging.getLogger("distributed").setLevel(logging.CRITICAL + 1)
+            _kill_spawned_workers()
+            raise
+    if state == "ok":
+        return value
+    e = value
+    if isinstance(e, MemoryError):
+        raise SatrnnRunError("out of memory while starting the Dask workers; use fewer --workers") from None
+    raise SatrnnRunError(f"the Dask LocalCluster did not start ({type(e).__name__}"
+                         + (f": {str(e).splitlines()[0][:160]}" if str(e) else "") + "); try fewer --workers")
+
+
+class _SpawnGuard:
+    """While the LocalCluster starts, every process multiprocessing spawns (Dask's worker processes) starts
+    with SIGINT blocked: the spawn blocks it in the spawning thread (Dask's own thread, which has it
+    unblocked) and the child inherits that mask through exec. A Ctrl-C that lands while a worker's
+    interpreter is still starting (before it can ignore SIGINT itself: `dask_setup`, satrnn.cli) then stays
+    pending in it instead of printing a traceback. `close()` (on Ctrl-C) stops further spawns and waits for
+    one in flight, so that killing the children afterwards finds every one (a child spawned after the kill
+    would read its start-up data from a closed pipe and print an EOFError)."""
+
+    def __init__(self):
+        import threading
+        self.lock = threading.Lock()
+        self.closed = False
+
+    def __enter__(self):
+        import multiprocessing.util as mp_util
+        import signal
+        self._spawn = spawn = mp_util.spawnv_passfds
+
+        def spawn_blocked(path, args, passfds):
+            with self.lock:
+                if self.closed:
+                    raise OSError("satrnn: no more worker processes (interrupted)")
+                if not hasattr(signal, "pthread_sigmask"):
+                    return spawn(path, args, passfds)
+                old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+                try:
+                    return spawn(path, args, passfds)
+                finally:
+                    signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+        mp_util.spawnv_passfds = spawn_blocked
+        return self
+
+    def close(self) -> None:
+        with self.lock:
+            self.closed = True
+
+    def __exit__(self, *exc):
+        import multiprocessing.util as mp_util
+        mp_util.spawnv_passfds = self._spawn
+        return False
 
 
 def dask_setup(worker) -> None:
@@ -434,7 +648,7 @@ def pending_jobs(spec: SweepSpec, store: SweepStore) -> list[tuple]:
 
 
 def run_sweep(spec: SweepSpec, model: ElmanRNN, store: SweepStore, client, chunk_size: int | None = None,
-              on_progress=None, in_flight_per_worker: int = 3) -> SweepOutcome:
+              on_progress=None, in_flight_per_worker: int = 3, worker_timeout: float = 60.0) -> SweepOutcome:
     """Run the jobs of `spec` that have no result in `store` yet on the Dask `client` (may be None when none
     is pending); commit each chunk as it completes. on_progress(Progress) is called after each chunk and
     about every 0.25 s."""
@@ -453,9 +667,10 @@ def run_sweep(spec: SweepSpec, model: ElmanRNN, store: SweepStore, client, chunk
     n_workers = 0
     if client is not None:
         try:
-            client.wait_for_workers(1, timeout=60)
+            client.wait_for_workers(1, timeout=worker_timeout)
         except TimeoutError:
-            raise SatrnnInputError("the Dask cluster has no workers (waited 60 s)") from None
+            raise SatrnnRunError(f"the Dask cluster has no workers (waited {worker_timeout:g} s); start some with "
+                                 "`dask worker SCHEDULER`") from None
         n_workers = max(1, len(client.scheduler_info()["workers"]))
     job_cost = spec.budget * (spec.starts if spec.kind == "landscape" else 1)
     size = chunk_size or auto_chunk_size(len(pending), job_cost, max(1, n_workers))
@@ -466,6 +681,9 @@ def run_sweep(spec: SweepSpec, model: ElmanRNN, store: SweepStore, client, chunk
     # client) re-scattered the key while the scheduler was still forgetting it, and the new run's tasks were
     # cancelled for "lost dependencies" (seen in CI).
     model_ref = client.scatter(model_bytes, broadcast=True, hash=False) if chunks else None
+    # the long inputs (digest-keyed), one dict scattered once to every worker, like the model
+    seqs = dict(spec.sequences)
+    seqs_ref = client.scatter([seqs], broadcast=True, hash=False)[0] if chunks and seqs else None
     jobs_of: dict = {}
     failed = computed = steps = 0
     per_chunk = []
@@ -477,7 +695,7 @@ def run_sweep(spec: SweepSpec, model: ElmanRNN, store: SweepStore, client, chunk
     def submit_more():
         while todo and len(jobs_of) < max_in_flight:
             chunk = todo.popleft()
-            fut = client.submit(run_chunk, chunk, model_ref, pure=False)
+            fut = client.submit(run_chunk, chunk, model_ref, seqs_ref, pure=False)
             jobs_of[fut.key] = (fut, chunk, time.perf_counter())
 
     def settled() -> list:
@@ -541,6 +759,9 @@ def run_sweep(spec: SweepSpec, model: ElmanRNN, store: SweepStore, client, chunk
             if lost_input:
                 model_ref.release()
                 model_ref = client.scatter(model_bytes, broadcast=True, hash=False)
+                if seqs_ref is not None:
+                    seqs_ref.release()
+                    seqs_ref = client.scatter([seqs], broadcast=True, hash=False)[0]
             submit_more()
             if time.perf_counter() - last > 0.25:
                 last = time.perf_counter()
@@ -551,6 +772,8 @@ def run_sweep(spec: SweepSpec, model: ElmanRNN, store: SweepStore, client, chunk
             client.cancel([f for f, _, _ in jobs_of.values()])
         if model_ref is not None:
             model_ref.release()
+        if seqs_ref is not None:
+            seqs_ref.release()
     counts = store.counts(spec.kind, where, args)
     complete = counts[STATUS_CYCLE] + counts[STATUS_UNRESOLVED] + counts[STATUS_DONE] == spec.n_jobs
     if complete:
@@ -566,7 +789,7 @@ def run_serial(spec: SweepSpec, model: ElmanRNN) -> list[JobRow]:
     """Every job of the sweep in this process, one chunk (the reference a distributed run must equal)."""
     chunk = Chunk(spec.kind, spec.model_digest, spec.H, spec.semantics, spec.seed, spec.budget, tuple(spec.jobs()),
                   None, spec.starts)
-    return run_chunk(chunk, to_flat(model).tobytes())
+    return run_chunk(chunk, to_flat(model).tobytes(), dict(spec.sequences))
 
 
 def search_from_rows(spec: SweepSpec, rows: list[JobRow]) -> cyc.CycleSearch:
