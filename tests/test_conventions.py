@@ -11,8 +11,8 @@ import pytest
 from rich.console import Console
 
 import satrnn
-from satrnn.cli import main
 from satrnn.analyses.boolean_figures import TrialClass
+from satrnn.cli import main
 from satrnn.ledger import claims as C
 
 

@@ -9,10 +9,10 @@ import sys
 import numpy as np
 import pytest
 
+from satrnn.cache import Results
 from satrnn.cli import main
 from satrnn.figures import FORMATS, new_figure, save
 from satrnn.figures.catalog import FIGURES, NothingToShow, draw
-from satrnn.cache import Results
 from satrnn.rnn.model import random_model, save_model
 
 SUBJECT = "random H=16 on a test text"
@@ -129,3 +129,24 @@ def test_plot_functions_make_their_own_axes():
     assert ax.get_title(loc="left").endswith(SUBJECT) and ax.get_xlabel()
     fig, (ax2,) = new_figure()
     assert plots.dwell_times(np.array([0, 5, 2]), ax=ax2) is ax2
+
+
+def test_unit_figure_hooks_draw_their_results(small):
+    """The analysis units' figure hooks (`Analysis.figure`) draw the unit's cached result on a given Axes."""
+    from satrnn.ledger.claims import NotAvailable
+    from satrnn.rnn.errors import SatrnnInputError
+    from satrnn.unit import units
+    _, _, results = small
+    drawn = []
+    for name, u in units().items():
+        if u.figure is None:
+            continue
+        try:
+            r = results.get(u)
+        except (NotAvailable, SatrnnInputError):
+            continue
+        fig, (ax,) = new_figure()
+        assert u.figure(r, ax) is None
+        assert ax.get_title(loc="left") and ax.get_xlabel(), name
+        drawn.append(name)
+    assert {"knockout", "neurons", "saturation", "cascades", "landscape"} <= set(drawn)

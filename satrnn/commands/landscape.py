@@ -23,6 +23,7 @@ from satrnn.clikit import (
     progress,
     steps_callback,
 )
+from satrnn.figures import hook
 from satrnn.report.render_landscape import input_label, render_landscape
 from satrnn.report.render_landscape import text_landscape as render_text_landscape
 from satrnn.rnn.errors import SatrnnInputError
@@ -155,7 +156,7 @@ def _section(results):
 
 
 LANDSCAPE = Analysis(
-    name="landscape", result=TextLandscape,
+    name="landscape", result=TextLandscape, figure=hook("basin_fractions", "result"),
     compute=lambda results: text_landscape(results.model, results.xs, automaton=results.automaton("exact"),
                                            model_arg=_model_arg(results)),
     render=render_text_landscape,

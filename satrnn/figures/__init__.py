@@ -53,6 +53,16 @@ _METADATA = {"svg": {"Date": None, "Creator": None}, "png": {"Software": None},
              "pdf": {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None}}
 
 
+def hook(plot: str, field: str | None = None):
+    """An analysis unit's figure hook (`satrnn.unit.Analysis.figure`): hook(result, ax) draws `result` (or its
+    `field`) with `satrnn.figures.plots.<plot>` on ax; plots (and matplotlib) are imported only when it runs."""
+    def draw(result, ax) -> None:
+        from satrnn.figures import plots
+        getattr(plots, plot)(getattr(result, field) if field else result, ax=ax)
+    draw.__qualname__ = f"hook({plot!r}{'' if field is None else f', {field!r}'})"
+    return draw
+
+
 def style():
     """A context manager applying STYLE (matplotlib's rc_context)."""
     import matplotlib
