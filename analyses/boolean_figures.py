@@ -294,14 +294,15 @@ class CascadeOverview(Record):
 def cascade_overview(automaton, model, xs, k: int = 8, flips: int = 64, pairs: int = 64,
                      ds=(1, 2, 4, 8, 16, 32, 64), seed: int = 0) -> CascadeOverview:
     """Flip cascades of k steps at about `flips` evenly spaced steps of sigma(h_t), and the Derrida curve along
-    the data from `pairs` pairs per d in ds (seeded), with `automaton`."""
+    the data from `pairs` pairs per d in ds with d <= H (seeded), with `automaton`."""
     xs = check_text(xs)
     states, _ = float_sign_trajectory(model, xs)
     n = xs.shape[0]
     t_idx = np.arange(0, max(n - 1 - k, 1), max(1, (n - 1 - k) // flips))
     c = flip_cascades(automaton, states, xs, k, t_idx=t_idx)
     return CascadeOverview(k=k, positions=t_idx, summary=cascade_summary(c, automaton.H),
-                           derrida=derrida_curve(automaton, xs, states=states, pairs=pairs, seed=seed, ds=list(ds)))
+                           derrida=derrida_curve(automaton, xs, states=states, pairs=pairs, seed=seed,
+                                                 ds=[d for d in ds if d <= automaton.H]))
 
 
 # ---- q1_bool_attractor 4.3 / 4.4 ---------------------------------------------------------------------

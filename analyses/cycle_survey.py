@@ -77,8 +77,11 @@ class CycleSurvey(Record):
     def command(self, model: str | None = None, text: str | None = None) -> str:
         """The `satrnn cycles` command that gives the same result (no MODEL/TEXT: the default model)."""
         parts = ["satrnn", "cycles"] + [shlex.quote(str(p)) for p in (model, text) if p is not None]
-        for x in self.inputs:
-            parts += ["--input", f"0x{x:02x}"]
+        if sorted(self.inputs) == list(range(256)):
+            parts += ["--input", "all"]
+        else:
+            for x in self.inputs:
+                parts += ["--input", f"0x{x:02x}"]
         parts += ["--starts", str(self.starts), "--seed", str(self.seed), "--budget", str(self.budget),
                   "--semantics", self.semantics]
         return " ".join(parts)

@@ -6,6 +6,7 @@ the `satrnn landscape` command that reproduces it. The renderer is `satrnn.repor
 """
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +23,8 @@ SECTION_EXACT_H = 16
 @dataclass(frozen=True)
 class TextLandscape(Record):
     """The landscape under a text's most used byte `input`: the exact or estimated landscape (`result`), its
-    average sensitivity, and the equivalent `satrnn landscape` command (with MODEL for the model's file).
+    average sensitivity, and the equivalent `satrnn landscape` command (naming the model by its path, none for
+    the default model).
     Its JSON document is the landscape's, with `input`, `sensitivity` and `command` added."""
     result: ls.ExactLandscape | ls.EstimatedLandscape
     sensitivity: ls.Sensitivity
@@ -36,19 +38,22 @@ class TextLandscape(Record):
 
 def text_landscape(model, xs, *, semantics: str = "exact", starts: int = SECTION_STARTS,
                    budget: int = SECTION_BUDGET, seed: int = 0, sensitivity_samples: int = 256,
-                   automaton: SignAutomaton | None = None) -> TextLandscape:
+                   automaton: SignAutomaton | None = None, model_arg: str | None = "MODEL") -> TextLandscape:
     """The landscape under the most used byte of xs: exact for H <= SECTION_EXACT_H, else estimated from
     `starts` seeded starts with `budget` steps each (a few seconds on the published weights; unresolved
-    starts are reported). `automaton`: the model's unpinned automaton in `semantics`, if already built."""
+    starts are reported). `automaton`: the model's unpinned automaton in `semantics`, if already built.
+    The equivalent command names the model as `model_arg` (a path; None = the default model, which
+    `satrnn landscape` uses when given no MODEL)."""
     x = int(np.bincount(np.asarray(xs, dtype=np.uint8), minlength=256).argmax())
+    where = "" if model_arg is None else " " + shlex.quote(str(model_arg))
     A = automaton if automaton is not None else SignAutomaton.from_model(model, semantics)
     if model.H <= SECTION_EXACT_H:
         result = ls.landscape(A, x)
         sens = ls.landscape_sensitivity(result)
-        cmd = f"satrnn landscape MODEL --input 0x{x:02x} --exhaustive --semantics {semantics}"
+        cmd = f"satrnn landscape{where} --input 0x{x:02x} --exhaustive --semantics {semantics}"
     else:
         result = ls.estimate_landscape(A, x, starts=starts, budget=budget, seed=seed, bootstrap_resamples=2000)
         sens = ls.estimate_sensitivity(A, x, sensitivity_samples, seed)
-        cmd = (f"satrnn landscape MODEL --input 0x{x:02x} --starts {starts} --budget {budget} --seed {seed} "
+        cmd = (f"satrnn landscape{where} --input 0x{x:02x} --starts {starts} --budget {budget} --seed {seed} "
                f"--semantics {semantics}")
     return TextLandscape(result=result, sensitivity=sens, input=x, command=cmd)

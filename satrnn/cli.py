@@ -1,9 +1,10 @@
 """The `satrnn` command. Subcommands live one per module in `satrnn/commands/` (each declares `COMMAND`, a
 `satrnn.unit.Command`) and are discovered here.
 
-Exit codes: 0 success, 1 a requested check failed (e.g. `verify --strict`) or a run could not complete (a
-locked or full sweep store, failed sweep jobs: one line on stderr), 2 bad input (one line on stderr, no
-traceback; also a closed stdout), 130 interrupted.
+Exit codes: 0 success, 1 a requested check failed (`iso` not isomorphic, `verify --strict` with a differing
+claim, a crashed measurement or report section) or a run could not complete (a locked or full sweep store,
+failed sweep jobs: one line on stderr), 2 bad input (one line on stderr, no traceback; also a closed stdout),
+130 interrupted.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ if "--multiprocessing-fork" in sys.argv:
     # and a worker interrupted while starting would only print a KeyboardInterrupt traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
+from satrnn import __version__
 from satrnn.clikit import err_console, guard_paths, set_run_settings  # after the SIGINT line: numpy, rich
 from satrnn.rnn.errors import SatrnnInputError, SatrnnRunError
 from satrnn.unit import Command, command_modules
@@ -35,6 +37,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="satrnn", description="Exact simulator and analysis toolkit for a trained "
                      "character-level Elman RNN, its Universal Model and its sign automaton.")
+    parser.add_argument("--version", action="version", version=f"satrnn {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module in command_modules():     # a module declares its command as data (COMMAND) or registers it
         command = getattr(module, "COMMAND", None)

@@ -15,6 +15,7 @@ Conventions (keep them in every command module under `satrnn/commands/`):
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import math
 import os
@@ -42,8 +43,34 @@ from satrnn.rnn.vocab import check_text_file_in_vocab, check_text_in_vocab
 
 __all__ = ["StagedOutputs"]  # re-exported for commands
 
-console = Console()
+# Output that goes to a pipe or a file (`satrnn verify | less`, `> out.txt`) is rendered at least this wide,
+# so that no table cell is cut ("…") and no word or number is split across lines; a terminal keeps its own
+# width. Saved exports (report --html/--svg) always render at SAVE_WIDTH, whatever ran the command.
+PIPE_WIDTH = 160
+SAVE_WIDTH = 160
+
+
+def _stdout_width() -> int | None:
+    """None (rich measures the terminal) for a terminal; else max($COLUMNS, PIPE_WIDTH)."""
+    try:
+        if sys.stdout.isatty():
+            return None
+    except (AttributeError, ValueError):
+        pass
+    cols = os.environ.get("COLUMNS", "")
+    return max(int(cols) if cols.isdigit() else 0, PIPE_WIDTH)
+
+
+console = Console(width=_stdout_width())
 err_console = Console(stderr=True)
+
+
+def saving_console() -> Console:
+    """A recording console for saved exports (HTML, SVG, text): SAVE_WIDTH columns and full colour, the same
+    for every terminal, pipe or COLUMNS setting; nothing is printed anywhere."""
+    return Console(record=True, width=SAVE_WIDTH, file=io.StringIO(), color_system="truecolor", force_terminal=True,
+                   force_jupyter=False, legacy_windows=False, soft_wrap=False)
+
 
 MAX_STEPS = 10**12
 MAX_SEED = 2**63 - 1
@@ -310,11 +337,20 @@ def check_writable(path: str | os.PathLike, inputs=()) -> Path:
     return Path(path)
 
 
+class _Progress(Progress):
+    """rich's Progress without the empty line its stop() prints when stderr is not a terminal (a stray blank
+    line on every run through a pipe or in a log)."""
+
+    def stop(self) -> None:
+        if not self.disable:
+            self.live.stop()
+
+
 def progress(transient: bool = True) -> Progress:
     """A rich progress bar on stderr (stdout stays clean for --json); use as a context manager."""
-    return Progress(SpinnerColumn(), TextColumn("[progress.description]{task.description}"), BarColumn(),
-                    MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
-                    console=err_console, transient=transient)
+    return _Progress(SpinnerColumn(), TextColumn("[progress.description]{task.description}"), BarColumn(),
+                     MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+                     console=err_console, transient=transient)
 
 
 def steps_callback(bar: Progress, task, label: str, budget: int | None = None):

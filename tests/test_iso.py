@@ -86,7 +86,8 @@ def test_iso_strict_and_corrupted_pattern_file(small, tmp_path, capsys):
     i = int(np.flatnonzero(t.cls == um.C_WX)[104])          # Wx[0, 104 = 'h'], the first byte of the text
     bad = tmp_path / "bad.npz"
     np.savez(bad, **t.with_pattern(i, sign=-int(t.sign[i]), strength=float(t.strength[i]) + 1).npz_payload())
-    assert main(["iso", str(mp), str(tp), "--patterns", str(bad), "--json"]) == 0   # the verdict is data
+    # a failed check exits 1, with the verdict and its evidence still printed (here as JSON)
+    assert main(["iso", str(mp), str(tp), "--patterns", str(bad), "--json"]) == 1
     d = json.loads(capsys.readouterr().out)
     assert d["isomorphic"] is False and d["first_disagreement"]["t"] == 0 and d["first_disagreement"]["neuron"] == 0
     assert main(["iso", str(mp), str(tp), "--patterns", str(bad), "--strict"]) == 1

@@ -2,8 +2,8 @@
 package: API, CLI and commands, report, ledger, explorer, sweeps, warm-up). Every import of every module is
 read with `ast` (also imports inside functions): a layer imports only itself and the layers below it, and no
 module below the application imports a user-interface or infrastructure library (argparse, rich, textual,
-dask, distributed, sqlite3). Kernels (numba-compiled functions) live below the application, where the kernel
-cache's source hash (`rnn.numba_config.KERNEL_PACKAGES`) sees them."""
+dask, distributed, sqlite3, matplotlib). Kernels (numba-compiled functions) live below the application, where the
+kernel cache's source hash (`rnn.numba_config.KERNEL_PACKAGES`) sees them."""
 from __future__ import annotations
 
 import ast
@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parent.parent
 # repository folder -> (installed package, rank): a module may import only from packages of rank <= its own
 FLOORS = {"rnn": ("satrnn.rnn", 0), "automaton": ("satrnn.automaton", 1), "analyses": ("satrnn.analyses", 2),
           "satrnn": ("satrnn", 3)}
-APPLICATION_ONLY = ("argparse", "rich", "textual", "dask", "distributed", "sqlite3")
+APPLICATION_ONLY = ("argparse", "rich", "textual", "dask", "distributed", "sqlite3", "matplotlib")
 KERNEL_DECORATORS = ("njit", "njit_parallel", "njit_leaf", "jit", "vectorize", "guvectorize", "cfunc",
                      "stencil")
 

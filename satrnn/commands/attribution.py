@@ -12,6 +12,7 @@ from satrnn import options as o
 from satrnn.analyses.sparse_diff import EXAMPLES, OFFSET_FROM, POSITIONS, SHARES, SparseDiff, sparse_differentiation
 from satrnn.cache import Results
 from satrnn.clikit import check_int, console, emit_json, load_model_text_args
+from satrnn.figures import hook
 from satrnn.ledger.claims import Measured, NotAvailable
 from satrnn.ledger.measures import row_where
 from satrnn.report import render
@@ -86,7 +87,7 @@ def _example(results: Results, t, field, k=None):
 
 
 SPARSE_DIFF = Analysis(
-    name="sparse_diff", result=SparseDiff,
+    name="sparse_diff", result=SparseDiff, figure=hook("attribution_profile"),
     compute=lambda results: sparse_differentiation(results.model, results.xs, hs=results.fwd.hs),
     render=render.sparse_diff,
     options=(option("--max-k", type=int, default=8, help="largest offset k (default 8)"),

@@ -22,6 +22,7 @@ from satrnn.clikit import (
     pins_arg,
     progress,
 )
+from satrnn.figures import hook
 from satrnn.report import render
 from satrnn.report.render import bars, kv_table
 from satrnn.rnn.errors import SatrnnInputError
@@ -47,7 +48,7 @@ def _section(results: Results):
 
 
 CASCADES = Analysis(
-    name="cascades", result=CascadeOverview,
+    name="cascades", result=CascadeOverview, figure=hook("derrida_curve", "derrida"),
     compute=lambda results: cascade_overview(results.automaton("exact"), results.model, results.xs),
     render=render.cascade,
     section=Section("cascades", "Flip cascades and Derrida curve", _section))

@@ -31,9 +31,15 @@ from satrnn.rnn.errors import SatrnnInputError
 from satrnn.unit import Analysis, Command, Section, option
 
 
+def report_graph(results: Results, seed: int = 0):
+    """The co-flip graph of the report's co-flip result (default threshold, Louvain seeded with `seed`), built
+    once per seed in the shared cache: the report's section and its figure read the same graph."""
+    return results.memo(("coflip_graph", seed), lambda: coflip_graph(results.model, results.get(COFLIP), seed=seed))
+
+
 def _section(results: Results):
     r = results.get(COFLIP)
-    G = coflip_graph(results.model, r, seed=0)
+    G = report_graph(results, 0)
     s = graph_summary(G)
     data = {"top_pairs": r.top_pairs, "max_jaccard": r.max_jaccard, "graph": s, "seed": 0}
     return render.coflip(r, s, G.graph["min_jaccard"], None, 0, top=8), data

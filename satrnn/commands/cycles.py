@@ -179,10 +179,18 @@ def run(args) -> int:
 def _survey_section(results: Results):
     """Brent's search from seeded random starts under the bytes the text uses most (analyses.cycle_survey).
     JSON: `cycles` = [{input, period, transient, transient_max, starts, smallest_state}], plus
-    resolved_fraction, steps_per_second (kernel time only), total_steps, budget, and `command`."""
+    resolved_fraction, steps_per_second (kernel time only), total_steps, budget, and `command`; for the default
+    model also `known`, its precomputed cycles, each re-verified in this run."""
     sv = results.get(CYCLE_SURVEY)
     cmd = sv.command(*results.source_args)
-    return render.cycle_survey(sv, cmd), sv.as_dict() | {"command": cmd}
+    data = sv.as_dict() | {"command": cmd}
+    from satrnn.report.render_known import known_cycles_part
+    known_parts, known = known_cycles_part(results)   # the default model's precomputed cycles, re-verified now
+    if known is not None:
+        data["known"] = known
+        if known.get("failures"):
+            data["failures"] = known["failures"]
+    return render.cycle_survey(sv, cmd, *known_parts), data
 
 
 CYCLE_SURVEY = Analysis(

@@ -1,8 +1,9 @@
 """`satrnn iso MODEL TEXT`: is the UM computed from the pattern table isomorphic to the RNN, to the bit?
 
 Compares the UM forward (probability domain, from the patterns) with the reference RNN forward at the same
-precision: every neuron-step's sign, the states, the bpc (tolerance 1e-9) and the weight round trip. The
-verdict is data: exit 0 either way, unless --strict (exit 1 when not isomorphic).
+precision: every neuron-step's sign, the states, the bpc (tolerance 1e-9) and the weight round trip. A
+verification command: exit 0 when isomorphic, 1 when not (the verdict and its evidence are printed, or in
+--json, either way); --strict is accepted for compatibility and changes nothing.
 """
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ ISO = Analysis(
              option("--threshold", type=float, default=0.01, metavar="W",
                     help="pattern-count threshold, strength > W (default 0.01)"),
              o.UNCLAMPED.but(help="cost -ln P / ln 2 without the 1e-30 floor (q1_sparsity's convention), for both"),
-             option("--strict", action="store_true", help="exit 1 when the verdict is not isomorphic")),
+             option("--strict", action="store_true",
+                    help="(kept for compatibility: iso always exits 1 when the verdict is not isomorphic)")),
     section=Section("reference", "Float32 reference and RNN-UM isomorphism", _section),
     measures={"iso": _measure})
 
@@ -68,7 +70,7 @@ def run(args) -> int:
         emit_json({**r.as_dict(), "patterns_file": args.patterns})
     else:
         console.print(render.iso(r))
-    return 1 if (args.strict and not r.isomorphic) else 0
+    return 0 if r.isomorphic else 1   # exit 1: the check failed (the verdict is printed either way)
 
 
 COMMAND = Command("iso", "RNN-UM isomorphism check on a text (signs, states, bpc, weight round trip)", run,

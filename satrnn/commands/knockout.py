@@ -25,6 +25,7 @@ from satrnn.automaton import redux
 from satrnn.automaton.redux import ReadoutCache
 from satrnn.cache import Results
 from satrnn.clikit import check_int, console, emit_json, load_model_text_args, progress
+from satrnn.figures import hook
 from satrnn.ledger.claims import Measured
 from satrnn.report import render
 from satrnn.rnn.model import ElmanRNN
@@ -154,7 +155,7 @@ def _zeroable_pct(results, matrix):
 
 
 KNOCKOUT = Analysis(
-    name="knockout", result=NeuronKnockout,
+    name="knockout", result=NeuronKnockout, figure=hook("knockout_delta"),
     compute=lambda results: neuron_knockout(results.model, results.xs, cache=results.readout_cache),
     measures={
         "ko": _ko,
@@ -211,7 +212,7 @@ def _section(results: Results):
 
 
 NEURONS = Analysis(
-    name="neurons", result=NeuronsReport,
+    name="neurons", result=NeuronsReport, figure=hook("keep_top_k"),
     compute=lambda results: neurons_report(results.model, results.xs, results.readout_cache,
                                            knockout=results.get(KNOCKOUT), ks=REPORT_KS + (results.H,)),
     render=render.knockout,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numba
 import numpy as np
+from rich.console import Group
 
 from satrnn import options as o
 from satrnn.analyses.landscape import TextLandscape, text_landscape
@@ -22,6 +23,7 @@ from satrnn.clikit import (
     progress,
     steps_callback,
 )
+from satrnn.figures import hook
 from satrnn.report.render_landscape import input_label, render_landscape
 from satrnn.report.render_landscape import text_landscape as render_text_landscape
 from satrnn.rnn.errors import SatrnnInputError
@@ -135,13 +137,30 @@ def run(args) -> int:
     return 0
 
 
+def _model_arg(results) -> str | None:
+    """How the printed command names the model: its path, or None for the default model (no MODEL)."""
+    return results.source_args[0] if results.source_args else None
+
+
+def _section(results):
+    """The landscape under the text's most used byte (exact for small H, else estimated from seeded starts with
+    basin-fraction and entropy intervals and the unresolved count), the command that repeats it with the real
+    model path, and, for the default model, its precomputed landscapes (their cycles re-verified)."""
+    from satrnn.report.render_known import known_landscape_part
+    tl = results.get(LANDSCAPE)
+    data = tl.as_dict()
+    more, known = known_landscape_part(results, tl.input)
+    if known is not None:
+        data["known"] = known
+    return Group(render_text_landscape(tl), *more), data
+
+
 LANDSCAPE = Analysis(
-    name="landscape", result=TextLandscape,
-    compute=lambda results: text_landscape(results.model, results.xs),
+    name="landscape", result=TextLandscape, figure=hook("basin_fractions", "result"),
+    compute=lambda results: text_landscape(results.model, results.xs, automaton=results.automaton("exact"),
+                                           model_arg=_model_arg(results)),
     render=render_text_landscape,
-    section=Section("landscape", "Attractor landscape",
-                    lambda results: (render_text_landscape(tl := results.get(LANDSCAPE)), tl.as_dict()),
-                    background=True))
+    section=Section("landscape", "Attractor landscape", _section, background=True))
 
 COMMAND = Command(
     "landscape", "attractor landscape (basins, entropy, state graph) of the sign automaton", run,

@@ -17,6 +17,7 @@ from satrnn.analyses.offsets import (
 )
 from satrnn.cache import Results
 from satrnn.clikit import check_int, console, emit_json, load_model_text_args, progress
+from satrnn.figures import hook
 from satrnn.ledger.claims import Measured
 from satrnn.ledger.measures import claim_entries, row_where
 from satrnn.report import render
@@ -50,7 +51,7 @@ def _mi_greedy_pct(results: Results):
 
 
 Q2 = Analysis(
-    name="q2", result=Q2Offsets,
+    name="q2", result=Q2Offsets, figure=hook("offset_profile"),
     compute=lambda results, variant="paper": q2_offsets(results.model, results.xs, variant=variant,
                                                         hs=results.fwd.hs),
     render=render.offsets,

@@ -1,22 +1,26 @@
 """`satrnn report [MODEL TEXT]`: every analysis in one rich report, with JSON, SVG and HTML exports."""
 from __future__ import annotations
 
-import io
+import os
 from pathlib import Path
 
-from rich.console import Console
 from rich.rule import Rule
 
 from satrnn import options as o
+from satrnn.cache import Results
 from satrnn.clikit import (
     StagedOutputs,
     check_writable,
+    console,
     emit_json,
     err_console,
     load_model_text_args,
+    progress,
+    saving_console,
     to_json,
     write_file,
 )
+from satrnn.report.html import figure_count, report_html, section_figures
 from satrnn.report.sections import SECTIONS, build_report, failures
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.unit import Arguments, Command, option
@@ -49,25 +53,42 @@ def run(args) -> int:
     if args.sections is None:  # first run on a fresh machine: compile the report's kernels in parallel
         ensure_compiled(show_progress=True)
     json_stdout = args.json == "-"
-    source_args = () if args.model is None else tuple(a for a in (args.model, args.text) if a is not None)
-    rends, data = build_report(model, xs, sections=sections, show_progress=True, source_args=source_args)
+    # commands the report prints name the files by absolute path: they run as printed from any folder
+    source_args = () if args.model is None else tuple(os.path.abspath(a) for a in (args.model, args.text)
+                                                      if a is not None)
+    results = Results(model, xs)   # one cache: the sections and the HTML figures read the same results
+    rends, data = build_report(model, xs, sections=sections, show_progress=True, source_args=source_args,
+                               results=results)
     source = (f"{Path(args.model).name}, {Path(args.text).name}" if args.model is not None
               else "the bundled default model and corpus")
     doc = {"model": source, "failed_sections": [n for n, d in data.items() if d.get("failed")],
            "bytes": int(xs.shape[0]), "H": model.H, "sections": data}
     if json_stdout:
         emit_json(doc)
-    if not json_stdout or args.svg or args.html:
-        # with JSON on stdout the tables are rendered only into the SVG/HTML exports
-        con = Console(record=bool(args.svg or args.html), file=io.StringIO() if json_stdout else None)
-        con.print(Rule(f"satrnn report — {source}: H = {model.H}, {xs.shape[0]:,} bytes", style="bold"))
-        for r in rends:
+    heading = f"satrnn report — {source}: H = {model.H}, {xs.shape[0]:,} bytes"
+    title = Rule(heading, style="bold")
+    if not json_stdout:   # the terminal (or a pipe: wide enough that nothing is cut, clikit.PIPE_WIDTH)
+        for r in (title, *rends):
+            console.print(r)
+    if args.svg:
+        # exports are rendered on their own, at a fixed width: the same file whatever terminal ran the command
+        con = saving_console()
+        for r in (title, *rends):
             con.print(r)
+    page = None
+    if args.html:   # a document: each section's tables (fixed width) next to its figures, inline SVG
+        subject = (f"{Path(args.model).name} on {Path(args.text).name}" if args.model is not None
+                   else f"the default model on its corpus ({xs.shape[0]:,} bytes)")
+        with progress() as bar:
+            task = bar.add_task("figures", total=figure_count(data))
+            figs = section_figures(results, list(data), subject, on_figure=lambda t: (
+                bar.update(task, description=f"figure: {t}"), bar.advance(task)))
+        page = report_html(heading, list(zip(data, rends)), figs)
     with StagedOutputs():  # every export or none
         if args.svg:
             write_file(args.svg, con.export_svg(title="satrnn report", clear=False))
-        if args.html:
-            write_file(args.html, con.export_html(clear=False))
+        if page is not None:
+            write_file(args.html, page)
         if args.json not in (None, "-"):
             write_file(args.json, to_json(doc))
     failed = failures(data)
@@ -85,4 +106,5 @@ COMMAND = Command(
              option("--svg", metavar="FILE", default=None, writes=True,
                     help="also export the rendered report as SVG"),
              option("--html", metavar="FILE", default=None, writes=True,
-                    help="also export the rendered report as HTML")))
+                    help="also write the report as one self-contained HTML document: each section's tables next "
+                         "to its figures (inline SVG; no scripts, fonts or files from elsewhere)")))

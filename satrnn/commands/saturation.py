@@ -8,6 +8,7 @@ from satrnn import options as o
 from satrnn.analyses.saturation import SAT_THRESHOLD, SaturationReport, saturation_report
 from satrnn.cache import Results
 from satrnn.clikit import bytes_callback, check_float, check_int, console, emit_json, load_model_text_args, progress
+from satrnn.figures import hook
 from satrnn.ledger.claims import Measured
 from satrnn.report import render
 from satrnn.unit import Analysis, Command, Section, option
@@ -37,7 +38,7 @@ def _measure(results: Results, field):
 
 
 SATURATION = Analysis(
-    name="saturation", result=SaturationReport,
+    name="saturation", result=SaturationReport, figure=hook("dwell_times", "dwell_hist"),
     compute=lambda results: saturation_report(results.model, results.xs, forward_result=results.fwd),
     render=render.saturation,
     options=(option("--threshold", type=float, default=SAT_THRESHOLD,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from satrnn import options as o
 from satrnn.cache import Results
 from satrnn.clikit import console, emit_json, err_console, load_model_text_args
-from satrnn.ledger.claims import SEEDS, VERIFY_PUBLISHED, Ledger, Subject, claims_for, seed_key
+from satrnn.ledger.claims import SEEDS, Ledger, Subject, claims_for, seed_key
 from satrnn.ledger.measures import run_ledger
 from satrnn.report import render
 from satrnn.rnn.errors import SatrnnInputError
@@ -22,8 +22,8 @@ def _ledger(results: Results) -> Ledger:
 
 def _section(results: Results):
     """On the published weights and text: the verdict summary, every claim that differs, and why claims are not
-    measurable. On another model or text: a notice (claims skipped, the command that checks them on the
-    published weights) and the model's own value of each distinct measurement, without paper verdicts."""
+    measurable. On another model or text: a short summary (satrnn.report.ledger_summary): counts that account
+    for every claim, the command that checks them on the published files, this model's headline values."""
     lg = results.get(LEDGER)
     subject = Subject.of(results.model, results.xs)
     failed = [r for r in lg.records if r.verdict == "failed"]
@@ -31,7 +31,8 @@ def _section(results: Results):
             "weights_sha256": subject.weights_sha256, "text_sha256": subject.text_sha256}
     if failed:
         data["failures"] = [f"claim {r.id}: {r.reason}" for r in failed]
-    return render.ledger_section(lg.records, lg.summary, subject, VERIFY_PUBLISHED), data
+    renderable, extra = render.ledger_section(lg.records, lg.summary, subject)
+    return renderable, data | extra
 
 
 LEDGER = Analysis(

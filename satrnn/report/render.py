@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from satrnn.ledger.claims import VERDICTS
+from satrnn.ledger.display import difference_text, measured_text
 from satrnn.rnn.text import display_byte
 
 BAR = 40
@@ -103,9 +104,8 @@ class LedgerTable:
         for r in self.records:
             v = r.verdict
             extra = ""
-            if v == "differs":
-                extra = (f"Δ = {fmt(r.difference)} (tol {r.tolerance})" if r.difference is not None
-                         else f"expected {r.tolerance}")
+            if v == "differs":   # the difference and the tolerance, in the paper's unit
+                extra = difference_text(r)
             elif v in ("not measurable", "failed"):
                 extra = r.reason or ""
             elif v == "not applicable":
@@ -115,7 +115,7 @@ class LedgerTable:
             claim = Text(r.id, style="bold")
             if wide:
                 claim += Text("\n" + r.statement, style="dim")
-            t.add_row(claim, Text(r.paper_value), Text(fmt(r.measured)),
+            t.add_row(claim, Text(r.paper_value), Text(measured_text(r)),
                       Text(v if wide else SHORT_VERDICT.get(v, v), style=VERDICT_STYLE[v]), Text(extra))
         yield t
 
@@ -369,11 +369,12 @@ def knockout(rep, top: int = 30, sign_top: int = 20) -> Group:
                            f"trajectory ({100 * ko.exact_cell_fraction:.4f}% exact logit cells)")]
     dmax = float(ko.delta.max())
     t = Table(title="Single-neuron readout knockout (Wy column zeroed), by delta bpc", title_justify="left")
-    for c in ("rank", "neuron", "bpc", "delta", "", "|Wy col|", "mean|h|"):
-        t.add_column(c, justify="left" if c == "" else "right")
+    for c in ("rank", "neuron", "bpc", "delta", "", "|Wy col|", "mean|h|"):   # the bar column crops, never "…"
+        t.add_column(c, justify="left" if c == "" else "right", overflow="crop" if c == "" else "ellipsis",
+                     no_wrap=c == "")
     for r, j in enumerate(ko.order[:top]):
         d = float(ko.delta[j])
-        t.add_row(str(r), f"h{j}", f"{ko.bpc_ko[j]:.4f}", f"{d:+.4f}", _ko_bar(d, dmax),
+        t.add_row(str(r + 1), f"h{j}", f"{ko.bpc_ko[j]:.4f}", f"{d:+.4f}", _ko_bar(d, dmax),
                   f"{ko.wy_col_norm[j]:.2f}", f"{ko.mean_abs_h[j]:.3f}")
     parts.append(t)
     parts.append(Text("ties in the ranking: " + (", ".join(str(g) for g in ko.ties) if ko.ties else "none")))
@@ -403,7 +404,7 @@ def knockout(rep, top: int = 30, sign_top: int = 20) -> Group:
     for c in ("neuron", "bpc", "delta", "knockout rank"):
         t.add_column(c, justify="right")
     for j in so.order[:sign_top]:
-        t.add_row(f"h{j}", f"{so.bpc[j]:.4f}", f"{so.sd[j]:+.4f}", str(int(ko.rank[j])))
+        t.add_row(f"h{j}", f"{so.bpc[j]:.4f}", f"{so.sd[j]:+.4f}", str(int(ko.rank[j]) + 1))
     parts.append(t)
     return Group(*parts)
 
@@ -670,6 +671,21 @@ def cycles(summary, per_input=(), rows=(), show_rows: bool = False, most: int = 
     return Group(*parts)
 
 
+def class_lines(classes, most: int = 12) -> list[str]:
+    """The paper's final-state classes (`analyses.boolean_figures.TrialClass`), one line per class size:
+    classes of the same size are listed together (50 singleton classes are one line, not 50 identical ones)."""
+    groups: dict[int, list] = {}
+    for c in classes:
+        groups.setdefault(int(c.size), []).append(c)
+    lines = []
+    for size, cs in sorted(groups.items(), key=lambda kv: -kv[0]):
+        trials = ", ".join(str(c.first_trial) for c in cs[:most]) + (", ..." if len(cs) > most else "")
+        each = f"{size} trial{'s' if size != 1 else ''} ({cs[0].percent:.0f}%)"
+        lines.append(f"class of trial {trials}: {each}" if len(cs) == 1 else
+                     f"{len(cs)} classes of {each} each, first trials {trials}")
+    return lines
+
+
 def paper_cycles(paper, semantics: str, summary, rows) -> Group:
     """`satrnn cycles --paper`: q1_bool_attractor 4.3 / 4.4 as the program computes them (an
     `analyses.boolean_figures.AttractorSearch`), then Brent (`semantics`) from the same starts."""
@@ -679,8 +695,8 @@ def paper_cycles(paper, semantics: str, summary, rows) -> Group:
              line(f"  4.3: {a.unique_final_states} unique final states out of {a.trials} after "
                   f"{a.steps} steps; fixed points reached {a.fixed_points_reached}; mean convergence step "
                   f"{a.mean_convergence:.1f} ({a.steps} = never)")]
-    for c in a.classes[:10]:
-        lines.append(line(f"       class of trial {c.first_trial}: {c.size} trial(s) ({c.percent:.0f}%)"))
+    for cl in class_lines(a.classes):
+        lines.append(Text("       " + cl))
     per = a.cycle_period
     lines.append(line(f"  4.4: period {per}" + (" (no cycle <= 100)" if per == 0 else "")
                       + f" after {a.warmup} warm-up steps"))
@@ -704,14 +720,15 @@ def exhaustive_cycles(ex, input_lab, pinned: bool) -> Table:
     return t
 
 
-def cycle_survey(sv, command: str) -> Group:
+def cycle_survey(sv, command: str, *more) -> Group:
     """The report's cycle survey (an `analyses.cycle_survey.CycleSurvey`): what was searched, what closed, the
     kernel's speed, the command that repeats it, and its cycles."""
     rate = sv.steps_per_second
     rows = [("searches (start x input)", f"{sv.jobs:,}: {sv.resolved:,} closed a cycle "
                                          f"({100 * sv.resolved_fraction:.0f}% resolved)"),
             ("distinct cycles", fmt(len(sv.cycles)) + (f", periods {fmt(sv.periods[:10])}" +
-                                                       (" …" if len(sv.periods) > 10 else "") if sv.cycles else "")),
+                                                       (f" and {len(sv.periods) - 10} more (--json)"
+                                                        if len(sv.periods) > 10 else "") if sv.cycles else "")),
             ("steps simulated", f"{sv.total_steps:,} in {sv.kernel_seconds:.2f} s of kernel time"
                                 + (f" ({rate:,.0f} steps/s)" if rate else ""))]
     if not sv.cycles:
@@ -720,7 +737,7 @@ def cycle_survey(sv, command: str) -> Group:
     rows.append(("same search", Text(command, style="cyan")))
     head = Text(f"{sv.starts} random starts (seed {sv.seed}) x {len(sv.inputs)} most used bytes, "
                 f"{sv.budget:,} steps each, {sv.semantics} semantics")
-    return Group(head, kv_table(rows), cycles(sv.summary(), most=12))
+    return Group(head, kv_table(rows), cycles(sv.summary(), most=12), *more)
 
 
 # ---- the model and the reference (`satrnn info`, `satrnn iso`, report sections model and reference) ---------
@@ -1069,66 +1086,43 @@ def counting(r) -> Group:
     return Group(*parts)
 
 
-def ledger_section(records, summary, subject, verify_command: str) -> Group:
-    """The report's ledger section. On the published weights and text: crashed measurements, the verdict
-    summary, every claim that differs, and why claims are not measurable. On another model or text (`subject`,
-    a `satrnn.ledger.claims.Subject`): a notice (claims skipped, `verify_command` checks them on the published
-    weights), the claims judged anyway, and the model's own value of each distinct measurement."""
+def ledger_section(records, summary, subject):
+    """(renderable, extra JSON) of the report's ledger section. On the published weights and text: crashed
+    measurements, the verdict summary, every claim that differs (with the difference and tolerance in the
+    paper's unit, `satrnn.ledger.display`), and why claims are not measurable (extra is {}). On another model or
+    text (`subject`, a `satrnn.ledger.claims.Subject`): a short summary (`satrnn.report.ledger_summary`): counts
+    that account for every claim, the command that checks them on the published files, this model's headline
+    values (extra: its JSON)."""
     import re
 
     failed = [r for r in records if r.verdict == "failed"]
     parts = []
     if failed:
         parts.append(Text("\n".join(f"{r.id}: {r.reason}" for r in failed), style="bold red"))
-    if not subject.published:
-        na = [r for r in records if r.verdict == "not applicable"]
-        what = ("weights" if not subject.published_weights else "") + \
-               (" and text" if not subject.published_weights and not subject.published_text else
-                "text" if not subject.published_text else "")
-        parts.append(Panel(Text(f"These are not the published {what} the seeds' claims describe (weights sha256 "
-                                f"{subject.weights_sha256[:16]}…, text sha256 {subject.text_sha256[:16]}…). "
-                                f"{len(na)} of {len(records)} claims are not applicable here and were not judged; "
-                                f"check them on the published weights with:\n  {verify_command}",
-                                style="yellow"), title="claims not applicable", title_align="left",
-                           border_style="yellow"))
-        judged = [r for r in records if r.verdict in ("reproduced", "differs")]
-        if judged:
-            parts.append(Text(f"{len(judged)} claims that depend only on what is published here were judged: "
-                              + ", ".join(f"{sum(r.verdict == v for r in judged)} {v}"
-                                          for v in ("reproduced", "differs"))))
-        t = Table(title="This model's own values of the ledger's measurements (no paper values)",
-                  title_justify="left", expand=True)
-        t.add_column("measurement", overflow="fold", ratio=3)
-        t.add_column("value", justify="right", overflow="fold", ratio=2)
-        seen: set = set()
-        for r in records:
-            m = r.measurement
-            if m is None or m in seen or r.measured is None:
-                continue
-            seen.add(m)
-            t.add_row(Text(m), Text(fmt(r.measured)))
-        parts.append(t)
-        return Group(*parts)
+    if not subject.published:   # a short summary: counts for every claim, the command, this model's values
+        from satrnn.report.ledger_summary import ledger_summary
+        more, extra = ledger_summary(records, summary, subject)
+        return Group(*parts, *more), extra
     differs = [r for r in records if r.verdict == "differs"]
     t = Table(title="Claims that differ (all of them; `satrnn verify` lists every claim)", title_justify="left",
               expand=True)
     t.add_column("claim", overflow="fold", ratio=3)
     t.add_column("paper", justify="right", overflow="fold", ratio=1)
     t.add_column("measured", justify="right", overflow="fold", ratio=1)
-    for r in differs:
-        t.add_row(Text(r.id), Text(r.paper_value), Text(fmt(r.measured)))
+    t.add_column("difference (tolerance)", overflow="fold", ratio=2)
+    for r in differs:   # digits enough to see why it differs, in the paper's unit (satrnn.ledger.display)
+        t.add_row(Text(r.id), Text(r.paper_value), Text(measured_text(r)), Text(difference_text(r)))
     nm: dict[str, int] = {}
     for r in records:
         if r.verdict == "not measurable":
             key = re.split(r":|;| \(", r.reason or "")[0]
-            key = key if len(key) <= 60 else key[:59] + "…"
             nm[key] = nm.get(key, 0) + 1
     t2 = Table(title="Why claims are not measurable", title_justify="left")
-    t2.add_column("reason", overflow="fold")
+    t2.add_column("reason", overflow="fold", max_width=100)
     t2.add_column("claims", justify="right")
     for k, v in sorted(nm.items(), key=lambda kv: -kv[1]):
         t2.add_row(Text(k), str(v))
-    return Group(*parts, summary_table(summary), Text(summary_line(summary)), t, t2)
+    return Group(*parts, summary_table(summary), Text(summary_line(summary)), t, t2), {}
 
 
 # ---- commands without an analysis: default, train, um ------------------------------------------------------

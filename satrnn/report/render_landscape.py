@@ -62,6 +62,13 @@ def _render_exact(r: ExactLandscape, max_rows: int) -> list:
 
 
 def _render_estimated(r: EstimatedLandscape, max_rows: int) -> list:
+    if not r.attractors:   # nothing to tabulate, no entropy to print: say what was searched
+        return [Text.from_markup(
+            f"[bold]Estimated landscape[/bold]: {r.starts:,} random starts (seed(s) "
+            f"{', '.join(str(s) for s in r.seeds[:4])}{' ...' if len(r.seeds) > 4 else ''}), H = {r.H}, pins "
+            f"{_pins(r.pins)}, input {input_label(r.seq)}, {r.semantics}: [bold]no start closed a cycle[/bold] "
+            f"within {r.budget:,} steps ({r.steps:,} steps in {r.seconds:.2f} s, "
+            f"{(r.steps_per_second or 0):,.0f} steps/s), so no attractor and no basin entropy can be given")]
     lo, hi = r.basin_entropy_ci
     head = Text.from_markup(
         f"[bold]Estimated landscape[/bold]: {r.starts:,} random starts (seed(s) "

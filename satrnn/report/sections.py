@@ -98,16 +98,18 @@ def failures(data: dict) -> list[str]:
     return [f"{name}: {d.get('reason')}" for name, d in data.items() if d.get("failed")]
 
 
-def build_report(model, xs, sections=None, show_progress: bool = True, source_args=("MODEL", "TEXT")):
+def build_report(model, xs, sections=None, show_progress: bool = True, source_args=("MODEL", "TEXT"),
+                 results: Results | None = None):
     """Compute the chosen sections (default: all, in order). Returns (renderables, json dict); a section's
     dict has `failed: true` when it crashed (see `failures`). source_args = how commands printed by the
     report name the model and text (() for the default model). Background sections (the kernel searches)
     run on one background thread from the start, in order; results and their order do not depend on it.
-    Ctrl-C stops them after their current slice."""
+    Ctrl-C stops them after their current slice. `results`: the shared cache (`Results`) of this model and
+    text to compute in (the caller keeps it to draw the figures from the same results), else a new one."""
     from satrnn.clikit import progress
 
     names = list(SECTIONS) if sections is None else list(sections)
-    results = Results(model, xs)
+    results = Results(model, xs) if results is None else results
     results.source_args = tuple(source_args)
     rends, data = [], {}
     cancel = threading.Event()
