@@ -180,6 +180,39 @@ def states_and_eval(a, model, model_path: Path, td: Path) -> None:
 
 
 
+# Times the streamed states and evaluate of whichever satrnn the interpreter imports (this tree, or a baseline
+# commit through baseline_env), interleaved by the caller: "states_s eval_s bpc" on stdout, best of 3 each.
+_TIMING = """
+import sys, time
+import numpy as np
+from satrnn.rnn import forward as fw
+from satrnn.rnn.model import load_model
+m = load_model(sys.argv[1]); xs = np.fromfile(sys.argv[2], dtype=np.uint8)
+for _ in fw.iter_states(m, xs[:4096]): pass
+fw.evaluate(m, xs[:4096])
+def best(fn):
+    out = []
+    for _ in range(3):
+        t0 = time.perf_counter(); r = fn(); out.append((time.perf_counter() - t0, r))
+    return min(out, key=lambda o: o[0])
+def states():
+    for _ in fw.iter_states(m, xs): pass
+st, _ = best(states)
+ev, r = best(lambda: fw.evaluate(m, xs))
+print(st, ev, repr(r.bpc))
+"""
+
+
+def timed_states_eval(model_path: Path, text: Path, env=None) -> tuple[float, float, float]:
+    """(states s, evaluate s, bpc) of `_TIMING` run by the satrnn that `env` selects (None: this tree)."""
+    r = subprocess.run([sys.executable, "-c", _TIMING, str(model_path), str(text)], capture_output=True, text=True,
+                       env=env)
+    if r.returncode:
+        raise SystemExit(r.stderr[-400:])
+    st, ev, bpc = r.stdout.split()[-3:]
+    return float(st), float(ev), float(bpc)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--kb", type=int, default=256)
@@ -197,6 +230,23 @@ def main() -> None:
 
         if not a.skip_eval:
             states_and_eval(a, model, model_path, td)
+            if a.baseline:      # the baseline commit's own streamed states and evaluate, interleaved with ours
+                text = td / "text.bin"
+                env = baseline_env(a.baseline, td / "states")
+                try:
+                    new_runs, old_runs = [], []
+                    for _ in range(2):
+                        new_runs.append(timed_states_eval(model_path, text))
+                        old_runs.append(timed_states_eval(model_path, text, env))
+                    ns, ne = min(r[0] for r in new_runs), min(r[1] for r in new_runs)
+                    os_, oe = min(r[0] for r in old_runs), min(r[1] for r in old_runs)
+                    print(f"against {a.baseline} itself on {a.kb} KB (iter_states on 1 thread, evaluate on "
+                          f"{numba.get_num_threads()}): states {a.kb * 1.024 / ns:.0f} vs {a.kb * 1.024 / os_:.0f} "
+                          f"KB/s: {os_ / ns:.2f}x; evaluate {ne:.3f} s vs {oe:.3f} s: {oe / ne:.2f}x "
+                          f"(bpc {new_runs[0][2]!r} vs {old_runs[0][2]!r})")
+                finally:
+                    subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force",
+                                    str(td / "states" / "baseline")], capture_output=True)
 
         # 3. margins, against the baseline commit
         mtext = td / "mtext.bin"

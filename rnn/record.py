@@ -17,6 +17,10 @@ t+1). Its JSON document, what `--json` prints, is `as_dict()`:
 
 Records that hold arrays are declared with `eq=False` (numpy arrays have no single truth value); compare
 their `as_dict()` instead.
+
+`plot(ax=None)` draws a record that has a figure. The figures belong to the application (`satrnn.figures`,
+matplotlib), which this floor must not import: the application registers them here (`register_plot`, or a
+loader with `register_plot_loader` that registers them on first use), and a record type without one says so.
 """
 from __future__ import annotations
 
@@ -24,6 +28,8 @@ import dataclasses
 from typing import Any, ClassVar
 
 _KEY = "satrnn_json_key"
+_PLOTTERS: dict[type, Any] = {}
+_PLOT_LOADERS: list = []
 _OMIT_NONE = "satrnn_json_omit_none"
 _SKIP = "satrnn_json_skip"
 
@@ -51,10 +57,32 @@ def json_value(v):
     return v
 
 
+def register_plot(cls: type, draw) -> None:
+    """Give the records of type `cls` a figure: draw(record, ax) draws it on a matplotlib Axes (ax None: a new
+    figure) and returns the Axes."""
+    _PLOTTERS[cls] = draw
+
+
+def register_plot_loader(load) -> None:
+    """load() registers figures (`register_plot`); it runs once, when a record without one is first plotted."""
+    _PLOT_LOADERS.append(load)
+
+
 class Record:
-    """Base of every typed result (a frozen dataclass): `as_dict()` is its JSON document (module docstring)."""
+    """Base of every typed result (a frozen dataclass): `as_dict()` is its JSON document, `plot()` its figure
+    where it has one (module docstring)."""
 
     JSON_PROPERTIES: ClassVar[tuple[str, ...]] = ()
+
+    def plot(self, ax=None):
+        """Draw this result on `ax` (a matplotlib Axes; None: a new figure, shown in a notebook) and return the
+        Axes. TypeError for a result type that has no figure."""
+        while type(self) not in _PLOTTERS and _PLOT_LOADERS:
+            _PLOT_LOADERS.pop(0)()
+        draw = _PLOTTERS.get(type(self))
+        if draw is None:
+            raise TypeError(f"{type(self).__name__} has no figure (satrnn figures --help lists the figures)")
+        return draw(self, ax)
 
     def as_dict(self) -> dict:
         """The JSON document of this result: fields in order, under their JSON keys (see the module docstring)."""

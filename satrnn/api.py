@@ -30,6 +30,15 @@ from satrnn.rnn.forward import forward as _forward_pass
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.model import load_model as _load_model
 from satrnn.rnn.model import save_model as _save_model
+from satrnn.rnn.record import register_plot_loader
+
+
+def _register_plots() -> None:
+    from satrnn.figures import register_result_plots  # matplotlib only when a figure is drawn
+    register_result_plots()
+
+
+register_plot_loader(_register_plots)   # results' .plot(ax=None): the figures, registered on first use
 
 __all__ = ["ElmanRNN", "SatrnnInputError", "load_model", "save_model", "load_text", "default_model", "forward",
            "Forward", "SignAutomaton", "check_isomorphism", "IsoVerdict", "find_cycles", "flip_cascades",

@@ -9,8 +9,8 @@ An `Analysis` is everything the application does with one analysis of the floors
     compute   compute(results, **params) -> result: the analysis with the options the report, the ledger and
               the explorer share, reading what it needs (the forward pass, other analyses) from the cache
     render    render(result, **view) -> a rich renderable, shared by its command and its report section
-    figure    figure(result, ax) -> None: draws the result on a matplotlib Axes; None until the analysis has a
-              figure (the hook `satrnn figures` and the HTML report fill in; matplotlib is imported lazily there)
+    figure    figure(result, ax=None) -> Axes: draws the result on a matplotlib Axes (None: a new figure); the
+              results' `.plot()`, `satrnn figures` and the HTML report use it (matplotlib imported lazily)
     options   its CLI options (`Option`s, shared ones from `satrnn.options`), which its command adds
     section   its report section (`Section`: title, build(results) -> (renderable, JSON dict)), or None
     measures  its ledger measurements: measurement key -> fn(results, **claim params) -> value or `Measured`
@@ -117,7 +117,7 @@ class Analysis(Generic[R]):
     result: type
     compute: Callable[..., R]
     render: Callable[..., Any] | None = None
-    figure: Callable[[R, Any], None] | None = None
+    figure: Callable[[R, Any], Any] | None = None
     options: tuple = ()
     section: Section | None = None
     measures: Mapping[str, Callable] = field(default_factory=lambda: _EMPTY)

@@ -146,7 +146,29 @@ def test_unit_figure_hooks_draw_their_results(small):
         except (NotAvailable, SatrnnInputError):
             continue
         fig, (ax,) = new_figure()
-        assert u.figure(r, ax) is None
+        assert u.figure(r, ax) is ax
         assert ax.get_title(loc="left") and ax.get_xlabel(), name
         drawn.append(name)
     assert {"knockout", "neurons", "saturation", "cascades", "landscape"} <= set(drawn)
+
+
+def test_results_plot_themselves_through_the_api():
+    """`.plot(ax=None)` on the API's typed results: a new labelled Axes, or the given one; a result type
+    without a figure says so; importing the API does not load matplotlib."""
+    code = ("import sys, satrnn; satrnn.knockout; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib'))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert r.stdout.strip() == "[]"
+    import satrnn
+    model, xs = random_model(16, 5, scale=0.6), _text(300)
+    ko = satrnn.knockout(model, xs)
+    ax = ko.plot()
+    assert "knockout" in ax.get_title(loc="left").lower() and ax.get_xlabel()
+    fig, (ax2,) = new_figure()
+    assert ko.plot(ax=ax2) is ax2 and ax2.get_title(loc="left")
+    curve = satrnn.derrida(model, xs, pairs=20, ds=[1, 2, 4], seed=0)
+    assert "Derrida" in curve.plot().get_title(loc="left")
+    land = satrnn.landscape(model, int(xs[0]))
+    assert land.plot().get_xlabel()
+    with pytest.raises(TypeError, match="has no figure"):
+        satrnn.check_isomorphism(model, xs).plot()

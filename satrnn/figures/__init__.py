@@ -55,10 +55,11 @@ _METADATA = {"svg": {"Date": None, "Creator": None}, "png": {"Software": None},
 
 def hook(plot: str, field: str | None = None):
     """An analysis unit's figure hook (`satrnn.unit.Analysis.figure`): hook(result, ax) draws `result` (or its
-    `field`) with `satrnn.figures.plots.<plot>` on ax; plots (and matplotlib) are imported only when it runs."""
-    def draw(result, ax) -> None:
+    `field`) with `satrnn.figures.plots.<plot>` on ax (None: a new figure) and returns the Axes; plots (and
+    matplotlib) are imported only when it runs."""
+    def draw(result, ax=None):
         from satrnn.figures import plots
-        getattr(plots, plot)(getattr(result, field) if field else result, ax=ax)
+        return getattr(plots, plot)(getattr(result, field) if field else result, ax=ax)
     draw.__qualname__ = f"hook({plot!r}{'' if field is None else f', {field!r}'})"
     return draw
 
@@ -110,3 +111,18 @@ def svg_inline(fig, title: str | None = None) -> str:
     text = save(fig, "svg", title).decode("utf-8")
     return text[text.index("<svg"):]
 
+
+
+def register_result_plots() -> None:
+    """Give the typed results their `.plot(ax=None)` (`satrnn.rnn.record.register_plot`): every analysis unit's
+    figure hook, and the results the API returns directly (a landscape, a Derrida curve) with theirs."""
+    from satrnn.automaton.cascade import DerridaCurve
+    from satrnn.automaton.landscape import EstimatedLandscape, ExactLandscape
+    from satrnn.rnn.record import register_plot
+    from satrnn.unit import units
+    for unit in units().values():
+        if unit.figure is not None:
+            register_plot(unit.result, unit.figure)
+    for cls, plot in ((ExactLandscape, "basin_fractions"), (EstimatedLandscape, "basin_fractions"),
+                      (DerridaCurve, "derrida_curve")):
+        register_plot(cls, hook(plot))
