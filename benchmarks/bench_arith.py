@@ -35,6 +35,9 @@ from satrnn.rnn.model import load_model
 from satrnn.rnn.numba_config import njit
 
 REPO = Path(__file__).resolve().parent.parent
+# Subprocesses run here, never in the repository: `python -m`/`-c` put the working directory first on sys.path,
+# where the repository's own satrnn/ would shadow a baseline commit's.
+RUN_DIR = tempfile.gettempdir()
 DATA = Path(os.environ.get("SATRNN_DATA", REPO.parent / "shared" / "data"))
 
 
@@ -88,7 +91,8 @@ def _children_cpu() -> float:
 def run_cli_cpu(args, env=None) -> tuple[float, float]:
     """(wall, CPU) seconds of `python -m satrnn ARGS` (CPU: user + system of the child, all its threads)."""
     t0, c0 = time.perf_counter(), _children_cpu()
-    r = subprocess.run([sys.executable, "-m", "satrnn", *args], capture_output=True, text=True, env=env)
+    r = subprocess.run([sys.executable, "-m", "satrnn", *args], capture_output=True, text=True, env=env,
+                       cwd=RUN_DIR)
     if r.returncode != 0:
         raise SystemExit(f"satrnn {' '.join(args)} failed: {r.stderr.strip()[-400:]}")
     return time.perf_counter() - t0, _children_cpu() - c0
@@ -206,7 +210,7 @@ print(st, ev, repr(r.bpc))
 def timed_states_eval(model_path: Path, text: Path, env=None) -> tuple[float, float, float]:
     """(states s, evaluate s, bpc) of `_TIMING` run by the satrnn that `env` selects (None: this tree)."""
     r = subprocess.run([sys.executable, "-c", _TIMING, str(model_path), str(text)], capture_output=True, text=True,
-                       env=env)
+                       env=env, cwd=RUN_DIR)
     if r.returncode:
         raise SystemExit(r.stderr[-400:])
     st, ev, bpc = r.stdout.split()[-3:]
@@ -225,8 +229,10 @@ def main() -> None:
     model_path = DATA / "sat_model.bin"
     model = load_model(model_path)
     print(f"load average {os.getloadavg()[0]:.2f}; numba threads {numba.get_num_threads()}")
+    global RUN_DIR
     with tempfile.TemporaryDirectory() as td:
         td = Path(td)
+        RUN_DIR = str(td)
 
         if not a.skip_eval:
             states_and_eval(a, model, model_path, td)
