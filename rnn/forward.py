@@ -21,6 +21,7 @@ keep states.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -415,6 +416,9 @@ class Weights:
         return int(self.bh.shape[0])
 
 
+READOUT_SLICE = 256   # positions per readout slice in `evaluate` (~1 ms of work at H = 128)
+
+
 def chunk_bytes(H: int) -> int:
     """Bytes per kernel call in the chunked paths: about 0.1 s of work on one core at any H, so an interrupt
     or a progress update is never more than ~0.2 s away. Cost per byte: ~3 ns per neuron for the vectorised
@@ -628,10 +632,13 @@ def evaluate(model: ElmanRNN, source, precision: str = "f32", h0=None, clamp: bo
     """bpc of the model on `source` (byte array or iterable of them, e.g. `rnn.text.iter_text(path)`) in
     O(chunk * H) memory.
 
-    The recurrence runs chunk by chunk on the calling thread; each chunk's readout (independent over
-    positions) runs in parallel over positions on a worker thread while the next chunk's recurrence is
-    computed. threads: numba threads for the readout (default: numba's current setting); with 1 there is
-    no worker and no overlap. progress(bytes_done) is called after every chunk (~0.1 s apart).
+    The recurrence runs chunk by chunk on the calling thread. Each chunk's readout (independent over
+    positions) is cut into slices of READOUT_SLICE positions that threads - 1 worker threads take in turn
+    while the calling thread computes the next chunk's recurrence; the calling thread then takes the slices
+    left. So `threads` threads share all the work, none waits on a fixed share (a parallel loop's static
+    schedule stalls when the recurrence holds a core), and no core is oversubscribed. The costs are folded
+    in text order, so the bpc is the same for any chunk size and thread count. threads: default numba's
+    current setting; with 1 there is no worker. progress(bytes_done) is called after every chunk.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -644,37 +651,69 @@ def evaluate(model: ElmanRNN, source, precision: str = "f32", h0=None, clamp: bo
     nthreads = min(nthreads, numba.config.NUMBA_NUM_THREADS)
     empty_logp = np.empty((0, 256), dtype=np.float64)
     total, worst, npred, nbytes = 0.0, -math.inf, 0, 0
+    lock = threading.Lock()
 
-    def read_out(block: StateBlock):
-        numba.set_num_threads(nthreads)       # per thread: the worker's own setting
-        skip = 1 if block.start == 0 else 0   # nothing predicts byte 0
-        m = block.xs.shape[0]
-        costs = np.empty(m, dtype=np.float64)
-        _readout(W.WyT, W.by, block.hs[:m], block.xs, clamp, costs, empty_logp)
-        return costs, skip
+    class _Job:
+        """One chunk's readout: its slices are handed out in order by `take` until none is left (or stop)."""
 
-    def fold(result):
+        def __init__(self, block: StateBlock):
+            self.block, self.m = block, block.xs.shape[0]
+            self.costs = np.empty(self.m, dtype=np.float64)
+            self.next, self.stop = 0, False
+
+        def take(self) -> int:
+            with lock:
+                a = self.m if self.stop else self.next
+                self.next = a + READOUT_SLICE
+            return a
+
+    def drain(job: _Job) -> None:
+        """Read out slices of `job` until none is left, on one numba thread (restored after)."""
+        before = numba.get_num_threads()
+        numba.set_num_threads(1)
+        try:
+            while (a := job.take()) < job.m:
+                b = min(a + READOUT_SLICE, job.m)
+                _readout(W.WyT, W.by, job.block.hs[a:b], job.block.xs[a:b], clamp, job.costs[a:b], empty_logp)
+        finally:
+            numba.set_num_threads(before)
+
+    def fold(job: _Job) -> None:
         nonlocal total, worst, npred
-        costs, skip = result
-        total, worst = _fold_costs(costs, skip, total, worst)
-        npred += costs.shape[0] - skip
+        skip = 1 if job.block.start == 0 else 0   # nothing predicts byte 0
+        total, worst = _fold_costs(job.costs, skip, total, worst)
+        npred += job.m - skip
 
-    pool = ThreadPoolExecutor(1, thread_name_prefix="satrnn-readout") if nthreads > 1 else None
+    pool = ThreadPoolExecutor(nthreads - 1, thread_name_prefix="satrnn-readout") if nthreads > 1 else None
+    pending: tuple | None = None
+
+    def finish(job_futures) -> None:
+        job, futures = job_futures
+        drain(job)                   # the calling thread takes the slices the workers have not
+        for f in futures:
+            f.result()
+        fold(job)
+
     try:
-        pending = None
         for block in iter_states(model, source, precision, h0, chunk=chunk, weights=W):
             if pending is not None:
-                fold(pending.result())
+                finish(pending)
+                pending = None
             nbytes = block.start + block.xs.shape[0]
+            job = _Job(block)
             if pool is None:
-                fold(read_out(block))
-            else:
-                pending = pool.submit(read_out, block)
+                drain(job)
+                fold(job)
+            else:   # the block stays valid while the next one is computed (iter_states' two buffers)
+                pending = (job, [pool.submit(drain, job) for _ in range(nthreads - 1)])
             if progress is not None:
                 progress(nbytes)
         if pending is not None:
-            fold(pending.result())
+            finish(pending)
+            pending = None
     finally:
+        if pending is not None:      # Ctrl-C or an error: the workers stop after their current slice
+            pending[0].stop = True
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
     if npred < 1:
