@@ -317,6 +317,25 @@ def _softmax_rows(L, E, mx, Z):
     Z[0], Z[1], Z[2], Z[3] = z0, z1, z2, z3
 
 
+@njit
+def _readout_block(WyT, by, V, targets, clamp, costs, logp, r0, L, E, mx, Z):
+    """Rows r0 .. r0 + _ROWS - 1 of `_readout` (fewer at the end of V), in the block's scratch arrays L, E
+    (_ROWS, 256), mx, Z (_ROWS,). A short last block repeats its last row (computed, never stored)."""
+    m = V.shape[0]
+    R = min(_ROWS, m - r0)
+    for k in range(_ROWS):
+        _logits_t(WyT, by, V[r0 + min(k, R - 1)], L[k])
+    _softmax_rows(L, E, mx, Z)
+    want = logp.shape[0] == m
+    for k in range(R):
+        r = r0 + k
+        costs[r] = _cost_bits(E[k, targets[r]] / Z[k], clamp)
+        if want:
+            lz = log_f64(Z[k])
+            for o in range(256):
+                logp[r, o] = (L[k, o] - mx[k]) - lz
+
+
 @njit_parallel
 def _readout(WyT, by, V, targets, clamp, costs, logp):
     """Double-precision readout of rows of V (m, H) against targets (m,); WyT = Wy.T (H, 256).
@@ -324,29 +343,30 @@ def _readout(WyT, by, V, targets, clamp, costs, logp):
     L[o] = dbl(by[o]) + sum_j dbl(Wy[o, j] * V[r, j]) with j ascending; with float32 V the product is a
     float32 product (rounded), as in DEFINITIONS 0.4. Softmax in double with o ascending. costs[r] is
     -log2(max(P_y, 1e-30)) when clamp, else -ln(P_y)/ln 2. If logp has m rows, logp[r, o] = ln P_o =
-    (L[o] - mx) - ln Z. Rows go in blocks of _ROWS (`_softmax_rows`); blocks are independent and each
+    (L[o] - mx) - ln Z. Rows go in blocks of _ROWS (`_readout_block`); blocks are independent and each
     writes only its own outputs, so the result is the same for any number of threads.
     """
-    m = V.shape[0]
-    want = logp.shape[0] == m
-    nblk = (m + _ROWS - 1) // _ROWS
+    nblk = (V.shape[0] + _ROWS - 1) // _ROWS
     for blk in prange(nblk):
-        r0 = blk * _ROWS
-        R = min(_ROWS, m - r0)
         L = np.empty((_ROWS, 256), dtype=np.float64)
         E = np.empty((_ROWS, 256), dtype=np.float64)
         mx = np.empty(_ROWS, dtype=np.float64)
         Z = np.empty(_ROWS, dtype=np.float64)
-        for k in range(_ROWS):      # a short last block repeats its last row (computed, never stored)
-            _logits_t(WyT, by, V[r0 + min(k, R - 1)], L[k])
-        _softmax_rows(L, E, mx, Z)
-        for k in range(R):
-            r = r0 + k
-            costs[r] = _cost_bits(E[k, targets[r]] / Z[k], clamp)
-            if want:
-                lz = log_f64(Z[k])
-                for o in range(256):
-                    logp[r, o] = (L[k, o] - mx[k]) - lz
+        _readout_block(WyT, by, V, targets, clamp, costs, logp, blk * _ROWS, L, E, mx, Z)
+
+
+@njit
+def _readout_serial(WyT, by, V, targets, clamp, costs, logp):
+    """`_readout` on the calling thread, with no parallel region: for callers that run several readouts at
+    once on threads of their own. numba's workqueue threading layer (the one left where neither OpenMP nor
+    TBB is installed, e.g. a minimal Debian) aborts the process when two threads launch parallel regions at
+    the same time."""
+    L = np.empty((_ROWS, 256), dtype=np.float64)
+    E = np.empty((_ROWS, 256), dtype=np.float64)
+    mx = np.empty(_ROWS, dtype=np.float64)
+    Z = np.empty(_ROWS, dtype=np.float64)
+    for blk in range((V.shape[0] + _ROWS - 1) // _ROWS):
+        _readout_block(WyT, by, V, targets, clamp, costs, logp, blk * _ROWS, L, E, mx, Z)
 
 
 @njit
@@ -668,15 +688,10 @@ def evaluate(model: ElmanRNN, source, precision: str = "f32", h0=None, clamp: bo
             return a
 
     def drain(job: _Job) -> None:
-        """Read out slices of `job` until none is left, on one numba thread (restored after)."""
-        before = numba.get_num_threads()
-        numba.set_num_threads(1)
-        try:
-            while (a := job.take()) < job.m:
-                b = min(a + READOUT_SLICE, job.m)
-                _readout(W.WyT, W.by, job.block.hs[a:b], job.block.xs[a:b], clamp, job.costs[a:b], empty_logp)
-        finally:
-            numba.set_num_threads(before)
+        """Read out slices of `job` until none is left (a serial kernel: several threads drain at once)."""
+        while (a := job.take()) < job.m:
+            b = min(a + READOUT_SLICE, job.m)
+            _readout_serial(W.WyT, W.by, job.block.hs[a:b], job.block.xs[a:b], clamp, job.costs[a:b], empty_logp)
 
     def fold(job: _Job) -> None:
         nonlocal total, worst, npred

@@ -248,6 +248,39 @@ def test_f64_streamed_equals_in_memory(published):
     assert np.array_equal(hs >= 0, naive.forward_f64(model.Wx, model.Wh, model.bh, xs) >= 0)
 
 
+@pytest.mark.parametrize("slice_rows", [1, 7, 256])
+def test_evaluate_slices_give_the_same_bits(published, monkeypatch, slice_rows):
+    """evaluate's readout slices, taken by the workers and the calling thread in any order, fold to the bits
+    of the in-memory forward for any slice size, chunk size and thread count."""
+    model, xs = published
+    r = forward(model, xs)
+    monkeypatch.setattr(fw, "READOUT_SLICE", slice_rows)
+    for chunk, threads in ((100, 2), (1000, 2), (333, 1)):
+        e = evaluate(model, xs, chunk=chunk, threads=threads)
+        assert e.bpc == r.bpc and e.max_cost == r.costs.max() and e.predictions == xs.shape[0] - 1
+
+
+def test_evaluate_under_the_workqueue_threading_layer(tmp_path, published):
+    """Where neither OpenMP nor TBB is installed numba falls back to its workqueue layer, which aborts the
+    process when two threads launch parallel regions at once: evaluate's concurrent readouts use a serial
+    kernel, so it runs there with two threads and gives the same bits."""
+    import subprocess
+    import sys
+    model, xs = published
+    code = ("import sys, numpy as np; from satrnn.rnn.forward import evaluate; from satrnn.rnn.model import "
+            "load_model; m = load_model(sys.argv[1]); xs = np.fromfile(sys.argv[2], dtype=np.uint8); "
+            "print(repr(evaluate(m, np.tile(xs, 8), chunk=1500, threads=2).bpc))")
+    mp, tp = tmp_path / "m.npz", tmp_path / "t.bin"
+    from satrnn.rnn.model import save_model
+    save_model(model, mp)
+    xs.tofile(tp)
+    env = dict(__import__("os").environ, NUMBA_THREADING_LAYER="workqueue", NUMBA_NUM_THREADS="2")
+    p = subprocess.run([sys.executable, "-c", code, str(mp), str(tp)], capture_output=True, text=True, env=env,
+                       timeout=600)
+    assert p.returncode == 0, p.stderr[-800:]
+    assert float(p.stdout.strip()) == evaluate(model, np.tile(xs, 8), threads=1).bpc
+
+
 def test_evaluate_needs_two_bytes():
     from satrnn.rnn.errors import SatrnnInputError
     with pytest.raises(SatrnnInputError, match="at least 2"):
