@@ -207,6 +207,12 @@ class NpzReader:
 
 # ---- writing ------------------------------------------------------------------------------------------
 
+def in_pseudo_fs(path: str | os.PathLike) -> bool:
+    """True when `path` resolves inside /proc, /dev or /sys (but not /dev/shm): no output may be written there."""
+    real = os.path.realpath(path)
+    return real.startswith(("/proc/", "/dev/", "/sys/")) and not real.startswith("/dev/shm/")
+
+
 def _same_file(a: str, b: str) -> bool:
     try:
         return os.path.samefile(a, b)
@@ -237,8 +243,7 @@ def check_output(path: str | os.PathLike, inputs=(), what: str = "output") -> Pa
             kind = "nothing"
         raise SatrnnInputError(f"{what} {p} is a symlink (to {kind}); refusing to replace it: name the "
                                f"target file itself")
-    real = os.path.realpath(s)
-    if real.startswith(("/proc/", "/dev/", "/sys/")) and not real.startswith("/dev/shm/"):
+    if in_pseudo_fs(s):
         raise SatrnnInputError(f"{what} {p} is inside /proc, /dev or /sys; refusing to write there")
     try:
         st = os.stat(target)

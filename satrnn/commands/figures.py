@@ -24,7 +24,7 @@ from satrnn.clikit import (
 from satrnn.figures import FORMATS, save  # matplotlib itself is imported only when a figure is drawn
 from satrnn.figures.catalog import FIGURES, NothingToShow, draw
 from satrnn.rnn.errors import SatrnnInputError
-from satrnn.rnn.files import check_output
+from satrnn.rnn.files import check_output, in_pseudo_fs
 from satrnn.unit import Command, option
 
 NAMES = tuple(FIGURES)
@@ -41,8 +41,7 @@ def _list(spec: str, allowed, what: str) -> list[str]:
 def _out_dir(path: str) -> tuple[Path, bool]:
     """(folder, exists): an existing directory, or a new one whose parent exists and is writable."""
     p = Path(path)
-    real = os.path.realpath(p)
-    if real.startswith(("/proc/", "/dev/", "/sys/")) and not real.startswith("/dev/shm/"):
+    if in_pseudo_fs(p):
         raise SatrnnInputError(f"--out {p} is inside /proc, /dev or /sys; refusing to write there")
     try:
         st = os.stat(p)
