@@ -248,6 +248,42 @@ def test_f64_streamed_equals_in_memory(published):
     assert np.array_equal(hs >= 0, naive.forward_f64(model.Wx, model.Wh, model.bh, xs) >= 0)
 
 
+@pytest.mark.parametrize("H,m", [(1, 1), (5, 3), (70, 9), (128, 13)])
+def test_serial_readout_equals_parallel_and_naive(H, m):
+    """`_readout_serial` (evaluate's concurrent slices) gives the bits of `_readout` and of the literal
+    naive.readout_cost, on adversarial rows: all-zero states (every logit = by, ties in the softmax), states of
+    +-1 (saturation), tiny and huge values, a target with probability far below the 1e-30 clamp, m not a
+    multiple of the block size; clamped and unclamped."""
+    rng = np.random.default_rng(H * 31 + m)
+    model = random_model(H, H + m, scale=3.0)
+    V = rng.standard_normal((m, H)).astype(np.float32)
+    V[0] = 0.0
+    if m > 1:
+        V[1] = np.sign(rng.standard_normal(H)).astype(np.float32)
+    if m > 2:
+        V[2] = np.float32(1e-38) * np.sign(rng.standard_normal(H)).astype(np.float32)
+    W = fw.Weights.of(model)
+    by = model.readout_bias64()
+    for clamp in (True, False):
+        targets = rng.integers(0, 256, m, dtype=np.uint8)
+        par, ser = np.empty(m), np.empty(m)
+        lp = np.empty((0, 256))
+        fw._readout(W.WyT, by, V, targets, clamp, par, lp)
+        fw._readout_serial(W.WyT, by, V, targets, clamp, ser, lp)
+        assert same_bits(par, ser)
+        for r in range(m):
+            assert ser[r] == naive.readout_cost(model.Wy, model.by, V[r], int(targets[r]), clamp=clamp)
+    Wy = np.zeros_like(model.Wy)
+    Wy[7] = np.float32(1e4)                     # one output dominates: every other P is ~exp(-1e4), clamped
+    m2 = ElmanRNN(Wx=model.Wx, Wh=model.Wh, bh=model.bh, Wy=Wy, by=model.by)
+    W2 = fw.Weights.of(m2)
+    ones = np.ones((m, H), np.float32)
+    t = np.full(m, 3, np.uint8)
+    out = np.empty(m)
+    fw._readout_serial(W2.WyT, m2.readout_bias64(), ones, t, True, out, np.empty((0, 256)))
+    assert all(out[r] == naive.readout_cost(Wy, m2.by, ones[r], 3, clamp=True) for r in range(m))
+
+
 @pytest.mark.parametrize("slice_rows", [1, 7, 256])
 def test_evaluate_slices_give_the_same_bits(published, monkeypatch, slice_rows):
     """evaluate's readout slices, taken by the workers and the calling thread in any order, fold to the bits
