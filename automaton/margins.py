@@ -55,74 +55,102 @@ _DECADE_OFFSET = 64        # float32 magnitudes span decades -46..38
 # decade boundaries 10^k, k = -_DECADE_OFFSET.._DECADE_OFFSET, as numpy's float64 power gives them
 # 10^k as correctly rounded doubles (Python's decimal parsing, never the host's pow)
 _POW10 = np.array([float(f"1e{k}") for k in range(-_DECADE_OFFSET, _DECADE_OFFSET + 1)])
+
+
+def _decade_tables() -> tuple[np.ndarray, np.ndarray]:
+    """Per float32 exponent field e = 1..254: the decade k (10^k <= v < 10^(k+1), _POW10's doubles) of the
+    binade's smallest value, stored as k + _DECADE_OFFSET, and the bit pattern of the binade's smallest value
+    in decade k + 1 (0xFFFFFFFF when none: a binade spans a factor 2, so it meets at most one boundary).
+    The decade of a normal v is then lo[e] + (bits(v) >= thr[e]), with no search; e = 0 (zero, subnormals)
+    and 255 are left to the caller."""
+    lo = np.zeros(256, dtype=np.int64)
+    thr = np.full(256, 0xFFFFFFFF, dtype=np.uint32)
+    for e in range(1, 255):
+        v = math.ldexp(1.0, e - 127)
+        k = int(np.searchsorted(_POW10, v, side="right")) - 1 - _DECADE_OFFSET
+        lo[e] = k + _DECADE_OFFSET
+        p = _POW10[k + 1 + _DECADE_OFFSET]
+        if p < 2.0 * v:
+            f = np.float32(p)
+            if float(f) < p:
+                f = np.nextafter(f, np.float32(np.inf))
+            thr[e] = np.array([f], dtype=np.float32).view(np.uint32)[0]
+    return lo, thr
+
+
+_DECADE_LO, _DECADE_THR = _decade_tables()
 MEDIAN_WINDOW = 16         # top-16-bit buckets counted at full resolution on each side of the first estimate
-# integer counters of _margin_chunk
+# per-neuron integer counters of _margin_chunk (rows of `pn`)
 _SMALL, _TINY, _ZEROS, _WITHIN_DELTA, _WITHIN, _NAN_RATIO = range(6)
-# float64 accumulators of _margin_chunk
-_MEAN_SUM, _MAX_BOUND, _MIN_RATIO = range(3)
+_COPIES = 4                # interleaved copies of the small histograms: consecutive neurons often share a bin,
+                           # and increments of one counter in a row wait on each other
 
 
 @njit
-def _margin_chunk(mu, bits, x_in, d32, abs_bh, abs_wxT, abs_wh_rows, gam, pow10, win_lo, ints, flts, S, mins,
-                  ns, counts, decades, top16, low16):
-    """Every per-neuron-step count of margin_report for one chunk, in one pass, into the accumulators.
+def _margin_chunk(mu, bits, x_in, d32, abs_bh, abs_wxT, abs_wh_rows, gam, dec_lo, dec_thr, pow10, win_lo, pn,
+                  S, mins, minr, maxb, mean_sum, counts, decades, top16, low16, cand_thr, cand, scratch):
+    """Every per-neuron-step count of margin_report for one chunk, into the accumulators; returns the running
+    (t, i)-ordered double sum of the margins and the number of candidates for the smallest margins.
 
-    mu (m, H) float32 margins |z_t|, bits their uint32 patterns, x_in (m,) the bytes read. Sums run in the
-    order of the whole-text loop (t ascending, then i), so chunked results equal one loop bit for bit:
-    flts[_MEAN_SUM] += mu[t, i] (t, i order), S[i] += mu[t, i] (float64). The ratio minimum is per chunk
-    (flts[_MIN_RATIO] reset by the caller); an undefined ratio (0 / 0: a zero margin under a zero bound) is
-    counted in ints[_NAN_RATIO] and left out of the minimum. low16[b - win_lo, low 16 bits] counts the
-    values whose top 16 bits b lie in the window.
+    mu (m, H) float32 margins |z_t|, bits their uint32 patterns, x_in (m,) the bytes read. Per neuron i,
+    across the neurons (so the compiler vectorises it): pn[_SMALL.._NAN_RATIO, i] counts (mu < 1, mu < 0.1,
+    mu == 0, mu <= d32[i], mu <= the accumulation bound, bound ratio 0 / 0), S[i] += mu (float64, t
+    ascending), mins[i], minr[i] (the smallest defined mu / bound), maxb[i] (the largest bound). Then per
+    step, one element at a time: mean_sum += mu[t, i] (i ascending, the whole-text order, so chunked sums
+    equal one loop bit for bit), the paper's bins counts[c, bin] and decades[c, k] (c = i % _COPIES), top16
+    and low16[b - win_lo, low 16 bits] for the top-16-bit buckets b in the window. Flat indices t H + i of
+    the margins <= cand_thr go to cand (the count is returned even past its capacity).
     """
     m, H = mu.shape
-    one, tenth, five = np.float32(1.0), np.float32(0.1), np.float32(5.0)
+    one, tenth, five, cap = np.float32(1.0), np.float32(0.1), np.float32(5.0), np.float32(49.0)
     nwin = low16.shape[0]
+    ncand = 0
+    bins = scratch
     for t in range(m):
         x = x_in[t]
         for i in range(H):
             v = mu[t, i]
             v64 = np.float64(v)
-            flts[_MEAN_SUM] += v64
             S[i] += v64
-            if v < one:
-                ints[_SMALL] += 1
-                ns[i] += 1
-            if v < tenth:
-                ints[_TINY] += 1
-            if v < mins[i]:
-                mins[i] = v
+            pn[_SMALL, i] += np.int64(v < one)
+            pn[_TINY, i] += np.int64(v < tenth)
+            pn[_ZEROS, i] += np.int64(v == 0)
+            pn[_WITHIN_DELTA, i] += np.int64(v <= d32[i])
+            mins[i] = v if v < mins[i] else mins[i]
+            bound = gam * ((abs_bh[i] + abs_wxT[x, i]) + abs_wh_rows[i])
+            pn[_WITHIN, i] += np.int64(v64 <= bound)
+            maxb[i] = bound if bound > maxb[i] else maxb[i]
+            r = v64 / bound
+            pn[_NAN_RATIO, i] += np.int64(r != r)
+            minr[i] = r if r < minr[i] else minr[i]
             q = np.float32(v / five)
-            counts[int(min(np.float32(49.0), q))] += 1     # trunc of a non-negative float32, capped
+            bins[i] = np.int64(q if q < cap else cap)       # trunc of a non-negative float32, capped at 49
+        for i in range(H):
+            mean_sum += np.float64(mu[t, i])
+        for i in range(H):
+            c = i & (_COPIES - 1)
+            counts[c, bins[i]] += 1
             b = bits[t, i]
-            if v == 0:
-                ints[_ZEROS] += 1
-            else:
-                # a first guess from the binary exponent (floor(e log10 2) is within 1 of the decade for
-                # normal numbers), then the boundaries decide; subnormals take log10
-                e = np.int64(b >> np.uint32(23)) - 127
-                k = int(math.floor(e * 0.30102999566398120)) if e > -127 \
-                    else int(math.floor(log_f64(v64) * 0.4342944819032518))
+            e = np.int64(b >> np.uint32(23))
+            if e != 0:
+                decades[c, dec_lo[e] + np.int64(b >= dec_thr[e])] += 1
+            elif b != 0:      # subnormal: log10 for a first guess, then the boundaries decide
+                v64 = np.float64(mu[t, i])
+                k = int(math.floor(log_f64(v64) * 0.4342944819032518))
                 while pow10[k + 1 + _DECADE_OFFSET] <= v64:
                     k += 1
                 while pow10[k + _DECADE_OFFSET] > v64:
                     k -= 1
-                decades[k + _DECADE_OFFSET] += 1
+                decades[c, k + _DECADE_OFFSET] += 1
             top = np.int64(b >> np.uint32(16))
             top16[top] += 1
             if win_lo <= top < win_lo + nwin:
                 low16[top - win_lo, np.int64(b & np.uint32(0xFFFF))] += 1
-            if v <= d32[i]:
-                ints[_WITHIN_DELTA] += 1
-            bound = gam * ((abs_bh[i] + abs_wxT[x, i]) + abs_wh_rows[i])
-            if v64 <= bound:
-                ints[_WITHIN] += 1
-            if bound > flts[_MAX_BOUND]:
-                flts[_MAX_BOUND] = bound
-            r = v64 / bound
-            if r != r:
-                ints[_NAN_RATIO] += 1
-            elif r < flts[_MIN_RATIO]:
-                flts[_MIN_RATIO] = r
+            if mu[t, i] <= cand_thr:
+                if ncand < cand.shape[0]:
+                    cand[ncand] = t * H + i
+                ncand += 1
+    return mean_sum, ncand
 
 
 def _smallest_of_chunk(mu_flat: np.ndarray, k: int) -> np.ndarray:
@@ -370,17 +398,19 @@ def margin_fold(model: ElmanRNN, n_bytes: int, per_position_rows: int = PER_POSI
     abs_wh_rows = np.abs(model.Wh.astype(np.float64)).sum(axis=1)
     # running accumulators (see _margin_chunk)
     cost_sum, sign_sum = em.SequentialSum(), em.SequentialSum()
-    ints = np.zeros(6, dtype=np.int64)
-    flts = np.zeros(3, dtype=np.float64)
-    min_over_bound = math.inf
+    pn = np.zeros((6, H), dtype=np.int64)
+    mean_sum = 0.0
+    minr = np.full(H, np.inf)
+    maxb = np.zeros(H)
     S = np.zeros(H, dtype=np.float64)
-    counts = np.zeros(PAPER_BINS, dtype=np.int64)
-    decades = np.zeros(2 * _DECADE_OFFSET, dtype=np.int64)
+    counts = np.zeros((_COPIES, PAPER_BINS), dtype=np.int64)
+    decades = np.zeros((_COPIES, 2 * _DECADE_OFFSET), dtype=np.int64)
+    scratch = np.empty(H, dtype=np.int64)
+    found = np.empty(1024, dtype=np.int64)       # flat indices of a chunk's candidates for the smallest margins
     top16 = np.zeros(1 << 16, dtype=np.int64)
     low16 = np.zeros((0, 1 << 16), dtype=np.int64)
     win_lo = -1
     mins = np.full(H, np.inf, dtype=np.float32)
-    ns = np.zeros(H, dtype=np.int64)
     abs_wxT = np.ascontiguousarray(abs_wxT)
     cand = np.zeros((0, 5))          # smallest candidates: (margin, flat index, z, byte x_t, byte x_{t+1})
     per_pos, last_row = [], None
@@ -390,9 +420,10 @@ def margin_fold(model: ElmanRNN, n_bytes: int, per_position_rows: int = PER_POSI
         _check_finite(zs, t0)
         mu = np.abs(zs).astype(np.float32)                                  # (m, H)
         bits = mu.view(np.uint32)
-        flts[_MIN_RATIO] = math.inf
-        _margin_chunk(mu, bits, x_in, d32, abs_bh, abs_wxT, abs_wh_rows, gam, _POW10, win_lo, ints, flts, S,
-                      mins, ns, counts, decades, top16, low16)
+        cand_thr = cand[-1, 0] if cand.shape[0] == N_SMALLEST else math.inf
+        mean_sum, nfound = _margin_chunk(mu, bits, x_in, d32, abs_bh, abs_wxT, abs_wh_rows, gam, _DECADE_LO,
+                                         _DECADE_THR, _POW10, win_lo, pn, S, mins, minr, maxb, mean_sum, counts,
+                                         decades, top16, low16, cand_thr, found, scratch)
         if win_lo < 0:
             # the first chunk fixes a window of buckets around the median so far; the buckets it covers are
             # counted at full resolution from here on (this chunk's by a second look at it), so the exact
@@ -403,12 +434,16 @@ def margin_fold(model: ElmanRNN, n_bytes: int, per_position_rows: int = PER_POSI
             top = (bits >> np.uint32(16)).astype(np.int64).ravel()
             inw = (top >= win_lo) & (top < win_lo + low16.shape[0])
             np.add.at(low16, (top[inw] - win_lo, (bits.ravel()[inw] & np.uint32(0xFFFF)).astype(np.int64)), 1)
-        min_over_bound = min(min_over_bound, float(flts[_MIN_RATIO]))
-        # the 20 smallest so far (stable: ties by flat index t * H + i); a chunk whose minimum cannot
-        # enter the list is skipped
+        # the 20 smallest so far (stable: ties by flat index t * H + i); only the chunk's margins <= the
+        # 20th so far can enter the list (the kernel lists them; a chunk with more than `found` holds is
+        # partitioned whole)
         mflat = mu.ravel()
-        if cand.shape[0] < N_SMALLEST or float(mflat.min()) <= cand[-1, 0]:
-            flat = _smallest_of_chunk(mflat, N_SMALLEST)
+        if nfound:
+            if nfound <= found.shape[0]:
+                idx = found[:nfound]                   # ascending flat index: a stable sort keeps ties by index
+                flat = idx[np.argsort(mflat[idx], kind="stable")[:N_SMALLEST]]
+            else:
+                flat = _smallest_of_chunk(mflat, N_SMALLEST)
             new = np.column_stack([mflat[flat].astype(np.float64), (flat + t0 * H).astype(np.float64),
                                    zs.ravel()[flat].astype(np.float64), x_in[flat // H].astype(np.float64),
                                    x_next[flat // H].astype(np.float64)])
@@ -436,8 +471,12 @@ def margin_fold(model: ElmanRNN, n_bytes: int, per_position_rows: int = PER_POSI
                 per_pos.append(row)
             else:
                 last_row = row
-    small, tiny, zeros = int(ints[_SMALL]), int(ints[_TINY]), int(ints[_ZEROS])
-    within_delta, within, max_bound = int(ints[_WITHIN_DELTA]), int(ints[_WITHIN]), float(flts[_MAX_BOUND])
+    ns = pn[_SMALL]
+    small, tiny, zeros = (int(pn[k].sum()) for k in (_SMALL, _TINY, _ZEROS))
+    within_delta, within, max_bound = int(pn[_WITHIN_DELTA].sum()), int(pn[_WITHIN].sum()), float(maxb.max())
+    min_over_bound = float(minr.min())
+    counts = counts.sum(axis=0)
+    decades = decades.sum(axis=0)
     median = _median_from_buckets(
         top16, lambda b: low16[b - win_lo] if win_lo <= b < win_lo + low16.shape[0] else None)
     median_passes = 1
@@ -487,7 +526,7 @@ def margin_fold(model: ElmanRNN, n_bytes: int, per_position_rows: int = PER_POSI
         "mantissa_corrected also gives the rigorous bound gamma_{H+1} * sum|terms|",
     ]
     return MarginReport(
-        n_bytes=int(n_bytes), steps=n1, H=H, neuron_steps=total, mean_margin=float(flts[_MEAN_SUM]) / total,
+        n_bytes=int(n_bytes), steps=n1, H=H, neuron_steps=total, mean_margin=float(mean_sum) / total,
         small=small, small_pct=100.0 * small / total, tiny=tiny, tiny_pct=100.0 * tiny / total,
         frac_below_1=small / total, frac_below_0_1=tiny / total, min_margin=float(mu_min), median_margin=median,
         median_passes=median_passes, bpc_full=float(cost_sum.value) / n1,

@@ -21,16 +21,19 @@ import numpy as np
 
 from satrnn.automaton.bitset import trailing_zeros64
 from satrnn.rnn.errors import SatrnnInputError
+from satrnn.rnn.forward import READOUT_ROWS as _ROWS
 from satrnn.rnn.forward import as_bytes
 from satrnn.rnn.forward import cost_bits_kernel as _cost_bits
 from satrnn.rnn.forward import logits_kernel as _logits_t
 from satrnn.rnn.forward import matvec_rows_kernel as _matvec_rows
-from satrnn.rnn.forward import softmax_terms_kernel as _softmax_terms
+from satrnn.rnn.forward import softmax_rows_kernel as _softmax_rows
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit, njit_parallel, prange
 
-_SEGMENT = 512      # steps per segment (each starts with one full readout; a 2,048-byte chunk is 4 parallel
-                    # segments); fixed, so any thread count gives the same segments (and exact sums the same bits)
+_SEGMENT = 128      # steps per segment (each starts with one full readout, about 3 steps' worth of deltas); a
+                    # 2,048-byte chunk is 16 segments, 4 tasks of _LANES; fixed, so any thread count gives the
+                    # same segments (and exact sums the same bits)
+_LANES = _ROWS      # segments advanced together: the rows `_softmax_rows` interleaves
 
 
 def exact_outputs(model: ElmanRNN) -> np.ndarray:
@@ -54,50 +57,79 @@ def _unpack_signs(words, H, s):
 
 
 @njit
-def _segment(WyT, WyT64, by64, exact, inexact, bits, targets, clamp, costs, t0, t1):
+def _lanes(WyT, Wd, by64, inexact, bits, targets, clamp, costs, t0, t1):
+    """Segments [t0[k], t1[k]) for the _LANES = 4 lanes k, advanced in lockstep so that their softmax sums
+    run interleaved (`rnn.forward._softmax_rows`: four independent add chains hide each other's latency).
+
+    Each lane starts with a full ordered readout; a step adds the deltas Wd[j, o] * (+-2) of its flipped
+    neurons (exact outputs: Wd holds Wy.T there, in float32 when 2 Wy is finite, so a delta row is half the
+    bytes; zeros elsewhere) and recomputes the inexact outputs in the reference order. A lane past its end
+    keeps its last logits (computed, never stored); an empty lane reads nothing."""
     H = WyT.shape[0]
-    L = np.empty(256, dtype=np.float64)
-    E = np.empty(256, dtype=np.float64)
-    s = np.empty(H, dtype=np.float32)
-    _unpack_signs(bits[t0], H, s)
-    _logits_t(WyT, by64, s, L)
-    mx, Z = _softmax_terms(L, E)
-    costs[t0] = _cost_bits(E[targets[t0]] / Z, clamp)
     W = bits.shape[1]
-    rows = np.empty(H, dtype=np.int64)          # this step's flipped neurons and their deltas 2 s_j
-    vals = np.empty(H, dtype=np.float64)
-    for t in range(t0 + 1, t1):
-        nf = 0
-        for w in range(W):
-            d = bits[t, w] ^ bits[t - 1, w]
-            while d != np.uint64(0):
-                b = np.uint64(trailing_zeros64(d))
-                d ^= np.uint64(1) << b
-                j = w * 64 + np.int64(b)
-                up = ((bits[t, w] >> b) & np.uint64(1)) == np.uint64(1)
-                s[j] = np.float32(1.0) if up else np.float32(-1.0)
-                rows[nf] = j
-                vals[nf] = 2.0 if up else -2.0
-                nf += 1
-        _matvec_rows(L, WyT64, vals, rows, nf)   # L[o] += 2 s_j Wy[o][j] for the flips: exact outputs exactly
-        for k in range(inexact.shape[0]):
-            o = inexact[k]
-            acc = by64[o]
-            for j in range(H):
-                acc += WyT[j, o] * s[j]          # the float32 product, widened: the reference order
-            L[o] = acc
-        mx, Z = _softmax_terms(L, E)
-        costs[t] = _cost_bits(E[targets[t]] / Z, clamp)
+    L = np.zeros((_LANES, 256), dtype=np.float64)
+    E = np.empty((_LANES, 256), dtype=np.float64)
+    mx = np.empty(_LANES, dtype=np.float64)
+    Z = np.empty(_LANES, dtype=np.float64)
+    s = np.empty((_LANES, H), dtype=np.float32)
+    rows = np.empty(H, dtype=np.int64)          # one lane's flipped neurons at this step and their deltas 2 s_j
+    vals = np.empty(H, dtype=Wd.dtype)
+    two = Wd.dtype.type(2.0)
+    n = 0
+    for k in range(_LANES):
+        n = max(n, t1[k] - t0[k])
+    for i in range(n):
+        for k in range(_LANES):
+            t = t0[k] + i
+            if t >= t1[k]:
+                continue
+            Lk = L[k]
+            sk = s[k]
+            if i == 0:
+                _unpack_signs(bits[t], H, sk)
+                _logits_t(WyT, by64, sk, Lk)
+                continue
+            nf = 0
+            for w in range(W):
+                d = bits[t, w] ^ bits[t - 1, w]
+                while d != np.uint64(0):
+                    b = np.uint64(trailing_zeros64(d))
+                    d ^= np.uint64(1) << b
+                    j = w * 64 + np.int64(b)
+                    up = ((bits[t, w] >> b) & np.uint64(1)) == np.uint64(1)
+                    sk[j] = np.float32(1.0) if up else np.float32(-1.0)
+                    rows[nf] = j
+                    vals[nf] = two if up else -two
+                    nf += 1
+            _matvec_rows(Lk, Wd, vals, rows, nf)    # L[o] += 2 s_j Wy[o][j] for the flips: exact outputs exactly
+            for q in range(inexact.shape[0]):
+                o = inexact[q]
+                acc = by64[o]
+                for j in range(H):
+                    acc += WyT[j, o] * sk[j]         # the float32 product, widened: the reference order
+                Lk[o] = acc
+        _softmax_rows(L, E, mx, Z)
+        for k in range(_LANES):
+            t = t0[k] + i
+            if t < t1[k]:
+                costs[t] = _cost_bits(E[k, targets[t]] / Z[k], clamp)
 
 
 @njit_parallel
-def _trajectory_costs(WyT, WyT64, by64, exact, inexact, bits, targets, clamp, costs, nseg):
+def _trajectory_costs(WyT, Wd, by64, inexact, bits, targets, clamp, costs):
+    """Segments of _SEGMENT steps (the last one shorter), _LANES consecutive ones to a task (`_lanes`); the
+    tasks are independent, so any number of threads gives the same bits."""
     n = bits.shape[0]
-    for g in prange(nseg):
-        t0 = (n * g) // nseg
-        t1 = (n * (g + 1)) // nseg
-        if t1 > t0:
-            _segment(WyT, WyT64, by64, exact, inexact, bits, targets, clamp, costs, t0, t1)
+    nseg = (n + _SEGMENT - 1) // _SEGMENT
+    ntask = (nseg + _LANES - 1) // _LANES
+    for g in prange(ntask):
+        t0 = np.empty(_LANES, dtype=np.int64)
+        t1 = np.empty(_LANES, dtype=np.int64)
+        for k in range(_LANES):
+            seg = g * _LANES + k
+            t0[k] = min(n, seg * _SEGMENT)
+            t1[k] = min(n, (seg + 1) * _SEGMENT)
+        _lanes(WyT, Wd, by64, inexact, bits, targets, clamp, costs, t0, t1)
 
 
 class SignReadout:
@@ -112,8 +144,10 @@ class SignReadout:
             ex |= ~model.vocab_mask()            # -inf there: every delta (0) leaves it -inf
         self.exact = ex
         self.inexact = np.ascontiguousarray(np.flatnonzero(~ex), dtype=np.int64)
-        # exact outputs take deltas 2 s Wy[o][j] (exact); the inexact ones are recomputed, their deltas unused
-        self.WyT64 = np.ascontiguousarray(np.where(ex[None, :], self.WyT.astype(np.float64), 0.0))
+        # exact outputs take deltas 2 s Wy[o][j] (exact); the inexact ones are recomputed, their deltas unused.
+        # The delta rows are float32 (half the bytes per flip) unless 2 Wy could overflow float32.
+        dt = np.float32 if float(np.abs(model.Wy).max(initial=0.0)) < 2.0 ** 126 else np.float64
+        self.Wd = np.ascontiguousarray(np.where(ex[None, :], self.WyT, 0).astype(dt))
         self.by64 = model.readout_bias64()
 
     def costs(self, bits: np.ndarray, targets, clamp: bool = True) -> np.ndarray:
@@ -130,7 +164,5 @@ class SignReadout:
         costs = np.empty(m, dtype=np.float64)
         if m == 0:
             return costs
-        nseg = max(1, -(-m // _SEGMENT))
-        _trajectory_costs(self.WyT, self.WyT64, self.by64, self.exact, self.inexact, bits, targets, clamp, costs,
-                          nseg)
+        _trajectory_costs(self.WyT, self.Wd, self.by64, self.inexact, bits, targets, clamp, costs)
         return costs

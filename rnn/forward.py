@@ -507,6 +507,8 @@ forward_kernel = _forward_kernel
 softmax_cost_kernel = _softmax_cost
 logits_kernel = _logits_t
 softmax_terms_kernel = _softmax_terms
+softmax_rows_kernel = _softmax_rows
+READOUT_ROWS = _ROWS
 cost_bits_kernel = _cost_bits
 matvec_rows_kernel = _matvec_rows_acc
 

@@ -305,3 +305,30 @@ def test_cli_margins_streams_the_file_and_equals_the_in_memory_reports(capsys, t
     want.pop("median_passes")
     assert d["margins"] == json.loads(to_json(want))
     assert d["boolean"] == json.loads(to_json(want_b))
+
+
+def test_decade_tables_equal_the_literal_decade_at_every_edge():
+    """The per-exponent tables of _margin_chunk (decade = lo[e] + (bits >= thr[e])) against naive.decade_of
+    on every float32 within 4 ulp of every power of ten and of every binade's ends, and on a stride of all
+    positive normal float32."""
+    import satrnn.automaton.margins as mg
+    f = np.float32
+    vals = []
+    for k in range(-45, 39):
+        p = f(float(f"1e{k}"))
+        for side in (np.float32(0), np.float32(np.inf)):
+            v = p
+            for _ in range(5):
+                vals.append(v)
+                v = np.nextafter(v, side)
+    for e in range(1, 255):
+        lo = np.array([e << 23], dtype=np.uint32).view(np.float32)[0]
+        vals += [lo, np.nextafter(lo, f(np.inf)), np.nextafter(lo, f(0))]
+    vals = np.array([v for v in vals if 0 < v < np.inf], dtype=np.float32)
+    vals = np.concatenate([vals, np.arange(0x00800000, 0x7F800000, 9973, dtype=np.uint32).view(np.float32)])
+    b = vals.view(np.uint32)
+    e = (b >> 23).astype(np.int64)
+    normal = e > 0
+    got = mg._DECADE_LO[e[normal]] + (b[normal] >= mg._DECADE_THR[e[normal]]) - mg._DECADE_OFFSET
+    want = [naive.decade_of(float(v)) for v in vals[normal]]
+    assert got.tolist() == want
