@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from satrnn.automaton.bitset import all_minus, all_plus, hamming, pack, to_hex, unpack
+from satrnn.automaton.bitset import all_minus, all_plus, bit_weight_sums, hamming, pack, to_hex, unpack
 from satrnn.automaton.cascade import (
     CascadeSummary,
     DerridaCurve,
@@ -389,33 +389,17 @@ def paper_attractor_search(automaton, x: int, seed: int = 42, trials: int = 50, 
 
 # ---- q1_boolean (DEFINITIONS 3) ---------------------------------------------------------------------------
 
-HASH_ROWS = 8192   # distinct states hashed per block at the end (8 H bytes of scratch per row)
-
-
 def paper_hashes(words: np.ndarray, H: int) -> np.ndarray:
     """3.6 for every row of packed states (m, W): hash = sum_j beta[j] 31^(H-1-j) mod 2^64 (uint64).
 
-    Horner's rule in wrapping 64-bit arithmetic equals this sum of bits times powers of 31 mod 2^64
-    (numpy uint64 products and sums wrap), so the rows are hashed at once instead of bit by bit."""
+    Horner's rule in wrapping 64-bit arithmetic equals this sum of bits times powers of 31 mod 2^64, so the
+    rows are hashed as weighted bit sums (`automaton.bitset.bit_weight_sums`) instead of bit by bit."""
     p = np.empty(H, dtype=np.uint64)
     acc = 1
     for j in range(H - 1, -1, -1):             # p[j] = 31^(H-1-j) mod 2^64
         p[j] = acc
         acc = (acc * 31) & 0xFFFFFFFFFFFFFFFF
-    out = np.empty(words.shape[0], dtype=np.uint64)
-    for lo in range(0, words.shape[0], HASH_ROWS):
-        bits = unpack(words[lo:lo + HASH_ROWS], H).astype(np.uint64)
-        out[lo:lo + HASH_ROWS] = (bits * p[None, :]).sum(axis=1, dtype=np.uint64)
-    return out
-
-
-def _unique_counts(states: DistinctStates, H: int) -> tuple[int, int]:
-    """3.6: (distinct states, distinct paper hashes of them), both exact. The hashes are a function of the
-    state, so each distinct state is hashed once (streamed from `states`, a bounded set of its own)."""
-    with DistinctStates(1) as hashes:
-        for block in states.iter_distinct():
-            hashes.add(paper_hashes(block, H)[:, None])
-        return states.count(), hashes.count()
+    return bit_weight_sums(words, H, p)
 
 
 @dataclass(frozen=True)
@@ -434,10 +418,13 @@ class _Dynamics:
     def __init__(self, aut: SignAutomaton, model: ElmanRNN, start: np.ndarray, distinct: bool = False,
                  readout: SignReadout | None = None):
         self.aut, self.model, self.state = aut, model, start
-        self.readout = SignReadout(model) if readout is None else readout
+        self.readout = SignReadout.of(model) if readout is None else readout
         self.flips = 0
         self.cost = em.SequentialSum()
         self.distinct = DistinctStates(aut.W) if distinct else None
+        # 3.6's hashes of the states, as they come: the hashes of the distinct states are the hashes of all
+        # states, so no second pass over the distinct set is needed
+        self.hashes = DistinctStates(1) if distinct else None
 
     def advance(self, x_in: np.ndarray, x_next: np.ndarray) -> np.ndarray:
         traj = self.aut.run(self.state, x_in)                          # beta_{t0} .. beta_{t0+m-1}
@@ -447,6 +434,7 @@ class _Dynamics:
         self.cost.add(costs)
         if self.distinct is not None:
             self.distinct.add(traj)
+            self.hashes.add(paper_hashes(traj, self.model.H)[:, None])
         return traj
 
     def summary(self, n1: int) -> SignDynamicsSummary:
@@ -544,7 +532,7 @@ def boolean_report(model: ElmanRNN, xs, semantics: str = "f32-seq", progress=Non
     xs = check_model_text(model, xs)
     n1 = xs.shape[0] - 1
     tick = None if progress is None else (lambda done: progress(done, n1))
-    (result,) = fold_chunks(prediction_chunks(model, xs, progress=tick),
+    (result,) = fold_chunks(prediction_chunks(model, xs, progress=tick, ahead=True),
                             boolean_fold(model, xs.shape[0], xs[:HEAD_BYTES], semantics))
     return result
 
@@ -605,7 +593,7 @@ def boolean_fold(model: ElmanRNN, n_bytes: int, head, semantics: str = "f32-seq"
                                     actual_byte=int(xs[43]), min_excluding_actual_byte=int(min(others)))
     # 3.5 / 3.6 and float vs sign, streamed: the float run (rnn.stream) and both sign trajectories advance
     # chunk by chunk over t = 0..n-2, so memory is O(chunk x H) plus the distinct-state set of 3.6
-    readout = SignReadout(model)
+    readout = SignReadout.of(model)
     dm = _Dynamics(aut, model, minus, distinct=True, readout=readout)
     dp = _Dynamics(aut, model, all_plus(H), readout=readout)
     d_minus = d_plus = 0
@@ -622,9 +610,10 @@ def boolean_fold(model: ElmanRNN, n_bytes: int, head, semantics: str = "f32-seq"
                 first_minus = t0 + int(np.flatnonzero(dmin)[0])
             if first_plus < 0 and dplus.any():
                 first_plus = t0 + int(np.flatnonzero(dplus)[0])
-        ue, uh = _unique_counts(dm.distinct, H)
+        ue, uh = dm.distinct.count(), dm.hashes.count()
     finally:
         dm.distinct.close()      # the spill files (if any) go now, also on Ctrl-C or an error
+        dm.hashes.close()
     unique = UniqueStates(unique_hash=uh, unique_exact=ue, hash_collisions=ue - uh, steps=n1,
                           entropy_bits=float(em.log2(float(uh))))
     fvs = FloatVsSign(minus_start=d_minus, plus_start=d_plus, neuron_steps=H * n1, first_t_minus=first_minus,

@@ -136,6 +136,24 @@ def hamming(a, b) -> np.ndarray | int:
     return popcount(np.bitwise_xor(np.asarray(a, dtype=np.uint64), np.asarray(b, dtype=np.uint64)))
 
 
+def bit_weight_sums(words, H: int, weights: np.ndarray) -> np.ndarray:
+    """(m,) uint64: for each row of packed states words (m, W), sum_j bit_j * weights[j] over j < H, in
+    wrapping 64-bit arithmetic (weights (H,) uint64): a polynomial hash when weights are powers."""
+    words = np.ascontiguousarray(words, dtype=np.uint64)
+    out = np.empty(words.shape[0], dtype=np.uint64)
+    _bit_weight_sums(words, H, np.ascontiguousarray(weights, dtype=np.uint64), out)
+    return out
+
+
+@njit
+def _bit_weight_sums(words, H, weights, out):
+    for r in range(words.shape[0]):
+        acc = np.uint64(0)
+        for j in range(H):
+            acc += ((words[r, j >> 6] >> np.uint64(j & 63)) & np.uint64(1)) * weights[j]
+        out[r] = acc
+
+
 @njit
 def popcount64(x):
     """Set bits of one uint64 (SWAR; njit-callable)."""

@@ -9,6 +9,7 @@ Paper-compatible values keep the papers' arithmetic and quirks; corrected varian
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,7 +80,10 @@ def _decade_tables() -> tuple[np.ndarray, np.ndarray]:
 
 
 _DECADE_LO, _DECADE_THR = _decade_tables()
-MEDIAN_WINDOW = 16         # top-16-bit buckets counted at full resolution on each side of the first estimate
+MEDIAN_WINDOW = 8          # top-16-bit buckets counted at full resolution on each side of the first estimate
+                           # (17 x 2^16 uint32 counters: 4.5 MB; the median of a 1 MB text stays within 2
+                           # buckets of its first chunk's; beyond the window a second pass finds it)
+_WINDOW_FLUSH = (1 << 32) - 1   # uint32 window counters are folded into int64 before this many increments
 # per-neuron integer counters of _margin_chunk (rows of `pn`)
 _SMALL, _TINY, _ZEROS, _WITHIN_DELTA, _WITHIN, _NAN_RATIO = range(6)
 _COPIES = 4                # interleaved copies of the small histograms: consecutive neurons often share a bin,
@@ -304,6 +308,12 @@ def _log_histogram_from_counts(zeros: int, decades: np.ndarray, total: int) -> t
     return tuple(out)
 
 
+def _window_row(low16: np.ndarray, low16_total, r: int) -> np.ndarray:
+    """Row r of the window's counts as int64: the uint32 counts plus those folded away before."""
+    row = low16[r].astype(np.int64)
+    return row if low16_total is None else row + low16_total[r]
+
+
 def _median_from_buckets(top16: np.ndarray, low_of_bucket) -> float | None:
     """np.median of all float32 margins (the middle value, or the float32 mean of the two middle ones) from
     the counts of their top 16 bits and, per bucket, of their low 16 bits: `low_of_bucket(b)` gives the
@@ -354,7 +364,7 @@ def margin_report(model: ElmanRNN, xs, per_position_rows: int = PER_POSITION_ROW
     n1 = xs.shape[0] - 1
     tick = None if progress is None else (lambda done: progress(done, n1))
     tick2 = None if progress is None else (lambda done: progress(n1 + done, 2 * n1))
-    (result,) = fold_chunks(prediction_chunks(model, xs, progress=tick),
+    (result,) = fold_chunks(prediction_chunks(model, xs, progress=tick, ahead=True),
                             margin_fold(model, xs.shape[0], per_position_rows,
                                         rerun=lambda: prediction_chunks(model, xs, progress=tick2)))
     return result
@@ -384,7 +394,7 @@ def margin_fold(model: ElmanRNN, n_bytes: int, per_position_rows: int = PER_POSI
     n1 = int(n_bytes) - 1
     total = n1 * H
     one, tenth = f32(1.0), f32(0.1)
-    sign_readout = SignReadout(model)          # 2.3's readout of the signs, exact and incremental
+    sign_readout = SignReadout.of(model)       # 2.3's readout of the signs, exact
     # 2.6 constants (per neuron), needed inside the loop for the corrected counts
     Wabs = [em.inorder_sum(np.abs(model.Wh[j]), dtype=np.float32, start=0.0) for j in range(H)]
     two23 = f32(2.0 ** 23)
@@ -408,69 +418,80 @@ def margin_fold(model: ElmanRNN, n_bytes: int, per_position_rows: int = PER_POSI
     scratch = np.empty(H, dtype=np.int64)
     found = np.empty(1024, dtype=np.int64)       # flat indices of a chunk's candidates for the smallest margins
     top16 = np.zeros(1 << 16, dtype=np.int64)
-    low16 = np.zeros((0, 1 << 16), dtype=np.int64)
+    low16 = np.zeros((0, 1 << 16), dtype=np.uint32)   # the window's counts since the last fold into low16_total
+    low16_total = None                                # int64, made at the first fold (after 2^32 - 1 counts)
+    in_window = 0                                     # increments since then (bounds every uint32 counter)
     win_lo = -1
     mins = np.full(H, np.inf, dtype=np.float32)
     abs_wxT = np.ascontiguousarray(abs_wxT)
     cand = np.zeros((0, 5))          # smallest candidates: (margin, flat index, z, byte x_t, byte x_{t+1})
     per_pos, last_row = [], None
-    while (chunk := (yield)) is not None:
-        t0, hs, zs, x_in, x_next = chunk.t0, chunk.hs, chunk.zs, chunk.x, chunk.x_next
-        m = zs.shape[0]
-        _check_finite(zs, t0)
-        mu = np.abs(zs).astype(np.float32)                                  # (m, H)
-        bits = mu.view(np.uint32)
-        cand_thr = cand[-1, 0] if cand.shape[0] == N_SMALLEST else math.inf
-        mean_sum, nfound = _margin_chunk(mu, bits, x_in, d32, abs_bh, abs_wxT, abs_wh_rows, gam, _DECADE_LO,
-                                         _DECADE_THR, _POW10, win_lo, pn, S, mins, minr, maxb, mean_sum, counts,
-                                         decades, top16, low16, cand_thr, found, scratch)
-        if win_lo < 0:
-            # the first chunk fixes a window of buckets around the median so far; the buckets it covers are
-            # counted at full resolution from here on (this chunk's by a second look at it), so the exact
-            # median usually needs no second forward pass
-            b = min(_middle_buckets(top16))
-            win_lo = max(0, b - MEDIAN_WINDOW)
-            low16 = np.zeros((min(1 << 16, b + MEDIAN_WINDOW + 1) - win_lo, 1 << 16), dtype=np.int64)
-            top = (bits >> np.uint32(16)).astype(np.int64).ravel()
-            inw = (top >= win_lo) & (top < win_lo + low16.shape[0])
-            np.add.at(low16, (top[inw] - win_lo, (bits.ravel()[inw] & np.uint32(0xFFFF)).astype(np.int64)), 1)
-        # the 20 smallest so far (stable: ties by flat index t * H + i); only the chunk's margins <= the
-        # 20th so far can enter the list (the kernel lists them; a chunk with more than `found` holds is
-        # partitioned whole)
-        mflat = mu.ravel()
-        if nfound:
-            if nfound <= found.shape[0]:
-                idx = found[:nfound]                   # ascending flat index: a stable sort keeps ties by index
-                flat = idx[np.argsort(mflat[idx], kind="stable")[:N_SMALLEST]]
-            else:
-                flat = _smallest_of_chunk(mflat, N_SMALLEST)
-            new = np.column_stack([mflat[flat].astype(np.float64), (flat + t0 * H).astype(np.float64),
-                                   zs.ravel()[flat].astype(np.float64), x_in[flat // H].astype(np.float64),
-                                   x_next[flat // H].astype(np.float64)])
-            cand = np.vstack([cand, new])
-            cand = cand[np.lexsort((cand[:, 1], cand[:, 0]))][:N_SMALLEST]
-        # readouts: full float state and its signs (2.3)
-        costs, _ = readout_costs(model, hs, x_next)
-        sign_costs = sign_readout.costs(pack(hs >= 0), x_next)
-        cost_sum.add(costs)
-        sign_sum.add(sign_costs)
-        # 2.2 per-position rows (bounded: the first per_position_rows and the last)
-        keep = list(range(0, max(0, min(m, per_position_rows - t0))))
-        if t0 + m == n1 and (not keep or keep[-1] != m - 1):
-            keep.append(m - 1)
-        for j in keep:
-            t = t0 + j
-            row_mu = mu[j]
-            ns_t = int((row_mu < one).sum())
-            row = PositionMargins(
-                t=t, min=float(row_mu.min()), mean=float(f32(em.inorder_sum(row_mu, dtype=np.float32) / f32(H))),
-                n_small=ns_t, n_tiny=int((row_mu < tenth).sum()), bpc_full=float(costs[j]),
-                bpc_sign=float(sign_costs[j]),
-                printed=bool(t < 10 or (t < 100 and t % 10 == 0) or t % 50 == 0 or ns_t > 3 or t == n1 - 1))
-            if t < per_position_rows:
-                per_pos.append(row)
-            else:
-                last_row = row
+    worker = ThreadPoolExecutor(1, thread_name_prefix="satrnn-margins")
+    try:
+        while (chunk := (yield)) is not None:
+            t0, hs, zs, x_in, x_next = chunk.t0, chunk.hs, chunk.zs, chunk.x, chunk.x_next
+            m = zs.shape[0]
+            _check_finite(zs, t0)
+            mu = np.abs(zs).astype(np.float32)                                  # (m, H)
+            bits = mu.view(np.uint32)
+            cand_thr = cand[-1, 0] if cand.shape[0] == N_SMALLEST else math.inf
+            if low16.shape[0] and in_window + mu.size > _WINDOW_FLUSH:     # no uint32 counter can overflow
+                low16_total = low16.astype(np.int64) if low16_total is None else low16_total + low16
+                low16[:] = 0
+                in_window = 0
+            in_window += mu.size
+            mean_sum, nfound = _margin_chunk(mu, bits, x_in, d32, abs_bh, abs_wxT, abs_wh_rows, gam, _DECADE_LO,
+                                             _DECADE_THR, _POW10, win_lo, pn, S, mins, minr, maxb, mean_sum,
+                                             counts, decades, top16, low16, cand_thr, found, scratch)
+            # readouts: full float state and its signs (2.3)
+            costs, _ = readout_costs(model, hs, x_next)
+            sign_costs = sign_readout.costs(pack(hs >= 0), x_next)
+            cost_sum.add(costs)
+            sign_sum.add(sign_costs)
+            if win_lo < 0:
+                # the first chunk fixes a window of buckets around the median so far; the buckets it covers are
+                # counted at full resolution from here on (this chunk's by a second look at it), so the exact
+                # median usually needs no second forward pass
+                b = min(_middle_buckets(top16))
+                win_lo = max(0, b - MEDIAN_WINDOW)
+                low16 = np.zeros((min(1 << 16, b + MEDIAN_WINDOW + 1) - win_lo, 1 << 16), dtype=np.uint32)
+                top = (bits >> np.uint32(16)).astype(np.int64).ravel()
+                inw = (top >= win_lo) & (top < win_lo + low16.shape[0])
+                np.add.at(low16, (top[inw] - win_lo, (bits.ravel()[inw] & np.uint32(0xFFFF)).astype(np.int64)), 1)
+            # the 20 smallest so far (stable: ties by flat index t * H + i); only the chunk's margins <= the
+            # 20th so far can enter the list (the kernel lists them; a chunk with more than `found` holds is
+            # partitioned whole)
+            mflat = mu.ravel()
+            if nfound:
+                if nfound <= found.shape[0]:
+                    idx = found[:nfound]                   # ascending flat index: a stable sort keeps ties by index
+                    flat = idx[np.argsort(mflat[idx], kind="stable")[:N_SMALLEST]]
+                else:
+                    flat = _smallest_of_chunk(mflat, N_SMALLEST)
+                new = np.column_stack([mflat[flat].astype(np.float64), (flat + t0 * H).astype(np.float64),
+                                       zs.ravel()[flat].astype(np.float64), x_in[flat // H].astype(np.float64),
+                                       x_next[flat // H].astype(np.float64)])
+                cand = np.vstack([cand, new])
+                cand = cand[np.lexsort((cand[:, 1], cand[:, 0]))][:N_SMALLEST]
+            # 2.2 per-position rows (bounded: the first per_position_rows and the last)
+            keep = list(range(0, max(0, min(m, per_position_rows - t0))))
+            if t0 + m == n1 and (not keep or keep[-1] != m - 1):
+                keep.append(m - 1)
+            for j in keep:
+                t = t0 + j
+                row_mu = mu[j]
+                ns_t = int((row_mu < one).sum())
+                row = PositionMargins(
+                    t=t, min=float(row_mu.min()), mean=float(f32(em.inorder_sum(row_mu, dtype=np.float32) / f32(H))),
+                    n_small=ns_t, n_tiny=int((row_mu < tenth).sum()), bpc_full=float(costs[j]),
+                    bpc_sign=float(sign_costs[j]),
+                    printed=bool(t < 10 or (t < 100 and t % 10 == 0) or t % 50 == 0 or ns_t > 3 or t == n1 - 1))
+                if t < per_position_rows:
+                    per_pos.append(row)
+                else:
+                    last_row = row
+    finally:
+        worker.shutdown(wait=True)
     ns = pn[_SMALL]
     small, tiny, zeros = (int(pn[k].sum()) for k in (_SMALL, _TINY, _ZEROS))
     within_delta, within, max_bound = int(pn[_WITHIN_DELTA].sum()), int(pn[_WITHIN].sum()), float(maxb.max())
@@ -478,7 +499,7 @@ def margin_fold(model: ElmanRNN, n_bytes: int, per_position_rows: int = PER_POSI
     counts = counts.sum(axis=0)
     decades = decades.sum(axis=0)
     median = _median_from_buckets(
-        top16, lambda b: low16[b - win_lo] if win_lo <= b < win_lo + low16.shape[0] else None)
+        top16, lambda b: _window_row(low16, low16_total, b - win_lo) if win_lo <= b < win_lo + low16.shape[0] else None)
     median_passes = 1
     if median is None:
         if rerun is None:

@@ -1,17 +1,24 @@
-"""The readout of a trajectory of sign states, exactly and incrementally.
+"""The readout of a trajectory of sign states, exactly and fast.
 
 The costs are those of `rnn.forward.readout_costs` on the +-1 float32 vectors of the states (DEFINITIONS 0.4
 with v = +-1: L[o] = dbl(by[o]) + sum_j dbl(fl32(Wy[o][j] s_j)), j ascending, then the double softmax), bit
-for bit, but a step costs the neurons that flipped, not all of them:
+for bit, without the ordered sum over all H neurons at every step:
 
 - For an output o whose terms are all multiples of one quantum q (the ulp of its smallest nonzero float32
   term: Wy[o][j], or by[o]) and whose magnitude bound |by[o]| + sum_j |Wy[o][j]| is at most 2^52 q, every
-  partial sum of every sign pattern is an exactly representable double, so the ordered double sum equals
-  the exact sum whatever the signs ("exact" outputs; the same test as `automaton.redux`'s exact cells). Its
-  logit then moves by exactly 2 s_j Wy[o][j] when neuron j flips to s_j, and deltas can be added in any order.
+  signed subset sum of its terms is an exactly representable double, so the ordered double sum equals the
+  exact sum whatever the signs and whatever the order ("exact" outputs; the same test as `automaton.redux`'s
+  exact cells).
 - The other outputs are summed again in the reference order at every step.
-A trajectory is cut into segments (one per thread); each segment starts from a full ordered readout, so the
-result does not depend on the number of threads. Outputs outside a model's vocabulary stay at -inf.
+
+Two ways to add the exact outputs' terms, both exact, chosen by H:
+- tables (H up to about 1,000): the neurons in groups of b (8 at H = 128); per group, a table of the 2^b
+  logit vectors sum_{j in group} s_j Wy[.][j], one per sign pattern (8 MB at most). A step adds H / b table
+  rows (16 at H = 128), whatever flipped. Steps are independent.
+- deltas (larger H): a step adds 2 s_j Wy[o][j] for each neuron j that flipped. A trajectory is cut into
+  segments of fixed length, each starting from a full ordered readout.
+Either way the result does not depend on the number of threads. Outputs outside a model's vocabulary stay
+at -inf.
 """
 from __future__ import annotations
 
@@ -132,8 +139,117 @@ def _trajectory_costs(WyT, Wd, by64, inexact, bits, targets, clamp, costs):
         _lanes(WyT, Wd, by64, inexact, bits, targets, clamp, costs, t0, t1)
 
 
+_TABLE_BYTES = 1 << 23   # the largest pattern table (8 MB: H = 128 at b = 8; it sits in the last-level cache)
+
+
+def group_width(H: int) -> int:
+    """Neurons per table group: the largest b in 4..8 whose tables (ceil(H / b) 2^b rows of 256 doubles) fit
+    in _TABLE_BYTES; 0 (use deltas) when even b = 4 does not (H > 1,024). A step then adds at most H / 4
+    table rows, about as many as the neurons that flip in a step of the published trajectories (0.36 H)."""
+    for b in range(8, 3, -1):
+        if -(-H // b) * (1 << b) * 256 * 8 <= _TABLE_BYTES:
+            return b
+    return 0
+
+
+@njit
+def _fill_tables(WdT, b, T):
+    """T[(g << b) + p, o] = sum over the neurons j = g b + k < H of (+Wd[j, o] if bit k of p else -Wd[j, o]):
+    from the all-minus pattern, each pattern adds 2 Wd[j, o] for its lowest set bit to the pattern without
+    it. Every intermediate is a signed subset sum of an exact output's terms, so every entry is exact."""
+    H = WdT.shape[0]
+    G = T.shape[0] >> b
+    for g in range(G):
+        base = g << b
+        for o in range(256):
+            T[base, o] = 0.0
+        for k in range(b):
+            j = g * b + k
+            if j < H:
+                for o in range(256):
+                    T[base, o] -= np.float64(WdT[j, o])
+        for p in range(1, 1 << b):
+            k = 0
+            while not (p >> k) & 1:
+                k += 1
+            j = g * b + k
+            q = base + (p & (p - 1))
+            for o in range(256):
+                T[base + p, o] = T[q, o] + 2.0 * np.float64(WdT[j, o]) if j < H else T[q, o]
+
+
+@njit
+def _table_block(b, T, ones, WyT, by64, inexact, bits, targets, clamp, costs, r0, L, E, mx, Z, rows, s):
+    """Steps r0 .. r0 + _LANES - 1 (fewer at the end; a short block repeats its last step, computed, never
+    stored): per step the group patterns' table rows added to by (exact outputs) and the inexact outputs in
+    the reference order; then their softmax sums interleaved (`rnn.forward._softmax_rows`)."""
+    m, W = bits.shape
+    H = WyT.shape[0]
+    G = rows.shape[0]
+    mask = np.uint64((1 << b) - 1)
+    n = min(_LANES, m - r0)
+    for k in range(_LANES):
+        t = r0 + min(k, n - 1)
+        Lk = L[k]
+        for o in range(256):
+            Lk[o] = by64[o]
+        for g in range(G):
+            j = g * b
+            w = j >> 6
+            sh = j & 63
+            v = bits[t, w] >> np.uint64(sh)
+            if sh + b > 64 and w + 1 < W:
+                v |= bits[t, w + 1] << np.uint64(64 - sh)
+            rows[g] = (g << b) + np.int64(v & mask)
+        _matvec_rows(Lk, T, ones, rows, G)        # the exact outputs: a sum of exact values, in any order
+        if inexact.shape[0]:
+            _unpack_signs(bits[t], H, s)
+            for q in range(inexact.shape[0]):
+                o = inexact[q]
+                acc = by64[o]
+                for j in range(H):
+                    acc += WyT[j, o] * s[j]          # the float32 product, widened: the reference order
+                Lk[o] = acc
+    _softmax_rows(L, E, mx, Z)
+    for k in range(n):
+        costs[r0 + k] = _cost_bits(E[k, targets[r0 + k]] / Z[k], clamp)
+
+
+@njit_parallel
+def _table_costs(b, T, WyT, by64, inexact, bits, targets, clamp, costs):
+    """Blocks of _LANES steps (`_table_block`); each writes only its own costs, so any number of threads gives
+    the same bits."""
+    H = WyT.shape[0]
+    G = (H + b - 1) // b
+    nblk = (bits.shape[0] + _LANES - 1) // _LANES
+    for blk in prange(nblk):
+        L = np.empty((_LANES, 256), dtype=np.float64)
+        E = np.empty((_LANES, 256), dtype=np.float64)
+        mx = np.empty(_LANES, dtype=np.float64)
+        Z = np.empty(_LANES, dtype=np.float64)
+        rows = np.empty(G, dtype=np.int64)
+        ones = np.ones(G, dtype=np.float64)
+        s = np.empty(H, dtype=np.float32)
+        _table_block(b, T, ones, WyT, by64, inexact, bits, targets, clamp, costs, blk * _LANES, L, E, mx, Z,
+                     rows, s)
+
+
+_LAST: list = []      # the last SignReadout.of: (model, readout); one slot, so at most one model is kept alive
+
+
 class SignReadout:
     """The sign readout of one model, its exact outputs classified once (`exact_outputs`)."""
+
+    @classmethod
+    def of(cls, model: ElmanRNN) -> SignReadout:
+        """The readout of `model`, shared by the callers that ask for the same model object in a row (the
+        margins and Boolean folds of one pass): one set of pattern tables, built once."""
+        last = _LAST[:]
+        if last and last[0][0] is model:
+            return last[0][1]
+        r = cls(model)
+        _LAST[:] = [(model, r)]
+        return r
 
     def __init__(self, model: ElmanRNN):
         self.model = model
@@ -149,6 +265,17 @@ class SignReadout:
         dt = np.float32 if float(np.abs(model.Wy).max(initial=0.0)) < 2.0 ** 126 else np.float64
         self.Wd = np.ascontiguousarray(np.where(ex[None, :], self.WyT, 0).astype(dt))
         self.by64 = model.readout_bias64()
+        self.b = group_width(self.H)
+        self._tables = None
+
+    @property
+    def tables(self) -> np.ndarray | None:
+        """The pattern tables (ceil(H / b) 2^b, 256) float64, made on first use; None when deltas are used."""
+        if self.b and self._tables is None:
+            T = np.empty(((-(-self.H // self.b)) << self.b, 256), dtype=np.float64)
+            _fill_tables(self.Wd, self.b, T)
+            self._tables = T
+        return self._tables
 
     def costs(self, bits: np.ndarray, targets, clamp: bool = True) -> np.ndarray:
         """Costs in bits (m,) of targets (m,) under the sign states bits (m, W) packed uint64 (row t's
@@ -164,5 +291,8 @@ class SignReadout:
         costs = np.empty(m, dtype=np.float64)
         if m == 0:
             return costs
-        _trajectory_costs(self.WyT, self.Wd, self.by64, self.inexact, bits, targets, clamp, costs)
+        if self.b:
+            _table_costs(self.b, self.tables, self.WyT, self.by64, self.inexact, bits, targets, clamp, costs)
+        else:
+            _trajectory_costs(self.WyT, self.Wd, self.by64, self.inexact, bits, targets, clamp, costs)
         return costs

@@ -607,11 +607,13 @@ def _byte_chunks(source, size: int):
 
 
 def iter_states(model: ElmanRNN, source, precision: str = "f32", h0=None, want_z: bool = False,
-                chunk: int | None = None, weights: Weights | None = None, tanh: str | None = None):
+                chunk: int | None = None, weights: Weights | None = None, tanh: str | None = None,
+                buffers: int = 2):
     """Stream the reference recurrence over `source` (a byte array, or an iterable of byte arrays such as
     `rnn.text.iter_text(path)`), yielding a StateBlock per chunk. Memory is O(chunk * H), whatever the length:
-    two alternating buffers, so a block stays valid while the next one is computed. tanh: the float32 tanh
-    semantics (None: `model.tanh`; ignored when `weights` is given, which carries its own)."""
+    `buffers` alternating buffers (at least 2), so a block stays valid while the next buffers - 1 are
+    computed. tanh: the float32 tanh semantics (None: `model.tanh`; ignored when `weights` is given, which
+    carries its own)."""
     W = Weights.of(model, precision, tanh) if weights is None else weights
     dt = W.bh.dtype
     H = model.H
@@ -620,14 +622,15 @@ def iter_states(model: ElmanRNN, source, precision: str = "f32", h0=None, want_z
         raise SatrnnInputError(f"chunk size must be >= 1, got {size}")
     h = _start_state(model, h0, dt).copy()
     z = np.empty(H, dtype=dt)
-    hbufs = [np.empty((size + 1, H), dtype=dt) for _ in range(2)]
-    zbufs = [np.empty((size if want_z else 0, H), dtype=dt) for _ in range(2)]
+    nbuf = max(2, int(buffers))
+    hbufs = [np.empty((size + 1, H), dtype=dt) for _ in range(nbuf)]
+    zbufs = [np.empty((size if want_z else 0, H), dtype=dt) for _ in range(nbuf)]
     start = 0
     for k, xs in enumerate(_byte_chunks(source, size)):
         m = xs.shape[0]
         if m == 0:
             continue
-        hb, zb = hbufs[k & 1], zbufs[k & 1]
+        hb, zb = hbufs[k % nbuf], zbufs[k % nbuf]
         hb[0] = h
         _states_chunk(W.WxT, W.WhT, W.bh, xs, h, z, hb[1:m + 1], zb[:m] if want_z else zb, W.sem)
         yield StateBlock(xs=xs, start=start, hs=hb[:m + 1], zs=zb[:m] if want_z else None)

@@ -86,3 +86,15 @@ njit = functools.partial(numba.njit, **NJIT_OPTIONS)
 njit_parallel = functools.partial(numba.njit, parallel=True, **NJIT_OPTIONS)
 prange = numba.prange
 njit_leaf = functools.partial(numba.njit, _nrt=False, **NJIT_OPTIONS)
+
+
+def concurrent_parallel_regions_ok() -> bool:
+    """True when two threads may launch parallel kernels at once: numba's omp and tbb threading layers, not
+    workqueue (the one left where neither OpenMP nor TBB is installed, e.g. a minimal Debian: it aborts the
+    process). Starts numba's thread pool if no parallel kernel has run yet; False if that cannot be known."""
+    try:
+        from numba.np.ufunc import parallel
+        parallel._launch_threads()
+        return numba.threading_layer() != "workqueue"
+    except Exception:  # noqa: BLE001 - any failure to tell means: do not risk it
+        return False

@@ -24,7 +24,7 @@ if "--multiprocessing-fork" in sys.argv:
 from satrnn import __version__
 from satrnn.clikit import err_console, guard_paths, set_run_settings  # after the SIGINT line: numpy, rich
 from satrnn.rnn.errors import SatrnnInputError, SatrnnRunError
-from satrnn.unit import Command, command_modules
+from satrnn.unit import Command, command_module_for, command_modules
 
 
 class _Parser(argparse.ArgumentParser):
@@ -34,12 +34,15 @@ class _Parser(argparse.ArgumentParser):
         raise SatrnnInputError(f"{self.prog}: {message}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv=None) -> argparse.ArgumentParser:
+    """The parser of every command; with `argv` naming one command (`unit.command_module_for`), of that
+    command alone (its module is the only one imported)."""
     parser = _Parser(prog="satrnn", description="Exact simulator and analysis toolkit for a trained "
                      "character-level Elman RNN, its Universal Model and its sign automaton.")
     parser.add_argument("--version", action="version", version=f"satrnn {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for module in command_modules():     # a module declares its command as data (COMMAND) or registers it
+    one = command_module_for(argv) if argv is not None else None
+    for module in [one] if one is not None else command_modules():   # COMMAND (data) or register()
         command = getattr(module, "COMMAND", None)
         if isinstance(command, Command):
             command.add_to(sub)
@@ -113,7 +116,7 @@ def main(argv=None) -> int:
     if (argv is None and _occupy_closed_std_fds()) or sys.stdout is None:
         return _fail(STDOUT_CLOSED)
     try:
-        parser = build_parser()
+        parser = build_parser(sys.argv[1:] if argv is None else argv)
         args = parser.parse_args(argv)
         if getattr(args, "func", None) is None:
             parser.print_help()

@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import pkgutil
+import re
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -157,6 +159,25 @@ def command_modules() -> list:
     from satrnn import commands
     return [importlib.import_module(f"{commands.__name__}.{m.name}")
             for m in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name)]
+
+
+_MODULE_OF = {"import": "import_model", "export": "export_model"}   # commands whose module is named otherwise
+
+
+def command_module_for(argv) -> object | None:
+    """The one module of `satrnn.commands` that declares the command named by argv's first non-option
+    word, imported alone (a run of one command need not import the other thirty: about 0.8 s), or None when
+    there is no such word or module (then every module is needed: help, an unknown name)."""
+    first = next((a for a in argv if not a.startswith("-")), None)
+    if first is None or not re.fullmatch(r"[a-z][a-z0-9-]*", first):
+        return None
+    from satrnn import commands
+    name = _MODULE_OF.get(first, first.replace("-", "_"))
+    if importlib.util.find_spec(f"{commands.__name__}.{name}") is None:
+        return None
+    module = importlib.import_module(f"{commands.__name__}.{name}")
+    command = getattr(module, "COMMAND", None)
+    return module if isinstance(command, Command) and command.name == first else None
 
 
 def commands() -> list[Command]:

@@ -112,12 +112,12 @@ def test_memory_is_bounded_by_the_cap(monkeypatch):
     """No step sorts more than cap + cap / 4 rows (the buffer plus one piece of an add), however many distinct
     rows there are (buckets that outgrow the cap are split again with a different mix)."""
     sizes = []
-    real = dmod.sorted_unique
+    real = dmod.distinct_rows
 
     def spy(rows, owned=False):
         sizes.append(rows.shape[0])
         return real(rows, owned)
-    monkeypatch.setattr(dmod, "sorted_unique", spy)
+    monkeypatch.setattr(dmod, "distinct_rows", spy)
     cap = 16
     rows = np.random.default_rng(0).integers(0, ALL, (3000, 2), dtype=np.uint64, endpoint=True)
     with DistinctStates(2, memory_rows=cap, buckets=3) as d:

@@ -243,11 +243,12 @@ def _margin_model(H, seed, scale, zero_rows):
 @settings(max_examples=25, deadline=None)
 @given(H=st.integers(1, 12), seed=st.integers(0, 10**6), n=st.integers(2, 160),
        scale=st.sampled_from([1.0, 1e-3, 1e-30, 40.0]), zero_rows=st.integers(0, 2),
-       chunk=st.integers(1, 64), window=st.integers(0, 3))
-def test_margin_kernel_equals_the_literal_loop(H, seed, n, scale, zero_rows, chunk, window):
+       chunk=st.integers(1, 64), window=st.integers(0, 3), flush=st.sampled_from([37, 2**32 - 1]))
+def test_margin_kernel_equals_the_literal_loop(H, seed, n, scale, zero_rows, chunk, window, flush):
     """margin_report's one-pass kernel (any chunk size, any median window: one pass or two) equals a plain
     per-neuron-step loop (tests/naive.margin_fields) on adversarial models: zero rows (z = 0 exactly, 0/0
-    ratios), a pre-activation cancelling to zero, tiny (subnormal-range) and large weights, H != 128."""
+    ratios), a pre-activation cancelling to zero, tiny (subnormal-range) and large weights, H != 128; the
+    median window's uint32 counters folded into int64 every few chunks (flush = 37 counts) or never."""
     import satrnn.automaton.margins as mg
     from satrnn.rnn import stream
     model = _margin_model(H, seed, scale, zero_rows)
@@ -256,12 +257,12 @@ def test_margin_kernel_equals_the_literal_loop(H, seed, n, scale, zero_rows, chu
     if not np.isfinite(zs).all():
         return
     ref = naive.margin_fields(model, zs, xs)
-    old_chunk, old_window = stream.CHUNK, mg.MEDIAN_WINDOW
-    stream.CHUNK, mg.MEDIAN_WINDOW = chunk, window
+    old = stream.CHUNK, mg.MEDIAN_WINDOW, mg._WINDOW_FLUSH
+    stream.CHUNK, mg.MEDIAN_WINDOW, mg._WINDOW_FLUSH = chunk, window, flush
     try:
         r = mg.margin_report(model, xs)
     finally:
-        stream.CHUNK, mg.MEDIAN_WINDOW = old_chunk, old_window
+        stream.CHUNK, mg.MEDIAN_WINDOW, mg._WINDOW_FLUSH = old
     total = H * (n - 1)
     assert r.mean_margin == ref["mean_sum"] / total
     assert (r.small, r.tiny) == (ref["small"], ref["tiny"])

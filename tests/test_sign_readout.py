@@ -31,6 +31,14 @@ def adversarial(H, seed):
     return m.replace(Wy=Wy, by=by)
 
 
+def both_ways(m):
+    """The model's SignReadout with pattern tables (if its H allows them) and one forced onto deltas."""
+    tables = SignReadout(m)
+    deltas = SignReadout(m)
+    deltas.b = 0
+    return [tables, deltas] if tables.b else [deltas]
+
+
 def trajectory(H, n, seed, flip_prob):
     rng = np.random.default_rng(seed)
     s = rng.random(H) < 0.5
@@ -48,10 +56,10 @@ def test_equals_the_literal_readout(H):
     assert H < 8 or (~ex).any()                       # the adversarial rows make some outputs inexact
     bits = trajectory(H, 60, H + 1, 0.3)
     y = np.random.default_rng(H).integers(0, 256, 60).astype(np.uint8)
-    got = SignReadout(m).costs(bits, y)
     S = to_signs(bits, H)
     want = [naive.readout_cost(m.Wy, m.by, S[t], int(y[t])) for t in range(60)]
-    assert np.array_equal(got, np.array(want))
+    for r in both_ways(m):
+        assert np.array_equal(r.costs(bits, y), np.array(want))
 
 
 @settings(max_examples=25, deadline=None)
@@ -63,7 +71,8 @@ def test_equals_the_float_readout_of_the_signs(H, n, seed, flip, clamp):
     bits = trajectory(H, n, seed, flip)
     y = np.random.default_rng(seed).integers(0, 256, n).astype(np.uint8)
     want, _ = readout_costs(m, to_signs(bits, H).reshape(n, H), y, clamp=clamp)
-    assert np.array_equal(SignReadout(m).costs(bits, y, clamp=clamp), want)
+    for r in both_ways(m):
+        assert np.array_equal(r.costs(bits, y, clamp=clamp), want)
 
 
 def test_vocabulary_outputs_stay_at_probability_zero():
@@ -78,7 +87,8 @@ def test_vocabulary_outputs_stay_at_probability_zero():
     bits = trajectory(H, 300, 4, 0.3)
     y = np.random.default_rng(4).choice(np.array(vocab, np.uint8), 300)
     want, _ = readout_costs(mv, to_signs(bits, H), y)
-    assert np.array_equal(SignReadout(mv).costs(bits, y), want)
+    for r in both_ways(mv):
+        assert np.array_equal(r.costs(bits, y), want)
 
 
 def test_published_sign_dynamics(published):
@@ -87,4 +97,33 @@ def test_published_sign_dynamics(published):
     model, xs = published
     traj = SignAutomaton.from_model(model, "exact").run(bitset.all_minus(model.H), xs[:-1])
     want, _ = readout_costs(model, to_signs(traj, model.H), xs[1:])
-    assert np.array_equal(SignReadout(model).costs(traj, xs[1:]), want)
+    r = SignReadout(model)
+    assert r.b == 8                                  # H = 128: tables of 8 neurons
+    for r in both_ways(model):
+        assert np.array_equal(r.costs(traj, xs[1:]), want)
+
+
+@pytest.mark.parametrize("H,b", [(1, 8), (7, 8), (128, 8), (129, 7), (200, 7), (256, 6), (1000, 4), (1100, 0)])
+def test_group_width_keeps_the_tables_within_their_budget(H, b):
+    from satrnn.automaton import sign_readout as sr
+    assert sr.group_width(H) == b
+    if b:
+        assert -(-H // b) * (1 << b) * 256 * 8 <= sr._TABLE_BYTES
+
+
+@pytest.mark.parametrize("H", [3, 8, 9, 63, 64, 65, 127, 129])
+def test_tables_hold_every_signed_sum_of_their_group(H):
+    """Every table row equals the literal signed sum of its group's weights (tests/naive order) for an exact
+    model, including groups that straddle a 64-bit word and a last group shorter than b."""
+    m = random_model(H, H)
+    r = SignReadout(m)
+    T = r.tables.reshape(-1, 1 << r.b, 256)
+    Wy = m.Wy.astype(np.float64)
+    rng = np.random.default_rng(H)
+    for g in range(T.shape[0]):
+        for p in rng.integers(0, 1 << r.b, 12):
+            js = [g * r.b + k for k in range(r.b) if g * r.b + k < H]
+            want = np.zeros(256)
+            for k, j in enumerate(js):
+                want = want + (Wy[:, j] if (p >> k) & 1 else -Wy[:, j])
+            np.testing.assert_array_equal(T[g, p][r.exact], want[r.exact])

@@ -14,7 +14,7 @@ from satrnn.cache import Results
 from satrnn.clikit import bytes_callback, console, emit_json, model_and_text_source, progress
 from satrnn.ledger.claims import Measured
 from satrnn.report import render
-from satrnn.rnn.stream import fold_chunks, prediction_chunks
+from satrnn.rnn.stream import fold_chunks, prediction_chunks, wide_chunk
 from satrnn.rnn.text import iter_text, load_text
 from satrnn.unit import Analysis, Command, Section
 
@@ -99,10 +99,11 @@ def run(args) -> int:
     with progress() as bar:
         tick = bytes_callback(bar, "margins and sign dynamics (one pass, bytes)")
         tick2 = bytes_callback(bar, "exact median (second pass, bytes)")
-        m, b = fold_chunks(prediction_chunks(model, source, progress=lambda done: tick(done, n1)),
+        m, b = fold_chunks(prediction_chunks(model, source, chunk=wide_chunk(model.H),
+                                             progress=lambda done: tick(done, n1), ahead=True),
                            margin_fold(model, n, rerun=lambda: prediction_chunks(
                                model, again(), progress=lambda done: tick2(done, n1))),
-                           boolean_fold(model, n, head, args.semantics))
+                           boolean_fold(model, n, head, args.semantics), concurrent=True)
     if args.json:
         emit_json({"margins": m, "boolean": b})
         return 0
