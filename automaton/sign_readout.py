@@ -64,6 +64,18 @@ def _unpack_signs(words, H, s):
 
 
 @njit
+def _inexact_logits(WyT, by64, inexact, s, L):
+    """L[o] for the inexact outputs o, summed again in the reference order: dbl(by[o]) + sum_j
+    dbl(fl32(Wy[o][j] s_j)), j ascending (s float32 +-1)."""
+    for q in range(inexact.shape[0]):
+        o = inexact[q]
+        acc = by64[o]
+        for j in range(s.shape[0]):
+            acc += WyT[j, o] * s[j]          # the float32 product, widened
+        L[o] = acc
+
+
+@njit
 def _lanes(WyT, Wd, by64, inexact, bits, targets, clamp, costs, t0, t1):
     """Segments [t0[k], t1[k]) for the _LANES = 4 lanes k, advanced in lockstep so that their softmax sums
     run interleaved (`rnn.forward._softmax_rows`: four independent add chains hide each other's latency).
@@ -109,12 +121,7 @@ def _lanes(WyT, Wd, by64, inexact, bits, targets, clamp, costs, t0, t1):
                     vals[nf] = two if up else -two
                     nf += 1
             _matvec_rows(Lk, Wd, vals, rows, nf)    # L[o] += 2 s_j Wy[o][j] for the flips: exact outputs exactly
-            for q in range(inexact.shape[0]):
-                o = inexact[q]
-                acc = by64[o]
-                for j in range(H):
-                    acc += WyT[j, o] * sk[j]         # the float32 product, widened: the reference order
-                Lk[o] = acc
+            _inexact_logits(WyT, by64, inexact, sk, Lk)
         _softmax_rows(L, E, mx, Z)
         for k in range(_LANES):
             t = t0[k] + i
@@ -204,12 +211,7 @@ def _table_block(b, T, ones, WyT, by64, inexact, bits, targets, clamp, costs, r0
         _matvec_rows(Lk, T, ones, rows, G)        # the exact outputs: a sum of exact values, in any order
         if inexact.shape[0]:
             _unpack_signs(bits[t], H, s)
-            for q in range(inexact.shape[0]):
-                o = inexact[q]
-                acc = by64[o]
-                for j in range(H):
-                    acc += WyT[j, o] * s[j]          # the float32 product, widened: the reference order
-                Lk[o] = acc
+            _inexact_logits(WyT, by64, inexact, s, Lk)
     _softmax_rows(L, E, mx, Z)
     for k in range(n):
         costs[r0 + k] = _cost_bits(E[k, targets[r0 + k]] / Z[k], clamp)

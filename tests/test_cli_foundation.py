@@ -94,3 +94,20 @@ def test_help_of_every_command_renders(capsys):
     with pytest.raises(SystemExit) as e:
         main(["--help"])
     assert e.value.code == 0
+
+
+def test_a_run_of_one_command_imports_only_its_module():
+    """build_parser(argv) naming a command imports that command's module alone; help and unknown names
+    still see every command."""
+    import subprocess
+    import sys
+    code = ("import sys; from satrnn.cli import build_parser; p = build_parser(sys.argv[1:]); "
+            "print(sorted(m for m in sys.modules if m.startswith('satrnn.commands.')))")
+    for argv, want in ((["margins", "m.bin", "t.txt"], ["satrnn.commands.margins"]),
+                       (["factor-map", "m.bin", "t.txt"], ["satrnn.commands.factor_map"]),
+                       (["import", "x.safetensors"], ["satrnn.commands.import_model"])):
+        out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, check=True)
+        assert eval(out.stdout) == want, out.stdout
+    for argv in (["--help"], ["nosuch"], ["sweep", "--help"], []):
+        out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, check=True)
+        assert len(eval(out.stdout)) > 25, (argv, out.stdout)

@@ -333,3 +333,21 @@ def test_decade_tables_equal_the_literal_decade_at_every_edge():
     got = mg._DECADE_LO[e[normal]] + (b[normal] >= mg._DECADE_THR[e[normal]]) - mg._DECADE_OFFSET
     want = [naive.decade_of(float(v)) for v in vals[normal]]
     assert got.tolist() == want
+
+
+def test_cli_margins_under_the_workqueue_threading_layer(tmp_path, published, model_path):
+    """Where numba has only its workqueue layer (no OpenMP, no TBB), which aborts the process when two threads
+    launch parallel regions at once, the margins pass runs its folds in turn and prints the same JSON."""
+    import os
+    import subprocess
+    import sys
+    _, xs = published
+    text = tmp_path / "t.bin"
+    np.tile(xs, 20).tofile(text)
+    env = dict(os.environ, NUMBA_THREADING_LAYER="workqueue", NUMBA_NUM_THREADS="2")
+    cmd = [sys.executable, "-m", "satrnn", "margins", str(model_path), str(text), "--json"]
+    wq = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
+    assert wq.returncode == 0, wq.stderr[-800:]
+    default = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert default.returncode == 0, default.stderr[-800:]
+    assert wq.stdout == default.stdout

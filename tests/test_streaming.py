@@ -208,3 +208,92 @@ def test_distinct_states_merges_exactly(monkeypatch):
     got = np.concatenate(list(d.iter_distinct()))
     assert {r.tobytes() for r in got} == {r.tobytes() for r in rows}
     assert got.shape[0] == len({r.tobytes() for r in rows}) == np.unique(rows, axis=0).shape[0]
+
+
+@pytest.mark.parametrize("as_file", [False, True])
+def test_prediction_chunks_ahead_equal_and_stay_valid(case, as_file):
+    """With the recurrence on its own thread (ahead=True) the chunks are the same, and the one in hand is
+    not overwritten while the consumer dawdles and the thread runs on."""
+    import time
+    model, xs = case
+    hs, zs = run_states(model, xs)
+    src = [xs[a:a + 5] for a in range(0, len(xs), 5)] if as_file else xs
+    done = 0
+    for c in stream.prediction_chunks(model, src, chunk=13, ahead=True):
+        time.sleep(0.002)
+        t, m = c.t0, c.x.shape[0]
+        assert t == done
+        assert np.array_equal(c.x, xs[t:t + m]) and np.array_equal(c.x_next, xs[t + 1:t + m + 1])
+        assert np.array_equal(c.hs, hs[t:t + m]) and np.array_equal(c.zs, zs[t:t + m])
+        done += m
+    assert done == len(xs) - 1
+
+
+def _ahead_threads():
+    import threading
+    return [t for t in threading.enumerate() if t.name == "satrnn-ahead"]
+
+
+def _no_ahead_thread_within(seconds=2.0):
+    import time
+    t0 = time.perf_counter()
+    while _ahead_threads() and time.perf_counter() - t0 < seconds:
+        time.sleep(0.01)
+    return not _ahead_threads()
+
+
+def test_prediction_chunks_ahead_raises_the_sources_error_and_stops():
+    from satrnn.rnn.errors import SatrnnInputError
+    model = random_model(8, 0)
+    xs = np.random.default_rng(0).integers(0, 256, 200, dtype=np.uint8)
+
+    def source():
+        yield xs[:60]
+        raise SatrnnInputError("cannot read the text: gone")
+    got = []
+    with pytest.raises(SatrnnInputError, match="gone"):
+        for c in stream.prediction_chunks(model, source(), chunk=7, ahead=True):
+            got.append(c.t0)
+    assert got and got[-1] < 60
+    assert _no_ahead_thread_within()
+
+
+def test_prediction_chunks_ahead_stops_when_the_consumer_stops():
+    model = random_model(8, 0)
+    xs = np.random.default_rng(0).integers(0, 256, 100_000, dtype=np.uint8)
+    g = stream.prediction_chunks(model, xs, chunk=7, ahead=True)
+    next(g)
+    g.close()
+    assert _no_ahead_thread_within()
+
+
+def test_fold_chunks_concurrent_equals_in_turn(case, monkeypatch):
+    """The margins and Boolean folds on one pass, the second on a worker thread, give what they give in
+    turn (bit for bit, any chunking)."""
+    model, xs = case
+    monkeypatch.setattr(stream, "CHUNK", 11)
+
+    def run(concurrent):
+        return stream.fold_chunks(stream.prediction_chunks(model, xs, ahead=concurrent),
+                                  mg.margin_fold(model, len(xs), rerun=lambda: stream.prediction_chunks(model, xs)),
+                                  bf.boolean_fold(model, len(xs), xs),
+                                  concurrent=concurrent)
+    _same(run(True), run(False))
+
+
+def test_fold_chunks_concurrent_error_closes_every_fold():
+    """A fold failing on its worker thread: the error is raised, after the other fold finished the chunk,
+    and every fold is closed (their finally blocks run)."""
+    closed = []
+
+    def fold(name, fail_at):
+        try:
+            while (c := (yield)) is not None:
+                if c == fail_at:
+                    raise ValueError(f"{name} failed at {c}")
+            return name
+        finally:
+            closed.append(name)
+    with pytest.raises(ValueError, match="b failed at 3"):
+        stream.fold_chunks(iter(range(10)), fold("a", -1), fold("b", 3), concurrent=True)
+    assert sorted(closed) == ["a", "b"]
