@@ -50,11 +50,13 @@ def prediction_chunks(model: ElmanRNN, source, chunk: int | None = None, progres
     been computed, for its last byte to predict. `progress(done)`: predictions done, after each chunk.
     ahead=True: the recurrence (and the reading of the text) runs on a thread of its own, up to two chunks
     ahead of the consumer, so a consumer that leaves a core idle (serial work) gets it for free; the chunks
-    and their bits are the same. Errors there are raised here; closing the generator stops the thread."""
+    and their bits are the same, and each stays valid until two more have been taken (for
+    `fold_chunks(concurrent=True)`). Errors there are raised here; closing the generator stops the thread."""
     chunk = CHUNK if chunk is None else int(chunk)
     prev = None
-    # ahead: 4 buffers: the consumer's chunk, the one held back for its last byte, one queued, one computing
-    blocks = iter_states(model, source, want_z=True, chunk=chunk, buffers=4 if ahead else 2)
+    # ahead: 6 buffers: a concurrent fold's chunk (fold_chunks), the consumer's, the one held back for its
+    # last byte, one queued, one computing, and one spare
+    blocks = iter_states(model, source, want_z=True, chunk=chunk, buffers=6 if ahead else 2)
     for blk in (_run_ahead(blocks) if ahead else blocks):
         if prev is not None:
             yield PredictionChunk(prev.start, prev.xs, np.concatenate([prev.xs[1:], blk.xs[:1]]), prev.hs[1:],
@@ -123,9 +125,11 @@ def fold_chunks(chunks, *folds, concurrent: bool = False) -> list:
     value). One forward pass then serves them all; memory stays O(chunk). Returns the results in order.
 
     concurrent=True: the folds after the first take each chunk on worker threads while the first takes it
-    on the calling thread (their kernels release the GIL); all have finished a chunk before the next is
-    taken, so chunk buffers stay valid. Not under numba's workqueue threading layer, which aborts when two
-    threads launch parallel regions at once: there the folds run in turn, as with concurrent=False."""
+    on the calling thread (their kernels release the GIL). A worker may still be on chunk k while the
+    calling thread takes chunk k + 1 from `chunks` (it waits for chunk k before handing over k + 1), so a
+    chunk must stay valid while two more are taken: `prediction_chunks(..., ahead=True)` keeps it so. Not
+    under numba's workqueue threading layer, which aborts when two threads launch parallel regions at once:
+    there the folds run in turn, as with concurrent=False."""
     from satrnn.rnn.numba_config import concurrent_parallel_regions_ok
 
     pool = None
@@ -142,11 +146,13 @@ def fold_chunks(chunks, *folds, concurrent: bool = False) -> list:
                 for f in folds:
                     f.send(c)
                 continue
+            for p in pending:                  # the workers' previous chunk: done before this one goes
+                p.result()
             pending = [pool.submit(f.send, c) for f in folds[1:]]
             folds[0].send(c)
-            for p in pending:
-                p.result()
-            pending = []
+        for p in pending:
+            p.result()
+        pending = []
         for f in folds:
             try:
                 f.send(None)

@@ -212,20 +212,24 @@ def test_distinct_states_merges_exactly(monkeypatch):
 
 @pytest.mark.parametrize("as_file", [False, True])
 def test_prediction_chunks_ahead_equal_and_stay_valid(case, as_file):
-    """With the recurrence on its own thread (ahead=True) the chunks are the same, and the one in hand is
-    not overwritten while the consumer dawdles and the thread runs on."""
+    """With the recurrence on its own thread (ahead=True) the chunks are the same, and the one in hand and
+    the two before it are not overwritten while the consumer dawdles and the thread runs on."""
     import time
     model, xs = case
     hs, zs = run_states(model, xs)
     src = [xs[a:a + 5] for a in range(0, len(xs), 5)] if as_file else xs
+    def intact(c):
+        t, m = c.t0, c.x.shape[0]
+        return (np.array_equal(c.x, xs[t:t + m]) and np.array_equal(c.x_next, xs[t + 1:t + m + 1])
+                and np.array_equal(c.hs, hs[t:t + m]) and np.array_equal(c.zs, zs[t:t + m]))
     done = 0
+    recent = []
     for c in stream.prediction_chunks(model, src, chunk=13, ahead=True):
         time.sleep(0.002)
-        t, m = c.t0, c.x.shape[0]
-        assert t == done
-        assert np.array_equal(c.x, xs[t:t + m]) and np.array_equal(c.x_next, xs[t + 1:t + m + 1])
-        assert np.array_equal(c.hs, hs[t:t + m]) and np.array_equal(c.zs, zs[t:t + m])
-        done += m
+        assert c.t0 == done
+        recent = [*recent[-2:], c]           # the chunk two back must still be whole (fold_chunks' workers)
+        assert all(intact(r) for r in recent)
+        done += c.x.shape[0]
     assert done == len(xs) - 1
 
 
