@@ -432,7 +432,7 @@ def margin_fold(model: ElmanRNN, n_bytes: int, per_position_rows: int = PER_POSI
             t0, hs, zs, x_in, x_next = chunk.t0, chunk.hs, chunk.zs, chunk.x, chunk.x_next
             m = zs.shape[0]
             _check_finite(zs, t0)
-            mu = np.abs(zs).astype(np.float32)                                  # (m, H)
+            mu = np.abs(zs).astype(np.float32, copy=False)                      # (m, H)
             bits = mu.view(np.uint32)
             cand_thr = cand[-1, 0] if cand.shape[0] == N_SMALLEST else math.inf
             if low16.shape[0] and in_window + mu.size > _WINDOW_FLUSH:     # no uint32 counter can overflow

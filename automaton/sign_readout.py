@@ -34,6 +34,7 @@ from satrnn.rnn.forward import cost_bits_kernel as _cost_bits
 from satrnn.rnn.forward import logits_kernel as _logits_t
 from satrnn.rnn.forward import matvec_rows_kernel as _matvec_rows
 from satrnn.rnn.forward import softmax_rows_kernel as _softmax_rows
+from satrnn.rnn.forward import softmax_scratch_kernel as _softmax_scratch
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit, njit_parallel, prange
 
@@ -86,10 +87,8 @@ def _lanes(WyT, Wd, by64, inexact, bits, targets, clamp, costs, t0, t1):
     keeps its last logits (computed, never stored); an empty lane reads nothing."""
     H = WyT.shape[0]
     W = bits.shape[1]
-    L = np.zeros((_LANES, 256), dtype=np.float64)
-    E = np.empty((_LANES, 256), dtype=np.float64)
-    mx = np.empty(_LANES, dtype=np.float64)
-    Z = np.empty(_LANES, dtype=np.float64)
+    L, E, mx, Z = _softmax_scratch()
+    L[:] = 0.0                                  # an empty lane's logits: read by the softmax, never stored
     s = np.empty((_LANES, H), dtype=np.float32)
     rows = np.empty(H, dtype=np.int64)          # one lane's flipped neurons at this step and their deltas 2 s_j
     vals = np.empty(H, dtype=Wd.dtype)
@@ -225,10 +224,7 @@ def _table_costs(b, T, WyT, by64, inexact, bits, targets, clamp, costs):
     G = (H + b - 1) // b
     nblk = (bits.shape[0] + _LANES - 1) // _LANES
     for blk in prange(nblk):
-        L = np.empty((_LANES, 256), dtype=np.float64)
-        E = np.empty((_LANES, 256), dtype=np.float64)
-        mx = np.empty(_LANES, dtype=np.float64)
-        Z = np.empty(_LANES, dtype=np.float64)
+        L, E, mx, Z = _softmax_scratch()
         rows = np.empty(G, dtype=np.int64)
         ones = np.ones(G, dtype=np.float64)
         s = np.empty(H, dtype=np.float32)

@@ -318,6 +318,13 @@ def _softmax_rows(L, E, mx, Z):
 
 
 @njit
+def _softmax_scratch():
+    """The scratch of one block of _ROWS readout rows: L, E (_ROWS, 256) float64 and mx, Z (_ROWS,) float64."""
+    return (np.empty((_ROWS, 256), dtype=np.float64), np.empty((_ROWS, 256), dtype=np.float64),
+            np.empty(_ROWS, dtype=np.float64), np.empty(_ROWS, dtype=np.float64))
+
+
+@njit
 def _readout_block(WyT, by, V, targets, clamp, costs, logp, r0, L, E, mx, Z):
     """Rows r0 .. r0 + _ROWS - 1 of `_readout` (fewer at the end of V), in the block's scratch arrays L, E
     (_ROWS, 256), mx, Z (_ROWS,). A short last block repeats its last row (computed, never stored)."""
@@ -348,10 +355,7 @@ def _readout(WyT, by, V, targets, clamp, costs, logp):
     """
     nblk = (V.shape[0] + _ROWS - 1) // _ROWS
     for blk in prange(nblk):
-        L = np.empty((_ROWS, 256), dtype=np.float64)
-        E = np.empty((_ROWS, 256), dtype=np.float64)
-        mx = np.empty(_ROWS, dtype=np.float64)
-        Z = np.empty(_ROWS, dtype=np.float64)
+        L, E, mx, Z = _softmax_scratch()
         _readout_block(WyT, by, V, targets, clamp, costs, logp, blk * _ROWS, L, E, mx, Z)
 
 
@@ -361,10 +365,7 @@ def _readout_serial(WyT, by, V, targets, clamp, costs, logp):
     once on threads of their own. numba's workqueue threading layer (the one left where neither OpenMP nor
     TBB is installed, e.g. a minimal Debian) aborts the process when two threads launch parallel regions at
     the same time."""
-    L = np.empty((_ROWS, 256), dtype=np.float64)
-    E = np.empty((_ROWS, 256), dtype=np.float64)
-    mx = np.empty(_ROWS, dtype=np.float64)
-    Z = np.empty(_ROWS, dtype=np.float64)
+    L, E, mx, Z = _softmax_scratch()
     for blk in range((V.shape[0] + _ROWS - 1) // _ROWS):
         _readout_block(WyT, by, V, targets, clamp, costs, logp, blk * _ROWS, L, E, mx, Z)
 
@@ -508,6 +509,7 @@ softmax_cost_kernel = _softmax_cost
 logits_kernel = _logits_t
 softmax_terms_kernel = _softmax_terms
 softmax_rows_kernel = _softmax_rows
+softmax_scratch_kernel = _softmax_scratch
 READOUT_ROWS = _ROWS
 cost_bits_kernel = _cost_bits
 matvec_rows_kernel = _matvec_rows_acc
