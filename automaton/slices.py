@@ -19,11 +19,12 @@ H), later ones aim at SLICE_SECONDS from the measured work rate.
 """
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 
 import numba
+
+from satrnn.rnn import cancel as cancel_mod
 
 SLICE_SECONDS = 0.1          # target length of one slice (a slice may run up to about twice as long)
 FIRST_SLICE_WORK = 1 << 24   # work units of a job's first slice, before its speed is known (about 4 ms; one
@@ -31,20 +32,7 @@ FIRST_SLICE_WORK = 1 << 24   # work units of a job's first slice, before its spe
 SERIAL_WORK = 1 << 29        # estimated work below which threads are not worth starting (2^18 steps at H = 128)
 MAX_LIMIT = 1 << 62          # limits stay int64 for the kernels
 
-_local = threading.local()
-
-
-@contextlib.contextmanager
-def cancelled_by(event: threading.Event):
-    """Within this block, `run_jobs` called from this thread stops after the current slices once `event` is
-    set, and raises KeyboardInterrupt. For computations on a background thread, where the signal does not
-    arrive: the main thread sets the event when it is interrupted."""
-    old = getattr(_local, "cancel", None)
-    _local.cancel = event
-    try:
-        yield event
-    finally:
-        _local.cancel = old
+cancelled_by = cancel_mod.cancelled_by   # re-exported: run_jobs honours it (rnn/cancel.py)
 
 
 def threads_for(total_work: float | None) -> int:
@@ -65,7 +53,7 @@ def run_jobs(n_jobs: int, work, *, threads: int | None = None, on_progress=None,
     state = {"next": 0, "done": 0, "steps": 0, "error": None}
     lock = threading.Lock()
     stop = threading.Event()
-    cancel = getattr(_local, "cancel", None)
+    cancel = cancel_mod.current()
 
     def check_cancel():
         if cancel is not None and cancel.is_set():

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from satrnn.rnn.cancel import cancelled_by
 from satrnn.rnn.forward import iter_states
 from satrnn.rnn.model import ElmanRNN
 
@@ -116,7 +117,7 @@ def _run_ahead(items):
             yield item
     finally:
         stop.set()
-        worker.join(timeout=1.0)
+        worker.join(timeout=0.1)     # a daemon: one deep in a long chunk stops at its next hand-over
 
 
 def fold_chunks(chunks, *folds, concurrent: bool = False) -> list:
@@ -129,13 +130,20 @@ def fold_chunks(chunks, *folds, concurrent: bool = False) -> list:
     calling thread takes chunk k + 1 from `chunks` (it waits for chunk k before handing over k + 1), so a
     chunk must stay valid while two more are taken: `prediction_chunks(..., ahead=True)` keeps it so. Not
     under numba's workqueue threading layer, which aborts when two threads launch parallel regions at once:
-    there the folds run in turn, as with concurrent=False."""
+    there the folds run in turn, as with concurrent=False. When the calling thread stops (an error, Ctrl-C),
+    the workers' folds are cancelled (`rnn.cancel`: their sliced loops raise KeyboardInterrupt within a
+    slice), every fold is closed and `chunks` too."""
     from satrnn.rnn.numba_config import concurrent_parallel_regions_ok
 
     pool = None
+    cancel = threading.Event()     # set when the calling thread stops: the workers' sliced loops stop too
     if concurrent and len(folds) > 1 and concurrent_parallel_regions_ok():
         from concurrent.futures import ThreadPoolExecutor
         pool = ThreadPoolExecutor(max_workers=len(folds) - 1, thread_name_prefix="satrnn-fold")
+
+    def send_cancellable(f, c):
+        with cancelled_by(cancel):
+            return f.send(c)
     pending = []
     out = []
     try:
@@ -148,7 +156,7 @@ def fold_chunks(chunks, *folds, concurrent: bool = False) -> list:
                 continue
             for p in pending:                  # the workers' previous chunk: done before this one goes
                 p.result()
-            pending = [pool.submit(f.send, c) for f in folds[1:]]
+            pending = [pool.submit(send_cancellable, f, c) for f in folds[1:]]
             folds[0].send(c)
         for p in pending:
             p.result()
@@ -161,6 +169,7 @@ def fold_chunks(chunks, *folds, concurrent: bool = False) -> list:
             else:
                 raise RuntimeError("a fold did not return after the last chunk")
     except BaseException:
+        cancel.set()             # a worker's fold stops after its current slice (Ctrl-C within a second)
         for p in pending:        # a fold still at work on a chunk finishes it before it is closed
             try:
                 p.result()
@@ -168,6 +177,9 @@ def fold_chunks(chunks, *folds, concurrent: bool = False) -> list:
                 pass
         for f in folds:      # their `finally` blocks run now (temporary files), not at garbage collection
             f.close()
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()          # a chunk source running ahead on its own thread stops now
         raise
     finally:
         if pool is not None:

@@ -301,3 +301,41 @@ def test_fold_chunks_concurrent_error_closes_every_fold():
     with pytest.raises(ValueError, match="b failed at 3"):
         stream.fold_chunks(iter(range(10)), fold("a", -1), fold("b", 3), concurrent=True)
     assert sorted(closed) == ["a", "b"]
+
+
+def test_fold_chunks_concurrent_cancels_a_worker_in_a_long_sliced_loop():
+    """Ctrl-C on the calling thread while a worker's fold is in a sliced loop that would never end
+    (automaton.slices.run_jobs): the worker stops within a slice, every fold is closed, KeyboardInterrupt is
+    raised, all within a second."""
+    import time
+
+    from satrnn.automaton import slices
+    closed = []
+
+    def endless(j, limit):
+        time.sleep(0.01)
+        return False, 1
+
+    def worker_fold():
+        try:
+            while (c := (yield)) is not None:
+                if c == 1:
+                    slices.run_jobs(1, endless, threads=1)
+            return "w"
+        finally:
+            closed.append("w")
+
+    def main_fold():
+        try:
+            while (c := (yield)) is not None:
+                if c == 1:
+                    time.sleep(0.2)          # the worker is inside its endless loop on this chunk by now
+                    raise KeyboardInterrupt
+            return "m"
+        finally:
+            closed.append("m")
+    t0 = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        stream.fold_chunks(iter(range(10)), main_fold(), worker_fold(), concurrent=True)
+    assert time.perf_counter() - t0 < 1.5
+    assert sorted(closed) == ["m", "w"]
