@@ -92,12 +92,10 @@ def _first_occurrences(a, seed, table, keep):
             slot = (slot + np.uint64(1)) & mask
 
 
-def distinct_rows(rows: np.ndarray, owned: bool = False) -> np.ndarray:
+def distinct_rows(rows: np.ndarray) -> np.ndarray:
     """The distinct rows of `rows` (m, W) uint64, each once, in the order of their first occurrence (a hash
     table of row indices, O(m); it was a byte-order sort, 10x slower, and no caller needs an order). The
-    peak is the rows, a table of 8-16 bytes a row and the result; `owned` is accepted for the callers that
-    give their buffer away (the rows are never modified)."""
-    del owned
+    rows are never modified; the peak is the rows, a table of 8-16 bytes a row and the result."""
     a = np.ascontiguousarray(rows, dtype=np.uint64)
     m = a.shape[0]
     if m == 0:
@@ -230,7 +228,7 @@ class DistinctStates:
         self._seen, self._pending, self._n_pending = None, [], 0
         buf = np.concatenate(parts)
         del parts                                       # peak: the rows twice (buf and its de-duplicated copy)
-        self._seen = distinct_rows(buf, owned=True)
+        self._seen = distinct_rows(buf)
 
     def _spill(self) -> None:
         """Write the in-memory set to the bucket files (appending) and empty it."""
@@ -260,7 +258,7 @@ class DistinctStates:
 
     def _compact(self, i: int) -> None:
         path = self._path(i)
-        u = distinct_rows(self._load(path), owned=True)
+        u = distinct_rows(self._load(path))
         tmp = path + ".tmp"
         with open(tmp, "wb") as f:
             f.write(u.tobytes())
@@ -300,7 +298,7 @@ class DistinctStates:
         if n <= self.memory_rows or level >= 16:
             # level 16: 15 independent 64-bit mixes agreed on > memory_rows rows, which only happens when
             # they are (nearly) all the same rows; then the file's distinct rows are few, load it whole
-            yield distinct_rows(self._load(path), owned=True)
+            yield distinct_rows(self._load(path))
             return
         sub = tempfile.mkdtemp(prefix=f"split{level}-", dir=self._dir)
         try:
@@ -310,7 +308,7 @@ class DistinctStates:
                     block = np.fromfile(f, dtype=np.uint64, count=self.memory_rows * self.W)
                     if block.size == 0:
                         break
-                    _append_buckets(sub, distinct_rows(block.reshape(-1, self.W), owned=True), self.buckets, level,
+                    _append_buckets(sub, distinct_rows(block.reshape(-1, self.W)), self.buckets, level,
                                     rows)
             for i in np.flatnonzero(rows):
                 yield from self._distinct_file(os.path.join(sub, f"b{i:05d}.u64"), int(rows[i]), level + 1)

@@ -114,9 +114,9 @@ def test_memory_is_bounded_by_the_cap(monkeypatch):
     sizes = []
     real = dmod.distinct_rows
 
-    def spy(rows, owned=False):
+    def spy(rows):
         sizes.append(rows.shape[0])
-        return real(rows, owned)
+        return real(rows)
     monkeypatch.setattr(dmod, "distinct_rows", spy)
     cap = 16
     rows = np.random.default_rng(0).integers(0, ALL, (3000, 2), dtype=np.uint64, endpoint=True)
