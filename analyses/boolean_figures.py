@@ -38,6 +38,7 @@ from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.forward import as_bytes
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.record import Record, key
+from satrnn.rnn.shared_slices import SlicePool
 from satrnn.rnn.stream import fold_chunks, prediction_chunks
 
 f32 = np.float32
@@ -426,16 +427,26 @@ class _Dynamics:
         # states, so no second pass over the distinct set is needed
         self.hashes = DistinctStates(1) if distinct else None
 
-    def advance(self, x_in: np.ndarray, x_next: np.ndarray) -> np.ndarray:
+    def advance(self, x_in: np.ndarray, x_next: np.ndarray, slices: SlicePool | None = None):
+        """Step the trajectory over one chunk: (its states beta_{t0} .. beta_{t0+m-1}, and a function that
+        folds in their readout costs and distinct states). With `slices`, the readout runs as slices on that
+        pool until the function is called (so the caller can step another trajectory meanwhile)."""
         traj = self.aut.run(self.state, x_in)                          # beta_{t0} .. beta_{t0+m-1}
         self.flips += int(hamming(traj[0], self.state)) + int(hamming(traj[1:], traj[:-1]).sum())
         self.state = traj[-1]
-        costs = self.readout.costs(traj, x_next)      # = readout_costs of the +-1 vectors, incrementally
-        self.cost.add(costs)
-        if self.distinct is not None:
-            self.distinct.add(traj)
-            self.hashes.add(paper_hashes(traj, self.model.H)[:, None])
-        return traj
+        if slices is None:
+            job, costs = None, self.readout.costs(traj, x_next)     # = readout_costs of the +-1 vectors
+        else:
+            job, costs = self.readout.start_costs(traj, x_next, slices)
+
+        def finish():
+            if self.distinct is not None:
+                self.distinct.add(traj)
+                self.hashes.add(paper_hashes(traj, self.model.H)[:, None])
+            if job is not None:
+                job.finish()
+            self.cost.add(costs)
+        return traj, finish
 
     def summary(self, n1: int) -> SignDynamicsSummary:
         # float(sum)/n1 with the sum in index order: what sequential_mean computes on the whole vector
@@ -537,7 +548,7 @@ def boolean_report(model: ElmanRNN, xs, semantics: str = "f32-seq", progress=Non
     return result
 
 
-def boolean_fold(model: ElmanRNN, n_bytes: int, head, semantics: str = "f32-seq"):
+def boolean_fold(model: ElmanRNN, n_bytes: int, head, semantics: str = "f32-seq", slices: SlicePool | None = None):
     """q1_boolean (DEFINITIONS 3) with the sign automaton in `semantics` ("f32-seq" = the papers' step B).
 
     The result is a `BooleanReport`.
@@ -546,7 +557,8 @@ def boolean_fold(model: ElmanRNN, n_bytes: int, head, semantics: str = "f32-seq"
     whole-text computation. Memory: O(chunk x H) plus 3.6's set of distinct states (`DistinctStates`, in
     memory up to its cap, then on disk).
     A fold (rnn.stream.fold_chunks) over the `rnn.stream.PredictionChunk`s of a text of n = n_bytes bytes,
-    whose first bytes `head` (at least min(n, HEAD_BYTES)) serve 3.3 / 3.4.
+    whose first bytes `head` (at least min(n, HEAD_BYTES)) serve 3.3 / 3.4. slices: a
+    `rnn.shared_slices.SlicePool` shared with the pass's other folds, for the two readouts (the same bits).
     """
     if n_bytes < 2:
         raise SatrnnInputError(f"text has {n_bytes} byte(s); this analysis needs at least 2")
@@ -601,9 +613,13 @@ def boolean_fold(model: ElmanRNN, n_bytes: int, head, semantics: str = "f32-seq"
     try:
         while (chunk := (yield)) is not None:
             t0, hs, x_in, x_next = chunk.t0, chunk.hs, chunk.x, chunk.x_next
+            trm, fold_m = dm.advance(x_in, x_next, slices)
+            trp, fold_p = dp.advance(x_in, x_next, slices)
             fl = pack(hs >= 0)
-            dmin = hamming(fl, dm.advance(x_in, x_next))
-            dplus = hamming(fl, dp.advance(x_in, x_next))
+            dmin = hamming(fl, trm)
+            dplus = hamming(fl, trp)
+            fold_m()
+            fold_p()
             d_minus += int(dmin.sum())
             d_plus += int(dplus.sum())
             if first_minus < 0 and dmin.any():

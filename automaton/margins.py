@@ -9,7 +9,6 @@ Paper-compatible values keep the papers' arithmetic and quirks; corrected varian
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,10 +18,11 @@ from satrnn.automaton.sign_readout import SignReadout
 from satrnn.rnn import elementary as em
 from satrnn.rnn.elementary import log_f64
 from satrnn.rnn.errors import SatrnnInputError
-from satrnn.rnn.forward import as_bytes, readout_costs
+from satrnn.rnn.forward import SlicedReadout, as_bytes, readout_costs
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit
 from satrnn.rnn.record import Record, key
+from satrnn.rnn.shared_slices import SlicePool
 from satrnn.rnn.stream import fold_chunks, prediction_chunks
 
 f32 = np.float32
@@ -370,7 +370,8 @@ def margin_report(model: ElmanRNN, xs, per_position_rows: int = PER_POSITION_ROW
     return result
 
 
-def margin_fold(model: ElmanRNN, n_bytes: int, per_position_rows: int = PER_POSITION_ROWS, rerun=None):
+def margin_fold(model: ElmanRNN, n_bytes: int, per_position_rows: int = PER_POSITION_ROWS, rerun=None,
+                slices: SlicePool | None = None):
     """q1_margins (DEFINITIONS 2) on the float32 data trajectory (h_{-1} = 0), t = 0..n-2 of a text of
     n = n_bytes bytes, as a fold over its `rnn.stream.PredictionChunk`s (driven by `rnn.stream.fold_chunks`,
     possibly together with other folds over the same forward pass; the text itself is never needed whole).
@@ -384,7 +385,8 @@ def margin_fold(model: ElmanRNN, n_bytes: int, per_position_rows: int = PER_POSI
     (`median_passes`: 1 or 2).
 
     The result is a `MarginReport`. per_position_rows bounds the 2.2 rows kept (default 1024, the papers' n;
-    the last position is always kept).
+    the last position is always kept). slices: a `rnn.shared_slices.SlicePool` shared with the pass's other
+    folds: the two readouts then run as slices on it while this thread counts (the same bits).
     """
     if not isinstance(model, ElmanRNN):
         raise SatrnnInputError(f"expected an ElmanRNN, got {type(model).__name__}")
@@ -426,12 +428,17 @@ def margin_fold(model: ElmanRNN, n_bytes: int, per_position_rows: int = PER_POSI
     abs_wxT = np.ascontiguousarray(abs_wxT)
     cand = np.zeros((0, 5))          # smallest candidates: (margin, flat index, z, byte x_t, byte x_{t+1})
     per_pos, last_row = [], None
-    worker = ThreadPoolExecutor(1, thread_name_prefix="satrnn-margins")
+    sliced = SlicedReadout(model) if slices is not None else None
+    jobs = []
     try:
         while (chunk := (yield)) is not None:
             t0, hs, zs, x_in, x_next = chunk.t0, chunk.hs, chunk.zs, chunk.x, chunk.x_next
             m = zs.shape[0]
             _check_finite(zs, t0)
+            if sliced is not None:      # 2.3's readouts (full float state and its signs) beside the counting
+                fjob, costs = sliced.start(hs, x_next, slices)
+                sjob, sign_costs = sign_readout.start_costs(pack(hs >= 0), x_next, slices)
+                jobs = [fjob, sjob]
             mu = np.abs(zs).astype(np.float32, copy=False)                      # (m, H)
             bits = mu.view(np.uint32)
             cand_thr = cand[-1, 0] if cand.shape[0] == N_SMALLEST else math.inf
@@ -444,8 +451,12 @@ def margin_fold(model: ElmanRNN, n_bytes: int, per_position_rows: int = PER_POSI
                                              _DECADE_THR, _POW10, win_lo, pn, S, mins, minr, maxb, mean_sum,
                                              counts, decades, top16, low16, cand_thr, found, scratch)
             # readouts: full float state and its signs (2.3)
-            costs, _ = readout_costs(model, hs, x_next)
-            sign_costs = sign_readout.costs(pack(hs >= 0), x_next)
+            if sliced is None:
+                costs, _ = readout_costs(model, hs, x_next)
+                sign_costs = sign_readout.costs(pack(hs >= 0), x_next)
+            for job in jobs:
+                job.finish()
+            jobs = []
             cost_sum.add(costs)
             sign_sum.add(sign_costs)
             if win_lo < 0:
@@ -491,7 +502,8 @@ def margin_fold(model: ElmanRNN, n_bytes: int, per_position_rows: int = PER_POSI
                 else:
                     last_row = row
     finally:
-        worker.shutdown(wait=True)
+        for job in jobs:        # an error or Ctrl-C: no slice of this chunk starts any more
+            job.stop()
     ns = pn[_SMALL]
     small, tiny, zeros = (int(pn[k].sum()) for k in (_SMALL, _TINY, _ZEROS))
     within_delta, within, max_bound = int(pn[_WITHIN_DELTA].sum()), int(pn[_WITHIN].sum()), float(maxb.max())

@@ -33,15 +33,18 @@ from satrnn.rnn.forward import as_bytes
 from satrnn.rnn.forward import cost_bits_kernel as _cost_bits
 from satrnn.rnn.forward import logits_kernel as _logits_t
 from satrnn.rnn.forward import matvec_rows_kernel as _matvec_rows
+from satrnn.rnn.forward import rows_sum_kernel as _rows_sum
 from satrnn.rnn.forward import softmax_rows_kernel as _softmax_rows
 from satrnn.rnn.forward import softmax_scratch_kernel as _softmax_scratch
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import njit, njit_parallel, prange
+from satrnn.rnn.shared_slices import SlicePool
 
 _SEGMENT = 128      # steps per segment (each starts with one full readout, about 3 steps' worth of deltas); a
                     # 2,048-byte chunk is 16 segments, 4 tasks of _LANES; fixed, so any thread count gives the
                     # same segments (and exact sums the same bits)
 _LANES = _ROWS      # segments advanced together: the rows `_softmax_rows` interleaves
+_BLOCKS_PER_TASK = 32   # table blocks of _LANES steps per parallel task (128 steps): scratch allocated per task
 
 
 def exact_outputs(model: ElmanRNN) -> np.ndarray:
@@ -128,20 +131,38 @@ def _lanes(WyT, Wd, by64, inexact, bits, targets, clamp, costs, t0, t1):
                 costs[t] = _cost_bits(E[k, targets[t]] / Z[k], clamp)
 
 
+@njit
+def _segment_bounds(g, n, t0, t1):
+    """t0, t1 (_LANES,): the segments of task g of a trajectory of n steps (_LANES consecutive segments of
+    _SEGMENT steps, the last one shorter; empty past the end)."""
+    for k in range(_LANES):
+        seg = g * _LANES + k
+        t0[k] = min(n, seg * _SEGMENT)
+        t1[k] = min(n, (seg + 1) * _SEGMENT)
+
+
 @njit_parallel
 def _trajectory_costs(WyT, Wd, by64, inexact, bits, targets, clamp, costs):
     """Segments of _SEGMENT steps (the last one shorter), _LANES consecutive ones to a task (`_lanes`); the
     tasks are independent, so any number of threads gives the same bits."""
     n = bits.shape[0]
-    nseg = (n + _SEGMENT - 1) // _SEGMENT
-    ntask = (nseg + _LANES - 1) // _LANES
+    ntask = ((n + _SEGMENT - 1) // _SEGMENT + _LANES - 1) // _LANES
     for g in prange(ntask):
         t0 = np.empty(_LANES, dtype=np.int64)
         t1 = np.empty(_LANES, dtype=np.int64)
-        for k in range(_LANES):
-            seg = g * _LANES + k
-            t0[k] = min(n, seg * _SEGMENT)
-            t1[k] = min(n, (seg + 1) * _SEGMENT)
+        _segment_bounds(g, n, t0, t1)
+        _lanes(WyT, Wd, by64, inexact, bits, targets, clamp, costs, t0, t1)
+
+
+@njit
+def _trajectory_costs_serial(WyT, Wd, by64, inexact, bits, targets, clamp, costs):
+    """`_trajectory_costs` on the calling thread (no parallel region: for `rnn.shared_slices`)."""
+    n = bits.shape[0]
+    ntask = ((n + _SEGMENT - 1) // _SEGMENT + _LANES - 1) // _LANES
+    t0 = np.empty(_LANES, dtype=np.int64)
+    t1 = np.empty(_LANES, dtype=np.int64)
+    for g in range(ntask):
+        _segment_bounds(g, n, t0, t1)
         _lanes(WyT, Wd, by64, inexact, bits, targets, clamp, costs, t0, t1)
 
 
@@ -185,31 +206,37 @@ def _fill_tables(WdT, b, T):
 
 
 @njit
-def _table_block(b, T, ones, WyT, by64, inexact, bits, targets, clamp, costs, r0, L, E, mx, Z, rows, s):
+def _pattern_rows(b, bits, t, rows):
+    """rows[g] = the table row of group g's sign pattern in state bits[t]: (g << b) + its b bits."""
+    W = bits.shape[1]
+    mask = np.uint64((1 << b) - 1)
+    for g in range(rows.shape[0]):
+        j = g * b
+        w = j >> 6
+        sh = j & 63
+        v = bits[t, w] >> np.uint64(sh)
+        if sh + b > 64 and w + 1 < W:
+            v |= bits[t, w + 1] << np.uint64(64 - sh)
+        rows[g] = (g << b) + np.int64(v & mask)
+
+
+@njit
+def _table_block(b, T, WyT, by64, inexact, bits, targets, clamp, costs, r0, L, E, mx, Z, rows, s):
     """Steps r0 .. r0 + _LANES - 1 (fewer at the end; a short block repeats its last step, computed, never
     stored): per step the group patterns' table rows added to by (exact outputs) and the inexact outputs in
     the reference order; then their softmax sums interleaved (`rnn.forward._softmax_rows`)."""
-    m, W = bits.shape
+    m = bits.shape[0]
     H = WyT.shape[0]
     G = rows.shape[0]
-    mask = np.uint64((1 << b) - 1)
     n = min(_LANES, m - r0)
     for k in range(_LANES):
-        t = r0 + min(k, n - 1)
         Lk = L[k]
         for o in range(256):
             Lk[o] = by64[o]
-        for g in range(G):
-            j = g * b
-            w = j >> 6
-            sh = j & 63
-            v = bits[t, w] >> np.uint64(sh)
-            if sh + b > 64 and w + 1 < W:
-                v |= bits[t, w + 1] << np.uint64(64 - sh)
-            rows[g] = (g << b) + np.int64(v & mask)
-        _matvec_rows(Lk, T, ones, rows, G)        # the exact outputs: a sum of exact values, in any order
+        _pattern_rows(b, bits, r0 + min(k, n - 1), rows)
+        _rows_sum(Lk, T, rows, G)        # the exact outputs: a sum of exact values, in any order
         if inexact.shape[0]:
-            _unpack_signs(bits[t], H, s)
+            _unpack_signs(bits[r0 + min(k, n - 1)], H, s)
             _inexact_logits(WyT, by64, inexact, s, Lk)
     _softmax_rows(L, E, mx, Z)
     for k in range(n):
@@ -218,18 +245,26 @@ def _table_block(b, T, ones, WyT, by64, inexact, bits, targets, clamp, costs, r0
 
 @njit_parallel
 def _table_costs(b, T, WyT, by64, inexact, bits, targets, clamp, costs):
-    """Blocks of _LANES steps (`_table_block`); each writes only its own costs, so any number of threads gives
-    the same bits."""
+    """Blocks of _LANES steps (`_table_block`), _BLOCKS_PER_TASK to a task (one set of scratch arrays per
+    task); each block writes only its own costs, so any number of threads gives the same bits."""
+    nblk = (bits.shape[0] + _LANES - 1) // _LANES
+    ntask = (nblk + _BLOCKS_PER_TASK - 1) // _BLOCKS_PER_TASK
+    for task in prange(ntask):
+        _table_blocks(b, T, WyT, by64, inexact, bits, targets, clamp, costs, task * _BLOCKS_PER_TASK,
+                      min(nblk, (task + 1) * _BLOCKS_PER_TASK))
+
+
+@njit
+def _table_blocks(b, T, WyT, by64, inexact, bits, targets, clamp, costs, blk0, blk1):
+    """Blocks blk0 .. blk1 - 1 of `_table_costs` on the calling thread, with one set of scratch arrays
+    (blk0 = 0, blk1 = all: the whole trajectory with no parallel region, for `rnn.shared_slices`)."""
     H = WyT.shape[0]
     G = (H + b - 1) // b
-    nblk = (bits.shape[0] + _LANES - 1) // _LANES
-    for blk in prange(nblk):
-        L, E, mx, Z = _softmax_scratch()
-        rows = np.empty(G, dtype=np.int64)
-        ones = np.ones(G, dtype=np.float64)
-        s = np.empty(H, dtype=np.float32)
-        _table_block(b, T, ones, WyT, by64, inexact, bits, targets, clamp, costs, blk * _LANES, L, E, mx, Z,
-                     rows, s)
+    L, E, mx, Z = _softmax_scratch()
+    rows = np.empty(G, dtype=np.int64)
+    s = np.empty(H, dtype=np.float32)
+    for blk in range(blk0, blk1):
+        _table_block(b, T, WyT, by64, inexact, bits, targets, clamp, costs, blk * _LANES, L, E, mx, Z, rows, s)
 
 
 _LAST: list = []      # the last SignReadout.of: (model, readout); one slot, so at most one model is kept alive
@@ -275,16 +310,15 @@ class SignReadout:
             self._tables = T
         return self._tables
 
-    def costs(self, bits: np.ndarray, targets, clamp: bool = True) -> np.ndarray:
+    def costs(self, bits: np.ndarray, targets, clamp: bool = True, slices: SlicePool | None = None) -> np.ndarray:
         """Costs in bits (m,) of targets (m,) under the sign states bits (m, W) packed uint64 (row t's
-        prediction of targets[t]): bit-identical to `readout_costs(model, to_signs(bits), targets)`."""
-        bits = np.ascontiguousarray(bits, dtype=np.uint64)
-        targets = as_bytes(targets)
-        W = (self.H + 63) // 64
-        if bits.ndim != 2 or bits.shape[1] != W:
-            raise SatrnnInputError(f"packed states have shape {bits.shape}, expected (m, {W})")
-        if targets.shape[0] != bits.shape[0]:
-            raise SatrnnInputError(f"{bits.shape[0]} states but {targets.shape[0]} targets")
+        prediction of targets[t]): bit-identical to `readout_costs(model, to_signs(bits), targets)`.
+        slices: run as slices on that pool (`start_costs`) instead of a parallel region."""
+        if slices is not None:
+            job, costs = self.start_costs(bits, targets, slices, clamp)
+            job.finish()
+            return costs
+        bits, targets = self._checked(bits, targets)
         m = bits.shape[0]
         costs = np.empty(m, dtype=np.float64)
         if m == 0:
@@ -294,3 +328,33 @@ class SignReadout:
         else:
             _trajectory_costs(self.WyT, self.Wd, self.by64, self.inexact, bits, targets, clamp, costs)
         return costs
+
+    def start_costs(self, bits: np.ndarray, targets, slices: SlicePool, clamp: bool = True):
+        """(job, costs): `costs(bits, targets, clamp)` started as slices on the pool `slices`
+        (`rnn.shared_slices`: serial kernels, no parallel region); `costs` is filled once `job.finish()`
+        has returned. The same bits as `costs`."""
+        bits, targets = self._checked(bits, targets)
+        costs = np.empty(bits.shape[0], dtype=np.float64)
+        by64, inexact, WyT = self.by64, self.inexact, self.WyT
+        if self.b:
+            b, T = self.b, self.tables
+
+            def fn(lo, hi):
+                _table_blocks(b, T, WyT, by64, inexact, bits[lo:hi], targets[lo:hi], clamp, costs[lo:hi], 0,
+                              (hi - lo + _LANES - 1) // _LANES)
+        else:
+            Wd = self.Wd
+
+            def fn(lo, hi):
+                _trajectory_costs_serial(WyT, Wd, by64, inexact, bits[lo:hi], targets[lo:hi], clamp, costs[lo:hi])
+        return slices.start(fn, bits.shape[0]), costs
+
+    def _checked(self, bits, targets):
+        bits = np.ascontiguousarray(bits, dtype=np.uint64)
+        targets = as_bytes(targets)
+        W = (self.H + 63) // 64
+        if bits.ndim != 2 or bits.shape[1] != W:
+            raise SatrnnInputError(f"packed states have shape {bits.shape}, expected (m, {W})")
+        if targets.shape[0] != bits.shape[0]:
+            raise SatrnnInputError(f"{bits.shape[0]} states but {targets.shape[0]} targets")
+        return bits, targets

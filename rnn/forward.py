@@ -51,13 +51,20 @@ LN2 = 0.6931471805599453       # ln 2 correctly rounded to double (the papers' l
 
 # ---- the recurrence ----------------------------------------------------------------------------------
 
-_GROUP = 4   # vectors of 512 bits whose running sums stay in registers together (independent add chains)
-_GROUP_WIDEN = 8   # the same for the widening readout: 8 double vectors of 8 (64 outputs) per pass
+# Vectors of 512 bits whose running sums stay in registers together (independent add chains), largest
+# first: the outputs go in passes of the largest group that still fits, then the smaller ones, then one at a
+# time. 8 vectors (128 float32 neurons) hold a 128-unit recurrence in one pass (1.05 against 1.26-1.36 us
+# a byte with groups of 4; benchmarks/bench_arith.py); the widening readout holds 8 double vectors (64
+# outputs), the table rows of the sign readout (additions only) 16.
+_GROUPS = (8, 4, 2, 1)
+_GROUPS_WIDEN = (8, 4, 2, 1)
+_GROUPS_UNIT = (16, 8, 4, 2, 1)
 
 
-def _matvec_codegen(sparse: bool):
-    """The LLVM of `_matvec_acc` (every row j of WT, j ascending) and of `_matvec_rows_acc` (the rows
-    rows[0..n-1], in that order): one code generator, so the two sums are the same arithmetic."""
+def _matvec_codegen(sparse: bool, unit: bool = False):
+    """The LLVM of `_matvec_acc` (every row j of WT, j ascending), of `_matvec_rows_acc` (the rows
+    rows[0..n-1], in that order) and of `_rows_sum_acc` (unit: the rows themselves, no product): one code
+    generator, so the sums are the same arithmetic."""
 
     def codegen(context, builder, sig, args):
         i64 = ir.IntType(64)
@@ -69,18 +76,22 @@ def _matvec_codegen(sparse: bool):
         # widening (float32 products summed in double): 8 lanes, so each 256-bit product vector widens
         # to one 512-bit double vector with no lane extraction; otherwise one 512-bit vector of W's dtype
         lanes = 8 if widen else 64 // wsize
-        group = _GROUP_WIDEN if widen else _GROUP
+        groups = _GROUPS_UNIT if unit else _GROUPS_WIDEN if widen else _GROUPS
         wvty, zvty = ir.VectorType(wt, lanes), ir.VectorType(zt, lanes)
         za = context.make_array(sig.args[0])(context, builder, args[0])
         wa = context.make_array(sig.args[1])(context, builder, args[1])
-        va = context.make_array(sig.args[2])(context, builder, args[2])
-        nrows, ncols = cgutils.unpack_tuple(builder, wa.shape, 2)
-        if sparse:      # the rows to add: rows[k] for k < n (args 3 and 4)
+        if unit:        # the rows to add: rows[k] for k < n (args 2 and 3)
+            ra = context.make_array(sig.args[2])(context, builder, args[2])
+            nrows = args[3]
+        else:
+            va = context.make_array(sig.args[2])(context, builder, args[2])
+        nrows0, ncols = cgutils.unpack_tuple(builder, wa.shape, 2)
+        if sparse and not unit:     # rows[k] for k < n (args 3 and 4)
             ra = context.make_array(sig.args[3])(context, builder, args[3])
             nrows = args[4]
-        width = lanes * group
-        ngroups = builder.udiv(ncols, ir.Constant(i64, width))
-        accs = [cgutils.alloca_once(builder, zvty) for _ in range(group)]    # promoted to registers
+        elif not sparse:
+            nrows = nrows0
+        accs = [cgutils.alloca_once(builder, zvty) for _ in range(groups[0])]    # promoted to registers
         zero_mask = ir.Constant(ir.VectorType(ir.IntType(32), lanes), None)
 
         def vptr(base, off, vty):
@@ -90,33 +101,41 @@ def _matvec_codegen(sparse: bool):
             p = builder.fmul(w, x)
             return builder.fpext(p, ty) if widen else p
 
-        with cgutils.for_range(builder, ngroups) as g:
-            base = builder.mul(g.index, ir.Constant(i64, width))
-            offs = [builder.add(base, ir.Constant(i64, k * lanes)) for k in range(group)]
-            for k in range(group):
-                builder.store(builder.load(vptr(za.data, offs[k], zvty), align=zsize), accs[k])
-            with cgutils.for_range(builder, nrows) as jl:
-                vj = builder.load(builder.gep(va.data, [jl.index]))
-                jrow = builder.load(builder.gep(ra.data, [jl.index])) if sparse else jl.index
-                vv = builder.shuffle_vector(builder.insert_element(ir.Constant(wvty, ir.Undefined), vj,
-                                                                   ir.Constant(ir.IntType(32), 0)),
-                                            ir.Constant(wvty, ir.Undefined), zero_mask)
-                row = builder.mul(jrow, ncols)
+        done = ir.Constant(i64, 0)
+        for group in groups:
+            width = lanes * group
+            ngroups = builder.udiv(builder.sub(ncols, done), ir.Constant(i64, width))
+            with cgutils.for_range(builder, ngroups) as g:
+                base = builder.add(done, builder.mul(g.index, ir.Constant(i64, width)))
+                offs = [builder.add(base, ir.Constant(i64, k * lanes)) for k in range(group)]
                 for k in range(group):
-                    w = builder.load(vptr(wa.data, builder.add(row, offs[k]), wvty), align=wsize)
-                    builder.store(builder.fadd(builder.load(accs[k]), term(w, vv, zvty)), accs[k])
-            for k in range(group):
-                builder.store(builder.load(accs[k]), vptr(za.data, offs[k], zvty), align=zsize)
+                    builder.store(builder.load(vptr(za.data, offs[k], zvty), align=zsize), accs[k])
+                with cgutils.for_range(builder, nrows) as jl:
+                    jrow = builder.load(builder.gep(ra.data, [jl.index])) if sparse or unit else jl.index
+                    row = builder.mul(jrow, ncols)
+                    if not unit:
+                        vj = builder.load(builder.gep(va.data, [jl.index]))
+                        vv = builder.shuffle_vector(builder.insert_element(ir.Constant(wvty, ir.Undefined), vj,
+                                                                           ir.Constant(ir.IntType(32), 0)),
+                                                    ir.Constant(wvty, ir.Undefined), zero_mask)
+                    for k in range(group):
+                        w = builder.load(vptr(wa.data, builder.add(row, offs[k]), wvty), align=wsize)
+                        builder.store(builder.fadd(builder.load(accs[k]), w if unit else term(w, vv, zvty)),
+                                      accs[k])
+                for k in range(group):
+                    builder.store(builder.load(accs[k]), vptr(za.data, offs[k], zvty), align=zsize)
+            done = builder.add(done, builder.mul(ngroups, ir.Constant(i64, width)))
         acc = cgutils.alloca_once(builder, zt)
-        done = builder.mul(ngroups, ir.Constant(i64, width))
         with cgutils.for_range_slice(builder, done, ncols, ir.Constant(i64, 1), inc=True) as (i, _):
             zi = builder.gep(za.data, [i])
             builder.store(builder.load(zi), acc)
             with cgutils.for_range(builder, nrows) as jl:
-                jrow = builder.load(builder.gep(ra.data, [jl.index])) if sparse else jl.index
+                jrow = builder.load(builder.gep(ra.data, [jl.index])) if sparse or unit else jl.index
                 w = builder.load(builder.gep(wa.data, [builder.add(builder.mul(jrow, ncols), i)]))
-                vj = builder.load(builder.gep(va.data, [jl.index]))
-                builder.store(builder.fadd(builder.load(acc), term(w, vj, zt)), acc)
+                if not unit:
+                    vj = builder.load(builder.gep(va.data, [jl.index]))
+                    w = term(w, vj, zt)
+                builder.store(builder.fadd(builder.load(acc), w), acc)
             builder.store(builder.load(acc), zi)
         return context.get_dummy_value()
     return codegen
@@ -142,9 +161,10 @@ def _matvec_acc(typingctx, z, WT, v):
     W = Wy float32: the readout's dbl(fl32(Wy[o][j] v[j]))). The vectorisation is ACROSS outputs: lane l
     is output i = base + l, so no sum is reordered. Products and sums are separate LLVM `fmul` and `fadd`
     without fast-math flags, which LLVM may not contract into FMA (tests/test_forward.py checks the
-    machine code and a case where an FMA would change the bit). Outputs are taken in groups of 4 vectors
-    of 512-bit loads (64 float32 or 32 float64 outputs) whose running sums stay in registers for the whole
-    j loop (independent add chains); the outputs past the last whole group are summed one at a time.
+    machine code and a case where an FMA would change the bit). Outputs are taken in groups of up to 8
+    vectors of 512-bit loads (128 float32 or 64 float64 outputs; `_GROUPS`, largest first) whose running
+    sums stay in registers for the whole j loop (independent add chains); the outputs past the last whole
+    vector are summed one at a time.
     """
     if not _matvec_types_ok(z, WT, v):
         return None
@@ -163,6 +183,23 @@ def _matvec_rows_acc(typingctx, z, WT, v, rows, n):
     if not isinstance(n, types.Integer):
         return None
     return types.void(z, WT, v, rows, types.int64), _matvec_codegen(True)
+
+
+@intrinsic
+def _rows_sum_acc(typingctx, z, T, rows, n):
+    """z[i] += T[rows[0], i] + T[rows[1], i] + ... + T[rows[n-1], i] (k ascending) for every i < K; z, T
+    float64 (T (m, K) C-contiguous, rows int64 C-contiguous, each < m). No product: the sign readout's pattern
+    tables (`automaton.sign_readout`), whose rows are exact, so their sums are exact in any order. Groups of
+    up to 16 double vectors (128 outputs) stay in registers: 0.30 against 0.67 us for 16 rows of 256 through
+    `_matvec_rows_acc` with unit factors."""
+    arrs = (z, T, rows)
+    if not all(isinstance(a, types.Array) and a.layout == "C" for a in arrs):
+        return None
+    if z.ndim != 1 or T.ndim != 2 or rows.ndim != 1 or z.dtype != types.float64 or T.dtype != types.float64:
+        return None
+    if rows.dtype != types.int64 or not isinstance(n, types.Integer):
+        return None
+    return types.void(z, T, rows, types.int64), _matvec_codegen(True, unit=True)
 
 
 def _squash(z, h, H, sem):
@@ -500,6 +537,36 @@ def readout_costs(model: ElmanRNN, V: np.ndarray, targets, clamp: bool = True, w
     return costs, (logp if want_logp else None)
 
 
+class SlicedReadout:
+    """`readout_costs` (no logp, the model's Wy) as slices on a `rnn.shared_slices.SlicePool`: serial
+    kernels on the pool's threads and the caller's, no parallel region. The transposed readout is made once.
+    The same bits as `readout_costs`."""
+
+    def __init__(self, model: ElmanRNN, dtype=np.float32):
+        self.H = model.H
+        self.dtype = np.dtype(dtype)
+        self.WyT = np.ascontiguousarray(model.Wy.T, dtype=self.dtype)
+        self.by = model.readout_bias64()
+        self._no_logp = np.empty((0, 256), dtype=np.float64)
+
+    def start(self, V: np.ndarray, targets, slices, clamp: bool = True):
+        """(job, costs): the costs (m,) of `targets` under rows of V (m, H) of this readout's dtype, filled
+        once `job.finish()` has returned."""
+        V = np.ascontiguousarray(V)
+        if V.ndim != 2 or V.shape[1] != self.H or V.dtype != self.dtype:
+            raise SatrnnInputError(f"readout input has shape {V.shape} and dtype {V.dtype}, expected (m, {self.H}) "
+                                   f"{self.dtype}")
+        targets = as_bytes(targets)
+        if targets.shape[0] != V.shape[0]:
+            raise SatrnnInputError(f"{V.shape[0]} readout rows but {targets.shape[0]} targets")
+        costs = np.empty(V.shape[0], dtype=np.float64)
+        WyT, by, none = self.WyT, self.by, self._no_logp
+
+        def fn(a, b):
+            _readout_serial(WyT, by, V[a:b], targets[a:b], clamp, costs[a:b], none)
+        return slices.start(fn, V.shape[0]), costs
+
+
 # The float32 step, the whole forward and the softmax cost as numba building blocks for kernels of the
 # other layers (UM, redux, offsets), which must share these definitions: njit functions, call them only
 # from numba code. Public names, so no layer imports another's private kernels.
@@ -513,6 +580,7 @@ softmax_scratch_kernel = _softmax_scratch
 READOUT_ROWS = _ROWS
 cost_bits_kernel = _cost_bits
 matvec_rows_kernel = _matvec_rows_acc
+rows_sum_kernel = _rows_sum_acc
 
 
 @dataclass(frozen=True, eq=False)

@@ -35,8 +35,11 @@ def _feed(d: DistinctStates, rows: np.ndarray, step: int) -> None:
         d.add(rows[lo:lo + step])
 
 
-def _check(d: DistinctStates, rows: np.ndarray, batch_rows: int) -> None:
+def _check(d: DistinctStates, rows: np.ndarray, batch_rows: int, threads: int = 2) -> None:
     ref = _naive(rows)
+    # first the count on its own (spilled: bucket files read with the in-memory rows of each bucket, on
+    # `threads` threads, or the general way when a bucket is too big), then the full read and its count
+    assert d.count(threads=threads) == len(ref)
     got = []
     for block in d.iter_distinct(batch_rows=batch_rows):
         assert block.dtype == np.uint64 and block.ndim == 2 and block.shape[1] == d.W
@@ -78,7 +81,7 @@ def test_distinct_equals_naive_set(data, cap, buckets, step, batch):
     rows = np.array(lists, dtype=np.uint64).reshape(-1, W)
     with DistinctStates(W, memory_rows=cap, buckets=buckets) as d:
         _feed(d, rows, step)
-        _check(d, rows, batch)
+        _check(d, rows, batch, threads=1 + batch % 2)
         _check(d, rows, batch)          # repeatable: reading does not consume the set
         where = d.directory
     assert where is None or not os.path.exists(where)
@@ -274,3 +277,19 @@ def test_boolean_report_interrupted_leaves_no_spill_files(monkeypatch, tmp_path)
     with pytest.raises(KeyboardInterrupt):
         bf.boolean_report(model, xs, progress=stop)
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_count_of_a_spilled_set_reads_each_bucket_once_with_the_rows_in_memory(threads, monkeypatch):
+    """The count at the end of a pass: bucket files plus the in-memory rows of each bucket, de-duplicated
+    together (rows repeated across spills and between a file and memory), never `iter_distinct`."""
+    rng = np.random.default_rng(threads)
+    pool = rng.integers(0, 1 << 62, (300, 2), dtype=np.uint64)
+    rows = pool[rng.integers(0, 300, 2000)]
+    with DistinctStates(2, memory_rows=256, buckets=16) as d:
+        _feed(d, rows, 50)
+        assert d.spilled and d._seen.shape[0] + d._n_pending > 0   # some rows still in memory only
+        monkeypatch.setattr(DistinctStates, "iter_distinct", lambda *a, **k: pytest.fail("took the long way"))
+        assert d.count(threads=threads) == len(_naive(rows))
+        d.add(pool[:5])                                     # a later add invalidates the count, not the set
+        assert d.count(threads=threads) == len(_naive(rows))

@@ -115,12 +115,40 @@ def naive_check(model, xs, h0=None):
     return hs, zs
 
 
-@pytest.mark.parametrize("H", [1, 2, 7, 15, 16, 63, 64, 65, 127, 128, 129, 200])
+@pytest.mark.parametrize("H", [1, 2, 7, 15, 16, 17, 31, 32, 48, 63, 64, 65, 127, 128, 129, 200, 240, 255])
 def test_hidden_size_sweep_bit_exact(H):
-    """Every group/tail split of the vectorised sums (groups of 64 float32 neurons, scalar tail)."""
+    """Every group/tail split of the vectorised sums: passes of 128, 64, 32 and 16 float32 neurons (the
+    groups of 8, 4, 2 and 1 vectors, largest first: 240 takes each once, 127 all but the first), then a
+    scalar tail."""
     model = random_model(H, 100 + H)
     xs = np.random.default_rng(H).integers(0, 256, 48 if H <= 128 else 24, dtype=np.uint8)
     naive_check(model, xs)
+
+
+@pytest.mark.parametrize("K", [1, 7, 8, 9, 16, 63, 64, 65, 127, 128, 129, 200, 255, 256, 257, 384])
+def test_rows_sum_adds_the_listed_rows_in_order(K):
+    """`rows_sum_kernel` (the sign readout's table rows, no product) for every pass split of K outputs
+    (groups of 16, 8, 4, 2, 1 double vectors, then a scalar tail), against the literal sum k ascending,
+    with repeated rows, n = 0 and inexact sums (so the order shows)."""
+    rng = np.random.default_rng(K)
+    T = rng.standard_normal((40, K)) * np.exp2(rng.integers(-30, 30, (40, K)))
+    for rows in ([], [3], [5, 5, 0, 39], list(rng.integers(0, 40, 23))):
+        z0 = rng.standard_normal(K)
+        z = z0.copy()
+        r = np.array(rows, dtype=np.int64)
+        _rows_sum_into(z, T, r, r.shape[0])
+        ref = z0.copy()
+        for o in range(K):
+            acc = float(z0[o])
+            for k in rows:
+                acc += float(T[k, o])
+            ref[o] = acc
+        assert same_bits(z, ref)
+
+
+@numba.njit
+def _rows_sum_into(z, T, rows, n):
+    fw.rows_sum_kernel(z, T, rows, n)
 
 
 def test_published_weights_stream_equals_reference(published, published_forward):

@@ -20,6 +20,7 @@ from satrnn.automaton import margins as mg
 from satrnn.rnn import elementary, stream
 from satrnn.rnn.forward import forward, readout_costs, run_states
 from satrnn.rnn.model import random_model
+from satrnn.rnn.shared_slices import SlicePool
 
 
 def _same(a, b, path="") -> None:
@@ -283,6 +284,23 @@ def test_fold_chunks_concurrent_equals_in_turn(case, monkeypatch):
                                   bf.boolean_fold(model, len(xs), xs),
                                   concurrent=concurrent)
     _same(run(True), run(False))
+
+
+@pytest.mark.parametrize("threads, slice_rows", [(1, 5), (2, 3), (3, 64)])
+def test_folds_with_shared_slices_equal_in_turn(case, monkeypatch, threads, slice_rows):
+    """`satrnn margins`' pass: both folds' readouts as slices on one `SlicePool` (any thread count and
+    slice length), the folds concurrent: the same results as the parallel kernels in turn."""
+    model, xs = case
+    monkeypatch.setattr(stream, "CHUNK", 11)
+
+    def run(slices):
+        return stream.fold_chunks(stream.prediction_chunks(model, xs, ahead=slices is not None),
+                                  mg.margin_fold(model, len(xs), rerun=lambda: stream.prediction_chunks(model, xs),
+                                                 slices=slices),
+                                  bf.boolean_fold(model, len(xs), xs, slices=slices),
+                                  concurrent=slices is not None)
+    with SlicePool(threads, slice_rows=slice_rows) as pool:
+        _same(run(pool), run(None))
 
 
 def test_fold_chunks_concurrent_error_closes_every_fold():

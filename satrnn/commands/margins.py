@@ -14,6 +14,7 @@ from satrnn.cache import Results
 from satrnn.clikit import bytes_callback, console, emit_json, model_and_text_source, progress
 from satrnn.ledger.claims import Measured
 from satrnn.report import render
+from satrnn.rnn.shared_slices import SlicePool
 from satrnn.rnn.stream import fold_chunks, prediction_chunks, wide_chunk
 from satrnn.rnn.text import iter_text, load_text
 from satrnn.unit import Analysis, Command, Section
@@ -96,14 +97,16 @@ def run(args) -> int:
         def again():
             return iter_text(args.text, args.max_bytes)
     n1 = n - 1
-    with progress() as bar:
+    # the readouts of both folds run as slices on one pool (rnn.shared_slices), beside the recurrence
+    # running ahead, the counting and the walks: the cores stay busy without parallel regions meeting
+    with progress() as bar, SlicePool() as slices:
         tick = bytes_callback(bar, "margins and sign dynamics (one pass, bytes)")
         tick2 = bytes_callback(bar, "exact median (second pass, bytes)")
         m, b = fold_chunks(prediction_chunks(model, source, chunk=wide_chunk(model.H),
                                              progress=lambda done: tick(done, n1), ahead=True),
                            margin_fold(model, n, rerun=lambda: prediction_chunks(
-                               model, again(), progress=lambda done: tick2(done, n1))),
-                           boolean_fold(model, n, head, args.semantics), concurrent=True)
+                               model, again(), progress=lambda done: tick2(done, n1)), slices=slices),
+                           boolean_fold(model, n, head, args.semantics, slices=slices), concurrent=True)
     if args.json:
         emit_json({"margins": m, "boolean": b})
         return 0
