@@ -111,3 +111,37 @@ def test_a_run_of_one_command_imports_only_its_module():
     for argv in (["--help"], ["nosuch"], ["sweep", "--help"], []):
         out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, check=True)
         assert len(eval(out.stdout)) > 25, (argv, out.stdout)
+
+
+def test_teardown_is_skipped_only_when_it_loses_nothing(tmp_path):
+    """`satrnn` ends with os._exit after a successful command only when no non-daemon thread, no child
+    process and no exit-time finalizer but numba's would be cut short (a temporary directory is one)."""
+    import subprocess
+    import sys
+    code = r"""
+import tempfile, threading, time
+from satrnn.cli import _exit_now_loses_nothing as ok
+from satrnn.rnn.forward import run_states
+from satrnn.rnn.model import random_model
+run_states(random_model(4, 0), [1, 2, 3])          # numba's own finalizers: no reason to run the teardown
+print(ok())
+d = tempfile.TemporaryDirectory()
+print(ok())
+d.cleanup()
+print(ok())
+stop = threading.Event()
+t = threading.Thread(target=stop.wait)
+t.start()
+print(ok())
+stop.set(); t.join()
+print(ok())
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert out.stdout.split() == ["True", "False", "True", "False", "True"], out.stderr
+
+
+def test_main_leaves_the_collector_on(capsys):
+    import gc
+
+    from satrnn.cli import main
+    assert main(["no-such-command"]) == 2 and gc.isenabled()
