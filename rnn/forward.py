@@ -54,8 +54,9 @@ LN2 = 0.6931471805599453       # ln 2 correctly rounded to double (the papers' l
 # Vectors of 512 bits whose running sums stay in registers together (independent add chains), largest
 # first: the outputs go in passes of the largest group that still fits, then the smaller ones, then one at a
 # time. 8 vectors (128 float32 neurons) hold a 128-unit recurrence in one pass (1.05 against 1.26-1.36 us
-# a byte with groups of 4; benchmarks/bench_arith.py); the widening readout holds 8 double vectors (64
-# outputs), the table rows of the sign readout (additions only) 16.
+# a byte with groups of 4: `run_states` on 256 KB, one thread, best of 3, alternating); the widening readout
+# keeps 8 double vectors (64 outputs; 16 were slower, 3.5 against 3.0 us a step), the table rows of the sign
+# readout (additions only) 16.
 _GROUPS = (8, 4, 2, 1)
 _GROUPS_WIDEN = (8, 4, 2, 1)
 _GROUPS_UNIT = (16, 8, 4, 2, 1)
