@@ -21,7 +21,6 @@ keep states.
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -43,6 +42,7 @@ from satrnn.rnn.elementary import (
 from satrnn.rnn.errors import SatrnnInputError
 from satrnn.rnn.model import ElmanRNN
 from satrnn.rnn.numba_config import NJIT_OPTIONS, njit, njit_parallel, prange
+from satrnn.rnn.shared_slices import SlicePool
 
 PRECISIONS = ("f32", "f64")
 COST_FLOOR = 1e-30
@@ -730,14 +730,13 @@ def evaluate(model: ElmanRNN, source, precision: str = "f32", h0=None, clamp: bo
 
     The recurrence runs chunk by chunk on the calling thread. Each chunk's readout (independent over
     positions) is cut into slices of READOUT_SLICE positions that threads - 1 worker threads take in turn
-    while the calling thread computes the next chunk's recurrence; the calling thread then takes the slices
-    left. So `threads` threads share all the work, none waits on a fixed share (a parallel loop's static
-    schedule stalls when the recurrence holds a core), and no core is oversubscribed. The costs are folded
-    in text order, so the bpc is the same for any chunk size and thread count. threads: default numba's
-    current setting; with 1 there is no worker. progress(bytes_done) is called after every chunk.
+    (`rnn.shared_slices.SlicePool`) while the calling thread computes the next chunk's recurrence; the
+    calling thread then takes the slices left. So `threads` threads share all the work, none waits on a
+    fixed share (a parallel loop's static schedule stalls when the recurrence holds a core), and no core is
+    oversubscribed. The costs are folded in text order, so the bpc is the same for any chunk size and thread
+    count. threads: default numba's current setting; with 1 there is no worker. progress(bytes_done) is
+    called after every chunk.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     import numba
 
     W = Weights.of(model, precision, tanh)
@@ -747,66 +746,44 @@ def evaluate(model: ElmanRNN, source, precision: str = "f32", h0=None, clamp: bo
     nthreads = min(nthreads, numba.config.NUMBA_NUM_THREADS)
     empty_logp = np.empty((0, 256), dtype=np.float64)
     total, worst, npred, nbytes = 0.0, -math.inf, 0, 0
-    lock = threading.Lock()
+    pending = None          # (the previous chunk's readout job, its block, its costs)
 
-    class _Job:
-        """One chunk's readout: its slices are handed out in order by `take` until none is left (or stop)."""
+    def start(block: StateBlock, slices: SlicePool):
+        costs = np.empty(block.xs.shape[0], dtype=np.float64)
 
-        def __init__(self, block: StateBlock):
-            self.block, self.m = block, block.xs.shape[0]
-            self.costs = np.empty(self.m, dtype=np.float64)
-            self.next, self.stop = 0, False
+        def fn(a, b):
+            _readout_serial(W.WyT, W.by, block.hs[a:b], block.xs[a:b], clamp, costs[a:b], empty_logp)
+        return slices.start(fn, block.xs.shape[0]), block, costs
 
-        def take(self) -> int:
-            with lock:
-                a = self.m if self.stop else self.next
-                self.next = a + READOUT_SLICE
-            return a
-
-    def drain(job: _Job) -> None:
-        """Read out slices of `job` until none is left (a serial kernel: several threads drain at once)."""
-        while (a := job.take()) < job.m:
-            b = min(a + READOUT_SLICE, job.m)
-            _readout_serial(W.WyT, W.by, job.block.hs[a:b], job.block.xs[a:b], clamp, job.costs[a:b], empty_logp)
-
-    def fold(job: _Job) -> None:
+    def finish(job_block_costs) -> None:
+        """The calling thread takes the slices the workers have not, then the costs are folded in order."""
         nonlocal total, worst, npred
-        skip = 1 if job.block.start == 0 else 0   # nothing predicts byte 0
-        total, worst = _fold_costs(job.costs, skip, total, worst)
-        npred += job.m - skip
+        job, block, costs = job_block_costs
+        job.finish()
+        skip = 1 if block.start == 0 else 0   # nothing predicts byte 0
+        total, worst = _fold_costs(costs, skip, total, worst)
+        npred += block.xs.shape[0] - skip
 
-    pool = ThreadPoolExecutor(nthreads - 1, thread_name_prefix="satrnn-readout") if nthreads > 1 else None
-    pending: tuple | None = None
-
-    def finish(job_futures) -> None:
-        job, futures = job_futures
-        drain(job)                   # the calling thread takes the slices the workers have not
-        for f in futures:
-            f.result()
-        fold(job)
-
-    try:
-        for block in iter_states(model, source, precision, h0, chunk=chunk, weights=W):
+    with SlicePool(nthreads, slice_rows=READOUT_SLICE) as slices:
+        try:
+            for block in iter_states(model, source, precision, h0, chunk=chunk, weights=W):
+                if pending is not None:
+                    finish(pending)
+                    pending = None
+                nbytes = block.start + block.xs.shape[0]
+                # the block stays valid while the next one is computed (iter_states' two buffers)
+                pending = start(block, slices)
+                if nthreads == 1:
+                    finish(pending)
+                    pending = None
+                if progress is not None:
+                    progress(nbytes)
             if pending is not None:
                 finish(pending)
                 pending = None
-            nbytes = block.start + block.xs.shape[0]
-            job = _Job(block)
-            if pool is None:
-                drain(job)
-                fold(job)
-            else:   # the block stays valid while the next one is computed (iter_states' two buffers)
-                pending = (job, [pool.submit(drain, job) for _ in range(nthreads - 1)])
-            if progress is not None:
-                progress(nbytes)
-        if pending is not None:
-            finish(pending)
-            pending = None
-    finally:
-        if pending is not None:      # Ctrl-C or an error: the workers stop after their current slice
-            pending[0].stop = True
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        finally:
+            if pending is not None:      # Ctrl-C or an error: the workers stop after their current slice
+                pending[0].stop()
     if npred < 1:
         raise SatrnnInputError(f"text has {nbytes} byte(s); at least 2 are needed for a prediction")
     return EvalResult(bpc=total / npred, predictions=npred, bytes=nbytes, max_cost=worst, precision=precision,
