@@ -113,14 +113,19 @@ def _append(path: str, rows: np.ndarray) -> None:
         f.write(np.ascontiguousarray(rows, dtype=np.uint64).tobytes())
 
 
-def _append_buckets(directory: str, rows: np.ndarray, buckets: int, level: int, counts_out: np.ndarray) -> None:
-    """Append each row of `rows` to its bucket's file `directory`/bNNNNN.u64 (one sort, one write per
-    bucket); counts_out[i] += the rows written to bucket i."""
+def _by_bucket(rows: np.ndarray, buckets: int, level: int = 0):
+    """(order, counts, ends): the rows of bucket i are rows[order[ends[i] - counts[i]:ends[i]]] (one stable
+    sort of the bucket indices, so no second copy of `rows`)."""
     b = bucket_of(rows, buckets, level)
     order = np.argsort(b, kind="stable")
     counts = np.bincount(b, minlength=buckets)
-    del b
-    ends = np.cumsum(counts)
+    return order, counts, np.cumsum(counts)
+
+
+def _append_buckets(directory: str, rows: np.ndarray, buckets: int, level: int, counts_out: np.ndarray) -> None:
+    """Append each row of `rows` to its bucket's file `directory`/bNNNNN.u64 (one sort, one write per
+    bucket); counts_out[i] += the rows written to bucket i."""
+    order, counts, ends = _by_bucket(rows, buckets, level)
     for i in np.flatnonzero(counts):                  # gathered bucket by bucket: no second copy of `rows`
         _append(os.path.join(directory, f"b{i:05d}.u64"), rows[order[ends[i] - counts[i]:ends[i]]])
         counts_out[i] += counts[i]
@@ -328,21 +333,17 @@ class DistinctStates:
             self._count = int(self._seen.shape[0])
             return self._count
         rest = self._seen
-        b = bucket_of(rest, self.buckets, 0)
-        order = np.argsort(b, kind="stable")
-        ends = np.cumsum(np.bincount(b, minlength=self.buckets))
-        starts = ends - np.bincount(b, minlength=self.buckets)
-        del b
-        if np.any(self._rows + (ends - starts) > self.memory_rows):   # a bucket too big to hold: the general way
+        order, counts, ends = _by_bucket(rest, self.buckets)
+        if np.any(self._rows + counts > self.memory_rows):   # a bucket too big to hold: the general way
             for _ in self.iter_distinct(batch_rows=1 << 62):
                 pass
             return self._count
 
         def one(i: int) -> int:
-            mine = rest[order[starts[i]:ends[i]]]
+            mine = rest[order[ends[i] - counts[i]:ends[i]]]
             rows = np.concatenate([self._load(self._path(i)), mine]) if self._rows[i] else mine
             return int(distinct_rows(rows).shape[0])
-        todo = [int(i) for i in np.flatnonzero(self._rows + (ends - starts))]
+        todo = [int(i) for i in np.flatnonzero(self._rows + counts)]
         if threads is None:
             import numba
             threads = numba.get_num_threads()
